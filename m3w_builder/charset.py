@@ -1,0 +1,121 @@
+"""Decode a page's bytes to text: BOM, then valid UTF-8, then HTTP header and `<meta>`, then detection.
+
+Declarations lie on the real web (a UTF-16 page whose meta says `x-sjis`, a UTF-8 page declared
+as latin-1), so a declared charset is only trusted when the bytes decode under it; bytes that are
+valid UTF-8 with non-ASCII content are UTF-8 whatever the declaration says (legacy encodings almost
+never form valid multi-byte UTF-8 by chance). charset-normalizer detects the rest.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import charset_normalizer
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# WHATWG maps these labels to supersets that browsers actually use.
+_LABEL_SUPERSETS = {
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-9": "cp1254",
+    "x-sjis": "cp932",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "ms_kanji": "cp932",
+    "windows-31j": "cp932",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "tis-620": "cp874",
+    "iso-8859-11": "cp874",
+    "big5": "big5hkscs",
+}
+_META_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE)
+_HEADER_RE = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE)
+# A declared charset is accepted with replacement characters up to this share of the text.
+_MAX_REPLACEMENT_SHARE = 0.005
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Decoded page text and how its encoding was chosen."""
+
+    text: str
+    encoding: str
+    method: str  # bom | utf8 | header | meta | detected | fallback
+
+
+def normalize_label(label: str | None) -> str | None:
+    """Map a charset label to a Python codec name (browser supersets applied), or None."""
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _LABEL_SUPERSETS.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def header_charset(content_type: str | None) -> str | None:
+    """The charset parameter of an HTTP Content-Type header, if any."""
+    if not content_type:
+        return None
+    match = _HEADER_RE.search(content_type)
+    return match.group(1) if match else None
+
+
+def meta_charset(data: bytes) -> str | None:
+    """The charset declared by a `<meta>` in the first 4 KiB (the HTML prescan window)."""
+    match = _META_RE.search(data[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def _decode_declared(data: bytes, encoding: str) -> str | None:
+    """Decode under a declared encoding, accepting a tiny share of bad bytes; None if it fails."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        text = data.decode(encoding, errors="replace")
+        if text.count("\ufffd") <= _MAX_REPLACEMENT_SHARE * max(len(text), 1):
+            return text
+        return None
+    except LookupError:
+        return None
+
+
+def decode_html(data: bytes, content_type: str | None = None) -> Decoded:
+    """Decode HTML bytes to text, choosing the encoding as described in the module docstring."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return Decoded(data[len(bom):].decode(encoding, errors="replace"), encoding, "bom")
+    try:
+        text = data.decode("utf-8")
+        return Decoded(text, "utf-8", "utf8")
+    except UnicodeDecodeError:
+        pass
+    for method, label in (("header", header_charset(content_type)), ("meta", meta_charset(data))):
+        encoding = normalize_label(label)
+        if encoding is None or encoding.startswith("utf-16") or encoding.startswith("utf-32"):
+            continue  # a UTF-16 declaration on a BOM-less 8-bit stream is always a lie
+        text = _decode_declared(data, encoding)
+        if text is not None:
+            return Decoded(text, encoding, method)
+    best = charset_normalizer.from_bytes(data[:65536]).best()
+    if best is not None and best.encoding:
+        return Decoded(data.decode(best.encoding, errors="replace"), best.encoding, "detected")
+    return Decoded(data.decode("utf-8", errors="replace"), "utf-8", "fallback")

@@ -1,0 +1,146 @@
+"""Paragraph and document quality rules in the spirit of Gopher/MassiveText and OBELICS.
+
+`filter_document` removes bad paragraphs (each removal counted by reason) and then raises
+`Rejected(reason)` for a document that fails a document rule. Every threshold is a field of
+`FilterOptions`; `None` switches a rule off. Word-based rules count CJK characters as words, so
+pages in scripts without spaces are not dropped as "one giant word".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from m3w_builder.document import Document, TextNode
+from m3w_builder.errors import Rejected
+
+_WORD_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|\w+", re.UNICODE)
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_ALPHA_RE = re.compile(r"[^\W\d_]")
+_BULLET_RE = re.compile(r"^\s*[•\-*·▪‣◦●]")
+_BOILERPLATE_PHRASES = re.compile(
+    r"\b(?:accept (?:all )?cookies|we use cookies|cookie policy|all rights reserved|"
+    r"subscribe to our newsletter|sign up for our newsletter|click here to|terms of (?:use|service)|"
+    r"privacy policy|javascript (?:is )?(?:disabled|required)|enable javascript|follow us on)\b",
+    re.IGNORECASE,
+)
+_STOP_WORDS = frozenset("the be to of and that have with".split())
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Thresholds of every rule (`None` disables a rule)."""
+
+    # paragraph rules
+    paragraph_boilerplate_phrases: bool = True
+    max_paragraph_special_ratio: float | None = 0.5
+    drop_repeated_paragraphs: bool = True
+    # document rules
+    min_words: int | None = 50
+    max_words: int | None = 100_000
+    min_mean_word_length: float | None = 2.5
+    max_mean_word_length: float | None = 12.0
+    max_symbol_to_word_ratio: float | None = 0.1
+    max_bullet_line_share: float | None = 0.9
+    max_ellipsis_line_share: float | None = 0.3
+    min_alpha_word_share: float | None = 0.6
+    max_duplicate_paragraph_share: float | None = 0.3
+    min_stop_words: int | None = None  # English-only Gopher rule; off by default
+
+
+@dataclass
+class FilterResult:
+    """The filtered document plus removed-paragraph counts by reason."""
+
+    document: Document
+    paragraph_drops: Counter = field(default_factory=Counter)
+
+
+def words(text: str) -> list[str]:
+    """Word tokens: `\\w+` runs, with each CJK character a word of its own."""
+    return _WORD_RE.findall(text)
+
+
+def _special_ratio(text: str) -> float:
+    stripped = text.replace(" ", "")
+    if not stripped:
+        return 1.0
+    special = sum(1 for ch in stripped if not ch.isalnum())
+    return special / len(stripped)
+
+
+def _paragraph_reason(text: str, options: FilterOptions) -> str | None:
+    if options.paragraph_boilerplate_phrases and len(text) < 400 and _BOILERPLATE_PHRASES.search(text):
+        return "boilerplate_phrase"
+    if options.max_paragraph_special_ratio is not None and _special_ratio(text) > options.max_paragraph_special_ratio:
+        return "special_characters"
+    return None
+
+
+def _document_reason(texts: list[str], options: FilterOptions) -> str | None:
+    full = "\n".join(texts)
+    tokens = words(full)
+    n = len(tokens)
+    if options.min_words is not None and n < options.min_words:
+        return "too_few_words"
+    if options.max_words is not None and n > options.max_words:
+        return "too_many_words"
+    latin = [t for t in tokens if not _CJK_RE.match(t)]
+    if latin and len(latin) > 0.7 * n:
+        mean = sum(map(len, latin)) / len(latin)
+        if options.min_mean_word_length is not None and mean < options.min_mean_word_length:
+            return "mean_word_length_low"
+        if options.max_mean_word_length is not None and mean > options.max_mean_word_length:
+            return "mean_word_length_high"
+    if options.max_symbol_to_word_ratio is not None:
+        symbols = full.count("#") + full.count("...") + full.count("\u2026")
+        if symbols / n > options.max_symbol_to_word_ratio:
+            return "symbol_ratio"
+    lines = [line for line in full.splitlines() if line.strip()]
+    if lines and options.max_bullet_line_share is not None:
+        if sum(1 for line in lines if _BULLET_RE.match(line)) / len(lines) > options.max_bullet_line_share:
+            return "bullet_lines"
+    if lines and options.max_ellipsis_line_share is not None:
+        ellipsis = sum(1 for line in lines if line.rstrip().endswith(("...", "\u2026")))
+        if ellipsis / len(lines) > options.max_ellipsis_line_share:
+            return "ellipsis_lines"
+    if options.min_alpha_word_share is not None:
+        if sum(1 for t in tokens if _ALPHA_RE.search(t)) / n < options.min_alpha_word_share:
+            return "alpha_words"
+    if options.min_stop_words is not None:
+        if sum(1 for t in tokens if t.lower() in _STOP_WORDS) < options.min_stop_words:
+            return "stop_words"
+    return None
+
+
+def filter_document(doc: Document, options: FilterOptions = FilterOptions()) -> FilterResult:
+    """Drop bad paragraphs, then raise `Rejected(reason)` if the document fails a document rule."""
+    drops: Counter = Counter()
+    kept = []
+    seen: set[str] = set()
+    n_text = 0
+    for node in doc.nodes:
+        if not isinstance(node, TextNode):
+            kept.append(node)
+            continue
+        n_text += 1
+        if options.drop_repeated_paragraphs and node.text in seen:
+            drops["repeated_paragraph"] += 1
+            continue
+        seen.add(node.text)
+        reason = _paragraph_reason(node.text, options)
+        if reason:
+            drops[reason] += 1
+            continue
+        kept.append(node)
+    if options.max_duplicate_paragraph_share is not None and n_text:
+        if drops["repeated_paragraph"] / n_text > options.max_duplicate_paragraph_share:
+            raise Rejected("duplicate_paragraphs", f"{drops['repeated_paragraph']}/{n_text} paragraphs repeated")
+    texts = [n.text for n in kept if isinstance(n, TextNode)]
+    if not texts:
+        raise Rejected("no_text")
+    reason = _document_reason(texts, options)
+    if reason:
+        raise Rejected(reason)
+    return FilterResult(replace(doc, nodes=kept), drops)

@@ -1,0 +1,116 @@
+"""A document with resolved media → interleaved shard samples (CONTRACTS.md, "M3W sample").
+
+`attach_media` drops the media nodes whose fetch/decode failed (so `<image>` markers only stand
+for stored images); `build_samples` renders, tokenizes and windows the document and turns each
+window into tar members plus a manifest row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from m3w_builder.document import Document, TextNode
+from m3w_builder.markers import render_segments
+from m3w_builder.media import MediaResult
+from m3w_builder.tokenizer import Tokenizer
+from m3w_builder.windows import WindowOptions, make_windows
+
+
+@dataclass
+class ShardSample:
+    """One sample ready for a shard: its key, `(suffix, bytes)` members and manifest row."""
+
+    key: str
+    members: list[tuple[str, bytes]]
+    row: dict
+    failures: list[dict] = field(default_factory=list)  # failed media of the document, for the manifest
+
+
+def attach_media(doc: Document, results: dict[int, MediaResult]) -> tuple[Document, list[MediaResult], list[MediaResult]]:
+    """Keep the media nodes whose result succeeded: (document, kept results in order, failures)."""
+    nodes = []
+    kept: list[MediaResult] = []
+    failures: list[MediaResult] = []
+    media_index = 0
+    for node in doc.nodes:
+        if isinstance(node, TextNode):
+            nodes.append(node)
+            continue
+        result = results.get(media_index)
+        media_index += 1
+        if result is not None and result.ok:
+            nodes.append(node)
+            kept.append(result)
+        elif result is not None:
+            failures.append(result)
+    return replace(doc, nodes=nodes), kept, failures
+
+
+def _media_entry(index: int, node, result: MediaResult) -> tuple[dict, list[tuple[str, bytes]]]:
+    if result.kind == "image":
+        image = result.image
+        entry = {
+            "index": index, "kind": "image", "member": f"{index}.jpg", "src": node.src,
+            "sha256": image.sha256, "phash": image.phash,
+            "original_size": [image.original_width, image.original_height],
+            "stored_size": [image.width, image.height],
+            "alt": getattr(node, "alt", ""), "caption": getattr(node, "caption", ""),
+        }
+        return entry, [(f"{index}.jpg", image.jpeg)]
+    frames = [{"t": f.t, "member": f"{index}.{int(f.t):03d}.jpg"} for f in result.frames]
+    entry = {
+        "index": index, "kind": "video", "src": node.src, "sha256": result.sha256,
+        "stored_size": [result.width, result.height], "frames": frames,
+    }
+    return entry, [(fr["member"], f.jpeg) for fr, f in zip(frames, result.frames)]
+
+
+def failure_row(doc: Document, result: MediaResult) -> dict:
+    """A manifest row for a media item that could not be stored."""
+    return {"key": "", "doc_id": doc.doc_id, "url": result.url, "kind": result.kind,
+            "status": result.status, "error_message": result.error_message}
+
+
+def build_samples(
+    doc: Document, media: list[MediaResult], tokenizer: Tokenizer, opts: WindowOptions, seed: int,
+    failures: list[MediaResult] = (),
+) -> tuple[list[ShardSample], Counter]:
+    """Windows of one document as shard samples, plus counts (`windows_made`, `too_few_images`)."""
+    counts: Counter = Counter()
+    ids, media_order = tokenizer.encode_segments(render_segments(doc))
+    nodes = doc.media
+    samples: list[ShardSample] = []
+    for window in make_windows(ids, media_order, image_id=tokenizer.image_id, eoc_id=tokenizer.eoc_id,
+                               doc_id=doc.doc_id, seed=seed, opts=opts):
+        counts["windows_made"] += 1
+        if len(window.media) < opts.min_images:
+            counts["too_few_images"] += 1
+            continue
+        key = f"{doc.doc_id}_{window.index:03d}"
+        entries, files = [], []
+        for i, media_index in enumerate(window.media):
+            entry, members = _media_entry(i, nodes[media_index], media[media_index])
+            entries.append(entry)
+            files.extend(members)
+        record = {
+            "key": key, "doc_id": doc.doc_id, "url": doc.url, "title": doc.title, "language": doc.language,
+            "window": {"index": window.index, "token_start": window.token_start, "token_end": window.token_end,
+                       "doc_tokens": len(ids)},
+            "text": tokenizer.decode(window.input_ids), "input_ids": window.input_ids, "images": entries,
+        }
+        payload = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        row = {"key": key, "doc_id": doc.doc_id, "url": doc.url, "kind": "m3w", "status": "success",
+               "error_message": "", "n_tokens": len(window.input_ids), "n_images": len(entries)}
+        samples.append(ShardSample(key, [("json", payload)] + files, row))
+    if samples and failures:
+        samples[0].failures = [failure_row(doc, f) for f in failures]
+    counts["windows_kept"] += len(samples)
+    return samples, counts
+
+
+def image_count(doc: Document) -> int:
+    """Number of image/video nodes of a document."""
+    return sum(1 for n in doc.nodes if not isinstance(n, TextNode))
+

@@ -1,0 +1,87 @@
+"""Sentencepiece tokenizer with `<image>` and `<EOC>` as single user-defined tokens.
+
+Text chunks are encoded one by one and marker ids are inserted between them, so marker ids come
+only from the document structure; page text is neutralised first (`markers.neutralise`), and
+`encode_segments` checks that no text chunk produced a marker id.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sentencepiece as spm
+
+from m3w_builder.markers import EOC_TOKEN, IMAGE_TOKEN, Segment
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Options of the in-job tokenizer training (deterministic: one thread, no shuffling)."""
+
+    vocab_size: int = 8192
+    model_type: str = "unigram"
+    character_coverage: float = 0.9995
+    max_sentences: int = 200_000
+
+
+def train_tokenizer(texts: Iterable[str], options: TrainOptions = TrainOptions()) -> bytes:
+    """Train a sentencepiece model on `texts` (in the given order) and return the model bytes."""
+    lines = [line.strip() for text in texts for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("no text to train a tokenizer on")
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines[: options.max_sentences]),
+        model_writer=model,
+        vocab_size=options.vocab_size,
+        hard_vocab_limit=False,
+        model_type=options.model_type,
+        character_coverage=options.character_coverage,
+        user_defined_symbols=[IMAGE_TOKEN, EOC_TOKEN],
+        byte_fallback=True,
+        num_threads=1,
+        shuffle_input_sentence=False,
+        input_sentence_size=options.max_sentences,
+        max_sentence_length=16384,
+        minloglevel=2,
+    )
+    return model.getvalue()
+
+
+class Tokenizer:
+    """A loaded sentencepiece model plus the ids of the two marker tokens."""
+
+    def __init__(self, model_bytes: bytes) -> None:
+        self.model_bytes = model_bytes
+        self.sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        self.image_id = self.sp.piece_to_id(IMAGE_TOKEN)
+        self.eoc_id = self.sp.piece_to_id(EOC_TOKEN)
+        if self.image_id == self.sp.unk_id() or self.eoc_id == self.sp.unk_id():
+            raise ValueError("tokenizer lacks <image>/<EOC> user-defined symbols")
+
+    @property
+    def vocab_size(self) -> int:
+        return self.sp.get_piece_size()
+
+    def encode_segments(self, segments: list[Segment]) -> tuple[list[int], list[int]]:
+        """Token ids of rendered segments, and the media index of each `<image>` id in order."""
+        ids: list[int] = []
+        media: list[int] = []
+        for seg in segments:
+            if seg.kind == "text":
+                piece_ids = self.sp.encode(seg.text)
+                if self.image_id in piece_ids or self.eoc_id in piece_ids:
+                    raise ValueError("text chunk produced a marker id; neutralise it first")
+                ids.extend(piece_ids)
+            elif seg.kind == "media":
+                ids.append(self.image_id)
+                media.append(seg.media_index)
+            else:
+                ids.append(self.eoc_id)
+        return ids, media
+
+    def decode(self, ids: list[int]) -> str:
+        """Text of token ids (markers appear literally)."""
+        return self.sp.decode(ids)

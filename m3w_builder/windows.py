@@ -1,0 +1,89 @@
+"""Windows of at most L tokens holding at most N images (DESIGN §3), seeded by doc id and job seed.
+
+A window is read from a start position forward: tokens are taken until L are collected; `<image>`
+markers past the N-th are removed (their images are not in the window), so the `<image>` count of
+every window equals its number of images. Options:
+
+- `mode="random"`: `per_doc` windows at distinct random starts (Flamingo samples one per document);
+- `mode="tile"`: consecutive windows covering the whole document (every token used once);
+- `align="any"` lets a window start on any token, `align="chunk"` only at the document start or
+  right after an `<EOC>`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WindowOptions:
+    """Window length, image cap and sampling strategy."""
+
+    max_tokens: int = 256
+    max_images: int = 5
+    mode: str = "random"  # random | tile
+    per_doc: int = 1
+    align: str = "any"  # any | chunk
+    min_images: int = 1  # windows with fewer images are dropped by the caller (and counted)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Token ids of one window, its span in the document, and the media indexes of its images."""
+
+    index: int
+    token_start: int
+    token_end: int
+    input_ids: list[int]
+    media: list[int]
+
+
+def _read_window(ids: list[int], media: list[int], start: int, image_id: int, opts: WindowOptions, index: int) -> Window:
+    """Collect up to `max_tokens` tokens from `start`, dropping `<image>` markers past `max_images`."""
+    out: list[int] = []
+    kept_media: list[int] = []
+    media_before = sum(1 for t in ids[:start] if t == image_id)
+    pos = start
+    while pos < len(ids) and len(out) < opts.max_tokens:
+        token = ids[pos]
+        if token == image_id:
+            if len(kept_media) < opts.max_images:
+                out.append(token)
+                kept_media.append(media[media_before])
+            media_before += 1
+        else:
+            out.append(token)
+        pos += 1
+    return Window(index, start, pos, out, kept_media)
+
+
+def _candidate_starts(ids: list[int], eoc_id: int, opts: WindowOptions) -> list[int]:
+    last = max(0, len(ids) - opts.max_tokens)
+    if opts.align == "chunk":
+        starts = [0] + [i + 1 for i, t in enumerate(ids) if t == eoc_id and i + 1 <= last]
+        return sorted(set(starts))
+    return list(range(last + 1))
+
+
+def make_windows(
+    ids: list[int], media: list[int], *, image_id: int, eoc_id: int, doc_id: str, seed: int, opts: WindowOptions
+) -> list[Window]:
+    """Windows of one document's token ids; `media[k]` is the media index of the k-th `<image>`."""
+    if not ids:
+        return []
+    windows: list[Window] = []
+    if opts.mode == "tile":
+        start = 0
+        while start < len(ids):
+            window = _read_window(ids, media, start, image_id, opts, len(windows))
+            windows.append(window)
+            start = window.token_end
+    elif opts.mode == "random":
+        rng = random.Random(f"{seed}:{doc_id}")
+        candidates = _candidate_starts(ids, eoc_id, opts)
+        starts = sorted(rng.sample(candidates, min(opts.per_doc, len(candidates))))
+        windows = [_read_window(ids, media, s, image_id, opts, i) for i, s in enumerate(starts)]
+    else:
+        raise ValueError(f"unknown window mode {opts.mode!r}")
+    return windows

@@ -1,0 +1,236 @@
+"""The M3W job: web pages → interleaved `<image>`/`<EOC>` windows → WebDataset shards.
+
+    python -m pipelines.m3w --output out/m3w [--input 'crawl/*.warc.gz' ...] [Beam flags]
+
+Without `--input` it builds the embedded sample crawl first and runs on it. Locally it runs on the
+FnApiRunner with one worker process per core; `--runner=DataflowRunner --project ... --region ...
+--temp_location gs://... --setup_file ./setup.py` runs the same graph on Dataflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from m3w_builder.samples import attach_media, build_samples
+from m3w_builder.tokenizer import Tokenizer, train_tokenizer
+from pipelines import fs
+from pipelines.config import JobConfig, beam_args, build_parser, config_from_args
+from pipelines.documents import ExtractDocuments
+from pipelines.media_stage import ResolveMedia, media_requests
+from pipelines.metrics import NAMESPACE, REJECTS, count, drop
+from pipelines.read import MEDIA, ExpandInputs, ReadRecords
+from pipelines.shard_io import WriteRejects, WriteShard, assign_shard, dataset_json, reject_bucket, stable_hash
+
+SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample"
+
+
+class AssembleDocuments(beam.DoFn):
+    """(doc_id, {docs, media}) → (doc, stored media, failed media) with the image-count rules."""
+
+    def __init__(self, config: JobConfig) -> None:
+        self.config = config
+
+    def process(self, element):
+        doc_id, grouped = element
+        docs = sorted(grouped["docs"], key=lambda d: (d.fetch_time, d.source), reverse=True)
+        if not docs:
+            return
+        if len(docs) > 1:
+            count("assemble", "duplicate_document", len(docs) - 1)
+        doc, kept, failures = attach_media(docs[0], dict(grouped["media"]))
+        count("assemble", "media_dropped", len(failures))
+        if len(kept) < self.config.min_doc_images:
+            yield drop("assemble", "too_few_images", doc_id, doc.url)
+        elif len(kept) > self.config.max_doc_images:
+            yield drop("assemble", "too_many_images", doc_id, doc.url)
+        else:
+            count("assemble", "documents")
+            yield doc, kept, failures
+
+
+class BuildSamples(beam.DoFn):
+    """(doc, media, failures) → shard samples: render markers, tokenize, cut windows."""
+
+    def __init__(self, config: JobConfig) -> None:
+        self.config = config
+        self._tokenizer: Tokenizer | None = None
+
+    def process(self, element, model: bytes):
+        if self._tokenizer is None or self._tokenizer.model_bytes != model:
+            self._tokenizer = Tokenizer(model)
+        doc, media, failures = element
+        samples, counts = build_samples(doc, media, self._tokenizer, self.config.windows, self.config.seed, failures)
+        for name, n in counts.items():
+            count("window", name, n)
+        if not samples:
+            yield drop("window", "no_window", doc.doc_id, doc.url)
+        yield from samples
+
+
+def tokenizer_texts(sampled: list[tuple[int, str]]) -> list[str]:
+    return [text for _, text in sorted(sampled)]
+
+
+def tokenizer_info(model: bytes) -> dict:
+    tok = Tokenizer(model)
+    return {"file": "tokenizer.model", "sha256": hashlib.sha256(model).hexdigest(), "vocab_size": tok.vocab_size,
+            "image_token": "<image>", "image_token_id": tok.image_id, "eoc_token": "<EOC>", "eoc_token_id": tok.eoc_id}
+
+
+class FinalizeDataset(beam.DoFn):
+    """Write tokenizer.model and dataset.json (stats are merged in by the launcher after the run)."""
+
+    def __init__(self, config: JobConfig) -> None:
+        self.config = config
+
+    def process(self, shards: list[dict], model: bytes):
+        cfg = self.config
+        if model:  # empty when no document survived: there was nothing to train on
+            fs.write_bytes_atomic(fs.join(cfg.output, "tokenizer.model"), model)
+        window = {"max_tokens": cfg.windows.max_tokens, "max_images": cfg.windows.max_images}
+        fs.write_bytes_atomic(fs.join(cfg.output, "dataset.json"),
+                              dataset_json("m3w", shards, tokenizer_info(model) if model else None, window, cfg.to_json()))
+        yield len(shards)
+
+
+def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | None = None) -> None:
+    """Add the whole M3W graph to `p`."""
+    read = (
+        p
+        | "Inputs" >> beam.Create(cfg.inputs)
+        | "Expand" >> beam.ParDo(ExpandInputs()).with_outputs(REJECTS, main="files")
+    )
+    records = (
+        read.files
+        | "SpreadFiles" >> beam.Reshuffle()
+        | "Read" >> beam.ParDo(ReadRecords(cfg.url_map, cfg.extract.max_page_bytes * 10)).with_outputs(REJECTS, MEDIA, main="pages")
+    )
+    extracted = (
+        records.pages
+        | "SpreadPages" >> beam.Reshuffle()
+        | "Extract" >> beam.ParDo(ExtractDocuments(cfg)).with_outputs(REJECTS, main="docs")
+    )
+    docs = extracted.docs
+    requests = docs | "MediaRequests" >> beam.FlatMap(media_requests)
+    media = (
+        {"requests": requests, "records": records[MEDIA]}
+        | "GroupByMediaUrl" >> beam.CoGroupByKey()
+        | "ResolveMedia" >> beam.ParDo(ResolveMedia(cfg))
+    )
+    assembled = (
+        {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d.doc_id, d)), "media": media}
+        | "GroupByDoc" >> beam.CoGroupByKey()
+        | "Assemble" >> beam.ParDo(AssembleDocuments(cfg)).with_outputs(REJECTS, main="docs")
+    )
+    if tokenizer_model is not None:
+        model = p | "Tokenizer" >> beam.Create([tokenizer_model])
+    else:
+        model = (
+            assembled.docs
+            | "TokenizerSample" >> beam.Map(lambda e: (stable_hash(e[0].doc_id), e[0].text))
+            | "SmallestHashes" >> beam.combiners.Top.Smallest(cfg.tokenizer_sample_docs)
+            | "TrainTokenizer" >> beam.Map(lambda s: train_tokenizer(tokenizer_texts(s), cfg.train) if s else b"")
+        )
+    model_side = beam.pvalue.AsSingleton(model)
+    samples = assembled.docs | "Windows" >> beam.ParDo(BuildSamples(cfg), model_side).with_outputs(REJECTS, main="samples")
+    n_samples = beam.pvalue.AsSingleton(samples.samples | "CountSamples" >> beam.combiners.Count.Globally())
+    shards = (
+        samples.samples
+        | "AssignShard" >> beam.Map(lambda s, n: assign_shard(s, n, cfg.samples_per_shard), n_samples)
+        | "GroupShards" >> beam.GroupByKey()
+        | "WriteShards" >> beam.ParDo(WriteShard(cfg.output, cfg.prefix))
+    )
+    _ = (
+        shards
+        | "ShardList" >> beam.combiners.ToList()
+        | "Finalize" >> beam.ParDo(FinalizeDataset(cfg), model_side)
+    )
+    if cfg.write_rejects:
+        _ = (
+            (read[REJECTS], records[REJECTS], extracted[REJECTS], assembled[REJECTS], samples[REJECTS])
+            | "AllRejects" >> beam.Flatten()
+            | "RejectBuckets" >> beam.Map(reject_bucket)
+            | "GroupRejects" >> beam.GroupByKey()
+            | "WriteRejects" >> beam.ParDo(WriteRejects(cfg.output))
+        )
+
+
+def collect_stats(result) -> dict[str, int]:
+    """All `m3w` counters of a finished run as {stage/reason: value}."""
+    stats: Counter = Counter()
+    for counter in result.metrics().query()["counters"]:
+        if counter.key.metric.namespace == NAMESPACE:
+            stats[counter.key.metric.name] += counter.committed or counter.attempted or 0
+    return dict(sorted(stats.items()))
+
+
+def finish(cfg: JobConfig, stats: dict[str, int], seconds: float) -> dict:
+    """Merge stats into dataset.json, write stats.json, and return the dataset document."""
+    dataset = json.loads(fs.read_bytes(fs.join(cfg.output, "dataset.json")))
+    dataset["stats"] = stats
+    fs.write_bytes_atomic(fs.join(cfg.output, "dataset.json"), json.dumps(dataset, indent=1, sort_keys=True).encode())
+    fs.write_bytes_atomic(fs.join(cfg.output, "stats.json"),
+                          json.dumps({"counters": stats, "wall_seconds": round(seconds, 2)}, indent=1, sort_keys=True).encode())
+    return dataset
+
+
+def summary(cfg: JobConfig, dataset: dict) -> str:
+    """A short human summary of a finished run."""
+    stats = dataset["stats"]
+    shards = dataset["shardlist"]
+    lines = [
+        f"M3W dataset written to {cfg.output}",
+        f"  shards: {len(shards)}  samples: {sum(s['nsamples'] for s in shards)}  "
+        f"bytes: {sum(s['filesize'] for s in shards)}",
+        f"  pages read: {stats.get('read/html_records', 0) + stats.get('read/html_files', 0)}  "
+        f"documents extracted: {stats.get('extract/documents', 0)}  kept after filters: {stats.get('filter/kept', 0)}  "
+        f"in dataset: {stats.get('assemble/documents', 0)}",
+        f"  media stored: {stats.get('media/success', 0)}  windows: {stats.get('window/windows_kept', 0)}",
+        "  drops: " + ", ".join(f"{k}={v}" for k, v in stats.items()
+                               if k.split("/")[1] not in ("documents", "kept", "html_records", "html_files", "archives",
+                                                           "media_records", "success", "windows_made", "windows_kept",
+                                                           "written", "samples")),
+    ]
+    return "\n".join(lines)
+
+
+def run(argv: list[str] | None = None) -> dict | None:
+    """Parse flags, run the job, write stats; returns the dataset.json document (None on a dry run)."""
+    args, extra = build_parser().parse_known_args(argv)
+    default_inputs: list[str] = []
+    if not args.inputs:
+        from m3w_builder.sample_crawl import write_sample_crawl
+
+        default_inputs = [str(write_sample_crawl(SAMPLE_DIR))]
+    cfg = config_from_args(args, default_inputs)
+    options = PipelineOptions(beam_args(extra))
+    fs.ensure_dir(cfg.output)
+    fs.clean_stale_temporaries(cfg.output)
+    tokenizer_model = fs.read_bytes(cfg.tokenizer) if cfg.tokenizer else None
+    start = time.time()
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, cfg, tokenizer_model)
+    result = pipeline.run()
+    result.wait_until_finish()
+    if options.get_all_options().get("dry_run"):
+        return None
+    dataset = finish(cfg, collect_stats(result), time.time() - start)
+    print(summary(cfg, dataset))
+    return dataset
+
+
+def main() -> int:
+    run(sys.argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
