@@ -139,9 +139,9 @@ class _Walker:
         candidates = [attrib.get(a) for a in _LAZY_SRC_ATTRS]
         candidates += [best_srcset(attrib.get(a)) for a in _LAZY_SRCSET_ATTRS]
         candidates += [best_srcset(attrib.get("srcset")), attrib.get("src")]
-        parent = el.getparent()
-        if parent is not None and parent.tag == "picture":
-            candidates += [best_srcset(s.get("srcset")) or s.get("src") for s in parent.iterchildren("source")]
+        picture = next(el.iterancestors("picture"), None)  # libxml2 may nest <img> inside <source>
+        if picture is not None:
+            candidates += [best_srcset(s.get("srcset")) or s.get("src") for s in picture.iter("source")]
         src = next((u for u in (resolve(self.base_url, c) for c in candidates) if u), None)
         if src is None:
             raw = attrib.get("src", "")

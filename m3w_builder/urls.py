@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-_SRCSET_SPLIT = re.compile(r",\s+|,(?=\S+\s+\d)")
 _ALLOWED_SCHEMES = ("http", "https")
+_NOT_A_URL = re.compile(r'[<>"{}\n\t]')  # JSON or markup in a lazy-load attribute is no URL
 
 
 def resolve(base: str, ref: str | None) -> str | None:
@@ -14,7 +14,7 @@ def resolve(base: str, ref: str | None) -> str | None:
     if not ref:
         return None
     ref = ref.strip()
-    if not ref or ref.startswith(("data:", "javascript:", "about:", "blob:", "#")):
+    if not ref or ref.startswith(("data:", "javascript:", "about:", "blob:", "#")) or _NOT_A_URL.search(ref):
         return None
     try:
         absolute = urljoin(base, ref)
@@ -26,24 +26,49 @@ def resolve(base: str, ref: str | None) -> str | None:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
 
+def parse_srcset(srcset: str) -> list[tuple[str, str]]:
+    """`srcset` candidates as (url, descriptor) following the HTML parsing rules: a URL is a run of
+    non-space characters (commas inside it are kept, a trailing comma ends the candidate), and a
+    descriptor runs to the next comma."""
+    tokens = srcset.split()
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        url = tokens[i].lstrip(",")
+        i += 1
+        if not url:
+            continue
+        if url.endswith(","):
+            out.append((url.rstrip(","), ""))
+            continue
+        descriptor = ""
+        while i < len(tokens):
+            token = tokens[i]
+            i += 1
+            head, comma, rest = token.partition(",")
+            descriptor = descriptor or head
+            if comma:
+                if rest:
+                    tokens.insert(i, rest)
+                break
+        out.append((url, descriptor))
+    return out
+
+
 def best_srcset(srcset: str | None) -> str | None:
     """The largest candidate of a `srcset` (by width `w` or density `x` descriptor)."""
     if not srcset:
         return None
     best_url, best_score = None, -1.0
-    for candidate in _SRCSET_SPLIT.split(srcset.strip()):
-        parts = candidate.strip().split()
-        if not parts or parts[0].startswith("data:"):
+    for url, descriptor in parse_srcset(srcset):
+        if url.startswith("data:"):
             continue
-        score = 1.0
-        if len(parts) > 1:
-            descriptor = parts[1].lower()
-            try:
-                score = float(descriptor[:-1]) if descriptor[-1] in "wx" else 1.0
-            except (ValueError, IndexError):
-                score = 1.0
+        try:
+            score = float(descriptor[:-1]) if descriptor[-1:].lower() in ("w", "x") else 1.0
+        except ValueError:
+            score = 1.0
         if score > best_score:
-            best_url, best_score = parts[0], score
+            best_url, best_score = url, score
     return best_url
 
 

@@ -202,25 +202,34 @@ def summary(cfg: JobConfig, dataset: dict) -> str:
     return "\n".join(lines)
 
 
+def default_inputs(output: str) -> list[str]:
+    """The embedded sample crawl, written locally (and copied next to a remote output)."""
+    from m3w_builder.sample_crawl import write_sample_crawl
+
+    local = write_sample_crawl(SAMPLE_DIR)
+    if "://" not in output:
+        return [str(local)]
+    remote = fs.join(output, "_input", local.name)
+    fs.write_bytes_atomic(remote, local.read_bytes())
+    return [remote]
+
+
 def run(argv: list[str] | None = None) -> dict | None:
     """Parse flags, run the job, write stats; returns the dataset.json document (None on a dry run)."""
     args, extra = build_parser().parse_known_args(argv)
-    default_inputs: list[str] = []
-    if not args.inputs:
-        from m3w_builder.sample_crawl import write_sample_crawl
-
-        default_inputs = [str(write_sample_crawl(SAMPLE_DIR))]
-    cfg = config_from_args(args, default_inputs)
     options = PipelineOptions(beam_args(extra))
-    fs.ensure_dir(cfg.output)
-    fs.clean_stale_temporaries(cfg.output)
+    dry_run = bool(options.get_all_options().get("dry_run"))
+    cfg = config_from_args(args, [] if args.inputs or dry_run else default_inputs(args.output))
+    if not dry_run:  # a dry run only translates the graph: touch no storage
+        fs.ensure_dir(cfg.output)
+        fs.clean_stale_temporaries(cfg.output)
     tokenizer_model = fs.read_bytes(cfg.tokenizer) if cfg.tokenizer else None
     start = time.time()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, cfg, tokenizer_model)
     result = pipeline.run()
     result.wait_until_finish()
-    if options.get_all_options().get("dry_run"):
+    if dry_run:
         return None
     dataset = finish(cfg, collect_stats(result), time.time() - start)
     print(summary(cfg, dataset))

@@ -61,12 +61,11 @@ class ResolveMedia(beam.DoFn):
 
     def process(self, element):
         url, grouped = element
-        requests = sorted(grouped["requests"])
-        if not requests:
-            return  # a crawled image no kept page references
-        result = self._result(url, requests[0][2], list(grouped["records"]))
-        count("media", result.status)
-        if len(requests) > 1:
-            count("media", "reused_references", len(requests) - 1)
-        for doc_id, index, _kind in requests:
-            yield doc_id, (index, result)
+        requests = sorted(grouped["requests"])  # empty: a crawled image no kept page references
+        if requests:
+            result = self._result(url, requests[0][2], list(grouped["records"]))
+            count("media", result.status)
+            if len(requests) > 1:
+                count("media", "reused_references", len(requests) - 1)
+            for doc_id, index, _kind in requests:
+                yield doc_id, (index, result)

@@ -1,0 +1,214 @@
+"""DOM → document rules on tiny inline pages (exact node lists), and every real page accounted for."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from lxml import etree
+
+from m3w_builder.document import ImageNode, TextNode, VideoNode
+from m3w_builder.errors import Rejected
+from m3w_builder.extract import extract, parse_html
+from m3w_builder.charset import decode_html
+from m3w_builder.urls import resolve
+from tests.conftest import shared_path
+
+URL = "https://site.test/blog/post.html"
+
+
+def nodes(html: str, url: str = URL) -> list[tuple]:
+    result = extract(html.encode("utf-8"), url)
+    out = []
+    for n in result.document.nodes:
+        if isinstance(n, TextNode):
+            out.append(("text", n.text))
+        elif isinstance(n, ImageNode):
+            out.append(("image", n.src, n.alt, n.caption))
+        else:
+            out.append(("video", n.src, n.poster))
+    return out
+
+
+def test_text_and_images_in_dom_order_with_inline_text_joined():
+    html = """<html><body><h1>Title <b>here</b></h1><p>First <a href="#">para</a>graph.</p>
+    <img src="a.jpg" alt=" A  cat "><p>Second.</p><img src="/img/b.png"></body></html>"""
+    assert nodes(html) == [
+        ("text", "Title here"),
+        ("text", "First paragraph."),
+        ("image", "https://site.test/blog/a.jpg", "A cat", ""),
+        ("text", "Second."),
+        ("image", "https://site.test/img/b.png", "", ""),
+    ]
+
+
+def test_boilerplate_nav_footer_ads_cookie_banner_and_hidden_are_dropped():
+    html = """<html><body><nav><a>Home</a><img src="menu.png"></nav>
+    <header class="site-header"><div class="menu">Menu</div></header>
+    <div id="cookie-banner">We use cookies. <button>Accept</button></div>
+    <div class="ad-slot"><img src="ad.gif"></div><script>var x = "<p>no</p>";</script>
+    <article><p>Real content.</p><img src="real.jpg"></article>
+    <div style="display:none">Hidden text</div><aside>Related links</aside>
+    <footer>Copyright</footer></body></html>"""
+    assert nodes(html) == [("text", "Real content."), ("image", "https://site.test/blog/real.jpg", "", "")]
+
+
+def test_boilerplate_named_container_holding_the_page_is_kept():
+    body = "Main story text. " * 50
+    html = f'<html><body><div class="layout has-sidebar"><p>{body}</p></div></body></html>'
+    assert nodes(html) == [("text", body.strip())]
+
+
+def test_lazy_srcset_picture_and_placeholders():
+    html = """<html><body>
+    <img src="data:image/gif;base64,R0lGOD" data-src="lazy.jpg">
+    <img srcset="s.jpg 320w, l.jpg 1024w, m.jpg 640w" src="fallback.jpg">
+    <picture><source srcset="p.webp 1x, p2.webp 2x" type="image/webp"><img alt="pic"></picture>
+    <img src="data:image/png;base64,iVBOR">
+    <img src="pixel.gif" width="1" height="1">
+    <img>
+    </body></html>"""
+    result = extract(html.encode(), URL)
+    assert [n.src for n in result.document.media] == [
+        "https://site.test/blog/lazy.jpg",
+        "https://site.test/blog/l.jpg",
+        "https://site.test/blog/p2.webp",
+    ]
+    assert dict(result.media_drops) == {"image_data_uri": 1, "image_tracking_pixel": 1, "image_no_src": 1}
+
+
+def test_base_href_figcaption_and_video():
+    html = """<html><head><base href="https://cdn.test/assets/"></head><body>
+    <figure><img src="fig.jpg" alt="alt text"><figcaption>A <i>red</i> circle.</figcaption></figure>
+    <video poster="poster.jpg" width="320"><source src="clip.webm" type="video/webm"><source src="clip.mp4">
+    Your browser does not support video.</video><p>After.</p></body></html>"""
+    assert nodes(html) == [
+        ("image", "https://cdn.test/assets/fig.jpg", "alt text", "A red circle."),
+        ("text", "A red circle."),
+        ("video", "https://cdn.test/assets/clip.webm", "https://cdn.test/assets/poster.jpg"),
+        ("text", "After."),
+    ]
+
+
+def test_rejections_have_reasons():
+    with pytest.raises(Rejected) as err:
+        extract(b"   ", URL)
+    assert err.value.reason == "empty"
+    with pytest.raises(Rejected) as err:
+        extract(b"<html><body><script>x</script></body></html>", URL)
+    assert err.value.reason == "no_content"
+    with pytest.raises(Rejected) as err:
+        from m3w_builder.extract import ExtractOptions
+
+        extract(b"<p>x</p>" * 1000, URL, options=ExtractOptions(max_page_bytes=100))
+    assert err.value.reason == "too_large"
+
+
+def test_charset_lies_are_decoded_right():
+    utf8_declared_latin1 = '<meta charset="iso-8859-1"><p>Crème brûlée</p>'.encode("utf-8")
+    assert decode_html(utf8_declared_latin1).text.endswith("Crème brûlée</p>")
+    cp1252 = "<p>“Smart” quotes — café</p>".encode("cp1252")
+    decoded = decode_html(cp1252, "text/html; charset=windows-1252")
+    assert "“Smart” quotes — café" in decoded.text and decoded.method == "header"
+    sjis = "<p>日本語のテキストです。東京の天気は晴れ。</p>".encode("shift_jis")
+    assert "日本語のテキスト" in decode_html(sjis, "text/html; charset=Shift_JIS").text
+    assert "日本語のテキスト" in decode_html(sjis).text  # undeclared: detected
+
+
+def test_wpull_utf16_page_whose_meta_says_x_sjis():
+    data = shared_path("html", "wpull-samples", "kcna.html").read_bytes()
+    decoded = decode_html(data)
+    assert decoded.method == "bom" and "조선통신" in decoded.text
+
+
+def test_warc_extracted_pages_use_http_charset():
+    folder = shared_path("html", "warc-extracted")
+    checked = 0
+    for line in (folder / "index.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        ctype = entry.get("http_content_type") or ""
+        if "charset" not in ctype.lower() or "utf-8" in ctype.lower():
+            continue
+        decoded = decode_html((folder / entry["file"]).read_bytes(), ctype)
+        assert decoded.text.count("\ufffd") < 5, entry["file"]
+        checked += 1
+    assert checked > 0
+
+
+def _html_files():
+    from tests.conftest import SHARED_DATA
+
+    root = SHARED_DATA / "html"
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in (".html", ".htm", ".xml")) if root.exists() else []
+
+
+@pytest.mark.parametrize("path", _html_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_real_page_is_a_document_or_a_reason_and_keeps_dom_image_order(path):
+    data = path.read_bytes()
+    url = "https://example.test/dir/page.html"
+    try:
+        result = extract(data, url)
+    except Rejected as rejected:
+        assert rejected.reason in {"empty", "no_content", "parse_error", "too_large", "timeout"}
+        return
+    srcs = [n.src for n in result.document.media if isinstance(n, ImageNode)]
+    # Independent listing of every <img>'s candidate URLs in document order (src, lazy, srcset):
+    # the extracted images must be a subsequence of it.
+    root = parse_html(decode_html(data).text)
+    base_el = next(root.iter("base"), None)
+    if base_el is not None and base_el.get("href"):
+        url = resolve(url, base_el.get("href")) or url
+
+    def attr_urls(element) -> set[str]:
+        found = set()
+        for value in element.attrib.values():
+            chunks = value.split(", ") + re.split(r",\s*", value)  # srcset candidates, either way
+            for piece in [value] + [c.split()[0] for c in chunks if c.split()]:
+                if resolve(url, piece):
+                    found.add(resolve(url, piece))
+        return found
+
+    candidates = []
+    for img in root.iter("img"):
+        urls = attr_urls(img)
+        picture = next(img.iterancestors("picture"), None)
+        for source in picture.iter("source") if picture is not None else ():
+            urls |= attr_urls(source)
+        candidates.append(urls)
+    position = 0
+    for src in srcs:
+        while position < len(candidates) and src not in candidates[position]:
+            position += 1
+        assert position < len(candidates), f"{src} out of DOM order"
+        position += 1
+
+
+def test_extract_cli_prints_nodes_and_marker_text(tmp_path):
+    page = tmp_path / "p.html"
+    page.write_text("<html><body><p>Hello world.</p><img src='x.jpg'><p>Bye.</p></body></html>")
+    out = subprocess.run([sys.executable, "-m", "m3w_builder.extract", str(page), "--url", "http://h.test/"],
+                         capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out.split("\n--- marker text ---\n")[0])
+    assert [n["type"] for n in doc["nodes"]] == ["text", "image", "text"]
+    assert out.rstrip().endswith("Hello world.<EOC><image>Bye.<EOC>")
+
+
+def test_video_node_type():
+    result = extract(b"<body><p>x</p><video src='v.mp4'></video></body>", URL)
+    assert isinstance(result.document.nodes[-1], VideoNode)
+
+
+def test_deadline_is_enforced():
+    from m3w_builder.extract import ExtractOptions
+
+    html = "<div>" + "<span>x</span>" * 20000 + "</div>"
+    with pytest.raises(Rejected) as err:
+        extract(html.encode(), URL, options=ExtractOptions(time_limit_s=0.0))
+    assert err.value.reason == "timeout"
+
+
+def test_parse_tree_is_lxml():
+    assert isinstance(parse_html("<p>x</p>"), etree._Element)
