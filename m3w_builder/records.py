@@ -76,6 +76,8 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     body = rec.content_stream().read(max_bytes + 1)
     if len(body) > max_bytes:
         return ReadIssue("record_too_large", source, url)
+    if getattr(rec.raw_stream, "limit", 0) > 0:  # fewer bytes than Content-Length: the file was cut
+        return ReadIssue("truncated_record", source, url)
     if status is not None and status != 200:
         return ReadIssue(f"http_{status // 100}xx", source, url)
     return WebRecord(

@@ -1,0 +1,101 @@
+"""Tar shard writer (ustar, reproducible, indexed) and WARC reading of every shared archive."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections import Counter
+
+import pytest
+import webdataset as wds
+
+from m3w_builder.records import ReadIssue, WebRecord, read_archive
+from m3w_builder.shards import MTIME, ShardWriter
+from tests.conftest import SHARED_DATA, shared_path
+
+
+def _write(samples) -> tuple[bytes, ShardWriter]:
+    buf = io.BytesIO()
+    writer = ShardWriter(buf)
+    for key, members in samples:
+        writer.add_sample(key, members)
+    writer.close()
+    return buf.getvalue(), writer
+
+
+SAMPLES = [("k_000", [("json", b'{"a":1}'), ("0.jpg", b"\xff\xd8" * 700)]), ("k_001", [("json", b"{}")])]
+
+
+def test_shard_is_reproducible_ustar_and_indexed(tmp_path):
+    data, writer = _write(SAMPLES)
+    assert data == _write(SAMPLES)[0]
+    assert len(data) % tarfile.RECORDSIZE == 0
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == ["k_000.json", "k_000.0.jpg", "k_001.json"]
+        assert all(m.isreg() and m.mtime == MTIME and m.uid == 0 and m.mode == 0o644 for m in members)
+        assert tar.extractfile("k_000.0.jpg").read() == b"\xff\xd8" * 700
+    lines = writer.index_text().splitlines()
+    assert lines[0] == "v1.2 2"
+    fields = lines[1].split()
+    assert fields[:4] == ["json", "0", "7", "k_000.json"]
+    jpg_offset, jpg_size = int(fields[5]), int(fields[6])
+    assert data[jpg_offset + 512: jpg_offset + 512 + jpg_size] == b"\xff\xd8" * 700  # offset of the header
+    path = tmp_path / "s.tar"
+    path.write_bytes(data)
+    read = list(wds.WebDataset(str(path), shardshuffle=False))
+    assert [s["__key__"] for s in read] == ["k_000", "k_001"] and json.loads(read[0]["json"]) == {"a": 1}
+
+
+@pytest.mark.parametrize("bad", ["a.b", "x" * 100, "sp ace"])
+def test_shard_refuses_keys_that_break_webdataset(bad):
+    with pytest.raises(ValueError):
+        _write([(bad, [("json", b"{}")])])
+
+
+def _archives():
+    root = SHARED_DATA / "warc"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.mark.parametrize("path", _archives(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shared_archive_is_read_or_counted(path):
+    items = list(read_archive(lambda: open(path, "rb"), str(path)))
+    assert items, "an archive yields records or a counted issue"
+    assert all(isinstance(i, (WebRecord, ReadIssue)) for i in items)
+    manifest = {json.loads(l)["file"]: json.loads(l) for l in (SHARED_DATA / "MANIFEST-warc.jsonl").read_text().splitlines()}
+    entry = manifest.get(str(path.relative_to(SHARED_DATA)))
+    html = [i for i in items if isinstance(i, WebRecord) and i.is_html]
+    if entry and entry.get("html_responses") and not path.name.endswith((".lz4", ".bad")):
+        truncated = [i for i in items if isinstance(i, ReadIssue) and i.reason == "truncated_record"]
+        assert len(html) + len(truncated) >= 1
+
+
+def test_bad_gzip_is_recovered_and_lz4_is_counted():
+    bad = shared_path("warc", "warcio-1.5.3", "example-bad-non-chunked.warc.gz")
+    items = list(read_archive(lambda: open(bad, "rb"), str(bad)))
+    reasons = Counter(i.reason for i in items if isinstance(i, ReadIssue))
+    assert reasons["recovered_whole_file_gzip"] == 1
+    assert any(isinstance(i, WebRecord) and i.url == "http://example.com/" for i in items)
+    lz4 = shared_path("warc", "resiliparse", "warcfile.warc.lz4")
+    assert [i.reason for i in read_archive(lambda: open(lz4, "rb"), str(lz4))] == ["unknown_format"]
+
+
+def test_truncated_archive_keeps_records_before_the_cut(tmp_path):
+    source = shared_path("warc", "resiliparse", "warcfile.warc.gz").read_bytes()
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(source[: len(source) // 2])
+    items = list(read_archive(lambda: open(cut, "rb"), str(cut)))
+    assert any(isinstance(i, WebRecord) for i in items)
+    assert isinstance(items[-1], ReadIssue) and items[-1].reason in ("truncated_record", "truncated", "corrupt")
+
+
+def test_revisits_and_iana_images():
+    iana = shared_path("warc", "pywb-2.10.0", "iana.warc.gz")
+    items = list(read_archive(lambda: open(iana, "rb"), str(iana)))
+    reasons = Counter(i.reason for i in items if isinstance(i, ReadIssue))
+    assert reasons["revisit"] == 123
+    manifest = [json.loads(l) for l in (SHARED_DATA / "MANIFEST-warc.jsonl").read_text().splitlines()]
+    expected = next(m for m in manifest if m["file"] == "warc/pywb-2.10.0/iana.warc.gz")["image_payloads"]
+    assert sum(1 for i in items if isinstance(i, WebRecord) and i.mime.startswith("image/")) == expected

@@ -1,0 +1,111 @@
+"""Marker text, tokenizer and window rules (DESIGN §3)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from m3w_builder.document import Document, ImageNode, TextNode, VideoNode
+from m3w_builder.filters import FilterOptions, filter_document
+from m3w_builder.errors import Rejected
+from m3w_builder.markers import neutralise, render_segments, render_text
+from m3w_builder.tokenizer import Tokenizer, TrainOptions, train_tokenizer
+from m3w_builder.windows import WindowOptions, make_windows
+
+WORDS = "the red circle sits on a blue background while green squares move slowly across pictures".split()
+
+
+def doc(*nodes) -> Document:
+    return Document(doc_id="d1", url="http://h.test/", nodes=list(nodes))
+
+
+def test_marker_text_rules():
+    img = ImageNode("http://h.test/a.jpg")
+    assert render_text(doc(TextNode("A"), img, TextNode("B"), img, TextNode("C"))) == (
+        "A<EOC><image>B<EOC><image>C<EOC>"
+    )
+    assert render_text(doc(img, TextNode("B"))) == "<image>B<EOC>"  # no empty chunk at the start
+    assert render_text(doc(TextNode("A"), img, img)) == "A<EOC><image><EOC><image><EOC>"
+    assert render_text(doc(TextNode("A"), VideoNode("http://h.test/v.mp4"))) == "A<EOC><image><EOC>"
+
+
+def test_pages_cannot_forge_markers():
+    assert "<image>" not in neutralise("look <image> and <EOC> and < IMAGE > and <eoc>")
+    text = render_text(doc(TextNode("fake <image> here <EOC>"), ImageNode("http://h.test/a.jpg")))
+    assert text.count("<image>") == 1 and text.count("<EOC>") == 2
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    rng = random.Random(0)
+    texts = [" ".join(rng.choice(WORDS) for _ in range(40)) for _ in range(300)]
+    return Tokenizer(train_tokenizer(texts, TrainOptions(vocab_size=300)))
+
+
+def test_tokenizer_is_deterministic_and_markers_are_single_tokens(tokenizer):
+    rng = random.Random(0)
+    texts = [" ".join(rng.choice(WORDS) for _ in range(40)) for _ in range(300)]
+    assert train_tokenizer(texts, TrainOptions(vocab_size=300)) == tokenizer.model_bytes
+    ids, media = tokenizer.encode_segments(render_segments(doc(TextNode("red circle"), ImageNode("x"), TextNode("blue"))))
+    assert ids.count(tokenizer.image_id) == 1 and ids.count(tokenizer.eoc_id) == 2 and media == [0]
+    forged = render_segments(doc(TextNode("red <image> <EOC> circle"), ImageNode("x")))
+    ids, _ = tokenizer.encode_segments(forged)
+    assert ids.count(tokenizer.image_id) == 1
+
+
+def _long_doc(n_images: int, words_between: int) -> Document:
+    rng = random.Random(n_images)
+    nodes = []
+    for i in range(n_images):
+        nodes.append(TextNode(" ".join(rng.choice(WORDS) for _ in range(words_between))))
+        nodes.append(ImageNode(f"http://h.test/{i}.jpg"))
+    nodes.append(TextNode("the end"))
+    return doc(*nodes)
+
+
+@pytest.mark.parametrize("mode,align", [("random", "any"), ("random", "chunk"), ("tile", "any")])
+def test_windows_hold_at_most_L_tokens_and_N_images_with_exact_media(tokenizer, mode, align):
+    d = _long_doc(12, 30)
+    ids, media = tokenizer.encode_segments(render_segments(d))
+    opts = WindowOptions(max_tokens=64, max_images=2, mode=mode, per_doc=3, align=align)
+    windows = make_windows(ids, media, image_id=tokenizer.image_id, eoc_id=tokenizer.eoc_id, doc_id="d1", seed=7, opts=opts)
+    assert windows
+    for w in windows:
+        assert len(w.input_ids) <= 64
+        assert w.input_ids.count(tokenizer.image_id) == len(w.media) <= 2
+        # the kept media are the first images at or after the window start, in order
+        first = sum(1 for t in ids[: w.token_start] if t == tokenizer.image_id)
+        assert w.media == list(range(first, first + len(w.media)))
+        if align == "chunk":
+            assert w.token_start == 0 or ids[w.token_start - 1] == tokenizer.eoc_id
+    again = make_windows(ids, media, image_id=tokenizer.image_id, eoc_id=tokenizer.eoc_id, doc_id="d1", seed=7, opts=opts)
+    assert again == windows
+    if mode == "tile":
+        assert windows[0].token_start == 0 and windows[-1].token_end == len(ids)
+        assert all(a.token_end == b.token_start for a, b in zip(windows, windows[1:]))
+
+
+def test_window_seed_changes_random_starts(tokenizer):
+    ids, media = tokenizer.encode_segments(render_segments(_long_doc(12, 30)))
+    opts = WindowOptions(max_tokens=32, per_doc=1)
+    starts = {make_windows(ids, media, image_id=tokenizer.image_id, eoc_id=tokenizer.eoc_id, doc_id="d1",
+                           seed=s, opts=opts)[0].token_start for s in range(10)}
+    assert len(starts) > 1
+
+
+def test_filter_rules_report_exact_reasons():
+    text = " ".join(WORDS * 5)
+    ok = doc(TextNode(text), TextNode("We use cookies to improve your experience."), TextNode(text),
+             TextNode("#### *** ### ---"))
+    result = filter_document(ok)
+    assert dict(result.paragraph_drops) == {"boilerplate_phrase": 1, "repeated_paragraph": 1, "special_characters": 1}
+    assert [n.text for n in result.document.nodes] == [text]
+    with pytest.raises(Rejected) as err:
+        filter_document(doc(TextNode("too short")))
+    assert err.value.reason == "too_few_words"
+    with pytest.raises(Rejected) as err:
+        filter_document(doc(TextNode(" ".join(["#tag"] * 60))), FilterOptions(max_paragraph_special_ratio=None))
+    assert err.value.reason == "symbol_ratio"
+    japanese = "今日は晴れです。東京の公園で桜を見ました。とてもきれいでした。" * 3
+    assert filter_document(doc(TextNode(japanese))).document.nodes
