@@ -1,0 +1,96 @@
+"""Network safety for the fetcher: which addresses may be contacted, and connections pinned to them."""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Explicit, on top of `not is_global`: cloud metadata endpoints and the CGNAT range.
+_ALWAYS_REFUSED = [
+    ipaddress.ip_network("169.254.169.254/32"),
+    ipaddress.ip_network("fd00:ec2::254/128"),
+    ipaddress.ip_network("100.64.0.0/10"),
+]
+
+
+class AddressRefused(Exception):
+    """The URL's host resolves to an address the policy forbids."""
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Public unicast addresses only, unless a host name or network is explicitly allowed."""
+
+    allow_hosts: frozenset[str] = frozenset()
+    allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def from_allow_list(cls, entries: tuple[str, ...] | list[str]) -> AddressPolicy:
+        """Entries are IPs, CIDR networks (`10.0.0.0/8`) or host names (`mirror.internal`)."""
+        hosts, nets = set(), []
+        for entry in entries:
+            try:
+                nets.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                hosts.add(entry.lower().rstrip("."))
+        return cls(frozenset(hosts), tuple(nets))
+
+    def is_allowed(self, ip: IPAddress) -> bool:
+        """True when `ip` is explicitly allowed or public."""
+        if any(ip.version == n.version and ip in n for n in self.allow_networks):
+            return True
+        return is_public(ip)
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """Resolve `host` and return its addresses; raise `AddressRefused` if ANY is forbidden."""
+        name = host.lower().rstrip(".")
+        try:
+            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as e:
+            raise LookupError(f"cannot resolve {host}: {e}") from None
+        ips = list(dict.fromkeys(info[4][0] for info in infos))
+        if name in self.allow_hosts:
+            return ips
+        for text in ips:
+            ip = ipaddress.ip_address(text.split("%")[0])
+            if not self.is_allowed(ip):
+                raise AddressRefused(f"{host} resolves to non-public address {ip}")
+        return ips
+
+
+def is_public(ip: IPAddress) -> bool:
+    """Globally routable unicast, not a metadata endpoint; embedded IPv4 (mapped/6to4/Teredo) checked too."""
+    if ip.is_multicast or not ip.is_global or any(ip.version == n.version and ip in n for n in _ALWAYS_REFUSED):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
+        return all(e is None or is_public(e) for e in embedded)
+    return True
+
+
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to `host` (Host header) over a socket connected to the already-checked address `ip`."""
+
+    def __init__(self, host: str, port: int, ip: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._ip = ip
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+
+
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to `host` (SNI and certificate name) over a socket connected to the checked `ip`."""
+
+    def __init__(self, host: str, port: int, ip: str, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._ip = ip
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)

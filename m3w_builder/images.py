@@ -1,0 +1,247 @@
+"""Image normalisation: bytes in, a resized RGB JPEG (plus hashes) out, or `Rejected(reason)`.
+
+Order of work: byte caps and format sniffing, header-only open (no pixel decode), pixel/side/
+aspect checks on the header size, JPEG DCT-domain downscale (`Image.draft`), decode of the first
+frame, EXIF orientation, conversion to RGB (alpha composited on white), resize, JPEG encode with
+fixed settings (deterministic bytes), SHA-256 of the source and a 64-bit DCT perceptual hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import struct
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from m3w_builder.errors import Rejected
+from m3w_builder.fetch_sniff import sniff
+
+MiB = 1024 * 1024
+
+DEFAULT_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
+
+_MIME_TO_FORMAT = {
+    "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP",
+    "image/bmp": "BMP", "image/tiff": "TIFF", "image/avif": "AVIF",
+    "image/vnd.microsoft.icon": "ICO",
+}
+
+# What Pillow's decoders really raise on hostile input (Pillow's own fuzzers see all of these).
+_DECODE_ERRORS = (
+    OSError, ValueError, TypeError, SyntaxError, struct.error, EOFError, ZeroDivisionError,
+    IndexError, KeyError, AttributeError, NotImplementedError, OverflowError, RuntimeError,
+)
+
+
+@dataclass
+class ImageOptions:
+    """Caps and output settings; the size/aspect defaults are OBELICS's."""
+
+    image_size: int = 256
+    min_side: int = 150
+    max_side: int = 20000
+    min_aspect: float = 0.5
+    max_aspect: float = 2.0
+    max_bytes: int = 32 * MiB
+    max_pixels: int = 89_478_485
+    jpeg_quality: int = 95
+    allowed_formats: tuple[str, ...] = field(default=DEFAULT_FORMATS)
+
+
+@dataclass
+class ProcessedImage:
+    """A stored image: `jpeg` is `width`×`height` RGB; `sha256` is of the source bytes."""
+
+    jpeg: bytes
+    width: int
+    height: int
+    original_width: int
+    original_height: int
+    format: str
+    sha256: str
+    phash: str
+
+
+def process_image(data: bytes, opts: ImageOptions | None = None) -> ProcessedImage:
+    """Decode, check, orient, convert, resize and re-encode `data`; raise `Rejected` on failure."""
+    opts = opts or ImageOptions()
+    if not data:
+        raise Rejected("empty", "0 bytes")
+    if len(data) > opts.max_bytes:
+        raise Rejected("too_large_bytes", f"{len(data)} > {opts.max_bytes} bytes")
+    # Process-wide filter state (catch_warnings is not thread-local before Python 3.14); the
+    # header pixel check below is the primary bomb guard, the warning-as-error a second one.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's chatter about malformed metadata
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            rgb, fmt, orig = _decode(data, opts)
+        except Rejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise Rejected("decompression_bomb", str(e)) from None
+        except MemoryError:
+            raise Rejected("decode_error", "MemoryError") from None
+        except _DECODE_ERRORS as e:
+            raise Rejected(_error_reason(e), f"{type(e).__name__}: {e}") from None
+    rgb = _resize(rgb, opts.image_size)
+    return ProcessedImage(
+        jpeg=encode_jpeg(rgb, opts.jpeg_quality),
+        width=rgb.width,
+        height=rgb.height,
+        original_width=orig[0],
+        original_height=orig[1],
+        format=fmt,
+        sha256=hashlib.sha256(data).hexdigest(),
+        phash=phash(rgb),
+    )
+
+
+def encode_jpeg(img: Image.Image, quality: int) -> bytes:
+    """Baseline RGB JPEG with fixed settings (4:2:0, no metadata): equal input → equal bytes."""
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, subsampling="4:2:0", optimize=False, progressive=False)
+    return buf.getvalue()
+
+
+def phash(img: Image.Image) -> str:
+    """64-bit DCT perceptual hash (32×32 grey, low 8×8 DCT block vs its median) as 16 hex chars."""
+    grey = img.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
+    pixels = np.asarray(grey, dtype=np.float64)
+    low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
+    bits = (low > np.median(low)).flatten()
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    """Orthonormal DCT-II matrix: `M @ x` is the DCT of column vector `x`."""
+    k = np.arange(n)[:, None]
+    i = np.arange(n)[None, :]
+    m = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2 / n)
+    m[0] /= math.sqrt(2)
+    return m
+
+
+_DCT32 = _dct_matrix(32)
+
+
+def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[int, int]]:
+    """Open (header only), check before decoding, decode frame 0; return (RGB, format, oriented size)."""
+    allowed = opts.allowed_formats
+    sniffed = _MIME_TO_FORMAT.get(sniff(data) or "")
+    if sniffed is None or (sniffed not in allowed and not (sniffed == "JPEG" and "MPO" in allowed)):
+        raise Rejected("unsupported_format", f"content is {sniff(data) or 'unrecognised'}")
+    try:
+        im = Image.open(io.BytesIO(data), formats=_openers(allowed))
+    except UnidentifiedImageError:
+        raise Rejected("decode_error", f"{sniffed} header unreadable") from None
+    if im.format not in allowed:
+        raise Rejected("unsupported_format", f"format {im.format}")
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise Rejected("decode_error", f"size {w}x{h}")
+    if w * h > opts.max_pixels:
+        raise Rejected("decompression_bomb", f"{w}x{h} > {opts.max_pixels} pixels")
+    _check_geometry(*_oriented(im, w, h), opts)
+    fmt = im.format
+    if fmt in ("JPEG", "MPO") and min(w, h) >= 2 * opts.image_size:
+        scale = opts.image_size / min(w, h)
+        im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
+    im.load()
+    oriented = _oriented(im, w, h)  # again: a PNG's eXIf chunk may follow the pixel data
+    _check_geometry(*oriented, opts)
+    if _orientation(im) != 1:
+        im = ImageOps.exif_transpose(im)
+    return to_rgb(im), fmt, oriented
+
+
+def _openers(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """Pillow openers for `formats`: those this build registers (MPO is opened by JPEG's)."""
+    Image.init()
+    wanted = set(formats) | ({"JPEG"} if "MPO" in formats else set())
+    return tuple(f for f in Image.OPEN if f in wanted)
+
+
+def _oriented(im: Image.Image, w: int, h: int) -> tuple[int, int]:
+    """Header size `w`×`h` as displayed: swapped for EXIF orientations 5–8."""
+    return (h, w) if _orientation(im) in (5, 6, 7, 8) else (w, h)
+
+
+def _orientation(im: Image.Image) -> int:
+    """EXIF orientation (1–8) read from the header; 1 when absent or unreadable."""
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _check_geometry(w: int, h: int, opts: ImageOptions) -> None:
+    """Side and aspect filters on the displayed (oriented) size."""
+    if min(w, h) < opts.min_side:
+        raise Rejected("too_small", f"{w}x{h}, min side {opts.min_side}")
+    if max(w, h) > opts.max_side:
+        raise Rejected("too_large", f"{w}x{h}, max side {opts.max_side}")
+    aspect = w / h
+    if not opts.min_aspect <= aspect <= opts.max_aspect:
+        raise Rejected("aspect_ratio", f"{w}x{h}, aspect {aspect:.3f}")
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow mode → RGB: alpha and transparency keys composited on white, ≥16-bit scaled."""
+    if im.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        return _wide_to_rgb(im)
+    if im.mode == "RGB" and "transparency" not in im.info:
+        return im
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def _wide_to_rgb(im: Image.Image) -> Image.Image:
+    """16/32-bit integer or float grey → 8-bit grey → RGB (transparency key painted white)."""
+    arr = np.asarray(im)
+    values = arr.astype(np.float64)
+    if im.mode.startswith("I;16"):
+        grey = values / 257.0
+    else:
+        lo, hi = float(values.min()), float(values.max())
+        if im.mode == "F" and 0.0 <= lo and hi <= 1.0:
+            grey = values * 255.0
+        elif 0.0 <= lo and hi <= 255.0:
+            grey = values
+        elif 0.0 <= lo and hi <= 65535.0:
+            grey = values / 257.0
+        else:
+            grey = (values - lo) * (255.0 / max(hi - lo, 1e-12))
+    key = im.info.get("transparency")
+    if isinstance(key, int):
+        grey = np.where(arr == key, 255.0, grey)
+    out = Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8))
+    return out.convert("RGB")
+
+
+def _resize(img: Image.Image, image_size: int) -> Image.Image:
+    """Shorter side to `image_size` (aspect kept); never upscale."""
+    w, h = img.size
+    short = min(w, h)
+    if short <= image_size:
+        return img
+    scale = image_size / short
+    size = (image_size, max(1, round(h * scale))) if w == short else (max(1, round(w * scale)), image_size)
+    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def _error_reason(e: BaseException) -> str:
+    """`truncated` for Pillow's short-read errors, else `decode_error`."""
+    text = str(e).lower()
+    if "truncated" in text or isinstance(e, EOFError):
+        return "truncated"
+    return "decode_error"

@@ -1,0 +1,195 @@
+"""Video → frames at a fixed rate (default 1 FPS) chosen by timestamp, as resized RGB JPEGs.
+
+PyAV reads from memory. For each target time k/fps (k = 0, 1, 2, …) the first decoded frame
+whose presentation time is ≥ the target is kept (a frame after a gap serves every target it
+passes, as ffmpeg's `fps` filter does). Missing timestamps are filled from the frame rate;
+rotation metadata (the display matrix) is applied. Caps: bytes, header duration, frame count
+and a wall-clock limit checked inside the decode loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+from PIL import Image
+
+from m3w_builder.errors import Rejected
+from m3w_builder.images import ImageOptions, encode_jpeg
+
+MiB = 1024 * 1024
+
+_ROTATE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
+_MAX_BAD_PACKETS = 64  # consecutive undecodable packets before giving up on a stream
+
+
+@dataclass
+class VideoOptions:
+    """Sampling rate and caps; `image` gives the frame size and JPEG quality."""
+
+    fps: float = 1.0
+    max_duration_s: float = 600.0
+    max_frames: int = 64
+    time_limit_s: float = 30.0
+    max_bytes: int = 512 * MiB
+    threads: int = 1
+    image: ImageOptions = field(default_factory=ImageOptions)
+
+
+@dataclass
+class VideoFrames:
+    """Sampled frames as (target time in seconds, JPEG bytes); `width`×`height` as displayed."""
+
+    frames: list[tuple[float, bytes]]
+    width: int
+    height: int
+    duration_s: float | None
+    rotation: int
+    codec: str
+    sha256: str
+
+
+def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames:
+    """Decode `data` and sample frames at `opts.fps`; raise `Rejected` when nothing usable comes out."""
+    opts = opts or VideoOptions()
+    if not data:
+        raise Rejected("empty", "0 bytes")
+    if len(data) > opts.max_bytes:
+        raise Rejected("too_large_bytes", f"{len(data)} > {opts.max_bytes} bytes")
+    deadline = time.monotonic() + opts.time_limit_s
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except (av.FFmpegError, OSError, EOFError, ValueError, UnicodeDecodeError) as e:
+        raise Rejected("decode_error", f"open: {type(e).__name__}: {e}") from None
+    with container:
+        stream = _video_stream(container)
+        duration = _duration(container, stream)
+        if duration is not None and duration > opts.max_duration_s:
+            raise Rejected("too_long", f"{duration:.1f} s > {opts.max_duration_s} s")
+        stream.codec_context.thread_count = opts.threads
+        sampler = _Sampler(stream, opts)
+        _decode(container, stream, sampler, deadline)
+    if not sampler.frames:
+        raise Rejected("decode_error", sampler.error or "no frame decoded")
+    return VideoFrames(
+        frames=sampler.frames,
+        width=sampler.size[0],
+        height=sampler.size[1],
+        duration_s=duration,
+        rotation=sampler.rotation,
+        codec=stream.codec_context.name,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _video_stream(container: av.container.InputContainer) -> av.VideoStream:
+    """The first video stream with a decoder in this FFmpeg build."""
+    streams = [s for s in container.streams.video if not _is_cover_art(s)]
+    if not streams:
+        raise Rejected("no_video_stream", f"{len(container.streams)} streams, none video")
+    for s in streams:
+        if s.codec_context is not None:
+            return s
+    raise Rejected("unsupported_codec", "no decoder in this FFmpeg build")
+
+
+def _is_cover_art(stream: av.VideoStream) -> bool:
+    """An attached picture (album art) is a one-image 'video' stream, not a video."""
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _duration(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
+    """Header duration in seconds (stream's, else the container's), None when unknown."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _decode(container, stream, sampler: _Sampler, deadline: float) -> None:
+    """Demux and decode until the sampler is full, checking the deadline per packet."""
+    bad = 0
+    for packet in container.demux(stream):
+        if time.monotonic() >= deadline:
+            raise Rejected("timeout", f"decode took longer than the limit ({sampler.frames_seen} frames)")
+        try:
+            frames = packet.decode()
+        except (av.FFmpegError, ValueError) as e:
+            sampler.error = f"{type(e).__name__}: {e}"
+            bad += 1
+            if bad >= _MAX_BAD_PACKETS:
+                return
+            continue
+        bad = 0
+        for frame in frames:
+            if sampler.add(frame):
+                return
+
+
+class _Sampler:
+    """Keeps, for each target time, the first frame at or after it, converted and encoded."""
+
+    def __init__(self, stream: av.VideoStream, opts: VideoOptions) -> None:
+        self.opts = opts
+        self.time_base = stream.time_base or Fraction(1, 90000)
+        start = stream.start_time
+        self.origin = float(start * self.time_base) if start is not None else None
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        self.frame_dt = 1 / float(rate) if rate else 1 / 25
+        self.frames: list[tuple[float, bytes]] = []
+        self.next_k = 0
+        self.last_t: float | None = None
+        self.frames_seen = 0
+        self.rotation = 0
+        self.size = (0, 0)
+        self.error = ""
+
+    def add(self, frame: av.VideoFrame) -> bool:
+        """Consider one decoded frame; True once `max_frames` are kept or the duration cap is hit."""
+        self.frames_seen += 1
+        t = self._time(frame)
+        if t > self.opts.max_duration_s:
+            raise Rejected("too_long", f"frame at {t:.1f} s > {self.opts.max_duration_s} s")
+        if t < self.next_k / self.opts.fps:
+            return False
+        jpeg = self._encode(frame)
+        while t >= self.next_k / self.opts.fps and len(self.frames) < self.opts.max_frames:
+            self.frames.append((round(self.next_k / self.opts.fps, 6), jpeg))
+            self.next_k += 1
+        return len(self.frames) >= self.opts.max_frames
+
+    def _time(self, frame: av.VideoFrame) -> float:
+        """Presentation time from the stream start; estimated from the rate when missing, never decreasing."""
+        if frame.pts is not None:
+            t = float(frame.pts * (frame.time_base or self.time_base))
+            if self.origin is None:
+                self.origin = t
+            t -= self.origin
+        else:
+            t = 0.0 if self.last_t is None else self.last_t + self.frame_dt
+        if self.last_t is not None and t < self.last_t:
+            t = self.last_t
+        self.last_t = t
+        return max(t, 0.0)
+
+    def _encode(self, frame: av.VideoFrame) -> bytes:
+        """Scale (in swscale) so the shorter side is at most `image_size`, rotate, encode JPEG."""
+        w, h = frame.width, frame.height
+        if w <= 0 or h <= 0:
+            raise Rejected("decode_error", f"frame size {w}x{h}")
+        scale = min(1.0, self.opts.image.image_size / min(w, h))
+        img = frame.reformat(
+            width=max(1, round(w * scale)), height=max(1, round(h * scale)),
+            format="rgb24", interpolation="AREA",
+        ).to_image()
+        self.rotation = round(frame.rotation or 0)
+        quarter = (round(self.rotation / 90) * 90) % 360  # counter-clockwise, as PIL's ROTATE_*
+        if quarter in _ROTATE:
+            img = img.transpose(_ROTATE[quarter])
+        self.size = (h, w) if quarter in (90, 270) else (w, h)
+        return encode_jpeg(img, self.opts.image.jpeg_quality)

@@ -1,0 +1,228 @@
+"""m3w_builder.images on the real image corpus in ../shared/data/images (skipped when absent)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFile
+
+from m3w_builder.errors import Rejected
+from m3w_builder.images import DEFAULT_FORMATS, ImageOptions, process_image, to_rgb
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+IMAGES = DATA / "images"
+FILES = sorted(p for p in IMAGES.rglob("*") if p.is_file()) if IMAGES.is_dir() else []
+MANIFEST = (
+    {json.loads(line)["file"]: json.loads(line) for line in (DATA / "MANIFEST-images.jsonl").open()}
+    if IMAGES.is_dir() else {}
+)
+REASONS = {
+    "empty", "too_large_bytes", "decompression_bomb", "unsupported_format", "decode_error",
+    "truncated", "too_small", "too_large", "aspect_ratio",
+}
+LOOSE = ImageOptions(min_side=1, min_aspect=0.0, max_aspect=1e9)
+
+pytestmark = pytest.mark.skipif(not IMAGES.is_dir(), reason="../shared/data/images is absent")
+
+
+def _rel(p: Path) -> str:
+    return p.relative_to(DATA).as_posix()
+
+
+def _decoded(jpeg: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(jpeg))
+    im.load()
+    return im
+
+
+def _outcome(data: bytes, opts: ImageOptions) -> str:
+    try:
+        r = process_image(data, opts)
+    except Rejected as e:
+        assert e.reason in REASONS, e
+        return e.reason
+    im = _decoded(r.jpeg)
+    assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (r.width, r.height))
+    assert min(r.width, r.height) <= opts.image_size
+    assert r.sha256 == hashlib.sha256(data).hexdigest()
+    assert len(r.phash) == 16 and int(r.phash, 16) >= 0
+    return "ok"
+
+
+@pytest.mark.parametrize("path", FILES, ids=_rel)
+def test_every_file_is_a_jpeg_or_a_reason(path: Path) -> None:
+    data = path.read_bytes()
+    facts = MANIFEST[_rel(path)]
+    assert hashlib.sha256(data).hexdigest().startswith(facts["sha256"])
+    _outcome(data, ImageOptions())
+    loose = _outcome(data, LOOSE)
+    broken = "open_error" in facts or "probe_error" in facts or facts.get("decode", "ok") != "ok"
+    if broken:
+        assert loose != "ok", facts
+    elif (
+        facts["format"] in DEFAULT_FORMATS
+        and facts["size"][0] * facts["size"][1] <= LOOSE.max_pixels
+        and not path.name.startswith(("crash-", "timeout-"))  # fuzzer files: libtiff-build dependent
+    ):
+        assert loose == "ok", facts
+    if "decompression-bomb" in facts["flags"] or "over-MAX_IMAGE_PIXELS" in facts["flags"]:
+        assert loose in ("decompression_bomb", "unsupported_format")
+
+
+def _grey(r) -> np.ndarray:
+    return np.asarray(_decoded(r.jpeg).convert("L"), dtype=np.float64)
+
+
+@pytest.mark.parametrize("kind", ["Landscape", "Portrait"])
+def test_exif_orientation_comes_out_upright(kind: str) -> None:
+    folder = IMAGES / "exif-orientation-examples"
+    upright = process_image((folder / f"{kind}_1.jpg").read_bytes())
+    assert (upright.width > upright.height) == (kind == "Landscape")
+    for n in range(2, 9):
+        name = f"{kind}_{n}.jpg"
+        stored_w, stored_h = MANIFEST[f"images/exif-orientation-examples/{name}"]["size"]
+        r = process_image((folder / name).read_bytes())
+        assert (r.original_width, r.original_height) == (
+            (stored_h, stored_w) if n >= 5 else (stored_w, stored_h)
+        )
+        assert (r.width, r.height) == (upright.width, upright.height)
+        assert np.abs(_grey(r) - _grey(upright)).mean() < 8, name
+        assert r.phash == upright.phash
+
+
+def test_cmyk_jpeg_becomes_rgb_like_pillows_conversion() -> None:
+    data = (IMAGES / "pillow-tests/pil_sample_cmyk.jpg").read_bytes()
+    r = process_image(data, LOOSE)
+    assert r.format == "JPEG"
+    ref = Image.open(io.BytesIO(data)).convert("RGB")
+    out = _decoded(r.jpeg)
+    assert out.size == ref.size
+    # compared at 1/4 scale: 4:2:0 chroma subsampling blurs the sharp red-on-black edges
+    small = [np.asarray(im.resize((25, 25), Image.Resampling.BOX), dtype=np.float64) for im in (out, ref)]
+    assert np.abs(small[0] - small[1]).mean() < 4
+
+
+@pytest.mark.parametrize("name", ["p_trns_single.png", "pil123p.png", "rgb_trns.png", "l_trns.png"])
+def test_transparency_is_composited_on_white(name: str) -> None:
+    data = (IMAGES / "pillow-tests" / name).read_bytes()
+    alpha = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))[..., 3]
+    out = np.asarray(_decoded(process_image(data, LOOSE).jpeg), dtype=np.float64)
+    assert out[alpha == 0].mean() > 245
+    assert out[alpha == 255].mean() < 235
+
+
+def test_sixteen_bit_images_keep_their_range() -> None:
+    apng = _decoded(process_image((IMAGES / "pillow-tests/apng/mode_16bit.png").read_bytes(), LOOSE).jpeg)
+    assert np.abs(np.asarray(apng, dtype=np.float64).mean((0, 1)) - (255, 0, 0)).max() < 4
+    data = (IMAGES / "pillow-tests/i_trns.png").read_bytes()
+    src = Image.open(io.BytesIO(data))
+    assert src.mode == "I;16"
+    values = np.asarray(src)
+    out = np.asarray(_decoded(process_image(data, LOOSE).jpeg).convert("L"), dtype=np.float64)
+    keyed = values == src.info["transparency"]
+    assert out[keyed].mean() > 245  # the transparency key, painted white
+    assert out[~keyed].mean() < 8  # 16-bit samples ≤ 255 are near-black, not clipped to white
+
+
+def _png_header(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    idat = b"IDAT" + zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+        + struct.pack(">I", len(idat) - 4) + idat + struct.pack(">I", zlib.crc32(idat))
+    )
+
+
+@pytest.mark.parametrize("size", [(10_000, 10_000), (19_000, 19_000)])
+def test_bombs_are_rejected_before_any_pixel_decode(size, monkeypatch) -> None:
+    def no_decode(self):  # a spy: the pixel decoder must never run
+        raise AssertionError("pixels decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    with pytest.raises(Rejected) as e:
+        process_image(_png_header(*size))
+    assert e.value.reason == "decompression_bomb"
+    big = (IMAGES / "large-webp/adwaita-d.webp").read_bytes()
+    with pytest.raises(Rejected) as e:
+        process_image(big, ImageOptions(max_pixels=1_000_000))
+    assert e.value.reason == "decompression_bomb"
+
+
+def test_pillow_bomb_files_are_rejected() -> None:
+    opts = ImageOptions(allowed_formats=DEFAULT_FORMATS + ("ICO",))
+    for name in ["decompression_bomb.gif", "decompression_bomb.ico", "l2rgb_read.bmp"]:
+        with pytest.raises(Rejected) as e:
+            process_image((IMAGES / "pillow-tests" / name).read_bytes(), opts)
+        assert e.value.reason == "decompression_bomb", name
+
+
+@pytest.mark.parametrize(
+    ("data", "opts", "reason"),
+    [
+        (b"", ImageOptions(), "empty"),
+        (b"\xff\xd8\xff" + b"\x00" * 100, ImageOptions(max_bytes=50), "too_large_bytes"),
+        ("puremagic/test.svg", ImageOptions(), "unsupported_format"),
+        ("exif-samples/heic__IMG_5195.HEIC", ImageOptions(), "unsupported_format"),
+        ("exif-samples/jpg__Canon_40D.jpg", ImageOptions(), "too_small"),
+        ("exif-orientation-examples/Landscape_1.jpg", ImageOptions(max_side=1000), "too_large"),
+        ("exif-orientation-examples/Landscape_1.jpg", ImageOptions(max_aspect=1.2), "aspect_ratio"),
+        ("pillow-tests/truncated_image.png", ImageOptions(), "truncated"),
+        ("pillow-tests/png_decompression_dos.png", LOOSE, "decode_error"),
+        ("pillow-tests/hopper.jpg", ImageOptions(allowed_formats=("PNG",)), "unsupported_format"),
+    ],
+)
+def test_reasons(data, opts: ImageOptions, reason: str) -> None:
+    if isinstance(data, str):
+        data = (IMAGES / data).read_bytes()
+    with pytest.raises(Rejected) as e:
+        process_image(data, opts)
+    assert e.value.reason == reason
+
+
+def test_resize_keeps_aspect_and_never_upscales() -> None:
+    big = process_image((IMAGES / "large-webp/pixels-l.webp").read_bytes())
+    assert (big.width, big.height, big.original_width) == (256, 256, 4096)
+    land = process_image((IMAGES / "exif-orientation-examples/Landscape_1.jpg").read_bytes())
+    assert (land.width, land.height) == (384, 256)  # 1800×1200 → short side 256
+    small = process_image((IMAGES / "pillow-tests/hopper.jpg").read_bytes(), LOOSE)
+    assert (small.width, small.height) == (small.original_width, small.original_height) == (128, 128)
+
+
+def test_output_is_deterministic() -> None:
+    for name in ["exif-orientation-examples/Portrait_6.jpg", "pillow-tests/pil123p.png"]:
+        data = (IMAGES / name).read_bytes()
+        assert process_image(data, LOOSE).jpeg == process_image(data, LOOSE).jpeg
+
+
+def _distance(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def test_phash_survives_reencoding_and_separates_unrelated_images() -> None:
+    names = [
+        "exif-orientation-examples/Landscape_1.jpg", "large-webp/adwaita-d.webp",
+        "large-webp/pixels-l.webp", "pillow-tests/hopper.jpg", "pillow-tests/pil123p.png",
+    ]
+    hashes = []
+    for name in names:
+        data = (IMAGES / name).read_bytes()
+        original = process_image(data, LOOSE)
+        for fmt, kwargs in [("JPEG", {"quality": 80}), ("PNG", {})]:
+            buf = io.BytesIO()
+            to_rgb(Image.open(io.BytesIO(data))).save(buf, fmt, **kwargs)
+            copy = process_image(buf.getvalue(), ImageOptions(min_side=1, max_bytes=1 << 30)).phash
+            # equal for a lossless copy; a lossy JPEG copy may flip a bit near the median
+            assert _distance(copy, original.phash) <= (0 if fmt == "PNG" else 4), (name, fmt)
+        hashes.append(original.phash)
+    for i, a in enumerate(hashes):
+        for b in hashes[i + 1:]:
+            assert _distance(a, b) >= 10

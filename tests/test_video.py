@@ -1,0 +1,116 @@
+"""m3w_builder.video on the real clips in ../shared/data/video (skipped when absent)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from m3w_builder.errors import Rejected
+from m3w_builder.video import VideoFrames, VideoOptions, extract_frames
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+VIDEO = DATA / "video"
+FILES = sorted(p for p in VIDEO.rglob("*") if p.is_file()) if VIDEO.is_dir() else []
+MANIFEST = (
+    {json.loads(line)["file"]: json.loads(line) for line in (DATA / "MANIFEST-video.jsonl").open()}
+    if VIDEO.is_dir() else {}
+)
+REASONS = {"empty", "too_large_bytes", "decode_error", "no_video_stream", "unsupported_codec", "too_long", "timeout"}
+
+pytestmark = [
+    pytest.mark.skipif(not VIDEO.is_dir(), reason="../shared/data/video is absent"),
+    pytest.mark.timeout(120),
+]
+
+
+def _rel(p: Path) -> str:
+    return p.relative_to(DATA).as_posix()
+
+
+def _check_frames(r: VideoFrames, opts: VideoOptions) -> None:
+    assert 1 <= len(r.frames) <= opts.max_frames
+    assert [t for t, _ in r.frames] == [k / opts.fps for k in range(len(r.frames))]
+    for _, jpeg in r.frames:
+        im = Image.open(io.BytesIO(jpeg))
+        im.load()
+        assert (im.format, im.mode) == ("JPEG", "RGB")
+        assert min(im.size) == min(opts.image.image_size, r.width, r.height)
+        assert (im.width >= im.height) == (r.width >= r.height)
+
+
+@pytest.mark.parametrize("path", FILES, ids=_rel)
+def test_every_clip_yields_frames_or_a_reason(path: Path) -> None:
+    facts = MANIFEST[_rel(path)]
+    opts = VideoOptions()
+    try:
+        r = extract_frames(path.read_bytes(), opts)
+    except Rejected as e:
+        assert e.reason in REASONS
+        if (facts.get("duration_s") or 0) > opts.max_duration_s:
+            assert e.reason == "too_long"
+            return
+        assert not facts.get("decoded_frames"), (e, facts)  # every decodable clip comes out
+        if "open_error" in facts:
+            assert e.reason == "decode_error"
+        elif facts.get("video") is None and "codec" not in facts:
+            assert e.reason == "no_video_stream"
+        return
+    assert facts.get("decoded_frames"), facts
+    assert facts.get("duration_s") is None or facts["duration_s"] <= opts.max_duration_s
+    _check_frames(r, opts)
+    w, h = map(int, facts["size"].split("x"))
+    assert (r.width, r.height) == ((h, w) if facts.get("frame_rotation") in (90, -90) else (w, h))
+    assert r.rotation == facts.get("frame_rotation", 0)
+    rate_covers_clip = facts["decoded_frames"] >= 0.9 * facts["duration_s"] * facts["avg_fps"]
+    if facts["decoded_frames"] > 1 and (rate_covers_clip or facts.get("vfr")):
+        assert abs(len(r.frames) - min(opts.max_frames, math.ceil(facts["duration_s"]))) <= 1
+
+
+def test_iphone_rotation_is_applied() -> None:
+    r = extract_frames((VIDEO / "jsonize-iphone/iphone_rotated.mov").read_bytes())
+    assert r.rotation == -90 and (r.width, r.height) == (320, 568)
+    assert [Image.open(io.BytesIO(j)).size for _, j in r.frames] == [(256, 454)] * 3
+
+
+def test_variable_frame_rate_clip_is_sampled_by_timestamp() -> None:
+    r = extract_frames((VIDEO / "opencv-5.0.0.93/tree.avi").read_bytes())
+    assert len(r.frames) == 30  # 29.6 s from 68 irregularly spaced frames
+
+
+def test_rate_and_frame_cap() -> None:
+    data = (VIDEO / "torchcodec-resources/nasa_13013.mp4").read_bytes()
+    assert len(extract_frames(data).frames) == 13
+    assert len(extract_frames(data, VideoOptions(fps=2.0)).frames) == 26
+    capped = extract_frames(data, VideoOptions(max_frames=5))
+    assert [t for t, _ in capped.frames] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_output_is_deterministic() -> None:
+    data = (VIDEO / "opencv-5.0.0.93/cup.mp4").read_bytes()
+    assert extract_frames(data).frames == extract_frames(data).frames
+
+
+@pytest.mark.parametrize(
+    ("data", "opts", "reason"),
+    [
+        (b"", VideoOptions(), "empty"),
+        ("puremagic-1.30/test.mp4", VideoOptions(max_bytes=1000), "too_large_bytes"),
+        ("opencv-5.0.0.93/vtest.avi", VideoOptions(max_duration_s=10.0), "too_long"),
+        ("opencv-5.0.0.93/vtest.avi", VideoOptions(time_limit_s=0.0), "timeout"),
+        ("pymediainfo-7.0.1/mp4-with-audio.mp4", VideoOptions(), "no_video_stream"),
+        ("puremagic-1.30/test.jxsv", VideoOptions(), "unsupported_codec"),
+        ("pymediainfo-7.0.1/sample.mkv", VideoOptions(), "decode_error"),
+        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200, VideoOptions(), "decode_error"),
+    ],
+)
+def test_reasons(data, opts: VideoOptions, reason: str) -> None:
+    if isinstance(data, str):
+        data = (VIDEO / data).read_bytes()
+    with pytest.raises(Rejected) as e:
+        extract_frames(data, opts)
+    assert e.value.reason == reason
