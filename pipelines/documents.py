@@ -34,12 +34,12 @@ class ExtractDocuments(beam.DoFn):
             return
         count("extract", "documents")
         for reason, n in result.media_drops.items():
-            count("extract", reason, n)
+            count("extract_media", reason, n)
         doc = result.document
         if not cfg.videos:
             videos = sum(1 for n in doc.nodes if isinstance(n, VideoNode))
             if videos:
-                count("extract", "video_disabled", videos)
+                count("extract_media", "video_disabled", videos)
                 doc = replace(doc, nodes=[n for n in doc.nodes if not isinstance(n, VideoNode)])
         try:
             filtered = filter_document(doc, cfg.filters)

@@ -43,8 +43,8 @@ class AssembleDocuments(beam.DoFn):
         docs = sorted(grouped["docs"], key=lambda d: (d.fetch_time, d.source), reverse=True)
         if not docs:
             return
-        if len(docs) > 1:
-            count("assemble", "duplicate_document", len(docs) - 1)
+        for duplicate in docs[1:]:  # same URL and content captured again
+            yield drop("assemble", "duplicate_document", doc_id, duplicate.url)
         doc, kept, failures = attach_media(docs[0], dict(grouped["media"]))
         count("assemble", "media_dropped", len(failures))
         if len(kept) < self.config.min_doc_images:
@@ -215,7 +215,8 @@ def default_inputs(output: str) -> list[str]:
 
 
 def run(argv: list[str] | None = None) -> dict | None:
-    """Parse flags, run the job, write stats; returns the dataset.json document (None on a dry run)."""
+    """Parse flags, run the job, write stats; returns the dataset.json document (on a dry run, the
+    translated step names)."""
     args, extra = build_parser().parse_known_args(argv)
     options = PipelineOptions(beam_args(extra))
     dry_run = bool(options.get_all_options().get("dry_run"))
@@ -229,8 +230,11 @@ def run(argv: list[str] | None = None) -> dict | None:
     build_pipeline(pipeline, cfg, tokenizer_model)
     result = pipeline.run()
     result.wait_until_finish()
-    if dry_run:
-        return None
+    if dry_run:  # the DataflowRunner translated the graph and submitted nothing
+        transforms = result.job.proto_pipeline.components.transforms.values()
+        steps = sorted(t.unique_name for t in transforms if "/" not in t.unique_name)
+        print(f"Dry run: the job translated for Dataflow ({len(steps)} top-level steps); nothing was submitted.")
+        return {"dry_run": True, "steps": steps}
     dataset = finish(cfg, collect_stats(result), time.time() - start)
     print(summary(cfg, dataset))
     return dataset

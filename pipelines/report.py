@@ -1,0 +1,64 @@
+"""(Re)build `OUTPUT_DIR/report.html` from `dataset.json`, `stats.json` and the shards.
+
+    python -m pipelines.report OUTPUT_DIR [--max_windows 24] [--max_shards 16] [--max_scan 20000]
+
+Paths go through Beam's FileSystems, so OUTPUT_DIR may be local, gs:// or s3://. Jobs call
+`write_report(output_dir)` after writing `dataset.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from m3w_builder import report
+
+MAX_BYTES = 5_000_000  # page budget: images get what the rest of the page leaves
+
+
+def _read_json(path: str) -> Any:
+    with FileSystems.open(path) as handle:
+        return json.loads(handle.read().decode("utf-8"))
+
+
+def _spread(items: list[Any], n: int) -> list[Any]:
+    """At most `n` items evenly spaced over `items` (first and last included)."""
+    if len(items) <= n:
+        return items
+    if n == 1:
+        return items[:1]
+    return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
+
+
+def write_report(output_dir: str, max_windows: int = 24, max_shards: int = 16, max_scan: int = 20_000) -> str:
+    """Write `report.html` next to `dataset.json`; returns its path."""
+    dataset = _read_json(FileSystems.join(output_dir, "dataset.json"))
+    stats_path = FileSystems.join(output_dir, "stats.json")
+    stats = _read_json(stats_path) if FileSystems.exists(stats_path) else dataset.get("stats", {})
+    shards = _spread(dataset.get("shardlist", []), max_shards)
+    openers = [lambda url=s["url"]: FileSystems.open(FileSystems.join(output_dir, url)) for s in shards]
+    data = report.collect(dataset, stats, openers, max_windows=max_windows, max_scan=max_scan)
+    page_without_images = report.render(data, image_budget=0)
+    budget = max(0, (MAX_BYTES - len(page_without_images.encode())) * 3 // 4)  # base64 grows 4/3
+    page = report.render(data, image_budget=budget)
+    path = FileSystems.join(output_dir, "report.html")
+    with FileSystems.create(path, mime_type="text/html") as handle:
+        handle.write(page.encode("utf-8"))
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output_dir")
+    parser.add_argument("--max_windows", type=int, default=24, help="windows shown in the sample section")
+    parser.add_argument("--max_shards", type=int, default=16, help="shards read (evenly spread)")
+    parser.add_argument("--max_scan", type=int, default=20_000, help="samples read for the histograms")
+    args = parser.parse_args(argv)
+    print(write_report(args.output_dir, args.max_windows, args.max_shards, args.max_scan))
+
+
+if __name__ == "__main__":
+    main()
