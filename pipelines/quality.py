@@ -138,9 +138,15 @@ class NearDupDedup(beam.PTransform):
     deduplicated, joined with both signatures and kept when their estimated Jaccard ≥ `threshold`.
     """
 
-    def __init__(self, threshold: float = 0.8, params: minhash.MinHashParams = minhash.MinHashParams(), max_candidates: int = 32) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.8,
+        params: minhash.MinHashParams | None = None,
+        max_candidates: int = 32,
+    ) -> None:
         super().__init__()
-        self.threshold, self.params, self.max_candidates = threshold, params, max_candidates
+        self.threshold, self.max_candidates = threshold, max_candidates
+        self.params = params or minhash.MinHashParams()
 
     def expand(self, docs: beam.PCollection) -> Outputs:
         params, threshold, max_candidates = self.params, self.threshold, self.max_candidates
@@ -152,7 +158,9 @@ class NearDupDedup(beam.PTransform):
                     count(NEAR_DUP, "n_candidate_pairs")
                     yield smaller, larger
 
-        def with_larger_sig(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterable[tuple[str, tuple[str, bytes]]]:
+        def with_larger_sig(
+            element: tuple[str, dict[str, Iterable[Any]]],
+        ) -> Iterable[tuple[str, tuple[str, bytes]]]:
             larger, groups = element
             sig = next(iter(groups["sig"]), None)
             if sig is not None:
@@ -170,23 +178,38 @@ class NearDupDedup(beam.PTransform):
                     count(NEAR_DUP, "n_verified_pairs")
                     yield larger, smaller
 
-        sigs = docs | "Signature" >> beam.Map(lambda d: (d.doc_id, minhash.signature(d.text, params).tobytes()))
+        sigs = docs | "Signature" >> beam.Map(
+            lambda d: (d.doc_id, minhash.signature(d.text, params).tobytes())
+        )
         pairs = (
             sigs
-            | "BandKeys" >> beam.FlatMap(lambda kv: [(k, kv[0]) for k in minhash.band_keys(np.frombuffer(kv[1], dtype=np.uint32), params)])
+            | "BandKeys"
+            >> beam.FlatMap(
+                lambda kv: [
+                    (k, kv[0]) for k in minhash.band_keys(np.frombuffer(kv[1], dtype=np.uint32), params)
+                ]
+            )
             | "GroupBands" >> beam.GroupByKey()
             | "CandidatePairs" >> beam.FlatMap(bucket_pairs)
             | "DistinctPairs" >> beam.Distinct()
         )
         by_larger = {"sig": sigs, "smaller": pairs | "KeyByLarger" >> beam.Map(lambda p: (p[1], p[0]))}
-        halves = by_larger | "JoinLarger" >> beam.CoGroupByKey() | "LargerSig" >> beam.FlatMap(with_larger_sig)
-        decisions = {"sig": sigs, "larger": halves} | "JoinSmaller" >> beam.CoGroupByKey() | "Verify" >> beam.FlatMap(verify)
+        halves = (
+            by_larger | "JoinLarger" >> beam.CoGroupByKey() | "LargerSig" >> beam.FlatMap(with_larger_sig)
+        )
+        decisions = (
+            {"sig": sigs, "larger": halves}
+            | "JoinSmaller" >> beam.CoGroupByKey()
+            | "Verify" >> beam.FlatMap(verify)
+        )
         return (docs, decisions) | _DropByIds(NEAR_DUP, "near_duplicate")
 
 
 def image_set_key(doc: Document) -> bytes:
     """Digest of the set of a document's media URLs."""
-    return hashlib.blake2b("\n".join(sorted({m.src for m in doc.media})).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b(
+        "\n".join(sorted({m.src for m in doc.media})).encode("utf-8", "surrogatepass"), digest_size=16
+    ).digest()
 
 
 class ImageSetDedup(beam.PTransform):
@@ -212,7 +235,12 @@ class ImageSetDedup(beam.PTransform):
             for doc_id in ids[1:]:
                 yield doc_id, ids[0]
 
-        decisions = docs | "KeyByImageSet" >> beam.FlatMap(keyed) | "GroupSets" >> beam.GroupByKey() | "Losers" >> beam.FlatMap(losers)
+        decisions = (
+            docs
+            | "KeyByImageSet" >> beam.FlatMap(keyed)
+            | "GroupSets" >> beam.GroupByKey()
+            | "Losers" >> beam.FlatMap(losers)
+        )
         return (docs, decisions) | _DropByIds(IMAGE_SET_DEDUP, "image_set_duplicate")
 
 
@@ -250,7 +278,9 @@ class DomainParagraphDedup(beam.PTransform):
             doc_id, groups = element
             remove = set(groups["remove"])
             for doc in groups["doc"]:
-                nodes = [n for n in doc.nodes if not (isinstance(n, TextNode) and paragraph_key(n.text) in remove)]
+                nodes = [
+                    n for n in doc.nodes if not (isinstance(n, TextNode) and paragraph_key(n.text) in remove)
+                ]
                 if remove:
                     count(PARAGRAPH_DEDUP, "n_paragraphs_removed", len(doc.nodes) - len(nodes))
                 if not any(isinstance(n, TextNode) and n.text.strip() for n in nodes):
@@ -259,7 +289,12 @@ class DomainParagraphDedup(beam.PTransform):
                 count(PARAGRAPH_DEDUP, "kept")
                 yield replace(doc, nodes=nodes) if remove else doc
 
-        hits = docs | "Paragraphs" >> beam.FlatMap(occurrences) | "GroupParagraphs" >> beam.GroupByKey() | "Repeated" >> beam.FlatMap(repeated)
+        hits = (
+            docs
+            | "Paragraphs" >> beam.FlatMap(occurrences)
+            | "GroupParagraphs" >> beam.GroupByKey()
+            | "Repeated" >> beam.FlatMap(repeated)
+        )
         keyed = docs | "KeyById" >> beam.Map(lambda d: (d.doc_id, d))
         joined = {"doc": keyed, "remove": hits} | "JoinById" >> beam.CoGroupByKey()
         return _split(joined | "Strip" >> beam.FlatMap(strip).with_outputs(REJECTS, main="docs"))
@@ -321,11 +356,20 @@ class OptOutFilter(beam.PTransform):
         self.paths = list(blocklist_paths)
 
     def expand(self, docs: beam.PCollection) -> Outputs:
-        return _split(docs | "BlockList" >> beam.ParDo(_OptOutFn(self.paths)).with_outputs(REJECTS, main="docs"))
+        return _split(
+            docs | "BlockList" >> beam.ParDo(_OptOutFn(self.paths)).with_outputs(REJECTS, main="docs")
+        )
 
 
 class _PrepassFn(_BlockListFn):
-    def __init__(self, config: PrepassConfig, html_of: Callable, url_of: Callable, headers_of: Callable | None, paths: Sequence[str]) -> None:
+    def __init__(
+        self,
+        config: PrepassConfig,
+        html_of: Callable,
+        url_of: Callable,
+        headers_of: Callable | None,
+        paths: Sequence[str],
+    ) -> None:
         super().__init__(paths)
         self.config, self.html_of, self.url_of, self.headers_of = config, html_of, url_of, headers_of
 
@@ -368,24 +412,54 @@ class PrePassFilter(beam.PTransform):
 def add_quality_options(parser: argparse.ArgumentParser) -> None:
     """Add the quality options to an argparse parser (or a Beam `PipelineOptions` parser)."""
     group = parser.add_argument_group("quality") if isinstance(parser, argparse.ArgumentParser) else parser
-    group.add_argument("--blocklist", action="append", default=[], help="block-list file (domains, URL prefixes); repeatable")
+    group.add_argument(
+        "--blocklist", action="append", default=[], help="block-list file (domains, URL prefixes); repeatable"
+    )
     group.add_argument("--languages", default="", help="comma-separated language allow-list (empty: all)")
-    group.add_argument("--min_language_score", type=float, default=0.0, help="minimum language-id probability")
+    group.add_argument(
+        "--min_language_score", type=float, default=0.0, help="minimum language-id probability"
+    )
     group.add_argument("--no_language_id", action="store_true", help="skip language identification")
     group.add_argument("--no_url_dedup", action="store_true", help="skip URL dedup")
     group.add_argument("--no_near_dup", action="store_true", help="skip MinHash near-duplicate removal")
-    group.add_argument("--near_dup_threshold", type=float, default=0.8, help="signature Jaccard at which two documents are duplicates")
+    group.add_argument(
+        "--near_dup_threshold",
+        type=float,
+        default=0.8,
+        help="signature Jaccard at which two documents are duplicates",
+    )
     group.add_argument("--minhash_num_perm", type=int, default=128, help="MinHash permutations")
-    group.add_argument("--minhash_bands", type=int, default=16, help="LSH bands (must divide --minhash_num_perm)")
+    group.add_argument(
+        "--minhash_bands", type=int, default=16, help="LSH bands (must divide --minhash_num_perm)"
+    )
     group.add_argument("--minhash_ngram", type=int, default=5, help="word shingle size")
     group.add_argument("--no_image_set_dedup", action="store_true", help="skip image-set dedup")
-    group.add_argument("--image_set_min_images", type=int, default=2, help="media URLs a document needs to take part in image-set dedup")
+    group.add_argument(
+        "--image_set_min_images",
+        type=int,
+        default=2,
+        help="media URLs a document needs to take part in image-set dedup",
+    )
     group.add_argument("--no_paragraph_dedup", action="store_true", help="skip per-domain paragraph dedup")
-    group.add_argument("--paragraph_min_docs", type=int, default=3, help="documents of one site a paragraph must appear in to be removed")
-    group.add_argument("--prepass", action="store_true", help="run the text-only pre-pass before DOM extraction")
+    group.add_argument(
+        "--paragraph_min_docs",
+        type=int,
+        default=3,
+        help="documents of one site a paragraph must appear in to be removed",
+    )
+    group.add_argument(
+        "--prepass", action="store_true", help="run the text-only pre-pass before DOM extraction"
+    )
     group.add_argument("--prepass_min_words", type=int, default=20, help="pre-pass: minimum visible words")
-    group.add_argument("--prepass_min_images", type=int, default=0, help="pre-pass: minimum <img>/<video> tags")
-    group.add_argument("--prepass_min_alpha_ratio", type=float, default=0.5, help="pre-pass: minimum share of letters in the visible text")
+    group.add_argument(
+        "--prepass_min_images", type=int, default=0, help="pre-pass: minimum <img>/<video> tags"
+    )
+    group.add_argument(
+        "--prepass_min_alpha_ratio",
+        type=float,
+        default=0.5,
+        help="pre-pass: minimum share of letters in the visible text",
+    )
 
 
 def prepass_config(options: Any) -> PrepassConfig:

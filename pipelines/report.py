@@ -38,6 +38,8 @@ def write_report(output_dir: str, max_windows: int = 24, max_shards: int = 16, m
     dataset = _read_json(FileSystems.join(output_dir, "dataset.json"))
     stats_path = FileSystems.join(output_dir, "stats.json")
     stats = _read_json(stats_path) if FileSystems.exists(stats_path) else dataset.get("stats", {})
+    stats = stats.get("counters", stats)  # the job writes {"counters": {...}, "wall_seconds": ...}
+    stats = {k: v for k, v in stats.items() if isinstance(v, int)}
     shards = _spread(dataset.get("shardlist", []), max_shards)
     openers = [lambda url=s["url"]: FileSystems.open(FileSystems.join(output_dir, url)) for s in shards]
     data = report.collect(dataset, stats, openers, max_windows=max_windows, max_scan=max_scan)

@@ -1,0 +1,275 @@
+"""report.html from a real dataset folder (tar shards), parsed, and rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+from PIL import Image
+
+from m3w_builder import report
+from pipelines.report import write_report
+
+STATS = {
+    "prepass/kept": 90,
+    "prepass/too_few_words": 8,
+    "prepass/noai": 2,
+    "prepass/n_bytes_in": 1_000_000,
+    "prepass/n_bytes_skipped": 120_000,
+    "extract/kept": 88,
+    "extract/parse_error": 2,
+    "language/kept": 80,
+    "language/not_allowed": 8,
+    "lang/en": 70,
+    "lang/fr": 10,
+    "lang/de": 8,
+    "near_dup/kept": 70,
+    "near_dup/near_duplicate": 10,
+    "near_dup/n_candidate_pairs": 31,
+    "media/kept": 150,
+    "media/decode_error": 5,
+    "media/too_small": 12,
+    "window/windows_kept": 9,
+    "window/no_window": 3,
+    "shard/samples": 5,
+    "shard/written": 2,
+}
+
+
+def jpeg(width: int, height: int, hue: int) -> bytes:
+    image = Image.new("RGB", (width, height))
+    image.putdata(
+        [((x * 255) // width, (y * 255) // height, hue) for y in range(height) for x in range(width)]
+    )
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), 0, 0o444
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_shard(path: Path, samples: list[tuple[dict, dict[str, bytes]]]) -> dict:
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for meta, members in samples:
+            add(tar, f"{meta['key']}.json", json.dumps(meta).encode())
+            for suffix, data in members.items():
+                add(tar, f"{meta['key']}.{suffix}", data)
+    data = path.read_bytes()
+    return {
+        "url": path.name,
+        "nsamples": len(samples),
+        "filesize": len(data),
+        "md5sum": hashlib.md5(data).hexdigest(),
+    }
+
+
+def sample(
+    key: str, text: str, sizes: list[tuple[int, int]], video: bool = False
+) -> tuple[dict, dict[str, bytes]]:
+    images, members = [], {}
+    for i, (w, h) in enumerate(sizes):
+        if video and i == len(sizes) - 1:
+            frames = [{"t": float(t), "member": f"{i}.{t:03d}.jpg"} for t in range(2)]
+            images.append(
+                {"index": i, "kind": "video", "src": f"http://v.example/{key}.mp4", "frames": frames}
+            )
+            for t, frame in enumerate(frames):
+                members[frame["member"]] = jpeg(w, h, 40 * t)
+        else:
+            images.append(
+                {
+                    "index": i,
+                    "kind": "image",
+                    "member": f"{i}.jpg",
+                    "src": f"http://i.example/{key}/{i}.jpg",
+                    "original_size": [w * 4, h * 4],
+                    "stored_size": [w, h],
+                }
+            )
+            members[f"{i}.jpg"] = jpeg(w, h, (i * 90) % 256)
+    meta = {
+        "key": key,
+        "doc_id": f"doc{key[-1]}",
+        "url": f"https://site.example/{key}",
+        "window": {
+            "index": 0,
+            "token_start": 0,
+            "token_end": 40 + len(text) % 30,
+            "doc_tokens": 300 + len(text),
+        },
+        "text": text,
+        "input_ids": list(range(40 + len(text) % 30)),
+        "images": images,
+    }
+    return meta, members
+
+
+@pytest.fixture()
+def dataset_dir(tmp_path: Path) -> Path:
+    shard0 = [
+        sample(
+            "s0000",
+            "Intro text<EOC><image>A caption after the first image<EOC><image>the end<EOC>",
+            [(64, 48), (48, 64)],
+        ),
+        sample(
+            "s0001", "<image>starts with an image, then <script>alert(1)</script> as text<EOC>", [(80, 40)]
+        ),
+        sample("s0002", "no images at all<EOC>", []),
+    ]
+    shard1 = [
+        sample("s0003", "a video<EOC><image>after it<EOC>", [(64, 36)], video=True),
+        sample("s0004", "three<EOC><image>x<EOC><image>y<EOC><image>z<EOC>", [(32, 32), (40, 30), (30, 40)]),
+    ]
+    shards = [
+        write_shard(tmp_path / "m3w-000000.tar", shard0),
+        write_shard(tmp_path / "m3w-000001.tar", shard1),
+    ]
+    dataset = {
+        "format": "m3w-builder",
+        "version": 1,
+        "kind": "m3w",
+        "shardlist": shards,
+        "tokenizer": {"file": "tokenizer.model", "vocab_size": 8192},
+        "window": {"max_tokens": 256, "max_images": 5},
+        "options": {"languages": "en,fr"},
+        "stats": STATS,
+    }
+    (tmp_path / "dataset.json").write_text(json.dumps(dataset))
+    (tmp_path / "stats.json").write_text(
+        json.dumps({"counters": STATS, "wall_seconds": 1.5})
+    )  # as the job writes it
+    return tmp_path
+
+
+def test_cli_builds_self_contained_report(dataset_dir: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pipelines.report", str(dataset_dir)],
+        check=True,
+        capture_output=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    page = (dataset_dir / "report.html").read_bytes()
+    assert len(page) < 5_000_000
+    tree = lxml_html.fromstring(page)
+    assert not tree.xpath("//script") and not tree.xpath("//*[@src and not(starts-with(@src, 'data:'))]")
+    assert "<script>alert(1)</script>" in tree.text_content()  # page text is escaped, never markup
+
+    images = tree.xpath("//article//img")
+    assert len(images) == 2 + 1 + 2 + 3  # the video contributes its two frames
+    for img in images:
+        header, payload = img.get("src").split(",", 1)
+        assert header == "data:image/jpeg;base64"
+        assert Image.open(io.BytesIO(base64.b64decode(payload))).format == "JPEG"
+
+    first = tree.xpath('//article[@id="w0"]//div[@class="text"]')[0]
+    sequence = [
+        ("img" if el.tag == "img" else (el.text or ""))
+        for el in first.iter("span", "img")
+        if el.get("class") != "eoc"
+    ]
+    assert sequence == ["Intro text", "img", "A caption after the first image", "img", "the end"]
+
+    funnel = tree.xpath('//section[@id="funnel"]')[0].text_content()
+    for expected in [
+        "too_few_words: 8",
+        "noai: 2",
+        "near_duplicate: 10",
+        "decode_error: 5",
+        "candidate_pairs: 31",
+        "12.0%",
+    ]:
+        assert expected in funnel
+    rows = {row.xpath("td[1]")[0].text: row for row in tree.xpath('//section[@id="funnel"]//tr[td]')}
+    assert rows["window"].xpath("td[3]")[0].text == "9 (windows_kept)"  # a stage naming its output otherwise
+    assert list(rows) == ["prepass", "extract", "language", "near_dup", "media", "window", "shard"]
+    charts = tree.xpath('//section[@id="histograms"]//svg')
+    assert len(charts) == 6 and all(chart.xpath(".//rect") for chart in charts)
+    assert [row.xpath("td[1]")[0].text for row in tree.xpath('//section[@id="shards"]//tr[td]')] == [
+        "m3w-000000.tar",
+        "m3w-000001.tar",
+    ]
+    assert len(tree.xpath('//article[@class="window"]')) == 5
+
+
+def test_limits_on_windows_shards_and_image_bytes(dataset_dir: Path) -> None:
+    write_report(str(dataset_dir), max_windows=2, max_shards=1)
+    tree = lxml_html.fromstring((dataset_dir / "report.html").read_bytes())
+    assert len(tree.xpath('//article[@class="window"]')) == 2
+    assert "1 of 2 shard(s)" in tree.text_content()
+
+    dataset = json.loads((dataset_dir / "dataset.json").read_text())
+    openers = [lambda p=dataset_dir / s["url"]: open(p, "rb") for s in dataset["shardlist"]]
+    page = report.render(report.collect(dataset, STATS, openers), image_budget=0)
+    tree = lxml_html.fromstring(page)
+    assert not tree.xpath("//img") and len(tree.xpath('//span[@class="missing"]')) == 8
+
+
+def run_chromium(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+CHECK_SCRIPT = """<script>
+window.addEventListener("load", () => {
+  const imgs = [...document.images];
+  const svgs = [...document.querySelectorAll("svg")];
+  document.body.setAttribute("data-check", JSON.stringify({
+    images: imgs.length,
+    decoded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+    charts: svgs.filter(s => s.getBoundingClientRect().width > 100).length,
+    bars: document.querySelectorAll("svg rect").length,
+  }));
+});
+</script></body>"""
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian package `chromium` not installed")
+def test_report_renders_in_headless_chromium(
+    dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    write_report(str(dataset_dir))
+    report = dataset_dir / "report.html"
+    profile = tmp_path_factory.mktemp("chromium-profile")
+
+    checked = dataset_dir / "checked.html"
+    checked.write_text(report.read_text().replace("</body>", CHECK_SCRIPT))
+    dom = run_chromium(
+        f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", checked.as_uri()
+    )
+    result = json.loads(lxml_html.fromstring(dom.stdout).xpath("//body")[0].get("data-check"))
+    assert result["images"] == result["decoded"] == 8
+    assert result["charts"] >= 7 and result["bars"] > 20
+
+    shot = dataset_dir / "shot.png"
+    run_chromium(
+        f"--user-data-dir={profile}", f"--screenshot={shot}", "--window-size=1280,2400", report.as_uri()
+    )
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1280, 2400)
+    assert len(image.getcolors(maxcolors=1_000_000)) > 200  # text, charts and photos, not a blank page
