@@ -1,0 +1,1 @@
+"""Reference Flamingo model and trainer proving that m3w-builder data trains a model."""

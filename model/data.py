@@ -1,0 +1,244 @@
+"""WebDataset readers for M3W, pair (ALIGN/LTIP) and video (VTP) dataset folders.
+
+Deterministic given a seed and resumable from `(epoch, consumed)`; batches carry only real media.
+Held-out split: a sample is held out when crc32 of its document id (M3W `doc_id`, else the sample
+key) is 0 mod 10, so all windows of a document fall on the same side.
+"""
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import webdataset as wds
+from PIL import Image
+
+from model.config import VisionConfig
+from model.flamingo import Batch
+from model.tokenizer import EOC, IMAGE, MarkerTokenizer
+
+KINDS = ("m3w", "align", "ltip", "vtp")
+HELDOUT_MOD = 10
+
+
+@dataclass
+class DataSpec:
+    """`--data NAME=PATH[:WEIGHT]`."""
+
+    name: str
+    path: Path
+    weight: float = 1.0
+
+
+def parse_data_arg(arg: str) -> DataSpec:
+    name, sep, rest = arg.partition("=")
+    if not sep or not name:
+        raise ValueError(f"--data expects NAME=PATH[:WEIGHT], got {arg!r}")
+    path, _, weight = rest.rpartition(":")
+    if not path or not re.fullmatch(r"[0-9.eE+-]+", weight):
+        path, weight = rest, "1.0"
+    return DataSpec(name, Path(path), float(weight))
+
+
+@dataclass
+class DatasetInfo:
+    """What a dataset folder's `dataset.json` says: kind, shards and tokenizer."""
+
+    kind: str
+    shards: list[str]
+    tokenizer_file: Path | None
+    tokenizer_identity: str | None
+
+    @classmethod
+    def load(cls, folder: Path, name: str = "") -> "DatasetInfo":
+        meta = json.loads((folder / "dataset.json").read_text())
+        kind = meta.get("kind") or name
+        if kind not in KINDS:
+            raise ValueError(f"{folder}: unknown dataset kind {kind!r}")
+        shards = [str(folder / s["url"]) for s in meta["shardlist"]]
+        tok = meta.get("tokenizer") or {}
+        tok_file = folder / tok["file"] if tok.get("file") else None
+        identity = None
+        if tok_file is not None:
+            from model.tokenizer import file_sha256
+            identity = "sp:" + (tok.get("sha256") or file_sha256(tok_file))
+        return cls(kind, shards, tok_file, identity)
+
+
+def preprocess(data: bytes, vision: VisionConfig) -> torch.Tensor:
+    """Encoded image -> normalised (3, S, S) float tensor (resized, aspect not kept)."""
+    s = vision.image_size
+    img = Image.open(io.BytesIO(data)).convert("RGB").resize((s, s), Image.BILINEAR)
+    x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(s, s, 3).permute(2, 0, 1)
+    mean, std = torch.tensor(vision.mean).view(3, 1, 1), torch.tensor(vision.std).view(3, 1, 1)
+    return (x.float() / 255.0 - mean) / std
+
+
+def is_heldout(split_key: str) -> bool:
+    return zlib.crc32(split_key.encode()) % HELDOUT_MOD == 0
+
+
+@dataclass
+class Example:
+    """One training window: token ids and its media, each (T, 3, S, S) in marker order."""
+
+    key: str
+    ids: list[int]
+    media: list[torch.Tensor]
+
+
+class Decoder:
+    """Raw WebDataset sample -> `Example` for the model's tokenizer and image preprocessing."""
+
+    def __init__(self, info: DatasetInfo, tokenizer: MarkerTokenizer, vision: VisionConfig,
+                 max_tokens: int, max_frames: int) -> None:
+        self.info, self.tok, self.vision = info, tokenizer, vision
+        self.max_tokens, self.max_frames = max_tokens, max_frames
+        self.same_tokenizer = info.tokenizer_identity == tokenizer.identity
+
+    def image(self, data: bytes) -> torch.Tensor:
+        return preprocess(data, self.vision)
+
+    def frames(self, raw: dict, members: list[str]) -> torch.Tensor:
+        """A video's frames (1 FPS), uniformly subsampled to at most `max_frames`."""
+        if len(members) > self.max_frames:
+            step = len(members) / self.max_frames
+            members = [members[int(i * step)] for i in range(self.max_frames)]
+        return torch.stack([self.image(raw[m]) for m in members])
+
+    def __call__(self, raw: dict) -> Example | None:
+        meta = json.loads(raw["json"])
+        if self.info.kind == "m3w":
+            text, media = meta["text"], [self._m3w_media(raw, i, d) for i, d in enumerate(meta["images"])]
+        else:
+            caption = re.sub(f"{re.escape(IMAGE)}|{re.escape(EOC)}", "", raw["txt"].decode("utf-8")).strip()
+            text = f"{IMAGE}{caption}{EOC}"
+            if self.info.kind == "vtp":
+                members = [f["member"] for f in meta.get("frames", [])] or sorted(
+                    k for k in raw if re.fullmatch(r"\d{3}\.jpg", k))
+                media = [self.frames(raw, members)]
+            else:
+                media = [self.image(raw["jpg"]).unsqueeze(0)]
+        if self.same_tokenizer and "input_ids" in meta:
+            ids = list(meta["input_ids"])
+        else:
+            ids = self.tok.encode(text)
+        return self._bind(raw["__key__"], ids, media)
+
+    def _m3w_media(self, raw: dict, i: int, desc: dict) -> torch.Tensor:
+        if desc.get("kind") == "video":
+            members = [f["member"] for f in desc.get("frames", [])] or sorted(
+                k for k in raw if re.fullmatch(rf"{i}\.\d{{3}}\.jpg", k))
+            return self.frames(raw, members)
+        return self.image(raw[desc.get("member") or f"{i}.jpg"]).unsqueeze(0)
+
+    def _bind(self, key: str, ids: list[int], media: list[torch.Tensor]) -> Example | None:
+        """Truncates to `max_tokens` and keeps exactly one media item per remaining `<image>`."""
+        if ids.count(self.tok.image_id) != len(media):
+            return None
+        ids = ids[: self.max_tokens]
+        return Example(key, ids, media[: ids.count(self.tok.image_id)])
+
+
+def _raw_samples(shards: list[str]) -> Iterator[dict]:
+    for url in shards:
+        yield from wds.WebDataset(url, shardshuffle=False, empty_check=False,
+                                  nodesplitter=lambda s: s, workersplitter=lambda s: s)
+
+
+def _split_key(raw: dict) -> str:
+    if "json" in raw:
+        doc = json.loads(raw["json"]).get("doc_id")
+        if doc:
+            return str(doc)
+    return raw["__key__"]
+
+
+class ExampleStream:
+    """Endless train examples of one dataset: seeded shard + buffer shuffle per epoch, rank-strided."""
+
+    def __init__(self, info: DatasetInfo, decoder: Decoder, seed: int, rank: int = 0, world: int = 1,
+                 buffer: int = 256) -> None:
+        self.info, self.decoder, self.seed = info, decoder, seed
+        self.rank, self.world, self.buffer = rank, world, buffer
+        self.epoch, self.consumed = 0, 0
+        self._it: Iterator[dict] | None = None
+
+    def state(self) -> dict:
+        return {"epoch": self.epoch, "consumed": self.consumed}
+
+    def load_state(self, state: dict) -> None:
+        self.epoch, self.consumed, self._it = state["epoch"], state["consumed"], None
+
+    def _epoch(self, epoch: int) -> Iterator[dict]:
+        rng = random.Random(f"{self.seed}/{epoch}")
+        shards = list(self.info.shards)
+        rng.shuffle(shards)
+        buf: list[dict] = []
+        n = 0
+        for raw in _raw_samples(shards):
+            if is_heldout(_split_key(raw)):
+                continue
+            buf.append(raw)
+            if len(buf) >= self.buffer:
+                out = buf.pop(rng.randrange(len(buf)))
+                if n % self.world == self.rank:
+                    yield out
+                n += 1
+        rng.shuffle(buf)
+        for out in buf:
+            if n % self.world == self.rank:
+                yield out
+            n += 1
+
+    def next_raw(self) -> dict:
+        for _ in range(2):
+            if self._it is None:
+                self._it = self._epoch(self.epoch)
+                for _ in range(self.consumed):
+                    next(self._it)
+            raw = next(self._it, None)
+            if raw is not None:
+                self.consumed += 1
+                return raw
+            self.epoch, self.consumed, self._it = self.epoch + 1, 0, None
+        raise RuntimeError(f"{self.info.shards[:1]}...: no training samples for rank {self.rank}")
+
+    def next_example(self) -> Example:
+        while True:
+            ex = self.decoder(self.next_raw())
+            if ex is not None:
+                return ex
+
+    def next_batch(self, batch_size: int, pad_id: int) -> Batch:
+        return collate([self.next_example() for _ in range(batch_size)], self.decoder.tok.image_id, pad_id)
+
+
+def heldout_examples(info: DatasetInfo, decoder: Decoder) -> Iterator[Example]:
+    """The held-out split in shard order."""
+    for raw in _raw_samples(info.shards):
+        if is_heldout(_split_key(raw)):
+            ex = decoder(raw)
+            if ex is not None:
+                yield ex
+
+
+def collate(examples: list[Example], image_id: int, pad_id: int) -> Batch:
+    """Right-padded ids; labels are next tokens (padding and `<image>` targets ignored); flat media."""
+    length = max(len(e.ids) for e in examples)
+    ids = torch.full((len(examples), length), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), length), -100, dtype=torch.long)
+    for b, e in enumerate(examples):
+        t = torch.tensor(e.ids, dtype=torch.long)
+        ids[b, : len(t)] = t
+        labels[b, : len(t) - 1] = t[1:]
+    labels[labels == image_id] = -100
+    media = [m for e in examples for m in e.media]
+    frames = torch.cat(media) if media else torch.zeros(0)
+    return Batch(ids, labels, frames, [m.shape[0] for m in media], [len(e.media) for e in examples])

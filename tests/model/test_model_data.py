@@ -1,0 +1,139 @@
+"""Readers: contract parsing, exact image binding, re-tokenization, split, determinism, resume."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sentencepiece as spm
+import torch
+
+from model.config import tiny
+from model.data import (DatasetInfo, Decoder, ExampleStream, _raw_samples, collate, heldout_examples, is_heldout,
+                        parse_data_arg)
+from model.tokenizer import SPTokenizer
+
+import model_toydata
+
+RGB = {name: torch.tensor(c, dtype=torch.float32) / 255 for name, c in model_toydata.COLOURS.items()}
+
+
+def decoder(path: Path, tok: SPTokenizer, max_frames: int = 8) -> Decoder:
+    cfg = tiny()
+    return Decoder(DatasetInfo.load(path), tok, cfg.vision, 256, max_frames)
+
+
+def colour_of(media: torch.Tensor) -> str:
+    """The colour of the square: the palette entry nearest the most saturated pixel."""
+    px = (media[0] * 0.5 + 0.5).flatten(1).t()
+    sat = px.max(1).values - px.min(1).values
+    p = px[sat.argmax()]
+    return min(RGB, key=lambda n: float((RGB[n] - p).norm()))
+
+
+def following_colours(text: str) -> list[str]:
+    """The first colour word after each <image> (the toy captions name the colour first)."""
+    return [re.search("|".join(RGB), part).group(0) for part in text.split("<image>")[1:]]
+
+
+def test_parse_data_arg() -> None:
+    s = parse_data_arg("m3w=out/m3w:0.5")
+    assert (s.name, str(s.path), s.weight) == ("m3w", "out/m3w", 0.5)
+    assert parse_data_arg("vtp=/a/b").weight == 1.0
+
+
+def test_each_image_is_bound_to_its_own_marker(toy: dict[str, Path]) -> None:
+    """For every window, image i shows the colour named right after the i-th <image>."""
+    tok = SPTokenizer(toy["tokenizer"])
+    for kind in ("m3w", "align", "vtp"):
+        dec = decoder(toy[kind], tok)
+        n_media = 0
+        for raw in _raw_samples(dec.info.shards):
+            ex = dec(raw)
+            text = tok.decode(ex.ids)
+            assert ex.ids.count(tok.image_id) == len(ex.media)
+            assert [colour_of(m) for m in ex.media] == following_colours(text)
+            n_media += len(ex.media)
+        assert n_media > 0
+    assert dec.same_tokenizer is False
+
+
+def test_video_frames_are_one_media_item(toy: dict[str, Path]) -> None:
+    tok = SPTokenizer(toy["tokenizer"])
+    dec = decoder(toy["m3w"], tok, max_frames=2)
+    videos = [ex for raw in _raw_samples(dec.info.shards) if (ex := dec(raw)) and any(m.shape[0] > 1 for m in ex.media)]
+    assert videos and all(m.shape[0] <= 2 for ex in videos for m in ex.media)
+    batch = collate(videos[:3], tok.image_id, tok.eoc_id)
+    assert batch.frames.shape[0] == sum(batch.frames_per_media)
+    assert len(batch.frames_per_media) == sum(batch.media_per_sample)
+
+
+def test_retokenization_keeps_binding(toy: dict[str, Path], tmp_path: Path) -> None:
+    """A different tokenizer re-tokenizes the text; markers still match the images one to one."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(f"{w} square drawn on a page" for w in ["a red", "blue", "green one"] * 30))
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(tmp_path / "other"), vocab_size=60,
+                                   user_defined_symbols=["<EOC>", "<image>"], hard_vocab_limit=False,
+                                   minloglevel=2)
+    other = SPTokenizer(tmp_path / "other.model")
+    dec = decoder(toy["m3w"], other)
+    assert not dec.same_tokenizer
+    for raw in _raw_samples(dec.info.shards):
+        ex = dec(raw)
+        assert ex.ids.count(other.image_id) == len(ex.media)
+        assert [colour_of(m) for m in ex.media] == following_colours(other.decode(ex.ids))
+
+
+def test_truncation_drops_images_past_the_window(toy: dict[str, Path]) -> None:
+    tok = SPTokenizer(toy["tokenizer"])
+    dec = decoder(toy["m3w"], tok)
+    dec.max_tokens = 12
+    for raw in _raw_samples(dec.info.shards):
+        ex = dec(raw)
+        assert len(ex.ids) <= 12 and ex.ids.count(tok.image_id) == len(ex.media)
+
+
+def test_collate_has_no_padding_images(toy: dict[str, Path]) -> None:
+    tok = SPTokenizer(toy["tokenizer"])
+    dec = decoder(toy["m3w"], tok)
+    exs = [dec(r) for r, _ in zip(_raw_samples(dec.info.shards), range(8))]
+    batch = collate(exs, tok.image_id, tok.eoc_id)
+    assert batch.frames.shape[0] == sum(m.shape[0] for e in exs for m in e.media)
+    assert batch.media_per_sample == [len(e.media) for e in exs]
+    assert (batch.labels == tok.image_id).sum() == 0
+
+
+def test_heldout_split_is_disjoint_and_stable(toy: dict[str, Path]) -> None:
+    tok = SPTokenizer(toy["tokenizer"])
+    dec = decoder(toy["m3w"], tok)
+    held = {ex.key for ex in heldout_examples(dec.info, dec)}
+    stream = ExampleStream(dec.info, dec, seed=0)
+    train = {stream.next_example().key for _ in range(120)}
+    assert held and not held & train
+    assert all(is_heldout(k[:7]) for k in held)  # doc id = key without the window suffix
+
+
+def test_stream_is_deterministic_and_resumable(toy: dict[str, Path]) -> None:
+    tok = SPTokenizer(toy["tokenizer"])
+    dec = decoder(toy["align"], tok)
+    a, b = ExampleStream(dec.info, dec, seed=3, buffer=16), ExampleStream(dec.info, dec, seed=3, buffer=16)
+    keys_a = [a.next_example().key for _ in range(130)]  # crosses epoch boundaries
+    assert keys_a == [b.next_example().key for _ in range(130)]
+    c = ExampleStream(dec.info, dec, seed=3, buffer=16)
+    for _ in range(77):
+        c.next_example()
+    d = ExampleStream(dec.info, dec, seed=3, buffer=16)
+    d.load_state(c.state())
+    assert [d.next_example().key for _ in range(30)] == keys_a[77:107]
+    other = ExampleStream(dec.info, dec, seed=4, buffer=16)
+    assert [other.next_example().key for _ in range(40)] != keys_a[:40]
+
+
+def test_ranks_partition_the_stream(toy: dict[str, Path]) -> None:
+    tok = SPTokenizer(toy["tokenizer"])
+    dec = decoder(toy["align"], tok)
+    full = ExampleStream(dec.info, dec, seed=1)
+    n = sum(1 for r in _raw_samples(dec.info.shards) if not is_heldout(r["__key__"]))
+    keys = [full.next_example().key for _ in range(n)]
+    r0, r1 = (ExampleStream(dec.info, dec, seed=1, rank=r, world=2) for r in (0, 1))
+    got = [r0.next_example().key for _ in range((n + 1) // 2)] + [r1.next_example().key for _ in range(n // 2)]
+    assert sorted(got) == sorted(keys)
