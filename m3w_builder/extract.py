@@ -1,7 +1,7 @@
-"""DOM → Document: one pre-order walk over an lxml tree emitting text/image/video nodes in DOM order.
+"""DOM → Document: text/image/video nodes in DOM order from an lxml tree.
 
-lxml (libxml2) parses real-web tag soup fast and `etree.iterwalk` with `skip_subtree()` lets one C-level
-walk drop boilerplate subtrees without copying the tree; bs4's Python tree would be ~10x slower.
+lxml (libxml2) parses real-web tag soup fast, and every bulk step (stripping skipped tags, finding
+boilerplate candidates, serialising text) runs in C; bs4's Python tree would be ~10x slower.
 
 Usage: `python -m m3w_builder.extract PAGE.html --url URL` prints the node list and the marker text.
 """
@@ -46,8 +46,6 @@ _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.
 _LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src")
 _LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset")
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article"))
-_WS_RE = re.compile(r"\s+")
-_DEADLINE_EVERY = 256
 _MAX_BOILERPLATE_SHARE = 0.3
 
 
@@ -78,151 +76,184 @@ def _int_attr(value: str | None) -> int | None:
 
 
 def _clean(text: str) -> str:
-    return _WS_RE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
-def _boilerplate_kind(el: etree._Element, tag: str) -> str | None:
-    """Why an element looks like boilerplate: `hidden`, `role` (ARIA), `name` (class/id), or None.
-
-    A `name` match (ads, menus, cookie banners...) is only a candidate: the walker keeps it when it
-    holds most of the page's text, since real pages wrap content in `has-sidebar`-like containers.
-    """
-    attrib = el.attrib
-    if not attrib:
-        return None
-    if "hidden" in attrib or attrib.get("aria-hidden") == "true":
+def _flag_kind(key: str, value: str) -> str | None:
+    """Boilerplate signalled by one attribute: `hidden` (hidden/aria-hidden/display:none) or `role`."""
+    if key == "hidden" or (key == "aria-hidden" and value == "true"):
         return "hidden"
-    style = attrib.get("style")
-    if style and _HIDDEN_STYLE_RE.search(style):
-        return "hidden"
-    if attrib.get("role", "").lower() in _BOILERPLATE_ROLES:
-        return "role"
-    if tag in _PROTECTED_TAGS:
-        return None
-    names = attrib.get("class", "") + " " + attrib.get("id", "")
-    if len(names) > 1 and _BOILERPLATE_RE.search(names) is not None:
-        return "name"
+    if key == "style":
+        return "hidden" if _HIDDEN_STYLE_RE.search(value) else None
+    if key == "role":
+        return "role" if value.lower() in _BOILERPLATE_ROLES else None
     return None
 
 
-class _Walker:
-    """State of one pre-order walk: the current paragraph and the nodes emitted so far."""
+def _candidates(body: etree._Element) -> list[tuple[etree._Element, str]]:
+    """Boilerplate-looking elements with why: `hidden`, `role` (ARIA) or `name` (class/id naming
+    ads, menus, cookie banners...). Decisions are cached per distinct attribute value of the page.
+
+    A `name` match is only a candidate: the caller keeps it when it holds most of the page's text,
+    since real pages wrap content in `has-sidebar`-like containers. One pass over `items()` is the
+    cheapest way found to see every element's attributes (XPath predicates cost more)."""
+    out = []
+    decided: dict[tuple[str, str], str | None] = {}
+    for el in body.iter():
+        for item in el.items():
+            kind = decided.get(item, "")
+            if kind == "":
+                key, value = item
+                if key == "class" or key == "id":
+                    kind = "name" if _BOILERPLATE_RE.search(value) else None
+                else:
+                    kind = _flag_kind(key, value)
+                decided[item] = kind
+            if kind is not None and not (kind == "name" and el.tag in _PROTECTED_TAGS):
+                out.append((el, kind))
+                break
+    return out
+
+
+_STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
+_EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break
+# Private-use code points mark paragraph breaks and media positions in the serialised text.
+_BREAK = "\ue000"
+_MEDIA = "\ue001"
+# Removed before parsing: our sentinels, and control characters lxml refuses in text we edit.
+_SENTINELS_RE = re.compile("[\ue000\ue001\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SPLIT_RE = re.compile(f"{_MEDIA}(\\d+){_MEDIA}")
+
+
+class _Extractor:
+    """One page: remove boilerplate, collect media in DOM order, then serialise text with sentinels.
+
+    The DOM is never walked node by node in Python: libxml2 strips skipped tags, an XPath prefilter
+    finds boilerplate candidates, and `tostring(method="text")` produces the text with private-use
+    sentinels standing for block boundaries and media positions.
+    """
 
     def __init__(self, base_url: str, options: ExtractOptions) -> None:
         self.base_url = base_url
         self.options = options
-        self.nodes: list[Node] = []
-        self.parts: list[str] = []
+        self.media: list[Node] = []
         self.media_drops: Counter = Counter()
-        self.path: list[str] = []
-        self.root: etree._Element | None = None
-        self.page_chars = -1
 
-    def skip_boilerplate(self, el: etree._Element, tag: str) -> bool:
-        """True for boilerplate subtrees, except name matches holding most of the page's text."""
-        kind = _boilerplate_kind(el, tag)
-        if kind != "name":
-            return kind is not None
-        if self.page_chars < 0:  # computed once, on the first candidate only
-            self.page_chars = len(self.root.xpath("string()"))
-        return len(el.xpath("string()")) <= _MAX_BOILERPLATE_SHARE * self.page_chars
+    def remove_boilerplate(self, body: etree._Element) -> None:
+        etree.strip_elements(body, *_STRIP_TAGS, with_tail=False)
+        for el in list(body.iter(*_EMPTY_TAGS)):
+            el.clear(keep_tail=True)
+        if not self.options.drop_boilerplate:
+            return
+        page_chars = -1
+        for el, kind in _candidates(body):
+            if not any(a is body for a in el.iterancestors()):
+                continue  # inside a subtree already cleared
+            if kind == "name":
+                if page_chars < 0:  # computed once, on the first candidate only
+                    page_chars = len(body.xpath("string()"))
+                if len(el.xpath("string()")) > _MAX_BOILERPLATE_SHARE * page_chars:
+                    continue
+            el.clear(keep_tail=True)
 
-    def flush(self) -> None:
-        if self.parts:
-            text = _clean("".join(self.parts))
-            self.parts.clear()
-            if text:
-                self.nodes.append(TextNode(text))
-
-    def image(self, el: etree._Element) -> None:
-        attrib = el.attrib
-        candidates = [attrib.get(a) for a in _LAZY_SRC_ATTRS]
-        candidates += [best_srcset(attrib.get(a)) for a in _LAZY_SRCSET_ATTRS]
-        candidates += [best_srcset(attrib.get("srcset")), attrib.get("src")]
+    def _image_candidates(self, el: etree._Element):
+        """Candidate sources in preference order, computed lazily (most images stop at the first)."""
+        get = el.get
+        for attr in _LAZY_SRC_ATTRS:
+            yield get(attr)
+        for attr in _LAZY_SRCSET_ATTRS:
+            yield best_srcset(get(attr))
+        yield best_srcset(get("srcset"))
+        yield get("src")
         picture = next(el.iterancestors("picture"), None)  # libxml2 may nest <img> inside <source>
         if picture is not None:
-            candidates += [best_srcset(s.get("srcset")) or s.get("src") for s in picture.iter("source")]
-        src = next((u for u in (resolve(self.base_url, c) for c in candidates) if u), None)
+            for source in picture.iter("source"):
+                yield best_srcset(source.get("srcset")) or source.get("src")
+
+    def image(self, el: etree._Element) -> ImageNode | None:
+        get = el.get
+        src = next((u for u in (resolve(self.base_url, c) for c in self._image_candidates(el) if c) if u), None)
         if src is None:
-            raw = attrib.get("src", "")
+            raw = get("src") or ""
             self.media_drops["image_data_uri" if raw.strip().startswith("data:") else "image_no_src"] += 1
-            return
-        width, height = _int_attr(attrib.get("width")), _int_attr(attrib.get("height"))
+            return None
+        width, height = _int_attr(get("width")), _int_attr(get("height"))
         limit = self.options.max_tracking_pixel_side
         if width is not None and height is not None and width <= limit and height <= limit:
             self.media_drops["image_tracking_pixel"] += 1
-            return
+            return None
         caption = ""
         figure = next(el.iterancestors("figure"), None)
         if figure is not None:
             figcaption = next(figure.iter("figcaption"), None)
             if figcaption is not None:
                 caption = _clean(figcaption.xpath("string()"))
-        self.flush()
-        self.nodes.append(
-            ImageNode(src=src, alt=_clean(attrib.get("alt", "")), caption=caption, width=width,
-                      height=height, dom_path="/".join(self.path))
-        )
+        return ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
+                         dom_path=_dom_path(el))
 
-    def video(self, el: etree._Element) -> None:
+    def video(self, el: etree._Element) -> VideoNode | None:
         sources = [el.get("src")] + [s.get("src") for s in el.iter("source")]
         resolved = [u for u in (resolve(self.base_url, s) for s in sources) if u]
         if not resolved:
             self.media_drops["video_no_src"] += 1
-            return
-        self.flush()
-        self.nodes.append(
-            VideoNode(src=resolved[0], sources=resolved, poster=resolve(self.base_url, el.get("poster")) or "",
-                      width=_int_attr(el.get("width")), height=_int_attr(el.get("height")),
-                      dom_path="/".join(self.path))
-        )
+            return None
+        return VideoNode(src=resolved[0], sources=resolved, poster=resolve(self.base_url, el.get("poster")) or "",
+                         width=_int_attr(el.get("width")), height=_int_attr(el.get("height")),
+                         dom_path=_dom_path(el))
 
-    def walk(self, root: etree._Element, deadline: float) -> None:
-        self.root = root
-        walker = etree.iterwalk(root, events=("start", "end"))
-        drop_boilerplate = self.options.drop_boilerplate
-        seen = 0
-        for event, el in walker:
-            tag = el.tag
-            if not isinstance(tag, str):  # comments and processing instructions: keep their tail
-                if event == "end" and el.tail:
-                    self.parts.append(el.tail)
-                continue
-            tag = tag.lower()
-            if event == "start":
-                seen += 1
-                if seen % _DEADLINE_EVERY == 0 and time.perf_counter() > deadline:
-                    raise Rejected("timeout", f"extraction exceeded {self.options.time_limit_s}s")
-                if tag in SKIP_TAGS or (drop_boilerplate and self.skip_boilerplate(el, tag)):
-                    walker.skip_subtree()
-                    self.path.append(tag)
-                    continue
-                self.path.append(tag)
-                if tag in BLOCK_TAGS:
-                    self.flush()
-                if tag == "img":
-                    self.image(el)
-                elif tag == "video":
-                    self.video(el)
-                    walker.skip_subtree()
-                    continue
-                if el.text:
-                    self.parts.append(el.text)
-            else:
-                self.path.pop()
-                if tag in BLOCK_TAGS:
-                    self.flush()
-                if el.tail and el is not root:
-                    self.parts.append(el.tail)
-        self.flush()
+    def mark_media(self, body: etree._Element) -> None:
+        """Collect media nodes in DOM order and leave a sentinel where each one stood."""
+        for el in list(body.iter("img", "video")):
+            node = self.image(el) if el.tag == "img" else self.video(el)
+            if el.tag == "video":
+                el.clear(keep_tail=True)  # fallback text inside <video> is not page text
+            if node is not None:
+                el.tail = f"{_MEDIA}{len(self.media)}{_MEDIA}" + (el.tail or "")
+                self.media.append(node)
+
+    def nodes(self, body: etree._Element) -> list[Node]:
+        """Serialise the text with paragraph sentinels and split it into nodes."""
+        for el in body.iter(*BLOCK_TAGS):
+            el.text = _BREAK + (el.text or "")
+            if el is not body:
+                el.tail = _BREAK + (el.tail or "")
+        text = etree.tostring(body, method="text", encoding="unicode", with_tail=False)
+        nodes: list[Node] = []
+        expected = 0  # our markers come in order; anything else is page text that imitates one
+        for paragraph in text.split(_BREAK):
+            pieces = _SPLIT_RE.split(paragraph)
+            for i, piece in enumerate(pieces):
+                if i % 2:
+                    if piece == str(expected) and expected < len(self.media):
+                        nodes.append(self.media[expected])
+                        expected += 1
+                else:
+                    cleaned = _clean(piece)
+                    if cleaned:
+                        nodes.append(TextNode(cleaned))
+        return nodes
+
+
+def _dom_path(el: etree._Element) -> str:
+    return "/".join(reversed([a.tag for a in el.iterancestors()] )) + "/" + el.tag
 
 
 _PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
 
 
+def _check_deadline(deadline: float, options: ExtractOptions) -> None:
+    if time.perf_counter() > deadline:
+        raise Rejected("timeout", f"extraction exceeded {options.time_limit_s}s")
+
+
 def parse_html(text: str) -> etree._Element | None:
-    """Parse decoded HTML text with libxml2's HTML parser; None when nothing parses."""
-    data = text.replace("\x00", "").encode("utf-8", errors="replace")
+    """Parse decoded HTML text with libxml2's HTML parser; None when nothing parses.
+
+    Control characters and the private-use code points used as sentinels are removed first."""
+    return _parse_utf8(_SENTINELS_RE.sub("", text).encode("utf-8", errors="replace"))
+
+
+def _parse_utf8(data: bytes) -> etree._Element | None:
     try:
         return etree.fromstring(data, _PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
@@ -246,9 +277,22 @@ def extract(
         raise Rejected("empty")
     deadline = time.perf_counter() + options.time_limit_s
     decoded = decode_html(data, content_type)
-    root = parse_html(decoded.text)
+    root = _parse_utf8(data) if decoded.method == "utf8" else parse_html(decoded.text)
     if root is None:
         raise Rejected("parse_error")
+    try:
+        return _extract_tree(root, url, fetch_time, source, options, deadline, decoded.encoding)
+    except ValueError:  # lxml refuses to edit text holding control characters: clean them and retry
+        root = parse_html(decoded.text)
+        if root is None:
+            raise Rejected("parse_error") from None
+        return _extract_tree(root, url, fetch_time, source, options, deadline, decoded.encoding)
+
+
+def _extract_tree(
+    root: etree._Element, url: str, fetch_time: str, source: str, options: ExtractOptions, deadline: float,
+    encoding: str,
+) -> ExtractResult:
     base = url
     base_el = next(root.iter("base"), None)
     if base_el is not None and base_el.get("href"):
@@ -256,16 +300,21 @@ def extract(
     title_el = next(root.iter("title"), None)
     title = _clean(title_el.xpath("string()")) if title_el is not None else ""
     body = next(root.iter("body"), None)
-    walker = _Walker(base, options)
-    walker.walk(body if body is not None else root, deadline)
-    if not walker.nodes:
+    body = body if body is not None else root
+    extractor = _Extractor(base, options)
+    extractor.remove_boilerplate(body)
+    _check_deadline(deadline, options)
+    extractor.mark_media(body)
+    nodes = extractor.nodes(body)
+    _check_deadline(deadline, options)
+    if not nodes:
         raise Rejected("no_content")
     language = (root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "").strip().lower()
     document = Document(
-        doc_id=make_doc_id(url, walker.nodes), url=url, nodes=walker.nodes, fetch_time=fetch_time,
+        doc_id=make_doc_id(url, nodes), url=url, nodes=nodes, fetch_time=fetch_time,
         source=source, language=language, title=title,
     )
-    return ExtractResult(document, walker.media_drops, decoded.encoding)
+    return ExtractResult(document, extractor.media_drops, encoding)
 
 
 def main(argv: list[str] | None = None) -> int:
