@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from m3w_builder.errors import Rejected
 from m3w_builder.images import ImageOptions, ProcessedImage, process_image
+from m3w_builder.video import VideoOptions, extract_frames
 
 
 @dataclass
@@ -44,14 +45,14 @@ def failed(url: str, kind: str, status: str, message: str = "") -> MediaResult:
     return MediaResult(url=url, kind=kind, status=status, error_message=message)
 
 
-def process_media(url: str, kind: str, data: bytes, image_options: ImageOptions, video_options=None) -> MediaResult:
+def process_media(
+    url: str, kind: str, data: bytes, image_options: ImageOptions, video_options: VideoOptions | None = None
+) -> MediaResult:
     """Decode/resize an image, or turn a video into 1 FPS frames; failures become a status."""
     try:
         if kind == "image":
             image = process_image(data, image_options)
             return MediaResult(url, kind, image=image, sha256=image.sha256, width=image.width, height=image.height)
-        from m3w_builder.video import VideoOptions, extract_frames
-
         result = extract_frames(data, video_options or VideoOptions(image=image_options))
         frames = [Frame(t, jpeg) for t, jpeg in result.frames]
         if not frames:

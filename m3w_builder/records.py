@@ -53,6 +53,7 @@ class ReadIssue:
     source: str
     url: str = ""
     detail: str = ""
+    status: int | None = None  # HTTP status of a non-200 capture
 
 
 def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
@@ -79,7 +80,7 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     if getattr(rec.raw_stream, "limit", 0) > 0:  # fewer bytes than Content-Length: the file was cut
         return ReadIssue("truncated_record", source, url)
     if status is not None and status != 200:
-        return ReadIssue(f"http_{status // 100}xx", source, url)
+        return ReadIssue(f"http_{status // 100}xx", source, url, status=status)
     return WebRecord(
         url=url, body=body, content_type=content_type, http_status=status,
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,

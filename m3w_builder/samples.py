@@ -28,8 +28,27 @@ class ShardSample:
     failures: list[dict] = field(default_factory=list)  # failed media of the document, for the manifest
 
 
-def attach_media(doc: Document, results: dict[int, MediaResult]) -> tuple[Document, list[MediaResult], list[MediaResult]]:
-    """Keep the media nodes whose result succeeded: (document, kept results in order, failures)."""
+def _hamming(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def _duplicate_status(result: MediaResult, kept: list[MediaResult], phash_distance: int) -> str | None:
+    """Whether an image repeats an earlier kept one of the same document (exactly or nearly)."""
+    for earlier in kept:
+        if result.sha256 and result.sha256 == earlier.sha256:
+            return "duplicate_in_document"
+        if (phash_distance >= 0 and result.image is not None and earlier.image is not None
+                and _hamming(result.image.phash, earlier.image.phash) <= phash_distance):
+            return "near_duplicate_in_document"
+    return None
+
+
+def attach_media(
+    doc: Document, results: dict[int, MediaResult], phash_distance: int = -1, frequent: frozenset[str] = frozenset()
+) -> tuple[Document, list[MediaResult], list[MediaResult]]:
+    """Keep the media nodes whose result succeeded and that are not duplicates: (document, kept results
+    in order, failures). Later copies of an image in the same document (same bytes, or a perceptual
+    hash within `phash_distance` bits) and images whose sha256/phash is in `frequent` become failures."""
     nodes = []
     kept: list[MediaResult] = []
     failures: list[MediaResult] = []
@@ -40,10 +59,20 @@ def attach_media(doc: Document, results: dict[int, MediaResult]) -> tuple[Docume
             continue
         result = results.get(media_index)
         media_index += 1
-        if result is not None and result.ok:
+        if result is None:
+            continue
+        if result.ok:
+            status = _duplicate_status(result, kept, phash_distance)
+            if status is None and frequent:
+                phash = result.image.phash if result.image is not None else ""
+                if result.sha256 in frequent or phash in frequent:
+                    status = "frequent_content"
+            if status is not None:
+                result = replace(result, status=status, error_message="", image=None, frames=[])
+        if result.ok:
             nodes.append(node)
             kept.append(result)
-        elif result is not None:
+        else:
             failures.append(result)
     return replace(doc, nodes=nodes), kept, failures
 

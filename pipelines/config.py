@@ -10,12 +10,36 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from m3w_builder.extract import ExtractOptions
+from m3w_builder.fetch import FetchOptions
 from m3w_builder.filters import FilterOptions
 from m3w_builder.images import ImageOptions
 from m3w_builder.tokenizer import TrainOptions
+from m3w_builder.video import VideoOptions
 from m3w_builder.windows import WindowOptions
+from pipelines.quality import add_quality_options
+
+QUALITY_FLAGS = (
+    "blocklist", "languages", "min_language_score", "no_language_id", "no_url_dedup", "no_near_dup",
+    "near_dup_threshold", "minhash_num_perm", "minhash_bands", "minhash_ngram", "no_image_set_dedup",
+    "image_set_min_images", "no_paragraph_dedup", "paragraph_min_docs", "prepass", "prepass_min_words",
+    "prepass_min_images", "prepass_min_alpha_ratio",
+)
 
 DEFAULT_RUNNER = "FnApiRunner"
+
+
+@dataclass
+class MediaOptions:
+    """How media URLs are resolved (WARC record, mirror, cache, HTTP) and deduplicated."""
+
+    http: bool = True
+    fetch: FetchOptions = field(default_factory=FetchOptions)
+    media_cache: str | None = None
+    retry_failed: bool = False
+    fetch_threads: int = 16
+    max_url_references: int = 10  # OBELICS: image URLs seen more than 10 times are dropped (0: off)
+    max_content_documents: int = 10  # same bytes / same perceptual hash in more documents (0: off)
+    phash_distance: int = 4  # within a document, images this close (Hamming bits) are duplicates
 
 
 @dataclass
@@ -35,9 +59,13 @@ class JobConfig:
     samples_per_shard: int = 1000
     write_rejects: bool = True
     videos: bool = True
+    report: bool = True
+    media: MediaOptions = field(default_factory=MediaOptions)
+    quality: dict = field(default_factory=dict)  # the flags of `pipelines.quality.add_quality_options`
     extract: ExtractOptions = field(default_factory=ExtractOptions)
     filters: FilterOptions = field(default_factory=FilterOptions)
     images: ImageOptions = field(default_factory=ImageOptions)
+    video: VideoOptions | None = None  # None: `VideoOptions(image=images)`
     windows: WindowOptions = field(default_factory=WindowOptions)
     train: TrainOptions = field(default_factory=TrainOptions)
 
@@ -96,7 +124,49 @@ def build_parser() -> argparse.ArgumentParser:
     media.add_argument("--min_aspect", type=float, default=0.5)
     media.add_argument("--max_aspect", type=float, default=2.0)
     media.add_argument("--no_videos", action="store_true", help="drop <video> nodes")
+    add_media_arguments(media)
+    add_quality_options(p)
+    p.add_argument("--no_report", action="store_true", help="do not write report.html")
     return p
+
+
+def add_media_arguments(media: argparse._ArgumentGroup) -> None:
+    """Flags of media resolution (shared by the M3W and pairs jobs)."""
+    media.add_argument("--no_http", action="store_true",
+                       help="never fetch over HTTP (media only from WARC records, --mirror_dir, --media_cache)")
+    media.add_argument("--http_proxy", default=None, help="send every HTTP request through this proxy (host:port)")
+    media.add_argument("--http_allow", action="append", default=[],
+                       help="hosts/IPs/CIDRs allowed although private or loopback (tests, private mirrors)")
+    media.add_argument("--user_agent_contact", default=None, help="contact URL added to the user agent")
+    media.add_argument("--http_timeout", type=float, default=30.0, help="seconds per media download")
+    media.add_argument("--max_media_bytes", type=int, default=32 * 1024 * 1024)
+    media.add_argument("--no_robots", action="store_true", help="ignore robots.txt and X-Robots-Tag noai")
+    media.add_argument("--fetch_threads", type=int, default=16, help="concurrent downloads per worker")
+    media.add_argument("--media_cache", default=None,
+                       help="folder keeping fetched source bytes; reruns and --retry_failed read it first")
+    media.add_argument("--retry_failed", action="store_true",
+                       help="refetch only the items a previous run into the same --output failed on "
+                       "(M3W: successes come from --media_cache; pairs: from the previous shards)")
+    media.add_argument("--max_url_references", type=int, default=10,
+                       help="drop media URLs referenced more than this many times (0: off)")
+    media.add_argument("--max_content_documents", type=int, default=10,
+                       help="drop images whose bytes or perceptual hash occur in more documents (0: off)")
+    media.add_argument("--phash_distance", type=int, default=4,
+                       help="within a document, later images this close to an earlier one are dropped")
+
+
+def media_options_from_args(args: argparse.Namespace) -> MediaOptions:
+    """Turn the media flags into `MediaOptions`."""
+    return MediaOptions(
+        http=not args.no_http,
+        fetch=FetchOptions(contact_url=args.user_agent_contact, total_timeout_s=args.http_timeout,
+                           max_bytes=args.max_media_bytes, respect_robots=not args.no_robots,
+                           x_robots_directives=() if args.no_robots else ("noai", "noimageai"),
+                           allow=tuple(args.http_allow), proxy=args.http_proxy),
+        media_cache=args.media_cache, retry_failed=args.retry_failed, fetch_threads=args.fetch_threads,
+        max_url_references=args.max_url_references, max_content_documents=args.max_content_documents,
+        phash_distance=args.phash_distance,
+    )
 
 
 def config_from_args(args: argparse.Namespace, default_inputs: list[str]) -> JobConfig:
@@ -115,6 +185,9 @@ def config_from_args(args: argparse.Namespace, default_inputs: list[str]) -> Job
         samples_per_shard=args.samples_per_shard,
         write_rejects=not args.no_rejects,
         videos=not args.no_videos,
+        media=media_options_from_args(args),
+        quality={name: getattr(args, name) for name in QUALITY_FLAGS},
+        report=not args.no_report,
         extract=ExtractOptions(max_page_bytes=args.max_page_bytes, time_limit_s=args.page_time_limit,
                                drop_boilerplate=not args.keep_boilerplate),
         filters=FilterOptions(min_words=args.min_words, max_words=args.max_words),

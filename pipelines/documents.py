@@ -10,6 +10,7 @@ from m3w_builder.document import VideoNode
 from m3w_builder.errors import Rejected
 from m3w_builder.extract import extract
 from m3w_builder.filters import filter_document
+from m3w_builder.optout import apply_page_optout, header_directives, meta_directives
 from m3w_builder.records import WebRecord
 from pipelines.config import JobConfig
 from pipelines.metrics import count, drop
@@ -31,6 +32,13 @@ class ExtractDocuments(beam.DoFn):
             return
         except Exception as error:  # a page must never crash the job: count what we did not foresee
             yield drop("extract", f"error_{type(error).__name__}", record.source, record.url)
+            return
+        directives = meta_directives(record.body) | header_directives(
+            [("X-Robots-Tag", record.x_robots_tag)] if record.x_robots_tag else [])
+        try:
+            result.document = apply_page_optout(result.document, directives)
+        except Rejected as rejected:  # the page asks not to be used for AI training
+            yield drop("extract", rejected.reason, record.source, record.url)
             return
         count("extract", "documents")
         for reason, n in result.media_drops.items():

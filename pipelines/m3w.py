@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from collections import Counter
+from types import SimpleNamespace
 from pathlib import Path
 
 import apache_beam as beam
@@ -24,8 +25,10 @@ from m3w_builder.tokenizer import Tokenizer, train_tokenizer
 from pipelines import fs
 from pipelines.config import JobConfig, beam_args, build_parser, config_from_args
 from pipelines.documents import ExtractDocuments
-from pipelines.media_stage import ResolveMedia, media_requests
+from pipelines.media_stage import FrequentContent, ResolveMediaTransform, media_requests
 from pipelines.metrics import NAMESPACE, REJECTS, count, drop
+from pipelines.quality import PrePassFilter, QualityStage, prepass_config
+from pipelines.report import write_report
 from pipelines.read import MEDIA, ExpandInputs, ReadRecords
 from pipelines.shard_io import WriteRejects, WriteShard, assign_shard, dataset_json, reject_bucket, stable_hash
 
@@ -33,20 +36,28 @@ SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample"
 
 
 class AssembleDocuments(beam.DoFn):
-    """(doc_id, {docs, media}) → (doc, stored media, failed media) with the image-count rules."""
+    """(doc_id, {docs, media}) → (doc, stored media, failed media): duplicates and frequent content
+    removed, then the image-count rules."""
 
     def __init__(self, config: JobConfig) -> None:
         self.config = config
+        self._frequent: frozenset[str] | None = None
 
-    def process(self, element):
+    def process(self, element, frequent: list[str]):
         doc_id, grouped = element
+        if self._frequent is None:
+            self._frequent = frozenset(frequent)
         docs = sorted(grouped["docs"], key=lambda d: (d.fetch_time, d.source), reverse=True)
         if not docs:
             return
         for duplicate in docs[1:]:  # same URL and content captured again
             yield drop("assemble", "duplicate_document", doc_id, duplicate.url)
-        doc, kept, failures = attach_media(docs[0], dict(grouped["media"]))
+        doc, kept, failures = attach_media(docs[0], dict(grouped["media"]), self.config.media.phash_distance,
+                                           self._frequent)
         count("assemble", "media_dropped", len(failures))
+        for failure in failures:
+            if failure.status in ("duplicate_in_document", "near_duplicate_in_document", "frequent_content"):
+                count("dedup", failure.status)
         if len(kept) < self.config.min_doc_images:
             yield drop("assemble", "too_few_images", doc_id, doc.url)
         elif len(kept) > self.config.max_doc_images:
@@ -101,6 +112,18 @@ class FinalizeDataset(beam.DoFn):
         yield len(shards)
 
 
+def _record_body(record) -> bytes:
+    return record.body
+
+
+def _record_url(record) -> str:
+    return record.url
+
+
+def _record_headers(record) -> list[tuple[str, str]] | None:
+    return [("X-Robots-Tag", record.x_robots_tag)] if record.x_robots_tag else None
+
+
 def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | None = None) -> None:
     """Add the whole M3W graph to `p`."""
     read = (
@@ -113,22 +136,26 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
         | "SpreadFiles" >> beam.Reshuffle()
         | "Read" >> beam.ParDo(ReadRecords(cfg.url_map, cfg.extract.max_page_bytes * 10)).with_outputs(REJECTS, MEDIA, main="pages")
     )
-    extracted = (
-        records.pages
-        | "SpreadPages" >> beam.Reshuffle()
-        | "Extract" >> beam.ParDo(ExtractDocuments(cfg)).with_outputs(REJECTS, main="docs")
-    )
-    docs = extracted.docs
+    pages = records.pages | "SpreadPages" >> beam.Reshuffle()
+    rejects = [read[REJECTS], records[REJECTS]]
+    quality_options = SimpleNamespace(**cfg.quality)
+    if cfg.quality.get("prepass"):
+        prepass = pages | "Prepass" >> PrePassFilter(
+            prepass_config(quality_options), html_of=_record_body, url_of=_record_url, headers_of=_record_headers,
+            blocklist_paths=cfg.quality.get("blocklist", []))
+        pages = prepass["docs"]
+        rejects.append(prepass["rejects"])
+    extracted = pages | "Extract" >> beam.ParDo(ExtractDocuments(cfg)).with_outputs(REJECTS, main="docs")
+    quality = extracted.docs | "Quality" >> QualityStage(quality_options)
+    docs = quality["docs"]
+    rejects += [extracted[REJECTS], quality["rejects"]]
     requests = docs | "MediaRequests" >> beam.FlatMap(media_requests)
-    media = (
-        {"requests": requests, "records": records[MEDIA]}
-        | "GroupByMediaUrl" >> beam.CoGroupByKey()
-        | "ResolveMedia" >> beam.ParDo(ResolveMedia(cfg))
-    )
+    media = {"requests": requests, "records": records[MEDIA]} | "ResolveMedia" >> ResolveMediaTransform(cfg)
+    frequent = beam.pvalue.AsList(media | "FrequentContent" >> FrequentContent(cfg.media.max_content_documents))
     assembled = (
         {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d.doc_id, d)), "media": media}
         | "GroupByDoc" >> beam.CoGroupByKey()
-        | "Assemble" >> beam.ParDo(AssembleDocuments(cfg)).with_outputs(REJECTS, main="docs")
+        | "Assemble" >> beam.ParDo(AssembleDocuments(cfg), frequent).with_outputs(REJECTS, main="docs")
     )
     if tokenizer_model is not None:
         model = p | "Tokenizer" >> beam.Create([tokenizer_model])
@@ -155,7 +182,7 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     )
     if cfg.write_rejects:
         _ = (
-            (read[REJECTS], records[REJECTS], extracted[REJECTS], assembled[REJECTS], samples[REJECTS])
+            (*rejects, assembled[REJECTS], samples[REJECTS])
             | "AllRejects" >> beam.Flatten()
             | "RejectBuckets" >> beam.Map(reject_bucket)
             | "GroupRejects" >> beam.GroupByKey()
@@ -182,6 +209,18 @@ def finish(cfg: JobConfig, stats: dict[str, int], seconds: float) -> dict:
     return dataset
 
 
+_VOLUME_COUNTERS = frozenset((
+    "documents", "kept", "html_records", "html_files", "archives", "media_records", "success", "windows_made",
+    "windows_kept", "written", "samples", "reused_references", "media_dropped",
+))
+
+
+def _is_drop(name: str) -> bool:
+    """Counters that name a reason something was dropped (not volumes, sources or languages)."""
+    stage, _, reason = name.partition("/")
+    return not (stage in ("lang", "media_source") or reason in _VOLUME_COUNTERS or reason.startswith("n_"))
+
+
 def summary(cfg: JobConfig, dataset: dict) -> str:
     """A short human summary of a finished run."""
     stats = dataset["stats"]
@@ -194,10 +233,8 @@ def summary(cfg: JobConfig, dataset: dict) -> str:
         f"documents extracted: {stats.get('extract/documents', 0)}  kept after filters: {stats.get('filter/kept', 0)}  "
         f"in dataset: {stats.get('assemble/documents', 0)}",
         f"  media stored: {stats.get('media/success', 0)}  windows: {stats.get('window/windows_kept', 0)}",
-        "  drops: " + ", ".join(f"{k}={v}" for k, v in stats.items()
-                               if k.split("/")[1] not in ("documents", "kept", "html_records", "html_files", "archives",
-                                                           "media_records", "success", "windows_made", "windows_kept",
-                                                           "written", "samples")),
+        "  drops: " + ", ".join(f"{k}={v}" for k, v in stats.items() if _is_drop(k)),
+        "  languages: " + ", ".join(f"{k[5:]}={v}" for k, v in stats.items() if k.startswith("lang/")),
     ]
     return "\n".join(lines)
 
@@ -236,7 +273,11 @@ def run(argv: list[str] | None = None) -> dict | None:
         print(f"Dry run: the job translated for Dataflow ({len(steps)} top-level steps); nothing was submitted.")
         return {"dry_run": True, "steps": steps}
     dataset = finish(cfg, collect_stats(result), time.time() - start)
+    if cfg.report:
+        write_report(cfg.output)
     print(summary(cfg, dataset))
+    if cfg.report:
+        print(f"  report: {fs.join(cfg.output, 'report.html')}")
     return dataset
 
 

@@ -1,21 +1,29 @@
-"""Media stage: resolve every referenced media URL once (same-crawl records, then a local mirror),
-decode/resize it, and send the result back to every document that references it.
+"""Media stage: resolve every referenced media URL once, decode/resize it, and send the result back
+to every document (or pair) that references it.
 
-Shuffles carry URLs and (doc id, media index) pairs; bytes move only from the record that holds
-them to the one worker that processes that URL. Each URL is decoded once however many pages use it.
+Resolution order (DESIGN §5): records of the same crawl, `--mirror_dir`, `--media_cache`, then the
+safe HTTP fetcher (private addresses refused, caps, robots.txt, X-Robots-Tag). Shuffles carry URLs
+and (item id, media index) pairs; bytes move only from the record that holds them to the one worker
+that processes that URL, so each URL is fetched and decoded once however many pages use it. URLs
+referenced more than `max_url_references` times are dropped before anything is fetched (OBELICS).
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import apache_beam as beam
 
 from m3w_builder.document import Document, VideoNode
+from m3w_builder.fetch import Fetcher, MirrorResolver
 from m3w_builder.media import MediaResult, failed, process_media
 from m3w_builder.records import WebRecord
 from pipelines.config import JobConfig
 from pipelines.metrics import count
+
+_OPTOUT = ("noai", "noimageai")
 
 
 def media_requests(doc: Document):
@@ -30,42 +38,131 @@ def _choose_record(records: list[WebRecord]) -> WebRecord:
     return max(records, key=lambda r: (r.fetch_time, r.source))
 
 
-def _mirror_path(mirror_dir: str, url: str) -> str | None:
-    from urllib.parse import unquote, urlsplit
-
-    parts = urlsplit(url)
-    relative = unquote(parts.path).lstrip("/")
-    if parts.query:
-        relative += "?" + parts.query
-    path = os.path.normpath(os.path.join(mirror_dir, parts.netloc, relative))
-    if not path.startswith(os.path.normpath(mirror_dir) + os.sep):
-        return None  # "../" in a URL must not escape the mirror
-    return path if os.path.isfile(path) else None
+def cache_path(cache_dir: str, url: str) -> Path:
+    """Where the media cache keeps the source bytes of `url`."""
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    return Path(cache_dir) / digest[:2] / digest
 
 
 class ResolveMedia(beam.DoFn):
-    """(url, {requests, records}) → (doc_id, (media_index, MediaResult)) for each request."""
+    """Batches of (url, {requests, records}) → (item_id, (media_index, MediaResult)) per request.
+
+    Batches (`beam.BatchElements`) let one worker download many URLs at once on a thread pool; the
+    result of a URL never depends on the batch it came in, so output stays deterministic.
+    """
 
     def __init__(self, config: JobConfig) -> None:
         self.config = config
+        self.fetcher: Fetcher | None = None
+        self.mirror: MirrorResolver | None = None
 
-    def _result(self, url: str, kind: str, records: list[WebRecord]) -> MediaResult:
+    def setup(self) -> None:
+        media = self.config.media
+        self.fetcher = Fetcher(media.fetch) if media.http else None
+        self.mirror = MirrorResolver(self.config.mirror_dir) if self.config.mirror_dir else None
+
+    def _bytes(self, url: str, records: list[WebRecord]) -> tuple[bytes | None, str, str]:
+        """Source bytes of `url` and where they came from, or (None, status, message)."""
         if records:
-            return process_media(url, kind, _choose_record(records).body, self.config.images)
-        if self.config.mirror_dir:
-            path = _mirror_path(self.config.mirror_dir, url)
-            if path:
-                with open(path, "rb") as f:
-                    return process_media(url, kind, f.read(), self.config.images)
-        return failed(url, kind, "not_found", "no record in the crawl and no mirror copy")
+            record = _choose_record(records)
+            if record.http_status not in (None, 200):
+                return None, f"http_{record.http_status}", "the crawl holds a non-200 response"
+            if any(d in record.x_robots_tag.lower() for d in _OPTOUT) and self.config.media.fetch.respect_robots:
+                return None, "x_robots_tag", record.x_robots_tag
+            return record.body, "crawl", ""
+        if self.mirror is not None:
+            data = self.mirror.read(url)
+            if data is not None:
+                return data, "mirror", ""
+        cache = self.config.media.media_cache
+        if cache:
+            path = cache_path(cache, url)
+            if path.is_file():
+                return path.read_bytes(), "cache", ""
+        if self.fetcher is None:
+            return None, "not_found", "no record in the crawl, no mirror copy, HTTP off"
+        result = self.fetcher.fetch(url)
+        if result.status != "success":
+            return None, result.status, result.error_message or ""
+        if cache:
+            path = cache_path(cache, url)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_bytes(result.body)
+            tmp.replace(path)
+        return result.body, "http", ""
 
-    def process(self, element):
+    def _resolve(self, element) -> tuple[list, str, MediaResult | None]:
+        """(requests, origin of the bytes, result); runs on a pool thread, so it counts nothing
+        (Beam metrics only register on the bundle's own thread)."""
         url, grouped = element
-        requests = sorted(grouped["requests"])  # empty: a crawled image no kept page references
-        if requests:
-            result = self._result(url, requests[0][2], list(grouped["records"]))
-            count("media", result.status)
-            if len(requests) > 1:
-                count("media", "reused_references", len(requests) - 1)
-            for doc_id, index, _kind in requests:
-                yield doc_id, (index, result)
+        requests = sorted(grouped["requests"])  # empty: a crawled item no kept page references
+        if not requests:
+            return requests, "", None
+        kind = requests[0][2]
+        limit = self.config.media.max_url_references
+        if limit and len(requests) > limit:
+            return requests, "", failed(url, kind, "url_too_frequent", f"{len(requests)} references > {limit}")
+        data, origin, message = self._bytes(url, list(grouped["records"]))
+        if data is None:
+            return requests, "", failed(url, kind, origin, message)
+        return requests, origin, process_media(url, kind, data, self.config.images, self.config.video)
+
+    def process(self, batch):
+        threads = max(1, min(self.config.media.fetch_threads, len(batch)))
+        with ThreadPoolExecutor(threads) as pool:
+            for requests, origin, result in pool.map(self._resolve, batch):
+                if result is None:
+                    continue
+                if origin:
+                    count("media_source", origin)
+                count("media", result.status)
+                if len(requests) > 1:
+                    count("media", "reused_references", len(requests) - 1)
+                for item_id, index, _kind in requests:
+                    yield item_id, (index, result)
+
+
+class ResolveMediaTransform(beam.PTransform):
+    """Group requests and records by URL, then resolve in batches (see `ResolveMedia`)."""
+
+    def __init__(self, config: JobConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    def expand(self, inputs):
+        return (
+            inputs
+            | "GroupByMediaUrl" >> beam.CoGroupByKey()
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=64)
+            | "Resolve" >> beam.ParDo(ResolveMedia(self.config))
+        )
+
+
+def content_keys(element):
+    """(content key, item id) for a stored image: its sha256 and its perceptual hash."""
+    item_id, (_index, result) = element
+    if result.ok and result.image is not None:
+        yield result.sha256, item_id
+        yield result.image.phash, item_id
+
+
+class FrequentContent(beam.PTransform):
+    """The sha256/phash values found in more than `limit` items (logos, stock photos, spacers).
+
+    Only the small keys are shuffled; the image bytes stay where they are."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def expand(self, media):
+        limit = self.limit
+        return (
+            media
+            | "ContentKeys" >> beam.FlatMap(content_keys)
+            | "DistinctItems" >> beam.Distinct()
+            | "CountItems" >> beam.combiners.Count.PerKey()
+            | "OverLimit" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)
+            | "Keys" >> beam.Keys()
+        )

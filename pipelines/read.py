@@ -69,6 +69,9 @@ class ReadRecords(beam.DoFn):
         count("read", "archives")
         for item in read_archive(lambda: fs.open_raw(path), path, self.max_record_bytes):
             if isinstance(item, ReadIssue):
+                if item.status is not None:  # a non-200 capture still answers "what is at this URL"
+                    yield beam.pvalue.TaggedOutput(MEDIA, (item.url, WebRecord(item.url, b"", http_status=item.status,
+                                                                               source=item.source)))
                 if item.reason.startswith("skipped_"):
                     count("read", item.reason)
                 else:

@@ -1,0 +1,143 @@
+"""ALIGN-style image/alt-text pairs: harvest (src, alt) from a page, and the caption rules.
+
+ALIGN (Jia et al. 2021) kept an alt text unless it was boilerplate, shared by more than 10 images,
+shorter than 3 or longer than 20 words; images needed both sides > 200 px and aspect < 3, and an
+image with more than 1000 alt texts was dropped. Every rule here is an option and returns a reason
+code (a `align/<reason>` counter); the frequency rules need the whole corpus and live in the job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from m3w_builder.document import ImageNode
+from m3w_builder.errors import Rejected
+from m3w_builder.extract import ExtractOptions, extract
+from m3w_builder.optout import apply_page_optout, header_directives, meta_directives
+
+# Alt texts that say nothing about the picture (compared after `normalize_caption`).
+_BOILERPLATE_LINES = """
+image|img|picture|pic|photo|photograph|foto|bild|imagen|immagine|thumbnail|thumb|logo|icon|banner
+avatar|spacer|placeholder|blank|untitled|alt|alt text|alt img|image alt|null|none|undefined
+default|button|click here|read more|more|see more|view image|image description|featured image
+hero image|cover image|main image|product image|gallery image|profile picture|profile photo
+screenshot|graphic|illustration|no image|image not found|loading|advertisement|ad
+"""
+BOILERPLATE_ALTS = frozenset(w.strip() for line in _BOILERPLATE_LINES.splitlines() for w in line.split("|") if w.strip())
+
+_IMAGE_EXT = r"(?:jpe?g|png|gif|webp|bmp|svg|tiff?|avif|heic|ico)"
+_FILENAME_RE = re.compile(rf"^[\w\-. %()+]*\.{_IMAGE_EXT}$", re.IGNORECASE)
+_CAMERA_RE = re.compile(r"^(?:img|dsc[nf]?|dcim|pxl|p|gopr|mvimg|screenshot)[\s_\-]*\d[\d_\-\s]*$",
+                        re.IGNORECASE)
+_DIMENSION_RE = re.compile(r"^\d{2,5}\s*[x×*]\s*\d{2,5}(?:\s*px)?$", re.IGNORECASE)
+_NUMBERED_RE = re.compile(r"^(?:image|img|picture|photo|pic|slide|figure|fig|thumbnail)[\s_\-#.]*\d+$", re.IGNORECASE)
+_URL_RE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class CaptionRules:
+    """Text rules of a pair caption; 0 turns a bound off."""
+
+    min_words: int = 3
+    max_words: int = 20
+    min_chars: int = 5
+    max_chars: int = 1000
+    drop_boilerplate: bool = True
+    drop_filenames: bool = True
+
+
+def normalize_caption(text: str) -> str:
+    """NFC, whitespace collapsed, control characters removed (the caption as stored)."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\t\n" else " " for ch in text)
+    return " ".join(text.split())
+
+
+def alt_key(caption: str) -> str:
+    """The form under which alt texts are compared for frequency: case-folded, punctuation-free."""
+    return " ".join(_WORD_RE.findall(caption.casefold()))
+
+
+def word_count(text: str) -> int:
+    """Words (runs of letters/digits); a CJK run without spaces counts one word per 2 characters."""
+    count = 0
+    for word in _WORD_RE.findall(text):
+        wide = sum(1 for ch in word if unicodedata.east_asian_width(ch) in ("W", "F"))
+        count += max(1, (wide + 1) // 2 + (1 if wide < len(word) else 0)) if wide else 1
+    return count
+
+
+def caption_reason(caption: str, rules: CaptionRules) -> str | None:
+    """The reason a (normalized) caption is dropped, or None when it is kept."""
+    if not caption:
+        return "empty_caption"
+    folded = caption.casefold().strip(" .:!-_")
+    if rules.drop_filenames and (_FILENAME_RE.match(caption) or _CAMERA_RE.match(folded)):
+        return "filename_caption"
+    if rules.drop_boilerplate:
+        if folded in BOILERPLATE_ALTS or alt_key(caption) in BOILERPLATE_ALTS:
+            return "boilerplate_caption"
+        if _DIMENSION_RE.match(folded) or _NUMBERED_RE.match(folded) or _URL_RE.match(folded):
+            return "boilerplate_caption"
+        if not _WORD_RE.search(caption):
+            return "no_words"
+    if rules.min_chars and len(caption) < rules.min_chars:
+        return "too_short_chars"
+    if rules.max_chars and len(caption) > rules.max_chars:
+        return "too_long_chars"
+    words = word_count(caption)
+    if rules.min_words and words < rules.min_words:
+        return "too_few_words"
+    if rules.max_words and words > rules.max_words:
+        return "too_many_words"
+    return None
+
+
+def pair_key(url: str, caption: str) -> str:
+    """A stable, dot-free sample key derived from the pair itself (not from input order)."""
+    return hashlib.sha256(f"{url}\n{caption}".encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass
+class AltCandidate:
+    """One `<img>` of a page with its alt text (before the caption rules)."""
+
+    src: str
+    alt: str
+    page_url: str
+    width: int | None = None
+    height: int | None = None
+
+
+def harvest(body: bytes, url: str, *, content_type: str | None = None, headers: list[tuple[str, str]] | None = None,
+            options: ExtractOptions | None = None) -> Iterator[AltCandidate]:
+    """(src, alt) of every image of a page in DOM order; raises `Rejected` for a page that yields
+    nothing or opted out of AI use (`noai`, `tdm-reservation`; `noimageai` yields no image)."""
+    result = extract(body, url, content_type=content_type, options=options)
+    doc = apply_page_optout(result.document, meta_directives(body) | header_directives(headers or []))
+    for node in doc.media:
+        if isinstance(node, ImageNode):
+            yield AltCandidate(node.src, normalize_caption(node.alt), doc.url, node.width, node.height)
+
+
+def declared_size_reason(candidate: AltCandidate, min_side: int) -> str | None:
+    """`declared_too_small` when the page's width/height attributes already rule the image out."""
+    sides = [s for s in (candidate.width, candidate.height) if s]
+    if min_side and sides and min(sides) < min_side and len(sides) == 2:
+        return "declared_too_small"
+    return None
+
+
+def check_candidate(candidate: AltCandidate, rules: CaptionRules, min_side: int = 0) -> AltCandidate:
+    """Return the candidate or raise `Rejected(reason)` under the per-pair rules."""
+    if not candidate.alt:
+        raise Rejected("no_alt", candidate.src)
+    reason = caption_reason(candidate.alt, rules) or declared_size_reason(candidate, min_side)
+    if reason:
+        raise Rejected(reason, candidate.alt[:200])
+    return candidate
