@@ -201,7 +201,7 @@ class Fetcher:
         """A connection to the checked address of `host`, or to the proxy."""
         if self.opts.proxy:
             _check_literal(self.policy, host)
-            proxy = urlsplit(self.opts.proxy)
+            proxy = urlsplit(self.opts.proxy if "://" in self.opts.proxy else "http://" + self.opts.proxy)
             if scheme == "http":
                 return http.client.HTTPConnection(proxy.hostname, proxy.port or 80, timeout=timeout)
             conn = http.client.HTTPSConnection(proxy.hostname, proxy.port or 80, timeout=timeout, context=self._tls)

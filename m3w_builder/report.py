@@ -376,7 +376,7 @@ def render(data: ReportData, image_budget: int = 3_000_000) -> str:
     """The whole page as one HTML string."""
     ds = data.dataset
     shards = ds.get("shardlist", [])
-    tokenizer = ds.get("tokenizer", {})
+    tokenizer = ds.get("tokenizer") or {}
     summary = (
         f"<p>kind <b>{html.escape(str(ds.get('kind', '?')))}</b> · {sum(s.get('nsamples', 0) for s in shards):,} samples in "
         f"{len(shards)} shards · window {html.escape(json.dumps(ds.get('window', {})))} · tokenizer "

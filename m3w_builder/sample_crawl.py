@@ -77,6 +77,10 @@ PLAN: tuple[PageSpec, ...] = (
     _spec("kitchen", "/recipes/lemon-cake.html"),
     _spec("kitchen", "/recipes/oat-biscuits.html"),
     _spec("nihon", "/blog/2024/haru.html", "sjis", "images=3"),
+) + tuple(  # archive pages: more described pictures, so a model can learn from the sample
+    _spec(site, f"/archive/{2020 + n % 4}/{n:02d}.html", f"images={4 + n % 5}")
+    for site in ("garden", "city", "crafts", "travel", "kitchen")
+    for n in range(16)
 )
 DUPLICATE_OF = "http://www.example-garden.test/2024/04/raised-beds.html"
 DUPLICATE_URL = DUPLICATE_OF + "?utm_source=newsletter&utm_medium=email"

@@ -4,8 +4,9 @@ A window is read from a start position forward: tokens are taken until L are col
 markers past the N-th are removed (their images are not in the window), so the `<image>` count of
 every window equals its number of images. Options:
 
+- `mode="tile"` (default): consecutive windows covering the whole document (every token used once;
+  taking one window per document throws most of the web away, OpenFlamingo's loader does that);
 - `mode="random"`: `per_doc` windows at distinct random starts (Flamingo samples one per document);
-- `mode="tile"`: consecutive windows covering the whole document (every token used once);
 - `align="any"` lets a window start on any token, `align="chunk"` only at the document start or
   right after an `<EOC>`.
 """
@@ -22,7 +23,7 @@ class WindowOptions:
 
     max_tokens: int = 256
     max_images: int = 5
-    mode: str = "random"  # random | tile
+    mode: str = "tile"  # tile | random
     per_doc: int = 1
     align: str = "any"  # any | chunk
     min_images: int = 1  # windows with fewer images are dropped by the caller (and counted)

@@ -103,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--seed", type=int, default=0, help="job seed (window sampling)")
     tok.add_argument("--max_tokens", type=int, default=256, help="L: tokens per window")
     tok.add_argument("--max_images", type=int, default=5, help="N: images per window")
-    tok.add_argument("--window_mode", choices=("random", "tile"), default="random",
-                     help="random: --windows_per_doc random windows; tile: cover each document")
+    tok.add_argument("--window_mode", choices=("tile", "random"), default="tile",
+                     help="tile (default): consecutive windows covering each document, so no text is "
+                     "thrown away; random: --windows_per_doc random windows per document (Flamingo's sampling)")
     tok.add_argument("--windows_per_doc", type=int, default=1)
     tok.add_argument("--window_align", choices=("any", "chunk"), default="any",
                      help="any token may start a window, or only chunk starts (after <EOC>)")

@@ -64,5 +64,11 @@ def clean_stale_temporaries(folder: str) -> int:
 
 
 def ensure_dir(folder: str) -> None:
-    if not FileSystems.exists(folder):
+    """Create `folder` if needed; safe when parallel workers race to create it."""
+    if FileSystems.exists(folder):
+        return
+    try:
         FileSystems.mkdirs(folder)
+    except (IOError, OSError, RuntimeError):
+        if not FileSystems.exists(folder):
+            raise

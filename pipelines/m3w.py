@@ -9,6 +9,7 @@ FnApiRunner with one worker process per core; `--runner=DataflowRunner --project
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
@@ -22,7 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from m3w_builder.samples import attach_media, build_samples
 from m3w_builder.tokenizer import Tokenizer, train_tokenizer
-from pipelines import fs
+from pipelines import fs, progress
 from pipelines.config import JobConfig, beam_args, build_parser, config_from_args
 from pipelines.documents import ExtractDocuments
 from pipelines.media_stage import FrequentContent, ResolveMediaTransform, media_requests
@@ -209,18 +210,6 @@ def finish(cfg: JobConfig, stats: dict[str, int], seconds: float) -> dict:
     return dataset
 
 
-_VOLUME_COUNTERS = frozenset((
-    "documents", "kept", "html_records", "html_files", "archives", "media_records", "success", "windows_made",
-    "windows_kept", "written", "samples", "reused_references", "media_dropped",
-))
-
-
-def _is_drop(name: str) -> bool:
-    """Counters that name a reason something was dropped (not volumes, sources or languages)."""
-    stage, _, reason = name.partition("/")
-    return not (stage in ("lang", "media_source") or reason in _VOLUME_COUNTERS or reason.startswith("n_"))
-
-
 def summary(cfg: JobConfig, dataset: dict) -> str:
     """A short human summary of a finished run."""
     stats = dataset["stats"]
@@ -233,7 +222,7 @@ def summary(cfg: JobConfig, dataset: dict) -> str:
         f"documents extracted: {stats.get('extract/documents', 0)}  kept after filters: {stats.get('filter/kept', 0)}  "
         f"in dataset: {stats.get('assemble/documents', 0)}",
         f"  media stored: {stats.get('media/success', 0)}  windows: {stats.get('window/windows_kept', 0)}",
-        "  drops: " + ", ".join(f"{k}={v}" for k, v in stats.items() if _is_drop(k)),
+        "  drops: " + ", ".join(f"{k}={v}" for k, v in stats.items() if progress.is_drop(k)),
         "  languages: " + ", ".join(f"{k[5:]}={v}" for k, v in stats.items() if k.startswith("lang/")),
     ]
     return "\n".join(lines)
@@ -265,8 +254,10 @@ def run(argv: list[str] | None = None) -> dict | None:
     start = time.time()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, cfg, tokenizer_model)
-    result = pipeline.run()
-    result.wait_until_finish()
+    local = "://" not in cfg.output and not dry_run
+    with progress.Reporter(Path(cfg.output) / ".progress") if local else contextlib.nullcontext():
+        result = pipeline.run()
+        result.wait_until_finish()
     if dry_run:  # the DataflowRunner translated the graph and submitted nothing
         transforms = result.job.proto_pipeline.components.transforms.values()
         steps = sorted(t.unique_name for t in transforms if "/" not in t.unique_name)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from pipelines import progress
+
 NAMESPACE = "m3w"
 REJECTS = "rejects"
 
@@ -17,6 +19,7 @@ REJECTS = "rejects"
 def count(stage: str, name: str, n: int = 1) -> None:
     """Increment the counter `stage/name` (for kept items and volumes, not only drops)."""
     Metrics.counter(NAMESPACE, f"{stage}/{name}").inc(n)
+    progress.record(f"{stage}/{name}", n)
 
 
 def drop(stage: str, reason: str, item_id: str, url: str = "") -> beam.pvalue.TaggedOutput:

@@ -106,7 +106,7 @@ def test_bytes_are_reproducible(tmp_path: Path, crawl: Crawl, capsys: pytest.Cap
 
 
 def test_crawl_shape(crawl: Crawl) -> None:
-    assert crawl.path.stat().st_size < 2_000_000
+    assert crawl.path.stat().st_size < 6_000_000  # small enough to build in seconds
     assert crawl.records[0].rec_type == "warcinfo"
     assert len(crawl.pages) >= 36
     assert all(p.status for p in crawl.records if p.rec_type == "response")
