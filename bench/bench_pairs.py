@@ -8,7 +8,6 @@ process. Run: python bench/bench_pairs.py
 
 from __future__ import annotations
 
-import io
 import resource
 import sys
 import tempfile

@@ -14,7 +14,6 @@ items, so a rerun skips finished shards and `--retry_failed` rewrites only shard
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field

@@ -3,7 +3,6 @@ composition of samples, and the pair shard writer (every drop counted as `stage/
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import tarfile
@@ -18,11 +17,11 @@ from m3w_builder.pair_lists import read_list
 from m3w_builder.pairs_align import alt_key, caption_reason, check_candidate, harvest
 from m3w_builder.records import WebRecord
 from m3w_builder.samples import ShardSample
-from m3w_builder.shards import ShardWriter, shard_name
+from m3w_builder.shards import shard_name
 from pipelines import fs
 from pipelines.metrics import count, drop
 from pipelines.pairs_items import PAIRS_SCHEMA, PairItem, broken_item, failure_row, make_item, pair_sample
-from pipelines.shard_io import parquet_bytes
+from pipelines.shard_io import finished_shard, finished_shard_files_exist, shard_paths, write_shard
 
 REUSE = "reuse"
 
@@ -247,15 +246,14 @@ class WritePairShard(beam.DoFn):
         shard_id, entries = element
         entries = sorted(entries, key=lambda e: e[0])
         name = shard_name(self.prefix, shard_id)
-        tar_path = fs.join(self.output, name)
-        idx_path, manifest_path = tar_path[:-4] + ".idx", tar_path[:-4] + ".parquet"
-        complete = all(fs.exists(p) for p in (tar_path, idx_path, manifest_path))
-        if complete and not any(retried for _k, (_kind, _v, retried) in entries):
-            data = fs.read_bytes(tar_path)
-            count("shard", "skipped_existing")
-            nsamples = sum(1 for _k, (kind, _v, _r) in entries if kind in ("sample", "reuse"))
-            yield {"url": name, "nsamples": nsamples, "filesize": len(data), "md5sum": hashlib.md5(data).hexdigest()}
-            return
+        tar_path = shard_paths(self.output, name)[0]
+        nsamples = sum(1 for _k, (kind, _v, _r) in entries if kind in ("sample", "reuse"))
+        if not any(retried for _k, (_kind, _v, retried) in entries):
+            info = finished_shard(self.output, name, nsamples)
+            if info is not None:
+                yield info
+                return
+        complete = finished_shard_files_exist(self.output, name)
         old = _old_members(tar_path, {k for k, (kind, _v, _r) in entries if kind == "reuse"}) if complete else {}
         samples: list[ShardSample] = []
         rows: list[dict] = []
@@ -271,21 +269,7 @@ class WritePairShard(beam.DoFn):
                 rows.append({**value, "status": "reuse_missing", "error_message": "not in the previous shard"})
             else:
                 rows.append(value)
-        writer: ShardWriter | None = None
-
-        def write(f) -> None:
-            nonlocal writer
-            writer = ShardWriter(f)
-            for sample in samples:
-                writer.add_sample(sample.key, sample.members)
-            writer.close()
-
-        fs.write_atomic(tar_path, write)
-        fs.write_bytes_atomic(idx_path, writer.index_text().encode("ascii"))
-        fs.write_bytes_atomic(manifest_path, parquet_bytes([{**r, "shard": name} for r in rows], PAIRS_SCHEMA))
-        count("shard", "written")
-        count("shard", "samples", len(samples))
-        yield {"url": name, "nsamples": len(samples), "filesize": writer.offset, "md5sum": writer.md5sum}
+        yield write_shard(self.output, name, samples, rows, PAIRS_SCHEMA)
 
 
 def manifest_rows(pattern: str):

@@ -55,6 +55,46 @@ def _info(name: str, nsamples: int, size: int, md5: str) -> dict:
     return {"url": name, "nsamples": nsamples, "filesize": size, "md5sum": md5}
 
 
+def shard_paths(output: str, name: str) -> tuple[str, str, str]:
+    """The tar, index and manifest paths of shard `name`."""
+    tar_path = fs.join(output, name)
+    return tar_path, tar_path[:-4] + ".idx", tar_path[:-4] + ".parquet"
+
+
+def finished_shard_files_exist(output: str, name: str) -> bool:
+    """Whether a previous run completed shard `name` (its tar, index and manifest all exist)."""
+    return all(fs.exists(p) for p in shard_paths(output, name))
+
+
+def finished_shard(output: str, name: str, nsamples: int) -> dict | None:
+    """The shardlist entry of a shard a previous run completed (all three files exist), else None."""
+    if not finished_shard_files_exist(output, name):
+        return None
+    data = fs.read_bytes(shard_paths(output, name)[0])
+    count("shard", "skipped_existing")
+    return _info(name, nsamples, len(data), hashlib.md5(data).hexdigest())
+
+
+def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[dict], schema: pa.Schema) -> dict:
+    """Write a shard's tar, `.idx` and parquet manifest atomically; returns its shardlist entry."""
+    tar_path, idx_path, manifest_path = shard_paths(output, name)
+    writer: ShardWriter | None = None
+
+    def write(f) -> None:
+        nonlocal writer
+        writer = ShardWriter(f)
+        for sample in samples:
+            writer.add_sample(sample.key, sample.members)
+        writer.close()
+
+    fs.write_atomic(tar_path, write)
+    fs.write_bytes_atomic(idx_path, writer.index_text().encode("ascii"))
+    fs.write_bytes_atomic(manifest_path, parquet_bytes([{**r, "shard": name} for r in rows], schema))
+    count("shard", "written")
+    count("shard", "samples", len(samples))
+    return _info(name, len(samples), writer.offset, writer.md5sum)
+
+
 class WriteShard(beam.DoFn):
     """(shard_id, samples) → the shard's tar, .idx and .parquet; yields its shardlist entry."""
 
@@ -66,33 +106,14 @@ class WriteShard(beam.DoFn):
         shard_id, samples = element
         samples = sorted(samples, key=lambda s: s.key)
         name = shard_name(self.prefix, shard_id)
-        tar_path = fs.join(self.output, name)
-        idx_path = tar_path[:-4] + ".idx"
-        manifest_path = tar_path[:-4] + ".parquet"
-        if fs.exists(tar_path) and fs.exists(idx_path) and fs.exists(manifest_path):
-            data = fs.read_bytes(tar_path)
-            count("shard", "skipped_existing")
-            yield _info(name, len(samples), len(data), hashlib.md5(data).hexdigest())
-            return
-        writer: ShardWriter | None = None
-
-        def write(f) -> None:
-            nonlocal writer
-            writer = ShardWriter(f)
+        info = finished_shard(self.output, name, len(samples))
+        if info is None:
+            rows = []
             for sample in samples:
-                writer.add_sample(sample.key, sample.members)
-            writer.close()
-
-        fs.write_atomic(tar_path, write)
-        fs.write_bytes_atomic(idx_path, writer.index_text().encode("ascii"))
-        rows = []
-        for sample in samples:
-            rows.append({**sample.row, "shard": name})
-            rows.extend({**f, "n_tokens": 0, "n_images": 0, "shard": name} for f in sample.failures)
-        fs.write_bytes_atomic(manifest_path, parquet_bytes(rows, MANIFEST_SCHEMA))
-        count("shard", "written")
-        count("shard", "samples", len(samples))
-        yield _info(name, len(samples), writer.offset, writer.md5sum)
+                rows.append(sample.row)
+                rows.extend({**f, "n_tokens": 0, "n_images": 0} for f in sample.failures)
+            info = write_shard(self.output, name, samples, rows, MANIFEST_SCHEMA)
+        yield info
 
 
 def reject_bucket(row: dict) -> tuple[str, dict]:

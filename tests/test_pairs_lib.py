@@ -12,7 +12,7 @@ import pytest
 
 from m3w_builder.pair_lists import ListOptions, read_list
 from m3w_builder.pairs_align import CaptionRules, caption_reason, harvest, pair_key
-from m3w_builder.sample_pairs import ltip_sample, vtp_sample
+from m3w_builder.sample_pairs import vtp_sample
 
 
 @pytest.mark.parametrize("alt,reason", [

@@ -25,7 +25,7 @@ from m3w_builder.sample_crawl import write_sample_crawl
 from m3w_builder.sample_crawl_media import PALETTE
 from m3w_builder.tokenizer import Tokenizer
 from pipelines.m3w import run
-from tests.conftest import SHARED_DATA, shared_path
+from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ["--direct_num_workers=1", "--no_http"]  # no network here: media come from the crawl or fail
