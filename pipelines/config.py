@@ -50,6 +50,7 @@ class JobConfig:
     output: str
     prefix: str = "m3w"
     url_map: str | None = None
+    cc_base: str = "s3://commoncrawl/"
     mirror_dir: str | None = None
     tokenizer: str | None = None
     tokenizer_sample_docs: int = 5000
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="WARC/ARC(.gz) files, HTML files, globs, or Common Crawl *.paths(.gz) lists; "
                     "repeatable; any Beam filesystem (local, gs://, s3://). Default: the embedded sample.")
     io.add_argument("--output", required=True, help="output folder (local or gs://...)")
+    io.add_argument("--cc_base", default="s3://commoncrawl/",
+                    help="prefix for the relative paths of a Common Crawl warc.paths list")
     io.add_argument("--prefix", default="m3w", help="shard name prefix (default: m3w)")
     io.add_argument("--url_map", default=None,
                     help="JSON-lines file mapping HTML files to URLs: {\"file\": name, \"url\": ..., "
@@ -177,6 +180,7 @@ def config_from_args(args: argparse.Namespace, default_inputs: list[str]) -> Job
         output=args.output.rstrip("/"),
         prefix=args.prefix,
         url_map=args.url_map,
+        cc_base=args.cc_base,
         mirror_dir=args.mirror_dir,
         tokenizer=args.tokenizer,
         tokenizer_sample_docs=args.tokenizer_sample_docs,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import sys
 import time
@@ -19,6 +20,8 @@ from types import SimpleNamespace
 from pathlib import Path
 
 import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from m3w_builder.samples import attach_media, build_samples
@@ -130,7 +133,7 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     read = (
         p
         | "Inputs" >> beam.Create(cfg.inputs)
-        | "Expand" >> beam.ParDo(ExpandInputs()).with_outputs(REJECTS, main="files")
+        | "Expand" >> beam.ParDo(ExpandInputs(cfg.cc_base)).with_outputs(REJECTS, main="files")
     )
     records = (
         read.files
@@ -240,6 +243,27 @@ def default_inputs(output: str) -> list[str]:
     return [remote]
 
 
+RETRYABLE = frozenset(("timeout", "connection_error", "dns_error", "http_error", "tls_error", "not_found"))
+
+
+def prepare_retry(cfg: JobConfig) -> int:
+    """`--retry_failed`: count the retryable media failures in the previous run's manifests and
+    remove its shards so they are rebuilt; successes come back from `--media_cache`, failed URLs
+    are fetched again. Returns how many failed items will be retried."""
+    if not cfg.media.media_cache:
+        raise SystemExit("--retry_failed needs --media_cache (the successes of the first run come from it)")
+    pattern = fs.join(cfg.output, f"{cfg.prefix}-*.parquet")
+    manifests = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
+    failed = 0
+    for path in manifests:
+        rows = pq.read_table(io.BytesIO(fs.read_bytes(path))).to_pylist()
+        failed += sum(1 for r in rows if r["status"] in RETRYABLE or r["status"].startswith("http_"))
+    shards = [m.path for r in FileSystems.match([fs.join(cfg.output, f"{cfg.prefix}-*")]) for m in r.metadata_list]
+    if shards:
+        FileSystems.delete(shards)
+    return failed
+
+
 def run(argv: list[str] | None = None) -> dict | None:
     """Parse flags, run the job, write stats; returns the dataset.json document (on a dry run, the
     translated step names)."""
@@ -250,6 +274,8 @@ def run(argv: list[str] | None = None) -> dict | None:
     if not dry_run:  # a dry run only translates the graph: touch no storage
         fs.ensure_dir(cfg.output)
         fs.clean_stale_temporaries(cfg.output)
+    if cfg.media.retry_failed and not dry_run:
+        print(f"--retry_failed: {prepare_retry(cfg)} failed media items of the previous run will be fetched again")
     tokenizer_model = fs.read_bytes(cfg.tokenizer) if cfg.tokenizer else None
     start = time.time()
     pipeline = beam.Pipeline(options=options)

@@ -14,6 +14,7 @@ import pytest
 import webdataset as wds
 from PIL import Image
 
+from m3w_builder.images import process_image
 from pipelines.m3w import run
 from tests.conftest import shared_path
 
@@ -22,14 +23,18 @@ def _images() -> list[bytes]:
     """Distinct real photos the media stage accepts (per the shared manifest): 8-bit RGB JPEGs,
     sides >= 200 px, aspect within [0.5, 2], no EXIF rotation (rotated copies are near-duplicates)."""
     manifest = shared_path("MANIFEST-images.jsonl")
-    out = []
+    out, hashes = [], []
     for line in manifest.read_text().splitlines():
         entry = json.loads(line)
         w, h = entry.get("size") or (0, 0)
         if (entry.get("format") == "JPEG" and entry.get("mode") == "RGB" and entry.get("decode") == "ok"
                 and min(w, h) >= 200 and 0.5 <= w / h <= 2 and entry.get("exif_orientation") in (None, 1)
                 and "exif-orientation" not in entry["file"]):
-            out.append((manifest.parent / entry["file"]).read_bytes())
+            data = (manifest.parent / entry["file"]).read_bytes()
+            phash = int(process_image(data).phash, 16)
+            if all(bin(phash ^ h).count("1") > 8 for h in hashes):  # no (near-)duplicates among them
+                out.append(data)
+                hashes.append(phash)
     return out[:16]
 
 
@@ -41,11 +46,12 @@ def proxy():
     seen: list[str] = []
     assigned: dict[str, int] = {}
     lock = threading.Lock()
+    state = {"flaky_down": True}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             seen.append(self.path)
-            if self.path.endswith("/robots.txt"):
+            if self.path.endswith("/robots.txt") or ("/flaky/" in self.path and state["flaky_down"]):
                 self.send_response(404)
                 self.end_headers()
                 return
@@ -65,12 +71,12 @@ def proxy():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}", seen
+    yield f"127.0.0.1:{server.server_address[1]}", seen, state
     server.shutdown()
 
 
 def test_images_fetched_through_the_proxy_are_real_decoded_files(proxy, tmp_path: Path):
-    address, seen = proxy
+    address, seen, _ = proxy
     pages = tmp_path / "pages"
     pages.mkdir()
     words = "real words about gardens and the weather in spring with beans peas and rain".split()
@@ -106,3 +112,30 @@ def test_images_fetched_through_the_proxy_are_real_decoded_files(proxy, tmp_path
     for url, images in per_page.items():  # DOM order across the page's windows; the noai image is gone
         page = url[len("http://site")]
         assert [name for _, name in sorted(images)] == [f"{page}-a.jpg", f"{page}-b.jpg"]
+
+
+def test_retry_failed_fetches_only_what_failed(proxy, tmp_path: Path):
+    address, seen, state = proxy
+    words = "lanterns rivers bridges markets bakeries and quiet streets after the evening rain".split()
+    para = [" ".join(words[(k + j) % len(words)] for j in range(45)) + "." for k in range(3)]
+    (tmp_path / "page.html").write_text(
+        f"<html><body><p>{para[0]}</p><img src='/ok/a.jpg'><p>{para[1]}</p><img src='/flaky/b.jpg'>"
+        f"<p>{para[2]}</p></body></html>")
+    (tmp_path / "urls.jsonl").write_text(json.dumps({"file": "page.html", "url": "http://retry.test/p.html"}))
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    args = ["--input", str(tmp_path / "page.html"), "--url_map", str(tmp_path / "urls.jsonl"), "--output", str(out),
+            "--http_proxy", address, "--media_cache", str(cache), "--direct_num_workers=1", "--no_report"]
+    state["flaky_down"] = True
+    first = run(args)
+    assert first["stats"]["media/http_error"] == 1 and first["stats"]["media/success"] == 1
+    state["flaky_down"] = False
+    before = len(seen)
+    second = run([*args, "--retry_failed"])
+    images_fetched = [p for p in seen[before:] if not p.endswith("robots.txt")]
+    assert images_fetched == ["http://retry.test/flaky/b.jpg"]  # the success came from the cache
+    assert second["stats"]["media_source/cache"] == 1 and second["stats"]["media/success"] == 2, second["stats"]
+    windows = [json.loads(s["json"]) for s in wds.WebDataset(str(out / second["shardlist"][0]["url"]),
+                                                             shardshuffle=False)]
+    windows.sort(key=lambda w: w["window"]["index"])
+    assert [m["src"] for w in windows for m in w["images"]] == [
+        "http://retry.test/ok/a.jpg", "http://retry.test/flaky/b.jpg"]

@@ -206,3 +206,16 @@ def test_dataflow_dry_run_translates_the_real_graph(monkeypatch):
     steps = " ".join(result["steps"])
     for step in ("Read", "Extract", "ResolveMedia", "Assemble", "TrainTokenizer", "Windows", "WriteShards", "Finalize"):
         assert step in steps
+
+
+def test_common_crawl_paths_list_is_expanded(tmp_path):
+    """A `warc.paths.gz` list (relative paths, as Common Crawl publishes them) under --cc_base."""
+    import gzip
+
+    warc = shared_path("warc")
+    relative = ["resiliparse/warcfile.warc.gz", "dolma/sample-0000.warc.gz"]
+    listing = tmp_path / "warc.paths.gz"
+    listing.write_bytes(gzip.compress("\n".join(relative).encode()))
+    dataset = run(["--input", str(listing), "--cc_base", str(warc) + "/", "--output", str(tmp_path / "out"),
+                   "--min_doc_images", "0", "--min_window_images", "0", "--no_report", *LOCAL])
+    assert dataset["stats"]["read/archives"] == 2 and dataset["stats"]["read/html_records"] > 10
