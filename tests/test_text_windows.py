@@ -88,7 +88,7 @@ def test_windows_hold_at_most_L_tokens_and_N_images_with_exact_media(tokenizer, 
 
 def test_window_seed_changes_random_starts(tokenizer):
     ids, media = tokenizer.encode_segments(render_segments(_long_doc(12, 30)))
-    opts = WindowOptions(max_tokens=32, per_doc=1)
+    opts = WindowOptions(max_tokens=32, per_doc=1, mode="random")
     starts = {make_windows(ids, media, image_id=tokenizer.image_id, eoc_id=tokenizer.eoc_id, doc_id="d1",
                            seed=s, opts=opts)[0].token_start for s in range(10)}
     assert len(starts) > 1
