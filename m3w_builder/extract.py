@@ -90,6 +90,13 @@ def _flag_kind(key: str, value: str) -> str | None:
     return None
 
 
+# Boilerplate is marked on containers; links, inline formatting and media are not looked at
+# (about half of a page's elements), which keeps this per-element Python loop short.
+_CONTAINER_TAGS = tuple(sorted(
+    (BLOCK_TAGS | frozenset("span iframe form figure".split())) - frozenset("br hr html body".split())
+))
+
+
 def _candidates(body: etree._Element) -> list[tuple[etree._Element, str]]:
     """Boilerplate-looking elements with why: `hidden`, `role` (ARIA) or `name` (class/id naming
     ads, menus, cookie banners...). Decisions are cached per distinct attribute value of the page.
@@ -99,7 +106,7 @@ def _candidates(body: etree._Element) -> list[tuple[etree._Element, str]]:
     cheapest way found to see every element's attributes (XPath predicates cost more)."""
     out = []
     decided: dict[tuple[str, str], str | None] = {}
-    for el in body.iter():
+    for el in body.iter(*_CONTAINER_TAGS):
         for item in el.items():
             kind = decided.get(item, "")
             if kind == "":
@@ -122,6 +129,7 @@ _BREAK = "\ue000"
 _MEDIA = "\ue001"
 # Removed before parsing: our sentinels, and control characters lxml refuses in text we edit.
 _SENTINELS_RE = re.compile("[\ue000\ue001\x00-\x08\x0b\x0c\x0e-\x1f]")
+_WHITESPACE_RE = re.compile(r"\s+")
 _SPLIT_RE = re.compile(f"{_MEDIA}(\\d+){_MEDIA}")
 
 
@@ -218,19 +226,24 @@ class _Extractor:
             if el is not body:
                 el.tail = _BREAK + (el.tail or "")
         text = etree.tostring(body, method="text", encoding="unicode", with_tail=False)
+        text = _WHITESPACE_RE.sub(" ", text)  # once over the page, not once per piece
         nodes: list[Node] = []
         expected = 0  # our markers come in order; anything else is page text that imitates one
         for paragraph in text.split(_BREAK):
-            pieces = _SPLIT_RE.split(paragraph)
-            for i, piece in enumerate(pieces):
+            if _MEDIA not in paragraph:
+                paragraph = paragraph.strip()
+                if paragraph:
+                    nodes.append(TextNode(paragraph))
+                continue
+            for i, piece in enumerate(_SPLIT_RE.split(paragraph)):
                 if i % 2:
                     if piece == str(expected) and expected < len(self.media):
                         nodes.append(self.media[expected])
                         expected += 1
                 else:
-                    cleaned = _clean(piece)
-                    if cleaned:
-                        nodes.append(TextNode(cleaned))
+                    piece = piece.strip()
+                    if piece:
+                        nodes.append(TextNode(piece))
         return nodes
 
 
