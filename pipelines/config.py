@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--input", dest="inputs", action="append", default=None,
                     help="WARC/ARC(.gz) files, HTML files, globs, or Common Crawl *.paths(.gz) lists; "
                     "repeatable; any Beam filesystem (local, gs://, s3://). Default: the embedded sample.")
-    io.add_argument("--output", required=True, help="output folder (local or gs://...)")
+    io.add_argument("--output", default="out/m3w", help="output folder (local or gs://...; default out/m3w)")
     io.add_argument("--cc_base", default="s3://commoncrawl/",
                     help="prefix for the relative paths of a Common Crawl warc.paths list")
     io.add_argument("--prefix", default="m3w", help="shard name prefix (default: m3w)")
