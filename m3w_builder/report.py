@@ -1,9 +1,11 @@
 """`report.html`: one self-contained page saying what a job did (no script, no network).
 
 Sections: summary, the funnel of every `stage/reason` counter of `stats.json`, histograms as
-inline SVG (tokens per window and per document, images per window, original image sizes,
-languages), the shard table, and a browsable sample of windows whose images sit, as base64 data
-URIs, where their `<image>` markers are.
+inline SVG, the shard table, and a browsable sample with images as base64 data URIs. M3W datasets
+chart tokens per window and per document, images per window, original image sizes and languages,
+and show windows with their images where their `<image>` markers are. Pair datasets (`kind`
+align/ltip/vtp) chart caption length and original and stored image sizes, and show each pair as
+its image (VTP: a strip of frames) above its caption.
 
 Counter conventions read here: `stage/kept` are the items a stage passed and every other
 `stage/name` a drop reason, except names starting with `n_` (volumes such as
@@ -26,6 +28,10 @@ from typing import IO, Any
 
 STAGE_ORDER = [
     "read",
+    "list",
+    "align_page",
+    "align",
+    "retry",
     "prepass",
     "extract",
     "extract_media",
@@ -39,6 +45,7 @@ STAGE_ORDER = [
     "paragraph_dedup",
     "assemble",
     "media",
+    "pairs",
     "window",
     "shard",
 ]
@@ -48,11 +55,13 @@ _FUNNEL_HEAD = ["stage", "in", "kept", "dropped", "drop reasons / counters", "vo
 # are how earlier stages of the job name it
 KEPT_NAMES = ("kept", "documents", "success", "windows_kept", "html_records", "samples")
 _MIME = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+PAIR_KINDS = frozenset(("align", "ltip", "vtp"))
+MAX_FRAMES = 6  # frames of a video shown in the sample section
 
 
 @dataclass
 class Window:
-    """One sample read from a shard: its json and its media members by suffix (`0.jpg`)."""
+    """One sample read from a shard: its json and its other members by suffix (`0.jpg`, `txt`)."""
 
     key: str
     meta: dict[str, Any]
@@ -72,8 +81,23 @@ class ReportData:
     images_per_window: list[int] = field(default_factory=list)
     image_widths: list[int] = field(default_factory=list)
     image_heights: list[int] = field(default_factory=list)
+    stored_widths: list[int] = field(default_factory=list)
+    stored_heights: list[int] = field(default_factory=list)
+    caption_words: list[int] = field(default_factory=list)
     sample_languages: Counter = field(default_factory=Counter)
     windows: list[Window] = field(default_factory=list)
+
+    @property
+    def pairs(self) -> bool:
+        """Whether the dataset holds image/video-text pairs rather than M3W windows."""
+        return self.dataset.get("kind") in PAIR_KINDS
+
+
+def caption(window: Window) -> str:
+    """A pair's caption: its `.txt` member, else the `caption` field of its json."""
+    if "txt" in window.media:
+        return window.media["txt"].decode("utf-8", "replace")
+    return str(window.meta.get("caption", ""))
 
 
 def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[Window]:
@@ -100,6 +124,14 @@ def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[Window]:
 
 def add_window(data: ReportData, window: Window) -> None:
     """Add one sample's numbers to the histograms."""
+    (_add_pair if data.pairs else _add_m3w)(data, window)
+    if window.meta.get("language"):
+        data.sample_languages[window.meta["language"]] += 1
+    data.scanned += 1
+
+
+def _add_m3w(data: ReportData, window: Window) -> None:
+    """Tokens, images and original image sizes of one M3W window."""
     meta = window.meta
     span = meta.get("window", {})
     ids = meta.get("input_ids")
@@ -115,9 +147,20 @@ def add_window(data: ReportData, window: Window) -> None:
         if size:
             data.image_widths.append(size[0])
             data.image_heights.append(size[1])
-    if meta.get("language"):
-        data.sample_languages[meta["language"]] += 1
-    data.scanned += 1
+
+
+def _add_pair(data: ReportData, window: Window) -> None:
+    """Caption words and the img2dataset size fields of one pair."""
+    meta = window.meta
+    data.caption_words.append(len(caption(window).split()))
+    for values, name in (
+        (data.image_widths, "original_width"),
+        (data.image_heights, "original_height"),
+        (data.stored_widths, "width"),
+        (data.stored_heights, "height"),
+    ):
+        if meta.get(name):
+            values.append(meta[name])
 
 
 # ---------------------------------------------------------------- SVG charts
@@ -254,20 +297,33 @@ def histogram_section(data: ReportData) -> str:
     language_title = "languages (documents detected)" if languages else "languages (sample windows)"
     languages = languages or dict(data.sample_languages)
     top = sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))[:25]
-    charts = [
-        svg_histogram(data.tokens_per_window, "tokens per window"),
-        svg_histogram(list(data.tokens_per_doc.values()), "tokens per document"),
-        svg_histogram(data.images_per_window, "images per window"),
-        svg_histogram(data.image_widths, "original image width (px)"),
-        svg_histogram(data.image_heights, "original image height (px)"),
-        svg_bars([k for k, _ in top], [v for _, v in top], language_title),
-    ]
+    charts = [svg_histogram(values, title) for values, title in _histograms(data)]
+    if top or not data.pairs:
+        charts.append(svg_bars([k for k, _ in top], [v for _, v in top], language_title))
     total = len(data.dataset.get("shardlist", []))
     note = f"<p class=note>Over {data.scanned:,} samples read from {data.scanned_shards} of {total} shard(s).</p>"
     charts_html = "".join(charts)
     return (
         f'<section id="histograms"><h2>Histograms</h2>{note}<div class="charts">{charts_html}</div></section>'
     )
+
+
+def _histograms(data: ReportData) -> list[tuple[list[float], str]]:
+    """(values, title) of each histogram the dataset's kind gets."""
+    sizes = [(data.image_widths, "original image width (px)"), (data.image_heights, "original image height (px)")]
+    if data.pairs:
+        return [
+            (data.caption_words, "caption length (words)"),
+            *sizes,
+            (data.stored_widths, "stored image width (px)"),
+            (data.stored_heights, "stored image height (px)"),
+        ]
+    return [
+        (data.tokens_per_window, "tokens per window"),
+        (list(data.tokens_per_doc.values()), "tokens per document"),
+        (data.images_per_window, "images per window"),
+        *sizes,
+    ]
 
 
 def _size(n: int) -> str:
@@ -315,6 +371,12 @@ def _img(window: Window, member: str, title: str, budget: list[int]) -> str:
     return f'<img src="data:{mime};base64,{payload}" title="{html.escape(title)}" alt="{html.escape(title)}">'
 
 
+def _strip(window: Window, frames: list[dict[str, Any]], title: str, budget: list[int]) -> str:
+    """A video as a strip of its first `MAX_FRAMES` frames (`{"t": ..., "member": ...}`)."""
+    images = "".join(_img(window, f["member"], title, budget) for f in frames[:MAX_FRAMES])
+    return f'<span class="video">{images}</span>'
+
+
 def _render_text(window: Window, budget: list[int]) -> str:
     images = window.meta.get("images", [])
     out, index = [], 0
@@ -325,12 +387,7 @@ def _render_text(window: Window, budget: list[int]) -> str:
             info = images[index] if index < len(images) else {}
             title = f"<image> {index}: {info.get('src', '')}"
             if info.get("kind") == "video":
-                frames = [f["member"] for f in info.get("frames", [])][:4]
-                out.append(
-                    '<span class="video">'
-                    + "".join(_img(window, m, title, budget) for m in frames)
-                    + "</span>"
-                )
+                out.append(_strip(window, info.get("frames", []), title, budget))
             else:
                 out.append(_img(window, info.get("member", f"{index}.jpg"), title, budget))
             index += 1
@@ -339,24 +396,49 @@ def _render_text(window: Window, budget: list[int]) -> str:
     return "".join(out)
 
 
-def samples_section(windows: list[Window], image_budget: int) -> str:
-    """Browsable windows (index + prev/next links), text with images in place."""
+def _window_card(window: Window, budget: list[int]) -> tuple[str, str]:
+    """Header text and body of an M3W window: text with its images in place."""
+    span = window.meta.get("window", {})
+    head = f"tokens {span.get('token_start', '?')}–{span.get('token_end', '?')} of {span.get('doc_tokens', '?')}"
+    return head, f'<div class="text">{_render_text(window, budget)}</div>'
+
+
+def _pair_card(window: Window, budget: list[int]) -> tuple[str, str]:
+    """Header text and body of a pair: its image (or strip of video frames) above its caption."""
+    meta = window.meta
+    head = (
+        f"{meta.get('original_width', '?')}×{meta.get('original_height', '?')} px → "
+        f"{meta.get('width', '?')}×{meta.get('height', '?')} px"
+    )
+    title = str(meta.get("url", ""))
+    if "frames" in meta:
+        head += f" · {len(meta['frames'])} frames"
+        media = _strip(window, meta["frames"], title, budget)
+    else:
+        media = _img(window, "jpg", title, budget)
+    return html.escape(head), (
+        f'<figure class="pair">{media}<figcaption>{html.escape(caption(window))}</figcaption></figure>'
+    )
+
+
+def samples_section(windows: list[Window], image_budget: int, pairs: bool = False) -> str:
+    """Browsable samples (index + prev/next links): M3W windows with images in place, or pairs."""
     budget = [image_budget]
+    card, kind = (_pair_card, "pair") if pairs else (_window_card, "window")
     index = " ".join(f'<a href="#w{i}">{i}</a>' for i in range(len(windows)))
     cards = []
     for i, window in enumerate(windows):
-        meta, span = window.meta, window.meta.get("window", {})
         nav = (f'<a href="#w{i - 1}">&larr; prev</a> ' if i else "") + (
             f'<a href="#w{i + 1}">next &rarr;</a>' if i + 1 < len(windows) else ""
         )
+        head, body = card(window, budget)
         cards.append(
-            f'<article id="w{i}" class="window"><header><b>{i}</b> <code>{html.escape(window.key)}</code> '
-            f"{html.escape(str(meta.get('url', '')))} tokens {span.get('token_start', '?')}–{span.get('token_end', '?')}"
-            f' of {span.get("doc_tokens", "?")} <span class="nav">{nav}</span></header>'
-            f'<div class="text">{_render_text(window, budget)}</div></article>'
+            f'<article id="w{i}" class="{kind}"><header><b>{i}</b> <code>{html.escape(window.key)}</code> '
+            f"{html.escape(str(window.meta.get('url', '')))} {head} <span class=\"nav\">{nav}</span></header>"
+            f"{body}</article>"
         )
     return (
-        f'<section id="samples"><h2>Sample windows</h2><p class="index">{index}</p>{"".join(cards)}</section>'
+        f'<section id="samples"><h2>Sample {kind}s</h2><p class="index">{index}</p>{"".join(cards)}</section>'
     )
 
 
@@ -365,32 +447,42 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;vertical-align:top;text-align:left}
 ul{margin:0;padding-left:1.2em}.charts{display:flex;flex-wrap:wrap;gap:8px}figure.chart{margin:0}
 svg .bar{fill:#4a7bd0}svg .axis{stroke:#444}svg text{font:11px sans-serif;fill:#333}svg .t{font-weight:bold;font-size:13px}
-.window{border:1px solid #bbb;border-radius:6px;margin:1em 0;padding:.6em}.window header{font-size:12px;color:#555;margin-bottom:.4em}
-.text{white-space:pre-wrap}.text img{display:block;max-height:256px;margin:6px 0;border:1px solid #999}
-.video{display:flex;gap:4px}.eoc{background:#eee;color:#a33;font-size:11px;border-radius:3px;padding:0 3px}
+article.window,article.pair{border:1px solid #bbb;border-radius:6px;margin:1em 0;padding:.6em}
+article header{font-size:12px;color:#555;margin-bottom:.4em}
+.text{white-space:pre-wrap}.text img,figure.pair img{display:block;max-height:256px;margin:6px 0;border:1px solid #999}
+figure.pair{margin:0}figure.pair figcaption{white-space:pre-wrap;max-width:80ch}
+.video{display:flex;gap:4px;flex-wrap:wrap}.eoc{background:#eee;color:#a33;font-size:11px;border-radius:3px;padding:0 3px}
 .missing{color:#a33}.note{color:#555}.nav{float:right}
 """
 
 
+def summary_section(ds: dict[str, Any]) -> str:
+    """Kind, sample and shard counts, window and tokenizer where the dataset has them, options."""
+    shards = ds.get("shardlist", [])
+    parts = [
+        f"kind <b>{html.escape(str(ds.get('kind', '?')))}</b>",
+        f"{sum(s.get('nsamples', 0) for s in shards):,} samples in {len(shards)} shards",
+    ]
+    if ds.get("window"):
+        parts.append(f"window {html.escape(json.dumps(ds['window']))}")
+    tokenizer = ds.get("tokenizer")
+    if tokenizer:
+        parts.append(
+            f"tokenizer {html.escape(str(tokenizer.get('file', '?')))} (vocab {tokenizer.get('vocab_size', '?')})"
+        )
+    options = html.escape(json.dumps(ds.get("options", {}), indent=1, sort_keys=True))
+    return f"<p>{' · '.join(parts)}</p><details><summary>options</summary><pre>{options}</pre></details>"
+
+
 def render(data: ReportData, image_budget: int = 3_000_000) -> str:
     """The whole page as one HTML string."""
-    ds = data.dataset
-    shards = ds.get("shardlist", [])
-    tokenizer = ds.get("tokenizer") or {}
-    summary = (
-        f"<p>kind <b>{html.escape(str(ds.get('kind', '?')))}</b> · {sum(s.get('nsamples', 0) for s in shards):,} samples in "
-        f"{len(shards)} shards · window {html.escape(json.dumps(ds.get('window', {})))} · tokenizer "
-        f"{html.escape(str(tokenizer.get('file', '?')))} (vocab {tokenizer.get('vocab_size', '?')})</p>"
-    )
-    options = html.escape(json.dumps(ds.get("options", {}), indent=1, sort_keys=True))
-    summary += f"<details><summary>options</summary><pre>{options}</pre></details>"
     body = "".join(
         [
-            summary,
+            summary_section(data.dataset),
             funnel_section(data.stats),
             histogram_section(data),
-            shard_section(shards),
-            samples_section(data.windows, image_budget),
+            shard_section(data.dataset.get("shardlist", [])),
+            samples_section(data.windows, image_budget, data.pairs),
         ]
     )
     toc = (
@@ -398,9 +490,10 @@ def render(data: ReportData, image_budget: int = 3_000_000) -> str:
         + " · ".join(f'<a href="#{s}">{s}</a>' for s in ("funnel", "histograms", "shards", "samples"))
         + "</nav>"
     )
+    title = f"m3w-builder report: {html.escape(str(data.dataset.get('kind', '?')))}"
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>m3w-builder report</title>'
-        f"<style>{_CSS}</style></head><body><h1>m3w-builder report</h1>{toc}{body}</body></html>"
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{_CSS}</style></head><body><h1>{title}</h1>{toc}{body}</body></html>"
     )
 
 

@@ -9,7 +9,6 @@ FnApiRunner with one worker process per core; `--runner=DataflowRunner --project
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -280,8 +279,7 @@ def run(argv: list[str] | None = None) -> dict | None:
     start = time.time()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, cfg, tokenizer_model)
-    local = "://" not in cfg.output and not dry_run
-    with progress.Reporter(Path(cfg.output) / ".progress") if local else contextlib.nullcontext():
+    with progress.live(cfg.output, enabled=not dry_run):
         result = pipeline.run()
         result.wait_until_finish()
     if dry_run:  # the DataflowRunner translated the graph and submitted nothing

@@ -7,8 +7,9 @@
 `--media_input` WARCs, the page crawl itself, `--mirror_dir`, `--media_cache`, local paths, or the
 safe HTTP fetcher (`pipelines.media_stage.ResolveMedia`). Without `--input` the embedded sample
 of the source is used. Output: `{prefix}-NNNNNN.tar/.idx/.parquet`, `dataset.json`, `stats.json`,
-`rejects/`. Shards are assigned by a stable hash of each item's key over the number of input
-items, so a rerun skips finished shards and `--retry_failed` rewrites only shards with failures.
+`report.html`, `rejects/`. Shards are assigned by a stable hash of each item's key over the
+number of input items, so a rerun skips finished shards and `--retry_failed` rewrites only shards
+with failures.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from m3w_builder.extract import ExtractOptions
 from m3w_builder.images import ImageOptions
 from m3w_builder.pair_lists import ListOptions, is_list_file
 from m3w_builder.pairs_align import CaptionRules
-from pipelines import fs
+from pipelines import fs, progress
 from pipelines.config import JobConfig, add_media_arguments, beam_args, media_options_from_args
 from pipelines.m3w import collect_stats, finish
 from pipelines.media_stage import ResolveMediaTransform
@@ -36,6 +37,7 @@ from pipelines.pairs_stages import (
     manifest_rows, media_request, read_local,
 )
 from pipelines.read import MEDIA, ExpandInputs, ReadRecords
+from pipelines.report import write_report
 from pipelines.shard_io import WriteRejects, dataset_json, num_shards, reject_bucket, stable_hash
 
 SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample-pairs"
@@ -66,6 +68,7 @@ class PairsConfig:
     local_paths: bool = True
     write_rejects: bool = True
     retry_failed: bool = False
+    report: bool = True
 
     @property
     def kind(self) -> str:
@@ -95,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--mirror_dir", default=None, help="local mirror of media: MIRROR/host/path")
     io.add_argument("--samples_per_shard", type=int, default=1000, help="input items per shard")
     io.add_argument("--no_rejects", action="store_true")
+    io.add_argument("--no_report", action="store_true", help="do not write report.html")
     lists = p.add_argument_group("lists")
     lists.add_argument("--url_col", default="url")
     lists.add_argument("--caption_col", default="caption")
@@ -151,7 +155,7 @@ def config_from_args(args: argparse.Namespace, inputs: list[str], media_inputs: 
                                    drop_filenames=not args.keep_filename_captions),
         max_alt_frequency=_pick(args.max_alt_frequency, alt_freq), video_frames=args.video_frames,
         samples_per_shard=args.samples_per_shard, local_paths=not args.no_local_paths,
-        write_rejects=not args.no_rejects, retry_failed=args.retry_failed,
+        write_rejects=not args.no_rejects, retry_failed=args.retry_failed, report=not args.no_report,
     )
 
 
@@ -263,7 +267,7 @@ def summary(cfg: PairsConfig, dataset: dict) -> str:
 
 
 def run(argv: list[str] | None = None) -> dict:
-    """Parse flags, run the job, write stats; returns the dataset.json document."""
+    """Parse flags, run the job, write stats and report.html; returns the dataset.json document."""
     args, extra = build_parser().parse_known_args(argv)
     if args.inputs:
         inputs, media_inputs = args.inputs, args.media_input
@@ -276,10 +280,13 @@ def run(argv: list[str] | None = None) -> dict:
     start = time.time()
     pipeline = beam.Pipeline(options=PipelineOptions(beam_args(extra)))
     build_pipeline(pipeline, cfg)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with progress.live(cfg.output):
+        result = pipeline.run()
+        result.wait_until_finish()
     dataset = finish(cfg, collect_stats(result), time.time() - start)
     print(summary(cfg, dataset))
+    if cfg.report:
+        print(f"  report: {write_report(cfg.output)}")
     return dataset
 
 

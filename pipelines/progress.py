@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 ENV = "M3W_PROGRESS_DIR"
@@ -53,12 +54,24 @@ def read_totals(folder: Path) -> Counter:
     return totals
 
 
+# (label, counters summed) of the progress line; a field shows once it is non-zero, so M3W and
+# pairs jobs share the line
+FIELDS = (
+    ("pages", ("read/html_records", "read/html_files")),
+    ("list rows", ("list/rows",)),
+    ("documents", ("extract/documents",)),
+    ("media", ("media/success",)),
+    ("windows", ("window/windows_kept",)),
+    ("pairs", ("pairs/success",)),
+    ("shards", ("shard/written",)),
+)
+
+
 def progress_line(totals: Counter, elapsed: float) -> str:
-    """One human line: volumes at each stage and the number of drops so far."""
+    """One human line: volumes at each stage reached so far and the number of drops."""
     drops = sum(v for k, v in totals.items() if is_drop(k))
-    return (f"[{elapsed:6.1f}s] pages {totals['read/html_records'] + totals['read/html_files']}  "
-            f"documents {totals['extract/documents']}  media {totals['media/success']}  "
-            f"windows {totals['window/windows_kept']}  shards {totals['shard/written']}  drops {drops}")
+    fields = ((label, sum(totals[name] for name in names)) for label, names in FIELDS)
+    return f"[{elapsed:6.1f}s] " + "  ".join([*(f"{label} {n}" for label, n in fields if n), f"drops {drops}"])
 
 
 def is_drop(name: str) -> bool:
@@ -67,6 +80,7 @@ def is_drop(name: str) -> bool:
     return stage not in ("lang", "media_source") and reason not in (
         "documents", "kept", "html_records", "html_files", "archives", "media_records", "success",
         "windows_made", "windows_kept", "written", "samples", "reused_references", "media_dropped",
+        "files", "rows", "pages", "candidates",
     ) and not reason.startswith("n_")
 
 
@@ -97,3 +111,10 @@ class Reporter:
     def _loop(self) -> None:
         while not self.stop.wait(self.every_s):
             print(progress_line(read_totals(self.folder), time.monotonic() - self.start), flush=True)
+
+
+def live(output: str, enabled: bool = True) -> AbstractContextManager:
+    """A `Reporter` over `OUTPUT/.progress` for a local output (remote runners show their own)."""
+    if enabled and "://" not in output:
+        return Reporter(Path(output) / ".progress")
+    return nullcontext()

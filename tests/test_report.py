@@ -17,6 +17,7 @@ from lxml import html as lxml_html
 from PIL import Image
 
 from m3w_builder import report
+from pipelines.pairs import run as run_pairs
 from pipelines.report import write_report
 
 STATS = {
@@ -249,27 +250,122 @@ window.addEventListener("load", () => {
 </script></body>"""
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian package `chromium` not installed")
-def test_report_renders_in_headless_chromium(
-    dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    write_report(str(dataset_dir))
-    report = dataset_dir / "report.html"
-    profile = tmp_path_factory.mktemp("chromium-profile")
-
-    checked = dataset_dir / "checked.html"
-    checked.write_text(report.read_text().replace("</body>", CHECK_SCRIPT))
+def check_in_chromium(page: Path, profile: Path) -> dict:
+    """Counts of images (and decoded ones), wide charts and bars once Chromium loaded `page`;
+    also checks a screenshot shows more than a blank page."""
+    checked = page.with_name("checked.html")
+    checked.write_text(page.read_text().replace("</body>", CHECK_SCRIPT))
     dom = run_chromium(
         f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", checked.as_uri()
     )
     result = json.loads(lxml_html.fromstring(dom.stdout).xpath("//body")[0].get("data-check"))
-    assert result["images"] == result["decoded"] == 8
-    assert result["charts"] >= 7 and result["bars"] > 20
 
-    shot = dataset_dir / "shot.png"
-    run_chromium(
-        f"--user-data-dir={profile}", f"--screenshot={shot}", "--window-size=1280,2400", report.as_uri()
-    )
+    shot = page.with_name("shot.png")
+    run_chromium(f"--user-data-dir={profile}", f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri())
     image = Image.open(shot).convert("RGB")
     assert image.size == (1280, 2400)
     assert len(image.getcolors(maxcolors=1_000_000)) > 200  # text, charts and photos, not a blank page
+    return result
+
+
+needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian package `chromium` not installed")
+
+
+@needs_chromium
+def test_report_renders_in_headless_chromium(
+    dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    write_report(str(dataset_dir))
+    result = check_in_chromium(dataset_dir / "report.html", tmp_path_factory.mktemp("chromium-profile"))
+    assert result["images"] == result["decoded"] == 8
+    assert result["charts"] >= 7 and result["bars"] > 20
+
+
+# ---------------------------------------------------------------- pair datasets
+
+
+@pytest.fixture(scope="module")
+def ltip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pairs job on the embedded LTIP sample (offline); it writes report.html itself."""
+    out = tmp_path_factory.mktemp("ltip")
+    run_pairs(["--source", "ltip", "--output", str(out), "--no_http", "--direct_num_workers=1"])
+    return out
+
+
+def tar_members(folder: Path) -> dict[str, bytes]:
+    """Every member of every shard of `folder` by name."""
+    members = {}
+    for path in sorted(folder.glob("*.tar")):
+        with tarfile.open(path) as tar:
+            members.update((m.name, tar.extractfile(m).read()) for m in tar if m.isfile())
+    return members
+
+
+def data_uri_bytes(img) -> bytes:
+    header, payload = img.get("src").split(",", 1)
+    assert header == "data:image/jpeg;base64"
+    return base64.b64decode(payload)
+
+
+def test_pairs_job_report_shows_images_next_to_captions(ltip_dir: Path) -> None:
+    page = (ltip_dir / "report.html").read_bytes()
+    assert len(page) < 5_000_000
+    tree = lxml_html.fromstring(page)
+    assert not tree.xpath("//script") and not tree.xpath("//*[@src and not(starts-with(@src, 'data:'))]")
+    dataset = json.loads((ltip_dir / "dataset.json").read_text())
+    members = tar_members(ltip_dir)
+
+    pairs = tree.xpath('//section[@id="samples"]//article[@class="pair"]')
+    assert len(pairs) == min(24, sum(s["nsamples"] for s in dataset["shardlist"]))
+    for article in pairs:
+        key = article.xpath("header/code")[0].text
+        (figure,) = article.xpath('figure[@class="pair"]')
+        (img,) = figure.xpath("img")
+        assert data_uri_bytes(img) == members[f"{key}.jpg"]  # the stored image, next to ...
+        assert figure.xpath("figcaption")[0].text == members[f"{key}.txt"].decode()  # ... its caption
+        meta = json.loads(members[f"{key}.json"])
+        assert f"{meta['original_width']}×{meta['original_height']} px → {meta['width']}×{meta['height']} px" in (
+            article.xpath("header")[0].text_content())
+
+    titles = [t.text for t in tree.xpath('//section[@id="histograms"]//svg/text[@class="t"]')]
+    assert titles == ["caption length (words)", "original image width (px)", "original image height (px)",
+                      "stored image width (px)", "stored image height (px)"]
+    assert all(chart.xpath(".//rect") for chart in tree.xpath('//section[@id="histograms"]//svg'))
+    rows = {row.xpath("td[1]")[0].text: row for row in tree.xpath('//section[@id="funnel"]//tr[td]')}
+    assert rows["pairs"].xpath("td[3]")[0].text == f"{dataset['stats']['pairs/success']} (success)"
+    assert list(rows)[:2] == ["read", "list"]
+    assert [row.xpath("td[1]")[0].text for row in tree.xpath('//section[@id="shards"]//tr[td]')] == [
+        s["url"] for s in dataset["shardlist"]]
+    assert "tokenizer" not in tree.xpath("//body/p")[0].text_content()
+
+
+def test_vtp_pairs_show_a_strip_of_frames(tmp_path: Path) -> None:
+    samples = []
+    for n, frames in enumerate((2, 9)):
+        key = f"v{n:03d}"
+        meta = {"key": key, "url": f"https://v.example/{key}.mp4", "caption": f"clip {n} <b>x</b>",
+                "width": 64, "height": 48, "original_width": 160, "original_height": 120,
+                "frames": [{"t": float(t), "member": f"{t:03d}.jpg"} for t in range(frames)]}
+        media = {"txt": meta["caption"].encode(), **{f["member"]: jpeg(64, 48, 20 * t)
+                                                    for t, f in enumerate(meta["frames"])}}
+        samples.append((meta, media))
+    shard = write_shard(tmp_path / "vtp-000000.tar", samples)
+    (tmp_path / "dataset.json").write_text(json.dumps({"kind": "vtp", "shardlist": [shard], "options": {}}))
+    (tmp_path / "stats.json").write_text(json.dumps({"counters": {"pairs/success": 2}}))
+    tree = lxml_html.fromstring((Path(write_report(str(tmp_path)))).read_bytes())
+
+    for article, (meta, media) in zip(tree.xpath('//article[@class="pair"]'), samples, strict=True):
+        frames = article.xpath('figure/span[@class="video"]/img')
+        assert len(frames) == min(len(meta["frames"]), report.MAX_FRAMES)
+        assert [data_uri_bytes(img) for img in frames] == [media[f["member"]] for f in meta["frames"]][:len(frames)]
+        assert article.xpath("figure/figcaption")[0].text == meta["caption"]  # escaped text, not markup
+        assert f"{len(meta['frames'])} frames" in article.xpath("header")[0].text_content()
+
+
+@needs_chromium
+def test_pairs_report_renders_in_headless_chromium(
+    ltip_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    result = check_in_chromium(ltip_dir / "report.html", tmp_path_factory.mktemp("chromium-profile"))
+    assert result["images"] == result["decoded"] == 24
+    assert result["charts"] >= 6 and result["bars"] > 20
