@@ -111,7 +111,7 @@ def encode_jpeg(img: Image.Image, quality: int) -> bytes:
 
 def phash(img: Image.Image) -> str:
     """64-bit DCT perceptual hash (32×32 grey, low 8×8 DCT block vs its median) as 16 hex chars."""
-    grey = img.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
+    grey = img.convert("L").resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=2.0)
     pixels = np.asarray(grey, dtype=np.float64)
     low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
     bits = (low > np.median(low)).flatten()
@@ -236,7 +236,7 @@ def _resize(img: Image.Image, image_size: int) -> Image.Image:
         return img
     scale = image_size / short
     size = (image_size, max(1, round(h * scale))) if w == short else (max(1, round(w * scale)), image_size)
-    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
 def _error_reason(e: BaseException) -> str:
