@@ -17,7 +17,7 @@ ARGS ?=
 DATAFLOW_ARGS = $(if $(filter DataflowRunner,$(RUNNER)),--project=$(PROJECT) --region=$(REGION) \
 	--temp_location=$(BUCKET)/tmp --staging_location=$(BUCKET)/staging --setup_file=./setup.py)
 TRAIN_OUT ?= out/train
-TRAIN_STEPS ?= 600
+TRAIN_STEPS ?= 1500
 
 .PHONY: install build-m3w build-pairs test bench train eval clean
 
@@ -43,8 +43,8 @@ build-pairs: $(STAMP)
 # visual-conditioning gain (loss with shuffled images minus loss with the true ones).
 train: $(STAMP)
 	test -f $(OUTPUT)/dataset.json || $(MAKE) build-m3w
-	$(PY) -m model.train --data m3w=$(OUTPUT):1.0 --config tiny --steps $(TRAIN_STEPS) --lr 2e-3 --warmup 50 \
-		--batch-size 8 --threads 2 --out $(TRAIN_OUT)
+	$(PY) -m model.train --data m3w=$(OUTPUT):1.0 --config tiny --steps $(TRAIN_STEPS) --lr 5e-3 --warmup 50 \
+		--batch-size 8 --gate-lr-mult 10 --perceiver-lr-mult 0.2 --threads 2 --out $(TRAIN_OUT)
 	$(PY) -m model.eval --data m3w=$(OUTPUT) --ckpt $(TRAIN_OUT) --threads 2
 
 test: $(STAMP)

@@ -122,7 +122,7 @@ class Flamingo(nn.Module):
         return logits.index_copy_(-1, self.special_ids, h @ self.special_out.t())
 
     def loss(self, batch: Batch, media_perm: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
-        """Next-token cross-entropy over the labelled tokens (`reduction` "mean" or "sum")."""
+        """Next-token cross-entropy over the labelled tokens (`reduction` "mean", "sum" or "none")."""
         logits = self(batch.input_ids, batch.frames, batch.frames_per_media, batch.media_per_sample, media_perm)
         return F.cross_entropy(logits.flatten(0, 1), batch.labels.flatten(), ignore_index=-100, reduction=reduction)
 

@@ -94,7 +94,12 @@ class HFLM(nn.Module):
         super().__init__()
         from transformers import AutoModelForCausalLM
 
-        self.model = AutoModelForCausalLM.from_pretrained(path, gguf_file=gguf_file, torch_dtype=torch.float32)
+        import transformers
+
+        # transformers >= 4.56 names the argument `dtype` (`torch_dtype` is deprecated in 5.x)
+        major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+        key = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+        self.model = AutoModelForCausalLM.from_pretrained(path, gguf_file=gguf_file, **{key: torch.float32})
         decoder = self.model.get_decoder()
         self.dim = self.model.config.hidden_size
         self.n_layers = len(decoder.layers)

@@ -53,13 +53,24 @@ def setup_dist(device: str) -> Dist:
     return Dist(dist.get_rank(), dist.get_world_size(), torch.device(f"cuda:{local}" if use_cuda else "cpu"))
 
 
-def make_optimizer(model: Flamingo, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW; no weight decay on the perceiver, gates, norms or biases."""
-    decay, no_decay = [], []
+def make_optimizer(model: Flamingo, lr: float, weight_decay: float, gate_lr_mult: float = 1.0,
+                   perceiver_lr_mult: float = 1.0) -> torch.optim.AdamW:
+    """AdamW; no weight decay on the perceiver, gates, norms or biases. The tanh gates (which start
+    at 0) use `gate_lr_mult` * lr and the perceiver `perceiver_lr_mult` * lr: while the gates are
+    near 0 the perceiver's gradients are tiny and noisy, and at the full rate its latents drift
+    towards an image-independent output."""
+    decay, no_decay, perceiver, gates = [], [], [], []
     for name, p in model.trainable_named_parameters():
-        (no_decay if name.startswith("perceiver.") or p.ndim < 2 else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+        if name.endswith("_gate"):
+            gates.append(p)
+        elif name.startswith("perceiver."):
+            perceiver.append(p)
+        else:
+            (no_decay if p.ndim < 2 else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0},
+              {"params": perceiver, "weight_decay": 0.0, "lr": lr * perceiver_lr_mult},
+              {"params": gates, "weight_decay": 0.0, "lr": lr * gate_lr_mult}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
 
 
 def warmup_schedule(opt: torch.optim.Optimizer, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -163,6 +174,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--gate-lr-mult", type=float, default=1.0, help="learning-rate multiplier of the tanh gates")
+    ap.add_argument("--perceiver-lr-mult", type=float, default=1.0, help="learning-rate multiplier of the perceiver")
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--max-tokens", type=int, help="truncate windows (default: the config's 256)")
     ap.add_argument("--seed", type=int, default=0)
@@ -196,7 +209,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     streams = {s.name: ExampleStream(info, Decoder(info, tok, cfg.vision, cfg.max_tokens, cfg.perceiver.max_frames),
                                      seed=args.seed * 1000 + i, rank=d.rank, world=d.world)
                for i, (s, info) in enumerate(zip(specs, infos))}
-    opt = make_optimizer(model, args.lr, args.weight_decay)
+    opt = make_optimizer(model, args.lr, args.weight_decay, args.gate_lr_mult, args.perceiver_lr_mult)
     sched = warmup_schedule(opt, args.warmup)
     trainer = Trainer(model, {s.name: s.weight for s in specs}, opt, sched, args.clip, d)
     history: list[dict] = []

@@ -130,3 +130,15 @@ def test_torchrun_two_processes(toy: dict[str, Path], tmp_path: Path) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT, env=env, timeout=240)
     ckpt = torch.load(next((tmp_path / "checkpoints").glob("*.pt")), weights_only=False)
     assert ckpt["step"] == 2 and len(ckpt["data"]) == 2
+
+
+def test_post_image_mask_covers_the_text_after_each_image() -> None:
+    from model.eval import post_image_mask
+    I, E = 3, 4  # ids: text 10.. ; window "t <EOC> <image> a b c <EOC> t <image> d e"
+    ids = torch.tensor([[10, E, I, 11, 12, 13, E, 14, I, 15, 16]])
+    labels = torch.cat([ids[:, 1:], torch.tensor([[-100]])], 1)
+    labels[labels == I] = -100
+    got = post_image_mask(ids, labels, I, E, k=2)[0]
+    # label position t predicts ids[t + 1]: targets 11, 12 (first 2 after the 1st image), 15, 16
+    assert got.nonzero().squeeze(1).tolist() == [2, 3, 8, 9]
+    assert post_image_mask(ids, labels, I, E, k=16)[0].nonzero().squeeze(1).tolist() == [2, 3, 4, 8, 9]
