@@ -287,12 +287,16 @@ def run(argv: list[str] | None = None) -> dict | None:
         steps = sorted(t.unique_name for t in transforms if "/" not in t.unique_name)
         print(f"Dry run: the job translated for Dataflow ({len(steps)} top-level steps); nothing was submitted.")
         return {"dry_run": True, "steps": steps}
+    return publish(cfg, result, start, summary)
+
+
+def publish(cfg, result, start: float, describe) -> dict:
+    """After a run: merge the stats into dataset.json, write stats.json and (unless switched off)
+    report.html, print `describe(cfg, dataset)`; returns the dataset.json document."""
     dataset = finish(cfg, collect_stats(result), time.time() - start)
+    print(describe(cfg, dataset))
     if cfg.report:
-        write_report(cfg.output)
-    print(summary(cfg, dataset))
-    if cfg.report:
-        print(f"  report: {fs.join(cfg.output, 'report.html')}")
+        print(f"  report: {write_report(cfg.output)}")
     return dataset
 
 

@@ -29,7 +29,7 @@ from m3w_builder.pair_lists import ListOptions, is_list_file
 from m3w_builder.pairs_align import CaptionRules
 from pipelines import fs, progress
 from pipelines.config import JobConfig, add_media_arguments, beam_args, media_options_from_args
-from pipelines.m3w import collect_stats, finish
+from pipelines.m3w import publish
 from pipelines.media_stage import ResolveMediaTransform
 from pipelines.metrics import REJECTS, count
 from pipelines.pairs_stages import (
@@ -37,7 +37,6 @@ from pipelines.pairs_stages import (
     manifest_rows, media_request, read_local,
 )
 from pipelines.read import MEDIA, ExpandInputs, ReadRecords
-from pipelines.report import write_report
 from pipelines.shard_io import WriteRejects, dataset_json, num_shards, reject_bucket, stable_hash
 
 SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample-pairs"
@@ -283,11 +282,7 @@ def run(argv: list[str] | None = None) -> dict:
     with progress.live(cfg.output):
         result = pipeline.run()
         result.wait_until_finish()
-    dataset = finish(cfg, collect_stats(result), time.time() - start)
-    print(summary(cfg, dataset))
-    if cfg.report:
-        print(f"  report: {write_report(cfg.output)}")
-    return dataset
+    return publish(cfg, result, start, summary)
 
 
 def main() -> int:
