@@ -26,7 +26,8 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from m3w_builder.fetch_net import AddressPolicy, AddressRefused, PinnedHTTPConnection, PinnedHTTPSConnection
-from m3w_builder.fetch_robots import RobotsCache, x_robots_optout
+from m3w_builder.fetch_robots import RobotsCache
+from m3w_builder.optout import image_drop_reason
 from m3w_builder.fetch_sniff import sniff
 
 MiB = 1024 * 1024
@@ -122,8 +123,8 @@ class Fetcher:
         """Status, opt-out and content checks on the final response."""
         if not 200 <= resp.status < 300:
             raise _Failure("http_error", f"HTTP {resp.status}", resp.status)
-        directives = frozenset(self.opts.x_robots_directives)
-        tag = x_robots_optout(resp.headers.get_all("X-Robots-Tag") or [], AGENT_TOKEN, directives)
+        headers = [("X-Robots-Tag", value) for value in resp.headers.get_all("X-Robots-Tag") or []]
+        tag = image_drop_reason(headers, AGENT_TOKEN, self.opts.x_robots_directives)
         if tag:
             raise _Failure("x_robots_tag", f"X-Robots-Tag: {tag}", resp.status)
         sniffed = sniff(resp.body)

@@ -46,17 +46,3 @@ class RobotsCache:
             parser.parse(body.decode("utf-8", "replace").splitlines())
         return parser
 
-
-def x_robots_optout(values: list[str], agent: str, directives: frozenset[str]) -> str | None:
-    """The first of `directives` (e.g. noai, noimageai) an `X-Robots-Tag` header applies to us."""
-    for value in values:
-        scope, _, rest = value.partition(":")
-        if rest and " " not in scope.strip() and scope.strip().lower() not in directives:
-            if scope.strip().lower() != agent.lower():
-                continue  # `otherbot: noai` is for another crawler
-            value = rest
-        for token in value.split(","):
-            token = token.strip().lower()
-            if token in directives:
-                return token
-    return None

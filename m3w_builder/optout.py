@@ -173,11 +173,14 @@ def page_drop_reason(directives: set[str]) -> str | None:
 
 
 def image_drop_reason(
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None, agent: str = AGENT
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None,
+    agent: str = AGENT,
+    honoured: Iterable[str] = (NOAI, NOIMAGEAI, TDM_RESERVED),
 ) -> str | None:
-    """Why an image response opted out (`noai`, `noimageai`, `tdm_reserved`), else None."""
+    """The first `honoured` directive an image response carries (`noai`, `noimageai`,
+    `tdm_reserved`), else None."""
     directives = header_directives(headers, agent)
-    return next((d for d in (NOAI, NOIMAGEAI, TDM_RESERVED) if d in directives), None)
+    return next((d for d in honoured if d in directives), None)
 
 
 def apply_page_optout(doc: Document, directives: set[str]) -> Document:

@@ -25,7 +25,6 @@ import pyarrow.parquet as pq
 
 from m3w_builder.charset import normalize_label
 
-FORMATS = ("parquet", "csv", "tsv", "jsonl")
 # Detected encodings trusted as such; any other single-byte guess for a line that decodes under
 # cp1252 is taken as cp1252 (short Western lines are where detectors guess worst).
 _TRUSTED = frozenset((

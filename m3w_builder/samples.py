@@ -137,9 +137,3 @@ def build_samples(
         samples[0].failures = [failure_row(doc, f) for f in failures]
     counts["windows_kept"] += len(samples)
     return samples, counts
-
-
-def image_count(doc: Document) -> int:
-    """Number of image/video nodes of a document."""
-    return sum(1 for n in doc.nodes if not isinstance(n, TextNode))
-

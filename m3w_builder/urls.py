@@ -1,4 +1,4 @@
-"""URL helpers for extraction: absolute resolution, `srcset` choice, normalisation."""
+"""URL helpers for extraction: absolute resolution and `srcset` choice."""
 
 from __future__ import annotations
 
@@ -70,15 +70,3 @@ def best_srcset(srcset: str | None) -> str | None:
         if score > best_score:
             best_url, best_score = url, score
     return best_url
-
-
-def normalize_url(url: str) -> str:
-    """A canonical form for dedup and ids: lower-case scheme/host, no fragment, no default port."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    netloc = parts.netloc.lower()
-    if (parts.scheme == "http" and netloc.endswith(":80")) or (parts.scheme == "https" and netloc.endswith(":443")):
-        netloc = netloc.rsplit(":", 1)[0]
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))

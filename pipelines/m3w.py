@@ -78,7 +78,7 @@ class BuildSamples(beam.DoFn):
         self._tokenizer: Tokenizer | None = None
 
     def process(self, element, model: bytes):
-        if self._tokenizer is None or self._tokenizer.model_bytes != model:
+        if self._tokenizer is None:  # the side input is one model for the whole run
             self._tokenizer = Tokenizer(model)
         doc, media, failures = element
         samples, counts = build_samples(doc, media, self._tokenizer, self.config.windows, self.config.seed, failures)

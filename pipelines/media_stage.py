@@ -19,12 +19,10 @@ import apache_beam as beam
 from m3w_builder.document import Document, VideoNode
 from m3w_builder.fetch import Fetcher, MirrorResolver
 from m3w_builder.media import MediaResult, failed, process_media
+from m3w_builder.optout import image_drop_reason
 from m3w_builder.records import WebRecord
 from pipelines.config import JobConfig
 from pipelines.metrics import count
-
-_OPTOUT = ("noai", "noimageai")
-
 
 def media_requests(doc: Document):
     """(url, (doc_id, media_index, kind)) for every media node of a document."""
@@ -55,11 +53,17 @@ class ResolveMedia(beam.DoFn):
         self.config = config
         self.fetcher: Fetcher | None = None
         self.mirror: MirrorResolver | None = None
+        self.pool: ThreadPoolExecutor | None = None
 
     def setup(self) -> None:
         media = self.config.media
         self.fetcher = Fetcher(media.fetch) if media.http else None
         self.mirror = MirrorResolver(self.config.mirror_dir) if self.config.mirror_dir else None
+        self.pool = ThreadPoolExecutor(max(1, media.fetch_threads))
+
+    def teardown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def _bytes(self, url: str, records: list[WebRecord]) -> tuple[bytes | None, str, str]:
         """Source bytes of `url` and where they came from, or (None, status, message)."""
@@ -67,8 +71,10 @@ class ResolveMedia(beam.DoFn):
             record = _choose_record(records)
             if record.http_status not in (None, 200):
                 return None, f"http_{record.http_status}", "the crawl holds a non-200 response"
-            if any(d in record.x_robots_tag.lower() for d in _OPTOUT) and self.config.media.fetch.respect_robots:
-                return None, "x_robots_tag", record.x_robots_tag
+            honoured = self.config.media.fetch.x_robots_directives  # empty with --no_robots
+            directive = image_drop_reason([("X-Robots-Tag", record.x_robots_tag)], honoured=honoured)
+            if directive:
+                return None, "x_robots_tag", f"X-Robots-Tag: {directive}"
             return record.body, "crawl", ""
         if self.mirror is not None:
             data = self.mirror.read(url)
@@ -109,18 +115,16 @@ class ResolveMedia(beam.DoFn):
         return requests, origin, process_media(url, kind, data, self.config.images, self.config.video)
 
     def process(self, batch):
-        threads = max(1, min(self.config.media.fetch_threads, len(batch)))
-        with ThreadPoolExecutor(threads) as pool:
-            for requests, origin, result in pool.map(self._resolve, batch):
-                if result is None:
-                    continue
-                if origin:
-                    count("media_source", origin)
-                count("media", result.status)
-                if len(requests) > 1:
-                    count("media", "reused_references", len(requests) - 1)
-                for item_id, index, _kind in requests:
-                    yield item_id, (index, result)
+        for requests, origin, result in self.pool.map(self._resolve, batch):
+            if result is None:
+                continue
+            if origin:
+                count("media_source", origin)
+            count("media", result.status)
+            if len(requests) > 1:
+                count("media", "reused_references", len(requests) - 1)
+            for item_id, index, _kind in requests:
+                yield item_id, (index, result)
 
 
 class ResolveMediaTransform(beam.PTransform):
