@@ -9,8 +9,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from m3w_builder.errors import Rejected
-from m3w_builder.extract import extract
+from m3w_builder.drops import Rejected
+from m3w_builder.extract.dom import extract
 
 HTML = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "html"
 

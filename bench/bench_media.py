@@ -19,9 +19,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from m3w_builder.errors import Rejected  # noqa: E402
-from m3w_builder.images import process_image  # noqa: E402
-from m3w_builder.video import VideoOptions, extract_frames  # noqa: E402
+from m3w_builder.drops import Rejected  # noqa: E402
+from m3w_builder.media.images import process_image  # noqa: E402
+from m3w_builder.media.video import VideoOptions, extract_frames  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ROUNDS = 3

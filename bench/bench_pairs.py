@@ -16,16 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from m3w_builder.errors import Rejected  # noqa: E402
-from m3w_builder.images import ImageOptions  # noqa: E402
-from m3w_builder.media import process_media  # noqa: E402
-from m3w_builder.pair_lists import read_list  # noqa: E402
-from m3w_builder.pairs_align import CaptionRules, check_candidate, harvest  # noqa: E402
-from m3w_builder.records import read_archive  # noqa: E402
-from m3w_builder.samples import ShardSample  # noqa: E402
-from m3w_builder.sample_pairs import write_sample_pairs  # noqa: E402
+from m3w_builder.demo.pairs import write_sample_pairs  # noqa: E402
+from m3w_builder.drops import Rejected  # noqa: E402
+from m3w_builder.media.images import ImageOptions  # noqa: E402
+from m3w_builder.media.process import process_media  # noqa: E402
+from m3w_builder.pairs.align import CaptionRules, check_candidate, harvest  # noqa: E402
+from m3w_builder.pairs.items import make_item, pair_sample  # noqa: E402
+from m3w_builder.read.lists import read_list  # noqa: E402
+from m3w_builder.read.records import read_archive  # noqa: E402
+from m3w_builder.samples.assemble import ShardSample  # noqa: E402
 from pipelines.pairs import run  # noqa: E402
-from pipelines.pairs_items import make_item, pair_sample  # noqa: E402
 
 
 def cpu() -> float:

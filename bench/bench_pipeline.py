@@ -11,16 +11,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from m3w_builder.errors import Rejected
-from m3w_builder.extract import extract
-from m3w_builder.filters import filter_document
-from m3w_builder.images import ImageOptions
-from m3w_builder.media import process_media
-from m3w_builder.records import WebRecord, read_archive
-from m3w_builder.sample_crawl import write_sample_crawl
-from m3w_builder.samples import attach_media, build_samples
-from m3w_builder.tokenizer import Tokenizer, train_tokenizer
-from m3w_builder.windows import WindowOptions
+from m3w_builder.demo.crawl import write_sample_crawl
+from m3w_builder.drops import Rejected
+from m3w_builder.extract.dom import extract
+from m3w_builder.media.images import ImageOptions
+from m3w_builder.media.process import process_media
+from m3w_builder.quality.filters import filter_document
+from m3w_builder.read.records import WebRecord, read_archive
+from m3w_builder.samples.assemble import attach_media, build_samples
+from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
+from m3w_builder.samples.windows import WindowOptions
 from pipelines.m3w import run
 
 COPIES = 8

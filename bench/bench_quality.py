@@ -16,9 +16,9 @@ from pathlib import Path
 
 from lxml import html as lxml_html
 
-from m3w_builder import minhash
-from m3w_builder.language import detect_language
-from m3w_builder.prepass import prepass_reason
+from m3w_builder.quality import minhash
+from m3w_builder.quality.language import detect_language
+from m3w_builder.quality.prepass import prepass_reason
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "html"
 

@@ -9,13 +9,13 @@ import argparse
 import os
 from dataclasses import asdict, dataclass, field
 
-from m3w_builder.extract import ExtractOptions
-from m3w_builder.fetch import FetchOptions
-from m3w_builder.filters import FilterOptions
-from m3w_builder.images import ImageOptions
-from m3w_builder.tokenizer import TrainOptions
-from m3w_builder.video import VideoOptions
-from m3w_builder.windows import WindowOptions
+from m3w_builder.extract.dom import ExtractOptions
+from m3w_builder.media.fetch import FetchOptions
+from m3w_builder.media.images import ImageOptions
+from m3w_builder.media.video import VideoOptions
+from m3w_builder.quality.filters import FilterOptions
+from m3w_builder.samples.tokenizer import TrainOptions
+from m3w_builder.samples.windows import WindowOptions
 from pipelines.quality import add_quality_options
 
 QUALITY_FLAGS = (

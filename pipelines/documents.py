@@ -7,11 +7,11 @@ from dataclasses import replace
 import apache_beam as beam
 
 from m3w_builder.document import VideoNode
-from m3w_builder.errors import Rejected
-from m3w_builder.extract import extract
-from m3w_builder.filters import filter_document
-from m3w_builder.optout import apply_page_optout, header_directives, meta_directives
-from m3w_builder.records import WebRecord
+from m3w_builder.drops import Rejected
+from m3w_builder.extract.dom import extract
+from m3w_builder.quality.filters import filter_document
+from m3w_builder.quality.optout import apply_page_optout, header_directives, meta_directives
+from m3w_builder.read.records import WebRecord
 from pipelines.config import JobConfig
 from pipelines.metrics import count, drop
 

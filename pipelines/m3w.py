@@ -15,24 +15,24 @@ import json
 import sys
 import time
 from collections import Counter
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from m3w_builder.samples import attach_media, build_samples
-from m3w_builder.tokenizer import Tokenizer, train_tokenizer
+from m3w_builder.samples.assemble import attach_media, build_samples
+from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
 from pipelines import fs, progress
 from pipelines.config import JobConfig, beam_args, build_parser, config_from_args
 from pipelines.documents import ExtractDocuments
 from pipelines.media_stage import FrequentContent, ResolveMediaTransform, media_requests
 from pipelines.metrics import NAMESPACE, REJECTS, count, drop
 from pipelines.quality import PrePassFilter, QualityStage, prepass_config
-from pipelines.report import write_report
 from pipelines.read import MEDIA, ExpandInputs, ReadRecords
+from pipelines.report import write_report
 from pipelines.shard_io import WriteRejects, WriteShard, assign_shard, dataset_json, reject_bucket, stable_hash
 
 SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample"
@@ -232,7 +232,7 @@ def summary(cfg: JobConfig, dataset: dict) -> str:
 
 def default_inputs(output: str) -> list[str]:
     """The embedded sample crawl, written locally (and copied next to a remote output)."""
-    from m3w_builder.sample_crawl import write_sample_crawl
+    from m3w_builder.demo.crawl import write_sample_crawl
 
     local = write_sample_crawl(SAMPLE_DIR)
     if "://" not in output:

@@ -17,12 +17,13 @@ from pathlib import Path
 import apache_beam as beam
 
 from m3w_builder.document import Document, VideoNode
-from m3w_builder.fetch import Fetcher, MirrorResolver
-from m3w_builder.media import MediaResult, failed, process_media
-from m3w_builder.optout import image_drop_reason
-from m3w_builder.records import WebRecord
+from m3w_builder.media.fetch import Fetcher, MirrorResolver
+from m3w_builder.media.process import MediaResult, failed, process_media
+from m3w_builder.quality.optout import image_drop_reason
+from m3w_builder.read.records import WebRecord
 from pipelines.config import JobConfig
 from pipelines.metrics import count
+
 
 def media_requests(doc: Document):
     """(url, (doc_id, media_index, kind)) for every media node of a document."""

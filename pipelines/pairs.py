@@ -23,18 +23,27 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from m3w_builder.extract import ExtractOptions
-from m3w_builder.images import ImageOptions
-from m3w_builder.pair_lists import ListOptions, is_list_file
-from m3w_builder.pairs_align import CaptionRules
+from m3w_builder.extract.dom import ExtractOptions
+from m3w_builder.media.images import ImageOptions
+from m3w_builder.pairs.align import CaptionRules
+from m3w_builder.read.lists import ListOptions, is_list_file
 from pipelines import fs, progress
 from pipelines.config import JobConfig, add_media_arguments, beam_args, media_options_from_args
 from pipelines.m3w import publish
 from pipelines.media_stage import ResolveMediaTransform
 from pipelines.metrics import REJECTS, count
 from pipelines.pairs_stages import (
-    Compose, FrequentCaptions, HarvestAlts, ReadPairList, Settle, WritePairShard, alt_keyed, local_urls,
-    manifest_rows, media_request, read_local,
+    Compose,
+    FrequentCaptions,
+    HarvestAlts,
+    ReadPairList,
+    Settle,
+    WritePairShard,
+    alt_keyed,
+    local_urls,
+    manifest_rows,
+    media_request,
+    read_local,
 )
 from pipelines.read import MEDIA, ExpandInputs, ReadRecords
 from pipelines.shard_io import WriteRejects, dataset_json, num_shards, reject_bucket, stable_hash
@@ -237,7 +246,7 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsConfig) -> None:
 
 def default_inputs(source: str, output: str) -> tuple[list[str], list[str]]:
     """The embedded sample of `source` (copied next to a remote output)."""
-    from m3w_builder.sample_pairs import write_sample_pairs
+    from m3w_builder.demo.pairs import write_sample_pairs
 
     inputs, media_inputs = write_sample_pairs(SAMPLE_DIR / source, source)
     if "://" not in output:

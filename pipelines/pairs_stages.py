@@ -12,15 +12,15 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder.errors import Rejected
-from m3w_builder.pair_lists import read_list
-from m3w_builder.pairs_align import alt_key, caption_reason, check_candidate, harvest
-from m3w_builder.records import WebRecord
-from m3w_builder.samples import ShardSample
-from m3w_builder.shards import shard_name
+from m3w_builder.drops import Rejected
+from m3w_builder.output.shards import shard_name
+from m3w_builder.pairs.align import alt_key, caption_reason, check_candidate, harvest
+from m3w_builder.pairs.items import PAIRS_SCHEMA, PairItem, broken_item, failure_row, make_item, pair_sample
+from m3w_builder.read.lists import read_list
+from m3w_builder.read.records import WebRecord
+from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
 from pipelines.metrics import count, drop
-from pipelines.pairs_items import PAIRS_SCHEMA, PairItem, broken_item, failure_row, make_item, pair_sample
 from pipelines.shard_io import finished_shard, finished_shard_files_exist, shard_paths, write_shard
 
 REUSE = "reuse"

@@ -31,11 +31,12 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder import minhash
 from m3w_builder.document import Document, TextNode
-from m3w_builder.language import detect_language
-from m3w_builder.optout import BlockList, normalize_url, site_of
-from m3w_builder.prepass import PrepassConfig, prepass_reason
+from m3w_builder.quality import minhash
+from m3w_builder.quality.blocklist import BlockList
+from m3w_builder.quality.language import detect_language
+from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
+from m3w_builder.quality.urlkeys import normalize_url, site_of
 from pipelines.metrics import REJECTS, count, drop
 
 PREPASS = "prepass"
@@ -110,7 +111,7 @@ class _DropByIds(beam.PTransform):
 
 
 class UrlDedup(beam.PTransform):
-    """One document per normalised URL (`optout.normalize_url`): the latest capture."""
+    """One document per normalised URL (`urlkeys.normalize_url`): the latest capture."""
 
     def expand(self, docs: beam.PCollection) -> Outputs:
         def losers(element: tuple[str, Iterable[tuple[float, str]]]) -> Iterable[tuple[str, str]]:

@@ -8,7 +8,7 @@ import json
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder.records import ReadIssue, WebRecord, read_archive
+from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from pipelines import fs
 from pipelines.metrics import count, drop
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder import report
+from m3w_builder.output import report
 
 MAX_BYTES = 5_000_000  # page budget: images get what the rest of the page leaves
 

@@ -17,8 +17,8 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from m3w_builder.samples import ShardSample
-from m3w_builder.shards import ShardWriter, shard_name
+from m3w_builder.output.shards import ShardWriter, shard_name
+from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
 from pipelines.metrics import count
 

@@ -11,10 +11,10 @@ import pytest
 from lxml import etree
 
 from m3w_builder.document import ImageNode, TextNode, VideoNode
-from m3w_builder.errors import Rejected
-from m3w_builder.extract import extract, parse_html
-from m3w_builder.charset import decode_html
-from m3w_builder.urls import resolve
+from m3w_builder.drops import Rejected
+from m3w_builder.extract.charset import decode_html
+from m3w_builder.extract.dom import extract, parse_html
+from m3w_builder.extract.urls import resolve
 from tests.conftest import shared_path
 
 URL = "https://site.test/blog/post.html"
@@ -101,7 +101,7 @@ def test_rejections_have_reasons():
         extract(b"<html><body><script>x</script></body></html>", URL)
     assert err.value.reason == "no_content"
     with pytest.raises(Rejected) as err:
-        from m3w_builder.extract import ExtractOptions
+        from m3w_builder.extract.dom import ExtractOptions
 
         extract(b"<p>x</p>" * 1000, URL, options=ExtractOptions(max_page_bytes=100))
     assert err.value.reason == "too_large"
@@ -202,7 +202,7 @@ def test_video_node_type():
 
 
 def test_deadline_is_enforced():
-    from m3w_builder.extract import ExtractOptions
+    from m3w_builder.extract.dom import ExtractOptions
 
     html = "<div>" + "<span>x</span>" * 20000 + "</div>"
     with pytest.raises(Rejected) as err:

@@ -1,4 +1,4 @@
-"""m3w_builder.fetch against a real loopback HTTP server serving ../shared/data/images files.
+"""m3w_builder.media.fetch against a real loopback HTTP server serving ../shared/data/images files.
 
 Only 127.0.0.1 is ever contacted: redirects to private or metadata addresses must be refused
 before any connection is made.
@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from m3w_builder.fetch import FetchOptions, Fetcher, MirrorResolver
+from m3w_builder.media.fetch import Fetcher, FetchOptions, MirrorResolver
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IMAGES = DATA / "images"

@@ -1,4 +1,4 @@
-"""m3w_builder.images on the real image corpus in ../shared/data/images (skipped when absent)."""
+"""m3w_builder.media.images on the real image corpus in ../shared/data/images (skipped when absent)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from m3w_builder.errors import Rejected
-from m3w_builder.images import DEFAULT_FORMATS, ImageOptions, process_image, to_rgb
+from m3w_builder.drops import Rejected
+from m3w_builder.media.images import DEFAULT_FORMATS, ImageOptions, process_image, to_rgb
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IMAGES = DATA / "images"

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from m3w_builder import minhash
-from m3w_builder.minhash import (
+from m3w_builder.quality import minhash
+from m3w_builder.quality.minhash import (
     MinHashParams,
     band_keys,
     jaccard,
@@ -34,7 +34,7 @@ def exact_jaccard(a: list[str], b: list[str], n: int = 5) -> float:
 def test_signature_is_deterministic_across_processes() -> None:
     text = " ".join(tokens(1, 300))
     code = (
-        "import sys; from m3w_builder.minhash import signature; print(signature(sys.argv[1]).tobytes().hex())"
+        "import sys; from m3w_builder.quality.minhash import signature; print(signature(sys.argv[1]).tobytes().hex())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     other = subprocess.run(

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import webdataset as wds
 
-from m3w_builder.mmc4 import export, iter_windows
-from m3w_builder.sample_crawl import write_sample_crawl
+from m3w_builder.demo.crawl import write_sample_crawl
+from m3w_builder.output.mmc4 import export, iter_windows
 from pipelines.m3w import run
 
 

@@ -16,8 +16,8 @@ import pytest
 import webdataset as wds
 from PIL import Image
 
-from m3w_builder.errors import Rejected
-from m3w_builder.pairs_align import CaptionRules, check_candidate, harvest, word_count
+from m3w_builder.drops import Rejected
+from m3w_builder.pairs.align import CaptionRules, check_candidate, harvest, word_count
 from pipelines.pairs import run
 from tests.conftest import shared_path
 
@@ -177,7 +177,7 @@ def test_align_from_real_pages_with_a_mirror(tmp_path):
                 except Rejected:
                     continue
                 expected += 1
-                from m3w_builder.fetch import MirrorResolver
+                from m3w_builder.media.fetch import MirrorResolver
 
                 target = MirrorResolver(mirror).root / c.src.split("://", 1)[1].split("?")[0]
                 if c.src.startswith("https://") and "?" not in c.src:

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from m3w_builder.pair_lists import ListOptions, read_list
-from m3w_builder.pairs_align import CaptionRules, caption_reason, harvest, pair_key
-from m3w_builder.sample_pairs import vtp_sample
+from m3w_builder.demo.pairs import vtp_sample
+from m3w_builder.pairs.align import CaptionRules, caption_reason, harvest, pair_key
+from m3w_builder.read.lists import ListOptions, read_list
 
 
 @pytest.mark.parametrize("alt,reason", [

@@ -14,7 +14,7 @@ import pytest
 import webdataset as wds
 from PIL import Image
 
-from m3w_builder.images import process_image
+from m3w_builder.media.images import process_image
 from pipelines.m3w import run
 from tests.conftest import shared_path
 

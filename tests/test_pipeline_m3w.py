@@ -21,9 +21,9 @@ import pytest
 import webdataset as wds
 from PIL import Image
 
-from m3w_builder.sample_crawl import write_sample_crawl
-from m3w_builder.sample_crawl_media import PALETTE
-from m3w_builder.tokenizer import Tokenizer
+from m3w_builder.demo.crawl import write_sample_crawl
+from m3w_builder.demo.crawl_media import PALETTE
+from m3w_builder.samples.tokenizer import Tokenizer
 from pipelines.m3w import run
 from tests.conftest import shared_path
 

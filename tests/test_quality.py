@@ -12,17 +12,12 @@ import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from m3w_builder.document import Document, ImageNode, TextNode, make_doc_id
-from m3w_builder.errors import Rejected
-from m3w_builder.language import detect_language
-from m3w_builder.optout import (
-    BlockList,
-    apply_page_optout,
-    header_directives,
-    image_drop_reason,
-    meta_directives,
-    normalize_url,
-)
-from m3w_builder.prepass import PrepassConfig, prepass_reason
+from m3w_builder.drops import Rejected
+from m3w_builder.quality.blocklist import BlockList
+from m3w_builder.quality.language import detect_language
+from m3w_builder.quality.optout import apply_page_optout, header_directives, image_drop_reason, meta_directives
+from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
+from m3w_builder.quality.urlkeys import normalize_url
 from pipelines import quality
 from pipelines.metrics import NAMESPACE
 

@@ -16,7 +16,7 @@ import pytest
 from lxml import html as lxml_html
 from PIL import Image
 
-from m3w_builder import report
+from m3w_builder.output import report
 from pipelines.pairs import run as run_pairs
 from pipelines.report import write_report
 

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image, ImageOps
 from warcio.archiveiterator import ArchiveIterator
 
-from m3w_builder.sample_crawl import DUPLICATE_OF, DUPLICATE_URL, REVISITED, main, write_sample_crawl
-from m3w_builder.sample_crawl_media import PALETTE
+from m3w_builder.demo.crawl import DUPLICATE_OF, DUPLICATE_URL, REVISITED, main, write_sample_crawl
+from m3w_builder.demo.crawl_media import PALETTE
 
 COLOURS = "|".join(PALETTE)
 DESCRIPTION = re.compile(

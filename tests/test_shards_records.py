@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 import webdataset as wds
 
-from m3w_builder.records import ReadIssue, WebRecord, read_archive
-from m3w_builder.shards import MTIME, ShardWriter
+from m3w_builder.output.shards import MTIME, ShardWriter
+from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from tests.conftest import SHARED_DATA, shared_path
 
 

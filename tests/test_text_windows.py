@@ -7,11 +7,11 @@ import random
 import pytest
 
 from m3w_builder.document import Document, ImageNode, TextNode, VideoNode
-from m3w_builder.filters import FilterOptions, filter_document
-from m3w_builder.errors import Rejected
-from m3w_builder.markers import neutralise, render_segments, render_text
-from m3w_builder.tokenizer import Tokenizer, TrainOptions, train_tokenizer
-from m3w_builder.windows import WindowOptions, make_windows
+from m3w_builder.drops import Rejected
+from m3w_builder.quality.filters import FilterOptions, filter_document
+from m3w_builder.samples.markers import neutralise, render_segments, render_text
+from m3w_builder.samples.tokenizer import Tokenizer, TrainOptions, train_tokenizer
+from m3w_builder.samples.windows import WindowOptions, make_windows
 
 WORDS = "the red circle sits on a blue background while green squares move slowly across pictures".split()
 

@@ -1,4 +1,4 @@
-"""m3w_builder.video on the real clips in ../shared/data/video (skipped when absent)."""
+"""m3w_builder.media.video on the real clips in ../shared/data/video (skipped when absent)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from m3w_builder.errors import Rejected
-from m3w_builder.video import VideoFrames, VideoOptions, extract_frames
+from m3w_builder.drops import Rejected
+from m3w_builder.media.video import VideoFrames, VideoOptions, extract_frames
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 VIDEO = DATA / "video"

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import model_toydata
 import pytest
 import torch
-
-import model_toydata
 
 
 @pytest.fixture(scope="session", autouse=True)

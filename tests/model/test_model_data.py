@@ -4,15 +4,22 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import model_toydata
 import sentencepiece as spm
 import torch
 
 from model.config import tiny
-from model.data import (DatasetInfo, Decoder, ExampleStream, _raw_samples, collate, heldout_examples, is_heldout,
-                        parse_data_arg)
+from model.data import (
+    DatasetInfo,
+    Decoder,
+    ExampleStream,
+    _raw_samples,
+    collate,
+    heldout_examples,
+    is_heldout,
+    parse_data_arg,
+)
 from model.tokenizer import SPTokenizer
-
-import model_toydata
 
 RGB = {name: torch.tensor(c, dtype=torch.float32) / 255 for name, c in model_toydata.COLOURS.items()}
 

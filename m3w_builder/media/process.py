@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from m3w_builder.errors import Rejected
-from m3w_builder.images import ImageOptions, ProcessedImage, process_image
-from m3w_builder.video import VideoOptions, extract_frames
+from m3w_builder.drops import Rejected
+from m3w_builder.media.images import ImageOptions, ProcessedImage, process_image
+from m3w_builder.media.video import VideoOptions, extract_frames
 
 
 @dataclass

@@ -10,7 +10,7 @@ Determinism: all randomness comes from `random.Random` seeded by `seed` (and pag
 and WARC-Record-ID (uuid5) are passed explicitly; warcio's gzip stream (zlib) has a zero mtime;
 videos are muxed and encoded with `bitexact` flags.
 
-CLI: `python -m m3w_builder.sample_crawl OUT_DIR [--seed N]` prints the written path.
+CLI: `python -m m3w_builder.demo.crawl OUT_DIR [--seed N]` prints the written path.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from m3w_builder import sample_crawl_media as media
-from m3w_builder.sample_crawl_pages import Blob, Page, PageSpec, build_page
+from m3w_builder.demo import crawl_media as media
+from m3w_builder.demo.crawl_pages import Blob, Page, PageSpec, build_page
 
 FILENAME = "sample-crawl.warc.gz"
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from m3w_builder.optout import header_directives, meta_directives, page_drop_reason
+from m3w_builder.quality.optout import header_directives, meta_directives, page_drop_reason
 
 # "unrolled loop" patterns: runs of [^<] / [^-] are scanned in C, far faster than a lazy .*?
 _INVISIBLE = re.compile(

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from m3w_builder.document import ImageNode
-from m3w_builder.errors import Rejected
-from m3w_builder.extract import ExtractOptions, extract
-from m3w_builder.optout import apply_page_optout, header_directives, meta_directives
+from m3w_builder.drops import Rejected
+from m3w_builder.extract.dom import ExtractOptions, extract
+from m3w_builder.quality.optout import apply_page_optout, header_directives, meta_directives
 
 # Alt texts that say nothing about the picture (compared after `normalize_caption`).
 _BOILERPLATE_LINES = """

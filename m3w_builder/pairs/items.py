@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from PIL import Image
 
-from m3w_builder.markers import neutralise
-from m3w_builder.media import MediaResult
-from m3w_builder.pairs_align import normalize_caption, pair_key
-from m3w_builder.samples import ShardSample
+from m3w_builder.media.process import MediaResult
+from m3w_builder.pairs.align import normalize_caption, pair_key
+from m3w_builder.samples.assemble import ShardSample
+from m3w_builder.samples.markers import neutralise
 
 PENDING = "pending"
 PAIRS_SCHEMA = pa.schema([

@@ -60,7 +60,7 @@ MAX_FRAMES = 6  # frames of a video shown in the sample section
 
 
 @dataclass
-class Window:
+class StoredSample:
     """One sample read from a shard: its json and its other members by suffix (`0.jpg`, `txt`)."""
 
     key: str
@@ -85,7 +85,7 @@ class ReportData:
     stored_heights: list[int] = field(default_factory=list)
     caption_words: list[int] = field(default_factory=list)
     sample_languages: Counter = field(default_factory=Counter)
-    windows: list[Window] = field(default_factory=list)
+    windows: list[StoredSample] = field(default_factory=list)
 
     @property
     def pairs(self) -> bool:
@@ -93,16 +93,16 @@ class ReportData:
         return self.dataset.get("kind") in PAIR_KINDS
 
 
-def caption(window: Window) -> str:
+def caption(window: StoredSample) -> str:
     """A pair's caption: its `.txt` member, else the `caption` field of its json."""
     if "txt" in window.media:
         return window.media["txt"].decode("utf-8", "replace")
     return str(window.meta.get("caption", ""))
 
 
-def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[Window]:
+def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[StoredSample]:
     """Samples of a WebDataset tar read as a stream (members of a sample are adjacent)."""
-    current: Window | None = None
+    current: StoredSample | None = None
     with tarfile.open(fileobj=fileobj, mode="r|*") as tar:
         for member in tar:
             if not member.isfile():
@@ -113,7 +113,7 @@ def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[Window]:
             if current is None or key != current.key:
                 if current is not None:
                     yield current
-                current = Window(key, {}, {})
+                current = StoredSample(key, {}, {})
             if suffix == "json":
                 current.meta = json.loads(data)
             else:
@@ -122,7 +122,7 @@ def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[Window]:
         yield current
 
 
-def add_window(data: ReportData, window: Window) -> None:
+def add_window(data: ReportData, window: StoredSample) -> None:
     """Add one sample's numbers to the histograms."""
     (_add_pair if data.pairs else _add_m3w)(data, window)
     if window.meta.get("language"):
@@ -130,7 +130,7 @@ def add_window(data: ReportData, window: Window) -> None:
     data.scanned += 1
 
 
-def _add_m3w(data: ReportData, window: Window) -> None:
+def _add_m3w(data: ReportData, window: StoredSample) -> None:
     """Tokens, images and original image sizes of one M3W window."""
     meta = window.meta
     span = meta.get("window", {})
@@ -149,7 +149,7 @@ def _add_m3w(data: ReportData, window: Window) -> None:
             data.image_heights.append(size[1])
 
 
-def _add_pair(data: ReportData, window: Window) -> None:
+def _add_pair(data: ReportData, window: StoredSample) -> None:
     """Caption words and the img2dataset size fields of one pair."""
     meta = window.meta
     data.caption_words.append(len(caption(window).split()))
@@ -359,7 +359,7 @@ def shard_section(shards: list[dict[str, Any]]) -> str:
     return f'<section id="shards"><h2>Shards</h2><table>{"".join(rows)}</table></section>'
 
 
-def _img(window: Window, member: str, title: str, budget: list[int]) -> str:
+def _img(window: StoredSample, member: str, title: str, budget: list[int]) -> str:
     data = window.media.get(member)
     if data is None:
         return f'<span class="missing">[{html.escape(member)} missing]</span>'
@@ -371,13 +371,13 @@ def _img(window: Window, member: str, title: str, budget: list[int]) -> str:
     return f'<img src="data:{mime};base64,{payload}" title="{html.escape(title)}" alt="{html.escape(title)}">'
 
 
-def _strip(window: Window, frames: list[dict[str, Any]], title: str, budget: list[int]) -> str:
+def _strip(window: StoredSample, frames: list[dict[str, Any]], title: str, budget: list[int]) -> str:
     """A video as a strip of its first `MAX_FRAMES` frames (`{"t": ..., "member": ...}`)."""
     images = "".join(_img(window, f["member"], title, budget) for f in frames[:MAX_FRAMES])
     return f'<span class="video">{images}</span>'
 
 
-def _render_text(window: Window, budget: list[int]) -> str:
+def _render_text(window: StoredSample, budget: list[int]) -> str:
     images = window.meta.get("images", [])
     out, index = [], 0
     for part in _MARKER.split(window.meta.get("text", "")):
@@ -396,14 +396,14 @@ def _render_text(window: Window, budget: list[int]) -> str:
     return "".join(out)
 
 
-def _window_card(window: Window, budget: list[int]) -> tuple[str, str]:
+def _window_card(window: StoredSample, budget: list[int]) -> tuple[str, str]:
     """Header text and body of an M3W window: text with its images in place."""
     span = window.meta.get("window", {})
     head = f"tokens {span.get('token_start', '?')}–{span.get('token_end', '?')} of {span.get('doc_tokens', '?')}"
     return head, f'<div class="text">{_render_text(window, budget)}</div>'
 
 
-def _pair_card(window: Window, budget: list[int]) -> tuple[str, str]:
+def _pair_card(window: StoredSample, budget: list[int]) -> tuple[str, str]:
     """Header text and body of a pair: its image (or strip of video frames) above its caption."""
     meta = window.meta
     head = (
@@ -421,7 +421,7 @@ def _pair_card(window: Window, budget: list[int]) -> tuple[str, str]:
     )
 
 
-def samples_section(windows: list[Window], image_budget: int, pairs: bool = False) -> str:
+def samples_section(windows: list[StoredSample], image_budget: int, pairs: bool = False) -> str:
     """Browsable samples (index + prev/next links): M3W windows with images in place, or pairs."""
     budget = [image_budget]
     card, kind = (_pair_card, "pair") if pairs else (_window_card, "window")

@@ -1,4 +1,4 @@
-"""URL-level rules: URL normalisation for dedup, domain/URL block lists, `noai` opt-out signals.
+"""Opt-out signals (`noai`, `noimageai`, TDM reservation) of pages and media responses.
 
 Pure functions on strings and header pairs, so the reader, the extractor, the pre-pass and the
 media fetcher can all call them.
@@ -17,11 +17,10 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from dataclasses import replace
 
 from m3w_builder.document import Document, TextNode
-from m3w_builder.errors import Rejected
+from m3w_builder.drops import Rejected
 
 AGENT = "m3w-builder"
 NOAI = "noai"
@@ -29,95 +28,11 @@ NOIMAGEAI = "noimageai"
 TDM_RESERVED = "tdm_reserved"
 PAGE_DROP = (NOAI, TDM_RESERVED)
 
-_TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "yclid"}
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 _COLON_DIRECTIVES = {"max-snippet", "max-image-preview", "max-video-preview", "unavailable_after"}
 _META = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(rb"""([a-zA-Z_:][-\w:.]*)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
 _AGENT_PREFIX = re.compile(r"^\s*([A-Za-z0-9_.*-]+)\s*:\s*(.*)$", re.DOTALL)
 HEAD_BYTES = 65536  # meta tags are looked for in the head of the page only
-
-
-def host_of(url: str) -> str:
-    """Lower-case host without port or trailing dot ('' when the URL has none)."""
-    try:
-        host = urlsplit(url.strip()).hostname or ""
-    except ValueError:
-        return ""
-    return host.rstrip(".")
-
-
-def site_of(url: str) -> str:
-    """The host without a leading `www.`: the unit of per-domain rules."""
-    host = host_of(url)
-    return host[4:] if host.startswith("www.") else host
-
-
-def normalize_url(url: str) -> str:
-    """Dedup key of a URL: scheme-less, lower-case host without `www.` or default port, no
-    fragment, `/` for an empty path, tracking parameters (`utm_*`, `fbclid`, ...) removed and the
-    remaining query parameters sorted."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return url.strip()
-    host = site_of(url)
-    netloc = (
-        host if port is None or str(port) == _DEFAULT_PORTS.get(parts.scheme.lower()) else f"{host}:{port}"
-    )
-    query = sorted(
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
-    )
-    path = parts.path or "/"
-    return f"{netloc}{path}" + (f"?{urlencode(query)}" if query else "")
-
-
-@dataclass
-class BlockList:
-    """Domains (blocking the host and every subdomain) and URL prefixes (host + path prefix).
-
-    A line with a `/` is a URL prefix (scheme optional and ignored); any other line is a domain.
-    Blank lines and `#` comments are skipped.
-    """
-
-    domains: set[str] = field(default_factory=set)
-    prefixes: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def from_lines(cls, lines: Iterable[str]) -> "BlockList":
-        blocklist = cls()
-        for raw in lines:
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            if "/" not in line:
-                blocklist.domains.add(line.lower().strip("."))
-                continue
-            parts = urlsplit(line if "://" in line else f"http://{line}")
-            host = (parts.hostname or "").rstrip(".")
-            path = parts.path + (f"?{parts.query}" if parts.query else "")
-            blocklist.prefixes.setdefault(host, []).append(path or "/")
-        return blocklist
-
-    def __bool__(self) -> bool:
-        return bool(self.domains or self.prefixes)
-
-    def match(self, url: str) -> str | None:
-        """`blocked_domain`, `blocked_url` or None."""
-        host = host_of(url)
-        labels = host.split(".")
-        if any(".".join(labels[i:]) in self.domains for i in range(len(labels))):
-            return "blocked_domain"
-        prefixes = self.prefixes.get(host)
-        if prefixes:
-            parts = urlsplit(url.strip())
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            if any(path.startswith(p) for p in prefixes):
-                return "blocked_url"
-        return None
 
 
 def parse_directives(value: str, agent: str = AGENT) -> set[str]:

@@ -13,8 +13,8 @@ import random
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from m3w_builder import sample_crawl_media as media
-from m3w_builder import sample_crawl_text as text
+from m3w_builder.demo import crawl_media as media
+from m3w_builder.demo import crawl_text as text
 
 AD_HOST = "https://ads.example-adnet.test"
 BANNER_URL = f"{AD_HOST}/banners/leaderboard-728x90.jpg"

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from m3w_builder.errors import Rejected
-from m3w_builder.fetch_sniff import sniff
+from m3w_builder.drops import Rejected
+from m3w_builder.media.sniff import sniff
 
 MiB = 1024 * 1024
 

@@ -12,10 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from m3w_builder.document import Document, TextNode
-from m3w_builder.markers import render_segments
-from m3w_builder.media import MediaResult
-from m3w_builder.tokenizer import Tokenizer
-from m3w_builder.windows import WindowOptions, make_windows
+from m3w_builder.media.process import MediaResult
+from m3w_builder.samples.markers import render_segments
+from m3w_builder.samples.tokenizer import Tokenizer
+from m3w_builder.samples.windows import WindowOptions, make_windows
 
 
 @dataclass

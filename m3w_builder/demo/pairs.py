@@ -1,6 +1,6 @@
 """Embedded default inputs of the pairs job, byte-reproducible and offline.
 
-- ALIGN: the sample crawl (`m3w_builder.sample_crawl`): real-shaped pages whose `<img>` alt texts
+- ALIGN: the sample crawl (`m3w_builder.demo.crawl`): real-shaped pages whose `<img>` alt texts
   range from good descriptions to "photo", logos and empty alts, with the images in the WARC.
 - LTIP: `ltip.parquet` (url, caption = a long description, license, source) plus
   `ltip-media.warc.gz` holding the images; a few rows are broken on purpose (missing caption,
@@ -9,7 +9,7 @@
   a moving ball described by the caption.
 
 `write_sample_pairs(out_dir, source, seed)` returns `(list or crawl inputs, media WARCs)`.
-CLI: `python -m m3w_builder.sample_pairs OUT_DIR --source ltip`.
+CLI: `python -m m3w_builder.demo.pairs OUT_DIR --source ltip`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import pyarrow.parquet as pq
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from m3w_builder import sample_crawl_media as media
-from m3w_builder.sample_crawl import write_sample_crawl
-from m3w_builder.sample_crawl_text import describe, describe_clip
+from m3w_builder.demo import crawl_media as media
+from m3w_builder.demo.crawl import write_sample_crawl
+from m3w_builder.demo.crawl_text import describe, describe_clip
 
 LTIP_HOST = "https://img.example-ltip.test"
 VTP_HOST = "https://video.example-vtp.test"

@@ -23,7 +23,7 @@ from typing import BinaryIO
 import charset_normalizer
 import pyarrow.parquet as pq
 
-from m3w_builder.charset import normalize_label
+from m3w_builder.extract.charset import normalize_label
 
 # Detected encodings trusted as such; any other single-byte guess for a line that decodes under
 # cp1252 is taken as cp1252 (short Western lines are where detectors guess worst).

@@ -18,8 +18,8 @@ from fractions import Fraction
 import av
 from PIL import Image
 
-from m3w_builder.errors import Rejected
-from m3w_builder.images import ImageOptions, encode_jpeg
+from m3w_builder.drops import Rejected
+from m3w_builder.media.images import ImageOptions, encode_jpeg
 
 MiB = 1024 * 1024
 

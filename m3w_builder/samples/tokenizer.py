@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sentencepiece as spm
 
-from m3w_builder.markers import EOC_TOKEN, IMAGE_TOKEN, Segment
+from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN, Segment
 
 
 @dataclass(frozen=True)

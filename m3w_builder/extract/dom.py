@@ -3,26 +3,22 @@
 lxml (libxml2) parses real-web tag soup fast, and every bulk step (stripping skipped tags, finding
 boilerplate candidates, serialising text) runs in C; bs4's Python tree would be ~10x slower.
 
-Usage: `python -m m3w_builder.extract PAGE.html --url URL` prints the node list and the marker text.
+CLI: `python -m m3w_builder.extract PAGE.html --url URL` (`__main__.py`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from lxml import etree
 
-from m3w_builder.charset import decode_html
 from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode, make_doc_id
-from m3w_builder.errors import Rejected
-from m3w_builder.urls import best_srcset, resolve
+from m3w_builder.drops import Rejected
+from m3w_builder.extract.charset import decode_html
+from m3w_builder.extract.urls import best_srcset, resolve
 
 BLOCK_TAGS = frozenset(
     "address article aside blockquote body br caption center dd details dialog div dl dt fieldset "
@@ -328,32 +324,3 @@ def _extract_tree(
         source=source, language=language, title=title,
     )
     return ExtractResult(document, extractor.media_drops, encoding)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """CLI: print what the extractor makes of one page (node list as JSON, then the marker text)."""
-    from m3w_builder.markers import render_text
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("page", type=Path, help="an HTML file")
-    parser.add_argument("--url", default="http://example.com/", help="the page's URL (resolves relative links)")
-    parser.add_argument("--content-type", default=None, help="HTTP Content-Type header, if known")
-    parser.add_argument("--keep-boilerplate", action="store_true", help="do not drop nav/ads/cookie banners")
-    args = parser.parse_args(argv)
-    options = ExtractOptions(drop_boilerplate=not args.keep_boilerplate)
-    try:
-        result = extract(args.page.read_bytes(), args.url, content_type=args.content_type, options=options)
-    except Rejected as rejected:
-        print(json.dumps({"rejected": rejected.reason, "detail": rejected.detail}))
-        return 1
-    out = result.document.to_dict()
-    out["encoding"] = result.encoding
-    out["media_drops"] = dict(result.media_drops)
-    print(json.dumps(out, ensure_ascii=False, indent=1))
-    print("\n--- marker text ---")
-    print(render_text(result.document))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

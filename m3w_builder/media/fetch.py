@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from m3w_builder.fetch_net import AddressPolicy, AddressRefused, PinnedHTTPConnection, PinnedHTTPSConnection
-from m3w_builder.fetch_robots import RobotsCache
-from m3w_builder.optout import image_drop_reason
-from m3w_builder.fetch_sniff import sniff
+from m3w_builder.media.net import AddressPolicy, AddressRefused, PinnedHTTPConnection, PinnedHTTPSConnection
+from m3w_builder.media.robots import RobotsCache
+from m3w_builder.media.sniff import sniff
+from m3w_builder.quality.optout import image_drop_reason
 
 MiB = 1024 * 1024
 AGENT_TOKEN = "m3w-builder"

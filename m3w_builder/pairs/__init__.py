@@ -1,0 +1,1 @@
+"""Pairs: image/alt-text harvesting and caption rules for the ALIGN/LTIP/VTP pair datasets."""

@@ -1,0 +1,1 @@
+"""Samples: marker text, the sentencepiece tokenizer, windows of L tokens / N images, and shard samples."""
