@@ -1,6 +1,13 @@
-"""The one exception every library stage raises for an input it drops on purpose."""
+"""The drop convention of every library stage.
+
+A stage that drops a whole item raises `Rejected(reason, detail)`; a stage that keeps the item but
+drops parts of it (paragraphs of a page, media nodes, ...) reports them in one `Drops` value. The
+Beam wiring counts both as `<stage>/<reason>` and writes a rejects row for a whole-item drop.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
 
 
 class Rejected(Exception):
@@ -14,3 +21,7 @@ class Rejected(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+class Drops(Counter):
+    """Sub-item drops of one item, by reason: `{"too_few_words": 3, "tracking_pixel": 1}`."""
