@@ -20,3 +20,28 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return shared_path()
+
+
+LOCAL_JOB = ["--direct_num_workers=1", "--no_http"]  # no network here: media come from the crawl or fail
+
+
+@pytest.fixture(scope="session")
+def m3w_dataset(tmp_path_factory) -> Path:
+    """The M3W job run once on the embedded sample crawl (shared by the tests that only read it)."""
+    from m3w_builder.demo.crawl import write_sample_crawl
+    from pipelines.m3w import run
+
+    crawl = write_sample_crawl(tmp_path_factory.mktemp("sample-crawl"))
+    out = tmp_path_factory.mktemp("m3w-dataset")
+    run(["--input", str(crawl), "--output", str(out), *LOCAL_JOB])
+    return out
+
+
+@pytest.fixture(scope="session", params=["align", "ltip", "vtp"])
+def pair_dataset(request, tmp_path_factory) -> Path:
+    """The pairs job run once per source on its embedded default input."""
+    from pipelines.pairs import run
+
+    out = tmp_path_factory.mktemp(f"{request.param}-dataset")
+    run(["--source", request.param, "--output", str(out), "--samples_per_shard", "20", *LOCAL_JOB])
+    return out
