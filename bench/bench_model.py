@@ -1,21 +1,27 @@
-"""Forward+backward time of the fixed bench config (compare with OpenFlamingo's 0.38 s, 2 threads).
+"""Forward+backward time of the fixed bench config, fp32 and bf16 autocast, alternating A/B.
 
 LM LLaMA-style d=256 x 4 layers, 4 heads, FFN 1024, vocab 8,197; ViT 224 px / patch 32, width 128,
 2 layers; perceiver depth 6, 64 latents, 8 heads x 64; xattn every layer; batch 2 x 256 tokens x
-5 images; fp32. Prints the median over `--steps` steps (after warm-up) and tokens/s.
+5 images. The two precisions take turns step by step, so a change in the machine's load hits both;
+prints the median of each, tokens/s and their ratio. OpenFlamingo on the same config and in the
+same run: `make bench-openflamingo` (bench/bench_openflamingo.py).
+
+    OMP_WAIT_POLICY=PASSIVE python bench/bench_model.py --threads 2 [--device cuda] [--compile]
 """
 from __future__ import annotations
 
 import argparse
 import statistics
 import time
+from typing import Callable
 
 import torch
 
 from model.config import bench
-from model.flamingo import Batch, build_model
+from model.flamingo import Batch, Flamingo, build_model
 
 IMAGE_ID, EOC_ID = 4, 5
+SEQ, BATCH, IMAGES = 256, 2, 5
 
 
 def make_batch(vocab: int, batch: int, seq: int, images: int, size: int, gen: torch.Generator) -> Batch:
@@ -33,29 +39,67 @@ def make_batch(vocab: int, batch: int, seq: int, images: int, size: int, gen: to
     return Batch(ids, labels, frames, [1] * (batch * images), [images] * batch)
 
 
+def ours(device: torch.device, compile_: bool = False) -> tuple[Flamingo, Batch]:
+    """Our model on the bench config and its fixed batch."""
+    torch.manual_seed(0)
+    cfg = bench()
+    model = build_model(cfg, IMAGE_ID, EOC_ID).to(device).train()
+    if compile_:
+        model.compile_blocks()
+    batch = make_batch(cfg.lm.vocab_size, BATCH, SEQ, IMAGES, cfg.vision.image_size, torch.Generator().manual_seed(0))
+    return model, batch.to(device)
+
+
+def ours_step(model: Flamingo, batch: Batch, bf16: bool) -> Callable[[], float]:
+    """One fwd+bwd of our model; returns the loss (reading it waits for the device)."""
+    def step() -> float:
+        with torch.autocast(batch.input_ids.device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = model.loss(batch)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+        return float(loss)
+    return step
+
+
+def alternate(steps: dict[str, Callable[[], float]], n: int, warmup: int) -> dict[str, list[float]]:
+    """Runs the named steps in turn `warmup + n` times; per name the last `n` wall times."""
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for i in range(warmup + n):
+        for name, fn in steps.items():
+            t0 = time.perf_counter()
+            fn()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def table(times: dict[str, list[float]], base: str) -> str:
+    """Median seconds, tokens/s and time relative to `base` per row."""
+    ref = statistics.median(times[base])
+    rows = [f"{'':<22}{'median s':>10}{'tokens/s':>10}{'vs ' + base:>22}"]
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        rows.append(f"{name:<22}{med:>10.3f}{BATCH * SEQ / med:>10,.0f}{med / ref:>21.2f}x")
+    return "\n".join(rows)
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--compile", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    cfg = bench()
-    model = build_model(cfg, IMAGE_ID, EOC_ID).train()
-    batch = make_batch(cfg.lm.vocab_size, 2, 256, 5, cfg.vision.image_size, torch.Generator().manual_seed(0))
-    times = []
-    for step in range(args.warmup + args.steps):
-        t0 = time.perf_counter()
-        model.loss(batch).backward()
-        dt = time.perf_counter() - t0
-        model.zero_grad(set_to_none=True)
-        if step >= args.warmup:
-            times.append(dt)
-    med = statistics.median(times)
+    dev = torch.device(args.device)
+    model, batch = ours(dev, args.compile)
+    times = alternate({"ours fp32": ours_step(model, batch, False), "ours bf16": ours_step(model, batch, True)},
+                      args.steps, args.warmup)
     n_trainable = sum(p.numel() for _, p in model.trainable_named_parameters())
-    print(f"config: bench (trainable params {n_trainable:,}), threads {args.threads}, steps {len(times)}")
-    print(f"median fwd+bwd: {med:.3f} s  ({2 * 256 / med:,.0f} tokens/s)  [OpenFlamingo: 0.38 s]")
+    print(f"config: bench (trainable params {n_trainable:,}), device {dev}, threads {args.threads}, "
+          f"{args.steps} alternating steps each{', compiled' if args.compile else ''}")
+    print(table(times, "ours fp32"))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from PIL import Image
 from model.config import VisionConfig
 from model.flamingo import Batch
 from model.tokenizer import EOC, IMAGE, MarkerTokenizer
+from model.xattn import media_plan
 
 KINDS = ("m3w", "align", "ltip", "vtp")
 HELDOUT_MOD = 10
@@ -72,12 +73,31 @@ class DatasetInfo:
 
 
 def preprocess(data: bytes, vision: VisionConfig) -> torch.Tensor:
-    """Encoded image -> normalised (3, S, S) float tensor (resized, aspect not kept)."""
+    """Encoded image -> normalised (3, S, S) float tensor, aspect ratio kept.
+
+    The encoders take S x S inputs; squashing would change the shapes a caption describes
+    ("a tall tower", "a wide banner") and cropping would cut off what it names, so the longer side
+    is resized to S and the image centred on a pad of the normalisation mean (0 after normalising).
+    """
     s = vision.image_size
-    img = Image.open(io.BytesIO(data)).convert("RGB").resize((s, s), Image.BILINEAR)
-    x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(s, s, 3).permute(2, 0, 1)
+    img = Image.open(io.BytesIO(data)).convert("RGB")
+    scale = s / max(img.size)
+    w, h = (min(s, max(1, round(v * scale))) for v in img.size)
+    img = img.resize((w, h), Image.BILINEAR)
+    x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(h, w, 3).permute(2, 0, 1)
     mean, std = torch.tensor(vision.mean).view(3, 1, 1), torch.tensor(vision.std).view(3, 1, 1)
-    return (x.float() / 255.0 - mean) / std
+    out = torch.zeros(3, s, s)
+    top, left = (s - h) // 2, (s - w) // 2
+    out[:, top:top + h, left:left + w] = (x.float() / 255.0 - mean) / std
+    return out
+
+
+def uniform_subsample(items: list, k: int) -> list:
+    """At most `k` items spread uniformly over `items` (video frames at 1 FPS -> `max_frames`)."""
+    if len(items) <= k:
+        return list(items)
+    step = len(items) / k
+    return [items[int(i * step)] for i in range(k)]
 
 
 def is_heldout(split_key: str) -> bool:
@@ -86,11 +106,13 @@ def is_heldout(split_key: str) -> bool:
 
 @dataclass
 class Example:
-    """One training window: token ids and its media, each (T, 3, S, S) in marker order."""
+    """One training window: token ids and its media, each (T, 3, S, S) in marker order; `doc` is
+    the document it was cut from (windows of one document are not independent samples)."""
 
     key: str
     ids: list[int]
     media: list[torch.Tensor]
+    doc: str = ""
 
 
 class Decoder:
@@ -107,10 +129,7 @@ class Decoder:
 
     def frames(self, raw: dict, members: list[str]) -> torch.Tensor:
         """A video's frames (1 FPS), uniformly subsampled to at most `max_frames`."""
-        if len(members) > self.max_frames:
-            step = len(members) / self.max_frames
-            members = [members[int(i * step)] for i in range(self.max_frames)]
-        return torch.stack([self.image(raw[m]) for m in members])
+        return torch.stack([self.image(raw[m]) for m in uniform_subsample(members, self.max_frames)])
 
     def __call__(self, raw: dict) -> Example | None:
         meta = json.loads(raw["json"])
@@ -129,7 +148,7 @@ class Decoder:
             ids = list(meta["input_ids"])
         else:
             ids = self.tok.encode(text)
-        return self._bind(raw["__key__"], ids, media)
+        return self._bind(raw["__key__"], ids, media, str(meta.get("doc_id") or raw["__key__"]))
 
     def _m3w_media(self, raw: dict, i: int, desc: dict) -> torch.Tensor:
         if desc.get("kind") == "video":
@@ -138,12 +157,12 @@ class Decoder:
             return self.frames(raw, members)
         return self.image(raw[desc.get("member") or f"{i}.jpg"]).unsqueeze(0)
 
-    def _bind(self, key: str, ids: list[int], media: list[torch.Tensor]) -> Example | None:
+    def _bind(self, key: str, ids: list[int], media: list[torch.Tensor], doc: str) -> Example | None:
         """Truncates to `max_tokens` and keeps exactly one media item per remaining `<image>`."""
         if ids.count(self.tok.image_id) != len(media):
             return None
         ids = ids[: self.max_tokens]
-        return Example(key, ids, media[: ids.count(self.tok.image_id)])
+        return Example(key, ids, media[: ids.count(self.tok.image_id)], doc)
 
 
 def _raw_samples(shards: list[str]) -> Iterator[dict]:
@@ -230,7 +249,8 @@ def heldout_examples(info: DatasetInfo, decoder: Decoder) -> Iterator[Example]:
 
 
 def collate(examples: list[Example], image_id: int, pad_id: int) -> Batch:
-    """Right-padded ids; labels are next tokens (padding and `<image>` targets ignored); flat media."""
+    """Right-padded ids; labels are next tokens (padding and `<image>` targets ignored); flat media;
+    the token -> media plan, built here on the CPU."""
     length = max(len(e.ids) for e in examples)
     ids = torch.full((len(examples), length), pad_id, dtype=torch.long)
     labels = torch.full((len(examples), length), -100, dtype=torch.long)
@@ -241,4 +261,6 @@ def collate(examples: list[Example], image_id: int, pad_id: int) -> Batch:
     labels[labels == image_id] = -100
     media = [m for e in examples for m in e.media]
     frames = torch.cat(media) if media else torch.zeros(0)
-    return Batch(ids, labels, frames, [m.shape[0] for m in media], [len(e.media) for e in examples])
+    per_sample = [len(e.media) for e in examples]
+    plan = media_plan(ids, image_id, per_sample) if media else None
+    return Batch(ids, labels, frames, [m.shape[0] for m in media], per_sample, plan, [e.doc for e in examples])

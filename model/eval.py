@@ -1,19 +1,25 @@
-"""Held-out evaluation: `python -m model.eval --data m3w=PATH --ckpt RUN_DIR`.
+"""Held-out evaluation: `python -m model.eval --data m3w=PATH --ckpt RUN_DIR [--word-class sample]`.
 
 Per dataset: held-out loss (nats/token) and the visual-conditioning gain, the loss with images
 shuffled across the samples of each batch (a derangement, so no item keeps its own image) minus
 the loss with the true images. A clearly positive gain means the model uses the pictures.
 
-Two gains are printed: over every labelled token, and over the post-image tokens only (the first
+Gains are printed over every labelled token and over the post-image tokens only (the first
 `--post-image` tokens after each `<image>`, up to the next `<EOC>`: the text a picture can inform;
-most other tokens cannot depend on it, which dilutes the per-token number). Each comes with a
-standard error over windows (ratio estimator), and the shuffle is repeated `--shuffles` times.
+most other tokens cannot depend on it, which dilutes the per-token number), and, per word class
+(`--word-class NAME=w1,w2,...`; `sample` = the colour, shape and background words of the embedded
+sample crawl's pictures), split into the class's tokens and all other tokens: a gain carried only
+by the words that name what is drawn shows that the model reads the pixels through the right
+`<image>`, not that it learns anything beyond naming them. Standard errors are over documents (the
+windows of one document share its pictures and text, so they are not independent), and the
+shuffle is repeated `--shuffles` times.
 """
 from __future__ import annotations
 
 import argparse
 import itertools
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -21,6 +27,7 @@ import torch
 from model.checkpoint import load_run
 from model.data import DatasetInfo, Decoder, collate, heldout_examples, parse_data_arg
 from model.flamingo import Batch, Flamingo
+from model.tokenizer import MarkerTokenizer
 
 
 def derangement(n: int, gen: torch.Generator) -> torch.Tensor:
@@ -53,29 +60,91 @@ def token_losses(model: Flamingo, batch: Batch, media_perm: torch.Tensor | None 
     return model.loss(batch, media_perm=media_perm, reduction="none").view(batch.labels.shape)
 
 
-def _gain(diff: torch.Tensor, count: torch.Tensor) -> tuple[float, float]:
-    """Token-weighted mean of per-window summed differences and its standard error (ratio estimator)."""
-    n = float(count.sum())
-    g = float(diff.sum()) / n
-    w = len(diff)
-    se = float(((diff - g * count) ** 2).sum()) ** 0.5 / n * (w / max(w - 1, 1)) ** 0.5
+def sample_crawl_words() -> set[str]:
+    """What the embedded sample crawl's pictures show: their colour, shape and background words."""
+    from m3w_builder.sample_crawl_media import PALETTE, SHAPES
+
+    return set(PALETTE) | set(SHAPES) | {"ball"}
+
+
+def parse_word_class(arg: str) -> tuple[str, set[str]]:
+    """`NAME=w1,w2,...` or `sample`."""
+    if arg == "sample":
+        return "sample", sample_crawl_words()
+    name, sep, words = arg.partition("=")
+    if not sep or not name or not words:
+        raise argparse.ArgumentTypeError(f"--word-class expects NAME=w1,w2,... or sample, got {arg!r}")
+    return name, {w.strip().lower() for w in words.split(",") if w.strip()}
+
+
+def word_class_tokens(tok: MarkerTokenizer, ids: list[int], words: set[str]) -> list[bool]:
+    """Per token: whether it is part of a word in `words` (case-insensitive). Tokens are mapped to
+    characters by decoding growing prefixes, which works for any tokenizer's subword scheme."""
+    text = tok.decode(ids).lower()
+    flag = [False] * (len(text) + 1)
+    for m in re.finditer(r"\w+", text):
+        if m.group() in words:
+            flag[m.start(): m.end()] = [True] * (m.end() - m.start())
+    out, prev = [], 0
+    for k in range(1, len(ids) + 1):
+        end = min(len(tok.decode(ids[:k])), len(text))
+        out.append(any(flag[prev:end]))
+        prev = max(prev, end)
+    return out
+
+
+def _gain(diff: torch.Tensor, count: torch.Tensor, docs: list[str]) -> tuple[float, float]:
+    """Token-weighted mean of per-window summed differences and its standard error over documents
+    (ratio estimator with documents as clusters)."""
+    index = {d: i for i, d in enumerate(dict.fromkeys(docs))}
+    cluster = torch.tensor([index[d] for d in docs])
+    d_sum = torch.zeros(len(index), dtype=torch.float64).index_add_(0, cluster, diff.double())
+    n_sum = torch.zeros(len(index), dtype=torch.float64).index_add_(0, cluster, count.double())
+    n = float(n_sum.sum())
+    g = float(d_sum.sum()) / n
+    k = len(index)
+    se = float(((d_sum - g * n_sum) ** 2).sum()) ** 0.5 / n * (k / max(k - 1, 1)) ** 0.5
     return g, se
+
+
+def token_groups(batch: Batch, tok: MarkerTokenizer | None, image_id: int, eoc_id: int, post_image: int,
+                 classes: dict[str, set[str]]) -> dict[str, torch.Tensor]:
+    """(B, L) label-position masks: all tokens, post-image tokens and, per word class, each split
+    into the class's tokens and the tokens of no class."""
+    valid = batch.labels != -100
+    post = post_image_mask(batch.input_ids, batch.labels, image_id, eoc_id, post_image)
+    groups = {"all": valid, "post_image": post}
+    if not classes or tok is None:
+        return groups
+    any_cls = torch.zeros_like(valid)
+    for name, words in classes.items():
+        cls = torch.zeros_like(valid)
+        for b, row in enumerate(batch.input_ids.tolist()):  # label position t predicts token t + 1
+            cls[b, :-1] = torch.tensor(word_class_tokens(tok, row, words)[1:], dtype=torch.bool)
+        cls &= valid
+        any_cls |= cls
+        groups[f"all/{name}"], groups[f"post_image/{name}"] = cls, cls & post
+    groups["all/other"], groups["post_image/other"] = valid & ~any_cls, post & ~any_cls
+    return groups
 
 
 @torch.no_grad()
 def evaluate(model: Flamingo, batches: list[Batch], seed: int = 0, post_image: int = 16,
-             shuffles: int = 1) -> dict:
+             shuffles: int = 1, classes: dict[str, set[str]] | None = None,
+             tok: MarkerTokenizer | None = None) -> dict:
     """Token-weighted held-out loss; true vs shuffled images on batches with >= 2 media items.
 
-    Gains are (shuffled - true) nats/token, averaged over `shuffles` derangements, over all labelled
-    tokens and over the post-image tokens (`post_image_mask`), each with a standard error over windows.
+    Gains are (shuffled - true) nats/token, averaged over `shuffles` derangements, per token group
+    (`token_groups`), each with a standard error over documents (`Batch.docs`, else windows).
+    `visual_gain` and `post_image_gain` (+ `_se`) are the "all" and "post_image" groups.
     """
     gen = torch.Generator().manual_seed(seed)
     dev = next(model.parameters()).device
     image_id, eoc_id = (int(i) for i in model.special_ids)
     tot = n = 0.0
-    rows: dict[str, list[torch.Tensor]] = {k: [] for k in ("true", "shuf", "n", "ptrue", "pshuf", "pn")}
-    for batch in batches:
+    rows: dict[str, dict[str, list[torch.Tensor]]] = {}
+    docs: list[str] = []
+    for bi, batch in enumerate(batches):
         batch = batch.to(dev)
         true = token_losses(model, batch)
         tot, n = tot + float(true.sum()), n + batch.n_tokens
@@ -86,24 +155,44 @@ def evaluate(model: Flamingo, batches: list[Batch], seed: int = 0, post_image: i
         for _ in range(shuffles):
             shuf += token_losses(model, batch, derangement(m, gen).to(dev))
         shuf /= shuffles
-        valid = batch.labels != -100
-        post = post_image_mask(batch.input_ids, batch.labels, image_id, eoc_id, post_image)
-        for key, loss, sel in (("true", true, valid), ("shuf", shuf, valid), ("ptrue", true, post),
-                               ("pshuf", shuf, post)):
-            rows[key].append((loss * sel).sum(1).double().cpu())
-        rows["n"].append(valid.sum(1).double().cpu())
-        rows["pn"].append(post.sum(1).double().cpu())
-    out = {"heldout_loss": tot / max(n, 1), "tokens": int(n)}
-    if rows["n"]:
-        r = {k: torch.cat(v) for k, v in rows.items()}
-        out["shuffled_loss"] = float(r["shuf"].sum() / r["n"].sum())
-        out["visual_gain"], out["visual_gain_se"] = _gain(r["shuf"] - r["true"], r["n"])
-        if r["pn"].sum() > 0:
-            out["post_image_tokens"] = int(r["pn"].sum())
-            out["post_image_loss"] = float(r["ptrue"].sum() / r["pn"].sum())
-            out["post_image_shuffled_loss"] = float(r["pshuf"].sum() / r["pn"].sum())
-            out["post_image_gain"], out["post_image_gain_se"] = _gain(r["pshuf"] - r["ptrue"], r["pn"])
+        docs += batch.docs or [f"window {bi}/{i}" for i in range(len(batch.media_per_sample))]
+        for name, sel in token_groups(batch, tok, image_id, eoc_id, post_image, classes or {}).items():
+            r = rows.setdefault(name, {"true": [], "shuf": [], "n": []})
+            r["true"].append((true * sel).sum(1).double().cpu())
+            r["shuf"].append((shuf * sel).sum(1).double().cpu())
+            r["n"].append(sel.sum(1).double().cpu())
+    out: dict = {"heldout_loss": tot / max(n, 1), "tokens": int(n)}
+    groups = {}
+    for name, r in rows.items():
+        t, s, c = (torch.cat(r[k]) for k in ("true", "shuf", "n"))
+        if c.sum() == 0:
+            continue
+        gain, se = _gain(s - t, c, docs)
+        groups[name] = {"tokens": int(c.sum()), "loss": float(t.sum() / c.sum()),
+                        "shuffled_loss": float(s.sum() / c.sum()), "gain": gain, "se": se}
+    if groups:
+        out["groups"] = groups
+        out["documents"] = len(set(docs))
+        out["windows"] = len(docs)
+        out["shuffled_loss"] = groups["all"]["shuffled_loss"]
+        out["visual_gain"], out["visual_gain_se"] = groups["all"]["gain"], groups["all"]["se"]
+        if "post_image" in groups:
+            out["post_image_gain"], out["post_image_gain_se"] = groups["post_image"]["gain"], groups["post_image"]["se"]
     return out
+
+
+def report(name: str, r: dict, post_image: int) -> str:
+    """Human-readable lines for one dataset's `evaluate` result."""
+    lines = [f"{name}: held-out loss {r['heldout_loss']:.4f} nats/token over {r['tokens']} tokens"]
+    if "groups" in r:
+        lines.append(f"{name}: visual-conditioning gain = loss with shuffled images - loss with true images, "
+                     f"nats/token, ± standard error over {r['documents']} documents ({r['windows']} windows); "
+                     f"post_image = first {post_image} tokens after each <image>")
+        lines.append(f"  {'tokens':<24}{'count':>8}{'true':>9}{'shuffled':>10}{'gain':>10}{'± se':>9}")
+        for g, v in r["groups"].items():
+            lines.append(f"  {g:<24}{v['tokens']:>8}{v['loss']:>9.4f}{v['shuffled_loss']:>10.4f}"
+                         f"{v['gain']:>+10.4f}{v['se']:>9.4f}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -115,6 +204,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--post-image", type=int, default=16, help="tokens after each <image> in the post-image gain")
     ap.add_argument("--shuffles", type=int, default=3, help="derangements averaged for the gains")
+    ap.add_argument("--word-class", action="append", type=parse_word_class, default=[],
+                    help="NAME=w1,w2,... (or `sample`): also report the gain on these words vs all others")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="bf16 autocast")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int)
     args = ap.parse_args(argv)
@@ -130,18 +222,11 @@ def main(argv: list[str] | None = None) -> dict:
         batches = []
         while len(batches) < args.max_batches and (chunk := list(itertools.islice(examples, args.batch_size))):
             batches.append(collate(chunk, tok.image_id, tok.eoc_id))
-        r = evaluate(model, batches, args.seed, args.post_image, args.shuffles)
+        with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16,
+                            enabled=args.precision == "bf16"):
+            r = evaluate(model, batches, args.seed, args.post_image, args.shuffles, dict(args.word_class), tok)
         results[spec.name] = r
-        line = f"{spec.name}: held-out loss {r['heldout_loss']:.4f} nats/token over {r['tokens']} tokens"
-        if "visual_gain" in r:
-            line += (f"; shuffled-images loss {r['shuffled_loss']:.4f}; "
-                     f"visual-conditioning gain {r['visual_gain']:+.4f} ± {r['visual_gain_se']:.4f} nats/token")
-        if "post_image_gain" in r:
-            line += (f"\n{spec.name}: post-image tokens (first {args.post_image} after each <image>, "
-                     f"{r['post_image_tokens']} tokens): loss {r['post_image_loss']:.4f}, shuffled "
-                     f"{r['post_image_shuffled_loss']:.4f}; post-image gain {r['post_image_gain']:+.4f} ± "
-                     f"{r['post_image_gain_se']:.4f} nats/token")
-        print(line)
+        print(report(spec.name, r, args.post_image))
     (args.ckpt / "eval.json").write_text(json.dumps({"step": ckpt["step"], "results": results}, indent=1))
     return results
 

@@ -1,7 +1,7 @@
 """Flamingo: frozen vision encoder -> Perceiver Resampler -> gated xattn in a frozen causal LM."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -11,7 +11,7 @@ from model.config import FlamingoConfig
 from model.lm import build_lm
 from model.perceiver import PerceiverResampler
 from model.vision import build_vision
-from model.xattn import GatedXAttnDense, media_index, media_mask
+from model.xattn import GatedXAttnDense, MediaPlan, media_plan
 
 
 @dataclass
@@ -20,6 +20,8 @@ class Batch:
 
     `frames` (F, 3, S, S) are all frames of all media in order; `frames_per_media[m]` is 1 for an
     image and T for a video; `media_per_sample[b]` media belong to sample b, in marker order.
+    `plan` (built on the CPU by collate, else in the forward pass) routes tokens to their media;
+    `docs` names each sample's document (evaluation clusters its standard errors by document).
     """
 
     input_ids: torch.Tensor
@@ -27,10 +29,20 @@ class Batch:
     frames: torch.Tensor
     frames_per_media: list[int]
     media_per_sample: list[int]
+    plan: MediaPlan | None = None
+    docs: list[str] = field(default_factory=list)
 
     def to(self, device: torch.device | str) -> "Batch":
-        return Batch(self.input_ids.to(device), self.labels.to(device), self.frames.to(device),
-                     self.frames_per_media, self.media_per_sample)
+        nb = torch.device(device).type == "cuda"  # pinned host memory copies asynchronously
+        return Batch(self.input_ids.to(device, non_blocking=nb), self.labels.to(device, non_blocking=nb),
+                     self.frames.to(device, non_blocking=nb), self.frames_per_media, self.media_per_sample,
+                     self.plan.to(device) if self.plan is not None else None, self.docs)
+
+    def pin_memory(self) -> "Batch":
+        """Page-locked copies (DataLoader `pin_memory=True`), for asynchronous host-to-GPU copies."""
+        plan = MediaPlan(self.plan.gather.pin_memory(), self.plan.scatter.pin_memory()) if self.plan else None
+        return Batch(self.input_ids.pin_memory(), self.labels.pin_memory(), self.frames.pin_memory(),
+                     self.frames_per_media, self.media_per_sample, plan, self.docs)
 
     @property
     def n_tokens(self) -> int:
@@ -82,16 +94,6 @@ class Flamingo(nn.Module):
             out[sel.to(frames.device)] = self.perceiver(feats[idx].view(len(sel), t, *feats.shape[1:]))
         return out
 
-    def _per_sample_media(self, latents: torch.Tensor, media_per_sample: list[int]) -> torch.Tensor:
-        """(M, N, D) -> (B, max_media * N, D), zero-padded latents (never images)."""
-        b, slots = len(media_per_sample), max(media_per_sample)
-        counts = torch.tensor(media_per_sample)
-        starts = torch.cumsum(counts, 0) - counts
-        j = torch.arange(slots)
-        idx = torch.where(j < counts.unsqueeze(1), starts.unsqueeze(1) + j, latents.shape[0])
-        padded = torch.cat([latents, latents.new_zeros(1, *latents.shape[1:])])
-        return padded[idx.to(latents.device)].view(b, slots * latents.shape[1], latents.shape[2])
-
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """Frozen embeddings, with the trainable `<image>`/`<EOC>` rows substituted."""
         emb = F.embedding(input_ids.clamp(max=self.lm.vocab_size - 1), self.lm.embed_weight)
@@ -99,21 +101,20 @@ class Flamingo(nn.Module):
         return emb * (1 - sel.sum(-1, keepdim=True)) + sel @ self.special_in
 
     def forward(self, input_ids: torch.Tensor, frames: torch.Tensor, frames_per_media: list[int],
-                media_per_sample: list[int], media_perm: torch.Tensor | None = None) -> torch.Tensor:
+                media_per_sample: list[int], media_perm: torch.Tensor | None = None,
+                plan: MediaPlan | None = None) -> torch.Tensor:
         """Logits (B, L, vocab). `media_perm` reorders the media items (visual-conditioning test)."""
-        media = mask = has_media = None
+        media = None
         if sum(media_per_sample) > 0:
-            latents = self.encode_media(frames, frames_per_media)
+            media = self.encode_media(frames, frames_per_media)
             if media_perm is not None:
-                latents = latents[media_perm]
-            media = self._per_sample_media(latents, media_per_sample)
-            tok_media = media_index(input_ids, self.image_id)
-            mask = media_mask(tok_media, max(media_per_sample), self.cfg.perceiver.num_latents)
-            has_media = (tok_media >= 0).unsqueeze(-1).to(media.dtype)
+                media = media[media_perm]
+            if plan is None:
+                plan = media_plan(input_ids, self.image_id, media_per_sample)
         blocks = dict(zip(self.xattn_layers, self.xattn))
 
         def before_layer(i: int, h: torch.Tensor) -> torch.Tensor:
-            return blocks[i](h, media, mask, has_media) if i in blocks else h
+            return blocks[i](h, media, plan) if i in blocks else h
 
         h = self.lm.hidden(self.embed(input_ids), before_layer)
         logits = F.linear(h, self.lm.head_weight)
@@ -123,8 +124,18 @@ class Flamingo(nn.Module):
 
     def loss(self, batch: Batch, media_perm: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
         """Next-token cross-entropy over the labelled tokens (`reduction` "mean", "sum" or "none")."""
-        logits = self(batch.input_ids, batch.frames, batch.frames_per_media, batch.media_per_sample, media_perm)
-        return F.cross_entropy(logits.flatten(0, 1), batch.labels.flatten(), ignore_index=-100, reduction=reduction)
+        logits = self(batch.input_ids, batch.frames, batch.frames_per_media, batch.media_per_sample, media_perm,
+                      batch.plan)
+        return F.cross_entropy(logits.flatten(0, 1).float(), batch.labels.flatten(), ignore_index=-100,
+                               reduction=reduction)
+
+    def compile_blocks(self) -> None:
+        """`torch.compile` the repeated blocks (LM layers when the LM is ours, xattn, perceiver
+        layers) rather than the whole forward, whose Python hooks and data-dependent shapes would
+        break the graph."""
+        mods = list(self.xattn) + list(self.perceiver.layers) + list(getattr(self.lm, "layers", []))
+        for mod in mods:
+            mod.compile(dynamic=True)
 
     def trainable_named_parameters(self) -> list[tuple[str, nn.Parameter]]:
         return [(n, p) for n, p in self.named_parameters() if p.requires_grad]

@@ -14,14 +14,15 @@ import torch
 
 from model.checkpoint import load_run
 from model.config import VisionConfig
-from model.data import preprocess
+from model.data import preprocess, uniform_subsample
 from model.flamingo import Flamingo
 from model.tokenizer import MarkerTokenizer
 
 
 def load_media(path: Path, vision: VisionConfig, max_frames: int) -> torch.Tensor:
-    """(T, 3, S, S): one image, or the sorted JPEG frames of a folder (a video)."""
-    files = sorted(path.glob("*.jpg"))[:max_frames] if path.is_dir() else [path]
+    """(T, 3, S, S): one image, or the sorted JPEG frames of a folder (a video), uniformly
+    subsampled to `max_frames` as in training."""
+    files = uniform_subsample(sorted(path.glob("*.jpg")), max_frames) if path.is_dir() else [path]
     return torch.stack([preprocess(f.read_bytes(), vision) for f in files])
 
 

@@ -35,7 +35,8 @@ class SelfAttention(nn.Module):
 
 
 class CrossAttention(nn.Module):
-    """Queries from `x`, keys/values from `ctx`; optional boolean mask (True = attend)."""
+    """Queries from `x` (G, n, dim), keys/values from `ctx` (G, m, ctx_dim); no mask, so SDPA can
+    use its fused kernels."""
 
     def __init__(self, dim: int, ctx_dim: int, heads: int, head_dim: int) -> None:
         super().__init__()
@@ -45,12 +46,12 @@ class CrossAttention(nn.Module):
         self.kv = nn.Linear(ctx_dim, 2 * inner, bias=False)
         self.out = nn.Linear(inner, dim, bias=False)
 
-    def forward(self, x: torch.Tensor, ctx: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape
         m = ctx.shape[1]
         q = self.q(x).view(b, n, self.heads, self.head_dim).transpose(1, 2)
         k, v = self.kv(ctx).view(b, m, 2, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y = F.scaled_dot_product_attention(q, k, v)
         return self.out(y.transpose(1, 2).reshape(b, n, self.heads * self.head_dim))
 
 

@@ -55,18 +55,22 @@ def setup_dist(device: str) -> Dist:
 
 def make_optimizer(model: Flamingo, lr: float, weight_decay: float, gate_lr_mult: float = 1.0,
                    perceiver_lr_mult: float = 1.0) -> torch.optim.AdamW:
-    """AdamW; no weight decay on the perceiver, gates, norms or biases. The tanh gates (which start
-    at 0) use `gate_lr_mult` * lr and the perceiver `perceiver_lr_mult` * lr: while the gates are
-    near 0 the perceiver's gradients are tiny and noisy, and at the full rate its latents drift
-    towards an image-independent output."""
+    """AdamW; no weight decay on the perceiver, gates, norms, biases or the `<image>`/`<EOC>`
+    embedding rows (as OpenFlamingo: decay would pull the two new rows towards 0 while the frozen
+    vocabulary keeps its norm, so the markers would drift out of scale with the text embeddings).
+    The tanh gates (which start at 0) use `gate_lr_mult` * lr and the perceiver
+    `perceiver_lr_mult` * lr: while the gates are near 0 the perceiver's gradients are tiny and
+    noisy, and at the full rate its latents drift towards an image-independent output."""
     decay, no_decay, perceiver, gates = [], [], [], []
     for name, p in model.trainable_named_parameters():
         if name.endswith("_gate"):
             gates.append(p)
         elif name.startswith("perceiver."):
             perceiver.append(p)
+        elif name in ("special_in", "special_out") or p.ndim < 2:
+            no_decay.append(p)
         else:
-            (no_decay if p.ndim < 2 else decay).append(p)
+            decay.append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0},
               {"params": perceiver, "weight_decay": 0.0, "lr": lr * perceiver_lr_mult},
               {"params": gates, "weight_decay": 0.0, "lr": lr * gate_lr_mult}]
@@ -78,55 +82,80 @@ def warmup_schedule(opt: torch.optim.Optimizer, warmup: int) -> torch.optim.lr_s
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup)))
 
 
+def broadcast_model(model: Flamingo, d: Dist) -> None:
+    """Rank 0's trainable weights (and random backbones) to every rank: ranks start identical
+    without relying on identical seeds or initialisation order."""
+    if d.world > 1:
+        for t in model.checkpoint_state().values():  # state_dict tensors share the parameters' storage
+            dist.broadcast(t, 0)
+
+
 class Trainer:
-    """One optimizer step = gradients of sum_m lambda_m * loss_m over one batch of every dataset."""
+    """One optimizer step = gradients of sum_m lambda_m * loss_m over one batch of every dataset.
+
+    Under DDP each dataset's gradient is averaged over the ranks whose micro-batch was finite, so
+    a rank that drops one does not down-weight that dataset. No host synchronisation happens per
+    micro-batch: finiteness is a device flag and the losses are read once per step.
+    """
 
     def __init__(self, model: Flamingo, weights: dict[str, float], opt: torch.optim.Optimizer,
-                 sched: torch.optim.lr_scheduler.LRScheduler, clip: float, dist_: Dist) -> None:
+                 sched: torch.optim.lr_scheduler.LRScheduler, clip: float, dist_: Dist,
+                 bf16: bool = False) -> None:
         self.model, self.weights, self.opt, self.sched, self.clip, self.dist = model, weights, opt, sched, clip, dist_
+        self.bf16 = bf16
         self.params = [p for _, p in model.trainable_named_parameters()]
 
-    def accumulate(self, batches: dict[str, Batch]) -> tuple[list[torch.Tensor], dict[str, float], list[str]]:
-        """Summed weighted gradients of the finite micro-batches, their losses, the dropped names."""
-        acc = [torch.zeros_like(p) for p in self.params]
-        losses, dropped = {}, []
-        for name, batch in batches.items():
-            loss = self.model.loss(batch.to(self.dist.device))
-            grads = None
-            if torch.isfinite(loss):
-                grads = torch.autograd.grad(loss * self.weights[name], self.params, allow_unused=True)
-                if not all(g is None or bool(torch.isfinite(g).all()) for g in grads):
-                    grads = None
-            if grads is None:
-                dropped.append(name)
-                continue
-            for a, g in zip(acc, grads):
-                if g is not None:
-                    a.add_(g)
-            losses[name] = loss.item()
-        return acc, losses, dropped
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Mean token loss of one micro-batch, under bf16 autocast when enabled (fp32 weights)."""
+        with torch.autocast(self.dist.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self.model.loss(batch.to(self.dist.device))
 
-    def step(self, batches: dict[str, Batch]) -> dict:
-        """Accumulate, all-reduce, clip once, step; skipped entirely when every micro-batch failed."""
-        acc, losses, dropped = self.accumulate(batches)
-        n_ok = torch.tensor([len(losses)], dtype=torch.float32, device=self.dist.device)
-        if self.dist.world > 1:
+    def gradients(self, batches: dict[str, Batch]) -> tuple[list[torch.Tensor], dict[str, torch.Tensor],
+                                                            dict[str, torch.Tensor]]:
+        """sum_m lambda_m * (gradient of m averaged over the ranks that kept m), already all-reduced;
+        per dataset the local loss and the local keep flag (device tensors)."""
+        acc = [torch.zeros_like(p) for p in self.params]
+        losses, kept = {}, {}
+        for name, batch in batches.items():
+            loss = self.loss(batch)
+            grads = torch.autograd.grad(loss * self.weights[name], self.params, allow_unused=True)
+            grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, grads)]
+            ok = torch.isfinite(loss) & torch.isfinite(torch.nn.utils.get_total_norm(grads))
+            n_ok = ok.float()
+            if self.dist.world > 1:
+                dist.all_reduce(n_ok)  # how many ranks kept this dataset
+            scale = ok / n_ok.clamp(min=1.0)
+            for a, g in zip(acc, grads):
+                a.add_(torch.where(ok, g * scale, 0.0))  # where, not multiply: NaN * 0 is NaN
+            losses[name], kept[name] = loss.detach().float(), ok
+        if self.dist.world > 1 and acc:
             flat = torch.cat([a.flatten() for a in acc])
             dist.all_reduce(flat)
-            dist.all_reduce(n_ok)
-            flat /= self.dist.world
-            acc = list(torch.split(flat, [a.numel() for a in acc]))
-        record = {"losses": losses, "dropped": dropped, "lr": self.sched.get_last_lr()[0]}
-        if n_ok.item() == 0:
+            acc = [f.view_as(a) for f, a in zip(torch.split(flat, [a.numel() for a in acc]), acc)]
+        return acc, losses, kept
+
+    def step(self, batches: dict[str, Batch]) -> dict:
+        """Gradients, clip once, step; skipped entirely when no rank kept any micro-batch."""
+        acc, losses, kept = self.gradients(batches)
+        names = list(losses)
+        flags = torch.stack([kept[n] for n in names]).float()
+        any_kept = flags.sum().reshape(1)
+        if self.dist.world > 1:
+            dist.all_reduce(any_kept)
+        host = torch.cat([flags, any_kept, torch.stack([losses[n] for n in names])]).tolist()  # one sync
+        ok, n_kept, values = host[:len(names)], host[len(names)], host[len(names) + 1:]
+        record = {"losses": {n: v for n, k, v in zip(names, ok, values) if k},
+                  "dropped": [n for n, k in zip(names, ok) if not k], "lr": self.sched.get_last_lr()[0]}
+        if n_kept == 0:
             record["skipped"] = True
             return record
         for p, a in zip(self.params, acc):
-            p.grad = a.view_as(p)
+            p.grad = a
         record["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.params, self.clip))
         self.opt.step()
         self.sched.step()
         self.opt.zero_grad(set_to_none=True)
-        record["loss"] = sum(self.weights[n] * v for n, v in losses.items())
+        record["loss"] = sum(self.weights[n] * v for n, v in record["losses"].items())
         return record
 
 
@@ -183,7 +212,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--threads", type=int, help="torch CPU threads")
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                    help="bf16 autocast (weights and optimizer stay fp32); auto: bf16 on CUDA, fp32 on CPU")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the LM and cross-attention blocks")
     return ap.parse_args(argv)
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast when asked, or by default on CUDA where it is the fast path; on CPUs without
+    native bf16 matmuls (AVX2 only) it is slower than fp32, hence fp32 by default there."""
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
 
 
 def tokenizer_file(args: argparse.Namespace, infos: list[DatasetInfo]) -> Path | None:
@@ -195,6 +233,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     d = setup_dist(args.device)
+    if d.device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # fp32 matmuls (outside autocast) on tensor cores
+        torch.backends.cudnn.allow_tf32 = True
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -206,12 +247,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     tok_file = tokenizer_file(args, infos)
     tok, model = build(cfg, tok_file)
     model = model.to(d.device).train()
+    broadcast_model(model, d)
+    if args.compile:
+        model.compile_blocks()
     streams = {s.name: ExampleStream(info, Decoder(info, tok, cfg.vision, cfg.max_tokens, cfg.perceiver.max_frames),
                                      seed=args.seed * 1000 + i, rank=d.rank, world=d.world)
                for i, (s, info) in enumerate(zip(specs, infos))}
     opt = make_optimizer(model, args.lr, args.weight_decay, args.gate_lr_mult, args.perceiver_lr_mult)
     sched = warmup_schedule(opt, args.warmup)
-    trainer = Trainer(model, {s.name: s.weight for s in specs}, opt, sched, args.clip, d)
+    bf16 = use_bf16(args.precision, d.device)
+    trainer = Trainer(model, {s.name: s.weight for s in specs}, opt, sched, args.clip, d, bf16)
     history: list[dict] = []
     start = 0
     ckpt_path = latest_checkpoint(args.out) if args.resume else None
@@ -228,7 +273,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         write_run_config(args.out, cfg, tok_file if cfg.lm.kind == "tiny" else None)
         n_train = sum(p.numel() for p in trainer.params)
         print(f"config {args.config}: {n_train:,} trainable params; datasets "
-              + ", ".join(f"{s.name}({s.weight})" for s in specs) + f"; world {d.world}; device {d.device}"
+              + ", ".join(f"{s.name}({s.weight})" for s in specs) + f"; world {d.world}; device {d.device}; {'bf16' if bf16 else 'fp32'}"
               + (f"; resumed at step {start}" if start else ""))
 
     def checkpoint(step: int) -> None:

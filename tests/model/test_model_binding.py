@@ -4,10 +4,11 @@ from __future__ import annotations
 import random
 
 import torch
+import torch.nn.functional as F
 
 from model.config import tiny
 from model.flamingo import build_model
-from model.xattn import media_index, media_mask
+from model.xattn import media_index, media_plan
 
 IMAGE, EOC, VOCAB = 3, 4, 50
 
@@ -50,12 +51,67 @@ def test_media_index_is_latest_preceding_marker() -> None:
                 assert got[b, t] == seen
 
 
-def test_mask_selects_exactly_the_bound_latents() -> None:
-    tok = torch.tensor([[-1, 0, 0, 1, 2]])
-    mask = media_mask(tok, 3, 4)[0, 0]
-    assert mask[0].all()  # unbound rows are zeroed by the caller
-    for t, m in enumerate(tok[0].tolist()[1:], start=1):
-        assert mask[t].nonzero().squeeze(1).tolist() == list(range(4 * m, 4 * m + 4))
+def test_plan_routes_each_token_to_its_bound_media_only() -> None:
+    """Packed slot (m, j) holds the j-th token bound to global media m; unbound tokens get none."""
+    rng = random.Random(3)
+    for _ in range(30):
+        ids, _, _, counts = random_case(rng, 3, 30, False)
+        plan = media_plan(ids, IMAGE, counts)
+        tok = media_index(ids, IMAGE)
+        m_total, j = plan.gather.shape
+        assert m_total == sum(counts)
+        seen = set()
+        for b in range(ids.shape[0]):
+            for t in range(ids.shape[1]):
+                slot = int(plan.scatter[b * ids.shape[1] + t])
+                if tok[b, t] < 0:
+                    assert slot == m_total * j
+                    continue
+                m = sum(counts[:b]) + int(tok[b, t])
+                assert slot // j == m and int(plan.gather.flatten()[slot]) == b * ids.shape[1] + t
+                seen.add(slot)
+        pad = {s for s in range(m_total * j) if s not in seen}
+        assert all(int(plan.gather.flatten()[s]) == ids.numel() for s in pad)
+
+
+def masked_reference(blk, h: torch.Tensor, latents: torch.Tensor, ids: torch.Tensor, counts: list[int]) -> torch.Tensor:
+    """The block written the direct way: every token attends to all of its sample's latents
+    through a boolean mask that keeps only its bound media; unbound tokens are zeroed."""
+    b, n, _ = h.shape
+    k = latents.shape[1]
+    slots = max(counts)
+    media = torch.zeros(b, slots * k, latents.shape[2])
+    start = 0
+    for i, c in enumerate(counts):
+        media[i, : c * k] = latents[start: start + c].flatten(0, 1)
+        start += c
+    tok = media_index(ids, IMAGE)
+    mask = (torch.arange(slots * k) // k).view(1, 1, -1) == tok.unsqueeze(-1)
+    mask = (mask | (tok < 0).unsqueeze(-1)).unsqueeze(1)
+    att = blk.attn
+    x = blk.norm_attn(h)
+    q = att.q(x).view(b, n, att.heads, att.head_dim).transpose(1, 2)
+    kk, v = att.kv(media).view(b, slots * k, 2, att.heads, att.head_dim).permute(2, 0, 3, 1, 4)
+    y = F.scaled_dot_product_attention(q, kk, v, attn_mask=mask).transpose(1, 2).reshape(b, n, -1)
+    y = att.out(y) * (tok >= 0).unsqueeze(-1)
+    h = h + blk.attn_gate.tanh() * y
+    return h + blk.ff_gate.tanh() * blk.ff(blk.norm_ff(h))
+
+
+def test_per_image_attention_equals_masked_attention() -> None:
+    model = small_model()
+    blk = model.xattn[0]
+    rng = random.Random(4)
+    for _ in range(10):
+        ids, frames, fpm, counts = random_case(rng, 3, 40, video=True)
+        if sum(counts) == 0:
+            continue
+        with torch.no_grad():
+            latents = model.encode_media(frames, fpm)
+            h = torch.randn(3, 40, model.lm.dim)
+            got = blk(h, latents, media_plan(ids, IMAGE, counts))
+            want = masked_reference(blk, h, latents, ids, counts)
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
 def _first_bound(ids: torch.Tensor, b: int, j: int) -> int:
@@ -97,13 +153,12 @@ def test_xattn_output_depends_only_on_bound_media() -> None:
             continue
         latents = model.encode_media(frames, fpm).detach()
         tok = media_index(ids, IMAGE)
+        plan = media_plan(ids, IMAGE, counts)
         h = torch.randn(2, 20, model.lm.dim)
         blk.ff_gate.data.zero_()
 
         def run(lat: torch.Tensor) -> torch.Tensor:
-            media = model._per_sample_media(lat, counts)
-            mask = media_mask(tok, max(counts), lat.shape[1])
-            return blk(h, media, mask, (tok >= 0).unsqueeze(-1).float())
+            return blk(h, lat, plan)
 
         base = run(latents)
         assert torch.equal(base[tok < 0], h[tok < 0]), "tokens before any image must get no xattn output"

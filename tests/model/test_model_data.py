@@ -144,3 +144,41 @@ def test_ranks_partition_the_stream(toy: dict[str, Path]) -> None:
     r0, r1 = (ExampleStream(dec.info, dec, seed=1, rank=r, world=2) for r in (0, 1))
     got = [r0.next_example().key for _ in range((n + 1) // 2)] + [r1.next_example().key for _ in range(n // 2)]
     assert sorted(got) == sorted(keys)
+
+
+def test_preprocess_keeps_the_aspect_ratio() -> None:
+    """A wide 2:1 picture fills the full width and the middle half of the height; the pad is the
+    normalisation mean (0). Portrait pictures are padded left and right instead."""
+    import io
+    from PIL import Image
+    from model.data import preprocess
+    vision = tiny().vision
+    s = vision.image_size
+    for size, dim in (((120, 60), 1), ((60, 120), 0)):
+        buf = io.BytesIO()
+        Image.new("RGB", size, (220, 30, 30)).save(buf, format="PNG")
+        x = preprocess(buf.getvalue(), vision)
+        assert x.shape == (3, s, s)
+        content = (x.abs().sum(0) > 0.1).any(dim=dim)  # rows (wide) or columns (tall) holding the picture
+        assert content.sum() == s // 2 and content[s // 4: 3 * s // 4].all()
+        red = torch.tensor([220 / 255, 30 / 255, 30 / 255]).view(3, 1, 1) * 2 - 1
+        mid = x[:, s // 2 - 2: s // 2 + 2, s // 2 - 2: s // 2 + 2]
+        assert torch.allclose(mid, red.expand_as(mid), atol=0.02)
+
+
+def test_generate_subsamples_video_frames_like_training(toy: dict[str, Path], tmp_path: Path) -> None:
+    """A folder of 10 frames given to `generate` yields the frames the training decoder would keep."""
+    import random
+    from model.generate import load_media
+    tok = SPTokenizer(toy["tokenizer"])
+    dec = decoder(toy["m3w"], tok, max_frames=4)
+    rng = random.Random(0)
+    raw = {}
+    for t in range(10):
+        raw[f"{t:03d}.jpg"] = model_toydata.jpeg(rng.choice(sorted(model_toydata.COLOURS)), rng)
+        (tmp_path / f"{t:03d}.jpg").write_bytes(raw[f"{t:03d}.jpg"])
+    want = dec.frames(raw, sorted(raw))
+    got = load_media(tmp_path, dec.vision, 4)
+    assert got.shape[0] == 4 and torch.equal(got, want)
+    firsts = torch.stack([dec.image(raw[f"{t:03d}.jpg"]) for t in range(4)])
+    assert not torch.equal(got, firsts)
