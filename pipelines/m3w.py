@@ -124,7 +124,7 @@ def _record_url(record) -> str:
 
 
 def _record_headers(record) -> list[tuple[str, str]] | None:
-    return [("X-Robots-Tag", record.x_robots_tag)] if record.x_robots_tag else None
+    return record.optout_headers or None
 
 
 def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | None = None) -> None:
