@@ -59,8 +59,9 @@ def attach_media(
             continue
         result = results.get(media_index)
         media_index += 1
-        if result is None:
-            continue
+        if result is None:  # never silent: a node without a result is counted as a failure
+            result = MediaResult(node.src, "video" if node.type == "video" else "image", "unresolved",
+                                 "no media result reached the document")
         if result.ok:
             status = _duplicate_status(result, kept, phash_distance)
             if status is None and frequent:
