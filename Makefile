@@ -19,7 +19,7 @@ DATAFLOW_ARGS = $(if $(filter DataflowRunner,$(RUNNER)),--project=$(PROJECT) --r
 TRAIN_OUT ?= out/train
 TRAIN_STEPS ?= 1500
 
-.PHONY: install build-m3w build-pairs test bench train eval clean
+.PHONY: install build-m3w build-pairs test fuzz bench train eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ train: $(STAMP)
 
 test: $(STAMP)
 	NO_GCE_CHECK=True $(PY) -m pytest -q
+
+# Seeded fuzzing of the real files in ../shared/data (images, videos, WARCs, pages) and hostile
+# pages, each target in a memory-limited subprocess; exits 1 on any crash, hang or memory hit.
+FUZZ_COUNT ?= 2000
+fuzz: $(STAMP)
+	PYTHONPATH=. $(PY) -m tests.fuzz --count $(FUZZ_COUNT) $(ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/bench_extract.py

@@ -165,7 +165,7 @@ def media_options_from_args(args: argparse.Namespace) -> MediaOptions:
         http=not args.no_http,
         fetch=FetchOptions(contact_url=args.user_agent_contact, total_timeout_s=args.http_timeout,
                            max_bytes=args.max_media_bytes, respect_robots=not args.no_robots,
-                           x_robots_directives=() if args.no_robots else ("noai", "noimageai"),
+                           x_robots_directives=() if args.no_robots else FetchOptions().x_robots_directives,
                            allow=tuple(args.http_allow), proxy=args.http_proxy),
         media_cache=args.media_cache, retry_failed=args.retry_failed, fetch_threads=args.fetch_threads,
         max_url_references=args.max_url_references, max_content_documents=args.max_content_documents,

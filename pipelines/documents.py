@@ -33,8 +33,7 @@ class ExtractDocuments(beam.DoFn):
         except Exception as error:  # a page must never crash the job: count what we did not foresee
             yield drop("extract", f"error_{type(error).__name__}", record.source, record.url)
             return
-        directives = meta_directives(record.body) | header_directives(
-            [("X-Robots-Tag", record.x_robots_tag)] if record.x_robots_tag else [])
+        directives = meta_directives(record.body) | header_directives(record.optout_headers)
         try:
             result.document = apply_page_optout(result.document, directives)
         except Rejected as rejected:  # the page asks not to be used for AI training

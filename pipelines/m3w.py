@@ -28,7 +28,8 @@ from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
 from pipelines import fs, progress
 from pipelines.config import JobConfig, beam_args, build_parser, config_from_args
 from pipelines.documents import ExtractDocuments
-from pipelines.media_stage import FrequentContent, ResolveMediaTransform, media_requests
+from m3w_builder.media.resolve import media_requests
+from pipelines.media_stage import CapMediaRequests, FrequentContent, ResolveMediaTransform
 from pipelines.metrics import NAMESPACE, REJECTS, count, drop
 from pipelines.quality import PrePassFilter, QualityStage, prepass_config
 from pipelines.read import MEDIA, ExpandInputs, ReadRecords
@@ -124,7 +125,7 @@ def _record_url(record) -> str:
 
 
 def _record_headers(record) -> list[tuple[str, str]] | None:
-    return [("X-Robots-Tag", record.x_robots_tag)] if record.x_robots_tag else None
+    return record.optout_headers or None
 
 
 def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | None = None) -> None:
@@ -150,10 +151,14 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
         rejects.append(prepass["rejects"])
     extracted = pages | "Extract" >> beam.ParDo(ExtractDocuments(cfg)).with_outputs(REJECTS, main="docs")
     quality = extracted.docs | "Quality" >> QualityStage(quality_options)
-    docs = quality["docs"]
-    rejects += [extracted[REJECTS], quality["rejects"]]
+    capped = quality["docs"] | "CapMediaRequests" >> beam.ParDo(
+        CapMediaRequests(cfg.media.fetch.max_requests_per_document)).with_outputs(REJECTS, main="docs")
+    docs = capped.docs
+    rejects += [extracted[REJECTS], quality["rejects"], capped[REJECTS]]
     requests = docs | "MediaRequests" >> beam.FlatMap(media_requests)
-    media = {"requests": requests, "records": records[MEDIA]} | "ResolveMedia" >> ResolveMediaTransform(cfg)
+    resolved = {"requests": requests, "records": records[MEDIA]} | "ResolveMedia" >> ResolveMediaTransform(cfg)
+    media = resolved["media"]
+    rejects.append(resolved["rejects"])
     frequent = beam.pvalue.AsList(media | "FrequentContent" >> FrequentContent(cfg.media.max_content_documents))
     assembled = (
         {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d.doc_id, d)), "media": media}

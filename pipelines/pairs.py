@@ -229,7 +229,9 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsConfig) -> None:
              | "ReadLocal" >> beam.FlatMap(read_local))
     all_records = (records[MEDIA], media_records[MEDIA], local) | "AllRecords" >> beam.Flatten()
     requests = kept | "MediaRequests" >> beam.FlatMap(media_request)
-    media = {"requests": requests, "records": all_records} | "ResolveMedia" >> ResolveMediaTransform(cfg.job)
+    resolved = {"requests": requests, "records": all_records} | "ResolveMedia" >> ResolveMediaTransform(cfg.job)
+    media = resolved["media"]
+    rejects.append(resolved["rejects"])
     entries = ({"items": kept | "KeyKept" >> beam.Map(lambda i: (i.key, i)), "media": media}
                | "GroupByItem" >> beam.CoGroupByKey() | "Compose" >> beam.ParDo(Compose(cfg.video_frames)))
     n_items = beam.pvalue.AsSingleton(entries | "CountItems" >> beam.combiners.Count.Globally())

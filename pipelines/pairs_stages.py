@@ -80,7 +80,7 @@ class HarvestAlts(beam.DoFn):
 
     def process(self, record: WebRecord):
         cfg = self.cfg
-        headers = [("X-Robots-Tag", record.x_robots_tag)] if record.x_robots_tag else None
+        headers = record.optout_headers or None
         try:
             candidates = list(harvest(record.body, record.url, content_type=record.content_type, headers=headers,
                                       options=cfg.extract))

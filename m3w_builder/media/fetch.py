@@ -5,19 +5,22 @@ is `success` or a reason (img2dataset's status / error_message spirit). Safety: 
 every hop's host is resolved and refused when any address is non-public (private, loopback,
 link-local, CGNAT, multicast, reserved, metadata) unless allow-listed, and the connection is pinned
 to the checked address (no DNS rebinding); redirects are followed here, re-checked each hop;
-caps on bytes (streamed), total time and redirects; robots.txt per origin and `X-Robots-Tag`
-(`noai`, `noimageai`) honoured; per-host concurrency; retries with capped exponential backoff
+caps on bytes (streamed), total time (a watchdog bounds the whole exchange: connect, status line,
+headers, body, retries, redirects) and redirects; a body shorter than its Content-Length is
+`truncated`; robots.txt per origin (RFC 9309, Protego, size-capped), every `X-Robots-Tag` header
+(`noai`, `noimageai`, agent-specific ones) and `tdm-reservation: 1` honoured; per-host concurrency; retries with capped exponential backoff
 honouring `Retry-After`. Body types are sniffed from magic bytes, never taken from Content-Type.
-With `proxy`, host names are resolved by the proxy (the operator's egress point); IP literals are
-still checked here.
+With `proxy`, host names are resolved by the proxy (the operator's egress point); hosts that are
+addresses to a resolver (`127.1`, `0x7f000001`, `2130706433`, `localhost`, `[::1]`, ...) are checked
+here in every mode.
 """
 
 from __future__ import annotations
 
 import email.utils
 import http.client
-import ipaddress
 import posixpath
+import socket
 import ssl
 import threading
 import time
@@ -25,10 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from m3w_builder.media.net import AddressPolicy, AddressRefused, PinnedHTTPConnection, PinnedHTTPSConnection
+from m3w_builder.media.net import (
+    AddressPolicy, AddressRefused, IPAddress, PinnedHTTPConnection, PinnedHTTPSConnection, host_address,
+)
 from m3w_builder.media.robots import RobotsCache
 from m3w_builder.media.sniff import sniff
-from m3w_builder.quality.optout import image_drop_reason
+from m3w_builder.options import option
+from m3w_builder.quality.optout import TDM_RESERVED, image_drop_reason
 
 MiB = 1024 * 1024
 AGENT_TOKEN = "m3w-builder"
@@ -40,23 +46,28 @@ _NOT_REACHED = {"unsupported_scheme", "invalid_url", "forbidden_address", "dns_e
 
 @dataclass
 class FetchOptions:
-    """Caps, politeness and safety settings (`allow`: IPs, CIDRs or host names to permit)."""
+    """Caps, politeness and safety settings of the HTTP fetcher."""
 
-    user_agent: str = f"{AGENT_TOKEN}/0.1"
-    contact_url: str | None = None
-    max_bytes: int = 32 * MiB
-    total_timeout_s: float = 30.0
-    socket_timeout_s: float = 10.0
-    max_redirects: int = 5
-    max_retries: int = 2
-    backoff_s: float = 0.5
-    max_backoff_s: float = 10.0
-    per_host_concurrency: int = 4
-    respect_robots: bool = True
-    x_robots_directives: tuple[str, ...] = ("noai", "noimageai")
-    allow: tuple[str, ...] = ()
-    proxy: str | None = None
-    allowed_types: tuple[str, ...] | None = None
+    user_agent: str = option(f"{AGENT_TOKEN}/0.1", "User-Agent product token/version")
+    contact_url: str | None = option(None, "contact URL added to the user agent", flag="user_agent_contact")
+    max_bytes: int = option(32 * MiB, "largest media body fetched (bytes)", flag="max_media_bytes")
+    total_timeout_s: float = option(30.0, "seconds for a whole fetch: connect, status line, headers, body, "
+                                    "redirects and retries", flag="http_timeout")
+    socket_timeout_s: float = option(10.0, "seconds a single socket operation may wait")
+    max_redirects: int = option(5, "redirects followed per fetch")
+    max_retries: int = option(2, "retries on 429/5xx/timeouts/connection errors")
+    backoff_s: float = option(0.5, "first retry delay (doubles each retry)")
+    max_backoff_s: float = option(10.0, "longest retry delay, Retry-After included")
+    per_host_concurrency: int = option(4, "concurrent requests per host per worker")
+    respect_robots: bool = option(True, "honour robots.txt")
+    max_robots_bytes: int = option(512 * 1024, "robots.txt bytes parsed (RFC 9309: at least 500 KiB); the rest is ignored")
+    x_robots_directives: tuple[str, ...] = option(("noai", "noimageai", "tdm_reserved"),
+                                                  "opt-out directives honoured on media responses")
+    allow: tuple[str, ...] = option((), "IPs, CIDRs or host names allowed although not public", flag="http_allow")
+    proxy: str | None = option(None, "send every request through this HTTP proxy (host:port)", flag="http_proxy")
+    allowed_types: tuple[str, ...] | None = option(None, "sniffed MIME prefixes accepted (None: any)")
+    max_requests_per_document: int = option(
+        90, "documents with more media nodes are dropped before any is fetched (0: no cap)")
 
 
 @dataclass
@@ -96,7 +107,7 @@ class Fetcher:
         self.policy = AddressPolicy.from_allow_list(self.opts.allow)
         ua = self.opts.user_agent
         self.user_agent = f"{ua} (+{self.opts.contact_url})" if self.opts.contact_url else ua
-        self.robots = RobotsCache(AGENT_TOKEN, self._get_robots)
+        self.robots = RobotsCache(AGENT_TOKEN, self._get_robots, self.opts.max_robots_bytes)
         self._tls = ssl.create_default_context()
         self._semaphores: dict[str, threading.BoundedSemaphore] = {}
         self._guard = threading.Lock()
@@ -123,8 +134,9 @@ class Fetcher:
         """Status, opt-out and content checks on the final response."""
         if not 200 <= resp.status < 300:
             raise _Failure("http_error", f"HTTP {resp.status}", resp.status)
-        headers = [("X-Robots-Tag", value) for value in resp.headers.get_all("X-Robots-Tag") or []]
-        tag = image_drop_reason(headers, AGENT_TOKEN, self.opts.x_robots_directives)
+        tag = image_drop_reason(resp.headers.items(), AGENT_TOKEN, self.opts.x_robots_directives)
+        if tag == TDM_RESERVED:
+            raise _Failure(TDM_RESERVED, "tdm-reservation: 1", resp.status)
         if tag:
             raise _Failure("x_robots_tag", f"X-Robots-Tag: {tag}", resp.status)
         sniffed = sniff(resp.body)
@@ -139,7 +151,7 @@ class Fetcher:
         current = robots_url
         try:
             for _ in range(self.opts.max_redirects + 1):
-                resp = self._get(current, deadline)
+                resp = self._get(current, deadline, self.opts.max_robots_bytes)
                 location = resp.headers.get("Location")
                 if resp.status not in _REDIRECTS or not location:
                     return resp.status, resp.body
@@ -149,12 +161,12 @@ class Fetcher:
                 raise  # the page itself cannot be fetched either: report why
         return 0, b""
 
-    def _get(self, url: str, deadline: float) -> _Response:
+    def _get(self, url: str, deadline: float, keep_bytes: int | None = None) -> _Response:
         """One hop with retries on 429/5xx/timeouts/connection errors (backoff, Retry-After capped)."""
         for attempt in range(self.opts.max_retries + 1):
             retry_after = None
             try:
-                resp = self._attempt(url, deadline)
+                resp = self._attempt(url, deadline, keep_bytes)
                 if resp.status not in _RETRY_STATUSES:
                     return resp
                 retry_after = _retry_after(resp.headers.get("Retry-After"))
@@ -169,8 +181,9 @@ class Fetcher:
             time.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _attempt(self, url: str, deadline: float) -> _Response:
-        """One GET: checks, pinned connection, streamed body under the byte and time caps."""
+    def _attempt(self, url: str, deadline: float, keep_bytes: int | None = None) -> _Response:
+        """One GET: checks, pinned connection, streamed body under the byte and time caps (with
+        `keep_bytes`, a longer body is cut there instead of refused: robots.txt)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise _Failure("unsupported_scheme", f"scheme {parts.scheme!r}")
@@ -184,39 +197,61 @@ class Fetcher:
         conn = self._connection(parts.scheme, host, port, _remaining(deadline, self.opts.socket_timeout_s))
         target = url.split("#")[0] if self.opts.proxy and parts.scheme == "http" else _path(parts)
         with self._host_slot(host):
+            # socket timeouts bound each read, not their sum: a server dripping a byte a second
+            # never trips them, so a watchdog cuts the connection at the deadline
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _abort, (conn,))
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 conn.request("GET", target, headers=self._headers(parts.netloc))
                 resp = conn.getresponse()
-                body = b"" if resp.status in _REDIRECTS else self._read(resp, conn, deadline)
+                body = b"" if resp.status in _REDIRECTS else self._read(resp, conn, deadline, keep_bytes)
                 return _Response(resp.status, resp.headers, body)
+            except _Failure:
+                raise
             except TimeoutError:
                 raise _Failure("timeout", f"timed out fetching {url}") from None
-            except ssl.SSLError as e:
-                raise _Failure("tls_error", str(e)) from None
-            except (OSError, http.client.HTTPException) as e:
+            except http.client.IncompleteRead as e:
+                raise _Failure("truncated", f"body ended early: {e}") from None
+            except (OSError, http.client.HTTPException, ValueError, AttributeError) as e:
+                if time.monotonic() >= deadline:  # the watchdog closed the socket under the read
+                    raise _Failure("timeout", f"total time cap of {self.opts.total_timeout_s}s reached") from None
+                if isinstance(e, ssl.SSLError):
+                    raise _Failure("tls_error", str(e)) from None
                 raise _Failure("connection_error", f"{type(e).__name__}: {e}") from None
             finally:
+                watchdog.cancel()
                 conn.close()
 
     def _connection(self, scheme: str, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
         """A connection to the checked address of `host`, or to the proxy."""
+        ip = self._check_address(host)
         if self.opts.proxy:
-            _check_literal(self.policy, host)
             proxy = urlsplit(self.opts.proxy if "://" in self.opts.proxy else "http://" + self.opts.proxy)
             if scheme == "http":
                 return http.client.HTTPConnection(proxy.hostname, proxy.port or 80, timeout=timeout)
             conn = http.client.HTTPSConnection(proxy.hostname, proxy.port or 80, timeout=timeout, context=self._tls)
             conn.set_tunnel(host, port)
             return conn
-        try:
-            ip = self.policy.resolve(host, port)[0]
-        except AddressRefused as e:
-            raise _Failure("forbidden_address", str(e)) from None
-        except LookupError as e:
-            raise _Failure("dns_error", str(e)) from None
+        if ip is not None:
+            address = str(ip)
+        else:
+            try:
+                address = self.policy.resolve(host, port)[0]
+            except AddressRefused as e:
+                raise _Failure("forbidden_address", str(e)) from None
+            except LookupError as e:
+                raise _Failure("dns_error", str(e)) from None
         if scheme == "https":
-            return PinnedHTTPSConnection(host, port, ip, timeout, self._tls)
-        return PinnedHTTPConnection(host, port, ip, timeout)
+            return PinnedHTTPSConnection(host, port, address, timeout, self._tls)
+        return PinnedHTTPConnection(host, port, address, timeout)
+
+    def _check_address(self, host: str) -> IPAddress | None:
+        """The address `host` stands for without DNS (refused unless allowed), None for a name."""
+        ip = host_address(host)
+        if ip is None or host.lower().rstrip(".") in self.policy.allow_hosts or self.policy.is_allowed(ip):
+            return ip
+        raise _Failure("forbidden_address", f"{host} is the non-public address {ip}")
 
     def _headers(self, netloc: str) -> dict[str, str]:
         return {
@@ -224,22 +259,30 @@ class Fetcher:
             "Accept-Encoding": "identity", "Connection": "close",
         }
 
-    def _read(self, resp: http.client.HTTPResponse, conn: http.client.HTTPConnection, deadline: float) -> bytes:
-        """The body, stopping at `max_bytes` (too_large) or the deadline (timeout)."""
+    def _read(self, resp: http.client.HTTPResponse, conn: http.client.HTTPConnection, deadline: float,
+              keep_bytes: int | None = None) -> bytes:
+        """The body, stopping at `max_bytes` (too_large; with `keep_bytes`, cut there instead), the
+        deadline (timeout), or short of its Content-Length (truncated)."""
+        limit = keep_bytes if keep_bytes is not None else self.opts.max_bytes
         length = resp.getheader("Content-Length")
-        if length and length.strip().isdigit() and int(length) > self.opts.max_bytes:
-            raise _Failure("too_large", f"Content-Length {length} > {self.opts.max_bytes}", resp.status)
+        if keep_bytes is None and length and length.strip().isdigit() and int(length) > limit:
+            raise _Failure("too_large", f"Content-Length {length} > {limit}", resp.status)
         chunks, size = [], 0
         while True:
             if conn.sock is not None:
                 conn.sock.settimeout(_remaining(deadline, self.opts.socket_timeout_s))
             chunk = resp.read1(_CHUNK)
             if not chunk:
+                if resp.length:  # http.client returns b"" when the peer closes early: count it
+                    raise _Failure("truncated", f"body ended after {size} bytes, {resp.length} short of "
+                                   f"its Content-Length", resp.status)
                 return b"".join(chunks)
             size += len(chunk)
-            if size > self.opts.max_bytes:
-                raise _Failure("too_large", f"body over {self.opts.max_bytes} bytes", resp.status)
             chunks.append(chunk)
+            if size > limit:
+                if keep_bytes is not None:
+                    return b"".join(chunks)[:limit]
+                raise _Failure("too_large", f"body over {limit} bytes", resp.status)
 
     def _host_slot(self, host: str) -> threading.BoundedSemaphore:
         with self._guard:
@@ -257,14 +300,14 @@ def _remaining(deadline: float, cap: float) -> float:
     return min(left, cap)
 
 
-def _check_literal(policy: AddressPolicy, host: str) -> None:
-    """With a proxy only IP-literal hosts can be checked here."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return
-    if not policy.is_allowed(ip):
-        raise _Failure("forbidden_address", f"non-public address {ip}")
+def _abort(conn: http.client.HTTPConnection) -> None:
+    """Shut the connection's socket down from the watchdog thread (reads then fail at once)."""
+    sock = conn.sock
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, even under TLS
+        except OSError:
+            pass
 
 
 def _path(parts) -> str:
@@ -297,7 +340,8 @@ class MirrorResolver:
         self.root = Path(mirror_dir).resolve()
 
     def path_for(self, url: str) -> Path | None:
-        """The mirror file for `url` (`index.html` for a directory URL), None if absent or outside."""
+        """The mirror file for `url` (`index.html` for a directory URL), None if absent, outside
+        the mirror, or not a valid path at all (`%00`, over-long names, ...)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return None
@@ -306,12 +350,21 @@ class MirrorResolver:
             rel = posixpath.join(rel, "index.html")
         if parts.query:
             rel += "?" + parts.query
-        path = (self.root / parts.hostname / rel).resolve()
-        if not path.is_relative_to(self.root / parts.hostname) or not path.is_file():
+        try:
+            host_dir = (self.root / parts.hostname).resolve()
+            path = (host_dir / rel).resolve()
+            if host_dir.parent != self.root or not path.is_relative_to(host_dir) or not path.is_file():
+                return None
+        except (ValueError, OSError):  # embedded NUL, name too long, permission denied, loops
             return None
         return path
 
     def read(self, url: str) -> bytes | None:
-        """The mirrored bytes for `url`, or None."""
+        """The mirrored bytes for `url`, or None (absent or unreadable: the next resolver is asked)."""
         path = self.path_for(url)
-        return path.read_bytes() if path else None
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None

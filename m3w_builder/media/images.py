@@ -13,15 +13,22 @@ import io
 import math
 import struct
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media.sniff import sniff
+from m3w_builder.options import option
 
 MiB = 1024 * 1024
+
+# Set once at import, never per call: `warnings.catch_warnings` swaps process-wide state and races
+# between the decode threads. Pillow's chatter about malformed metadata is noise here, and its
+# DecompressionBombWarning is superseded by the header pixel check in `_decode`.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 DEFAULT_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 
@@ -42,15 +49,15 @@ _DECODE_ERRORS = (
 class ImageOptions:
     """Caps and output settings; the size/aspect defaults are OBELICS's."""
 
-    image_size: int = 256
-    min_side: int = 150
-    max_side: int = 20000
-    min_aspect: float = 0.5
-    max_aspect: float = 2.0
-    max_bytes: int = 32 * MiB
-    max_pixels: int = 89_478_485
-    jpeg_quality: int = 95
-    allowed_formats: tuple[str, ...] = field(default=DEFAULT_FORMATS)
+    image_size: int = option(256, "shorter side of stored images")
+    min_side: int = option(150, "smallest shorter side kept", flag="min_image_side")
+    max_side: int = option(20000, "largest longer side kept", flag="max_image_side")
+    min_aspect: float = option(0.5, "smallest width/height kept")
+    max_aspect: float = option(2.0, "largest width/height kept")
+    max_bytes: int = option(32 * MiB, "largest image file decoded (bytes)")
+    max_pixels: int = option(89_478_485, "largest width×height decoded (decompression bombs)")
+    jpeg_quality: int = option(95, "quality of the stored JPEGs")
+    allowed_formats: tuple[str, ...] = option(DEFAULT_FORMATS, "Pillow formats decoded")
 
 
 @dataclass
@@ -74,22 +81,16 @@ def process_image(data: bytes, opts: ImageOptions | None = None) -> ProcessedIma
         raise Rejected("empty", "0 bytes")
     if len(data) > opts.max_bytes:
         raise Rejected("too_large_bytes", f"{len(data)} > {opts.max_bytes} bytes")
-    # Process-wide filter state (catch_warnings is not thread-local before Python 3.14); the
-    # header pixel check below is the primary bomb guard, the warning-as-error a second one.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pillow's chatter about malformed metadata
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            rgb, fmt, orig = _decode(data, opts)
-        except Rejected:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise Rejected("decompression_bomb", str(e)) from None
-        except MemoryError:
-            raise Rejected("decode_error", "MemoryError") from None
-        except _DECODE_ERRORS as e:
-            raise Rejected(_error_reason(e), f"{type(e).__name__}: {e}") from None
-    rgb = _resize(rgb, opts.image_size)
+    try:
+        rgb, fmt, orig = _decode(data, opts)
+    except Rejected:
+        raise
+    except Image.DecompressionBombError as e:
+        raise Rejected("decompression_bomb", str(e)) from None
+    except MemoryError:
+        raise Rejected("out_of_memory", "MemoryError while decoding") from None
+    except _DECODE_ERRORS as e:
+        raise Rejected(_error_reason(e), f"{type(e).__name__}: {e}") from None
     return ProcessedImage(
         jpeg=encode_jpeg(rgb, opts.jpeg_quality),
         width=rgb.width,
@@ -157,7 +158,7 @@ def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[in
     _check_geometry(*oriented, opts)
     if _orientation(im) != 1:
         im = ImageOps.exif_transpose(im)
-    return to_rgb(im), fmt, oriented
+    return to_rgb(im, opts.image_size), fmt, oriented
 
 
 def _openers(formats: tuple[str, ...]) -> tuple[str, ...]:
@@ -192,40 +193,53 @@ def _check_geometry(w: int, h: int, opts: ImageOptions) -> None:
         raise Rejected("aspect_ratio", f"{w}x{h}, aspect {aspect:.3f}")
 
 
-def to_rgb(im: Image.Image) -> Image.Image:
-    """Any Pillow mode → RGB: alpha and transparency keys composited on white, ≥16-bit scaled."""
-    if im.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
-        return _wide_to_rgb(im)
+def to_rgb(im: Image.Image, image_size: int | None = None) -> Image.Image:
+    """Any Pillow mode → RGB: alpha and transparency keys composited on white, ≥16-bit scaled;
+    with `image_size`, resized (shorter side) *before* the colour work, so a large image never
+    exists at full size in a wider mode than it was decoded in."""
+    size = image_size or max(im.size)
+    if im.mode in _WIDE_MODES:
+        return _resize(_wide_to_grey(im), size).convert("RGB")
     if im.mode == "RGB" and "transparency" not in im.info:
-        return im
+        return _resize(im, size)
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
-        rgba = im.convert("RGBA")
+        rgba = _resize(im.convert("RGBA"), size)  # Pillow resizes RGBA premultiplied
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
-    return im.convert("RGB")
+    if im.mode != "L":
+        im = im.convert("RGB")
+    return _resize(im, size).convert("RGB")
 
 
-def _wide_to_rgb(im: Image.Image) -> Image.Image:
-    """16/32-bit integer or float grey → 8-bit grey → RGB (transparency key painted white)."""
-    arr = np.asarray(im)
-    values = arr.astype(np.float64)
+_WIDE_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+_STRIP_PIXELS = 1 << 20  # rows converted at a time: bounded float work whatever the image size
+
+
+def _wide_to_grey(im: Image.Image) -> Image.Image:
+    """16/32-bit integer or float grey → 8-bit grey (transparency key painted white), converted
+    in strips of rows so the float work never holds more than `_STRIP_PIXELS` values."""
+    w, h = im.size
+    lo, hi = (float(v) for v in im.getextrema())
     if im.mode.startswith("I;16"):
-        grey = values / 257.0
+        offset, scale = 0.0, 1 / 257.0
+    elif im.mode == "F" and 0.0 <= lo and hi <= 1.0:
+        offset, scale = 0.0, 255.0
+    elif 0.0 <= lo and hi <= 255.0:
+        offset, scale = 0.0, 1.0
+    elif 0.0 <= lo and hi <= 65535.0:
+        offset, scale = 0.0, 1 / 257.0
     else:
-        lo, hi = float(values.min()), float(values.max())
-        if im.mode == "F" and 0.0 <= lo and hi <= 1.0:
-            grey = values * 255.0
-        elif 0.0 <= lo and hi <= 255.0:
-            grey = values
-        elif 0.0 <= lo and hi <= 65535.0:
-            grey = values / 257.0
-        else:
-            grey = (values - lo) * (255.0 / max(hi - lo, 1e-12))
+        offset, scale = lo, 255.0 / max(hi - lo, 1e-12)
     key = im.info.get("transparency")
-    if isinstance(key, int):
-        grey = np.where(arr == key, 255.0, grey)
-    out = Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8))
-    return out.convert("RGB")
+    out = np.empty((h, w), dtype=np.uint8)
+    rows = max(1, _STRIP_PIXELS // max(w, 1))
+    for top in range(0, h, rows):
+        raw = np.asarray(im.crop((0, top, w, min(h, top + rows))))
+        grey = (raw.astype(np.float64) - offset) * scale
+        if isinstance(key, int):
+            grey[raw == key] = 255.0
+        out[top:top + raw.shape[0]] = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+    return Image.fromarray(out)
 
 
 def _resize(img: Image.Image, image_size: int) -> Image.Image:

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# Explicit, on top of `not is_global`: cloud metadata endpoints and the CGNAT range.
+# Explicit, on top of `not is_global`: cloud metadata endpoints, the CGNAT range, and IPv6 blocks
+# that reach IPv4 or local networks: IPv4-compatible ::/96 and IPv4-translated ::ffff:0:0:0/96
+# (deprecated, no public use), local-use NAT64 64:ff9b:1::/48, site-local fec0::/10.
 _ALWAYS_REFUSED = [
     ipaddress.ip_network("169.254.169.254/32"),
     ipaddress.ip_network("fd00:ec2::254/128"),
     ipaddress.ip_network("100.64.0.0/10"),
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("fec0::/10"),
 ]
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the last 32 bits are the IPv4 target
+_NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
 
 
 class AddressRefused(Exception):
@@ -68,9 +77,31 @@ def is_public(ip: IPAddress) -> bool:
     if ip.is_multicast or not ip.is_global or any(ip.version == n.version and ip in n for n in _ALWAYS_REFUSED):
         return False
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
+        nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
+        embedded = [ip.ipv4_mapped, ip.sixtofour, nat64, *(ip.teredo or ())]
         return all(e is None or is_public(e) for e in embedded)
     return True
+
+
+def host_address(host: str) -> IPAddress | None:
+    """The address a resolver would take `host` for without DNS, or None for a real name.
+
+    `inet_aton` semantics, as getaddrinfo and proxies apply them: `2130706433`, `0x7f000001`,
+    `0177.0.0.1`, `127.1` and `0` are IPv4 addresses; `127.0.0.1.` is `127.0.0.1`; `localhost`
+    (and `*.localhost`, RFC 6761) is loopback; `[::1]` and zone ids (`fe80::1%eth0`) are IPv6."""
+    name = host.strip().lower().rstrip(".").strip("[]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return ipaddress.IPv4Address("127.0.0.1")
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.fullmatch(name):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return None
+    return None
 
 
 class PinnedHTTPConnection(http.client.HTTPConnection):

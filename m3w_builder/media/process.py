@@ -60,3 +60,5 @@ def process_media(
         return MediaResult(url, kind, frames=frames, sha256=result.sha256, width=result.width, height=result.height)
     except Rejected as rejected:
         return failed(url, kind, rejected.reason, rejected.detail)
+    except MemoryError:  # the decode did not fit in this worker's memory
+        return failed(url, kind, "out_of_memory", f"MemoryError decoding a {len(data)}-byte {kind}")

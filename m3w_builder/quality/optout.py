@@ -36,14 +36,23 @@ HEAD_BYTES = 65536  # meta tags are looked for in the head of the page only
 
 
 def parse_directives(value: str, agent: str = AGENT) -> set[str]:
-    """Lower-case directives of a robots `content` or `X-Robots-Tag` value that apply to `agent`
-    (unprefixed ones, or ones after an `agent:` prefix; other agents' are ignored)."""
-    match = _AGENT_PREFIX.match(value)
-    if match and match.group(1).lower() not in _COLON_DIRECTIVES:
-        if match.group(1).lower() not in (agent.lower(), "*"):
-            return set()
-        value = match.group(2)
-    return {token.strip().lower() for token in value.split(",") if token.strip()}
+    """Lower-case directives of a robots `content` or `X-Robots-Tag` value that apply to `agent`.
+
+    An `agent:` prefix applies to the directives after it up to the next prefix
+    (`googlebot: nofollow, m3w-builder: noai` gives `noai` to us); unprefixed ones apply to all.
+    Lines are separate header values (`WebRecord.x_robots_tag` holds every header, one per line)."""
+    found: set[str] = set()
+    for line in value.splitlines():
+        applies = True
+        for token in line.split(","):
+            match = _AGENT_PREFIX.match(token)
+            if match and match.group(1).lower() not in _COLON_DIRECTIVES:
+                applies = match.group(1).lower() in (agent.lower(), "*")
+                token = match.group(2)
+            token = token.strip().lower()
+            if applies and token:
+                found.add(token)
+    return found
 
 
 def _tdm_reserved(value: str) -> bool:

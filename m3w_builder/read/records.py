@@ -8,6 +8,7 @@ A whole-file gzip (not per-record "chunked" gzip, which warcio refuses) is re-re
 from __future__ import annotations
 
 import gzip
+import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ class WebRecord:
     http_status: int | None = None
     fetch_time: str = ""
     source: str = ""  # "path#record-index"
-    x_robots_tag: str = ""
+    x_robots_tag: str = ""  # every X-Robots-Tag header value, one per line
+    tdm_reservation: str = ""  # the TDM Reservation Protocol header (`1`: no text and data mining)
 
     @property
     def mime(self) -> str:
@@ -39,6 +41,12 @@ class WebRecord:
     @property
     def is_html(self) -> bool:
         return self.mime in HTML_TYPES or (not self.mime and self.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")))
+
+    @property
+    def optout_headers(self) -> list[tuple[str, str]]:
+        """The response's opt-out headers as (name, value) pairs, for `quality.optout`."""
+        pairs = [("X-Robots-Tag", value) for value in self.x_robots_tag.splitlines()]
+        return pairs + ([("tdm-reservation", self.tdm_reservation)] if self.tdm_reservation else [])
 
     @property
     def is_media(self) -> bool:
@@ -56,25 +64,50 @@ class ReadIssue:
     status: int | None = None  # HTTP status of a non-200 capture
 
 
+# What warcio (and the zlib/gzip/brotli decoders under it) really raise on cut or damaged input:
+# a record header cut mid-line gives AttributeError, bad chunked encoding ValueError, ...
+READ_ERRORS = (EOFError, zlib.error, OSError, ValueError, AttributeError, TypeError, IndexError, KeyError,
+               UnicodeError, struct.error, OverflowError)
+
+
+_WHOLE_FILE_GZIP = "non-chunked gzip"
+_HEAD = 4096
+
+
+def _reason(err: BaseException) -> str:
+    return "truncated" if isinstance(err, EOFError) else "corrupt"
+
+
+def _detail(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"[:200]
+
+
 def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     url = rec.rec_headers.get_header("WARC-Target-URI") or ""
+    if not rec.rec_type or rec.rec_headers.get_header("Content-Length") is None:  # e.g. a header cut short
+        return ReadIssue("bad_record_header", source, url, detail="record header has no WARC-Type or Content-Length")
     if rec.rec_type == "revisit":
         return ReadIssue("revisit", source, url)
     if rec.rec_type not in ("response", "resource"):
         return ReadIssue(f"skipped_{rec.rec_type}", source, url)
     status = None
     content_type = ""
-    robots = ""
+    robots = tdm = ""
     if rec.http_headers is not None:
         try:
             status = int(rec.http_headers.get_statuscode() or 0) or None
         except ValueError:
             status = None
         content_type = rec.http_headers.get_header("Content-Type") or ""
-        robots = rec.http_headers.get_header("X-Robots-Tag") or ""
+        # every X-Robots-Tag header, one per line (an agent prefix binds only within its header)
+        robots = "\n".join(value for name, value in rec.http_headers.headers if name.lower() == "x-robots-tag")
+        tdm = rec.http_headers.get_header("tdm-reservation") or ""
     else:
         content_type = rec.rec_headers.get_header("Content-Type") or ""
-    body = rec.content_stream().read(max_bytes + 1)
+    try:
+        body = rec.content_stream().read(max_bytes + 1)
+    except READ_ERRORS as err:  # bad chunked/gzip/brotli body: this record only
+        return ReadIssue("corrupt_record", source, url, detail=_detail(err))
     if len(body) > max_bytes:
         return ReadIssue("record_too_large", source, url)
     if getattr(rec.raw_stream, "limit", 0) > 0:  # fewer bytes than Content-Length: the file was cut
@@ -84,37 +117,101 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     return WebRecord(
         url=url, body=body, content_type=content_type, http_status=status,
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,
+        tdm_reservation=tdm,
     )
 
 
-def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int) -> Iterator[WebRecord | ReadIssue]:
-    for index, rec in enumerate(ArchiveIterator(stream, arc2warc=True)):
-        if index >= skip:
-            yield _record(rec, f"{path}#{index}", max_bytes)
+class _CountingReader:
+    """A read-only stream that counts the bytes read through it (where the archive really ends)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.position = 0
+        self.head = b""  # the first bytes, to tell an empty file from a damaged tiny one
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        if len(self.head) < _HEAD:
+            self.head += data[: _HEAD - len(self.head)]
+        self.position += len(data)
+        return data
+
+    def exhausted(self) -> bool:
+        """True when nothing is left to read (so a parse error there means the file was cut)."""
+        return not self.stream.read(1)
+
+
+def _empty(counting: _CountingReader) -> bool:
+    """No bytes at all, or only empty gzip members."""
+    if counting.position == 0:
+        return True
+    if counting.position > _HEAD:
+        return False
+    try:
+        return gzip.decompress(counting.head) == b""
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
+@dataclass
+class _Progress:
+    """Records seen so far (the index of the next one)."""
+
+    records: int = 0
+
+
+def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _Progress) -> Iterator[WebRecord | ReadIssue]:
+    counting = _CountingReader(stream)
+    iterator = ArchiveIterator(counting, arc2warc=True)
+    reader = iterator.reader  # (the iterator drops it when done)
+    try:
+        for index, rec in enumerate(iterator):
+            progress.records = index + 1
+            if index >= skip:
+                yield _record(rec, f"{path}#{index}", max_bytes)
+    except ArchiveLoadFailed as err:
+        if _WHOLE_FILE_GZIP in str(err):
+            raise  # read_archive re-reads the file through gzip
+        if progress.records and counting.exhausted():  # the first bytes of a record, then the end
+            reason = "truncated"
+        else:
+            reason = "unknown_format" if "Unknown archive format" in str(err) else "archive_error"
+        yield ReadIssue(reason, f"{path}#{progress.records}", detail=_detail(err))
+        return
+    except READ_ERRORS as err:  # a header cut at the end of the file, or damage in the middle
+        cut = isinstance(err, EOFError) or counting.exhausted()
+        yield ReadIssue("truncated" if cut else "corrupt", f"{path}#{progress.records}", detail=_detail(err))
+        return
+    if progress.records == 0 and reader.num_read == 0 and _empty(counting):
+        yield ReadIssue("empty_archive", path, detail=f"{counting.position} bytes, no content")
+    elif iterator.offset < counting.position:
+        # warcio stops silently at a record header cut short: the bytes it consumed past the last
+        # complete record are a record we lost
+        yield ReadIssue("truncated", f"{path}#{progress.records}",
+                        detail=f"{counting.position - iterator.offset} bytes after the last complete record "
+                        f"(offset {iterator.offset}) are not a whole record")
 
 
 def read_archive(
     open_stream: Callable[[], BinaryIO], path: str, max_record_bytes: int = 50_000_000
 ) -> Iterator[WebRecord | ReadIssue]:
-    """Records of one WARC/ARC file; `open_stream()` opens the raw (still compressed) bytes."""
-    done = 0
+    """Records of one WARC/ARC file; `open_stream()` opens the raw (still compressed) bytes.
+
+    Never raises for what the file holds: a cut or damaged archive ends with a `truncated` or
+    `corrupt` issue naming the record index where reading stopped."""
+    progress = _Progress()
     try:
         with open_stream() as stream:
-            for item in _iterate(stream, path, max_record_bytes, 0):
-                done += 1
-                yield item
+            yield from _iterate(stream, path, max_record_bytes, 0, progress)
         return
-    except ArchiveLoadFailed as err:
-        if "non-chunked gzip" not in str(err):
-            reason = "unknown_format" if "Unknown archive format" in str(err) else "archive_error"
-            yield ReadIssue(reason, f"{path}#{done}")
-            return
-    except (EOFError, zlib.error, OSError, ValueError) as err:
-        yield ReadIssue("truncated" if isinstance(err, EOFError) else "corrupt", f"{path}#{done}", detail=str(err)[:200])
+    except ArchiveLoadFailed:
+        pass  # a whole-file gzip: read again below
+    except READ_ERRORS as err:  # the file could not be opened or closed
+        yield ReadIssue(_reason(err), f"{path}#{progress.records}", detail=_detail(err))
         return
     yield ReadIssue("recovered_whole_file_gzip", path)
     try:
         with open_stream() as raw, gzip.GzipFile(fileobj=raw) as stream:
-            yield from _iterate(stream, path, max_record_bytes, done)
-    except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError) as err:
-        yield ReadIssue("corrupt", path, detail=str(err)[:200])
+            yield from _iterate(stream, path, max_record_bytes, progress.records, progress)
+    except (ArchiveLoadFailed, *READ_ERRORS) as err:
+        yield ReadIssue(_reason(err), f"{path}#{progress.records}", detail=_detail(err))

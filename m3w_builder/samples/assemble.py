@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from m3w_builder.document import Document, TextNode
 from m3w_builder.media.process import MediaResult
-from m3w_builder.samples.markers import render_segments
+from m3w_builder.samples.markers import neutralise, render_segments
 from m3w_builder.samples.tokenizer import Tokenizer
 from m3w_builder.samples.windows import WindowOptions, make_windows
 
@@ -59,8 +59,9 @@ def attach_media(
             continue
         result = results.get(media_index)
         media_index += 1
-        if result is None:
-            continue
+        if result is None:  # never silent: a node without a result is counted as a failure
+            result = MediaResult(node.src, "video" if node.type == "video" else "image", "unresolved",
+                                 "no media result reached the document")
         if result.ok:
             status = _duplicate_status(result, kept, phash_distance)
             if status is None and frequent:
@@ -85,7 +86,7 @@ def _media_entry(index: int, node, result: MediaResult) -> tuple[dict, list[tupl
             "sha256": image.sha256, "phash": image.phash,
             "original_size": [image.original_width, image.original_height],
             "stored_size": [image.width, image.height],
-            "alt": getattr(node, "alt", ""), "caption": getattr(node, "caption", ""),
+            "alt": neutralise(getattr(node, "alt", "")), "caption": neutralise(getattr(node, "caption", "")),
         }
         return entry, [(f"{index}.jpg", image.jpeg)]
     frames = [{"t": f.t, "member": f"{index}.{int(f.t):03d}.jpg"} for f in result.frames]
@@ -124,7 +125,7 @@ def build_samples(
             entries.append(entry)
             files.extend(members)
         record = {
-            "key": key, "doc_id": doc.doc_id, "url": doc.url, "title": doc.title, "language": doc.language,
+            "key": key, "doc_id": doc.doc_id, "url": doc.url, "title": neutralise(doc.title), "language": doc.language,
             "window": {"index": window.index, "token_start": window.token_start, "token_end": window.token_end,
                        "doc_tokens": len(ids)},
             "text": tokenizer.decode(window.input_ids), "input_ids": window.input_ids, "images": entries,

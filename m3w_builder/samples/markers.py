@@ -7,6 +7,7 @@ the end of the document. A video is one media item and gets one `<image>` marker
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from m3w_builder.document import Document, TextNode
@@ -14,11 +15,31 @@ from m3w_builder.document import Document, TextNode
 IMAGE_TOKEN = "<image>"
 EOC_TOKEN = "<EOC>"
 _FORGED_RE = re.compile(r"<\s*(image|eoc)\s*>", re.IGNORECASE)
+_OPENERS = re.compile("[<\ufe64\uff1c]")  # the only characters NFKC turns into "<"
+# What sentencepiece's `nmt_nfkc` normaliser deletes on top of NFKC: C0/C1 control characters
+# (measured against `SentencePieceNormalizer(rule_name="nmt_nfkc")` over every code point).
+_DELETED = dict.fromkeys([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F, 0x8F, 0x9F])
+
+
+def fold(text: str) -> str:
+    """`text` as the tokenizer's normaliser sees it: NFKC (`＜ｉｍａｇｅ＞` → `<image>`), control
+    characters deleted (`<ima\\x01ge>` → `<image>`)."""
+    return unicodedata.normalize("NFKC", text).translate(_DELETED)
 
 
 def neutralise(text: str) -> str:
-    """Rewrite literal marker look-alikes in page text so no page can forge a marker."""
-    return _FORGED_RE.sub(lambda m: f"\u2039{m.group(1)}\u203a", text)
+    """Rewrite marker look-alikes so no page, alt text, caption or title can forge a marker.
+
+    Markers are looked for in the normalised form (`fold`), because that is what sentencepiece
+    encodes; text without a look-alike is returned unchanged, text with one is returned folded
+    with each look-alike rewritten as `‹image›` / `‹EOC›` (angle quotations stay themselves under
+    NFKC). Models that tokenize captions themselves call this too (`model/data.py`)."""
+    if not _OPENERS.search(text):
+        return text
+    folded = fold(text)
+    if not _FORGED_RE.search(folded):
+        return text
+    return _FORGED_RE.sub(lambda m: f"\u2039{m.group(1)}\u203a", folded)
 
 
 @dataclass(frozen=True)

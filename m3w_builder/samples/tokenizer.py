@@ -2,7 +2,9 @@
 
 Text chunks are encoded one by one and marker ids are inserted between them, so marker ids come
 only from the document structure; page text is neutralised first (`markers.neutralise`), and
-`encode_segments` checks that no text chunk produced a marker id.
+`encode_segments` checks that no text chunk produced a marker id (a model whose normaliser folds
+more than NFKC could still forge one): such a document is `Rejected("forged_marker")`, never a
+failed job.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 import sentencepiece as spm
 
+from m3w_builder.drops import Rejected
 from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN, Segment
 
 
@@ -73,7 +76,7 @@ class Tokenizer:
             if seg.kind == "text":
                 piece_ids = self.sp.encode(seg.text)
                 if self.image_id in piece_ids or self.eoc_id in piece_ids:
-                    raise ValueError("text chunk produced a marker id; neutralise it first")
+                    raise Rejected("forged_marker", f"text chunk encodes to a marker id: {seg.text[:80]!r}")
                 ids.extend(piece_ids)
             elif seg.kind == "media":
                 ids.append(self.image_id)

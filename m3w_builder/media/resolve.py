@@ -1,0 +1,143 @@
+"""Media resolution without Beam: which requests a document makes, where a URL's bytes come from,
+and the decode of those bytes under a per-process concurrency bound.
+
+Resolution order (DESIGN §5): a record of the same crawl, `--mirror_dir`, `--media_cache`, then the
+safe HTTP fetcher. Everything here is deterministic given the same inputs and no network: nothing
+depends on timing, batch composition or thread scheduling (`pipelines/media_stage.py` only wires it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from m3w_builder.document import Document, VideoNode
+from m3w_builder.drops import Rejected
+from m3w_builder.media.fetch import Fetcher, FetchOptions, MirrorResolver
+from m3w_builder.media.images import ImageOptions
+from m3w_builder.media.process import MediaResult, failed, process_media
+from m3w_builder.media.video import VideoOptions
+from m3w_builder.quality.optout import image_drop_reason
+from m3w_builder.read.records import WebRecord
+
+Request = tuple[str, int, str]  # (item id, media index, kind)
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# Decodes at once in this process: one per core. Fetch threads wait on the network, decodes on the
+# CPU and memory; a decode holds up to ~1.5× its decoded size, so more of them than cores only adds
+# memory (and, on a loaded machine, MemoryErrors that differ from run to run).
+DECODE_SLOTS = threading.BoundedSemaphore(_cores())
+
+
+def media_requests(doc: Document) -> Iterator[tuple[str, Request]]:
+    """(url, (doc_id, media_index, kind)) for every media node of a document."""
+    for index, node in enumerate(doc.media):
+        kind = "video" if isinstance(node, VideoNode) else "image"
+        yield node.src, (doc.doc_id, index, kind)
+
+
+def check_request_cap(doc: Document, limit: int) -> None:
+    """`Rejected("too_many_media")` for a document with more than `limit` media nodes (0: no cap),
+    before any of them is fetched: it could only be kept if nearly all of them failed."""
+    n = len(doc.media)
+    if limit and n > limit:
+        raise Rejected("too_many_media", f"{n} media nodes > {limit}")
+
+
+def choose_record(records: Sequence[WebRecord]) -> WebRecord:
+    """The latest capture of a URL; ties broken by source so every run picks the same one."""
+    return max(records, key=lambda r: (r.fetch_time, r.source))
+
+
+def cache_path(cache_dir: str, url: str) -> Path:
+    """Where the media cache keeps the source bytes of `url`."""
+    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+    return Path(cache_dir) / digest[:2] / digest
+
+
+def write_cache(path: Path, data: bytes) -> bool:
+    """Store `data` atomically (a unique temporary name per writer); False when the disk refuses."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
+
+
+@dataclass
+class Resolved:
+    """The outcome for one URL: its result and where the bytes came from ('' when none came)."""
+
+    result: MediaResult
+    origin: str = ""
+
+
+class MediaResolver:
+    """One per worker: resolves a URL's bytes in the documented order and decodes them."""
+
+    def __init__(self, images: ImageOptions, video: VideoOptions | None = None, *, fetch: FetchOptions | None = None,
+                 mirror_dir: str | None = None, media_cache: str | None = None, max_url_references: int = 0,
+                 honoured: Sequence[str] = ("noai", "noimageai", "tdm_reserved")) -> None:
+        self.images = images
+        self.video = video
+        self.fetcher = Fetcher(fetch) if fetch is not None else None
+        self.mirror = MirrorResolver(mirror_dir) if mirror_dir else None
+        self.media_cache = media_cache
+        self.max_url_references = max_url_references
+        self.honoured = tuple(honoured)
+
+    def source_bytes(self, url: str, records: Sequence[WebRecord]) -> tuple[bytes | None, str, str]:
+        """(bytes, origin, '') of `url`, or (None, failure status, message)."""
+        if records:
+            record = choose_record(records)
+            if record.http_status not in (None, 200):
+                return None, f"http_{record.http_status}", "the crawl holds a non-200 response"
+            directive = image_drop_reason(record.optout_headers, honoured=self.honoured)
+            if directive:
+                return None, "x_robots_tag" if directive != "tdm_reserved" else directive, f"opt-out: {directive}"
+            return record.body, "crawl", ""
+        if self.mirror is not None:
+            data = self.mirror.read(url)
+            if data is not None:
+                return data, "mirror", ""
+        if self.media_cache:
+            path = cache_path(self.media_cache, url)
+            try:
+                return path.read_bytes(), "cache", ""
+            except OSError:  # absent (or unreadable): fetch it
+                pass
+        if self.fetcher is None:
+            return None, "not_found", "no record in the crawl, no mirror copy, HTTP off"
+        fetched = self.fetcher.fetch(url)
+        if fetched.status != "success":
+            return None, fetched.status, fetched.error_message or ""
+        if self.media_cache and not write_cache(cache_path(self.media_cache, url), fetched.body):
+            return fetched.body, "http_uncached", ""
+        return fetched.body, "http", ""
+
+    def resolve(self, url: str, requests: Sequence[Request], records: Sequence[WebRecord]) -> Resolved:
+        """The result every request of `url` gets (`requests` non-empty, all of one kind)."""
+        kind = requests[0][2]
+        if self.max_url_references and len(requests) > self.max_url_references:
+            return Resolved(failed(url, kind, "url_too_frequent",
+                                   f"{len(requests)} references > {self.max_url_references}"))
+        data, origin, message = self.source_bytes(url, records)
+        if data is None:
+            return Resolved(failed(url, kind, origin, message))
+        with DECODE_SLOTS:
+            return Resolved(process_media(url, kind, data, self.images, self.video), origin)
