@@ -29,10 +29,8 @@ import torch
 import webdataset as wds
 from PIL import Image
 
-from m3w_builder.demo.crawl import write_sample_crawl
 from m3w_builder.output.dataset import iter_samples
 from m3w_builder.output.mmc4 import LOADER_MIN_BYTES, MIN_SHARDS, export
-from pipelines.m3w import run
 
 SIDE = 32  # the stand-in CLIP processor resizes to SIDE × SIDE so images stack, as CLIP's does
 WORD_RE = re.compile(r"\w+|[^\w\s]+")
@@ -110,12 +108,8 @@ def _squash(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def m3w(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("mmc4")
-    out = root / "m3w"
-    run(["--input", str(write_sample_crawl(root / "crawl")), "--output", str(out), "--direct_num_workers=1",
-         "--no_http", "--no_report"])
-    return out
+def m3w(sample_output) -> Path:
+    return sample_output("m3w")
 
 
 @pytest.mark.parametrize("small_images", ["png", "keep"])
