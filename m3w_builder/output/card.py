@@ -197,5 +197,7 @@ def render_card(dataset: dict, counters: dict[str, int], card: CardOptions | Non
 
 
 def card_options(options: dict) -> CardOptions:
-    """The card fields recorded among a job's options (`license`, `license_name`, `license_link`)."""
-    return CardOptions(**{k: str(options[k]) for k in CardOptions.__dataclass_fields__ if options.get(k)})
+    """The card fields recorded among a job's options (`license`, `license_name`, `license_link`),
+    top level or in a `card` group."""
+    fields = {**options, **(options.get("card") or {})}
+    return CardOptions(**{k: str(fields[k]) for k in CardOptions.__dataclass_fields__ if fields.get(k)})
