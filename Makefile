@@ -26,6 +26,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[model,gcp,test]"
+	# OpenFlamingo's MMC4 loader, read by tests/test_mmc4_export.py (its model dependencies are not needed)
+	$(PY) -m pip install --quiet --no-deps "open-flamingo==2.0.1"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -4,8 +4,10 @@ composition of samples, and the pair shard writer (every drop counted as `stage/
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
+import time
 from urllib.parse import urlsplit
 
 import apache_beam as beam
@@ -15,7 +17,8 @@ from apache_beam.io.filesystems import FileSystems
 from m3w_builder.drops import Rejected
 from m3w_builder.output.shards import shard_name
 from m3w_builder.pairs.align import alt_key, caption_reason, check_candidate, harvest
-from m3w_builder.pairs.items import PAIRS_SCHEMA, PairItem, broken_item, failure_row, make_item, pair_sample
+from m3w_builder.pairs.items import (FAILED_TO_DOWNLOAD, PAIRS_SCHEMA, PairItem, broken_item, failure_row, make_item,
+                                     pair_sample, shard_stats)
 from m3w_builder.read.lists import read_list
 from m3w_builder.read.records import WebRecord
 from m3w_builder.samples.assemble import ShardSample
@@ -214,7 +217,7 @@ class Compose(beam.DoFn):
                 count("pairs", "success")
                 yield key, ("sample", out, retried)
             else:
-                count("pairs", out["status"])
+                count("pairs", out["reason"])
                 yield key, ("row", out, retried)
 
 
@@ -232,7 +235,9 @@ def _old_members(tar_path: str, keys: set[str]) -> dict[str, list[tuple[str, byt
 
 
 class WritePairShard(beam.DoFn):
-    """(shard id, entries) → tar + .idx + .parquet (a row per item, failures included).
+    """(shard id, entries) → tar + .idx + .parquet (a row per item, failures included) and
+    img2dataset's `{shard}_stats.json` (its `duration` is this writer's time: media are resolved
+    in an earlier stage).
 
     A shard whose three files exist is kept as is, unless it holds an item retried now; then its
     earlier successes are copied from the old tar, so the result equals a run where the retried
@@ -243,6 +248,7 @@ class WritePairShard(beam.DoFn):
         self.prefix = prefix
 
     def process(self, element):
+        started = time.monotonic()
         shard_id, entries = element
         entries = sorted(entries, key=lambda e: e[0])
         name = shard_name(self.prefix, shard_id)
@@ -266,10 +272,14 @@ class WritePairShard(beam.DoFn):
                 rows.append(value)
             elif kind == "reuse":
                 count("retry", "reuse_missing")
-                rows.append({**value, "status": "reuse_missing", "error_message": "not in the previous shard"})
+                rows.append({**value, "status": FAILED_TO_DOWNLOAD, "reason": "reuse_missing",
+                             "error_message": "reuse_missing: not in the previous shard"})
             else:
                 rows.append(value)
-        yield write_shard(self.output, name, samples, rows, PAIRS_SCHEMA)
+        info = write_shard(self.output, name, samples, rows, PAIRS_SCHEMA)
+        stats = json.dumps(shard_stats(rows, time.monotonic() - started), indent=1, sort_keys=True)
+        fs.write_bytes_atomic(fs.join(self.output, name[: -len(".tar")] + "_stats.json"), stats.encode("utf-8"))
+        yield info
 
 
 def manifest_rows(pattern: str):

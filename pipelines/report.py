@@ -1,6 +1,8 @@
-"""(Re)build `OUTPUT_DIR/report.html` from `dataset.json`, `stats.json` and the shards.
+"""(Re)build `OUTPUT_DIR/report.html` and the dataset card `OUTPUT_DIR/README.md` from
+`dataset.json`, `stats.json` and the shards.
 
     python -m pipelines.report OUTPUT_DIR [--max_windows 24] [--max_shards 16] [--max_scan 20000]
+                               [--license cc-by-4.0] [--license_name ...] [--license_link ...]
 
 Paths go through Beam's FileSystems, so OUTPUT_DIR may be local, gs:// or s3://. Jobs call
 `write_report(output_dir)` after writing `dataset.json`.
@@ -14,7 +16,8 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder.output import report
+from m3w_builder.output import card, report
+from m3w_builder.output.card import CardOptions
 
 MAX_BYTES = 5_000_000  # page budget: images get what the rest of the page leaves
 
@@ -33,13 +36,26 @@ def _spread(items: list[Any], n: int) -> list[Any]:
     return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
 
 
-def write_report(output_dir: str, max_windows: int = 24, max_shards: int = 16, max_scan: int = 20_000) -> str:
-    """Write `report.html` next to `dataset.json`; returns its path."""
+def write_card(output_dir: str, dataset: dict, counters: dict[str, int], card_opts: CardOptions | None = None) -> str:
+    """Write the dataset card `README.md` next to `dataset.json` (licence fields from `card_opts`,
+    else from the job's recorded options); returns its path."""
+    text = card.render_card(dataset, counters, card_opts or card.card_options(dataset.get("options", {})))
+    path = FileSystems.join(output_dir, "README.md")
+    with FileSystems.create(path, mime_type="text/markdown") as handle:
+        handle.write(text.encode("utf-8"))
+    return path
+
+
+def write_report(output_dir: str, max_windows: int = 24, max_shards: int = 16, max_scan: int = 20_000,
+                 card_opts: CardOptions | None = None) -> str:
+    """Write `report.html` and the dataset card `README.md` next to `dataset.json`; returns the
+    report's path."""
     dataset = _read_json(FileSystems.join(output_dir, "dataset.json"))
     stats_path = FileSystems.join(output_dir, "stats.json")
     stats = _read_json(stats_path) if FileSystems.exists(stats_path) else dataset.get("stats", {})
     stats = stats.get("counters", stats)  # the job writes {"counters": {...}, "wall_seconds": ...}
     stats = {k: v for k, v in stats.items() if isinstance(v, int)}
+    write_card(output_dir, dataset, stats, card_opts)
     shards = _spread(dataset.get("shardlist", []), max_shards)
     openers = [lambda url=s["url"]: FileSystems.open(FileSystems.join(output_dir, url)) for s in shards]
     data = report.collect(dataset, stats, openers, max_windows=max_windows, max_scan=max_scan)
@@ -58,8 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_windows", type=int, default=24, help="windows shown in the sample section")
     parser.add_argument("--max_shards", type=int, default=16, help="shards read (evenly spread)")
     parser.add_argument("--max_scan", type=int, default=20_000, help="samples read for the histograms")
+    for name, spec in CardOptions.__dataclass_fields__.items():
+        parser.add_argument(f"--{name}", default=None, help=spec.metadata["help"])
     args = parser.parse_args(argv)
-    print(write_report(args.output_dir, args.max_windows, args.max_shards, args.max_scan))
+    given = {k: getattr(args, k) for k in CardOptions.__dataclass_fields__ if getattr(args, k) is not None}
+    card_opts = CardOptions(**given) if given else None
+    print(write_report(args.output_dir, args.max_windows, args.max_shards, args.max_scan, card_opts))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def test_ltip_default_offline_every_row_in_the_manifest(ltip):
     stats = dataset["stats"]
     rows = manifest(out)
     assert len(rows) == stats["list/rows"] == 46 and len({r["key"] for r in rows}) == 46
-    status = {r["status"] for r in rows}
+    status = {r["reason"] for r in rows}
     assert {"success", "missing_caption", "duplicate", "http_404", "truncated", "too_small"} <= status
     got = samples(out)
     assert len(got) == sum(r["status"] == "success" for r in rows) == sum(s["nsamples"] for s in dataset["shardlist"])
@@ -147,9 +147,9 @@ def test_list_over_loopback_proxy_accounts_for_rows_and_retry_equals_clean_run(p
     first = run([*args, "--output", str(out)])
     rows = {r["source"]: r for r in manifest(out)}
     assert len(rows) == first["stats"]["list/rows"] == 11
-    assert rows["list.jsonl.gz#4"]["status"] == "duplicate" and rows["list.jsonl.gz#5"]["status"] == "missing_caption"
-    assert rows["list.jsonl.gz#6"]["status"] == "no_caption_column" and rows["list.jsonl.gz#7"]["status"] == "missing_url"
-    assert rows["list.jsonl.gz#10"]["status"] == "bad_json" and rows["list.jsonl.gz#8"]["status"] == "http_error"
+    assert rows["list.jsonl.gz#4"]["reason"] == "duplicate" and rows["list.jsonl.gz#5"]["reason"] == "missing_caption"
+    assert rows["list.jsonl.gz#6"]["reason"] == "no_caption_column" and rows["list.jsonl.gz#7"]["reason"] == "missing_url"
+    assert rows["list.jsonl.gz#10"]["reason"] == "bad_json" and rows["list.jsonl.gz#8"]["reason"] == "http_error"
     assert rows["list.jsonl.gz#11"]["caption"] == "café crème on a garden table"
     assert rows["list.jsonl.gz#11"]["caption_encoding"] == "cp1252" and first["stats"]["list/non_utf8_caption"] == 1
     assert first["stats"]["media/reused_references"] == 1  # two captions of one URL: fetched once
@@ -218,7 +218,7 @@ def test_vtp_from_real_videos_at_one_fps(tmp_path):
     rows = manifest(out)
     assert len(rows) == len(names) == dataset["stats"]["list/rows"]
     by_name = {Path(r["url"]).name: r for r in rows}
-    assert by_name["nothing.mp4"]["status"] == "http_404"
+    assert by_name["nothing.mp4"]["reason"] == "http_404"
     assert by_name["cup.mp4"]["status"] == "success" and by_name["mpeg4.mp4"]["status"] != "success"
     for s in samples(out):
         meta = json.loads(s["json"])

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 import struct
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media.sniff import sniff
@@ -72,6 +73,7 @@ class ProcessedImage:
     format: str
     sha256: str
     phash: str
+    exif: str = ""  # the source's EXIF tags as JSON (img2dataset's `exif` column), "" when none
 
 
 def process_image(data: bytes, opts: ImageOptions | None = None) -> ProcessedImage:
@@ -82,7 +84,7 @@ def process_image(data: bytes, opts: ImageOptions | None = None) -> ProcessedIma
     if len(data) > opts.max_bytes:
         raise Rejected("too_large_bytes", f"{len(data)} > {opts.max_bytes} bytes")
     try:
-        rgb, fmt, orig = _decode(data, opts)
+        rgb, fmt, orig, exif = _decode(data, opts)
     except Rejected:
         raise
     except Image.DecompressionBombError as e:
@@ -100,6 +102,7 @@ def process_image(data: bytes, opts: ImageOptions | None = None) -> ProcessedIma
         format=fmt,
         sha256=hashlib.sha256(data).hexdigest(),
         phash=phash(rgb),
+        exif=exif,
     )
 
 
@@ -131,7 +134,7 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT32 = _dct_matrix(32)
 
 
-def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[int, int]]:
+def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[int, int], str]:
     """Open (header only), check before decoding, decode frame 0; return (RGB, format, oriented size)."""
     allowed = opts.allowed_formats
     sniffed = _MIME_TO_FORMAT.get(sniff(data) or "")
@@ -156,9 +159,31 @@ def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[in
     im.load()
     oriented = _oriented(im, w, h)  # again: a PNG's eXIf chunk may follow the pixel data
     _check_geometry(*oriented, opts)
+    exif = exif_json(im)
     if _orientation(im) != 1:
         im = ImageOps.exif_transpose(im)
-    return to_rgb(im, opts.image_size), fmt, oriented
+    return to_rgb(im, opts.image_size), fmt, oriented, exif
+
+
+def exif_json(im: Image.Image) -> str:
+    """EXIF tags of the base IFD and the Exif IFD as `{Pillow tag name: text}` JSON ("" when none)."""
+    try:
+        exif = im.getexif()
+        tags = {**dict(exif), **dict(exif.get_ifd(ExifTags.IFD.Exif))}
+    except _DECODE_ERRORS:
+        return ""
+    named = {ExifTags.TAGS.get(tag, str(tag)): _exif_text(value) for tag, value in tags.items()
+             if tag != ExifTags.IFD.Exif}
+    named = {k: v for k, v in named.items() if v is not None}
+    return json.dumps(named, sort_keys=True, ensure_ascii=False) if named else ""
+
+
+def _exif_text(value: object) -> str | None:
+    """A tag value as text; binary blobs (maker notes, thumbnails) are left out."""
+    if isinstance(value, bytes):
+        text = value.rstrip(b"\0").decode("ascii", "replace")
+        return text if text.isprintable() and len(text) <= 256 else None
+    return str(value).replace("\0", "")
 
 
 def _openers(formats: tuple[str, ...]) -> tuple[str, ...]:

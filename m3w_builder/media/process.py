@@ -34,15 +34,16 @@ class MediaResult:
     sha256: str = ""
     width: int = 0
     height: int = 0
+    stage: str = "download"  # where a failure arose: "download" (no bytes) or "resize" (decode/check)
 
     @property
     def ok(self) -> bool:
         return self.status == "success"
 
 
-def failed(url: str, kind: str, status: str, message: str = "") -> MediaResult:
+def failed(url: str, kind: str, status: str, message: str = "", stage: str = "download") -> MediaResult:
     """A failure result."""
-    return MediaResult(url=url, kind=kind, status=status, error_message=message)
+    return MediaResult(url=url, kind=kind, status=status, error_message=message, stage=stage)
 
 
 def process_media(
@@ -56,9 +57,9 @@ def process_media(
         result = extract_frames(data, video_options or VideoOptions(image=image_options))
         frames = [Frame(t, jpeg) for t, jpeg in result.frames]
         if not frames:
-            return failed(url, kind, "no_frames")
+            return failed(url, kind, "no_frames", stage="resize")
         return MediaResult(url, kind, frames=frames, sha256=result.sha256, width=result.width, height=result.height)
     except Rejected as rejected:
-        return failed(url, kind, rejected.reason, rejected.detail)
+        return failed(url, kind, rejected.reason, rejected.detail, stage="resize")
     except MemoryError:  # the decode did not fit in this worker's memory
-        return failed(url, kind, "out_of_memory", f"MemoryError decoding a {len(data)}-byte {kind}")
+        return failed(url, kind, "out_of_memory", f"MemoryError decoding a {len(data)}-byte {kind}", stage="resize")

@@ -2,7 +2,9 @@
 
 Members are plain ustar regular files with fixed mtime/uid/gid/mode and ASCII names under 100
 bytes; a sample's members are adjacent. The writer streams into any binary file object (so Beam
-FileSystems paths such as gs:// work) and records member offsets for the index as it goes.
+FileSystems paths such as gs:// work) and records member offsets for the index as it goes: each
+index entry holds the offset of the member's *data* (its header offset + 512), as DALI's `wds2idx`
+writes it and DALI's webdataset reader seeks to it.
 `tarfile` builds each header; the writer only controls what `TarFile.addfile` would not
 (fixed metadata, offsets for the index, no dependence on `tell()`).
 """
@@ -30,7 +32,7 @@ def shard_name(prefix: str, index: int) -> str:
 @dataclass
 class _SampleIndex:
     key: str
-    members: list[tuple[str, int, int, str]] = field(default_factory=list)  # (suffix, offset, size, name)
+    members: list[tuple[str, int, int, str]] = field(default_factory=list)  # (suffix, data offset, size, name)
 
 
 class ShardWriter:
@@ -66,8 +68,8 @@ class ShardWriter:
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             info.type = tarfile.REGTYPE
-            index.members.append((suffix, self.offset, len(payload), name))
             self._write(info.tobuf(format=tarfile.USTAR_FORMAT, encoding="ascii", errors="strict"))
+            index.members.append((suffix, self.offset, len(payload), name))
             self._write(payload)
             padding = (-len(payload)) % BLOCK
             if padding:
@@ -87,7 +89,7 @@ class ShardWriter:
         return self.md5.hexdigest()
 
     def index_text(self) -> str:
-        """DALI webdataset index (v1.2): a header line, then per sample `ext offset size name` groups."""
+        """DALI webdataset index (v1.2): a header line, then per sample `ext data_offset size name` groups."""
         lines = [f"v1.2 {len(self.samples)}"]
         for sample in self.samples:
             lines.append(" ".join(f"{suffix} {offset} {size} {name}" for suffix, offset, size, name in sample.members))

@@ -2,14 +2,20 @@
 
 A `PairItem` is one input row (a list row or an `<img>` harvested from a page) with its stable key.
 `pair_sample` turns an item plus its `MediaResult` into tar members and a manifest row;
-`failure_row` gives the manifest row of an item that produced no sample (img2dataset's
-`status`/`error_message`).
+`failure_row` gives the manifest row of an item that produced no sample; `shard_stats` the
+`{shard}_stats.json` of a shard.
+
+Manifest rows follow img2dataset: `status` is `success`, `failed_to_download` (no media bytes:
+input row, caption rule, duplicate, fetch failure) or `failed_to_resize` (bytes that did not decode,
+pass the checks or resize), and `error_message` starts with our precise reason code, which is also
+the `reason` column (`stage/reason` counters use it).
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -21,15 +27,17 @@ from m3w_builder.samples.assemble import ShardSample
 from m3w_builder.samples.markers import neutralise
 
 PENDING = "pending"
+SUCCESS, FAILED_TO_DOWNLOAD, FAILED_TO_RESIZE = "success", "failed_to_download", "failed_to_resize"
 PAIRS_SCHEMA = pa.schema([
     ("key", pa.string()), ("url", pa.string()), ("caption", pa.string()), ("kind", pa.string()),
-    ("status", pa.string()), ("error_message", pa.string()), ("width", pa.int32()), ("height", pa.int32()),
-    ("original_width", pa.int32()), ("original_height", pa.int32()), ("sha256", pa.string()),
-    ("n_frames", pa.int32()), ("source", pa.string()), ("caption_encoding", pa.string()),
-    ("extra", pa.string()), ("shard", pa.string()),
+    ("status", pa.string()), ("error_message", pa.string()), ("reason", pa.string()), ("width", pa.int32()),
+    ("height", pa.int32()), ("original_width", pa.int32()), ("original_height", pa.int32()),
+    ("sha256", pa.string()), ("exif", pa.string()), ("n_frames", pa.int32()), ("source", pa.string()),
+    ("caption_encoding", pa.string()), ("extra", pa.string()), ("shard", pa.string()),
 ])
-_RESERVED = frozenset(("key", "url", "caption", "status", "error_message", "width", "height", "original_width",
-                       "original_height", "sha256", "source", "frames", "kind", "caption_encoding"))
+_RESERVED = frozenset(("key", "url", "caption", "status", "error_message", "reason", "width", "height",
+                       "original_width", "original_height", "sha256", "exif", "source", "frames", "kind",
+                       "caption_encoding"))
 
 
 @dataclass
@@ -72,20 +80,38 @@ def _extra(extra: dict) -> dict:
     return {(f"x_{k}" if k in _RESERVED else k): v for k, v in sorted(extra.items())}
 
 
-def _row(item: PairItem, status: str, message: str, **media) -> dict:
+def _row(item: PairItem, reason: str, message: str, stage: str = "download", **media) -> dict:
+    """The manifest row of `item`: `reason` is `success` or our reason code."""
+    if reason == SUCCESS:
+        status, error = SUCCESS, None
+    else:
+        status = FAILED_TO_RESIZE if stage == "resize" else FAILED_TO_DOWNLOAD
+        error = f"{reason}: {message}" if message else reason
     return {
         "key": item.key, "url": item.url, "caption": item.caption, "kind": item.kind, "status": status,
-        "error_message": message, "width": media.get("width"), "height": media.get("height"),
+        "error_message": error, "reason": reason, "width": media.get("width"), "height": media.get("height"),
         "original_width": media.get("original_width"), "original_height": media.get("original_height"),
-        "sha256": media.get("sha256"), "n_frames": media.get("n_frames"), "source": item.source,
-        "caption_encoding": item.encoding,
+        "sha256": media.get("sha256"), "exif": media.get("exif"), "n_frames": media.get("n_frames"),
+        "source": item.source, "caption_encoding": item.encoding,
         "extra": json.dumps(item.extra, ensure_ascii=False, sort_keys=True) if item.extra else None,
     }
 
 
-def failure_row(item: PairItem, status: str | None = None, message: str | None = None) -> dict:
-    """The manifest row of an item that has no sample."""
-    return _row(item, status or item.status, message if message is not None else item.detail)
+def failure_row(item: PairItem, reason: str | None = None, message: str | None = None,
+                stage: str = "download") -> dict:
+    """The manifest row of an item that has no sample (`stage` "resize" when its bytes failed)."""
+    return _row(item, reason or item.status, message if message is not None else item.detail, stage)
+
+
+def shard_stats(rows: list[dict], duration: float) -> dict:
+    """img2dataset's `{shard}_stats.json` for a shard's manifest rows; `status_dict` counts our
+    reason codes (img2dataset counts error message strings)."""
+    statuses = Counter(r["status"] for r in rows)
+    return {
+        "count": len(rows), "successes": statuses[SUCCESS], "failed_to_download": statuses[FAILED_TO_DOWNLOAD],
+        "failed_to_resize": statuses[FAILED_TO_RESIZE], "duration": round(duration, 3),
+        "status_dict": dict(sorted(Counter(r.get("reason") or r["status"] for r in rows).items())),
+    }
 
 
 def _json(record: dict) -> bytes:
@@ -103,26 +129,27 @@ def pair_sample(item: PairItem, result: MediaResult, video_frames: int = 0) -> S
     Images: `jpg`, `txt`, `json`. Videos: `txt`, `json`, `{t:03d}.jpg`; with `video_frames > 0`
     exactly that many frames (the first seconds), so every sample has the same members."""
     if not result.ok:
-        return failure_row(item, result.status, result.error_message)
+        return failure_row(item, result.status, result.error_message, result.stage)
     text = item.caption.encode("utf-8")
-    base = {"key": item.key, "url": item.url, "caption": item.caption, "status": "success", "error_message": None,
+    base = {"key": item.key, "url": item.url, "caption": item.caption, "status": SUCCESS, "error_message": None,
             "source": item.source, "sha256": result.sha256, **_extra(item.extra)}
     if result.kind == "image":
         image = result.image
         sizes = {"width": image.width, "height": image.height, "original_width": image.original_width,
                  "original_height": image.original_height}
-        members = [("jpg", image.jpeg), ("txt", text), ("json", _json({**base, **sizes}))]
-        row = _row(item, "success", "", sha256=result.sha256, n_frames=0, **sizes)
+        exif = image.exif or None
+        members = [("jpg", image.jpeg), ("txt", text), ("json", _json({**base, **sizes, "exif": exif}))]
+        row = _row(item, SUCCESS, "", sha256=result.sha256, exif=exif, n_frames=0, **sizes)
         return ShardSample(item.key, members, row)
     frames = result.frames
     if video_frames:
         if len(frames) < video_frames:
-            return failure_row(item, "too_few_frames", f"{len(frames)} frames < {video_frames}")
+            return failure_row(item, "too_few_frames", f"{len(frames)} frames < {video_frames}", "resize")
         frames = frames[:video_frames]
     listed = [{"t": f.t, "member": f"{int(f.t):03d}.jpg"} for f in frames]
     sizes = dict(zip(("width", "height"), _jpeg_size(frames[0].jpeg))) if frames else {}
     meta = {**base, **sizes, "original_width": result.width, "original_height": result.height, "frames": listed}
     members = [("txt", text), ("json", _json(meta))] + [(e["member"], f.jpeg) for e, f in zip(listed, frames)]
-    row = _row(item, "success", "", sha256=result.sha256, n_frames=len(frames), original_width=result.width,
+    row = _row(item, SUCCESS, "", sha256=result.sha256, n_frames=len(frames), original_width=result.width,
                original_height=result.height, **sizes)
     return ShardSample(item.key, members, row)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
+
+from w3lib.url import canonicalize_url
 
 _TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga", "yclid"}
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -24,22 +26,22 @@ def site_of(url: str) -> str:
 
 
 def normalize_url(url: str) -> str:
-    """Dedup key of a URL: scheme-less, lower-case host without `www.` or default port, no
-    fragment, `/` for an empty path, tracking parameters (`utm_*`, `fbclid`, ...) removed and the
-    remaining query parameters sorted."""
+    """Dedup key of a URL: w3lib's canonical form (percent-encoding normalised, so `%7E` and `~`,
+    `%e4` and `%E4` agree; dot segments resolved; IDNA host; query sorted; no fragment), then
+    scheme-less, without userinfo, `www.` or default port, and tracking parameters (`utm_*`,
+    `fbclid`, ...) removed. A URL w3lib cannot parse is its own key."""
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(canonicalize_url(url.strip()))
         port = parts.port
     except ValueError:
         return url.strip()
-    host = site_of(url)
-    netloc = (
-        host if port is None or str(port) == _DEFAULT_PORTS.get(parts.scheme.lower()) else f"{host}:{port}"
-    )
-    query = sorted(
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
-    )
-    path = parts.path or "/"
-    return f"{netloc}{path}" + (f"?{urlencode(query)}" if query else "")
+    host = (parts.hostname or "").rstrip(".")
+    host = host[4:] if host.startswith("www.") else host
+    netloc = host if port is None or str(port) == _DEFAULT_PORTS.get(parts.scheme) else f"{host}:{port}"
+    query = [pair for pair in parts.query.split("&") if pair and not _is_tracking(pair.split("=", 1)[0])]
+    return f"{netloc}{parts.path or '/'}" + (f"?{'&'.join(query)}" if query else "")
+
+
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name.startswith("utm_") or name in _TRACKING_PARAMS
