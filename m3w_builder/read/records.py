@@ -16,6 +16,8 @@ from typing import BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from m3w_builder.read.remote import RemoteError
+
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MEDIA_PREFIXES = ("image/", "video/")
 
@@ -109,6 +111,9 @@ def read_archive(
             reason = "unknown_format" if "Unknown archive format" in str(err) else "archive_error"
             yield ReadIssue(reason, f"{path}#{done}")
             return
+    except RemoteError as err:  # an http(s) input that could not be read to its end
+        yield ReadIssue("remote_error", f"{path}#{done}", detail=str(err)[:300])
+        return
     except (EOFError, zlib.error, OSError, ValueError) as err:
         yield ReadIssue("truncated" if isinstance(err, EOFError) else "corrupt", f"{path}#{done}", detail=str(err)[:200])
         return
@@ -116,5 +121,7 @@ def read_archive(
     try:
         with open_stream() as raw, gzip.GzipFile(fileobj=raw) as stream:
             yield from _iterate(stream, path, max_record_bytes, done)
+    except RemoteError as err:
+        yield ReadIssue("remote_error", path, detail=str(err)[:300])
     except (ArchiveLoadFailed, EOFError, zlib.error, OSError, ValueError) as err:
         yield ReadIssue("corrupt", path, detail=str(err)[:200])
