@@ -16,6 +16,11 @@ BUCKET ?=
 ARGS ?=
 DATAFLOW_ARGS = $(if $(filter DataflowRunner,$(RUNNER)),--project=$(PROJECT) --region=$(REGION) \
 	--temp_location=$(BUCKET)/tmp --staging_location=$(BUCKET)/staging --setup_file=./setup.py)
+# Common Crawl input: the first CC_FILES WARCs of crawl CC_CRAWL's warc.paths.gz, read from CC_BASE.
+CC_CRAWL ?=
+CC_FILES ?= 1
+CC_BASE ?= https://data.commoncrawl.org/
+CC_LIST = out/cc-$(CC_CRAWL)-$(CC_FILES).txt
 TRAIN_OUT ?= out/train
 TRAIN_STEPS ?= 1500
 
@@ -25,14 +30,17 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[model,gcp,test]"
+	$(PY) -m pip install --quiet -e ".[model,gcp,aws,test]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 build-m3w: $(STAMP)
+	$(if $(CC_CRAWL),mkdir -p out && $(PY) -m m3w_builder.read.commoncrawl $(CC_CRAWL) --files $(CC_FILES) \
+		--base $(CC_BASE) > $(CC_LIST).tmp && mv $(CC_LIST).tmp $(CC_LIST))
 	NO_GCE_CHECK=True $(PY) -m pipelines.m3w --output $(if $(filter DataflowRunner,$(RUNNER)),$(BUCKET)/m3w,$(OUTPUT)) \
-		$(foreach i,$(INPUT),--input $(i)) --runner=$(RUNNER) $(DATAFLOW_ARGS) $(ARGS)
+		$(foreach i,$(INPUT),--input $(i)) $(if $(CC_CRAWL),$$(sed 's/^/--input /' $(CC_LIST))) \
+		--runner=$(RUNNER) $(DATAFLOW_ARGS) $(ARGS)
 
 build-pairs: $(STAMP)
 	$(PY) -m pipelines.pairs --source align --output out/align $(ARGS)

@@ -4,10 +4,14 @@ closed or reset mid-body, 5xx answers, servers that ignore Range or whose file c
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import hashlib
 import json
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from m3w_builder.read.commoncrawl import warc_urls
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from m3w_builder.read.remote import RemoteError, RemoteFile, RemoteOptions, is_http, open_remote
 from tests.conftest import shared_path
@@ -87,17 +92,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-@pytest.fixture
-def warc_server():
-    root = shared_path("warc").resolve()
+@contextlib.contextmanager
+def serving(root: Path):
+    """A loopback server of the files under `root`, with the faults it is told to inject."""
     faults = Faults()
-    handler = type("Handler", (_Handler,), {"root": root, "faults": faults})
+    handler = type("Handler", (_Handler,), {"root": root.resolve(), "faults": faults})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root, faults
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", root.resolve(), faults
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def warc_server():
+    with serving(shared_path("warc")) as served:
+        yield served
 
 
 def _archives(root: Path) -> list[Path]:
@@ -233,3 +246,44 @@ def test_the_job_over_flaky_http_builds_what_it_builds_from_local_files(warc_ser
     assert not any(k.startswith("read/") and k.split("/")[1] in ("corrupt", "remote_error") for k in remote["stats"])
     assert sum(1 for _, r, status in faults.requests if status == 206) >= 4  # every file was resumed
     assert _samples(tmp_path / "remote") == _samples(tmp_path / "local") != []
+
+
+LISTING = ["crawl-data/CC-MAIN-2024-10/segments/1707947473347.0/warc/CC-MAIN-20240220211055-20240221001055-0000{}.warc.gz"
+           .format(i) for i in range(3)]
+
+
+@pytest.fixture
+def listing_server(tmp_path):
+    folder = tmp_path / "crawl-data" / "CC-MAIN-2024-10"
+    folder.mkdir(parents=True)
+    (folder / "warc.paths.gz").write_bytes(gzip.compress(("\n".join(LISTING) + "\n").encode()))
+    with serving(tmp_path) as (base, _, _faults):
+        yield base
+
+
+def test_common_crawl_files_are_the_first_n_of_the_listing(listing_server) -> None:
+    urls = warc_urls("CC-MAIN-2024-10", 2, "s3://commoncrawl/", listing_base=listing_server, options=FAST)
+    assert urls == ["s3://commoncrawl/" + LISTING[0], "s3://commoncrawl/" + LISTING[1]]
+    with pytest.raises(ValueError, match="lists 3 WARC files, fewer than the 4"):
+        warc_urls("CC-MAIN-2024-10", 4, listing_base=listing_server, options=FAST)
+
+
+@pytest.mark.parametrize("crawl, message", [("2024-10", "not a crawl name"), ("CC-MAIN-1999-01", "HTTP 404")])
+def test_common_crawl_picker_bad_usage_is_one_line_and_nonzero(listing_server, crawl: str, message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "m3w_builder.read.commoncrawl", crawl, "--files", "1",
+                           "--listing_base", listing_server], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 1 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr
+
+
+def test_s3_paths_have_a_working_client_with_the_aws_extra() -> None:
+    """`--cc_base s3://commoncrawl/` used to crash with 'Missing boto3 requirement': the `aws` extra
+    (installed by `make`) provides it. The client is built offline; reading needs AWS credentials."""
+    from apache_beam.io.aws.s3filesystem import S3FileSystem
+    from apache_beam.io.aws.s3io import S3IO
+    from apache_beam.io.filesystems import FileSystems
+
+    assert isinstance(FileSystems.get_filesystem("s3://commoncrawl/crawl-data/x.warc.gz"), S3FileSystem)
+    client = S3IO(options={"s3_region_name": "us-east-1", "s3_access_key_id": "id", "s3_secret_access_key": "key"}).client
+    assert client.client.meta.region_name == "us-east-1"
