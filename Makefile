@@ -24,7 +24,7 @@ CC_LIST = out/cc-$(CC_CRAWL)-$(CC_FILES).txt
 TRAIN_OUT ?= out/train
 TRAIN_STEPS ?= 1500
 
-.PHONY: install build-m3w build-pairs test bench train eval clean
+.PHONY: install build-m3w build-pairs test bench bench-scale train eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench: $(STAMP)
 	$(PY) bench/bench_quality.py
 	$(PY) bench/bench_pairs.py
 	PYTHONPATH=. $(PY) bench/bench_model.py
+
+# The job at 1k, 4k, 16k, 64k pages made from ../shared/data (FAST=1: 1k only; SCALE_SIZES=1000,4000).
+bench-scale: $(STAMP)
+	PYTHONPATH=. NO_GCE_CHECK=True $(PY) bench/bench_scale.py $(if $(FAST),--fast) $(if $(SCALE_SIZES),--sizes $(SCALE_SIZES))
 
 clean:
 	rm -rf out .pytest_cache
