@@ -16,16 +16,21 @@ BUCKET ?=
 ARGS ?=
 DATAFLOW_ARGS = $(if $(filter DataflowRunner,$(RUNNER)),--project=$(PROJECT) --region=$(REGION) \
 	--temp_location=$(BUCKET)/tmp --staging_location=$(BUCKET)/staging --setup_file=./setup.py)
+# Common Crawl input: the first CC_FILES WARCs of crawl CC_CRAWL's warc.paths.gz, read from CC_BASE.
+CC_CRAWL ?=
+CC_FILES ?= 1
+CC_BASE ?= https://data.commoncrawl.org/
+CC_LIST = out/cc-$(CC_CRAWL)-$(CC_FILES).txt
 TRAIN_OUT ?= out/train
 TRAIN_STEPS ?= 1500
 
-.PHONY: install build-m3w build-pairs test fuzz bench train eval clean
+.PHONY: install build-m3w build-pairs test fuzz bench bench-scale train eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[model,gcp,test]"
+	$(PY) -m pip install --quiet -e ".[model,gcp,aws,test]"
 	# OpenFlamingo's MMC4 loader, read by tests/test_mmc4_export.py (its model dependencies are not needed)
 	$(PY) -m pip install --quiet --no-deps "open-flamingo==2.0.1"
 	touch $(STAMP)
@@ -33,8 +38,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 build-m3w: $(STAMP)
+	$(if $(CC_CRAWL),mkdir -p out && $(PY) -m m3w_builder.read.commoncrawl $(CC_CRAWL) --files $(CC_FILES) \
+		--base $(CC_BASE) > $(CC_LIST).tmp && mv $(CC_LIST).tmp $(CC_LIST))
 	NO_GCE_CHECK=True $(PY) -m pipelines.m3w --output $(if $(filter DataflowRunner,$(RUNNER)),$(BUCKET)/m3w,$(OUTPUT)) \
-		$(foreach i,$(INPUT),--input $(i)) --runner=$(RUNNER) $(DATAFLOW_ARGS) $(ARGS)
+		$(foreach i,$(INPUT),--input $(i)) $(if $(CC_CRAWL),$$(sed 's/^/--input /' $(CC_LIST))) \
+		--runner=$(RUNNER) $(DATAFLOW_ARGS) $(ARGS)
 
 build-pairs: $(STAMP)
 	$(PY) -m pipelines.pairs --source align --output out/align $(ARGS)
@@ -65,6 +73,10 @@ bench: $(STAMP)
 	$(PY) bench/bench_quality.py
 	$(PY) bench/bench_pairs.py
 	PYTHONPATH=. $(PY) bench/bench_model.py
+
+# The job at 1k, 4k, 16k, 64k pages made from ../shared/data (FAST=1: 1k only; SCALE_SIZES=1000,4000).
+bench-scale: $(STAMP)
+	PYTHONPATH=. NO_GCE_CHECK=True $(PY) bench/bench_scale.py $(if $(FAST),--fast) $(if $(SCALE_SIZES),--sizes $(SCALE_SIZES))
 
 clean:
 	rm -rf out .pytest_cache

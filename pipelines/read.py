@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+from typing import BinaryIO
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
+from m3w_builder.read.remote import is_http, open_remote
 from pipelines import fs
 from pipelines.metrics import count, drop
 
@@ -16,6 +18,16 @@ MEDIA = "media"
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 PATHS_SUFFIXES = (".paths", ".paths.gz")
 COMMON_CRAWL_BASE = "s3://commoncrawl/"
+
+
+def open_input(path: str) -> BinaryIO:
+    """An input's raw bytes: http(s) streamed with Range-resume, anything else through Beam FileSystems."""
+    return open_remote(path) if is_http(path) else fs.open_raw(path)
+
+
+def read_input(path: str) -> bytes:
+    with open_input(path) as f:
+        return f.read()
 
 
 class ExpandInputs(beam.DoFn):
@@ -26,12 +38,15 @@ class ExpandInputs(beam.DoFn):
 
     def process(self, pattern: str):
         if pattern.endswith(PATHS_SUFFIXES):
-            data = fs.read_bytes(pattern)
+            data = read_input(pattern)
             if pattern.endswith(".gz"):
                 data = gzip.decompress(data)
             for line in data.decode("utf-8").splitlines():
                 if line.strip():
                     yield self.cc_base.rstrip("/") + "/" + line.strip().lstrip("/")
+            return
+        if is_http(pattern):  # a URL names one file: there is nothing to glob
+            yield pattern
             return
         matched = sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
         if not matched:
@@ -58,7 +73,7 @@ class ReadRecords(beam.DoFn):
         name = path.rsplit("/", 1)[-1]
         entry = self.url_map.get(name) or self.url_map.get(path) or {}
         url = entry.get("url") or (path if "://" in path else "file://" + path)
-        return WebRecord(url=url, body=fs.read_bytes(path), content_type=entry.get("http_content_type", ""),
+        return WebRecord(url=url, body=read_input(path), content_type=entry.get("http_content_type", ""),
                          fetch_time=entry.get("warc_date", ""), source=path)
 
     def process(self, path: str):
@@ -67,7 +82,7 @@ class ReadRecords(beam.DoFn):
             yield self._html_file(path)
             return
         count("read", "archives")
-        for item in read_archive(lambda: fs.open_raw(path), path, self.max_record_bytes):
+        for item in read_archive(lambda: open_input(path), path, self.max_record_bytes):
             if isinstance(item, ReadIssue):
                 if item.status is not None:  # a non-200 capture still answers "what is at this URL"
                     yield beam.pvalue.TaggedOutput(MEDIA, (item.url, WebRecord(item.url, b"", http_status=item.status,

@@ -17,6 +17,8 @@ from typing import BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from m3w_builder.read.remote import RemoteError
+
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MEDIA_PREFIXES = ("image/", "video/")
 
@@ -75,6 +77,8 @@ _HEAD = 4096
 
 
 def _reason(err: BaseException) -> str:
+    if isinstance(err, RemoteError):  # an http(s) input that could not be read to its end
+        return "remote_error"
     return "truncated" if isinstance(err, EOFError) else "corrupt"
 
 
