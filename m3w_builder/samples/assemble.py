@@ -86,6 +86,7 @@ def _media_entry(index: int, node, result: MediaResult) -> tuple[dict, list[tupl
             "original_size": [image.original_width, image.original_height],
             "stored_size": [image.width, image.height],
             "alt": getattr(node, "alt", ""), "caption": getattr(node, "caption", ""),
+            "image_class": getattr(node, "image_class", ""),
         }
         return entry, [(f"{index}.jpg", image.jpeg)]
     frames = [{"t": f.t, "member": f"{index}.{int(f.t):03d}.jpg"} for f in result.frames]
