@@ -20,7 +20,7 @@ from pathlib import Path
 from m3w_builder.document import ImageNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import extract
-from m3w_builder.extract.evaluate import ImageTally, Scores, dev_pages, mean_scores, text_scores
+from m3w_builder.extract.evaluate import SMALL_SIDE, ImageTally, Scores, dev_pages, mean_scores, text_scores
 from m3w_builder.quality.filters import filter_document
 
 try:
@@ -83,7 +83,7 @@ def main() -> int:
                 print(f"{page.dataset[:4]}/{page.name:<45} " + " ".join(
                     f"{system}={text_scores(outputs[system], page.expected_text).f1:.2f}" for system in systems))
             if page.expected_images is not None:
-                images.add(srcs, page.expected_images)
+                images.add(srcs, page.expected_images, page.small_images)
     n = len(pages) * args.rounds
     groups = sorted({g for g, _ in scores}, key=lambda g: (g != "all", "/" in g, g))
     print(f"text P/R/F1 on {len(pages)} dev pages (4-gram shingles, mean per page)")
@@ -94,7 +94,8 @@ def main() -> int:
             f"  {m.precision:.3f} {m.recall:.3f} {m.f1:.3f} " for m in row))
     print(f"content images vs readability expected.html: kept {images.kept}, precision {images.precision:.3f}, "
           f"recall {images.recall:.3f} ({images.expected_found}/{images.expected}), "
-          f"pages out of DOM order {images.pages_out_of_order}")
+          f"recall of those not declared < {SMALL_SIDE} px {images.recall_sized:.3f} "
+          f"({images.sized_found}/{images.sized}), pages out of DOM order {images.pages_out_of_order}")
     for system in ("ours", "trafilatura"):
         if cpu[system]:
             print(f"speed {system:<12} {n / cpu[system]:8.1f} docs/CPU-s")

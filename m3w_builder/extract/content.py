@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from m3w_builder.extract import boilerplate
+
 OPEN, MEDIA, CLOSE, END, LINK_OPEN, LINK_CLOSE, BREAK = (chr(0xE000 + i) for i in range(7))
 _TOKEN_RE = re.compile(f"([{OPEN}{CLOSE}]\\d+{END}|{MEDIA}\\d+{MEDIA}|[{LINK_OPEN}{LINK_CLOSE}{BREAK}])")
 _WIDE_RE = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -63,6 +65,8 @@ class Block:
 
     element: etree._Element
     parent: int
+    kind: str | None = None  # why it looks like boilerplate (see `boilerplate.Classifier`)
+    removed: bool = False    # boilerplate that passed the guards
     children: list[int] = field(default_factory=list)
     own: int = 0           # weighted characters of paragraphs directly in this block
     own_links: float = 0.0
@@ -90,9 +94,10 @@ def weighted_length(text: str) -> int:
     return len(text) + 2 * len(_WIDE_RE.findall(text))
 
 
-def read_page(serialised: str, elements: list[etree._Element]) -> tuple[list[Block], list[Item]]:
+def read_page(serialised: str, elements: list[etree._Element], kinds: list[str | None]) \
+        -> tuple[list[Block], list[Item]]:
     """Rebuild the block tree and the paragraph/media items from the sentinel-marked text."""
-    blocks = [Block(el, -1) for el in elements]
+    blocks = [Block(el, -1, kind) for el, kind in zip(elements, kinds)]
     items: list[Item] = []
     stack = [0]
     pieces: list[str] = []
@@ -107,9 +112,6 @@ def read_page(serialised: str, elements: list[etree._Element]) -> tuple[list[Blo
                 weight = weighted_length(text)
                 share = min(link_chars / len(text), 1.0)
                 items.append(Item(stack[-1], text, -1, weight, share))
-                block = blocks[stack[-1]]
-                block.own += weight
-                block.own_links += share * weight
             pieces.clear()
         link_chars = 0
 
@@ -142,21 +144,55 @@ def read_page(serialised: str, elements: list[etree._Element]) -> tuple[list[Blo
             if in_link:
                 link_chars += len(token.strip())
     flush()
+    for index in range(len(blocks) - 1, -1, -1):  # children have larger ids than their parent
+        block = blocks[index]
+        block.end = max(block.end, index)
+        if block.parent >= 0:
+            parent = blocks[block.parent]
+            parent.end = max(parent.end, block.end)
+    return blocks, items
+
+
+def _accumulate(blocks: list[Block], items: list[Item]) -> None:
+    """Text, link and prose totals of every block's subtree, boilerplate excluded."""
+    for block in blocks:
+        block.own = block.own_links = block.total = block.links = block.good = 0
     for item in items:
-        if item.media < 0 and item.weight >= _PROSE and item.link_share < _MAX_PROSE_LINKS:
-            blocks[item.owner].good += item.weight
-    for index in range(len(blocks) - 1, -1, -1):  # children have larger ids: accumulate bottom-up
+        if item.media < 0 and not blocks[item.owner].removed:
+            block = blocks[item.owner]
+            block.own += item.weight
+            block.own_links += item.link_share * item.weight
+            if item.weight >= _PROSE and item.link_share < _MAX_PROSE_LINKS:
+                block.good += item.weight
+    for index in range(len(blocks) - 1, -1, -1):
         block = blocks[index]
         block.total += block.own
         block.links += block.own_links
-        block.end = max(block.end, index)
         if block.parent >= 0:
             parent = blocks[block.parent]
             parent.total += block.total
             parent.links += block.links
             parent.good += block.good
-            parent.end = max(parent.end, block.end)
-    return blocks, items
+
+
+def _fill(blocks: list[Block], index: int) -> None:
+    for inner in range(index, blocks[index].end + 1):
+        blocks[inner].removed = True
+
+
+def remove_boilerplate(blocks: list[Block], items: list[Item]) -> None:
+    """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed."""
+    _accumulate(blocks, items)
+    page = blocks[0].total
+    named = 0
+    for index, block in enumerate(blocks):
+        if block.kind is None or block.removed or block.total > boilerplate.MAX_SHARE[block.kind] * page:
+            continue
+        if block.kind == "name":
+            if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
+                continue
+            named += block.total
+        _fill(blocks, index)
 
 
 def _class_weight(element: etree._Element) -> int:
@@ -176,7 +212,8 @@ def _link_density(block: Block) -> float:
 
 def _score_candidates(blocks: list[Block], items: list[Item]) -> None:
     for item in items:
-        if item.media >= 0 or item.weight < _MIN_PARAGRAPH or item.link_share >= _MAX_LINK_PARAGRAPH:
+        if item.media >= 0 or item.weight < _MIN_PARAGRAPH or item.link_share >= _MAX_LINK_PARAGRAPH \
+                or blocks[item.owner].removed:
             continue
         credit = 1 + len(_COMMA_RE.findall(item.text)) + min(item.weight / 100, 3)
         index = blocks[item.owner].parent
@@ -197,22 +234,25 @@ def _contains(blocks: list[Block], outer: int, inner: int) -> bool:
 
 @dataclass
 class Selection:
-    """The article: block-id ranges kept, ranges dropped inside them, and the loose-text owner."""
+    """The article: which blocks are kept, and the block whose loose prose is kept too."""
 
-    kept: list[tuple[int, int]]
-    dropped: list[tuple[int, int]]
+    kept: list[bool]
     loose_owner: int
+    link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
 
     def keeps(self, item: Item) -> bool:
-        """Whether an item belongs to the selected content."""
-        owner = item.owner
-        if any(lo <= owner <= hi for lo, hi in self.dropped):
-            return False
-        if item.media < 0 and item.link_share >= _MAX_LINK_PARAGRAPH:
-            return False
-        if any(lo <= owner <= hi for lo, hi in self.kept):
-            return True
-        return owner == self.loose_owner and _reads_as_prose(item)
+        """Whether an item belongs to the selected content (media in link-heavy blocks do: their
+        own markup decides, see `images.final_class`)."""
+        if self.kept[item.owner]:
+            return item.media >= 0 or item.link_share < _MAX_LINK_PARAGRAPH
+        if item.media >= 0:
+            return self.link_blocks[item.owner]
+        return item.owner == self.loose_owner and _reads_as_prose(item)
+
+
+def keep_all(blocks: list[Block]) -> Selection:
+    """Everything but removed boilerplate (no main-content selection)."""
+    return Selection([not b.removed for b in blocks], -1, [False] * len(blocks))
 
 
 def _reads_as_prose(item: Item) -> bool:
@@ -223,13 +263,14 @@ def _reads_as_prose(item: Item) -> bool:
     return item.link_share == 0 and bool(_SENTENCE_END_RE.search(item.text))
 
 
-def select(blocks: list[Block], items: list[Item]) -> Selection | None:
-    """The main content of a page, or None when no block holds prose (keep the page as it is)."""
+def select(blocks: list[Block], items: list[Item]) -> Selection:
+    """The main content of a page (everything but boilerplate when no block holds prose)."""
+    _accumulate(blocks, items)
     _score_candidates(blocks, items)
     candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
                         key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
     if not candidates:
-        return None
+        return keep_all(blocks)
     final = {i: blocks[i].score * (1 - _link_density(blocks[i])) for i in candidates[:5]}
     top = candidates[0]
     close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top]]
@@ -244,9 +285,14 @@ def select(blocks: list[Block], items: list[Item]) -> Selection | None:
     good_total = blocks[0].good
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
-    kept = _with_siblings(blocks, items, top)
-    dropped = _link_heavy_blocks(blocks, kept, top)
-    return Selection(kept, dropped, blocks[top].parent)
+    kept = [False] * len(blocks)
+    for lo, hi in _with_siblings(blocks, items, top):
+        kept[lo:hi + 1] = [True] * (hi + 1 - lo)
+    link_blocks = _link_heavy_blocks(blocks, kept, top)
+    for index, block in enumerate(blocks):
+        if block.removed:
+            kept[index] = link_blocks[index] = False
+    return Selection(kept, blocks[top].parent, link_blocks)
 
 
 def _with_siblings(blocks: list[Block], items: list[Item], top: int) -> list[tuple[int, int]]:
@@ -273,16 +319,17 @@ def _with_siblings(blocks: list[Block], items: list[Item], top: int) -> list[tup
     return kept
 
 
-def _link_heavy_blocks(blocks: list[Block], kept: list[tuple[int, int]], top: int) -> list[tuple[int, int]]:
-    dropped = []
-    for lo, hi in kept:
-        index = lo + 1 if lo == top else lo
-        while index <= hi:
-            block = blocks[index]
-            if block.element.tag in _CONDITIONAL and block.total and block.good == 0 \
-                    and _link_density(block) > _MAX_BLOCK_LINKS:
-                dropped.append((index, block.end))
-                index = block.end + 1
-            else:
-                index += 1
-    return dropped
+def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int) -> list[bool]:
+    """Unmark the article's link-heavy blocks in `kept`; return them."""
+    heavy = [False] * len(blocks)
+    index = 0
+    while index < len(blocks):
+        block = blocks[index]
+        if kept[index] and index != top and block.element.tag in _CONDITIONAL and block.total \
+                and block.good == 0 and _link_density(block) > _MAX_BLOCK_LINKS:
+            kept[index:block.end + 1] = [False] * (block.end + 1 - index)
+            heavy[index:block.end + 1] = [True] * (block.end + 1 - index)
+            index = block.end + 1
+        else:
+            index += 1
+    return heavy

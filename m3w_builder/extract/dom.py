@@ -27,7 +27,8 @@ from m3w_builder.options import option
 
 __all__ = ["ExtractOptions", "ExtractResult", "extract", "parse_html"]
 
-_BLOCK_TAGS = tuple(boilerplate.BLOCK_TAGS - {"br", "hr"})
+# Blocks of the block tree; table rows and sections hold only cells, which are blocks themselves.
+_BLOCK_TAGS = tuple(boilerplate.BLOCK_TAGS - {"br", "hr", "html", "tr", "tbody", "thead", "tfoot"})
 
 
 @dataclass
@@ -132,14 +133,17 @@ class _Page:
                 el.tail = f"{content.MEDIA}{len(self.media)}{content.MEDIA}" + (el.tail or "")
                 self.media.append(found)
 
-    @staticmethod
-    def serialise(body: etree._Element) -> tuple[str, list[etree._Element]]:
-        """The body's text with block, link and break sentinels, and the block elements by id."""
+    def serialise(self, body: etree._Element) -> tuple[str, list[etree._Element], list[str | None]]:
+        """The body's text with block, link and break sentinels; the block elements by id and
+        why each looks like boilerplate (None: it does not, or boilerplate is kept)."""
         blocks = [body]
+        kinds: list[str | None] = [None]
+        kind = boilerplate.Classifier().kind if self.options.drop_boilerplate else lambda el: None
         body.text = f"{content.OPEN}0{content.END}" + (body.text or "")
         for el in body.iterdescendants(*_BLOCK_TAGS):
             mark = f"{len(blocks)}{content.END}"
             blocks.append(el)
+            kinds.append(kind(el))
             el.text = content.OPEN + mark + (el.text or "")
             el.tail = content.CLOSE + mark + (el.tail or "")
         for el in body.iter("br", "hr"):
@@ -149,13 +153,13 @@ class _Page:
                 el.text = content.LINK_OPEN + (el.text or "")
                 el.tail = content.LINK_CLOSE + (el.tail or "")
         text = etree.tostring(body, method="text", encoding="unicode", with_tail=False)
-        return " ".join(text.split()), blocks
+        return " ".join(text.split()), blocks, kinds
 
-    def nodes(self, items: list[content.Item], selection: content.Selection | None) -> list[Node]:
+    def nodes(self, items: list[content.Item], selection: content.Selection) -> list[Node]:
         """The kept items as nodes; media outside the content or of a dropped class are counted."""
         out: list[Node] = []
         for item in items:
-            in_content = selection is None or selection.keeps(item)
+            in_content = selection.keeps(item)
             if item.media < 0:
                 if in_content:
                     out.append(TextNode(item.text))
@@ -167,7 +171,7 @@ class _Page:
                 else:
                     self.drops["video_outside"] += 1
                 continue
-            node.image_class = images.final_class(provisional, in_content)
+            node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner])
             if node.image_class == images.CONTENT or self.options.keep_all_images:
                 out.append(node)
             else:
@@ -192,7 +196,7 @@ def extract(
         raise Rejected("empty")
     deadline = time.perf_counter() + options.time_limit_s
     decoded = decode_html(data, content_type)
-    utf8 = clean_utf8(decoded.text.encode("utf-8", errors="replace"))
+    utf8 = clean_utf8(data if decoded.method == "utf8" else decoded.text.encode("utf-8", errors="replace"))
     check_attribute_floods(utf8, options.max_tag_attributes)
     root = parse_utf8(utf8, deadline, options.time_limit_s)
     if root is None:
@@ -216,14 +220,15 @@ def _extract_tree(
     body = body if body is not None else root
     page = _Page(base, resolve(url, url) or url, options)
     boilerplate.strip_skipped(body)
-    if options.drop_boilerplate:
-        boilerplate.remove_boilerplate(body)
-    _check_deadline(deadline, options)
     page.mark_media(body)
-    text, elements = page.serialise(body)
-    blocks, items = content.read_page(text, elements)
     _check_deadline(deadline, options)
-    selection = content.select(blocks, items) if options.drop_boilerplate else None
+    blocks, items = content.read_page(*page.serialise(body))
+    _check_deadline(deadline, options)
+    if options.drop_boilerplate:
+        content.remove_boilerplate(blocks, items)
+        selection = content.select(blocks, items)
+    else:
+        selection = content.keep_all(blocks)
     nodes = page.nodes(items, selection)
     _check_deadline(deadline, options)
     if not nodes:

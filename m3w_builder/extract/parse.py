@@ -28,7 +28,12 @@ from m3w_builder.drops import Rejected
 # extractor writes into the tree (a page's own copies could forge a block or media marker).
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 _SPECIAL_RE = re.compile(rb"\xee\x80[\x80-\x8f]|\xef\xbf[\xbe\xbf]")
-_REFERENCE_RE = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{1,6})(?![0-9a-fA-F])|0*([0-9]{1,7})(?![0-9]));?")
+# Only references that can be unsafe are matched (1-2 digits, or near U+D800-U+E00F / U+FFFF);
+# `_drop_unsafe_reference` decides, so common ones (`&#8217;`) cost nothing.
+_REFERENCE_RE = re.compile(
+    rb"&#(?:[xX]0*([0-9a-fA-F]{1,2}|[dDeE][0-9a-fA-F]{3}|[fF]{3}[eEfF])(?![0-9a-fA-F])"
+    rb"|0*([0-9]{1,2}|5[5-7][0-9]{3}|6553[45])(?![0-9]));?"
+)
 
 
 def _unsafe_code_point(value: int) -> bool:
@@ -43,7 +48,9 @@ def _drop_unsafe_reference(match: re.Match) -> bytes:
 
 # A start tag this long is looked at closely (attributes counted); shorter ones cannot be a flood.
 _LONG_TAG_RE = re.compile(rb"<[A-Za-z][^<>]{8192,}")
-_ATTRIBUTE_RE = re.compile(rb"""[\s"'/]([^\s"'<>/=]+)\s*=""")
+_QUOTED_RE = re.compile(rb""""[^"]*"|'[^']*'""")
+_ATTRIBUTE_RE = re.compile(rb"""\s+[^\s"'<>/=]+""")
+_RAW_TEXT = (b"script", b"style")
 _FEED_CHUNK = 1 << 18
 
 
@@ -60,8 +67,13 @@ def clean_utf8(data: bytes) -> bytes:
 
 def check_attribute_floods(data: bytes, max_attributes: int) -> None:
     """Raise `Rejected("too_many_attributes")` for a start tag holding more than `max_attributes`."""
+    lowered = None
     for match in _LONG_TAG_RE.finditer(data):
-        n = len(_ATTRIBUTE_RE.findall(match.group()))
+        lowered = lowered if lowered is not None else data.lower()
+        start = match.start()
+        if any(lowered.rfind(b"<" + tag, 0, start) > lowered.rfind(b"</" + tag, 0, start) for tag in _RAW_TEXT):
+            continue  # `a<b ...` inside a script or style is no tag
+        n = len(_ATTRIBUTE_RE.findall(_QUOTED_RE.sub(b" ", match.group())))
         if n > max_attributes:
             raise Rejected("too_many_attributes", f"a <{match.group()[1:20].split()[0].decode('ascii', 'replace')}> "
                            f"with {n} attributes > {max_attributes}")
