@@ -23,7 +23,8 @@ class TextNode:
 
 @dataclass
 class ImageNode:
-    """An image in DOM position: resolved absolute `src`, alt text, nearby figcaption."""
+    """An image in DOM position: resolved absolute `src`, alt text, nearby figcaption, and its class
+    from the DOM (`content`, `teaser`, `logo`, `ad`, `outside`; see `extract/images.py`)."""
 
     src: str
     alt: str = ""
@@ -31,6 +32,7 @@ class ImageNode:
     width: int | None = None
     height: int | None = None
     dom_path: str = ""
+    image_class: str = ""
     type: str = "image"
 
 

@@ -1,7 +1,10 @@
-"""DOM → Document: text/image/video nodes in DOM order from an lxml tree.
+"""Page bytes → Document: text/image/video nodes of the main content, in DOM order.
 
-lxml (libxml2) parses real-web tag soup fast, and every bulk step (stripping skipped tags, finding
-boilerplate candidates, serialising text) runs in C; bs4's Python tree would be ~10x slower.
+Steps: decode (`charset.py`), guard and parse (`parse.py`), drop skipped tags and guarded
+boilerplate (`boilerplate.py`), mark media positions and block/link boundaries with private-use
+sentinels, serialise the text once in C (`tostring(method="text")`), rebuild a compact block tree
+from it and select the main content (`content.py`), classify images (`images.py`) and emit nodes.
+The DOM is never walked node by node in Python except over block and media elements.
 
 CLI: `python -m m3w_builder.extract PAGE.html --url URL` (`__main__.py`).
 """
@@ -10,49 +13,38 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode, make_doc_id
-from m3w_builder.drops import Rejected
+from m3w_builder.drops import Drops, Rejected
+from m3w_builder.extract import boilerplate, content, images
 from m3w_builder.extract.charset import decode_html
-from m3w_builder.extract.urls import best_srcset, resolve
+from m3w_builder.extract.parse import check_attribute_floods, clean_utf8, parse_html, parse_utf8
+from m3w_builder.extract.urls import resolve
+from m3w_builder.options import option
 
-BLOCK_TAGS = frozenset(
-    "address article aside blockquote body br caption center dd details dialog div dl dt fieldset "
-    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main nav ol p "
-    "pre section summary table tbody td tfoot th thead tr ul".split()
-)
-SKIP_TAGS = frozenset(
-    "script style noscript template svg math canvas iframe frame frameset object embed applet form "
-    "button select input textarea option nav aside footer head map dialog audio track".split()
-)
-_BOILERPLATE_ROLES = frozenset(
-    "navigation banner contentinfo complementary dialog alertdialog alert search menu menubar".split()
-)
-_BOILERPLATE_RE = re.compile(
-    r"(?:^|[\s_-])(?:cookies?|consent|gdpr|advert\w*|ads?|adslot|adsbygoogle|sponsor(?:ed)?|promo|"
-    r"newsletter|subscribe|share|sharing|social|sidebar|related|recommended|popup|modal|"
-    r"breadcrumbs?|menu|navbar|nav|footer|masthead|comments?|signup|paywall|banner)(?:$|[\s_-])",
-    re.IGNORECASE,
-)
-_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-_LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src")
-_LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset")
-_PROTECTED_TAGS = frozenset(("html", "body", "main", "article"))
-_MAX_BOILERPLATE_SHARE = 0.3
+__all__ = ["ExtractOptions", "ExtractResult", "extract", "parse_html"]
+
+# Blocks of the block tree; table rows and sections hold only cells, which are blocks themselves.
+_BLOCK_TAGS = tuple(boilerplate.BLOCK_TAGS - {"br", "hr", "html", "tr", "tbody", "thead", "tfoot"})
 
 
 @dataclass
 class ExtractOptions:
     """Per-page limits and switches of the extractor."""
 
-    max_page_bytes: int = 5_000_000
-    time_limit_s: float = 10.0
-    drop_boilerplate: bool = True
-    max_tracking_pixel_side: int = 2
+    max_page_bytes: int = option(5_000_000, "pages larger than this are dropped (too_large)")
+    time_limit_s: float = option(10.0, "seconds per page, parsing included (timeout)", flag="page_time_limit")
+    drop_boilerplate: bool = option(True, "select the main content and drop menus, ads, banners, teasers; "
+                                    "--keep_boilerplate keeps the whole page", flag="keep_boilerplate")
+    keep_all_images: bool = option(False, "keep every image whatever its class (content, teaser, logo, ad, "
+                                   "outside); the class is in each image's metadata")
+    max_tracking_pixel_side: int = option(2, "images declared this small on both sides are tracking pixels")
+    max_tag_attributes: int = option(1000, "a start tag with more attributes rejects the page "
+                                     "(libxml2 is quadratic in them)")
+    max_page_media: int = option(2000, "media elements looked at per page; later ones are dropped")
 
 
 @dataclass
@@ -60,14 +52,14 @@ class ExtractResult:
     """The document plus counts of media nodes dropped during extraction, by reason."""
 
     document: Document
-    media_drops: Counter = field(default_factory=Counter)
+    media_drops: Drops = field(default_factory=Drops)
     encoding: str = ""
 
 
 def _int_attr(value: str | None) -> int | None:
     if not value:
         return None
-    match = re.match(r"\s*(\d+)", value)
+    match = re.match(r"\s*(\d{1,9})", value)
     return int(match.group(1)) if match else None
 
 
@@ -75,179 +67,8 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _flag_kind(key: str, value: str) -> str | None:
-    """Boilerplate signalled by one attribute: `hidden` (hidden/aria-hidden/display:none) or `role`."""
-    if key == "hidden" or (key == "aria-hidden" and value == "true"):
-        return "hidden"
-    if key == "style":
-        return "hidden" if _HIDDEN_STYLE_RE.search(value) else None
-    if key == "role":
-        return "role" if value.lower() in _BOILERPLATE_ROLES else None
-    return None
-
-
-# Boilerplate is marked on containers; links, inline formatting and media are not looked at
-# (about half of a page's elements), which keeps this per-element Python loop short.
-_CONTAINER_TAGS = tuple(sorted(
-    (BLOCK_TAGS | frozenset("span iframe form figure".split())) - frozenset("br hr html body".split())
-))
-
-
-def _candidates(body: etree._Element) -> list[tuple[etree._Element, str]]:
-    """Boilerplate-looking elements with why: `hidden`, `role` (ARIA) or `name` (class/id naming
-    ads, menus, cookie banners...). Decisions are cached per distinct attribute value of the page.
-
-    A `name` match is only a candidate: the caller keeps it when it holds most of the page's text,
-    since real pages wrap content in `has-sidebar`-like containers. One pass over `items()` is the
-    cheapest way found to see every element's attributes (XPath predicates cost more)."""
-    out = []
-    decided: dict[tuple[str, str], str | None] = {}
-    for el in body.iter(*_CONTAINER_TAGS):
-        for item in el.items():
-            kind = decided.get(item, "")
-            if kind == "":
-                key, value = item
-                if key == "class" or key == "id":
-                    kind = "name" if _BOILERPLATE_RE.search(value) else None
-                else:
-                    kind = _flag_kind(key, value)
-                decided[item] = kind
-            if kind is not None and not (kind == "name" and el.tag in _PROTECTED_TAGS):
-                out.append((el, kind))
-                break
-    return out
-
-
-_STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
-_EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break
-# Private-use code points mark paragraph breaks and media positions in the serialised text.
-_BREAK = "\ue000"
-_MEDIA = "\ue001"
-# Removed before parsing: our sentinels, and control characters lxml refuses in text we edit.
-_SENTINELS_RE = re.compile("[\ue000\ue001\x00-\x08\x0b\x0c\x0e-\x1f]")
-_WHITESPACE_RE = re.compile(r"\s+")
-_SPLIT_RE = re.compile(f"{_MEDIA}(\\d+){_MEDIA}")
-
-
-class _Extractor:
-    """One page: remove boilerplate, collect media in DOM order, then serialise text with sentinels.
-
-    The DOM is never walked node by node in Python: libxml2 strips skipped tags, an XPath prefilter
-    finds boilerplate candidates, and `tostring(method="text")` produces the text with private-use
-    sentinels standing for block boundaries and media positions.
-    """
-
-    def __init__(self, base_url: str, options: ExtractOptions) -> None:
-        self.base_url = base_url
-        self.options = options
-        self.media: list[Node] = []
-        self.media_drops: Counter = Counter()
-
-    def remove_boilerplate(self, body: etree._Element) -> None:
-        etree.strip_elements(body, *_STRIP_TAGS, with_tail=False)
-        for el in list(body.iter(*_EMPTY_TAGS)):
-            el.clear(keep_tail=True)
-        if not self.options.drop_boilerplate:
-            return
-        page_chars = -1
-        for el, kind in _candidates(body):
-            if not any(a is body for a in el.iterancestors()):
-                continue  # inside a subtree already cleared
-            if kind == "name":
-                if page_chars < 0:  # computed once, on the first candidate only
-                    page_chars = len(body.xpath("string()"))
-                if len(el.xpath("string()")) > _MAX_BOILERPLATE_SHARE * page_chars:
-                    continue
-            el.clear(keep_tail=True)
-
-    def _image_candidates(self, el: etree._Element):
-        """Candidate sources in preference order, computed lazily (most images stop at the first)."""
-        get = el.get
-        for attr in _LAZY_SRC_ATTRS:
-            yield get(attr)
-        for attr in _LAZY_SRCSET_ATTRS:
-            yield best_srcset(get(attr))
-        yield best_srcset(get("srcset"))
-        yield get("src")
-        picture = next(el.iterancestors("picture"), None)  # libxml2 may nest <img> inside <source>
-        if picture is not None:
-            for source in picture.iter("source"):
-                yield best_srcset(source.get("srcset")) or source.get("src")
-
-    def image(self, el: etree._Element) -> ImageNode | None:
-        get = el.get
-        src = next((u for u in (resolve(self.base_url, c) for c in self._image_candidates(el) if c) if u), None)
-        if src is None:
-            raw = get("src") or ""
-            self.media_drops["image_data_uri" if raw.strip().startswith("data:") else "image_no_src"] += 1
-            return None
-        width, height = _int_attr(get("width")), _int_attr(get("height"))
-        limit = self.options.max_tracking_pixel_side
-        if width is not None and height is not None and width <= limit and height <= limit:
-            self.media_drops["image_tracking_pixel"] += 1
-            return None
-        caption = ""
-        figure = next(el.iterancestors("figure"), None)
-        if figure is not None:
-            figcaption = next(figure.iter("figcaption"), None)
-            if figcaption is not None:
-                caption = _clean(figcaption.xpath("string()"))
-        return ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
-                         dom_path=_dom_path(el))
-
-    def video(self, el: etree._Element) -> VideoNode | None:
-        sources = [el.get("src")] + [s.get("src") for s in el.iter("source")]
-        resolved = [u for u in (resolve(self.base_url, s) for s in sources) if u]
-        if not resolved:
-            self.media_drops["video_no_src"] += 1
-            return None
-        return VideoNode(src=resolved[0], sources=resolved, poster=resolve(self.base_url, el.get("poster")) or "",
-                         width=_int_attr(el.get("width")), height=_int_attr(el.get("height")),
-                         dom_path=_dom_path(el))
-
-    def mark_media(self, body: etree._Element) -> None:
-        """Collect media nodes in DOM order and leave a sentinel where each one stood."""
-        for el in list(body.iter("img", "video")):
-            node = self.image(el) if el.tag == "img" else self.video(el)
-            if el.tag == "video":
-                el.clear(keep_tail=True)  # fallback text inside <video> is not page text
-            if node is not None:
-                el.tail = f"{_MEDIA}{len(self.media)}{_MEDIA}" + (el.tail or "")
-                self.media.append(node)
-
-    def nodes(self, body: etree._Element) -> list[Node]:
-        """Serialise the text with paragraph sentinels and split it into nodes."""
-        for el in body.iter(*BLOCK_TAGS):
-            el.text = _BREAK + (el.text or "")
-            if el is not body:
-                el.tail = _BREAK + (el.tail or "")
-        text = etree.tostring(body, method="text", encoding="unicode", with_tail=False)
-        text = _WHITESPACE_RE.sub(" ", text)  # once over the page, not once per piece
-        nodes: list[Node] = []
-        expected = 0  # our markers come in order; anything else is page text that imitates one
-        for paragraph in text.split(_BREAK):
-            if _MEDIA not in paragraph:
-                paragraph = paragraph.strip()
-                if paragraph:
-                    nodes.append(TextNode(paragraph))
-                continue
-            for i, piece in enumerate(_SPLIT_RE.split(paragraph)):
-                if i % 2:
-                    if piece == str(expected) and expected < len(self.media):
-                        nodes.append(self.media[expected])
-                        expected += 1
-                else:
-                    piece = piece.strip()
-                    if piece:
-                        nodes.append(TextNode(piece))
-        return nodes
-
-
 def _dom_path(el: etree._Element) -> str:
-    return "/".join(reversed([a.tag for a in el.iterancestors()] )) + "/" + el.tag
-
-
-_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+    return "/".join(reversed([a.tag for a in el.iterancestors()])) + "/" + el.tag
 
 
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
@@ -255,18 +76,107 @@ def _check_deadline(deadline: float, options: ExtractOptions) -> None:
         raise Rejected("timeout", f"extraction exceeded {options.time_limit_s}s")
 
 
-def parse_html(text: str) -> etree._Element | None:
-    """Parse decoded HTML text with libxml2's HTML parser; None when nothing parses.
+class _Page:
+    """One page's media (in DOM order, with their provisional class) and the sentinel marking."""
 
-    Control characters and the private-use code points used as sentinels are removed first."""
-    return _parse_utf8(_SENTINELS_RE.sub("", text).encode("utf-8", errors="replace"))
+    def __init__(self, base_url: str, page_url: str, options: ExtractOptions) -> None:
+        self.base_url = base_url
+        self.page_url = page_url
+        self.options = options
+        self.media: list[tuple[ImageNode | VideoNode, str | None]] = []
+        self.drops = Drops()
 
+    def image(self, el: etree._Element) -> tuple[ImageNode, str | None] | None:
+        get = el.get
+        src = images.image_source(el, self.base_url, self.page_url)
+        if src is None:
+            raw = get("src") or ""
+            self.drops["image_data_uri" if raw.strip().startswith("data:") else "image_no_src"] += 1
+            return None
+        width, height = _int_attr(get("width")), _int_attr(get("height"))
+        limit = self.options.max_tracking_pixel_side
+        if width is not None and height is not None and width <= limit and height <= limit:
+            self.drops["image_tracking_pixel"] += 1
+            return None
+        caption = ""
+        figure = next(el.iterancestors("figure"), None)
+        if figure is not None:
+            figcaption = next(figure.iter("figcaption"), None)
+            if figcaption is not None:
+                caption = _clean(figcaption.xpath("string()"))
+        node = ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
+                         dom_path=_dom_path(el))
+        return node, images.dom_class(el, src, width, height, self.base_url, self.page_url)
 
-def _parse_utf8(data: bytes) -> etree._Element | None:
-    try:
-        return etree.fromstring(data, _PARSER)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
+    def video(self, el: etree._Element) -> tuple[VideoNode, str | None] | None:
+        sources = [el.get("src")] + [s.get("src") for s in el.iter("source")]
+        resolved = [u for u in (resolve(self.base_url, s) for s in sources) if u]
+        if not resolved:
+            self.drops["video_no_src"] += 1
+            return None
+        node = VideoNode(src=resolved[0], sources=resolved, poster=resolve(self.base_url, el.get("poster")) or "",
+                         width=_int_attr(el.get("width")), height=_int_attr(el.get("height")),
+                         dom_path=_dom_path(el))
+        return node, None
+
+    def mark_media(self, body: etree._Element) -> None:
+        """Collect media nodes in DOM order and leave a sentinel where each one stood."""
+        limit = self.options.max_page_media
+        for seen, el in enumerate(list(body.iter("img", "video"))):
+            if seen >= limit:
+                self.drops["media_over_page_limit"] += 1
+                continue
+            found = self.image(el) if el.tag == "img" else self.video(el)
+            if el.tag == "video":
+                el.clear(keep_tail=True)  # fallback text inside <video> is not page text
+            if found is not None:
+                el.tail = f"{content.MEDIA}{len(self.media)}{content.MEDIA}" + (el.tail or "")
+                self.media.append(found)
+
+    def serialise(self, body: etree._Element) -> tuple[str, list[etree._Element], list[str | None]]:
+        """The body's text with block, link and break sentinels; the block elements by id and
+        why each looks like boilerplate (None: it does not, or boilerplate is kept)."""
+        blocks = [body]
+        kinds: list[str | None] = [None]
+        kind = boilerplate.Classifier().kind if self.options.drop_boilerplate else lambda el: None
+        body.text = f"{content.OPEN}0{content.END}" + (body.text or "")
+        for el in body.iterdescendants(*_BLOCK_TAGS):
+            mark = f"{len(blocks)}{content.END}"
+            blocks.append(el)
+            kinds.append(kind(el))
+            el.text = content.OPEN + mark + (el.text or "")
+            el.tail = content.CLOSE + mark + (el.tail or "")
+        for el in body.iter("br", "hr"):
+            el.tail = content.BREAK + (el.tail or "")
+        for el in body.iter("a"):
+            if el.get("href") is not None:
+                el.text = content.LINK_OPEN + (el.text or "")
+                el.tail = content.LINK_CLOSE + (el.tail or "")
+        text = etree.tostring(body, method="text", encoding="unicode", with_tail=False)
+        return " ".join(text.split()), blocks, kinds
+
+    def nodes(self, items: list[content.Item], selection: content.Selection) -> list[Node]:
+        """The kept items as nodes; media outside the content or of a dropped class are counted."""
+        out: list[Node] = []
+        for item in items:
+            in_content = selection.keeps(item)
+            if item.media < 0:
+                if in_content:
+                    out.append(TextNode(item.text))
+                continue
+            node, provisional = self.media[item.media]
+            if isinstance(node, VideoNode):
+                if in_content or self.options.keep_all_images:
+                    out.append(node)
+                else:
+                    self.drops["video_outside"] += 1
+                continue
+            node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner])
+            if node.image_class == images.CONTENT or self.options.keep_all_images:
+                out.append(node)
+            else:
+                self.drops[f"image_{node.image_class}"] += 1
+        return out
 
 
 def extract(
@@ -286,16 +196,13 @@ def extract(
         raise Rejected("empty")
     deadline = time.perf_counter() + options.time_limit_s
     decoded = decode_html(data, content_type)
-    root = _parse_utf8(data) if decoded.method == "utf8" else parse_html(decoded.text)
+    utf8 = clean_utf8(data if decoded.method == "utf8" else decoded.text.encode("utf-8", errors="replace"))
+    check_attribute_floods(utf8, options.max_tag_attributes)
+    root = parse_utf8(utf8, deadline, options.time_limit_s)
     if root is None:
         raise Rejected("parse_error")
-    try:
-        return _extract_tree(root, url, fetch_time, source, options, deadline, decoded.encoding)
-    except ValueError:  # lxml refuses to edit text holding control characters: clean them and retry
-        root = parse_html(decoded.text)
-        if root is None:
-            raise Rejected("parse_error") from None
-        return _extract_tree(root, url, fetch_time, source, options, deadline, decoded.encoding)
+    _check_deadline(deadline, options)
+    return _extract_tree(root, url, fetch_time, source, options, deadline, decoded.encoding)
 
 
 def _extract_tree(
@@ -308,19 +215,26 @@ def _extract_tree(
         base = resolve(url, base_el.get("href")) or url
     title_el = next(root.iter("title"), None)
     title = _clean(title_el.xpath("string()")) if title_el is not None else ""
+    language = (root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "").strip().lower()
     body = next(root.iter("body"), None)
     body = body if body is not None else root
-    extractor = _Extractor(base, options)
-    extractor.remove_boilerplate(body)
+    page = _Page(base, resolve(url, url) or url, options)
+    boilerplate.strip_skipped(body)
+    page.mark_media(body)
     _check_deadline(deadline, options)
-    extractor.mark_media(body)
-    nodes = extractor.nodes(body)
+    blocks, items = content.read_page(*page.serialise(body))
+    _check_deadline(deadline, options)
+    if options.drop_boilerplate:
+        content.remove_boilerplate(blocks, items)
+        selection = content.select(blocks, items)
+    else:
+        selection = content.keep_all(blocks)
+    nodes = page.nodes(items, selection)
     _check_deadline(deadline, options)
     if not nodes:
         raise Rejected("no_content")
-    language = (root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "").strip().lower()
     document = Document(
         doc_id=make_doc_id(url, nodes), url=url, nodes=nodes, fetch_time=fetch_time,
         source=source, language=language, title=title,
     )
-    return ExtractResult(document, extractor.media_drops, encoding)
+    return ExtractResult(document, page.drops, encoding)

@@ -26,32 +26,28 @@ def resolve(base: str, ref: str | None) -> str | None:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
 
+_SRCSET_URL_RE = re.compile(r"[\s,]*(\S+)")
+_SRCSET_DESCRIPTOR_RE = re.compile(r"[^,]*,?")
+
+
 def parse_srcset(srcset: str) -> list[tuple[str, str]]:
     """`srcset` candidates as (url, descriptor) following the HTML parsing rules: a URL is a run of
     non-space characters (commas inside it are kept, a trailing comma ends the candidate), and a
-    descriptor runs to the next comma."""
-    tokens = srcset.split()
+    descriptor runs to the next comma. One left-to-right scan: linear in the attribute's length."""
     out: list[tuple[str, str]] = []
-    i = 0
-    while i < len(tokens):
-        url = tokens[i].lstrip(",")
-        i += 1
-        if not url:
-            continue
+    position, end = 0, len(srcset)
+    while position < end:
+        match = _SRCSET_URL_RE.match(srcset, position)
+        if match is None:
+            break
+        url, position = match.group(1), match.end()
         if url.endswith(","):
             out.append((url.rstrip(","), ""))
             continue
-        descriptor = ""
-        while i < len(tokens):
-            token = tokens[i]
-            i += 1
-            head, comma, rest = token.partition(",")
-            descriptor = descriptor or head
-            if comma:
-                if rest:
-                    tokens.insert(i, rest)
-                break
-        out.append((url, descriptor))
+        match = _SRCSET_DESCRIPTOR_RE.match(srcset, position)
+        position = match.end()
+        descriptor = match.group().rstrip(",").split()
+        out.append((url, descriptor[0] if descriptor else ""))
     return out
 
 

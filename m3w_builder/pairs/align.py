@@ -12,7 +12,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from m3w_builder.document import ImageNode
 from m3w_builder.drops import Rejected
@@ -117,7 +117,9 @@ class AltCandidate:
 def harvest(body: bytes, url: str, *, content_type: str | None = None, headers: list[tuple[str, str]] | None = None,
             options: ExtractOptions | None = None) -> Iterator[AltCandidate]:
     """(src, alt) of every image of a page in DOM order; raises `Rejected` for a page that yields
-    nothing or opted out of AI use (`noai`, `tdm-reservation`; `noimageai` yields no image)."""
+    nothing or opted out of AI use (`noai`, `tdm-reservation`; `noimageai` yields no image). Every
+    image is harvested whatever its class in the page (the caption rules judge it)."""
+    options = replace(options or ExtractOptions(), keep_all_images=True)
     result = extract(body, url, content_type=content_type, options=options)
     doc = apply_page_optout(result.document, meta_directives(body) | header_directives(headers or []))
     for node in doc.media:

@@ -87,6 +87,7 @@ def _media_entry(index: int, node, result: MediaResult) -> tuple[dict, list[tupl
             "original_size": [image.original_width, image.original_height],
             "stored_size": [image.width, image.height],
             "alt": neutralise(getattr(node, "alt", "")), "caption": neutralise(getattr(node, "caption", "")),
+            "image_class": getattr(node, "image_class", ""),
         }
         return entry, [(f"{index}.jpg", image.jpeg)]
     frames = [{"t": f.t, "member": f"{index}.{int(f.t):03d}.jpg"} for f in result.frames]

@@ -1,0 +1,90 @@
+"""Markup that is never page text (scripts, forms' controls, menus...) and boilerplate removal.
+
+Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
+`<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners) are
+removed only under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
+or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
+text, and all removals by class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in
+`content.py`, on whitespace-normalised lengths: indentation would make a menu look big).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body br caption center dd details dialog div dl dt fieldset "
+    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main nav ol p "
+    "pre section summary table tbody td tfoot th thead tr ul".split()
+)
+SKIP_TAGS = frozenset(
+    "script style noscript template svg math canvas iframe frame frameset object embed applet "
+    "button select input textarea option head map dialog audio track".split()
+)
+STRUCTURAL_TAGS = frozenset(("nav", "aside", "footer"))
+_BOILERPLATE_ROLES = frozenset(
+    "navigation banner contentinfo complementary dialog alertdialog alert search menu menubar".split()
+)
+# Whole words of a class/id (split at spaces, `-` and `_`); `ad`/`ads` only in lower case
+# (`Section--Ads` names a topic, not a slot).
+_BOILERPLATE_WORDS = frozenset(
+    "cookie cookies consent gdpr advert adverts advertisement advertising adslot adsbygoogle sponsor "
+    "sponsored promo newsletter subscribe share sharing social sidebar related recommended popup modal "
+    "breadcrumb breadcrumbs menu navbar nav footer comment comments signup banner".split()
+)
+_CASED_WORDS = frozenset(("ad", "ads"))
+_WORD_SPLIT = str.maketrans("-_", "  ")
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
+MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5}
+MAX_REMOVED_NAMED_SHARE = 0.6
+_STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
+_EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break
+
+
+def _names_boilerplate(value: str) -> bool:
+    words = value.translate(_WORD_SPLIT).split()
+    return any(w in _CASED_WORDS or w.lower() in _BOILERPLATE_WORDS for w in words)
+
+
+def _flag_kind(key: str, value: str) -> str | None:
+    """Boilerplate signalled by one attribute: `hidden` (hidden/aria-hidden/display:none), `role`
+    (an ARIA landmark that is not the article) or `name` (class/id words)."""
+    if key == "class" or key == "id":
+        return "name" if _names_boilerplate(value) else None
+    if key == "hidden" or (key == "aria-hidden" and value == "true"):
+        return "hidden"
+    if key == "style":
+        return "hidden" if _HIDDEN_STYLE_RE.search(value) else None
+    if key == "role":
+        return "role" if value.lower() in _BOILERPLATE_ROLES else None
+    return None
+
+
+class Classifier:
+    """Why a block looks like boilerplate (`tag`, `hidden`, `role`, `name`) or None; decisions are
+    cached per distinct attribute of the page (pages repeat the same classes many times)."""
+
+    def __init__(self) -> None:
+        self.decided: dict[tuple[str, str], str | None] = {}
+
+    def kind(self, el: etree._Element) -> str | None:
+        if el.tag in STRUCTURAL_TAGS:
+            return "tag"
+        decided = self.decided
+        for item in el.items():
+            kind = decided.get(item, "")
+            if kind == "":
+                kind = decided[item] = _flag_kind(*item)
+            if kind is not None and not (kind == "name" and el.tag in _PROTECTED_TAGS):
+                return kind
+        return None
+
+
+def strip_skipped(body: etree._Element) -> None:
+    """Remove what is never page text: inline skipped tags go, block ones are emptied."""
+    etree.strip_elements(body, *_STRIP_TAGS, with_tail=False)
+    for el in list(body.iter(*_EMPTY_TAGS)):
+        el.clear(keep_tail=True)

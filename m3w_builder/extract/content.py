@@ -1,0 +1,335 @@
+"""Main-content selection over a page's block tree: which paragraphs and media are the article.
+
+The DOM is serialised once with sentinels at every block start/end, link start/end and media
+position (see `dom.py`); `read_page` rebuilds from that string a compact tree of blocks, each with
+the paragraphs it directly holds (text length, link-text length), and `select` scores it:
+
+- every paragraph of at least `_MIN_PARAGRAPH` characters credits its container (and, less, the
+  containers above), more for longer text and more commas: prose sits in the block that directly
+  holds many paragraphs (the readability family's idea);
+- a container's score gets a bonus or penalty from its tag and its class/id words, and is scaled
+  down by its link density, so menus, teaser lists and "related" blocks lose;
+- the best container is widened to an ancestor shared by several near-best ones, then joined by
+  sibling blocks that score close to it or read as prose;
+- inside, link-heavy blocks and link paragraphs are dropped;
+- guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
+  paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article.
+
+Lengths count a CJK/kana/Hangul character as 3 (about one word's worth of Latin letters), so
+pages in scripts without spaces are scored like the others.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from m3w_builder.extract import boilerplate
+
+OPEN, MEDIA, CLOSE, END, LINK_OPEN, LINK_CLOSE, BREAK = (chr(0xE000 + i) for i in range(7))
+_TOKEN_RE = re.compile(f"([{OPEN}{CLOSE}]\\d+{END}|{MEDIA}\\d+{MEDIA}|[{LINK_OPEN}{LINK_CLOSE}{BREAK}])")
+_WIDE_RE = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_COMMA_RE = re.compile("[,\uff0c\u3001\u060c]")
+_SENTENCE_END_RE = re.compile(r"[.!?。！？।]['\"”’)]?\s*$")
+
+_MIN_PARAGRAPH = 25       # characters for a paragraph to credit its containers
+_PROSE = 80               # characters of a paragraph that reads as prose on its own
+_MAX_PROSE_LINKS = 0.25   # link density of prose
+_MAX_LINK_PARAGRAPH = 0.6  # a paragraph mostly link text is navigation
+_MAX_BLOCK_LINKS = 0.5    # a block mostly link text is a menu or teaser list
+_MIN_GOOD_SHARE = 0.5
+_ANCESTOR_LEVELS = 5
+
+_POSITIVE_RE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|prose",
+                          re.IGNORECASE)
+_NEGATIVE_RE = re.compile(
+    r"hidden|banner|combx|comment|com-|contact|foot|footnote|masthead|media|meta|outbrain|promo|related|"
+    r"recommend|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|tool|widget|teaser|"
+    r"trending|popular|newsletter|subscribe|more-stories|read-next|byline|author|nav|menu|breadcrumb",
+    re.IGNORECASE,
+)
+_TAG_BONUS = {"div": 5, "article": 10, "main": 10, "section": 3, "pre": 3, "td": 3, "blockquote": 3,
+              "address": -3, "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3,
+              "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5,
+              "nav": -25, "aside": -25, "footer": -25, "header": -10}
+# Containers that are dropped inside the content when they are mostly links.
+_CONDITIONAL = frozenset("div section ul ol dl table form aside nav header footer".split())
+_PARAGRAPH_TAGS = frozenset("p pre blockquote".split())
+
+
+@dataclass(slots=True)
+class Block:
+    """One block element of the page: its tree position and the text it holds."""
+
+    element: etree._Element
+    parent: int
+    kind: str | None = None  # why it looks like boilerplate (see `boilerplate.Classifier`)
+    removed: bool = False    # boilerplate that passed the guards
+    children: list[int] = field(default_factory=list)
+    own: int = 0           # weighted characters of paragraphs directly in this block
+    own_links: float = 0.0
+    total: int = 0         # ... in this block's subtree
+    links: float = 0.0
+    good: int = 0          # prose characters in the subtree
+    end: int = 0           # last block id of the subtree (ids are in document order)
+    score: float = 0.0
+    scored: bool = False
+
+
+@dataclass(slots=True)
+class Item:
+    """A paragraph (`text`) or a media position (`media`: index into the page's media) in DOM order."""
+
+    owner: int
+    text: str = ""
+    media: int = -1
+    weight: int = 0        # weighted characters
+    link_share: float = 0.0
+
+
+def weighted_length(text: str) -> int:
+    """Characters, a CJK/kana/Hangul character counting as 3."""
+    return len(text) + 2 * len(_WIDE_RE.findall(text))
+
+
+def read_page(serialised: str, elements: list[etree._Element], kinds: list[str | None]) \
+        -> tuple[list[Block], list[Item]]:
+    """Rebuild the block tree and the paragraph/media items from the sentinel-marked text."""
+    blocks = [Block(el, -1, kind) for el, kind in zip(elements, kinds)]
+    items: list[Item] = []
+    stack = [0]
+    pieces: list[str] = []
+    link_chars = 0
+    in_link = 0
+
+    def flush() -> None:
+        nonlocal link_chars
+        if pieces:
+            text = "".join(pieces).strip()
+            if text:
+                weight = weighted_length(text)
+                share = min(link_chars / len(text), 1.0)
+                items.append(Item(stack[-1], text, -1, weight, share))
+            pieces.clear()
+        link_chars = 0
+
+    for token in _TOKEN_RE.split(serialised):
+        if not token:
+            continue
+        head = token[0]
+        if head == OPEN:
+            flush()
+            index = int(token[1:-1])
+            if index:
+                blocks[index].parent = stack[-1]
+                blocks[stack[-1]].children.append(index)
+            stack.append(index)
+        elif head == CLOSE:
+            flush()
+            if len(stack) > 1:
+                stack.pop()
+        elif head == MEDIA:
+            flush()
+            items.append(Item(stack[-1], media=int(token[1:-1])))
+        elif head == LINK_OPEN:
+            in_link += 1
+        elif head == LINK_CLOSE:
+            in_link = max(in_link - 1, 0)
+        elif head == BREAK:
+            flush()
+        else:
+            pieces.append(token)
+            if in_link:
+                link_chars += len(token.strip())
+    flush()
+    for index in range(len(blocks) - 1, -1, -1):  # children have larger ids than their parent
+        block = blocks[index]
+        block.end = max(block.end, index)
+        if block.parent >= 0:
+            parent = blocks[block.parent]
+            parent.end = max(parent.end, block.end)
+    return blocks, items
+
+
+def _accumulate(blocks: list[Block], items: list[Item]) -> None:
+    """Text, link and prose totals of every block's subtree, boilerplate excluded."""
+    for block in blocks:
+        block.own = block.own_links = block.total = block.links = block.good = 0
+    for item in items:
+        if item.media < 0 and not blocks[item.owner].removed:
+            block = blocks[item.owner]
+            block.own += item.weight
+            block.own_links += item.link_share * item.weight
+            if item.weight >= _PROSE and item.link_share < _MAX_PROSE_LINKS:
+                block.good += item.weight
+    for index in range(len(blocks) - 1, -1, -1):
+        block = blocks[index]
+        block.total += block.own
+        block.links += block.own_links
+        if block.parent >= 0:
+            parent = blocks[block.parent]
+            parent.total += block.total
+            parent.links += block.links
+            parent.good += block.good
+
+
+def _fill(blocks: list[Block], index: int) -> None:
+    for inner in range(index, blocks[index].end + 1):
+        blocks[inner].removed = True
+
+
+def remove_boilerplate(blocks: list[Block], items: list[Item]) -> None:
+    """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed."""
+    _accumulate(blocks, items)
+    page = blocks[0].total
+    named = 0
+    for index, block in enumerate(blocks):
+        if block.kind is None or block.removed or block.total > boilerplate.MAX_SHARE[block.kind] * page:
+            continue
+        if block.kind == "name":
+            if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
+                continue
+            named += block.total
+        _fill(blocks, index)
+
+
+def _class_weight(element: etree._Element) -> int:
+    weight = 0
+    for name in (element.get("class"), element.get("id")):
+        if name:
+            if _NEGATIVE_RE.search(name):
+                weight -= 25
+            if _POSITIVE_RE.search(name):
+                weight += 25
+    return weight
+
+
+def _link_density(block: Block) -> float:
+    return block.links / block.total if block.total else 0.0
+
+
+def _score_candidates(blocks: list[Block], items: list[Item]) -> None:
+    for item in items:
+        if item.media >= 0 or item.weight < _MIN_PARAGRAPH or item.link_share >= _MAX_LINK_PARAGRAPH \
+                or blocks[item.owner].removed:
+            continue
+        credit = 1 + len(_COMMA_RE.findall(item.text)) + min(item.weight / 100, 3)
+        index = blocks[item.owner].parent
+        for level in range(_ANCESTOR_LEVELS):
+            if index < 0:
+                break
+            block = blocks[index]
+            if not block.scored:
+                block.scored = True
+                block.score = _TAG_BONUS.get(block.element.tag, 0) + _class_weight(block.element)
+            block.score += credit / (1 if level == 0 else 2 if level == 1 else level * 3)
+            index = block.parent
+
+
+def _contains(blocks: list[Block], outer: int, inner: int) -> bool:
+    return outer <= inner <= blocks[outer].end
+
+
+@dataclass
+class Selection:
+    """The article: which blocks are kept, and the block whose loose prose is kept too."""
+
+    kept: list[bool]
+    loose_owner: int
+    link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
+
+    def keeps(self, item: Item) -> bool:
+        """Whether an item belongs to the selected content (media in link-heavy blocks do: their
+        own markup decides, see `images.final_class`)."""
+        if self.kept[item.owner]:
+            return item.media >= 0 or item.link_share < _MAX_LINK_PARAGRAPH
+        if item.media >= 0:
+            return self.link_blocks[item.owner]
+        return item.owner == self.loose_owner and _reads_as_prose(item)
+
+
+def keep_all(blocks: list[Block]) -> Selection:
+    """Everything but removed boilerplate (no main-content selection)."""
+    return Selection([not b.removed for b in blocks], -1, [False] * len(blocks))
+
+
+def _reads_as_prose(item: Item) -> bool:
+    if item.media >= 0:
+        return False
+    if item.weight > _PROSE:
+        return item.link_share < _MAX_PROSE_LINKS
+    return item.link_share == 0 and bool(_SENTENCE_END_RE.search(item.text))
+
+
+def select(blocks: list[Block], items: list[Item]) -> Selection:
+    """The main content of a page (everything but boilerplate when no block holds prose)."""
+    _accumulate(blocks, items)
+    _score_candidates(blocks, items)
+    candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
+                        key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
+    if not candidates:
+        return keep_all(blocks)
+    final = {i: blocks[i].score * (1 - _link_density(blocks[i])) for i in candidates[:5]}
+    top = candidates[0]
+    close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top]]
+    if len(close) >= 2:  # several near-best blocks: their shared ancestor is the article
+        ancestor = blocks[top].parent
+        while ancestor > 0 and sum(_contains(blocks, ancestor, i) for i in close) < 2:
+            ancestor = blocks[ancestor].parent
+        if ancestor >= 0:
+            top = ancestor
+    while blocks[top].parent > 0 and len(blocks[blocks[top].parent].children) == 1:
+        top = blocks[top].parent
+    good_total = blocks[0].good
+    while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
+        top = blocks[top].parent
+    kept = [False] * len(blocks)
+    for lo, hi in _with_siblings(blocks, items, top):
+        kept[lo:hi + 1] = [True] * (hi + 1 - lo)
+    link_blocks = _link_heavy_blocks(blocks, kept, top)
+    for index, block in enumerate(blocks):
+        if block.removed:
+            kept[index] = link_blocks[index] = False
+    return Selection(kept, blocks[top].parent, link_blocks)
+
+
+def _with_siblings(blocks: list[Block], items: list[Item], top: int) -> list[tuple[int, int]]:
+    parent = blocks[top].parent
+    if parent < 0:
+        return [(top, blocks[top].end)]
+    threshold = max(10.0, 0.2 * blocks[top].score)
+    top_class = blocks[top].element.get("class")
+    first_item = {}
+    for item in items:
+        first_item.setdefault(item.owner, item)
+    kept = []
+    for index in blocks[parent].children:
+        block = blocks[index]
+        if index == top:
+            kept.append((index, block.end))
+            continue
+        bonus = 0.2 * blocks[top].score if top_class and block.element.get("class") == top_class else 0.0
+        if block.scored and block.score * (1 - _link_density(block)) + bonus >= threshold:
+            kept.append((index, block.end))
+        elif block.element.tag in _PARAGRAPH_TAGS and not block.children and index in first_item \
+                and _reads_as_prose(first_item[index]):
+            kept.append((index, block.end))
+    return kept
+
+
+def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int) -> list[bool]:
+    """Unmark the article's link-heavy blocks in `kept`; return them."""
+    heavy = [False] * len(blocks)
+    index = 0
+    while index < len(blocks):
+        block = blocks[index]
+        if kept[index] and index != top and block.element.tag in _CONDITIONAL and block.total \
+                and block.good == 0 and _link_density(block) > _MAX_BLOCK_LINKS:
+            kept[index:block.end + 1] = [False] * (block.end + 1 - index)
+            heavy[index:block.end + 1] = [True] * (block.end + 1 - index)
+            index = block.end + 1
+        else:
+            index += 1
+    return heavy

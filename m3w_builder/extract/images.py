@@ -1,0 +1,105 @@
+"""Images of a page: their source URL (lazy attributes, `srcset`, `<picture>`) and their class.
+
+Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
+page: related/recommended article cards), `logo` (logos, icons, avatars, emoji, spacers: small
+declared size or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
+than the main content). The class is decided from the DOM alone, before any download.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from m3w_builder.extract.urls import best_srcset, resolve
+
+CONTENT, TEASER, LOGO, AD, OUTSIDE = "content", "teaser", "logo", "ad", "outside"
+IMAGE_CLASSES = (CONTENT, TEASER, LOGO, AD, OUTSIDE)
+
+LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src",
+                  "data-normal", "data-full-src", "data-orig-src", "data-original-src", "data-actualsrc",
+                  "data-echo", "data-img-src", "data-image", "data-srcset-fallback")
+LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "data-original-set")
+# Substrings of the lower-cased class, id, file name and alt (`in` tests: far cheaper than one
+# case-insensitive regex alternation per image).
+_LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley", "badge", "favicon",
+               "gravatar", "spinner", "loader", "loading", "placeholder", "spacer", "blank.", "pixel", "button",
+               "rating", "star-", "flag-", "author-photo", "authorphoto", "author-image", "profile-photo",
+               "profile-image", "profile-pic", "headshot")
+_AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice", "adnxs", "amazon-adsystem",
+             "taboola", "outbrain", "criteo", "scorecardresearch", "quantserve", "/ads/", "/adserver", "/adx/",
+             "/banners/", "advert", "sponsor", "tracking", "beacon", "analytics", "facebook.com/tr")
+# Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
+_AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
+_WORD_SPLIT = str.maketrans("-_", "  ")
+_SHORT_ALT = 30
+_IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
+# A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`.
+_ICON_SIDE = 24
+_MIN_CONTENT_SIDE = 64
+
+
+def candidate_sources(el: etree._Element) -> Iterator[str | None]:
+    """Candidate sources in preference order, computed lazily (most images stop at the first)."""
+    get = el.get
+    for attr in LAZY_SRC_ATTRS:
+        yield get(attr)
+    for attr in LAZY_SRCSET_ATTRS:
+        yield best_srcset(get(attr))
+    yield best_srcset(get("srcset"))
+    yield get("src")
+    picture = next(el.iterancestors("picture"), None)  # libxml2 may nest <img> inside <source>
+    if picture is not None:
+        for source in picture.iter("source"):
+            yield best_srcset(source.get("srcset")) or source.get("src")
+
+
+def image_source(el: etree._Element, base_url: str, page_url: str) -> str | None:
+    """The best absolute http(s) source of an `<img>`; the page itself or a bare host is no image."""
+    for candidate in candidate_sources(el):
+        if candidate:
+            url = resolve(base_url, candidate)
+            if url and url != page_url and urlsplit(url).path not in ("", "/"):
+                return url
+    return None
+
+
+_LINKED = "linked"  # provisional: a bare image linking to another page
+
+
+def dom_class(el: etree._Element, src: str, width: int | None, height: int | None, base_url: str,
+              page_url: str) -> str | None:
+    """The class an image's own markup decides (ad, logo, teaser, `_LINKED`), or None when it
+    depends on where the main content is. Runs before sentinels are written into the tree."""
+    get = el.get
+    names = f"{get('class') or ''} {get('id') or ''}"
+    marks = f"{src} {names} ".lower()
+    if any(word in marks for word in _AD_WORDS) or not _AD_NAMES.isdisjoint(names.translate(_WORD_SPLIT).split()):
+        return AD
+    sides = [s for s in (width, height) if s]
+    alt = get("alt") or ""
+    marks = f"{names} {src.rsplit('/', 1)[-1].split('?', 1)[0]} {alt if len(alt) < _SHORT_ALT else ''}".lower()
+    if (sides and min(sides) < _ICON_SIDE) or (len(sides) == 2 and max(sides) < _MIN_CONTENT_SIDE) \
+            or any(word in marks for word in _LOGO_WORDS):
+        return LOGO
+    for ancestor in el.iterancestors("a", "nav"):
+        if ancestor.tag == "nav":
+            return OUTSIDE
+        href = resolve(base_url, ancestor.get("href"))
+        if href and href != page_url and href != src and not _IMAGE_FILE_RE.search(href):
+            return TEASER if "".join(ancestor.itertext()).strip() else _LINKED
+        return None
+    return None
+
+
+def final_class(provisional: str | None, in_content: bool, in_link_block: bool = False) -> str:
+    """The class once the main content is known: a bare image linking to another page is content
+    in the article's prose, a teaser in a link list (`in_link_block`) or outside the article."""
+    if provisional == _LINKED:
+        return CONTENT if in_content and not in_link_block else TEASER
+    if provisional is None:
+        return CONTENT if in_content else OUTSIDE
+    return provisional

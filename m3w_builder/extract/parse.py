@@ -1,0 +1,124 @@
+"""Page text → lxml tree, with the guards that keep hostile markup from failing or stalling a worker.
+
+libxml2 2.14 (bundled with lxml) builds HTML5 sectioning elements (`<nav>`, `<header>`, `<aside>`,
+`<main>`...) where browsers do: on the 153 dev pages only 2 differ from lexbor's HTML5 tree in how
+much text sits in such an element, so the fast C parser is kept. Its weak spots are guarded here:
+
+- attribute handling is quadratic in the attributes of one tag (200,000 attributes: > 15 min): a
+  linear pre-scan rejects a tag with more than `max_tag_attributes` (`too_many_attributes`);
+- past its depth limit (256, or 2048 with `huge_tree`) libxml2 stops and drops the rest of the page:
+  `huge_tree` is set and a page that still hits a limit is rejected (`too_deep`), never truncated;
+- character references to control characters (`&#1;`) make text lxml refuses to edit: they and raw
+  control characters are removed before parsing;
+- large pages are fed in chunks with the page deadline checked between them, so the time budget
+  binds during parsing too.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from lxml import etree
+
+from m3w_builder.drops import Rejected
+
+# Removed before parsing: C0 controls lxml refuses (raw, or as character references), surrogate
+# references, non-characters U+FFFE/U+FFFF, and the private-use sentinels U+E000-U+E00F that the
+# extractor writes into the tree (a page's own copies could forge a block or media marker).
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+_SPECIAL_RE = re.compile(rb"\xee\x80[\x80-\x8f]|\xef\xbf[\xbe\xbf]")
+# Only references that can be unsafe are matched (1-2 digits, or near U+D800-U+E00F / U+FFFF);
+# `_drop_unsafe_reference` decides, so common ones (`&#8217;`) cost nothing.
+_REFERENCE_RE = re.compile(
+    rb"&#(?:[xX]0*([0-9a-fA-F]{1,2}|[dDeE][0-9a-fA-F]{3}|[fF]{3}[eEfF])(?![0-9a-fA-F])"
+    rb"|0*([0-9]{1,2}|5[5-7][0-9]{3}|6553[45])(?![0-9]));?"
+)
+
+
+def _unsafe_code_point(value: int) -> bool:
+    return (value < 32 and value not in (9, 10, 13)) or 0xD800 <= value <= 0xDFFF \
+        or value in (0xFFFE, 0xFFFF) or 0xE000 <= value <= 0xE00F
+
+
+def _drop_unsafe_reference(match: re.Match) -> bytes:
+    value = int(match[1], 16) if match[1] is not None else int(match[2])
+    return b"" if _unsafe_code_point(value) else match[0]
+
+
+# A start tag this long is looked at closely (attributes counted); shorter ones cannot be a flood.
+_LONG_TAG_RE = re.compile(rb"<[A-Za-z][^<>]{8192,}")
+_QUOTED_RE = re.compile(rb""""[^"]*"|'[^']*'""")
+_ATTRIBUTE_RE = re.compile(rb"""\s+[^\s"'<>/=]+""")
+_RAW_TEXT = (b"script", b"style")
+_FEED_CHUNK = 1 << 18
+
+
+def clean_utf8(data: bytes) -> bytes:
+    """Remove from UTF-8 bytes what lxml cannot hold or we use ourselves (see above); each step
+    runs only when its first byte occurs, so a clean page costs one `translate`."""
+    data = data.translate(None, _CONTROL_BYTES)
+    if b"\xee\x80" in data or b"\xef\xbf" in data:
+        data = _SPECIAL_RE.sub(b"", data)
+    if b"&#" in data:
+        data = _REFERENCE_RE.sub(_drop_unsafe_reference, data)
+    return data
+
+
+def check_attribute_floods(data: bytes, max_attributes: int) -> None:
+    """Raise `Rejected("too_many_attributes")` for a start tag holding more than `max_attributes`."""
+    lowered = None
+    for match in _LONG_TAG_RE.finditer(data):
+        lowered = lowered if lowered is not None else data.lower()
+        start = match.start()
+        if any(lowered.rfind(b"<" + tag, 0, start) > lowered.rfind(b"</" + tag, 0, start) for tag in _RAW_TEXT):
+            continue  # `a<b ...` inside a script or style is no tag
+        n = len(_ATTRIBUTE_RE.findall(_QUOTED_RE.sub(b" ", match.group())))
+        if n > max_attributes:
+            raise Rejected("too_many_attributes", f"a <{match.group()[1:20].split()[0].decode('ascii', 'replace')}> "
+                           f"with {n} attributes > {max_attributes}")
+
+
+def _parser() -> etree.HTMLParser:
+    return etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
+                            huge_tree=True)
+
+
+_PARSER = _parser()
+
+
+def _limit_error(parser: etree.HTMLParser) -> str | None:
+    for error in parser.error_log:
+        if error.type_name == "ERR_RESOURCE_LIMIT" or "xcessive depth" in error.message:
+            return error.message
+    return None
+
+
+def parse_utf8(data: bytes, deadline: float = float("inf"), time_limit_s: float = 0.0) -> etree._Element | None:
+    """Parse clean UTF-8 HTML bytes; None when nothing parses. Raises `Rejected` for a page past a
+    parser limit (`too_deep`) or one whose parse runs past `deadline` (`timeout`)."""
+    if len(data) <= _FEED_CHUNK:
+        parser = _PARSER
+        try:
+            root = etree.fromstring(data, parser)
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            return None
+    else:
+        parser = _parser()
+        for start in range(0, len(data), _FEED_CHUNK):
+            if time.perf_counter() > deadline:
+                raise Rejected("timeout", f"parsing exceeded {time_limit_s}s")
+            parser.feed(data[start:start + _FEED_CHUNK])
+        try:
+            root = parser.close()
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            return None
+    limit = _limit_error(parser)
+    if limit:
+        raise Rejected("too_deep" if "depth" in limit else "parser_limit", limit.strip())
+    return root
+
+
+def parse_html(text: str) -> etree._Element | None:
+    """Parse decoded HTML text (cleaned first, see `clean_utf8`); None when nothing parses."""
+    return parse_utf8(clean_utf8(text.encode("utf-8", errors="replace")))
