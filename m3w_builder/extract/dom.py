@@ -139,13 +139,13 @@ class _Page:
         blocks = [body]
         kinds: list[str | None] = [None]
         kind = boilerplate.Classifier().kind if self.options.drop_boilerplate else lambda el: None
-        body.text = f"{content.OPEN}0{content.END}" + (body.text or "")
-        for el in body.iterdescendants(*_BLOCK_TAGS):
-            mark = f"{len(blocks)}{content.END}"
+        open_, close, end = content.OPEN, content.CLOSE, content.END
+        body.text = f"{open_}0{end}{body.text or ''}"
+        for index, el in enumerate(body.iterdescendants(*_BLOCK_TAGS), 1):
             blocks.append(el)
             kinds.append(kind(el))
-            el.text = content.OPEN + mark + (el.text or "")
-            el.tail = content.CLOSE + mark + (el.tail or "")
+            el.text = f"{open_}{index}{end}{el.text or ''}"
+            el.tail = f"{close}{index}{end}{el.tail or ''}"
         for el in body.iter("br", "hr"):
             el.tail = content.BREAK + (el.tail or "")
         for el in body.iter("a"):
