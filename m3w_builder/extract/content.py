@@ -230,12 +230,13 @@ class Selection:
     kept: list[bool]
     loose_owner: int
     link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
+    drop_link_paragraphs: bool = True
 
     def keeps(self, item: Item) -> bool:
         """Whether an item belongs to the selected content (media in link-heavy blocks do: their
         own markup decides, see `images.final_class`)."""
         if self.kept[item.owner]:
-            return item.media >= 0 or item.link_share < _MAX_LINK_PARAGRAPH
+            return item.media >= 0 or item.link_share < _MAX_LINK_PARAGRAPH or not self.drop_link_paragraphs
         if item.media >= 0:
             return self.link_blocks[item.owner]
         return item.owner == self.loose_owner and _reads_as_prose(item)
@@ -243,7 +244,7 @@ class Selection:
 
 def keep_all(blocks: list[Block]) -> Selection:
     """Everything but removed boilerplate (no main-content selection)."""
-    return Selection([not b.removed for b in blocks], -1, [False] * len(blocks))
+    return Selection([not b.removed for b in blocks], -1, [False] * len(blocks), drop_link_paragraphs=False)
 
 
 def _reads_as_prose(item: Item) -> bool:
