@@ -10,8 +10,8 @@ much text sits in such an element, so the fast C parser is kept. Its weak spots 
   `huge_tree` is set and a page that still hits a limit is rejected (`too_deep`), never truncated;
 - character references to control characters (`&#1;`) make text lxml refuses to edit: they and raw
   control characters are removed before parsing;
-- large pages are fed in chunks with the page deadline checked between them, so the time budget
-  binds during parsing too.
+- large pages are fed in chunks with the page deadline (thread CPU time) checked between them, so
+  the time budget binds during parsing too.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def _parser() -> etree.HTMLParser:
 _PARSER = _parser()
 
 
-def _limit_error(parser: etree.HTMLParser) -> str | None:
-    for error in parser.error_log:
+def _limit_error(log: etree._ListErrorLog) -> str | None:
+    for error in log:
         if error.type_name == "ERR_RESOURCE_LIMIT" or "xcessive depth" in error.message:
             return error.message
     return None
@@ -106,14 +106,14 @@ def parse_utf8(data: bytes, deadline: float = float("inf"), time_limit_s: float 
     else:
         parser = _parser()
         for start in range(0, len(data), _FEED_CHUNK):
-            if time.perf_counter() > deadline:
+            if time.thread_time() > deadline:
                 raise Rejected("timeout", f"parsing exceeded {time_limit_s}s")
             parser.feed(data[start:start + _FEED_CHUNK])
         try:
             root = parser.close()
         except (etree.ParserError, etree.XMLSyntaxError, ValueError):
             return None
-    limit = _limit_error(parser)
+    limit = _limit_error(parser.error_log if parser is _PARSER else parser.feed_error_log)
     if limit:
         raise Rejected("too_deep" if "depth" in limit else "parser_limit", limit.strip())
     return root
