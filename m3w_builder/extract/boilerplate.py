@@ -73,8 +73,11 @@ class Classifier:
     def kind(self, el: etree._Element) -> str | None:
         if el.tag in STRUCTURAL_TAGS:
             return "tag"
+        items = el.items()
+        if not items:
+            return None
         decided = self.decided
-        for item in el.items():
+        for item in items:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = _flag_kind(*item)

@@ -91,7 +91,7 @@ class Item:
 
 def weighted_length(text: str) -> int:
     """Characters, a CJK/kana/Hangul character counting as 3."""
-    return len(text) + 2 * len(_WIDE_RE.findall(text))
+    return len(text) if text.isascii() else len(text) + 2 * len(_WIDE_RE.findall(text))
 
 
 def read_page(serialised: str, elements: list[etree._Element], kinds: list[str | None]) \
@@ -101,49 +101,40 @@ def read_page(serialised: str, elements: list[etree._Element], kinds: list[str |
     items: list[Item] = []
     stack = [0]
     pieces: list[str] = []
-    link_chars = 0
-    in_link = 0
-
-    def flush() -> None:
-        nonlocal link_chars
-        if pieces:
-            text = "".join(pieces).strip()
-            if text:
-                weight = weighted_length(text)
-                share = min(link_chars / len(text), 1.0)
-                items.append(Item(stack[-1], text, -1, weight, share))
+    link_chars = in_link = 0
+    parts = _TOKEN_RE.split(serialised)  # text, marker, text, marker, ..., text
+    parts.append(BREAK)
+    for i in range(0, len(parts), 2):
+        text, marker = parts[i], parts[i + 1]
+        if text and text != " ":
+            pieces.append(text)
+            if in_link:
+                link_chars += len(text.strip())
+        head = marker[0]
+        if head == LINK_OPEN:
+            in_link += 1
+            continue
+        if head == LINK_CLOSE:
+            in_link = max(in_link - 1, 0)
+            continue
+        if pieces:  # any other marker ends the paragraph
+            paragraph = "".join(pieces).strip()
+            if paragraph:
+                share = min(link_chars / len(paragraph), 1.0)
+                items.append(Item(stack[-1], paragraph, -1, weighted_length(paragraph), share))
             pieces.clear()
         link_chars = 0
-
-    for token in _TOKEN_RE.split(serialised):
-        if not token:
-            continue
-        head = token[0]
         if head == OPEN:
-            flush()
-            index = int(token[1:-1])
+            index = int(marker[1:-1])
             if index:
                 blocks[index].parent = stack[-1]
                 blocks[stack[-1]].children.append(index)
             stack.append(index)
         elif head == CLOSE:
-            flush()
             if len(stack) > 1:
                 stack.pop()
         elif head == MEDIA:
-            flush()
-            items.append(Item(stack[-1], media=int(token[1:-1])))
-        elif head == LINK_OPEN:
-            in_link += 1
-        elif head == LINK_CLOSE:
-            in_link = max(in_link - 1, 0)
-        elif head == BREAK:
-            flush()
-        else:
-            pieces.append(token)
-            if in_link:
-                link_chars += len(token.strip())
-    flush()
+            items.append(Item(stack[-1], media=int(marker[1:-1])))
     for index in range(len(blocks) - 1, -1, -1):  # children have larger ids than their parent
         block = blocks[index]
         block.end = max(block.end, index)
@@ -239,12 +230,13 @@ class Selection:
     kept: list[bool]
     loose_owner: int
     link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
+    drop_link_paragraphs: bool = True
 
     def keeps(self, item: Item) -> bool:
         """Whether an item belongs to the selected content (media in link-heavy blocks do: their
         own markup decides, see `images.final_class`)."""
         if self.kept[item.owner]:
-            return item.media >= 0 or item.link_share < _MAX_LINK_PARAGRAPH
+            return item.media >= 0 or item.link_share < _MAX_LINK_PARAGRAPH or not self.drop_link_paragraphs
         if item.media >= 0:
             return self.link_blocks[item.owner]
         return item.owner == self.loose_owner and _reads_as_prose(item)
@@ -252,7 +244,7 @@ class Selection:
 
 def keep_all(blocks: list[Block]) -> Selection:
     """Everything but removed boilerplate (no main-content selection)."""
-    return Selection([not b.removed for b in blocks], -1, [False] * len(blocks))
+    return Selection([not b.removed for b in blocks], -1, [False] * len(blocks), drop_link_paragraphs=False)
 
 
 def _reads_as_prose(item: Item) -> bool:

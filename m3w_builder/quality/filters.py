@@ -45,7 +45,9 @@ class FilterOptions:
     max_bullet_line_share: float | None = 0.9
     max_ellipsis_line_share: float | None = 0.3
     min_alpha_word_share: float | None = 0.6
-    max_duplicate_paragraph_share: float | None = 0.3
+    # share of the text's characters in repeated paragraphs: weighted by length, so short leftovers
+    # repeated many times ("Share", "Advertisement", chart labels) do not reject a real article
+    max_duplicate_text_share: float | None = 0.5
     min_stop_words: int | None = None  # English-only Gopher rule; off by default
 
 
@@ -119,24 +121,26 @@ def filter_document(doc: Document, options: FilterOptions = FilterOptions()) -> 
     drops: Counter = Counter()
     kept = []
     seen: set[str] = set()
-    n_text = 0
+    chars = repeated_chars = 0
     for node in doc.nodes:
         if not isinstance(node, TextNode):
             kept.append(node)
             continue
-        n_text += 1
-        if options.drop_repeated_paragraphs and node.text in seen:
-            drops["repeated_paragraph"] += 1
-            continue
+        chars += len(node.text)
+        if node.text in seen:
+            repeated_chars += len(node.text)
+            if options.drop_repeated_paragraphs:
+                drops["repeated_paragraph"] += 1
+                continue
         seen.add(node.text)
         reason = _paragraph_reason(node.text, options)
         if reason:
             drops[reason] += 1
             continue
         kept.append(node)
-    if options.max_duplicate_paragraph_share is not None and n_text:
-        if drops["repeated_paragraph"] / n_text > options.max_duplicate_paragraph_share:
-            raise Rejected("duplicate_paragraphs", f"{drops['repeated_paragraph']}/{n_text} paragraphs repeated")
+    if options.max_duplicate_text_share is not None and chars:
+        if repeated_chars / chars > options.max_duplicate_text_share:
+            raise Rejected("duplicate_paragraphs", f"{repeated_chars}/{chars} characters in repeated paragraphs")
     texts = [n.text for n in kept if isinstance(n, TextNode)]
     if not texts:
         raise Rejected("no_text")
