@@ -130,3 +130,20 @@ def test_sixteen_bit_strips_match_a_whole_image_conversion():
 
     grey = np.asarray(images._wide_to_grey(Image.open(io.BytesIO(data.getvalue()))))
     assert np.array_equal(grey, np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8))
+
+
+# Bit flips (offset, xor) found by `make fuzz` (seed 2): FFmpeg's demuxer then refuses an absurd
+# allocation with av.error.MemoryError, which is a bad file, not a full worker.
+_FLIPS = [(1001, 32), (13543, 4), (42788, 64), (69146, 128), (79887, 64), (96057, 32), (110440, 1), (120469, 8),
+          (131576, 16), (154134, 64), (167646, 32), (202783, 32), (226755, 8), (238767, 64), (239423, 8)]
+
+
+def test_ffmpeg_refusing_an_allocation_is_a_clean_video_rejection():
+    from m3w_builder.media.process import process_media
+
+    data = bytearray(shared_path("video", "filetype-1.2.0", "sample.mp4").read_bytes())
+    for offset, xor in _FLIPS:
+        data[offset] ^= xor
+    result = process_media("http://h.test/v.mp4", "video", bytes(data), ImageOptions())
+    assert result.status in ("success", "decode_error"), (result.status, result.error_message)
+    assert result.status != "out_of_memory"

@@ -117,7 +117,17 @@ def _duration(container: av.container.InputContainer, stream: av.VideoStream) ->
 def _decode(container, stream, sampler: _Sampler, deadline: float) -> None:
     """Demux and decode until the sampler is full, checking the deadline per packet."""
     bad = 0
-    for packet in container.demux(stream):
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except (av.FFmpegError, ValueError, OSError) as e:
+            # a damaged container ends the stream; FFmpeg refusing an absurd size from a corrupt
+            # header raises av's MemoryError (an FFmpegError): a bad file, not a full worker
+            sampler.error = f"demux: {type(e).__name__}: {e}"
+            return
         if time.thread_time() >= deadline:
             raise Rejected("timeout", f"decode took more CPU time than the limit ({sampler.frames_seen} frames)")
         try:
