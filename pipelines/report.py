@@ -11,9 +11,11 @@ Paths go through Beam's FileSystems, so OUTPUT_DIR may be local, gs:// or s3://.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from typing import Any
 
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.output import card, report
@@ -46,19 +48,36 @@ def write_card(output_dir: str, dataset: dict, counters: dict[str, int], card_op
     return path
 
 
+def read_rejects(output_dir: str, limit: int) -> list[dict]:
+    """At most `limit` rows of `rejects/*.parquet`, spread evenly over all of them (stage, reason,
+    detail where the job writes it, url, id), sorted by stage then reason."""
+    rows: list[dict] = []
+    for result in FileSystems.match([FileSystems.join(output_dir, "rejects", "*.parquet")]):
+        for meta in sorted(result.metadata_list, key=lambda m: m.path):
+            with FileSystems.open(meta.path) as handle:
+                rows.extend(pq.read_table(io.BytesIO(handle.read())).to_pylist())
+    picked = _spread(rows, limit) if limit else []
+    return sorted(({"stage": r.get("stage", ""), "reason": r.get("reason", ""), "detail": r.get("detail"),
+                    "url": r.get("url", ""), "id": r.get("id", "")} for r in picked),
+                  key=lambda r: (r["stage"], r["reason"], r["url"]))
+
+
 def write_report(output_dir: str, max_windows: int = 24, max_shards: int = 16, max_scan: int = 20_000,
-                 card_opts: CardOptions | None = None) -> str:
+                 card_opts: CardOptions | None = None, max_rejects: int = 200) -> str:
     """Write `report.html` and the dataset card `README.md` next to `dataset.json`; returns the
     report's path."""
     dataset = _read_json(FileSystems.join(output_dir, "dataset.json"))
     stats_path = FileSystems.join(output_dir, "stats.json")
     stats = _read_json(stats_path) if FileSystems.exists(stats_path) else dataset.get("stats", {})
+    wall = stats.get("wall_seconds") if "counters" in stats else None
     stats = stats.get("counters", stats)  # the job writes {"counters": {...}, "wall_seconds": ...}
     stats = {k: v for k, v in stats.items() if isinstance(v, int)}
     write_card(output_dir, dataset, stats, card_opts)
     shards = _spread(dataset.get("shardlist", []), max_shards)
     openers = [lambda url=s["url"]: FileSystems.open(FileSystems.join(output_dir, url)) for s in shards]
     data = report.collect(dataset, stats, openers, max_windows=max_windows, max_scan=max_scan)
+    data.wall_seconds = wall if isinstance(wall, (int, float)) else None
+    data.rejects = read_rejects(output_dir, max_rejects)
     page_without_images = report.render(data, image_budget=0)
     budget = max(0, (MAX_BYTES - len(page_without_images.encode())) * 3 // 4)  # base64 grows 4/3
     page = report.render(data, image_budget=budget)
@@ -74,12 +93,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_windows", type=int, default=24, help="windows shown in the sample section")
     parser.add_argument("--max_shards", type=int, default=16, help="shards read (evenly spread)")
     parser.add_argument("--max_scan", type=int, default=20_000, help="samples read for the histograms")
+    parser.add_argument("--max_rejects", type=int, default=200, help="rejects rows shown in the rejects browser")
     for name, spec in CardOptions.__dataclass_fields__.items():
         parser.add_argument(f"--{name}", default=None, help=spec.metadata["help"])
     args = parser.parse_args(argv)
     given = {k: getattr(args, k) for k in CardOptions.__dataclass_fields__ if getattr(args, k) is not None}
     card_opts = CardOptions(**given) if given else None
-    print(write_report(args.output_dir, args.max_windows, args.max_shards, args.max_scan, card_opts))
+    print(write_report(args.output_dir, args.max_windows, args.max_shards, args.max_scan, card_opts, args.max_rejects))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,15 @@ import base64
 import hashlib
 import io
 import json
+import math
 import shutil
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from lxml import html as lxml_html
 from PIL import Image
@@ -156,7 +159,33 @@ def dataset_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _rejects(folder: Path) -> list[dict]:
+    rows = [{"id": f"r{i}", "url": f"https://site.example/dropped/{i}", "stage": stage, "reason": reason,
+             "detail": f"detail of {i} <b>not markup</b>"}
+            for i, (stage, reason) in enumerate([("extract", "parse_error")] * 2 + [("media", "decode_error")] * 5
+                                                + [("media", "too_small")] * 12)]
+    (folder / "rejects").mkdir(exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), folder / "rejects" / "media-000.parquet")
+    return rows
+
+
+def _nice(values: list[float]) -> bool:
+    """Equal steps of 1, 2 or 5 × 10^k starting at 0."""
+    steps = {round(b - a, 9) for a, b in zip(values, values[1:])}
+    if values[0] != 0 or len(steps) != 1:
+        return False
+    step = steps.pop()
+    power = 10 ** math.floor(math.log10(step))
+    return any(math.isclose(step, m * power) for m in (1, 2, 5))
+
+
+def _tick_value(text: str) -> float:
+    scale = {"k": 1e3, "M": 1e6, "G": 1e9}.get(text[-1], 1)
+    return float(text[:-1] if scale != 1 else text) * scale
+
+
 def test_cli_builds_self_contained_report(dataset_dir: Path) -> None:
+    rejects = _rejects(dataset_dir)
     subprocess.run(
         [sys.executable, "-m", "pipelines.report", str(dataset_dir)],
         check=True,
@@ -166,7 +195,9 @@ def test_cli_builds_self_contained_report(dataset_dir: Path) -> None:
     page = (dataset_dir / "report.html").read_bytes()
     assert len(page) < 5_000_000
     tree = lxml_html.fromstring(page)
-    assert not tree.xpath("//script") and not tree.xpath("//*[@src and not(starts-with(@src, 'data:'))]")
+    scripts = tree.xpath("//script")
+    assert len(scripts) == 1 and not scripts[0].get("src")  # one inline script: search, filter, pages
+    assert not tree.xpath("//*[@src and not(starts-with(@src, 'data:'))]") and "<link" not in page.decode()
     assert "<script>alert(1)</script>" in tree.text_content()  # page text is escaped, never markup
 
     images = tree.xpath("//article//img")
@@ -184,32 +215,42 @@ def test_cli_builds_self_contained_report(dataset_dir: Path) -> None:
     ]
     assert sequence == ["Intro text", "img", "A caption after the first image", "img", "the end"]
 
-    funnel = tree.xpath('//section[@id="funnel"]')[0].text_content()
-    for expected in [
-        "too_few_words: 8",
-        "noai: 2",
-        "near_duplicate: 10",
-        "decode_error: 5",
-        "candidate_pairs: 31",
-        "12.0%",
-    ]:
-        assert expected in funnel
-    rows = {row.xpath("td[1]")[0].text: row for row in tree.xpath('//section[@id="funnel"]//tr[td]')}
-    assert rows["window"].xpath("td[3]")[0].text == "9 (windows_kept)"  # a stage naming its output otherwise
+    rows = {row.xpath("td[1]")[0].text: [td.text_content().strip() for td in row.xpath("td")]
+            for row in tree.xpath('//table[@class="funnel"]//tr[td]')}
     assert list(rows) == ["prepass", "extract", "language", "near_dup", "media", "window", "shard"]
-    charts = tree.xpath('//section[@id="histograms"]//svg')
-    assert len(charts) == 6 and all(chart.xpath(".//rect") for chart in charts)
+    assert rows["prepass"][1:6] == ["pages", "100", "90", "10", "10.0%"]
+    assert "too_few_words: 8 (8.0%)" in rows["prepass"][6] and "bytes_skipped: 120,000" in rows["prepass"][7]
+    assert rows["media"][1:6] == ["media", "167", "150", "17", "10.2%"] and "too_small: 12 (7.2%)" in rows["media"][6]
+    assert rows["window"][2:6] == ["–", "–", "–", "–"] and "windows_kept: 9" in rows["window"][7]  # off the convention
+    funnel_charts = tree.xpath('//section[@id="funnel"]//svg')
+    titles = [c.xpath('text[@class="t"]')[0].text for c in funnel_charts]
+    assert titles == ["pages: kept and dropped per stage", "media: kept and dropped per stage"]  # one unit each
+    pages = funnel_charts[0]
+    assert [t.text for t in pages.xpath('text[contains(@class, "cat")]')] == ["prepass", "extract", "language", "near_dup"]
+    assert len(pages.xpath('rect[@class="drop"]')) == 4
+    charts = tree.xpath('//section[@id="distributions"]//svg')
+    assert len(charts) == 2 + 6 and all(chart.xpath(".//rect") for chart in charts)
+    for chart in funnel_charts + charts:
+        ticks = [_tick_value(t.text) for t in chart.xpath('text[contains(@class, "tick")]')]
+        assert len(ticks) >= 2 and _nice(ticks), ticks
+    domains = tree.xpath('//section[@id="distributions"]//svg')[0]
+    assert [t.text for t in domains.xpath('text[contains(@class, "cat")]')] == ["site.example"]
     assert [row.xpath("td[1]")[0].text for row in tree.xpath('//section[@id="shards"]//tr[td]')] == [
         "m3w-000000.tar",
         "m3w-000001.tar",
     ]
-    assert len(tree.xpath('//article[@class="window"]')) == 5
+    assert len(tree.xpath('//article[contains(@class, "window")]')) == 5
+    shown = [[td.text_content() for td in tr.xpath("td")] for tr in tree.xpath('//section[@id="rejects"]//tr[td]')]
+    assert len(shown) == len(rejects)
+    assert sorted(shown) == sorted([r["stage"], r["reason"], r["detail"], r["url"]] for r in rejects)
+    assert tree.xpath('//section[@id="rejects"]//select/option/@value') == ["", "extract", "media"]
+    assert "wall time 1.5 s" in tree.xpath('//p[@class="throughput"]')[0].text_content()
 
 
 def test_limits_on_windows_shards_and_image_bytes(dataset_dir: Path) -> None:
     write_report(str(dataset_dir), max_windows=2, max_shards=1)
     tree = lxml_html.fromstring((dataset_dir / "report.html").read_bytes())
-    assert len(tree.xpath('//article[@class="window"]')) == 2
+    assert len(tree.xpath('//article[contains(@class, "window")]')) == 2
     assert "1 of 2 shard(s)" in tree.text_content()
 
     dataset = json.loads((dataset_dir / "dataset.json").read_text())
@@ -240,21 +281,48 @@ CHECK_SCRIPT = """<script>
 window.addEventListener("load", () => {
   const imgs = [...document.images];
   const svgs = [...document.querySelectorAll("svg")];
+  const overlaps = [], outside = [];
+  for (const svg of svgs) {
+    const frame = svg.getBoundingClientRect();
+    const boxes = [...svg.querySelectorAll("text")].map(t => [t.textContent, t.getBoundingClientRect()]);
+    boxes.forEach(([text, a], i) => {
+      if (a.left < frame.left - 0.5 || a.right > frame.right + 0.5 || a.top < frame.top - 0.5 || a.bottom > frame.bottom + 0.5) outside.push(text);
+      for (const [other, b] of boxes.slice(i + 1))
+        if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) overlaps.push(text + " / " + other);
+    });
+  }
+  const samples = document.querySelector("#samples");
+  const visible = section => [...section.querySelectorAll(".item")].filter(a => a.offsetParent !== null).map(a => a.id || a.textContent);
+  const page1 = visible(samples);
+  const buttons = samples.querySelectorAll(".pager button");
+  if (buttons.length > 1) buttons[1].click();
+  const page2 = visible(samples);
+  const search = samples.querySelector(".search");
+  search.value = "__SEARCH__";
+  search.dispatchEvent(new Event("input"));
+  const searched = visible(samples);
+  const rejects = document.querySelector("#rejects");
+  const stage = rejects.querySelector(".filter");
+  stage.value = stage.options[stage.options.length - 1].value;
+  stage.dispatchEvent(new Event("change"));
   document.body.setAttribute("data-check", JSON.stringify({
     images: imgs.length,
     decoded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
     charts: svgs.filter(s => s.getBoundingClientRect().width > 100).length,
     bars: document.querySelectorAll("svg rect").length,
+    overlaps, outside, page1, page2, pages: buttons.length, searched,
+    rejects: visible(rejects).length, reject_count: rejects.querySelector(".count").textContent,
   }));
 });
 </script></body>"""
 
 
-def check_in_chromium(page: Path, profile: Path) -> dict:
-    """Counts of images (and decoded ones), wide charts and bars once Chromium loaded `page`;
-    also checks a screenshot shows more than a blank page."""
+def check_in_chromium(page: Path, profile: Path, search: str) -> dict:
+    """What Chromium shows once it loaded `page`: image and chart counts, overlapping or clipped chart
+    labels, the sample browser's pages, a search for `search` and the rejects stage filter; also
+    checks a screenshot shows more than a blank page."""
     checked = page.with_name("checked.html")
-    checked.write_text(page.read_text().replace("</body>", CHECK_SCRIPT))
+    checked.write_text(page.read_text().replace("</body>", CHECK_SCRIPT.replace("__SEARCH__", search)))
     dom = run_chromium(
         f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", checked.as_uri()
     )
@@ -275,10 +343,16 @@ needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="De
 def test_report_renders_in_headless_chromium(
     dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    rejects = _rejects(dataset_dir)
     write_report(str(dataset_dir))
-    result = check_in_chromium(dataset_dir / "report.html", tmp_path_factory.mktemp("chromium-profile"))
+    result = check_in_chromium(dataset_dir / "report.html", tmp_path_factory.mktemp("chromium-profile"), "three")
     assert result["images"] == result["decoded"] == 8
-    assert result["charts"] >= 7 and result["bars"] > 20
+    assert result["charts"] >= 10 and result["bars"] > 20
+    assert result["overlaps"] == [] and result["outside"] == []
+    assert result["pages"] == 1 and result["page1"] == result["page2"] == [f"w{i}" for i in range(5)]
+    assert result["searched"] == ["w4"]  # the one window whose text says "three"
+    media = sum(r["stage"] == "media" for r in rejects)
+    assert result["reject_count"] == f"{media} of {len(rejects)}" and result["rejects"] == report.PAGE_SIZE
 
 
 # ---------------------------------------------------------------- pair datasets
@@ -311,11 +385,11 @@ def test_pairs_job_report_shows_images_next_to_captions(ltip_dir: Path) -> None:
     page = (ltip_dir / "report.html").read_bytes()
     assert len(page) < 5_000_000
     tree = lxml_html.fromstring(page)
-    assert not tree.xpath("//script") and not tree.xpath("//*[@src and not(starts-with(@src, 'data:'))]")
+    assert not tree.xpath("//script[@src]") and not tree.xpath("//*[@src and not(starts-with(@src, 'data:'))]")
     dataset = json.loads((ltip_dir / "dataset.json").read_text())
     members = tar_members(ltip_dir)
 
-    pairs = tree.xpath('//section[@id="samples"]//article[@class="pair"]')
+    pairs = tree.xpath('//section[@id="samples"]//article[contains(@class, "pair")]')
     assert len(pairs) == min(24, sum(s["nsamples"] for s in dataset["shardlist"]))
     for article in pairs:
         key = article.xpath("header/code")[0].text
@@ -327,16 +401,17 @@ def test_pairs_job_report_shows_images_next_to_captions(ltip_dir: Path) -> None:
         assert f"{meta['original_width']}×{meta['original_height']} px → {meta['width']}×{meta['height']} px" in (
             article.xpath("header")[0].text_content())
 
-    titles = [t.text for t in tree.xpath('//section[@id="histograms"]//svg/text[@class="t"]')]
-    assert titles == ["caption length (words)", "original image width (px)", "original image height (px)",
+    titles = [t.text for t in tree.xpath('//section[@id="distributions"]//svg/text[@class="t"]')]
+    assert titles == ["top domains (of 41 samples read)", "caption length (words)", "original image width (px)",
+                      "original image height (px)", "image aspect ratio (width / height)",
                       "stored image width (px)", "stored image height (px)"]
-    assert all(chart.xpath(".//rect") for chart in tree.xpath('//section[@id="histograms"]//svg'))
-    rows = {row.xpath("td[1]")[0].text: row for row in tree.xpath('//section[@id="funnel"]//tr[td]')}
-    assert rows["pairs"].xpath("td[3]")[0].text == f"{dataset['stats']['pairs/success']} (success)"
+    assert all(chart.xpath(".//rect") for chart in tree.xpath('//section[@id="distributions"]//svg'))
+    rows = {row.xpath("td[1]")[0].text: row for row in tree.xpath('//table[@class="funnel"]//tr[td]')}
+    assert f"success: {dataset['stats']['pairs/success']}" in rows["pairs"].xpath("td[8]")[0].text_content()
     assert list(rows)[:2] == ["read", "list"]
     assert [row.xpath("td[1]")[0].text for row in tree.xpath('//section[@id="shards"]//tr[td]')] == [
         s["url"] for s in dataset["shardlist"]]
-    assert "tokenizer" not in tree.xpath("//body/p")[0].text_content()
+    assert "tokenizer" not in tree.xpath('//section[@id="summary"]/p')[0].text_content()
 
 
 def test_vtp_pairs_show_a_strip_of_frames(tmp_path: Path) -> None:
@@ -354,7 +429,7 @@ def test_vtp_pairs_show_a_strip_of_frames(tmp_path: Path) -> None:
     (tmp_path / "stats.json").write_text(json.dumps({"counters": {"pairs/success": 2}}))
     tree = lxml_html.fromstring((Path(write_report(str(tmp_path)))).read_bytes())
 
-    for article, (meta, media) in zip(tree.xpath('//article[@class="pair"]'), samples, strict=True):
+    for article, (meta, media) in zip(tree.xpath('//article[contains(@class, "pair")]'), samples, strict=True):
         frames = article.xpath('figure/span[@class="video"]/img')
         assert len(frames) == min(len(meta["frames"]), report.MAX_FRAMES)
         assert [data_uri_bytes(img) for img in frames] == [media[f["member"]] for f in meta["frames"]][:len(frames)]
@@ -366,6 +441,12 @@ def test_vtp_pairs_show_a_strip_of_frames(tmp_path: Path) -> None:
 def test_pairs_report_renders_in_headless_chromium(
     ltip_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    result = check_in_chromium(ltip_dir / "report.html", tmp_path_factory.mktemp("chromium-profile"))
+    tree = lxml_html.fromstring((ltip_dir / "report.html").read_bytes())
+    keys = [a.xpath("header/code")[0].text for a in tree.xpath('//article[contains(@class, "pair")]')]
+    result = check_in_chromium(ltip_dir / "report.html", tmp_path_factory.mktemp("chromium-profile"), keys[17])
     assert result["images"] == result["decoded"] == 24
     assert result["charts"] >= 6 and result["bars"] > 20
+    assert result["overlaps"] == [] and result["outside"] == []
+    assert result["pages"] == 3 and len(result["page1"]) == len(result["page2"]) == report.PAGE_SIZE
+    assert result["page1"] == [f"w{i}" for i in range(8)] and result["page2"] == [f"w{i}" for i in range(8, 16)]
+    assert result["searched"] == ["w17"]

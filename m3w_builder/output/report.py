@@ -1,22 +1,18 @@
-"""`report.html`: one self-contained page saying what a job did (no script, no network).
+"""`report.html`: one self-contained page saying what a job did (no network; a small inline
+script adds search, filters and pagination, and the page reads in full without it).
 
-Sections: summary, the funnel of every `stage/reason` counter of `stats.json`, histograms as
-inline SVG, the shard table, and a browsable sample with images as base64 data URIs. M3W datasets
-chart tokens per window and per document, images per window, original image sizes and languages,
-and show windows with their images where their `<image>` markers are. Pair datasets (`kind`
-align/ltip/vtp) chart caption length and original and stored image sizes, and show each pair as
-its image (VTP: a strip of frames) above its caption.
-
-Counter conventions read here: `stage/kept` are the items a stage passed and every other
-`stage/name` a drop reason, except names starting with `n_` (volumes such as
-`prepass/n_bytes_skipped`). `lang/<code>` counts detected languages. Stages that name what they
-passed otherwise (`KEPT_NAMES`) or not at all are listed with their raw counters.
+Sections: summary with throughput; the funnel, one chart per unit (pages, paragraphs, media,
+samples: `funnel.py`) and a table of in / kept / dropped / % with drop reasons per stage; top
+domains and languages; size and aspect distributions of the images; the shard table; a rejects
+browser (a sample of `rejects/*.parquet`: stage, reason, detail, URL); a browsable sample of
+windows with their images where their `<image>` markers are (pairs: the image or frame strip above
+its caption). The HTML comes from jinja2 templates (`templates/report.html.j2`) with autoescaping,
+so page text is always text, never markup.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
 import math
 import re
@@ -24,39 +20,23 @@ import tarfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
-STAGE_ORDER = [
-    "read",
-    "list",
-    "align_page",
-    "align",
-    "retry",
-    "prepass",
-    "extract",
-    "extract_media",
-    "filter",
-    "filter_paragraph",
-    "optout",
-    "language",
-    "url_dedup",
-    "near_dup",
-    "image_set_dedup",
-    "paragraph_dedup",
-    "assemble",
-    "media",
-    "pairs",
-    "window",
-    "shard",
-]
+import jinja2
+
+from m3w_builder.output import charts, funnel
+from m3w_builder.quality.urlkeys import site_of
+
 _MARKER = re.compile(r"(<image>|<EOC>)")
-_FUNNEL_HEAD = ["stage", "in", "kept", "dropped", "drop reasons / counters", "volumes"]
-# counters that give what passed a stage, first match wins: `kept` is the convention, the others
-# are how earlier stages of the job name it
-KEPT_NAMES = ("kept", "documents", "success", "windows_kept", "html_records", "samples")
 _MIME = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 PAIR_KINDS = frozenset(("align", "ltip", "vtp"))
 MAX_FRAMES = 6  # frames of a video shown in the sample section
+PAGE_SIZE = 8  # samples and rejects per page of the browsers
+TOP = 15  # domains and languages charted
+TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                               autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                               undefined=jinja2.StrictUndefined)
 
 
 @dataclass
@@ -70,10 +50,12 @@ class StoredSample:
 
 @dataclass
 class ReportData:
-    """Everything the page shows, gathered from `dataset.json`, `stats.json` and the shards."""
+    """Everything the page shows, gathered from `dataset.json`, `stats.json`, the shards and rejects."""
 
     dataset: dict[str, Any]
     stats: dict[str, int]
+    wall_seconds: float | None = None
+    rejects: list[dict[str, Any]] = field(default_factory=list)  # a sample of rejects rows
     scanned: int = 0
     scanned_shards: int = 0
     tokens_per_window: list[int] = field(default_factory=list)
@@ -81,9 +63,11 @@ class ReportData:
     images_per_window: list[int] = field(default_factory=list)
     image_widths: list[int] = field(default_factory=list)
     image_heights: list[int] = field(default_factory=list)
+    aspects: list[float] = field(default_factory=list)
     stored_widths: list[int] = field(default_factory=list)
     stored_heights: list[int] = field(default_factory=list)
     caption_words: list[int] = field(default_factory=list)
+    domains: Counter = field(default_factory=Counter)
     sample_languages: Counter = field(default_factory=Counter)
     windows: list[StoredSample] = field(default_factory=list)
 
@@ -107,8 +91,7 @@ def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[StoredSample]:
         for member in tar:
             if not member.isfile():
                 continue
-            base = member.name.rsplit("/", 1)[-1]
-            key, _, suffix = base.partition(".")
+            key, _, suffix = member.name.rsplit("/", 1)[-1].partition(".")
             data = tar.extractfile(member).read()
             if current is None or key != current.key:
                 if current is not None:
@@ -123,210 +106,126 @@ def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[StoredSample]:
 
 
 def add_window(data: ReportData, window: StoredSample) -> None:
-    """Add one sample's numbers to the histograms."""
+    """Add one sample's numbers to the distributions."""
     (_add_pair if data.pairs else _add_m3w)(data, window)
     if window.meta.get("language"):
         data.sample_languages[window.meta["language"]] += 1
+    site = site_of(str(window.meta.get("url", "")))  # pages for M3W, image hosts for pairs
+    if site:
+        data.domains[site] += 1
     data.scanned += 1
 
 
+def _add_size(data: ReportData, width: int | None, height: int | None) -> None:
+    if width and height:
+        data.image_widths.append(width)
+        data.image_heights.append(height)
+        data.aspects.append(round(width / height, 3))
+
+
 def _add_m3w(data: ReportData, window: StoredSample) -> None:
-    """Tokens, images and original image sizes of one M3W window."""
     meta = window.meta
     span = meta.get("window", {})
     ids = meta.get("input_ids")
-    data.tokens_per_window.append(
-        len(ids) if ids is not None else span.get("token_end", 0) - span.get("token_start", 0)
-    )
+    data.tokens_per_window.append(len(ids) if ids is not None else span.get("token_end", 0) - span.get("token_start", 0))
     if "doc_tokens" in span:
         data.tokens_per_doc[meta.get("doc_id", window.key)] = span["doc_tokens"]
     images = meta.get("images", [])
     data.images_per_window.append(len(images))
     for image in images:
-        size = image.get("original_size")
-        if size:
-            data.image_widths.append(size[0])
-            data.image_heights.append(size[1])
+        size = image.get("original_size") or image.get("stored_size") or [None, None]
+        _add_size(data, size[0], size[1])
 
 
 def _add_pair(data: ReportData, window: StoredSample) -> None:
-    """Caption words and the img2dataset size fields of one pair."""
     meta = window.meta
     data.caption_words.append(len(caption(window).split()))
-    for values, name in (
-        (data.image_widths, "original_width"),
-        (data.image_heights, "original_height"),
-        (data.stored_widths, "width"),
-        (data.stored_heights, "height"),
-    ):
-        if meta.get(name):
-            values.append(meta[name])
+    _add_size(data, meta.get("original_width"), meta.get("original_height"))
+    if meta.get("width") and meta.get("height"):
+        data.stored_widths.append(meta["width"])
+        data.stored_heights.append(meta["height"])
 
 
-# ---------------------------------------------------------------- SVG charts
+# ---------------------------------------------------------------- page context
 
 
-def _fmt(value: float) -> str:
-    if value >= 10_000:
-        return f"{value / 1000:.0f}k"
-    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+def _funnel(data: ReportData) -> dict:
+    """Charts (one per unit) and table rows of the funnel."""
+    stages = funnel.stages(data.stats)
+    units: dict[str, list[funnel.Stage]] = {}
+    for stage in stages:
+        units.setdefault(stage.unit, []).append(stage)
+    unit_charts = []
+    for unit, members in units.items():
+        counted = [s for s in members if s.kept is not None]
+        if counted:
+            notes = [f"{s.kept:,}" + (f" (−{100 * s.drop_share:.1f}%)" if s.drop_share else "") for s in counted]
+            unit_charts.append(charts.hbars(f"{unit}: kept and dropped per stage", [(s.name, s.kept) for s in counted],
+                                            dropped=[s.dropped for s in counted], notes=notes, width=620))
+    rows = []
+    for stage in stages:
+        entered = stage.entered
+        reasons = sorted(stage.drops.items(), key=lambda kv: (-kv[1], kv[0]))
+        rows.append({
+            "stage": stage.name, "unit": stage.unit, "entered": entered, "kept": stage.kept,
+            "dropped": stage.dropped if stage.kept is not None else None,
+            "share": f"{100 * stage.drop_share:.1f}%" if stage.drop_share is not None else "–",
+            "reasons": [(k, v, f"{100 * v / entered:.1f}%" if entered else "") for k, v in reasons],
+            "volumes": sorted(stage.volumes.items()),
+        })
+    return {"charts": unit_charts, "rows": rows, "prepass": _prepass(data.stats)}
 
 
-def svg_bars(labels: list[str], values: list[float], title: str, width: int = 560) -> str:
-    """Vertical bar chart of labelled values."""
-    height, top, bottom, left = 220, 28, 42, 44
-    if not values:
-        return f'<figure class="chart"><figcaption>{html.escape(title)}: no data</figcaption></figure>'
-    peak = max(values) or 1
-    slot = (width - left - 10) / len(values)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img">',
-        f'<text x="{width / 2}" y="16" text-anchor="middle" class="t">{html.escape(title)}</text>',
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" class="axis"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" class="axis"/>',
-        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="l">{_fmt(peak)}</text>',
-        f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end" class="l">0</text>',
-    ]
-    every = max(1, math.ceil(len(values) / 12))
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        bar = (height - top - bottom) * value / peak
-        x = left + i * slot + slot * 0.1
-        parts.append(
-            f'<rect x="{x:.1f}" y="{height - bottom - bar:.1f}" width="{slot * 0.8:.1f}" '
-            f'height="{bar:.1f}" class="bar">'
-            f"<title>{html.escape(label)}: {_fmt(value)}</title></rect>"
-        )
-        if i % every == 0:
-            parts.append(
-                f'<text x="{x + slot * 0.4:.1f}" y="{height - bottom + 14}" text-anchor="middle" class="l">'
-                f"{html.escape(label)}</text>"
-            )
-    parts.append("</svg>")
-    return f'<figure class="chart">{"".join(parts)}</figure>'
-
-
-def svg_histogram(values: list[float], title: str, bins: int = 20) -> str:
-    """Histogram: one bar per integer for small integer ranges, else `bins` equal bins."""
-    if not values:
-        return svg_bars([], [], title)
-    low, high = min(values), max(values)
-    if all(float(v).is_integer() for v in values) and high - low < bins:
-        counts = Counter(int(v) for v in values)
-        labels = list(range(int(low), int(high) + 1))
-        return svg_bars([str(v) for v in labels], [counts[v] for v in labels], title)
-    step = (high - low) / bins or 1
-    counts = Counter(min(int((v - low) / step), bins - 1) for v in values)
-    return svg_bars([_fmt(low + i * step) for i in range(bins)], [counts[i] for i in range(bins)], title)
-
-
-# ---------------------------------------------------------------- sections
-
-
-def _stage_rank(stage: str) -> tuple[int, str]:
-    return (STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER), stage)
-
-
-def _by_stage(stats: dict[str, int]) -> dict[str, dict[str, int]]:
-    stages: dict[str, dict[str, int]] = {}
-    for name, value in stats.items():
-        stage, _, reason = name.partition("/")
-        stages.setdefault(stage, {})[reason or "count"] = value
-    return dict(sorted(stages.items(), key=lambda kv: _stage_rank(kv[0])))
-
-
-def _kept_name(counters: dict[str, int]) -> str | None:
-    return next((name for name in KEPT_NAMES if name in counters), None)
-
-
-def funnel_section(stats: dict[str, int]) -> str:
-    """Funnel table (in, kept, drop reasons, volumes) and a bar chart of what passed each stage.
-
-    `in`, `dropped` and percentages need the strict convention (`stage/kept` + one counter per
-    drop reason); other stages list their counters as they are.
-    """
-    rows, labels, kept_values = [_row(_FUNNEL_HEAD, "th")], [], []
-    for stage, counters in _by_stage(stats).items():
-        if stage == "lang":
-            continue
-        kept_name = _kept_name(counters)
-        volumes = {k: v for k, v in counters.items() if k.startswith("n_")}
-        others = {k: v for k, v in counters.items() if k != kept_name and k not in volumes}
-        strict = kept_name == "kept"
-        total = counters.get(kept_name, 0) + sum(others.values())
-        items = "".join(
-            f"<li>{html.escape(k)}: {v:,}"
-            + (f" ({100 * v / total:.1f}%)" if strict and total else "")
-            + "</li>"
-            for k, v in sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
-        notes = "".join(f"<li>{html.escape(k[2:])}: {v:,}</li>" for k, v in sorted(volumes.items()))
-        kept = counters[kept_name] if kept_name else None
-        cells = [
-            html.escape(stage),
-            f"{total:,}" if strict else "–",
-            "–" if kept is None else f"{kept:,}" + ("" if strict else f" ({html.escape(kept_name)})"),
-            f"{total - kept:,}" if strict else "–",
-            f"<ul>{items}</ul>",
-            f"<ul>{notes}</ul>",
-        ]
-        rows.append(_row(cells))
-        if kept is not None:
-            labels.append(stage)
-            kept_values.append(kept)
-    chart = svg_bars(labels, kept_values, "items passing each stage", width=max(560, 70 * len(labels)))
-    return f'<section id="funnel"><h2>Funnel</h2>{_prepass_note(stats)}{chart}<table>{"".join(rows)}</table></section>'
-
-
-def _prepass_note(stats: dict[str, int]) -> str:
+def _prepass(stats: dict[str, int]) -> str:
     total, skipped = stats.get("prepass/n_bytes_in", 0), stats.get("prepass/n_bytes_skipped", 0)
     if not total:
         return ""
-    docs = sum(
-        v for k, v in stats.items() if k.startswith("prepass/") and k != "prepass/kept" and "/n_" not in k
-    )
-    return (
-        f'<p class="note">Text-only pre-pass: {docs:,} pages and {skipped:,} of {total:,} HTML bytes '
-        f"({100 * skipped / total:.1f}%) never reached DOM extraction or media fetching.</p>"
-    )
+    docs = sum(v for k, v in stats.items() if k.startswith("prepass/") and k != "prepass/kept" and "/n_" not in k)
+    return (f"Text-only pre-pass: {docs:,} pages and {skipped:,} of {total:,} HTML bytes "
+            f"({100 * skipped / total:.1f}%) never reached DOM extraction or media fetching.")
 
 
-def histogram_section(data: ReportData) -> str:
-    """Histogram charts over the scanned samples and the language counters."""
-    languages = {k.split("/", 1)[1]: v for k, v in data.stats.items() if k.startswith("lang/")}
-    language_title = "languages (documents detected)" if languages else "languages (sample windows)"
-    languages = languages or dict(data.sample_languages)
-    top = sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))[:25]
-    charts = [svg_histogram(values, title) for values, title in _histograms(data)]
-    if top or not data.pairs:
-        charts.append(svg_bars([k for k, _ in top], [v for _, v in top], language_title))
-    total = len(data.dataset.get("shardlist", []))
-    note = f"<p class=note>Over {data.scanned:,} samples read from {data.scanned_shards} of {total} shard(s).</p>"
-    charts_html = "".join(charts)
-    return (
-        f'<section id="histograms"><h2>Histograms</h2>{note}<div class="charts">{charts_html}</div></section>'
-    )
+def _throughput(data: ReportData) -> list[str]:
+    """Items per second of the first counted stage of each unit, over the job's wall time."""
+    if not data.wall_seconds:
+        return []
+    seconds = data.wall_seconds
+    lines = [f"wall time {seconds:,.1f} s"]
+    seen = set()
+    for stage in funnel.stages(data.stats):
+        if stage.unit in seen or stage.entered is None:
+            continue
+        seen.add(stage.unit)
+        lines.append(f"{stage.entered / seconds:,.1f} {stage.unit}/s ({stage.name})")
+    samples = sum(s.get("nsamples", 0) for s in data.dataset.get("shardlist", []))
+    lines.append(f"{samples / seconds:,.1f} samples written/s")
+    return lines
 
 
-def _histograms(data: ReportData) -> list[tuple[list[float], str]]:
-    """(values, title) of each histogram the dataset's kind gets."""
-    sizes = [(data.image_widths, "original image width (px)"), (data.image_heights, "original image height (px)")]
+def _distributions(data: ReportData) -> list[charts.Chart]:
+    sizes = [charts.histogram("original image width (px)", data.image_widths),
+             charts.histogram("original image height (px)", data.image_heights),
+             charts.histogram("image aspect ratio (width / height)", data.aspects)]
     if data.pairs:
-        return [
-            (data.caption_words, "caption length (words)"),
-            *sizes,
-            (data.stored_widths, "stored image width (px)"),
-            (data.stored_heights, "stored image height (px)"),
-        ]
-    return [
-        (data.tokens_per_window, "tokens per window"),
-        (list(data.tokens_per_doc.values()), "tokens per document"),
-        (data.images_per_window, "images per window"),
-        *sizes,
-    ]
+        return [charts.histogram("caption length (words)", data.caption_words), *sizes,
+                charts.histogram("stored image width (px)", data.stored_widths),
+                charts.histogram("stored image height (px)", data.stored_heights)]
+    return [charts.histogram("tokens per window", data.tokens_per_window),
+            charts.histogram("tokens per document", list(data.tokens_per_doc.values())),
+            charts.histogram("images per window", data.images_per_window), *sizes]
 
 
-def _size(n: int) -> str:
+def _tops(data: ReportData) -> list[charts.Chart]:
+    languages = funnel.languages(data.stats)
+    title = "languages (documents detected)" if languages else "languages (sample windows)"
+    languages = languages or dict(data.sample_languages.most_common())
+    found = [charts.hbars(f"top domains (of {data.scanned:,} samples read)", data.domains.most_common(TOP))]
+    if languages or not data.pairs:
+        found.append(charts.hbars(title, list(languages.items())[:TOP]))
+    return found
+
+
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -334,166 +233,85 @@ def _size(n: int) -> str:
     return ""
 
 
-def _row(cells: list[str], tag: str = "td") -> str:
-    """A table row of already-escaped cells."""
-    return "<tr>" + "".join(f"<{tag}>{cell}</{tag}>" for cell in cells) + "</tr>"
+class _Images:
+    """Data URIs under a byte budget shared by the whole page."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+
+    def uri(self, window: StoredSample, member: str) -> dict:
+        payload = window.media.get(member)
+        if payload is None:
+            return {"src": "", "missing": f"[{member} missing]"}
+        if len(payload) > self.budget:
+            return {"src": "", "missing": f"[{member} omitted: report size budget]"}
+        self.budget -= len(payload)
+        mime = _MIME.get(member.rsplit(".", 1)[-1].lower(), "image/jpeg")
+        return {"src": f"data:{mime};base64,{base64.b64encode(payload).decode()}", "missing": ""}
 
 
-def shard_section(shards: list[dict[str, Any]]) -> str:
-    """Table of the shards listed in `dataset.json`, with a totals row."""
-    rows = [_row(["shard", "samples", "size", "md5"], "th")]
-    for s in shards:
-        md5 = f"<code>{html.escape(str(s.get('md5sum', '')))}</code>"
-        rows.append(
-            _row(
-                [
-                    html.escape(str(s.get("url", ""))),
-                    f"{s.get('nsamples', 0):,}",
-                    _size(s.get("filesize", 0)),
-                    md5,
-                ]
-            )
-        )
-    samples, size = sum(s.get("nsamples", 0) for s in shards), sum(s.get("filesize", 0) for s in shards)
-    rows.append(_row([f"{len(shards)} shards", f"{samples:,}", _size(size), ""], "th"))
-    return f'<section id="shards"><h2>Shards</h2><table>{"".join(rows)}</table></section>'
-
-
-def _img(window: StoredSample, member: str, title: str, budget: list[int]) -> str:
-    data = window.media.get(member)
-    if data is None:
-        return f'<span class="missing">[{html.escape(member)} missing]</span>'
-    if len(data) > budget[0]:
-        return f'<span class="missing">[{html.escape(member)} omitted: report size budget]</span>'
-    budget[0] -= len(data)
-    mime = _MIME.get(member.rsplit(".", 1)[-1].lower(), "image/jpeg")
-    payload = base64.b64encode(data).decode()
-    return f'<img src="data:{mime};base64,{payload}" title="{html.escape(title)}" alt="{html.escape(title)}">'
-
-
-def _strip(window: StoredSample, frames: list[dict[str, Any]], title: str, budget: list[int]) -> str:
-    """A video as a strip of its first `MAX_FRAMES` frames (`{"t": ..., "member": ...}`)."""
-    images = "".join(_img(window, f["member"], title, budget) for f in frames[:MAX_FRAMES])
-    return f'<span class="video">{images}</span>'
-
-
-def _render_text(window: StoredSample, budget: list[int]) -> str:
-    images = window.meta.get("images", [])
-    out, index = [], 0
+def _pieces(window: StoredSample, images: _Images) -> list[dict]:
+    """An M3W window's text as text / eoc / image / video pieces in marker order."""
+    entries = window.meta.get("images", [])
+    pieces, index = [], 0
     for part in _MARKER.split(window.meta.get("text", "")):
         if part == "<EOC>":
-            out.append('<span class="eoc">&lt;EOC&gt;</span>')
+            pieces.append({"kind": "eoc"})
         elif part == "<image>":
-            info = images[index] if index < len(images) else {}
+            info = entries[index] if index < len(entries) else {}
             title = f"<image> {index}: {info.get('src', '')}"
             if info.get("kind") == "video":
-                out.append(_strip(window, info.get("frames", []), title, budget))
+                frames = [images.uri(window, f["member"]) for f in info.get("frames", [])[:MAX_FRAMES]]
+                pieces.append({"kind": "video", "frames": frames, "title": title})
             else:
-                out.append(_img(window, info.get("member", f"{index}.jpg"), title, budget))
+                pieces.append({"kind": "image", "title": title, **images.uri(window, info.get("member", f"{index}.jpg"))})
             index += 1
         elif part:
-            out.append(f"<span>{html.escape(part)}</span>")
-    return "".join(out)
+            pieces.append({"kind": "text", "text": part})
+    return pieces
 
 
-def _window_card(window: StoredSample, budget: list[int]) -> tuple[str, str]:
-    """Header text and body of an M3W window: text with its images in place."""
-    span = window.meta.get("window", {})
-    head = f"tokens {span.get('token_start', '?')}–{span.get('token_end', '?')} of {span.get('doc_tokens', '?')}"
-    return head, f'<div class="text">{_render_text(window, budget)}</div>'
-
-
-def _pair_card(window: StoredSample, budget: list[int]) -> tuple[str, str]:
-    """Header text and body of a pair: its image (or strip of video frames) above its caption."""
+def _sample_card(window: StoredSample, pairs: bool, images: _Images) -> dict:
     meta = window.meta
-    head = (
-        f"{meta.get('original_width', '?')}×{meta.get('original_height', '?')} px → "
-        f"{meta.get('width', '?')}×{meta.get('height', '?')} px"
-    )
-    title = str(meta.get("url", ""))
-    if "frames" in meta:
-        head += f" · {len(meta['frames'])} frames"
-        media = _strip(window, meta["frames"], title, budget)
+    card = {"key": window.key, "url": str(meta.get("url", "")), "language": meta.get("language") or "",
+            "site": site_of(str(meta.get("url", "")))}
+    if pairs:
+        frames = meta.get("frames")
+        head = (f"{meta.get('original_width', '?')}×{meta.get('original_height', '?')} px → "
+                f"{meta.get('width', '?')}×{meta.get('height', '?')} px")
+        if frames:
+            head += f" · {len(frames)} frames"
+        media = [images.uri(window, f["member"]) for f in frames[:MAX_FRAMES]] if frames else [images.uri(window, "jpg")]
+        text = caption(window)
+        card.update(head=head, video=bool(frames), media=media, caption=text, n_images=len(frames or [1]))
     else:
-        media = _img(window, "jpg", title, budget)
-    return html.escape(head), (
-        f'<figure class="pair">{media}<figcaption>{html.escape(caption(window))}</figcaption></figure>'
-    )
-
-
-def samples_section(windows: list[StoredSample], image_budget: int, pairs: bool = False) -> str:
-    """Browsable samples (index + prev/next links): M3W windows with images in place, or pairs."""
-    budget = [image_budget]
-    card, kind = (_pair_card, "pair") if pairs else (_window_card, "window")
-    index = " ".join(f'<a href="#w{i}">{i}</a>' for i in range(len(windows)))
-    cards = []
-    for i, window in enumerate(windows):
-        nav = (f'<a href="#w{i - 1}">&larr; prev</a> ' if i else "") + (
-            f'<a href="#w{i + 1}">next &rarr;</a>' if i + 1 < len(windows) else ""
-        )
-        head, body = card(window, budget)
-        cards.append(
-            f'<article id="w{i}" class="{kind}"><header><b>{i}</b> <code>{html.escape(window.key)}</code> '
-            f"{html.escape(str(window.meta.get('url', '')))} {head} <span class=\"nav\">{nav}</span></header>"
-            f"{body}</article>"
-        )
-    return (
-        f'<section id="samples"><h2>Sample {kind}s</h2><p class="index">{index}</p>{"".join(cards)}</section>'
-    )
-
-
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;vertical-align:top;text-align:left}
-ul{margin:0;padding-left:1.2em}.charts{display:flex;flex-wrap:wrap;gap:8px}figure.chart{margin:0}
-svg .bar{fill:#4a7bd0}svg .axis{stroke:#444}svg text{font:11px sans-serif;fill:#333}svg .t{font-weight:bold;font-size:13px}
-article.window,article.pair{border:1px solid #bbb;border-radius:6px;margin:1em 0;padding:.6em}
-article header{font-size:12px;color:#555;margin-bottom:.4em}
-.text{white-space:pre-wrap}.text img,figure.pair img{display:block;max-height:256px;margin:6px 0;border:1px solid #999}
-figure.pair{margin:0}figure.pair figcaption{white-space:pre-wrap;max-width:80ch}
-.video{display:flex;gap:4px;flex-wrap:wrap}.eoc{background:#eee;color:#a33;font-size:11px;border-radius:3px;padding:0 3px}
-.missing{color:#a33}.note{color:#555}.nav{float:right}
-"""
-
-
-def summary_section(ds: dict[str, Any]) -> str:
-    """Kind, sample and shard counts, window and tokenizer where the dataset has them, options."""
-    shards = ds.get("shardlist", [])
-    parts = [
-        f"kind <b>{html.escape(str(ds.get('kind', '?')))}</b>",
-        f"{sum(s.get('nsamples', 0) for s in shards):,} samples in {len(shards)} shards",
-    ]
-    if ds.get("window"):
-        parts.append(f"window {html.escape(json.dumps(ds['window']))}")
-    tokenizer = ds.get("tokenizer")
-    if tokenizer:
-        parts.append(
-            f"tokenizer {html.escape(str(tokenizer.get('file', '?')))} (vocab {tokenizer.get('vocab_size', '?')})"
-        )
-    options = html.escape(json.dumps(ds.get("options", {}), indent=1, sort_keys=True))
-    return f"<p>{' · '.join(parts)}</p><details><summary>options</summary><pre>{options}</pre></details>"
+        span = meta.get("window", {})
+        card.update(head=f"tokens {span.get('token_start', '?')}–{span.get('token_end', '?')} of "
+                         f"{span.get('doc_tokens', '?')}", pieces=_pieces(window, images),
+                    n_images=len(meta.get("images", [])))
+        text = meta.get("text", "")
+    card["search"] = " ".join((window.key, card["url"], text)).lower()
+    return card
 
 
 def render(data: ReportData, image_budget: int = 3_000_000) -> str:
     """The whole page as one HTML string."""
-    body = "".join(
-        [
-            summary_section(data.dataset),
-            funnel_section(data.stats),
-            histogram_section(data),
-            shard_section(data.dataset.get("shardlist", [])),
-            samples_section(data.windows, image_budget, data.pairs),
-        ]
-    )
-    toc = (
-        "<nav>"
-        + " · ".join(f'<a href="#{s}">{s}</a>' for s in ("funnel", "histograms", "shards", "samples"))
-        + "</nav>"
-    )
-    title = f"m3w-builder report: {html.escape(str(data.dataset.get('kind', '?')))}"
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_CSS}</style></head><body><h1>{title}</h1>{toc}{body}</body></html>"
+    dataset = data.dataset
+    shards = dataset.get("shardlist", [])
+    images = _Images(image_budget)
+    cards = [_sample_card(w, data.pairs, images) for w in data.windows]
+    reject_stages = sorted({r["stage"] for r in data.rejects})
+    tokenizer = dataset.get("tokenizer") or {}
+    return TEMPLATES.get_template("report.html.j2").render(
+        kind=str(dataset.get("kind", "?")), pairs=data.pairs,
+        n_samples=sum(s.get("nsamples", 0) for s in shards), shards=shards, size=_size,
+        total_size=sum(s.get("filesize", 0) for s in shards), window=dataset.get("window"),
+        tokenizer=tokenizer, options=json.dumps(dataset.get("options", {}), indent=1, sort_keys=True),
+        throughput=_throughput(data), funnel=_funnel(data), tops=_tops(data), distributions=_distributions(data),
+        scanned=data.scanned, scanned_shards=data.scanned_shards, cards=cards, page_size=PAGE_SIZE,
+        sample_kind="pair" if data.pairs else "window", languages=sorted({c["language"] for c in cards} - {""}),
+        rejects=data.rejects, reject_stages=reject_stages,
+        reject_total=sum(s.dropped for s in funnel.stages(data.stats)),
     )
 
 
@@ -507,7 +325,7 @@ def collect(
     """Read samples from shards (each opened by its opener, read as a stream, closed here).
 
     The first `ceil(max_windows / number of shards)` samples of each shard are kept for the
-    browsable section; at most `max_scan` samples feed the histograms.
+    browsable section; at most `max_scan` samples feed the distributions.
     """
     openers = list(shard_openers)
     data = ReportData(dataset=dataset, stats=stats)
