@@ -25,6 +25,7 @@ import argparse
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import random
@@ -111,7 +112,7 @@ def _page(body: bytes, url: str, content_type: str) -> Page:
         ends = [ends[int(i * step)] for i in range(PHOTOS_PER_PAGE)]
     cuts = [0, *ends, len(text)]
     segments, words = [], []
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in itertools.pairwise(cuts):
         parts = _TOKENS.split(text[start:end])
         segments.append(parts)
         words.append([i for i in range(1, len(parts), 2) if encoding == "utf-8" and not parts[i].startswith("<")])

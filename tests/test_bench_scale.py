@@ -44,7 +44,7 @@ def test_generated_input_is_deterministic_distinct_and_resolvable(tmp_path) -> N
     n = 2 * len(pages)
     first, mirror, n_files = bench.write_input(n, tmp_path / "a", pages, pool)
     again, _, _ = bench.write_input(n, tmp_path / "b", pages, pool)
-    digest = lambda d: [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())]  # noqa: E731
+    digest = lambda d: [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())]
     assert n_files == 4 and digest(first) == digest(again)
     records = _records(first)
     assert len(records) == n and len({r.url for r in records}) == n
