@@ -16,10 +16,12 @@ BUCKET ?=
 ARGS ?=
 DATAFLOW_ARGS = $(if $(filter DataflowRunner,$(RUNNER)),--project=$(PROJECT) --region=$(REGION) \
 	--temp_location=$(BUCKET)/tmp --staging_location=$(BUCKET)/staging --setup_file=./setup.py)
-# Common Crawl input: the first CC_FILES WARCs of crawl CC_CRAWL's warc.paths.gz, read from CC_BASE.
+# Common Crawl input: the first CC_FILES WARCs of crawl CC_CRAWL's warc.paths.gz (from CC_LISTING),
+# read from CC_BASE (https:// anonymous, or s3://commoncrawl/ with AWS credentials).
 CC_CRAWL ?=
 CC_FILES ?= 1
 CC_BASE ?= https://data.commoncrawl.org/
+CC_LISTING ?= https://data.commoncrawl.org/
 CC_LIST = out/cc-$(CC_CRAWL)-$(CC_FILES).txt
 TRAIN_OUT ?= out/train
 TRAIN_STEPS ?= 1500
@@ -39,7 +41,8 @@ install: $(STAMP)
 
 build-m3w: $(STAMP)
 	$(if $(CC_CRAWL),mkdir -p out && $(PY) -m m3w_builder.read.commoncrawl $(CC_CRAWL) --files $(CC_FILES) \
-		--base $(CC_BASE) > $(CC_LIST).tmp && mv $(CC_LIST).tmp $(CC_LIST))
+		--base $(CC_BASE) --listing_base $(CC_LISTING) > $(CC_LIST).tmp && mv $(CC_LIST).tmp $(CC_LIST) \
+		|| { rm -f $(CC_LIST).tmp; exit 1; })
 	NO_GCE_CHECK=True $(PY) -m pipelines.m3w --output $(if $(filter DataflowRunner,$(RUNNER)),$(BUCKET)/m3w,$(OUTPUT)) \
 		$(foreach i,$(INPUT),--input $(i)) $(if $(CC_CRAWL),$$(sed 's/^/--input /' $(CC_LIST))) \
 		--runner=$(RUNNER) $(DATAFLOW_ARGS) $(ARGS)

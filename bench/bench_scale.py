@@ -22,8 +22,10 @@ page (the FnApiRunner's sampled byte sizes of every GroupByKey input) and the ou
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import random
@@ -35,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +54,7 @@ PAGES_PER_FILE = 1000  # and at least 4 files per size
 REPLACED_WORDS = 0.10
 PHOTOS_PER_PAGE = 6
 PHOTO_HOST = "photos.bench.example"
+GZIP_LEVEL = 1  # generation speed; the job's decompression costs about the same at any level
 SAMPLE_S = 0.25  # psutil sampling period
 JOB_FLAGS = ["--no_http", "--no_report", "--max_content_documents=0"]
 
@@ -76,17 +80,20 @@ class Photo:
     height: int
 
 
-def real_pages() -> list[Page]:
+def page_files() -> list[Path]:
     """The 437 pages of ../shared/data/html (ground-truth `*.expected.*` files skipped)."""
+    return [p for p in sorted((SHARED / "html").rglob("*")) if p.is_file() and ".expected" not in p.name
+            and p.suffix.lower() in (".html", ".htm", ".xhtml")]
+
+
+def real_pages(every: int = 1) -> list[Page]:
+    """Every `every`-th real page, with its URL and HTTP Content-Type where the crawl recorded them."""
     index = {}
-    extracted = SHARED / "html" / "warc-extracted" / "index.jsonl"
-    for line in extracted.read_text().splitlines():
+    for line in (SHARED / "html" / "warc-extracted" / "index.jsonl").read_text().splitlines():
         entry = json.loads(line)
         index[entry["file"]] = entry
     pages = []
-    for path in sorted((SHARED / "html").rglob("*")):
-        if not path.is_file() or ".expected" in path.name or path.suffix.lower() not in (".html", ".htm", ".xhtml"):
-            continue
+    for path in page_files()[::every]:
         entry = index.get(path.name) if path.parent.name == "warc-extracted" else None
         url = entry["url"] if entry else f"https://www.{path.parent.name}.example/{path.stem}/"
         content_type = (entry or {}).get("http_content_type") or "text/html"
@@ -105,7 +112,7 @@ def _page(body: bytes, url: str, content_type: str) -> Page:
         ends = [ends[int(i * step)] for i in range(PHOTOS_PER_PAGE)]
     cuts = [0, *ends, len(text)]
     segments, words = [], []
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in itertools.pairwise(cuts):
         parts = _TOKENS.split(text[start:end])
         segments.append(parts)
         words.append([i for i in range(1, len(parts), 2) if encoding == "utf-8" and not parts[i].startswith("<")])
@@ -134,8 +141,9 @@ def _copy(page: Page, k: int, seed: int, vocabulary: list[str], pool: list[Photo
     out, links = [], []
     for i, (parts, words) in enumerate(zip(page.segments, page.words)):
         parts = list(parts)
-        for j in rng.sample(words, round(len(words) * REPLACED_WORDS)):
-            parts[j] = rng.choice(vocabulary)
+        chosen = rng.sample(words, round(len(words) * REPLACED_WORDS))
+        for j, word in zip(chosen, rng.choices(vocabulary, k=len(chosen))):
+            parts[j] = word
         out.append("".join(parts))
         if i < len(photos):
             photo = photos[i]
@@ -160,15 +168,18 @@ def write_input(n_pages: int, folder: Path, pages: list[Page], pool: list[Photo]
     per_file = -(-n_pages // n_files)
     for f in range(n_files):
         with open(warc_dir / f"bench-{f:05d}.warc.gz", "wb") as out:
-            writer = WARCWriter(out, gzip=True)
             for i in range(f * per_file, min(n_pages, (f + 1) * per_file)):
                 page = pages[i % len(pages)]
                 url, body, links = _copy(page, i // len(pages), i, vocabulary, pool)
                 headers = StatusAndHeaders("200 OK", [("Content-Type", page.content_type),
                                                       ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
-                date = f"2024-02-{1 + i % 28:02d}T00:00:00Z"
+                warc_headers = {"WARC-Date": f"2024-02-{1 + i % 28:02d}T00:00:00Z",
+                                "WARC-Record-ID": f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}>"}
+                record = io.BytesIO()  # one gzip member per record, as Common Crawl writes them
+                writer = WARCWriter(record, gzip=False)
                 writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
-                                                              http_headers=headers, warc_headers_dict={"WARC-Date": date}))
+                                                              http_headers=headers, warc_headers_dict=warc_headers))
+                out.write(gzip.compress(record.getvalue(), compresslevel=GZIP_LEVEL, mtime=0))
                 for rel, photo in links:
                     target = mirror / PHOTO_HOST / rel
                     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,64 @@
+"""The scale benchmark's input generator: deterministic, file-granular WARCs of real pages, each copy
+its own URL with ~10% of its words replaced, and real photos that resolve through the mirror."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from m3w_builder.extract.dom import extract
+from m3w_builder.media.fetch import MirrorResolver
+from m3w_builder.read.records import WebRecord, read_archive
+from tests.conftest import shared_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_scale", ROOT / "bench" / "bench_scale.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _records(warc_dir: Path) -> list[WebRecord]:
+    return [r for p in sorted(warc_dir.glob("*.warc.gz")) for r in read_archive(lambda p=p: open(p, "rb"), str(p))
+            if isinstance(r, WebRecord)]
+
+
+def _text_words(bench, record: WebRecord) -> list[str]:
+    """The words of a page outside its tags (the ones the generator may replace)."""
+    parts = bench._TOKENS.split(record.body.decode("utf-8", "replace"))
+    return [p for p in parts[1::2] if not p.startswith("<")]
+
+
+def test_generated_input_is_deterministic_distinct_and_resolvable(tmp_path) -> None:
+    shared_path("html")
+    bench = _bench()
+    assert len(bench.page_files()) == 437
+    pages, pool = bench.real_pages(every=20), bench.photo_pool()  # 22 pages, each written twice
+    assert len(pages) == 22 and len(pool) >= 20
+    n = 2 * len(pages)
+    first, mirror, n_files = bench.write_input(n, tmp_path / "a", pages, pool)
+    again, _, _ = bench.write_input(n, tmp_path / "b", pages, pool)
+    digest = lambda d: [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())]
+    assert n_files == 4 and digest(first) == digest(again)
+    records = _records(first)
+    assert len(records) == n and len({r.url for r in records}) == n
+    resolver = MirrorResolver(mirror)
+    photos = utf8 = 0
+    for page, original, copy in zip(pages, records[:len(pages)], records[len(pages):]):
+        a, b = _text_words(bench, original), _text_words(bench, copy)
+        if page.encoding == "utf-8" and len(a) > 200:  # (pages in legacy encodings keep their words)
+            changed = sum(x != y for x, y in zip(a, b)) / len(a)
+            assert 0.1 < changed < 0.3, (original.url, changed)  # each copy has ~10% replaced, independently
+            utf8 += 1
+        doc = extract(copy.body, copy.url, content_type=copy.content_type).document
+        srcs = [m.src for m in doc.media if m.src.startswith(f"https://{bench.PHOTO_HOST}/")]
+        assert len(srcs) <= bench.PHOTOS_PER_PAGE
+        photos += sum(resolver.read(src) is not None for src in srcs)
+    assert utf8 >= len(pages) // 2
+    assert photos >= 2 * len(pages)  # most pages show real photos, and every one is in the mirror
