@@ -48,7 +48,8 @@ def test_schema_rejects_a_forged_marker_in_metadata() -> None:
     """The sample schema is strict where the contract is: no literal marker survives in alt text."""
     check = validator("m3w_sample")
     image = {"index": 0, "kind": "image", "member": "0.jpg", "src": "http://a.test/x.jpg", "sha256": "0" * 64,
-             "phash": "0" * 16, "original_size": [10, 10], "stored_size": [10, 10], "alt": "x<EOC>", "caption": ""}
+             "phash": "0" * 16, "original_size": [10, 10], "stored_size": [10, 10], "alt": "x<EOC>", "caption": "",
+             "image_class": "content"}
     sample = {"key": "0" * 32 + "_000", "doc_id": "0" * 32, "url": "http://a.test/", "title": "", "language": "",
               "window": {"index": 0, "token_start": 0, "token_end": 3, "doc_tokens": 3}, "text": "<image>x<EOC>",
               "input_ids": [4, 9, 5], "images": [image]}
