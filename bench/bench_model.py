@@ -57,7 +57,7 @@ def ours_step(model: Flamingo, batch: Batch, bf16: bool) -> Callable[[], float]:
             loss = model.loss(batch)
         loss.backward()
         model.zero_grad(set_to_none=True)
-        return float(loss)
+        return float(loss.detach())
     return step
 
 

@@ -7,11 +7,13 @@ key) is 0 mod 10, so all windows of a document fall on the same side.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import random
 import re
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
@@ -131,24 +133,32 @@ class Decoder:
         """A video's frames (1 FPS), uniformly subsampled to at most `max_frames`."""
         return torch.stack([self.image(raw[m]) for m in uniform_subsample(members, self.max_frames)])
 
-    def __call__(self, raw: dict) -> Example | None:
+    def __call__(self, raw: dict, media: bool = True) -> Example | None:
+        """The example of `raw`, or None when its markers and media disagree. Media are decoded
+        only for the `<image>`s kept after truncation, and not at all with `media=False` (cheap:
+        the ids alone decide whether and where a sample enters a batch)."""
         meta = json.loads(raw["json"])
         if self.info.kind == "m3w":
-            text, media = meta["text"], [self._m3w_media(raw, i, d) for i, d in enumerate(meta["images"])]
+            text = meta["text"]
+            loaders = [partial(self._m3w_media, raw, i, d) for i, d in enumerate(meta["images"])]
         else:
             caption = re.sub(f"{re.escape(IMAGE)}|{re.escape(EOC)}", "", raw["txt"].decode("utf-8")).strip()
             text = f"{IMAGE}{caption}{EOC}"
             if self.info.kind == "vtp":
                 members = [f["member"] for f in meta.get("frames", [])] or sorted(
                     k for k in raw if re.fullmatch(r"\d{3}\.jpg", k))
-                media = [self.frames(raw, members)]
+                loaders = [partial(self.frames, raw, members)]
             else:
-                media = [self.image(raw["jpg"]).unsqueeze(0)]
+                loaders = [lambda: self.image(raw["jpg"]).unsqueeze(0)]
         if self.same_tokenizer and "input_ids" in meta:
             ids = list(meta["input_ids"])
         else:
             ids = self.tok.encode(text)
-        return self._bind(raw["__key__"], ids, media, str(meta.get("doc_id") or raw["__key__"]))
+        if ids.count(self.tok.image_id) != len(loaders):
+            return None
+        ids = ids[: self.max_tokens]  # and exactly one media item per remaining <image>
+        kept = loaders[: ids.count(self.tok.image_id)] if media else []
+        return Example(raw["__key__"], ids, [load() for load in kept], str(meta.get("doc_id") or raw["__key__"]))
 
     def _m3w_media(self, raw: dict, i: int, desc: dict) -> torch.Tensor:
         if desc.get("kind") == "video":
@@ -156,13 +166,6 @@ class Decoder:
                 k for k in raw if re.fullmatch(rf"{i}\.\d{{3}}\.jpg", k))
             return self.frames(raw, members)
         return self.image(raw[desc.get("member") or f"{i}.jpg"]).unsqueeze(0)
-
-    def _bind(self, key: str, ids: list[int], media: list[torch.Tensor], doc: str) -> Example | None:
-        """Truncates to `max_tokens` and keeps exactly one media item per remaining `<image>`."""
-        if ids.count(self.tok.image_id) != len(media):
-            return None
-        ids = ids[: self.max_tokens]
-        return Example(key, ids, media[: ids.count(self.tok.image_id)], doc)
 
 
 def _raw_samples(shards: list[str]) -> Iterator[dict]:
@@ -237,6 +240,38 @@ class ExampleStream:
 
     def next_batch(self, batch_size: int, pad_id: int) -> Batch:
         return collate([self.next_example() for _ in range(batch_size)], self.decoder.tok.image_id, pad_id)
+
+    def clone(self) -> "ExampleStream":
+        """A fresh stream at this one's position."""
+        other = ExampleStream(self.info, self.decoder, self.seed, self.rank, self.world, self.buffer)
+        other.load_state(self.state())
+        return other
+
+
+class BatchStream(torch.utils.data.IterableDataset):
+    """(batch, stream state after it) of one `ExampleStream` from its current position, for a
+    DataLoader whose workers decode the JPEGs and collate: every worker walks the raw samples
+    reading only their ids, which fixes the batch boundaries, and decodes batch k when
+    k % workers is its id. The DataLoader takes the workers' outputs in turn, so the batches and
+    their order are exactly those of `ExampleStream.next_batch`, with any number of workers."""
+
+    def __init__(self, stream: ExampleStream, batch_size: int, pad_id: int) -> None:
+        super().__init__()
+        self.stream, self.batch_size, self.pad_id = stream, batch_size, pad_id
+
+    def __iter__(self) -> Iterator[tuple[Batch, dict]]:
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        stream, dec = self.stream.clone(), self.stream.decoder
+        for k in itertools.count():
+            raws: list[dict] = []
+            while len(raws) < self.batch_size:
+                raw = stream.next_raw()
+                if dec(raw, media=False) is not None:
+                    raws.append(raw)
+            if k % workers == worker:
+                exs = [dec(r) for r in raws]
+                yield collate([e for e in exs if e is not None], dec.tok.image_id, self.pad_id), stream.state()
 
 
 def heldout_examples(info: DatasetInfo, decoder: Decoder) -> Iterator[Example]:

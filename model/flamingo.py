@@ -33,13 +33,13 @@ class Batch:
     docs: list[str] = field(default_factory=list)
 
     def to(self, device: torch.device | str) -> "Batch":
-        nb = torch.device(device).type == "cuda"  # pinned host memory copies asynchronously
+        nb = torch.device(device).type == "cuda"  # asynchronous from pinned memory (DataLoader pin_memory)
         return Batch(self.input_ids.to(device, non_blocking=nb), self.labels.to(device, non_blocking=nb),
                      self.frames.to(device, non_blocking=nb), self.frames_per_media, self.media_per_sample,
-                     self.plan.to(device) if self.plan is not None else None, self.docs)
+                     self.plan.to(device, nb) if self.plan is not None else None, self.docs)
 
     def pin_memory(self) -> "Batch":
-        """Page-locked copies (DataLoader `pin_memory=True`), for asynchronous host-to-GPU copies."""
+        """Page-locked copies; the DataLoader calls it with `pin_memory=True`."""
         plan = MediaPlan(self.plan.gather.pin_memory(), self.plan.scatter.pin_memory()) if self.plan else None
         return Batch(self.input_ids.pin_memory(), self.labels.pin_memory(), self.frames.pin_memory(),
                      self.frames_per_media, self.media_per_sample, plan, self.docs)

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from model.checkpoint import (latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state,
                               write_run_config)
 from model.config import get_config
-from model.data import DataSpec, DatasetInfo, Decoder, ExampleStream, parse_data_arg
+from model.data import BatchStream, DataSpec, DatasetInfo, Decoder, ExampleStream, parse_data_arg
 from model.factory import build
 from model.flamingo import Batch, Flamingo
 
@@ -215,6 +215,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                     help="bf16 autocast (weights and optimizer stay fp32); auto: bf16 on CUDA, fp32 on CPU")
     ap.add_argument("--compile", action="store_true", help="torch.compile the LM and cross-attention blocks")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="DataLoader processes per dataset decoding JPEGs and collating (same batches as 0)")
     return ap.parse_args(argv)
 
 
@@ -276,19 +278,28 @@ def main(argv: list[str] | None = None) -> list[dict]:
               + ", ".join(f"{s.name}({s.weight})" for s in specs) + f"; world {d.world}; device {d.device}; {'bf16' if bf16 else 'fp32'}"
               + (f"; resumed at step {start}" if start else ""))
 
+    pin = d.device.type == "cuda"
+    loaders = {n: iter(torch.utils.data.DataLoader(BatchStream(s, args.batch_size, tok.eoc_id), batch_size=None,
+                                                   num_workers=args.workers, pin_memory=pin,
+                                                   generator=torch.Generator()))  # leaves the global RNG alone
+               for n, s in streams.items()}
+    data_states = {n: s.state() for n, s in streams.items()}  # position after the last batch taken
+
     def checkpoint(step: int) -> None:
-        data_states = gather({n: s.state() for n, s in streams.items()}, d)
+        states = gather(data_states, d)
         rngs = gather(rng_state(), d)
         if d.main:
             save_checkpoint(args.out, step, {"step": step, "model": model.checkpoint_state(),
                                              "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                                             "data": data_states, "rng": rngs, "history": history,
+                                             "data": states, "rng": rngs, "history": history,
                                              "args": {k: str(v) for k, v in vars(args).items()}})
 
     t0 = time.perf_counter()
     bar = tqdm(range(start, args.steps), initial=start, total=args.steps, disable=not d.main, desc="train")
     for step in bar:
-        batches = {n: s.next_batch(args.batch_size, tok.eoc_id) for n, s in streams.items()}
+        batches = {}
+        for n, loader in loaders.items():
+            batches[n], data_states[n] = next(loader)
         record = {"step": step + 1, **trainer.step(batches)}
         history.append(record)
         if "loss" in record:

@@ -32,8 +32,9 @@ class MediaPlan:
     gather: torch.Tensor
     scatter: torch.Tensor
 
-    def to(self, device: torch.device | str) -> "MediaPlan":
-        return MediaPlan(self.gather.to(device, non_blocking=True), self.scatter.to(device, non_blocking=True))
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "MediaPlan":
+        return MediaPlan(self.gather.to(device, non_blocking=non_blocking),
+                         self.scatter.to(device, non_blocking=non_blocking))
 
 
 def media_plan(input_ids: torch.Tensor, image_id: int, media_per_sample: list[int]) -> MediaPlan:

@@ -188,3 +188,18 @@ def test_video_uses_temporal_embeddings_and_one_media_slot() -> None:
         model.perceiver.temporal[1].add_(1.0)
     out2 = model.encode_media(frames, [1, 3])
     assert torch.equal(out[0], out2[0]) and not torch.equal(out[1], out2[1])
+
+
+def test_bf16_autocast_tracks_fp32_and_keeps_fp32_gradients() -> None:
+    from model.flamingo import Batch
+    model = small_model().train()
+    ids, frames, fpm, counts = random_case(random.Random(5), 2, 24, video=True)
+    labels = torch.cat([ids[:, 1:], torch.full((2, 1), -100)], 1)
+    batch = Batch(ids, labels, frames, fpm, counts)
+    fp32 = model.loss(batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bf16 = model.loss(batch)
+    assert bf16.dtype == torch.float32 and abs(float(bf16 - fp32)) < 0.02 * float(fp32)
+    bf16.backward()
+    grads = [p.grad for _, p in model.trainable_named_parameters()]
+    assert all(g is not None and g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads)

@@ -182,3 +182,22 @@ def test_generate_subsamples_video_frames_like_training(toy: dict[str, Path], tm
     assert got.shape[0] == 4 and torch.equal(got, want)
     firsts = torch.stack([dec.image(raw[f"{t:03d}.jpg"]) for t in range(4)])
     assert not torch.equal(got, firsts)
+
+
+def test_worker_processes_give_the_same_batches(toy: dict[str, Path]) -> None:
+    """Two DataLoader workers decoding alternate batches reproduce the in-process batch sequence
+    (m3w re-tokenized, so some samples are skipped by ids alone), with the stream positions."""
+    from torch.utils.data import DataLoader
+    from model.data import BatchStream
+    tok = SPTokenizer(toy["tokenizer"])
+    dec = decoder(toy["m3w"], tok)
+    dec.max_tokens = 40  # truncation drops some images: only kept ones are decoded
+    ref = ExampleStream(dec.info, dec, seed=5, buffer=16)
+    start = ExampleStream(dec.info, dec, seed=5, buffer=16)
+    loader = iter(DataLoader(BatchStream(start, 4, tok.eoc_id), batch_size=None, num_workers=2))
+    for _ in range(7):
+        want = ref.next_batch(4, tok.eoc_id)
+        got, state = next(loader)
+        assert torch.equal(got.input_ids, want.input_ids) and torch.equal(got.frames, want.frames)
+        assert got.media_per_sample == want.media_per_sample and torch.equal(got.plan.scatter, want.plan.scatter)
+        assert state == ref.state()

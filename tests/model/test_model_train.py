@@ -34,10 +34,11 @@ def args(toy: dict[str, Path], out: Path, steps: int, *extra: str) -> list[str]:
 
 
 def test_resume_gives_the_same_losses(toy: dict[str, Path], tmp_path: Path) -> None:
-    """Stopped at step 4 and resumed to 9 == 9 steps in one go (crossing data epochs)."""
+    """Stopped at step 4 and resumed to 9 == 9 steps in one go (crossing data epochs), the
+    interrupted run decoding in DataLoader worker processes."""
     full = train_main(args(toy, tmp_path / "a", 9, "--ckpt-every", "100"))
-    train_main(args(toy, tmp_path / "b", 4, "--ckpt-every", "2"))
-    resumed = train_main(args(toy, tmp_path / "b", 9, "--ckpt-every", "100", "--resume"))
+    train_main(args(toy, tmp_path / "b", 4, "--ckpt-every", "2", "--workers", "2"))
+    resumed = train_main(args(toy, tmp_path / "b", 9, "--ckpt-every", "100", "--resume", "--workers", "1"))
     assert [h["losses"] for h in resumed] == [h["losses"] for h in full]
     assert [h["grad_norm"] for h in resumed] == [h["grad_norm"] for h in full]
     assert (tmp_path / "b" / "loss.png").stat().st_size > 0
