@@ -19,7 +19,7 @@ DATAFLOW_ARGS = $(if $(filter DataflowRunner,$(RUNNER)),--project=$(PROJECT) --r
 TRAIN_OUT ?= out/train
 TRAIN_STEPS ?= 1500
 
-.PHONY: install build-m3w build-pairs test bench train eval clean
+.PHONY: install build-m3w build-pairs test bench bench-quality train eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,7 +50,12 @@ train: $(STAMP)
 test: $(STAMP)
 	NO_GCE_CHECK=True $(PY) -m pytest -q
 
-bench: $(STAMP)
+# Main-content quality on ../shared/data/html against Trafilatura (a bench-only dependency).
+bench-quality: $(STAMP)
+	$(PY) -c "import trafilatura" 2>/dev/null || $(PY) -m pip install --quiet "trafilatura>=2.0"
+	PYTHONPATH=. $(PY) bench/bench_extract_quality.py
+
+bench: $(STAMP) bench-quality
 	$(PY) bench/bench_extract.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_media.py
