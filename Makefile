@@ -37,7 +37,7 @@ TORCH_ENV = OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$
 SMOL_STAMP := $(VENV)/.smol-installed
 OF_VENV ?= out/venv-openflamingo
 
-.PHONY: install build-m3w build-pairs test fuzz bench bench-scale train train-smol bench-openflamingo install-smol eval clean
+.PHONY: install build-m3w build-pairs test fuzz bench bench-quality bench-scale train train-smol bench-openflamingo install-smol eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -107,7 +107,12 @@ FUZZ_COUNT ?= 2000
 fuzz: $(STAMP)
 	PYTHONPATH=. $(PY) -m tests.fuzz --count $(FUZZ_COUNT) $(ARGS)
 
-bench: $(STAMP)
+# Main-content quality on ../shared/data/html against Trafilatura (a bench-only dependency).
+bench-quality: $(STAMP)
+	$(PY) -c "import trafilatura" 2>/dev/null || $(PY) -m pip install --quiet "trafilatura>=2.0"
+	PYTHONPATH=. $(PY) bench/bench_extract_quality.py
+
+bench: $(STAMP) bench-quality
 	$(PY) bench/bench_extract.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_media.py

@@ -186,14 +186,20 @@ def test_every_real_page_is_a_document_or_a_reason_and_keeps_dom_image_order(pat
         position += 1
 
 
-def test_extract_cli_prints_nodes_and_marker_text(tmp_path):
+def test_extract_cli_prints_nodes_image_classes_and_marker_text(tmp_path):
     page = tmp_path / "p.html"
     page.write_text("<html><body><p>Hello world.</p><img src='x.jpg'><p>Bye.</p></body></html>")
-    out = subprocess.run([sys.executable, "-m", "m3w_builder.extract", str(page), "--url", "http://h.test/"],
-                         capture_output=True, text=True, check=True).stdout
-    doc = json.loads(out.split("\n--- marker text ---\n")[0])
+    command = [sys.executable, "-m", "m3w_builder.extract", str(page), "--url", "http://h.test/"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out.split("\n--- images ---\n")[0])
     assert [n["type"] for n in doc["nodes"]] == ["text", "image", "text"]
+    assert doc["nodes"][1]["image_class"] == "content"
+    assert "\ncontent  http://h.test/x.jpg\n" in out
     assert out.rstrip().endswith("Hello world.<EOC><image>Bye.<EOC>")
+    page.write_text("<html><body><p>Hello world.</p><img src='x.jpg'>"
+                    "<a href='/other.html'><img src='t.jpg'>Another story</a></body></html>")
+    out = subprocess.run(command + ["--keep-all-images"], capture_output=True, text=True, check=True).stdout
+    assert "\ncontent  http://h.test/x.jpg\nteaser   http://h.test/t.jpg\n" in out
 
 
 def test_video_node_type():

@@ -1,4 +1,6 @@
-"""CLI: `python -m m3w_builder.extract PAGE.html --url URL` prints what the extractor makes of one page."""
+"""CLI: `python -m m3w_builder.extract PAGE.html --url URL` prints what the extractor makes of one page:
+the node list as JSON (each image with its `image_class`), one line per image with its class, and
+the marker text."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("page", type=Path, help="an HTML file")
     parser.add_argument("--url", default="http://example.com/", help="the page's URL (resolves relative links)")
     parser.add_argument("--content-type", default=None, help="HTTP Content-Type header, if known")
-    parser.add_argument("--keep-boilerplate", action="store_true", help="do not drop nav/ads/cookie banners")
+    parser.add_argument("--keep-boilerplate", action="store_true", help="keep the whole page, not only its main content")
+    parser.add_argument("--keep-all-images", action="store_true",
+                        help="list every image with its class (content, teaser, logo, ad, outside), not only content")
     args = parser.parse_args(argv)
-    options = ExtractOptions(drop_boilerplate=not args.keep_boilerplate)
+    options = ExtractOptions(drop_boilerplate=not args.keep_boilerplate, keep_all_images=args.keep_all_images)
     try:
         result = extract(args.page.read_bytes(), args.url, content_type=args.content_type, options=options)
     except Rejected as rejected:
@@ -30,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     out["encoding"] = result.encoding
     out["media_drops"] = dict(result.media_drops)
     print(json.dumps(out, ensure_ascii=False, indent=1))
+    print("\n--- images ---")
+    for node in result.document.media:
+        print(f"{getattr(node, 'image_class', '') or node.type:<8} {node.src}")
     print("\n--- marker text ---")
     print(render_text(result.document))
     return 0

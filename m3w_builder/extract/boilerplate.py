@@ -20,7 +20,7 @@ BLOCK_TAGS = frozenset(
     "pre section summary table tbody td tfoot th thead tr ul".split()
 )
 SKIP_TAGS = frozenset(
-    "script style noscript template svg math canvas iframe frame frameset object embed applet "
+    "script style template svg math canvas iframe frame frameset object embed applet "
     "button select input textarea option head map dialog audio track".split()
 )
 STRUCTURAL_TAGS = frozenset(("nav", "aside", "footer"))
@@ -35,11 +35,13 @@ _BOILERPLATE_WORDS = frozenset(
     "breadcrumb breadcrumbs menu navbar nav footer comment comments signup banner".split()
 )
 _CASED_WORDS = frozenset(("ad", "ads"))
+_SIGNAL_ATTRIBUTES = ("class", "id", "role", "hidden", "aria-hidden", "style")
 _WORD_SPLIT = str.maketrans("-_", "  ")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5}
 MAX_REMOVED_NAMED_SHARE = 0.6
+_MAX_NOSCRIPT_SHARE = 0.5
 _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
 _EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break
 
@@ -73,21 +75,37 @@ class Classifier:
     def kind(self, el: etree._Element) -> str | None:
         if el.tag in STRUCTURAL_TAGS:
             return "tag"
-        items = el.items()
-        if not items:
-            return None
         decided = self.decided
-        for item in items:
+        get = el.get
+        for key in _SIGNAL_ATTRIBUTES:  # a fixed few: an attribute flood costs nothing here
+            value = get(key)
+            if value is None:
+                continue
+            item = (key, value)
             kind = decided.get(item, "")
             if kind == "":
-                kind = decided[item] = _flag_kind(*item)
+                kind = decided[item] = _flag_kind(key, value)
             if kind is not None and not (kind == "name" and el.tag in _PROTECTED_TAGS):
                 return kind
         return None
 
 
+def _chars(el: etree._Element) -> float:
+    return el.xpath("string-length(normalize-space())")
+
+
 def strip_skipped(body: etree._Element) -> None:
-    """Remove what is never page text: inline skipped tags go, block ones are emptied."""
+    """Remove what is never page text: inline skipped tags go, block ones are emptied.
+
+    `<noscript>` goes too, unless it holds most of the page: libxml2 parses its content as markup,
+    so an unclosed `<noscript><div>` swallows the rest of the page, which is then kept."""
     etree.strip_elements(body, *_STRIP_TAGS, with_tail=False)
     for el in list(body.iter(*_EMPTY_TAGS)):
         el.clear(keep_tail=True)
+    noscripts = list(body.iter("noscript"))
+    if noscripts:
+        page = _chars(body)
+        for el in noscripts:
+            if _chars(el) > _MAX_NOSCRIPT_SHARE * page:
+                el.tag = "div"  # kept as a plain block
+        etree.strip_elements(body, "noscript", with_tail=False)

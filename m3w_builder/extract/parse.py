@@ -16,6 +16,7 @@ much text sits in such an element, so the fast C parser is kept. Its weak spots 
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 
@@ -46,11 +47,11 @@ def _drop_unsafe_reference(match: re.Match) -> bytes:
     return b"" if _unsafe_code_point(value) else match[0]
 
 
-# A start tag this long is looked at closely (attributes counted); shorter ones cannot be a flood.
-_LONG_TAG_RE = re.compile(rb"<[A-Za-z][^<>]{8192,}")
+# A start tag this long is looked at closely (attributes counted): 256 attributes need > 1 KiB.
+_LONG_TAG_RE = re.compile(rb"<[A-Za-z][^<>]{1024,}")
 _QUOTED_RE = re.compile(rb""""[^"]*"|'[^']*'""")
 _ATTRIBUTE_RE = re.compile(rb"""\s+[^\s"'<>/=]+""")
-_RAW_TEXT = (b"script", b"style")
+_RAW_TEXT_RE = re.compile(rb"<(script|style)\b[^>]*>")  # run on the lower-cased page
 _FEED_CHUNK = 1 << 18
 
 
@@ -65,13 +66,27 @@ def clean_utf8(data: bytes) -> bytes:
     return data
 
 
+def _raw_text_ranges(data: bytes) -> list[tuple[int, int]]:
+    """Sorted (start, end) byte ranges of `<script>`/`<style>` contents (no tags inside)."""
+    lowered = data.lower()
+    ranges: list[tuple[int, int]] = []
+    for match in _RAW_TEXT_RE.finditer(lowered):
+        if ranges and match.start() < ranges[-1][1]:
+            continue  # "<script" written inside a script
+        close = lowered.find(b"</" + match.group(1), match.end())
+        ranges.append((match.end(), close if close >= 0 else len(data)))
+    return ranges
+
+
 def check_attribute_floods(data: bytes, max_attributes: int) -> None:
     """Raise `Rejected("too_many_attributes")` for a start tag holding more than `max_attributes`."""
-    lowered = None
+    raw_text: list[tuple[int, int]] | None = None
     for match in _LONG_TAG_RE.finditer(data):
-        lowered = lowered if lowered is not None else data.lower()
+        if raw_text is None:
+            raw_text = _raw_text_ranges(data)
         start = match.start()
-        if any(lowered.rfind(b"<" + tag, 0, start) > lowered.rfind(b"</" + tag, 0, start) for tag in _RAW_TEXT):
+        at = bisect.bisect_right(raw_text, (start, len(data))) - 1
+        if at >= 0 and raw_text[at][0] < start < raw_text[at][1]:
             continue  # `a<b ...` inside a script or style is no tag
         n = len(_ATTRIBUTE_RE.findall(_QUOTED_RE.sub(b" ", match.group())))
         if n > max_attributes:

@@ -1,0 +1,116 @@
+"""Hostile markup never fails, stalls or silently truncates extraction: each shape is a document or
+a counted `Rejected` reason (issue 10's extraction cases, and the class behind each)."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from m3w_builder.document import ImageNode, TextNode
+from m3w_builder.drops import Rejected
+from m3w_builder.extract import ExtractOptions, extract
+from m3w_builder.extract.parse import clean_utf8, parse_utf8
+from m3w_builder.extract.urls import best_srcset, parse_srcset
+from tests.conftest import shared_path
+
+URL = "https://site.test/a/page.html"
+BIG = ExtractOptions(max_page_bytes=50_000_000)
+
+
+def texts(html: str | bytes, options: ExtractOptions | None = None) -> list[str]:
+    data = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+    return [n.text for n in extract(data, URL, options=options).document.nodes if isinstance(n, TextNode)]
+
+
+def reason(html: str, options: ExtractOptions = BIG) -> str:
+    with pytest.raises(Rejected) as err:
+        extract(html.encode(), URL, options=options)
+    return err.value.reason
+
+
+@pytest.mark.parametrize("piece", ["&#1;", "\x01", "&#x1f;", "&#0;", "&#x0000001;", "&#xD800;", "&#55296;",
+                                   "&#65535;", "&#xFFFE;", "\ufffe", "&#xE001;", "&#57345;", "\ue001"])
+def test_control_surrogate_and_sentinel_characters_are_removed(piece):
+    assert texts(f"<html><body><p>a{piece}b</p><img src='x.jpg' alt='{piece}'></body></html>") == ["ab"]
+
+
+def test_safe_references_survive_cleaning():
+    assert texts("<p>it&#39;s &#8217;x&#x2019; &#32;&#10;y</p>") == ["it's ’x’ y"]
+
+
+def test_page_text_cannot_forge_media_or_block_markers():
+    forged = "\ue001" + "0" + "\ue001" + "\ue000" + "7" + "\ue003"
+    result = extract(f"<p>one {forged} two &#xE001;0&#xE001;</p><img src='a.jpg'>".encode(), URL)
+    assert [type(n).__name__ for n in result.document.nodes] == ["TextNode", "ImageNode"]
+
+
+@pytest.mark.parametrize("attribute", ['a{i}="{i}"', "a{i}"])
+def test_attribute_flood_is_rejected_before_parsing(attribute):
+    tag = "<div " + " ".join(attribute.format(i=i) for i in range(200_000)) + ">x</div>"
+    assert reason(f"<html><body>{tag}<p>main</p></body></html>") == "too_many_attributes"
+
+
+def test_long_tags_and_scripts_of_real_pages_are_no_flood():
+    long_value = "w " * 20_000
+    script = "<script>for(c=0;c<r.length;c++){" + "var x = y + z; " * 2000 + "}</script>"
+    html = f'<html><body>{script}<div data-json="{long_value}" class="a b"><p>real text here</p></div></body></html>'
+    assert texts(html) == ["real text here"]
+
+
+def test_tag_count_guard_rejects_element_floods():
+    assert reason("<html><body><p>t</p>" + "<img src=a.jpg>" * 400_000 + "</body></html>") == "too_many_tags"
+
+
+def test_media_per_page_are_capped_and_counted():
+    html = "<html><body><p>Some article text for the page.</p>" + "<img src=a{}.jpg>" * 3000 + "</body></html>"
+    result = extract(html.format(*range(3000)).encode(), URL, options=ExtractOptions(keep_all_images=True))
+    assert result.media_drops["media_over_page_limit"] == 3000 - ExtractOptions().max_page_media
+    assert len(result.document.media) == ExtractOptions().max_page_media
+
+
+def test_srcset_with_200k_candidates_parses_linearly_to_the_largest():
+    srcset = ", ".join(f"u{i}.jpg {i}w" for i in range(200_000))
+    candidates = parse_srcset(srcset)
+    assert len(candidates) == 200_000 and candidates[7] == ("u7.jpg", "7w")
+    assert best_srcset(srcset) == "u199999.jpg"
+    assert parse_srcset("a.jpg,b.jpg 2x, c.jpg, , d.jpg 1.5x") == [("a.jpg,b.jpg", "2x"), ("c.jpg", ""), ("d.jpg", "1.5x")]
+
+
+def test_nesting_below_libxml2s_old_limit_is_kept():
+    html = "<html><body>" + "<div>" * 300 + "deep text" + "</div>" * 300 + "<p>after</p></body></html>"
+    assert texts(html) == ["deep text", "after"]
+
+
+@pytest.mark.parametrize("text", ["x", "x" * 100])  # a small page is parsed whole, a large one fed in chunks
+def test_nesting_past_the_parser_limit_is_a_counted_rejection(text):
+    html = "<html><body>" + f"<b>{text}" * 3000 + "</b>" * 3000 + "<p>after</p></body></html>"
+    assert reason(html) == "too_deep"
+
+
+def test_chunked_parse_builds_the_same_tree_as_a_whole_parse():
+    data = clean_utf8(shared_path("html", "newspaper4k", "cnn_001.html").read_bytes())
+    assert len(data) > 1 << 18
+    whole = etree.fromstring(data, etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
+                                                    huge_tree=True))
+    assert etree.tostring(parse_utf8(data)) == etree.tostring(whole)
+
+
+def test_deadline_binds_during_parsing_of_a_large_page():
+    html = "<html><body>" + f"<p>{'text ' * 10}</p>" * 20_000 + "</body></html>"
+    assert reason(html, ExtractOptions(time_limit_s=0.0)) == "timeout"
+
+
+def test_unclosed_noscript_does_not_swallow_the_page():
+    assert texts("<body><noscript><div>Enable JS</noscript><p>The article text.</p></body>") == [
+        "Enable JS", "The article text."]
+    assert texts("<body><noscript><img src=x.gif></noscript><p>The article text.</p></body>") == ["The article text."]
+
+
+def test_images_keep_dom_order_with_every_class_kept():
+    html = ("<body><nav><img src='/logo.png' class='site-logo'></nav><article><p>" + "Story text, long. " * 20
+            + "</p><img src='/a.jpg' width=600 height=400><p>More of the story.</p>"
+            + "<img src='https://ad.doubleclick.net/x.gif'></article></body>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    images = [n for n in result.document.nodes if isinstance(n, ImageNode)]
+    assert [n.src.rsplit("/", 1)[-1] for n in images] == ["logo.png", "a.jpg", "x.gif"]
+    assert [n.image_class for n in images] == ["logo", "content", "ad"]
