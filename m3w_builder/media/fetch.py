@@ -8,7 +8,8 @@ to the checked address (no DNS rebinding); redirects are followed here, re-check
 caps on bytes (streamed), total time (a watchdog bounds the whole exchange: connect, status line,
 headers, body, retries, redirects) and redirects; a body shorter than its Content-Length is
 `truncated`; robots.txt per origin (RFC 9309, Protego, size-capped), every `X-Robots-Tag` header
-(`noai`, `noimageai`, agent-specific ones) and `tdm-reservation: 1` honoured; per-host concurrency; retries with capped exponential backoff
+(`noai`, `noimageai`, agent-specific ones) and `tdm-reservation: 1` honoured; per-host concurrency
+and keep-alive pools (keyed by the checked address); retries with capped exponential backoff
 honouring `Retry-After`. Body types are sniffed from magic bytes, never taken from Content-Type.
 With `proxy`, host names are resolved by the proxy (the operator's egress point); hosts that are
 addresses to a resolver (`127.1`, `0x7f000001`, `2130706433`, `localhost`, `[::1]`, ...) are checked
@@ -61,7 +62,8 @@ class FetchOptions:
     max_backoff_s: float = option(10.0, "longest retry delay, Retry-After included")
     per_host_concurrency: int = option(4, "concurrent requests per host per worker")
     respect_robots: bool = option(True, "honour robots.txt")
-    max_robots_bytes: int = option(512 * 1024, "robots.txt bytes parsed (RFC 9309: at least 500 KiB); the rest is ignored")
+    max_robots_bytes: int = option(512 * 1024, "robots.txt bytes parsed (RFC 9309: at least 500 KiB); "
+                                   "the rest is ignored")
     x_robots_directives: tuple[str, ...] = option(("noai", "noimageai", "tdm_reserved"),
                                                   "opt-out directives honoured on media responses")
     allow: tuple[str, ...] = option((), "IPs, CIDRs or host names allowed although not public", flag="http_allow")
