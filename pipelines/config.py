@@ -151,6 +151,8 @@ def add_media_arguments(media: argparse._ArgumentGroup) -> None:
     media.add_argument("--retry_failed", action="store_true",
                        help="refetch only the items a previous run into the same --output failed on "
                        "(M3W: successes come from --media_cache; pairs: from the previous shards)")
+    media.add_argument("--max_requests_per_document", type=int, default=FetchOptions().max_requests_per_document,
+                       help="documents with more media nodes are dropped before any is fetched (0: no cap)")
     media.add_argument("--max_url_references", type=int, default=10,
                        help="drop media URLs referenced more than this many times (0: off)")
     media.add_argument("--max_content_documents", type=int, default=10,
@@ -166,7 +168,8 @@ def media_options_from_args(args: argparse.Namespace) -> MediaOptions:
         fetch=FetchOptions(contact_url=args.user_agent_contact, total_timeout_s=args.http_timeout,
                            max_bytes=args.max_media_bytes, respect_robots=not args.no_robots,
                            x_robots_directives=() if args.no_robots else FetchOptions().x_robots_directives,
-                           allow=tuple(args.http_allow), proxy=args.http_proxy),
+                           allow=tuple(args.http_allow), proxy=args.http_proxy,
+                           max_requests_per_document=args.max_requests_per_document),
         media_cache=args.media_cache, retry_failed=args.retry_failed, fetch_threads=args.fetch_threads,
         max_url_references=args.max_url_references, max_content_documents=args.max_content_documents,
         phash_distance=args.phash_distance,

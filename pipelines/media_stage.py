@@ -32,7 +32,7 @@ class CapMediaRequests(beam.DoFn):
         try:
             check_request_cap(doc, self.limit)
         except Rejected as rejected:
-            yield drop("media", rejected.reason, doc.doc_id, doc.url)
+            yield drop("media_requests", rejected.reason, doc.doc_id, doc.url)
             return
         yield doc
 

@@ -209,3 +209,44 @@ def test_direct_mode_checks_the_same_spellings(server, host):
     assert Fetcher(FetchOptions(max_retries=0)).fetch(f"http://{host}:{port}/a.jpg").status == "forbidden_address"
     allowed = Fetcher(FetchOptions(allow=("127.0.0.0/8",), max_retries=0, respect_robots=False))
     assert allowed.fetch(f"http://{host}:{port}/a.jpg").status == "success"
+
+
+def _keepalive_server(drop_after_each: bool):
+    """An HTTP/1.1 server recording the client port of each request; with `drop_after_each` it
+    closes every connection after answering without saying so (a stale pooled connection)."""
+    image = shared_path("images", "pillow-tests", "hopper.jpg").read_bytes()
+    ports: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            ports.append(self.client_address[1])
+            body = b"User-agent: *\nAllow: /\n" if self.path == "/robots.txt" else image
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = drop_after_each
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return httpd, ports
+
+
+@pytest.mark.parametrize("drop_after_each", [False, True])
+def test_connections_are_kept_alive_per_host_and_stale_ones_replaced(drop_after_each):
+    httpd, ports = _keepalive_server(drop_after_each)
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        fetcher = _fetcher()
+        statuses = [fetcher.fetch(f"{base}/img{i}.jpg").status for i in range(5)]
+        assert statuses == ["success"] * 5
+        assert len(ports) == 6  # robots.txt + 5 images, each asked once
+        assert len(set(ports)) == (6 if drop_after_each else 1)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

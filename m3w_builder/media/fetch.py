@@ -8,7 +8,8 @@ to the checked address (no DNS rebinding); redirects are followed here, re-check
 caps on bytes (streamed), total time (a watchdog bounds the whole exchange: connect, status line,
 headers, body, retries, redirects) and redirects; a body shorter than its Content-Length is
 `truncated`; robots.txt per origin (RFC 9309, Protego, size-capped), every `X-Robots-Tag` header
-(`noai`, `noimageai`, agent-specific ones) and `tdm-reservation: 1` honoured; per-host concurrency; retries with capped exponential backoff
+(`noai`, `noimageai`, agent-specific ones) and `tdm-reservation: 1` honoured; per-host concurrency
+and keep-alive pools (keyed by the checked address); retries with capped exponential backoff
 honouring `Retry-After`. Body types are sniffed from magic bytes, never taken from Content-Type.
 With `proxy`, host names are resolved by the proxy (the operator's egress point); hosts that are
 addresses to a resolver (`127.1`, `0x7f000001`, `2130706433`, `localhost`, `[::1]`, ...) are checked
@@ -24,12 +25,13 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from m3w_builder.media.net import (
-    AddressPolicy, AddressRefused, IPAddress, PinnedHTTPConnection, PinnedHTTPSConnection, host_address,
+    AddressPolicy, AddressRefused, ConnectionPool, IPAddress, PinnedHTTPConnection, PinnedHTTPSConnection, host_address,
 )
 from m3w_builder.media.robots import RobotsCache
 from m3w_builder.media.sniff import sniff
@@ -60,7 +62,8 @@ class FetchOptions:
     max_backoff_s: float = option(10.0, "longest retry delay, Retry-After included")
     per_host_concurrency: int = option(4, "concurrent requests per host per worker")
     respect_robots: bool = option(True, "honour robots.txt")
-    max_robots_bytes: int = option(512 * 1024, "robots.txt bytes parsed (RFC 9309: at least 500 KiB); the rest is ignored")
+    max_robots_bytes: int = option(512 * 1024, "robots.txt bytes parsed (RFC 9309: at least 500 KiB); "
+                                   "the rest is ignored")
     x_robots_directives: tuple[str, ...] = option(("noai", "noimageai", "tdm_reserved"),
                                                   "opt-out directives honoured on media responses")
     allow: tuple[str, ...] = option((), "IPs, CIDRs or host names allowed although not public", flag="http_allow")
@@ -81,6 +84,13 @@ class FetchResult:
     http_status: int | None = None
     body: bytes | None = None
     content_type_sniffed: str | None = None
+
+
+Connect = Callable[[float], http.client.HTTPConnection]  # timeout → a new connection
+
+
+class _Stale(Exception):
+    """A pooled connection the server had already closed (tried again on a fresh one)."""
 
 
 class _Failure(Exception):
@@ -110,6 +120,7 @@ class Fetcher:
         self.robots = RobotsCache(AGENT_TOKEN, self._get_robots, self.opts.max_robots_bytes)
         self._tls = ssl.create_default_context()
         self._semaphores: dict[str, threading.BoundedSemaphore] = {}
+        self.pool = ConnectionPool(self.opts.per_host_concurrency)
         self._guard = threading.Lock()
 
     def fetch(self, url: str) -> FetchResult:
@@ -194,45 +205,80 @@ class Fetcher:
             raise _Failure("invalid_url", f"bad port in {url}") from None
         if not host:
             raise _Failure("invalid_url", f"no host in {url}")
-        conn = self._connection(parts.scheme, host, port, _remaining(deadline, self.opts.socket_timeout_s))
+        key, connect = self._connection(parts.scheme, host, port)
         target = url.split("#")[0] if self.opts.proxy and parts.scheme == "http" else _path(parts)
         with self._host_slot(host):
-            # socket timeouts bound each read, not their sum: a server dripping a byte a second
-            # never trips them, so a watchdog cuts the connection at the deadline
-            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _abort, (conn,))
-            watchdog.daemon = True
-            watchdog.start()
+            conn = self.pool.take(key)
+            if conn is not None:
+                try:
+                    return self._exchange(conn, key, url, target, parts.netloc, deadline, keep_bytes)
+                except _Stale:
+                    pass  # the server closed the idle connection: one fresh try, not a retry
+            conn = connect(_remaining(deadline, self.opts.socket_timeout_s))
             try:
-                conn.request("GET", target, headers=self._headers(parts.netloc))
+                return self._exchange(conn, key, url, target, parts.netloc, deadline, keep_bytes)
+            except _Stale as stale:
+                raise _Failure("connection_error", str(stale)) from None
+
+    def _exchange(self, conn: http.client.HTTPConnection, key: tuple, url: str, target: str, netloc: str,
+                  deadline: float, keep_bytes: int | None) -> _Response:
+        """Request and response on `conn`; it goes back to the pool only when the body was read whole
+        and the server keeps the connection open. `_Stale` when a reused connection was dead."""
+        reused = conn.sock is not None
+        # socket timeouts bound each read, not their sum: a server dripping a byte a second
+        # never trips them, so a watchdog cuts the connection at the deadline
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _abort, (conn,))
+        watchdog.daemon = True
+        watchdog.start()
+        keep = False
+        try:
+            if conn.sock is not None:
+                conn.sock.settimeout(_remaining(deadline, self.opts.socket_timeout_s))
+            try:
+                conn.request("GET", target, headers=self._headers(netloc))
                 resp = conn.getresponse()
-                body = b"" if resp.status in _REDIRECTS else self._read(resp, conn, deadline, keep_bytes)
-                return _Response(resp.status, resp.headers, body)
-            except _Failure:
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
+                if reused and time.monotonic() < deadline:
+                    raise _Stale(f"{type(e).__name__}: {e}") from None
                 raise
-            except TimeoutError:
-                raise _Failure("timeout", f"timed out fetching {url}") from None
-            except http.client.IncompleteRead as e:
-                raise _Failure("truncated", f"body ended early: {e}") from None
-            except (OSError, http.client.HTTPException, ValueError, AttributeError) as e:
-                if time.monotonic() >= deadline:  # the watchdog closed the socket under the read
-                    raise _Failure("timeout", f"total time cap of {self.opts.total_timeout_s}s reached") from None
-                if isinstance(e, ssl.SSLError):
-                    raise _Failure("tls_error", str(e)) from None
-                raise _Failure("connection_error", f"{type(e).__name__}: {e}") from None
-            finally:
-                watchdog.cancel()
+            body = b"" if resp.status in _REDIRECTS else self._read(resp, conn, deadline, keep_bytes)
+            keep = resp.status not in _REDIRECTS and not resp.will_close and (resp.isclosed() or resp.length == 0)
+            resp.close()  # (the socket stays with `conn`)
+            return _Response(resp.status, resp.headers, body)
+        except (_Failure, _Stale):
+            raise
+        except TimeoutError:
+            raise _Failure("timeout", f"timed out fetching {url}") from None
+        except http.client.IncompleteRead as e:
+            raise _Failure("truncated", f"body ended early: {e}") from None
+        except (OSError, http.client.HTTPException, ValueError, AttributeError) as e:
+            if time.monotonic() >= deadline:  # the watchdog closed the socket under the read
+                raise _Failure("timeout", f"total time cap of {self.opts.total_timeout_s}s reached") from None
+            if isinstance(e, ssl.SSLError):
+                raise _Failure("tls_error", str(e)) from None
+            raise _Failure("connection_error", f"{type(e).__name__}: {e}") from None
+        finally:
+            watchdog.cancel()
+            if keep and time.monotonic() < deadline:
+                self.pool.put(key, conn)
+            else:
                 conn.close()
 
-    def _connection(self, scheme: str, host: str, port: int, timeout: float) -> http.client.HTTPConnection:
-        """A connection to the checked address of `host`, or to the proxy."""
+    def _connection(self, scheme: str, host: str, port: int) -> tuple[tuple, Connect]:
+        """(pool key, connect(timeout)) for `host`: to its checked address (the key holds it, so a
+        pooled connection only ever serves the address it was checked for), or to the proxy."""
         ip = self._check_address(host)
         if self.opts.proxy:
             proxy = urlsplit(self.opts.proxy if "://" in self.opts.proxy else "http://" + self.opts.proxy)
             if scheme == "http":
-                return http.client.HTTPConnection(proxy.hostname, proxy.port or 80, timeout=timeout)
-            conn = http.client.HTTPSConnection(proxy.hostname, proxy.port or 80, timeout=timeout, context=self._tls)
-            conn.set_tunnel(host, port)
-            return conn
+                return (scheme, host, port, "proxy"), lambda timeout: http.client.HTTPConnection(
+                    proxy.hostname, proxy.port or 80, timeout=timeout)
+
+            def tunnel(timeout: float) -> http.client.HTTPConnection:
+                conn = http.client.HTTPSConnection(proxy.hostname, proxy.port or 80, timeout=timeout, context=self._tls)
+                conn.set_tunnel(host, port)
+                return conn
+            return (scheme, host, port, "proxy"), tunnel
         if ip is not None:
             address = str(ip)
         else:
@@ -243,8 +289,9 @@ class Fetcher:
             except LookupError as e:
                 raise _Failure("dns_error", str(e)) from None
         if scheme == "https":
-            return PinnedHTTPSConnection(host, port, address, timeout, self._tls)
-        return PinnedHTTPConnection(host, port, address, timeout)
+            return (scheme, host, port, address), lambda timeout: PinnedHTTPSConnection(
+                host, port, address, timeout, self._tls)
+        return (scheme, host, port, address), lambda timeout: PinnedHTTPConnection(host, port, address, timeout)
 
     def _check_address(self, host: str) -> IPAddress | None:
         """The address `host` stands for without DNS (refused unless allowed), None for a name."""
@@ -256,7 +303,7 @@ class Fetcher:
     def _headers(self, netloc: str) -> dict[str, str]:
         return {
             "Host": netloc.rsplit("@", 1)[-1], "User-Agent": self.user_agent, "Accept": "*/*",
-            "Accept-Encoding": "identity", "Connection": "close",
+            "Accept-Encoding": "identity",
         }
 
     def _read(self, resp: http.client.HTTPResponse, conn: http.client.HTTPConnection, deadline: float,

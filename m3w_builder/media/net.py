@@ -7,6 +7,8 @@ import ipaddress
 import re
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -102,6 +104,40 @@ def host_address(host: str) -> IPAddress | None:
         except OSError:
             return None
     return None
+
+
+class ConnectionPool:
+    """Idle keep-alive connections per (scheme, host, port, checked address or proxy), thread-safe.
+
+    At most `per_key` idle connections are kept per key, each for at most `idle_s` seconds (servers
+    drop idle ones; a dead one found anyway is retried once by the fetcher)."""
+
+    def __init__(self, per_key: int, idle_s: float = 30.0) -> None:
+        self.per_key = max(1, per_key)
+        self.idle_s = idle_s
+        self._idle: dict[tuple, list[tuple[float, http.client.HTTPConnection]]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple) -> http.client.HTTPConnection | None:
+        """An idle connection for `key`, or None."""
+        now = time.monotonic()
+        with self._lock:
+            idle = self._idle.get(key, [])
+            while idle:
+                since, conn = idle.pop()
+                if now - since < self.idle_s:
+                    return conn
+                conn.close()
+        return None
+
+    def put(self, key: tuple, conn: http.client.HTTPConnection) -> None:
+        """Keep `conn` for a later request to `key` (closed when the pool for it is full)."""
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self.per_key:
+                idle.append((time.monotonic(), conn))
+                return
+        conn.close()
 
 
 class PinnedHTTPConnection(http.client.HTTPConnection):
