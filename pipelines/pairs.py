@@ -236,11 +236,13 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsConfig) -> None:
     entries = ({"items": kept | "KeyKept" >> beam.Map(lambda i: (i.key, i)), "media": media}
                | "GroupByItem" >> beam.CoGroupByKey() | "Compose" >> beam.ParDo(Compose(cfg.video_frames)))
     n_items = beam.pvalue.AsSingleton(entries | "CountItems" >> beam.combiners.Count.Globally())
+    extra_names = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
+                                          | "DistinctExtra" >> beam.Distinct() | "ExtraList" >> beam.combiners.ToList())
     per_shard = cfg.samples_per_shard
     shards = (entries
               | "AssignShard" >> beam.Map(lambda e, n: (stable_hash(e[0]) % num_shards(n, per_shard), e), n_items)
               | "GroupShards" >> beam.GroupByKey()
-              | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix)))
+              | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix), extra_names))
     _ = shards | "ShardList" >> beam.combiners.ToList() | "Finalize" >> beam.ParDo(FinalizePairs(cfg))
     if cfg.write_rejects:
         _ = (rejects | "AllRejects" >> beam.Flatten() | "RejectBuckets" >> beam.Map(reject_bucket)
