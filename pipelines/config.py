@@ -13,6 +13,7 @@ from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.fetch import FetchOptions
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.video import VideoOptions
+from m3w_builder.output.card import CardOptions, add_card_flags, card_from_args
 from m3w_builder.quality.filters import FilterOptions
 from m3w_builder.samples.tokenizer import TrainOptions
 from m3w_builder.samples.windows import WindowOptions
@@ -61,6 +62,7 @@ class JobConfig:
     write_rejects: bool = True
     videos: bool = True
     report: bool = True
+    card: CardOptions = field(default_factory=CardOptions)
     media: MediaOptions = field(default_factory=MediaOptions)
     quality: dict = field(default_factory=dict)  # the flags of `pipelines.quality.add_quality_options`
     extract: ExtractOptions = field(default_factory=ExtractOptions)
@@ -131,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_media_arguments(media)
     add_quality_options(p)
     p.add_argument("--no_report", action="store_true", help="do not write report.html")
+    add_card_flags(p)
     return p
 
 
@@ -196,6 +199,7 @@ def config_from_args(args: argparse.Namespace, default_inputs: list[str]) -> Job
         media=media_options_from_args(args),
         quality={name: getattr(args, name) for name in QUALITY_FLAGS},
         report=not args.no_report,
+        card=card_from_args(args),
         extract=ExtractOptions(max_page_bytes=args.max_page_bytes, time_limit_s=args.page_time_limit,
                                drop_boilerplate=not args.keep_boilerplate),
         filters=FilterOptions(min_words=args.min_words, max_words=args.max_words),

@@ -25,6 +25,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.images import ImageOptions
+from m3w_builder.output.card import add_card_flags, card_from_args
 from m3w_builder.pairs.align import CaptionRules
 from m3w_builder.read.lists import ListOptions, is_list_file
 from pipelines import fs, progress
@@ -86,6 +87,7 @@ class PairsConfig:
         out = asdict(self)
         out["media"] = out.pop("job")["media"]
         out["images"] = asdict(self.job.images)
+        out["card"] = asdict(self.job.card)
         return out
 
 
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--samples_per_shard", type=int, default=1000, help="input items per shard")
     io.add_argument("--no_rejects", action="store_true")
     io.add_argument("--no_report", action="store_true", help="do not write report.html")
+    add_card_flags(io)
     lists = p.add_argument_group("lists")
     lists.add_argument("--url_col", default="url")
     lists.add_argument("--caption_col", default="caption")
@@ -149,7 +152,7 @@ def config_from_args(args: argparse.Namespace, inputs: list[str], media_inputs: 
                           max_aspect=_pick(args.max_aspect, aspect_max))
     output = args.output.rstrip("/")
     job = JobConfig(inputs=inputs, output=output, prefix=args.prefix or args.source, url_map=args.url_map,
-                    mirror_dir=args.mirror_dir, media=media, images=images)
+                    mirror_dir=args.mirror_dir, media=media, images=images, card=card_from_args(args))
     return PairsConfig(
         source=args.source, inputs=inputs, media_inputs=media_inputs, output=output, job=job,
         prefix=args.prefix or args.source,
@@ -235,11 +238,13 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsConfig) -> None:
     entries = ({"items": kept | "KeyKept" >> beam.Map(lambda i: (i.key, i)), "media": media}
                | "GroupByItem" >> beam.CoGroupByKey() | "Compose" >> beam.ParDo(Compose(cfg.video_frames)))
     n_items = beam.pvalue.AsSingleton(entries | "CountItems" >> beam.combiners.Count.Globally())
+    extra_names = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
+                                          | "DistinctExtra" >> beam.Distinct() | "ExtraList" >> beam.combiners.ToList())
     per_shard = cfg.samples_per_shard
     shards = (entries
               | "AssignShard" >> beam.Map(lambda e, n: (stable_hash(e[0]) % num_shards(n, per_shard), e), n_items)
               | "GroupShards" >> beam.GroupByKey()
-              | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix)))
+              | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix), extra_names))
     _ = shards | "ShardList" >> beam.combiners.ToList() | "Finalize" >> beam.ParDo(FinalizePairs(cfg))
     if cfg.write_rejects:
         _ = (rejects | "AllRejects" >> beam.Flatten() | "RejectBuckets" >> beam.Map(reject_bucket)

@@ -17,8 +17,8 @@ from apache_beam.io.filesystems import FileSystems
 from m3w_builder.drops import Rejected
 from m3w_builder.output.shards import shard_name
 from m3w_builder.pairs.align import alt_key, caption_reason, check_candidate, harvest
-from m3w_builder.pairs.items import (FAILED_TO_DOWNLOAD, PAIRS_SCHEMA, PairItem, broken_item, failure_row, make_item,
-                                     pair_sample, shard_stats)
+from m3w_builder.pairs.items import (FAILED_TO_DOWNLOAD, PairItem, broken_item, failure_row, make_item, pair_sample,
+                                     pairs_schema, shard_stats)
 from m3w_builder.read.lists import read_list
 from m3w_builder.read.records import WebRecord
 from m3w_builder.samples.assemble import ShardSample
@@ -105,7 +105,7 @@ class HarvestAlts(beam.DoFn):
 
 
 def _stored_row(row: dict) -> dict:
-    return {k: row.get(k) for k in PAIRS_SCHEMA.names}
+    return {k: v for k, v in row.items() if k != "shard"}
 
 
 class Settle(beam.DoFn):
@@ -235,7 +235,8 @@ def _old_members(tar_path: str, keys: set[str]) -> dict[str, list[tuple[str, byt
 
 
 class WritePairShard(beam.DoFn):
-    """(shard id, entries) → tar + .idx + .parquet (a row per item, failures included) and
+    """(shard id, entries), extra column names → tar + .idx + .parquet (a row per item, failures
+    included, extra input columns as columns) and
     img2dataset's `{shard}_stats.json` (its `duration` is this writer's time: media are resolved
     in an earlier stage).
 
@@ -247,7 +248,7 @@ class WritePairShard(beam.DoFn):
         self.output = output
         self.prefix = prefix
 
-    def process(self, element):
+    def process(self, element, extra_names=()):
         started = time.monotonic()
         shard_id, entries = element
         entries = sorted(entries, key=lambda e: e[0])
@@ -276,7 +277,7 @@ class WritePairShard(beam.DoFn):
                              "error_message": "reuse_missing: not in the previous shard"})
             else:
                 rows.append(value)
-        info = write_shard(self.output, name, samples, rows, PAIRS_SCHEMA)
+        info = write_shard(self.output, name, samples, rows, pairs_schema(extra_names))
         stats = json.dumps(shard_stats(rows, time.monotonic() - started), indent=1, sort_keys=True)
         fs.write_bytes_atomic(fs.join(self.output, name[: -len(".tar")] + "_stats.json"), stats.encode("utf-8"))
         yield info

@@ -94,11 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_shards", type=int, default=16, help="shards read (evenly spread)")
     parser.add_argument("--max_scan", type=int, default=20_000, help="samples read for the histograms")
     parser.add_argument("--max_rejects", type=int, default=200, help="rejects rows shown in the rejects browser")
-    for name, spec in CardOptions.__dataclass_fields__.items():
-        parser.add_argument(f"--{name}", default=None, help=spec.metadata["help"])
+    card.add_card_flags(parser)
     args = parser.parse_args(argv)
-    given = {k: getattr(args, k) for k in CardOptions.__dataclass_fields__ if getattr(args, k) is not None}
-    card_opts = CardOptions(**given) if given else None
+    given = any(getattr(args, k) is not None for k in CardOptions.__dataclass_fields__)
+    card_opts = card.card_from_args(args) if given else None  # else: what the job recorded
     print(write_report(args.output_dir, args.max_windows, args.max_shards, args.max_scan, card_opts, args.max_rejects))
 
 

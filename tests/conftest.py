@@ -22,35 +22,39 @@ def shared_data() -> Path:
     return shared_path()
 
 
+LOCAL_JOB = ["--direct_num_workers=1", "--no_http"]  # no network here: media come from the crawl or fail
+
+
 @pytest.fixture(scope="session")
-def sample_output(tmp_path_factory):
-    """`sample_output(kind)`: the output folder of a job run on its embedded sample ('m3w', 'align',
-    'ltip' or 'vtp'), offline, one worker, built once per session for every reader test."""
+def m3w_dataset(tmp_path_factory) -> Path:
+    """The M3W job run once on the embedded sample crawl (shared by the tests that only read it)."""
+    from m3w_builder.demo.crawl import write_sample_crawl
+    from pipelines.m3w import run
+
+    crawl = write_sample_crawl(tmp_path_factory.mktemp("sample-crawl"))
+    out = tmp_path_factory.mktemp("m3w-dataset")
+    run(["--input", str(crawl), "--output", str(out), *LOCAL_JOB])
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_output(request, tmp_path_factory):
+    """`sample_output(kind)`: the output folder of a job run on its embedded sample ('m3w' is
+    `m3w_dataset`; 'align', 'ltip', 'vtp' in one shard each), built once per session."""
     built: dict[str, Path] = {}
 
     def build(kind: str) -> Path:
+        if kind == "m3w":
+            return request.getfixturevalue("m3w_dataset")
         if kind not in built:
+            from pipelines.pairs import run
+
             out = tmp_path_factory.mktemp(f"sample-{kind}") / kind
-            if kind == "m3w":
-                from m3w_builder.demo.crawl import write_sample_crawl
-                from pipelines.m3w import run
-
-                crawl = write_sample_crawl(out.parent / "crawl")
-                run(["--input", str(crawl), "--output", str(out), "--direct_num_workers=1", "--no_http", "--no_report"])
-            else:
-                from pipelines.pairs import run
-
-                run(["--source", kind, "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report"])
+            run(["--source", kind, "--output", str(out), *LOCAL_JOB, "--no_report"])
             built[kind] = out
         return built[kind]
 
     return build
-
-
-@pytest.fixture(scope="session")
-def m3w_dataset(sample_output) -> Path:
-    """The M3W job's output on the embedded sample crawl."""
-    return sample_output("m3w")
 
 
 @pytest.fixture(scope="session", params=["align", "ltip", "vtp"])

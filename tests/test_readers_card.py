@@ -37,3 +37,15 @@ def test_card_in_hugging_face_layout_states_this_run(sample_output, tmp_path, ki
                     "## Licensing Information", "## Known limitations"):
         assert heading in card.text
     assert ("**cc-by-4.0**" in card.text) == bool(license) and (out / "report.html").exists()
+
+
+def test_job_license_flag_reaches_the_card(tmp_path):
+    hub = pytest.importorskip("huggingface_hub")
+    from pipelines.pairs import run
+
+    out = tmp_path / "vtp"
+    dataset = run(["--source", "vtp", "--output", str(out), "--no_http", "--direct_num_workers=1",
+                   "--license", "other", "--license_name", "Example Licence", "--license_link", "https://l.test/"])
+    assert dataset["options"]["card"]["license"] == "other"
+    meta = hub.DatasetCard((out / "README.md").read_text(encoding="utf-8")).data.to_dict()
+    assert (meta["license"], meta["license_name"], meta["license_link"]) == ("other", "Example Licence", "https://l.test/")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+import pytest
+import webdataset as wds
 
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.process import process_media
@@ -49,3 +51,26 @@ def test_exif_of_the_source_image_is_kept():
     assert json.loads(dict(sample.members)["json"])["exif"] == sample.row["exif"]
     broken = pair_sample(item, process_media(item.url, "image", data[: len(data) // 3], ImageOptions()))
     assert broken["status"] == "failed_to_resize" and broken["error_message"].startswith(broken["reason"])
+
+
+def test_extra_input_columns_are_real_columns_in_every_shard(tmp_path):
+    from pipelines.pairs import run
+
+    out = tmp_path / "ltip"
+    run(["--source", "ltip", "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report",
+         "--samples_per_shard", "8"])
+    manifests = sorted(out.glob("ltip-*.parquet"))
+    schemas = {str(pq.read_schema(p).remove_metadata()) for p in manifests}
+    assert len(manifests) > 2 and len(schemas) == 1  # one schema, so any reader can concatenate them
+    table = pq.read_table(manifests)
+    assert "extra" not in table.column_names and table.schema.field("license").type == "string"
+    rows = table.to_pylist()
+    assert {r["license"] for r in rows if r["reason"] == "success"} == {"CC0-1.0"}
+    row = next(r for r in rows if r["reason"] == "success")  # its sample json carries the same value
+    sample = next(s for t in sorted(out.glob("*.tar")) for s in wds.WebDataset(str(t), shardshuffle=False)
+                  if s["__key__"] == row["key"])
+    assert json.loads(sample["json"])["license"] == row["license"]
+    datasets = pytest.importorskip("datasets")
+    loaded = datasets.load_dataset("parquet", data_files=[str(p) for p in manifests], split="train",
+                                   cache_dir=str(tmp_path / "cache"))
+    assert len(loaded) == len(rows) and "license" in loaded.column_names

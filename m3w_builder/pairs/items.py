@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -33,11 +34,9 @@ PAIRS_SCHEMA = pa.schema([
     ("status", pa.string()), ("error_message", pa.string()), ("reason", pa.string()), ("width", pa.int32()),
     ("height", pa.int32()), ("original_width", pa.int32()), ("original_height", pa.int32()),
     ("sha256", pa.string()), ("exif", pa.string()), ("n_frames", pa.int32()), ("source", pa.string()),
-    ("caption_encoding", pa.string()), ("extra", pa.string()), ("shard", pa.string()),
+    ("caption_encoding", pa.string()), ("shard", pa.string()),
 ])
-_RESERVED = frozenset(("key", "url", "caption", "status", "error_message", "reason", "width", "height",
-                       "original_width", "original_height", "sha256", "exif", "source", "frames", "kind",
-                       "caption_encoding"))
+_RESERVED = frozenset(PAIRS_SCHEMA.names) | {"frames"}
 
 
 @dataclass
@@ -76,8 +75,25 @@ def broken_item(source: str, reason: str, detail: str, kind: str, url: str = "",
                     dict(extra or {}), encoding, reason, detail)
 
 
+def column_name(name: str) -> str:
+    """The column (and json field) of an extra input column; ours keep their names (`x_` prefix)."""
+    return f"x_{name}" if name in _RESERVED else name
+
+
 def _extra(extra: dict) -> dict:
-    return {(f"x_{k}" if k in _RESERVED else k): v for k, v in sorted(extra.items())}
+    return {column_name(k): v for k, v in sorted(extra.items())}
+
+
+def pairs_schema(extra_names: Iterable[str] = ()) -> pa.Schema:
+    """The manifest schema: ours, then one string column per extra input column of the job (a
+    non-string value is stored as its JSON text, so every shard has the same schema)."""
+    extra = sorted({column_name(n) for n in extra_names})
+    return pa.schema(list(PAIRS_SCHEMA) + [pa.field(name, pa.string()) for name in extra])
+
+
+def _cells(extra: dict) -> dict:
+    return {column_name(k): v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)
+            for k, v in extra.items()}
 
 
 def _row(item: PairItem, reason: str, message: str, stage: str = "download", **media) -> dict:
@@ -92,8 +108,7 @@ def _row(item: PairItem, reason: str, message: str, stage: str = "download", **m
         "error_message": error, "reason": reason, "width": media.get("width"), "height": media.get("height"),
         "original_width": media.get("original_width"), "original_height": media.get("original_height"),
         "sha256": media.get("sha256"), "exif": media.get("exif"), "n_frames": media.get("n_frames"),
-        "source": item.source, "caption_encoding": item.encoding,
-        "extra": json.dumps(item.extra, ensure_ascii=False, sort_keys=True) if item.extra else None,
+        "source": item.source, "caption_encoding": item.encoding, **_cells(item.extra),
     }
 
 

@@ -4,8 +4,13 @@ Every data row comes out as one `ListRow`, broken ones included: a row that cann
 an `error` reason (`bad_json`, `bad_row`, `missing_url`, `missing_caption`, `no_url_column`, ...)
 instead of raising, so a job can account for every row. Columns other than the URL and caption
 columns are kept in `extra`. Lines that are not UTF-8 are decoded with one encoding detected over
-all such lines of the file (Western text as cp1252, the WHATWG default), with replacement
-characters for what still does not decode; their rows record that encoding.
+the file's first 64 KB of such lines (Western text as cp1252, the WHATWG default), with
+replacement characters for what still does not decode; their rows record that encoding.
+
+Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
+from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
+standard library rather than pyarrow's csv/json readers, because those fail a whole block on one
+bad line and decode a file with one encoding, which would lose the per-row accounting.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ import decimal
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import charset_normalizer
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from m3w_builder.extract.charset import normalize_label
@@ -77,17 +84,27 @@ def is_list_file(name: str) -> bool:
         return False
 
 
-class _LineDecoder:
-    """Decodes lines: UTF-8 when valid, else one encoding detected over every non-UTF-8 line."""
+_DETECT_BYTES = 65536  # non-UTF-8 bytes the encoding detector sees
+_MAX_HELD = 8 << 20  # bytes held back while the fallback encoding is not settled yet
+_BATCH_ROWS = 4096  # parquet rows per streamed batch
 
-    def __init__(self, lines: list[bytes], forced: str | None) -> None:
-        bad = [line for line in lines if not _is_utf8(line)]
-        self.fallback = normalize_label(forced) if forced else (_detect(bad) if bad else "utf-8")
+
+class _LineDecoder:
+    """Decodes lines: UTF-8 when valid, else the fallback encoding (forced, or detected over the
+    first `_DETECT_BYTES` of non-UTF-8 lines once they have been seen)."""
+
+    def __init__(self, forced: str | None) -> None:
+        self.fallback = normalize_label(forced) if forced else None
+
+    def settle(self, bad: list[bytes]) -> None:
+        if self.fallback is None:
+            self.fallback = _detect(bad) if bad else "cp1252"
 
     def decode(self, line: bytes) -> tuple[str, str]:
         try:
             return line.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
+            self.settle([line])
             return line.decode(self.fallback or "cp1252", errors="replace"), self.fallback or "cp1252"
 
 
@@ -101,7 +118,7 @@ def _is_utf8(data: bytes) -> bool:
 
 def _detect(lines: list[bytes]) -> str:
     joined = b"\n".join(lines)
-    best = charset_normalizer.from_bytes(joined[:65536]).best()
+    best = charset_normalizer.from_bytes(joined[:_DETECT_BYTES]).best()
     guess = normalize_label(best.encoding) if best is not None and best.encoding else None
     if guess in _TRUSTED:
         return guess
@@ -112,42 +129,104 @@ def _detect(lines: list[bytes]) -> str:
         return guess or "cp1252"
 
 
+def _settled(items: Iterable, raw_of: Callable, decoder: _LineDecoder) -> Iterator:
+    """`items` in order, held back from the first non-UTF-8 one until the decoder's fallback is
+    settled (enough non-UTF-8 bytes seen, `_MAX_HELD` bytes held, or the end)."""
+    held: list = []
+    bad: list[bytes] = []
+    bad_bytes = held_bytes = 0
+    for item in items:
+        if decoder.fallback is not None:
+            yield item
+            continue
+        values = raw_of(item)
+        wrong = [v for v in values if not _is_utf8(v)]
+        if not held and not wrong:
+            yield item
+            continue
+        held.append(item)
+        bad += wrong
+        bad_bytes += sum(map(len, wrong))
+        held_bytes += sum(map(len, values))
+        if bad_bytes >= _DETECT_BYTES or held_bytes >= _MAX_HELD:
+            decoder.settle(bad)
+            yield from held
+            held = []
+    decoder.settle(bad)
+    yield from held
+
+
+class _Prefixed(io.RawIOBase):
+    """A raw stream with bytes already read from it put back in front."""
+
+    def __init__(self, head: bytes, raw: BinaryIO) -> None:
+        self.head, self.raw = head, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.head[: len(buffer)] if self.head else self.raw.read(len(buffer))
+        self.head = self.head[len(data):] if self.head else b""
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _byte_stream(name: str, raw: BinaryIO) -> BinaryIO:
+    """The list's bytes as a buffered stream, decompressed while read when gzipped (by name or magic)."""
+    head = raw.read(2)
+    stream = io.BufferedReader(_Prefixed(head, raw))
+    if name.lower().endswith(".gz") or head == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=stream)
+    return stream
+
+
 def read_list(name: str, open_stream: Callable[[], BinaryIO], options: ListOptions | None = None) -> Iterator[ListRow]:
-    """Every data row of the list `name`; `open_stream()` opens its raw bytes."""
+    """Every data row of the list `name`, streamed (`open_stream()` opens its raw bytes). A list
+    that breaks off (corrupt or truncated) ends with one `unreadable_list` row after the rows
+    read before the break."""
     options = options or ListOptions()
     label = name.rsplit("/", 1)[-1]
     fmt = list_format(name, options.format)
+    n = [0]  # data rows yielded, for the row id of a break
     try:
         with open_stream() as raw:
-            data = raw.read()
-        if name.lower().endswith(".gz") or data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (OSError, EOFError, ValueError) as err:
-        yield ListRow(f"{label}#0", error="unreadable_list", detail=f"{type(err).__name__}: {err}"[:300])
-        return
-    if fmt == "parquet":
-        yield from _parquet_rows(label, data, options)
-    elif fmt == "jsonl":
-        yield from _jsonl_rows(label, data, options)
-    else:
-        yield from _csv_rows(label, data, options, "\t" if fmt == "tsv" else ",")
+            stream = _byte_stream(name, raw)
+            if fmt == "parquet":
+                rows = _parquet_rows(label, stream, options)
+            elif fmt == "jsonl":
+                rows = _jsonl_rows(label, stream, options)
+            else:
+                rows = _csv_rows(label, stream, options, "\t" if fmt == "tsv" else ",")
+            for row in rows:
+                n[0] += 1
+                yield row
+    except (OSError, EOFError, ValueError, zlib.error, pa.ArrowException) as err:
+        yield ListRow(f"{label}#{n[0] + 1 if n[0] else 0}", error="unreadable_list",
+                      detail=f"{type(err).__name__}: {err}"[:300])
 
 
-def _lines(data: bytes) -> list[bytes]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return data.splitlines(keepends=True)
+def _lines(stream: BinaryIO) -> Iterator[bytes]:
+    """The stream's lines (a UTF-8 byte-order mark dropped)."""
+    first = True
+    for line in stream:
+        if first:
+            line, first = line.removeprefix(b"\xef\xbb\xbf"), False
+        yield line
 
 
-def _jsonl_rows(label: str, data: bytes, options: ListOptions) -> Iterator[ListRow]:
-    lines = _lines(data)
-    decoder = _LineDecoder(lines, options.encoding)
+def _decoded(stream: BinaryIO, forced: str | None) -> Iterator[tuple[str, str]]:
+    decoder = _LineDecoder(forced)
+    for line in _settled(_lines(stream), lambda line: [line], decoder):
+        yield decoder.decode(line)
+
+
+def _jsonl_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterator[ListRow]:
     n = 0
-    for line in lines:
-        if not line.strip():
+    for text, encoding in _decoded(stream, options.encoding):
+        if not text.strip():
             continue
         n += 1
-        text, encoding = decoder.decode(line)
         try:
             obj = json.loads(text)
         except ValueError as err:
@@ -162,14 +241,12 @@ def _jsonl_rows(label: str, data: bytes, options: ListOptions) -> Iterator[ListR
 class _TrackingLines:
     """Feeds decoded lines to `csv.reader` and remembers the encodings used since the last row."""
 
-    def __init__(self, lines: list[bytes], decoder: _LineDecoder) -> None:
-        self.lines = iter(lines)
-        self.decoder = decoder
+    def __init__(self, lines: Iterator[tuple[str, str]]) -> None:
+        self.lines = lines
         self.used: set[str] = set()
 
     def __iter__(self) -> Iterator[str]:
-        for line in self.lines:
-            text, encoding = self.decoder.decode(line)
+        for text, encoding in self.lines:
             self.used.add(encoding)
             yield text.replace("\x00", "")
 
@@ -178,9 +255,8 @@ class _TrackingLines:
         return next((e for e in sorted(used) if e != "utf-8"), "utf-8")
 
 
-def _csv_rows(label: str, data: bytes, options: ListOptions, delimiter: str) -> Iterator[ListRow]:
-    lines = _lines(data)
-    tracker = _TrackingLines(lines, _LineDecoder(lines, options.encoding))
+def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str) -> Iterator[ListRow]:
+    tracker = _TrackingLines(_decoded(stream, options.encoding))
     reader = csv.reader(iter(tracker), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
@@ -211,19 +287,19 @@ def _csv_rows(label: str, data: bytes, options: ListOptions, delimiter: str) -> 
         yield make_row(f"{label}#{n}", dict(zip(header, values)), options, encoding)
 
 
-def _parquet_rows(label: str, data: bytes, options: ListOptions) -> Iterator[ListRow]:
-    try:
-        table = pq.read_table(io.BytesIO(data))
-    except Exception as err:  # pyarrow raises several types for corrupt files
-        yield ListRow(f"{label}#0", error="unreadable_list", detail=f"{type(err).__name__}: {err}"[:300])
-        return
-    binary = [table.column(c) for c in table.column_names]
-    raw = [c for c, col in zip(table.column_names, binary) if str(col.type) in ("binary", "large_binary")]
-    decoder = _LineDecoder([v for c in raw for v in table.column(c).to_pylist() if isinstance(v, bytes)],
-                           options.encoding)
+def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterator[ListRow]:
+    """Rows in batches of `_BATCH_ROWS` (a gzipped or unseekable file is read into memory first:
+    parquet keeps its index at the end)."""
+    source = stream if getattr(stream, "seekable", lambda: False)() and not isinstance(stream, gzip.GzipFile) \
+        else io.BytesIO(stream.read())
+    parquet = pq.ParquetFile(source)
+    raw = [f.name for f in parquet.schema_arrow if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    decoder = _LineDecoder(options.encoding)
+    batches = (b.to_pylist() for b in parquet.iter_batches(batch_size=_BATCH_ROWS))
+    binary = lambda rows: [r[c] for r in rows for c in raw if isinstance(r.get(c), bytes)]  # noqa: E731
     n = 0
-    for batch in table.to_batches():
-        for obj in batch.to_pylist():
+    for rows in _settled(batches, binary, decoder):
+        for obj in rows:
             n += 1
             encoding = "utf-8"
             for c in raw:
