@@ -12,7 +12,7 @@ a `--mirror_dir` (hard links into one copy of the photos). Pages go into several
 (Common Crawl layout: `response` records with HTTP headers) so the input is file-granular.
 
 Per size it runs the real job as a user does (`python -m pipelines.m3w --no_http --mirror_dir ...`,
-the default local runner, 2 workers, `--max_content_documents=0` because 61 photos shared by
+the default local runner, 2 workers, `--max_content_documents=0` because a few dozen photos shared by
 thousands of pages would otherwise all be dropped as frequent content, `--no_report`) while psutil
 samples the RSS of the launcher and of each worker process, and then an in-process loop over the
 same library stages on the same files. It prints CPU ms/page of both, peak RSS, shuffle bytes per
@@ -394,13 +394,15 @@ def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], w
 def report(rows: list[dict], workers: int) -> None:
     print(f"\nM3W job at scale (default local runner, {workers} workers; CPU = the job's whole process tree)")
     print("| pages | files | job CPU ms/page | loop CPU ms/page | job/loop | launcher RSS GiB | "
-          "worker RSS GiB (peak each) | total RSS GiB | system CPU | shuffle KB/page | docs | media | samples | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "worker RSS GiB (peak each) | total RSS GiB | system CPU | shuffle KB/page | docs | media | samples | "
+          "shards KB/page | wall s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['pages']} | {r['files']} | {r['job_ms']:.0f} | {r['loop_ms']:.0f} | "
               f"{r['job_ms'] / r['loop_ms']:.2f} | {gib(r['launcher'])} | "
               f"{' / '.join(gib(w) for w in r['workers']) or '-'} | {gib(r['total'])} | {r['system']:.0%} | "
-              f"{r['shuffle_kb']:.0f} | {r['documents']} | {r['media']} | {r['samples']} | {r['wall']:.0f} |")
+              f"{r['shuffle_kb']:.0f} | {r['documents']} | {r['media']} | {r['samples']} | "
+              f"{r['shard_mib'] * 2**20 / 1000 / max(r['read'], 1):.0f} | {r['wall']:.0f} |")
     for r in rows:
         print(f"  {r['pages']} pages, largest shuffles (KB/page): "
               + ", ".join(f"{name} {kb:.0f}" for name, kb in r["top"])
