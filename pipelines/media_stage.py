@@ -120,10 +120,10 @@ class ResolveMedia(beam.DoFn):
             if result is None:
                 continue
             if origin:
-                count("media_source", origin)
-            count("media", result.status)
+                count("media", f"n_from_{origin}")
+            count("media", "kept" if result.status == "success" else result.status)
             if len(requests) > 1:
-                count("media", "reused_references", len(requests) - 1)
+                count("media", "n_reused_references", len(requests) - 1)
             for item_id, index, _kind in requests:
                 yield item_id, (index, result)
 

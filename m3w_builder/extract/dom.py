@@ -19,6 +19,7 @@ from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode,
 from m3w_builder.drops import Rejected
 from m3w_builder.extract.charset import decode_html
 from m3w_builder.extract.urls import best_srcset, resolve
+from m3w_builder.options import option
 
 BLOCK_TAGS = frozenset(
     "address article aside blockquote body br caption center dd details dialog div dl dt fieldset "
@@ -49,9 +50,10 @@ _MAX_BOILERPLATE_SHARE = 0.3
 class ExtractOptions:
     """Per-page limits and switches of the extractor."""
 
-    max_page_bytes: int = 5_000_000
-    time_limit_s: float = 10.0
-    drop_boilerplate: bool = True
+    max_page_bytes: int = option(5_000_000, "pages larger than this are dropped (page_too_large)")
+    time_limit_s: float = option(10.0, "seconds per page", flag="page_time_limit")
+    drop_boilerplate: bool = option(True, "keep navigation, ads, cookie banners and hidden elements",
+                                    flag="keep_boilerplate")
     max_tracking_pixel_side: int = 2
 
 

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from m3w_builder.media.net import AddressPolicy, AddressRefused, PinnedHTTPConnection, PinnedHTTPSConnection
 from m3w_builder.media.robots import RobotsCache
 from m3w_builder.media.sniff import sniff
+from m3w_builder.options import option
 from m3w_builder.quality.optout import image_drop_reason
 
 MiB = 1024 * 1024
@@ -43,19 +44,20 @@ class FetchOptions:
     """Caps, politeness and safety settings (`allow`: IPs, CIDRs or host names to permit)."""
 
     user_agent: str = f"{AGENT_TOKEN}/0.1"
-    contact_url: str | None = None
-    max_bytes: int = 32 * MiB
-    total_timeout_s: float = 30.0
+    contact_url: str | None = option(None, "contact URL added to the user agent", flag="user_agent_contact")
+    max_bytes: int = option(32 * MiB, "bytes per media download", flag="max_media_bytes")
+    total_timeout_s: float = option(30.0, "seconds per media download", flag="http_timeout")
     socket_timeout_s: float = 10.0
     max_redirects: int = 5
     max_retries: int = 2
     backoff_s: float = 0.5
     max_backoff_s: float = 10.0
     per_host_concurrency: int = 4
-    respect_robots: bool = True
+    respect_robots: bool = option(True, "ignore robots.txt and X-Robots-Tag noai", flag="no_robots")
     x_robots_directives: tuple[str, ...] = ("noai", "noimageai")
-    allow: tuple[str, ...] = ()
-    proxy: str | None = None
+    allow: tuple[str, ...] = option((), "hosts/IPs/CIDRs allowed although private or loopback (tests, private mirrors)",
+                                    flag="http_allow")
+    proxy: str | None = option(None, "send every HTTP request through this proxy (host:port)", flag="http_proxy")
     allowed_types: tuple[str, ...] | None = None
 
 

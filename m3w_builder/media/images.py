@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media.sniff import sniff
+from m3w_builder.options import option
 
 MiB = 1024 * 1024
 
@@ -42,11 +43,11 @@ _DECODE_ERRORS = (
 class ImageOptions:
     """Caps and output settings; the size/aspect defaults are OBELICS's."""
 
-    image_size: int = 256
-    min_side: int = 150
-    max_side: int = 20000
-    min_aspect: float = 0.5
-    max_aspect: float = 2.0
+    image_size: int = option(256, "shorter side of stored images")
+    min_side: int = option(150, "images with a shorter side are dropped (too_small)", flag="min_image_side")
+    max_side: int = option(20000, "images with a longer side are dropped (too_large)", flag="max_image_side")
+    min_aspect: float = option(0.5, "minimum width/height")
+    max_aspect: float = option(2.0, "maximum width/height")
     max_bytes: int = 32 * MiB
     max_pixels: int = 89_478_485
     jpeg_quality: int = 95

@@ -18,9 +18,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import webdataset as wds
-
 from m3w_builder.output.shards import ShardWriter, shard_name
+from m3w_builder.output.tars import iter_samples
 from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN
 
 
@@ -49,9 +48,10 @@ def iter_windows(dataset_dir: Path) -> Iterator[tuple[str, dict, dict[str, bytes
     """(key, json, members) of every window of an M3W dataset, in shard order."""
     dataset = json.loads((dataset_dir / "dataset.json").read_text())
     for shard in dataset["shardlist"]:
-        for sample in wds.WebDataset(str(dataset_dir / shard["url"]), shardshuffle=False):
-            members = {k: v for k, v in sample.items() if not k.startswith("__")}
-            yield sample["__key__"], json.loads(members.pop("json")), members
+        with open(dataset_dir / shard["url"], "rb") as handle:
+            for key, stored in iter_samples(handle):
+                members = dict(stored)
+                yield key, json.loads(members.pop("json")), members
 
 
 def _write(path: Path, samples: list[tuple[str, bytes]]) -> None:

@@ -9,8 +9,8 @@ its image (VTP: a strip of frames) above its caption.
 
 Counter conventions read here: `stage/kept` are the items a stage passed and every other
 `stage/name` a drop reason, except names starting with `n_` (volumes such as
-`prepass/n_bytes_skipped`). `lang/<code>` counts detected languages. Stages that name what they
-passed otherwise (`KEPT_NAMES`) or not at all are listed with their raw counters.
+`prepass/n_bytes_skipped`). `language/n_<code>` counts detected languages. Stages without a
+`kept` counter (volumes only) are listed with their raw counters.
 """
 
 from __future__ import annotations
@@ -20,17 +20,23 @@ import html
 import json
 import math
 import re
-import tarfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from m3w_builder.output.tars import iter_samples
+
 STAGE_ORDER = [
+    "inputs",
+    "route",
     "read",
     "list",
     "align_page",
     "align",
+    "settle",
+    "captions",
+    "local_media",
     "retry",
     "prepass",
     "extract",
@@ -44,6 +50,7 @@ STAGE_ORDER = [
     "image_set_dedup",
     "paragraph_dedup",
     "assemble",
+    "assemble_media",
     "media",
     "pairs",
     "window",
@@ -51,9 +58,6 @@ STAGE_ORDER = [
 ]
 _MARKER = re.compile(r"(<image>|<EOC>)")
 _FUNNEL_HEAD = ["stage", "in", "kept", "dropped", "drop reasons / counters", "volumes"]
-# counters that give what passed a stage, first match wins: `kept` is the convention, the others
-# are how earlier stages of the job name it
-KEPT_NAMES = ("kept", "documents", "success", "windows_kept", "html_records", "samples")
 _MIME = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 PAIR_KINDS = frozenset(("align", "ltip", "vtp"))
 MAX_FRAMES = 6  # frames of a video shown in the sample section
@@ -102,24 +106,10 @@ def caption(window: StoredSample) -> str:
 
 def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[StoredSample]:
     """Samples of a WebDataset tar read as a stream (members of a sample are adjacent)."""
-    current: StoredSample | None = None
-    with tarfile.open(fileobj=fileobj, mode="r|*") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            base = member.name.rsplit("/", 1)[-1]
-            key, _, suffix = base.partition(".")
-            data = tar.extractfile(member).read()
-            if current is None or key != current.key:
-                if current is not None:
-                    yield current
-                current = StoredSample(key, {}, {})
-            if suffix == "json":
-                current.meta = json.loads(data)
-            else:
-                current.media[suffix] = data
-    if current is not None:
-        yield current
+    for key, members in iter_samples(fileobj):
+        media = dict(members)
+        meta = json.loads(media.pop("json")) if "json" in media else {}
+        yield StoredSample(key, meta, media)
 
 
 def add_window(data: ReportData, window: StoredSample) -> None:
@@ -236,7 +226,7 @@ def _by_stage(stats: dict[str, int]) -> dict[str, dict[str, int]]:
 
 
 def _kept_name(counters: dict[str, int]) -> str | None:
-    return next((name for name in KEPT_NAMES if name in counters), None)
+    return "kept" if "kept" in counters else None
 
 
 def funnel_section(stats: dict[str, int]) -> str:
@@ -247,8 +237,6 @@ def funnel_section(stats: dict[str, int]) -> str:
     """
     rows, labels, kept_values = [_row(_FUNNEL_HEAD, "th")], [], []
     for stage, counters in _by_stage(stats).items():
-        if stage == "lang":
-            continue
         kept_name = _kept_name(counters)
         volumes = {k: v for k, v in counters.items() if k.startswith("n_")}
         others = {k: v for k, v in counters.items() if k != kept_name and k not in volumes}
@@ -293,7 +281,7 @@ def _prepass_note(stats: dict[str, int]) -> str:
 
 def histogram_section(data: ReportData) -> str:
     """Histogram charts over the scanned samples and the language counters."""
-    languages = {k.split("/", 1)[1]: v for k, v in data.stats.items() if k.startswith("lang/")}
+    languages = {k[len("language/n_"):]: v for k, v in data.stats.items() if k.startswith("language/n_")}
     language_title = "languages (documents detected)" if languages else "languages (sample windows)"
     languages = languages or dict(data.sample_languages)
     top = sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))[:25]
