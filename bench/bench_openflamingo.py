@@ -17,9 +17,9 @@ one fwd+bwd step in turn, so load changes on a shared machine hit all of them al
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 import sys
 import types
+from pathlib import Path
 from typing import Callable
 
 import torch

@@ -85,7 +85,7 @@ def main() -> None:
                             "--no_http", "--direct_num_workers=1"]
                     for m in media_inputs:
                         args += ["--media_input", m]
-                    pairs = run(args)["stats"].get("pairs/success", 0)
+                    pairs = run(args)["stats"].get("pairs/kept", 0)
                 used = cpu() - start_cpu
                 print(f"{source:7} {mode:15} {pairs:5}  {used:6.2f}  {pairs / used:8.1f}   (wall {time.perf_counter() - start:.2f} s)")
 

@@ -79,7 +79,7 @@ def main() -> int:
                        "--no_url_dedup", "--no_near_dup", "--no_image_set_dedup", "--no_paragraph_dedup",
                        "--max_url_references=0", "--max_content_documents=0"])  # only the loop's stages
         beam_s, beam_wall = _cpu() - start, time.time() - wall
-        n_beam = dataset["stats"]["read/html_records"]
+        n_beam = dataset["stats"]["read/kept"]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"M3W job on {COPIES} copies of the sample crawl ({n_beam} pages):")

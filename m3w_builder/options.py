@@ -1,12 +1,18 @@
 """One source of defaults: option dataclass fields carry their default and help text.
 
-Every options dataclass (`ExtractOptions`, `FilterOptions`, ...) declares its fields with `option()`,
-so the command-line flags are generated from the fields and a default is written exactly once.
+Every options dataclass (`ExtractOptions`, `FilterOptions`, ...) declares its command-line fields
+with `option()`, so the flags are generated from the fields (`add_options`) and read back
+(`options_from_args`) and a default is written exactly once. The flag is the field name unless
+`flag=` says otherwise; a boolean whose default is True gets a switch-off flag (`--no_<name>`
+unless named). Fields declared without `option()` are internal knobs, not flags.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import types
+import typing
 from typing import Any
 
 
@@ -17,3 +23,85 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any =
     if factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def _is_option(f: dataclasses.Field) -> bool:
+    return "help" in f.metadata
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def flag_name(f: dataclasses.Field) -> str:
+    """The flag (without dashes) of an option field."""
+    if f.metadata.get("flag"):
+        return f.metadata["flag"]
+    return f"no_{f.name}" if _default(f) is True else f.name
+
+
+def _scalar(hint: Any) -> tuple[Any, bool]:
+    """(element type, repeatable) of a field type: `int | None` → int; `tuple[str, ...]` → (str, True)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _scalar(args[0])
+    if origin in (tuple, list):
+        return typing.get_args(hint)[0], True
+    return hint, False
+
+
+def option_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
+    """The `option()` fields of a dataclass with their resolved types."""
+    hints = typing.get_type_hints(cls)
+    return [(f, hints[f.name]) for f in dataclasses.fields(cls) if _is_option(f)]
+
+
+def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type,
+                defaults: dict[str, Any] | None = None, skip: tuple[str, ...] = ()) -> None:
+    """Add a flag for every `option()` field of `cls` (`defaults` overrides shown defaults by field name)."""
+    defaults = defaults or {}
+    for f, hint in option_fields(cls):
+        if f.name in skip:
+            continue
+        default = defaults.get(f.name, _default(f))
+        name = "--" + flag_name(f)
+        help_text = f.metadata["help"] or " "
+        kind, repeatable = _scalar(hint)
+        if kind is bool:
+            action = "store_false" if default is True else "store_true"
+            parser.add_argument(name, dest=f.name, action=action, default=default, help=help_text)
+        elif repeatable:
+            parser.add_argument(name, dest=f.name, type=kind, action="append", default=None,
+                                help=f"{help_text} (repeatable)" + (f"; default {list(default)}" if default else ""))
+        else:
+            parser.add_argument(name, dest=f.name, type=kind, default=default, choices=f.metadata.get("choices"),
+                                help=help_text)
+
+
+def options_from_args(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:
+    """An instance of `cls` from the flags `add_options` added (repeatable flags → tuple/list)."""
+    values: dict[str, Any] = {}
+    for f, hint in option_fields(cls):
+        if f.name in overrides or not hasattr(args, f.name):
+            continue
+        value = getattr(args, f.name)
+        kind, repeatable = _scalar(hint)
+        if repeatable:
+            container = list if typing.get_origin(_strip_none(hint)) is list else tuple
+            value = container(value) if value is not None else _default(f)
+        values[f.name] = value
+    return cls(**values, **overrides)
+
+
+def _strip_none(hint: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint
+
+
+def to_dict(options: Any) -> dict[str, Any]:
+    """Options as recorded in dataset.json (nested dataclasses as dicts)."""
+    return dataclasses.asdict(options)

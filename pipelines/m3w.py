@@ -11,82 +11,78 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import sys
 import time
-from collections import Counter
+from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from m3w_builder.drops import Drops, Rejected
+from m3w_builder.media.resolve import media_requests
 from m3w_builder.samples.assemble import attach_media, build_samples
 from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
-from pipelines import fs, progress
-from pipelines.config import JobConfig, beam_args, build_parser, config_from_args
-from pipelines.documents import ExtractDocuments
-from m3w_builder.media.resolve import media_requests
-from pipelines.media_stage import CapMediaRequests, FrequentContent, ResolveMediaTransform
-from pipelines.metrics import NAMESPACE, REJECTS, count, drop
-from pipelines.quality import PrePassFilter, QualityStage, prepass_config
-from pipelines.read import MEDIA, ExpandInputs, ReadRecords
-from pipelines.report import write_report
-from pipelines.shard_io import WriteRejects, WriteShard, assign_shard, dataset_json, reject_bucket, stable_hash
+from pipelines import checks, fs, progress
+from pipelines.config import JobConfig, beam_args, build_parser, config_from_args, parse_job_args
+from pipelines.documents import extract_stage, filter_stage
+from pipelines.media_stage import FrequentContent, ResolveMediaTransform, cap_media_requests
+from pipelines.metrics import REJECTS
+from pipelines.publish import dataset_json, publish
+from pipelines.quality import PrePassFilter, QualityStage
+from pipelines.read import MEDIA, expand_stage, read_stage
+from pipelines.shard_io import WriteRejects, WriteShard, assign_shard, reject_bucket, stable_hash
+from pipelines.stages import Counts, Dropped, LibraryStage, apply
 
 SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample"
 
 
-class AssembleDocuments(beam.DoFn):
-    """(doc_id, {docs, media}) → (doc, stored media, failed media): duplicates and frequent content
-    removed, then the image-count rules."""
+class AssembleDocument:
+    """Stage function: (doc_id, {docs, media}) → (doc, stored media, failed media). Repeat captures
+    go, then duplicates and frequent content among the media (`assemble_media/<status>`), then the
+    image-count rules."""
 
     def __init__(self, config: JobConfig) -> None:
         self.config = config
         self._frequent: frozenset[str] | None = None
 
-    def process(self, element, frequent: list[str]):
+    def __call__(self, element, frequent: list[str]):
         doc_id, grouped = element
-        if self._frequent is None:
+        if self._frequent is None:  # the side input is one list for the whole run
             self._frequent = frozenset(frequent)
         docs = sorted(grouped["docs"], key=lambda d: (d.fetch_time, d.source), reverse=True)
         if not docs:
             return
         for duplicate in docs[1:]:  # same URL and content captured again
-            yield drop("assemble", "duplicate_document", doc_id, duplicate.url)
+            yield Dropped("duplicate_document", doc_id, duplicate.url, f"kept the capture from {docs[0].source}")
         doc, kept, failures = attach_media(docs[0], dict(grouped["media"]), self.config.media.phash_distance,
                                            self._frequent)
-        count("assemble", "media_dropped", len(failures))
-        for failure in failures:
-            if failure.status in ("duplicate_in_document", "near_duplicate_in_document", "frequent_content"):
-                count("dedup", failure.status)
+        yield Counts(drops=Drops(f.status for f in failures))
         if len(kept) < self.config.min_doc_images:
-            yield drop("assemble", "too_few_images", doc_id, doc.url)
-        elif len(kept) > self.config.max_doc_images:
-            yield drop("assemble", "too_many_images", doc_id, doc.url)
-        else:
-            count("assemble", "documents")
-            yield doc, kept, failures
+            raise Rejected("too_few_images", f"{len(kept)} stored media < {self.config.min_doc_images}")
+        if len(kept) > self.config.max_doc_images:
+            raise Rejected("too_many_images", f"{len(kept)} stored media > {self.config.max_doc_images}")
+        yield doc, kept, failures
 
 
-class BuildSamples(beam.DoFn):
-    """(doc, media, failures) → shard samples: render markers, tokenize, cut windows."""
+class WindowDocument:
+    """Stage function: (doc, media, failures) → shard samples (render markers, tokenize, cut windows);
+    `window/kept` counts windows, `window/too_few_images` the windows dropped."""
 
     def __init__(self, config: JobConfig) -> None:
         self.config = config
         self._tokenizer: Tokenizer | None = None
 
-    def process(self, element, model: bytes):
+    def __call__(self, element, model: bytes):
         if self._tokenizer is None:  # the side input is one model for the whole run
             self._tokenizer = Tokenizer(model)
         doc, media, failures = element
         samples, counts = build_samples(doc, media, self._tokenizer, self.config.windows, self.config.seed, failures)
-        for name, n in counts.items():
-            count("window", name, n)
+        yield Counts(drops={"too_few_images": counts["too_few_images"]}, volumes={"windows_made": counts["windows_made"]})
         if not samples:
-            yield drop("window", "no_window", doc.doc_id, doc.url)
+            raise Rejected("no_window", f"{counts['windows_made']} windows, none with enough images")
         yield from samples
 
 
@@ -103,8 +99,9 @@ def tokenizer_info(model: bytes) -> dict:
 class FinalizeDataset(beam.DoFn):
     """Write tokenizer.model and dataset.json (stats are merged in by the launcher after the run)."""
 
-    def __init__(self, config: JobConfig) -> None:
+    def __init__(self, config: JobConfig, fingerprint: str) -> None:
         self.config = config
+        self.fingerprint = fingerprint
 
     def process(self, shards: list[dict], model: bytes):
         cfg = self.config
@@ -112,7 +109,8 @@ class FinalizeDataset(beam.DoFn):
             fs.write_bytes_atomic(fs.join(cfg.output, "tokenizer.model"), model)
         window = {"max_tokens": cfg.windows.max_tokens, "max_images": cfg.windows.max_images}
         fs.write_bytes_atomic(fs.join(cfg.output, "dataset.json"),
-                              dataset_json("m3w", shards, tokenizer_info(model) if model else None, window, cfg.to_json()))
+                              dataset_json("m3w", shards, tokenizer_info(model) if model else None, window, cfg.to_json(),
+                                           self.fingerprint))
         yield len(shards)
 
 
@@ -128,65 +126,57 @@ def _record_headers(record) -> list[tuple[str, str]] | None:
     return record.optout_headers or None
 
 
-def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | None = None) -> None:
-    """Add the whole M3W graph to `p`."""
-    read = (
-        p
-        | "Inputs" >> beam.Create(cfg.inputs)
-        | "Expand" >> beam.ParDo(ExpandInputs(cfg.cc_base)).with_outputs(REJECTS, main="files")
-    )
-    records = (
-        read.files
-        | "SpreadFiles" >> beam.Reshuffle()
-        | "Read" >> beam.ParDo(ReadRecords(cfg.url_map, cfg.extract.max_page_bytes * 10)).with_outputs(REJECTS, MEDIA, main="pages")
-    )
-    pages = records.pages | "SpreadPages" >> beam.Reshuffle()
+def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | None = None,
+                   fingerprint: str = "") -> None:
+    """Add the whole M3W graph to `p` (`fingerprint`: `checks.fingerprint` of this run)."""
+    read = apply(p | "Inputs" >> beam.Create(cfg.inputs), "Expand", expand_stage(cfg.cc_base))
+    records = apply(read.out | "SpreadFiles" >> beam.Reshuffle(), "Read",
+                    read_stage(cfg.url_map, cfg.extract.max_page_bytes * 10), tags=(MEDIA,))
+    pages = records.out | "SpreadPages" >> beam.Reshuffle()
     rejects = [read[REJECTS], records[REJECTS]]
-    quality_options = SimpleNamespace(**cfg.quality)
-    if cfg.quality.get("prepass"):
+    if cfg.quality.prepass:
         prepass = pages | "Prepass" >> PrePassFilter(
-            prepass_config(quality_options), html_of=_record_body, url_of=_record_url, headers_of=_record_headers,
-            blocklist_paths=cfg.quality.get("blocklist", []))
+            cfg.quality.prepass_config(), html_of=_record_body, url_of=_record_url, headers_of=_record_headers,
+            blocklist_paths=cfg.quality.blocklist)
         pages = prepass["docs"]
         rejects.append(prepass["rejects"])
-    extracted = pages | "Extract" >> beam.ParDo(ExtractDocuments(cfg)).with_outputs(REJECTS, main="docs")
-    quality = extracted.docs | "Quality" >> QualityStage(quality_options)
-    capped = quality["docs"] | "CapMediaRequests" >> beam.ParDo(
-        CapMediaRequests(cfg.media.fetch.max_requests_per_document)).with_outputs(REJECTS, main="docs")
-    docs = capped.docs
-    rejects += [extracted[REJECTS], quality["rejects"], capped[REJECTS]]
+    extracted = apply(pages, "Extract", extract_stage(cfg.extract, cfg.videos))
+    filtered = apply(extracted.out, "Filter", filter_stage(cfg.filters, cfg.min_doc_images))
+    quality = filtered.out | "Quality" >> QualityStage(cfg.quality)
+    capped = apply(quality["docs"], "CapMediaRequests",
+                   LibraryStage("media_requests", partial(cap_media_requests, cfg.media.fetch.max_requests_per_document)))
+    docs = capped.out
+    rejects += [extracted[REJECTS], filtered[REJECTS], quality["rejects"], capped[REJECTS]]
     requests = docs | "MediaRequests" >> beam.FlatMap(media_requests)
     resolved = {"requests": requests, "records": records[MEDIA]} | "ResolveMedia" >> ResolveMediaTransform(cfg)
     media = resolved["media"]
     rejects.append(resolved["rejects"])
     frequent = beam.pvalue.AsList(media | "FrequentContent" >> FrequentContent(cfg.media.max_content_documents))
-    assembled = (
-        {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d.doc_id, d)), "media": media}
-        | "GroupByDoc" >> beam.CoGroupByKey()
-        | "Assemble" >> beam.ParDo(AssembleDocuments(cfg), frequent).with_outputs(REJECTS, main="docs")
-    )
+    grouped = {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d.doc_id, d)), "media": media} | "GroupByDoc" >> beam.CoGroupByKey()
+    assembled = apply(grouped, "Assemble",
+                      LibraryStage("assemble", AssembleDocument(cfg), many=True, parts="assemble_media"), frequent)
     if tokenizer_model is not None:
         model = p | "Tokenizer" >> beam.Create([tokenizer_model])
     else:
         model = (
-            assembled.docs
+            assembled.out
             | "TokenizerSample" >> beam.Map(lambda e: (stable_hash(e[0].doc_id), e[0].text))
             | "SmallestHashes" >> beam.combiners.Top.Smallest(cfg.tokenizer_sample_docs)
             | "TrainTokenizer" >> beam.Map(lambda s: train_tokenizer(tokenizer_texts(s), cfg.train) if s else b"")
         )
     model_side = beam.pvalue.AsSingleton(model)
-    samples = assembled.docs | "Windows" >> beam.ParDo(BuildSamples(cfg), model_side).with_outputs(REJECTS, main="samples")
-    n_samples = beam.pvalue.AsSingleton(samples.samples | "CountSamples" >> beam.combiners.Count.Globally())
+    samples = apply(assembled.out, "Windows", LibraryStage("window", WindowDocument(cfg), many=True), model_side)
+    n_samples = beam.pvalue.AsSingleton(samples.out | "CountSamples" >> beam.combiners.Count.Globally())
     shards = (
-        samples.samples
+        samples.out
         | "AssignShard" >> beam.Map(lambda s, n: assign_shard(s, n, cfg.samples_per_shard), n_samples)
         | "GroupShards" >> beam.GroupByKey()
-        | "WriteShards" >> beam.ParDo(WriteShard(cfg.output, cfg.prefix))
+        | "WriteShards" >> beam.ParDo(WriteShard(cfg.output, cfg.prefix, fingerprint))
     )
     _ = (
         shards
         | "ShardList" >> beam.combiners.ToList()
-        | "Finalize" >> beam.ParDo(FinalizeDataset(cfg), model_side)
+        | "Finalize" >> beam.ParDo(FinalizeDataset(cfg, fingerprint), model_side)
     )
     if cfg.write_rejects:
         _ = (
@@ -196,43 +186,6 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
             | "GroupRejects" >> beam.GroupByKey()
             | "WriteRejects" >> beam.ParDo(WriteRejects(cfg.output))
         )
-
-
-def collect_stats(result) -> dict[str, int]:
-    """All `m3w` counters of a finished run as {stage/reason: value}."""
-    stats: Counter = Counter()
-    for counter in result.metrics().query()["counters"]:
-        if counter.key.metric.namespace == NAMESPACE:
-            stats[counter.key.metric.name] += counter.committed or counter.attempted or 0
-    return dict(sorted(stats.items()))
-
-
-def finish(cfg: JobConfig, stats: dict[str, int], seconds: float) -> dict:
-    """Merge stats into dataset.json, write stats.json, and return the dataset document."""
-    dataset = json.loads(fs.read_bytes(fs.join(cfg.output, "dataset.json")))
-    dataset["stats"] = stats
-    fs.write_bytes_atomic(fs.join(cfg.output, "dataset.json"), json.dumps(dataset, indent=1, sort_keys=True).encode())
-    fs.write_bytes_atomic(fs.join(cfg.output, "stats.json"),
-                          json.dumps({"counters": stats, "wall_seconds": round(seconds, 2)}, indent=1, sort_keys=True).encode())
-    return dataset
-
-
-def summary(cfg: JobConfig, dataset: dict) -> str:
-    """A short human summary of a finished run."""
-    stats = dataset["stats"]
-    shards = dataset["shardlist"]
-    lines = [
-        f"M3W dataset written to {cfg.output}",
-        f"  shards: {len(shards)}  samples: {sum(s['nsamples'] for s in shards)}  "
-        f"bytes: {sum(s['filesize'] for s in shards)}",
-        f"  pages read: {stats.get('read/html_records', 0) + stats.get('read/html_files', 0)}  "
-        f"documents extracted: {stats.get('extract/documents', 0)}  kept after filters: {stats.get('filter/kept', 0)}  "
-        f"in dataset: {stats.get('assemble/documents', 0)}",
-        f"  media stored: {stats.get('media/success', 0)}  windows: {stats.get('window/windows_kept', 0)}",
-        "  drops: " + ", ".join(f"{k}={v}" for k, v in stats.items() if progress.is_drop(k)),
-        "  languages: " + ", ".join(f"{k[5:]}={v}" for k, v in stats.items() if k.startswith("lang/")),
-    ]
-    return "\n".join(lines)
 
 
 def default_inputs(output: str) -> list[str]:
@@ -255,7 +208,7 @@ def prepare_retry(cfg: JobConfig) -> int:
     remove its shards so they are rebuilt; successes come back from `--media_cache`, failed URLs
     are fetched again. Returns how many failed items will be retried."""
     if not cfg.media.media_cache:
-        raise SystemExit("--retry_failed needs --media_cache (the successes of the first run come from it)")
+        raise checks.UsageError("--retry_failed needs --media_cache (the successes of the first run come from it)")
     pattern = fs.join(cfg.output, f"{cfg.prefix}-*.parquet")
     manifests = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
     failed = 0
@@ -268,22 +221,40 @@ def prepare_retry(cfg: JobConfig) -> int:
     return failed
 
 
+def prepare(cfg: JobConfig, dry_run: bool) -> tuple[bytes | None, str]:
+    """Checks before Beam starts (a dry run touches no storage); returns the tokenizer given with
+    `--tokenizer` and this run's fingerprint."""
+    if dry_run:
+        return None, checks.fingerprint(cfg.to_json(), [[p, None] for p in cfg.inputs])
+    checks.check_output(cfg.output)
+    listing = checks.input_listing(cfg.inputs)
+    try:
+        tokenizer_model = fs.read_bytes(cfg.tokenizer) if cfg.tokenizer else None
+    except OSError as error:
+        raise checks.UsageError(f"--tokenizer {cfg.tokenizer}: {error}") from None
+    fingerprint = checks.fingerprint(cfg.to_json(), listing, tokenizer_model)
+    checks.check_rerun(cfg.output, fingerprint, cfg.to_json(), cfg.overwrite, cfg.prefix)
+    fs.clean_stale_temporaries(cfg.output)
+    if cfg.media.retry_failed:
+        print(f"--retry_failed: {prepare_retry(cfg)} failed media items of the previous run will be fetched again")
+    return tokenizer_model, fingerprint
+
+
 def run(argv: list[str] | None = None) -> dict | None:
     """Parse flags, run the job, write stats; returns the dataset.json document (on a dry run, the
     translated step names)."""
-    args, extra = build_parser().parse_known_args(argv)
+    parser = build_parser()
+    args, extra = parse_job_args(parser, argv)
     options = PipelineOptions(beam_args(extra))
     dry_run = bool(options.get_all_options().get("dry_run"))
-    cfg = config_from_args(args, [] if args.inputs or dry_run else default_inputs(args.output))
-    if not dry_run:  # a dry run only translates the graph: touch no storage
-        fs.ensure_dir(cfg.output)
-        fs.clean_stale_temporaries(cfg.output)
-    if cfg.media.retry_failed and not dry_run:
-        print(f"--retry_failed: {prepare_retry(cfg)} failed media items of the previous run will be fetched again")
-    tokenizer_model = fs.read_bytes(cfg.tokenizer) if cfg.tokenizer else None
+    try:
+        cfg = config_from_args(args, [] if args.inputs or dry_run else default_inputs(args.output))
+        tokenizer_model, fingerprint = prepare(cfg, dry_run)
+    except (checks.UsageError, ValueError) as error:
+        raise SystemExit(f"{parser.prog}: error: {error}") from None
     start = time.time()
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, cfg, tokenizer_model)
+    build_pipeline(pipeline, cfg, tokenizer_model, fingerprint)
     with progress.live(cfg.output, enabled=not dry_run):
         result = pipeline.run()
         result.wait_until_finish()
@@ -292,17 +263,7 @@ def run(argv: list[str] | None = None) -> dict | None:
         steps = sorted(t.unique_name for t in transforms if "/" not in t.unique_name)
         print(f"Dry run: the job translated for Dataflow ({len(steps)} top-level steps); nothing was submitted.")
         return {"dry_run": True, "steps": steps}
-    return publish(cfg, result, start, summary)
-
-
-def publish(cfg, result, start: float, describe) -> dict:
-    """After a run: merge the stats into dataset.json, write stats.json and (unless switched off)
-    report.html, print `describe(cfg, dataset)`; returns the dataset.json document."""
-    dataset = finish(cfg, collect_stats(result), time.time() - start)
-    print(describe(cfg, dataset))
-    if cfg.report:
-        print(f"  report: {write_report(cfg.output)}")
-    return dataset
+    return publish(cfg, result, start, "M3W dataset")
 
 
 def main() -> int:

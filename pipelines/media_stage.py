@@ -15,26 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 import apache_beam as beam
 
 from m3w_builder.document import Document
-from m3w_builder.drops import Rejected
 from m3w_builder.media.resolve import MediaResolver, check_request_cap
 from pipelines.config import JobConfig
 from pipelines.metrics import REJECTS, count, drop
 
 
-class CapMediaRequests(beam.DoFn):
-    """Documents with more media nodes than `fetch.max_requests_per_document` stop here, before a
-    single request is made (`media/too_many_media`, with a rejects row)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-    def process(self, doc: Document):
-        try:
-            check_request_cap(doc, self.limit)
-        except Rejected as rejected:
-            yield drop("media_requests", rejected.reason, doc.doc_id, doc.url)
-            return
-        yield doc
+def cap_media_requests(limit: int, doc: Document) -> Document:
+    """Stage function: documents with more media nodes than `limit` stop here, before a single
+    request is made (`media_requests/too_many_media`)."""
+    check_request_cap(doc, limit)
+    return doc
 
 
 class ResolveMedia(beam.DoFn):
@@ -79,13 +69,13 @@ class ResolveMedia(beam.DoFn):
                 continue
             result = resolved.result
             if resolved.origin:
-                count("media_source", resolved.origin)
+                count("media", f"n_from_{resolved.origin}")
             if result.ok:
-                count("media", result.status)
+                count("media", "kept")
             else:
-                yield drop("media", result.status, url, url)
+                yield drop("media", result.status, url, url, result.error_message)
             if len(requests) > 1:
-                count("media", "reused_references", len(requests) - 1)
+                count("media", "n_reused_references", len(requests) - 1)
             for item_id, index, _kind in requests:
                 yield item_id, (index, result)
 

@@ -2,7 +2,7 @@
 
 Every element a stage drops is counted in the Beam metric namespace `m3w` as `stage/reason`
 (merged into `stats.json` at the end of a job) and emitted on the `rejects` tagged output as a row
-`{id, url, stage, reason}` that the job can write to a rejects parquet.
+`{id, url, stage, reason, detail}` that the job can write to a rejects parquet.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ def count(stage: str, name: str, n: int = 1) -> None:
     progress.record(f"{stage}/{name}", n)
 
 
-def drop(stage: str, reason: str, item_id: str, url: str = "") -> beam.pvalue.TaggedOutput:
+def drop(stage: str, reason: str, item_id: str, url: str = "", detail: str = "") -> beam.pvalue.TaggedOutput:
     """Count a dropped item and return the rejects row to `yield` from a DoFn."""
     count(stage, reason)
-    row = {"id": item_id, "url": url, "stage": stage, "reason": reason}
+    row = {"id": item_id, "url": url, "stage": stage, "reason": reason, "detail": detail}
     return beam.pvalue.TaggedOutput(REJECTS, row)

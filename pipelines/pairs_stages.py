@@ -5,115 +5,104 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tarfile
 import time
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder.drops import Rejected
 from m3w_builder.output.shards import shard_name
-from m3w_builder.pairs.align import alt_key, caption_reason, check_candidate, harvest
-from m3w_builder.pairs.items import (FAILED_TO_DOWNLOAD, PairItem, broken_item, failure_row, make_item, pair_sample,
-                                     pairs_schema, shard_stats)
+from m3w_builder.output.tars import Members, iter_samples
+from m3w_builder.pairs.align import AltCandidate, alt_key, caption_reason, check_candidate, harvest
+from m3w_builder.pairs.items import (
+    FAILED_TO_DOWNLOAD,
+    PairItem,
+    broken_item,
+    failure_row,
+    make_item,
+    pair_sample,
+    pairs_schema,
+    shard_stats,
+)
+from m3w_builder.pairs.paths import is_local, local_url
 from m3w_builder.read.lists import read_list
 from m3w_builder.read.records import WebRecord
 from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
-from pipelines.metrics import count, drop
+from pipelines.metrics import count
 from pipelines.shard_io import finished_shard, finished_shard_files_exist, shard_paths, write_shard
+from pipelines.stages import Counts, Dropped, Kept
 
 REUSE = "reuse"
 
 
-def _is_local(url: str) -> bool:
-    scheme = urlsplit(url).scheme
-    return scheme == "file" or scheme == "" or (len(scheme) == 1 and os.name == "nt")
-
-
-def local_url(url: str, list_path: str) -> str:
-    """A local path of a list row as an absolute `file://` URL (relative to the list's folder)."""
-    path = urlsplit(url).path if url.startswith("file:") else url
-    if not os.path.isabs(path) and "://" not in list_path:
-        path = os.path.join(os.path.dirname(os.path.abspath(list_path)), path)
-    return "file://" + os.path.normpath(path)
-
-
-class ReadPairList(beam.DoFn):
-    """A list file → one `PairItem` per data row (broken rows carry their reason)."""
+class ReadPairList:
+    """Stage function (`list`): a list file → one `PairItem` per data row. Every row goes on:
+    broken ones carry their reason and are settled (counted, manifest row) by `Compose`."""
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
 
-    def process(self, path: str):
+    def __call__(self, path: str) -> Iterator[Any]:
         cfg = self.cfg
-        count("list", "files")
+        yield Counts(volumes={"files": 1})
         for row in read_list(path, lambda: fs.open_raw(path), cfg.list_options):
-            count("list", "rows")
-            if row.encoding != "utf-8":
-                count("list", "non_utf8_caption")
+            volumes = {"rows": 1, "non_utf8_caption": int(row.encoding != "utf-8")}
             if row.error:
-                count("list", row.error)
-                yield broken_item(row.row_id, row.error, row.detail,
-                                  cfg.kind, row.url, row.caption, row.extra, row.encoding)
+                yield Kept(broken_item(row.row_id, row.error, row.detail, cfg.kind, row.url, row.caption, row.extra,
+                                       row.encoding), volumes=volumes)
                 continue
             url = row.url
-            if _is_local(url):
+            if is_local(url):
                 if not cfg.local_paths:
-                    count("list", "local_path_refused")
-                    yield broken_item(row.row_id, "local_path_refused", url, cfg.kind, url, row.caption, row.extra)
+                    yield Kept(broken_item(row.row_id, "local_path_refused", url, cfg.kind, url, row.caption,
+                                           row.extra), volumes=volumes)
                     continue
                 url = local_url(url, path)
             item = make_item(url, row.caption, cfg.kind, row.row_id, extra=row.extra, encoding=row.encoding)
             reason = caption_reason(item.caption, cfg.caption_rules)
             if reason:
-                count("list", reason)
                 item.status, item.detail = reason, item.caption[:200]
-            yield item
+            yield Kept(item, volumes=volumes)
 
 
-class HarvestAlts(beam.DoFn):
-    """A page record → one `PairItem` per `<img>` whose alt text passes the caption rules."""
+class HarvestPage:
+    """Stage function (`align_page`): a page record → its `<img>` alt candidates."""
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg
 
-    def process(self, record: WebRecord):
-        cfg = self.cfg
+    def __call__(self, record: WebRecord) -> Kept:
         headers = record.optout_headers or None
-        try:
-            candidates = list(harvest(record.body, record.url, content_type=record.content_type, headers=headers,
-                                      options=cfg.extract))
-        except Rejected as rejected:
-            yield drop("align_page", rejected.reason, record.source, record.url)
-            return
-        except Exception as error:  # a page must never crash the job
-            yield drop("align_page", f"error_{type(error).__name__}", record.source, record.url)
-            return
-        count("align_page", "pages")
-        for candidate in candidates:
-            count("align", "candidates")
-            try:
-                check_candidate(candidate, cfg.caption_rules, cfg.job.images.min_side)
-            except Rejected as rejected:
-                yield drop("align", rejected.reason, record.url, candidate.src)
-                continue
-            yield make_item(candidate.src, candidate.alt, "image", candidate.page_url, from_list=False)
+        candidates = list(harvest(record.body, record.url, content_type=record.content_type, headers=headers,
+                                  options=self.cfg.extract))
+        return Kept(candidates, volumes={"candidates": len(candidates)})
+
+
+class CheckCandidate:
+    """Stage function (`align`): an alt candidate → a `PairItem` under the caption and size rules."""
+
+    def __init__(self, cfg) -> None:
+        self.cfg = cfg
+
+    def __call__(self, candidate: AltCandidate) -> PairItem:
+        check_candidate(candidate, self.cfg.caption_rules, self.cfg.images.min_side)
+        return make_item(candidate.src, candidate.alt, "image", candidate.page_url, from_list=False)
 
 
 def _stored_row(row: dict) -> dict:
     return {k: v for k, v in row.items() if k != "shard"}
 
 
-class Settle(beam.DoFn):
-    """(key, {items, prev}) → items: one per key (later list rows become `duplicate`, later page
-    pairs are dropped); with a previous manifest, earlier successes become `reuse` and earlier
-    failures are retried."""
+class Settle:
+    """Stage function (`settle`): (key, {items, prev}) → one item per key (later list rows become
+    `duplicate`, later page pairs are dropped); with a previous manifest, earlier successes become
+    `reuse` and earlier failures are retried."""
 
-    def process(self, element):
+    def __call__(self, element) -> Iterator[Any]:
         key, grouped = element
         items = sorted(grouped["items"], key=lambda i: (i.source, i.url))
         prev = list(grouped["prev"])
@@ -122,44 +111,42 @@ class Settle(beam.DoFn):
         first, rest = items[0], items[1:]
         for dup in rest:
             if dup.from_list:
-                count("list", "duplicate")
                 yield broken_item(dup.source, "duplicate", f"same url and caption as {first.source}", dup.kind,
                                   dup.url, dup.caption, dup.extra, dup.encoding)
             else:
-                yield drop("align", "duplicate_pair", dup.source, dup.url)
+                yield Dropped("duplicate_pair", dup.source, dup.url, f"same pair as on {first.source}")
         if prev and first.pending:
             if prev[0].get("status") == "success":
-                count("retry", "reused")
+                yield Counts(volumes={"reused": 1})
                 first.status, first.previous_row = REUSE, _stored_row(prev[0])
             else:
-                count("retry", "retried")
+                yield Counts(volumes={"retried": 1})
                 first.retried = True
         yield first
 
 
-class FrequentCaptions(beam.DoFn):
-    """(alt key, items) → items; all items whose caption is shared by more than `limit` distinct
-    image URLs fail with `frequent_caption` (ALIGN: shared by more than 10 images)."""
+class FrequentCaptions:
+    """Stage function (`captions`): (alt key, items) → items; all items whose caption is shared by
+    more than `limit` distinct image URLs fail with `frequent_caption` (ALIGN: more than 10 images)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
 
-    def process(self, element):
+    def __call__(self, element) -> Iterator[Any]:
         _alt, items = element
         items = list(items)
         urls = {i.url for i in items if i.pending or i.status == REUSE}
-        if self.limit and len(urls) > self.limit:
-            for item in items:
-                if item.pending or item.status == REUSE:
-                    if not item.from_list:
-                        yield drop("align", "frequent_caption", item.source, item.url)
-                        continue
-                    count("list", "frequent_caption")
-                    item.status, item.detail = "frequent_caption", f"{len(urls)} images > {self.limit}"
-                    item.previous_row = None
-                yield item
+        if not (self.limit and len(urls) > self.limit):
+            yield from items
             return
-        yield from items
+        for item in items:
+            if item.pending or item.status == REUSE:
+                if not item.from_list:
+                    yield Dropped("frequent_caption", item.source, item.url, f"{len(urls)} images > {self.limit}")
+                    continue
+                item.status, item.detail = "frequent_caption", f"{len(urls)} images > {self.limit}"
+                item.previous_row = None
+            yield item
 
 
 def alt_keyed(item: PairItem):
@@ -176,25 +163,27 @@ def local_urls(item: PairItem):
         yield item.url
 
 
-def read_local(url: str):
-    """(url, WebRecord) for a local media file (status 404 when it cannot be read)."""
+def read_local(url: str) -> Kept:
+    """Stage function (`local_media`): (url, WebRecord) for a local media file (status 404 when it
+    cannot be read, so the item fails as media)."""
     path = urlsplit(url).path
     try:
         with open(path, "rb") as f:
             body = f.read()
-        count("media_source", "local_file")
-        yield url, WebRecord(url, body, source=path)
     except OSError:
-        yield url, WebRecord(url, b"", http_status=404, source=path)
+        return Kept((url, WebRecord(url, b"", http_status=404, source=path)), volumes={"unreadable": 1})
+    return Kept((url, WebRecord(url, body, source=path)))
 
 
-class Compose(beam.DoFn):
-    """(key, {items, media}) → (key, entry): ("sample", ShardSample, retried) | ("row", dict, retried)."""
+class Compose:
+    """Stage function (`pairs`): (key, {items, media}) → (key, entry), entry ("sample", ShardSample,
+    retried) | ("reuse", row, False) | ("row", dict, retried). A failed item is counted
+    `pairs/<status>` with a rejects row and still goes on to its manifest row."""
 
     def __init__(self, video_frames: int) -> None:
         self.video_frames = video_frames
 
-    def process(self, element):
+    def __call__(self, element) -> Iterator[Any]:
         key, grouped = element
         items = list(grouped["items"])
         if not items:
@@ -203,35 +192,28 @@ class Compose(beam.DoFn):
         retried, row = item.retried, item.previous_row
         results = [r for _i, r in grouped["media"]]
         if item.status == REUSE:
-            count("pairs", "success")
             yield key, ("reuse", row, False)
-        elif not item.pending:
-            count("pairs", item.status)
-            yield key, ("row", failure_row(item), retried)
+            return
+        if not item.pending:
+            row = failure_row(item)
         elif not results:
-            count("pairs", "no_media_result")
-            yield key, ("row", failure_row(item, "no_media_result", ""), retried)
+            row = failure_row(item, "no_media_result", "")
         else:
             out = pair_sample(item, results[0], self.video_frames)
             if isinstance(out, ShardSample):
-                count("pairs", "success")
                 yield key, ("sample", out, retried)
-            else:
-                count("pairs", out["reason"])
-                yield key, ("row", out, retried)
+                return
+            row = out
+        yield Dropped(row.get("reason") or row["status"], item.source, item.url, row.get("error_message") or "",
+                      carry=(key, ("row", row, retried)))
 
 
-def _old_members(tar_path: str, keys: set[str]) -> dict[str, list[tuple[str, bytes]]]:
+def _old_members(tar_path: str, keys: set[str]) -> dict[str, Members]:
     """Members of `keys` in an existing shard, in their tar order."""
-    found: dict[str, list[tuple[str, bytes]]] = {}
     if not keys or not fs.exists(tar_path):
-        return found
-    with tarfile.open(fileobj=io.BytesIO(fs.read_bytes(tar_path)), mode="r:") as tar:
-        for member in tar:
-            key, _, suffix = member.name.partition(".")
-            if key in keys and member.isfile():
-                found.setdefault(key, []).append((suffix, tar.extractfile(member).read()))
-    return found
+        return {}
+    with fs.open_raw(tar_path) as handle:
+        return {key: members for key, members in iter_samples(handle) if key in keys}
 
 
 class WritePairShard(beam.DoFn):
@@ -244,9 +226,10 @@ class WritePairShard(beam.DoFn):
     earlier successes are copied from the old tar, so the result equals a run where the retried
     items had succeeded at once."""
 
-    def __init__(self, output: str, prefix: str) -> None:
+    def __init__(self, output: str, prefix: str, fingerprint: str) -> None:
         self.output = output
         self.prefix = prefix
+        self.fingerprint = fingerprint
 
     def process(self, element, extra_names=()):
         started = time.monotonic()
@@ -256,7 +239,7 @@ class WritePairShard(beam.DoFn):
         tar_path = shard_paths(self.output, name)[0]
         nsamples = sum(1 for _k, (kind, _v, _r) in entries if kind in ("sample", "reuse"))
         if not any(retried for _k, (_kind, _v, retried) in entries):
-            info = finished_shard(self.output, name, nsamples)
+            info = finished_shard(self.output, name, nsamples, self.fingerprint)
             if info is not None:
                 yield info
                 return
@@ -272,12 +255,12 @@ class WritePairShard(beam.DoFn):
                 samples.append(ShardSample(key, old[key], value))
                 rows.append(value)
             elif kind == "reuse":
-                count("retry", "reuse_missing")
+                count("shard", "n_reuse_missing")
                 rows.append({**value, "status": FAILED_TO_DOWNLOAD, "reason": "reuse_missing",
                              "error_message": "reuse_missing: not in the previous shard"})
             else:
                 rows.append(value)
-        info = write_shard(self.output, name, samples, rows, pairs_schema(extra_names))
+        info = write_shard(self.output, name, samples, rows, pairs_schema(extra_names), self.fingerprint)
         stats = json.dumps(shard_stats(rows, time.monotonic() - started), indent=1, sort_keys=True)
         fs.write_bytes_atomic(fs.join(self.output, name[: -len(".tar")] + "_stats.json"), stats.encode("utf-8"))
         yield info

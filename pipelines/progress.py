@@ -54,34 +54,30 @@ def read_totals(folder: Path) -> Counter:
     return totals
 
 
-# (label, counters summed) of the progress line; a field shows once it is non-zero, so M3W and
-# pairs jobs share the line
+# (label, counter) of the progress line; a field shows once it is non-zero, so M3W and pairs
+# jobs share the line
 FIELDS = (
-    ("pages", ("read/html_records", "read/html_files")),
-    ("list rows", ("list/rows",)),
-    ("documents", ("extract/documents",)),
-    ("media", ("media/success",)),
-    ("windows", ("window/windows_kept",)),
-    ("pairs", ("pairs/success",)),
-    ("shards", ("shard/written",)),
+    ("pages", "read/kept"),
+    ("list rows", "list/n_rows"),
+    ("documents", "extract/kept"),
+    ("media", "media/kept"),
+    ("windows", "window/kept"),
+    ("pairs", "pairs/kept"),
+    ("shards", "shard/n_written"),
 )
+
+
+def is_drop(name: str) -> bool:
+    """Whether a counter names a drop reason (not `kept`, not a volume `n_*`)."""
+    _stage, _, reason = name.partition("/")
+    return bool(reason) and reason != "kept" and not reason.startswith("n_")
 
 
 def progress_line(totals: Counter, elapsed: float) -> str:
     """One human line: volumes at each stage reached so far and the number of drops."""
     drops = sum(v for k, v in totals.items() if is_drop(k))
-    fields = ((label, sum(totals[name] for name in names)) for label, names in FIELDS)
+    fields = ((label, totals[name]) for label, name in FIELDS)
     return f"[{elapsed:6.1f}s] " + "  ".join([*(f"{label} {n}" for label, n in fields if n), f"drops {drops}"])
-
-
-def is_drop(name: str) -> bool:
-    """Counters that name a reason something was dropped (not volumes, sources or languages)."""
-    stage, _, reason = name.partition("/")
-    return stage not in ("lang", "media_source") and reason not in (
-        "documents", "kept", "html_records", "html_files", "archives", "media_records", "success",
-        "windows_made", "windows_kept", "written", "samples", "reused_references", "media_dropped",
-        "files", "rows", "pages", "candidates",
-    ) and not reason.startswith("n_")
 
 
 class Reporter:
@@ -96,6 +92,10 @@ class Reporter:
 
     def __enter__(self) -> "Reporter":
         self.folder.mkdir(parents=True, exist_ok=True)
+        for path in self.folder.glob("*"):  # a killed earlier run's tallies must not add to this one
+            path.unlink(missing_ok=True)
+        with _lock:  # nor an earlier run of this process (in-memory runners count here too)
+            _tally.clear()
         os.environ[ENV] = str(self.folder)
         self.thread.start()
         return self

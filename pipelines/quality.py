@@ -1,48 +1,38 @@
 """Corpus-level quality as Beam transforms: opt-out, language, URL / near-duplicate / image-set
 dedup, per-domain paragraph dedup, and the text-only pre-pass that runs before extraction.
 
-Every transform over documents returns `{"docs": PCollection[Document], "rejects": PCollection}`;
-each dropped document is counted as `stage/reason` and emitted as a rejects row
-(`pipelines.metrics.drop`). Dedup decisions are computed from small keyed values (normalised URLs,
-ids, MinHash signatures, paragraph and image-set hashes); only the final join by `doc_id`
-(`CoGroupByKey`) moves whole documents, once per dedup stage.
-
-Survivors are deterministic, independent of runner, bundling and input order:
-- URL dedup keeps the latest `fetch_time`, ties to the smallest `doc_id`;
-- near-duplicates: a document is dropped when a verified near-duplicate (signature Jaccard ≥
-  threshold) has a smaller `doc_id`. One round, no iteration: the smallest id of every duplicate
-  cluster survives and no two survivors are verified duplicates of each other; in a chain
-  a~b~c (a and c not similar) both b and c go, c being still ≥ 2t-1 similar to a;
-- image-set dedup keeps the smallest `doc_id` of each set of image URLs.
-Documents with the same `doc_id` (same URL, same content) are exact copies: the latest capture
-is kept and the others dropped with the stage's reason.
+Every transform over documents returns `{"docs": PCollection[Document], "rejects": PCollection}`.
+Per-document work runs in `LibraryStage`s (counted `stage/kept`, `stage/<reason>`, faults isolated);
+dedup decisions are computed from small keyed values (normalised URLs, ids, MinHash signatures,
+paragraph and image-set hashes) with the pure rules of `m3w_builder.quality.dedup`; only the
+final join by `doc_id` (`CoGroupByKey`) moves whole documents, once per dedup stage. A key that
+cannot be computed (`<stage>_keys/error_<Type>`) leaves its document out of that dedup step.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder.document import Document, TextNode
-from m3w_builder.quality import minhash
+from m3w_builder.document import Document
+from m3w_builder.drops import Rejected
+from m3w_builder.quality import dedup, minhash
 from m3w_builder.quality.blocklist import BlockList
 from m3w_builder.quality.language import detect_language
+from m3w_builder.quality.options import QualityOptions
 from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
 from m3w_builder.quality.urlkeys import normalize_url, site_of
-from pipelines.metrics import REJECTS, count, drop
+from pipelines.metrics import REJECTS, count
+from pipelines.stages import Counts, Dropped, Forward, Kept, LibraryStage, apply
 
 PREPASS = "prepass"
 OPTOUT = "optout"
 LANGUAGE = "language"
-LANG_COUNTS = "lang"  # `lang/<code>`: detected languages, for the report
 URL_DEDUP = "url_dedup"
 NEAR_DUP = "near_dup"
 IMAGE_SET_DEDUP = "image_set_dedup"
@@ -60,78 +50,70 @@ def load_blocklist(paths: Sequence[str]) -> BlockList:
     return BlockList.from_lines(lines)
 
 
-def _timestamp(value: str) -> float:
-    """Seconds since the epoch of an ISO 8601 or 14-digit WARC/ARC date; -inf if unreadable."""
-    try:
-        if len(value) == 14 and value.isdigit():
-            parsed = datetime.strptime(value, "%Y%m%d%H%M%S")
-        else:
-            parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return float("-inf")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+def _split(result: beam.pvalue.DoOutputsTuple, key_rejects: beam.PCollection | None = None) -> Outputs:
+    rejects = result[REJECTS]
+    if key_rejects is not None:
+        rejects = (key_rejects, rejects) | "AllRejects" >> beam.Flatten()
+    return {"docs": result.out, "rejects": rejects}
 
 
-def _capture_order(doc: Document) -> tuple[float, str]:
-    """Sort key putting the latest capture first."""
-    return (-_timestamp(doc.fetch_time), doc.source)
+def _keys(pcoll: beam.PCollection, label: str, stage: str,
+          fn: Callable[[Any], Iterator[Any]]) -> tuple[beam.PCollection, beam.PCollection]:
+    """Dedup keys of every document, computed fault-isolated (`<stage>_keys/error_<Type>`): the
+    keys and the rejects rows of the documents whose key failed."""
+    keyed = apply(pcoll, label, LibraryStage(f"{stage}_keys", lambda d: (Forward(k) for k in fn(d)), many=True))
+    return keyed.out, keyed[REJECTS]
 
 
-def _split(result: beam.pvalue.DoOutputsTuple) -> Outputs:
-    return {"docs": result.docs, "rejects": result[REJECTS]}
+class KeepById:
+    """Stage function: (doc_id, {doc, drop}) → the latest capture unless a drop decision names it."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __call__(self, element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
+        doc_id, groups = element
+        copies = sorted(groups["doc"], key=dedup.capture_order)
+        winners = sorted(groups["drop"])  # decisions are keyed by loser, valued by the survivor
+        for i, doc in enumerate(copies):
+            if winners or i > 0:
+                yield Dropped(self.reason, doc_id, doc.url, f"kept {winners[0] if winners else doc_id}")
+            else:
+                yield doc
 
 
 class _DropByIds(beam.PTransform):
-    """Join `(doc_id, any)` drop decisions back onto `(docs, decisions)` by doc_id."""
+    """Join `(doc_id, winner)` drop decisions back onto `(docs, decisions, key rejects)` by doc_id."""
 
     def __init__(self, stage: str, reason: str) -> None:
         super().__init__()
         self.stage, self.reason = stage, reason
 
-    def expand(self, pcolls: tuple[beam.PCollection, beam.PCollection]) -> Outputs:
-        docs, decisions = pcolls
-        stage, reason = self.stage, self.reason
-
-        def join(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterable[Any]:
-            doc_id, groups = element
-            copies = sorted(groups["doc"], key=_capture_order)
-            dropped = any(True for _ in groups["drop"])
-            for i, doc in enumerate(copies):
-                if dropped or i > 0:
-                    yield drop(stage, reason, doc_id, doc.url)
-                else:
-                    count(stage, "kept")
-                    yield doc
-
+    def expand(self, pcolls: tuple[beam.PCollection, beam.PCollection, beam.PCollection]) -> Outputs:
+        docs, decisions, key_rejects = pcolls
         keyed = docs | "KeyById" >> beam.Map(lambda d: (d.doc_id, d))
         joined = {"doc": keyed, "drop": decisions} | "JoinById" >> beam.CoGroupByKey()
-        return _split(joined | "Decide" >> beam.FlatMap(join).with_outputs(REJECTS, main="docs"))
+        return _split(apply(joined, "Decide", LibraryStage(self.stage, KeepById(self.reason), many=True)), key_rejects)
 
 
 class UrlDedup(beam.PTransform):
     """One document per normalised URL (`urlkeys.normalize_url`): the latest capture."""
 
     def expand(self, docs: beam.PCollection) -> Outputs:
-        def losers(element: tuple[str, Iterable[tuple[float, str]]]) -> Iterable[tuple[str, str]]:
-            ranked = sorted(set(element[1]), key=lambda e: (-e[0], e[1]))
-            winner = ranked[0][1]
-            for _, doc_id in ranked[1:]:
-                if doc_id != winner:
-                    yield doc_id, winner
+        def url_key(doc: Document) -> Iterator[tuple[str, tuple[float, str]]]:
+            yield normalize_url(doc.url), (dedup.capture_time(doc.fetch_time), doc.doc_id)
 
+        keys, key_rejects = _keys(docs, "KeyByUrl", URL_DEDUP, url_key)
         decisions = (
-            docs
-            | "KeyByUrl" >> beam.Map(lambda d: (normalize_url(d.url), (_timestamp(d.fetch_time), d.doc_id)))
+            keys
             | "GroupByUrl" >> beam.GroupByKey()
-            | "Losers" >> beam.FlatMap(losers)
+            | "Losers" >> beam.FlatMap(lambda kv: dedup.url_losers(kv[1]))
         )
-        return (docs, decisions) | _DropByIds(URL_DEDUP, "url_duplicate")
+        return (docs, decisions, key_rejects) | _DropByIds(URL_DEDUP, "url_duplicate")
 
 
 class NearDupDedup(beam.PTransform):
-    """MinHash LSH near-duplicate removal (survivor rule in the module docstring).
+    """MinHash LSH near-duplicate removal (survivor rule in `m3w_builder.quality.dedup`).
 
     Signatures are computed once; `(band_key, doc_id)` pairs are grouped per band bucket; each
     document of a bucket is paired with at most `max_candidates` smaller ids of that bucket (the
@@ -153,11 +135,9 @@ class NearDupDedup(beam.PTransform):
         params, threshold, max_candidates = self.params, self.threshold, self.max_candidates
 
         def bucket_pairs(element: tuple[bytes, Iterable[str]]) -> Iterable[tuple[str, str]]:
-            ids = sorted(set(element[1]))
-            for i, larger in enumerate(ids[1:], start=1):
-                for smaller in ids[: min(i, max_candidates)]:
-                    count(NEAR_DUP, "n_candidate_pairs")
-                    yield smaller, larger
+            for pair in dedup.candidate_pairs(element[1], max_candidates):
+                count(NEAR_DUP, "n_candidate_pairs")
+                yield pair
 
         def with_larger_sig(
             element: tuple[str, dict[str, Iterable[Any]]],
@@ -179,9 +159,8 @@ class NearDupDedup(beam.PTransform):
                     count(NEAR_DUP, "n_verified_pairs")
                     yield larger, smaller
 
-        sigs = docs | "Signature" >> beam.Map(
-            lambda d: (d.doc_id, minhash.signature(d.text, params).tobytes())
-        )
+        sigs, key_rejects = _keys(docs, "Signature", NEAR_DUP,
+                     lambda d: iter([(d.doc_id, minhash.signature(d.text, params).tobytes())]))
         pairs = (
             sigs
             | "BandKeys"
@@ -203,14 +182,7 @@ class NearDupDedup(beam.PTransform):
             | "JoinSmaller" >> beam.CoGroupByKey()
             | "Verify" >> beam.FlatMap(verify)
         )
-        return (docs, decisions) | _DropByIds(NEAR_DUP, "near_duplicate")
-
-
-def image_set_key(doc: Document) -> bytes:
-    """Digest of the set of a document's media URLs."""
-    return hashlib.blake2b(
-        "\n".join(sorted({m.src for m in doc.media})).encode("utf-8", "surrogatepass"), digest_size=16
-    ).digest()
+        return (docs, decisions, key_rejects) | _DropByIds(NEAR_DUP, "near_duplicate")
 
 
 class ImageSetDedup(beam.PTransform):
@@ -227,28 +199,18 @@ class ImageSetDedup(beam.PTransform):
     def expand(self, docs: beam.PCollection) -> Outputs:
         min_images = self.min_images
 
-        def keyed(doc: Document) -> Iterable[tuple[bytes, str]]:
-            if len({m.src for m in doc.media}) >= max(min_images, 1):
-                yield image_set_key(doc), doc.doc_id
+        def keyed(doc: Document) -> Iterator[tuple[bytes, str]]:
+            key = dedup.image_set_key(doc, min_images)
+            if key is not None:
+                yield key, doc.doc_id
 
-        def losers(element: tuple[bytes, Iterable[str]]) -> Iterable[tuple[str, str]]:
-            ids = sorted(set(element[1]))
-            for doc_id in ids[1:]:
-                yield doc_id, ids[0]
-
+        keys, key_rejects = _keys(docs, "KeyByImageSet", IMAGE_SET_DEDUP, keyed)
         decisions = (
-            docs
-            | "KeyByImageSet" >> beam.FlatMap(keyed)
+            keys
             | "GroupSets" >> beam.GroupByKey()
-            | "Losers" >> beam.FlatMap(losers)
+            | "Losers" >> beam.FlatMap(lambda kv: dedup.smallest_wins(kv[1]))
         )
-        return (docs, decisions) | _DropByIds(IMAGE_SET_DEDUP, "image_set_duplicate")
-
-
-def paragraph_key(text: str) -> bytes | None:
-    """Digest of a paragraph after whitespace and case normalisation (None when blank)."""
-    norm = " ".join(text.split()).casefold()
-    return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=8).digest() if norm else None
+        return (docs, decisions, key_rejects) | _DropByIds(IMAGE_SET_DEDUP, "image_set_duplicate")
 
 
 class DomainParagraphDedup(beam.PTransform):
@@ -263,10 +225,9 @@ class DomainParagraphDedup(beam.PTransform):
     def expand(self, docs: beam.PCollection) -> Outputs:
         min_docs = self.min_docs
 
-        def occurrences(doc: Document) -> Iterable[tuple[tuple[str, bytes], str]]:
-            keys = {paragraph_key(n.text) for n in doc.nodes if isinstance(n, TextNode)}
+        def occurrences(doc: Document) -> Iterator[tuple[tuple[str, bytes], str]]:
             site = site_of(doc.url)
-            for key in keys - {None}:
+            for key in dedup.paragraph_keys(doc):
                 yield (site, key), doc.doc_id
 
         def repeated(element: tuple[tuple[str, bytes], Iterable[str]]) -> Iterable[tuple[str, bytes]]:
@@ -275,30 +236,26 @@ class DomainParagraphDedup(beam.PTransform):
                 for doc_id in ids:
                     yield doc_id, element[0][1]
 
-        def strip(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterable[Any]:
+        def strip(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
             doc_id, groups = element
             remove = set(groups["remove"])
             for doc in groups["doc"]:
-                nodes = [
-                    n for n in doc.nodes if not (isinstance(n, TextNode) and paragraph_key(n.text) in remove)
-                ]
-                if remove:
-                    count(PARAGRAPH_DEDUP, "n_paragraphs_removed", len(doc.nodes) - len(nodes))
-                if not any(isinstance(n, TextNode) and n.text.strip() for n in nodes):
-                    yield drop(PARAGRAPH_DEDUP, "no_text_left", doc_id, doc.url)
-                    continue
-                count(PARAGRAPH_DEDUP, "kept")
-                yield replace(doc, nodes=nodes) if remove else doc
+                kept, removed = dedup.strip_paragraphs(doc, remove)
+                yield Counts(volumes={"paragraphs_removed": removed})
+                if dedup.has_text(kept):
+                    yield kept
+                else:
+                    yield Dropped("no_text_left", doc_id, doc.url, f"{removed} site-wide paragraphs removed")
 
+        keys, key_rejects = _keys(docs, "Paragraphs", PARAGRAPH_DEDUP, occurrences)
         hits = (
-            docs
-            | "Paragraphs" >> beam.FlatMap(occurrences)
+            keys
             | "GroupParagraphs" >> beam.GroupByKey()
             | "Repeated" >> beam.FlatMap(repeated)
         )
         keyed = docs | "KeyById" >> beam.Map(lambda d: (d.doc_id, d))
         joined = {"doc": keyed, "remove": hits} | "JoinById" >> beam.CoGroupByKey()
-        return _split(joined | "Strip" >> beam.FlatMap(strip).with_outputs(REJECTS, main="docs"))
+        return _split(apply(joined, "Strip", LibraryStage(PARAGRAPH_DEDUP, strip, many=True)), key_rejects)
 
 
 class LanguageFilter(beam.PTransform):
@@ -312,21 +269,19 @@ class LanguageFilter(beam.PTransform):
     def expand(self, docs: beam.PCollection) -> Outputs:
         allow, min_score = self.allow, self.min_score
 
-        def detect(doc: Document) -> Iterable[Any]:
+        def detect(doc: Document) -> Iterator[Any]:
             lang, score = detect_language(doc.text)
-            count(LANG_COUNTS, lang)
+            yield Counts(volumes={lang: 1})  # `language/n_<code>`: detected languages, for the report
             if allow and lang not in allow:
-                yield drop(LANGUAGE, "not_allowed", doc.doc_id, doc.url)
-            elif score < min_score:
-                yield drop(LANGUAGE, "low_score", doc.doc_id, doc.url)
-            else:
-                count(LANGUAGE, "kept")
-                yield replace(doc, language=lang)
+                raise Rejected("not_allowed", lang)
+            if score < min_score:
+                raise Rejected("low_score", f"{lang} {score:.3f} < {min_score}")
+            yield replace(doc, language=lang)
 
-        return _split(docs | "DetectLanguage" >> beam.FlatMap(detect).with_outputs(REJECTS, main="docs"))
+        return _split(apply(docs, "DetectLanguage", LibraryStage(LANGUAGE, detect, many=True)))
 
 
-class _BlockListFn(beam.DoFn):
+class _BlockListed:
     """Loads the block lists once per worker (they may be large: not pickled into the graph)."""
 
     def __init__(self, paths: Sequence[str]) -> None:
@@ -337,14 +292,14 @@ class _BlockListFn(beam.DoFn):
         self.blocklist = load_blocklist(self.paths)
 
 
-class _OptOutFn(_BlockListFn):
-    def process(self, doc: Document) -> Iterable[Any]:
+class BlockListCheck(_BlockListed):
+    """Stage function: a document whose URL is on a block list is rejected."""
+
+    def __call__(self, doc: Document) -> Document:
         reason = self.blocklist.match(doc.url)
         if reason:
-            yield drop(OPTOUT, reason, doc.doc_id, doc.url)
-        else:
-            count(OPTOUT, "kept")
-            yield doc
+            raise Rejected(reason, doc.url)
+        return doc
 
 
 class OptOutFilter(beam.PTransform):
@@ -357,34 +312,25 @@ class OptOutFilter(beam.PTransform):
         self.paths = list(blocklist_paths)
 
     def expand(self, docs: beam.PCollection) -> Outputs:
-        return _split(
-            docs | "BlockList" >> beam.ParDo(_OptOutFn(self.paths)).with_outputs(REJECTS, main="docs")
-        )
+        return _split(apply(docs, "BlockList", LibraryStage(OPTOUT, BlockListCheck(self.paths))))
 
 
-class _PrepassFn(_BlockListFn):
-    def __init__(
-        self,
-        config: PrepassConfig,
-        html_of: Callable,
-        url_of: Callable,
-        headers_of: Callable | None,
-        paths: Sequence[str],
-    ) -> None:
+class PrepassCheck(_BlockListed):
+    """Stage function: block lists and the text-only rules on a raw page record."""
+
+    def __init__(self, config: PrepassConfig, html_of: Callable, url_of: Callable, headers_of: Callable | None,
+                 paths: Sequence[str]) -> None:
         super().__init__(paths)
         self.config, self.html_of, self.url_of, self.headers_of = config, html_of, url_of, headers_of
 
-    def process(self, record: Any) -> Iterable[Any]:
+    def __call__(self, record: Any) -> Iterator[Any]:
         page, url = self.html_of(record), self.url_of(record)
         headers = self.headers_of(record) if self.headers_of else None
-        count(PREPASS, "n_bytes_in", len(page))
         reason = self.blocklist.match(url) or prepass_reason(page, self.config, headers)
         if reason:
-            count(PREPASS, "n_bytes_skipped", len(page))
-            yield drop(PREPASS, reason, url, url)
-        else:
-            count(PREPASS, "kept")
-            yield record
+            yield Counts(volumes={"bytes_in": len(page), "bytes_skipped": len(page)})
+            raise Rejected(reason, url)
+        yield Kept(record, volumes={"bytes_in": len(page)})
 
 
 class PrePassFilter(beam.PTransform):
@@ -404,78 +350,11 @@ class PrePassFilter(beam.PTransform):
         blocklist_paths: Sequence[str] = (),
     ) -> None:
         super().__init__()
-        self.fn = _PrepassFn(config, html_of, url_of, headers_of, blocklist_paths)
+        self.stage = LibraryStage(PREPASS, PrepassCheck(config, html_of, url_of, headers_of, blocklist_paths), many=True,
+                                  ident=lambda r: (url_of(r), url_of(r)))
 
     def expand(self, records: beam.PCollection) -> Outputs:
-        return _split(records | "Prepass" >> beam.ParDo(self.fn).with_outputs(REJECTS, main="docs"))
-
-
-def add_quality_options(parser: argparse.ArgumentParser) -> None:
-    """Add the quality options to an argparse parser (or a Beam `PipelineOptions` parser)."""
-    group = parser.add_argument_group("quality") if isinstance(parser, argparse.ArgumentParser) else parser
-    group.add_argument(
-        "--blocklist", action="append", default=[], help="block-list file (domains, URL prefixes); repeatable"
-    )
-    group.add_argument("--languages", default="", help="comma-separated language allow-list (empty: all)")
-    group.add_argument(
-        "--min_language_score", type=float, default=0.0, help="minimum language-id probability"
-    )
-    group.add_argument("--no_language_id", action="store_true", help="skip language identification")
-    group.add_argument("--no_url_dedup", action="store_true", help="skip URL dedup")
-    group.add_argument("--no_near_dup", action="store_true", help="skip MinHash near-duplicate removal")
-    group.add_argument(
-        "--near_dup_threshold",
-        type=float,
-        default=0.8,
-        help="signature Jaccard at which two documents are duplicates",
-    )
-    group.add_argument("--minhash_num_perm", type=int, default=128, help="MinHash permutations")
-    group.add_argument(
-        "--minhash_bands", type=int, default=16, help="LSH bands (must divide --minhash_num_perm)"
-    )
-    group.add_argument("--minhash_ngram", type=int, default=5, help="word shingle size")
-    group.add_argument("--no_image_set_dedup", action="store_true", help="skip image-set dedup")
-    group.add_argument(
-        "--image_set_min_images",
-        type=int,
-        default=2,
-        help="media URLs a document needs to take part in image-set dedup",
-    )
-    group.add_argument("--no_paragraph_dedup", action="store_true", help="skip per-domain paragraph dedup")
-    group.add_argument(
-        "--paragraph_min_docs",
-        type=int,
-        default=3,
-        help="documents of one site a paragraph must appear in to be removed",
-    )
-    group.add_argument(
-        "--prepass", action="store_true", help="run the text-only pre-pass before DOM extraction"
-    )
-    group.add_argument("--prepass_min_words", type=int, default=20, help="pre-pass: minimum visible words")
-    group.add_argument(
-        "--prepass_min_images", type=int, default=0, help="pre-pass: minimum <img>/<video> tags"
-    )
-    group.add_argument(
-        "--prepass_min_alpha_ratio",
-        type=float,
-        default=0.5,
-        help="pre-pass: minimum share of letters in the visible text",
-    )
-
-
-def prepass_config(options: Any) -> PrepassConfig:
-    """The `PrepassConfig` of parsed options."""
-    return PrepassConfig(
-        min_words=options.prepass_min_words,
-        min_images=options.prepass_min_images,
-        min_alpha_ratio=options.prepass_min_alpha_ratio,
-    )
-
-
-def minhash_params(options: Any) -> minhash.MinHashParams:
-    """The `MinHashParams` of parsed options."""
-    perm, bands = options.minhash_num_perm, options.minhash_bands
-    return minhash.MinHashParams(ngram=options.minhash_ngram, num_perm=perm, bands=bands, rows=perm // bands)
+        return _split(apply(records, "Prepass", self.stage))
 
 
 class QualityStage(beam.PTransform):
@@ -486,22 +365,19 @@ class QualityStage(beam.PTransform):
     of a domain's duplicate pages from every copy. Returns `{"docs", "rejects"}`.
     """
 
-    def __init__(self, options: Any) -> None:
+    def __init__(self, options: QualityOptions) -> None:
         super().__init__()
         self.options = options
 
     def steps(self) -> list[tuple[str, beam.PTransform]]:
         o = self.options
-        languages = [lang.strip() for lang in o.languages.split(",") if lang.strip()]
-        if languages and o.no_language_id:
-            raise ValueError("--languages needs language identification (drop --no_language_id)")
         candidates = [
             ("OptOut", bool(o.blocklist), lambda: OptOutFilter(o.blocklist)),
-            ("Language", not o.no_language_id, lambda: LanguageFilter(languages, o.min_language_score)),
-            ("UrlDedup", not o.no_url_dedup, UrlDedup),
-            ("NearDup", not o.no_near_dup, lambda: NearDupDedup(o.near_dup_threshold, minhash_params(o))),
-            ("ImageSetDedup", not o.no_image_set_dedup, lambda: ImageSetDedup(o.image_set_min_images)),
-            ("ParagraphDedup", not o.no_paragraph_dedup, lambda: DomainParagraphDedup(o.paragraph_min_docs)),
+            ("Language", o.language_id, lambda: LanguageFilter(o.language_list, o.min_language_score)),
+            ("UrlDedup", o.url_dedup, UrlDedup),
+            ("NearDup", o.near_dup, lambda: NearDupDedup(o.near_dup_threshold, o.minhash_params())),
+            ("ImageSetDedup", o.image_set_dedup, lambda: ImageSetDedup(o.image_set_min_images)),
+            ("ParagraphDedup", o.paragraph_dedup, lambda: DomainParagraphDedup(o.paragraph_min_docs)),
         ]
         return [(name, make()) for name, enabled, make in candidates if enabled]
 

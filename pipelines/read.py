@@ -1,18 +1,21 @@
-"""Read stage: input patterns → files → web records (pages on the main output, media on `media`)."""
+"""Read stages: input patterns → files (`inputs`) → web records (`read`: pages on the main output,
+media on `media`)."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from typing import BinaryIO
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from m3w_builder.drops import Rejected
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from m3w_builder.read.remote import is_http, open_remote
 from pipelines import fs
-from pipelines.metrics import count, drop
+from pipelines.stages import Counts, Dropped, Kept, LibraryStage
 
 MEDIA = "media"
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -30,13 +33,13 @@ def read_input(path: str) -> bytes:
         return f.read()
 
 
-class ExpandInputs(beam.DoFn):
-    """A file, glob or Common Crawl `*.paths(.gz)` list → sorted file paths."""
+class ExpandInputs:
+    """Stage function: a file, glob or Common Crawl `*.paths(.gz)` list → sorted file paths."""
 
     def __init__(self, cc_base: str = COMMON_CRAWL_BASE) -> None:
         self.cc_base = cc_base
 
-    def process(self, pattern: str):
+    def __call__(self, pattern: str) -> Iterator[str]:
         if pattern.endswith(PATHS_SUFFIXES):
             data = read_input(pattern)
             if pattern.endswith(".gz"):
@@ -50,12 +53,12 @@ class ExpandInputs(beam.DoFn):
             return
         matched = sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
         if not matched:
-            yield drop("read", "no_such_input", pattern, pattern)
+            raise Rejected("no_such_input", f"nothing matches {pattern}")
         yield from matched
 
 
-class ReadRecords(beam.DoFn):
-    """One file → WebRecords: HTML pages on the main output, images/videos on `media`."""
+class ReadRecords:
+    """Stage function: one file → WebRecords, HTML pages on the main output, images/videos on `media`."""
 
     def __init__(self, url_map_path: str | None, max_record_bytes: int = 50_000_000) -> None:
         self.url_map_path = url_map_path
@@ -76,26 +79,35 @@ class ReadRecords(beam.DoFn):
         return WebRecord(url=url, body=read_input(path), content_type=entry.get("http_content_type", ""),
                          fetch_time=entry.get("warc_date", ""), source=path)
 
-    def process(self, path: str):
+    def __call__(self, path: str) -> Iterator[Any]:
         if path.lower().endswith(HTML_SUFFIXES):
-            count("read", "html_files")
-            yield self._html_file(path)
+            yield Kept(self._html_file(path), volumes={"html_files": 1})
             return
-        count("read", "archives")
+        yield Counts(volumes={"archives": 1})
         for item in read_archive(lambda: open_input(path), path, self.max_record_bytes):
             if isinstance(item, ReadIssue):
                 if item.status is not None:  # a non-200 capture still answers "what is at this URL"
                     yield beam.pvalue.TaggedOutput(MEDIA, (item.url, WebRecord(item.url, b"", http_status=item.status,
                                                                                source=item.source)))
-                if item.reason.startswith("skipped_"):
-                    count("read", item.reason)
+                if item.reason.startswith("skipped_"):  # request, warcinfo, metadata records: not content
+                    yield Counts(volumes={item.reason: 1})
                 else:
-                    yield drop("read", item.reason, item.source, item.url)
+                    yield Dropped(item.reason, item.source, item.url, item.detail)
             elif item.is_html:
-                count("read", "html_records")
-                yield item
+                yield Kept(item, volumes={"html_records": 1})
             elif item.is_media:
-                count("read", "media_records")
+                yield Counts(volumes={"media_records": 1})
                 yield beam.pvalue.TaggedOutput(MEDIA, (item.url, item))
             else:
-                count("read", "skipped_other_content")
+                yield Counts(volumes={"skipped_other_content": 1})
+
+
+def read_stage(url_map_path: str | None, max_record_bytes: int = 50_000_000) -> LibraryStage:
+    """The `read` stage: files → pages (main output) and media records (`MEDIA`)."""
+    return LibraryStage("read", ReadRecords(url_map_path, max_record_bytes), many=True,
+                        ident=lambda path: (path, path))
+
+
+def expand_stage(cc_base: str = COMMON_CRAWL_BASE) -> LibraryStage:
+    """The `inputs` stage: input patterns → file paths."""
+    return LibraryStage("inputs", ExpandInputs(cc_base), many=True)

@@ -1,9 +1,10 @@
 """Shard output: explicit shard assignment, one atomic tar + `.idx` + parquet manifest per shard,
-and the dataset-level files (dataset.json, tokenizer.model, rejects).
+and the rejects files.
 
 Shard ids come from a stable hash of the sample key (not from bundles), samples inside a shard are
 sorted by key, so the same input and seed give byte-identical shards on any runner. A shard whose
-tar, index and manifest already exist is not rewritten: a rerun skips finished work.
+record (`.NAME.done`: fingerprint, size, md5) matches this run is not rewritten: a rerun skips
+finished work, and never keeps a shard built with other options.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ MANIFEST_SCHEMA = pa.schema([
     ("status", pa.string()), ("error_message", pa.string()), ("n_tokens", pa.int32()),
     ("n_images", pa.int32()), ("shard", pa.string()),
 ])
-REJECTS_SCHEMA = pa.schema([("id", pa.string()), ("url", pa.string()), ("stage", pa.string()), ("reason", pa.string())])
+REJECTS_SCHEMA = pa.schema([("id", pa.string()), ("url", pa.string()), ("stage", pa.string()), ("reason", pa.string()),
+                            ("detail", pa.string())])
 REJECT_BUCKETS = 16
 
 
@@ -61,22 +63,40 @@ def shard_paths(output: str, name: str) -> tuple[str, str, str]:
     return tar_path, tar_path[:-4] + ".idx", tar_path[:-4] + ".parquet"
 
 
+def record_path(output: str, name: str) -> str:
+    """Where a finished shard's record (fingerprint, size, md5) lives: a hidden file beside it."""
+    return fs.join(output, f".{name}.done")
+
+
 def finished_shard_files_exist(output: str, name: str) -> bool:
-    """Whether a previous run completed shard `name` (its tar, index and manifest all exist)."""
-    return all(fs.exists(p) for p in shard_paths(output, name))
+    """Whether a previous run completed shard `name` (its tar, index, manifest and record exist)."""
+    return all(fs.exists(p) for p in (*shard_paths(output, name), record_path(output, name)))
 
 
-def finished_shard(output: str, name: str, nsamples: int) -> dict | None:
-    """The shardlist entry of a shard a previous run completed (all three files exist), else None."""
+def finished_shard(output: str, name: str, nsamples: int, fingerprint: str) -> dict | None:
+    """The shardlist entry of a shard a previous run of the same fingerprint completed, else None:
+    its record must name this fingerprint and sample count, and the tar its recorded size and md5."""
     if not finished_shard_files_exist(output, name):
         return None
+    try:
+        record = json.loads(fs.read_bytes(record_path(output, name)))
+    except ValueError:
+        return None
+    if record.get("fingerprint") != fingerprint or record.get("nsamples") != nsamples:
+        return None
     data = fs.read_bytes(shard_paths(output, name)[0])
-    count("shard", "skipped_existing")
-    return _info(name, nsamples, len(data), hashlib.md5(data).hexdigest())
+    info = _info(name, nsamples, len(data), hashlib.md5(data).hexdigest())
+    if (info["filesize"], info["md5sum"]) != (record.get("filesize"), record.get("md5sum")):
+        return None
+    count("shard", "n_skipped_existing")
+    count("shard", "n_samples", nsamples)  # stats describe the whole dataset after a resume too
+    return info
 
 
-def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[dict], schema: pa.Schema) -> dict:
-    """Write a shard's tar, `.idx` and parquet manifest atomically; returns its shardlist entry."""
+def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[dict], schema: pa.Schema,
+                fingerprint: str) -> dict:
+    """Write a shard's tar, `.idx` and parquet manifest atomically, then its record; returns its
+    shardlist entry."""
     tar_path, idx_path, manifest_path = shard_paths(output, name)
     writer: ShardWriter | None = None
 
@@ -90,29 +110,32 @@ def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[d
     fs.write_atomic(tar_path, write)
     fs.write_bytes_atomic(idx_path, writer.index_text().encode("ascii"))
     fs.write_bytes_atomic(manifest_path, parquet_bytes([{**r, "shard": name} for r in rows], schema))
-    count("shard", "written")
-    count("shard", "samples", len(samples))
-    return _info(name, len(samples), writer.offset, writer.md5sum)
+    info = _info(name, len(samples), writer.offset, writer.md5sum)
+    fs.write_bytes_atomic(record_path(output, name), json.dumps({**info, "fingerprint": fingerprint}).encode())
+    count("shard", "n_written")
+    count("shard", "n_samples", len(samples))
+    return info
 
 
 class WriteShard(beam.DoFn):
     """(shard_id, samples) → the shard's tar, .idx and .parquet; yields its shardlist entry."""
 
-    def __init__(self, output: str, prefix: str) -> None:
+    def __init__(self, output: str, prefix: str, fingerprint: str) -> None:
         self.output = output
         self.prefix = prefix
+        self.fingerprint = fingerprint
 
     def process(self, element):
         shard_id, samples = element
         samples = sorted(samples, key=lambda s: s.key)
         name = shard_name(self.prefix, shard_id)
-        info = finished_shard(self.output, name, len(samples))
+        info = finished_shard(self.output, name, len(samples), self.fingerprint)
         if info is None:
             rows = []
             for sample in samples:
                 rows.append(sample.row)
                 rows.extend({**f, "n_tokens": 0, "n_images": 0} for f in sample.failures)
-            info = write_shard(self.output, name, samples, rows, MANIFEST_SCHEMA)
+            info = write_shard(self.output, name, samples, rows, MANIFEST_SCHEMA, self.fingerprint)
         yield info
 
 
@@ -132,14 +155,3 @@ class WriteRejects(beam.DoFn):
         fs.ensure_dir(fs.join(self.output, "rejects"))
         fs.write_bytes_atomic(fs.join(self.output, "rejects", f"{name}.parquet"), parquet_bytes(rows, REJECTS_SCHEMA))
         yield name
-
-
-def dataset_json(kind: str, shards: list[dict], tokenizer: dict | None, window: dict | None, options: dict,
-                 stats: dict | None = None) -> bytes:
-    """The dataset.json document (wids shard-index layout plus our own fields)."""
-    doc = {
-        "format": "m3w-builder", "version": 1, "kind": kind, "wids_version": 1,
-        "name": kind, "shardlist": sorted(shards, key=lambda s: s["url"]),
-        "tokenizer": tokenizer, "window": window, "options": options, "stats": stats or {},
-    }
-    return json.dumps(doc, indent=1, sort_keys=True).encode("utf-8")

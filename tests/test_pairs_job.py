@@ -19,6 +19,7 @@ from PIL import Image
 from m3w_builder.drops import Rejected
 from m3w_builder.pairs.align import CaptionRules, check_candidate, harvest, word_count
 from pipelines.pairs import run
+from pipelines.progress import is_drop
 from tests.conftest import shared_path
 
 LOCAL = ["--direct_num_workers=1"]
@@ -47,7 +48,7 @@ def test_ltip_default_offline_every_row_in_the_manifest(ltip):
     out, dataset = ltip
     stats = dataset["stats"]
     rows = manifest(out)
-    assert len(rows) == stats["list/rows"] == 46 and len({r["key"] for r in rows}) == 46
+    assert len(rows) == stats["list/n_rows"] == 46 and len({r["key"] for r in rows}) == 46
     status = {r["reason"] for r in rows}
     assert {"success", "missing_caption", "duplicate", "http_404", "truncated", "too_small"} <= status
     got = samples(out)
@@ -75,7 +76,7 @@ def test_ltip_reads_with_hugging_face_datasets(ltip):
 def test_rerun_is_identical_and_skips_finished_shards(ltip, tmp_path):
     out, _ = ltip
     again = run(["--source", "ltip", "--output", str(out), "--no_http", "--samples_per_shard", "20", *LOCAL])
-    assert again["stats"].get("shard/skipped_existing") == len(again["shardlist"])
+    assert again["stats"].get("shard/n_skipped_existing") == len(again["shardlist"])
     fresh = tmp_path / "fresh"
     run(["--source", "ltip", "--output", str(fresh), "--no_http", "--samples_per_shard", "20", *LOCAL])
     assert md5s(fresh) == md5s(out)
@@ -146,17 +147,17 @@ def test_list_over_loopback_proxy_accounts_for_rows_and_retry_equals_clean_run(p
     out = tmp_path / "out"
     first = run([*args, "--output", str(out)])
     rows = {r["source"]: r for r in manifest(out)}
-    assert len(rows) == first["stats"]["list/rows"] == 11
+    assert len(rows) == first["stats"]["list/n_rows"] == 11
     assert rows["list.jsonl.gz#4"]["reason"] == "duplicate" and rows["list.jsonl.gz#5"]["reason"] == "missing_caption"
     assert rows["list.jsonl.gz#6"]["reason"] == "no_caption_column" and rows["list.jsonl.gz#7"]["reason"] == "missing_url"
     assert rows["list.jsonl.gz#10"]["reason"] == "bad_json" and rows["list.jsonl.gz#8"]["reason"] == "http_error"
     assert rows["list.jsonl.gz#11"]["caption"] == "café crème on a garden table"
-    assert rows["list.jsonl.gz#11"]["caption_encoding"] == "cp1252" and first["stats"]["list/non_utf8_caption"] == 1
-    assert first["stats"]["media/reused_references"] == 1  # two captions of one URL: fetched once
+    assert rows["list.jsonl.gz#11"]["caption_encoding"] == "cp1252" and first["stats"]["list/n_non_utf8_caption"] == 1
+    assert first["stats"]["media/n_reused_references"] == 1  # two captions of one URL: fetched once
     _Images.failing = set()
     retried = run([*args, "--output", str(out), "--retry_failed"])
-    assert retried["stats"]["retry/retried"] == 2 and retried["stats"]["retry/reused"] == 4
-    assert retried["stats"]["media/success"] == 2  # only the failed items were fetched
+    assert retried["stats"]["settle/n_retried"] == 2 and retried["stats"]["settle/n_reused"] == 4
+    assert retried["stats"]["media/kept"] == 2  # only the failed items were fetched
     clean = tmp_path / "clean"
     run([*args, "--output", str(clean)])
     assert md5s(clean) == md5s(out)
@@ -194,11 +195,17 @@ def test_align_from_real_pages_with_a_mirror(tmp_path):
     dataset = run(["--source", "align", "--input", str(pages_dir / "*.html"), "--output", str(out),
                    "--mirror_dir", str(mirror), "--no_http", *LOCAL])
     stats = dataset["stats"]
-    assert stats["align_page/pages"] + sum(v for k, v in stats.items() if k.startswith("align_page/") and k != "align_page/pages") == 20
+    def drops(stage: str) -> int:
+        return sum(v for k, v in stats.items() if k.split("/")[0] == stage and is_drop(k))
+
+    assert stats["align_page/kept"] + drops("align_page") == 20
     rows = manifest(out)
-    dropped = sum(v for k, v in stats.items() if k.startswith("align/") and k != "align/candidates")
-    assert stats["align/candidates"] == dropped + len(rows)  # every <img> accounted for
-    assert stats["pairs/success"] > 20 and stats["media/success"] >= stats["pairs/success"] - stats.get("media/reused_references", 0)
+    # every <img> accounted for, stage by stage, down to the manifest rows
+    assert stats["align_page/n_candidates"] == stats["align/kept"] + drops("align")
+    assert stats["align/kept"] == stats["settle/kept"] + drops("settle")
+    assert stats["settle/kept"] == stats["captions/kept"] + drops("captions") == len(rows)
+    assert stats["pairs/kept"] + drops("pairs") == len(rows)
+    assert stats["pairs/kept"] > 20 and stats["media/kept"] >= stats["pairs/kept"] - stats.get("media/n_reused_references", 0)
     for s in samples(out):
         meta = json.loads(s["json"])
         assert 3 <= word_count(meta["caption"]) <= 20 and meta["url"].startswith("https://")
@@ -216,7 +223,7 @@ def test_vtp_from_real_videos_at_one_fps(tmp_path):
     dataset = run(["--source", "vtp", "--input", str(listing), "--url_col", "path", "--caption_col", "text",
                    "--output", str(out), "--no_http", *LOCAL])
     rows = manifest(out)
-    assert len(rows) == len(names) == dataset["stats"]["list/rows"]
+    assert len(rows) == len(names) == dataset["stats"]["list/n_rows"]
     by_name = {Path(r["url"]).name: r for r in rows}
     assert by_name["nothing.mp4"]["reason"] == "http_404"
     assert by_name["cup.mp4"]["status"] == "success" and by_name["mpeg4.mp4"]["status"] != "success"

@@ -92,7 +92,7 @@ def test_images_fetched_through_the_proxy_are_real_decoded_files(proxy, tmp_path
     dataset = run(["--input", str(pages / "*.html"), "--url_map", str(tmp_path / "urls.jsonl"), "--output", str(out),
                    "--http_proxy", address, "--direct_num_workers=1", "--no_near_dup", "--no_paragraph_dedup"])
     stats = dataset["stats"]
-    assert stats["media_source/http"] == 8 and stats["media/x_robots_tag"] == 4
+    assert stats["media/n_from_http"] == 8 and stats["media/x_robots_tag"] == 4
     assert any(path.startswith("http://site0.test/img/0-a.jpg") for path in seen)
     originals = {hashlib.sha256(b).hexdigest() for b in _images()}
     n_images = 0
@@ -127,13 +127,13 @@ def test_retry_failed_fetches_only_what_failed(proxy, tmp_path: Path):
             "--http_proxy", address, "--media_cache", str(cache), "--direct_num_workers=1", "--no_report"]
     state["flaky_down"] = True
     first = run(args)
-    assert first["stats"]["media/http_error"] == 1 and first["stats"]["media/success"] == 1
+    assert first["stats"]["media/http_error"] == 1 and first["stats"]["media/kept"] == 1
     state["flaky_down"] = False
     before = len(seen)
     second = run([*args, "--retry_failed"])
     images_fetched = [p for p in seen[before:] if not p.endswith("robots.txt")]
     assert images_fetched == ["http://retry.test/flaky/b.jpg"]  # the success came from the cache
-    assert second["stats"]["media_source/cache"] == 1 and second["stats"]["media/success"] == 2, second["stats"]
+    assert second["stats"]["media/n_from_cache"] == 1 and second["stats"]["media/kept"] == 2, second["stats"]
     windows = [json.loads(s["json"]) for s in wds.WebDataset(str(out / second["shardlist"][0]["url"]),
                                                              shardshuffle=False)]
     windows.sort(key=lambda w: w["window"]["index"])

@@ -25,6 +25,7 @@ from m3w_builder.demo.crawl import write_sample_crawl
 from m3w_builder.demo.crawl_media import PALETTE
 from m3w_builder.samples.tokenizer import Tokenizer
 from pipelines.m3w import run
+from pipelines.progress import is_drop
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,7 @@ def test_shards_read_back_with_webdataset_and_keep_the_contract(built):
         assert idx[0] == f"v1.2 {shard['nsamples']}"
     assert n == sum(s["nsamples"] for s in shards)
     stats = json.loads((out / "stats.json").read_text())["counters"]
-    assert stats == dataset["stats"] and stats["media/success"] > 100
+    assert stats == dataset["stats"] and stats["media/kept"] > 100
 
 
 def test_each_image_sits_in_the_slot_its_text_describes(built):
@@ -154,8 +155,26 @@ def test_killed_run_leaves_no_truncated_tar_and_rerun_matches(sample, tmp_path):
     assert not [p for p in killed.iterdir() if ".tmp-" in p.name]
 
 
-def _count(stats: dict, stage: str, exclude=()) -> int:
-    return sum(v for k, v in stats.items() if k.split("/")[0] == stage and k.split("/")[1] not in exclude)
+def _drops(stats: dict, stage: str) -> int:
+    """Items `stage` dropped: every counter of it but `kept` and the volumes `n_*`."""
+    return sum(v for k, v in stats.items() if k.split("/")[0] == stage and is_drop(k))
+
+
+def test_kept_plus_dropped_equals_what_came_in(built):
+    """Stage by stage on the embedded sample, and a rejects row for every dropped document."""
+    out, dataset = built
+    stats = dataset["stats"]
+    chain = ["read", "extract", "filter", "language", "url_dedup", "near_dup", "image_set_dedup", "paragraph_dedup",
+             "assemble"]
+    for before, stage in zip(chain, chain[1:]):
+        assert stats[f"{stage}/kept"] + _drops(stats, stage) == stats[f"{before}/kept"], stage
+    assert stats["window/kept"] + stats.get("window/too_few_images", 0) == stats["window/n_windows_made"]
+    assert stats["shard/n_samples"] == stats["window/kept"] == sum(s["nsamples"] for s in dataset["shardlist"])
+    rows = pq.read_table(out / "rejects").to_pylist()
+    for stage in chain:
+        assert sum(1 for r in rows if r["stage"] == stage) == _drops(stats, stage), stage
+    # a document without any window has a row; windows cut short of images are counted only
+    assert sum(1 for r in rows if r["stage"] == "window") == stats.get("window/no_window", 0)
 
 
 def test_every_shared_html_page_is_accounted_for(tmp_path):
@@ -167,17 +186,16 @@ def test_every_shared_html_page_is_accounted_for(tmp_path):
     dataset = run([*args, "--output", str(out), "--url_map", str(html / "warc-extracted" / "index.jsonl"),
                    "--min_doc_images", "0", "--min_window_images", "0", *LOCAL])
     stats = dataset["stats"]
-    assert stats["read/html_files"] == len(files)
-    assert stats["extract/documents"] + _count(stats, "extract", ("documents",)) == len(files)
-    assert stats["filter/kept"] + _count(stats, "filter", ("kept",)) == stats["extract/documents"]
+    assert stats["read/n_html_files"] == stats["read/kept"] == len(files)
+    assert stats["extract/kept"] + _drops(stats, "extract") == len(files)
+    assert stats["filter/kept"] + _drops(stats, "filter") == stats["extract/kept"]
     rejects = pq.read_table(out / "rejects").to_pylist()
     quality_drops = sum(1 for r in rejects if r["stage"] not in ("read", "extract", "filter", "assemble", "window"))
-    assert quality_drops == sum(v for k, v in stats.items() if k.split("/")[0] in
-                                ("url_dedup", "near_dup", "image_set_dedup", "optout", "language", "paragraph_dedup")
-                                and k.split("/")[1] != "kept" and not k.split("/")[1].startswith("n_"))
-    assert stats["assemble/documents"] + stats.get("assemble/duplicate_document", 0) + quality_drops == stats["filter/kept"]
+    assert quality_drops == sum(_drops(stats, s) for s in
+                                ("url_dedup", "near_dup", "image_set_dedup", "optout", "language", "paragraph_dedup"))
+    assert stats["assemble/kept"] + stats.get("assemble/duplicate_document", 0) + quality_drops == stats["filter/kept"]
     assert stats["media/not_found"] > 0  # no network: every image is a counted failure
-    page_drops = sum(_count(stats, s, ("documents", "kept", "media_dropped")) for s in ("extract", "filter", "assemble"))
+    page_drops = sum(_drops(stats, s) for s in ("extract", "filter", "assemble"))
     assert sum(1 for r in rejects if r["stage"] in ("extract", "filter", "assemble")) == page_drops
 
 
@@ -189,8 +207,8 @@ def test_every_shared_warc_is_accounted_for(tmp_path):
     dataset = run([*args, "--output", str(out), "--min_doc_images", "0", "--min_window_images", "0",
                    "--min_words", "5", *LOCAL])
     stats = dataset["stats"]
-    assert stats["read/archives"] == len(files)
-    assert stats["extract/documents"] + _count(stats, "extract", ("documents",)) == stats["read/html_records"]
+    assert stats["read/n_archives"] == len(files)
+    assert stats["extract/kept"] + _drops(stats, "extract") == stats["read/kept"] == stats["read/n_html_records"]
     assert stats["read/unknown_format"] >= 2 and stats["read/recovered_whole_file_gzip"] >= 1
     assert stats["media/unsupported_format"] >= 1  # iana.warc.gz replays its own SVGs from the archive
 
@@ -218,4 +236,4 @@ def test_common_crawl_paths_list_is_expanded(tmp_path):
     listing.write_bytes(gzip.compress("\n".join(relative).encode()))
     dataset = run(["--input", str(listing), "--cc_base", str(warc) + "/", "--output", str(tmp_path / "out"),
                    "--min_doc_images", "0", "--min_window_images", "0", "--no_report", *LOCAL])
-    assert dataset["stats"]["read/archives"] == 2 and dataset["stats"]["read/html_records"] > 10
+    assert dataset["stats"]["read/n_archives"] == 2 and dataset["stats"]["read/kept"] > 10

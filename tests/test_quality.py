@@ -13,8 +13,10 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from m3w_builder.document import Document, ImageNode, TextNode, make_doc_id
 from m3w_builder.drops import Rejected
+from m3w_builder.options import add_options, options_from_args
 from m3w_builder.quality.blocklist import BlockList
 from m3w_builder.quality.language import detect_language
+from m3w_builder.quality.options import QualityOptions
 from m3w_builder.quality.optout import apply_page_optout, header_directives, image_drop_reason, meta_directives
 from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
 from m3w_builder.quality.urlkeys import normalize_url
@@ -234,7 +236,7 @@ def test_language_allow_list(tmp_path: Path) -> None:
     kept, rejects, counters = run(quality.LanguageFilter(allow=["en", "fr"]), docs, tmp_path)
     assert sorted(d.language for d in kept) == ["en", "fr"]
     assert reasons(rejects) == {docs[2].doc_id: "language/not_allowed"}
-    assert counters["lang/de"] == counters["lang/en"] == counters["lang/fr"] == 1
+    assert counters["language/n_de"] == counters["language/n_en"] == counters["language/n_fr"] == 1
 
 
 def test_blocklist(tmp_path: Path) -> None:
@@ -280,11 +282,7 @@ def test_prepass_filter_counts_saving(tmp_path: Path) -> None:
 def test_quality_stage_from_options(tmp_path: Path) -> None:
     listing = tmp_path / "block.txt"
     listing.write_text("spam.example\n")
-    parser = argparse.ArgumentParser()
-    quality.add_quality_options(parser)
-    options = parser.parse_args(
-        ["--blocklist", str(listing), "--languages", "en", "--paragraph_min_docs", "2"]
-    )
+    options = parse_quality(["--blocklist", str(listing), "--languages", "en", "--paragraph_min_docs", "2"])
     article = [words(s, 80) for s in range(3)]
     original = make_doc(
         "https://news.example/story", [*article, "Follow us"], fetch_time="2024-01-02T00:00:00Z"
@@ -317,16 +315,22 @@ def test_quality_stage_from_options(tmp_path: Path) -> None:
         "ImageSetDedup",
         "ParagraphDedup",
     ]
-    assert counters["lang/en"] == 4
+    assert counters["language/n_en"] == 4
+
+
+def parse_quality(argv: list[str]) -> QualityOptions:
+    """`QualityOptions` from flags, through the generated parser the jobs use."""
+    parser = argparse.ArgumentParser()
+    add_options(parser, QualityOptions)
+    return options_from_args(QualityOptions, parser.parse_args(argv))
 
 
 def test_quality_stage_parts_switch_off() -> None:
-    parser = argparse.ArgumentParser()
-    quality.add_quality_options(parser)
-    options = parser.parse_args(["--no_language_id", "--no_near_dup", "--no_paragraph_dedup"])
+    options = parse_quality(["--no_language_id", "--no_near_dup", "--no_paragraph_dedup"])
     assert [name for name, _ in quality.QualityStage(options).steps()] == ["UrlDedup", "ImageSetDedup"]
+    assert parse_quality(["--blocklist", "a", "--blocklist", "b"]).blocklist == ("a", "b")
     with pytest.raises(ValueError):
-        quality.QualityStage(parser.parse_args(["--no_language_id", "--languages", "en"])).steps()
+        parse_quality(["--no_language_id", "--languages", "en"])
 
 
 def test_normalize_url() -> None:

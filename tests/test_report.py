@@ -33,19 +33,19 @@ STATS = {
     "extract/parse_error": 2,
     "language/kept": 80,
     "language/not_allowed": 8,
-    "lang/en": 70,
-    "lang/fr": 10,
-    "lang/de": 8,
+    "language/n_en": 70,
+    "language/n_fr": 10,
+    "language/n_de": 8,
     "near_dup/kept": 70,
     "near_dup/near_duplicate": 10,
     "near_dup/n_candidate_pairs": 31,
     "media/kept": 150,
     "media/decode_error": 5,
     "media/too_small": 12,
-    "window/windows_kept": 9,
+    "window/kept": 9,
     "window/no_window": 3,
-    "shard/samples": 5,
-    "shard/written": 2,
+    "shard/n_samples": 5,
+    "shard/n_written": 2,
 }
 
 
@@ -407,7 +407,7 @@ def test_pairs_job_report_shows_images_next_to_captions(ltip_dir: Path) -> None:
                       "stored image width (px)", "stored image height (px)"]
     assert all(chart.xpath(".//rect") for chart in tree.xpath('//section[@id="distributions"]//svg'))
     rows = {row.xpath("td[1]")[0].text: row for row in tree.xpath('//table[@class="funnel"]//tr[td]')}
-    assert f"success: {dataset['stats']['pairs/success']}" in rows["pairs"].xpath("td[8]")[0].text_content()
+    assert rows["pairs"].xpath("td[4]")[0].text == f"{dataset['stats']['pairs/kept']:,}"
     assert list(rows)[:2] == ["read", "list"]
     assert [row.xpath("td[1]")[0].text for row in tree.xpath('//section[@id="shards"]//tr[td]')] == [
         s["url"] for s in dataset["shardlist"]]
@@ -426,7 +426,7 @@ def test_vtp_pairs_show_a_strip_of_frames(tmp_path: Path) -> None:
         samples.append((meta, media))
     shard = write_shard(tmp_path / "vtp-000000.tar", samples)
     (tmp_path / "dataset.json").write_text(json.dumps({"kind": "vtp", "shardlist": [shard], "options": {}}))
-    (tmp_path / "stats.json").write_text(json.dumps({"counters": {"pairs/success": 2}}))
+    (tmp_path / "stats.json").write_text(json.dumps({"counters": {"pairs/kept": 2}}))
     tree = lxml_html.fromstring((Path(write_report(str(tmp_path)))).read_bytes())
 
     for article, (meta, media) in zip(tree.xpath('//article[contains(@class, "pair")]'), samples, strict=True):

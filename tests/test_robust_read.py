@@ -15,7 +15,6 @@ from m3w_builder.quality.optout import header_directives, image_drop_reason, par
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from tests.conftest import shared_path
 
-
 CUT_REASONS = ("truncated", "truncated_record", "bad_record_header")
 
 

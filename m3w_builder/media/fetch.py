@@ -31,7 +31,13 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from m3w_builder.media.net import (
-    AddressPolicy, AddressRefused, ConnectionPool, IPAddress, PinnedHTTPConnection, PinnedHTTPSConnection, host_address,
+    AddressPolicy,
+    AddressRefused,
+    ConnectionPool,
+    IPAddress,
+    PinnedHTTPConnection,
+    PinnedHTTPSConnection,
+    host_address,
 )
 from m3w_builder.media.robots import RobotsCache
 from m3w_builder.media.sniff import sniff
@@ -55,20 +61,22 @@ class FetchOptions:
     max_bytes: int = option(32 * MiB, "largest media body fetched (bytes)", flag="max_media_bytes")
     total_timeout_s: float = option(30.0, "seconds for a whole fetch: connect, status line, headers, body, "
                                     "redirects and retries", flag="http_timeout")
-    socket_timeout_s: float = option(10.0, "seconds a single socket operation may wait")
-    max_redirects: int = option(5, "redirects followed per fetch")
-    max_retries: int = option(2, "retries on 429/5xx/timeouts/connection errors")
-    backoff_s: float = option(0.5, "first retry delay (doubles each retry)")
-    max_backoff_s: float = option(10.0, "longest retry delay, Retry-After included")
-    per_host_concurrency: int = option(4, "concurrent requests per host per worker")
-    respect_robots: bool = option(True, "honour robots.txt")
+    socket_timeout_s: float = option(10.0, "seconds a single socket operation may wait", flag="http_socket_timeout")
+    max_redirects: int = option(5, "redirects followed per fetch", flag="http_max_redirects")
+    max_retries: int = option(2, "retries on 429/5xx/timeouts/connection errors", flag="http_retries")
+    backoff_s: float = option(0.5, "first retry delay in seconds (doubles each retry)", flag="http_backoff")
+    max_backoff_s: float = option(10.0, "longest retry delay, Retry-After included", flag="http_max_backoff")
+    per_host_concurrency: int = option(4, "concurrent requests per host per worker", flag="http_per_host")
+    respect_robots: bool = option(True, "ignore robots.txt and X-Robots-Tag opt-outs", flag="no_robots")
     max_robots_bytes: int = option(512 * 1024, "robots.txt bytes parsed (RFC 9309: at least 500 KiB); "
                                    "the rest is ignored")
     x_robots_directives: tuple[str, ...] = option(("noai", "noimageai", "tdm_reserved"),
                                                   "opt-out directives honoured on media responses")
-    allow: tuple[str, ...] = option((), "IPs, CIDRs or host names allowed although not public", flag="http_allow")
+    allow: tuple[str, ...] = option((), "IPs, CIDRs or host names allowed although not public (tests, private "
+                                    "mirrors)", flag="http_allow")
     proxy: str | None = option(None, "send every request through this HTTP proxy (host:port)", flag="http_proxy")
-    allowed_types: tuple[str, ...] | None = option(None, "sniffed MIME prefixes accepted (None: any)")
+    allowed_types: tuple[str, ...] | None = option(None, "sniffed MIME prefixes accepted (default: any)",
+                                                   flag="http_allowed_types")
     max_requests_per_document: int = option(
         90, "documents with more media nodes are dropped before any is fetched (0: no cap)")
 

@@ -51,14 +51,14 @@ class ImageOptions:
     """Caps and output settings; the size/aspect defaults are OBELICS's."""
 
     image_size: int = option(256, "shorter side of stored images")
-    min_side: int = option(150, "smallest shorter side kept", flag="min_image_side")
-    max_side: int = option(20000, "largest longer side kept", flag="max_image_side")
-    min_aspect: float = option(0.5, "smallest width/height kept")
-    max_aspect: float = option(2.0, "largest width/height kept")
-    max_bytes: int = option(32 * MiB, "largest image file decoded (bytes)")
-    max_pixels: int = option(89_478_485, "largest width×height decoded (decompression bombs)")
+    min_side: int = option(150, "images with a shorter side are dropped (too_small)", flag="min_image_side")
+    max_side: int = option(20000, "images with a longer side are dropped (too_large)", flag="max_image_side")
+    min_aspect: float = option(0.5, "minimum width/height kept")
+    max_aspect: float = option(2.0, "maximum width/height kept")
+    max_bytes: int = option(32 * MiB, "largest image file decoded (bytes)", flag="max_image_bytes")
+    max_pixels: int = option(89_478_485, "largest width×height decoded (decompression bombs)", flag="max_image_pixels")
     jpeg_quality: int = option(95, "quality of the stored JPEGs")
-    allowed_formats: tuple[str, ...] = option(DEFAULT_FORMATS, "Pillow formats decoded")
+    allowed_formats: tuple[str, ...] = option(DEFAULT_FORMATS, "Pillow formats decoded", flag="image_formats")
 
 
 @dataclass

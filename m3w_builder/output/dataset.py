@@ -1,5 +1,5 @@
-"""Read back a finished output folder (dataset.json + shards): the one reader the exporters and
-`m3w_builder.show` share, so they agree on what a sample is."""
+"""Read back a finished output folder (dataset.json + shards): the one folder reader the exporters
+and `m3w_builder.show` share, so they agree on what a sample is (tars are read by `tars.py`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import webdataset as wds
+
+from m3w_builder.output import tars
 
 
 @dataclass
@@ -48,9 +49,10 @@ def iter_samples(dataset_dir: Path) -> Iterator[Sample]:
 
 
 def _shard_samples(dataset_dir: Path, shard: str) -> Iterator[Sample]:
-    for raw in wds.WebDataset(str(Path(dataset_dir) / shard), shardshuffle=False):
-        members = {k: v for k, v in raw.items() if not k.startswith("__")}
-        yield Sample(raw["__key__"], json.loads(members.pop("json")), members, shard)
+    with open(Path(dataset_dir) / shard, "rb") as handle:
+        for key, stored in tars.iter_samples(handle):
+            members = dict(stored)
+            yield Sample(key, json.loads(members.pop("json")), members, shard)
 
 
 def sample_at(dataset_dir: Path, index: int) -> Sample:

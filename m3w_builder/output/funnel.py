@@ -1,7 +1,7 @@
 """The job's counters read as a funnel, shared by report.html and the dataset card.
 
 Counter vocabulary: `<stage>/kept` counts what a stage passed, `<stage>/n_<name>` is a volume
-(bytes, paragraphs), `lang/<code>` a detected language, and every other `<stage>/<reason>` a drop
+(bytes, paragraphs; `language/n_<code>` counts detected languages), and every other `<stage>/<reason>` a drop
 with that reason. Each stage belongs to one unit (what it counts: pages, paragraphs, media, samples), so a
 chart never mixes pages with images. A stage without `kept` (one not converted to the convention
 yet) is shown with its raw counters and no percentages.
@@ -19,7 +19,6 @@ UNITS = {
     "media": ("extract_media", "align", "retry", "media_source", "media", "pairs"),
     "samples": ("window", "shard"),
 }
-NOT_DROPS = ("lang",)  # counter families that are neither kept nor a drop
 
 
 @dataclass
@@ -49,7 +48,7 @@ def unit_of(stage: str) -> str:
     return next((unit for unit, stages in UNITS.items() if stage in stages), "other")
 
 
-def _rank(stage: str) -> tuple[int, int, str]:
+def stage_rank(stage: str) -> tuple[int, int, str]:
     units = list(UNITS) + ["other"]
     unit = unit_of(stage)
     order = UNITS.get(unit, ())
@@ -61,7 +60,7 @@ def stages(counters: dict[str, int]) -> list[Stage]:
     found: dict[str, Stage] = {}
     for name, value in counters.items():
         stage, _, reason = name.partition("/")
-        if stage in NOT_DROPS or not reason:
+        if not reason:
             continue
         entry = found.setdefault(stage, Stage(stage, unit_of(stage), None))
         if reason == "kept":
@@ -74,10 +73,10 @@ def stages(counters: dict[str, int]) -> list[Stage]:
         if entry.kept is None:  # not on the convention: its counters are not known to be drops
             entry.volumes.update(entry.drops)
             entry.drops = {}
-    return sorted(found.values(), key=lambda s: _rank(s.name))
+    return sorted(found.values(), key=lambda s: stage_rank(s.name))
 
 
 def languages(counters: dict[str, int]) -> dict[str, int]:
-    """Detected languages (`lang/<code>`), most frequent first."""
-    found = {k.split("/", 1)[1]: v for k, v in counters.items() if k.startswith("lang/")}
+    """Detected languages (`language/n_<code>`), most frequent first."""
+    found = {k[len("language/n_"):]: v for k, v in counters.items() if k.startswith("language/n_")}
     return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))

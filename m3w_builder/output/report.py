@@ -16,7 +16,6 @@ import base64
 import json
 import math
 import re
-import tarfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import IO, Any
 import jinja2
 
 from m3w_builder.output import charts, funnel
+from m3w_builder.output.tars import iter_samples
 from m3w_builder.quality.urlkeys import site_of
 
 _MARKER = re.compile(r"(<image>|<EOC>)")
@@ -86,23 +86,10 @@ def caption(window: StoredSample) -> str:
 
 def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[StoredSample]:
     """Samples of a WebDataset tar read as a stream (members of a sample are adjacent)."""
-    current: StoredSample | None = None
-    with tarfile.open(fileobj=fileobj, mode="r|*") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            key, _, suffix = member.name.rsplit("/", 1)[-1].partition(".")
-            data = tar.extractfile(member).read()
-            if current is None or key != current.key:
-                if current is not None:
-                    yield current
-                current = StoredSample(key, {}, {})
-            if suffix == "json":
-                current.meta = json.loads(data)
-            else:
-                current.media[suffix] = data
-    if current is not None:
-        yield current
+    for key, members in iter_samples(fileobj):
+        media = dict(members)
+        meta = json.loads(media.pop("json")) if "json" in media else {}
+        yield StoredSample(key, meta, media)
 
 
 def add_window(data: ReportData, window: StoredSample) -> None:

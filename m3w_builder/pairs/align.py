@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from m3w_builder.document import ImageNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract.dom import ExtractOptions, extract
+from m3w_builder.options import option
 from m3w_builder.quality.optout import apply_page_optout, header_directives, meta_directives
 
 # Alt texts that say nothing about the picture (compared after `normalize_caption`).
@@ -43,12 +44,14 @@ _WORD_RE = re.compile(r"\w+", re.UNICODE)
 class CaptionRules:
     """Text rules of a pair caption; 0 turns a bound off."""
 
-    min_words: int = 3
-    max_words: int = 20
-    min_chars: int = 5
-    max_chars: int = 1000
-    drop_boilerplate: bool = True
-    drop_filenames: bool = True
+    min_words: int = option(3, "minimum caption words", flag="min_caption_words")
+    max_words: int = option(20, "maximum caption words", flag="max_caption_words")
+    min_chars: int = option(5, "minimum caption characters", flag="min_caption_chars")
+    # LTIP captions may hold up to 512 words: a 1000-character cap would contradict that bound
+    max_chars: int = option(4000, "maximum caption characters", flag="max_caption_chars")
+    drop_boilerplate: bool = option(True, "keep captions such as 'image', 'click here'",
+                                    flag="keep_boilerplate_captions")
+    drop_filenames: bool = option(True, "keep captions that are file names", flag="keep_filename_captions")
 
 
 def normalize_caption(text: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from m3w_builder.document import Document, TextNode
 from m3w_builder.drops import Rejected
+from m3w_builder.options import option
 
 _WORD_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|\w+", re.UNICODE)
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -37,8 +38,8 @@ class FilterOptions:
     max_paragraph_special_ratio: float | None = 0.5
     drop_repeated_paragraphs: bool = True
     # document rules
-    min_words: int | None = 50
-    max_words: int | None = 100_000
+    min_words: int | None = option(50, "minimum words of a document")
+    max_words: int | None = option(100_000, "maximum words of a document")
     min_mean_word_length: float | None = 2.5
     max_mean_word_length: float | None = 12.0
     max_symbol_to_word_ratio: float | None = 0.1

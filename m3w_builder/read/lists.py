@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from m3w_builder.extract.charset import normalize_label
+from m3w_builder.options import option
 
 # Detected encodings trusted as such; any other single-byte guess for a line that decodes under
 # cp1252 is taken as cp1252 (short Western lines are where detectors guess worst).
@@ -44,11 +45,12 @@ _TRUSTED = frozenset((
 class ListOptions:
     """Column names and format of a list (`format=None`: from the file name)."""
 
-    url_col: str = "url"
-    caption_col: str = "caption"
-    format: str | None = None
+    url_col: str = option("url", "column holding the media URL or path")
+    caption_col: str = option("caption", "column holding the caption")
+    format: str | None = option(None, "list format (default: from the file name)", flag="list_format",
+                                choices=("parquet", "csv", "tsv", "jsonl"))
     extra_cols: tuple[str, ...] | None = None  # None: every other column
-    encoding: str | None = None  # force the fallback encoding of non-UTF-8 lines
+    encoding: str | None = option(None, "encoding of non-UTF-8 lines (default: detected)", flag="list_encoding")
 
 
 @dataclass

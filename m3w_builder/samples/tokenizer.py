@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sentencepiece as spm
 
 from m3w_builder.drops import Rejected
+from m3w_builder.options import option
 from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN, Segment
 
 
@@ -23,7 +24,7 @@ from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN, Segment
 class TrainOptions:
     """Options of the in-job tokenizer training (deterministic: one thread, no shuffling)."""
 
-    vocab_size: int = 8192
+    vocab_size: int = option(8192, "vocabulary of the tokenizer trained in the job")
     model_type: str = "unigram"
     character_coverage: float = 0.9995
     max_sentences: int = 200_000

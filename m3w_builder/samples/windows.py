@@ -16,17 +16,23 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from m3w_builder.options import option
+
 
 @dataclass(frozen=True)
 class WindowOptions:
     """Window length, image cap and sampling strategy."""
 
-    max_tokens: int = 256
-    max_images: int = 5
-    mode: str = "tile"  # tile | random
-    per_doc: int = 1
-    align: str = "any"  # any | chunk
-    min_images: int = 1  # windows with fewer images are dropped by the caller (and counted)
+    max_tokens: int = option(256, "L: tokens per window")
+    max_images: int = option(5, "N: images per window")
+    mode: str = option("tile", "tile: consecutive windows covering each document, so no text is thrown away; "
+                       "random: --windows_per_doc random windows per document (Flamingo's sampling)",
+                       flag="window_mode", choices=("tile", "random"))
+    per_doc: int = option(1, "random windows per document (--window_mode random)", flag="windows_per_doc")
+    align: str = option("any", "any token may start a window, or only chunk starts (after <EOC>)",
+                        flag="window_align", choices=("any", "chunk"))
+    min_images: int = option(1, "windows with fewer images are dropped (window/too_few_images)",
+                             flag="min_window_images")
 
 
 @dataclass(frozen=True)

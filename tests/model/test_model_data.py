@@ -150,7 +150,9 @@ def test_preprocess_keeps_the_aspect_ratio() -> None:
     """A wide 2:1 picture fills the full width and the middle half of the height; the pad is the
     normalisation mean (0). Portrait pictures are padded left and right instead."""
     import io
+
     from PIL import Image
+
     from model.data import preprocess
     vision = tiny().vision
     s = vision.image_size
@@ -169,6 +171,7 @@ def test_preprocess_keeps_the_aspect_ratio() -> None:
 def test_generate_subsamples_video_frames_like_training(toy: dict[str, Path], tmp_path: Path) -> None:
     """A folder of 10 frames given to `generate` yields the frames the training decoder would keep."""
     import random
+
     from model.generate import load_media
     tok = SPTokenizer(toy["tokenizer"])
     dec = decoder(toy["m3w"], tok, max_frames=4)
@@ -188,6 +191,7 @@ def test_worker_processes_give_the_same_batches(toy: dict[str, Path]) -> None:
     """Two DataLoader workers decoding alternate batches reproduce the in-process batch sequence
     (m3w re-tokenized, so some samples are skipped by ids alone), with the stream positions."""
     from torch.utils.data import DataLoader
+
     from model.data import BatchStream
     tok = SPTokenizer(toy["tokenizer"])
     dec = decoder(toy["m3w"], tok)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import model_toydata
 import pytest
 import torch
 import torch.distributed as dist
@@ -17,12 +18,12 @@ import torch.multiprocessing as mp
 from model.checkpoint import load_run
 from model.config import bench
 from model.data import DatasetInfo, Decoder, ExampleStream
-from model.eval import derangement, main as eval_main
+from model.eval import derangement
+from model.eval import main as eval_main
 from model.factory import build
 from model.generate import complete
-from model.train import Dist, Trainer, broadcast_model, main as train_main, make_optimizer, warmup_schedule
-
-import model_toydata
+from model.train import Dist, Trainer, broadcast_model, make_optimizer, warmup_schedule
+from model.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,20 @@
+"""Local media paths in pair lists: which URLs are local files, and their absolute `file://` form."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+
+def is_local(url: str) -> bool:
+    """A `file:` URL or a plain path (a one-letter scheme is a Windows drive)."""
+    scheme = urlsplit(url).scheme
+    return scheme == "file" or scheme == "" or (len(scheme) == 1 and os.name == "nt")
+
+
+def local_url(url: str, list_path: str) -> str:
+    """A local path of a list row as an absolute `file://` URL (relative to the list's folder)."""
+    path = urlsplit(url).path if url.startswith("file:") else url
+    if not os.path.isabs(path) and "://" not in list_path:
+        path = os.path.join(os.path.dirname(os.path.abspath(list_path)), path)
+    return "file://" + os.path.normpath(path)

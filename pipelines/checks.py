@@ -1,0 +1,129 @@
+"""Checks before Beam starts, and the fingerprint that ties an output folder to what built it.
+
+Bad usage (an input that matches nothing, an output that is a file or unwritable, a filesystem
+whose dependency is missing) stops the job with one line and a non-zero exit instead of a
+traceback minutes later or an empty dataset. The fingerprint covers everything that determines a
+shard (the options, the tokenizer, the matched input files and their sizes); it is recorded in
+dataset.json and next to every finished shard, so a rerun with other options is refused (or
+rebuilt with `--overwrite`) and a finished shard is recognised by its fingerprint, size and md5.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines import fs
+
+# options that change where or how a job runs, not what a shard holds
+RUN_ONLY = frozenset(("output", "write_rejects", "report", "overwrite", "allow_empty", "inputs", "media_inputs",
+                      "fetch_threads", "media_cache", "retry_failed"))
+
+
+class UsageError(Exception):
+    """A one-line reason the job cannot start."""
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def input_listing(patterns: list[str], flag: str = "--input") -> list[list]:
+    """[path, size] of every file the patterns match; an unmatched pattern is a `UsageError`."""
+    listing: list[list] = []
+    for pattern in patterns:
+        try:
+            results = FileSystems.match([pattern])
+        except Exception as error:  # a missing filesystem (s3 without boto3), bad credentials, a bad path
+            raise UsageError(f"{flag} {pattern}: {_first_line(error)}") from None
+        files = [[m.path, m.size_in_bytes] for r in results for m in r.metadata_list]
+        if not files:
+            raise UsageError(f"{flag} {pattern}: no such file (nothing matches)")
+        listing.extend(files)
+    return sorted(listing)
+
+
+def check_output(output: str) -> None:
+    """The output must be a writable folder (created if missing)."""
+    if "://" in output:
+        try:
+            FileSystems.get_filesystem(output)
+        except ValueError as error:
+            raise UsageError(f"--output {output}: {_first_line(error)}") from None
+        return
+    path = Path(output)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--output {output}: exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-check{fs.TMP_MARK}{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
+
+
+def shard_options(options: dict) -> dict:
+    """The options that determine shard contents (nested dicts kept, run-only keys removed)."""
+    return {k: shard_options(v) if isinstance(v, dict) else v for k, v in options.items() if k not in RUN_ONLY}
+
+
+def fingerprint(options: dict, inputs: list[list], tokenizer: bytes | None = None) -> str:
+    """sha256 over the shard-determining options, the input files and the given tokenizer."""
+    doc = {"options": shard_options(options), "inputs": inputs,
+           "tokenizer": hashlib.sha256(tokenizer).hexdigest() if tokenizer else None}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _flatten(options: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(options, dict):
+        return {prefix: options}
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        out.update(_flatten(value, f"{prefix}.{key}" if prefix else key))
+    return out
+
+
+def changed_options(old: dict, new: dict) -> list[str]:
+    """Dotted names of the shard-determining options that differ."""
+    a, b = (_flatten(json.loads(json.dumps(shard_options(o), default=str))) for o in (old, new))  # tuples as lists
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def previous_build(output: str) -> dict | None:
+    """The dataset.json of an earlier run into `output`, if any."""
+    path = fs.join(output, "dataset.json")
+    if not fs.exists(path):
+        return None
+    try:
+        return json.loads(fs.read_bytes(path))
+    except ValueError:
+        return None
+
+
+def check_rerun(output: str, print_: str, options: dict, overwrite: bool, prefix: str) -> None:
+    """Refuse to mix shards of two configurations: a different fingerprint needs `--overwrite`,
+    which removes the earlier dataset first."""
+    previous = previous_build(output)
+    if previous is None or previous.get("fingerprint") in (None, print_):
+        return
+    if not overwrite:
+        changed = changed_options(previous.get("options", {}), options) or ["inputs or tokenizer"]
+        raise UsageError(f"--output {output} holds a dataset built differently ({', '.join(changed[:6])}); "
+                         "pass --overwrite to rebuild it, or choose another --output")
+    remove_dataset(output, prefix)
+
+
+def remove_dataset(output: str, prefix: str) -> None:
+    """Delete an earlier dataset's shards, their records and its dataset-level files."""
+    patterns = [f"{prefix}-*", f".{prefix}-*", "dataset.json", "stats.json", "tokenizer.model", "report.html",
+                "rejects/*"]
+    paths = [m.path for p in patterns for r in FileSystems.match([fs.join(output, p)]) for m in r.metadata_list]
+    if paths:
+        FileSystems.delete(paths)
