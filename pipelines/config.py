@@ -19,6 +19,7 @@ from m3w_builder.media.video import VideoOptions
 from m3w_builder.options import add_options, option, options_from_args
 from m3w_builder.output.card import CardOptions
 from m3w_builder.quality.filters import FilterOptions
+from m3w_builder.read.commoncrawl import HTTPS_BASE
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.samples.tokenizer import TrainOptions
 from m3w_builder.samples.windows import WindowOptions
@@ -57,7 +58,8 @@ class JobConfig:
     prefix: str = option("m3w", "shard name prefix")
     url_map: str | None = option(None, "JSON-lines file mapping HTML files to URLs: "
                                  '{"file": name, "url": ..., "http_content_type": ...}')
-    cc_base: str = option("s3://commoncrawl/", "prefix for the relative paths of a Common Crawl warc.paths list")
+    cc_base: str = option(HTTPS_BASE, "prefix for the relative paths of a Common Crawl warc.paths list "
+                          "(https:// reads anonymously; s3://commoncrawl/ needs AWS credentials)")
     mirror_dir: str | None = option(None, "local mirror of media: MIRROR/host/path")
     tokenizer: str | None = option(None, "a sentencepiece .model with <image>/<EOC> user symbols; default: "
                                    "train one in the job on a sample of the input")

@@ -12,6 +12,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.drops import Rejected
+from m3w_builder.read.commoncrawl import HTTPS_BASE
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from m3w_builder.read.remote import is_http, open_remote
 from pipelines import fs
@@ -20,7 +21,6 @@ from pipelines.stages import Counts, Dropped, Kept, LibraryStage
 MEDIA = "media"
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 PATHS_SUFFIXES = (".paths", ".paths.gz")
-COMMON_CRAWL_BASE = "s3://commoncrawl/"
 
 
 def open_input(path: str) -> BinaryIO:
@@ -36,7 +36,7 @@ def read_input(path: str) -> bytes:
 class ExpandInputs:
     """Stage function: a file, glob or Common Crawl `*.paths(.gz)` list → sorted file paths."""
 
-    def __init__(self, cc_base: str = COMMON_CRAWL_BASE) -> None:
+    def __init__(self, cc_base: str = HTTPS_BASE) -> None:
         self.cc_base = cc_base
 
     def __call__(self, pattern: str) -> Iterator[str]:
@@ -108,6 +108,6 @@ def read_stage(url_map_path: str | None, max_record_bytes: int = 50_000_000) -> 
                         ident=lambda path: (path, path))
 
 
-def expand_stage(cc_base: str = COMMON_CRAWL_BASE) -> LibraryStage:
+def expand_stage(cc_base: str = HTTPS_BASE) -> LibraryStage:
     """The `inputs` stage: input patterns → file paths."""
     return LibraryStage("inputs", ExpandInputs(cc_base), many=True)
