@@ -67,18 +67,22 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: 
         if f.name in skip:
             continue
         default = defaults.get(f.name, _default(f))
-        name = "--" + flag_name(f)
+        flag = flag_name(f)
         help_text = f.metadata["help"] or " "
         kind, repeatable = _scalar(hint)
         if kind is bool:
             action = "store_false" if default is True else "store_true"
-            parser.add_argument(name, dest=f.name, action=action, default=default, help=help_text)
+            parser.add_argument("--" + flag, dest=f.name, action=action, default=default, help=help_text)
         elif repeatable:
-            parser.add_argument(name, dest=f.name, type=kind, action="append", default=None,
-                                help=f"{help_text} (repeatable)" + (f"; default {list(default)}" if default else ""))
+            parser.add_argument("--" + flag, dest=f.name, type=kind, action="append", default=None,
+                                metavar=flag.upper(), help=f"{help_text}; repeatable" + (
+                                    f"; default {list(default)}" if default else ""))
         else:
-            parser.add_argument(name, dest=f.name, type=kind, default=default, choices=f.metadata.get("choices"),
-                                help=help_text)
+            required = default is dataclasses.MISSING
+            choices = f.metadata.get("choices")
+            parser.add_argument("--" + flag, dest=f.name, type=kind, metavar=None if choices else flag.upper(),
+                                required=required, default=argparse.SUPPRESS if required else default,
+                                choices=choices, help=help_text)
 
 
 def options_from_args(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:

@@ -68,6 +68,8 @@ class JobConfig:
     min_doc_images: int = option(1, "minimum media per document, before and after media resolution")
     max_doc_images: int = option(30, "maximum stored media per document")
     samples_per_shard: int = option(1000, "windows per shard")
+    min_shards: int = option(8, "at least this many shards (at most one per sample), so a small dataset still "
+                             "splits across DataLoader workers")
     write_rejects: bool = option(True, "do not write the rejects parquet", flag="no_rejects")
     videos: bool = option(True, "drop <video> nodes", flag="no_videos")
     report: bool = option(True, "do not write report.html", flag="no_report")
@@ -89,7 +91,16 @@ class JobConfig:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Every flag shows its default (switches included)."""
+    """Every flag shows its default; a switch is off unless given."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return f"{action.help} (default: off)"
+        if action.required:
+            return f"{action.help} (required)"
+        if action.default is None and isinstance(action, argparse._AppendAction):
+            return f"{action.help} (default: none)"
+        return super()._get_help_string(action)
 
 
 def new_parser(prog: str, description: str) -> argparse.ArgumentParser:

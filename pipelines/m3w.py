@@ -169,7 +169,7 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     n_samples = beam.pvalue.AsSingleton(samples.out | "CountSamples" >> beam.combiners.Count.Globally())
     shards = (
         samples.out
-        | "AssignShard" >> beam.Map(lambda s, n: assign_shard(s, n, cfg.samples_per_shard), n_samples)
+        | "AssignShard" >> beam.Map(lambda s, n: assign_shard(s, n, cfg.samples_per_shard, cfg.min_shards), n_samples)
         | "GroupShards" >> beam.GroupByKey()
         | "WriteShards" >> beam.ParDo(WriteShard(cfg.output, cfg.prefix, fingerprint))
     )

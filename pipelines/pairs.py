@@ -91,6 +91,8 @@ class PairsOptions:
     url_map: str | None = option(None, "JSON-lines file mapping HTML files to URLs (align pages)")
     mirror_dir: str | None = option(None, "local mirror of media: MIRROR/host/path")
     samples_per_shard: int = option(1000, "input items per shard")
+    min_shards: int = option(8, "at least this many shards (at most one per item), so a small dataset still "
+                             "splits across DataLoader workers")
     write_rejects: bool = option(True, "do not write the rejects parquet", flag="no_rejects")
     report: bool = option(True, "do not write report.html", flag="no_report")
     overwrite: bool = option(False, "rebuild an --output that holds a dataset built with other options or inputs")
@@ -222,9 +224,10 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
     n_items = beam.pvalue.AsSingleton(entries | "CountItems" >> beam.combiners.Count.Globally())
     extra_names = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
                                           | "DistinctExtra" >> beam.Distinct() | "ExtraList" >> beam.combiners.ToList())
-    per_shard = cfg.samples_per_shard
+    per_shard, min_shards = cfg.samples_per_shard, cfg.min_shards
     shards = (entries
-              | "AssignShard" >> beam.Map(lambda e, n: (stable_hash(e[0]) % num_shards(n, per_shard), e), n_items)
+              | "AssignShard" >> beam.Map(lambda e, n: (stable_hash(e[0]) % num_shards(n, per_shard, min_shards), e),
+                                          n_items)
               | "GroupShards" >> beam.GroupByKey()
               | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix, fingerprint), extra_names))
     _ = shards | "ShardList" >> beam.combiners.ToList() | "Finalize" >> beam.ParDo(FinalizePairs(cfg, fingerprint))

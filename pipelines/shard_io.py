@@ -37,12 +37,14 @@ def stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
-def num_shards(n_samples: int, per_shard: int) -> int:
-    return max(1, math.ceil(n_samples / max(1, per_shard)))
+def num_shards(n_samples: int, per_shard: int, min_shards: int = 1) -> int:
+    """Enough shards for `per_shard` samples each, and at least `min_shards` (never more than
+    samples), so that a small dataset still splits across DataLoader workers and hosts."""
+    return max(1, min(n_samples, max(min_shards, math.ceil(n_samples / max(1, per_shard)))))
 
 
-def assign_shard(sample: ShardSample, n_samples: int, per_shard: int) -> tuple[int, ShardSample]:
-    return stable_hash(sample.key) % num_shards(n_samples, per_shard), sample
+def assign_shard(sample: ShardSample, n_samples: int, per_shard: int, min_shards: int = 1) -> tuple[int, ShardSample]:
+    return stable_hash(sample.key) % num_shards(n_samples, per_shard, min_shards), sample
 
 
 def parquet_bytes(rows: list[dict], schema: pa.Schema) -> bytes:

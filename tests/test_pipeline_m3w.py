@@ -177,6 +177,17 @@ def test_kept_plus_dropped_equals_what_came_in(built):
     assert sum(1 for r in rows if r["stage"] == "window") == stats.get("window/no_window", 0)
 
 
+def test_small_dataset_splits_across_dataloader_workers(built):
+    """`--min_shards` (default 8): two DataLoader workers each get shards of the embedded sample."""
+    torch_data = pytest.importorskip("torch.utils.data")
+    out, dataset = built
+    urls = [str(out / s["url"]) for s in dataset["shardlist"]]
+    assert len(urls) == 8
+    source = wds.WebDataset(urls, shardshuffle=False, workersplitter=wds.split_by_worker).map(lambda s: s["__key__"])
+    keys = list(torch_data.DataLoader(source, num_workers=2, batch_size=None))
+    assert len(keys) == len(set(keys)) == sum(s["nsamples"] for s in dataset["shardlist"])
+
+
 def test_every_shared_html_page_is_accounted_for(tmp_path):
     html = shared_path("html")
     files = sorted(p for p in html.rglob("*") if p.suffix.lower() in (".html", ".htm"))
