@@ -47,8 +47,9 @@ _EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph
 
 
 def _names_boilerplate(value: str) -> bool:
-    words = value.translate(_WORD_SPLIT).split()
-    return any(w in _CASED_WORDS or w.lower() in _BOILERPLATE_WORDS for w in words)
+    if not _BOILERPLATE_WORDS.isdisjoint(value.lower().translate(_WORD_SPLIT).split()):
+        return True
+    return "ad" in value and not _CASED_WORDS.isdisjoint(value.translate(_WORD_SPLIT).split())
 
 
 def _flag_kind(key: str, value: str) -> str | None:
