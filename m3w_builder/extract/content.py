@@ -100,15 +100,18 @@ def read_page(serialised: str, elements: list[etree._Element], kinds: list[str |
     """Rebuild the block tree and the paragraph/media items from the sentinel-marked text."""
     blocks = [Block(el, -1, kind) for el, kind in zip(elements, kinds)]
     items: list[Item] = []
+    add_item = items.append
     stack = [0]
+    owner = 0  # the innermost open block: owns the text read now
     pieces: list[str] = []
+    add_piece = pieces.append
     link_chars = in_link = 0
     parts = _TOKEN_RE.split(serialised)  # text, marker, text, marker, ..., text
     parts.append(BREAK)
     for i in range(0, len(parts), 2):
         text, marker = parts[i], parts[i + 1]
         if text and text != " ":
-            pieces.append(text)
+            add_piece(text)
             if in_link:
                 link_chars += len(text.strip())
         head = marker[0]
@@ -120,31 +123,33 @@ def read_page(serialised: str, elements: list[etree._Element], kinds: list[str |
             continue
         if pieces:  # any other marker ends the paragraph
             paragraph = "".join(pieces).strip()
+            pieces.clear()
             if paragraph:
                 share = min(link_chars / len(paragraph), 1.0)
                 weight = weighted_length(paragraph)
-                item = Item(stack[-1], paragraph, -1, weight, share)
-                items.append(item)
-                owner = blocks[stack[-1]]
-                owner.own += weight
-                owner.own_links += share * weight
+                item = Item(owner, paragraph, -1, weight, share)
+                add_item(item)
+                block = blocks[owner]
+                block.own += weight
+                block.own_links += share * weight
                 if weight >= _PROSE and share < _MAX_PROSE_LINKS:
-                    owner.good += weight
-                if owner.first_text is None:
-                    owner.first_text = item
-            pieces.clear()
+                    block.good += weight
+                if block.first_text is None:
+                    block.first_text = item
         link_chars = 0
         if head == OPEN:
             index = int(marker[1:-1])
             if index:
-                blocks[index].parent = stack[-1]
-                blocks[stack[-1]].children.append(index)
+                blocks[index].parent = owner
+                blocks[owner].children.append(index)
             stack.append(index)
+            owner = index
         elif head == CLOSE:
             if len(stack) > 1:
                 stack.pop()
+                owner = stack[-1]
         elif head == MEDIA:
-            items.append(Item(stack[-1], media=int(marker[1:-1])))
+            add_item(Item(owner, media=int(marker[1:-1])))
     for index in range(len(blocks) - 1, -1, -1):  # children have larger ids: accumulate bottom-up
         block = blocks[index]
         block.total += block.own
