@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from m3w_builder.document import ImageNode
+from m3w_builder.document import Document, ImageNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import extract
 from m3w_builder.extract.evaluate import SMALL_SIDE, ImageTally, Scores, dev_pages, mean_scores, text_scores
@@ -31,17 +31,18 @@ except ImportError:  # bench-only dependency
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "html"
 
 
-def _ours(page) -> tuple[str, str, list[str]]:
-    """(extracted text, text after the default filters, kept image URLs) for one page."""
+def _ours(page) -> Document | None:
     try:
-        doc = extract(page.html, page.url).document
+        return extract(page.html, page.url).document
     except Rejected:
-        return "", "", []
+        return None
+
+
+def _filtered(doc: Document | None) -> str:
     try:
-        filtered = filter_document(doc).document.text
+        return filter_document(doc).document.text if doc else ""
     except Rejected:
-        filtered = ""
-    return doc.text, filtered, [n.src for n in doc.nodes if isinstance(n, ImageNode)]
+        return ""
 
 
 def _trafilatura(page) -> str:
@@ -53,6 +54,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--rounds", type=int, default=1, help="timing rounds (quality is scored once)")
     parser.add_argument("--pages", action="store_true", help="print per-page F1 of each system")
+    parser.add_argument("--all-pages", action="store_true", help="also time both on every page under --data")
     args = parser.parse_args()
     pages = list(dev_pages(args.data)) if args.data.is_dir() else []
     if not pages:
@@ -65,7 +67,7 @@ def main() -> int:
     for round_ in range(args.rounds):
         for page in pages:  # interleaved: each page through every system before the next page
             start = time.process_time()
-            ours, filtered, srcs = _ours(page)
+            doc = _ours(page)
             cpu["ours"] += time.process_time() - start
             if trafilatura:
                 start = time.process_time()
@@ -73,7 +75,9 @@ def main() -> int:
                 cpu["trafilatura"] += time.process_time() - start
             if round_:
                 continue
-            outputs = {"ours": ours, "ours+filters": filtered, "trafilatura": theirs if trafilatura else ""}
+            srcs = [n.src for n in doc.nodes if isinstance(n, ImageNode)] if doc else []
+            outputs = {"ours": doc.text if doc else "", "ours+filters": _filtered(doc),
+                       "trafilatura": theirs if trafilatura else ""}
             groups = [page.dataset] + ([f"{page.dataset}/{page.language}"] if page.language else [])
             for system in systems:
                 s = text_scores(outputs[system], page.expected_text)
@@ -98,10 +102,32 @@ def main() -> int:
           f"({images.sized_found}/{images.sized}), pages out of DOM order {images.pages_out_of_order}")
     for system in ("ours", "trafilatura"):
         if cpu[system]:
-            print(f"speed {system:<12} {n / cpu[system]:8.1f} docs/CPU-s")
+            print(f"speed {system:<12} {n / cpu[system]:8.1f} docs/CPU-s on the dev pages (extraction only)")
     if cpu["trafilatura"]:
         print(f"speed ratio ours/trafilatura: {cpu['trafilatura'] / cpu['ours']:.1f}x")
+    if args.all_pages and trafilatura:
+        _speed_on_all_pages(args.data, args.rounds)
     return 0
+
+
+def _speed_on_all_pages(root: Path, rounds: int) -> None:
+    """Docs/CPU-s of both extractors on every page under `root` (dev or not), interleaved."""
+    pages = [p.read_bytes() for p in sorted(root.rglob("*.htm*")) if ".expected." not in p.name]
+    cpu = defaultdict(float)
+    for _ in range(rounds):
+        for data in pages:
+            start = time.process_time()
+            try:
+                extract(data, "https://example.test/page.html")
+            except Rejected:
+                pass
+            cpu["ours"] += time.process_time() - start
+            start = time.process_time()
+            trafilatura.extract(data, url="https://example.test/page.html")
+            cpu["trafilatura"] += time.process_time() - start
+    n = len(pages) * rounds
+    print(f"speed on all {len(pages)} pages: ours {n / cpu['ours']:.1f}, trafilatura {n / cpu['trafilatura']:.1f} "
+          f"docs/CPU-s, ratio {cpu['trafilatura'] / cpu['ours']:.1f}x")
 
 
 if __name__ == "__main__":

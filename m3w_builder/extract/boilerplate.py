@@ -1,4 +1,4 @@
-"""Markup that is never page text (scripts, forms' controls, menus...) and boilerplate removal.
+"""Markup that is never page text (scripts, forms' controls...) and what looks like boilerplate.
 
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners) are
@@ -35,7 +35,7 @@ _BOILERPLATE_WORDS = frozenset(
     "breadcrumb breadcrumbs menu navbar nav footer comment comments signup banner".split()
 )
 _CASED_WORDS = frozenset(("ad", "ads"))
-_SIGNAL_ATTRIBUTES = ("class", "id", "role", "hidden", "aria-hidden", "style")
+_SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _WORD_SPLIT = str.maketrans("-_", "  ")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
@@ -47,8 +47,9 @@ _EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph
 
 
 def _names_boilerplate(value: str) -> bool:
-    words = value.translate(_WORD_SPLIT).split()
-    return any(w in _CASED_WORDS or w.lower() in _BOILERPLATE_WORDS for w in words)
+    if not _BOILERPLATE_WORDS.isdisjoint(value.lower().translate(_WORD_SPLIT).split()):
+        return True
+    return "ad" in value and not _CASED_WORDS.isdisjoint(value.translate(_WORD_SPLIT).split())
 
 
 def _flag_kind(key: str, value: str) -> str | None:
@@ -75,16 +76,16 @@ class Classifier:
     def kind(self, el: etree._Element) -> str | None:
         if el.tag in STRUCTURAL_TAGS:
             return "tag"
+        items = el.items()  # at most `max_tag_attributes`: floods are rejected before parsing
+        if not items:
+            return None
         decided = self.decided
-        get = el.get
-        for key in _SIGNAL_ATTRIBUTES:  # a fixed few: an attribute flood costs nothing here
-            value = get(key)
-            if value is None:
+        for item in items:
+            if item[0] not in _SIGNAL_ATTRIBUTES:
                 continue
-            item = (key, value)
             kind = decided.get(item, "")
             if kind == "":
-                kind = decided[item] = _flag_kind(key, value)
+                kind = decided[item] = _flag_kind(*item)
             if kind is not None and not (kind == "name" and el.tag in _PROTECTED_TAGS):
                 return kind
         return None

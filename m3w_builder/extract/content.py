@@ -67,6 +67,7 @@ class Block:
     parent: int
     kind: str | None = None  # why it looks like boilerplate (see `boilerplate.Classifier`)
     removed: bool = False    # boilerplate that passed the guards
+    first_text: Item | None = None
     children: list[int] = field(default_factory=list)
     own: int = 0           # weighted characters of paragraphs directly in this block
     own_links: float = 0.0
@@ -99,15 +100,18 @@ def read_page(serialised: str, elements: list[etree._Element], kinds: list[str |
     """Rebuild the block tree and the paragraph/media items from the sentinel-marked text."""
     blocks = [Block(el, -1, kind) for el, kind in zip(elements, kinds)]
     items: list[Item] = []
+    add_item = items.append
     stack = [0]
+    owner = 0  # the innermost open block: owns the text read now
     pieces: list[str] = []
+    add_piece = pieces.append
     link_chars = in_link = 0
     parts = _TOKEN_RE.split(serialised)  # text, marker, text, marker, ..., text
     parts.append(BREAK)
     for i in range(0, len(parts), 2):
         text, marker = parts[i], parts[i + 1]
         if text and text != " ":
-            pieces.append(text)
+            add_piece(text)
             if in_link:
                 link_chars += len(text.strip())
         head = marker[0]
@@ -119,51 +123,45 @@ def read_page(serialised: str, elements: list[etree._Element], kinds: list[str |
             continue
         if pieces:  # any other marker ends the paragraph
             paragraph = "".join(pieces).strip()
+            pieces.clear()
             if paragraph:
                 share = min(link_chars / len(paragraph), 1.0)
-                items.append(Item(stack[-1], paragraph, -1, weighted_length(paragraph), share))
-            pieces.clear()
+                weight = weighted_length(paragraph)
+                item = Item(owner, paragraph, -1, weight, share)
+                add_item(item)
+                block = blocks[owner]
+                block.own += weight
+                block.own_links += share * weight
+                if weight >= _PROSE and share < _MAX_PROSE_LINKS:
+                    block.good += weight
+                if block.first_text is None:
+                    block.first_text = item
         link_chars = 0
         if head == OPEN:
             index = int(marker[1:-1])
             if index:
-                blocks[index].parent = stack[-1]
-                blocks[stack[-1]].children.append(index)
+                blocks[index].parent = owner
+                blocks[owner].children.append(index)
             stack.append(index)
+            owner = index
         elif head == CLOSE:
             if len(stack) > 1:
                 stack.pop()
+                owner = stack[-1]
         elif head == MEDIA:
-            items.append(Item(stack[-1], media=int(marker[1:-1])))
-    for index in range(len(blocks) - 1, -1, -1):  # children have larger ids than their parent
-        block = blocks[index]
-        block.end = max(block.end, index)
-        if block.parent >= 0:
-            parent = blocks[block.parent]
-            parent.end = max(parent.end, block.end)
-    return blocks, items
-
-
-def _accumulate(blocks: list[Block], items: list[Item]) -> None:
-    """Text, link and prose totals of every block's subtree, boilerplate excluded."""
-    for block in blocks:
-        block.own = block.own_links = block.total = block.links = block.good = 0
-    for item in items:
-        if item.media < 0 and not blocks[item.owner].removed:
-            block = blocks[item.owner]
-            block.own += item.weight
-            block.own_links += item.link_share * item.weight
-            if item.weight >= _PROSE and item.link_share < _MAX_PROSE_LINKS:
-                block.good += item.weight
-    for index in range(len(blocks) - 1, -1, -1):
+            add_item(Item(owner, media=int(marker[1:-1])))
+    for index in range(len(blocks) - 1, -1, -1):  # children have larger ids: accumulate bottom-up
         block = blocks[index]
         block.total += block.own
         block.links += block.own_links
+        block.end = max(block.end, index)
         if block.parent >= 0:
             parent = blocks[block.parent]
             parent.total += block.total
             parent.links += block.links
             parent.good += block.good
+            parent.end = max(parent.end, block.end)
+    return blocks, items
 
 
 def _fill(blocks: list[Block], index: int) -> None:
@@ -172,8 +170,8 @@ def _fill(blocks: list[Block], index: int) -> None:
 
 
 def remove_boilerplate(blocks: list[Block], items: list[Item]) -> None:
-    """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed."""
-    _accumulate(blocks, items)
+    """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed, and
+    take their text out of every ancestor's totals."""
     page = blocks[0].total
     named = 0
     for index, block in enumerate(blocks):
@@ -184,6 +182,13 @@ def remove_boilerplate(blocks: list[Block], items: list[Item]) -> None:
                 continue
             named += block.total
         _fill(blocks, index)
+        ancestor = block.parent
+        while ancestor >= 0:
+            above = blocks[ancestor]
+            above.total -= block.total
+            above.links -= block.links
+            above.good -= block.good
+            ancestor = above.parent
 
 
 def _class_weight(element: etree._Element) -> int:
@@ -257,7 +262,6 @@ def _reads_as_prose(item: Item) -> bool:
 
 def select(blocks: list[Block], items: list[Item]) -> Selection:
     """The main content of a page (everything but boilerplate when no block holds prose)."""
-    _accumulate(blocks, items)
     _score_candidates(blocks, items)
     candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
                         key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
@@ -278,7 +282,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
     kept = [False] * len(blocks)
-    for lo, hi in _with_siblings(blocks, items, top):
+    for lo, hi in _with_siblings(blocks, top):
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
     link_blocks = _link_heavy_blocks(blocks, kept, top)
     for index, block in enumerate(blocks):
@@ -287,15 +291,12 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     return Selection(kept, blocks[top].parent, link_blocks)
 
 
-def _with_siblings(blocks: list[Block], items: list[Item], top: int) -> list[tuple[int, int]]:
+def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
     parent = blocks[top].parent
     if parent < 0:
         return [(top, blocks[top].end)]
     threshold = max(10.0, 0.2 * blocks[top].score)
     top_class = blocks[top].element.get("class")
-    first_item = {}
-    for item in items:
-        first_item.setdefault(item.owner, item)
     kept = []
     for index in blocks[parent].children:
         block = blocks[index]
@@ -305,8 +306,8 @@ def _with_siblings(blocks: list[Block], items: list[Item], top: int) -> list[tup
         bonus = 0.2 * blocks[top].score if top_class and block.element.get("class") == top_class else 0.0
         if block.scored and block.score * (1 - _link_density(block)) + bonus >= threshold:
             kept.append((index, block.end))
-        elif block.element.tag in _PARAGRAPH_TAGS and not block.children and index in first_item \
-                and _reads_as_prose(first_item[index]):
+        elif block.element.tag in _PARAGRAPH_TAGS and not block.children and block.first_text is not None \
+                and _reads_as_prose(block.first_text):
             kept.append((index, block.end))
     return kept
 

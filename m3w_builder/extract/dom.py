@@ -142,12 +142,13 @@ class _Page:
         why each looks like boilerplate (None: it does not, or boilerplate is kept)."""
         blocks = [body]
         kinds: list[str | None] = [None]
-        kind = boilerplate.Classifier().kind if self.options.drop_boilerplate else lambda el: None
+        add_block, add_kind = blocks.append, kinds.append
+        kind = boilerplate.Classifier().kind if self.options.drop_boilerplate else None
         open_, close, end = content.OPEN, content.CLOSE, content.END
         body.text = f"{open_}0{end}{body.text or ''}"
         for index, el in enumerate(body.iterdescendants(*_BLOCK_TAGS), 1):
-            blocks.append(el)
-            kinds.append(kind(el))
+            add_block(el)
+            add_kind(kind(el) if kind else None)
             el.text = f"{open_}{index}{end}{el.text or ''}"
             el.tail = f"{close}{index}{end}{el.tail or ''}"
         for el in body.iter("br", "hr"):

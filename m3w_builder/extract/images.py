@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from lxml import etree
 
 from m3w_builder.extract.urls import best_srcset, resolve
 
 CONTENT, TEASER, LOGO, AD, OUTSIDE = "content", "teaser", "logo", "ad", "outside"
-IMAGE_CLASSES = (CONTENT, TEASER, LOGO, AD, OUTSIDE)
 
 LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src",
                   "data-normal", "data-full-src", "data-orig-src", "data-original-src", "data-actualsrc",
@@ -62,7 +60,7 @@ def image_source(el: etree._Element, base_url: str, page_url: str) -> str | None
     for candidate in candidate_sources(el):
         if candidate:
             url = resolve(base_url, candidate)
-            if url and url != page_url and urlsplit(url).path not in ("", "/"):
+            if url and url != page_url and url.partition("//")[2].partition("?")[0].rstrip("/").count("/"):
                 return url
     return None
 

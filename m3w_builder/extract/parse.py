@@ -49,6 +49,7 @@ def _drop_unsafe_reference(match: re.Match) -> bytes:
 
 # A start tag this long is looked at closely (attributes counted): 256 attributes need > 1 KiB.
 _LONG_TAG_RE = re.compile(rb"<[A-Za-z][^<>]{1024,}")
+_WHITESPACE = (b" ", b"\n", b"\t", b"\r", b"\x0c")
 _QUOTED_RE = re.compile(rb""""[^"]*"|'[^']*'""")
 _ATTRIBUTE_RE = re.compile(rb"""\s+[^\s"'<>/=]+""")
 _RAW_TEXT_RE = re.compile(rb"<(script|style)\b[^>]*>")  # run on the lower-cased page
@@ -88,9 +89,12 @@ def check_attribute_floods(data: bytes, max_attributes: int) -> None:
         at = bisect.bisect_right(raw_text, (start, len(data))) - 1
         if at >= 0 and raw_text[at][0] < start < raw_text[at][1]:
             continue  # `a<b ...` inside a script or style is no tag
-        n = len(_ATTRIBUTE_RE.findall(_QUOTED_RE.sub(b" ", match.group())))
+        tag = match.group()
+        if sum(map(tag.count, _WHITESPACE)) <= max_attributes:
+            continue  # every attribute counted follows whitespace: cannot be a flood
+        n = len(_ATTRIBUTE_RE.findall(_QUOTED_RE.sub(b" ", tag)))
         if n > max_attributes:
-            raise Rejected("too_many_attributes", f"a <{match.group()[1:20].split()[0].decode('ascii', 'replace')}> "
+            raise Rejected("too_many_attributes", f"a <{tag[1:20].split()[0].decode('ascii', 'replace')}> "
                            f"with {n} attributes > {max_attributes}")
 
 

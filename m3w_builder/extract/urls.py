@@ -17,7 +17,8 @@ def resolve(base: str, ref: str | None) -> str | None:
     if not ref or ref.startswith(("data:", "javascript:", "about:", "blob:", "#")) or _NOT_A_URL.search(ref):
         return None
     try:
-        absolute = urljoin(base, ref)
+        # an absolute URL is returned as it is by urljoin (which parses both URLs: the slow part)
+        absolute = ref if ref[:8].lower().startswith(("http://", "https://")) else urljoin(base, ref)
         parts = urlsplit(absolute)
     except ValueError:
         return None
