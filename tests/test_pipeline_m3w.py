@@ -171,14 +171,21 @@ def test_every_shared_html_page_is_accounted_for(tmp_path):
     assert stats["extract/documents"] + _count(stats, "extract", ("documents",)) == len(files)
     assert stats["filter/kept"] + _count(stats, "filter", ("kept",)) == stats["extract/documents"]
     rejects = pq.read_table(out / "rejects").to_pylist()
-    quality_drops = sum(1 for r in rejects if r["stage"] not in ("read", "extract", "filter", "assemble", "window"))
+    quality_drops = sum(1 for r in rejects if r["stage"] not in ("read", "extract", "filter", "media_requests", "media",
+                                                                  "assemble", "window"))
     assert quality_drops == sum(v for k, v in stats.items() if k.split("/")[0] in
                                 ("url_dedup", "near_dup", "image_set_dedup", "optout", "language", "paragraph_dedup")
                                 and k.split("/")[1] != "kept" and not k.split("/")[1].startswith("n_"))
-    assert stats["assemble/documents"] + stats.get("assemble/duplicate_document", 0) + quality_drops == stats["filter/kept"]
+    capped = stats.get("media_requests/too_many_media", 0)
+    assert stats["assemble/documents"] + stats.get("assemble/duplicate_document", 0) + quality_drops + capped == \
+        stats["filter/kept"]
     assert stats["media/not_found"] > 0  # no network: every image is a counted failure
-    page_drops = sum(_count(stats, s, ("documents", "kept", "media_dropped")) for s in ("extract", "filter", "assemble"))
-    assert sum(1 for r in rejects if r["stage"] in ("extract", "filter", "assemble")) == page_drops
+    page_drops = sum(_count(stats, s, ("documents", "kept", "media_dropped"))
+                     for s in ("extract", "filter", "media_requests", "assemble"))
+    assert sum(1 for r in rejects if r["stage"] in ("extract", "filter", "media_requests", "assemble")) == page_drops
+    media_failures = sum(v for k, v in stats.items() if k.startswith("media/")
+                         and k not in ("media/success", "media/reused_references"))
+    assert sum(1 for r in rejects if r["stage"] == "media") == media_failures
 
 
 def test_every_shared_warc_is_accounted_for(tmp_path):
