@@ -201,13 +201,17 @@ def test_every_shared_html_page_is_accounted_for(tmp_path):
     assert stats["extract/kept"] + _drops(stats, "extract") == len(files)
     assert stats["filter/kept"] + _drops(stats, "filter") == stats["extract/kept"]
     rejects = pq.read_table(out / "rejects").to_pylist()
-    quality_drops = sum(1 for r in rejects if r["stage"] not in ("read", "extract", "filter", "assemble", "window"))
+    quality_drops = sum(1 for r in rejects if r["stage"] not in ("read", "extract", "filter", "media_requests", "media",
+                                                                  "assemble", "window"))
     assert quality_drops == sum(_drops(stats, s) for s in
                                 ("url_dedup", "near_dup", "image_set_dedup", "optout", "language", "paragraph_dedup"))
-    assert stats["assemble/kept"] + stats.get("assemble/duplicate_document", 0) + quality_drops == stats["filter/kept"]
+    capped = _drops(stats, "media_requests")
+    assert stats["assemble/kept"] + stats.get("assemble/duplicate_document", 0) + quality_drops + capped == \
+        stats["filter/kept"]
     assert stats["media/not_found"] > 0  # no network: every image is a counted failure
-    page_drops = sum(_drops(stats, s) for s in ("extract", "filter", "assemble"))
-    assert sum(1 for r in rejects if r["stage"] in ("extract", "filter", "assemble")) == page_drops
+    page_drops = sum(_drops(stats, s) for s in ("extract", "filter", "media_requests", "assemble"))
+    assert sum(1 for r in rejects if r["stage"] in ("extract", "filter", "media_requests", "assemble")) == page_drops
+    assert sum(1 for r in rejects if r["stage"] == "media") == _drops(stats, "media")
 
 
 def test_every_shared_warc_is_accounted_for(tmp_path):
