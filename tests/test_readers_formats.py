@@ -43,7 +43,7 @@ def test_dali_webdataset_reader_returns_our_bytes(sample_output, kind):
         expected = [s for s in wds.WebDataset(str(tar), shardshuffle=False)]
 
         @pipeline_def(batch_size=len(expected), num_threads=1, device_id=None, seed=0)
-        def read():
+        def read(tar=tar):
             metas, media = fn.readers.webdataset(paths=[str(tar)], index_paths=[str(tar.with_suffix(".idx"))],
                                                  ext=["json", media_ext], missing_component_behavior="error",
                                                  random_shuffle=False)

@@ -37,11 +37,11 @@ _KIND = {
             ["multimodal", "video-text-pairs", "webdataset"]),
 }
 LIMITATIONS = [
-    "Content belongs to its original authors; the licence below covers this compilation only, and each "
-    "sample's `url` says where it came from.",
+    ("Content belongs to its original authors; the licence below covers this compilation only, and each "
+     "sample's `url` says where it came from."),
     "Opt-outs are honoured as they were served at crawl or fetch time; a later opt-out is not reflected.",
-    "Filters are heuristic (word counts, symbol ratios, language identification, caption rules): some "
-    "boilerplate, spam or mislabelled languages pass and some good text is dropped.",
+    ("Filters are heuristic (word counts, symbol ratios, language identification, caption rules): some "
+     "boilerplate, spam or mislabelled languages pass and some good text is dropped."),
     "No NSFW, toxicity or personal-data filtering is applied; images are not checked against CSAM hash lists.",
     "Images are resized to a shorter side of 256 px and re-encoded as JPEG; videos keep 1 frame per second.",
 ]

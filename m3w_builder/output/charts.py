@@ -29,7 +29,7 @@ def ticks(peak: float, target: int = 5, integer: bool = True) -> list[float]:
     if integer:
         step = max(1.0, math.ceil(step))
     top = math.ceil((peak or 1) / step) * step
-    return [round(i * step, 10) for i in range(int(round(top / step)) + 1)]
+    return [round(i * step, 10) for i in range(round(top / step) + 1)]
 
 
 def label(value: float) -> str:
@@ -110,19 +110,19 @@ def histogram(title: str, values: list[float], bins: int = 16, width: int = 420)
         if integer:
             step = max(1.0, math.ceil(step))
         start = math.floor(low / step) * step
-    count = max(1, int(math.floor((high - start) / step)) + 1)
+    count = max(1, math.floor((high - start) / step) + 1)
     counts = Counter(min(int((v - start) // step), count - 1) for v in values)
     axis = ticks(max(counts.values()))
     scale = (height - bottom - top) / (axis[-1] or 1)
     chart.ticks = [(height - bottom - t * scale, label(t)) for t in axis]
     slot = (right - left) / count
-    edge = lambda i: start + i * step  # noqa: E731
-    texts = [label(edge(i)) for i in range(count)]
+    edges = [start + i * step for i in range(count + 1)]
+    texts = [label(edge) for edge in edges[:-1]]
     widest = max(len(t) for t in texts) * CHAR_PX + 6
     every = max(1, math.ceil(widest / slot))
     for i in range(count):
         value = counts.get(i, 0)
-        span = f"{label(edge(i))}" if step == 1 and integer else f"{label(edge(i))}–{label(edge(i + 1))}"
+        span = texts[i] if step == 1 and integer else f"{texts[i]}–{label(edges[i + 1])}"
         chart.bars.append(Bar(texts[i], value, left + i * slot + slot * 0.08, height - bottom - value * scale,
                               slot * 0.84, value * scale, f"{span}: {value:,}"))
         if i % every == 0:

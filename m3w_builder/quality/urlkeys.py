@@ -21,8 +21,7 @@ def host_of(url: str) -> str:
 
 def site_of(url: str) -> str:
     """The host without a leading `www.`: the unit of per-domain rules."""
-    host = host_of(url)
-    return host[4:] if host.startswith("www.") else host
+    return host_of(url).removeprefix("www.")
 
 
 def normalize_url(url: str) -> str:
@@ -35,8 +34,7 @@ def normalize_url(url: str) -> str:
         port = parts.port
     except ValueError:
         return url.strip()
-    host = (parts.hostname or "").rstrip(".")
-    host = host[4:] if host.startswith("www.") else host
+    host = (parts.hostname or "").rstrip(".").removeprefix("www.")
     netloc = host if port is None or str(port) == _DEFAULT_PORTS.get(parts.scheme) else f"{host}:{port}"
     query = [pair for pair in parts.query.split("&") if pair and not _is_tracking(pair.split("=", 1)[0])]
     return f"{netloc}{parts.path or '/'}" + (f"?{'&'.join(query)}" if query else "")

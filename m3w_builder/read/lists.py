@@ -298,7 +298,9 @@ def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterato
     raw = [f.name for f in parquet.schema_arrow if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     decoder = _LineDecoder(options.encoding)
     batches = (b.to_pylist() for b in parquet.iter_batches(batch_size=_BATCH_ROWS))
-    binary = lambda rows: [r[c] for r in rows for c in raw if isinstance(r.get(c), bytes)]  # noqa: E731
+    def binary(rows: list[dict]) -> list[bytes]:
+        return [r[c] for r in rows for c in raw if isinstance(r.get(c), bytes)]
+
     n = 0
     for rows in _settled(batches, binary, decoder):
         for obj in rows:
