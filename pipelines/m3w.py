@@ -200,7 +200,7 @@ def default_inputs(output: str) -> list[str]:
     return [remote]
 
 
-RETRYABLE = frozenset(("timeout", "connection_error", "dns_error", "http_error", "tls_error", "not_found"))
+RETRYABLE = frozenset(("timeout", "connection_error", "dns_error", "http_error", "tls_error", "not_found", "truncated"))
 
 
 def prepare_retry(cfg: JobConfig) -> int:

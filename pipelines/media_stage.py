@@ -15,9 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import apache_beam as beam
 
 from m3w_builder.document import Document
-from m3w_builder.media.resolve import MediaResolver, check_request_cap
+from m3w_builder.media.process import failed
+from m3w_builder.media.resolve import MediaResolver, Resolved, check_request_cap
 from pipelines.config import JobConfig
 from pipelines.metrics import REJECTS, count, drop
+from pipelines.stages import error_detail, error_reason
 
 
 def cap_media_requests(limit: int, doc: Document) -> Document:
@@ -61,7 +63,10 @@ class ResolveMedia(beam.DoFn):
         requests = sorted(grouped["requests"])  # empty: a crawled item no kept page references
         if not requests:
             return url, requests, None
-        return url, requests, self.resolver.resolve(url, requests, list(grouped["records"]))
+        try:
+            return url, requests, self.resolver.resolve(url, requests, list(grouped["records"]))
+        except Exception as error:  # noqa: BLE001 - one odd media file must not fail the bundle
+            return url, requests, Resolved(failed(url, requests[0][2], error_reason(error), error_detail(error)))
 
     def process(self, batch):
         for url, requests, resolved in self.pool.map(self._resolve, batch):

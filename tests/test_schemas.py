@@ -30,7 +30,7 @@ def errors(name: str, instances) -> list[str]:
 
 
 def shard_samples(out: Path) -> list[dict]:
-    return [s for t in sorted(out.glob("*.tar")) for s in wds.WebDataset(str(t), shardshuffle=False)]
+    return list(wds.WebDataset([str(t) for t in sorted(out.glob("*.tar"))], shardshuffle=False))
 
 
 def parquet_rows(paths) -> list[dict]:

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from m3w_builder.drops import Drops, Rejected
-from pipelines import documents, m3w, pairs, pairs_stages, quality, read
+from m3w_builder.media import resolve
+from pipelines import documents, m3w, media_stage, pairs, pairs_stages, quality, read
 from pipelines.metrics import NAMESPACE, REJECTS
 from pipelines.progress import is_drop
 from pipelines.stages import Counts, Dropped, Forward, Kept, LibraryStage
@@ -136,6 +137,8 @@ def test_faults_in_every_m3w_stage_are_counted_and_the_job_finishes(monkeypatch,
     _faulty(monkeypatch, quality.dedup, "paragraph_keys", "p", lambda doc: doc.url)
     _faulty(monkeypatch, quality.dedup, "strip_paragraphs", "s", lambda doc, remove: doc.url)
     _faulty(monkeypatch, quality.dedup, "capture_order", "c", lambda doc: doc.url, modulo=7)
+    _faulty(monkeypatch, media_stage, "check_request_cap", "r", lambda doc, limit: doc.url)
+    _faulty(monkeypatch, resolve, "process_media", "d", lambda url, *rest: url)
     _faulty(monkeypatch, m3w, "attach_media", "a", lambda doc, *rest: doc.url)
     _faulty(monkeypatch, m3w, "build_samples", "w", lambda doc, *rest: doc.url)
     out = tmp_path / "out"
@@ -144,7 +147,7 @@ def test_faults_in_every_m3w_stage_are_counted_and_the_job_finishes(monkeypatch,
     stats, rows = dataset["stats"], _rejects(out)
     _assert_errors(stats, rows, ["inputs", "read", "extract", "filter", "optout", "language", "url_dedup_keys",
                                  "near_dup_keys", "image_set_dedup_keys", "paragraph_dedup_keys", "url_dedup",
-                                 "paragraph_dedup", "assemble", "window"])
+                                 "paragraph_dedup", "media_requests", "media", "assemble", "window"])
     assert dataset["shardlist"] and sum(s["nsamples"] for s in dataset["shardlist"]) > 0
     # kept + dropped equals what came in, stage by stage (errors are drops)
     chain = ["read", "extract", "filter", "optout", "language", "url_dedup", "near_dup", "image_set_dedup",
