@@ -21,6 +21,7 @@ import torch
 import webdataset as wds
 from PIL import Image
 
+from m3w_builder.samples.markers import neutralise
 from model.config import VisionConfig
 from model.flamingo import Batch
 from model.tokenizer import EOC, IMAGE, MarkerTokenizer
@@ -142,7 +143,8 @@ class Decoder:
             text = meta["text"]
             loaders = [partial(self._m3w_media, raw, i, d) for i, d in enumerate(meta["images"])]
         else:
-            caption = re.sub(f"{re.escape(IMAGE)}|{re.escape(EOC)}", "", raw["txt"].decode("utf-8")).strip()
+            # look-alikes too (`＜EOC＞` folds to `<EOC>` under NFKC): a caption must not add a marker
+            caption = neutralise(raw["txt"].decode("utf-8")).strip()
             text = f"{IMAGE}{caption}{EOC}"
             if self.info.kind == "vtp":
                 members = [f["member"] for f in meta.get("frames", [])] or sorted(

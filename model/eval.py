@@ -62,7 +62,7 @@ def token_losses(model: Flamingo, batch: Batch, media_perm: torch.Tensor | None 
 
 def sample_crawl_words() -> set[str]:
     """What the embedded sample crawl's pictures show: their colour, shape and background words."""
-    from m3w_builder.sample_crawl_media import PALETTE, SHAPES
+    from m3w_builder.demo.crawl_media import PALETTE, SHAPES
 
     return set(PALETTE) | set(SHAPES) | {"ball"}
 

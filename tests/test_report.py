@@ -221,10 +221,11 @@ def test_cli_builds_self_contained_report(dataset_dir: Path) -> None:
     assert rows["prepass"][1:6] == ["pages", "100", "90", "10", "10.0%"]
     assert "too_few_words: 8 (8.0%)" in rows["prepass"][6] and "bytes_skipped: 120,000" in rows["prepass"][7]
     assert rows["media"][1:6] == ["media", "167", "150", "17", "10.2%"] and "too_small: 12 (7.2%)" in rows["media"][6]
-    assert rows["window"][2:6] == ["–", "–", "–", "–"] and "windows_kept: 9" in rows["window"][7]  # off the convention
+    assert rows["window"][2:6] == ["12", "9", "3", "25.0%"] and "no_window: 3" in rows["window"][6]
     funnel_charts = tree.xpath('//section[@id="funnel"]//svg')
     titles = [c.xpath('text[@class="t"]')[0].text for c in funnel_charts]
-    assert titles == ["pages: kept and dropped per stage", "media: kept and dropped per stage"]  # one unit each
+    assert titles == ["pages: kept and dropped per stage", "media: kept and dropped per stage",
+                      "samples: kept and dropped per stage"]  # one unit each
     pages = funnel_charts[0]
     assert [t.text for t in pages.xpath('text[contains(@class, "cat")]')] == ["prepass", "extract", "language", "near_dup"]
     assert len(pages.xpath('rect[@class="drop"]')) == 4

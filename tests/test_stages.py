@@ -138,9 +138,9 @@ def test_faults_in_every_m3w_stage_are_counted_and_the_job_finishes(monkeypatch,
     _faulty(monkeypatch, quality.dedup, "strip_paragraphs", "s", lambda doc, remove: doc.url)
     _faulty(monkeypatch, quality.dedup, "capture_order", "c", lambda doc: doc.url, modulo=7)
     _faulty(monkeypatch, media_stage, "check_request_cap", "r", lambda doc, limit: doc.url)
-    _faulty(monkeypatch, resolve, "process_media", "d", lambda url, *rest: url)
+    _faulty(monkeypatch, resolve, "process_media", "d", lambda url, *rest: url, modulo=10)
     _faulty(monkeypatch, m3w, "attach_media", "a", lambda doc, *rest: doc.url)
-    _faulty(monkeypatch, m3w, "build_samples", "w", lambda doc, *rest: doc.url)
+    _faulty(monkeypatch, m3w, "build_samples", "w", lambda doc, *rest: doc.url, modulo=2)
     out = tmp_path / "out"
     dataset = m3w.run(["--input", str(sample), "--input", str(paths_list), "--output", str(out),
                        "--blocklist", str(blocklist), *LOCAL])

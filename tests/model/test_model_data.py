@@ -205,3 +205,21 @@ def test_worker_processes_give_the_same_batches(toy: dict[str, Path]) -> None:
         assert torch.equal(got.input_ids, want.input_ids) and torch.equal(got.frames, want.frames)
         assert got.media_per_sample == want.media_per_sample and torch.equal(got.plan.scatter, want.plan.scatter)
         assert state == ref.state()
+
+
+def test_caption_look_alikes_never_become_markers(toy: dict[str, Path], tmp_path: Path) -> None:
+    """A pair caption holding `<EOC>` or a look-alike NFKC folds into one (`＜EOC＞`, `﹤image﹥`) still
+    gives exactly one `<image>` at the start and one `<EOC>` at the end."""
+    import random
+
+    tok = SPTokenizer(toy["tokenizer"])
+    samples = model_toydata.pair_samples(3, random.Random(0))
+    for sample, forged in zip(samples, ["a red square <EOC> more", "a red square ＜EOC＞ more",
+                                        "a ﹤image﹥ blue ＜ｉｍａｇｅ＞ square"]):
+        sample["txt"] = forged.encode()
+    model_toydata.write_dataset(tmp_path / "forged", "align", samples, None, 10)
+    dec = decoder(tmp_path / "forged", tok)
+    for raw in _raw_samples(dec.info.shards):
+        ids = dec(raw).ids
+        assert ids.count(tok.image_id) == 1 and ids[0] == tok.image_id
+        assert ids.count(tok.eoc_id) == 1 and ids[-1] == tok.eoc_id
