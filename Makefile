@@ -99,7 +99,7 @@ bench-openflamingo: $(OF_VENV)/.installed
 	$(TORCH_ENV) PYTHONPATH=. $(OF_VENV)/bin/python bench/bench_openflamingo.py --threads $(THREADS)
 
 test: $(STAMP)
-	NO_GCE_CHECK=True $(PY) -m pytest -q
+	NO_GCE_CHECK=True $(TORCH_ENV) $(PY) -m pytest -q
 
 # Seeded fuzzing of the real files in ../shared/data (images, videos, WARCs, pages) and hostile
 # pages, each target in a memory-limited subprocess; exits 1 on any crash, hang or memory hit.

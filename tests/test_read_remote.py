@@ -214,7 +214,8 @@ def test_unreachable_server_is_counted_not_raised() -> None:
     url = f"http://127.0.0.1:{port}/x.warc.gz"
     items = list(read_archive(lambda: open_remote(url, RemoteOptions(retries=1, backoff_s=0.001)), url))
     assert len(items) == 1 and isinstance(items[0], ReadIssue)
-    assert items[0].reason == "remote_error" and "gave up after 2 failed attempts" in items[0].detail
+    assert items[0].reason == "remote_error" and "gave up after" in items[0].detail
+    assert "Connection refused" in items[0].detail
 
 
 def _samples(out: Path) -> list[tuple]:
@@ -242,7 +243,7 @@ def test_the_job_over_flaky_http_builds_what_it_builds_from_local_files(warc_ser
              "--min_doc_images", "0", "--min_window_images", "0"]
     local = run([*flags, "--cc_base", str(root), "--output", str(tmp_path / "local")])
     remote = run([*flags, "--cc_base", base + "/", "--output", str(tmp_path / "remote")])
-    assert remote["stats"] == local["stats"] and local["stats"]["read/archives"] == 2
+    assert remote["stats"] == local["stats"] and local["stats"]["read/n_archives"] == 2
     assert not any(k.startswith("read/") and k.split("/")[1] in ("corrupt", "remote_error") for k in remote["stats"])
     assert sum(1 for _, r, status in faults.requests if status == 206) >= 4  # every file was resumed
     assert _samples(tmp_path / "remote") == _samples(tmp_path / "local") != []

@@ -24,7 +24,7 @@ def test_card_in_hugging_face_layout_states_this_run(sample_output, tmp_path, ki
     dataset = json.loads((out / "dataset.json").read_text())
     counters = dataset["stats"]
     assert meta["license"] == (license or "unknown") and meta["size_categories"] == ["n<1K"]
-    languages = sorted(k.split("/", 1)[1] for k in counters if k.startswith("lang/"))
+    languages = sorted(k[len("language/n_"):] for k in counters if k.startswith("language/n_"))
     assert sorted(meta.get("language", [])) == languages
     samples = sum(s["nsamples"] for s in dataset["shardlist"])
     assert f"{samples:,} samples in {len(dataset['shardlist'])} shards" in card.text

@@ -12,6 +12,7 @@ import pyarrow.dataset as pads
 import pytest
 
 from pipelines.m3w import run
+from pipelines.progress import is_drop
 from tests.conftest import shared_path
 
 WORDS = "gardens rivers bridges markets bakeries lanterns quiet streets evening rain spring beans".split()
@@ -102,19 +103,16 @@ def test_every_document_and_media_item_is_kept_or_counted_with_a_rejects_row(run
     rejects = _rejects(out)
     # documents: what entered the media stage comes out kept or dropped, each drop with a row
     assert stats["media_requests/too_many_media"] == 1  # page 2, before any of its 200 requests
-    doc_drops = {k: v for k, v in stats.items() if k.split("/")[0] in ("media_requests", "assemble", "window")
-                 and k not in ("assemble/documents", "assemble/media_dropped") and not k.startswith("window/windows")
-                 and k != "window/too_few_images"}
-    assert stats["filter/kept"] == stats["assemble/documents"] + sum(doc_drops.values()), (stats, doc_drops)
+    doc_drops = {k: v for k, v in stats.items() if k.split("/")[0] in ("media_requests", "assemble") and is_drop(k)}
+    assert stats["filter/kept"] == stats["assemble/kept"] + sum(doc_drops.values()), (stats, doc_drops)
     for key, n in doc_drops.items():
         stage, reason = key.split("/")
         assert sum(1 for r in rejects if (r["stage"], r["reason"]) == (stage, reason)) == n, key
     assert stats["assemble/too_few_images"] == 1  # page 3: every image failed
     # media: every distinct URL of the pages that were not capped has a result; failures have a row
     urls = {f"http://img.test/{src}" for i, srcs in pages.items() if i != 2 for src in srcs}
-    failures = {k.split("/")[1]: v for k, v in stats.items()
-                if k.startswith("media/") and k not in ("media/success", "media/reused_references")}
-    assert stats["media/success"] + sum(failures.values()) == len(urls)
+    failures = {k.split("/")[1]: v for k, v in stats.items() if k.startswith("media/") and is_drop(k)}
+    assert stats["media/kept"] + sum(failures.values()) == len(urls)
     assert failures == {"not_found": 2, "unsupported_format": 1}  # %00 and missing; the text file
     media_rows = [r for r in rejects if r["stage"] == "media"]
     assert sorted(r["id"] for r in media_rows) == sorted(

@@ -24,6 +24,5 @@ def test_mutated_real_files_never_crash_hang_or_exhaust_memory(target, count):
     _check(target, count)
 
 
-@pytest.mark.xfail(reason="extraction is being hardened (issue 10: `&#1;` raises ValueError in lxml)", strict=False)
 def test_hostile_and_mutated_pages_never_crash_hang_or_exhaust_memory():
     _check("html", 10)
