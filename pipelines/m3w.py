@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from m3w_builder.drops import Drops, Rejected
+from m3w_builder.drops import Rejected
 from m3w_builder.media.resolve import media_requests
 from m3w_builder.samples.assemble import attach_media, build_samples
 from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
@@ -41,8 +41,8 @@ SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample"
 
 class AssembleDocument:
     """Stage function: (doc_id, {docs, media}) → (doc, stored media, failed media). Repeat captures
-    go, then duplicates and frequent content among the media (`assemble_media/<status>`), then the
-    image-count rules."""
+    go, then duplicates and frequent content among the media (`assemble_media/<status>`, a rejects
+    row each), then the image-count rules."""
 
     def __init__(self, config: JobConfig) -> None:
         self.config = config
@@ -59,7 +59,8 @@ class AssembleDocument:
             yield Dropped("duplicate_document", doc_id, duplicate.url, f"kept the capture from {docs[0].source}")
         doc, kept, failures = attach_media(docs[0], dict(grouped["media"]), self.config.media.phash_distance,
                                            self._frequent)
-        yield Counts(drops=Drops(f.status for f in failures))
+        for failure in failures:  # each with its rejects row: every media node that leaves is written
+            yield Dropped(failure.status, doc_id, failure.url, failure.error_message, part=True)
         if len(kept) < self.config.min_doc_images:
             raise Rejected("too_few_images", f"{len(kept)} stored media < {self.config.min_doc_images}")
         if len(kept) > self.config.max_doc_images:

@@ -45,13 +45,16 @@ class Kept:
 
 @dataclass(frozen=True)
 class Dropped:
-    """One output of a fan-out dropped for `reason`; `carry` is still emitted when not None."""
+    """One output of a fan-out dropped for `reason`; `carry` is still emitted when not None. With
+    `part=True` it is a part of the item (a media node of a document): counted and written under
+    the stage's `parts` name, while the item itself goes on."""
 
     reason: str
     item_id: str
     url: str = ""
     detail: str = ""
     carry: Any = None
+    part: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class LibraryStage(beam.DoFn):
             count(self.name, "kept")
             yield out.item
         elif isinstance(out, Dropped):
-            yield drop(self.name, out.reason, out.item_id, out.url, out.detail)
+            yield drop(self.parts if out.part else self.name, out.reason, out.item_id, out.url, out.detail)
             if out.carry is not None:
                 yield out.carry
         elif isinstance(out, Counts):

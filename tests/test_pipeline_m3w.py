@@ -171,8 +171,9 @@ def test_kept_plus_dropped_equals_what_came_in(built):
     assert stats["window/kept"] + stats.get("window/too_few_images", 0) == stats["window/n_windows_made"]
     assert stats["shard/n_samples"] == stats["window/kept"] == sum(s["nsamples"] for s in dataset["shardlist"])
     rows = pq.read_table(out / "rejects").to_pylist()
-    for stage in chain:
+    for stage in [*chain, "media", "media_requests", "assemble_media"]:
         assert sum(1 for r in rows if r["stage"] == stage) == _drops(stats, stage), stage
+    assert _drops(stats, "assemble_media") > 0  # media nodes that left in assembly: each has its row
     # a document without any window has a row; windows cut short of images are counted only
     assert sum(1 for r in rows if r["stage"] == "window") == stats.get("window/no_window", 0)
 
