@@ -203,7 +203,7 @@ def test_every_shared_html_page_is_accounted_for(tmp_path):
     assert stats["filter/kept"] + _drops(stats, "filter") == stats["extract/kept"]
     rejects = pq.read_table(out / "rejects").to_pylist()
     quality_drops = sum(1 for r in rejects if r["stage"] not in ("read", "extract", "filter", "media_requests", "media",
-                                                                  "assemble", "window"))
+                                                                  "assemble", "assemble_media", "window"))
     assert quality_drops == sum(_drops(stats, s) for s in
                                 ("url_dedup", "near_dup", "image_set_dedup", "optout", "language", "paragraph_dedup"))
     capped = _drops(stats, "media_requests")
@@ -213,6 +213,7 @@ def test_every_shared_html_page_is_accounted_for(tmp_path):
     page_drops = sum(_drops(stats, s) for s in ("extract", "filter", "media_requests", "assemble"))
     assert sum(1 for r in rejects if r["stage"] in ("extract", "filter", "media_requests", "assemble")) == page_drops
     assert sum(1 for r in rejects if r["stage"] == "media") == _drops(stats, "media")
+    assert sum(1 for r in rejects if r["stage"] == "assemble_media") == _drops(stats, "assemble_media")
 
 
 def test_every_shared_warc_is_accounted_for(tmp_path):
