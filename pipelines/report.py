@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.output import card, report
+from m3w_builder.options import add_options
 from m3w_builder.output.card import CardOptions
 
 MAX_BYTES = 5_000_000  # page budget: images get what the rest of the page leaves
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_shards", type=int, default=16, help="shards read (evenly spread)")
     parser.add_argument("--max_scan", type=int, default=20_000, help="samples read for the histograms")
     parser.add_argument("--max_rejects", type=int, default=200, help="rejects rows shown in the rejects browser")
-    card.add_card_flags(parser)
+    add_options(parser, CardOptions, {name: None for name in CardOptions.__dataclass_fields__})  # None: not given
     args = parser.parse_args(argv)
     given = any(getattr(args, k) is not None for k in CardOptions.__dataclass_fields__)
     card_opts = card.card_from_args(args) if given else None  # else: what the job recorded

@@ -196,14 +196,8 @@ def render_card(dataset: dict, counters: dict[str, int], card: CardOptions | Non
     )
 
 
-def add_card_flags(parser) -> None:
-    """`--license`, `--license_name`, `--license_link`, generated from `CardOptions`' fields."""
-    for name, spec in CardOptions.__dataclass_fields__.items():
-        parser.add_argument(f"--{name}", default=None, help=spec.metadata["help"])
-
-
 def card_from_args(args) -> CardOptions:
-    """The `CardOptions` of parsed `add_card_flags` flags (defaults where not given)."""
+    """The `CardOptions` of the parsed card flags (field defaults where a flag was not given)."""
     return CardOptions(**{k: getattr(args, k) for k in CardOptions.__dataclass_fields__
                           if getattr(args, k, None) is not None})
 
