@@ -170,9 +170,12 @@ class FinalizePairs(beam.DoFn):
 
     def process(self, shards: list[dict]):
         cfg = self.cfg
+        tars = [s for s in shards if s["nsamples"]]
+        failed_only = sorted(s["url"][: -len(".tar")] + ".parquet" for s in shards if not s["nsamples"])
         fs.write_bytes_atomic(fs.join(cfg.output, "dataset.json"),
-                              dataset_json(cfg.source, shards, None, None, cfg.to_json(), self.fingerprint))
-        yield len(shards)
+                              dataset_json(cfg.source, tars, None, None, cfg.to_json(), self.fingerprint,
+                                           failed_manifests=failed_only))
+        yield len(tars)
 
 
 def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -> None:
@@ -221,7 +224,8 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
     composed = apply(joined, "Compose", LibraryStage("pairs", Compose(cfg.video_frames), many=True))
     rejects.append(composed[REJECTS])
     entries = composed.out
-    n_items = beam.pvalue.AsSingleton(entries | "CountItems" >> beam.combiners.Count.Globally())
+    n_items = beam.pvalue.AsSingleton(entries | "Successes" >> beam.Filter(lambda e: e[1][0] in ("sample", "reuse"))
+                                      | "CountItems" >> beam.combiners.Count.Globally())
     extra_names = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
                                           | "DistinctExtra" >> beam.Distinct() | "ExtraList" >> beam.combiners.ToList())
     per_shard, min_shards = cfg.samples_per_shard, cfg.min_shards

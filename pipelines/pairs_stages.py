@@ -243,7 +243,7 @@ class WritePairShard(beam.DoFn):
             if info is not None:
                 yield info
                 return
-        complete = finished_shard_files_exist(self.output, name)
+        complete = finished_shard_files_exist(self.output, name, nsamples)
         old = _old_members(tar_path, {k for k, (kind, _v, _r) in entries if kind == "reuse"}) if complete else {}
         samples: list[ShardSample] = []
         rows: list[dict] = []

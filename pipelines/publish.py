@@ -29,14 +29,15 @@ def collect_stats(result: Any) -> dict[str, int]:
 
 
 def dataset_json(kind: str, shards: list[dict], tokenizer: dict | None, window: dict | None, options: dict,
-                 fingerprint: str, stats: dict | None = None) -> bytes:
+                 fingerprint: str, stats: dict | None = None, failed_manifests: list[str] = ()) -> bytes:
     """The dataset.json document (wids shard-index layout plus our own fields; `fingerprint`:
-    `pipelines.checks.fingerprint` of what built it)."""
+    `pipelines.checks.fingerprint` of what built it; `failed_manifests`: manifests of shards whose
+    items all failed, which have no tar and so are not in the shardlist)."""
     doc = {
         "format": "m3w-builder", "version": 1, "kind": kind, "wids_version": 1,
         "name": kind, "shardlist": sorted(shards, key=lambda s: s["url"]),
         "tokenizer": tokenizer, "window": window, "options": options, "fingerprint": fingerprint,
-        "stats": stats or {},
+        "stats": stats or {}, "failed_manifests": list(failed_manifests),
     }
     return json.dumps(doc, indent=1, sort_keys=True).encode("utf-8")
 

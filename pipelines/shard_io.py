@@ -17,6 +17,7 @@ import math
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.output.shards import ShardWriter, shard_name
 from m3w_builder.samples.assemble import ShardSample
@@ -70,15 +71,18 @@ def record_path(output: str, name: str) -> str:
     return fs.join(output, f".{name}.done")
 
 
-def finished_shard_files_exist(output: str, name: str) -> bool:
-    """Whether a previous run completed shard `name` (its tar, index, manifest and record exist)."""
-    return all(fs.exists(p) for p in (*shard_paths(output, name), record_path(output, name)))
+def finished_shard_files_exist(output: str, name: str, nsamples: int = 1) -> bool:
+    """Whether a previous run completed shard `name` (its tar, index, manifest and record exist;
+    a shard of failures only has no tar and index)."""
+    tar_path, idx_path, manifest_path = shard_paths(output, name)
+    paths = (tar_path, idx_path, manifest_path) if nsamples else (manifest_path,)
+    return all(fs.exists(p) for p in (*paths, record_path(output, name)))
 
 
 def finished_shard(output: str, name: str, nsamples: int, fingerprint: str) -> dict | None:
     """The shardlist entry of a shard a previous run of the same fingerprint completed, else None:
     its record must name this fingerprint and sample count, and the tar its recorded size and md5."""
-    if not finished_shard_files_exist(output, name):
+    if not finished_shard_files_exist(output, name, nsamples):
         return None
     try:
         record = json.loads(fs.read_bytes(record_path(output, name)))
@@ -86,6 +90,8 @@ def finished_shard(output: str, name: str, nsamples: int, fingerprint: str) -> d
         return None
     if record.get("fingerprint") != fingerprint or record.get("nsamples") != nsamples:
         return None
+    if not nsamples:
+        return _info(name, 0, 0, "")
     data = fs.read_bytes(shard_paths(output, name)[0])
     info = _info(name, nsamples, len(data), hashlib.md5(data).hexdigest())
     if (info["filesize"], info["md5sum"]) != (record.get("filesize"), record.get("md5sum")):
@@ -98,8 +104,18 @@ def finished_shard(output: str, name: str, nsamples: int, fingerprint: str) -> d
 def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[dict], schema: pa.Schema,
                 fingerprint: str) -> dict:
     """Write a shard's tar, `.idx` and parquet manifest atomically, then its record; returns its
-    shardlist entry."""
+    shardlist entry. A shard whose rows are all failures (pairs) gets its manifest only: an empty
+    tar makes webdataset's reader raise, so none is written (and a stale one is removed)."""
     tar_path, idx_path, manifest_path = shard_paths(output, name)
+    if not samples:
+        stale = [p for p in (tar_path, idx_path) if fs.exists(p)]
+        if stale:
+            FileSystems.delete(stale)
+        fs.write_bytes_atomic(manifest_path, parquet_bytes([{**r, "shard": name} for r in rows], schema))
+        info = _info(name, 0, 0, "")
+        fs.write_bytes_atomic(record_path(output, name), json.dumps({**info, "fingerprint": fingerprint}).encode())
+        count("shard", "n_manifest_only")
+        return info
     writer: ShardWriter | None = None
 
     def write(f) -> None:

@@ -238,3 +238,33 @@ def test_vtp_from_real_videos_at_one_fps(tmp_path):
     ds = datasets.load_dataset("webdataset", data_files={"train": [str(p) for p in one.glob("*.tar")]},
                                split="train", cache_dir=str(tmp_path / "_hf"))
     assert len(ds) == sum(r["status"] == "success" for r in manifest(one)) and "000.jpg" in ds.column_names
+
+
+@pytest.mark.parametrize("n_real", [0, 4])
+def test_shards_of_failures_only_keep_their_manifest_but_write_no_empty_tar(tmp_path, n_real):
+    """Failed rows hash into shards like successes; a shard that ends up with failures only must
+    not become an empty tar (webdataset raises on one), yet its rows stay findable."""
+    from m3w_builder.output.dataset import find_key
+
+    photos = sorted(shared_path("images/exif-orientation-examples").glob("*.jpg"))[:n_real]
+    paths = [str(p) for p in photos] + [str(tmp_path / f"missing-{i}.jpg") for i in range(30)]
+    listing = tmp_path / "list.csv"
+    listing.write_text("path,text\n" + "".join(f"{p},a photo of a landscape number {i}\n"
+                                               for i, p in enumerate(paths)))
+    out = tmp_path / "out"
+    dataset = run(["--source", "ltip", "--input", str(listing), "--url_col", "path", "--caption_col", "text",
+                   "--output", str(out), "--no_http", "--min_shards", "8", "--allow_empty", *LOCAL])
+    rows = manifest(out)
+    assert len(rows) == len(paths) and sum(r["status"] == "success" for r in rows) == n_real
+    tars = sorted(out.glob("*.tar"))
+    assert [t.name for t in tars] == sorted(s["url"] for s in dataset["shardlist"])
+    for tar in tars:
+        assert len(list(wds.WebDataset(str(tar), shardshuffle=False))) >= 1
+    assert len(tars) <= n_real
+    failed_only = {p.name for p in out.glob("*.parquet")} - {t.stem + ".parquet" for t in tars}
+    assert failed_only == set(dataset["failed_manifests"]) and (n_real or failed_only)
+    missing = next(r for r in rows if r["status"] != "success")
+    assert find_key(out, missing["key"])["status"] == missing["status"]
+    again = run(["--source", "ltip", "--input", str(listing), "--url_col", "path", "--caption_col", "text",
+                 "--output", str(out), "--no_http", "--min_shards", "8", "--allow_empty", *LOCAL])
+    assert again["shardlist"] == dataset["shardlist"] and again["failed_manifests"] == dataset["failed_manifests"]

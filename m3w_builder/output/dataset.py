@@ -70,7 +70,12 @@ def sample_at(dataset_dir: Path, index: int) -> Sample:
 def find_key(dataset_dir: Path, key: str) -> Sample | dict:
     """The sample of `key`, or its manifest row when the item failed (status, error_message)."""
     dataset_dir = Path(dataset_dir)
-    for shard in load_dataset_json(dataset_dir)["shardlist"]:
+    dataset = load_dataset_json(dataset_dir)
+    for name in dataset.get("failed_manifests", []):
+        rows = pq.read_table(dataset_dir / name, filters=[("key", "==", key)]).to_pylist()
+        if rows:
+            return rows[0]
+    for shard in dataset["shardlist"]:
         manifest = dataset_dir / (shard["url"][: -len(".tar")] + ".parquet")
         rows = pq.read_table(manifest, filters=[("key", "==", key)]).to_pylist() if manifest.exists() else []
         row = next((r for r in rows if r.get("status") == "success"), rows[0] if rows else None)
