@@ -35,16 +35,22 @@ def open_raw(path: str) -> BinaryIO:
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
-def _temp_name(path: str) -> str:
+def temp_name(path: str) -> str:
+    """A hidden temporary name beside `path` (removed by `clean_stale_temporaries` if left over)."""
     folder, name = FileSystems.split(path)
     return FileSystems.join(folder, f".{name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
 
 
 def write_atomic(path: str, write: Callable[[BinaryIO], None]) -> None:
     """Call `write(fileobj)` on a temporary file, then rename it to `path` (replacing it)."""
-    tmp = _temp_name(path)
+    tmp = temp_name(path)
     with FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         write(f)
+    commit(tmp, path)
+
+
+def commit(tmp: str, path: str) -> None:
+    """Move a completed temporary file to its final name (replacing an earlier file)."""
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([tmp], [path])

@@ -5,14 +5,28 @@
 Without `--input` it builds the embedded sample crawl first and runs on it. Locally it runs on the
 FnApiRunner with one worker process per core; `--runner=DataflowRunner --project ... --region ...
 --temp_location gs://... --setup_file ./setup.py` runs the same graph on Dataflow.
+
+The graph works by *store* (an input archive, or a batch of single pages; `pipelines.work`):
+1. documents: per store, read → pre-pass → extract → filter → opt-out → language → dedup keys
+   in one pass; documents go to an intermediate file, only their small `DocKeys` go on;
+2. decisions over the keys only: URL, near-duplicate, image-set, site-wide paragraphs, repeated
+   captures; media URL reference counts; the tokenizer sample;
+3. media: per store, strip site-wide paragraphs, cap media requests, resolve and decode media;
+4. shards: per store, attach media, tokenize, cut windows, write its WebDataset shards.
+Raw HTML, text and image bytes never enter a shuffle, so memory does not grow with the corpus,
+and every store pass leaves a completion marker a rerun resumes from.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import sys
 import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -22,45 +36,243 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from m3w_builder.drops import Rejected
-from m3w_builder.media.resolve import media_requests
+from m3w_builder.media.process import failed
+from m3w_builder.media.resolve import Resolved, media_requests
+from m3w_builder.output.shards import store_shard_name
+from m3w_builder.quality import dedup
+from m3w_builder.quality.keys import DocKeys
 from m3w_builder.samples.assemble import attach_media, build_samples
 from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
 from pipelines import checks, fs, progress
-from pipelines.config import JobConfig, beam_args, build_parser, config_from_args, parse_job_args
+from pipelines.config import (
+    JobConfig,
+    beam_args,
+    build_parser,
+    config_from_args,
+    parse_job_args,
+)
 from pipelines.documents import extract_stage, filter_stage
-from pipelines.media_stage import FrequentContent, ResolveMediaTransform, cap_media_requests
+from pipelines.media_stage import (
+    FrequentContent,
+    account,
+    cap_media_requests,
+    content_keys,
+    make_resolver,
+    resolve_one,
+)
 from pipelines.metrics import REJECTS
 from pipelines.publish import dataset_json, publish
-from pipelines.quality import PrePassFilter, QualityStage
+from pipelines.quality import (
+    PARAGRAPH_DEDUP,
+    QualityStage,
+    document_stages,
+    prepass_stage,
+    strip_paragraphs,
+)
 from pipelines.read import MEDIA, expand_stage, read_stage
-from pipelines.shard_io import WriteRejects, WriteShard, assign_shard, reject_bucket, stable_hash
-from pipelines.stages import Counts, Dropped, LibraryStage, apply
+from pipelines.shard_io import (
+    MANIFEST_SCHEMA,
+    OpenShard,
+    RejectsFiles,
+    num_shards,
+    stable_hash,
+)
+from pipelines.stages import Chain, Counts, Dropped, Forward, LibraryStage, apply
+from pipelines.work import (
+    PickleWriter,
+    StorePass,
+    make_stores,
+    read_pickles,
+    remove_work,
+    work_path,
+)
+
+CAPTURED = "captured"
+CONTENT = "content"
+MEDIA_BATCH_DOCS = 64  # documents whose media one media pass resolves at once (bounds its memory)
 
 SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample"
 
 
+def _record_body(record) -> bytes:
+    return record.body
+
+
+def _record_url(record) -> str:
+    return record.url
+
+
+def _record_headers(record) -> list[tuple[str, str]] | None:
+    return record.optout_headers or None
+
+
+class DocumentPass(StorePass):
+    """Store pass 1: every page of the store's files through the per-document stages; documents
+    to `_work/docs/STORE.parquet`, media records of the crawl to `_work/records/STORE.parquet`;
+    emits each document's `DocKeys` and, on `captured`, (url, store) for every crawled media URL."""
+
+    name = "documents"
+
+    def __init__(self, cfg: JobConfig, fingerprint: str) -> None:
+        super().__init__(cfg.output, fingerprint)
+        stages = [read_stage(cfg.url_map, cfg.extract.max_page_bytes * 10)]
+        if cfg.quality.prepass:
+            stages.append(prepass_stage(cfg.quality.prepass_config(), _record_body, _record_url, _record_headers,
+                                        cfg.quality.blocklist))
+        stages += [extract_stage(cfg.extract, cfg.videos), filter_stage(cfg.filters, cfg.min_doc_images),
+                   *document_stages(cfg.quality)]
+        self.chain = Chain(stages)
+
+    def setup(self) -> None:
+        self.chain.setup()
+
+    def run(self, store: str, paths: list[str]):
+        docs = PickleWriter(work_path(self.output, "docs", f"{store}.parquet"))
+        records = PickleWriter(work_path(self.output, "records", f"{store}.parquet"))
+        captured: set[str] = set()
+        for path in paths:
+            for out in self.chain.run(path):
+                if isinstance(out, beam.pvalue.TaggedOutput) and out.tag == MEDIA:
+                    url, record = out.value
+                    records.append((url, record))
+                    if url not in captured:
+                        captured.add(url)
+                        yield beam.pvalue.TaggedOutput(CAPTURED, (url, store))
+                elif isinstance(out, beam.pvalue.TaggedOutput):
+                    yield out
+                else:
+                    doc, keys = out
+                    yield replace(keys, store=store, position=docs.count)
+                    docs.append(doc)
+        docs.close()
+        records.close()
+
+
+def keep_latest_capture(element: tuple[str, list[DocKeys]]):
+    """Stage function (`assemble`): of several captures of one document (same URL and content),
+    the latest goes on; the others are `duplicate_document`."""
+    doc_id, copies = element
+    copies = sorted(copies, key=dedup.capture_order)
+    for duplicate in copies[1:]:
+        yield Dropped("duplicate_document", doc_id, duplicate.url, f"kept the capture from {copies[0].source}")
+    yield Forward(copies[0])
+
+
+def record_sources(element):
+    """(store, (url, stores holding a crawled record of it)) for every store whose documents use `url`."""
+    url, groups = element
+    sources = sorted(set(groups["captured"]))
+    if sources:
+        for store in sorted(set(groups["wanted"])):
+            yield store, (url, sources)
+
+
+class MediaPass(StorePass):
+    """Store pass 2: the surviving documents of a store lose their site-wide paragraphs, pass the
+    media-request cap, and get their media resolved and decoded (a batch of documents at a time);
+    (document, {media index: result}) go to `_work/media/STORE.parquet`. Emits (store, documents)
+    and, on `content`, the (sha256 / phash, doc_id) keys that frequent-content removal counts."""
+
+    name = "media"
+
+    def __init__(self, cfg: JobConfig, fingerprint: str) -> None:
+        super().__init__(cfg.output, fingerprint)
+        self.cfg = cfg
+        self.strip = cfg.quality.paragraph_dedup
+        stages = [LibraryStage(PARAGRAPH_DEDUP, strip_paragraphs, many=True)] if self.strip else []
+        stages.append(LibraryStage("media_requests",
+                                   partial(cap_media_requests, cfg.media.fetch.max_requests_per_document)))
+        self.chain = Chain(stages)
+        self.resolver = None
+        self.pool: ThreadPoolExecutor | None = None
+
+    def setup(self) -> None:
+        self.chain.setup()
+        self.resolver = make_resolver(self.cfg, 0)  # reference counts are corpus-wide: `too_frequent`
+        self.pool = ThreadPoolExecutor(max(1, self.cfg.media.fetch_threads))
+
+    def teardown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def _records(self, sources: dict[str, list[str]]) -> dict[str, list]:
+        """The crawled records of the URLs this store needs, from every store that holds one."""
+        by_store: dict[str, set[str]] = defaultdict(set)
+        for url, stores in sources.items():
+            for source in stores:
+                by_store[source].add(url)
+        records: dict[str, list] = defaultdict(list)
+        for source in sorted(by_store):
+            wanted = by_store[source]
+            for url, record in read_pickles(work_path(self.output, "records", f"{source}.parquet")):
+                if url in wanted:
+                    records[url].append(record)
+        return records
+
+    def _resolve(self, docs: list, records: dict[str, list], too_frequent: frozenset[str], out: PickleWriter):
+        requests: dict[str, list] = defaultdict(list)
+        for doc in docs:
+            for url, request in media_requests(doc):
+                requests[url].append(request)
+        limit = self.cfg.media.max_url_references
+
+        def resolve(url: str):
+            wanted = sorted(requests[url])
+            if url in too_frequent:
+                return url, wanted, Resolved(failed(url, wanted[0][2], "url_too_frequent",
+                                                    f"more than {limit} references in the corpus"))
+            return url, wanted, resolve_one(self.resolver, url, wanted, records.get(url, []))
+
+        results: dict[str, dict[int, object]] = defaultdict(dict)
+        for url, wanted, resolved in self.pool.map(resolve, sorted(requests)):
+            yield from account(url, wanted, resolved)
+            for doc_id, index, _kind in wanted:
+                results[doc_id][index] = resolved.result
+        for doc in docs:
+            media = results.get(doc.doc_id, {})
+            out.append((doc, media))
+            for index in sorted(media):
+                for key in content_keys(doc.doc_id, media[index]):
+                    yield beam.pvalue.TaggedOutput(CONTENT, key)
+
+    def run(self, store: str, grouped, too_frequent: list[str]):
+        keys = {k.position: k for k in grouped["keys"]}
+        if not keys:
+            return
+        frequent = frozenset(too_frequent)
+        records = self._records(dict(grouped["records"]))
+        out = PickleWriter(work_path(self.output, "media", f"{store}.parquet"))
+        batch: list = []
+        for position, doc in enumerate(read_pickles(work_path(self.output, "docs", f"{store}.parquet"))):
+            if position not in keys:
+                continue
+            for kept in self.chain.run((doc, keys[position]) if self.strip else doc):
+                if isinstance(kept, beam.pvalue.TaggedOutput):
+                    yield kept
+                else:
+                    batch.append(kept)
+            if len(batch) >= MEDIA_BATCH_DOCS:
+                yield from self._resolve(batch, records, frequent, out)
+                batch = []
+        if batch:
+            yield from self._resolve(batch, records, frequent, out)
+        out.close()
+        yield store, out.count
+
+
 class AssembleDocument:
-    """Stage function: (doc_id, {docs, media}) → (doc, stored media, failed media). Repeat captures
-    go, then duplicates and frequent content among the media (`assemble_media/<status>`, a rejects
-    row each), then the image-count rules."""
+    """Stage function: (doc, {media index: result}) → (doc, stored media, failed media). Duplicates
+    and frequent content among the media go (`assemble_media/<status>`, a rejects row each), then
+    the image-count rules."""
 
     def __init__(self, config: JobConfig) -> None:
         self.config = config
-        self._frequent: frozenset[str] | None = None
 
-    def __call__(self, element, frequent: list[str]):
-        doc_id, grouped = element
-        if self._frequent is None:  # the side input is one list for the whole run
-            self._frequent = frozenset(frequent)
-        docs = sorted(grouped["docs"], key=lambda d: (d.fetch_time, d.source), reverse=True)
-        if not docs:
-            return
-        for duplicate in docs[1:]:  # same URL and content captured again
-            yield Dropped("duplicate_document", doc_id, duplicate.url, f"kept the capture from {docs[0].source}")
-        doc, kept, failures = attach_media(docs[0], dict(grouped["media"]), self.config.media.phash_distance,
-                                           self._frequent)
+    def __call__(self, element, frequent: frozenset[str]):
+        doc, media = element
+        doc, kept, failures = attach_media(doc, media, self.config.media.phash_distance, frequent)
         for failure in failures:  # each with its rejects row: every media node that leaves is written
-            yield Dropped(failure.status, doc_id, failure.url, failure.error_message, part=True)
+            yield Dropped(failure.status, doc.doc_id, failure.url, failure.error_message, part=True)
         if len(kept) < self.config.min_doc_images:
             raise Rejected("too_few_images", f"{len(kept)} stored media < {self.config.min_doc_images}")
         if len(kept) > self.config.max_doc_images:
@@ -74,21 +286,79 @@ class WindowDocument:
 
     def __init__(self, config: JobConfig) -> None:
         self.config = config
-        self._tokenizer: Tokenizer | None = None
 
-    def __call__(self, element, model: bytes):
-        if self._tokenizer is None:  # the side input is one model for the whole run
-            self._tokenizer = Tokenizer(model)
+    def __call__(self, element, tokenizer: Tokenizer):
         doc, media, failures = element
-        samples, counts = build_samples(doc, media, self._tokenizer, self.config.windows, self.config.seed, failures)
+        samples, counts = build_samples(doc, media, tokenizer, self.config.windows, self.config.seed, failures)
         yield Counts(drops={"too_few_images": counts["too_few_images"]}, volumes={"windows_made": counts["windows_made"]})
         if not samples:
             raise Rejected("no_window", f"{counts['windows_made']} windows, none with enough images")
         yield from samples
 
 
-def tokenizer_texts(sampled: list[tuple[int, str]]) -> list[str]:
-    return [text for _, text in sorted(sampled)]
+class ShardPass(StorePass):
+    """Store pass 3: attach media, tokenize and cut windows for a store's documents, and write its
+    shards as they come (a sample's shard is a stable hash of its key, the shard count follows the
+    store's document count, so no sample waits in memory). Emits the shardlist entries."""
+
+    name = "shards"
+
+    def __init__(self, cfg: JobConfig, fingerprint: str) -> None:
+        super().__init__(cfg.output, fingerprint)
+        self.cfg = cfg
+        self.chain = Chain([LibraryStage("assemble", AssembleDocument(cfg), many=True, parts="assemble_media"),
+                            LibraryStage("window", WindowDocument(cfg), many=True)])
+        self._model: tuple[bytes, Tokenizer] | None = None
+
+    def setup(self) -> None:
+        self.chain.setup()
+
+    def _tokenizer(self, model: bytes) -> Tokenizer:
+        if self._model is None or self._model[0] != model:  # one model for the whole run
+            self._model = (model, Tokenizer(model))
+        return self._model[1]
+
+    def run(self, store: str, n_docs: int, frequent: list[str], model: bytes, ordinals: dict[str, int],
+            n_stores: int):
+        cfg = self.cfg
+        n = num_shards(n_docs, cfg.samples_per_shard, math.ceil(cfg.min_shards / max(1, n_stores)))
+        sides = {0: (frozenset(frequent),), 1: (self._tokenizer(model),)}
+        shards: dict[int, OpenShard] = {}
+        for element in read_pickles(work_path(self.output, "media", f"{store}.parquet")):
+            for sample in self.chain.run(element, sides):
+                if isinstance(sample, beam.pvalue.TaggedOutput):
+                    yield sample
+                    continue
+                index = stable_hash(sample.key) % n
+                if index not in shards:
+                    shards[index] = OpenShard(self.output, store_shard_name(cfg.prefix, ordinals[store], index))
+                rows = [sample.row, *({**f, "n_tokens": 0, "n_images": 0} for f in sample.failures)]
+                shards[index].add(sample, rows)
+        for index in sorted(shards):
+            yield shards[index].close(MANIFEST_SCHEMA, self.fingerprint)
+
+
+class TrainTokenizer:
+    """The tokenizer of the run, trained on the texts of the sampled documents (read from their
+    stores, site-wide paragraphs removed); b"" when no document survived."""
+
+    def __init__(self, cfg: JobConfig) -> None:
+        self.cfg = cfg
+
+    def __call__(self, sample: list[tuple[int, str, str, int, frozenset]]) -> bytes:
+        if not sample:
+            return b""
+        wanted: dict[str, dict[int, tuple[int, frozenset]]] = defaultdict(dict)
+        for sample_hash, _doc_id, store, position, strip in sample:
+            wanted[store][position] = (sample_hash, strip)
+        texts = []
+        for store in sorted(wanted):
+            positions = wanted[store]
+            for position, doc in enumerate(read_pickles(work_path(self.cfg.output, "docs", f"{store}.parquet"))):
+                if position in positions:
+                    sample_hash, strip = positions[position]
+                    texts.append((sample_hash, dedup.strip_paragraphs(doc, set(strip))[0].text))
+        return train_tokenizer([text for _, text in sorted(texts)], self.cfg.train)
 
 
 def tokenizer_info(model: bytes) -> dict:
@@ -115,78 +385,57 @@ class FinalizeDataset(beam.DoFn):
         yield len(shards)
 
 
-def _record_body(record) -> bytes:
-    return record.body
-
-
-def _record_url(record) -> str:
-    return record.url
-
-
-def _record_headers(record) -> list[tuple[str, str]] | None:
-    return record.optout_headers or None
-
-
 def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | None = None,
                    fingerprint: str = "") -> None:
     """Add the whole M3W graph to `p` (`fingerprint`: `checks.fingerprint` of this run)."""
-    read = apply(p | "Inputs" >> beam.Create(cfg.inputs), "Expand", expand_stage(cfg.cc_base))
-    records = apply(read.out | "SpreadFiles" >> beam.Reshuffle(), "Read",
-                    read_stage(cfg.url_map, cfg.extract.max_page_bytes * 10), tags=(MEDIA,))
-    pages = records.out | "SpreadPages" >> beam.Reshuffle()
-    rejects = [read[REJECTS], records[REJECTS]]
-    if cfg.quality.prepass:
-        prepass = pages | "Prepass" >> PrePassFilter(
-            cfg.quality.prepass_config(), html_of=_record_body, url_of=_record_url, headers_of=_record_headers,
-            blocklist_paths=cfg.quality.blocklist)
-        pages = prepass["docs"]
-        rejects.append(prepass["rejects"])
-    extracted = apply(pages, "Extract", extract_stage(cfg.extract, cfg.videos))
-    filtered = apply(extracted.out, "Filter", filter_stage(cfg.filters, cfg.min_doc_images))
-    quality = filtered.out | "Quality" >> QualityStage(cfg.quality)
-    capped = apply(quality["docs"], "CapMediaRequests",
-                   LibraryStage("media_requests", partial(cap_media_requests, cfg.media.fetch.max_requests_per_document)))
-    docs = capped.out
-    rejects += [extracted[REJECTS], filtered[REJECTS], quality["rejects"], capped[REJECTS]]
-    requests = docs | "MediaRequests" >> beam.FlatMap(media_requests)
-    resolved = {"requests": requests, "records": records[MEDIA]} | "ResolveMedia" >> ResolveMediaTransform(cfg)
-    media = resolved["media"]
-    rejects.append(resolved["rejects"])
-    frequent = beam.pvalue.AsList(media | "FrequentContent" >> FrequentContent(cfg.media.max_content_documents))
-    grouped = {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d.doc_id, d)), "media": media} | "GroupByDoc" >> beam.CoGroupByKey()
-    assembled = apply(grouped, "Assemble",
-                      LibraryStage("assemble", AssembleDocument(cfg), many=True, parts="assemble_media"), frequent)
+    inputs = apply(p | "Inputs" >> beam.Create(cfg.inputs), "Expand", expand_stage(cfg.cc_base))
+    stores = (inputs.out | "AllFiles" >> beam.combiners.ToList()
+              | "Stores" >> beam.FlatMap(lambda files: make_stores(files)))
+    ordinals = beam.pvalue.AsDict(stores | "Ordinals" >> beam.Map(lambda s: (s[1], s[0])))
+    n_stores = beam.pvalue.AsSingleton(stores | "CountStores" >> beam.combiners.Count.Globally())
+    documents = (stores | "StoreFiles" >> beam.Map(lambda s: (s[1], s[2])) | "SpreadStores" >> beam.Reshuffle()
+                 | "Documents" >> beam.ParDo(DocumentPass(cfg, fingerprint)).with_outputs(CAPTURED, main="keys"))
+    quality = documents.keys | "Quality" >> QualityStage(cfg.quality)
+    latest = apply(quality["docs"] | "KeyById" >> beam.Map(lambda k: (k.doc_id, k)) | "GroupById" >> beam.GroupByKey(),
+                   "LatestCapture", LibraryStage("assemble", keep_latest_capture, many=True))
+    survivors = latest.out
+    rejects = [inputs[REJECTS], quality["rejects"], latest[REJECTS]]
+
+    limit = cfg.media.max_url_references
+    too_frequent = beam.pvalue.AsList(
+        survivors
+        | "References" >> beam.FlatMap(lambda k: [(u, 1) for u in k.media_urls])
+        | "CountReferences" >> beam.CombinePerKey(sum)
+        | "OverReferenced" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)
+        | "FrequentUrls" >> beam.Keys())
+    wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in set(k.media_urls)])
+    sources = ({"wanted": wanted, "captured": documents[CAPTURED]} | "JoinCaptured" >> beam.CoGroupByKey()
+               | "RecordSources" >> beam.FlatMap(record_sources))
+    by_store = ({"keys": survivors | "KeyByStore" >> beam.Map(lambda k: (k.store, k)), "records": sources}
+                | "GroupByStore" >> beam.CoGroupByKey())
+    media = by_store | "Media" >> beam.ParDo(MediaPass(cfg, fingerprint), too_frequent).with_outputs(
+        CONTENT, main="stores")
+    frequent = beam.pvalue.AsList(media[CONTENT] | "FrequentContent" >> FrequentContent(cfg.media.max_content_documents))
+
     if tokenizer_model is not None:
         model = p | "Tokenizer" >> beam.Create([tokenizer_model])
     else:
         model = (
-            assembled.out
-            | "TokenizerSample" >> beam.Map(lambda e: (stable_hash(e[0].doc_id), e[0].text))
-            | "SmallestHashes" >> beam.combiners.Top.Smallest(cfg.tokenizer_sample_docs)
-            | "TrainTokenizer" >> beam.Map(lambda s: train_tokenizer(tokenizer_texts(s), cfg.train) if s else b"")
+            survivors
+            | "TokenizerSample" >> beam.Map(lambda k: (k.sample_hash, k.doc_id, k.store, k.position, k.strip))
+            | "SmallestHashes" >> beam.combiners.Top.Smallest(cfg.tokenizer_sample_docs, key=lambda t: t[:4])
+            | "TrainTokenizer" >> beam.Map(TrainTokenizer(cfg))
         )
     model_side = beam.pvalue.AsSingleton(model)
-    samples = apply(assembled.out, "Windows", LibraryStage("window", WindowDocument(cfg), many=True), model_side)
-    n_samples = beam.pvalue.AsSingleton(samples.out | "CountSamples" >> beam.combiners.Count.Globally())
-    shards = (
-        samples.out
-        | "AssignShard" >> beam.Map(lambda s, n: assign_shard(s, n, cfg.samples_per_shard, cfg.min_shards), n_samples)
-        | "GroupShards" >> beam.GroupByKey()
-        | "WriteShards" >> beam.ParDo(WriteShard(cfg.output, cfg.prefix, fingerprint))
-    )
+    shards = media.stores | "Shards" >> beam.ParDo(ShardPass(cfg, fingerprint), frequent, model_side, ordinals,
+                                                     n_stores)
     _ = (
         shards
         | "ShardList" >> beam.combiners.ToList()
         | "Finalize" >> beam.ParDo(FinalizeDataset(cfg, fingerprint), model_side)
     )
     if cfg.write_rejects:
-        _ = (
-            (*rejects, assembled[REJECTS], samples[REJECTS])
-            | "AllRejects" >> beam.Flatten()
-            | "RejectBuckets" >> beam.Map(reject_bucket)
-            | "GroupRejects" >> beam.GroupByKey()
-            | "WriteRejects" >> beam.ParDo(WriteRejects(cfg.output))
-        )
+        _ = tuple(rejects) | "AllRejects" >> beam.Flatten() | "Rejects" >> RejectsFiles(cfg.output)
 
 
 def default_inputs(output: str) -> list[str]:
@@ -219,6 +468,7 @@ def prepare_retry(cfg: JobConfig) -> int:
     shards = [m.path for r in FileSystems.match([fs.join(cfg.output, f"{cfg.prefix}-*")]) for m in r.metadata_list]
     if shards:
         FileSystems.delete(shards)
+    remove_work(cfg.output)  # the media and shard passes must run again
     return failed
 
 
@@ -264,7 +514,9 @@ def run(argv: list[str] | None = None) -> dict | None:
         steps = sorted(t.unique_name for t in transforms if "/" not in t.unique_name)
         print(f"Dry run: the job translated for Dataflow ({len(steps)} top-level steps); nothing was submitted.")
         return {"dry_run": True, "steps": steps}
-    return publish(cfg, result, start, "M3W dataset")
+    dataset = publish(cfg, result, start, "M3W dataset")
+    remove_work(cfg.output)
+    return dataset
 
 
 def main() -> int:

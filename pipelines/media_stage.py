@@ -29,6 +29,41 @@ def cap_media_requests(limit: int, doc: Document) -> Document:
     return doc
 
 
+def make_resolver(cfg: JobConfig, max_url_references: int) -> MediaResolver:
+    """The worker's resolver for this job's media options."""
+    media = cfg.media
+    return MediaResolver(
+        cfg.images, cfg.video, fetch=media.fetch if media.http else None, mirror_dir=cfg.mirror_dir,
+        media_cache=media.media_cache, max_url_references=max_url_references,
+        honoured=media.fetch.x_robots_directives)  # empty with --no_robots
+
+
+def resolve_one(resolver: MediaResolver, url: str, requests: list, records: list) -> Resolved | None:
+    """The result for one URL, or None when no request names it (a crawled item no kept page
+    references). Runs on pool threads, so it counts nothing (Beam metrics only register on the
+    bundle's own thread): `account` counts on that thread."""
+    if not requests:
+        return None
+    try:
+        return resolver.resolve(url, requests, records)
+    except Exception as error:  # noqa: BLE001 - one odd media file must not fail the bundle
+        return Resolved(failed(url, requests[0][2], error_reason(error), error_detail(error)))
+
+
+def account(url: str, requests: list, resolved: Resolved):
+    """Count one URL's outcome (`media/kept`, `media/<status>`, origin and reuse volumes) and yield
+    its rejects row when it failed."""
+    result = resolved.result
+    if resolved.origin:
+        count("media", f"n_from_{resolved.origin}")
+    if result.ok:
+        count("media", "kept")
+    else:
+        yield drop("media", result.status, url, url, result.error_message)
+    if len(requests) > 1:
+        count("media", "n_reused_references", len(requests) - 1)
+
+
 class ResolveMedia(beam.DoFn):
     """Batches of (url, {requests, records}) → (item_id, (media_index, MediaResult)) per request,
     and a rejects row per URL that failed.
@@ -44,45 +79,25 @@ class ResolveMedia(beam.DoFn):
         self.pool: ThreadPoolExecutor | None = None
 
     def setup(self) -> None:
-        cfg = self.config
-        media = cfg.media
-        self.resolver = MediaResolver(
-            cfg.images, cfg.video, fetch=media.fetch if media.http else None, mirror_dir=cfg.mirror_dir,
-            media_cache=media.media_cache, max_url_references=media.max_url_references,
-            honoured=media.fetch.x_robots_directives)  # empty with --no_robots
-        self.pool = ThreadPoolExecutor(max(1, media.fetch_threads))
+        self.resolver = make_resolver(self.config, self.config.media.max_url_references)
+        self.pool = ThreadPoolExecutor(max(1, self.config.media.fetch_threads))
 
     def teardown(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
 
     def _resolve(self, element):
-        """(url, requests, Resolved | None); runs on a pool thread, so it counts nothing (Beam
-        metrics only register on the bundle's own thread)."""
         url, grouped = element
-        requests = sorted(grouped["requests"])  # empty: a crawled item no kept page references
-        if not requests:
-            return url, requests, None
-        try:
-            return url, requests, self.resolver.resolve(url, requests, list(grouped["records"]))
-        except Exception as error:  # noqa: BLE001 - one odd media file must not fail the bundle
-            return url, requests, Resolved(failed(url, requests[0][2], error_reason(error), error_detail(error)))
+        requests = sorted(grouped["requests"])
+        return url, requests, resolve_one(self.resolver, url, requests, list(grouped["records"]))
 
     def process(self, batch):
         for url, requests, resolved in self.pool.map(self._resolve, batch):
             if resolved is None:
                 continue
-            result = resolved.result
-            if resolved.origin:
-                count("media", f"n_from_{resolved.origin}")
-            if result.ok:
-                count("media", "kept")
-            else:
-                yield drop("media", result.status, url, url, result.error_message)
-            if len(requests) > 1:
-                count("media", "n_reused_references", len(requests) - 1)
+            yield from account(url, requests, resolved)
             for item_id, index, _kind in requests:
-                yield item_id, (index, result)
+                yield item_id, (index, resolved.result)
 
 
 class ResolveMediaTransform(beam.PTransform):
@@ -103,28 +118,26 @@ class ResolveMediaTransform(beam.PTransform):
         return {"media": resolved.media, "rejects": resolved[REJECTS]}
 
 
-def content_keys(element):
+def content_keys(item_id: str, result) -> list[tuple[str, str]]:
     """(content key, item id) for a stored image: its sha256 and its perceptual hash."""
-    item_id, (_index, result) = element
     if result.ok and result.image is not None:
-        yield result.sha256, item_id
-        yield result.image.phash, item_id
+        return [(result.sha256, item_id), (result.image.phash, item_id)]
+    return []
 
 
 class FrequentContent(beam.PTransform):
-    """The sha256/phash values found in more than `limit` items (logos, stock photos, spacers).
-
-    Only the small keys are shuffled; the image bytes stay where they are."""
+    """(content key, item id) pairs → the sha256/phash values found in more than `limit` items
+    (logos, stock photos, spacers). Only the small keys are shuffled; the image bytes stay where
+    they are."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit = limit
 
-    def expand(self, media):
+    def expand(self, keys):
         limit = self.limit
         return (
-            media
-            | "ContentKeys" >> beam.FlatMap(content_keys)
+            keys
             | "DistinctItems" >> beam.Distinct()
             | "CountItems" >> beam.combiners.Count.PerKey()
             | "OverLimit" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)

@@ -1,12 +1,13 @@
-"""Corpus-level quality as Beam transforms: opt-out, language, URL / near-duplicate / image-set
-dedup, per-domain paragraph dedup, and the text-only pre-pass that runs before extraction.
+"""Corpus-level quality: the per-document steps the M3W job runs inside its document pass
+(text-only pre-pass, opt-out, language, dedup keys) and the dedup decisions it takes over the
+documents' small `DocKeys` (URL, near-duplicate, image-set, per-site paragraphs).
 
-Every transform over documents returns `{"docs": PCollection[Document], "rejects": PCollection}`.
-Per-document work runs in `LibraryStage`s (counted `stage/kept`, `stage/<reason>`, faults isolated);
-dedup decisions are computed from small keyed values (normalised URLs, ids, MinHash signatures,
-paragraph and image-set hashes) with the pure rules of `m3w_builder.quality.dedup`; only the
-final join by `doc_id` (`CoGroupByKey`) moves whole documents, once per dedup stage. A key that
-cannot be computed (`<stage>_keys/error_<Type>`) leaves its document out of that dedup step.
+Per-document work runs in `LibraryStage`s (counted `stage/kept`, `stage/<reason>`, faults
+isolated). Decisions use the pure rules of `m3w_builder.quality.dedup` over keyed values
+(normalised URLs, ids, MinHash signatures, paragraph and image-set hashes) and join back onto the
+`DocKeys` by `doc_id`: a document's text and media never move. A key that cannot be computed
+(`<stage>_keys/error_<Type>`) leaves its document out of that dedup step. Every decision
+transform returns `{"docs": PCollection[DocKeys], "rejects": PCollection}`.
 """
 
 from __future__ import annotations
@@ -23,12 +24,22 @@ from m3w_builder.document import Document
 from m3w_builder.drops import Rejected
 from m3w_builder.quality import dedup, minhash
 from m3w_builder.quality.blocklist import BlockList
+from m3w_builder.quality.keys import DocKeys, base_keys
 from m3w_builder.quality.language import detect_language
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
-from m3w_builder.quality.urlkeys import normalize_url, site_of
+from m3w_builder.quality.urlkeys import normalize_url
 from pipelines.metrics import REJECTS, count
-from pipelines.stages import Counts, Dropped, Forward, Kept, LibraryStage, apply
+from pipelines.stages import (
+    Counts,
+    Dropped,
+    Forward,
+    Kept,
+    LibraryStage,
+    apply,
+    error_detail,
+    error_reason,
+)
 
 PREPASS = "prepass"
 OPTOUT = "optout"
@@ -160,7 +171,7 @@ class NearDupDedup(beam.PTransform):
                     yield larger, smaller
 
         sigs, key_rejects = _keys(docs, "Signature", NEAR_DUP,
-                     lambda d: iter([(d.doc_id, minhash.signature(d.text, params).tobytes())]))
+                                  lambda d: iter([(d.doc_id, d.signature)] if d.signature is not None else []))
         pairs = (
             sigs
             | "BandKeys"
@@ -188,21 +199,14 @@ class NearDupDedup(beam.PTransform):
 class ImageSetDedup(beam.PTransform):
     """Documents whose set of image/video URLs equals another's: the smallest doc_id is kept.
 
-    Only documents with at least `min_images` distinct media URLs take part: a single shared
-    image is usually a site logo and says nothing about the content.
+    Only documents with at least `image_set_min_images` distinct media URLs have the key
+    (`image_set_keys`): a single shared image is usually a site logo and says nothing about the content.
     """
 
-    def __init__(self, min_images: int = 2) -> None:
-        super().__init__()
-        self.min_images = min_images
-
     def expand(self, docs: beam.PCollection) -> Outputs:
-        min_images = self.min_images
-
-        def keyed(doc: Document) -> Iterator[tuple[bytes, str]]:
-            key = dedup.image_set_key(doc, min_images)
-            if key is not None:
-                yield key, doc.doc_id
+        def keyed(keys: DocKeys) -> Iterator[tuple[bytes, str]]:
+            if keys.image_set is not None:
+                yield keys.image_set, keys.doc_id
 
         keys, key_rejects = _keys(docs, "KeyByImageSet", IMAGE_SET_DEDUP, keyed)
         decisions = (
@@ -214,9 +218,9 @@ class ImageSetDedup(beam.PTransform):
 
 
 class DomainParagraphDedup(beam.PTransform):
-    """Remove paragraphs found in ≥ `min_docs` documents of the same site (host without `www.`):
-    navigation, footers, cookie banners. A document left without text is dropped (`no_text_left`);
-    removed paragraphs are counted as `paragraph_dedup/n_paragraphs_removed`."""
+    """Find the paragraphs found in ≥ `min_docs` documents of the same site (host without `www.`):
+    navigation, footers, cookie banners. Each document's `DocKeys.strip` gets its repeated
+    paragraphs; the document pass that loads the text removes them (`strip_stage`)."""
 
     def __init__(self, min_docs: int = 3) -> None:
         super().__init__()
@@ -225,10 +229,9 @@ class DomainParagraphDedup(beam.PTransform):
     def expand(self, docs: beam.PCollection) -> Outputs:
         min_docs = self.min_docs
 
-        def occurrences(doc: Document) -> Iterator[tuple[tuple[str, bytes], str]]:
-            site = site_of(doc.url)
-            for key in dedup.paragraph_keys(doc):
-                yield (site, key), doc.doc_id
+        def occurrences(keys: DocKeys) -> Iterator[tuple[tuple[str, bytes], str]]:
+            for key in keys.paragraphs:
+                yield (keys.site, key), keys.doc_id
 
         def repeated(element: tuple[tuple[str, bytes], Iterable[str]]) -> Iterable[tuple[str, bytes]]:
             ids = set(element[1])
@@ -236,16 +239,11 @@ class DomainParagraphDedup(beam.PTransform):
                 for doc_id in ids:
                     yield doc_id, element[0][1]
 
-        def strip(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-            doc_id, groups = element
-            remove = set(groups["remove"])
-            for doc in groups["doc"]:
-                kept, removed = dedup.strip_paragraphs(doc, remove)
-                yield Counts(volumes={"paragraphs_removed": removed})
-                if dedup.has_text(kept):
-                    yield kept
-                else:
-                    yield Dropped("no_text_left", doc_id, doc.url, f"{removed} site-wide paragraphs removed")
+        def mark(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
+            _doc_id, groups = element
+            remove = frozenset(groups["remove"])
+            for keys in groups["doc"]:
+                yield Forward(replace(keys, strip=remove) if remove else keys)
 
         keys, key_rejects = _keys(docs, "Paragraphs", PARAGRAPH_DEDUP, occurrences)
         hits = (
@@ -255,30 +253,90 @@ class DomainParagraphDedup(beam.PTransform):
         )
         keyed = docs | "KeyById" >> beam.Map(lambda d: (d.doc_id, d))
         joined = {"doc": keyed, "remove": hits} | "JoinById" >> beam.CoGroupByKey()
-        return _split(apply(joined, "Strip", LibraryStage(PARAGRAPH_DEDUP, strip, many=True)), key_rejects)
+        return _split(apply(joined, "Mark", LibraryStage(PARAGRAPH_DEDUP, mark, many=True)), key_rejects)
 
 
-class LanguageFilter(beam.PTransform):
-    """Detect each document's language (sets `Document.language`, counts `lang/<code>`); drop
-    languages outside `allow` (`not_allowed`) and scores below `min_score` (`low_score`)."""
+def strip_paragraphs(item: tuple[Document, DocKeys]) -> Iterator[Any]:
+    """Stage function (`paragraph_dedup`, in the document pass): remove the site-wide paragraphs
+    found for this document; one left without text is dropped (`no_text_left`); removed
+    paragraphs are counted as `paragraph_dedup/n_paragraphs_removed`."""
+    doc, keys = item
+    kept, removed = dedup.strip_paragraphs(doc, set(keys.strip))
+    if not dedup.has_text(kept):
+        yield Counts(volumes={"paragraphs_removed": removed})
+        raise Rejected("no_text_left", f"{removed} site-wide paragraphs removed")
+    yield Kept(kept, volumes={"paragraphs_removed": removed})
+
+
+class DetectLanguage:
+    """Stage function: detect a document's language (sets `Document.language`, counts
+    `language/n_<code>`); drop languages outside `allow` (`not_allowed`) and scores below
+    `min_score` (`low_score`)."""
 
     def __init__(self, allow: Sequence[str] = (), min_score: float = 0.0) -> None:
-        super().__init__()
         self.allow, self.min_score = frozenset(allow), min_score
 
-    def expand(self, docs: beam.PCollection) -> Outputs:
-        allow, min_score = self.allow, self.min_score
+    def __call__(self, doc: Document) -> Iterator[Any]:
+        lang, score = detect_language(doc.text)
+        yield Counts(volumes={lang: 1})  # `language/n_<code>`: detected languages, for the report
+        if self.allow and lang not in self.allow:
+            raise Rejected("not_allowed", lang)
+        if score < self.min_score:
+            raise Rejected("low_score", f"{lang} {score:.3f} < {self.min_score}")
+        yield replace(doc, language=lang)
 
-        def detect(doc: Document) -> Iterator[Any]:
-            lang, score = detect_language(doc.text)
-            yield Counts(volumes={lang: 1})  # `language/n_<code>`: detected languages, for the report
-            if allow and lang not in allow:
-                raise Rejected("not_allowed", lang)
-            if score < min_score:
-                raise Rejected("low_score", f"{lang} {score:.3f} < {min_score}")
-            yield replace(doc, language=lang)
 
-        return _split(apply(docs, "DetectLanguage", LibraryStage(LANGUAGE, detect, many=True)))
+class AddKey:
+    """Stage function over (document, keys): set one optional dedup key. A key that cannot be
+    computed is counted (`<stage>_keys/error_<Type>` + a rejects row) and the document goes on
+    without it, left out of that one dedup step."""
+
+    def __init__(self, name: str, compute: Callable[[Document], Any]) -> None:
+        self.name, self.compute = name, compute
+
+    def __call__(self, item: tuple[Document, DocKeys]) -> Iterator[Any]:
+        doc, keys = item
+        try:
+            value = self.compute(doc)
+        except Exception as error:  # noqa: BLE001 - the document goes on without this key
+            yield Dropped(error_reason(error), doc.doc_id, doc.url, error_detail(error), carry=item)
+            return
+        yield Forward((doc, replace(keys, **{self.name: value})))
+
+
+def _signature(params: minhash.MinHashParams) -> Callable[[Document], bytes]:
+    return lambda doc: minhash.signature(doc.text, params).tobytes()
+
+
+def _image_set(min_images: int) -> Callable[[Document], bytes | None]:
+    return lambda doc: dedup.image_set_key(doc, min_images)
+
+
+def _paragraphs(doc: Document) -> tuple[bytes, ...]:
+    return tuple(sorted(dedup.paragraph_keys(doc)))
+
+
+def with_keys(doc: Document) -> Forward:
+    """Stage function: a document → (document, its `DocKeys`)."""
+    return Forward((doc, base_keys(doc)))
+
+
+def document_stages(o: QualityOptions) -> list[LibraryStage]:
+    """The per-document quality steps, in the order the document pass runs them: block lists →
+    language → the dedup keys the enabled decisions need."""
+    stages = []
+    if o.blocklist:
+        stages.append(LibraryStage(OPTOUT, BlockListCheck(o.blocklist)))
+    if o.language_id:
+        stages.append(LibraryStage(LANGUAGE, DetectLanguage(o.language_list, o.min_language_score), many=True))
+    stages.append(LibraryStage("document_keys", with_keys))
+    keys = [(o.near_dup, NEAR_DUP, "signature", lambda: _signature(o.minhash_params())),
+            (o.image_set_dedup, IMAGE_SET_DEDUP, "image_set", lambda: _image_set(o.image_set_min_images)),
+            (o.paragraph_dedup, PARAGRAPH_DEDUP, "paragraphs", lambda: _paragraphs)]
+    for enabled, stage, field_name, make in keys:
+        if enabled:
+            stages.append(LibraryStage(f"{stage}_keys", AddKey(field_name, make()), many=True))
+    return stages
 
 
 class _BlockListed:
@@ -302,19 +360,6 @@ class BlockListCheck(_BlockListed):
         return doc
 
 
-class OptOutFilter(beam.PTransform):
-    """Drop documents whose URL is on a block list (`blocked_domain`, `blocked_url`). Page-level
-    `noai` signals live in the raw page: `PrePassFilter` or `optout.apply_page_optout` in the
-    extractor handle them."""
-
-    def __init__(self, blocklist_paths: Sequence[str]) -> None:
-        super().__init__()
-        self.paths = list(blocklist_paths)
-
-    def expand(self, docs: beam.PCollection) -> Outputs:
-        return _split(apply(docs, "BlockList", LibraryStage(OPTOUT, BlockListCheck(self.paths))))
-
-
 class PrepassCheck(_BlockListed):
     """Stage function: block lists and the text-only rules on a raw page record."""
 
@@ -333,33 +378,21 @@ class PrepassCheck(_BlockListed):
         yield Kept(record, volumes={"bytes_in": len(page)})
 
 
-class PrePassFilter(beam.PTransform):
-    """Text-only pre-pass over raw page records, before DOM extraction and media.
+def prepass_stage(config: PrepassConfig, html_of: Callable[[Any], bytes], url_of: Callable[[Any], str],
+                  headers_of: Callable[[Any], Any] | None = None, blocklist_paths: Sequence[str] = ()) -> LibraryStage:
+    """The text-only pre-pass over raw page records, before DOM extraction and media.
 
     `html_of`, `url_of` and optional `headers_of` read a record (whatever the reader emits).
     Counts `prepass/kept`, the drop reasons, and `prepass/n_bytes_in` / `n_bytes_skipped`: the
     HTML bytes that never reach the DOM extractor, the saving shown in the report.
     """
-
-    def __init__(
-        self,
-        config: PrepassConfig,
-        html_of: Callable[[Any], bytes],
-        url_of: Callable[[Any], str],
-        headers_of: Callable[[Any], Any] | None = None,
-        blocklist_paths: Sequence[str] = (),
-    ) -> None:
-        super().__init__()
-        self.stage = LibraryStage(PREPASS, PrepassCheck(config, html_of, url_of, headers_of, blocklist_paths), many=True,
-                                  ident=lambda r: (url_of(r), url_of(r)))
-
-    def expand(self, records: beam.PCollection) -> Outputs:
-        return _split(apply(records, "Prepass", self.stage))
+    return LibraryStage(PREPASS, PrepassCheck(config, html_of, url_of, headers_of, blocklist_paths), many=True,
+                        ident=lambda r: (url_of(r), url_of(r)))
 
 
 class QualityStage(beam.PTransform):
-    """All document-level quality steps, cheapest and most selective first:
-    block lists → language → URL dedup → near-dup → image-set dedup → per-domain paragraphs.
+    """The dedup decisions over `DocKeys`, cheapest and most selective first:
+    URL dedup → near-dup → image-set dedup → per-site paragraphs.
 
     Paragraph dedup runs last on purpose: run before near-dup it would strip the shared content
     of a domain's duplicate pages from every copy. Returns `{"docs", "rejects"}`.
@@ -372,11 +405,9 @@ class QualityStage(beam.PTransform):
     def steps(self) -> list[tuple[str, beam.PTransform]]:
         o = self.options
         candidates = [
-            ("OptOut", bool(o.blocklist), lambda: OptOutFilter(o.blocklist)),
-            ("Language", o.language_id, lambda: LanguageFilter(o.language_list, o.min_language_score)),
             ("UrlDedup", o.url_dedup, UrlDedup),
             ("NearDup", o.near_dup, lambda: NearDupDedup(o.near_dup_threshold, o.minhash_params())),
-            ("ImageSetDedup", o.image_set_dedup, lambda: ImageSetDedup(o.image_set_min_images)),
+            ("ImageSetDedup", o.image_set_dedup, ImageSetDedup),
             ("ParagraphDedup", o.paragraph_dedup, lambda: DomainParagraphDedup(o.paragraph_min_docs)),
         ]
         return [(name, make()) for name, enabled, make in candidates if enabled]

@@ -17,9 +17,10 @@ import math
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder.output.shards import ShardWriter, shard_name
+from m3w_builder.output.shards import ShardWriter
 from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
 from pipelines.metrics import count
@@ -101,6 +102,39 @@ def finished_shard(output: str, name: str, nsamples: int, fingerprint: str) -> d
     return info
 
 
+class OpenShard:
+    """A shard written sample by sample under a temporary name; `close` renames it and writes its
+    `.idx`, parquet manifest and record (so no reader ever sees a partial tar)."""
+
+    def __init__(self, output: str, name: str) -> None:
+        self.output, self.name = output, name
+        self.tar_path, self.idx_path, self.manifest_path = shard_paths(output, name)
+        self.tmp = fs.temp_name(self.tar_path)
+        self.handle = FileSystems.create(self.tmp, compression_type=CompressionTypes.UNCOMPRESSED)
+        self.writer = ShardWriter(self.handle)
+        self.rows: list[dict] = []
+        self.nsamples = 0
+
+    def add(self, sample: ShardSample, rows: list[dict]) -> None:
+        self.writer.add_sample(sample.key, sample.members)
+        self.rows.extend(rows)
+        self.nsamples += 1
+
+    def close(self, schema: pa.Schema, fingerprint: str) -> dict:
+        """Finish the tar and its side files; returns the shardlist entry."""
+        self.writer.close()
+        self.handle.close()
+        fs.commit(self.tmp, self.tar_path)
+        fs.write_bytes_atomic(self.idx_path, self.writer.index_text().encode("ascii"))
+        fs.write_bytes_atomic(self.manifest_path,
+                              parquet_bytes([{**r, "shard": self.name} for r in self.rows], schema))
+        info = _info(self.name, self.nsamples, self.writer.offset, self.writer.md5sum)
+        fs.write_bytes_atomic(record_path(self.output, self.name), json.dumps({**info, "fingerprint": fingerprint}).encode())
+        count("shard", "n_written")
+        count("shard", "n_samples", self.nsamples)
+        return info
+
+
 def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[dict], schema: pa.Schema,
                 fingerprint: str) -> dict:
     """Write a shard's tar, `.idx` and parquet manifest atomically, then its record; returns its
@@ -116,49 +150,23 @@ def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[d
         fs.write_bytes_atomic(record_path(output, name), json.dumps({**info, "fingerprint": fingerprint}).encode())
         count("shard", "n_manifest_only")
         return info
-    writer: ShardWriter | None = None
-
-    def write(f) -> None:
-        nonlocal writer
-        writer = ShardWriter(f)
-        for sample in samples:
-            writer.add_sample(sample.key, sample.members)
-        writer.close()
-
-    fs.write_atomic(tar_path, write)
-    fs.write_bytes_atomic(idx_path, writer.index_text().encode("ascii"))
-    fs.write_bytes_atomic(manifest_path, parquet_bytes([{**r, "shard": name} for r in rows], schema))
-    info = _info(name, len(samples), writer.offset, writer.md5sum)
-    fs.write_bytes_atomic(record_path(output, name), json.dumps({**info, "fingerprint": fingerprint}).encode())
-    count("shard", "n_written")
-    count("shard", "n_samples", len(samples))
-    return info
+    shard = OpenShard(output, name)
+    for sample in samples:
+        shard.add(sample, [])
+    shard.rows = rows
+    return shard.close(schema, fingerprint)
 
 
-class WriteShard(beam.DoFn):
-    """(shard_id, samples) → the shard's tar, .idx and .parquet; yields its shardlist entry."""
-
-    def __init__(self, output: str, prefix: str, fingerprint: str) -> None:
-        self.output = output
-        self.prefix = prefix
-        self.fingerprint = fingerprint
-
-    def process(self, element):
-        shard_id, samples = element
-        samples = sorted(samples, key=lambda s: s.key)
-        name = shard_name(self.prefix, shard_id)
-        info = finished_shard(self.output, name, len(samples), self.fingerprint)
-        if info is None:
-            rows = []
-            for sample in samples:
-                rows.append(sample.row)
-                rows.extend({**f, "n_tokens": 0, "n_images": 0} for f in sample.failures)
-            info = write_shard(self.output, name, samples, rows, MANIFEST_SCHEMA, self.fingerprint)
-        yield info
+ROWS_PER_REJECTS_FILE = 50_000  # rows one rejects file holds (and its writer sorts in memory)
 
 
-def reject_bucket(row: dict) -> tuple[str, dict]:
-    return f"{row['stage']}-{stable_hash(row['id'] + row['url']) % REJECT_BUCKETS:03d}", row
+def reject_bucket(row: dict, n_buckets: int = REJECT_BUCKETS) -> tuple[str, dict]:
+    return f"{row['stage']}-{stable_hash(row['id'] + row['url']) % n_buckets:03d}", row
+
+
+def reject_buckets(n_rows: int) -> int:
+    """Rejects files per stage: enough for `ROWS_PER_REJECTS_FILE` rows each, whatever the corpus."""
+    return max(1, math.ceil(n_rows / ROWS_PER_REJECTS_FILE))
 
 
 class WriteRejects(beam.DoFn):
@@ -173,3 +181,17 @@ class WriteRejects(beam.DoFn):
         fs.ensure_dir(fs.join(self.output, "rejects"))
         fs.write_bytes_atomic(fs.join(self.output, "rejects", f"{name}.parquet"), parquet_bytes(rows, REJECTS_SCHEMA))
         yield name
+
+
+class RejectsFiles(beam.PTransform):
+    """Rejects rows → parquet files in `rejects/`, as many per stage as the rows need."""
+
+    def __init__(self, output: str) -> None:
+        super().__init__()
+        self.output = output
+
+    def expand(self, rows):
+        n_buckets = beam.pvalue.AsSingleton(rows | "CountRows" >> beam.combiners.Count.Globally()
+                                            | "Buckets" >> beam.Map(reject_buckets))
+        return (rows | "RejectBuckets" >> beam.Map(reject_bucket, n_buckets)
+                | "GroupRejects" >> beam.GroupByKey() | "WriteRejects" >> beam.ParDo(WriteRejects(self.output)))

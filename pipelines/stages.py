@@ -163,3 +163,28 @@ def apply(pcoll: beam.PCollection, label: str, stage: LibraryStage, *side: Any,
           tags: tuple[str, ...] = ()) -> beam.pvalue.DoOutputsTuple:
     """`pcoll | label >> ParDo(stage)` with the rejects output (and any `tags`) split off."""
     return pcoll | label >> beam.ParDo(stage, *side).with_outputs(REJECTS, *tags, main="out")
+
+
+class Chain:
+    """`LibraryStage`s run one after another on each item inside one DoFn call, with no shuffle
+    or serialisation between them: what a store pass does to every page of its file. Each stage
+    counts and isolates faults exactly as on its own; rejects rows and side outputs come out of
+    `run` as tagged outputs, the last stage's outputs as plain values."""
+
+    def __init__(self, stages: Iterable[LibraryStage]) -> None:
+        self.stages = list(stages)
+
+    def setup(self) -> None:
+        for stage in self.stages:
+            stage.setup()
+
+    def run(self, item: Any, sides: Mapping[int, tuple] | None = None, start: int = 0) -> Iterable[Any]:
+        """Outputs of `item` through the stages from `start` on (`sides`: side inputs by stage index)."""
+        if start == len(self.stages):
+            yield item
+            return
+        for out in self.stages[start].process(item, *(sides or {}).get(start, ())):
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                yield out
+            else:
+                yield from self.run(out, sides, start + 1)

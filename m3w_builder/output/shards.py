@@ -29,6 +29,11 @@ def shard_name(prefix: str, index: int) -> str:
     return f"{prefix}-{index:06d}.tar"
 
 
+def store_shard_name(prefix: str, store: int, index: int) -> str:
+    """`{prefix}-{store:06d}-{index:04d}.tar`: shard `index` of the samples of input store `store`."""
+    return f"{prefix}-{store:06d}-{index:04d}.tar"
+
+
 @dataclass
 class _SampleIndex:
     key: str
