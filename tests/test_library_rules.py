@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -38,7 +39,10 @@ def test_url_losers_keep_the_latest_capture_then_the_smallest_id():
 
 def test_candidate_pairs_are_bounded_per_bucket():
     pairs = list(dedup.candidate_pairs(["d", "a", "c", "b", "a"], max_candidates=2))
-    assert pairs == [("a", "b"), ("a", "c"), ("b", "c"), ("a", "d"), ("b", "d")]
+    assert pairs == [("a", "b"), ("a", "c"), ("b", "c"), ("b", "d"), ("c", "d")]
+    big = list(dedup.candidate_pairs([f"{i:05d}" for i in range(2000)], max_candidates=8))
+    fan_in = Counter(smaller for smaller, _ in big)
+    assert len(big) < 8 * 2000 and max(fan_in.values()) == 8  # the smallest id does not gather the bucket
 
 
 def test_image_set_key_ignores_order_and_needs_enough_images():

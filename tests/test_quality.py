@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import random
 from pathlib import Path
 
@@ -14,14 +15,21 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from m3w_builder.document import Document, ImageNode, TextNode, make_doc_id
 from m3w_builder.drops import Rejected
 from m3w_builder.options import add_options, options_from_args
+from m3w_builder.quality import dedup
 from m3w_builder.quality.blocklist import BlockList
 from m3w_builder.quality.language import detect_language
 from m3w_builder.quality.options import QualityOptions
-from m3w_builder.quality.optout import apply_page_optout, header_directives, image_drop_reason, meta_directives
+from m3w_builder.quality.optout import (
+    apply_page_optout,
+    header_directives,
+    image_drop_reason,
+    meta_directives,
+)
 from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
 from m3w_builder.quality.urlkeys import normalize_url
 from pipelines import quality
-from pipelines.metrics import NAMESPACE
+from pipelines.metrics import NAMESPACE, REJECTS, recording
+from pipelines.stages import Chain, LibraryStage
 
 EN = "The river flows quietly through the old town, past the market where farmers sell fresh bread, cheese and vegetables every morning."
 FR = "La rivière traverse tranquillement la vieille ville, près du marché où les agriculteurs vendent du pain frais et des légumes chaque matin."
@@ -54,21 +62,44 @@ def make_doc(
     return Document(doc_id=make_doc_id(url, nodes), url=url, nodes=nodes, fetch_time=fetch_time)
 
 
-def run(transform: beam.PTransform, items: list, tmp_path: Path) -> tuple[list, list[dict], dict[str, int]]:
-    """Run `transform` over `items`; return kept items, rejects rows and `m3w` counters."""
-    encode = (lambda d: json.dumps(d.to_dict())) if items and isinstance(items[0], Document) else json.dumps
+def keyed(docs: list[Document], options: QualityOptions | None = None) -> tuple[list, list[dict], dict[str, int]]:
+    """The documents through the job's per-document quality steps (outside Beam, as the document
+    pass runs them): (document, DocKeys) pairs, rejects rows, counters."""
+    chain = Chain(quality.document_stages(options or QualityOptions(language_id=False)))
+    chain.setup()
+    pairs, rows = [], []
+    with recording() as counters:
+        for doc in docs:
+            for out in chain.run(doc):
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    rows.append(out.value)
+                else:
+                    pairs.append(out)
+    return pairs, rows, dict(counters)
+
+
+def run(transform, items: list, tmp_path: Path, options: QualityOptions | None = None
+        ) -> tuple[list, list[dict], dict[str, int]]:
+    """Run `transform` (a decision transform over DocKeys, or a per-document `LibraryStage`) over
+    `items`; return kept items (documents, with site-wide paragraphs removed), rejects rows and
+    `m3w` counters. Documents given to a decision transform go through `keyed` first."""
+    stage = isinstance(transform, LibraryStage)
+    documents = items and isinstance(items[0], Document)
+    pre_rows: list[dict] = []
+    pre_counters: dict[str, int] = {}
+    if documents and not stage:
+        pairs, pre_rows, pre_counters = keyed(items, options)
+        by_key = {(k.doc_id, k.fetch_time, k.source): d for d, k in pairs}
+        inputs = [k for _, k in pairs]
+    else:
+        inputs = items
     pipeline = beam.Pipeline(runner=FnApiRunner())
-    out = pipeline | beam.Create(items, reshuffle=False) | transform
-    (
-        out["docs"]
-        | "EncodeDocs" >> beam.Map(encode)
-        | "WriteDocs" >> beam.io.WriteToText(str(tmp_path / "docs"))
-    )
-    (
-        out["rejects"]
-        | "EncodeRejects" >> beam.Map(json.dumps)
-        | "WriteRejects" >> beam.io.WriteToText(str(tmp_path / "rejects"))
-    )
+    created = pipeline | beam.Create(inputs, reshuffle=False)
+    out = created | beam.ParDo(transform).with_outputs(REJECTS, main="docs") if stage else created | transform
+    out["docs"] | "EncodeDocs" >> beam.Map(lambda d: pickle.dumps(d).hex()) | "WriteDocs" >> beam.io.WriteToText(
+        str(tmp_path / "docs"))
+    out["rejects"] | "EncodeRejects" >> beam.Map(json.dumps) | "WriteRejects" >> beam.io.WriteToText(
+        str(tmp_path / "rejects"))
     result = pipeline.run()
     result.wait_until_finish()
     counters = {
@@ -76,18 +107,17 @@ def run(transform: beam.PTransform, items: list, tmp_path: Path) -> tuple[list, 
         for c in result.metrics().query()["counters"]
         if c.key.metric.namespace == NAMESPACE
     }
+    for name, n in pre_counters.items():
+        counters[name] = counters.get(name, 0) + n
 
-    def read(prefix: str) -> list:
-        return [
-            json.loads(line)
-            for path in sorted(tmp_path.glob(f"{prefix}-*"))
-            for line in path.read_text().splitlines()
-        ]
+    def read(prefix: str) -> list[str]:
+        return [line for path in sorted(tmp_path.glob(f"{prefix}-*")) for line in path.read_text().splitlines()]
 
-    kept = read("docs")
-    if items and isinstance(items[0], Document):
-        kept = [Document.from_dict(d) for d in kept]
-    return kept, read("rejects"), counters
+    kept = [pickle.loads(bytes.fromhex(line)) for line in read("docs")]
+    if documents and not stage:
+        kept = [dedup.strip_paragraphs(by_key[(k.doc_id, k.fetch_time, k.source)], set(k.strip))[0] for k in kept]
+    rows = pre_rows + [json.loads(line) for line in read("rejects")]
+    return kept, rows, counters
 
 
 def reasons(rejects: list[dict]) -> dict[str, str]:
@@ -217,14 +247,21 @@ def test_domain_paragraph_dedup(tmp_path: Path) -> None:
         "https://food.example/empty", ["  Subscribe to our   newsletter for weekly recipes. ".upper()]
     )
     elsewhere = make_doc("https://other.example/r", ["Another site", footer])
-    kept, rejects, counters = run(
-        quality.DomainParagraphDedup(min_docs=3), [*site, only_footer, elsewhere], tmp_path
-    )
+    docs = [*site, only_footer, elsewhere]
+    pairs, _, _ = keyed(docs)
+    decided, rejects, _ = run(quality.DomainParagraphDedup(min_docs=3), [k for _, k in pairs], tmp_path)
+    assert not rejects
+    strips = {k.doc_id: k.strip for k in decided}
+    assert strips[elsewhere.doc_id] == frozenset() and len(strips[only_footer.doc_id]) == 1
+    # the document pass removes them: one left without text is dropped
+    stage = LibraryStage(quality.PARAGRAPH_DEDUP, quality.strip_paragraphs, many=True)
+    docs_by_id = {d.doc_id: d for d in docs}
+    kept, rows, counters = run(stage, [(docs_by_id[k.doc_id], k) for k in decided], tmp_path / "strip")
     by_id = {d.doc_id: d for d in kept}
     assert set(by_id) == {d.doc_id for d in [*site, elsewhere]}
     assert all(footer not in by_id[d.doc_id].text for d in site)
     assert footer in by_id[elsewhere.doc_id].text
-    assert reasons(rejects) == {only_footer.doc_id: "paragraph_dedup/no_text_left"}
+    assert reasons(rows) == {only_footer.doc_id: "paragraph_dedup/no_text_left"}
     assert counters["paragraph_dedup/n_paragraphs_removed"] == 4
 
 
@@ -233,7 +270,7 @@ def test_language_allow_list(tmp_path: Path) -> None:
         make_doc(f"https://l.example/{lang}", [text] * 2)
         for lang, text in [("en", EN), ("fr", FR), ("de", DE)]
     ]
-    kept, rejects, counters = run(quality.LanguageFilter(allow=["en", "fr"]), docs, tmp_path)
+    kept, rejects, counters = run(LibraryStage(quality.LANGUAGE, quality.DetectLanguage(allow=["en", "fr"]), many=True), docs, tmp_path)
     assert sorted(d.language for d in kept) == ["en", "fr"]
     assert reasons(rejects) == {docs[2].doc_id: "language/not_allowed"}
     assert counters["language/n_de"] == counters["language/n_en"] == counters["language/n_fr"] == 1
@@ -248,7 +285,7 @@ def test_blocklist(tmp_path: Path) -> None:
         make_doc("http://shop.example/private/item?id=1", ["x"]),
         make_doc("https://shop.example/public/item", ["x"]),
     ]
-    kept, rejects, _ = run(quality.OptOutFilter([str(listing)]), docs, tmp_path)
+    kept, rejects, _ = run(LibraryStage(quality.OPTOUT, quality.BlockListCheck([str(listing)])), docs, tmp_path)
     assert sorted(d.url for d in kept) == ["https://notblocked.example/a", "https://shop.example/public/item"]
     assert reasons(rejects) == {docs[0].doc_id: "optout/blocked_domain", docs[2].doc_id: "optout/blocked_url"}
 
@@ -266,9 +303,7 @@ def test_prepass_filter_counts_saving(tmp_path: Path) -> None:
     records = [
         {"url": f"https://p.example/{i}", "html": page.decode()} for i, page in enumerate([good, short, noai])
     ]
-    transform = quality.PrePassFilter(
-        PrepassConfig(), html_of=lambda r: r["html"].encode(), url_of=lambda r: r["url"]
-    )
+    transform = quality.prepass_stage(PrepassConfig(), html_of=lambda r: r["html"].encode(), url_of=lambda r: r["url"])
     kept, rejects, counters = run(transform, records, tmp_path)
     assert [r["url"] for r in kept] == ["https://p.example/0"]
     assert reasons(rejects) == {
@@ -295,7 +330,7 @@ def test_quality_stage_from_options(tmp_path: Path) -> None:
     spam = make_doc("https://spam.example/x", article)
     german = make_doc("https://de.example/x", [DE] * 3)
     kept, rejects, counters = run(
-        quality.QualityStage(options), [original, recapture, mirror, second, spam, german], tmp_path
+        quality.QualityStage(options), [original, recapture, mirror, second, spam, german], tmp_path, options
     )
 
     expected_drops = {
@@ -308,13 +343,13 @@ def test_quality_stage_from_options(tmp_path: Path) -> None:
     assert all(d.language == "en" for d in kept) and len(kept) == 2
     assert all("Follow us" not in d.text for d in kept if "news.example" in d.url)
     assert [name for name, _ in quality.QualityStage(options).steps()] == [
-        "OptOut",
-        "Language",
         "UrlDedup",
         "NearDup",
         "ImageSetDedup",
         "ParagraphDedup",
     ]
+    assert [s.name for s in quality.document_stages(options)] == [
+        "optout", "language", "document_keys", "near_dup_keys", "image_set_dedup_keys", "paragraph_dedup_keys"]
     assert counters["language/n_en"] == 4
 
 

@@ -49,11 +49,13 @@ def url_losers(captures: Iterable[tuple[float, str]]) -> Iterator[tuple[str, str
 
 
 def candidate_pairs(ids: Iterable[str], max_candidates: int) -> Iterator[tuple[str, str]]:
-    """(smaller, larger) id pairs of one LSH bucket: each id with at most `max_candidates` of the
-    smallest ids below it, which bounds the pairs of huge exact-duplicate buckets."""
+    """(smaller, larger) id pairs of one LSH bucket: each id with the at most `max_candidates` ids
+    just below it. That bounds both the pairs of a huge exact-duplicate bucket and the fan-in:
+    no id is paired with more than `max_candidates` larger ones, so no worker gathers the
+    signatures of a whole cluster at its smallest id."""
     ordered = sorted(set(ids))
     for i, larger in enumerate(ordered[1:], start=1):
-        for smaller in ordered[: min(i, max_candidates)]:
+        for smaller in ordered[max(0, i - max_candidates): i]:
             yield smaller, larger
 
 
