@@ -112,6 +112,7 @@ class DocumentPass(StorePass):
     emits each document's `DocKeys` and, on `captured`, (url, store) for every crawled media URL."""
 
     name = "documents"
+    counter_stage = "read"
 
     def __init__(self, cfg: JobConfig, fingerprint: str) -> None:
         super().__init__(cfg.output, fingerprint)
@@ -174,6 +175,7 @@ class MediaPass(StorePass):
     and, on `content`, the (sha256 / phash, doc_id) keys that frequent-content removal counts."""
 
     name = "media"
+    counter_stage = "media"
 
     def __init__(self, cfg: JobConfig, fingerprint: str) -> None:
         super().__init__(cfg.output, fingerprint)
@@ -302,6 +304,7 @@ class ShardPass(StorePass):
     store's document count, so no sample waits in memory). Emits the shardlist entries."""
 
     name = "shards"
+    counter_stage = "shard"
 
     def __init__(self, cfg: JobConfig, fingerprint: str) -> None:
         super().__init__(cfg.output, fingerprint)
@@ -323,6 +326,7 @@ class ShardPass(StorePass):
         cfg = self.cfg
         n = num_shards(n_docs, cfg.samples_per_shard, math.ceil(cfg.min_shards / max(1, n_stores)))
         sides = {0: (frozenset(frequent),), 1: (self._tokenizer(model),)}
+        remove_store_shards(self.output, cfg.prefix, ordinals[store])
         shards: dict[int, OpenShard] = {}
         for element in read_pickles(work_path(self.output, "media", f"{store}.parquet")):
             for sample in self.chain.run(element, sides):
@@ -336,6 +340,16 @@ class ShardPass(StorePass):
                 shards[index].add(sample, rows)
         for index in sorted(shards):
             yield shards[index].close(MANIFEST_SCHEMA, self.fingerprint)
+
+
+def remove_store_shards(output: str, prefix: str, ordinal: int) -> None:
+    """Delete what an earlier, unfinished run wrote for a store (with other options it may have had
+    other shard indices, which this run would not overwrite)."""
+    stem = store_shard_name(prefix, ordinal, 0)[: -len("0000.tar")]
+    patterns = [fs.join(output, f"{stem}*"), fs.join(output, f".{stem}*")]
+    stale = [m.path for r in FileSystems.match(patterns) for m in r.metadata_list]
+    if stale:
+        FileSystems.delete(stale)
 
 
 class TrainTokenizer:

@@ -1,10 +1,11 @@
-"""Shard output: explicit shard assignment, one atomic tar + `.idx` + parquet manifest per shard,
-and the rejects files.
+"""Shard output: one atomic tar + `.idx` + parquet manifest per shard, and the rejects files.
 
-Shard ids come from a stable hash of the sample key (not from bundles), samples inside a shard are
-sorted by key, so the same input and seed give byte-identical shards on any runner. A shard whose
-record (`.NAME.done`: fingerprint, size, md5) matches this run is not rewritten: a rerun skips
-finished work, and never keeps a shard built with other options.
+A sample's shard comes from a stable hash of its key (not from bundles) and the samples of a shard
+come in a fixed order (M3W: their store's record order; pairs: sorted by key), so the same input
+and seed give byte-identical shards on any runner. A tar is written under a temporary name and
+renamed when complete. A pairs shard whose record (`.NAME.done`: fingerprint, size, md5) matches
+this run is not rewritten: a rerun skips finished work, and never keeps a shard built with other
+options (M3W resumes by store instead: `pipelines.work`).
 """
 
 from __future__ import annotations

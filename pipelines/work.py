@@ -24,7 +24,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import fs
-from pipelines.metrics import REJECTS, recording, replay
+from pipelines.metrics import REJECTS, count, recording, replay
 from pipelines.shard_io import REJECTS_SCHEMA, parquet_bytes
 
 WORK = "_work"
@@ -104,6 +104,7 @@ class StorePass(beam.DoFn):
     replays it instead of running."""
 
     name = ""
+    counter_stage = ""  # the stage a resumed store is counted under (`<stage>/n_resumed_stores`)
 
     def __init__(self, output: str, fingerprint: str) -> None:
         self.output = output
@@ -129,7 +130,9 @@ class StorePass(beam.DoFn):
         store, payload = element
         done = self.finished(store)
         resumed = done is not None
-        if done is None:
+        if resumed:
+            count(self.counter_stage, "n_resumed_stores")
+        else:
             done = self._run(store, payload, side)
         replay(done["counters"], live=resumed)
         for tag, value in done["outputs"]:

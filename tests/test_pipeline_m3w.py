@@ -239,8 +239,9 @@ def test_dataflow_dry_run_translates_the_real_graph(monkeypatch):
                   "--temp_location=gs://m3w-placeholder/tmp", f"--setup_file={ROOT / 'setup.py'}"])
     assert result["dry_run"] is True
     steps = " ".join(result["steps"])
-    for step in ("Read", "Extract", "ResolveMedia", "Assemble", "TrainTokenizer", "Windows", "WriteShards", "Finalize"):
-        assert step in steps
+    for step in ("Stores", "Documents", "Quality", "LatestCapture", "Media", "FrequentContent", "TrainTokenizer",
+                 "Shards", "Finalize", "Rejects"):
+        assert step in result["steps"], step
 
 
 def test_common_crawl_paths_list_is_expanded(tmp_path):

@@ -1,0 +1,92 @@
+"""Resume by input store: a run killed after some stores finished, rerun with the same options,
+skips the finished store passes (their markers replay counters and outputs) and ends with the
+shards and stats of a clean run; a marker written with other options is not trusted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from m3w_builder.demo.crawl import write_sample_crawl
+from pipelines.m3w import run
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ["--direct_num_workers=1", "--no_http", "--no_report"]
+RESUMED = "n_resumed_stores"
+
+# Runs the job in a child process whose shard pass dies (os._exit, like a kill) on its second store.
+KILL_ON_SECOND_STORE = """
+import os, sys
+from pipelines import m3w
+real = m3w.ShardPass.run
+seen = []
+def dying(self, store, *rest):
+    seen.append(store)
+    if len(seen) == 2:
+        os._exit(9)
+    yield from real(self, store, *rest)
+m3w.ShardPass.run = dying
+m3w.run(sys.argv[1:])
+"""
+
+
+def md5s(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+            if p.suffix in (".tar", ".idx", ".parquet")}
+
+
+def clean(stats: dict) -> dict:
+    return {k: v for k, v in stats.items() if not k.endswith(RESUMED)}
+
+
+@pytest.fixture(scope="module")
+def crawls(tmp_path_factory) -> list[Path]:
+    base = tmp_path_factory.mktemp("crawls")
+    paths = []
+    for seed in range(3):
+        path = write_sample_crawl(base / f"part{seed}", seed=seed)
+        paths.append(path.rename(base / f"part{seed}.warc.gz"))
+    return paths
+
+
+def test_killed_run_resumes_by_store_and_equals_a_clean_run(crawls, tmp_path):
+    args = [a for p in crawls for a in ("--input", str(p))] + LOCAL
+    reference = tmp_path / "reference"
+    clean_run = run([*args, "--output", str(reference)])
+    assert not (reference / "_work").exists()  # intermediate files go once the dataset is published
+    killed = tmp_path / "killed"
+    proc = subprocess.run([sys.executable, "-c", KILL_ON_SECOND_STORE, *args, "--output", str(killed)], cwd=ROOT,
+                          capture_output=True, timeout=600)
+    assert proc.returncode == 9, proc.stderr.decode()[-2000:]
+    assert not (killed / "dataset.json").exists()
+    markers = {p.parent.name: [] for p in (killed / "_work").glob("*/*.done")}
+    for p in (killed / "_work").glob("*/*.done"):
+        markers[p.parent.name].append(p.stem)
+    assert len(markers["documents"]) == len(markers["media"]) == 3 and len(markers["shards"]) == 1
+    resumed = run([*args, "--output", str(killed)])
+    stats = resumed["stats"]
+    assert stats["read/n_resumed_stores"] == 3 and stats["media/n_resumed_stores"] == 3
+    assert stats["shard/n_resumed_stores"] == 1
+    assert clean(stats) == clean(clean_run["stats"])
+    assert md5s(killed) == md5s(reference)
+    assert resumed["shardlist"] == clean_run["shardlist"]
+
+
+def test_markers_of_other_options_are_not_replayed(crawls, tmp_path):
+    """A killed run leaves markers; a run with other options into the same folder redoes every
+    store (the markers carry the fingerprint) and equals a clean run of its own options."""
+    inputs = [a for p in crawls[:2] for a in ("--input", str(p))]
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", KILL_ON_SECOND_STORE, *inputs, *LOCAL, "--output", str(out)],
+                          cwd=ROOT, capture_output=True, timeout=600)
+    assert proc.returncode == 9 and list((out / "_work").glob("shards/*.done"))
+    other = [*inputs, *LOCAL, "--max_tokens", "128"]
+    changed = run([*other, "--output", str(out)])
+    reference = run([*other, "--output", str(tmp_path / "reference")])
+    assert RESUMED not in json.dumps(changed["stats"])
+    assert changed["stats"] == reference["stats"] and md5s(out) == md5s(tmp_path / "reference")
