@@ -375,7 +375,7 @@ def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], w
                                                      folder / "loop.log")
     print(f"[{n_pages} pages] loop: {loop_cpu:.0f} CPU-s, {loop_wall:.0f} s wall", flush=True)
     stats = job["stats"]
-    read = stats.get("read/html_records", 0)
+    read = stats.get("read/n_html_records", 0)
     shuffle = sum(job["shuffle"].values())
     top = sorted(job["shuffle"].items(), key=lambda kv: -kv[1])[:3]
     return {
@@ -385,7 +385,7 @@ def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], w
         "others": peaks.others, "system": peaks.system_share(),
         "loop_rss": loop_peaks.launcher, "shuffle_kb": shuffle / max(read, 1) / 1000,
         "top": [(name, v / max(read, 1) / 1000) for name, v in top],
-        "documents": stats.get("assemble/documents", 0), "media": stats.get("media/success", 0),
+        "documents": stats.get("assemble/kept", 0), "media": stats.get("media/kept", 0),
         "samples": job["samples"], "shard_mib": job["shard_bytes"] / 2**20, "loop_samples": loop["samples"],
         "wall": job_wall,
     }

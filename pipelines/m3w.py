@@ -354,24 +354,23 @@ def remove_store_shards(output: str, prefix: str, ordinal: int) -> None:
 
 class TrainTokenizer:
     """The tokenizer of the run, trained on the texts of the sampled documents (read from their
-    stores, site-wide paragraphs removed); b"" when no document survived."""
+    stores); b"" when no document survived."""
 
     def __init__(self, cfg: JobConfig) -> None:
         self.cfg = cfg
 
-    def __call__(self, sample: list[tuple[int, str, str, int, frozenset]]) -> bytes:
+    def __call__(self, sample: list[tuple[int, str, str, int]]) -> bytes:
         if not sample:
             return b""
-        wanted: dict[str, dict[int, tuple[int, frozenset]]] = defaultdict(dict)
-        for sample_hash, _doc_id, store, position, strip in sample:
-            wanted[store][position] = (sample_hash, strip)
+        wanted: dict[str, dict[int, int]] = defaultdict(dict)
+        for sample_hash, _doc_id, store, position in sample:
+            wanted[store][position] = sample_hash
         texts = []
         for store in sorted(wanted):
             positions = wanted[store]
             for position, doc in enumerate(read_pickles(work_path(self.cfg.output, "docs", f"{store}.parquet"))):
                 if position in positions:
-                    sample_hash, strip = positions[position]
-                    texts.append((sample_hash, dedup.strip_paragraphs(doc, set(strip))[0].text))
+                    texts.append((positions[position], doc.text))
         return train_tokenizer([text for _, text in sorted(texts)], self.cfg.train)
 
 
@@ -436,8 +435,8 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     else:
         model = (
             survivors
-            | "TokenizerSample" >> beam.Map(lambda k: (k.sample_hash, k.doc_id, k.store, k.position, k.strip))
-            | "SmallestHashes" >> beam.combiners.Top.Smallest(cfg.tokenizer_sample_docs, key=lambda t: t[:4])
+            | "TokenizerSample" >> beam.Map(lambda k: (k.sample_hash, k.doc_id, k.store, k.position))
+            | "SmallestHashes" >> beam.combiners.Top.Smallest(cfg.tokenizer_sample_docs)
             | "TrainTokenizer" >> beam.Map(TrainTokenizer(cfg))
         )
     model_side = beam.pvalue.AsSingleton(model)

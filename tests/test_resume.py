@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from m3w_builder.demo.crawl import write_sample_crawl
 from pipelines.m3w import run
+from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ["--direct_num_workers=1", "--no_http", "--no_report"]
@@ -45,17 +45,20 @@ def clean(stats: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def crawls(tmp_path_factory) -> list[Path]:
-    base = tmp_path_factory.mktemp("crawls")
-    paths = []
-    for seed in range(3):
-        path = write_sample_crawl(base / f"part{seed}", seed=seed)
-        paths.append(path.rename(base / f"part{seed}.warc.gz"))
-    return paths
+def crawls(tmp_path_factory) -> tuple[list[Path], Path]:
+    """4 WARC files of distinct real pages with mirrored photos (the scale benchmark's generator)."""
+    from tests.test_bench_scale import _bench
+
+    shared_path("html")
+    bench = _bench()
+    pages, pool = bench.real_pages(every=16), bench.photo_pool()
+    warc_dir, mirror, _ = bench.write_input(2 * len(pages), tmp_path_factory.mktemp("crawls"), pages, pool)
+    return sorted(warc_dir.glob("*.warc.gz")), mirror
 
 
 def test_killed_run_resumes_by_store_and_equals_a_clean_run(crawls, tmp_path):
-    args = [a for p in crawls for a in ("--input", str(p))] + LOCAL
+    files, mirror = crawls
+    args = [a for p in files for a in ("--input", str(p))] + LOCAL + ["--mirror_dir", str(mirror)]
     reference = tmp_path / "reference"
     clean_run = run([*args, "--output", str(reference)])
     assert not (reference / "_work").exists()  # intermediate files go once the dataset is published
@@ -67,10 +70,10 @@ def test_killed_run_resumes_by_store_and_equals_a_clean_run(crawls, tmp_path):
     markers = {p.parent.name: [] for p in (killed / "_work").glob("*/*.done")}
     for p in (killed / "_work").glob("*/*.done"):
         markers[p.parent.name].append(p.stem)
-    assert len(markers["documents"]) == len(markers["media"]) == 3 and len(markers["shards"]) == 1
+    assert len(markers["documents"]) == len(markers["media"]) == len(files) and len(markers["shards"]) == 1
     resumed = run([*args, "--output", str(killed)])
     stats = resumed["stats"]
-    assert stats["read/n_resumed_stores"] == 3 and stats["media/n_resumed_stores"] == 3
+    assert stats["read/n_resumed_stores"] == stats["media/n_resumed_stores"] == len(files)
     assert stats["shard/n_resumed_stores"] == 1
     assert clean(stats) == clean(clean_run["stats"])
     assert md5s(killed) == md5s(reference)
@@ -80,7 +83,8 @@ def test_killed_run_resumes_by_store_and_equals_a_clean_run(crawls, tmp_path):
 def test_markers_of_other_options_are_not_replayed(crawls, tmp_path):
     """A killed run leaves markers; a run with other options into the same folder redoes every
     store (the markers carry the fingerprint) and equals a clean run of its own options."""
-    inputs = [a for p in crawls[:2] for a in ("--input", str(p))]
+    files, mirror = crawls
+    inputs = [a for p in files[:2] for a in ("--input", str(p))] + ["--mirror_dir", str(mirror)]
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-c", KILL_ON_SECOND_STORE, *inputs, *LOCAL, "--output", str(out)],
                           cwd=ROOT, capture_output=True, timeout=600)
