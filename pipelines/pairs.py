@@ -224,8 +224,9 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
     composed = apply(joined, "Compose", LibraryStage("pairs", Compose(cfg.video_frames), many=True))
     rejects.append(composed[REJECTS])
     entries = composed.out
-    n_items = beam.pvalue.AsSingleton(entries | "Successes" >> beam.Filter(lambda e: e[1][0] in ("sample", "reuse"))
-                                      | "CountItems" >> beam.combiners.Count.Globally())
+    # shards by item count, failures included: a retry that turns failures into successes then
+    # lands every item in the shard of a clean run
+    n_items = beam.pvalue.AsSingleton(entries | "CountItems" >> beam.combiners.Count.Globally())
     extra_names = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
                                           | "DistinctExtra" >> beam.Distinct() | "ExtraList" >> beam.combiners.ToList())
     per_shard, min_shards = cfg.samples_per_shard, cfg.min_shards
