@@ -23,7 +23,7 @@ from m3w_builder.read.commoncrawl import HTTPS_BASE
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.samples.tokenizer import TrainOptions
 from m3w_builder.samples.windows import WindowOptions
-from pipelines import fs
+from pipelines import checks, fs
 
 DEFAULT_RUNNER = "FnApiRunner"
 DEFAULT_OUTPUT = "out/m3w"
@@ -198,7 +198,8 @@ def media_options_from_args(args: argparse.Namespace, **overrides) -> MediaOptio
 
 
 def config_from_args(args: argparse.Namespace, default_inputs: list[str]) -> JobConfig:
-    """Turn parsed flags into a `JobConfig`."""
+    """Turn parsed flags into a `JobConfig` (`checks.UsageError` for a mirror or cache nowhere)."""
+    checks.check_media_locations(args.mirror_dir, args.media_cache)
     return options_from_args(
         JobConfig, args,
         inputs=list(args.inputs or default_inputs),

@@ -15,8 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import apache_beam as beam
 
 from m3w_builder.document import Document
+from m3w_builder.media.fetch import shared_fetcher
 from m3w_builder.media.process import failed
 from m3w_builder.media.resolve import MediaResolver, Resolved, check_request_cap
+from pipelines import fs
 from pipelines.config import JobConfig
 from pipelines.metrics import REJECTS, count, drop
 from pipelines.stages import error_detail, error_reason
@@ -46,9 +48,11 @@ class ResolveMedia(beam.DoFn):
     def setup(self) -> None:
         cfg = self.config
         media = cfg.media
+        # one fetcher per worker process, whatever number of instances Beam makes of this DoFn
         self.resolver = MediaResolver(
-            cfg.images, cfg.video, fetch=media.fetch if media.http else None, mirror_dir=cfg.mirror_dir,
-            media_cache=media.media_cache, max_url_references=media.max_url_references,
+            cfg.images, cfg.video, fetcher=shared_fetcher(media.fetch) if media.http else None,
+            mirror_dir=cfg.mirror_dir, media_cache=media.media_cache, files=fs.BeamFiles(),
+            max_url_references=media.max_url_references,
             honoured=media.fetch.x_robots_directives)  # empty with --no_robots
         self.pool = ThreadPoolExecutor(max(1, media.fetch_threads))
 

@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace, inputs: list[str], media_inputs: list[str]) -> PairsOptions:
     """`PairsOptions` of the parsed flags, unset per-source flags from `SOURCE_DEFAULTS`."""
+    checks.check_media_locations(args.mirror_dir, args.media_cache)
     defaults = SOURCE_DEFAULTS[args.source]
     unset = {k: v for k, v in defaults.items() if getattr(args, k, None) is None}
     args = argparse.Namespace(**{**vars(args), **unset})
