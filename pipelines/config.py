@@ -60,7 +60,7 @@ class JobConfig:
                                  '{"file": name, "url": ..., "http_content_type": ...}')
     cc_base: str = option(HTTPS_BASE, "prefix for the relative paths of a Common Crawl warc.paths list "
                           "(https:// reads anonymously; s3://commoncrawl/ needs AWS credentials)")
-    mirror_dir: str | None = option(None, "local mirror of media: MIRROR/host/path")
+    mirror_dir: str | None = option(None, "mirror of media, MIRROR/host/path: a local folder or gs://, s3://...")
     tokenizer: str | None = option(None, "a sentencepiece .model with <image>/<EOC> user symbols; default: "
                                    "train one in the job on a sample of the input")
     tokenizer_sample_docs: int = option(5000, "documents the in-job tokenizer is trained on")
