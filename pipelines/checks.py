@@ -1,11 +1,12 @@
 """Checks before Beam starts, and the fingerprint that ties an output folder to what built it.
 
 Bad usage (an input that matches nothing, an output that is a file or unwritable, a filesystem
-whose dependency is missing, a media mirror or cache under an unknown scheme) stops the job with one line and a non-zero exit instead of a
-traceback minutes later or an empty dataset. The fingerprint covers everything that determines a
-shard (the options, the tokenizer, the matched input files and their sizes); it is recorded in
-dataset.json and next to every finished shard, so a rerun with other options is refused (or
-rebuilt with `--overwrite`) and a finished shard is recognised by its fingerprint, size and md5.
+whose dependency is missing, a media mirror or cache under an unknown scheme) stops the job with
+one line and a non-zero exit instead of a traceback minutes later or an empty dataset. The
+fingerprint covers everything that determines a shard (the options, the tokenizer, the matched
+input files and their sizes); it is recorded in dataset.json and next to every finished shard, so
+a rerun with other options is refused (or rebuilt with `--overwrite`) and a finished shard is
+recognised by its fingerprint, size and md5.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
+from m3w_builder.media.files import LOCAL, Files
 from m3w_builder.media.net import (
     AddressPolicy,
     AddressRefused,
@@ -41,7 +42,6 @@ from m3w_builder.media.net import (
     PinnedHTTPSConnection,
     host_address,
 )
-from m3w_builder.media.files import LOCAL, Files
 from m3w_builder.media.robots import RobotsCache
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
