@@ -145,7 +145,7 @@ def test_dofn_instances_of_a_process_share_one_fetcher(proxy):
 @pytest.mark.parametrize("shared", [True, False])
 def test_the_per_host_limit_holds_across_instances_of_a_process(proxy, shared):
     """Two fetchers as two DoFn instances get them: shared, a host sees at most its limit of
-    requests at once; separate (the old per-instance state), twice as many."""
+    requests at once; separate (the old per-instance state), more (up to twice as many)."""
     address, state = proxy
     opts = _options(address, per_host_concurrency=2, respect_robots=False)
     make = (lambda: shared_fetcher(opts)) if shared else (lambda: Fetcher(opts))
@@ -153,7 +153,8 @@ def test_the_per_host_limit_holds_across_instances_of_a_process(proxy, shared):
     with ThreadPoolExecutor(12) as pool:
         statuses = list(pool.map(lambda i: fetchers[i % 2].fetch(f"http://busy.test/busy/{i}.jpg").status, range(12)))
     assert statuses == ["success"] * 12
-    assert state.max_in_flight["busy.test"] == (2 if shared else 4)
+    peak = state.max_in_flight["busy.test"]
+    assert peak == 2 if shared else peak > 2, peak
 
 
 def _bucket() -> str:
