@@ -1,11 +1,12 @@
 """Checks before Beam starts, and the fingerprint that ties an output folder to what built it.
 
 Bad usage (an input that matches nothing, an output that is a file or unwritable, a filesystem
-whose dependency is missing) stops the job with one line and a non-zero exit instead of a
-traceback minutes later or an empty dataset. The fingerprint covers everything that determines a
-shard (the options, the tokenizer, the matched input files and their sizes); it is recorded in
-dataset.json and next to every finished shard, so a rerun with other options is refused (or
-rebuilt with `--overwrite`) and a finished shard is recognised by its fingerprint, size and md5.
+whose dependency is missing, a media mirror or cache under an unknown scheme) stops the job with
+one line and a non-zero exit instead of a traceback minutes later or an empty dataset. The
+fingerprint covers everything that determines a shard (the options, the tokenizer, the matched
+input files and their sizes); it is recorded in dataset.json and next to every finished shard, so
+a rerun with other options is refused (or rebuilt with `--overwrite`) and a finished shard is
+recognised by its fingerprint, size and md5.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pipelines import fs
 
 # options that change where or how a job runs, not what a shard holds
 RUN_ONLY = frozenset(("output", "write_rejects", "report", "overwrite", "allow_empty", "inputs", "media_inputs",
-                      "fetch_threads", "media_cache", "retry_failed"))
+                      "fetch_threads", "media_cache", "retry_failed", "robots_cache_size", "max_idle_connections"))
 
 
 class UsageError(Exception):
@@ -67,6 +68,21 @@ def check_output(output: str) -> None:
         probe.unlink()
     except OSError as error:
         raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
+
+
+def check_media_locations(mirror_dir: str | None, media_cache: str | None) -> None:
+    """`--mirror_dir` and `--media_cache` must be on a filesystem Beam has (under a scheme it does
+    not know, every media URL would quietly come back `not_found`), and a local mirror must be a
+    folder. Names only: a dry run touches no storage."""
+    for flag, path in (("--mirror_dir", mirror_dir), ("--media_cache", media_cache)):
+        if not path:
+            continue
+        try:
+            FileSystems.get_filesystem(path)
+        except (ValueError, OSError) as error:  # unknown scheme; a known one whose extra is missing (hdfs)
+            raise UsageError(f"{flag} {path}: {_first_line(error)}") from None
+    if mirror_dir and fs.is_local(mirror_dir) and not Path(mirror_dir).is_dir():
+        raise UsageError(f"--mirror_dir {mirror_dir}: no such folder")
 
 
 def shard_options(options: dict) -> dict:

@@ -23,7 +23,7 @@ from m3w_builder.read.commoncrawl import HTTPS_BASE
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.samples.tokenizer import TrainOptions
 from m3w_builder.samples.windows import WindowOptions
-from pipelines import fs
+from pipelines import checks, fs
 
 DEFAULT_RUNNER = "FnApiRunner"
 DEFAULT_OUTPUT = "out/m3w"
@@ -60,7 +60,7 @@ class JobConfig:
                                  '{"file": name, "url": ..., "http_content_type": ...}')
     cc_base: str = option(HTTPS_BASE, "prefix for the relative paths of a Common Crawl warc.paths list "
                           "(https:// reads anonymously; s3://commoncrawl/ needs AWS credentials)")
-    mirror_dir: str | None = option(None, "local mirror of media: MIRROR/host/path")
+    mirror_dir: str | None = option(None, "mirror of media, MIRROR/host/path: a local folder or gs://, s3://...")
     tokenizer: str | None = option(None, "a sentencepiece .model with <image>/<EOC> user symbols; default: "
                                    "train one in the job on a sample of the input")
     tokenizer_sample_docs: int = option(5000, "documents the in-job tokenizer is trained on")
@@ -198,7 +198,8 @@ def media_options_from_args(args: argparse.Namespace, **overrides) -> MediaOptio
 
 
 def config_from_args(args: argparse.Namespace, default_inputs: list[str]) -> JobConfig:
-    """Turn parsed flags into a `JobConfig`."""
+    """Turn parsed flags into a `JobConfig` (`checks.UsageError` for a mirror or cache nowhere)."""
+    checks.check_media_locations(args.mirror_dir, args.media_cache)
     return options_from_args(
         JobConfig, args,
         inputs=list(args.inputs or default_inputs),

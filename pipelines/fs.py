@@ -1,4 +1,5 @@
-"""Atomic writes and small helpers over Beam's FileSystems (local, gs://, s3://).
+"""Atomic writes and small helpers over Beam's FileSystems (local, gs://, s3://), and the media
+library's file access built on them (`BeamFiles`).
 
 A file is written under a temporary name in the same folder and renamed when complete, so a
 killed job never leaves a truncated file under a final name; `clean_stale_temporaries` removes
@@ -13,6 +14,8 @@ from typing import BinaryIO
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+
+from m3w_builder.media.files import LOCAL
 
 TMP_MARK = ".tmp-"
 
@@ -78,3 +81,35 @@ def ensure_dir(folder: str) -> None:
     except (IOError, OSError, RuntimeError):
         if not FileSystems.exists(folder):
             raise
+
+
+def is_local(path: str) -> bool:
+    """A path without a scheme: Beam's local filesystem, the OS's own."""
+    return FileSystems.get_scheme(path) is None
+
+
+class BeamFiles:
+    """The media library's `Files` over Beam FileSystems, so `--mirror_dir` and `--media_cache`
+    work on gs://, s3:// or any registered scheme. Local paths go to `LocalFiles`: only there can a
+    link lead out of the mirror, and only there is a rename atomic. Object stores have no links,
+    and the mirror builds its paths without `..`, so `within` needs no check for them."""
+
+    def join(self, base: str, *parts: str) -> str:
+        return LOCAL.join(base, *parts) if is_local(base) else join(base, *parts)
+
+    def read(self, path: str, within: str | None = None) -> bytes | None:
+        if is_local(path):
+            return LOCAL.read(path, within)
+        try:  # `exists` first: a missing object is not an OSError on every store (GCS: NotFound)
+            return read_bytes(path) if exists(path) else None
+        except OSError:  # BeamIOError included
+            return None
+
+    def write_atomic(self, path: str, data: bytes) -> bool:
+        if is_local(path):
+            return LOCAL.write_atomic(path, data)
+        try:
+            write_bytes_atomic(path, data)
+        except OSError:
+            return False
+        return True

@@ -15,8 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import apache_beam as beam
 
 from m3w_builder.document import Document
+from m3w_builder.media.fetch import shared_fetcher
 from m3w_builder.media.process import failed
 from m3w_builder.media.resolve import MediaResolver, Resolved, check_request_cap
+from pipelines import fs
 from pipelines.config import JobConfig
 from pipelines.metrics import REJECTS, count, drop
 from pipelines.stages import error_detail, error_reason
@@ -30,11 +32,13 @@ def cap_media_requests(limit: int, doc: Document) -> Document:
 
 
 def make_resolver(cfg: JobConfig, max_url_references: int) -> MediaResolver:
-    """The worker's resolver for this job's media options."""
+    """The worker's resolver for this job's media options: one fetcher per worker process,
+    whatever number of instances Beam makes of the DoFn; mirror and cache through Beam FileSystems."""
     media = cfg.media
     return MediaResolver(
-        cfg.images, cfg.video, fetch=media.fetch if media.http else None, mirror_dir=cfg.mirror_dir,
-        media_cache=media.media_cache, max_url_references=max_url_references,
+        cfg.images, cfg.video, fetcher=shared_fetcher(media.fetch) if media.http else None,
+        mirror_dir=cfg.mirror_dir, media_cache=media.media_cache, files=fs.BeamFiles(),
+        max_url_references=max_url_references,
         honoured=media.fetch.x_robots_directives)  # empty with --no_robots
 
 

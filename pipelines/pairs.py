@@ -89,7 +89,7 @@ class PairsOptions:
                                      help="WARC files whose image/video records answer the list URLs (replay)")
     prefix: str | None = option(None, "shard name prefix (default: the source)")
     url_map: str | None = option(None, "JSON-lines file mapping HTML files to URLs (align pages)")
-    mirror_dir: str | None = option(None, "local mirror of media: MIRROR/host/path")
+    mirror_dir: str | None = option(None, "mirror of media, MIRROR/host/path: a local folder or gs://, s3://...")
     samples_per_shard: int = option(1000, "input items per shard")
     min_shards: int = option(8, "at least this many shards (at most one per item), so a small dataset still "
                              "splits across DataLoader workers")
@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace, inputs: list[str], media_inputs: list[str]) -> PairsOptions:
     """`PairsOptions` of the parsed flags, unset per-source flags from `SOURCE_DEFAULTS`."""
+    checks.check_media_locations(args.mirror_dir, args.media_cache)
     defaults = SOURCE_DEFAULTS[args.source]
     unset = {k: v for k, v in defaults.items() if getattr(args, k, None) is None}
     args = argparse.Namespace(**{**vars(args), **unset})

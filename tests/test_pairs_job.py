@@ -178,9 +178,7 @@ def test_align_from_real_pages_with_a_mirror(tmp_path):
                 except Rejected:
                     continue
                 expected += 1
-                from m3w_builder.media.fetch import MirrorResolver
-
-                target = MirrorResolver(mirror).root / c.src.split("://", 1)[1].split("?")[0]
+                target = mirror / c.src.split("://", 1)[1].split("?")[0]
                 if c.src.startswith("https://") and "?" not in c.src:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(images[int(hashlib.sha256(c.src.encode()).hexdigest(), 16) % len(images)])

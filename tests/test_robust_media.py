@@ -16,7 +16,7 @@ from m3w_builder.document import Document, ImageNode, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.media.fetch import MirrorResolver
 from m3w_builder.media.images import ImageOptions
-from m3w_builder.media.resolve import MediaResolver, cache_path, check_request_cap, write_cache
+from m3w_builder.media.resolve import MediaCache, MediaResolver, check_request_cap
 from m3w_builder.read.records import WebRecord
 from tests.conftest import shared_path
 
@@ -39,7 +39,7 @@ def mirror(tmp_path) -> Path:
     "http://h.test/..%2f..%2fsecret.txt", "http://h.test/a.jpg%00.png",
 ])
 def test_mirror_paths_that_are_not_files_are_misses(mirror, url):
-    assert MirrorResolver(mirror).read(url) is None
+    assert MirrorResolver(str(mirror)).read(url) is None
 
 
 def test_a_bad_mirror_path_resolves_to_a_counted_failure(mirror):
@@ -53,8 +53,8 @@ def test_a_bad_mirror_path_resolves_to_a_counted_failure(mirror):
 def test_resolution_order_crawl_then_mirror_then_cache(mirror, tmp_path):
     png = shared_path("images", "pillow-tests", "hopper.png").read_bytes()
     cache = tmp_path / "cache"
-    assert write_cache(cache_path(str(cache), "http://h.test/a.jpg"), png)
-    assert write_cache(cache_path(str(cache), "http://h.test/only-cached.jpg"), png)
+    assert MediaCache(str(cache)).write("http://h.test/a.jpg", png)
+    assert MediaCache(str(cache)).write("http://h.test/only-cached.jpg", png)
     resolver = MediaResolver(LOOSE, mirror_dir=str(mirror), media_cache=str(cache))
     record = WebRecord("http://h.test/a.jpg", png, "image/png", 200, "2024", "crawl.warc#3")
     request = [("d1", 0, "image")]

@@ -1,4 +1,4 @@
-"""A safe HTTP fetcher for media URLs, and a resolver for a local mirror folder.
+"""A safe HTTP fetcher for media URLs, and a resolver for a mirror folder.
 
 `Fetcher.fetch(url)` never raises for network trouble: it returns a `FetchResult` whose `status`
 is `success` or a reason (img2dataset's status / error_message spirit). Safety: http/https only;
@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import email.utils
 import http.client
+import json
+import os
 import posixpath
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
+from m3w_builder.media.files import LOCAL, Files
 from m3w_builder.media.net import (
     AddressPolicy,
     AddressRefused,
@@ -66,10 +69,15 @@ class FetchOptions:
     max_retries: int = option(2, "retries on 429/5xx/timeouts/connection errors", flag="http_retries")
     backoff_s: float = option(0.5, "first retry delay in seconds (doubles each retry)", flag="http_backoff")
     max_backoff_s: float = option(10.0, "longest retry delay, Retry-After included", flag="http_max_backoff")
-    per_host_concurrency: int = option(4, "concurrent requests per host per worker", flag="http_per_host")
+    per_host_concurrency: int = option(4, "concurrent requests per host per worker process", flag="http_per_host")
+    max_idle_connections: int = option(256, "keep-alive connections kept open per worker process (the oldest "
+                                       "idle one is closed first)", flag="http_max_idle")
     respect_robots: bool = option(True, "ignore robots.txt and X-Robots-Tag opt-outs", flag="no_robots")
     max_robots_bytes: int = option(512 * 1024, "robots.txt bytes parsed (RFC 9309: at least 500 KiB); "
                                    "the rest is ignored")
+    # a parsed 1.5 KB robots.txt holds ~18 KB: 2,000 origins ~36 MB per worker process
+    robots_cache_size: int = option(2000, "origins whose robots.txt answer is kept per worker process (the "
+                                    "least recently used is dropped, and fetched again when needed)")
     x_robots_directives: tuple[str, ...] = option(("noai", "noimageai", "tdm_reserved"),
                                                   "opt-out directives honoured on media responses")
     allow: tuple[str, ...] = option((), "IPs, CIDRs or host names allowed although not public (tests, private "
@@ -118,17 +126,19 @@ class _Response:
 
 
 class Fetcher:
-    """Thread-safe fetcher; one instance per worker keeps the robots cache and host semaphores."""
+    """Thread-safe fetcher. `shared_fetcher` gives every DoFn of a worker process the same one, so
+    robots.txt answers, per-host limits and keep-alive connections are per process, each bounded."""
 
     def __init__(self, opts: FetchOptions | None = None) -> None:
         self.opts = opts or FetchOptions()
         self.policy = AddressPolicy.from_allow_list(self.opts.allow)
         ua = self.opts.user_agent
         self.user_agent = f"{ua} (+{self.opts.contact_url})" if self.opts.contact_url else ua
-        self.robots = RobotsCache(AGENT_TOKEN, self._get_robots, self.opts.max_robots_bytes)
+        self.robots = RobotsCache(AGENT_TOKEN, self._get_robots, self.opts.max_robots_bytes,
+                                  self.opts.robots_cache_size)
         self._tls = ssl.create_default_context()
-        self._semaphores: dict[str, threading.BoundedSemaphore] = {}
-        self.pool = ConnectionPool(self.opts.per_host_concurrency)
+        self._slots: dict[str, _HostSlot] = {}  # hosts with a request in flight or waiting
+        self.pool = ConnectionPool(self.opts.per_host_concurrency, self.opts.max_idle_connections)
         self._guard = threading.Lock()
 
     def fetch(self, url: str) -> FetchResult:
@@ -339,12 +349,56 @@ class Fetcher:
                     return b"".join(chunks)[:limit]
                 raise _Failure("too_large", f"body over {limit} bytes", resp.status)
 
-    def _host_slot(self, host: str) -> threading.BoundedSemaphore:
+    @contextmanager
+    def _host_slot(self, host: str) -> Iterator[None]:
+        """Hold one of `host`'s `per_host_concurrency` slots; a host's entry lives only while a
+        request to it runs or waits, so the table is as large as the work in flight."""
         with self._guard:
-            sem = self._semaphores.get(host)
-            if sem is None:
-                sem = self._semaphores[host] = threading.BoundedSemaphore(self.opts.per_host_concurrency)
-            return sem
+            slot = self._slots.get(host)
+            if slot is None:
+                slot = self._slots[host] = _HostSlot(threading.BoundedSemaphore(self.opts.per_host_concurrency))
+            slot.users += 1
+        try:
+            with slot.semaphore:
+                yield
+        finally:
+            with self._guard:
+                slot.users -= 1
+                if not slot.users:
+                    del self._slots[host]
+
+
+@dataclass
+class _HostSlot:
+    semaphore: threading.BoundedSemaphore
+    users: int = 0
+
+
+_SHARED: dict[str, Fetcher] = {}
+_SHARED_GUARD = threading.Lock()
+
+
+def shared_fetcher(opts: FetchOptions) -> Fetcher:
+    """This process's fetcher for `opts`: every DoFn instance (Beam makes several per worker
+    process, one per bundle thread) shares its robots cache, per-host limits and connections, so
+    politeness and memory are per process, not per instance."""
+    key = json.dumps(asdict(opts), sort_keys=True)
+    with _SHARED_GUARD:
+        fetcher = _SHARED.get(key)
+        if fetcher is None:
+            fetcher = _SHARED[key] = Fetcher(opts)
+        return fetcher
+
+
+def _forget_shared() -> None:
+    """A forked child starts with no fetcher: the parent's locks and sockets are not its own."""
+    global _SHARED_GUARD
+    _SHARED.clear()
+    _SHARED_GUARD = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_shared)
 
 
 def _remaining(deadline: float, cap: float) -> float:
@@ -389,37 +443,34 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class MirrorResolver:
-    """Maps a URL to a file in a local mirror laid out as `mirror_dir/host/path`."""
+    """Maps a URL to a file in a mirror laid out as `mirror_dir/host/path`, on whatever filesystem
+    `files` reaches (a local folder by default, gs://... through `pipelines.fs.BeamFiles`)."""
 
-    def __init__(self, mirror_dir: str | Path) -> None:
-        self.root = Path(mirror_dir).resolve()
+    def __init__(self, mirror_dir: str, files: Files = LOCAL) -> None:
+        self.root = mirror_dir
+        self.files = files
 
-    def path_for(self, url: str) -> Path | None:
-        """The mirror file for `url` (`index.html` for a directory URL), None if absent, outside
-        the mirror, or not a valid path at all (`%00`, over-long names, ...)."""
+    def path_for(self, url: str) -> str | None:
+        """The mirror path for `url` (`index.html` for a directory URL), or None when the URL names
+        nothing inside the mirror: not http(s), no host, a host or segment that would climb out of
+        its folder (`..`, `%2e%2e`, an empty or `.` segment), NUL, CR or LF."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        host = parts.hostname
+        if parts.scheme not in ("http", "https") or not host or host in (".", ".."):
             return None
         rel = posixpath.normpath("/" + unquote(parts.path or "/")).lstrip("/")
         if not rel or parts.path.endswith("/"):
             rel = posixpath.join(rel, "index.html")
         if parts.query:
             rel += "?" + parts.query
-        try:
-            host_dir = (self.root / parts.hostname).resolve()
-            path = (host_dir / rel).resolve()
-            if host_dir.parent != self.root or not path.is_relative_to(host_dir) or not path.is_file():
-                return None
-        except (ValueError, OSError):  # embedded NUL, name too long, permission denied, loops
+        if any(segment in ("", ".", "..") for segment in rel.split("/")):
             return None
-        return path
+        if any(c in host + rel for c in "\0\r\n"):
+            return None
+        return self.files.join(self.root, host, rel)
 
     def read(self, url: str) -> bytes | None:
-        """The mirrored bytes for `url`, or None (absent or unreadable: the next resolver is asked)."""
+        """The mirrored bytes for `url`, or None (absent, outside the mirror once links are
+        followed, or unreadable: the next resolver is asked)."""
         path = self.path_for(url)
-        if path is None:
-            return None
-        try:
-            return path.read_bytes()
-        except OSError:
-            return None
+        return None if path is None else self.files.read(path, within=self.root)

@@ -9,6 +9,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -109,35 +110,61 @@ def host_address(host: str) -> IPAddress | None:
 class ConnectionPool:
     """Idle keep-alive connections per (scheme, host, port, checked address or proxy), thread-safe.
 
-    At most `per_key` idle connections are kept per key, each for at most `idle_s` seconds (servers
-    drop idle ones; a dead one found anyway is retried once by the fetcher)."""
+    At most `per_key` idle connections per key and `max_idle` in all (the oldest idle one is closed
+    first, so a worker that visits millions of hosts keeps a fixed number of sockets open), each
+    for at most `idle_s` seconds (servers drop idle ones; a dead one found anyway is retried once by
+    the fetcher)."""
 
-    def __init__(self, per_key: int, idle_s: float = 30.0) -> None:
+    def __init__(self, per_key: int, max_idle: int, idle_s: float = 30.0) -> None:
         self.per_key = max(1, per_key)
+        self.max_idle = max(1, max_idle)
         self.idle_s = idle_s
-        self._idle: dict[tuple, list[tuple[float, http.client.HTTPConnection]]] = {}
+        self._idle: OrderedDict[tuple, list[tuple[float, http.client.HTTPConnection]]] = OrderedDict()
+        self._count = 0
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._count
 
     def take(self, key: tuple) -> http.client.HTTPConnection | None:
         """An idle connection for `key`, or None."""
         now = time.monotonic()
+        stale = []
+        found = None
         with self._lock:
             idle = self._idle.get(key, [])
-            while idle:
+            while idle and found is None:
                 since, conn = idle.pop()
+                self._count -= 1
                 if now - since < self.idle_s:
-                    return conn
-                conn.close()
-        return None
+                    found = conn
+                else:
+                    stale.append(conn)
+            if not idle:
+                self._idle.pop(key, None)
+        for conn in stale:
+            conn.close()
+        return found
 
     def put(self, key: tuple, conn: http.client.HTTPConnection) -> None:
         """Keep `conn` for a later request to `key` (closed when the pool for it is full)."""
+        evicted = []
         with self._lock:
             idle = self._idle.setdefault(key, [])
-            if len(idle) < self.per_key:
+            if len(idle) >= self.per_key:
+                evicted.append(conn)
+            else:
                 idle.append((time.monotonic(), conn))
-                return
-        conn.close()
+                self._idle.move_to_end(key)
+                self._count += 1
+                while self._count > self.max_idle:
+                    oldest_key, oldest = next(iter(self._idle.items()))
+                    evicted.append(oldest.pop(0)[1])
+                    self._count -= 1
+                    if not oldest:
+                        del self._idle[oldest_key]
+        for old in evicted:
+            old.close()
 
 
 class PinnedHTTPConnection(http.client.HTTPConnection):

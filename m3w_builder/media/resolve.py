@@ -13,11 +13,11 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from m3w_builder.document import Document, VideoNode
 from m3w_builder.drops import Rejected
-from m3w_builder.media.fetch import Fetcher, FetchOptions, MirrorResolver
+from m3w_builder.media.fetch import Fetcher, MirrorResolver
+from m3w_builder.media.files import LOCAL, Files
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.process import MediaResult, failed, process_media
 from m3w_builder.media.video import VideoOptions
@@ -60,23 +60,25 @@ def choose_record(records: Sequence[WebRecord]) -> WebRecord:
     return max(records, key=lambda r: (r.fetch_time, r.source))
 
 
-def cache_path(cache_dir: str, url: str) -> Path:
-    """Where the media cache keeps the source bytes of `url`."""
-    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
-    return Path(cache_dir) / digest[:2] / digest
+class MediaCache:
+    """Fetched source bytes by URL (`cache_dir/ab/abcd…`, the URL's sha256), on any filesystem
+    `files` reaches, so reruns and `--retry_failed` do not fetch a URL twice."""
 
+    def __init__(self, cache_dir: str, files: Files = LOCAL) -> None:
+        self.root = cache_dir
+        self.files = files
 
-def write_cache(path: Path, data: bytes) -> bool:
-    """Store `data` atomically (a unique temporary name per writer); False when the disk refuses."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        return False
-    return True
+    def path_for(self, url: str) -> str:
+        digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.files.join(self.root, digest[:2], digest)
+
+    def read(self, url: str) -> bytes | None:
+        """The cached bytes of `url`, None when absent (or unreadable: it is fetched again)."""
+        return self.files.read(self.path_for(url))
+
+    def write(self, url: str, data: bytes) -> bool:
+        """Store `data` for `url` atomically; False when the storage refuses."""
+        return self.files.write_atomic(self.path_for(url), data)
 
 
 @dataclass
@@ -90,14 +92,15 @@ class Resolved:
 class MediaResolver:
     """One per worker: resolves a URL's bytes in the documented order and decodes them."""
 
-    def __init__(self, images: ImageOptions, video: VideoOptions | None = None, *, fetch: FetchOptions | None = None,
-                 mirror_dir: str | None = None, media_cache: str | None = None, max_url_references: int = 0,
-                 honoured: Sequence[str] = ("noai", "noimageai", "tdm_reserved")) -> None:
+    def __init__(self, images: ImageOptions, video: VideoOptions | None = None, *, fetcher: Fetcher | None = None,
+                 mirror_dir: str | None = None, media_cache: str | None = None, files: Files = LOCAL,
+                 max_url_references: int = 0, honoured: Sequence[str] = ("noai", "noimageai", "tdm_reserved")) -> None:
+        """`fetcher`: None means no HTTP; `files` reaches `mirror_dir` and `media_cache`."""
         self.images = images
         self.video = video
-        self.fetcher = Fetcher(fetch) if fetch is not None else None
-        self.mirror = MirrorResolver(mirror_dir) if mirror_dir else None
-        self.media_cache = media_cache
+        self.fetcher = fetcher
+        self.mirror = MirrorResolver(mirror_dir, files) if mirror_dir else None
+        self.cache = MediaCache(media_cache, files) if media_cache else None
         self.max_url_references = max_url_references
         self.honoured = tuple(honoured)
 
@@ -111,22 +114,16 @@ class MediaResolver:
             if directive:
                 return None, "x_robots_tag" if directive != "tdm_reserved" else directive, f"opt-out: {directive}"
             return record.body, "crawl", ""
-        if self.mirror is not None:
-            data = self.mirror.read(url)
+        for origin, source in (("mirror", self.mirror), ("cache", self.cache)):
+            data = source.read(url) if source is not None else None
             if data is not None:
-                return data, "mirror", ""
-        if self.media_cache:
-            path = cache_path(self.media_cache, url)
-            try:
-                return path.read_bytes(), "cache", ""
-            except OSError:  # absent (or unreadable): fetch it
-                pass
+                return data, origin, ""
         if self.fetcher is None:
             return None, "not_found", "no record in the crawl, no mirror copy, HTTP off"
         fetched = self.fetcher.fetch(url)
         if fetched.status != "success":
             return None, fetched.status, fetched.error_message or ""
-        if self.media_cache and not write_cache(cache_path(self.media_cache, url), fetched.body):
+        if self.cache is not None and not self.cache.write(url, fetched.body):
             return fetched.body, "http_uncached", ""
         return fetched.body, "http", ""
 
