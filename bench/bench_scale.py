@@ -2,7 +2,8 @@
 
     python bench/bench_scale.py --fast                 # 1k pages (a CI-style smoke run)
     python bench/bench_scale.py --sizes 1000,4000      # chosen sizes
-    python bench/bench_scale.py                        # 1k, 4k, 16k, 64k (by hand: hours, many GB today)
+    python bench/bench_scale.py                        # 1k, 4k, 16k, 64k (by hand: hours of CPU)
+    python bench/bench_scale.py --sizes 16000,64000 --loop_up_to 4000   # large sizes, the loop measured at 4k
 
 The input is generated deterministically from ../shared/data: the 437 real pages of `html/`, each
 copy under its own URL (`https://c{k}.{host}/...`) with ~10% of its words replaced (UTF-8 pages;
@@ -360,7 +361,10 @@ def gib(n: int) -> str:
     return f"{n / 2**30:.2f}"
 
 
-def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], workers: int) -> dict:
+def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], workers: int,
+               loop_from: dict | None = None) -> dict:
+    """One size: the job, then the loop (unless `loop_from`, an earlier size's row whose loop cost
+    per page stands in: the loop holds nothing across pages, so its cost per page does not grow)."""
     folder = work / f"{n_pages}"
     started = time.time()
     warc_dir, mirror, n_files = write_input(n_pages, folder, pages, pool)
@@ -371,22 +375,28 @@ def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], w
                str(folder / "out"), "--mirror_dir", str(mirror), f"--direct_num_workers={workers}", *JOB_FLAGS]
     job, peaks, job_cpu, job_wall = measured(job_cmd, folder / "job.log")
     print(f"[{n_pages} pages] job: {job_cpu:.0f} CPU-s, {job_wall:.0f} s wall", flush=True)
-    loop, loop_peaks, loop_cpu, loop_wall = measured([sys.executable, __file__, "--_loop", str(warc_dir), str(mirror)],
-                                                     folder / "loop.log")
-    print(f"[{n_pages} pages] loop: {loop_cpu:.0f} CPU-s, {loop_wall:.0f} s wall", flush=True)
+    if loop_from is None:
+        loop, loop_peaks, loop_cpu, loop_wall = measured(
+            [sys.executable, __file__, "--_loop", str(warc_dir), str(mirror)], folder / "loop.log")
+        print(f"[{n_pages} pages] loop: {loop_cpu:.0f} CPU-s, {loop_wall:.0f} s wall", flush=True)
+        loop_ms, loop_rss, loop_samples, loop_note = 1000 * loop_cpu / max(loop["pages"], 1), loop_peaks.launcher, \
+            loop["samples"], ""
+    else:
+        loop_ms, loop_rss, loop_samples = loop_from["loop_ms"], loop_from["loop_rss"], loop_from["loop_samples"]
+        loop_note = f" (loop of the {loop_from['pages']}-page size)"
     stats = job["stats"]
     read = stats.get("read/n_html_records", 0)
     shuffle = sum(job["shuffle"].values())
     top = sorted(job["shuffle"].items(), key=lambda kv: -kv[1])[:3]
     return {
         "pages": n_pages, "files": n_files, "read": read,
-        "job_ms": 1000 * job_cpu / max(read, 1), "loop_ms": 1000 * loop_cpu / max(loop["pages"], 1),
+        "job_ms": 1000 * job_cpu / max(read, 1), "loop_ms": loop_ms, "loop_note": loop_note,
         "launcher": peaks.launcher, "workers": sorted(peaks.workers.values(), reverse=True), "total": peaks.total,
         "others": peaks.others, "system": peaks.system_share(),
-        "loop_rss": loop_peaks.launcher, "shuffle_kb": shuffle / max(read, 1) / 1000,
+        "loop_rss": loop_rss, "shuffle_kb": shuffle / max(read, 1) / 1000,
         "top": [(name, v / max(read, 1) / 1000) for name, v in top],
         "documents": stats.get("assemble/kept", 0), "media": stats.get("media/kept", 0),
-        "samples": job["samples"], "shard_mib": job["shard_bytes"] / 2**20, "loop_samples": loop["samples"],
+        "samples": job["samples"], "shard_mib": job["shard_bytes"] / 2**20, "loop_samples": loop_samples,
         "wall": job_wall,
     }
 
@@ -407,7 +417,7 @@ def report(rows: list[dict], workers: int) -> None:
         print(f"  {r['pages']} pages, largest shuffles (KB/page): "
               + ", ".join(f"{name} {kb:.0f}" for name, kb in r["top"])
               + f"; other processes peak {gib(r['others'])} GiB; in-process loop peak RSS "
-              f"{gib(r['loop_rss'])} GiB, {r['loop_samples']} samples")
+              f"{gib(r['loop_rss'])} GiB, {r['loop_samples']} samples{r['loop_note']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -422,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast", action="store_true", help=f"only {FAST_SIZES[0]} pages (smoke run)")
     parser.add_argument("--sizes", default=None, help="comma-separated page counts (default: 1k,4k,16k,64k)")
     parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument("--loop_up_to", type=int, default=0,
+                        help="run the in-process loop only for sizes up to this many pages; larger sizes use the "
+                             "loop cost per page of the largest such size (0: every size)")
     parser.add_argument("--work", default=None, help="folder for inputs and outputs (default: a temporary one, removed)")
     args = parser.parse_args(argv)
     if not (SHARED / "html").is_dir() or not (SHARED / "images").is_dir():
@@ -438,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         for n in sizes:
-            if rows:  # memory grows with the corpus today: do not start a size this machine cannot hold
+            if rows:  # should memory grow with the corpus, do not start a size this machine cannot hold
                 needed = rows[-1]["total"] * n / rows[-1]["pages"]
                 available = psutil.virtual_memory().available
                 if needed > 0.8 * available:
@@ -447,7 +460,9 @@ def main(argv: list[str] | None = None) -> int:
                     break
             if (work / f"{n}").exists():
                 shutil.rmtree(work / f"{n}")
-            rows.append(bench_size(n, work, pages, pool, args.workers))
+            looped = [r for r in rows if not r["loop_note"]]
+            loop_from = looped[-1] if args.loop_up_to and n > args.loop_up_to and looped else None
+            rows.append(bench_size(n, work, pages, pool, args.workers, loop_from))
             report(rows, args.workers)
     finally:
         if not args.work:
