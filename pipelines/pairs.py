@@ -58,7 +58,7 @@ from pipelines.pairs_stages import (
 )
 from pipelines.publish import dataset_json, publish
 from pipelines.read import MEDIA, expand_stage, read_stage
-from pipelines.shard_io import WriteRejects, num_shards, reject_bucket, stable_hash
+from pipelines.shard_io import RejectsFiles, num_shards, stable_hash
 from pipelines.stages import Counts, LibraryStage, apply
 
 SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample-pairs"
@@ -238,8 +238,7 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
               | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix, fingerprint), extra_names))
     _ = shards | "ShardList" >> beam.combiners.ToList() | "Finalize" >> beam.ParDo(FinalizePairs(cfg, fingerprint))
     if cfg.write_rejects:
-        _ = (rejects | "AllRejects" >> beam.Flatten() | "RejectBuckets" >> beam.Map(reject_bucket)
-             | "GroupRejects" >> beam.GroupByKey() | "WriteRejects" >> beam.ParDo(WriteRejects(cfg.output)))
+        _ = rejects | "AllRejects" >> beam.Flatten() | "Rejects" >> RejectsFiles(cfg.output)
 
 
 def default_inputs(source: str, output: str) -> tuple[list[str], list[str]]:

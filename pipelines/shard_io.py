@@ -33,7 +33,6 @@ MANIFEST_SCHEMA = pa.schema([
 ])
 REJECTS_SCHEMA = pa.schema([("id", pa.string()), ("url", pa.string()), ("stage", pa.string()), ("reason", pa.string()),
                             ("detail", pa.string())])
-REJECT_BUCKETS = 16
 
 
 def stable_hash(text: str) -> int:
@@ -161,7 +160,7 @@ def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[d
 ROWS_PER_REJECTS_FILE = 50_000  # rows one rejects file holds (and its writer sorts in memory)
 
 
-def reject_bucket(row: dict, n_buckets: int = REJECT_BUCKETS) -> tuple[str, dict]:
+def reject_bucket(row: dict, n_buckets: int) -> tuple[str, dict]:
     return f"{row['stage']}-{stable_hash(row['id'] + row['url']) % n_buckets:03d}", row
 
 
