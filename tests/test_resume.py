@@ -94,3 +94,37 @@ def test_markers_of_other_options_are_not_replayed(crawls, tmp_path):
     reference = run([*other, "--output", str(tmp_path / "reference")])
     assert RESUMED not in json.dumps(changed["stats"])
     assert changed["stats"] == reference["stats"] and md5s(out) == md5s(tmp_path / "reference")
+
+
+def test_media_reference_counts_are_corpus_wide_across_stores(tmp_path):
+    """70 single pages (two stores of ≤ 64) share one photo: 64 + 6 references, each store under
+    the limit of 50, the corpus over it, so every reference is `url_too_frequent`; each page's own
+    photo resolves from the mirror."""
+    import shutil
+
+    photos = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))
+    pages, mirror = tmp_path / "pages", tmp_path / "mirror" / "img.example"
+    pages.mkdir()
+    mirror.mkdir(parents=True)
+    shutil.copyfile(photos[0], mirror / "shared.jpg")
+    words = ("river bread market morning town farmer cheese water house story people year city day "
+             "garden bridge window harbour lantern orchard").split()
+    for i in range(70):
+        shutil.copyfile(photos[1 + i % (len(photos) - 1)], mirror / f"own-{i}.jpg")
+        text = " ".join(words[(i * 7 + j * 3) % len(words)] for j in range(160))
+        (pages / f"page-{i:03d}.html").write_text(
+            f"<html><head><title>Walk {i}</title></head><body><article><h1>Walk number {i}</h1>"
+            f"<p>{text}.</p><figure><img src='https://img.example/own-{i}.jpg' width='640' height='480'>"
+            f"<figcaption>The view on walk {i}</figcaption></figure><p>{text[::-1]}.</p>"
+            f"<figure><img src='https://img.example/shared.jpg' width='640' height='480'>"
+            f"<figcaption>The harbour</figcaption></figure></article></body></html>")
+    out = tmp_path / "out"
+    stats = run(["--input", str(pages / "*.html"), "--output", str(out), "--mirror_dir", str(tmp_path / "mirror"),
+                 "--max_url_references", "50", "--max_content_documents", "0", "--min_doc_images", "1",
+                 "--min_window_images", "1", "--no_near_dup", "--allow_empty", *LOCAL])["stats"]
+    assert stats["read/n_html_files"] == 70
+    kept_docs = stats["media_requests/kept"]
+    assert kept_docs > 50
+    assert stats["media/url_too_frequent"] == 2  # the shared URL, resolved (and refused) once per store
+    assert stats["assemble_media/url_too_frequent"] == kept_docs
+    assert stats["media/n_from_mirror"] == kept_docs  # every page's own photo
