@@ -409,7 +409,7 @@ def test_pairs_job_report_shows_images_next_to_captions(ltip_dir: Path) -> None:
     assert all(chart.xpath(".//rect") for chart in tree.xpath('//section[@id="distributions"]//svg'))
     rows = {row.xpath("td[1]")[0].text: row for row in tree.xpath('//table[@class="funnel"]//tr[td]')}
     assert rows["pairs"].xpath("td[4]")[0].text == f"{dataset['stats']['pairs/kept']:,}"
-    assert list(rows)[:2] == ["read", "list"]
+    assert list(rows)[:4] == ["inputs", "route", "read", "list"]  # files, then pages, then pair items (media)
     assert [row.xpath("td[1]")[0].text for row in tree.xpath('//section[@id="shards"]//tr[td]')] == [
         s["url"] for s in dataset["shardlist"]]
     assert "tokenizer" not in tree.xpath('//section[@id="summary"]/p')[0].text_content()
