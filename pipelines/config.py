@@ -16,7 +16,7 @@ from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.fetch import FetchOptions
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.video import VideoOptions
-from m3w_builder.options import add_options, option, options_from_args
+from m3w_builder.options import ArgumentParser, add_options, option, options_from_args
 from m3w_builder.output.card import CardOptions
 from m3w_builder.quality.filters import FilterOptions
 from m3w_builder.read.commoncrawl import HTTPS_BASE
@@ -105,7 +105,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def new_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """A job parser with the flags every job has: `--config FILE` and `-v`."""
-    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=HelpFormatter)
+    p = ArgumentParser(prog=prog, description=description, formatter_class=HelpFormatter)
     p.add_argument("--config", default=None,
                    help="a .toml, .yaml or .json file whose keys are flag names (without dashes); flags given "
                    "on the command line override it")

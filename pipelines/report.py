@@ -10,7 +10,6 @@ Paths go through Beam's FileSystems, so OUTPUT_DIR may be local, gs:// or s3://.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from m3w_builder.options import ArgumentParser, add_options
 from m3w_builder.output import card, report
-from m3w_builder.options import add_options
 from m3w_builder.output.card import CardOptions
 
 MAX_BYTES = 5_000_000  # page budget: images get what the rest of the page leaves
@@ -89,7 +88,7 @@ def write_report(output_dir: str, max_windows: int = 24, max_shards: int = 16, m
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output_dir")
     parser.add_argument("--max_windows", type=int, default=24, help="windows shown in the sample section")
     parser.add_argument("--max_shards", type=int, default=16, help="shards read (evenly spread)")
