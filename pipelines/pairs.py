@@ -6,10 +6,11 @@
 `ltip`/`vtp` read parquet/csv/tsv/jsonl(.gz) lists (`--url_col`, `--caption_col`). Media come from
 `--media_input` WARCs, the page crawl itself, `--mirror_dir`, `--media_cache`, local paths, or the
 safe HTTP fetcher (`pipelines.media_stage.ResolveMedia`). Without `--input` the embedded sample
-of the source is used. Output: `{prefix}-NNNNNN.tar/.idx/.parquet`, `dataset.json`, `stats.json`,
-`report.html`, `rejects/`. Shards are assigned by a stable hash of each item's key over the
-number of input items, so a rerun skips finished shards and `--retry_failed` rewrites only shards
-with failures.
+of the source is used. Output: `{prefix}-NNNNNN.tar/.idx/.parquet` (`--output_format parquet`: one
+`.parquet` per shard with the media in a column; `files`: a folder per shard + `.parquet`),
+`{prefix}-NNNNNN_stats.json`, `dataset.json`, `stats.json`, `report.html`, `rejects/`. Shards are
+assigned by a stable hash of each item's key over the number of input items, so a rerun skips
+finished shards and `--retry_failed` rewrites only shards with failures.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.video import VideoOptions
 from m3w_builder.options import add_options, option, options_from_args
+from m3w_builder.output import formats
 from m3w_builder.output.card import CardOptions
 from m3w_builder.pairs.align import CaptionRules
 from m3w_builder.read.lists import ListOptions, is_list_file
@@ -88,6 +90,9 @@ class PairsOptions:
     media_inputs: list[str] = option(factory=list, flag="media_input",
                                      help="WARC files whose image/video records answer the list URLs (replay)")
     prefix: str | None = option(None, "shard name prefix (default: the source)")
+    output_format: str = option(formats.WEBDATASET, "img2dataset's output formats: webdataset (tar + .idx + "
+                                "manifest), parquet (the manifest with the media in a column), files (a folder "
+                                "of KEY.jpg/.txt/.json per shard + manifest)", choices=formats.OUTPUT_FORMATS)
     url_map: str | None = option(None, "JSON-lines file mapping HTML files to URLs (align pages)")
     mirror_dir: str | None = option(None, "local mirror of media: MIRROR/host/path")
     samples_per_shard: int = option(1000, "input items per shard")
@@ -171,7 +176,7 @@ class FinalizePairs(beam.DoFn):
     def process(self, shards: list[dict]):
         cfg = self.cfg
         tars = [s for s in shards if s["nsamples"]]
-        failed_only = sorted(s["url"][: -len(".tar")] + ".parquet" for s in shards if not s["nsamples"])
+        failed_only = sorted(formats.manifest_name(s["url"]) for s in shards if not s["nsamples"])
         fs.write_bytes_atomic(fs.join(cfg.output, "dataset.json"),
                               dataset_json(cfg.source, tars, None, None, cfg.to_json(), self.fingerprint,
                                            failed_manifests=failed_only))
@@ -233,7 +238,8 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
               | "AssignShard" >> beam.Map(lambda e, n: (stable_hash(e[0]) % num_shards(n, per_shard, min_shards), e),
                                           n_items)
               | "GroupShards" >> beam.GroupByKey()
-              | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix, fingerprint), extra_names))
+              | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix, fingerprint, cfg.output_format,
+                                                         cfg.kind), extra_names))
     _ = shards | "ShardList" >> beam.combiners.ToList() | "Finalize" >> beam.ParDo(FinalizePairs(cfg, fingerprint))
     if cfg.write_rejects:
         _ = (rejects | "AllRejects" >> beam.Flatten() | "RejectBuckets" >> beam.Map(reject_bucket)

@@ -19,7 +19,7 @@ import pytest
 from lxml import html as lxml_html
 from PIL import Image
 
-from m3w_builder.output import report
+from m3w_builder.output import formats, report
 from pipelines.pairs import run as run_pairs
 from pipelines.report import write_report
 
@@ -255,8 +255,9 @@ def test_limits_on_windows_shards_and_image_bytes(dataset_dir: Path) -> None:
     assert "1 of 2 shard(s)" in tree.text_content()
 
     dataset = json.loads((dataset_dir / "dataset.json").read_text())
-    openers = [lambda p=dataset_dir / s["url"]: open(p, "rb") for s in dataset["shardlist"]]
-    page = report.render(report.collect(dataset, STATS, openers), image_budget=0)
+    readers = [lambda url=s["url"]: formats.iter_shard(url, lambda name: open(dataset_dir / name, "rb"), list)
+               for s in dataset["shardlist"]]
+    page = report.render(report.collect(dataset, STATS, readers), image_budget=0)
     tree = lxml_html.fromstring(page)
     assert not tree.xpath("//img") and len(tree.xpath('//span[@class="missing"]')) == 8
 
