@@ -160,3 +160,16 @@ def test_retry_failed_in_parquet_reuses_old_media_and_equals_a_clean_run(tmp_pat
     clean = tmp_path / "clean"
     _build(clean, "parquet", *args)
     assert _md5s(clean) == _md5s(out) and sum(s["nsamples"] for s in retried["shardlist"]) == 4
+
+
+@pytest.mark.parametrize("output_format", ["parquet", "files"])
+def test_dataset_json_manifests_and_sample_json_follow_the_schemas(built, output_format):
+    from tests.test_schemas import errors
+
+    out, dataset = built(output_format)
+    assert errors("dataset", [json.loads((out / "dataset.json").read_text())]) == []
+    manifests = sorted(out.glob("ltip-*.parquet"))
+    columns = [c for c in pq.read_schema(manifests[0]).names if c != "jpg"]
+    assert errors("pair_manifest", pq.read_table(manifests, columns=columns).to_pylist()) == []
+    if output_format == "files":
+        assert errors("pair_sample", [json.loads(p.read_text()) for p in sorted(out.glob("ltip-*/*.json"))]) == []
