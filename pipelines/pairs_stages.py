@@ -18,13 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from m3w_builder.output import formats
 from m3w_builder.output.shards import shard_name
 from m3w_builder.output.tars import Members
-from m3w_builder.pairs.align import (
-    AltCandidate,
-    alt_key,
-    caption_reason,
-    check_candidate,
-    harvest,
-)
+from m3w_builder.pairs.align import AltCandidate, alt_key, caption_reason, check_candidate, harvest
 from m3w_builder.pairs.items import (
     FAILED_TO_DOWNLOAD,
     PairItem,
@@ -41,13 +35,7 @@ from m3w_builder.read.records import WebRecord
 from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
 from pipelines.metrics import count
-from pipelines.shard_io import (
-    finished_shard,
-    finished_shard_files_exist,
-    parquet_bytes,
-    record_path,
-    write_shard,
-)
+from pipelines.shard_io import finished_shard, finished_shard_files_exist, parquet_bytes, record_path, write_shard
 from pipelines.stages import Counts, Dropped, Kept
 
 REUSE = "reuse"
@@ -318,7 +306,7 @@ class WritePairShard(beam.DoFn):
         """Whether a previous run finished shard `url` (its old members can be copied)."""
         if self.output_format == formats.WEBDATASET:
             return finished_shard_files_exist(self.output, url, nsamples)
-        return fs.exists(_record(self.output, url)) and fs.exists(fs.join(self.output, url))
+        return fs.exists(fs.join(self.output, url))
 
     def _finished(self, url: str, nsamples: int) -> dict | None:
         """The shardlist entry of a shard a previous run of this fingerprint completed, else None."""
@@ -342,11 +330,8 @@ class WritePairShard(beam.DoFn):
         return _shard_info(record)
 
     def _write(self, url: str, samples: list[ShardSample], rows: list[dict], schema) -> dict:
-        """Write a parquet or files shard atomically (each file under a temporary name, its record
-        last, so a killed writer leaves no shard that a rerun would keep)."""
-        record_file = _record(self.output, url)
-        if fs.exists(record_file):
-            FileSystems.delete([record_file])
+        """Write a parquet or files shard atomically: each file under a temporary name, its record
+        last, so a killed writer leaves bytes that no record's md5 matches and a rerun rewrites."""
         rows = [{**r, "shard": url} for r in rows]
         members = {s.key: s.members for s in samples}
         if self.output_format == formats.PARQUET:
@@ -366,7 +351,7 @@ class WritePairShard(beam.DoFn):
             fs.write_bytes_atomic(fs.join(self.output, formats.manifest_name(url)), parquet_bytes(rows, schema))
         size, md5 = _digest(url, data) if samples else (0, "")
         info = {"url": url, "nsamples": len(samples), "filesize": size, "md5sum": md5}
-        fs.write_bytes_atomic(record_file, json.dumps({**info, "fingerprint": self.fingerprint}).encode())
+        fs.write_bytes_atomic(_record(self.output, url), json.dumps({**info, "fingerprint": self.fingerprint}).encode())
         count("shard", "n_written" if samples else "n_manifest_only")
         if samples:
             count("shard", "n_samples", len(samples))
