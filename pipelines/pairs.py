@@ -16,12 +16,14 @@ finished shards and `--retry_failed` rewrites only shards with failures.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from m3w_builder.drops import Rejected
@@ -50,13 +52,16 @@ from pipelines.pairs_stages import (
     FrequentCaptions,
     HarvestPage,
     ReadPairList,
+    ReadReused,
     Settle,
     WritePairShard,
     alt_keyed,
     local_urls,
     manifest_rows,
     media_request,
+    not_reused,
     read_local,
+    reused_by_shard,
 )
 from pipelines.publish import dataset_json, publish
 from pipelines.read import MEDIA, expand_stage, read_stage
@@ -166,8 +171,27 @@ def route_input(path: str, source: str):
         raise Rejected("not_a_list", f"{path} is not a list file (parquet/csv/tsv/jsonl)")
 
 
+def remove_stale_shards(output: str, prefix: str, stems: set[str]) -> int:
+    """Delete the files of shards this run did not write (a retry that succeeds on more items
+    spreads them over more shard ids, so some earlier shards end up holding none), so a glob over
+    the folder reads what dataset.json lists; returns how many paths were deleted."""
+    shard = re.compile(rf"^\.?({re.escape(prefix)}-\d{{6}})(?:[._]|$)")
+    stale = set()
+    # (pattern, whether it matches the files of a files-format folder, which is deleted whole)
+    for pattern, in_folder in ((f"{prefix}-*", False), (f".{prefix}-*", False), (f"{prefix}-*/*", True)):
+        for result in FileSystems.match([fs.join(output, pattern)]):
+            for meta in result.metadata_list:
+                path = FileSystems.split(meta.path)[0] if in_folder else meta.path
+                match = shard.match(FileSystems.split(path)[1])
+                if match and match.group(1) not in stems:
+                    stale.add(path)
+    if stale:
+        FileSystems.delete(sorted(stale))
+    return len(stale)
+
+
 class FinalizePairs(beam.DoFn):
-    """Write dataset.json (stats are merged in by the launcher after the run)."""
+    """Remove stale shards, write dataset.json (stats are merged in by the launcher after the run)."""
 
     def __init__(self, cfg: PairsOptions, fingerprint: str) -> None:
         self.cfg = cfg
@@ -177,6 +201,7 @@ class FinalizePairs(beam.DoFn):
         cfg = self.cfg
         tars = [s for s in shards if s["nsamples"]]
         failed_only = sorted(formats.manifest_name(s["url"]) for s in shards if not s["nsamples"])
+        remove_stale_shards(cfg.output, cfg.prefix, {formats.stem_of(s["url"]) for s in shards})
         fs.write_bytes_atomic(fs.join(cfg.output, "dataset.json"),
                               dataset_json(cfg.source, tars, None, None, cfg.to_json(), self.fingerprint,
                                            failed_manifests=failed_only))
@@ -228,8 +253,10 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
               | "GroupByItem" >> beam.CoGroupByKey())
     composed = apply(joined, "Compose", LibraryStage("pairs", Compose(cfg.video_frames), many=True))
     rejects.append(composed[REJECTS])
-    entries = composed.out
-    n_items = beam.pvalue.AsSingleton(entries | "Successes" >> beam.Filter(lambda e: e[1][0] in ("sample", "reuse"))
+    reused = (composed.out | "ByOldShard" >> beam.FlatMap(reused_by_shard) | "GroupOldShards" >> beam.GroupByKey()
+              | "ReadReused" >> beam.ParDo(ReadReused(cfg.output)))
+    entries = (composed.out | "NotReused" >> beam.Filter(not_reused), reused) | "AllEntries" >> beam.Flatten()
+    n_items = beam.pvalue.AsSingleton(entries | "Successes" >> beam.Filter(lambda e: e[1][0] == "sample")
                                       | "CountItems" >> beam.combiners.Count.Globally())
     extra_names = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
                                           | "DistinctExtra" >> beam.Distinct() | "ExtraList" >> beam.combiners.ToList())

@@ -17,7 +17,6 @@ from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.output import formats
 from m3w_builder.output.shards import shard_name
-from m3w_builder.output.tars import Members
 from m3w_builder.pairs.align import AltCandidate, alt_key, caption_reason, check_candidate, harvest
 from m3w_builder.pairs.items import (
     FAILED_TO_DOWNLOAD,
@@ -35,7 +34,7 @@ from m3w_builder.read.records import WebRecord
 from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
 from pipelines.metrics import count
-from pipelines.shard_io import finished_shard, finished_shard_files_exist, parquet_bytes, record_path, write_shard
+from pipelines.shard_io import finished_shard, parquet_bytes, record_path, write_shard
 from pipelines.stages import Counts, Dropped, Kept
 
 REUSE = "reuse"
@@ -95,10 +94,6 @@ class CheckCandidate:
         return make_item(candidate.src, candidate.alt, "image", candidate.page_url, from_list=False)
 
 
-def _stored_row(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k != "shard"}
-
-
 class Settle:
     """Stage function (`settle`): (key, {items, prev}) → one item per key (later list rows become
     `duplicate`, later page pairs are dropped); with a previous manifest, earlier successes become
@@ -120,7 +115,7 @@ class Settle:
         if prev and first.pending:
             if prev[0].get("status") == "success":
                 yield Counts(volumes={"reused": 1})
-                first.status, first.previous_row = REUSE, _stored_row(prev[0])
+                first.status, first.previous_row = REUSE, prev[0]  # its `shard` says where its media are
             else:
                 yield Counts(volumes={"retried": 1})
                 first.retried = True
@@ -217,13 +212,42 @@ def _listing(folder: str) -> list[str]:
     return [FileSystems.split(m.path)[1] for r in FileSystems.match([fs.join(folder, "*")]) for m in r.metadata_list]
 
 
-def _old_members(output: str, url: str, keys: set[str]) -> dict[str, Members]:
-    """Members of `keys` in an existing shard (any format), in their stored order."""
-    if not keys:
-        return {}
-    samples = formats.iter_shard(url, lambda name: fs.open_raw(fs.join(output, name)),
-                                 lambda folder: _listing(fs.join(output, folder)))
-    return {key: members for key, members in samples if key in keys}
+class ReadReused(beam.DoFn):
+    """(old shard url, reuse entries) → the entries as samples whose members are read from the shard
+    of the previous run that holds them (a rerun may assign them to other shards: the shard count
+    follows the number of successes). Runs before the shards are grouped, so every old shard is
+    read before any is rewritten. A member no longer there makes the item fail `reuse_missing`."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+
+    def process(self, element):
+        url, entries = element
+        entries = sorted(entries, key=lambda e: e[0])
+        keys = {key for key, _entry in entries}
+        old = {}
+        if fs.exists(fs.join(self.output, url)):
+            samples = formats.iter_shard(url, lambda name: fs.open_raw(fs.join(self.output, name)),
+                                         lambda folder: _listing(fs.join(self.output, folder)))
+            old = {key: members for key, members in samples if key in keys}
+        for key, (_kind, row, retried) in entries:
+            row = {k: v for k, v in row.items() if k != "shard"}
+            if key in old:
+                yield key, ("sample", ShardSample(key, old[key], row), retried)
+                continue
+            count("shard", "n_reuse_missing")
+            yield key, ("row", {**row, "status": FAILED_TO_DOWNLOAD, "reason": "reuse_missing",
+                                "error_message": "reuse_missing: not in the previous shard"}, retried)
+
+
+def reused_by_shard(entry):
+    """(old shard url, entry) of a reused item; nothing for the others."""
+    if entry[1][0] == REUSE:
+        yield entry[1][1]["shard"], entry
+
+
+def not_reused(entry) -> bool:
+    return entry[1][0] != REUSE
 
 
 def _record(output: str, url: str) -> str:
@@ -252,10 +276,10 @@ class WritePairShard(beam.DoFn):
     stage). webdataset: tar + .idx + .parquet; parquet: one .parquet, the manifest with the media
     in a column; files: a folder of `KEY.jpg/.txt/.json` + .parquet (`m3w_builder.output.formats`).
 
-    A finished shard (its record names this fingerprint, and its bytes the recorded md5) is kept as
-    is, unless it holds an item retried now; then its earlier successes are copied from the old
-    shard, so the result equals a run where the retried items had succeeded at once. A shard whose
-    items all failed has its manifest only."""
+    A finished shard (its manifest lists these items, its record names this fingerprint, and its
+    bytes the recorded md5) is kept as is, unless it holds an item retried now. Reused items come
+    as samples (`ReadReused`), so a retry equals a run where the retried items had succeeded at
+    once. A shard whose items all failed has its manifest only."""
 
     def __init__(self, output: str, prefix: str, fingerprint: str, output_format: str, kind: str) -> None:
         self.output = output
@@ -270,29 +294,14 @@ class WritePairShard(beam.DoFn):
         entries = sorted(entries, key=lambda e: e[0])
         stem = shard_name(self.prefix, shard_id)[: -len(".tar")]
         url = formats.shard_url(stem, self.output_format)
-        nsamples = sum(1 for _k, (kind, _v, _r) in entries if kind in ("sample", "reuse"))
-        if not any(retried for _k, (_kind, _v, retried) in entries):
+        nsamples = sum(1 for _k, (kind, _v, _r) in entries if kind == "sample")
+        if not any(retried for _k, (_kind, _v, retried) in entries) and self._same_items(url, entries):
             info = self._finished(url, nsamples)
             if info is not None:
                 yield info
                 return
-        reused = {k for k, (kind, _v, _r) in entries if kind == "reuse"}
-        old = _old_members(self.output, url, reused) if reused and self._complete(url, nsamples) else {}
-        samples: list[ShardSample] = []
-        rows: list[dict] = []
-        for key, (kind, value, _retried) in entries:
-            if kind == "sample":
-                samples.append(value)
-                rows.append(value.row)
-            elif kind == "reuse" and key in old:
-                samples.append(ShardSample(key, old[key], value))
-                rows.append(value)
-            elif kind == "reuse":
-                count("shard", "n_reuse_missing")
-                rows.append({**value, "status": FAILED_TO_DOWNLOAD, "reason": "reuse_missing",
-                             "error_message": "reuse_missing: not in the previous shard"})
-            else:
-                rows.append(value)
+        samples = [value for _k, (kind, value, _r) in entries if kind == "sample"]
+        rows = [value.row if kind == "sample" else value for _k, (kind, value, _r) in entries]
         schema = pairs_schema(extra_names)
         if self.output_format == formats.WEBDATASET:
             info = write_shard(self.output, url, samples, rows, schema, self.fingerprint)
@@ -302,11 +311,14 @@ class WritePairShard(beam.DoFn):
         fs.write_bytes_atomic(fs.join(self.output, stem + "_stats.json"), stats.encode("utf-8"))
         yield info
 
-    def _complete(self, url: str, nsamples: int) -> bool:
-        """Whether a previous run finished shard `url` (its old members can be copied)."""
-        if self.output_format == formats.WEBDATASET:
-            return finished_shard_files_exist(self.output, url, nsamples)
-        return fs.exists(fs.join(self.output, url))
+    def _same_items(self, url: str, entries: list) -> bool:
+        """Whether the manifest of the existing shard `url` lists exactly these items (a rerun that
+        succeeds on more items has more shards, so a shard id may hold other items than before)."""
+        manifest = fs.join(self.output, formats.manifest_name(url))
+        if not fs.exists(manifest):
+            return False
+        keys = pq.read_table(io.BytesIO(fs.read_bytes(manifest)), columns=["key"]).column("key").to_pylist()
+        return sorted(keys) == [key for key, _entry in entries]
 
     def _finished(self, url: str, nsamples: int) -> dict | None:
         """The shardlist entry of a shard a previous run of this fingerprint completed, else None."""

@@ -173,3 +173,17 @@ def test_dataset_json_manifests_and_sample_json_follow_the_schemas(built, output
     assert errors("pair_manifest", pq.read_table(manifests, columns=columns).to_pylist()) == []
     if output_format == "files":
         assert errors("pair_sample", [json.loads(p.read_text()) for p in sorted(out.glob("ltip-*/*.json"))]) == []
+
+
+def test_files_of_shards_a_run_did_not_write_are_removed(tmp_path):
+    from pipelines.pairs import remove_stale_shards
+
+    names = ["ltip-000001.tar", "ltip-000001.idx", "ltip-000001.parquet", "ltip-000001_stats.json",
+             ".ltip-000001.tar.done", "ltip-000002.parquet", ".ltip-000002.done", "ltip-0000012.tar", "ltip-notes.txt"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "ltip-000003").mkdir()
+    (tmp_path / "ltip-000003" / "k.jpg").write_bytes(b"x")
+    assert remove_stale_shards(str(tmp_path), "ltip", {"ltip-000002"}) == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ltip-000002.done", "ltip-0000012.tar",
+                                                          "ltip-000002.parquet", "ltip-notes.txt"]
