@@ -3,19 +3,19 @@ OBELICS layout (`m3w_builder.output.hf`), loadable with `datasets.load_dataset("
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from m3w_builder.options import ArgumentParser
 from m3w_builder.output.hf import ROWS_PER_FILE, export
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Export an m3w-builder output folder as Hugging Face parquet "
+    parser = ArgumentParser(description="Export an m3w-builder output folder as Hugging Face parquet "
                                                  "(OBELICS layout: interleaved images/texts lists).")
     parser.add_argument("output_dir", type=Path, help="an output folder of any job (with dataset.json)")
     parser.add_argument("export_dir", type=Path, help="where data/train-*.parquet is written")
-    parser.add_argument("--rows_per_file", "--rows-per-file", type=int, default=ROWS_PER_FILE,
+    parser.add_argument("--rows_per_file", type=int, default=ROWS_PER_FILE,
                         help="rows per parquet file")
     args = parser.parse_args(argv)
     try:

@@ -5,15 +5,52 @@ with `option()`, so the flags are generated from the fields (`add_options`) and 
 (`options_from_args`) and a default is written exactly once. The flag is the field name unless
 `flag=` says otherwise; a boolean whose default is True gets a switch-off flag (`--no_<name>`
 unless named). Fields declared without `option()` are internal knobs, not flags.
+
+`ArgumentParser` is the parser of every command line of the project: the jobs spell flags with
+underscores (Beam's style), the model CLIs with dashes, and each accepts both spellings.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import types
 import typing
 from typing import Any
+
+SPELLING_NOTE = "Long flags accept '_' or '-' between words: --max_tokens and --max-tokens are the same flag.\n"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """`argparse.ArgumentParser` whose long flags take either spelling (`--a_b` or `--a-b`), so a
+    user need not remember which CLI uses which; flags it does not know are left as they are (for
+    Beam, which gets them through `parse_known_args`)."""
+
+    def parse_known_args(self, args: list[str] | None = None, namespace: argparse.Namespace | None = None):
+        return super().parse_known_args(self.respelled(sys.argv[1:] if args is None else list(args)), namespace)
+
+    def _knows(self, flag: str) -> bool:
+        known = self._option_string_actions
+        return flag in known or (self.allow_abbrev and any(k.startswith(flag) for k in known if k.startswith("--")))
+
+    def respelled(self, args: list[str]) -> list[str]:
+        """`args` with each long flag this parser knows only in the other spelling respelled (up to `--`)."""
+        out = []
+        for position, arg in enumerate(args):
+            if arg == "--":
+                return out + args[position:]
+            flag, eq, value = arg.partition("=")
+            if flag.startswith("--") and len(flag) > 2 and not self._knows(flag):
+                for other in ("--" + flag[2:].replace("-", "_"), "--" + flag[2:].replace("_", "-")):
+                    if other != flag and self._knows(other):
+                        arg = other + eq + value
+                        break
+            out.append(arg)
+        return out
+
+    def format_help(self) -> str:
+        return super().format_help() + "\n" + SPELLING_NOTE
 
 
 def option(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any = dataclasses.MISSING,

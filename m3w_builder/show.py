@@ -7,7 +7,6 @@ as wids indexes); anything else is a sample key. A key whose item failed prints 
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from m3w_builder.options import ArgumentParser
 from m3w_builder.output.dataset import Sample, find_key, load_dataset_json, sample_at
 
 _SKIP = ("input_ids", "text", "images", "frames", "caption")
@@ -66,10 +66,10 @@ def lookup(dataset_dir: Path, ref: str) -> Sample | dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print one sample of an m3w-builder output folder.")
+    parser = ArgumentParser(description="Print one sample of an m3w-builder output folder.")
     parser.add_argument("output_dir", type=Path, help="an output folder (with dataset.json)")
     parser.add_argument("ref", metavar="KEY|INDEX", help="a sample key, or its global index")
-    parser.add_argument("--save_images", "--save-images", type=Path, metavar="DIR", help="write its images here")
+    parser.add_argument("--save_images", type=Path, metavar="DIR", help="write its images here")
     args = parser.parse_args(argv)
     try:
         found = lookup(args.output_dir, args.ref)

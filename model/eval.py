@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from m3w_builder.options import ArgumentParser
 from model.checkpoint import load_run
 from model.data import DatasetInfo, Decoder, collate, heldout_examples, parse_data_arg
 from model.flamingo import Batch, Flamingo
@@ -196,7 +197,7 @@ def report(name: str, r: dict, post_image: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", action="append", required=True, type=parse_data_arg, help="NAME=PATH[:WEIGHT]")
     ap.add_argument("--ckpt", type=Path, required=True, help="the --out folder of model.train")
     ap.add_argument("--batch-size", type=int, default=8)
@@ -231,5 +232,10 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console entry point (`m3w-eval`): `main` returns its results for callers, not an exit status."""
     main()
+
+
+if __name__ == "__main__":
+    cli()

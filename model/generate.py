@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from m3w_builder.options import ArgumentParser
 from model.checkpoint import load_run
 from model.config import VisionConfig
 from model.data import preprocess, uniform_subsample
@@ -47,7 +48,7 @@ def complete(model: Flamingo, tok: MarkerTokenizer, prompt: str, media: list[tor
 
 
 def main(argv: list[str] | None = None) -> str:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", type=Path, required=True, help="the --out folder of model.train")
     ap.add_argument("--prompt", required=True, help="text with <image> and <EOC> markers")
     ap.add_argument("--image", action="append", type=Path, default=[], help="one per <image>, in order")
@@ -61,5 +62,10 @@ def main(argv: list[str] | None = None) -> str:
     return text
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console entry point (`m3w-generate`): `main` returns its results for callers, not an exit status."""
     main()
+
+
+if __name__ == "__main__":
+    cli()

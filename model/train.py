@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from m3w_builder.options import ArgumentParser
 from model.checkpoint import (latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state,
                               write_run_config)
 from model.config import get_config
@@ -191,7 +192,7 @@ def gather(obj: object, d: Dist) -> list:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", action="append", required=True, type=parse_data_arg,
                     help="NAME=PATH[:WEIGHT], a dataset folder with dataset.json; repeat per dataset")
     ap.add_argument("--config", default="tiny", help="tiny | bench | smol | hf:PATH")
@@ -317,5 +318,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     return history
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console entry point (`m3w-train`): `main` returns its results for callers, not an exit status."""
     main()
+
+
+if __name__ == "__main__":
+    cli()

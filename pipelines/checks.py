@@ -138,8 +138,8 @@ def check_rerun(output: str, print_: str, options: dict, overwrite: bool, prefix
 
 def remove_dataset(output: str, prefix: str) -> None:
     """Delete an earlier dataset's shards, their records and its dataset-level files."""
-    patterns = [f"{prefix}-*", f".{prefix}-*", "dataset.json", "stats.json", "tokenizer.model", "report.html",
-                "rejects/*", "_work"]
+    patterns = [f"{prefix}-*", f".{prefix}-*", f"{prefix}-*/*", "dataset.json", "stats.json", "tokenizer.model",
+                "report.html", "rejects/*", "_work"]
     paths = [m.path for p in patterns for r in FileSystems.match([fs.join(output, p)]) for m in r.metadata_list]
     if paths:
         FileSystems.delete(paths)

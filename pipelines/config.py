@@ -16,7 +16,7 @@ from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.fetch import FetchOptions
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.video import VideoOptions
-from m3w_builder.options import add_options, option, options_from_args
+from m3w_builder.options import ArgumentParser, add_options, option, options_from_args
 from m3w_builder.output.card import CardOptions
 from m3w_builder.quality.filters import FilterOptions
 from m3w_builder.read.commoncrawl import HTTPS_BASE
@@ -105,11 +105,12 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def new_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """A job parser with the flags every job has: `--config FILE` and `-v`."""
-    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=HelpFormatter)
+    p = ArgumentParser(prog=prog, description=description, formatter_class=HelpFormatter)
     p.add_argument("--config", default=None,
                    help="a .toml, .yaml or .json file whose keys are flag names (without dashes); flags given "
                    "on the command line override it")
-    p.add_argument("-v", "--verbose", action="store_true", help="show Beam's logs (quiet by default)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show Beam's logs from INFO on (by default only its errors)")
     return p
 
 
@@ -149,7 +150,7 @@ def config_defaults(parser: argparse.ArgumentParser, config: dict) -> dict:
 
 def parse_job_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """Flags over `--config` over field defaults; unknown flags are returned for Beam. Beam's own
-    logging is quiet unless `-v`."""
+    logging is quiet unless `-v` (`quiet_logs`)."""
     first, _ = parser.parse_known_args(argv)
     if first.config:
         try:
@@ -157,9 +158,16 @@ def parse_job_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> t
         except (OSError, ValueError) as error:
             parser.error(str(error).splitlines()[0])
     args, extra = parser.parse_known_args(argv)
-    if not args.verbose:
-        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    quiet_logs(args.verbose)
     return args, extra
+
+
+def quiet_logs(verbose: bool) -> None:
+    """Beam's logs only with `-v` (then from INFO on). Quiet, local runs still print its errors, but
+    not the WARN protobuf dumps its workers relay ("No semi_persistent_directory found", ...)."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO)
+    logging.getLogger("apache_beam").setLevel(logging.NOTSET if verbose else logging.ERROR)
 
 
 def add_media_options(parser: argparse.ArgumentParser, defaults: dict | None = None) -> None:

@@ -6,21 +6,24 @@
 `ltip`/`vtp` read parquet/csv/tsv/jsonl(.gz) lists (`--url_col`, `--caption_col`). Media come from
 `--media_input` WARCs, the page crawl itself, `--mirror_dir`, `--media_cache`, local paths, or the
 safe HTTP fetcher (`pipelines.media_stage.ResolveMedia`). Without `--input` the embedded sample
-of the source is used. Output: `{prefix}-NNNNNN.tar/.idx/.parquet`, `dataset.json`, `stats.json`,
-`report.html`, `rejects/`. Shards are assigned by a stable hash of each item's key over the
-number of input items, so a rerun skips finished shards and `--retry_failed` rewrites only shards
-with failures.
+of the source is used. Output: `{prefix}-NNNNNN.tar/.idx/.parquet` (`--output_format parquet`: one
+`.parquet` per shard with the media in a column; `files`: a folder per shard + `.parquet`),
+`{prefix}-NNNNNN_stats.json`, `dataset.json`, `stats.json`, `report.html`, `rejects/`. Shards are
+assigned by a stable hash of each item's key over the number of input items, so a rerun skips
+finished shards and `--retry_failed` rewrites only shards with failures.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from m3w_builder.drops import Rejected
@@ -28,6 +31,7 @@ from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.video import VideoOptions
 from m3w_builder.options import add_options, option, options_from_args
+from m3w_builder.output import formats
 from m3w_builder.output.card import CardOptions
 from m3w_builder.pairs.align import CaptionRules
 from m3w_builder.read.lists import ListOptions, is_list_file
@@ -48,13 +52,16 @@ from pipelines.pairs_stages import (
     FrequentCaptions,
     HarvestPage,
     ReadPairList,
+    ReadReused,
     Settle,
     WritePairShard,
     alt_keyed,
     local_urls,
     manifest_rows,
     media_request,
+    not_reused,
     read_local,
+    reused_by_shard,
 )
 from pipelines.publish import dataset_json, publish
 from pipelines.read import MEDIA, expand_stage, read_stage
@@ -88,6 +95,9 @@ class PairsOptions:
     media_inputs: list[str] = option(factory=list, flag="media_input",
                                      help="WARC files whose image/video records answer the list URLs (replay)")
     prefix: str | None = option(None, "shard name prefix (default: the source)")
+    output_format: str = option(formats.WEBDATASET, "img2dataset's output formats: webdataset (tar + .idx + "
+                                "manifest), parquet (the manifest with the media in a column), files (a folder "
+                                "of KEY.jpg/.txt/.json per shard + manifest)", choices=formats.OUTPUT_FORMATS)
     url_map: str | None = option(None, "JSON-lines file mapping HTML files to URLs (align pages)")
     mirror_dir: str | None = option(None, "mirror of media, MIRROR/host/path: a local folder or gs://, s3://...")
     samples_per_shard: int = option(1000, "input items per shard")
@@ -162,8 +172,27 @@ def route_input(path: str, source: str):
         raise Rejected("not_a_list", f"{path} is not a list file (parquet/csv/tsv/jsonl)")
 
 
+def remove_stale_shards(output: str, prefix: str, stems: set[str]) -> int:
+    """Delete the files of shards this run did not write (a retry that succeeds on more items
+    spreads them over more shard ids, so some earlier shards end up holding none), so a glob over
+    the folder reads what dataset.json lists; returns how many paths were deleted."""
+    shard = re.compile(rf"^\.?({re.escape(prefix)}-\d{{6}})(?:[._]|$)")
+    stale = set()
+    # (pattern, whether it matches the files of a files-format folder, which is deleted whole)
+    for pattern, in_folder in ((f"{prefix}-*", False), (f".{prefix}-*", False), (f"{prefix}-*/*", True)):
+        for result in FileSystems.match([fs.join(output, pattern)]):
+            for meta in result.metadata_list:
+                path = FileSystems.split(meta.path)[0] if in_folder else meta.path
+                match = shard.match(FileSystems.split(path)[1])
+                if match and match.group(1) not in stems:
+                    stale.add(path)
+    if stale:
+        FileSystems.delete(sorted(stale))
+    return len(stale)
+
+
 class FinalizePairs(beam.DoFn):
-    """Write dataset.json (stats are merged in by the launcher after the run)."""
+    """Remove stale shards, write dataset.json (stats are merged in by the launcher after the run)."""
 
     def __init__(self, cfg: PairsOptions, fingerprint: str) -> None:
         self.cfg = cfg
@@ -172,7 +201,8 @@ class FinalizePairs(beam.DoFn):
     def process(self, shards: list[dict]):
         cfg = self.cfg
         tars = [s for s in shards if s["nsamples"]]
-        failed_only = sorted(s["url"][: -len(".tar")] + ".parquet" for s in shards if not s["nsamples"])
+        failed_only = sorted(formats.manifest_name(s["url"]) for s in shards if not s["nsamples"])
+        remove_stale_shards(cfg.output, cfg.prefix, {formats.stem_of(s["url"]) for s in shards})
         fs.write_bytes_atomic(fs.join(cfg.output, "dataset.json"),
                               dataset_json(cfg.source, tars, None, None, cfg.to_json(), self.fingerprint,
                                            failed_manifests=failed_only))
@@ -224,10 +254,11 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
               | "GroupByItem" >> beam.CoGroupByKey())
     composed = apply(joined, "Compose", LibraryStage("pairs", Compose(cfg.video_frames), many=True))
     rejects.append(composed[REJECTS])
-    entries = composed.out
-    # shards by item count, failures included: a retry that turns failures into successes then
-    # lands every item in the shard of a clean run
-    n_items = beam.pvalue.AsSingleton(entries | "CountItems" >> beam.combiners.Count.Globally())
+    reused = (composed.out | "ByOldShard" >> beam.FlatMap(reused_by_shard) | "GroupOldShards" >> beam.GroupByKey()
+              | "ReadReused" >> beam.ParDo(ReadReused(cfg.output)))
+    entries = (composed.out | "NotReused" >> beam.Filter(not_reused), reused) | "AllEntries" >> beam.Flatten()
+    n_items = beam.pvalue.AsSingleton(entries | "Successes" >> beam.Filter(lambda e: e[1][0] == "sample")
+                                      | "CountItems" >> beam.combiners.Count.Globally())
     extra_names = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
                                           | "DistinctExtra" >> beam.Distinct() | "ExtraList" >> beam.combiners.ToList())
     per_shard, min_shards = cfg.samples_per_shard, cfg.min_shards
@@ -235,7 +266,8 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
               | "AssignShard" >> beam.Map(lambda e, n: (stable_hash(e[0]) % num_shards(n, per_shard, min_shards), e),
                                           n_items)
               | "GroupShards" >> beam.GroupByKey()
-              | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix, fingerprint), extra_names))
+              | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix, fingerprint, cfg.output_format,
+                                                         cfg.kind), extra_names))
     _ = shards | "ShardList" >> beam.combiners.ToList() | "Finalize" >> beam.ParDo(FinalizePairs(cfg, fingerprint))
     if cfg.write_rejects:
         _ = rejects | "AllRejects" >> beam.Flatten() | "Rejects" >> RejectsFiles(cfg.output)

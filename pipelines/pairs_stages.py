@@ -3,6 +3,7 @@ composition of samples, and the pair shard writer (every drop counted as `stage/
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -14,8 +15,8 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from m3w_builder.output import formats
 from m3w_builder.output.shards import shard_name
-from m3w_builder.output.tars import Members, iter_samples
 from m3w_builder.pairs.align import AltCandidate, alt_key, caption_reason, check_candidate, harvest
 from m3w_builder.pairs.items import (
     FAILED_TO_DOWNLOAD,
@@ -33,7 +34,7 @@ from m3w_builder.read.records import WebRecord
 from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
 from pipelines.metrics import count
-from pipelines.shard_io import finished_shard, finished_shard_files_exist, shard_paths, write_shard
+from pipelines.shard_io import finished_shard, parquet_bytes, record_path, write_shard
 from pipelines.stages import Counts, Dropped, Kept
 
 REUSE = "reuse"
@@ -93,10 +94,6 @@ class CheckCandidate:
         return make_item(candidate.src, candidate.alt, "image", candidate.page_url, from_list=False)
 
 
-def _stored_row(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k != "shard"}
-
-
 class Settle:
     """Stage function (`settle`): (key, {items, prev}) → one item per key (later list rows become
     `duplicate`, later page pairs are dropped); with a previous manifest, earlier successes become
@@ -118,7 +115,7 @@ class Settle:
         if prev and first.pending:
             if prev[0].get("status") == "success":
                 yield Counts(volumes={"reused": 1})
-                first.status, first.previous_row = REUSE, _stored_row(prev[0])
+                first.status, first.previous_row = REUSE, prev[0]  # its `shard` says where its media are
             else:
                 yield Counts(volumes={"retried": 1})
                 first.retried = True
@@ -208,68 +205,182 @@ class Compose:
                       carry=(key, ("row", row, retried)))
 
 
-def _old_members(tar_path: str, keys: set[str]) -> dict[str, Members]:
-    """Members of `keys` in an existing shard, in their tar order."""
-    if not keys or not fs.exists(tar_path):
-        return {}
-    with fs.open_raw(tar_path) as handle:
-        return {key: members for key, members in iter_samples(handle) if key in keys}
+def _listing(folder: str) -> list[str]:
+    """File names in a shard folder (none when it does not exist)."""
+    if not fs.exists(folder):
+        return []
+    return [FileSystems.split(m.path)[1] for r in FileSystems.match([fs.join(folder, "*")]) for m in r.metadata_list]
+
+
+class ReadReused(beam.DoFn):
+    """(old shard url, reuse entries) → the entries as samples whose members are read from the shard
+    of the previous run that holds them (a rerun may assign them to other shards: the shard count
+    follows the number of successes). Runs before the shards are grouped, so every old shard is
+    read before any is rewritten. A member no longer there makes the item fail `reuse_missing`."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+
+    def process(self, element):
+        url, entries = element
+        entries = sorted(entries, key=lambda e: e[0])
+        keys = {key for key, _entry in entries}
+        old = {}
+        if fs.exists(fs.join(self.output, url)):
+            samples = formats.iter_shard(url, lambda name: fs.open_raw(fs.join(self.output, name)),
+                                         lambda folder: _listing(fs.join(self.output, folder)))
+            old = {key: members for key, members in samples if key in keys}
+        for key, (_kind, row, retried) in entries:
+            row = {k: v for k, v in row.items() if k != "shard"}
+            if key in old:
+                yield key, ("sample", ShardSample(key, old[key], row), retried)
+                continue
+            count("shard", "n_reuse_missing")
+            yield key, ("row", {**row, "status": FAILED_TO_DOWNLOAD, "reason": "reuse_missing",
+                                "error_message": "reuse_missing: not in the previous shard"}, retried)
+
+
+def reused_by_shard(entry):
+    """(old shard url, entry) of a reused item; nothing for the others."""
+    if entry[1][0] == REUSE:
+        yield entry[1][1]["shard"], entry
+
+
+def not_reused(entry) -> bool:
+    return entry[1][0] != REUSE
+
+
+def _record(output: str, url: str) -> str:
+    return record_path(output, url.rstrip("/"))
+
+
+def _data(output: str, url: str) -> dict[str, bytes] | None:
+    """The bytes a parquet/files shard's record describes (its parquet, or its folder's files)."""
+    path = fs.join(output, url)
+    if formats.format_of(url) == formats.PARQUET:
+        return {url: fs.read_bytes(path)} if fs.exists(path) else None
+    names = _listing(path)
+    return {name: fs.read_bytes(fs.join(path, name)) for name in names} if names else None
+
+
+def _digest(url: str, data: dict[str, bytes]) -> tuple[int, str]:
+    if formats.format_of(url) == formats.PARQUET:
+        return len(data[url]), hashlib.md5(data[url]).hexdigest()
+    return formats.folder_digest(data)
 
 
 class WritePairShard(beam.DoFn):
-    """(shard id, entries), extra column names → tar + .idx + .parquet (a row per item, failures
-    included, extra input columns as columns) and
-    img2dataset's `{shard}_stats.json` (its `duration` is this writer's time: media are resolved
-    in an earlier stage).
+    """(shard id, entries), extra column names → the shard in `output_format` with its manifest (a
+    row per item, failures included, extra input columns as columns) and img2dataset's
+    `{shard}_stats.json` (its `duration` is this writer's time: media are resolved in an earlier
+    stage). webdataset: tar + .idx + .parquet; parquet: one .parquet, the manifest with the media
+    in a column; files: a folder of `KEY.jpg/.txt/.json` + .parquet (`m3w_builder.output.formats`).
 
-    A shard whose three files exist is kept as is, unless it holds an item retried now; then its
-    earlier successes are copied from the old tar, so the result equals a run where the retried
-    items had succeeded at once."""
+    A finished shard (its manifest lists these items, its record names this fingerprint, and its
+    bytes the recorded md5) is kept as is, unless it holds an item retried now. Reused items come
+    as samples (`ReadReused`), so a retry equals a run where the retried items had succeeded at
+    once. A shard whose items all failed has its manifest only."""
 
-    def __init__(self, output: str, prefix: str, fingerprint: str) -> None:
+    def __init__(self, output: str, prefix: str, fingerprint: str, output_format: str, kind: str) -> None:
         self.output = output
         self.prefix = prefix
         self.fingerprint = fingerprint
+        self.output_format = output_format
+        self.kind = kind
 
     def process(self, element, extra_names=()):
         started = time.monotonic()
         shard_id, entries = element
         entries = sorted(entries, key=lambda e: e[0])
-        name = shard_name(self.prefix, shard_id)
-        tar_path = shard_paths(self.output, name)[0]
-        nsamples = sum(1 for _k, (kind, _v, _r) in entries if kind in ("sample", "reuse"))
-        if not any(retried for _k, (_kind, _v, retried) in entries):
-            info = finished_shard(self.output, name, nsamples, self.fingerprint)
+        stem = shard_name(self.prefix, shard_id)[: -len(".tar")]
+        url = formats.shard_url(stem, self.output_format)
+        nsamples = sum(1 for _k, (kind, _v, _r) in entries if kind == "sample")
+        if not any(retried for _k, (_kind, _v, retried) in entries) and self._same_items(url, entries):
+            info = self._finished(url, nsamples)
             if info is not None:
                 yield info
                 return
-        complete = finished_shard_files_exist(self.output, name, nsamples)
-        old = _old_members(tar_path, {k for k, (kind, _v, _r) in entries if kind == "reuse"}) if complete else {}
-        samples: list[ShardSample] = []
-        rows: list[dict] = []
-        for key, (kind, value, _retried) in entries:
-            if kind == "sample":
-                samples.append(value)
-                rows.append(value.row)
-            elif kind == "reuse" and key in old:
-                samples.append(ShardSample(key, old[key], value))
-                rows.append(value)
-            elif kind == "reuse":
-                count("shard", "n_reuse_missing")
-                rows.append({**value, "status": FAILED_TO_DOWNLOAD, "reason": "reuse_missing",
-                             "error_message": "reuse_missing: not in the previous shard"})
-            else:
-                rows.append(value)
-        info = write_shard(self.output, name, samples, rows, pairs_schema(extra_names), self.fingerprint)
+        samples = [value for _k, (kind, value, _r) in entries if kind == "sample"]
+        rows = [value.row if kind == "sample" else value for _k, (kind, value, _r) in entries]
+        schema = pairs_schema(extra_names)
+        if self.output_format == formats.WEBDATASET:
+            info = write_shard(self.output, url, samples, rows, schema, self.fingerprint)
+        else:
+            info = self._write(url, samples, rows, schema)
         stats = json.dumps(shard_stats(rows, time.monotonic() - started), indent=1, sort_keys=True)
-        fs.write_bytes_atomic(fs.join(self.output, name[: -len(".tar")] + "_stats.json"), stats.encode("utf-8"))
+        fs.write_bytes_atomic(fs.join(self.output, stem + "_stats.json"), stats.encode("utf-8"))
         yield info
+
+    def _same_items(self, url: str, entries: list) -> bool:
+        """Whether the manifest of the existing shard `url` lists exactly these items (a rerun that
+        succeeds on more items has more shards, so a shard id may hold other items than before)."""
+        manifest = fs.join(self.output, formats.manifest_name(url))
+        if not fs.exists(manifest):
+            return False
+        keys = pq.read_table(io.BytesIO(fs.read_bytes(manifest)), columns=["key"]).column("key").to_pylist()
+        return sorted(keys) == [key for key, _entry in entries]
+
+    def _finished(self, url: str, nsamples: int) -> dict | None:
+        """The shardlist entry of a shard a previous run of this fingerprint completed, else None."""
+        if self.output_format == formats.WEBDATASET:
+            return finished_shard(self.output, url, nsamples, self.fingerprint)
+        record_file = _record(self.output, url)
+        if not fs.exists(record_file) or not fs.exists(fs.join(self.output, formats.manifest_name(url))):
+            return None
+        try:
+            record = json.loads(fs.read_bytes(record_file))
+        except ValueError:
+            return None
+        if record.get("fingerprint") != self.fingerprint or record.get("nsamples") != nsamples:
+            return None
+        if nsamples:
+            data = _data(self.output, url)
+            if data is None or _digest(url, data) != (record.get("filesize"), record.get("md5sum")):
+                return None
+        count("shard", "n_skipped_existing")
+        count("shard", "n_samples", nsamples)
+        return _shard_info(record)
+
+    def _write(self, url: str, samples: list[ShardSample], rows: list[dict], schema) -> dict:
+        """Write a parquet or files shard atomically: each file under a temporary name, its record
+        last, so a killed writer leaves bytes that no record's md5 matches and a rerun rewrites."""
+        rows = [{**r, "shard": url} for r in rows]
+        members = {s.key: s.members for s in samples}
+        if self.output_format == formats.PARQUET:
+            cells = {key: formats.media_cells(m) for key, m in members.items()}
+            data = {url: parquet_bytes([{**r, **cells.get(r["key"], {})} for r in rows],
+                                       formats.parquet_schema(schema, self.kind))}
+            fs.write_bytes_atomic(fs.join(self.output, url), data[url])
+        else:
+            folder = fs.join(self.output, url)
+            if fs.exists(folder):
+                FileSystems.delete([folder])  # a stale member must not stay beside the new ones
+            data = formats.folder_files([(s.key, s.members) for s in samples])
+            if data:
+                fs.ensure_dir(folder)
+            for name, payload in data.items():
+                fs.write_bytes_atomic(fs.join(folder, name), payload)
+            fs.write_bytes_atomic(fs.join(self.output, formats.manifest_name(url)), parquet_bytes(rows, schema))
+        size, md5 = _digest(url, data) if samples else (0, "")
+        info = {"url": url, "nsamples": len(samples), "filesize": size, "md5sum": md5}
+        fs.write_bytes_atomic(_record(self.output, url), json.dumps({**info, "fingerprint": self.fingerprint}).encode())
+        count("shard", "n_written" if samples else "n_manifest_only")
+        if samples:
+            count("shard", "n_samples", len(samples))
+        return info
+
+
+def _shard_info(record: dict) -> dict:
+    return {k: record[k] for k in ("url", "nsamples", "filesize", "md5sum")}
 
 
 def manifest_rows(pattern: str):
-    """(key, row) of every row of the manifests matching `pattern` (previous run, for retries)."""
+    """(key, row) of every row of the manifests matching `pattern` (previous run, for retries);
+    media columns (parquet format) are not read: reused media come from the old shard."""
     for result in FileSystems.match([pattern]):
         for meta in result.metadata_list:
-            for row in pq.read_table(io.BytesIO(fs.read_bytes(meta.path))).to_pylist():
+            handle = pq.ParquetFile(io.BytesIO(fs.read_bytes(meta.path)))
+            columns = [n for n in handle.schema_arrow.names if n not in formats.MEDIA_COLUMNS]
+            for row in handle.read(columns=columns).to_pylist():
                 if row.get("key"):
                     yield row["key"], row

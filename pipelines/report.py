@@ -10,16 +10,16 @@ Paths go through Beam's FileSystems, so OUTPUT_DIR may be local, gs:// or s3://.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from typing import Any
 
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from m3w_builder.output import card, report
-from m3w_builder.options import add_options
+from m3w_builder.options import ArgumentParser, add_options
+from m3w_builder.output import card, formats, report
 from m3w_builder.output.card import CardOptions
 
 MAX_BYTES = 5_000_000  # page budget: images get what the rest of the page leaves
@@ -28,6 +28,16 @@ MAX_BYTES = 5_000_000  # page budget: images get what the rest of the page leave
 def _read_json(path: str) -> Any:
     with FileSystems.open(path) as handle:
         return json.loads(handle.read().decode("utf-8"))
+
+
+def _open(output_dir: str, name: str):
+    return FileSystems.open(FileSystems.join(output_dir, name), compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+def _names(output_dir: str, folder: str) -> list[str]:
+    """File names in a shard folder (`--output_format files`)."""
+    pattern = FileSystems.join(output_dir, folder, "*")
+    return [FileSystems.split(m.path)[1] for r in FileSystems.match([pattern]) for m in r.metadata_list]
 
 
 def _spread(items: list[Any], n: int) -> list[Any]:
@@ -75,8 +85,9 @@ def write_report(output_dir: str, max_windows: int = 24, max_shards: int = 16, m
     stats = {k: v for k, v in stats.items() if isinstance(v, int)}
     write_card(output_dir, dataset, stats, card_opts)
     shards = _spread(dataset.get("shardlist", []), max_shards)
-    openers = [lambda url=s["url"]: FileSystems.open(FileSystems.join(output_dir, url)) for s in shards]
-    data = report.collect(dataset, stats, openers, max_windows=max_windows, max_scan=max_scan)
+    readers = [lambda url=s["url"]: formats.iter_shard(url, lambda name: _open(output_dir, name),
+                                                       lambda folder: _names(output_dir, folder)) for s in shards]
+    data = report.collect(dataset, stats, readers, max_windows=max_windows, max_scan=max_scan)
     data.wall_seconds = wall if isinstance(wall, (int, float)) else None
     data.rejects = read_rejects(output_dir, max_rejects)
     page_without_images = report.render(data, image_budget=0)
@@ -89,7 +100,7 @@ def write_report(output_dir: str, max_windows: int = 24, max_shards: int = 16, m
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output_dir")
     parser.add_argument("--max_windows", type=int, default=24, help="windows shown in the sample section")
     parser.add_argument("--max_shards", type=int, default=16, help="shards read (evenly spread)")

@@ -1,9 +1,11 @@
-"""URL dedup keys (w3lib canonical form): spellings of one URL give one key, different URLs differ."""
+"""URL dedup keys (w3lib canonical form): spellings of one URL give one key, different URLs differ;
+`resolve` unifies only equivalent spellings (userinfo keeps its case)."""
 
 from __future__ import annotations
 
 import pytest
 
+from m3w_builder.extract.urls import resolve
 from m3w_builder.quality.urlkeys import normalize_url
 
 SAME = [
@@ -38,3 +40,29 @@ def test_key_shape_and_unparsable_urls() -> None:
     assert normalize_url("HTTPS://WWW.Example.com:443/a?b=2&a=1&utm_medium=x#top") == "example.com/a?a=1&b=2"
     assert normalize_url("http://example.com:8080/") == "example.com:8080/"
     assert normalize_url("http://[::1]:port/ ") == "http://[::1]:port/"
+
+
+# `resolve` (the URL a page's media are fetched from): equivalent spellings unified, nothing else
+RESOLVED = [
+    ("http://example.com/%7Euser/a", "http://example.com/~user/a"),
+    ("http://example.com/a/./b/../c", "http://example.com/a/c"),
+    ("http://example.com/a/b/..", "http://example.com/a/"),
+    ("http://BÜCHER.de/x", "http://xn--bcher-kva.de/x"),
+    ("http://example.com/%e4?q=%e4", "http://example.com/%E4?q=%E4"),
+    ("http://example.com/café", "http://example.com/caf%C3%A9"),
+    ("HTTP://User:PassWord@Example.COM:8080/Path?Q=A#frag", "http://User:PassWord@example.com:8080/Path?Q=A"),
+    ("http://example.com/a%2Fb/.hidden", "http://example.com/a%2Fb/.hidden"),
+]
+
+
+@pytest.mark.parametrize("ref,expected", RESOLVED)
+def test_resolve_unifies_only_equivalent_spellings(ref: str, expected: str) -> None:
+    assert resolve("http://base.test/page.html", ref) == expected
+
+
+def test_resolve_relative_refs_and_non_urls() -> None:
+    base = "http://User:Secret@Example.com/a/b/page.html"
+    assert resolve(base, "../img/./x.jpg") == "http://User:Secret@example.com/a/img/x.jpg"
+    assert resolve(base, "//cdn.Example.com/%7e/x.jpg") == "http://cdn.example.com/~/x.jpg"
+    assert [resolve(base, r) for r in ("data:image/png;base64,AA", "javascript:x()", "#top", "ftp://h/x", "http:///x",
+                                       "", None)] == [None] * 7

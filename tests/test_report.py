@@ -19,7 +19,7 @@ import pytest
 from lxml import html as lxml_html
 from PIL import Image
 
-from m3w_builder.output import report
+from m3w_builder.output import formats, report
 from pipelines.pairs import run as run_pairs
 from pipelines.report import write_report
 
@@ -255,8 +255,9 @@ def test_limits_on_windows_shards_and_image_bytes(dataset_dir: Path) -> None:
     assert "1 of 2 shard(s)" in tree.text_content()
 
     dataset = json.loads((dataset_dir / "dataset.json").read_text())
-    openers = [lambda p=dataset_dir / s["url"]: open(p, "rb") for s in dataset["shardlist"]]
-    page = report.render(report.collect(dataset, STATS, openers), image_budget=0)
+    readers = [lambda url=s["url"]: formats.iter_shard(url, lambda name: open(dataset_dir / name, "rb"), list)
+               for s in dataset["shardlist"]]
+    page = report.render(report.collect(dataset, STATS, readers), image_budget=0)
     tree = lxml_html.fromstring(page)
     assert not tree.xpath("//img") and len(tree.xpath('//span[@class="missing"]')) == 8
 
@@ -409,7 +410,7 @@ def test_pairs_job_report_shows_images_next_to_captions(ltip_dir: Path) -> None:
     assert all(chart.xpath(".//rect") for chart in tree.xpath('//section[@id="distributions"]//svg'))
     rows = {row.xpath("td[1]")[0].text: row for row in tree.xpath('//table[@class="funnel"]//tr[td]')}
     assert rows["pairs"].xpath("td[4]")[0].text == f"{dataset['stats']['pairs/kept']:,}"
-    assert list(rows)[:2] == ["read", "list"]
+    assert list(rows)[:4] == ["inputs", "route", "read", "list"]  # files, then pages, then pair items (media)
     assert [row.xpath("td[1]")[0].text for row in tree.xpath('//section[@id="shards"]//tr[td]')] == [
         s["url"] for s in dataset["shardlist"]]
     assert "tokenizer" not in tree.xpath('//section[@id="summary"]/p')[0].text_content()

@@ -15,7 +15,6 @@ CLI: `python -m m3w_builder.demo.crawl OUT_DIR [--seed N]` prints the written pa
 
 from __future__ import annotations
 
-import argparse
 import io
 import random
 import uuid
@@ -30,6 +29,7 @@ from warcio.warcwriter import WARCWriter
 
 from m3w_builder.demo import crawl_media as media
 from m3w_builder.demo.crawl_pages import Blob, Page, PageSpec, build_page
+from m3w_builder.options import ArgumentParser
 
 FILENAME = "sample-crawl.warc.gz"
 
@@ -202,7 +202,7 @@ def write_sample_crawl(out_dir: str | Path, seed: int = 0) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write the embedded sample WARC crawl.")
+    parser = ArgumentParser(description="Write the embedded sample WARC crawl.")
     parser.add_argument("out_dir")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

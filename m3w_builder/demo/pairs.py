@@ -14,7 +14,6 @@ CLI: `python -m m3w_builder.demo.pairs OUT_DIR --source ltip`.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import random
@@ -29,6 +28,7 @@ from warcio.warcwriter import WARCWriter
 from m3w_builder.demo import crawl_media as media
 from m3w_builder.demo.crawl import write_sample_crawl
 from m3w_builder.demo.crawl_text import describe, describe_clip
+from m3w_builder.options import ArgumentParser
 
 LTIP_HOST = "https://img.example-ltip.test"
 VTP_HOST = "https://video.example-vtp.test"
@@ -141,7 +141,7 @@ def write_sample_pairs(out_dir: str | Path, source: str, seed: int = 0) -> tuple
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write the embedded default input of the pairs job.")
+    parser = ArgumentParser(description="Write the embedded default input of the pairs job.")
     parser.add_argument("out_dir")
     parser.add_argument("--source", choices=SOURCES, default="ltip")
     parser.add_argument("--seed", type=int, default=0)

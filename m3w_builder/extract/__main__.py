@@ -11,12 +11,13 @@ from pathlib import Path
 
 from m3w_builder.drops import Rejected
 from m3w_builder.extract.dom import ExtractOptions, extract
+from m3w_builder.options import ArgumentParser
 from m3w_builder.samples.markers import render_text
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: print what the extractor makes of one page (node list as JSON, then the marker text)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("page", type=Path, help="an HTML file")
     parser.add_argument("--url", default="http://example.com/", help="the page's URL (resolves relative links)")
     parser.add_argument("--content-type", default=None, help="HTTP Content-Type header, if known")

@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from w3lib.url import safe_url_string
+
 _ALLOWED_SCHEMES = ("http", "https")
 _NOT_A_URL = re.compile(r'[<>"{}\n\t]')  # JSON or markup in a lazy-load attribute is no URL
 
 
 def resolve(base: str, ref: str | None) -> str | None:
-    """Absolute http(s) URL for `ref` against `base`, or None (data:, javascript:, garbage)."""
+    """Absolute http(s) URL for `ref` against `base`, or None (data:, javascript:, garbage).
+
+    Only spellings RFC 3986 (§6.2.2) calls equivalent are unified, so the URL fetched is the one
+    meant: scheme and host lowercased (userinfo and path keep their case), IDNA hosts in punycode,
+    non-ASCII percent-encoded (w3lib's `safe_url_string`), dot segments removed, percent-escapes
+    upper-cased and unreserved ones (`%7E`) decoded; the fragment is dropped."""
     if not ref:
         return None
     ref = ref.strip()
@@ -19,12 +26,46 @@ def resolve(base: str, ref: str | None) -> str | None:
     try:
         # an absolute URL is returned as it is by urljoin (which parses both URLs: the slow part)
         absolute = ref if ref[:8].lower().startswith(("http://", "https://")) else urljoin(base, ref)
-        parts = urlsplit(absolute)
+        plain = _PLAIN.fullmatch(absolute) is not None
+        parts = urlsplit(absolute if plain else safe_url_string(absolute))
     except ValueError:
         return None
-    if parts.scheme.lower() not in _ALLOWED_SCHEMES or not parts.netloc:
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if parts.scheme.lower() not in _ALLOWED_SCHEMES or not host.partition(":")[0]:
         return None
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+    path, query = parts.path or "/", parts.query
+    if not plain:
+        path, query = _escapes(_remove_dot_segments(path)), _escapes(query)
+    return urlunsplit((parts.scheme.lower(), userinfo + at + host.lower(), path, query, ""))
+
+
+# ASCII allowed unescaped in a URL, with no escape and no dot segment: nothing to normalise
+_PLAIN = re.compile(r"(?!.*/\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _escapes(text: str) -> str:
+    """Percent-escapes upper-cased, those of unreserved characters decoded (`%7e` → `~`)."""
+    def one(match: re.Match) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+    return _ESCAPE.sub(one, text)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4 on an absolute path: `.` segments go, `..` removes the segment before it."""
+    segments = path.split("/")[1:]
+    out: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    if segments[-1] in (".", ".."):
+        out.append("")  # a trailing dot segment leaves the path ending in "/"
+    return "/" + "/".join(out)
 
 
 _SRCSET_URL_RE = re.compile(r"[\s,]*(\S+)")

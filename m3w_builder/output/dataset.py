@@ -1,5 +1,6 @@
 """Read back a finished output folder (dataset.json + shards): the one folder reader the exporters
-and `m3w_builder.show` share, so they agree on what a sample is (tars are read by `tars.py`)."""
+and `m3w_builder.show` share, so they agree on what a sample is (shards of any output format are
+read by `formats.py`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from m3w_builder.output import tars
+from m3w_builder.output import formats
 
 
 @dataclass
@@ -49,10 +50,11 @@ def iter_samples(dataset_dir: Path) -> Iterator[Sample]:
 
 
 def _shard_samples(dataset_dir: Path, shard: str) -> Iterator[Sample]:
-    with open(Path(dataset_dir) / shard, "rb") as handle:
-        for key, stored in tars.iter_samples(handle):
-            members = dict(stored)
-            yield Sample(key, json.loads(members.pop("json")), members, shard)
+    folder = Path(dataset_dir)
+    for key, stored in formats.iter_shard(shard, lambda name: open(folder / name, "rb"),
+                                          lambda sub: [p.name for p in (folder / sub).iterdir()]):
+        members = dict(stored)
+        yield Sample(key, json.loads(members.pop("json")), members, shard)
 
 
 def sample_at(dataset_dir: Path, index: int) -> Sample:
@@ -76,7 +78,7 @@ def find_key(dataset_dir: Path, key: str) -> Sample | dict:
         if rows:
             return rows[0]
     for shard in dataset["shardlist"]:
-        manifest = dataset_dir / (shard["url"][: -len(".tar")] + ".parquet")
+        manifest = dataset_dir / formats.manifest_name(shard["url"])
         rows = pq.read_table(manifest, filters=[("key", "==", key)]).to_pylist() if manifest.exists() else []
         row = next((r for r in rows if r.get("status") == "success"), rows[0] if rows else None)
         if row is not None and row.get("status") != "success":

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# the unit each stage counts, in pipeline order; stages not listed are "other"
+# the unit each stage counts, in pipeline order; stages not listed are "other" (a test runs both
+# jobs and checks that none is). Pair items (list rows, alt candidates) count as media.
 UNITS = {
-    "pages": ("read", "list", "align_page", "prepass", "extract", "filter", "optout", "language", "url_dedup",
-              "near_dup", "image_set_dedup", "paragraph_dedup", "assemble"),
+    "files": ("inputs", "route"),
+    "pages": ("read", "align_page", "prepass", "extract", "filter", "optout", "language", "url_dedup",
+              "near_dup", "image_set_dedup", "paragraph_dedup", "media_requests", "assemble"),
     "paragraphs": ("filter_paragraph",),
-    "media": ("extract_media", "align", "retry", "media_source", "media", "pairs"),
+    "media": ("extract_media", "list", "align", "settle", "captions", "local_media", "media", "assemble_media",
+              "pairs"),
     "samples": ("window", "shard"),
 }
+KEYS_SUFFIX = "_keys"  # a corpus rule's key step (`url_dedup_keys`) counts what its rule counts
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Stage:
 
 
 def unit_of(stage: str) -> str:
+    stage = stage.removesuffix(KEYS_SUFFIX)
     return next((unit for unit, stages in UNITS.items() if stage in stages), "other")
 
 

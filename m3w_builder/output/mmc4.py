@@ -18,7 +18,6 @@ are fewer windows).
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import json
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from m3w_builder.options import ArgumentParser
 from m3w_builder.output.dataset import iter_samples, load_dataset_json
 from m3w_builder.output.shards import ShardWriter, shard_name
 from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN
@@ -129,14 +129,14 @@ def export(dataset_dir: Path, out_dir: Path, samples_per_shard: int = SAMPLES_PE
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Export M3W shards for OpenFlamingo's MMC4 loader.")
+    parser = ArgumentParser(description="Export M3W shards for OpenFlamingo's MMC4 loader.")
     parser.add_argument("dataset_dir", type=Path, help="an M3W output folder (with dataset.json)")
     parser.add_argument("export_dir", type=Path)
-    parser.add_argument("--samples_per_shard", "--samples-per-shard", type=int, default=SAMPLES_PER_SHARD,
+    parser.add_argument("--samples_per_shard", type=int, default=SAMPLES_PER_SHARD,
                         help="most windows per shard")
-    parser.add_argument("--min_shards", "--min-shards", type=int, default=MIN_SHARDS,
+    parser.add_argument("--min_shards", type=int, default=MIN_SHARDS,
                         help="fewest shards (set to at least workers × world_size of the OpenFlamingo run)")
-    parser.add_argument("--small_images", "--small-images", choices=SMALL_IMAGES, default="png",
+    parser.add_argument("--small_images", choices=SMALL_IMAGES, default="png",
                         help="images under the loader's 10 KB cutoff: 'png' stores the same pixels "
                              "losslessly (larger, so kept), 'keep' exports them as they are (the loader drops them)")
     args = parser.parse_args(argv)

@@ -18,14 +18,15 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import jinja2
 
 from m3w_builder.output import charts, funnel
-from m3w_builder.output.tars import iter_samples
+from m3w_builder.output.tars import Members
 from m3w_builder.quality.urlkeys import site_of
 
 _MARKER = re.compile(r"(<image>|<EOC>)")
@@ -84,12 +85,11 @@ def caption(window: StoredSample) -> str:
     return str(window.meta.get("caption", ""))
 
 
-def iter_tar_samples(fileobj: IO[bytes]) -> Iterator[StoredSample]:
-    """Samples of a WebDataset tar read as a stream (members of a sample are adjacent)."""
-    for key, members in iter_samples(fileobj):
-        media = dict(members)
-        meta = json.loads(media.pop("json")) if "json" in media else {}
-        yield StoredSample(key, meta, media)
+def stored_sample(key: str, members: Members) -> StoredSample:
+    """A shard's (key, members) with its json parsed."""
+    media = dict(members)
+    meta = json.loads(media.pop("json")) if "json" in media else {}
+    return StoredSample(key, meta, media)
 
 
 def add_window(data: ReportData, window: StoredSample) -> None:
@@ -305,24 +305,26 @@ def render(data: ReportData, image_budget: int = 3_000_000) -> str:
 def collect(
     dataset: dict[str, Any],
     stats: dict[str, int],
-    shard_openers: Iterable[Callable[[], IO[bytes]]],
+    shard_readers: Iterable[Callable[[], Iterator[tuple[str, Members]]]],
     max_windows: int = 24,
     max_scan: int = 20_000,
 ) -> ReportData:
-    """Read samples from shards (each opened by its opener, read as a stream, closed here).
+    """Read samples from shards (each reader a generator of (key, members) over one shard of any
+    output format, `formats.iter_shard`; closed here, so a shard left early closes its file).
 
     The first `ceil(max_windows / number of shards)` samples of each shard are kept for the
     browsable section; at most `max_scan` samples feed the distributions.
     """
-    openers = list(shard_openers)
+    readers = list(shard_readers)
     data = ReportData(dataset=dataset, stats=stats)
-    per_shard = math.ceil(max_windows / max(len(openers), 1))
-    for opener in openers:
+    per_shard = math.ceil(max_windows / max(len(readers), 1))
+    for reader in readers:
         if data.scanned >= max_scan:
             break
         data.scanned_shards += 1
-        with opener() as stream:
-            for i, window in enumerate(iter_tar_samples(stream)):
+        with closing(reader()) as samples:
+            for i, (key, members) in enumerate(samples):
+                window = stored_sample(key, members)
                 add_window(data, window)
                 if i < per_shard and len(data.windows) < max_windows:
                     data.windows.append(window)

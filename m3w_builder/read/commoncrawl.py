@@ -9,12 +9,12 @@ The listing is always fetched over https (it is public); the WARCs are named und
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import re
 import sys
 import zlib
 
+from m3w_builder.options import ArgumentParser
 from m3w_builder.read.remote import RemoteError, RemoteOptions, open_remote
 
 HTTPS_BASE = "https://data.commoncrawl.org/"
@@ -40,7 +40,7 @@ def warc_urls(crawl: str, files: int, base: str = HTTPS_BASE, listing_base: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("crawl", help="crawl name, e.g. CC-MAIN-2024-10")
     parser.add_argument("--files", type=int, default=1, help="how many WARCs (the first N of the listing)")
     parser.add_argument("--base", default=HTTPS_BASE, help="where the WARCs are read from (https:// or s3://)")
