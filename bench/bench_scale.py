@@ -420,6 +420,17 @@ def report(rows: list[dict], workers: int) -> None:
               f"{gib(r['loop_rss'])} GiB, {r['loop_samples']} samples{r['loop_note']}")
 
 
+def projected_total(rows: list[dict], n_pages: int) -> float:
+    """Total peak RSS expected at `n_pages`: the growth per page between the last two sizes, or,
+    after one size, the launcher's RSS growing in proportion (the workers hold one store at a time)."""
+    last = rows[-1]
+    if len(rows) >= 2:
+        before = rows[-2]
+        per_page = max(0.0, (last["total"] - before["total"]) / max(1, last["pages"] - before["pages"]))
+        return last["total"] + per_page * (n_pages - last["pages"])
+    return last["total"] + last["launcher"] * (n_pages / last["pages"] - 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--_job"]:
@@ -452,10 +463,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in sizes:
             if rows:  # should memory grow with the corpus, do not start a size this machine cannot hold
-                needed = rows[-1]["total"] * n / rows[-1]["pages"]
+                needed = projected_total(rows, n)
                 available = psutil.virtual_memory().available
                 if needed > 0.8 * available:
-                    print(f"[{n} pages] skipped: at the {rows[-1]['pages']}-page growth it needs ~{gib(needed)} GiB, "
+                    print(f"[{n} pages] skipped: its memory, projected from the sizes run, is ~{gib(needed)} GiB, "
                           f"{gib(available)} GiB available")
                     break
             if (work / f"{n}").exists():
