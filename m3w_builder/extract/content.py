@@ -28,8 +28,10 @@ from lxml import etree
 
 from m3w_builder.extract import boilerplate
 
-OPEN, MEDIA, CLOSE, END, LINK_OPEN, LINK_CLOSE, BREAK = (chr(0xE000 + i) for i in range(7))
-_TOKEN_RE = re.compile(f"([{OPEN}{CLOSE}]\\d+{END}|{MEDIA}\\d+{MEDIA}|[{LINK_OPEN}{LINK_CLOSE}{BREAK}])")
+# Block starts and ends carry no number: the n-th OPEN is block n (blocks are listed in document
+# order), a CLOSE ends the innermost open block. Media carry their index.
+OPEN, MEDIA, CLOSE, LINK_OPEN, LINK_CLOSE, BREAK = (chr(0xE000 + i) for i in range(6))
+_TOKEN_RE = re.compile(f"({MEDIA}\\d+{MEDIA}|[{OPEN}{CLOSE}{LINK_OPEN}{LINK_CLOSE}{BREAK}])")
 _WIDE_RE = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _COMMA_RE = re.compile("[,\uff0c\u3001\u060c]")
 _SENTENCE_END_RE = re.compile(r"[.!?。！？।]['\"”’)]?\s*$")
@@ -108,17 +110,17 @@ def read_page(serialised: str, elements: list[etree._Element], kinds: list[str |
     link_chars = in_link = 0
     parts = _TOKEN_RE.split(serialised)  # text, marker, text, marker, ..., text
     parts.append(BREAK)
-    for i in range(0, len(parts), 2):
-        text, marker = parts[i], parts[i + 1]
+    opened = -1
+    texts = iter(parts)
+    for text, marker in zip(texts, texts):
         if text and text != " ":
             add_piece(text)
             if in_link:
                 link_chars += len(text.strip())
-        head = marker[0]
-        if head == LINK_OPEN:
+        if marker == LINK_OPEN:
             in_link += 1
             continue
-        if head == LINK_CLOSE:
+        if marker == LINK_CLOSE:
             in_link = max(in_link - 1, 0)
             continue
         if pieces:  # any other marker ends the paragraph
@@ -137,18 +139,18 @@ def read_page(serialised: str, elements: list[etree._Element], kinds: list[str |
                 if block.first_text is None:
                     block.first_text = item
         link_chars = 0
-        if head == OPEN:
-            index = int(marker[1:-1])
-            if index:
-                blocks[index].parent = owner
-                blocks[owner].children.append(index)
-            stack.append(index)
-            owner = index
-        elif head == CLOSE:
+        if marker == OPEN:
+            opened += 1
+            if opened:
+                blocks[opened].parent = owner
+                blocks[owner].children.append(opened)
+            stack.append(opened)
+            owner = opened
+        elif marker == CLOSE:
             if len(stack) > 1:
                 stack.pop()
                 owner = stack[-1]
-        elif head == MEDIA:
+        elif marker != BREAK:
             add_item(Item(owner, media=int(marker[1:-1])))
     for index in range(len(blocks) - 1, -1, -1):  # children have larger ids: accumulate bottom-up
         block = blocks[index]

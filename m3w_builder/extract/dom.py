@@ -140,17 +140,16 @@ class _Page:
     def serialise(self, body: etree._Element) -> tuple[str, list[etree._Element], list[str | None]]:
         """The body's text with block, link and break sentinels; the block elements by id and
         why each looks like boilerplate (None: it does not, or boilerplate is kept)."""
-        blocks = [body]
-        kinds: list[str | None] = [None]
-        add_block, add_kind = blocks.append, kinds.append
-        kind = boilerplate.Classifier().kind if self.options.drop_boilerplate else None
-        open_, close, end = content.OPEN, content.CLOSE, content.END
-        body.text = f"{open_}0{end}{body.text or ''}"
-        for index, el in enumerate(body.iterdescendants(*_BLOCK_TAGS), 1):
-            add_block(el)
-            add_kind(kind(el) if kind else None)
-            el.text = f"{open_}{index}{end}{el.text or ''}"
-            el.tail = f"{close}{index}{end}{el.tail or ''}"
+        descendants = list(body.iterdescendants(*_BLOCK_TAGS))
+        blocks = [body, *descendants]
+        kinds: list[str | None] = [None] * len(blocks)
+        if self.options.drop_boilerplate:
+            kinds[1:] = map(boilerplate.Classifier().kind, descendants)
+        open_, close = content.OPEN, content.CLOSE
+        body.text = open_ + (body.text or "")
+        for el in descendants:
+            el.text = open_ + (el.text or "")
+            el.tail = close + (el.tail or "")
         for el in body.iter("br", "hr"):
             el.tail = content.BREAK + (el.tail or "")
         for el in body.iter("a"):

@@ -29,7 +29,8 @@ from m3w_builder.drops import Rejected
 # references, non-characters U+FFFE/U+FFFF, and the private-use sentinels U+E000-U+E00F that the
 # extractor writes into the tree (a page's own copies could forge a block or media marker).
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
-_SPECIAL_RE = re.compile(rb"\xee\x80[\x80-\x8f]|\xef\xbf[\xbe\xbf]")
+# Their UTF-8 forms: a two-byte lead, then one of these last bytes.
+_SPECIAL_CHARACTERS = ((b"\xee\x80", frozenset(range(0x80, 0x90))), (b"\xef\xbf", frozenset((0xBE, 0xBF))))
 # Only references that can be unsafe are matched (U+0000-U+001F, or near U+D800-U+E00F / U+FFFF);
 # `_drop_unsafe_reference` decides, so common ones (`&#39;`, `&#8217;`) cost nothing.
 _REFERENCE_RE = re.compile(
@@ -62,13 +63,23 @@ _RAW_TEXT_RE = re.compile(rb"<(script|style)\b[^>]*>")  # run on the lower-cased
 _FEED_CHUNK = 1 << 18
 
 
+def _drop_special(data: bytes, lead: bytes, last: frozenset[int]) -> bytes:
+    """`data` without `lead` + a byte of `last`; split and join are C scans (a regex over a 3 MB
+    page costs 20 ms, this 1 ms)."""
+    pieces = data.split(lead)
+    return pieces[0] + b"".join(piece[1:] if piece[:1] and piece[0] in last else lead + piece
+                                for piece in pieces[1:])
+
+
 def clean_utf8(data: bytes) -> bytes:
-    """Remove from UTF-8 bytes what lxml cannot hold or we use ourselves (see above); each regex
-    runs only when its lead bytes occur (a one-byte `in` is a memchr, ~30x faster than a two-byte
-    search, which is still far faster than `re`)."""
+    """Remove from UTF-8 bytes what lxml cannot hold or we use ourselves (see above). Each pass
+    runs only when its lead bytes occur: a one-byte `in` is a memchr, ~30x faster than a two-byte
+    search, and both far faster than `re`."""
     data = data.translate(None, _CONTROL_BYTES)
-    if (b"\xee" in data or b"\xef" in data) and (b"\xee\x80" in data or b"\xef\xbf" in data):
-        data = _SPECIAL_RE.sub(b"", data)  # U+E000-U+E03F or U+FFC0-U+FFFF occur
+    if b"\xee" in data or b"\xef" in data:
+        for lead, last in _SPECIAL_CHARACTERS:
+            if lead in data:
+                data = _drop_special(data, lead, last)
     if b"&#" in data:
         data = _REFERENCE_RE.sub(_drop_unsafe_reference, data)
     return data
