@@ -45,6 +45,12 @@ def test_text_and_images_in_dom_order_with_inline_text_joined():
     ]
 
 
+def test_words_between_adjacent_links_stay_apart():
+    html = """<html><body><p>See <a href="/a">this</a> <a href="/b">that</a>
+    <a href="/c">and</a>\n<a href="/d">more</a> in the text.</p></body></html>"""
+    assert nodes(html) == [("text", "See this that and more in the text.")]
+
+
 def test_boilerplate_nav_footer_ads_cookie_banner_and_hidden_are_dropped():
     html = """<html><body><nav><a>Home</a><img src="menu.png"></nav>
     <header class="site-header"><div class="menu">Menu</div></header>

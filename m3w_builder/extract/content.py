@@ -113,7 +113,7 @@ def read_page(serialised: str, elements: list[etree._Element], kinds: list[str |
     opened = -1
     texts = iter(parts)
     for text, marker in zip(texts, texts):
-        if text and text != " ":
+        if text:
             add_piece(text)
             if in_link:
                 link_chars += len(text.strip())
