@@ -36,7 +36,6 @@ _BOILERPLATE_WORDS = frozenset(
 )
 _CASED_WORDS = frozenset(("ad", "ads"))
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
-_WORD_SPLIT = str.maketrans("-_", "  ")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5}
@@ -46,10 +45,16 @@ _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins
 _EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break
 
 
+def class_words(value: str) -> list[str]:
+    """The words of a class/id value, split at spaces, `-` and `_` (`str.replace` twice is ~5x
+    faster than `str.translate` or a regex split on such short strings)."""
+    return value.replace("-", " ").replace("_", " ").split()
+
+
 def _names_boilerplate(value: str) -> bool:
-    if not _BOILERPLATE_WORDS.isdisjoint(value.lower().translate(_WORD_SPLIT).split()):
+    if not _BOILERPLATE_WORDS.isdisjoint(class_words(value.lower())):
         return True
-    return "ad" in value and not _CASED_WORDS.isdisjoint(value.translate(_WORD_SPLIT).split())
+    return "ad" in value and not _CASED_WORDS.isdisjoint(class_words(value))
 
 
 def _flag_kind(key: str, value: str) -> str | None:

@@ -1,8 +1,8 @@
 """Main-content selection over a page's block tree: which paragraphs and media are the article.
 
-The DOM is serialised once with sentinels at every block start/end, link start/end and media
-position (see `dom.py`); `read_page` rebuilds from that string a compact tree of blocks, each with
-the paragraphs it directly holds (text length, link-text length), and `select` scores it:
+`read_tree` walks the DOM once (lxml's `iterwalk`: the walk in C, Python only at each element's
+start and end) into a compact tree of blocks, each with the paragraphs it directly holds (text
+length, link-text length), and the media positions in DOM order; `select` scores it:
 
 - every paragraph of at least `_MIN_PARAGRAPH` characters credits its container (and, less, the
   containers above), more for longer text and more commas: prose sits in the block that directly
@@ -22,16 +22,17 @@ pages in scripts without spaces are scored like the others.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from m3w_builder.extract import boilerplate
 
-# Block starts and ends carry no number: the n-th OPEN is block n (blocks are listed in document
-# order), a CLOSE ends the innermost open block. Media carry their index.
-OPEN, MEDIA, CLOSE, LINK_OPEN, LINK_CLOSE, BREAK = (chr(0xE000 + i) for i in range(6))
-_TOKEN_RE = re.compile(f"({MEDIA}\\d+{MEDIA}|[{OPEN}{CLOSE}{LINK_OPEN}{LINK_CLOSE}{BREAK}])")
+# Blocks of the block tree; table rows and sections hold only cells, which are blocks themselves.
+BLOCK_TAGS = boilerplate.BLOCK_TAGS - {"br", "hr", "html", "tr", "tbody", "thead", "tfoot"}
+_BLOCK, _LINK, _BREAK = 1, 2, 3
+_ROLES = {tag: _BLOCK for tag in BLOCK_TAGS} | {"a": _LINK, "br": _BREAK, "hr": _BREAK}
 _WIDE_RE = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _COMMA_RE = re.compile("[,\uff0c\u3001\u060c]")
 _SENTENCE_END_RE = re.compile(r"[.!?。！？।]['\"”’)]?\s*$")
@@ -97,72 +98,107 @@ def weighted_length(text: str) -> int:
     return len(text) if text.isascii() else len(text) + 2 * len(_WIDE_RE.findall(text))
 
 
-def read_page(serialised: str, elements: list[etree._Element], kinds: list[str | None]) \
-        -> tuple[list[Block], list[Item]]:
-    """Rebuild the block tree and the paragraph/media items from the sentinel-marked text."""
-    blocks = [Block(el, -1, kind) for el, kind in zip(elements, kinds)]
+def _collapsed(texts: list[str]) -> str:
+    """The texts joined, whitespace runs made one space, stripped (as a browser renders them)."""
+    return " ".join("".join(texts).split())
+
+
+def read_tree(body: etree._Element, media: dict[etree._Element, int],
+              classify: Callable[[etree._Element], str | None] | None) -> tuple[list[Block], list[Item]]:
+    """The block tree and the paragraph/media items of `body` in DOM order. A paragraph is the text
+    between two block starts/ends, line breaks or media (`media`: element -> index of its node);
+    `classify` says why a block looks like boilerplate (None: boilerplate is kept)."""
+    blocks = [Block(body, -1)]
     items: list[Item] = []
     add_item = items.append
     stack = [0]
     owner = 0  # the innermost open block: owns the text read now
-    pieces: list[str] = []
-    add_piece = pieces.append
+    texts: list[str] = []  # raw text of the current paragraph
+    add_text = texts.append
+    run = 0  # where in `texts` the current stretch (between two link starts/ends) begins
     link_chars = in_link = 0
-    parts = _TOKEN_RE.split(serialised)  # text, marker, text, marker, ..., text
-    parts.append(BREAK)
-    opened = -1
-    texts = iter(parts)
-    for text, marker in zip(texts, texts):
-        if text:
-            add_piece(text)
-            if in_link:
-                link_chars += len(text.strip())
-        if marker == LINK_OPEN:
-            in_link += 1
-            continue
-        if marker == LINK_CLOSE:
-            in_link = max(in_link - 1, 0)
-            continue
-        if pieces:  # any other marker ends the paragraph
-            paragraph = "".join(pieces).strip()
-            pieces.clear()
-            if paragraph:
-                share = min(link_chars / len(paragraph), 1.0)
-                weight = weighted_length(paragraph)
-                item = Item(owner, paragraph, -1, weight, share)
-                add_item(item)
-                block = blocks[owner]
-                block.own += weight
-                block.own_links += share * weight
-                if weight >= _PROSE and share < _MAX_PROSE_LINKS:
-                    block.good += weight
-                if block.first_text is None:
-                    block.first_text = item
+
+    def end_paragraph() -> None:
+        nonlocal run, link_chars
+        if in_link and run < len(texts):
+            link_chars += len(_collapsed(texts[run:]))
+        paragraph = _collapsed(texts)
+        texts.clear()
+        run = 0
+        if paragraph:
+            share = min(link_chars / len(paragraph), 1.0)
+            weight = weighted_length(paragraph)
+            item = Item(owner, paragraph, -1, weight, share)
+            add_item(item)
+            block = blocks[owner]
+            block.own += weight
+            block.own_links += share * weight
+            if weight >= _PROSE and share < _MAX_PROSE_LINKS:
+                block.good += weight
+            if block.first_text is None:
+                block.first_text = item
         link_chars = 0
-        if marker == OPEN:
-            opened += 1
-            if opened:
-                blocks[opened].parent = owner
-                blocks[owner].children.append(opened)
-            stack.append(opened)
-            owner = opened
-        elif marker == CLOSE:
-            if len(stack) > 1:
-                stack.pop()
-                owner = stack[-1]
-        elif marker != BREAK:
-            add_item(Item(owner, media=int(marker[1:-1])))
-    for index in range(len(blocks) - 1, -1, -1):  # children have larger ids: accumulate bottom-up
-        block = blocks[index]
+
+    walk = etree.iterwalk(body, events=("start", "end"))
+    next(walk)  # body's start: block 0
+    if body.text and not body.text.isspace():
+        add_text(body.text)
+    roles = _ROLES
+    for event, el in walk:
+        role = roles.get(el.tag)
+        if event == "start":
+            if role == _BLOCK:
+                if texts:
+                    end_paragraph()
+                index = len(blocks)
+                blocks.append(Block(el, owner, classify(el) if classify else None))
+                blocks[owner].children.append(index)
+                stack.append(index)
+                owner = index
+            elif role == _LINK and el.get("href") is not None:
+                if in_link and run < len(texts):
+                    link_chars += len(_collapsed(texts[run:]))
+                run = len(texts)
+                in_link += 1
+            text = el.text
+            if text and (texts or not text.isspace()):  # leading space would be stripped
+                add_text(text)
+            continue
+        if role == _BLOCK:
+            if el is body:
+                break  # its tail is not page text
+            if texts:
+                end_paragraph()
+            blocks[stack.pop()].end = len(blocks) - 1  # every block opened since is inside it
+            owner = stack[-1]
+        elif role == _LINK and el.get("href") is not None:
+            if in_link and run < len(texts):
+                link_chars += len(_collapsed(texts[run:]))
+            run = len(texts)
+            if in_link:
+                in_link -= 1
+        elif role == _BREAK:
+            if texts:
+                end_paragraph()
+        elif el in media:
+            if texts:
+                end_paragraph()
+            add_item(Item(owner, media=media[el]))
+        tail = el.tail
+        if tail and (texts or not tail.isspace()):
+            add_text(tail)
+    if texts:
+        end_paragraph()
+    for index in stack:
+        blocks[index].end = len(blocks) - 1
+    for block in reversed(blocks):  # children have larger ids: accumulate bottom-up
         block.total += block.own
         block.links += block.own_links
-        block.end = max(block.end, index)
         if block.parent >= 0:
             parent = blocks[block.parent]
             parent.total += block.total
             parent.links += block.links
             parent.good += block.good
-            parent.end = max(parent.end, block.end)
     return blocks, items
 
 

@@ -1,10 +1,10 @@
 """Page bytes → Document: text/image/video nodes of the main content, in DOM order.
 
 Steps: decode (`charset.py`), guard and parse (`parse.py`), drop skipped tags and guarded
-boilerplate (`boilerplate.py`), mark media positions and block/link boundaries with private-use
-sentinels, serialise the text once in C (`tostring(method="text")`), rebuild a compact block tree
-from it and select the main content (`content.py`), classify images (`images.py`) and emit nodes.
-The DOM is never walked node by node in Python except over block and media elements.
+boilerplate (`boilerplate.py`), collect media in DOM order, walk the tree once into a compact block
+tree of paragraphs and media positions and select the main content (`content.py`), classify images
+(`images.py`) and emit nodes. The walk is lxml's `iterwalk` (C); Python runs only at element
+starts and ends, never per character or per text node.
 
 CLI: `python -m m3w_builder.extract PAGE.html --url URL` (`__main__.py`).
 """
@@ -26,9 +26,6 @@ from m3w_builder.extract.urls import resolve
 from m3w_builder.options import option
 
 __all__ = ["ExtractOptions", "ExtractResult", "extract", "parse_html"]
-
-# Blocks of the block tree; table rows and sections hold only cells, which are blocks themselves.
-_BLOCK_TAGS = tuple(boilerplate.BLOCK_TAGS - {"br", "hr", "html", "tr", "tbody", "thead", "tfoot"})
 
 
 @dataclass
@@ -88,6 +85,7 @@ class _Page:
         self.page_url = page_url
         self.options = options
         self.media: list[tuple[ImageNode | VideoNode, str | None]] = []
+        self.positions: dict[etree._Element, int] = {}  # media element -> index in `media`
         self.drops = Drops()
 
     def image(self, el: etree._Element) -> tuple[ImageNode, str | None] | None:
@@ -124,7 +122,7 @@ class _Page:
         return node, None
 
     def mark_media(self, body: etree._Element) -> None:
-        """Collect media nodes in DOM order and leave a sentinel where each one stood."""
+        """Collect media nodes in DOM order, remembering which element each one came from."""
         limit = self.options.max_page_media
         for seen, el in enumerate(list(body.iter("img", "video"))):
             if seen >= limit:
@@ -134,30 +132,8 @@ class _Page:
             if el.tag == "video":
                 el.clear(keep_tail=True)  # fallback text inside <video> is not page text
             if found is not None:
-                el.tail = f"{content.MEDIA}{len(self.media)}{content.MEDIA}" + (el.tail or "")
+                self.positions[el] = len(self.media)
                 self.media.append(found)
-
-    def serialise(self, body: etree._Element) -> tuple[str, list[etree._Element], list[str | None]]:
-        """The body's text with block, link and break sentinels; the block elements by id and
-        why each looks like boilerplate (None: it does not, or boilerplate is kept)."""
-        descendants = list(body.iterdescendants(*_BLOCK_TAGS))
-        blocks = [body, *descendants]
-        kinds: list[str | None] = [None] * len(blocks)
-        if self.options.drop_boilerplate:
-            kinds[1:] = map(boilerplate.Classifier().kind, descendants)
-        open_, close = content.OPEN, content.CLOSE
-        body.text = open_ + (body.text or "")
-        for el in descendants:
-            el.text = open_ + (el.text or "")
-            el.tail = close + (el.tail or "")
-        for el in body.iter("br", "hr"):
-            el.tail = content.BREAK + (el.tail or "")
-        for el in body.iter("a"):
-            if el.get("href") is not None:
-                el.text = content.LINK_OPEN + (el.text or "")
-                el.tail = content.LINK_CLOSE + (el.tail or "")
-        text = etree.tostring(body, method="text", encoding="unicode", with_tail=False)
-        return " ".join(text.split()), blocks, kinds
 
     def nodes(self, items: list[content.Item], selection: content.Selection) -> list[Node]:
         """The kept items as nodes; media outside the content or of a dropped class are counted."""
@@ -196,7 +172,7 @@ def extract(
     options = options or ExtractOptions()
     if len(data) > options.max_page_bytes:
         raise Rejected("too_large", f"{len(data)} bytes > {options.max_page_bytes}")
-    if not data.strip():
+    if not data or data.isspace():  # `strip()` would copy the page
         raise Rejected("empty")
     deadline = time.thread_time() + options.time_limit_s
     decoded = decode_html(data, content_type)
@@ -229,7 +205,8 @@ def _extract_tree(
     boilerplate.strip_skipped(body)
     page.mark_media(body)
     _check_deadline(deadline, options)
-    blocks, items = content.read_page(*page.serialise(body))
+    classify = boilerplate.Classifier().kind if options.drop_boilerplate else None
+    blocks, items = content.read_tree(body, page.positions, classify)
     _check_deadline(deadline, options)
     if options.drop_boilerplate:
         content.remove_boilerplate(blocks, items)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from m3w_builder.extract.boilerplate import class_words
 from m3w_builder.extract.urls import best_srcset, resolve
 
 CONTENT, TEASER, LOGO, AD, OUTSIDE = "content", "teaser", "logo", "ad", "outside"
@@ -32,7 +33,6 @@ _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice"
              "/banners/", "advert", "sponsor", "tracking", "beacon", "analytics", "facebook.com/tr")
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
-_WORD_SPLIT = str.maketrans("-_", "  ")
 _SHORT_ALT = 30
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`.
@@ -75,7 +75,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
     marks = f"{src} {names} ".lower()
-    if any(word in marks for word in _AD_WORDS) or not _AD_NAMES.isdisjoint(names.translate(_WORD_SPLIT).split()):
+    if any(word in marks for word in _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
         return AD
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
