@@ -124,6 +124,18 @@ def test_charset_lies_are_decoded_right():
     assert "日本語のテキスト" in decode_html(sjis).text  # undeclared: detected
 
 
+def test_utf8_pages_pass_undecoded_and_a_sequence_cut_at_an_ascii_chunk_is_invalid():
+    from m3w_builder.extract.charset import _CHUNK, to_utf8, valid_utf8
+
+    straddling = b"a" * (_CHUNK - 2) + "日本".encode("utf-8") + b"b" * _CHUNK
+    assert valid_utf8(straddling) and to_utf8(straddling) == (straddling, "utf-8")
+    for cut in (b"\xe6", b"\xe6\x97"):  # the first bytes of a CJK character, then only ASCII
+        assert not valid_utf8(b"a" * (_CHUNK - len(cut)) + cut + b"b" * _CHUNK)
+    latin1 = "<p>Crème brûlée</p>".encode("latin-1") + b" " * _CHUNK
+    assert to_utf8(latin1, "text/html; charset=iso-8859-1") == ("<p>Crème brûlée</p>".encode() + b" " * _CHUNK,
+                                                              "cp1252")
+
+
 def test_wpull_utf16_page_whose_meta_says_x_sjis():
     data = shared_path("html", "wpull-samples", "kcna.html").read_bytes()
     decoded = decode_html(data)

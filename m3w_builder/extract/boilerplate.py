@@ -36,7 +36,7 @@ _BOILERPLATE_WORDS = frozenset(
 )
 _CASED_WORDS = frozenset(("ad", "ads"))
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
-_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5}
 MAX_REMOVED_NAMED_SHARE = 0.6
@@ -65,7 +65,7 @@ def _flag_kind(key: str, value: str) -> str | None:
     if key == "hidden" or (key == "aria-hidden" and value == "true"):
         return "hidden"
     if key == "style":
-        return "hidden" if _HIDDEN_STYLE_RE.search(value) else None
+        return "hidden" if _HIDDEN_STYLE_RE.search(value.lower()) else None
     if key == "role":
         return "role" if value.lower() in _BOILERPLATE_ROLES else None
     return None

@@ -20,7 +20,7 @@ from lxml import etree
 from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode, make_doc_id
 from m3w_builder.drops import Drops, Rejected
 from m3w_builder.extract import boilerplate, content, images
-from m3w_builder.extract.charset import decode_html
+from m3w_builder.extract.charset import to_utf8
 from m3w_builder.extract.parse import check_attribute_floods, clean_utf8, parse_html, parse_utf8
 from m3w_builder.extract.urls import resolve
 from m3w_builder.options import option
@@ -124,7 +124,9 @@ class _Page:
     def mark_media(self, body: etree._Element) -> None:
         """Collect media nodes in DOM order, remembering which element each one came from."""
         limit = self.options.max_page_media
-        for seen, el in enumerate(list(body.iter("img", "video"))):
+        # a one-tag walk is ~4x faster than a two-tag one, and most pages hold no video
+        tags = ("img", "video") if next(body.iter("video"), None) is not None else ("img",)
+        for seen, el in enumerate(list(body.iter(*tags))):
             if seen >= limit:
                 self.drops["media_over_page_limit"] += 1
                 continue
@@ -175,8 +177,8 @@ def extract(
     if not data or data.isspace():  # `strip()` would copy the page
         raise Rejected("empty")
     deadline = time.thread_time() + options.time_limit_s
-    decoded = decode_html(data, content_type)
-    utf8 = clean_utf8(data if decoded.method == "utf8" else decoded.text.encode("utf-8", errors="replace"))
+    page_bytes, encoding = to_utf8(data, content_type)
+    utf8 = clean_utf8(page_bytes)
     tags = utf8.count(b"<")
     if tags > options.max_page_tags:
         raise Rejected("too_many_tags", f"{tags} '<' > {options.max_page_tags}")
@@ -185,7 +187,7 @@ def extract(
     if root is None:
         raise Rejected("parse_error")
     _check_deadline(deadline, options)
-    return _extract_tree(root, url, fetch_time, source, options, deadline, decoded.encoding)
+    return _extract_tree(root, url, fetch_time, source, options, deadline, encoding)
 
 
 def _extract_tree(
@@ -205,11 +207,10 @@ def _extract_tree(
     boilerplate.strip_skipped(body)
     page.mark_media(body)
     _check_deadline(deadline, options)
-    classify = boilerplate.Classifier().kind if options.drop_boilerplate else None
-    blocks, items = content.read_tree(body, page.positions, classify)
+    blocks, items = content.read_tree(body, page.positions)
     _check_deadline(deadline, options)
     if options.drop_boilerplate:
-        content.remove_boilerplate(blocks, items)
+        content.remove_boilerplate(blocks, boilerplate.Classifier().kind)
         selection = content.select(blocks, items)
     else:
         selection = content.keep_all(blocks)

@@ -80,9 +80,7 @@ def clean_utf8(data: bytes) -> bytes:
         for lead, last in _SPECIAL_CHARACTERS:
             if lead in data:
                 data = _drop_special(data, lead, last)
-    if b"&#" in data:
-        data = _REFERENCE_RE.sub(_drop_unsafe_reference, data)
-    return data
+    return _REFERENCE_RE.sub(_drop_unsafe_reference, data)  # its `&#` prefix is scanned for in C
 
 
 def _raw_text_ranges(data: bytes) -> list[tuple[int, int]]:
