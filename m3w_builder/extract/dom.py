@@ -57,10 +57,13 @@ class ExtractResult:
     encoding: str = ""
 
 
+_INT_RE = re.compile(r"\s*(\d{1,9})")
+
+
 def _int_attr(value: str | None) -> int | None:
     if not value:
         return None
-    match = re.match(r"\s*(\d{1,9})", value)
+    match = _INT_RE.match(value)
     return int(match.group(1)) if match else None
 
 
@@ -68,8 +71,8 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _dom_path(el: etree._Element) -> str:
-    return "/".join(reversed([a.tag for a in el.iterancestors()])) + "/" + el.tag
+def _dom_path(el: etree._Element, ancestors: list[etree._Element]) -> str:
+    return "/".join(reversed([a.tag for a in ancestors])) + "/" + el.tag
 
 
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
@@ -90,7 +93,8 @@ class _Page:
 
     def image(self, el: etree._Element) -> tuple[ImageNode, str | None] | None:
         get = el.get
-        src = images.image_source(el, self.base_url, self.page_url)
+        ancestors = list(el.iterancestors())
+        src = images.image_source(el, self.base_url, self.page_url, ancestors)
         if src is None:
             raw = get("src") or ""
             self.drops["image_data_uri" if raw.strip().startswith("data:") else "image_no_src"] += 1
@@ -101,14 +105,14 @@ class _Page:
             self.drops["image_tracking_pixel"] += 1
             return None
         caption = ""
-        figure = next(el.iterancestors("figure"), None)
+        figure = images.nearest(ancestors, ("figure",))
         if figure is not None:
             figcaption = next(figure.iter("figcaption"), None)
             if figcaption is not None:
                 caption = _clean(figcaption.xpath("string()"))
         node = ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
-                         dom_path=_dom_path(el))
-        return node, images.dom_class(el, src, width, height, self.base_url, self.page_url)
+                         dom_path=_dom_path(el, ancestors))
+        return node, images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors)
 
     def video(self, el: etree._Element) -> tuple[VideoNode, str | None] | None:
         sources = [el.get("src")] + [s.get("src") for s in el.iter("source")]
@@ -118,7 +122,7 @@ class _Page:
             return None
         node = VideoNode(src=resolved[0], sources=resolved, poster=resolve(self.base_url, el.get("poster")) or "",
                          width=_int_attr(el.get("width")), height=_int_attr(el.get("height")),
-                         dom_path=_dom_path(el))
+                         dom_path=_dom_path(el, list(el.iterancestors())))
         return node, None
 
     def mark_media(self, body: etree._Element) -> None:
