@@ -108,10 +108,11 @@ def strip_skipped(body: etree._Element) -> None:
     etree.strip_elements(body, *_STRIP_TAGS, with_tail=False)
     for el in list(body.iter(*_EMPTY_TAGS)):
         el.clear(keep_tail=True)
-    noscripts = list(body.iter("noscript"))
+    noscripts = [(el, _chars(el)) for el in body.iter("noscript")]
     if noscripts:
-        page = _chars(body)
-        for el in noscripts:
-            if _chars(el) > _MAX_NOSCRIPT_SHARE * page:
-                el.tag = "div"  # kept as a plain block
+        if any(chars for _, chars in noscripts):  # most hold a tracking pixel: no page text needed
+            page = _chars(body)
+            for el, chars in noscripts:
+                if chars > _MAX_NOSCRIPT_SHARE * page:
+                    el.tag = "div"  # kept as a plain block
         etree.strip_elements(body, "noscript", with_tail=False)

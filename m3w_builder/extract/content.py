@@ -35,7 +35,7 @@ _BLOCK, _LINK, _BREAK, _MEDIA = 1, 2, 3, 4
 _ROLES = {tag: _BLOCK for tag in BLOCK_TAGS} | {"a": _LINK, "br": _BREAK, "hr": _BREAK, "img": _MEDIA,
                                                 "video": _MEDIA}
 _WIDE_RE = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_COMMA_RE = re.compile("[,\uff0c\u3001\u060c]")
+_COMMAS = (",", "\uff0c", "\u3001", "\u060c")  # Latin, fullwidth, ideographic, Arabic
 _SENTENCE_END_RE = re.compile(r"[.!?。！？।]['\"”’)]?\s*$")
 
 _MIN_PARAGRAPH = 25       # characters for a paragraph to credit its containers
@@ -166,8 +166,15 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
                 break  # its tail is not page text
             if texts:
                 end_paragraph()
-            blocks[stack.pop()].end = len(blocks) - 1  # every block opened since is inside it
+            block = blocks[stack.pop()]
+            block.end = len(blocks) - 1  # every block opened since is inside it
             owner = stack[-1]
+            parent = blocks[owner]  # the block is complete: its totals go up
+            block.total += block.own
+            block.links += block.own_links
+            parent.total += block.total
+            parent.links += block.links
+            parent.good += block.good
         elif role == _LINK and el.get("href") is not None:
             if in_link and run < len(texts):
                 link_chars += len(_collapsed(texts[run:]))
@@ -186,16 +193,10 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
             add_text(tail)
     if texts:
         end_paragraph()
-    for index in stack:
-        blocks[index].end = len(blocks) - 1
-    for block in reversed(blocks):  # children have larger ids: accumulate bottom-up
-        block.total += block.own
-        block.links += block.own_links
-        if block.parent >= 0:
-            parent = blocks[block.parent]
-            parent.total += block.total
-            parent.links += block.links
-            parent.good += block.good
+    root = blocks[0]  # only body is still open
+    root.end = len(blocks) - 1
+    root.total += root.own
+    root.links += root.own_links
     return blocks, items
 
 
@@ -252,7 +253,9 @@ def _score_candidates(blocks: list[Block], items: list[Item]) -> None:
         if item.media >= 0 or item.weight < _MIN_PARAGRAPH or item.link_share >= _MAX_LINK_PARAGRAPH \
                 or blocks[item.owner].removed:
             continue
-        credit = 1 + len(_COMMA_RE.findall(item.text)) + min(item.weight / 100, 3)
+        text = item.text
+        commas = text.count(",") if text.isascii() else sum(map(text.count, _COMMAS))  # ~5x faster than `re`
+        credit = 1 + commas + min(item.weight / 100, 3)
         index = blocks[item.owner].parent
         for level in range(_ANCESTOR_LEVELS):
             if index < 0:
