@@ -127,7 +127,7 @@ def test_charset_lies_are_decoded_right():
 def test_utf8_pages_pass_undecoded_and_a_sequence_cut_at_an_ascii_chunk_is_invalid():
     from m3w_builder.extract.charset import _CHUNK, to_utf8, valid_utf8
 
-    straddling = b"a" * (_CHUNK - 2) + "日本".encode("utf-8") + b"b" * _CHUNK
+    straddling = b"a" * (_CHUNK - 2) + "日本".encode() + b"b" * _CHUNK
     assert valid_utf8(straddling) and to_utf8(straddling) == (straddling, "utf-8")
     for cut in (b"\xe6", b"\xe6\x97"):  # the first bytes of a CJK character, then only ASCII
         assert not valid_utf8(b"a" * (_CHUNK - len(cut)) + cut + b"b" * _CHUNK)

@@ -115,88 +115,71 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
     run = 0  # where in `texts` the current stretch (between two link starts/ends) begins
     link_chars = in_link = 0
 
-    def end_paragraph() -> None:
-        nonlocal run, link_chars
-        if in_link and run < len(texts):
-            link_chars += len(_collapsed(texts[run:]))
-        paragraph = _collapsed(texts)
-        texts.clear()
-        run = 0
-        if paragraph:
-            share = min(link_chars / len(paragraph), 1.0)
-            weight = weighted_length(paragraph)
-            item = Item(owner, paragraph, -1, weight, share)
-            add_item(item)
-            block = blocks[owner]
-            block.own += weight
-            block.own_links += share * weight
-            if weight >= _PROSE and share < _MAX_PROSE_LINKS:
-                block.good += weight
-            if block.first_text is None:
-                block.first_text = item
-        link_chars = 0
-
     walk = etree.iterwalk(body, events=("start", "end"))
     next(walk)  # body's start: block 0
     if body.text and not body.text.isspace():
         add_text(body.text)
     roles = _ROLES
     for event, el in walk:
-        role = roles.get(el.tag)
-        if event == "start":
+        start = event == "start"
+        role = _BLOCK if el is body else roles.get(el.tag)  # body may be the <html> of a page without one
+        if role == _LINK:
+            if el.get("href") is not None:  # a link start or end ends a stretch of (non-)link text
+                if in_link and run < len(texts):
+                    link_chars += len(_collapsed(texts[run:]))
+                run = len(texts)
+                if start:
+                    in_link += 1
+                elif in_link:
+                    in_link -= 1
+        elif texts and role is not None and (role == _BLOCK or not start) and (role != _MEDIA or el in media):
+            # a block start or end, a line break or a media position ends the paragraph
+            if in_link and run < len(texts):
+                link_chars += len(_collapsed(texts[run:]))
+            paragraph = _collapsed(texts)
+            texts.clear()
+            run = 0
+            if paragraph:
+                share = min(link_chars / len(paragraph), 1.0)
+                weight = weighted_length(paragraph)
+                item = Item(owner, paragraph, -1, weight, share)
+                add_item(item)
+                block = blocks[owner]
+                block.own += weight
+                block.own_links += share * weight
+                if weight >= _PROSE and share < _MAX_PROSE_LINKS:
+                    block.good += weight
+                if block.first_text is None:
+                    block.first_text = item
+            link_chars = 0
+        if start:
             if role == _BLOCK:
-                if texts:
-                    end_paragraph()
                 index = len(blocks)
                 blocks.append(Block(el, owner))
                 blocks[owner].children.append(index)
                 stack.append(index)
                 owner = index
-            elif role == _LINK and el.get("href") is not None:
-                if in_link and run < len(texts):
-                    link_chars += len(_collapsed(texts[run:]))
-                run = len(texts)
-                in_link += 1
             text = el.text
             if text and (texts or not text.isspace()):  # leading space would be stripped
                 add_text(text)
             continue
         if role == _BLOCK:
-            if el is body:
-                break  # its tail is not page text
-            if texts:
-                end_paragraph()
             block = blocks[stack.pop()]
             block.end = len(blocks) - 1  # every block opened since is inside it
-            owner = stack[-1]
-            parent = blocks[owner]  # the block is complete: its totals go up
             block.total += block.own
             block.links += block.own_links
+            if el is body:
+                break  # its tail is not page text
+            owner = stack[-1]
+            parent = blocks[owner]  # the block is complete: its totals go up
             parent.total += block.total
             parent.links += block.links
             parent.good += block.good
-        elif role == _LINK and el.get("href") is not None:
-            if in_link and run < len(texts):
-                link_chars += len(_collapsed(texts[run:]))
-            run = len(texts)
-            if in_link:
-                in_link -= 1
-        elif role == _BREAK:
-            if texts:
-                end_paragraph()
         elif role == _MEDIA and el in media:
-            if texts:
-                end_paragraph()
             add_item(Item(owner, media=media[el]))
         tail = el.tail
         if tail and (texts or not tail.isspace()):
             add_text(tail)
-    if texts:
-        end_paragraph()
-    root = blocks[0]  # only body is still open
-    root.end = len(blocks) - 1
-    root.total += root.own
-    root.links += root.own_links
     return blocks, items
 
 
