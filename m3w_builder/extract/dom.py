@@ -81,7 +81,7 @@ def _check_deadline(deadline: float, options: ExtractOptions) -> None:
 
 
 class _Page:
-    """One page's media (in DOM order, with their provisional class) and the sentinel marking."""
+    """One page's media (in DOM order, with their provisional class) and the element of each."""
 
     def __init__(self, base_url: str, page_url: str, options: ExtractOptions) -> None:
         self.base_url = base_url

@@ -96,7 +96,7 @@ def _has_text(el: etree._Element) -> bool:
 def dom_class(el: etree._Element, src: str, width: int | None, height: int | None, base_url: str,
               page_url: str, ancestors: list[etree._Element]) -> str | None:
     """The class an image's own markup decides (ad, logo, teaser, `_LINKED`), or None when it
-    depends on where the main content is. Runs before sentinels are written into the tree."""
+    depends on where the main content is. `ancestors`: the image's, innermost first."""
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
     marks = f"{src} {names} ".lower()

@@ -26,8 +26,8 @@ from lxml import etree
 from m3w_builder.drops import Rejected
 
 # Removed before parsing: C0 controls lxml refuses (raw, or as character references), surrogate
-# references, non-characters U+FFFE/U+FFFF, and the private-use sentinels U+E000-U+E00F that the
-# extractor writes into the tree (a page's own copies could forge a block or media marker).
+# references, non-characters U+FFFE/U+FFFF, and the private-use U+E000-U+E00F (this extractor's
+# sentinels until it walked the tree instead; still kept out of documents, as tests pin).
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 # Their UTF-8 forms: a two-byte lead, then one of these last bytes.
 _SPECIAL_CHARACTERS = ((b"\xee\x80", frozenset(range(0x80, 0x90))), (b"\xef\xbf", frozenset((0xBE, 0xBF))))
