@@ -45,6 +45,12 @@ def test_text_and_images_in_dom_order_with_inline_text_joined():
     ]
 
 
+def test_words_between_adjacent_links_stay_apart():
+    html = """<html><body><p>See <a href="/a">this</a> <a href="/b">that</a>
+    <a href="/c">and</a>\n<a href="/d">more</a> in the text.</p></body></html>"""
+    assert nodes(html) == [("text", "See this that and more in the text.")]
+
+
 def test_boilerplate_nav_footer_ads_cookie_banner_and_hidden_are_dropped():
     html = """<html><body><nav><a>Home</a><img src="menu.png"></nav>
     <header class="site-header"><div class="menu">Menu</div></header>
@@ -116,6 +122,18 @@ def test_charset_lies_are_decoded_right():
     sjis = "<p>日本語のテキストです。東京の天気は晴れ。</p>".encode("shift_jis")
     assert "日本語のテキスト" in decode_html(sjis, "text/html; charset=Shift_JIS").text
     assert "日本語のテキスト" in decode_html(sjis).text  # undeclared: detected
+
+
+def test_utf8_pages_pass_undecoded_and_a_sequence_cut_at_an_ascii_chunk_is_invalid():
+    from m3w_builder.extract.charset import _CHUNK, to_utf8, valid_utf8
+
+    straddling = b"a" * (_CHUNK - 2) + "日本".encode() + b"b" * _CHUNK
+    assert valid_utf8(straddling) and to_utf8(straddling) == (straddling, "utf-8")
+    for cut in (b"\xe6", b"\xe6\x97"):  # the first bytes of a CJK character, then only ASCII
+        assert not valid_utf8(b"a" * (_CHUNK - len(cut)) + cut + b"b" * _CHUNK)
+    latin1 = "<p>Crème brûlée</p>".encode("latin-1") + b" " * _CHUNK
+    assert to_utf8(latin1, "text/html; charset=iso-8859-1") == ("<p>Crème brûlée</p>".encode() + b" " * _CHUNK,
+                                                              "cp1252")
 
 
 def test_wpull_utf16_page_whose_meta_says_x_sjis():

