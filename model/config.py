@@ -49,12 +49,14 @@ class PerceiverConfig:
 
 @dataclass
 class FlamingoConfig:
-    """Whole model: backbones, resampler and gated cross-attention every `xattn_every` LM layers."""
+    """Whole model: backbones, resampler and gated cross-attention before LM layers `xattn_first`,
+    `xattn_first + xattn_every`, ... (Flamingo: from layer 0)."""
 
     lm: LMConfig = field(default_factory=LMConfig)
     vision: VisionConfig = field(default_factory=VisionConfig)
     perceiver: PerceiverConfig = field(default_factory=PerceiverConfig)
     xattn_every: int = 1
+    xattn_first: int = 0
     xattn_heads: int = 4
     xattn_head_dim: int = 32
     xattn_ff_mult: int = 4
@@ -98,7 +100,7 @@ def smol(path: str = "") -> FlamingoConfig:
         vision=VisionConfig(kind="efficientnet-lite0", image_size=224, width=1280,
                             mean=IMAGENET_MEAN, std=IMAGENET_STD),
         perceiver=PerceiverConfig(dim=512, depth=2, heads=8, head_dim=64),
-        xattn_every=4, xattn_heads=8, xattn_head_dim=64,
+        xattn_every=3, xattn_first=15, xattn_heads=8, xattn_head_dim=64,
     )
 
 

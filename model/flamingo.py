@@ -61,8 +61,7 @@ class Flamingo(nn.Module):
         self.special_in = nn.Parameter(self._init_rows(lm.embed_weight, [image_id, eoc_id]))
         self.special_out = nn.Parameter(self._init_rows(lm.head_weight, [image_id, eoc_id]))
         self.perceiver = PerceiverResampler(cfg.perceiver, cfg.vision.width)
-        every = cfg.xattn_every
-        self.xattn_layers = [i for i in range(lm.n_layers) if i % every == 0]
+        self.xattn_layers = list(range(cfg.xattn_first, lm.n_layers, cfg.xattn_every))
         self.xattn = nn.ModuleList([
             GatedXAttnDense(lm.dim, cfg.perceiver.dim, cfg.xattn_heads, cfg.xattn_head_dim, cfg.xattn_ff_mult)
             for _ in self.xattn_layers])

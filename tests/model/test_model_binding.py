@@ -203,3 +203,28 @@ def test_bf16_autocast_tracks_fp32_and_keeps_fp32_gradients() -> None:
     bf16.backward()
     grads = [p.grad for _, p in model.trainable_named_parameters()]
     assert all(g is not None and g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads)
+
+
+def test_xattn_first_places_blocks_from_that_layer_only() -> None:
+    """Blocks sit before layers first, first + every, ...: the hidden state entering the LM's
+    lower layers is the same whatever the image, and the image still reaches the logits."""
+    torch.manual_seed(0)
+    cfg = tiny()
+    cfg.lm.vocab_size, cfg.lm.n_layers = VOCAB, 4
+    cfg.vision.image_size, cfg.vision.patch = 32, 16
+    cfg.xattn_every, cfg.xattn_first = 2, 1
+    model = build_model(cfg, IMAGE, EOC).eval()
+    assert model.xattn_layers == [1, 3] and len(model.xattn) == 2
+    with torch.no_grad():
+        for blk in model.xattn:
+            blk.attn_gate.fill_(1.0)
+    ids = torch.tensor([[5, 6, IMAGE, 7, 8, 9]])
+    inputs: list[list[torch.Tensor]] = [[] for _ in model.lm.layers]  # per layer, its input per forward
+    for i, layer in enumerate(model.lm.layers):
+        layer.register_forward_pre_hook(lambda _mod, args, i=i: inputs[i].append(args[0]))
+    with torch.no_grad():
+        a = model(ids, torch.randn(1, 3, 32, 32), [1], [1])
+        b = model(ids, torch.randn(1, 3, 32, 32), [1], [1])
+    assert torch.equal(*inputs[0])  # layer 0 has no block before it
+    assert not torch.equal(*inputs[1])  # the block before layer 1 injects the image
+    assert (a - b).abs().amax() > 1e-4

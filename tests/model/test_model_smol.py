@@ -32,7 +32,9 @@ def test_smol_forward_and_trainable_parts(smol_model) -> None:
     assert logits.shape == (1, ids.shape[1], tok.vocab_size)
     trainable = {n.split(".")[0] for n, _ in model.trainable_named_parameters()}
     assert trainable == {"special_in", "special_out", "perceiver", "xattn"}
-    assert len(model.xattn) == len(range(0, model.lm.n_layers, model.cfg.xattn_every)) > 1
+    cfg = model.cfg
+    assert model.xattn_layers == list(range(cfg.xattn_first, model.lm.n_layers, cfg.xattn_every))
+    assert len(model.xattn) > 1
 
 
 def test_smol_hooks_inject_the_image_only_from_its_marker_on(smol_model) -> None:
