@@ -193,7 +193,8 @@ class NearDupDedup(beam.PTransform):
             | "JoinSmaller" >> beam.CoGroupByKey()
             | "Verify" >> beam.FlatMap(verify)
         )
-        return (docs, decisions, key_rejects) | _DropByIds(NEAR_DUP, "near_duplicate")
+        shed = docs | "ShedSignature" >> beam.Map(lambda d: replace(d, signature=None))  # read: not carried on
+        return (shed, decisions, key_rejects) | _DropByIds(NEAR_DUP, "near_duplicate")
 
 
 class ImageSetDedup(beam.PTransform):
@@ -214,7 +215,8 @@ class ImageSetDedup(beam.PTransform):
             | "GroupSets" >> beam.GroupByKey()
             | "Losers" >> beam.FlatMap(lambda kv: dedup.smallest_wins(kv[1]))
         )
-        return (docs, decisions, key_rejects) | _DropByIds(IMAGE_SET_DEDUP, "image_set_duplicate")
+        shed = docs | "ShedImageSet" >> beam.Map(lambda d: replace(d, image_set=None))
+        return (shed, decisions, key_rejects) | _DropByIds(IMAGE_SET_DEDUP, "image_set_duplicate")
 
 
 class DomainParagraphDedup(beam.PTransform):
@@ -242,8 +244,8 @@ class DomainParagraphDedup(beam.PTransform):
         def mark(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
             _doc_id, groups = element
             remove = frozenset(groups["remove"])
-            for keys in groups["doc"]:
-                yield Forward(replace(keys, strip=remove) if remove else keys)
+            for keys in groups["doc"]:  # the paragraph keys are read: only the strip set goes on
+                yield Forward(replace(keys, strip=remove, paragraphs=()))
 
         keys, key_rejects = _keys(docs, "Paragraphs", PARAGRAPH_DEDUP, occurrences)
         hits = (
