@@ -37,7 +37,7 @@ TORCH_ENV = OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$
 SMOL_STAMP := $(VENV)/.smol-installed
 OF_VENV ?= out/venv-openflamingo
 
-.PHONY: install build-m3w build-pairs test fuzz bench bench-quality bench-scale train train-smol bench-openflamingo install-smol eval clean
+.PHONY: install build-m3w build-pairs test fuzz bench bench-quality bench-scale bench-resume train train-smol bench-openflamingo install-smol eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -123,6 +123,9 @@ bench: $(STAMP) bench-quality
 # The job at 1k, 4k, 16k, 64k pages made from ../shared/data (FAST=1: 1k only; SCALE_SIZES=1000,4000).
 bench-scale: $(STAMP)
 	PYTHONPATH=. NO_GCE_CHECK=True $(PY) bench/bench_scale.py $(if $(FAST),--fast) $(if $(SCALE_SIZES),--sizes $(SCALE_SIZES))
+
+bench-resume: $(STAMP)
+	PYTHONPATH=. NO_GCE_CHECK=True $(PY) bench/bench_resume.py $(if $(RESUME_PAGES),--pages $(RESUME_PAGES))
 
 clean:
 	rm -rf out .pytest_cache
