@@ -153,7 +153,7 @@ def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[d
     shard = OpenShard(output, name)
     for sample in samples:
         shard.add(sample, [])
-    shard.rows = rows
+    shard.rows.extend(rows)
     return shard.close(schema, fingerprint)
 
 
@@ -177,10 +177,15 @@ class WriteRejects(beam.DoFn):
 
     def process(self, element):
         name, rows = element
-        rows = sorted(rows, key=lambda r: (r["id"], r["url"], r["reason"]))
-        fs.ensure_dir(fs.join(self.output, "rejects"))
-        fs.write_bytes_atomic(fs.join(self.output, "rejects", f"{name}.parquet"), parquet_bytes(rows, REJECTS_SCHEMA))
+        write_rejects_file(self.output, name, rows)
         yield name
+
+
+def write_rejects_file(output: str, name: str, rows: list[dict]) -> None:
+    """`rejects/{name}.parquet`, rows sorted (deterministic whatever order they came in)."""
+    rows = sorted(rows, key=lambda r: (r["stage"], r["id"], r["url"], r["reason"]))
+    fs.ensure_dir(fs.join(output, "rejects"))
+    fs.write_bytes_atomic(fs.join(output, "rejects", f"{name}.parquet"), parquet_bytes(rows, REJECTS_SCHEMA))
 
 
 class RejectsFiles(beam.PTransform):

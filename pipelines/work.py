@@ -25,7 +25,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines import fs
 from pipelines.metrics import REJECTS, count, recording, replay
-from pipelines.shard_io import REJECTS_SCHEMA, parquet_bytes
+from pipelines.read import HTML_SUFFIXES
+from pipelines.shard_io import write_rejects_file
 
 WORK = "_work"
 ROWS_PER_GROUP = 256  # pickled values per parquet row group: what a reader holds at once
@@ -40,8 +41,6 @@ def work_path(output: str, *parts: str) -> str:
 def make_stores(files: list[str]) -> list[tuple[int, str, list[str]]]:
     """(ordinal, store id, files) for the sorted input files: each archive alone, single pages in
     batches of `FILES_PER_STORE`, so a folder of pages does not become a store (and a shard) per page."""
-    from pipelines.read import HTML_SUFFIXES
-
     groups: list[list[str]] = []
     pages: list[str] = []
     for path in sorted(set(files)):
@@ -150,10 +149,7 @@ class StorePass(beam.DoFn):
                 else:
                     outputs.append((None, out))
         if rows:
-            rows.sort(key=lambda r: (r["stage"], r["id"], r["url"], r["reason"]))
-            fs.ensure_dir(fs.join(self.output, "rejects"))
-            fs.write_bytes_atomic(fs.join(self.output, "rejects", f"{self.name}-{store}.parquet"),
-                                  parquet_bytes(rows, REJECTS_SCHEMA))
+            write_rejects_file(self.output, f"{self.name}-{store}", rows)
         done = {"fingerprint": self.fingerprint, "counters": dict(counters), "outputs": outputs}
         fs.ensure_dir(work_path(self.output, self.name))
         fs.write_bytes_atomic(self.marker(store), pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
