@@ -142,13 +142,30 @@ def test_vtp_in_parquet_has_the_frames_of_the_tars(sample_output, tmp_path):
     assert [(f["t"], f["jpg"]) for f in first["frames"]] == expected[first["key"]]
 
 
+def _captions_that_move_a_reused_item(urls: list[str]) -> list[str]:
+    """Captions (a searched-for number in each) whose pair keys put the first two items in different
+    shards of 2 and move one of them in 4 shards: the layout this test needs, wherever it runs."""
+    from m3w_builder.pairs.items import make_item
+    from pipelines.shard_io import stable_hash
+
+    for n in range(1000):
+        captions = [f"a landscape photograph with a tree number {n}-{i}" for i in range(len(urls))]
+        shards = [stable_hash(make_item(u, c, "image", "").key) for u, c in zip(urls, captions)]
+        if shards[0] % 2 != shards[1] % 2 and any(h % 4 != h % 2 for h in shards[:2]):
+            return captions
+    raise AssertionError("no caption numbering gives the layout")
+
+
 def test_retry_failed_in_parquet_reuses_old_media_and_equals_a_clean_run(tmp_path):
     photos = sorted(shared_path("images", "exif-orientation-examples").glob("*.jpg"))[:4]
+    early = [tmp_path / f"early-{i}.jpg" for i in range(2)]
     late = [tmp_path / f"late-{i}.jpg" for i in range(2)]
+    for path, photo in zip(early, photos):
+        shutil.copy(photo, path)
+    captions = _captions_that_move_a_reused_item([p.as_uri() for p in [*early, *late]])
     listing = tmp_path / "list.csv"
-    listing.write_text("url,caption\n" + "".join(f"{p},a landscape photograph with a tree number {i}\n"
-                                                 for i, p in enumerate([*photos[:2], *late])))
-    args = ["--input", str(listing), "--min_shards", "8"]  # 2 shards, then 4: reused media move shard
+    listing.write_text("url,caption\n" + "".join(f"{p},{c}\n" for p, c in zip([*early, *late], captions)))
+    args = ["--input", str(listing), "--min_shards", "8"]  # 2 shards, then 4: a reused item moves shard
     out = tmp_path / "out"
     first = _build(out, "parquet", *args)
     assert sum(s["nsamples"] for s in first["shardlist"]) == len(first["shardlist"]) == 2
