@@ -21,6 +21,7 @@ import torch
 import webdataset as wds
 from PIL import Image
 
+from m3w_builder.output.formats import WEBDATASET, format_of, iter_shard
 from m3w_builder.samples.markers import neutralise
 from model.config import VisionConfig
 from model.flamingo import Batch
@@ -61,11 +62,22 @@ class DatasetInfo:
 
     @classmethod
     def load(cls, folder: Path, name: str = "") -> "DatasetInfo":
-        meta = json.loads((folder / "dataset.json").read_text())
+        """Raises ValueError, with the folder in the message, for anything that is not a dataset
+        folder with samples, so the CLIs stop with one line before building a model."""
+        try:
+            meta = json.loads((folder / "dataset.json").read_text())
+        except FileNotFoundError:
+            raise ValueError(f"{folder}: no dataset.json (not an m3w-builder output folder)") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{folder}/dataset.json: unreadable ({e})") from None
         kind = meta.get("kind") or name
         if kind not in KINDS:
             raise ValueError(f"{folder}: unknown dataset kind {kind!r}")
-        shards = [str(folder / s["url"]) for s in meta["shardlist"]]
+        # a files-format shard is a folder: its url keeps the trailing slash that names the format
+        shards = [str(folder / s["url"]) + ("/" if s["url"].endswith("/") else "")
+                  for s in meta.get("shardlist", []) if s.get("nsamples", 1)]
+        if not shards:
+            raise ValueError(f"{folder}: dataset.json lists no shard with samples")
         tok = meta.get("tokenizer") or {}
         tok_file = folder / tok["file"] if tok.get("file") else None
         identity = None
@@ -73,6 +85,14 @@ class DatasetInfo:
             from model.tokenizer import file_sha256
             identity = "sp:" + (tok.get("sha256") or file_sha256(tok_file))
         return cls(kind, shards, tok_file, identity)
+
+
+def load_infos(specs: list["DataSpec"]) -> list[DatasetInfo]:
+    """Every `--data` folder's DatasetInfo, or a one-line exit naming the bad one."""
+    try:
+        return [DatasetInfo.load(s.path, s.name) for s in specs]
+    except ValueError as e:
+        raise SystemExit(f"error: --data {e}") from None
 
 
 def preprocess(data: bytes, vision: VisionConfig) -> torch.Tensor:
@@ -171,9 +191,18 @@ class Decoder:
 
 
 def _raw_samples(shards: list[str]) -> Iterator[dict]:
+    """Samples as webdataset dicts (`__key__` and a member per suffix), from shards of any of the
+    job's output formats (tar, parquet, folder of files)."""
     for url in shards:
-        yield from wds.WebDataset(url, shardshuffle=False, empty_check=False,
-                                  nodesplitter=lambda s: s, workersplitter=lambda s: s)
+        if format_of(url) == WEBDATASET:
+            yield from wds.WebDataset(url, shardshuffle=False, empty_check=False,
+                                      nodesplitter=lambda s: s, workersplitter=lambda s: s)
+            continue
+        folder = Path(url.rstrip("/")).parent
+        relative = url[len(str(folder)) + 1:]
+        for key, members in iter_shard(relative, lambda name: open(folder / name, "rb"),
+                                       lambda sub: [p.name for p in (folder / sub).iterdir()]):
+            yield {"__key__": key, **dict(members)}
 
 
 def _split_key(raw: dict) -> str:

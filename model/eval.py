@@ -26,7 +26,7 @@ import torch
 
 from m3w_builder.options import ArgumentParser
 from model.checkpoint import load_run
-from model.data import DatasetInfo, Decoder, collate, heldout_examples, parse_data_arg
+from model.data import Decoder, collate, heldout_examples, load_infos, parse_data_arg
 from model.flamingo import Batch, Flamingo
 from model.tokenizer import MarkerTokenizer
 
@@ -213,11 +213,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    infos = load_infos(args.data)
     tok, model, ckpt = load_run(args.ckpt, args.device)
     cfg = model.cfg
     results = {}
-    for spec in args.data:
-        info = DatasetInfo.load(spec.path, spec.name)
+    for spec, info in zip(args.data, infos):
         dec = Decoder(info, tok, cfg.vision, cfg.max_tokens, cfg.perceiver.max_frames)
         examples = heldout_examples(info, dec)
         batches = []

@@ -26,7 +26,7 @@ from m3w_builder.options import ArgumentParser
 from model.checkpoint import (latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state,
                               write_run_config)
 from model.config import get_config
-from model.data import BatchStream, DataSpec, DatasetInfo, Decoder, ExampleStream, parse_data_arg
+from model.data import BatchStream, DataSpec, DatasetInfo, Decoder, ExampleStream, load_infos, parse_data_arg
 from model.factory import build
 from model.flamingo import Batch, Flamingo
 
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     specs: list[DataSpec] = args.data
-    infos = [DatasetInfo.load(s.path, s.name) for s in specs]
+    infos = load_infos(specs)
     cfg = get_config(args.config, args.lm_path)
     if args.max_tokens:
         cfg.max_tokens = args.max_tokens

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -204,3 +205,34 @@ def test_files_of_shards_a_run_did_not_write_are_removed(tmp_path):
     assert remove_stale_shards(str(tmp_path), "ltip", {"ltip-000002"}) == 6
     assert sorted(p.name for p in tmp_path.iterdir()) == [".ltip-000002.done", "ltip-0000012.tar",
                                                           "ltip-000002.parquet", "ltip-notes.txt"]
+
+
+def _trainer_samples(folder: Path) -> dict[str, dict[str, bytes]]:
+    from model.data import DatasetInfo, _raw_samples
+
+    return {raw["__key__"]: {k: v for k, v in raw.items() if not k.startswith("__")}
+            for raw in _raw_samples(DatasetInfo.load(folder).shards)}
+
+
+@pytest.mark.parametrize("kind, output_format", [("ltip", "parquet"), ("ltip", "files"), ("vtp", "files")])
+def test_the_trainer_reads_every_output_format_as_it_reads_the_tars(sample_output, tmp_path, kind, output_format):
+    out = tmp_path / kind
+    run(["--source", kind, "--output", str(out), "--output_format", output_format, *LOCAL_JOB, "--no_report"])
+    expected, got = _trainer_samples(sample_output(kind)), _trainer_samples(out)
+    assert expected and got.keys() == expected.keys()
+    for key, members in expected.items():  # a parquet row's json also carries the manifest's columns
+        meta = json.loads(members.pop("json"))
+        assert json.loads(got[key].pop("json")).items() >= meta.items() and got[key] == members
+
+
+def test_the_trainer_trains_on_a_files_format_dataset_and_stops_on_a_folder_that_is_not_one(
+        built, m3w_dataset, tmp_path):
+    from model.train import main
+
+    out, _ = built("files")
+    tokenizer = m3w_dataset / json.loads((m3w_dataset / "dataset.json").read_text())["tokenizer"]["file"]
+    logs = main(["--data", f"ltip={out}", "--steps", "2", "--batch-size", "2", "--tokenizer", str(tokenizer),
+                 "--out", str(tmp_path / "run")])
+    assert len(logs) == 2 and all(math.isfinite(r["loss"]) for r in logs)
+    with pytest.raises(SystemExit, match=f"--data {tmp_path}: no dataset.json"):
+        main(["--data", f"ltip={tmp_path}", "--steps", "1", "--out", str(tmp_path / "run2")])
