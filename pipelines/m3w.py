@@ -475,9 +475,9 @@ def prepare_retry(cfg: JobConfig) -> int:
     pattern = fs.join(cfg.output, f"{cfg.prefix}-*.parquet")
     manifests = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
     failed = 0
-    for path in manifests:
-        rows = pq.read_table(io.BytesIO(fs.read_bytes(path))).to_pylist()
-        failed += sum(1 for r in rows if r["status"] in RETRYABLE or r["status"].startswith("http_"))
+    for path in manifests:  # one manifest's status column in memory at a time
+        statuses = pq.read_table(io.BytesIO(fs.read_bytes(path)), columns=["status"]).column(0).to_pylist()
+        failed += sum(1 for s in statuses if s in RETRYABLE or s.startswith("http_"))
     shards = [m.path for r in FileSystems.match([fs.join(cfg.output, f"{cfg.prefix}-*")]) for m in r.metadata_list]
     if shards:
         FileSystems.delete(shards)
