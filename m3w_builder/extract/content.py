@@ -119,10 +119,20 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
     next(walk)  # body's start: block 0
     if body.text and not body.text.isspace():
         add_text(body.text)
-    roles = _ROLES
+    # the root is a block whatever its tag (the <html> of a page without <body>; never nested)
+    roles = _ROLES if body.tag in BLOCK_TAGS else {**_ROLES, body.tag: _BLOCK}
+    get_role = roles.get
     for event, el in walk:
+        role = get_role(el.tag)
+        if role is None:  # an inline element: its text, then its tail, are the paragraph's
+            if event == "start":
+                text = el.text
+            else:
+                text = el.tail
+            if text and (texts or not text.isspace()):  # leading space would be stripped
+                add_text(text)
+            continue
         start = event == "start"
-        role = _BLOCK if el is body else roles.get(el.tag)  # body may be the <html> of a page without one
         if role == _LINK:
             if el.get("href") is not None:  # a link start or end ends a stretch of (non-)link text
                 if in_link and run < len(texts):
@@ -132,7 +142,7 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
                     in_link += 1
                 elif in_link:
                     in_link -= 1
-        elif texts and role is not None and (role == _BLOCK or not start) and (role != _MEDIA or el in media):
+        elif texts and (role == _BLOCK or not start) and (role != _MEDIA or el in media):
             # a block start or end, a line break or a media position ends the paragraph
             if in_link and run < len(texts):
                 link_chars += len(_collapsed(texts[run:]))
@@ -160,7 +170,7 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
                 stack.append(index)
                 owner = index
             text = el.text
-            if text and (texts or not text.isspace()):  # leading space would be stripped
+            if text and (texts or not text.isspace()):
                 add_text(text)
             continue
         if role == _BLOCK:
@@ -168,8 +178,8 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
             block.end = len(blocks) - 1  # every block opened since is inside it
             block.total += block.own
             block.links += block.own_links
-            if el is body:
-                break  # its tail is not page text
+            if not stack:
+                break  # the root: its tail is not page text
             owner = stack[-1]
             parent = blocks[owner]  # the block is complete: its totals go up
             parent.total += block.total
