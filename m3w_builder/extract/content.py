@@ -125,16 +125,14 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
     for event, el in walk:
         role = get_role(el.tag)
         if role is None:  # an inline element: its text, then its tail, are the paragraph's
-            if event == "start":
-                text = el.text
-            else:
-                text = el.tail
+            text = el.text if event == "start" else el.tail
             if text and (texts or not text.isspace()):  # leading space would be stripped
                 add_text(text)
             continue
         start = event == "start"
-        if role == _LINK:
-            if el.get("href") is not None:  # a link start or end ends a stretch of (non-)link text
+        if role == _LINK or (role != _BLOCK and start) or (role == _MEDIA and el not in media):
+            # a link start or end ends a stretch of (non-)link text; the rest ends nothing
+            if role == _LINK and el.get("href") is not None:
                 if in_link and run < len(texts):
                     link_chars += len(_collapsed(texts[run:]))
                 run = len(texts)
@@ -142,8 +140,11 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
                     in_link += 1
                 elif in_link:
                     in_link -= 1
-        elif texts and (role == _BLOCK or not start) and (role != _MEDIA or el in media):
-            # a block start or end, a line break or a media position ends the paragraph
+            text = el.text if start else el.tail
+            if text and (texts or not text.isspace()):
+                add_text(text)
+            continue
+        if texts:  # a block start or end, a line break or a media position ends the paragraph
             if in_link and run < len(texts):
                 link_chars += len(_collapsed(texts[run:]))
             paragraph = _collapsed(texts)
@@ -162,13 +163,12 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
                 if block.first_text is None:
                     block.first_text = item
             link_chars = 0
-        if start:
-            if role == _BLOCK:
-                index = len(blocks)
-                blocks.append(Block(el, owner))
-                blocks[owner].children.append(index)
-                stack.append(index)
-                owner = index
+        if start:  # a block's start
+            index = len(blocks)
+            blocks.append(Block(el, owner))
+            blocks[owner].children.append(index)
+            stack.append(index)
+            owner = index
             text = el.text
             if text and (texts or not text.isspace()):
                 add_text(text)
@@ -185,7 +185,7 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
             parent.total += block.total
             parent.links += block.links
             parent.good += block.good
-        elif role == _MEDIA and el in media:
+        elif role == _MEDIA:
             add_item(Item(owner, media=media[el]))
         tail = el.tail
         if tail and (texts or not tail.isspace()):
