@@ -102,9 +102,13 @@ def _collapsed(texts: list[str]) -> str:
     return " ".join("".join(texts).split())
 
 
-def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[list[Block], list[Item]]:
+def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | None]
+              ) -> tuple[list[Block], list[Item]]:
     """The block tree and the paragraph/media items of `body` in DOM order. A paragraph is the text
-    between two block starts/ends, line breaks or media (`media`: element -> index of its node)."""
+    between two block starts/ends, line breaks or media. `add_media` is called at the start of
+    each `<img>`/`<video>`, in DOM order, before its text is read: the index of its node, or None
+    (then it is no media position)."""
+    media: dict[etree._Element, int] = {}  # media element -> index of its node
     blocks = [Block(body, -1)]
     items: list[Item] = []
     add_item = items.append
@@ -132,14 +136,19 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
         start = event == "start"
         if role == _LINK or (role != _BLOCK and start) or (role == _MEDIA and el not in media):
             # a link start or end ends a stretch of (non-)link text; the rest ends nothing
-            if role == _LINK and el.get("href") is not None:
-                if in_link and run < len(texts):
-                    link_chars += len(_collapsed(texts[run:]))
-                run = len(texts)
-                if start:
-                    in_link += 1
-                elif in_link:
-                    in_link -= 1
+            if role == _LINK:
+                if el.get("href") is not None:
+                    if in_link and run < len(texts):
+                        link_chars += len(_collapsed(texts[run:]))
+                    run = len(texts)
+                    if start:
+                        in_link += 1
+                    elif in_link:
+                        in_link -= 1
+            elif role == _MEDIA and start:
+                index = add_media(el)
+                if index is not None:
+                    media[el] = index
             text = el.text if start else el.tail
             if text and (texts or not text.isspace()):
                 add_text(text)
