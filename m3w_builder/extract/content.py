@@ -328,12 +328,14 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
     kept = [False] * len(blocks)
-    for lo, hi in _with_siblings(blocks, top):
+    ranges = _with_siblings(blocks, top)
+    for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
-    link_blocks = _link_heavy_blocks(blocks, kept, top)
-    for index, block in enumerate(blocks):
-        if block.removed:
-            kept[index] = link_blocks[index] = False
+    link_blocks = _link_heavy_blocks(blocks, kept, top, ranges)
+    for lo, hi in ranges:  # outside them nothing is marked
+        for index in range(lo, hi + 1):
+            if blocks[index].removed:
+                kept[index] = link_blocks[index] = False
     return Selection(kept, blocks[top].parent, link_blocks)
 
 
@@ -358,17 +360,20 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
     return kept
 
 
-def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int) -> list[bool]:
-    """Unmark the article's link-heavy blocks in `kept`; return them."""
+def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,
+                       ranges: list[tuple[int, int]]) -> list[bool]:
+    """Unmark the article's link-heavy blocks in `kept`; return them. Only the kept `ranges`
+    (whole subtrees) are looked at: the rest of the page is no article."""
     heavy = [False] * len(blocks)
-    index = 0
-    while index < len(blocks):
-        block = blocks[index]
-        if kept[index] and index != top and block.element.tag in _CONDITIONAL and block.total \
-                and block.good == 0 and _link_density(block) > _MAX_BLOCK_LINKS:
-            kept[index:block.end + 1] = [False] * (block.end + 1 - index)
-            heavy[index:block.end + 1] = [True] * (block.end + 1 - index)
-            index = block.end + 1
-        else:
-            index += 1
+    for lo, hi in ranges:
+        index = lo
+        while index <= hi:
+            block = blocks[index]
+            if kept[index] and index != top and block.element.tag in _CONDITIONAL and block.total \
+                    and block.good == 0 and _link_density(block) > _MAX_BLOCK_LINKS:
+                kept[index:block.end + 1] = [False] * (block.end + 1 - index)
+                heavy[index:block.end + 1] = [True] * (block.end + 1 - index)
+                index = block.end + 1
+            else:
+                index += 1
     return heavy
