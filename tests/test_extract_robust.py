@@ -34,6 +34,13 @@ def test_control_surrogate_and_sentinel_characters_are_removed(piece):
     assert texts(f"<html><body><p>a{piece}b</p><img src='x.jpg' alt='{piece}'></body></html>") == ["ab"]
 
 
+def test_special_characters_are_removed_where_their_lead_byte_is_common():
+    # fullwidth punctuation (U+FF0C) starts with the byte of U+FFFF (0xEF), so a CJK page is full
+    # of look-alike leads: the characters are still found among them, and the punctuation stays
+    cjk = "\u4e2d\u6587\uff0c" * 100
+    assert texts(f"<p>{cjk}a\uffffb\ue001c\ufffd</p>") == [cjk + "abc\ufffd"]
+
+
 def test_safe_references_survive_cleaning():
     assert texts("<p>it&#39;s &#8217;x&#x2019; &#32;&#10;y</p>") == ["it's ’x’ y"]
 

@@ -106,10 +106,14 @@ def strip_skipped(body: etree._Element) -> None:
     `<noscript>` goes too, unless it holds most of the page: libxml2 parses its content as markup,
     so an unclosed `<noscript><div>` swallows the rest of the page, which is then kept."""
     etree.strip_elements(body, *_STRIP_TAGS, with_tail=False)
-    for el in list(body.iter(*_EMPTY_TAGS)):
-        el.clear(keep_tail=True)
-    noscripts = [(el, _chars(el)) for el in body.iter("noscript")]
+    noscripts = []
+    for el in list(body.iter("noscript", *_EMPTY_TAGS)):  # one page-wide walk (~0.2 ms each)
+        if el.tag == "noscript":
+            noscripts.append(el)
+        else:
+            el.clear(keep_tail=True)
     if noscripts:
+        noscripts = [(el, _chars(el)) for el in noscripts]
         if any(chars for _, chars in noscripts):  # most hold a tracking pixel: no page text needed
             page = _chars(body)
             for el, chars in noscripts:

@@ -102,9 +102,13 @@ def _collapsed(texts: list[str]) -> str:
     return " ".join("".join(texts).split())
 
 
-def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[list[Block], list[Item]]:
+def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | None]
+              ) -> tuple[list[Block], list[Item]]:
     """The block tree and the paragraph/media items of `body` in DOM order. A paragraph is the text
-    between two block starts/ends, line breaks or media (`media`: element -> index of its node)."""
+    between two block starts/ends, line breaks or media. `add_media` is called at the start of
+    each `<img>`/`<video>`, in DOM order, before its text is read: the index of its node, or None
+    (then it is no media position)."""
+    media: dict[etree._Element, int] = {}  # media element -> index of its node
     blocks = [Block(body, -1)]
     items: list[Item] = []
     add_item = items.append
@@ -119,21 +123,37 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
     next(walk)  # body's start: block 0
     if body.text and not body.text.isspace():
         add_text(body.text)
-    roles = _ROLES
+    # the root is a block whatever its tag (the <html> of a page without <body>; never nested)
+    roles = _ROLES if body.tag in BLOCK_TAGS else {**_ROLES, body.tag: _BLOCK}
+    get_role = roles.get
     for event, el in walk:
+        role = get_role(el.tag)
+        if role is None:  # an inline element: its text, then its tail, are the paragraph's
+            text = el.text if event == "start" else el.tail
+            if text and (texts or not text.isspace()):  # leading space would be stripped
+                add_text(text)
+            continue
         start = event == "start"
-        role = _BLOCK if el is body else roles.get(el.tag)  # body may be the <html> of a page without one
-        if role == _LINK:
-            if el.get("href") is not None:  # a link start or end ends a stretch of (non-)link text
-                if in_link and run < len(texts):
-                    link_chars += len(_collapsed(texts[run:]))
-                run = len(texts)
-                if start:
-                    in_link += 1
-                elif in_link:
-                    in_link -= 1
-        elif texts and role is not None and (role == _BLOCK or not start) and (role != _MEDIA or el in media):
-            # a block start or end, a line break or a media position ends the paragraph
+        if role == _LINK or (role != _BLOCK and start) or (role == _MEDIA and el not in media):
+            # a link start or end ends a stretch of (non-)link text; the rest ends nothing
+            if role == _LINK:
+                if el.get("href") is not None:
+                    if in_link and run < len(texts):
+                        link_chars += len(_collapsed(texts[run:]))
+                    run = len(texts)
+                    if start:
+                        in_link += 1
+                    elif in_link:
+                        in_link -= 1
+            elif role == _MEDIA and start:
+                index = add_media(el)
+                if index is not None:
+                    media[el] = index
+            text = el.text if start else el.tail
+            if text and (texts or not text.isspace()):
+                add_text(text)
+            continue
+        if texts:  # a block start or end, a line break or a media position ends the paragraph
             if in_link and run < len(texts):
                 link_chars += len(_collapsed(texts[run:]))
             paragraph = _collapsed(texts)
@@ -152,15 +172,14 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
                 if block.first_text is None:
                     block.first_text = item
             link_chars = 0
-        if start:
-            if role == _BLOCK:
-                index = len(blocks)
-                blocks.append(Block(el, owner))
-                blocks[owner].children.append(index)
-                stack.append(index)
-                owner = index
+        if start:  # a block's start
+            index = len(blocks)
+            blocks.append(Block(el, owner))
+            blocks[owner].children.append(index)
+            stack.append(index)
+            owner = index
             text = el.text
-            if text and (texts or not text.isspace()):  # leading space would be stripped
+            if text and (texts or not text.isspace()):
                 add_text(text)
             continue
         if role == _BLOCK:
@@ -168,14 +187,14 @@ def read_tree(body: etree._Element, media: dict[etree._Element, int]) -> tuple[l
             block.end = len(blocks) - 1  # every block opened since is inside it
             block.total += block.own
             block.links += block.own_links
-            if el is body:
-                break  # its tail is not page text
+            if not stack:
+                break  # the root: its tail is not page text
             owner = stack[-1]
             parent = blocks[owner]  # the block is complete: its totals go up
             parent.total += block.total
             parent.links += block.links
             parent.good += block.good
-        elif role == _MEDIA and el in media:
+        elif role == _MEDIA:
             add_item(Item(owner, media=media[el]))
         tail = el.tail
         if tail and (texts or not tail.isspace()):
@@ -309,12 +328,14 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
     kept = [False] * len(blocks)
-    for lo, hi in _with_siblings(blocks, top):
+    ranges = _with_siblings(blocks, top)
+    for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
-    link_blocks = _link_heavy_blocks(blocks, kept, top)
-    for index, block in enumerate(blocks):
-        if block.removed:
-            kept[index] = link_blocks[index] = False
+    link_blocks = _link_heavy_blocks(blocks, kept, top, ranges)
+    for lo, hi in ranges:  # outside them nothing is marked
+        for index in range(lo, hi + 1):
+            if blocks[index].removed:
+                kept[index] = link_blocks[index] = False
     return Selection(kept, blocks[top].parent, link_blocks)
 
 
@@ -339,17 +360,20 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
     return kept
 
 
-def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int) -> list[bool]:
-    """Unmark the article's link-heavy blocks in `kept`; return them."""
+def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,
+                       ranges: list[tuple[int, int]]) -> list[bool]:
+    """Unmark the article's link-heavy blocks in `kept`; return them. Only the kept `ranges`
+    (whole subtrees) are looked at: the rest of the page is no article."""
     heavy = [False] * len(blocks)
-    index = 0
-    while index < len(blocks):
-        block = blocks[index]
-        if kept[index] and index != top and block.element.tag in _CONDITIONAL and block.total \
-                and block.good == 0 and _link_density(block) > _MAX_BLOCK_LINKS:
-            kept[index:block.end + 1] = [False] * (block.end + 1 - index)
-            heavy[index:block.end + 1] = [True] * (block.end + 1 - index)
-            index = block.end + 1
-        else:
-            index += 1
+    for lo, hi in ranges:
+        index = lo
+        while index <= hi:
+            block = blocks[index]
+            if kept[index] and index != top and block.element.tag in _CONDITIONAL and block.total \
+                    and block.good == 0 and _link_density(block) > _MAX_BLOCK_LINKS:
+                kept[index:block.end + 1] = [False] * (block.end + 1 - index)
+                heavy[index:block.end + 1] = [True] * (block.end + 1 - index)
+                index = block.end + 1
+            else:
+                index += 1
     return heavy

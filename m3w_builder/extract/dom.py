@@ -1,9 +1,9 @@
 """Page bytes → Document: text/image/video nodes of the main content, in DOM order.
 
 Steps: decode (`charset.py`), guard and parse (`parse.py`), drop skipped tags and guarded
-boilerplate (`boilerplate.py`), collect media in DOM order, walk the tree once into a compact block
-tree of paragraphs and media positions and select the main content (`content.py`), classify images
-(`images.py`) and emit nodes. The walk is lxml's `iterwalk` (C); Python runs only at element
+boilerplate (`boilerplate.py`), walk the tree once into a compact block tree of paragraphs and
+media positions (each media element read as the walk meets it) and select the main content
+(`content.py`), classify images (`images.py`) and emit nodes. The walk is lxml's `iterwalk` (C); Python runs only at element
 starts and ends, never per character or per text node.
 
 CLI: `python -m m3w_builder.extract PAGE.html --url URL` (`__main__.py`).
@@ -21,7 +21,7 @@ from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode,
 from m3w_builder.drops import Drops, Rejected
 from m3w_builder.extract import boilerplate, content, images
 from m3w_builder.extract.charset import to_utf8
-from m3w_builder.extract.parse import check_attribute_floods, clean_utf8, parse_html, parse_utf8
+from m3w_builder.extract.parse import check_attribute_floods, clean_and_scan, parse_html, parse_utf8
 from m3w_builder.extract.urls import resolve
 from m3w_builder.options import option
 
@@ -88,7 +88,7 @@ class _Page:
         self.page_url = page_url
         self.options = options
         self.media: list[tuple[ImageNode | VideoNode, str | None]] = []
-        self.positions: dict[etree._Element, int] = {}  # media element -> index in `media`
+        self.seen = 0  # media elements met
         self.drops = Drops()
 
     def image(self, el: etree._Element) -> tuple[ImageNode, str | None] | None:
@@ -125,21 +125,20 @@ class _Page:
                          dom_path=_dom_path(el, list(el.iterancestors())))
         return node, None
 
-    def mark_media(self, body: etree._Element) -> None:
-        """Collect media nodes in DOM order, remembering which element each one came from."""
-        limit = self.options.max_page_media
-        # a one-tag walk is ~4x faster than a two-tag one, and most pages hold no video
-        tags = ("img", "video") if next(body.iter("video"), None) is not None else ("img",)
-        for seen, el in enumerate(list(body.iter(*tags))):
-            if seen >= limit:
-                self.drops["media_over_page_limit"] += 1
-                continue
-            found = self.image(el) if el.tag == "img" else self.video(el)
-            if el.tag == "video":
-                el.clear(keep_tail=True)  # fallback text inside <video> is not page text
-            if found is not None:
-                self.positions[el] = len(self.media)
-                self.media.append(found)
+    def add_media(self, el: etree._Element) -> int | None:
+        """The index of the node of an `<img>`/`<video>`, or None when it yields none (counted).
+        The tree walk calls it at each one's start, in DOM order: no walk of its own."""
+        self.seen += 1
+        if self.seen > self.options.max_page_media:
+            self.drops["media_over_page_limit"] += 1
+            return None
+        found = self.image(el) if el.tag == "img" else self.video(el)
+        if el.tag == "video":
+            el.clear(keep_tail=True)  # fallback text inside <video> is not page text
+        if found is None:
+            return None
+        self.media.append(found)
+        return len(self.media) - 1
 
     def nodes(self, items: list[content.Item], selection: content.Selection) -> list[Node]:
         """The kept items as nodes; media outside the content or of a dropped class are counted."""
@@ -182,11 +181,11 @@ def extract(
         raise Rejected("empty")
     deadline = time.thread_time() + options.time_limit_s
     page_bytes, encoding = to_utf8(data, content_type)
-    utf8 = clean_utf8(page_bytes)
-    tags = utf8.count(b"<")
+    utf8, runs = clean_and_scan(page_bytes)
+    tags = utf8.count(b"<") if len(utf8) > options.max_page_tags else 0  # each '<' is a byte
     if tags > options.max_page_tags:
         raise Rejected("too_many_tags", f"{tags} '<' > {options.max_page_tags}")
-    check_attribute_floods(utf8, options.max_tag_attributes)
+    check_attribute_floods(utf8, options.max_tag_attributes, runs)
     root = parse_utf8(utf8, deadline, options.time_limit_s)
     if root is None:
         raise Rejected("parse_error")
@@ -209,9 +208,7 @@ def _extract_tree(
     body = body if body is not None else root
     page = _Page(base, resolve(url, url) or url, options)
     boilerplate.strip_skipped(body)
-    page.mark_media(body)
-    _check_deadline(deadline, options)
-    blocks, items = content.read_tree(body, page.positions)
+    blocks, items = content.read_tree(body, page.add_media)
     _check_deadline(deadline, options)
     if options.drop_boilerplate:
         content.remove_boilerplate(blocks, boilerplate.Classifier().kind)

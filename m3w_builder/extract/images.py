@@ -22,6 +22,7 @@ LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "da
                   "data-normal", "data-full-src", "data-orig-src", "data-original-src", "data-actualsrc",
                   "data-echo", "data-img-src", "data-image", "data-srcset-fallback")
 LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "data-original-set")
+_LAZY_ATTRS = frozenset(LAZY_SRC_ATTRS + LAZY_SRCSET_ATTRS)
 # Substrings of the lower-cased class, id, file name and alt (`in` tests: far cheaper than one
 # case-insensitive regex alternation per image).
 _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley", "badge", "favicon",
@@ -52,13 +53,14 @@ def nearest(ancestors: list[etree._Element], tags: tuple[str, ...]) -> etree._El
 def candidate_sources(el: etree._Element, ancestors: list[etree._Element]) -> Iterator[str | None]:
     """Candidate sources in preference order, computed lazily (most images stop at the first)."""
     get = el.get
-    present = set(el.keys())
-    for attr in LAZY_SRC_ATTRS:
-        if attr in present:
-            yield get(attr)
-    for attr in LAZY_SRCSET_ATTRS:
-        if attr in present:
-            yield best_srcset(get(attr))
+    if not _LAZY_ATTRS.isdisjoint(el.keys()):  # most images have none: one C set test, not 18
+        present = set(el.keys())
+        for attr in LAZY_SRC_ATTRS:
+            if attr in present:
+                yield get(attr)
+        for attr in LAZY_SRCSET_ATTRS:
+            if attr in present:
+                yield best_srcset(get(attr))
     yield best_srcset(get("srcset"))
     yield get("src")
     picture = nearest(ancestors, ("picture",))  # libxml2 may nest <img> inside <source>
@@ -93,6 +95,14 @@ def _has_text(el: etree._Element) -> bool:
     return False
 
 
+def _has_any(text: str, words: tuple[str, ...]) -> bool:
+    """Whether one of `words` is in `text` (a loop: ~30% cheaper than `any` over a generator)."""
+    for word in words:
+        if word in text:
+            return True
+    return False
+
+
 def dom_class(el: etree._Element, src: str, width: int | None, height: int | None, base_url: str,
               page_url: str, ancestors: list[etree._Element]) -> str | None:
     """The class an image's own markup decides (ad, logo, teaser, `_LINKED`), or None when it
@@ -100,13 +110,13 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
     marks = f"{src} {names} ".lower()
-    if any(word in marks for word in _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
+    if _has_any(marks, _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
         return AD
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
     marks = f"{names} {src.rsplit('/', 1)[-1].split('?', 1)[0]} {alt if len(alt) < _SHORT_ALT else ''}".lower()
     if (sides and min(sides) < _ICON_SIDE) or (len(sides) == 2 and max(sides) < _MIN_CONTENT_SIDE) \
-            or any(word in marks for word in _LOGO_WORDS):
+            or _has_any(marks, _LOGO_WORDS):
         return LOGO
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is None:

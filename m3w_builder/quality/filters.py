@@ -2,11 +2,15 @@
 
 `filter_document` removes bad paragraphs (each removal counted by reason) and then raises
 `Rejected(reason)` for a document that fails a document rule. Every threshold is a field of
-`FilterOptions`; `None` switches a rule off. Word-based rules count each CJK character, and each
-syllable-like cluster of Thai, Lao, Myanmar and Khmer (a letter with its marks, the consonants
-stacked under it and the vowels written around it), as a word: these scripts put no spaces
-between words, so their pages are not dropped as "one giant word" or as too short. A cluster
-count is within about 2x of the syllable count (a final consonant is a cluster of its own).
+`FilterOptions`; `None` switches a rule off. Word-based rules count each Chinese/Japanese character,
+and each syllable-like cluster of Thai, Lao, Myanmar and Khmer (a letter with its marks, the
+consonants stacked under it and the vowels written around it), as a word: these scripts put no
+spaces between words, so their pages are not dropped as "one giant word" or as too short. A
+cluster count is within about 2x of the syllable count (a final consonant is a cluster of its
+own). Digits and Latin letters next to such a character are a word of their own (`2024年` is
+`2024` + `年`). Korean is written with spaces: a run of Hangul is one word (an eojeol, `서울에서`),
+as a run of Latin letters is, never one word per syllable; its words are left out of the mean
+word length, since a Hangul syllable block holds two or three letters.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from m3w_builder.document import Document, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.options import option
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana and ideographs: a word per character
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"  # jamo and syllables
 _CLUSTER_BLOCKS = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF))  # Thai+Lao, Myanmar, Khmer
 _CLUSTERED = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CLUSTER_BLOCKS)
 _MARKS = "".join(chr(c) for lo, hi in _CLUSTER_BLOCKS for c in range(lo, hi + 1)
@@ -31,7 +36,8 @@ _STACKERS = "\u1039\u17d2"  # Myanmar virama, Khmer coeng: the next consonant jo
 _CLUSTER = (f"[{_LEADING_VOWELS}]?[{_CLUSTERED}]"
             f"(?:[{_STACKERS}][{_CLUSTERED}]|[{_MARKS}{_TRAILING_VOWELS}])*")
 _WORD_RE = re.compile(f"[{_CJK}]|{_CLUSTER}|[^\\W{_CJK}{_CLUSTERED}]+")
-_NO_SPACE_RE = re.compile(f"[{_CJK}{_CLUSTERED}]")
+# Words whose length in characters does not compare with Latin words (mean word length rule).
+_UNMEASURED_RE = re.compile(f"[{_CJK}{_CLUSTERED}{_HANGUL}]")
 _ALPHA_RE = re.compile(r"[^\W\d_]")
 _BULLET_RE = re.compile(r"^\s*[•\-*·▪‣◦●]")
 _BOILERPLATE_PHRASES = re.compile(
@@ -75,8 +81,8 @@ class FilterResult:
 
 
 def words(text: str) -> list[str]:
-    """Word tokens: `\\w+` runs, each CJK character and each Thai/Lao/Myanmar/Khmer cluster a word of
-    its own (see the module docstring)."""
+    """Word tokens: `\\w+` runs (Hangul included), each Chinese/Japanese character and each
+    Thai/Lao/Myanmar/Khmer cluster a word of its own (see the module docstring)."""
     return _WORD_RE.findall(text)
 
 
@@ -106,7 +112,7 @@ def _document_reason(texts: list[str], options: FilterOptions) -> str | None:
         return "too_few_words"
     if options.max_words is not None and n > options.max_words:
         return "too_many_words"
-    latin = [t for t in tokens if not _NO_SPACE_RE.match(t)]
+    latin = [t for t in tokens if not _UNMEASURED_RE.search(t)]
     if latin and len(latin) > 0.7 * n:
         mean = sum(map(len, latin)) / len(latin)
         if options.min_mean_word_length is not None and mean < options.min_mean_word_length:
