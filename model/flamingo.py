@@ -86,6 +86,8 @@ class Flamingo(nn.Module):
         """(F, 3, S, S) frames -> (M, num_latents, dim); the frozen encoder runs without autograd."""
         with torch.no_grad():
             feats = self.vision(frames)
+        if len(set(frames_per_media)) == 1:  # one frame count (all images): the frames are already in media order
+            return self.perceiver(feats.view(len(frames_per_media), frames_per_media[0], *feats.shape[1:]))
         counts = torch.tensor(frames_per_media)
         starts = torch.cumsum(counts, 0) - counts
         out = torch.empty(len(frames_per_media), self.cfg.perceiver.num_latents, self.cfg.perceiver.dim,
