@@ -95,8 +95,10 @@ $(OF_VENV)/.installed:
 	touch $@
 
 # Ours (fp32, bf16) and OpenFlamingo 2.0.1 on the same config, timed in one run, alternating.
+# OF_BENCH_ARGS: e.g. "--no-bf16 --steps 9" (bf16 autocast is ~16x slower on AVX2-only CPUs).
+OF_BENCH_ARGS ?=
 bench-openflamingo: $(OF_VENV)/.installed
-	$(TORCH_ENV) PYTHONPATH=. $(OF_VENV)/bin/python bench/bench_openflamingo.py --threads $(THREADS)
+	$(TORCH_ENV) PYTHONPATH=. $(OF_VENV)/bin/python bench/bench_openflamingo.py --threads $(THREADS) $(OF_BENCH_ARGS)
 
 test: $(STAMP)
 	NO_GCE_CHECK=True $(TORCH_ENV) $(PY) -m pytest -q

@@ -3,8 +3,8 @@
 LM LLaMA-style d=256 x 4 layers, 4 heads, FFN 1024, vocab 8,197; ViT 224 px / patch 32, width 128,
 2 layers; perceiver depth 6, 64 latents, 8 heads x 64; xattn every layer; batch 2 x 256 tokens x
 5 images. The two precisions take turns step by step, so a change in the machine's load hits both;
-prints the median of each, tokens/s and their ratio. OpenFlamingo on the same config and in the
-same run: `make bench-openflamingo` (bench/bench_openflamingo.py).
+prints the median of each (wall and CPU seconds), tokens/s and their ratios. OpenFlamingo on the
+same config and in the same run: `make bench-openflamingo` (bench/bench_openflamingo.py).
 
     OMP_WAIT_POLICY=PASSIVE python bench/bench_model.py --threads 2 [--device cuda] [--compile]
 """
@@ -61,25 +61,33 @@ def ours_step(model: Flamingo, batch: Batch, bf16: bool) -> Callable[[], float]:
     return step
 
 
-def alternate(steps: dict[str, Callable[[], float]], n: int, warmup: int) -> dict[str, list[float]]:
-    """Runs the named steps in turn `warmup + n` times; per name the last `n` wall times."""
-    times: dict[str, list[float]] = {k: [] for k in steps}
+def alternate(steps: dict[str, Callable[[], float]], n: int, warmup: int) -> dict[str, list[tuple[float, float]]]:
+    """Runs the named steps in turn `warmup + n` times; per name the last `n` (wall, CPU) seconds.
+
+    CPU seconds are this process's (all its threads): on a shared machine they move less with the
+    other jobs' load than wall time does, which waits whenever one of our threads is descheduled."""
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in steps}
     for i in range(warmup + n):
         for name, fn in steps.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
             if i >= warmup:
-                times[name].append(time.perf_counter() - t0)
+                times[name].append((time.perf_counter() - t0, time.process_time() - c0))
     return times
 
 
-def table(times: dict[str, list[float]], base: str) -> str:
-    """Median seconds, tokens/s and time relative to `base` per row."""
-    ref = statistics.median(times[base])
-    rows = [f"{'':<22}{'median s':>10}{'tokens/s':>10}{'vs ' + base:>22}"]
+def table(times: dict[str, list[tuple[float, float]]], base: str) -> str:
+    """Per row: median and fastest wall seconds, tokens/s, median CPU seconds, and the medians
+    relative to `base`'s (wall, CPU)."""
+    def med(name: str, k: int) -> float:
+        return statistics.median(t[k] for t in times[name])
+
+    rows = [f"{'':<20}{'median s':>9}{'min s':>8}{'tokens/s':>9}{'cpu s':>8}"
+            f"{'wall vs ' + base:>{len(base) + 11}}{'cpu vs':>8}"]
     for name, ts in times.items():
-        med = statistics.median(ts)
-        rows.append(f"{name:<22}{med:>10.3f}{BATCH * SEQ / med:>10,.0f}{med / ref:>21.2f}x")
+        wall, cpu = med(name, 0), med(name, 1)
+        rows.append(f"{name:<20}{wall:>9.3f}{min(t[0] for t in ts):>8.3f}{BATCH * SEQ / wall:>9,.0f}{cpu:>8.3f}"
+                    f"{wall / med(base, 0):>{len(base) + 10}.2f}x{cpu / med(base, 1):>7.2f}x")
     return "\n".join(rows)
 
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.config import FlamingoConfig
+from model.head import HeadCrossEntropy, padded_transpose
 from model.lm import build_lm
 from model.perceiver import PerceiverResampler
 from model.vision import build_vision
@@ -65,6 +66,8 @@ class Flamingo(nn.Module):
         self.xattn = nn.ModuleList([
             GatedXAttnDense(lm.dim, cfg.perceiver.dim, cfg.xattn_heads, cfg.xattn_head_dim, cfg.xattn_ff_mult)
             for _ in self.xattn_layers])
+        self._head_t: torch.Tensor | None = None
+        self._head_t_key: tuple | None = None
 
     @staticmethod
     def _init_rows(weight: torch.Tensor, ids: list[int]) -> torch.Tensor:
@@ -83,6 +86,8 @@ class Flamingo(nn.Module):
         """(F, 3, S, S) frames -> (M, num_latents, dim); the frozen encoder runs without autograd."""
         with torch.no_grad():
             feats = self.vision(frames)
+        if len(set(frames_per_media)) == 1:  # one frame count (all images): the frames are already in media order
+            return self.perceiver(feats.view(len(frames_per_media), frames_per_media[0], *feats.shape[1:]))
         counts = torch.tensor(frames_per_media)
         starts = torch.cumsum(counts, 0) - counts
         out = torch.empty(len(frames_per_media), self.cfg.perceiver.num_latents, self.cfg.perceiver.dim,
@@ -99,10 +104,10 @@ class Flamingo(nn.Module):
         sel = (input_ids.unsqueeze(-1) == self.special_ids).to(emb.dtype)
         return emb * (1 - sel.sum(-1, keepdim=True)) + sel @ self.special_in
 
-    def forward(self, input_ids: torch.Tensor, frames: torch.Tensor, frames_per_media: list[int],
-                media_per_sample: list[int], media_perm: torch.Tensor | None = None,
-                plan: MediaPlan | None = None) -> torch.Tensor:
-        """Logits (B, L, vocab). `media_perm` reorders the media items (visual-conditioning test)."""
+    def hidden(self, input_ids: torch.Tensor, frames: torch.Tensor, frames_per_media: list[int],
+               media_per_sample: list[int], media_perm: torch.Tensor | None = None,
+               plan: MediaPlan | None = None) -> torch.Tensor:
+        """Final hidden states (B, L, dim). `media_perm` reorders the media items (visual-conditioning test)."""
         media = None
         if sum(media_per_sample) > 0:
             media = self.encode_media(frames, frames_per_media)
@@ -115,18 +120,39 @@ class Flamingo(nn.Module):
         def before_layer(i: int, h: torch.Tensor) -> torch.Tensor:
             return blocks[i](h, media, plan) if i in blocks else h
 
-        h = self.lm.hidden(self.embed(input_ids), before_layer)
+        return self.lm.hidden(self.embed(input_ids), before_layer)
+
+    def forward(self, input_ids: torch.Tensor, frames: torch.Tensor, frames_per_media: list[int],
+                media_per_sample: list[int], media_perm: torch.Tensor | None = None,
+                plan: MediaPlan | None = None) -> torch.Tensor:
+        """Logits (B, L, vocab)."""
+        h = self.hidden(input_ids, frames, frames_per_media, media_per_sample, media_perm, plan)
         logits = F.linear(h, self.lm.head_weight)
         if self.vocab_size > logits.shape[-1]:
             logits = F.pad(logits, (0, self.vocab_size - logits.shape[-1]))
         return logits.index_copy_(-1, self.special_ids, h @ self.special_out.t())
 
+    def head_t(self) -> torch.Tensor:
+        """The frozen head as a padded (dim, V') matrix (`model.head`), rebuilt whenever the head
+        weight changes (a reload bumps its version, a move its storage)."""
+        w = self.lm.head_weight
+        key = (w.data_ptr(), w._version, w.device, w.dtype)
+        if self._head_t_key != key:
+            self._head_t, self._head_t_key = padded_transpose(w, self.vocab_size), key
+        return self._head_t
+
     def loss(self, batch: Batch, media_perm: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
-        """Next-token cross-entropy over the labelled tokens (`reduction` "mean", "sum" or "none")."""
-        logits = self(batch.input_ids, batch.frames, batch.frames_per_media, batch.media_per_sample, media_perm,
-                      batch.plan)
-        return F.cross_entropy(logits.flatten(0, 1).float(), batch.labels.flatten(), ignore_index=-100,
-                               reduction=reduction)
+        """Next-token cross-entropy over the labelled tokens (`reduction` "mean", "sum" or "none"),
+        the head and the loss fused (`model.head`); the same values as cross-entropy of `forward`."""
+        h = self.hidden(batch.input_ids, batch.frames, batch.frames_per_media, batch.media_per_sample, media_perm,
+                        batch.plan)
+        targets = batch.labels.flatten()
+        losses = HeadCrossEntropy.apply(h.flatten(0, 1), self.special_out, self.lm.head_weight, self.head_t(),
+                                        self.special_ids, targets, self.vocab_size)
+        if reduction == "none":
+            return losses
+        total = losses.sum()
+        return total / (targets != -100).sum() if reduction == "mean" else total
 
     def compile_blocks(self) -> None:
         """`torch.compile` the repeated blocks (LM layers when the LM is ours, xattn, perceiver

@@ -21,17 +21,16 @@ Hook = Callable[[int, torch.Tensor], torch.Tensor]
 
 
 def rope_tables(max_seq: int, head_dim: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos/sin tables (max_seq, head_dim) for rotate-half RoPE."""
+    """cos/sin tables (max_seq, head_dim) for rotate-half RoPE, the sin table's first half negated
+    (the sign of rotate-half folded in, so `apply_rope` needs no negation)."""
     inv = 1.0 / theta ** (torch.arange(0, head_dim, 2).float() / head_dim)
     ang = torch.outer(torch.arange(max_seq).float(), inv)
-    ang = torch.cat([ang, ang], dim=-1)
-    return ang.cos(), ang.sin()
+    return torch.cat([ang, ang], dim=-1).cos(), torch.cat([-ang.sin(), ang.sin()], dim=-1)
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    rot = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
-    return x * cos + rot * sin
+    """x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1]: a roll by half times the signed sin."""
+    return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), sin)
 
 
 class DecoderLayer(nn.Module):
@@ -48,9 +47,9 @@ class DecoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        qkv = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        qk = apply_rope(qkv[:2], cos, sin)  # queries and keys rotated together: half the ops
+        y = F.scaled_dot_product_attention(qk[0], qk[1], qkv[2], is_causal=True)
         x = x + self.o(y.transpose(1, 2).reshape(b, n, d))
         gate, up = self.gate_up(self.norm2(x)).chunk(2, dim=-1)
         return x + self.down(F.silu(gate) * up)

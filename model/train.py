@@ -61,10 +61,13 @@ def make_optimizer(model: Flamingo, lr: float, weight_decay: float, gate_lr_mult
     vocabulary keeps its norm, so the markers would drift out of scale with the text embeddings).
     The tanh gates (which start at 0) use `gate_lr_mult` * lr and the perceiver
     `perceiver_lr_mult` * lr: while the gates are near 0 the perceiver's gradients are tiny and
-    noisy, and at the full rate its latents drift towards an image-independent output."""
-    decay, no_decay, perceiver, gates = [], [], [], []
+    noisy, and at the full rate its latents drift towards an image-independent output. The
+    feed-forward gates have their own group (named "ff_gates") so `warmup_schedule` can hold them."""
+    decay, no_decay, perceiver, gates, ff_gates = [], [], [], [], []
     for name, p in model.trainable_named_parameters():
-        if name.endswith("_gate"):
+        if name.endswith("ff_gate"):
+            ff_gates.append(p)
+        elif name.endswith("_gate"):
             gates.append(p)
         elif name.startswith("perceiver."):
             perceiver.append(p)
@@ -74,13 +77,24 @@ def make_optimizer(model: Flamingo, lr: float, weight_decay: float, gate_lr_mult
             decay.append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0},
               {"params": perceiver, "weight_decay": 0.0, "lr": lr * perceiver_lr_mult},
-              {"params": gates, "weight_decay": 0.0, "lr": lr * gate_lr_mult}]
+              {"params": gates, "weight_decay": 0.0, "lr": lr * gate_lr_mult},
+              {"params": ff_gates, "weight_decay": 0.0, "lr": lr * gate_lr_mult, "name": "ff_gates"}]
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
 
 
-def warmup_schedule(opt: torch.optim.Optimizer, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warmup over `warmup` steps, then constant."""
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup)))
+def warmup_schedule(opt: torch.optim.Optimizer, warmup: int,
+                    ff_gate_hold: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup over `warmup` steps, then constant; the feed-forward gates' rate is 0 for the
+    first `ff_gate_hold` steps, so they stay at 0 (no output from the blocks' feed-forward) and a
+    lower loss can only come through the cross-attention to the pictures."""
+    def ramp(s: int) -> float:
+        return min(1.0, (s + 1) / max(1, warmup))
+
+    def held(s: int) -> float:
+        return 0.0 if s < ff_gate_hold else ramp(s)
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, [held if g.get("name") == "ff_gates" else ramp
+                                                   for g in opt.param_groups])
 
 
 def broadcast_model(model: Flamingo, d: Dist) -> None:
@@ -205,6 +219,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--gate-lr-mult", type=float, default=1.0, help="learning-rate multiplier of the tanh gates")
+    ap.add_argument("--ff-gate-hold", type=int, default=0,
+                    help="keep the xattn feed-forward gates at 0 for this many steps (attention only)")
     ap.add_argument("--perceiver-lr-mult", type=float, default=1.0, help="learning-rate multiplier of the perceiver")
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--max-tokens", type=int, help="truncate windows (default: the config's 256)")
@@ -257,7 +273,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                                      seed=args.seed * 1000 + i, rank=d.rank, world=d.world)
                for i, (s, info) in enumerate(zip(specs, infos))}
     opt = make_optimizer(model, args.lr, args.weight_decay, args.gate_lr_mult, args.perceiver_lr_mult)
-    sched = warmup_schedule(opt, args.warmup)
+    sched = warmup_schedule(opt, args.warmup, args.ff_gate_hold)
     bf16 = use_bf16(args.precision, d.device)
     trainer = Trainer(model, {s.name: s.weight for s in specs}, opt, sched, args.clip, d, bf16)
     history: list[dict] = []

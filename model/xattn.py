@@ -82,5 +82,5 @@ class GatedXAttnDense(nn.Module):
             x = _with_zero_row(self.norm_attn(h).flatten(0, 1))
             q = x.index_select(0, plan.gather.flatten()).view(*plan.gather.shape, -1)
             y = _with_zero_row(self.attn(q, media).flatten(0, 1)).index_select(0, plan.scatter)
-            h = h + self.attn_gate.tanh() * y.view_as(h)
-        return h + self.ff_gate.tanh() * self.ff(self.norm_ff(h))
+            h = torch.addcmul(h, self.attn_gate.tanh(), y.view_as(h))
+        return torch.addcmul(h, self.ff_gate.tanh(), self.ff(self.norm_ff(h)))

@@ -60,6 +60,18 @@ def make_trainer(toy: dict[str, Path], weights: dict[str, float]):
     return trainer, batches
 
 
+def test_ff_gate_hold_keeps_feed_forward_gates_at_zero_then_releases_them(toy: dict[str, Path]) -> None:
+    trainer, batches = make_trainer(toy, {"m3w": 1.0})
+    trainer.sched = warmup_schedule(trainer.opt, 1, ff_gate_hold=2)
+    model = trainer.model
+    for _ in range(2):
+        trainer.step(batches)
+    assert all(float(b.ff_gate.detach()) == 0.0 for b in model.xattn)
+    assert any(float(b.attn_gate.detach()) != 0.0 for b in model.xattn)
+    trainer.step(batches)
+    assert all(float(b.ff_gate.detach()) != 0.0 for b in model.xattn)
+
+
 def test_nan_micro_batch_is_dropped_without_losing_the_others(toy: dict[str, Path]) -> None:
     trainer, batches = make_trainer(toy, {"m3w": 1.0, "align": 0.5})
     good, _, _ = trainer.gradients({"m3w": batches["m3w"]})
