@@ -24,7 +24,7 @@ echo "== fp32 vs bf16 training losses (tiny, 200 steps) =="
 if "$PY" -c 'import transformers, gguf, efficientnet_lite_pytorch' 2>/dev/null; then
   echo "== smol: 200 steps + eval =="
   "$PY" -m model.train --config smol --data m3w=out/m3w:1.0 --steps 200 --lr 2e-3 --warmup 10 --batch-size 4 \
-    --gate-lr-mult 25 --perceiver-lr-mult 0.05 --device cuda --workers 4 --out "$OUT/smol" | tail -n 2
+    --gate-lr-mult 25 --perceiver-lr-mult 0.05 --ff-gate-hold 200 --device cuda --workers 4 --out "$OUT/smol" | tail -n 2
   "$PY" -m model.eval --data m3w=out/m3w --ckpt "$OUT/smol" --device cuda --precision bf16 --word-class sample \
     | tee "$OUT/smol_eval.txt"
 else
