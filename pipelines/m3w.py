@@ -40,7 +40,7 @@ from m3w_builder.media.process import failed
 from m3w_builder.media.resolve import Resolved, media_requests
 from m3w_builder.output.shards import store_shard_name
 from m3w_builder.quality import dedup
-from m3w_builder.quality.keys import DocKeys
+from m3w_builder.quality.keys import DocKeys, url_key
 from m3w_builder.samples.assemble import attach_media, build_samples
 from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
 from pipelines import checks, fs, progress
@@ -109,7 +109,7 @@ def _record_headers(record) -> list[tuple[str, str]] | None:
 class DocumentPass(StorePass):
     """Store pass 1: every page of the store's files through the per-document stages; documents
     to `_work/docs/STORE.parquet`, media records of the crawl to `_work/records/STORE.parquet`;
-    emits each document's `DocKeys` and, on `captured`, (url, store) for every crawled media URL."""
+    emits each document's `DocKeys` and, on `captured`, (`url_key`, store) for every crawled media URL."""
 
     name = "documents"
     counter_stage = "read"
@@ -138,7 +138,7 @@ class DocumentPass(StorePass):
                     records.append((url, record))
                     if url not in captured:
                         captured.add(url)
-                        yield beam.pvalue.TaggedOutput(CAPTURED, (url, store))
+                        yield beam.pvalue.TaggedOutput(CAPTURED, (url_key(url), store))
                 elif isinstance(out, beam.pvalue.TaggedOutput):
                     yield out
                 else:
@@ -160,7 +160,7 @@ def keep_latest_capture(element: tuple[str, list[DocKeys]]):
 
 
 def record_sources(element):
-    """(store, (url, stores holding a crawled record of it)) for every store whose documents use `url`."""
+    """(store, (url key, stores holding a crawled record of it)) for every store whose documents use the URL."""
     url, groups = element
     sources = sorted(set(groups["captured"]))
     if sources:
@@ -197,9 +197,9 @@ class MediaPass(StorePass):
         if self.pool is not None:
             self.pool.shutdown()
 
-    def _records(self, sources: dict[str, list[str]]) -> dict[str, list]:
-        """The crawled records of the URLs this store needs, from every store that holds one."""
-        by_store: dict[str, set[str]] = defaultdict(set)
+    def _records(self, sources: dict[int, list[str]]) -> dict[str, list]:
+        """The crawled records of the URLs this store needs (by `url_key`), from every store that holds one."""
+        by_store: dict[str, set[int]] = defaultdict(set)
         for url, stores in sources.items():
             for source in stores:
                 by_store[source].add(url)
@@ -207,11 +207,11 @@ class MediaPass(StorePass):
         for source in sorted(by_store):
             wanted = by_store[source]
             for url, record in read_pickles(work_path(self.output, "records", f"{source}.parquet")):
-                if url in wanted:
+                if url_key(url) in wanted:
                     records[url].append(record)
         return records
 
-    def _resolve(self, docs: list, records: dict[str, list], too_frequent: frozenset[str], out: PickleWriter):
+    def _resolve(self, docs: list, records: dict[str, list], too_frequent: frozenset[int], out: PickleWriter):
         requests: dict[str, list] = defaultdict(list)
         for doc in docs:
             for url, request in media_requests(doc):
@@ -220,7 +220,7 @@ class MediaPass(StorePass):
 
         def resolve(url: str):
             wanted = sorted(requests[url])
-            if url in too_frequent:
+            if url_key(url) in too_frequent:
                 return url, wanted, Resolved(failed(url, wanted[0][2], "url_too_frequent",
                                                     f"more than {limit} references in the corpus"))
             return url, wanted, resolve_one(self.resolver, url, wanted, records.get(url, []))
@@ -237,7 +237,7 @@ class MediaPass(StorePass):
                 for key in content_keys(doc.doc_id, media[index]):
                     yield beam.pvalue.TaggedOutput(CONTENT, key)
 
-    def run(self, store: str, grouped, too_frequent: list[str]):
+    def run(self, store: str, grouped, too_frequent: list[int]):
         keys = {k.position: k for k in grouped["keys"]}
         if not keys:
             return
@@ -421,7 +421,7 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
         | "CountReferences" >> beam.CombinePerKey(sum)
         | "OverReferenced" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)
         | "FrequentUrls" >> beam.Keys())
-    wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in set(k.media_urls)])
+    wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in sorted(set(k.media_urls))])
     sources = ({"wanted": wanted, "captured": documents[CAPTURED]} | "JoinCaptured" >> beam.CoGroupByKey()
                | "RecordSources" >> beam.FlatMap(record_sources))
     by_store = ({"keys": survivors | "KeyByStore" >> beam.Map(lambda k: (k.store, k)), "records": sources}

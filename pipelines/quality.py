@@ -24,7 +24,7 @@ from m3w_builder.document import Document
 from m3w_builder.drops import Rejected
 from m3w_builder.quality import dedup, minhash
 from m3w_builder.quality.blocklist import BlockList
-from m3w_builder.quality.keys import DocKeys, base_keys
+from m3w_builder.quality.keys import DocKeys, base_keys, pack_paragraphs, unpack_paragraphs
 from m3w_builder.quality.language import detect_language
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
@@ -232,7 +232,7 @@ class DomainParagraphDedup(beam.PTransform):
         min_docs = self.min_docs
 
         def occurrences(keys: DocKeys) -> Iterator[tuple[tuple[str, bytes], str]]:
-            for key in keys.paragraphs:
+            for key in unpack_paragraphs(keys.paragraphs):
                 yield (keys.site, key), keys.doc_id
 
         def repeated(element: tuple[tuple[str, bytes], Iterable[str]]) -> Iterable[tuple[str, bytes]]:
@@ -245,7 +245,7 @@ class DomainParagraphDedup(beam.PTransform):
             _doc_id, groups = element
             remove = frozenset(groups["remove"])
             for keys in groups["doc"]:  # the paragraph keys are read: only the strip set goes on
-                yield Forward(replace(keys, strip=remove, paragraphs=()))
+                yield Forward(replace(keys, strip=remove, paragraphs=b""))
 
         keys, key_rejects = _keys(docs, "Paragraphs", PARAGRAPH_DEDUP, occurrences)
         hits = (
@@ -314,8 +314,8 @@ def _image_set(min_images: int) -> Callable[[Document], bytes | None]:
     return lambda doc: dedup.image_set_key(doc, min_images)
 
 
-def _paragraphs(doc: Document) -> tuple[bytes, ...]:
-    return tuple(sorted(dedup.paragraph_keys(doc)))
+def _paragraphs(doc: Document) -> bytes:
+    return pack_paragraphs(dedup.paragraph_keys(doc))
 
 
 def with_keys(doc: Document) -> Forward:
