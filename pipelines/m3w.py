@@ -39,8 +39,7 @@ from m3w_builder.drops import Rejected
 from m3w_builder.media.process import failed
 from m3w_builder.media.resolve import Resolved, media_requests
 from m3w_builder.output.shards import store_shard_name
-from m3w_builder.quality import dedup
-from m3w_builder.quality.keys import DocKeys, url_key
+from m3w_builder.quality.keys import url_key
 from m3w_builder.samples.assemble import attach_media, build_samples
 from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
 from pipelines import checks, fs, progress
@@ -77,7 +76,7 @@ from pipelines.shard_io import (
     num_shards,
     stable_hash,
 )
-from pipelines.stages import Chain, Counts, Dropped, Forward, LibraryStage, apply
+from pipelines.stages import Chain, Counts, Dropped, LibraryStage, apply
 from pipelines.work import (
     PickleWriter,
     StorePass,
@@ -147,16 +146,6 @@ class DocumentPass(StorePass):
                     docs.append(doc)
         docs.close()
         records.close()
-
-
-def keep_latest_capture(element: tuple[str, list[DocKeys]]):
-    """Stage function (`assemble`): of several captures of one document (same URL and content),
-    the latest goes on; the others are `duplicate_document`."""
-    doc_id, copies = element
-    copies = sorted(copies, key=dedup.capture_order)
-    for duplicate in copies[1:]:
-        yield Dropped("duplicate_document", doc_id, duplicate.url, f"kept the capture from {copies[0].source}")
-    yield Forward(copies[0])
 
 
 def record_sources(element):
@@ -238,17 +227,17 @@ class MediaPass(StorePass):
                     yield beam.pvalue.TaggedOutput(CONTENT, key)
 
     def run(self, store: str, grouped, too_frequent: list[int]):
-        keys = {k.position: k for k in grouped["keys"]}
-        if not keys:
+        strips = dict(grouped["keys"])  # position of each surviving document → its site-wide paragraphs
+        if not strips:
             return
         frequent = frozenset(too_frequent)
         records = self._records(dict(grouped["records"]))
         out = PickleWriter(work_path(self.output, "media", f"{store}.parquet"))
         batch: list = []
         for position, doc in enumerate(read_pickles(work_path(self.output, "docs", f"{store}.parquet"))):
-            if position not in keys:
+            if position not in strips:
                 continue
-            for kept in self.chain.run((doc, keys[position]) if self.strip else doc):
+            for kept in self.chain.run((doc, strips[position]) if self.strip else doc):
                 if isinstance(kept, beam.pvalue.TaggedOutput):
                     yield kept
                 else:
@@ -409,10 +398,8 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     documents = (stores | "StoreFiles" >> beam.Map(lambda s: (s[1], s[2])) | "SpreadStores" >> beam.Reshuffle()
                  | "Documents" >> beam.ParDo(DocumentPass(cfg, fingerprint)).with_outputs(CAPTURED, main="keys"))
     quality = documents.keys | "Quality" >> QualityStage(cfg.quality)
-    latest = apply(quality["docs"] | "KeyById" >> beam.Map(lambda k: (k.doc_id, k)) | "GroupById" >> beam.GroupByKey(),
-                   "LatestCapture", LibraryStage("assemble", keep_latest_capture, many=True))
-    survivors = latest.out
-    rejects = [inputs[REJECTS], quality["rejects"], latest[REJECTS]]
+    survivors = quality["docs"]
+    rejects = [inputs[REJECTS], quality["rejects"]]
 
     limit = cfg.media.max_url_references
     too_frequent = beam.pvalue.AsList(
@@ -424,7 +411,8 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in sorted(set(k.media_urls))])
     sources = ({"wanted": wanted, "captured": documents[CAPTURED]} | "JoinCaptured" >> beam.CoGroupByKey()
                | "RecordSources" >> beam.FlatMap(record_sources))
-    by_store = ({"keys": survivors | "KeyByStore" >> beam.Map(lambda k: (k.store, k)), "records": sources}
+    by_store = ({"keys": survivors | "KeyByStore" >> beam.Map(lambda k: (k.store, (k.position, k.strip))),
+                 "records": sources}
                 | "GroupByStore" >> beam.CoGroupByKey())
     media = by_store | "Media" >> beam.ParDo(MediaPass(cfg, fingerprint), too_frequent).with_outputs(
         CONTENT, main="stores")

@@ -256,7 +256,7 @@ def test_domain_paragraph_dedup(tmp_path: Path) -> None:
     # the document pass removes them: one left without text is dropped
     stage = LibraryStage(quality.PARAGRAPH_DEDUP, quality.strip_paragraphs, many=True)
     docs_by_id = {d.doc_id: d for d in docs}
-    kept, rows, counters = run(stage, [(docs_by_id[k.doc_id], k) for k in decided], tmp_path / "strip")
+    kept, rows, counters = run(stage, [(docs_by_id[k.doc_id], k.strip) for k in decided], tmp_path / "strip")
     by_id = {d.doc_id: d for d in kept}
     assert set(by_id) == {d.doc_id for d in [*site, elsewhere]}
     assert all(footer not in by_id[d.doc_id].text for d in site)

@@ -6,8 +6,9 @@ file and moves only its `DocKeys` through the shuffles, so no stage's memory gro
 of the pages. `store` and `position` say where the document itself waits.
 
 The keys are compact on purpose (the local runner holds every shuffled value in the launcher):
-media URLs travel as 8-byte hashes (`url_key`), paragraph keys as one byte string, and a
-`DocKeys` pickles as a plain tuple of its values (no field names).
+media URLs travel as 8-byte hashes (`url_key`), paragraph keys as one byte string, doc ids in the
+per-band and per-paragraph groups as 16 bytes (`compact_id`), and a `DocKeys` pickles as a plain
+tuple of its values (no field names).
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ def url_key(url: str) -> int:
     (a collision merges two URLs' reference counts; record routing compares the full URL)."""
     digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def compact_id(doc_id: str) -> bytes | str:
+    """A doc_id as the shuffles that group by other keys carry it: the 16 bytes of a 32-hex id
+    (`make_doc_id`), any other id as it is; `full_id` gives it back exactly."""
+    if len(doc_id) == 32 and all(c in _HEX for c in doc_id):
+        return bytes.fromhex(doc_id)
+    return doc_id
+
+
+def full_id(value: bytes | str) -> str:
+    return value.hex() if isinstance(value, bytes) else value
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def pack_paragraphs(keys: set[bytes]) -> bytes:
