@@ -80,21 +80,26 @@ def _keys(pcoll: beam.PCollection, label: str, stage: str,
     return keyed.out, keyed[REJECTS]
 
 
-def _still_in(values: beam.PCollection, gone: beam.PCollection | None, label: str) -> beam.PCollection:
-    """(doc_id, value) for the documents no earlier step dropped, one per doc_id (the captures of
-    one doc_id share its keys). Only a step's own value and the losers' ids meet in this join."""
+def _still_in(values: beam.PCollection, gone: beam.PCollection | None, step: Step,
+              label: str) -> tuple[beam.PCollection, beam.PCollection]:
+    """(doc_id, value) of the documents no earlier step dropped, one per doc_id (`step.pick`
+    chooses among its captures' values), and the rejects rows of values that could not be picked
+    (`<stage>_keys/error_<Type>`). Only a step's own values and the losers' ids meet in this join;
+    the first step has no losers to join with, and sees every capture."""
     if gone is None:
-        return values
+        grouped = values | f"{label}Each" >> beam.Map(lambda kv: (kv[0], [kv[1]]))
+    else:
+        def alive(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, list[Any]]]:
+            doc_id, groups = element
+            if next(iter(groups["gone"]), None) is None:
+                captures = list(groups["value"])
+                if captures:
+                    yield doc_id, captures
 
-    def alive(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, Any]]:
-        doc_id, groups = element
-        if next(iter(groups["gone"]), None) is None:
-            for value in groups["value"]:
-                yield doc_id, value
-                return
-
-    return ({"value": values, "gone": gone} | f"{label}JoinGone" >> beam.CoGroupByKey()
-            | f"{label}StillIn" >> beam.FlatMap(alive))
+        grouped = ({"value": values, "gone": gone} | f"{label}JoinGone" >> beam.CoGroupByKey()
+                   | f"{label}StillIn" >> beam.FlatMap(alive))
+    picked = apply(grouped, f"{label}Pick", LibraryStage(f"{step.stage}_keys", step.pick, many=True))
+    return picked.out, picked[REJECTS]
 
 
 class Step(beam.PTransform):
@@ -102,14 +107,20 @@ class Step(beam.PTransform):
 
     `values(keys)` is what the step reads of a document, `decide` turns (doc_id, value) pairs
     into `(doc_id, winner)` drops (or, for paragraphs, `(doc_id, paragraph key)` hits). The
-    documents' `DocKeys` do not travel with the steps: `QualityStage` joins every step's
-    decisions onto them once. Applied alone (`docs | UrlDedup()`) a step returns `{"docs", "rejects"}`."""
+    documents' `DocKeys` do not travel with the steps: `Decisions` joins every step's decisions
+    onto them once. Applied alone (`docs | UrlDedup()`) a step returns `{"docs", "rejects"}`."""
 
     stage = ""
     reason = ""  # the drop reason; "" for a step that marks instead of dropping
 
     def values(self, keys: DocKeys) -> Iterator[tuple[str, Any]]:
         raise NotImplementedError
+
+    def pick(self, element: tuple[str, list[Any]]) -> Iterator[Any]:
+        """Stage function: the value of a document from those of its captures (keys read from the
+        text are the same for every capture of a doc_id: the first)."""
+        doc_id, captures = element
+        yield Forward((doc_id, captures[0]))
 
     def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection | None]:
         """(decisions, rejects rows of keys that could not be computed, or None)."""
@@ -224,8 +235,15 @@ class ImageSetDedup(Step):
     stage, reason = IMAGE_SET_DEDUP, "image_set_duplicate"
 
     def values(self, keys: DocKeys) -> Iterator[tuple[str, Any]]:
-        if keys.image_set is not None:
-            yield keys.doc_id, keys.image_set
+        yield keys.doc_id, DocKeys(keys.doc_id, "", keys.fetch_time, keys.source, image_set=keys.image_set)
+
+    def pick(self, element: tuple[str, list[DocKeys]]) -> Iterator[Any]:
+        """The image set of the latest capture, the one the earlier steps kept (a page-level
+        `noimageai` may have removed the media of one capture of a doc_id and not another's)."""
+        doc_id, captures = element
+        latest = min(captures, key=dedup.capture_order)
+        if latest.image_set is not None:
+            yield Forward((doc_id, latest.image_set))
 
     def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, None]:
         decisions = (
@@ -364,7 +382,8 @@ class Decisions(beam.PTransform):
         stages: list[LibraryStage] = []
         gone = None
         for name, step in self.steps:
-            values = _still_in(docs | f"{name}Values" >> beam.FlatMap(step.values), gone, name)
+            values, pick_rejects = _still_in(docs | f"{name}Values" >> beam.FlatMap(step.values), gone, step, name)
+            rejects.append(pick_rejects)
             out = values | name >> _Decide(step)
             decisions = decided[step.stage] = out["decisions"]
             if "rejects" in out:
