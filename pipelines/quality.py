@@ -306,7 +306,7 @@ Item = tuple[str, list[DocKeys], dict[str, list[Any]]]  # (doc_id, its captures,
 class Settle:
     """Stage function of a dropping step on (doc_id, captures, decisions): a document a decision
     names goes, every capture of it. The first such step also keeps only the latest capture of a
-    doc_id (the others are dropped with its reason), as its own join did before."""
+    doc_id (the others are dropped with its reason): the later steps see one capture."""
 
     def __init__(self, stage: str, reason: str, first: bool) -> None:
         self.stage, self.reason, self.first = stage, reason, first
