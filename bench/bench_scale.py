@@ -411,11 +411,11 @@ def report(rows: list[dict], workers: int) -> None:
         print(f"| {r['pages']} | {r['files']} | {r['job_ms']:.0f} | {r['loop_ms']:.0f} | "
               f"{r['job_ms'] / r['loop_ms']:.2f} | {gib(r['launcher'])} | "
               f"{' / '.join(gib(w) for w in r['workers']) or '-'} | {gib(r['total'])} | {r['system']:.0%} | "
-              f"{r['shuffle_kb']:.0f} | {r['documents']} | {r['media']} | {r['samples']} | "
+              f"{r['shuffle_kb']:.1f} | {r['documents']} | {r['media']} | {r['samples']} | "
               f"{r['shard_mib'] * 2**20 / 1000 / max(r['read'], 1):.0f} | {r['wall']:.0f} |")
     for r in rows:
         print(f"  {r['pages']} pages, largest shuffles (KB/page): "
-              + ", ".join(f"{name} {kb:.0f}" for name, kb in r["top"])
+              + ", ".join(f"{name} {kb:.1f}" for name, kb in r["top"])
               + f"; other processes peak {gib(r['others'])} GiB; in-process loop peak RSS "
               f"{gib(r['loop_rss'])} GiB, {r['loop_samples']} samples{r['loop_note']}")
 

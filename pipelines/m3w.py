@@ -39,8 +39,7 @@ from m3w_builder.drops import Rejected
 from m3w_builder.media.process import failed
 from m3w_builder.media.resolve import Resolved, media_requests
 from m3w_builder.output.shards import store_shard_name
-from m3w_builder.quality import dedup
-from m3w_builder.quality.keys import DocKeys
+from m3w_builder.quality.keys import url_key
 from m3w_builder.samples.assemble import attach_media, build_samples
 from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
 from pipelines import checks, fs, progress
@@ -77,7 +76,7 @@ from pipelines.shard_io import (
     num_shards,
     stable_hash,
 )
-from pipelines.stages import Chain, Counts, Dropped, Forward, LibraryStage, apply
+from pipelines.stages import Chain, Counts, Dropped, LibraryStage, apply
 from pipelines.work import (
     PickleWriter,
     StorePass,
@@ -109,7 +108,7 @@ def _record_headers(record) -> list[tuple[str, str]] | None:
 class DocumentPass(StorePass):
     """Store pass 1: every page of the store's files through the per-document stages; documents
     to `_work/docs/STORE.parquet`, media records of the crawl to `_work/records/STORE.parquet`;
-    emits each document's `DocKeys` and, on `captured`, (url, store) for every crawled media URL."""
+    emits each document's `DocKeys` and, on `captured`, (`url_key`, store) for every crawled media URL."""
 
     name = "documents"
     counter_stage = "read"
@@ -138,7 +137,7 @@ class DocumentPass(StorePass):
                     records.append((url, record))
                     if url not in captured:
                         captured.add(url)
-                        yield beam.pvalue.TaggedOutput(CAPTURED, (url, store))
+                        yield beam.pvalue.TaggedOutput(CAPTURED, (url_key(url), store))
                 elif isinstance(out, beam.pvalue.TaggedOutput):
                     yield out
                 else:
@@ -149,18 +148,8 @@ class DocumentPass(StorePass):
         records.close()
 
 
-def keep_latest_capture(element: tuple[str, list[DocKeys]]):
-    """Stage function (`assemble`): of several captures of one document (same URL and content),
-    the latest goes on; the others are `duplicate_document`."""
-    doc_id, copies = element
-    copies = sorted(copies, key=dedup.capture_order)
-    for duplicate in copies[1:]:
-        yield Dropped("duplicate_document", doc_id, duplicate.url, f"kept the capture from {copies[0].source}")
-    yield Forward(copies[0])
-
-
 def record_sources(element):
-    """(store, (url, stores holding a crawled record of it)) for every store whose documents use `url`."""
+    """(store, (url key, stores holding a crawled record of it)) for every store whose documents use the URL."""
     url, groups = element
     sources = sorted(set(groups["captured"]))
     if sources:
@@ -197,9 +186,9 @@ class MediaPass(StorePass):
         if self.pool is not None:
             self.pool.shutdown()
 
-    def _records(self, sources: dict[str, list[str]]) -> dict[str, list]:
-        """The crawled records of the URLs this store needs, from every store that holds one."""
-        by_store: dict[str, set[str]] = defaultdict(set)
+    def _records(self, sources: dict[int, list[str]]) -> dict[str, list]:
+        """The crawled records of the URLs this store needs (by `url_key`), from every store that holds one."""
+        by_store: dict[str, set[int]] = defaultdict(set)
         for url, stores in sources.items():
             for source in stores:
                 by_store[source].add(url)
@@ -207,11 +196,11 @@ class MediaPass(StorePass):
         for source in sorted(by_store):
             wanted = by_store[source]
             for url, record in read_pickles(work_path(self.output, "records", f"{source}.parquet")):
-                if url in wanted:
+                if url_key(url) in wanted:
                     records[url].append(record)
         return records
 
-    def _resolve(self, docs: list, records: dict[str, list], too_frequent: frozenset[str], out: PickleWriter):
+    def _resolve(self, docs: list, records: dict[str, list], too_frequent: frozenset[int], out: PickleWriter):
         requests: dict[str, list] = defaultdict(list)
         for doc in docs:
             for url, request in media_requests(doc):
@@ -220,7 +209,7 @@ class MediaPass(StorePass):
 
         def resolve(url: str):
             wanted = sorted(requests[url])
-            if url in too_frequent:
+            if url_key(url) in too_frequent:
                 return url, wanted, Resolved(failed(url, wanted[0][2], "url_too_frequent",
                                                     f"more than {limit} references in the corpus"))
             return url, wanted, resolve_one(self.resolver, url, wanted, records.get(url, []))
@@ -237,18 +226,18 @@ class MediaPass(StorePass):
                 for key in content_keys(doc.doc_id, media[index]):
                     yield beam.pvalue.TaggedOutput(CONTENT, key)
 
-    def run(self, store: str, grouped, too_frequent: list[str]):
-        keys = {k.position: k for k in grouped["keys"]}
-        if not keys:
+    def run(self, store: str, grouped, too_frequent: list[int]):
+        strips = dict(grouped["keys"])  # position of each surviving document → its site-wide paragraphs
+        if not strips:
             return
         frequent = frozenset(too_frequent)
         records = self._records(dict(grouped["records"]))
         out = PickleWriter(work_path(self.output, "media", f"{store}.parquet"))
         batch: list = []
         for position, doc in enumerate(read_pickles(work_path(self.output, "docs", f"{store}.parquet"))):
-            if position not in keys:
+            if position not in strips:
                 continue
-            for kept in self.chain.run((doc, keys[position]) if self.strip else doc):
+            for kept in self.chain.run((doc, strips[position]) if self.strip else doc):
                 if isinstance(kept, beam.pvalue.TaggedOutput):
                     yield kept
                 else:
@@ -409,10 +398,8 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     documents = (stores | "StoreFiles" >> beam.Map(lambda s: (s[1], s[2])) | "SpreadStores" >> beam.Reshuffle()
                  | "Documents" >> beam.ParDo(DocumentPass(cfg, fingerprint)).with_outputs(CAPTURED, main="keys"))
     quality = documents.keys | "Quality" >> QualityStage(cfg.quality)
-    latest = apply(quality["docs"] | "KeyById" >> beam.Map(lambda k: (k.doc_id, k)) | "GroupById" >> beam.GroupByKey(),
-                   "LatestCapture", LibraryStage("assemble", keep_latest_capture, many=True))
-    survivors = latest.out
-    rejects = [inputs[REJECTS], quality["rejects"], latest[REJECTS]]
+    survivors = quality["docs"]
+    rejects = [inputs[REJECTS], quality["rejects"]]
 
     limit = cfg.media.max_url_references
     too_frequent = beam.pvalue.AsList(
@@ -421,10 +408,11 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
         | "CountReferences" >> beam.CombinePerKey(sum)
         | "OverReferenced" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)
         | "FrequentUrls" >> beam.Keys())
-    wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in set(k.media_urls)])
+    wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in sorted(set(k.media_urls))])
     sources = ({"wanted": wanted, "captured": documents[CAPTURED]} | "JoinCaptured" >> beam.CoGroupByKey()
                | "RecordSources" >> beam.FlatMap(record_sources))
-    by_store = ({"keys": survivors | "KeyByStore" >> beam.Map(lambda k: (k.store, k)), "records": sources}
+    by_store = ({"keys": survivors | "KeyByStore" >> beam.Map(lambda k: (k.store, (k.position, k.strip))),
+                 "records": sources}
                 | "GroupByStore" >> beam.CoGroupByKey())
     media = by_store | "Media" >> beam.ParDo(MediaPass(cfg, fingerprint), too_frequent).with_outputs(
         CONTENT, main="stores")

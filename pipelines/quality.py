@@ -4,14 +4,17 @@ documents' small `DocKeys` (URL, near-duplicate, image-set, per-site paragraphs)
 
 Per-document work runs in `LibraryStage`s (counted `stage/kept`, `stage/<reason>`, faults
 isolated). Decisions use the pure rules of `m3w_builder.quality.dedup` over keyed values
-(normalised URLs, ids, MinHash signatures, paragraph and image-set hashes) and join back onto the
-`DocKeys` by `doc_id`: a document's text and media never move. A key that cannot be computed
+(normalised URLs, ids, MinHash signatures, paragraph and image-set hashes): each step reads only
+its own value of the documents the earlier steps kept (joined with the earlier losers' ids), and
+all decisions are joined onto the `DocKeys` once, by `doc_id` (`Decisions`): a document's text and
+media never move, and its keys are shuffled once, not once per step. A key that cannot be computed
 (`<stage>_keys/error_<Type>`) leaves its document out of that dedup step. Every decision
 transform returns `{"docs": PCollection[DocKeys], "rejects": PCollection}`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -24,13 +27,21 @@ from m3w_builder.document import Document
 from m3w_builder.drops import Rejected
 from m3w_builder.quality import dedup, minhash
 from m3w_builder.quality.blocklist import BlockList
-from m3w_builder.quality.keys import DocKeys, base_keys
+from m3w_builder.quality.keys import (
+    DocKeys,
+    base_keys,
+    compact_id,
+    full_id,
+    pack_paragraphs,
+    unpack_paragraphs,
+)
 from m3w_builder.quality.language import detect_language
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
 from m3w_builder.quality.urlkeys import normalize_url
 from pipelines.metrics import REJECTS, count
 from pipelines.stages import (
+    Chain,
     Counts,
     Dropped,
     Forward,
@@ -61,13 +72,6 @@ def load_blocklist(paths: Sequence[str]) -> BlockList:
     return BlockList.from_lines(lines)
 
 
-def _split(result: beam.pvalue.DoOutputsTuple, key_rejects: beam.PCollection | None = None) -> Outputs:
-    rejects = result[REJECTS]
-    if key_rejects is not None:
-        rejects = (key_rejects, rejects) | "AllRejects" >> beam.Flatten()
-    return {"docs": result.out, "rejects": rejects}
-
-
 def _keys(pcoll: beam.PCollection, label: str, stage: str,
           fn: Callable[[Any], Iterator[Any]]) -> tuple[beam.PCollection, beam.PCollection]:
     """Dedup keys of every document, computed fault-isolated (`<stage>_keys/error_<Type>`): the
@@ -76,61 +80,84 @@ def _keys(pcoll: beam.PCollection, label: str, stage: str,
     return keyed.out, keyed[REJECTS]
 
 
-class KeepById:
-    """Stage function: (doc_id, {doc, drop}) → the latest capture unless a drop decision names it."""
+def _still_in(values: beam.PCollection, gone: beam.PCollection | None, step: Step,
+              label: str) -> tuple[beam.PCollection, beam.PCollection]:
+    """(doc_id, value) of the documents no earlier step dropped, one per doc_id (`step.pick`
+    chooses among its captures' values), and the rejects rows of values that could not be picked
+    (`<stage>_keys/error_<Type>`). Only a step's own values and the losers' ids meet in this join;
+    the first step has no losers to join with, and sees every capture."""
+    if gone is None:
+        grouped = values | f"{label}Each" >> beam.Map(lambda kv: (kv[0], [kv[1]]))
+    else:
+        def alive(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, list[Any]]]:
+            doc_id, groups = element
+            if next(iter(groups["gone"]), None) is None:
+                captures = list(groups["value"])
+                if captures:
+                    yield doc_id, captures
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __call__(self, element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-        doc_id, groups = element
-        copies = sorted(groups["doc"], key=dedup.capture_order)
-        winners = sorted(groups["drop"])  # decisions are keyed by loser, valued by the survivor
-        for i, doc in enumerate(copies):
-            if winners or i > 0:
-                yield Dropped(self.reason, doc_id, doc.url, f"kept {winners[0] if winners else doc_id}")
-            else:
-                yield doc
-
-
-class _DropByIds(beam.PTransform):
-    """Join `(doc_id, winner)` drop decisions back onto `(docs, decisions, key rejects)` by doc_id."""
-
-    def __init__(self, stage: str, reason: str) -> None:
-        super().__init__()
-        self.stage, self.reason = stage, reason
-
-    def expand(self, pcolls: tuple[beam.PCollection, beam.PCollection, beam.PCollection]) -> Outputs:
-        docs, decisions, key_rejects = pcolls
-        keyed = docs | "KeyById" >> beam.Map(lambda d: (d.doc_id, d))
-        joined = {"doc": keyed, "drop": decisions} | "JoinById" >> beam.CoGroupByKey()
-        return _split(apply(joined, "Decide", LibraryStage(self.stage, KeepById(self.reason), many=True)), key_rejects)
+        grouped = ({"value": values, "gone": gone} | f"{label}JoinGone" >> beam.CoGroupByKey()
+                   | f"{label}StillIn" >> beam.FlatMap(alive))
+    picked = apply(grouped, f"{label}Pick", LibraryStage(f"{step.stage}_keys", step.pick, many=True))
+    return picked.out, picked[REJECTS]
 
 
-class UrlDedup(beam.PTransform):
-    """One document per normalised URL (`urlkeys.normalize_url`): the latest capture."""
+class Step(beam.PTransform):
+    """One dedup decision over the keys of the documents still in the running.
+
+    `values(keys)` is what the step reads of a document, `decide` turns (doc_id, value) pairs
+    into `(doc_id, winner)` drops (or, for paragraphs, `(doc_id, paragraph key)` hits). The
+    documents' `DocKeys` do not travel with the steps: `Decisions` joins every step's decisions
+    onto them once. Applied alone (`docs | UrlDedup()`) a step returns `{"docs", "rejects"}`."""
+
+    stage = ""
+    reason = ""  # the drop reason; "" for a step that marks instead of dropping
+
+    def values(self, keys: DocKeys) -> Iterator[tuple[str, Any]]:
+        raise NotImplementedError
+
+    def pick(self, element: tuple[str, list[Any]]) -> Iterator[Any]:
+        """Stage function: the value of a document from those of its captures (keys read from the
+        text are the same for every capture of a doc_id: the first)."""
+        doc_id, captures = element
+        yield Forward((doc_id, captures[0]))
+
+    def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection | None]:
+        """(decisions, rejects rows of keys that could not be computed, or None)."""
+        raise NotImplementedError
 
     def expand(self, docs: beam.PCollection) -> Outputs:
-        def url_key(doc: Document) -> Iterator[tuple[str, tuple[float, str]]]:
-            yield normalize_url(doc.url), (dedup.capture_time(doc.fetch_time), doc.doc_id)
-
-        keys, key_rejects = _keys(docs, "KeyByUrl", URL_DEDUP, url_key)
-        decisions = (
-            keys
-            | "GroupByUrl" >> beam.GroupByKey()
-            | "Losers" >> beam.FlatMap(lambda kv: dedup.url_losers(kv[1]))
-        )
-        return (docs, decisions, key_rejects) | _DropByIds(URL_DEDUP, "url_duplicate")
+        return docs | Decisions([(self.label, self)], latest=False)
 
 
-class NearDupDedup(beam.PTransform):
+class UrlDedup(Step):
+    """One document per normalised URL (`urlkeys.normalize_url`): the latest capture."""
+
+    stage, reason = URL_DEDUP, "url_duplicate"
+
+    def values(self, keys: DocKeys) -> Iterator[tuple[str, Any]]:
+        yield keys.doc_id, keys  # the first step: nothing is shuffled before its own grouping
+
+    def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        def url_key(element: tuple[str, DocKeys]) -> Iterator[tuple[str, tuple[float, str]]]:
+            keys = element[1]
+            yield normalize_url(keys.url), (dedup.capture_time(keys.fetch_time), keys.doc_id)
+
+        keys, key_rejects = _keys(values, "KeyByUrl", URL_DEDUP, url_key)
+        decisions = keys | "GroupByUrl" >> beam.GroupByKey() | "Losers" >> beam.FlatMap(lambda kv: dedup.url_losers(kv[1]))
+        return decisions, key_rejects
+
+
+class NearDupDedup(Step):
     """MinHash LSH near-duplicate removal (survivor rule in `m3w_builder.quality.dedup`).
 
-    Signatures are computed once; `(band_key, doc_id)` pairs are grouped per band bucket; each
-    document of a bucket is paired with at most `max_candidates` smaller ids of that bucket (the
-    smallest ones), bounding the pairs of huge exact-duplicate buckets; candidate pairs are
-    deduplicated, joined with both signatures and kept when their estimated Jaccard ≥ `threshold`.
+    `(band_key, doc_id)` pairs are grouped per band bucket; each document of a bucket is paired
+    with at most `max_candidates` smaller ids of that bucket (the smallest ones), bounding the
+    pairs of huge exact-duplicate buckets; candidate pairs are deduplicated, joined with both
+    signatures and kept when their estimated Jaccard ≥ `threshold`.
     """
+
+    stage, reason = NEAR_DUP, "near_duplicate"
 
     def __init__(
         self,
@@ -142,11 +169,15 @@ class NearDupDedup(beam.PTransform):
         self.threshold, self.max_candidates = threshold, max_candidates
         self.params = params or minhash.MinHashParams()
 
-    def expand(self, docs: beam.PCollection) -> Outputs:
+    def values(self, keys: DocKeys) -> Iterator[tuple[str, Any]]:
+        if keys.signature is not None:
+            yield keys.doc_id, keys.signature
+
+    def decide(self, sigs: beam.PCollection) -> tuple[beam.PCollection, None]:
         params, threshold, max_candidates = self.params, self.threshold, self.max_candidates
 
-        def bucket_pairs(element: tuple[bytes, Iterable[str]]) -> Iterable[tuple[str, str]]:
-            for pair in dedup.candidate_pairs(element[1], max_candidates):
+        def bucket_pairs(element: tuple[bytes, Iterable[bytes | str]]) -> Iterable[tuple[str, str]]:
+            for pair in dedup.candidate_pairs((full_id(i) for i in element[1]), max_candidates):
                 count(NEAR_DUP, "n_candidate_pairs")
                 yield pair
 
@@ -170,14 +201,12 @@ class NearDupDedup(beam.PTransform):
                     count(NEAR_DUP, "n_verified_pairs")
                     yield larger, smaller
 
-        sigs, key_rejects = _keys(docs, "Signature", NEAR_DUP,
-                                  lambda d: iter([(d.doc_id, d.signature)] if d.signature is not None else []))
         pairs = (
             sigs
             | "BandKeys"
             >> beam.FlatMap(
                 lambda kv: [
-                    (k, kv[0]) for k in minhash.band_keys(np.frombuffer(kv[1], dtype=np.uint32), params)
+                    (k, compact_id(kv[0])) for k in minhash.band_keys(np.frombuffer(kv[1], dtype=np.uint32), params)
                 ]
             )
             | "GroupBands" >> beam.GroupByKey()
@@ -193,77 +222,206 @@ class NearDupDedup(beam.PTransform):
             | "JoinSmaller" >> beam.CoGroupByKey()
             | "Verify" >> beam.FlatMap(verify)
         )
-        shed = docs | "ShedSignature" >> beam.Map(lambda d: replace(d, signature=None))  # read: not carried on
-        return (shed, decisions, key_rejects) | _DropByIds(NEAR_DUP, "near_duplicate")
+        return decisions, None
 
 
-class ImageSetDedup(beam.PTransform):
+class ImageSetDedup(Step):
     """Documents whose set of image/video URLs equals another's: the smallest doc_id is kept.
 
     Only documents with at least `image_set_min_images` distinct media URLs have the key
     (`image_set_keys`): a single shared image is usually a site logo and says nothing about the content.
     """
 
-    def expand(self, docs: beam.PCollection) -> Outputs:
-        def keyed(keys: DocKeys) -> Iterator[tuple[bytes, str]]:
-            if keys.image_set is not None:
-                yield keys.image_set, keys.doc_id
+    stage, reason = IMAGE_SET_DEDUP, "image_set_duplicate"
 
-        keys, key_rejects = _keys(docs, "KeyByImageSet", IMAGE_SET_DEDUP, keyed)
+    def values(self, keys: DocKeys) -> Iterator[tuple[str, Any]]:
+        yield keys.doc_id, DocKeys(keys.doc_id, "", keys.fetch_time, keys.source, image_set=keys.image_set)
+
+    def pick(self, element: tuple[str, list[DocKeys]]) -> Iterator[Any]:
+        """The image set of the latest capture, the one the earlier steps kept (a page-level
+        `noimageai` may have removed the media of one capture of a doc_id and not another's)."""
+        doc_id, captures = element
+        latest = min(captures, key=dedup.capture_order)
+        if latest.image_set is not None:
+            yield Forward((doc_id, latest.image_set))
+
+    def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, None]:
         decisions = (
-            keys
+            values
+            | "KeyByImageSet" >> beam.Map(lambda kv: (kv[1], kv[0]))
             | "GroupSets" >> beam.GroupByKey()
             | "Losers" >> beam.FlatMap(lambda kv: dedup.smallest_wins(kv[1]))
         )
-        shed = docs | "ShedImageSet" >> beam.Map(lambda d: replace(d, image_set=None))
-        return (shed, decisions, key_rejects) | _DropByIds(IMAGE_SET_DEDUP, "image_set_duplicate")
+        return decisions, None
 
 
-class DomainParagraphDedup(beam.PTransform):
+def site_paragraph_key(site: str, paragraph: bytes) -> bytes:
+    """One paragraph of one site as 16 bytes (8-byte digest of the site, the paragraph key): what
+    paragraph occurrences are grouped by."""
+    return hashlib.blake2b(site.encode("utf-8", "surrogatepass"), digest_size=8).digest() + paragraph
+
+
+class DomainParagraphDedup(Step):
     """Find the paragraphs found in ≥ `min_docs` documents of the same site (host without `www.`):
     navigation, footers, cookie banners. Each document's `DocKeys.strip` gets its repeated
-    paragraphs; the document pass that loads the text removes them (`strip_stage`)."""
+    paragraphs; the media pass that loads the text removes them (`strip_paragraphs`)."""
+
+    stage = PARAGRAPH_DEDUP
 
     def __init__(self, min_docs: int = 3) -> None:
         super().__init__()
         self.min_docs = min_docs
 
-    def expand(self, docs: beam.PCollection) -> Outputs:
+    def values(self, keys: DocKeys) -> Iterator[tuple[str, Any]]:
+        if keys.paragraphs:
+            yield keys.doc_id, (keys.site, keys.paragraphs)
+
+    def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, None]:
         min_docs = self.min_docs
 
-        def occurrences(keys: DocKeys) -> Iterator[tuple[tuple[str, bytes], str]]:
-            for key in keys.paragraphs:
-                yield (keys.site, key), keys.doc_id
+        def occurrences(element: tuple[str, tuple[str, bytes]]) -> Iterator[tuple[bytes, bytes | str]]:
+            doc_id, (site, packed) = element
+            ref = compact_id(doc_id)
+            for key in unpack_paragraphs(packed):
+                yield site_paragraph_key(site, key), ref
 
-        def repeated(element: tuple[tuple[str, bytes], Iterable[str]]) -> Iterable[tuple[str, bytes]]:
+        def repeated(element: tuple[bytes, Iterable[bytes | str]]) -> Iterable[tuple[str, bytes]]:
             ids = set(element[1])
             if len(ids) >= min_docs:
-                for doc_id in ids:
-                    yield doc_id, element[0][1]
+                for ref in ids:
+                    yield full_id(ref), element[0][8:]
 
-        def mark(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Any]:
-            _doc_id, groups = element
-            remove = frozenset(groups["remove"])
-            for keys in groups["doc"]:  # the paragraph keys are read: only the strip set goes on
-                yield Forward(replace(keys, strip=remove, paragraphs=()))
-
-        keys, key_rejects = _keys(docs, "Paragraphs", PARAGRAPH_DEDUP, occurrences)
         hits = (
-            keys
+            values
+            | "Paragraphs" >> beam.FlatMap(occurrences)
             | "GroupParagraphs" >> beam.GroupByKey()
             | "Repeated" >> beam.FlatMap(repeated)
         )
-        keyed = docs | "KeyById" >> beam.Map(lambda d: (d.doc_id, d))
-        joined = {"doc": keyed, "remove": hits} | "JoinById" >> beam.CoGroupByKey()
-        return _split(apply(joined, "Mark", LibraryStage(PARAGRAPH_DEDUP, mark, many=True)), key_rejects)
+        return hits, None
 
 
-def strip_paragraphs(item: tuple[Document, DocKeys]) -> Iterator[Any]:
-    """Stage function (`paragraph_dedup`, in the document pass): remove the site-wide paragraphs
-    found for this document; one left without text is dropped (`no_text_left`); removed
-    paragraphs are counted as `paragraph_dedup/n_paragraphs_removed`."""
-    doc, keys = item
-    kept, removed = dedup.strip_paragraphs(doc, set(keys.strip))
+Item = tuple[str, list[DocKeys], dict[str, list[Any]]]  # (doc_id, its captures, decisions by stage)
+
+
+class Settle:
+    """Stage function of a dropping step on (doc_id, captures, decisions): a document a decision
+    names goes, every capture of it. The first such step also keeps only the latest capture of a
+    doc_id (the others are dropped with its reason): the later steps see one capture."""
+
+    def __init__(self, stage: str, reason: str, first: bool) -> None:
+        self.stage, self.reason, self.first = stage, reason, first
+
+    def __call__(self, item: Item) -> Iterator[Any]:
+        doc_id, copies, decisions = item
+        if self.first:
+            copies = sorted(copies, key=dedup.capture_order)
+        winners = sorted(decisions.get(self.stage, ()))  # decisions are keyed by loser, valued by the survivor
+        for i, doc in enumerate(copies):
+            if winners or i > 0:
+                yield Dropped(self.reason, doc_id, doc.url, f"kept {winners[0] if winners else doc_id}")
+        if not winners:
+            yield doc_id, copies[:1], decisions
+
+
+def mark_paragraphs(item: Item) -> Iterator[Any]:
+    """Stage function (`paragraph_dedup`): every capture gets the document's site-wide paragraphs
+    as its `strip` set (removed by the media pass, which counts them)."""
+    doc_id, copies, decisions = item
+    remove = frozenset(decisions.get(PARAGRAPH_DEDUP, ()))
+    yield Forward((doc_id, [replace(c, strip=remove) for c in copies], decisions))
+
+
+def keep_latest_capture(item: Item) -> Iterator[Any]:
+    """Stage function (`assemble`): of several captures of one document (same URL and content),
+    the latest goes on; the others are `duplicate_document`."""
+    doc_id, copies, _ = item
+    copies = sorted(copies, key=dedup.capture_order)
+    for duplicate in copies[1:]:
+        yield Dropped("duplicate_document", doc_id, duplicate.url, f"kept the capture from {copies[0].source}")
+    yield Forward(copies[0])
+
+
+class RunChain(beam.DoFn):
+    """A `Chain` of stages as one DoFn: rejects rows on their tag, the last stage's outputs on main."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+
+    def setup(self) -> None:
+        self.chain.setup()
+
+    def process(self, item):
+        yield from self.chain.run(item)
+
+
+def _shed(keys: DocKeys) -> tuple[str, DocKeys]:
+    """The keys that go on past the decisions (the dedup keys are read by their steps only)."""
+    return keys.doc_id, replace(keys, site="", signature=None, image_set=None, paragraphs=b"")
+
+
+def _captures(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Item]:
+    doc_id, groups = element
+    copies = list(groups["doc"])
+    if copies:
+        yield doc_id, copies, {stage: list(values) for stage, values in groups.items() if stage != "doc"}
+
+
+class Decisions(beam.PTransform):
+    """Run dedup `steps` in order, each over the values of the documents the earlier ones kept,
+    then join every decision onto the documents' `DocKeys` once and settle them in one chain of
+    stages (counted per step as if each ran alone). With `latest`, one capture per doc_id goes on
+    (`assemble/duplicate_document`)."""
+
+    def __init__(self, steps: list[tuple[str, Step]], latest: bool = True) -> None:
+        super().__init__()
+        self.steps, self.latest = steps, latest
+
+    def expand(self, docs: beam.PCollection) -> Outputs:
+        decided: dict[str, beam.PCollection] = {}
+        rejects: list[beam.PCollection] = []
+        stages: list[LibraryStage] = []
+        gone = None
+        for name, step in self.steps:
+            values, pick_rejects = _still_in(docs | f"{name}Values" >> beam.FlatMap(step.values), gone, step, name)
+            rejects.append(pick_rejects)
+            out = values | name >> _Decide(step)
+            decisions = decided[step.stage] = out["decisions"]
+            if "rejects" in out:
+                rejects.append(out["rejects"])
+            if step.reason:
+                stages.append(LibraryStage(step.stage, Settle(step.stage, step.reason, first=gone is None), many=True))
+                losers = decisions | f"{name}Gone" >> beam.Map(lambda d: (d[0], 1))
+                gone = losers if gone is None else (gone, losers) | f"{name}AllGone" >> beam.Flatten()
+            else:
+                stages.append(LibraryStage(step.stage, mark_paragraphs, many=True))
+        if self.latest:
+            stages.append(LibraryStage("assemble", keep_latest_capture, many=True))
+        joined = ({"doc": docs | "ShedKeys" >> beam.Map(_shed), **decided} | "JoinDecisions" >> beam.CoGroupByKey()
+                  | "Captures" >> beam.FlatMap(_captures))
+        settled = joined | "Settle" >> beam.ParDo(RunChain(Chain(stages))).with_outputs(REJECTS, main="docs")
+        kept = settled.docs if self.latest else settled.docs | "EachCapture" >> beam.FlatMap(lambda item: item[1])
+        rejects.append(settled[REJECTS])
+        return {"docs": kept, "rejects": tuple(rejects) | "AllRejects" >> beam.Flatten()}
+
+
+class _Decide(beam.PTransform):
+    """A step's `decide` under its own label."""
+
+    def __init__(self, step: Step) -> None:
+        super().__init__()
+        self.step = step
+
+    def expand(self, values: beam.PCollection) -> Outputs:
+        decisions, rejects = self.step.decide(values)
+        return {"decisions": decisions} if rejects is None else {"decisions": decisions, "rejects": rejects}
+
+
+def strip_paragraphs(item: tuple[Document, frozenset[bytes]]) -> Iterator[Any]:
+    """Stage function (`paragraph_dedup`, in the media pass): remove the site-wide paragraphs
+    found for this document (its `DocKeys.strip`); one left without text is dropped
+    (`no_text_left`); removed paragraphs are counted as `paragraph_dedup/n_paragraphs_removed`."""
+    doc, strip = item
+    kept, removed = dedup.strip_paragraphs(doc, set(strip))
     if not dedup.has_text(kept):
         yield Counts(volumes={"paragraphs_removed": removed})
         raise Rejected("no_text_left", f"{removed} site-wide paragraphs removed")
@@ -314,8 +472,8 @@ def _image_set(min_images: int) -> Callable[[Document], bytes | None]:
     return lambda doc: dedup.image_set_key(doc, min_images)
 
 
-def _paragraphs(doc: Document) -> tuple[bytes, ...]:
-    return tuple(sorted(dedup.paragraph_keys(doc)))
+def _paragraphs(doc: Document) -> bytes:
+    return pack_paragraphs(dedup.paragraph_keys(doc))
 
 
 def with_keys(doc: Document) -> Forward:
@@ -394,17 +552,18 @@ def prepass_stage(config: PrepassConfig, html_of: Callable[[Any], bytes], url_of
 
 class QualityStage(beam.PTransform):
     """The dedup decisions over `DocKeys`, cheapest and most selective first:
-    URL dedup → near-dup → image-set dedup → per-site paragraphs.
+    URL dedup → near-dup → image-set dedup → per-site paragraphs, then one capture per document.
 
     Paragraph dedup runs last on purpose: run before near-dup it would strip the shared content
-    of a domain's duplicate pages from every copy. Returns `{"docs", "rejects"}`.
+    of a domain's duplicate pages from every copy. Returns `{"docs", "rejects"}`: the surviving
+    `DocKeys`, one per doc_id, with their `strip` sets.
     """
 
     def __init__(self, options: QualityOptions) -> None:
         super().__init__()
         self.options = options
 
-    def steps(self) -> list[tuple[str, beam.PTransform]]:
+    def steps(self) -> list[tuple[str, Step]]:
         o = self.options
         candidates = [
             ("UrlDedup", o.url_dedup, UrlDedup),
@@ -415,11 +574,4 @@ class QualityStage(beam.PTransform):
         return [(name, make()) for name, enabled, make in candidates if enabled]
 
     def expand(self, docs: beam.PCollection) -> Outputs:
-        rejects = []
-        for name, step in self.steps():
-            out = docs | name >> step
-            docs = out["docs"]
-            rejects.append(out["rejects"])
-        if not rejects:
-            rejects.append(docs.pipeline | "NoRejects" >> beam.Create([]))
-        return {"docs": docs, "rejects": tuple(rejects) | "FlattenRejects" >> beam.Flatten()}
+        return docs | "Decisions" >> Decisions(self.steps(), latest=True)

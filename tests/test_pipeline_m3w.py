@@ -238,7 +238,7 @@ def test_dataflow_dry_run_translates_the_real_graph(monkeypatch):
                   "--runner=DataflowRunner", "--dry_run=True", "--project=m3w-placeholder", "--region=us-central1",
                   "--temp_location=gs://m3w-placeholder/tmp", f"--setup_file={ROOT / 'setup.py'}"])
     assert result["dry_run"] is True
-    for step in ("Stores", "Documents", "Quality", "LatestCapture", "Media", "FrequentContent", "TrainTokenizer",
+    for step in ("Stores", "Documents", "Quality", "Media", "FrequentContent", "TrainTokenizer",
                  "Shards", "Finalize", "Rejects"):
         assert step in result["steps"], step
 

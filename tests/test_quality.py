@@ -238,6 +238,23 @@ def test_image_set_dedup(tmp_path: Path) -> None:
     assert reasons(rejects) == {loser.doc_id: "image_set_dedup/image_set_duplicate"}
 
 
+def test_image_set_of_the_latest_capture_decides(tmp_path: Path) -> None:
+    """Two captures of one document (same doc_id), the latest without its media (a page-level
+    `noimageai`): the image set of the capture that goes on counts, not the older one's."""
+    imgs = ["https://img.example/1.jpg", "https://img.example/2.jpg"]
+    other = make_doc("https://x.example/other", ["other"], imgs)
+    old = next(d for d in (make_doc(f"https://x.example/p{i}", ["page"], imgs, fetch_time="2023-01-01T00:00:00Z")
+                           for i in range(50)) if d.doc_id < other.doc_id)
+    latest = Document(**{**old.__dict__, "nodes": [n for n in old.nodes if isinstance(n, TextNode)],
+                         "fetch_time": "2024-01-01T00:00:00Z"})
+    options = QualityOptions(language_id=False, near_dup=False, paragraph_dedup=False)
+    for order in ([old, latest, other], [other, latest, old]):
+        kept, rejects, _ = run(quality.QualityStage(options), order, tmp_path / str(id(order)), options)
+        assert sorted((d.doc_id, d.fetch_time) for d in kept) == sorted(
+            [(old.doc_id, latest.fetch_time), (other.doc_id, other.fetch_time)])
+        assert reasons(rejects) == {old.doc_id: "url_dedup/url_duplicate"}
+
+
 def test_domain_paragraph_dedup(tmp_path: Path) -> None:
     footer = "Subscribe to our newsletter for weekly recipes."
     site = [
@@ -256,7 +273,7 @@ def test_domain_paragraph_dedup(tmp_path: Path) -> None:
     # the document pass removes them: one left without text is dropped
     stage = LibraryStage(quality.PARAGRAPH_DEDUP, quality.strip_paragraphs, many=True)
     docs_by_id = {d.doc_id: d for d in docs}
-    kept, rows, counters = run(stage, [(docs_by_id[k.doc_id], k) for k in decided], tmp_path / "strip")
+    kept, rows, counters = run(stage, [(docs_by_id[k.doc_id], k.strip) for k in decided], tmp_path / "strip")
     by_id = {d.doc_id: d for d in kept}
     assert set(by_id) == {d.doc_id for d in [*site, elsewhere]}
     assert all(footer not in by_id[d.doc_id].text for d in site)
