@@ -96,3 +96,19 @@ def test_params_are_configurable_and_validated() -> None:
     )
     with pytest.raises(ValueError):
         MinHashParams(num_perm=128, bands=10, rows=8)
+
+
+@pytest.mark.parametrize("name", ["chinese_article", "chinese_article_001"])
+def test_a_lightly_edited_chinese_article_is_a_near_duplicate(name: str) -> None:
+    """Chinese has no spaces: shingles of characters, not of whole clauses, so one changed
+    character every 100 leaves the copy near the original (with clause-long words it was far)."""
+    from tests.conftest import shared_path
+
+    text = shared_path("html", "newspaper4k", f"{name}.expected.txt").read_text(encoding="utf-8")
+    chars = list(text)
+    edited = [i for i in range(40, len(chars), 100) if "\u4e00" <= chars[i] <= "\u9fff"]
+    for i in edited:
+        chars[i] = "的" if chars[i] != "的" else "是"
+    a, b = signature(text), signature("".join(chars))
+    assert len(edited) >= 6 and jaccard(a, b) >= 0.8
+    assert set(band_keys(a)) & set(band_keys(b))

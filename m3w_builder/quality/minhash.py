@@ -1,5 +1,10 @@
 """MinHash signatures over word 5-gram shingles, LSH band keys and Jaccard estimates.
 
+Words are the filters' words (`filters.words`): `\\w+` runs, but each Chinese/Japanese character
+and each Thai/Lao/Myanmar/Khmer cluster a word of its own. Scripts written without spaces would
+otherwise make a whole sentence one "word", so a one-character edit changed every shingle of it and
+near-duplicate CJK pages were never found.
+
 A small vectorised numpy implementation rather than `datasketch`: the signature of a whole
 document is a handful of array operations (no Python loop over shingles or permutations), the
 result is a plain `uint32` array that pickles compactly through Beam shuffles, and it adds no
@@ -25,7 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+from m3w_builder.quality.filters import words
+
+_ASCII_WORD = re.compile(r"\w+")
 _EMPTY = np.uint32(0xFFFFFFFF)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _CHUNK = 4096  # shingles per block: bounds memory at num_perm × _CHUNK × 8 bytes
@@ -51,8 +58,8 @@ class MinHashParams:
 def normalize_words(text: str) -> list[str]:
     """Words of `text` after NFKC, case folding and punctuation removal."""
     if text.isascii():
-        return _WORD.findall(text.lower())
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+        return _ASCII_WORD.findall(text.lower())
+    return words(unicodedata.normalize("NFKC", text).casefold())
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
