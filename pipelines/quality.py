@@ -255,10 +255,13 @@ class ImageSetDedup(Step):
         return decisions, None
 
 
+_SITE_DIGEST_BYTES = 8
+
+
 def site_paragraph_key(site: str, paragraph: bytes) -> bytes:
     """One paragraph of one site as 16 bytes (8-byte digest of the site, the paragraph key): what
     paragraph occurrences are grouped by."""
-    return hashlib.blake2b(site.encode("utf-8", "surrogatepass"), digest_size=8).digest() + paragraph
+    return hashlib.blake2b(site.encode("utf-8", "surrogatepass"), digest_size=_SITE_DIGEST_BYTES).digest() + paragraph
 
 
 class DomainParagraphDedup(Step):
@@ -289,7 +292,7 @@ class DomainParagraphDedup(Step):
             ids = set(element[1])
             if len(ids) >= min_docs:
                 for ref in ids:
-                    yield full_id(ref), element[0][8:]
+                    yield full_id(ref), element[0][_SITE_DIGEST_BYTES:]
 
         hits = (
             values

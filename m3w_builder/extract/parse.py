@@ -19,6 +19,8 @@ from __future__ import annotations
 import bisect
 import re
 import time
+from collections.abc import Iterator
+
 from lxml import etree
 
 from m3w_builder.drops import Rejected
@@ -63,6 +65,9 @@ _RAW_TEXT_RE = re.compile(rb"<(script|style)\b[^>]*>")  # run on the lower-cased
 _FEED_CHUNK = 1 << 18
 
 
+_MEMCHR_TRIES = 16  # first-byte hits tried before the plain two-byte search takes over
+
+
 def _find(data: bytes, lead: bytes, start: int) -> int:
     """`data.find(lead, start)` for a two-byte `lead`, faster: CPython finds one byte with memchr but
     scans for two bytes one by one (~30x slower), so the first byte is looked for first, and the
@@ -75,8 +80,6 @@ def _find(data: bytes, lead: bytes, start: int) -> int:
         at = data.find(first, at + 1)
     return data.find(lead, at) if at >= 0 else -1
 
-
-_MEMCHR_TRIES = 16
 
 
 def _drop_special(data: bytes, lead: bytes, last: frozenset[int]) -> bytes:

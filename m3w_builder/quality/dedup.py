@@ -75,10 +75,13 @@ def smallest_wins(ids: Iterable[str]) -> Iterator[tuple[str, str]]:
         yield doc_id, ordered[0]
 
 
+PARAGRAPH_KEY_BYTES = 8  # digest size of `paragraph_key`
+
+
 def paragraph_key(text: str) -> bytes | None:
     """Digest of a paragraph after whitespace and case normalisation (None when blank)."""
     norm = " ".join(text.split()).casefold()
-    return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=8).digest() if norm else None
+    return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=PARAGRAPH_KEY_BYTES).digest() if norm else None
 
 
 def paragraph_keys(doc: Document) -> set[bytes]:

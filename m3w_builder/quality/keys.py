@@ -17,9 +17,10 @@ import hashlib
 from dataclasses import dataclass, field, fields
 
 from m3w_builder.document import Document
+from m3w_builder.quality.dedup import PARAGRAPH_KEY_BYTES
 from m3w_builder.quality.urlkeys import site_of
 
-PARAGRAPH_KEY_BYTES = 8  # `dedup.paragraph_key` digests
+_HEX = frozenset("0123456789abcdef")
 
 
 def url_key(url: str) -> int:
@@ -39,9 +40,6 @@ def compact_id(doc_id: str) -> bytes | str:
 
 def full_id(value: bytes | str) -> str:
     return value.hex() if isinstance(value, bytes) else value
-
-
-_HEX = frozenset("0123456789abcdef")
 
 
 def pack_paragraphs(keys: set[bytes]) -> bytes:
