@@ -75,6 +75,16 @@ def test_media_per_page_are_capped_and_counted():
     assert len(result.document.media) == ExtractOptions().max_page_media
 
 
+def test_videos_over_the_media_limit_leave_no_fallback_text_and_count_once():
+    limit = ExtractOptions().max_page_media
+    video = '<video src="/v{}.mp4"><img src="/poster{}.jpg">Your browser does not support video.</video>'
+    html = ("<html><body><article><p>Some article text for the page.</p>"
+            + "".join(video.format(i, i) for i in range(limit + 500)) + "</article></body></html>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    assert result.media_drops["media_over_page_limit"] == 500  # the videos; their fallback <img>s are no media
+    assert "browser" not in " ".join(n.text for n in result.document.nodes if hasattr(n, "text"))
+
+
 def test_srcset_with_200k_candidates_parses_linearly_to_the_largest():
     srcset = ", ".join(f"u{i}.jpg {i}w" for i in range(200_000))
     candidates = parse_srcset(srcset)

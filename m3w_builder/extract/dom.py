@@ -129,12 +129,13 @@ class _Page:
         """The index of the node of an `<img>`/`<video>`, or None when it yields none (counted).
         The tree walk calls it at each one's start, in DOM order: no walk of its own."""
         self.seen += 1
-        if self.seen > self.options.max_page_media:
+        over = self.seen > self.options.max_page_media
+        found = None if over else self.image(el) if el.tag == "img" else self.video(el)
+        if el.tag == "video":
+            el.clear(keep_tail=True)  # fallback text inside <video> is not page text, over the limit too
+        if over:
             self.drops["media_over_page_limit"] += 1
             return None
-        found = self.image(el) if el.tag == "img" else self.video(el)
-        if el.tag == "video":
-            el.clear(keep_tail=True)  # fallback text inside <video> is not page text
         if found is None:
             return None
         self.media.append(found)
