@@ -128,3 +128,20 @@ def test_real_article_with_repeated_chart_labels_passes_the_filters():
     page = shared_path("html", "mozilla-readability", "nytimes-4.html").read_bytes()
     doc = extract(page, "http://fakehost/test/page.html").document
     assert len(filter_document(doc).document.text.split()) > 1000
+
+
+def test_removals_are_weighed_against_the_text_left_on_the_page():
+    # The menus go first; then an unclosed <div> in a <nav> holds the whole article (libxml2 keeps
+    # it open past `</nav>`): it is half of the original page, but all of what is left.
+    menus = "".join(f"<div class='menu'>{' '.join(f'<a href=/m{i}{j}>Menu entry {j}</a>' for j in range(8))}</div>"
+                    for i in range(6))
+    story = "".join(f"<p>Sentence {i} of the recipe, with enough words, commas, and steps to read as prose.</p>"
+                    for i in range(6))
+    html = f"<body><header>{menus}</header><nav class='tabs'><div class='wrapper'><ul></ul></nav>{story}</body>"
+    assert "Sentence 5 of the recipe" in extract(html.encode(), URL).document.text
+
+
+def test_real_page_whose_article_sits_in_an_unclosed_nav_keeps_it():
+    page = shared_path("html", "recipe-scrapers", "argiro.gr__argiro_1.html").read_bytes()
+    text = extract(page, "https://www.argiro.gr/recipe").document.text
+    assert "Προθερμαίνουμε το φούρνο" in text and len(text) > 1000

@@ -3,8 +3,9 @@
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners) are
 removed only under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
-or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
-text, and all removals by class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in
+or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the text
+still on the page when it is met (so removals one after another cannot empty it), and all removals
+by class/id together not more than `MAX_REMOVED_NAMED_SHARE` of the whole page (applied in
 `content.py`, on whitespace-normalised lengths: indentation would make a menu look big).
 """
 

@@ -210,15 +210,18 @@ def _fill(blocks: list[Block], index: int) -> None:
 def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element], str | None]) -> None:
     """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed, and
     take their text out of every ancestor's totals. `classify` (why a block looks like
-    boilerplate, or None) runs only on blocks the guards leave open, not inside removed ones."""
+    boilerplate, or None) runs only on blocks the guards leave open, not inside removed ones.
+    A candidate's share is of the text still on the page: after the menus went, an unclosed
+    `<div>` in a `<nav>` that swallowed the article holds all that is left, and stays."""
     page = blocks[0].total
-    largest = max(boilerplate.MAX_SHARE.values()) * page
+    largest = max(boilerplate.MAX_SHARE.values())
     named = 0
     for index, block in enumerate(blocks):
-        if block.removed or block.total > largest:
+        left = blocks[0].total
+        if block.removed or block.total > largest * left:
             continue
         kind = classify(block.element)
-        if kind is None or block.total > boilerplate.MAX_SHARE[kind] * page:
+        if kind is None or block.total > boilerplate.MAX_SHARE[kind] * left:
             continue
         if kind == "name":
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
