@@ -145,3 +145,21 @@ def test_real_page_whose_article_sits_in_an_unclosed_nav_keeps_it():
     page = shared_path("html", "recipe-scrapers", "argiro.gr__argiro_1.html").read_bytes()
     text = extract(page, "https://www.argiro.gr/recipe").document.text
     assert "Προθερμαίνουμε το φούρνο" in text and len(text) > 1000
+
+
+def test_a_comment_section_longer_than_the_post_is_not_the_article():
+    post = "".join(f"<p>Step {i} of the post, with enough words, commas, and sentences to read as prose.</p>"
+                   for i in range(5))
+    comments = "".join(f"<li><p>Reader {i} wrote that this was lovely, and that they made it twice, with a twist, "
+                       f"and that the family asked for more of it.</p></li>" for i in range(6))
+    html = f"<body><div class='site'><article class='post'>{post}</article>" \
+           f"<div id='comments'><h2>12 Comments</h2><ol class='commentlist'>{comments}</ol></div></div></body>"
+    text = extract(html.encode(), URL).document.text
+    assert "Step 4 of the post" in text and "Reader" not in text
+
+
+def test_real_recipe_post_keeps_its_recipe_not_its_comments():
+    page = shared_path("html", "recipe-scrapers", "recipeforperfection.com__recipeforperfection_1.html").read_bytes()
+    text = extract(page, "https://recipeforperfection.com/recipe").document.text
+    assert "Knead dough for 2 minutes" in text
+    assert "I like to add a tad brown sugar" not in text and "Leave a Reply" not in text

@@ -3,9 +3,11 @@
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners) are
 removed only under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
-or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the text
-still on the page when it is met (so removals one after another cannot empty it), and all removals
-by class/id together not more than `MAX_REMOVED_NAMED_SHARE` of the whole page (applied in
+or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
+text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
+parser let swallow the article cannot remove it after the menus went; a comment section, which often
+outweighs the post it follows, up to 80% and outside the class/id cap), and all removals by class/id
+together not more than `MAX_REMOVED_NAMED_SHARE` (applied in
 `content.py`, on whitespace-normalised lengths: indentation would make a menu look big).
 """
 
@@ -33,13 +35,15 @@ _BOILERPLATE_ROLES = frozenset(
 _BOILERPLATE_WORDS = frozenset(
     "cookie cookies consent gdpr advert adverts advertisement advertising adslot adsbygoogle sponsor "
     "sponsored promo newsletter subscribe share sharing social sidebar related recommended popup modal "
-    "breadcrumb breadcrumbs menu navbar nav footer comment comments signup banner".split()
+    "breadcrumb breadcrumbs menu navbar nav footer signup banner".split()
 )
+# A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
+_COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
 _CASED_WORDS = frozenset(("ad", "ads"))
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
-MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5}
+MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8}
 MAX_REMOVED_NAMED_SHARE = 0.6
 _MAX_NOSCRIPT_SHARE = 0.5
 _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
@@ -52,17 +56,20 @@ def class_words(value: str) -> list[str]:
     return value.replace("-", " ").replace("_", " ").split()
 
 
-def _names_boilerplate(value: str) -> bool:
-    if not _BOILERPLATE_WORDS.isdisjoint(class_words(value.lower())):
-        return True
-    return "ad" in value and not _CASED_WORDS.isdisjoint(class_words(value))
+def _named_kind(value: str) -> str | None:
+    words = class_words(value.lower())
+    if not _COMMENT_WORDS.isdisjoint(words):
+        return "comments"
+    if not _BOILERPLATE_WORDS.isdisjoint(words):
+        return "name"
+    return "name" if "ad" in value and not _CASED_WORDS.isdisjoint(class_words(value)) else None
 
 
 def _flag_kind(key: str, value: str) -> str | None:
     """Boilerplate signalled by one attribute: `hidden` (hidden/aria-hidden/display:none), `role`
     (an ARIA landmark that is not the article) or `name` (class/id words)."""
     if key == "class" or key == "id":
-        return "name" if _names_boilerplate(value) else None
+        return _named_kind(value)
     if key == "hidden" or (key == "aria-hidden" and value == "true"):
         return "hidden"
     if key == "style":
@@ -92,7 +99,7 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = _flag_kind(*item)
-            if kind is not None and not (kind == "name" and el.tag in _PROTECTED_TAGS):
+            if kind is not None and not (kind in ("name", "comments") and el.tag in _PROTECTED_TAGS):
                 return kind
         return None
 

@@ -211,17 +211,18 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
     """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed, and
     take their text out of every ancestor's totals. `classify` (why a block looks like
     boilerplate, or None) runs only on blocks the guards leave open, not inside removed ones.
-    A candidate's share is of the text still on the page: after the menus went, an unclosed
-    `<div>` in a `<nav>` that swallowed the article holds all that is left, and stays."""
+    A `<nav>`/`<aside>`/`<footer>` (kind `tag`) is weighed against the text still on the page, the
+    others against the whole page: a tag is what the parser lets grow past its end tag (an unclosed
+    `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
+    that is left; a class name or a hidden flag does not grow, and the page's size judges it."""
     page = blocks[0].total
-    largest = max(boilerplate.MAX_SHARE.values())
+    largest = max(boilerplate.MAX_SHARE.values()) * page
     named = 0
     for index, block in enumerate(blocks):
-        left = blocks[0].total
-        if block.removed or block.total > largest * left:
+        if block.removed or block.total > largest:
             continue
         kind = classify(block.element)
-        if kind is None or block.total > boilerplate.MAX_SHARE[kind] * left:
+        if kind is None or block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
             continue
         if kind == "name":
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
