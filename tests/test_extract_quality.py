@@ -163,3 +163,22 @@ def test_real_recipe_post_keeps_its_recipe_not_its_comments():
     text = extract(page, "https://recipeforperfection.com/recipe").document.text
     assert "Knead dough for 2 minutes" in text
     assert "I like to add a tad brown sugar" not in text and "Leave a Reply" not in text
+
+
+def test_strip_shaped_images_are_buttons_and_banners_not_content():
+    images = ("<img src='/img/photo.jpg' width='800' height='500'>"
+              "<img src='/img/panorama.jpg' width='1200' height='300'>"
+              "<img src='/img/get-the-recipe.svg' width='406' height='50'>"
+              "<img src='/img/promo-728x90.gif' width='728' height='90'>")
+    html = _article().replace("<figure>", images + "<figure>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert classes["photo.jpg"] == classes["panorama.jpg"] == classes["lead.jpg"] == "content"
+    assert classes["get-the-recipe.svg"] == classes["promo-728x90.gif"] == "logo"
+
+
+def test_real_recipe_page_banner_slots_are_not_content_images():
+    page = shared_path("html", "recipe-scrapers", "hellofresh.com__hellofresh.html").read_bytes()
+    media = extract(page, "https://hellofresh.com/recipe", options=ExtractOptions(keep_all_images=True)).document.media
+    banners = [n for n in media if "Recipe-Banner" in n.src and (n.height or 999) < 100]  # 970x90, 728x90, 320x50
+    assert len(banners) == 3 and {n.image_class for n in banners} == {"logo"}

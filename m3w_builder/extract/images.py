@@ -1,8 +1,8 @@
 """Images of a page: their source URL (lazy attributes, `srcset`, `<picture>`) and their class.
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
-page: related/recommended article cards), `logo` (logos, icons, avatars, emoji, spacers: small
-declared size or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
+page: related/recommended article cards), `logo` (logos, icons, avatars, emoji, spacers, buttons and
+banner strips: small or strip-shaped declared size, or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
 than the main content). The class is decided from the DOM alone, before any download.
 """
 
@@ -36,9 +36,13 @@ _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice"
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
 _SHORT_ALT = 30
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
-# A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`.
+# A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
+# (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
+# the 728x90 / 468x60 / 320x50 banner slots; the dev pages' content images hold none.
 _ICON_SIDE = 24
 _MIN_CONTENT_SIDE = 64
+_STRIP_SIDE = 100
+_STRIP_RATIO = 4
 
 
 def nearest(ancestors: list[etree._Element], tags: tuple[str, ...]) -> etree._Element | None:
@@ -115,8 +119,9 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
     marks = f"{names} {src.rsplit('/', 1)[-1].split('?', 1)[0]} {alt if len(alt) < _SHORT_ALT else ''}".lower()
-    if (sides and min(sides) < _ICON_SIDE) or (len(sides) == 2 and max(sides) < _MIN_CONTENT_SIDE) \
-            or _has_any(marks, _LOGO_WORDS):
+    short = min(sides) if sides else 0
+    if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
+            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS):
         return LOGO
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is None:
