@@ -182,3 +182,16 @@ def test_real_recipe_page_banner_slots_are_not_content_images():
     media = extract(page, "https://hellofresh.com/recipe", options=ExtractOptions(keep_all_images=True)).document.media
     banners = [n for n in media if "Recipe-Banner" in n.src and (n.height or 999) < 100]  # 970x90, 728x90, 320x50
     assert len(banners) == 3 and {n.image_class for n in banners} == {"logo"}
+
+
+def test_self_closed_script_code_is_no_page_text():
+    code = "(function() { document.addEventListener('DOMContentLoaded', function() { var x = 1; }); })();"
+    html = _article(f"<script type='text/javascript'/>\n{code}\n</script><script src='/a.js'/><p>Kept after.</p>")
+    text = extract(html.encode(), URL).document.text
+    assert "addEventListener" not in text and "Paragraph 7" in text and "Kept after." in text
+
+
+def test_real_page_with_self_closed_scripts_keeps_no_code():
+    page = shared_path("html", "recipe-scrapers", "bettycrocker.com__bettycrocker_1.html").read_bytes()
+    text = extract(page, "https://www.bettycrocker.com/recipe").document.text
+    assert "componentMetadata" not in text and "Unroll crescent dough" in text
