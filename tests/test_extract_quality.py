@@ -195,3 +195,24 @@ def test_real_page_with_self_closed_scripts_keeps_no_code():
     page = shared_path("html", "recipe-scrapers", "bettycrocker.com__bettycrocker_1.html").read_bytes()
     text = extract(page, "https://www.bettycrocker.com/recipe").document.text
     assert "componentMetadata" not in text and "Unroll crescent dough" in text
+
+
+def test_card_image_beside_a_title_link_is_a_teaser():
+    # The "stretched link" card: the image is outside the link, the card's only text is the title link.
+    cards = "".join(f"<article class='item'><img src='/feed/{i}.webp' width='160' height='120'>"
+                    f"<h3><a class='stretched-link' href='/recipes/other-dish-{i}'>Another dish number {i} to cook</a>"
+                    f"</h3></article>" for i in range(4))
+    credit = "<figure><img src='/img/credited.jpg'><figcaption>Photo: <a href='/credits'>Reuters</a></figcaption></figure>"
+    html = _article().replace("</article>", f"{credit}<div class='feed'>{cards}</div></article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert {classes[f"{i}.webp"] for i in range(4)} == {"teaser"}
+    assert classes["lead.jpg"] == classes["credited.jpg"] == "content"
+
+
+def test_real_recipe_page_related_cards_are_teasers():
+    page = shared_path("html", "recipe-scrapers", "en.petitchef.com__petitchef_1.html").read_bytes()
+    media = extract(page, "https://en.petitchef.com/recipe", options=ExtractOptions(keep_all_images=True)).document.media
+    feed = [n for n in media if "/feed-data/" in n.src]
+    assert len(feed) >= 10 and {n.image_class for n in feed} <= {"teaser", "outside"}
+    assert any(n.image_class == "content" and "skyr-cake" in n.src for n in media)

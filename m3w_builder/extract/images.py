@@ -1,8 +1,9 @@
 """Images of a page: their source URL (lazy attributes, `srcset`, `<picture>`) and their class.
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
-page: related/recommended article cards), `logo` (logos, icons, avatars, emoji, spacers, buttons and
-banner strips: small or strip-shaped declared size, or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
+page, or in a card whose only text is a title linking to one: related/recommended article cards),
+`logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or strip-shaped
+declared size, or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
 than the main content). The class is decided from the DOM alone, before any download.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import islice
 
 from lxml import etree
 
-from m3w_builder.extract.boilerplate import class_words
+from m3w_builder.extract.boilerplate import BLOCK_TAGS, class_words
 from m3w_builder.extract.urls import best_srcset, resolve
 
 CONTENT, TEASER, LOGO, AD, OUTSIDE = "content", "teaser", "logo", "ad", "outside"
@@ -84,6 +86,11 @@ def image_source(el: etree._Element, base_url: str, page_url: str, ancestors: li
 
 
 _LINKED = "linked"  # provisional: a bare image linking to another page
+# A card: the unlinked image's nearest block holding text (up to `_CARD_LEVELS` blocks up), of at most
+# `_CARD_ELEMENTS` elements, whose text is all in links to other pages, at least a title's length.
+_CARD_LEVELS = 3
+_CARD_ELEMENTS = 30
+_MIN_TITLE = 12
 
 
 def _has_text(el: etree._Element) -> bool:
@@ -97,6 +104,30 @@ def _has_text(el: etree._Element) -> bool:
         if (text and not text.isspace()) or (tail and not tail.isspace()):
             return True
     return False
+
+
+def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> bool:
+    """Whether an image outside any link sits in a teaser card: `<img>` beside a title linking to
+    another article (`<h3><a>`, a "stretched link" making the whole card clickable), no other text."""
+    levels = 0
+    for card in ancestors:
+        if card.tag not in BLOCK_TAGS:
+            continue
+        if _has_text(card):
+            break
+        levels += 1
+        if levels >= _CARD_LEVELS:
+            return False
+    else:
+        return False
+    if len(list(islice(card.iterdescendants(), _CARD_ELEMENTS + 1))) > _CARD_ELEMENTS:
+        return False
+    linked = 0
+    for link in card.iter("a"):
+        href = resolve(base_url, link.get("href"))
+        if href and href != page_url and not _IMAGE_FILE_RE.search(href):
+            linked += len(" ".join(link.xpath("string()").split()))
+    return linked >= _MIN_TITLE and linked >= len(" ".join(card.xpath("string()").split()))
 
 
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
@@ -125,7 +156,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
         return LOGO
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is None:
-        return None
+        return TEASER if _is_card(ancestors, base_url, page_url) else None
     if ancestor.tag == "nav":
         return OUTSIDE
     href = resolve(base_url, ancestor.get("href"))
