@@ -216,3 +216,16 @@ def test_real_recipe_page_related_cards_are_teasers():
     feed = [n for n in media if "/feed-data/" in n.src]
     assert len(feed) >= 10 and {n.image_class for n in feed} <= {"teaser", "outside"}
     assert any(n.image_class == "content" and "skyr-cake" in n.src for n in media)
+
+
+def test_ad_slot_labels_are_not_article_text():
+    html = _article().replace("</p><p>Paragraph 3", "</p><div class='slot'><p>ADVERTISEMENT</p></div>"
+                              "<p>Story continues below advertisement</p><p>Paragraph 3")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 3" in text and "advertisement" not in text.lower()
+
+
+def test_real_recipe_page_keeps_no_ad_labels():
+    page = shared_path("html", "recipe-scrapers", "tasteline.com__tasteline_1.html").read_bytes()
+    lines = extract(page, "https://www.tasteline.com/recept").document.text.split("\n")
+    assert "Ingredienser" in lines and "Annons" not in lines

@@ -11,7 +11,7 @@ length, link-text length), and the media positions in DOM order; `select` scores
   down by its link density, so menus, teaser lists and "related" blocks lose;
 - the best container is widened to an ancestor shared by several near-best ones, then joined by
   sibling blocks that score close to it or read as prose;
-- inside, link-heavy blocks and link paragraphs are dropped;
+- inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article.
 
@@ -59,6 +59,14 @@ _TAG_BONUS = {"div": 5, "article": 10, "main": 10, "section": 3, "pre": 3, "td":
               "nav": -25, "aside": -25, "footer": -25, "header": -10}
 # Containers that are dropped inside the content when they are mostly links.
 _CONDITIONAL = frozenset("div section ul ol dl table form aside nav header footer".split())
+# A paragraph that is only an ad slot's label (its ad, an iframe or script, is gone): no article text.
+_AD_LABELS = frozenset((
+    "advertisement", "advertisements", "advertising", "anzeige", "werbung", "annons", "annonse", "annonce",
+    "publicité", "publicidad", "publicidade", "pubblicità", "reklama", "reklame", "advertentie", "mainos",
+    "hirdetés", "реклама", "إعلان", "广告", "広告", "광고", "continue reading the main story",
+    "story continues below advertisement", "article continues below advertisement", "skip advertisement",
+))
+_MAX_LABEL = 40  # weighted characters
 _PARAGRAPH_TAGS = frozenset("p pre blockquote".split())
 
 
@@ -291,10 +299,16 @@ class Selection:
         """Whether an item belongs to the selected content (media in link-heavy blocks do: their
         own markup decides, see `images.final_class`)."""
         if self.kept[item.owner]:
-            return item.media >= 0 or item.link_share < _MAX_LINK_PARAGRAPH or not self.drop_link_paragraphs
+            if item.media >= 0 or not self.drop_link_paragraphs:
+                return True
+            return item.link_share < _MAX_LINK_PARAGRAPH and not _is_ad_label(item)
         if item.media >= 0:
             return self.link_blocks[item.owner]
         return item.owner == self.loose_owner and _reads_as_prose(item)
+
+
+def _is_ad_label(item: Item) -> bool:
+    return item.weight <= _MAX_LABEL and item.text.lower().rstrip(" :-–—|") in _AD_LABELS
 
 
 def keep_all(blocks: list[Block]) -> Selection:
