@@ -1,6 +1,6 @@
 """Silver comparison on real pages without ground truth: our text against Trafilatura's, page by page.
 
-    python bench/bench_extract_silver.py [--data DIR] [--worst 25] [--json OUT.jsonl]
+    python bench/bench_extract_silver.py [--data DIR] [--worst 25] [--no-comments] [--json OUT.jsonl]
 
 The dev ground truth (bench_extract_quality.py) can be over-fitted; these pages are not scored
 anywhere else: recipe-scrapers, warc-extracted (URL and charset from its index.jsonl), wpull-samples
@@ -23,7 +23,10 @@ from m3w_builder.extract import ExtractOptions, extract
 from m3w_builder.extract.charset import to_utf8
 from m3w_builder.extract.evaluate import Scores, mean_scores, text_scores
 
-import trafilatura
+try:
+    import trafilatura
+except ImportError:  # bench-only dependency
+    trafilatura = None
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "html"
 DISAGREE = 0.5  # shingle precision (we keep more) or recall (we keep less) under this
@@ -57,6 +60,9 @@ def main() -> int:
     parser.add_argument("--no-comments", action="store_true",
                         help="Trafilatura without comments (its default keeps them; we never do)")
     args = parser.parse_args()
+    if trafilatura is None or not args.data.is_dir():
+        print("needs trafilatura (make bench-quality installs it) and the pages under --data: nothing to compare")
+        return 0
     pages = silver_pages(args.data)
     rows = []
     classes: Counter = Counter()
