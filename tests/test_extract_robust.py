@@ -85,6 +85,16 @@ def test_videos_over_the_media_limit_leave_no_fallback_text_and_count_once():
     assert "browser" not in " ".join(n.text for n in result.document.nodes if hasattr(n, "text"))
 
 
+@pytest.mark.parametrize("block", ["<div>{}</div>", "<section><div><div>{}</div></div></section>"])
+def test_many_images_in_a_textless_block_are_classified_without_rereading_it(block):
+    """The teaser-card test looks at most a card's size of elements per image: 20k images in one
+    text-less block were a quadratic walk that ran past the page deadline (rejected `timeout`)."""
+    images = "".join(f"<span><img src='/i{i}.jpg' width=300 height=200></span>" for i in range(20_000))
+    html = "<html><body><article><p>" + "Some real article words. " * 20 + "</p>" + block.format(images)
+    result = extract((html + "</article></body></html>").encode(), URL, options=BIG)
+    assert len(result.document.media) == ExtractOptions().max_page_media
+
+
 def test_srcset_with_200k_candidates_parses_linearly_to_the_largest():
     srcset = ", ".join(f"u{i}.jpg {i}w" for i in range(200_000))
     candidates = parse_srcset(srcset)

@@ -110,17 +110,17 @@ def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> b
     """Whether an image outside any link sits in a teaser card: `<img>` beside a title linking to
     another article (`<h3><a>`, a "stretched link" making the whole card clickable), no other text."""
     levels = 0
-    for card in ancestors:
-        if card.tag not in BLOCK_TAGS:
+    for card in ancestors:  # nearest first: each block holds the one below, so past the size cap
+        if card.tag not in BLOCK_TAGS:  # no higher block is a card (and no block is read whole)
             continue
+        if len(list(islice(card.iterdescendants(), _CARD_ELEMENTS + 1))) > _CARD_ELEMENTS:
+            return False
         if _has_text(card):
             break
         levels += 1
         if levels >= _CARD_LEVELS:
             return False
     else:
-        return False
-    if len(list(islice(card.iterdescendants(), _CARD_ELEMENTS + 1))) > _CARD_ELEMENTS:
         return False
     linked = 0
     for link in card.iter("a"):
