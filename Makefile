@@ -26,7 +26,8 @@ CC_LIST = out/cc-$(CC_CRAWL)-$(CC_FILES).txt
 TRAIN_OUT ?= out/train
 TRAIN_STEPS ?= 1500
 SMOL_OUT ?= out/smol
-SMOL_STEPS ?= 300
+# 200: the last evaluated checkpoint of the model/README.md run (T5) with a clear gain
+SMOL_STEPS ?= 200
 THREADS ?= 2
 # Threads that behave on a shared machine: with the default (active) OpenMP wait policy, idle
 # threads spin and a loaded 2-core machine made training steps 10-35x slower.
