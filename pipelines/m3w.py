@@ -163,7 +163,8 @@ class MediaPass(StorePass):
     """Store pass 2: the surviving documents of a store lose their site-wide paragraphs, pass the
     media-request cap, and get their media resolved and decoded (a batch of documents at a time);
     (document, {media index: result}) go to `_work/media/STORE.parquet`. Emits (store, documents)
-    and, on `content`, the (sha256 / phash, doc_id) keys that frequent-content removal counts."""
+    and, on `content`, the (sha256 / phash, doc_id) keys that frequent-content removal counts
+    (each pair once)."""
 
     name = "media"
     counter_stage = "media"
@@ -238,9 +239,9 @@ class MediaPass(StorePass):
         for doc in docs:
             media = results.get(doc.doc_id, {})
             out.append((doc, media))
-            for index in sorted(media):
-                for key in content_keys(doc.doc_id, media[index]):
-                    yield beam.pvalue.TaggedOutput(CONTENT, key)
+            # each (content key, doc_id) once: counted with a combiner, no per-pair grouping
+            for key in sorted({key for index in media for key in content_keys(doc.doc_id, media[index])}):
+                yield beam.pvalue.TaggedOutput(CONTENT, key)
 
     def run(self, store: str, grouped, too_frequent: list[int]):
         strips = dict(grouped["keys"])  # position of each surviving document → its site-wide paragraphs
