@@ -78,6 +78,7 @@ from pipelines.shard_io import (
 )
 from pipelines.stages import Chain, Counts, Dropped, LibraryStage, apply
 from pipelines.work import (
+    PickleRows,
     PickleWriter,
     StorePass,
     make_stores,
@@ -129,15 +130,16 @@ class DocumentPass(StorePass):
     def run(self, store: str, paths: list[str]):
         docs = PickleWriter(work_path(self.output, "docs", f"{store}.parquet"))
         records = PickleWriter(work_path(self.output, "records", f"{store}.parquet"))
-        captured: set[str] = set()
+        captured: set[int] = set()  # `url_key`s: what the output is keyed by, 8 bytes of a URL
         for path in paths:
             for out in self.chain.run(path):
                 if isinstance(out, beam.pvalue.TaggedOutput) and out.tag == MEDIA:
                     url, record = out.value
                     records.append((url, record))
-                    if url not in captured:
-                        captured.add(url)
-                        yield beam.pvalue.TaggedOutput(CAPTURED, (url_key(url), store))
+                    key = url_key(url)
+                    if key not in captured:
+                        captured.add(key)
+                        yield beam.pvalue.TaggedOutput(CAPTURED, (key, store))
                 elif isinstance(out, beam.pvalue.TaggedOutput):
                     yield out
                 else:
@@ -161,7 +163,8 @@ class MediaPass(StorePass):
     """Store pass 2: the surviving documents of a store lose their site-wide paragraphs, pass the
     media-request cap, and get their media resolved and decoded (a batch of documents at a time);
     (document, {media index: result}) go to `_work/media/STORE.parquet`. Emits (store, documents)
-    and, on `content`, the (sha256 / phash, doc_id) keys that frequent-content removal counts."""
+    and, on `content`, the (sha256 / phash, doc_id) keys that frequent-content removal counts
+    (each pair once)."""
 
     name = "media"
     counter_stage = "media"
@@ -186,25 +189,39 @@ class MediaPass(StorePass):
         if self.pool is not None:
             self.pool.shutdown()
 
-    def _records(self, sources: dict[int, list[str]]) -> dict[str, list]:
-        """The crawled records of the URLs this store needs (by `url_key`), from every store that holds one."""
+    def _records(self, sources: dict[int, list[str]]) -> dict[str, list[tuple[str, int]]]:
+        """Where the crawled records of the URLs this store needs are (by `url_key`, from every store
+        that holds one): (store, row) per record of a URL, in store order. Only these places are
+        held; each batch reads its own records (`_batch_records`), never the whole store's bytes."""
         by_store: dict[str, set[int]] = defaultdict(set)
         for url, stores in sources.items():
             for source in stores:
                 by_store[source].add(url)
-        records: dict[str, list] = defaultdict(list)
+        places: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for source in sorted(by_store):
             wanted = by_store[source]
-            for url, record in read_pickles(work_path(self.output, "records", f"{source}.parquet")):
+            for row, (url, _record) in enumerate(read_pickles(work_path(self.output, "records", f"{source}.parquet"))):
                 if url_key(url) in wanted:
-                    records[url].append(record)
+                    places[url].append((source, row))
+        return places
+
+    def _batch_records(self, urls: list[str], places: dict[str, list[tuple[str, int]]],
+                       files: dict[str, PickleRows]) -> dict[str, list]:
+        records: dict[str, list] = {}
+        for url in urls:
+            for source, row in places.get(url, ()):
+                if source not in files:
+                    files[source] = PickleRows(work_path(self.output, "records", f"{source}.parquet"))
+                records.setdefault(url, []).append(files[source][row][1])
         return records
 
-    def _resolve(self, docs: list, records: dict[str, list], too_frequent: frozenset[int], out: PickleWriter):
+    def _resolve(self, docs: list, places: dict[str, list[tuple[str, int]]], files: dict[str, PickleRows],
+                 too_frequent: frozenset[int], out: PickleWriter):
         requests: dict[str, list] = defaultdict(list)
         for doc in docs:
             for url, request in media_requests(doc):
                 requests[url].append(request)
+        records = self._batch_records(sorted(requests), places, files)
         limit = self.cfg.media.max_url_references
 
         def resolve(url: str):
@@ -222,16 +239,17 @@ class MediaPass(StorePass):
         for doc in docs:
             media = results.get(doc.doc_id, {})
             out.append((doc, media))
-            for index in sorted(media):
-                for key in content_keys(doc.doc_id, media[index]):
-                    yield beam.pvalue.TaggedOutput(CONTENT, key)
+            # each (content key, doc_id) once: counted with a combiner, no per-pair grouping
+            for key in sorted({key for index in media for key in content_keys(doc.doc_id, media[index])}):
+                yield beam.pvalue.TaggedOutput(CONTENT, key)
 
     def run(self, store: str, grouped, too_frequent: list[int]):
         strips = dict(grouped["keys"])  # position of each surviving document → its site-wide paragraphs
         if not strips:
             return
         frequent = frozenset(too_frequent)
-        records = self._records(dict(grouped["records"]))
+        places = self._records(dict(grouped["records"]))
+        files: dict[str, PickleRows] = {}
         out = PickleWriter(work_path(self.output, "media", f"{store}.parquet"))
         batch: list = []
         for position, doc in enumerate(read_pickles(work_path(self.output, "docs", f"{store}.parquet"))):
@@ -243,10 +261,12 @@ class MediaPass(StorePass):
                 else:
                     batch.append(kept)
             if len(batch) >= MEDIA_BATCH_DOCS:
-                yield from self._resolve(batch, records, frequent, out)
+                yield from self._resolve(batch, places, files, frequent, out)
                 batch = []
         if batch:
-            yield from self._resolve(batch, records, frequent, out)
+            yield from self._resolve(batch, places, files, frequent, out)
+        for rows in files.values():
+            rows.close()
         out.close()
         yield store, out.count
 

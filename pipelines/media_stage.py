@@ -130,9 +130,10 @@ def content_keys(item_id: str, result) -> list[tuple[str, str]]:
 
 
 class FrequentContent(beam.PTransform):
-    """(content key, item id) pairs → the sha256/phash values found in more than `limit` items
-    (logos, stock photos, spacers). Only the small keys are shuffled; the image bytes stay where
-    they are."""
+    """(content key, item id) pairs, each pair once (its item's media pass emits it once) → the
+    sha256/phash values found in more than `limit` items (logos, stock photos, spacers). A combiner
+    counts them: what is shuffled is a partial count per content key, not a value per pair (the
+    local runner's launcher would hold one per pair); the image bytes stay where they are."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
@@ -142,7 +143,6 @@ class FrequentContent(beam.PTransform):
         limit = self.limit
         return (
             keys
-            | "DistinctItems" >> beam.Distinct()
             | "CountItems" >> beam.combiners.Count.PerKey()
             | "OverLimit" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)
             | "Keys" >> beam.Keys()

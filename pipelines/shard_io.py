@@ -14,6 +14,8 @@ import hashlib
 import io
 import json
 import math
+import pickle
+from typing import BinaryIO
 
 import apache_beam as beam
 import pyarrow as pa
@@ -102,9 +104,14 @@ def finished_shard(output: str, name: str, nsamples: int, fingerprint: str) -> d
     return info
 
 
+ROWS_IN_MEMORY = 256  # manifest rows an open shard holds before it spills them to its temporary file
+
+
 class OpenShard:
     """A shard written sample by sample under a temporary name; `close` renames it and writes its
-    `.idx`, parquet manifest and record (so no reader ever sees a partial tar)."""
+    `.idx`, parquet manifest and record (so no reader ever sees a partial tar). Its manifest rows
+    wait in a hidden temporary file beside it (a store pass keeps all its shards open: held in
+    memory, their rows would grow with the pages of the store's input file)."""
 
     def __init__(self, output: str, name: str) -> None:
         self.output, self.name = output, name
@@ -113,12 +120,38 @@ class OpenShard:
         self.handle = FileSystems.create(self.tmp, compression_type=CompressionTypes.UNCOMPRESSED)
         self.writer = ShardWriter(self.handle)
         self.rows: list[dict] = []
+        self.spill: tuple[str, BinaryIO] | None = None
         self.nsamples = 0
 
     def add(self, sample: ShardSample, rows: list[dict]) -> None:
         self.writer.add_sample(sample.key, sample.members)
-        self.rows.extend(rows)
+        self.add_rows(rows)
         self.nsamples += 1
+
+    def add_rows(self, rows: list[dict]) -> None:
+        self.rows.extend(rows)
+        if len(self.rows) >= ROWS_IN_MEMORY:
+            if self.spill is None:
+                path = fs.temp_name(self.manifest_path)
+                self.spill = path, FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)
+            pickle.dump(self.rows, self.spill[1], protocol=pickle.HIGHEST_PROTOCOL)
+            self.rows = []
+
+    def _all_rows(self) -> list[dict]:
+        """Every manifest row in order: the spilled ones, then those still held."""
+        if self.spill is None:
+            return self.rows
+        path, handle = self.spill
+        handle.close()
+        rows: list[dict] = []
+        with fs.open_raw(path) as spilled:
+            while True:
+                try:
+                    rows.extend(pickle.load(spilled))
+                except EOFError:
+                    break
+        FileSystems.delete([path])
+        return rows + self.rows
 
     def close(self, schema: pa.Schema, fingerprint: str) -> dict:
         """Finish the tar and its side files; returns the shardlist entry."""
@@ -127,7 +160,7 @@ class OpenShard:
         fs.commit(self.tmp, self.tar_path)
         fs.write_bytes_atomic(self.idx_path, self.writer.index_text().encode("ascii"))
         fs.write_bytes_atomic(self.manifest_path,
-                              parquet_bytes([{**r, "shard": self.name} for r in self.rows], schema))
+                              parquet_bytes([{**r, "shard": self.name} for r in self._all_rows()], schema))
         info = _info(self.name, self.nsamples, self.writer.offset, self.writer.md5sum)
         fs.write_bytes_atomic(record_path(self.output, self.name), json.dumps({**info, "fingerprint": fingerprint}).encode())
         count("shard", "n_written")
@@ -153,7 +186,7 @@ def write_shard(output: str, name: str, samples: list[ShardSample], rows: list[d
     shard = OpenShard(output, name)
     for sample in samples:
         shard.add(sample, [])
-    shard.rows.extend(rows)
+    shard.add_rows(rows)
     return shard.close(schema, fingerprint)
 
 
@@ -186,6 +219,31 @@ def write_rejects_file(output: str, name: str, rows: list[dict]) -> None:
     rows = sorted(rows, key=lambda r: (r["stage"], r["id"], r["url"], r["reason"]))
     fs.ensure_dir(fs.join(output, "rejects"))
     fs.write_bytes_atomic(fs.join(output, "rejects", f"{name}.parquet"), parquet_bytes(rows, REJECTS_SCHEMA))
+
+
+class RejectsWriter:
+    """Rejects rows of one piece of work (a store pass) → `rejects/{name}-NNN.parquet`, a file of
+    at most `ROWS_PER_REJECTS_FILE` rows each time that many have come (each sorted), so the rows
+    held in memory do not grow with the pages of an input file."""
+
+    def __init__(self, output: str, name: str) -> None:
+        self.output, self.name = output, name
+        self.rows: list[dict] = []
+        self.files = 0
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= ROWS_PER_REJECTS_FILE:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            write_rejects_file(self.output, f"{self.name}-{self.files:03d}", self.rows)
+            self.rows = []
+            self.files += 1
+
+    def close(self) -> None:
+        self._flush()
 
 
 class RejectsFiles(beam.PTransform):

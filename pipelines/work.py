@@ -12,6 +12,7 @@ The intermediate files are removed when the job has published its dataset.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import pickle
 from collections.abc import Iterable, Iterator
@@ -26,10 +27,11 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines import fs
 from pipelines.metrics import REJECTS, count, recording, replay
 from pipelines.read import HTML_SUFFIXES
-from pipelines.shard_io import write_rejects_file
+from pipelines.shard_io import RejectsWriter
 
 WORK = "_work"
-ROWS_PER_GROUP = 256  # pickled values per parquet row group: what a reader holds at once
+ROWS_PER_GROUP = 256  # pickled values per parquet row group: what a reader holds at once,
+GROUP_BYTES = 8 << 20  # or fewer when they reach this size (documents with their decoded media: ~100 KB each)
 FILES_PER_STORE = 64  # single-page inputs batched into one store
 _SCHEMA = pa.schema([("value", pa.binary())])
 
@@ -67,18 +69,22 @@ class PickleWriter:
         self.handle = FileSystems.create(self.tmp, compression_type=CompressionTypes.UNCOMPRESSED)
         self.writer = pq.ParquetWriter(self.handle, _SCHEMA, compression="zstd")
         self.pending: list[bytes] = []
+        self.pending_bytes = 0
         self.count = 0
 
     def append(self, value: Any) -> None:
-        self.pending.append(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending.append(data)
+        self.pending_bytes += len(data)
         self.count += 1
-        if len(self.pending) >= ROWS_PER_GROUP:
+        if len(self.pending) >= ROWS_PER_GROUP or self.pending_bytes >= GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
         if self.pending:
             self.writer.write_table(pa.table({"value": self.pending}, schema=_SCHEMA))
             self.pending = []
+            self.pending_bytes = 0
 
     def close(self) -> None:
         self._flush()
@@ -96,11 +102,33 @@ def read_pickles(path: str) -> Iterator[Any]:
                 yield pickle.loads(value)
 
 
+class PickleRows:
+    """Values of a `PickleWriter` file by row number, one row group in memory at a time: what a
+    pass fetches a few values of a large file with (the crawled records a batch of documents needs)."""
+
+    def __init__(self, path: str) -> None:
+        self.handle = fs.open_raw(path)
+        self.reader = pq.ParquetFile(self.handle)
+        sizes = [self.reader.metadata.row_group(g).num_rows for g in range(self.reader.num_row_groups)]
+        self.starts = [sum(sizes[:g]) for g in range(len(sizes))]
+        self.group: tuple[int, list[bytes]] = (-1, [])
+
+    def __getitem__(self, row: int) -> Any:
+        group = bisect.bisect_right(self.starts, row) - 1
+        if self.group[0] != group:
+            self.group = (group, self.reader.read_row_group(group, columns=["value"]).column(0).to_pylist())
+        return pickle.loads(self.group[1][row - self.starts[group]])
+
+    def close(self) -> None:
+        self.handle.close()
+
+
 class StorePass(beam.DoFn):
     """A resumable pass over one store: `run(store, payload)` yields small outputs (main or
-    tagged) and rejects rows; the pass writes the rows to `rejects/{name}-{store}.parquet`, then
-    its marker (fingerprint, counters, small outputs). With a marker of this fingerprint the pass
-    replays it instead of running."""
+    tagged) and rejects rows; the pass writes the outputs to `_work/{name}/{store}.outputs.parquet`
+    and the rows to `rejects/{name}-{store}-NNN.parquet` as they come, then its marker
+    (fingerprint, counters). Then, and on a rerun that finds a marker of this fingerprint instead
+    of running, it emits the stored outputs."""
 
     name = ""
     counter_stage = ""  # the stage a resumed store is counted under (`<stage>/n_resumed_stores`)
@@ -125,6 +153,9 @@ class StorePass(beam.DoFn):
     def run(self, store: str, payload: Any, *side: Any) -> Iterable[Any]:
         raise NotImplementedError
 
+    def outputs(self, store: str) -> str:
+        return work_path(self.output, self.name, f"{store}.outputs.parquet")
+
     def process(self, element, *side):
         store, payload = element
         done = self.finished(store)
@@ -134,24 +165,25 @@ class StorePass(beam.DoFn):
         else:
             done = self._run(store, payload, side)
         replay(done["counters"], live=resumed)
-        for tag, value in done["outputs"]:
+        for tag, value in read_pickles(self.outputs(store)):  # the run's outputs, a row group at a time
             yield value if tag is None else beam.pvalue.TaggedOutput(tag, value)
 
     def _run(self, store: str, payload: Any, side: tuple) -> dict:
-        outputs: list[tuple[str | None, Any]] = []
-        rows: list[dict] = []
+        """Run the pass: its outputs go to a side file and its rejects rows to rejects files as they
+        come (a store of 40k pages holds neither in memory), then the marker is written."""
+        outputs = PickleWriter(self.outputs(store))
+        rejects = RejectsWriter(self.output, f"{self.name}-{store}")
         with recording() as counters:
             for out in self.run(store, payload, *side):
                 if isinstance(out, beam.pvalue.TaggedOutput) and out.tag == REJECTS:
-                    rows.append(out.value)
+                    rejects.add(out.value)
                 elif isinstance(out, beam.pvalue.TaggedOutput):
                     outputs.append((out.tag, out.value))
                 else:
                     outputs.append((None, out))
-        if rows:
-            write_rejects_file(self.output, f"{self.name}-{store}", rows)
-        done = {"fingerprint": self.fingerprint, "counters": dict(counters), "outputs": outputs}
-        fs.ensure_dir(work_path(self.output, self.name))
+        rejects.close()
+        outputs.close()
+        done = {"fingerprint": self.fingerprint, "counters": dict(counters), "n_outputs": outputs.count}
         fs.write_bytes_atomic(self.marker(store), pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
         return done
 
