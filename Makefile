@@ -86,7 +86,7 @@ train-smol: $(SMOL_STAMP)
 	test -f $(OUTPUT)/dataset.json || $(MAKE) build-m3w
 	$(TORCH_ENV) $(PY) -m model.train --data m3w=$(OUTPUT):1.0 --config smol --steps $(SMOL_STEPS) --lr 2e-3 --warmup 10 \
 		--batch-size 4 --gate-lr-mult 25 --perceiver-lr-mult 0.05 --ff-gate-hold $(SMOL_STEPS) \
-		--threads $(THREADS) --ckpt-every 50 --out $(SMOL_OUT)
+		--threads $(THREADS) --ckpt-every 50 --keep-ckpts 5 --out $(SMOL_OUT)
 	$(TORCH_ENV) $(PY) -m model.eval --data m3w=$(OUTPUT) --ckpt $(SMOL_OUT) --threads $(THREADS) --word-class sample
 
 $(OF_VENV)/.installed:

@@ -69,12 +69,22 @@ def write_run_config(out: Path, cfg: FlamingoConfig, tokenizer_file: Path | None
     (out / "config.json").write_text(json.dumps({"model": cfg.to_dict(), "tokenizer": tok}, indent=1))
 
 
-def load_run(out: Path, device: str = "cpu") -> tuple[MarkerTokenizer, Flamingo, dict]:
-    """Rebuilds the model of a training run and loads its latest checkpoint."""
+def step_checkpoint(out: Path, step: int) -> Path:
+    """The checkpoint of `step`; a one-line `SystemExit` naming the kept steps when there is none."""
+    path = checkpoint_dir(out) / f"step-{step:07d}.pt"
+    if not path.exists():
+        kept = sorted(int(_STEP.search(p.name).group(1)) for p in checkpoint_dir(out).glob("step-*.pt"))
+        raise SystemExit(f"--step {step}: no checkpoint of that step under {checkpoint_dir(out)} "
+                         f"(kept: {', '.join(map(str, kept)) or 'none'}; model.train --keep-ckpts keeps more)")
+    return path
+
+
+def load_run(out: Path, device: str = "cpu", step: int | None = None) -> tuple[MarkerTokenizer, Flamingo, dict]:
+    """Rebuilds the model of a training run and loads its checkpoint of `step` (default: the latest)."""
     meta = json.loads((out / "config.json").read_text())
     cfg = FlamingoConfig.from_dict(meta["model"])
     tok, model = build(cfg, out / meta["tokenizer"] if meta["tokenizer"] else None)
-    path = latest_checkpoint(out)
+    path = latest_checkpoint(out) if step is None else step_checkpoint(out, step)
     if path is None:
         raise FileNotFoundError(f"no checkpoint under {checkpoint_dir(out)}")
     ckpt = load_checkpoint(path)

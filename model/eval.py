@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", action="append", required=True, type=parse_data_arg, help="NAME=PATH[:WEIGHT]")
     ap.add_argument("--ckpt", type=Path, required=True, help="the --out folder of model.train")
+    ap.add_argument("--step", type=int, help="the checkpoint of this step (default: the latest); "
+                    "results go to eval-step-N.json instead of eval.json")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-batches", type=int, default=50, help="per dataset")
     ap.add_argument("--seed", type=int, default=0)
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     infos = load_infos(args.data)
-    tok, model, ckpt = load_run(args.ckpt, args.device)
+    tok, model, ckpt = load_run(args.ckpt, args.device, args.step)
     cfg = model.cfg
     results = {}
     for spec, info in zip(args.data, infos):
@@ -228,7 +230,8 @@ def main(argv: list[str] | None = None) -> dict:
             r = evaluate(model, batches, args.seed, args.post_image, args.shuffles, dict(args.word_class), tok)
         results[spec.name] = r
         print(report(spec.name, r, args.post_image))
-    (args.ckpt / "eval.json").write_text(json.dumps({"step": ckpt["step"], "results": results}, indent=1))
+    name = "eval.json" if args.step is None else f"eval-step-{args.step}.json"
+    (args.ckpt / name).write_text(json.dumps({"step": ckpt["step"], "results": results}, indent=1))
     return results
 
 

@@ -226,6 +226,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--max-tokens", type=int, help="truncate windows (default: the config's 256)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ckpt-every", type=int, default=100)
+    ap.add_argument("--keep-ckpts", type=int, default=2,
+                    help="checkpoints kept, newest first (more: `model.eval --step` can score each)")
     ap.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--threads", type=int, help="torch CPU threads")
@@ -309,7 +311,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             save_checkpoint(args.out, step, {"step": step, "model": model.checkpoint_state(),
                                              "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                                              "data": states, "rng": rngs, "history": history,
-                                             "args": {k: str(v) for k, v in vars(args).items()}})
+                                             "args": {k: str(v) for k, v in vars(args).items()}},
+                            keep=args.keep_ckpts)
 
     t0 = time.perf_counter()
     bar = tqdm(range(start, args.steps), initial=start, total=args.steps, disable=not d.main, desc="train")

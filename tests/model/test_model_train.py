@@ -260,3 +260,17 @@ def test_post_image_mask_covers_the_text_after_each_image() -> None:
     # label position t predicts ids[t + 1]: targets 11, 12 (first 2 after the 1st image), 15, 16
     assert got.nonzero().squeeze(1).tolist() == [2, 3, 8, 9]
     assert post_image_mask(ids, labels, I, E, k=16)[0].nonzero().squeeze(1).tolist() == [2, 3, 4, 8, 9]
+
+
+def test_eval_scores_a_kept_checkpoint_by_step(toy: dict[str, Path], tmp_path: Path) -> None:
+    """`--keep-ckpts` keeps every checkpoint asked for, `model.eval --step` scores that one into its
+    own file, and a step that was not kept is a one-line error naming the kept ones."""
+    out = tmp_path / "run"
+    train_main(args(toy, out, 6, "--ckpt-every", "2", "--keep-ckpts", "3"))
+    assert sorted(p.name for p in (out / "checkpoints").glob("*.pt")) == [
+        "step-0000002.pt", "step-0000004.pt", "step-0000006.pt"]
+    eval_main(["--data", f"m3w={toy['m3w']}", "--ckpt", str(out), "--step", "2", "--max-batches", "1"])
+    assert json.loads((out / "eval-step-2.json").read_text())["step"] == 2
+    assert not (out / "eval.json").exists()
+    with pytest.raises(SystemExit, match=r"--step 3: .*kept: 2, 4, 6"):
+        eval_main(["--data", f"m3w={toy['m3w']}", "--ckpt", str(out), "--step", "3"])
