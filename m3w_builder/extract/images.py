@@ -106,6 +106,11 @@ def _has_text(el: etree._Element) -> bool:
     return False
 
 
+def _links_away(href: str | None, page_url: str) -> bool:
+    """Whether a resolved link leads to another page (not this one, not an image file)."""
+    return bool(href) and href != page_url and not _IMAGE_FILE_RE.search(href)
+
+
 def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> bool:
     """Whether an image outside any link sits in a teaser card: `<img>` beside a title linking to
     another article (`<h3><a>`, a "stretched link" making the whole card clickable), no other text."""
@@ -124,8 +129,7 @@ def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> b
         return False
     linked = 0
     for link in card.iter("a"):
-        href = resolve(base_url, link.get("href"))
-        if href and href != page_url and not _IMAGE_FILE_RE.search(href):
+        if _links_away(resolve(base_url, link.get("href")), page_url):
             linked += len(" ".join(link.xpath("string()").split()))
     return linked >= _MIN_TITLE and linked >= len(" ".join(card.xpath("string()").split()))
 
@@ -160,7 +164,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if ancestor.tag == "nav":
         return OUTSIDE
     href = resolve(base_url, ancestor.get("href"))
-    if href and href != page_url and href != src and not _IMAGE_FILE_RE.search(href):
+    if href != src and _links_away(href, page_url):
         return TEASER if _has_text(ancestor) else _LINKED
     return None
 
