@@ -17,6 +17,7 @@ from typing import Callable
 
 import torch
 
+from model import precision
 from model.config import bench
 from model.flamingo import Batch, Flamingo, build_model
 
@@ -59,6 +60,11 @@ def ours_step(model: Flamingo, batch: Batch, bf16: bool) -> Callable[[], float]:
         model.zero_grad(set_to_none=True)
         return float(loss.detach())
     return step
+
+
+def auto_line(device: torch.device) -> str:
+    """What `--precision auto` of model.train / model.eval picks on `device`, and why."""
+    return f"--precision {precision.resolve('auto', device)[1]}"
 
 
 def alternate(steps: dict[str, Callable[[], float]], n: int, warmup: int) -> dict[str, list[tuple[float, float]]]:
@@ -108,6 +114,7 @@ def main() -> None:
     print(f"config: bench (trainable params {n_trainable:,}), device {dev}, threads {args.threads}, "
           f"{args.steps} alternating steps each{', compiled' if args.compile else ''}")
     print(table(times, "ours fp32"))
+    print(auto_line(dev))
 
 
 if __name__ == "__main__":

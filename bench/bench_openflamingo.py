@@ -25,7 +25,7 @@ from typing import Callable
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_model import BATCH, EOC_ID, IMAGE_ID, IMAGES, SEQ, alternate, make_batch, ours, ours_step, table  # noqa: E402
+from bench_model import BATCH, EOC_ID, IMAGE_ID, IMAGES, SEQ, alternate, auto_line, make_batch, ours, ours_step, table  # noqa: E402
 
 from model.config import bench  # noqa: E402
 from model.flamingo import Batch  # noqa: E402
@@ -124,6 +124,7 @@ def main() -> None:
     print(f"config: bench, cpu, threads {args.threads}, {args.steps} alternating steps each; trainable params "
           f"ours {n_ours:,}, OpenFlamingo {n_of:,} (its whole input embedding)")
     print(table(times, "OpenFlamingo fp32"))
+    print(auto_line(torch.device("cpu")))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
+import torch
+
+from model import precision
 from model.train import main as train_main
 
 
@@ -48,7 +51,8 @@ def main() -> None:
     runs = {"fp32": ("fp32", 0), "bf16": ("bf16", 0), "fp32 seed 1": ("fp32", 1)}
     with tempfile.TemporaryDirectory() as tmp:
         losses = {name: run(args, p, s, Path(tmp) / name.replace(" ", "-")) for name, (p, s) in runs.items()}
-    print(f"tiny config, batch {args.batch_size} x {args.max_tokens} tokens, {args.steps} steps, {args.device}")
+    print(f"tiny config, batch {args.batch_size} x {args.max_tokens} tokens, {args.steps} steps, {args.device}; "
+          f"--precision {precision.resolve('auto', torch.device(args.device))[1]}")
     print(f"{'steps':>10}{'fp32':>9}{'bf16':>9}{'bf16-fp32':>11}{'fp32 s1':>9}{'s1-s0':>9}")
     for s in range(0, args.steps, args.every):
         a, b, c = (statistics.mean(losses[k][s: s + args.every]) for k in runs)

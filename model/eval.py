@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from m3w_builder.options import ArgumentParser
+from model import precision
 from model.checkpoint import load_run
 from model.data import Decoder, collate, heldout_examples, load_infos, parse_data_arg
 from model.flamingo import Batch, Flamingo
@@ -209,7 +210,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--shuffles", type=int, default=3, help="derangements averaged for the gains")
     ap.add_argument("--word-class", action="append", type=parse_word_class, default=[],
                     help="NAME=w1,w2,... (or `sample`): also report the gain on these words vs all others")
-    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="bf16 autocast")
+    ap.add_argument("--precision", default="auto", choices=precision.CHOICES,
+                    help="bf16 autocast; auto: where the device multiplies bf16 natively (`model.precision`)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int)
     args = ap.parse_args(argv)
@@ -217,6 +219,8 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     infos = load_infos(args.data)
     tok, model, ckpt = load_run(args.ckpt, args.device, args.step)
+    bf16, why = precision.resolve(args.precision, torch.device(args.device))
+    print(f"precision {'bf16' if bf16 else 'fp32'} ({why})")
     cfg = model.cfg
     results = {}
     for spec, info in zip(args.data, infos):
@@ -225,8 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
         batches = []
         while len(batches) < args.max_batches and (chunk := list(itertools.islice(examples, args.batch_size))):
             batches.append(collate(chunk, tok.image_id, tok.eoc_id))
-        with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16,
-                            enabled=args.precision == "bf16"):
+        with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16, enabled=bf16):
             r = evaluate(model, batches, args.seed, args.post_image, args.shuffles, dict(args.word_class), tok)
         results[spec.name] = r
         print(report(spec.name, r, args.post_image))

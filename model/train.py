@@ -27,6 +27,7 @@ from model.checkpoint import (latest_checkpoint, load_checkpoint, rng_state, sav
                               write_run_config)
 from model.config import get_config
 from model.data import BatchStream, DataSpec, DatasetInfo, Decoder, ExampleStream, load_infos, parse_data_arg
+from model import precision
 from model.factory import build
 from model.flamingo import Batch, Flamingo
 
@@ -231,18 +232,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--threads", type=int, help="torch CPU threads")
-    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                    help="bf16 autocast (weights and optimizer stay fp32); auto: bf16 on CUDA, fp32 on CPU")
+    ap.add_argument("--precision", default="auto", choices=precision.CHOICES,
+                    help="bf16 autocast (weights and optimizer stay fp32); auto: bf16 where the device multiplies "
+                    "bf16 natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX), else fp32 (`model.precision`)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the LM and cross-attention blocks")
     ap.add_argument("--workers", type=int, default=0,
                     help="DataLoader processes per dataset decoding JPEGs and collating (same batches as 0)")
     return ap.parse_args(argv)
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """bf16 autocast when asked, or by default on CUDA where it is the fast path; on CPUs without
-    native bf16 matmuls (AVX2 only) it is slower than fp32, hence fp32 by default there."""
-    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
 
 
 def tokenizer_file(args: argparse.Namespace, infos: list[DatasetInfo]) -> Path | None:
@@ -276,7 +272,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                for i, (s, info) in enumerate(zip(specs, infos))}
     opt = make_optimizer(model, args.lr, args.weight_decay, args.gate_lr_mult, args.perceiver_lr_mult)
     sched = warmup_schedule(opt, args.warmup, args.ff_gate_hold)
-    bf16 = use_bf16(args.precision, d.device)
+    bf16, why_precision = precision.resolve(args.precision, d.device)
     trainer = Trainer(model, {s.name: s.weight for s in specs}, opt, sched, args.clip, d, bf16)
     history: list[dict] = []
     start = 0
@@ -294,7 +290,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         write_run_config(args.out, cfg, tok_file if cfg.lm.kind == "tiny" else None)
         n_train = sum(p.numel() for p in trainer.params)
         print(f"config {args.config}: {n_train:,} trainable params; datasets "
-              + ", ".join(f"{s.name}({s.weight})" for s in specs) + f"; world {d.world}; device {d.device}; {'bf16' if bf16 else 'fp32'}"
+              + ", ".join(f"{s.name}({s.weight})" for s in specs) + f"; world {d.world}; device {d.device}; "
+              + f"{'bf16' if bf16 else 'fp32'} ({why_precision})"
               + (f"; resumed at step {start}" if start else ""))
 
     pin = d.device.type == "cuda"
