@@ -104,8 +104,9 @@ class Classifier:
         return None
 
 
-def _chars(el: etree._Element) -> float:
-    return el.xpath("string-length(normalize-space())")
+# XPath compiled once: `el.xpath(...)` compiles its expression on every call (~5x the cost).
+text_of = etree.XPath("string()")  # all text in an element, as XPath's string value
+_chars = etree.XPath("string-length(normalize-space())")
 
 
 def strip_skipped(body: etree._Element) -> None:
