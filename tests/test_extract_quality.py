@@ -218,6 +218,26 @@ def test_real_recipe_page_related_cards_are_teasers():
     assert any(n.image_class == "content" and "skyr-cake" in n.src for n in media)
 
 
+def test_email_signup_forms_in_the_post_are_not_article_text():
+    form = ("<form class='wpforms-form'><div class='wpforms-title'>Want to save this recipe?</div>"
+            "<div>Enter your email to get it sent to your inbox, plus new recipes from us every week.</div>"
+            "<label>Email *</label><input type='email' name='email'><button>Save Recipe</button></form>")
+    text = extract(_article().replace("</p><p>Paragraph 4", f"</p>{form}<p>Paragraph 4").encode(), URL).document.text
+    assert "Paragraph 3" in text and "Paragraph 4" in text
+    assert "inbox" not in text and "Email *" not in text and "save this recipe" not in text
+    # a form holding the whole page (ASP.NET) keeps it, newsletter field or not: the share guard
+    story = "".join(f"<p>Sentence {i} of a page that a web framework wrapped in one form.</p>" for i in range(5))
+    page = f"<body><form id='aspnetForm'>{story}<p>Newsletter</p><input type='email'></form></body>"
+    assert "Sentence 4" in extract(page.encode(), URL).document.text
+
+
+def test_real_recipe_page_keeps_no_save_this_recipe_form():
+    page = shared_path("html", "recipe-scrapers", "iowagirleats.com__iowagirleats.html").read_bytes()
+    text = extract(page, "https://iowagirleats.com/recipe").document.text
+    assert "Start by browning or cooking 1lb of the protein" in text
+    assert "Enter your email to get it sent" not in text and "Please enable JavaScript" not in text
+
+
 def test_ad_slot_labels_are_not_article_text():
     html = _article().replace("</p><p>Paragraph 3", "</p><div class='slot'><p>ADVERTISEMENT</p></div>"
                               "<p>Story continues below advertisement</p><p>Paragraph 3")

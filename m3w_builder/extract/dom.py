@@ -88,6 +88,20 @@ def _first(root: etree._Element, tag: str) -> etree._Element | None:
     return None
 
 
+def _base_and_signup_forms(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element]]:
+    """The first `<base>` and the forms asking for an e-mail address (`boilerplate.email_form`), from
+    one walk: without a `<base>` (most pages) looking for one walks the whole page anyway."""
+    base, forms = None, set()
+    for el in root.iter("base", "input"):
+        if el.tag == "input":
+            form = boilerplate.email_form(el)
+            if form is not None:
+                forms.add(form)
+        elif base is None:
+            base = el
+    return base, frozenset(forms)
+
+
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
     if time.thread_time() > deadline:
         raise Rejected("timeout", f"extraction exceeded {options.time_limit_s}s")
@@ -212,7 +226,7 @@ def _extract_tree(
     encoding: str,
 ) -> ExtractResult:
     base = url
-    base_el = _first(root, "base")
+    base_el, forms = _base_and_signup_forms(root)
     if base_el is not None and base_el.get("href"):
         base = resolve(url, base_el.get("href")) or url
     title_el = _first(root, "title")
@@ -225,7 +239,7 @@ def _extract_tree(
     blocks, items = content.read_tree(body, page.add_media)
     _check_deadline(deadline, options)
     if options.drop_boilerplate:
-        content.remove_boilerplate(blocks, boilerplate.Classifier().kind)
+        content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
         selection = content.select(blocks, items)
     else:
         selection = content.keep_all(blocks)
