@@ -238,6 +238,26 @@ def test_real_recipe_page_keeps_no_save_this_recipe_form():
     assert "Enter your email to get it sent" not in text and "Please enable JavaScript" not in text
 
 
+def test_blocks_named_by_run_together_words_are_boilerplate():
+    related = ("<div id='jp-relatedposts' class='jp-relatedposts'><h3>Related</h3>" + "".join(
+        f"<div class='jp-relatedposts-post'><h4><a href='/other-{i}'>Other post {i}</a></h4>"
+        f"<p>An excerpt of other post {i}, long enough, with commas, to read as a paragraph of prose.</p></div>"
+        for i in range(3)) + "</div>")
+    likes = "<div class='sharedaddy sd-like'><h3>Like this:</h3></div>"
+    kept = "<div class='shared-note'><p>A note the whole newsroom shared, written as a full sentence.</p></div>"
+    html = _article().replace("</article>", f"{kept}{likes}{related}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "A note the whole newsroom shared" in text
+    assert "Like this" not in text and "Related" not in text and "other post" not in text
+
+
+def test_real_blog_post_keeps_no_likes_or_related_posts():
+    page = shared_path("html", "mozilla-readability", "wordpress.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "These are both highly portable skills that are in demand on the web." in text
+    assert "Like this:" not in text and 'In "News"' not in text
+
+
 def test_ad_slot_labels_are_not_article_text():
     html = _article().replace("</p><p>Paragraph 3", "</p><div class='slot'><p>ADVERTISEMENT</p></div>"
                               "<p>Story continues below advertisement</p><p>Paragraph 3")

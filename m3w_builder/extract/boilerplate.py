@@ -41,6 +41,10 @@ _BOILERPLATE_WORDS = frozenset(
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
 _CASED_WORDS = frozenset(("ad", "ads"))
+# Words run together (`relatedposts`, `sharedaddy`, `newsletterbox`, `socialshare`): these starts
+# name a block, save the few words that name other things.
+_COMPOUND_PREFIXES = ("related", "newsletter", "subscribe", "signup", "share", "socialshare")
+_NOT_COMPOUNDS = frozenset(("shared", "shares", "relatedly"))
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
@@ -63,6 +67,9 @@ def _named_kind(value: str) -> str | None:
         return "comments"
     if not _BOILERPLATE_WORDS.isdisjoint(words):
         return "name"
+    for word in words:
+        if word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS:
+            return "name"
     return "name" if "ad" in value and not _CASED_WORDS.isdisjoint(class_words(value)) else None
 
 
