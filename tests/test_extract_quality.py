@@ -258,6 +258,15 @@ def test_real_blog_post_keeps_no_likes_or_related_posts():
     assert "Like this:" not in text and 'In "News"' not in text
 
 
+def test_sns_share_blocks_are_boilerplate():
+    html = _article().replace("</p><p>Paragraph 1", "</p><section class='article-sns'><h2>このニュースをシェア</h2>"
+                              "</section><p>Paragraph 1")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "シェア" not in text
+    page = shared_path("html", "newspaper4k", "japanese_article2.html").read_bytes()
+    assert "このニュースをシェア" not in extract(page, "https://www.afpbb.com/articles/-/3179011").document.text
+
+
 def test_ad_slot_labels_are_not_article_text():
     html = _article().replace("</p><p>Paragraph 3", "</p><div class='slot'><p>ADVERTISEMENT</p></div>"
                               "<p>Story continues below advertisement</p><p>Paragraph 3")

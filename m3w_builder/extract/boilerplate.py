@@ -36,7 +36,7 @@ _BOILERPLATE_ROLES = frozenset(
 _BOILERPLATE_WORDS = frozenset(
     "cookie cookies consent gdpr advert adverts advertisement advertising adslot adsbygoogle sponsor "
     "sponsored promo newsletter subscribe share sharing social sidebar related recommended popup modal "
-    "breadcrumb breadcrumbs menu navbar nav footer signup banner".split()
+    "breadcrumb breadcrumbs menu navbar nav footer signup banner sns".split()
 )
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
