@@ -218,6 +218,55 @@ def test_real_recipe_page_related_cards_are_teasers():
     assert any(n.image_class == "content" and "skyr-cake" in n.src for n in media)
 
 
+def test_email_signup_forms_in_the_post_are_not_article_text():
+    form = ("<form class='wpforms-form'><div class='wpforms-title'>Want to save this recipe?</div>"
+            "<div>Enter your email to get it sent to your inbox, plus new recipes from us every week.</div>"
+            "<label>Email *</label><input type='email' name='email'><button>Save Recipe</button></form>")
+    text = extract(_article().replace("</p><p>Paragraph 4", f"</p>{form}<p>Paragraph 4").encode(), URL).document.text
+    assert "Paragraph 3" in text and "Paragraph 4" in text
+    assert "inbox" not in text and "Email *" not in text and "save this recipe" not in text
+    # a form holding the whole page (ASP.NET) keeps it, newsletter field or not: the share guard
+    story = "".join(f"<p>Sentence {i} of a page that a web framework wrapped in one form.</p>" for i in range(5))
+    page = f"<body><form id='aspnetForm'>{story}<p>Newsletter</p><input type='email'></form></body>"
+    assert "Sentence 4" in extract(page.encode(), URL).document.text
+
+
+def test_real_recipe_page_keeps_no_save_this_recipe_form():
+    page = shared_path("html", "recipe-scrapers", "iowagirleats.com__iowagirleats.html").read_bytes()
+    text = extract(page, "https://iowagirleats.com/recipe").document.text
+    assert "Start by browning or cooking 1lb of the protein" in text
+    assert "Enter your email to get it sent" not in text and "Please enable JavaScript" not in text
+
+
+def test_blocks_named_by_run_together_words_are_boilerplate():
+    related = ("<div id='jp-relatedposts' class='jp-relatedposts'><h3>Related</h3>" + "".join(
+        f"<div class='jp-relatedposts-post'><h4><a href='/other-{i}'>Other post {i}</a></h4>"
+        f"<p>An excerpt of other post {i}, long enough, with commas, to read as a paragraph of prose.</p></div>"
+        for i in range(3)) + "</div>")
+    likes = "<div class='sharedaddy sd-like'><h3>Like this:</h3></div>"
+    kept = "<div class='shared-note'><p>A note the whole newsroom shared, written as a full sentence.</p></div>"
+    html = _article().replace("</article>", f"{kept}{likes}{related}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "A note the whole newsroom shared" in text
+    assert "Like this" not in text and "Related" not in text and "other post" not in text
+
+
+def test_real_blog_post_keeps_no_likes_or_related_posts():
+    page = shared_path("html", "mozilla-readability", "wordpress.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "These are both highly portable skills that are in demand on the web." in text
+    assert "Like this:" not in text and 'In "News"' not in text
+
+
+def test_sns_share_blocks_are_boilerplate():
+    html = _article().replace("</p><p>Paragraph 1", "</p><section class='article-sns'><h2>このニュースをシェア</h2>"
+                              "</section><p>Paragraph 1")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "シェア" not in text
+    page = shared_path("html", "newspaper4k", "japanese_article2.html").read_bytes()
+    assert "このニュースをシェア" not in extract(page, "https://www.afpbb.com/articles/-/3179011").document.text
+
+
 def test_ad_slot_labels_are_not_article_text():
     html = _article().replace("</p><p>Paragraph 3", "</p><div class='slot'><p>ADVERTISEMENT</p></div>"
                               "<p>Story continues below advertisement</p><p>Paragraph 3")

@@ -1,7 +1,8 @@
 """Markup that is never page text (scripts, forms' controls...) and what looks like boilerplate.
 
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
-`<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners) are
+`<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners, forms
+with an `<input type="email">`: newsletter, "save this recipe" and comment forms) are
 removed only under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
 or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
 text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
@@ -35,15 +36,19 @@ _BOILERPLATE_ROLES = frozenset(
 _BOILERPLATE_WORDS = frozenset(
     "cookie cookies consent gdpr advert adverts advertisement advertising adslot adsbygoogle sponsor "
     "sponsored promo newsletter subscribe share sharing social sidebar related recommended popup modal "
-    "breadcrumb breadcrumbs menu navbar nav footer signup banner".split()
+    "breadcrumb breadcrumbs menu navbar nav footer signup banner sns".split()
 )
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
 _CASED_WORDS = frozenset(("ad", "ads"))
+# Words run together (`relatedposts`, `sharedaddy`, `newsletterbox`, `socialshare`): these starts
+# name a block, save the few words that name other things.
+_COMPOUND_PREFIXES = ("related", "newsletter", "subscribe", "signup", "share", "socialshare")
+_NOT_COMPOUNDS = frozenset(("shared", "shares", "relatedly"))
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
-MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8}
+MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3}
 MAX_REMOVED_NAMED_SHARE = 0.6
 _MAX_NOSCRIPT_SHARE = 0.5
 _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
@@ -62,6 +67,9 @@ def _named_kind(value: str) -> str | None:
         return "comments"
     if not _BOILERPLATE_WORDS.isdisjoint(words):
         return "name"
+    for word in words:
+        if word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS:
+            return "name"
     return "name" if "ad" in value and not _CASED_WORDS.isdisjoint(class_words(value)) else None
 
 
@@ -79,16 +87,28 @@ def _flag_kind(key: str, value: str) -> str | None:
     return None
 
 
-class Classifier:
-    """Why a block looks like boilerplate (`tag`, `hidden`, `role`, `name`) or None; decisions are
-    cached per distinct attribute of the page (pages repeat the same classes many times)."""
+def email_form(el: etree._Element) -> etree._Element | None:
+    """The form an `<input type="email">` belongs to (newsletter, "save this recipe" and comment
+    forms: no article text), or None. Asked before `strip_skipped`, which removes the inputs."""
+    if (el.get("type") or "").strip().lower() != "email":
+        return None
+    return next(el.iterancestors("form"), None)
 
-    def __init__(self) -> None:
+
+class Classifier:
+    """Why a block looks like boilerplate (`tag`, `hidden`, `role`, `name`, `comments`, `signup`: one
+    of `signup_forms`) or None; decisions are cached per distinct attribute of the page (pages
+    repeat the same classes many times)."""
+
+    def __init__(self, signup_forms: frozenset[etree._Element] = frozenset()) -> None:
         self.decided: dict[tuple[str, str], str | None] = {}
+        self.signup_forms = signup_forms
 
     def kind(self, el: etree._Element) -> str | None:
         if el.tag in STRUCTURAL_TAGS:
             return "tag"
+        if el in self.signup_forms:
+            return "signup"
         items = el.items()  # at most `max_tag_attributes`: floods are rejected before parsing
         if not items:
             return None
@@ -104,8 +124,9 @@ class Classifier:
         return None
 
 
-def _chars(el: etree._Element) -> float:
-    return el.xpath("string-length(normalize-space())")
+# XPath compiled once: `el.xpath(...)` compiles its expression on every call (~5x the cost).
+text_of = etree.XPath("string()")  # all text in an element, as XPath's string value
+_chars = etree.XPath("string-length(normalize-space())")
 
 
 def strip_skipped(body: etree._Element) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -78,10 +78,8 @@ class Block:
     parent: int
     removed: bool = False    # boilerplate that passed the guards
     first_text: Item | None = None
-    children: list[int] = field(default_factory=list)
-    own: int = 0           # weighted characters of paragraphs directly in this block
-    own_links: float = 0.0
-    total: int = 0         # ... in this block's subtree
+    own_links: float = 0.0  # link characters of paragraphs directly in this block
+    total: int = 0         # weighted characters of paragraphs in this block's subtree
     links: float = 0.0
     good: int = 0          # prose characters in the subtree
     end: int = 0           # last block id of the subtree (ids are in document order)
@@ -115,12 +113,16 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
     """The block tree and the paragraph/media items of `body` in DOM order. A paragraph is the text
     between two block starts/ends, line breaks or media. `add_media` is called at the start of
     each `<img>`/`<video>`, in DOM order, before its text is read: the index of its node, or None
-    (then it is no media position)."""
+    (then it is no media position).
+
+    The loop runs twice per element (~640,000 times on the dev and silver pages), so each path is
+    kept short: block events, half of all, are tested first; the open block is `owner` and its
+    parent is its `Block.parent` (no stack); after a paragraph ends no text is pending, so a
+    leading-space test needs no look at `texts`."""
     media: dict[etree._Element, int] = {}  # media element -> index of its node
     blocks = [Block(body, -1)]
     items: list[Item] = []
     add_item = items.append
-    stack = [0]
     owner = 0  # the innermost open block: owns the text read now
     texts: list[str] = []  # raw text of the current paragraph
     add_text = texts.append
@@ -142,9 +144,8 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
                 add_text(text)
             continue
         start = event == "start"
-        if role == _LINK or (role != _BLOCK and start) or (role == _MEDIA and el not in media):
-            # a link start or end ends a stretch of (non-)link text; the rest ends nothing
-            if role == _LINK:
+        if role != _BLOCK:
+            if role == _LINK:  # a link start or end ends a stretch of (non-)link text
                 if el.get("href") is not None:
                     if in_link and run < len(texts):
                         link_chars += len(_collapsed(texts[run:]))
@@ -153,14 +154,24 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
                         in_link += 1
                     elif in_link:
                         in_link -= 1
-            elif role == _MEDIA and start:
-                index = add_media(el)
-                if index is not None:
-                    media[el] = index
-            text = el.text if start else el.tail
-            if text and (texts or not text.isspace()):
-                add_text(text)
-            continue
+                text = el.text if start else el.tail
+                if text and (texts or not text.isspace()):
+                    add_text(text)
+                continue
+            if start:  # a line break or media start ends nothing
+                if role == _MEDIA:
+                    index = add_media(el)
+                    if index is not None:
+                        media[el] = index
+                text = el.text
+                if text and (texts or not text.isspace()):
+                    add_text(text)
+                continue
+            if role == _MEDIA and el not in media:  # no node: as an inline element
+                tail = el.tail
+                if tail and (texts or not tail.isspace()):
+                    add_text(tail)
+                continue
         if texts:  # a block start or end, a line break or a media position ends the paragraph
             if in_link and run < len(texts):
                 link_chars += len(_collapsed(texts[run:]))
@@ -169,43 +180,40 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
             run = 0
             if paragraph:
                 share = min(link_chars / len(paragraph), 1.0)
-                weight = weighted_length(paragraph)
+                weight = len(paragraph) if paragraph.isascii() else weighted_length(paragraph)
                 item = Item(owner, paragraph, -1, weight, share)
                 add_item(item)
                 block = blocks[owner]
-                block.own += weight
+                block.total += weight
                 block.own_links += share * weight
                 if weight >= _PROSE and share < _MAX_PROSE_LINKS:
                     block.good += weight
                 if block.first_text is None:
                     block.first_text = item
             link_chars = 0
-        if start:  # a block's start
-            index = len(blocks)
-            blocks.append(Block(el, owner))
-            blocks[owner].children.append(index)
-            stack.append(index)
-            owner = index
-            text = el.text
-            if text and (texts or not text.isspace()):
-                add_text(text)
-            continue
         if role == _BLOCK:
-            block = blocks[stack.pop()]
+            if start:
+                index = len(blocks)
+                blocks.append(Block(el, owner))
+                owner = index
+                text = el.text
+                if text and not text.isspace():  # nothing pending: the paragraph ended above
+                    add_text(text)
+                continue
+            block = blocks[owner]
             block.end = len(blocks) - 1  # every block opened since is inside it
-            block.total += block.own
             block.links += block.own_links
-            if not stack:
+            owner = block.parent
+            if owner < 0:
                 break  # the root: its tail is not page text
-            owner = stack[-1]
             parent = blocks[owner]  # the block is complete: its totals go up
             parent.total += block.total
             parent.links += block.links
             parent.good += block.good
-        elif role == _MEDIA:
+        elif role == _MEDIA:  # a line break's end adds no item
             add_item(Item(owner, media=media[el]))
         tail = el.tail
-        if tail and (texts or not tail.isspace()):
+        if tail and not tail.isspace():
             add_text(tail)
     return blocks, items
 
@@ -282,6 +290,16 @@ def _score_candidates(blocks: list[Block], items: list[Item]) -> None:
             index = block.parent
 
 
+def children(blocks: list[Block], index: int) -> list[int]:
+    """The blocks directly inside block `index`, found by jumping over each one's subtree (ids are in
+    document order): asked for a few blocks per page, so `read_tree` keeps no list per block."""
+    inner, end, found = index + 1, blocks[index].end, []
+    while inner <= end:
+        found.append(inner)
+        inner = blocks[inner].end + 1
+    return found
+
+
 def _contains(blocks: list[Block], outer: int, inner: int) -> bool:
     return outer <= inner <= blocks[outer].end
 
@@ -340,7 +358,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
             ancestor = blocks[ancestor].parent
         if ancestor >= 0:
             top = ancestor
-    while blocks[top].parent > 0 and len(blocks[blocks[top].parent].children) == 1:
+    while blocks[top].parent > 0 and len(children(blocks, blocks[top].parent)) == 1:
         top = blocks[top].parent
     good_total = blocks[0].good
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
@@ -364,7 +382,7 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
     threshold = max(10.0, 0.2 * blocks[top].score)
     top_class = blocks[top].element.get("class")
     kept = []
-    for index in blocks[parent].children:
+    for index in children(blocks, parent):
         block = blocks[index]
         if index == top:
             kept.append((index, block.end))
@@ -372,7 +390,7 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
         bonus = 0.2 * blocks[top].score if top_class and block.element.get("class") == top_class else 0.0
         if block.scored and block.score * (1 - _link_density(block)) + bonus >= threshold:
             kept.append((index, block.end))
-        elif block.element.tag in _PARAGRAPH_TAGS and not block.children and block.first_text is not None \
+        elif block.element.tag in _PARAGRAPH_TAGS and block.end == index and block.first_text is not None \
                 and _reads_as_prose(block.first_text):
             kept.append((index, block.end))
     return kept

@@ -15,7 +15,7 @@ from itertools import islice
 
 from lxml import etree
 
-from m3w_builder.extract.boilerplate import BLOCK_TAGS, class_words
+from m3w_builder.extract.boilerplate import BLOCK_TAGS, class_words, text_of
 from m3w_builder.extract.urls import best_srcset, resolve
 
 CONTENT, TEASER, LOGO, AD, OUTSIDE = "content", "teaser", "logo", "ad", "outside"
@@ -130,8 +130,8 @@ def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> b
     linked = 0
     for link in card.iter("a"):
         if _links_away(resolve(base_url, link.get("href")), page_url):
-            linked += len(" ".join(link.xpath("string()").split()))
-    return linked >= _MIN_TITLE and linked >= len(" ".join(card.xpath("string()").split()))
+            linked += len(" ".join(text_of(link).split()))
+    return linked >= _MIN_TITLE and linked >= len(" ".join(text_of(card).split()))
 
 
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
