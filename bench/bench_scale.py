@@ -326,7 +326,11 @@ def loop_child(warc_dir: str, mirror_dir: str) -> None:
     from m3w_builder.quality.minhash import signature
     from m3w_builder.read.records import WebRecord, read_archive
     from m3w_builder.samples.assemble import attach_media, build_samples
-    from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
+    from m3w_builder.samples.tokenizer import (
+        Tokenizer,
+        smallest_within,
+        train_tokenizer,
+    )
     from m3w_builder.samples.windows import WindowOptions
     from pipelines.config import JobConfig
 
@@ -344,7 +348,8 @@ def loop_child(warc_dir: str, mirror_dir: str) -> None:
             signature(doc.text)
             docs.append(doc)
     sample = sorted(docs, key=lambda d: hashlib.sha256(d.doc_id.encode()).digest())[:JobConfig.tokenizer_sample_docs]
-    tokenizer = Tokenizer(train_tokenizer([d.text for d in sample]))
+    tokenizer = Tokenizer(train_tokenizer(smallest_within(enumerate(d.text for d in sample),
+                                                          JobConfig.tokenizer_sample_chars)))
     mirror, options, samples = MirrorResolver(mirror_dir), ImageOptions(), 0
     for doc in docs:
         results = {}
@@ -381,13 +386,15 @@ def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], w
         print(f"[{n_pages} pages] loop: {loop_cpu:.0f} CPU-s, {loop_wall:.0f} s wall", flush=True)
         loop_ms, loop_rss, loop_samples, loop_note = 1000 * loop_cpu / max(loop["pages"], 1), loop_peaks.launcher, \
             loop["samples"], ""
-    else:
+    elif loop_from:
         loop_ms, loop_rss, loop_samples = loop_from["loop_ms"], loop_from["loop_rss"], loop_from["loop_samples"]
         loop_note = f" (loop of the {loop_from['pages']}-page size)"
+    else:  # above --loop_up_to with no smaller size run: no loop (it holds every document in memory)
+        loop_ms, loop_rss, loop_samples, loop_note = float("nan"), 0, 0, " (loop not run)"
     stats = job["stats"]
     read = stats.get("read/n_html_records", 0)
     shuffle = sum(job["shuffle"].values())
-    top = sorted(job["shuffle"].items(), key=lambda kv: -kv[1])[:3]
+    top = sorted(job["shuffle"].items(), key=lambda kv: -kv[1])
     return {
         "pages": n_pages, "files": n_files, "read": read,
         "job_ms": 1000 * job_cpu / max(read, 1), "loop_ms": loop_ms, "loop_note": loop_note,
@@ -414,8 +421,8 @@ def report(rows: list[dict], workers: int) -> None:
               f"{r['shuffle_kb']:.1f} | {r['documents']} | {r['media']} | {r['samples']} | "
               f"{r['shard_mib'] * 2**20 / 1000 / max(r['read'], 1):.0f} | {r['wall']:.0f} |")
     for r in rows:
-        print(f"  {r['pages']} pages, largest shuffles (KB/page): "
-              + ", ".join(f"{name} {kb:.1f}" for name, kb in r["top"])
+        print(f"  {r['pages']} pages, shuffles (KB/page, largest first): "
+              + ", ".join(f"{name} {kb:.2f}" for name, kb in r["top"] if kb >= 0.01)
               + f"; other processes peak {gib(r['others'])} GiB; in-process loop peak RSS "
               f"{gib(r['loop_rss'])} GiB, {r['loop_samples']} samples{r['loop_note']}")
 
@@ -445,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=WORKERS)
     parser.add_argument("--loop_up_to", type=int, default=0,
                         help="run the in-process loop only for sizes up to this many pages; larger sizes use the "
-                             "loop cost per page of the largest such size (0: every size)")
+                             "loop cost per page of the largest such size, or none when no such size ran (0: every size)")
     parser.add_argument("--work", default=None, help="folder for inputs and outputs (default: a temporary one, removed)")
     args = parser.parse_args(argv)
     if not (SHARED / "html").is_dir() or not (SHARED / "images").is_dir():
@@ -472,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             if (work / f"{n}").exists():
                 shutil.rmtree(work / f"{n}")
             looped = [r for r in rows if not r["loop_note"]]
-            loop_from = looped[-1] if args.loop_up_to and n > args.loop_up_to and looped else None
+            loop_from = (looped[-1] if looped else {}) if args.loop_up_to and n > args.loop_up_to else None
             rows.append(bench_size(n, work, pages, pool, args.workers, loop_from))
             report(rows, args.workers)
     finally:

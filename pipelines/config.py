@@ -63,7 +63,9 @@ class JobConfig:
     mirror_dir: str | None = option(None, "mirror of media, MIRROR/host/path: a local folder or gs://, s3://...")
     tokenizer: str | None = option(None, "a sentencepiece .model with <image>/<EOC> user symbols; default: "
                                    "train one in the job on a sample of the input")
-    tokenizer_sample_docs: int = option(5000, "documents the in-job tokenizer is trained on")
+    tokenizer_sample_docs: int = option(5000, "documents the in-job tokenizer is trained on, at most")
+    tokenizer_sample_chars: int = option(4_000_000, "characters of their text it is trained on, at most "
+                                         "(bounds the training's memory, ~25 bytes per character)")
     seed: int = option(0, "job seed (window sampling)")
     min_doc_images: int = option(1, "minimum media per document, before and after media resolution")
     max_doc_images: int = option(30, "maximum stored media per document")

@@ -41,7 +41,7 @@ from m3w_builder.media.resolve import Resolved, media_requests
 from m3w_builder.output.shards import store_shard_name
 from m3w_builder.quality.keys import url_key
 from m3w_builder.samples.assemble import attach_media, build_samples
-from m3w_builder.samples.tokenizer import Tokenizer, train_tokenizer
+from m3w_builder.samples.tokenizer import Tokenizer, smallest_within, train_tokenizer
 from pipelines import checks, fs, progress
 from pipelines.config import (
     JobConfig,
@@ -363,7 +363,7 @@ def remove_store_shards(output: str, prefix: str, ordinal: int) -> None:
 
 class TrainTokenizer:
     """The tokenizer of the run, trained on the texts of the sampled documents (read from their
-    stores); b"" when no document survived."""
+    stores), in hash order up to `--tokenizer_sample_chars`; b"" when no document survived."""
 
     def __init__(self, cfg: JobConfig) -> None:
         self.cfg = cfg
@@ -374,13 +374,15 @@ class TrainTokenizer:
         wanted: dict[str, dict[int, int]] = defaultdict(dict)
         for sample_hash, _doc_id, store, position in sample:
             wanted[store][position] = sample_hash
-        texts = []
-        for store in sorted(wanted):
-            positions = wanted[store]
-            for position, doc in enumerate(read_pickles(work_path(self.cfg.output, "docs", f"{store}.parquet"))):
-                if position in positions:
-                    texts.append((positions[position], doc.text))
-        return train_tokenizer([text for _, text in sorted(texts)], self.cfg.train)
+
+        def texts():
+            for store in sorted(wanted):
+                positions = wanted[store]
+                for position, doc in enumerate(read_pickles(work_path(self.cfg.output, "docs", f"{store}.parquet"))):
+                    if position in positions:
+                        yield positions[position], doc.text
+
+        return train_tokenizer(smallest_within(texts(), self.cfg.tokenizer_sample_chars), self.cfg.train)
 
 
 def tokenizer_info(model: bytes) -> dict:

@@ -106,7 +106,7 @@ class Step(beam.PTransform):
     """One dedup decision over the keys of the documents still in the running.
 
     `values(keys)` is what the step reads of a document, `decide` turns (doc_id, value) pairs
-    into `(doc_id, winner)` drops (or, for paragraphs, `(doc_id, paragraph key)` hits). The
+    into `(doc_id, winner)` drops (or, for paragraphs, `(doc_id, packed paragraph keys)` hits). The
     documents' `DocKeys` do not travel with the steps: `Decisions` joins every step's decisions
     onto them once. Applied alone (`docs | UrlDedup()`) a step returns `{"docs", "rejects"}`."""
 
@@ -256,18 +256,25 @@ class ImageSetDedup(Step):
 
 
 _SITE_DIGEST_BYTES = 8
+PARAGRAPH_BUCKETS = 4  # groups per site: one element per (document, bucket), a big site spread over 4 keys
 
 
-def site_paragraph_key(site: str, paragraph: bytes) -> bytes:
-    """One paragraph of one site as 16 bytes (8-byte digest of the site, the paragraph key): what
-    paragraph occurrences are grouped by."""
-    return hashlib.blake2b(site.encode("utf-8", "surrogatepass"), digest_size=_SITE_DIGEST_BYTES).digest() + paragraph
+def site_bucket_key(site: str, bucket: int) -> bytes:
+    """One bucket of one site's paragraphs as 9 bytes (8-byte digest of the site, the bucket):
+    what a document's packed paragraph keys are grouped by."""
+    digest = hashlib.blake2b(site.encode("utf-8", "surrogatepass"), digest_size=_SITE_DIGEST_BYTES).digest()
+    return digest + bytes((bucket,))
 
 
 class DomainParagraphDedup(Step):
     """Find the paragraphs found in ≥ `min_docs` documents of the same site (host without `www.`):
     navigation, footers, cookie banners. Each document's `DocKeys.strip` gets its repeated
-    paragraphs; the media pass that loads the text removes them (`strip_paragraphs`)."""
+    paragraphs; the media pass that loads the text removes them (`strip_paragraphs`).
+
+    A document sends one element per (site, bucket of its paragraph keys) holding those keys packed,
+    not one per paragraph: the local runner keeps a grouping's input in the launcher, where ~50
+    paragraph elements per document cost ~9 KB and one packed element per bucket a few hundred
+    bytes. The counting per paragraph happens in the worker that gets the group; it decides the same."""
 
     stage = PARAGRAPH_DEDUP
 
@@ -282,21 +289,31 @@ class DomainParagraphDedup(Step):
     def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, None]:
         min_docs = self.min_docs
 
-        def occurrences(element: tuple[str, tuple[str, bytes]]) -> Iterator[tuple[bytes, bytes | str]]:
+        def by_bucket(element: tuple[str, tuple[str, bytes]]) -> Iterator[tuple[bytes, tuple[bytes | str, bytes]]]:
             doc_id, (site, packed) = element
-            ref = compact_id(doc_id)
+            buckets: dict[int, list[bytes]] = {}
             for key in unpack_paragraphs(packed):
-                yield site_paragraph_key(site, key), ref
+                buckets.setdefault(key[0] % PARAGRAPH_BUCKETS, []).append(key)
+            ref = compact_id(doc_id)
+            for bucket in sorted(buckets):
+                yield site_bucket_key(site, bucket), (ref, b"".join(buckets[bucket]))
 
-        def repeated(element: tuple[bytes, Iterable[bytes | str]]) -> Iterable[tuple[str, bytes]]:
-            ids = set(element[1])
-            if len(ids) >= min_docs:
-                for ref in ids:
-                    yield full_id(ref), element[0][_SITE_DIGEST_BYTES:]
+        def repeated(element: tuple[bytes, Iterable[tuple[bytes | str, bytes]]]) -> Iterator[tuple[str, bytes]]:
+            docs: dict[bytes, set[bytes | str]] = {}
+            for ref, packed in element[1]:
+                for key in unpack_paragraphs(packed):
+                    docs.setdefault(key, set()).add(ref)
+            hits: dict[bytes | str, set[bytes]] = {}
+            for key, refs in docs.items():
+                if len(refs) >= min_docs:
+                    for ref in refs:
+                        hits.setdefault(ref, set()).add(key)
+            for ref, keys in hits.items():  # one packed element per document of the group, not per hit
+                yield full_id(ref), pack_paragraphs(keys)
 
         hits = (
             values
-            | "Paragraphs" >> beam.FlatMap(occurrences)
+            | "ParagraphBuckets" >> beam.FlatMap(by_bucket)
             | "GroupParagraphs" >> beam.GroupByKey()
             | "Repeated" >> beam.FlatMap(repeated)
         )
@@ -330,7 +347,7 @@ def mark_paragraphs(item: Item) -> Iterator[Any]:
     """Stage function (`paragraph_dedup`): every capture gets the document's site-wide paragraphs
     as its `strip` set (removed by the media pass, which counts them)."""
     doc_id, copies, decisions = item
-    remove = frozenset(decisions.get(PARAGRAPH_DEDUP, ()))
+    remove = frozenset(key for packed in decisions.get(PARAGRAPH_DEDUP, ()) for key in unpack_paragraphs(packed))
     yield Forward((doc_id, [replace(c, strip=remove) for c in copies], decisions))
 
 

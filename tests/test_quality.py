@@ -282,6 +282,32 @@ def test_domain_paragraph_dedup(tmp_path: Path) -> None:
     assert counters["paragraph_dedup/n_paragraphs_removed"] == 4
 
 
+def test_domain_paragraph_dedup_decides_per_site_paragraph_across_buckets(tmp_path: Path) -> None:
+    """Packed per (site, bucket), the paragraphs found site-wide are those a per-paragraph count
+    finds: many shared paragraphs (every bucket), sites of 2–4 documents, a paragraph shared across
+    sites only."""
+    rng = random.Random(7)
+    shared = [f"Shared block {i}: {words(1000 + i, 12)}" for i in range(40)]
+    docs = []
+    for s in range(5):
+        for d in range(2 + s % 3):
+            own = [f"Own {s}-{d}: {words(100 * s + d, 20)}"]
+            docs.append(make_doc(f"https://s{s}.example/p{d}", own + rng.sample(shared, 15)))
+    pairs, _, _ = keyed(docs)
+    decided, rejects, _ = run(quality.DomainParagraphDedup(min_docs=3), [k for _, k in pairs], tmp_path)
+    assert not rejects
+    found: dict[tuple[str, bytes], set[str]] = {}
+    for _, k in pairs:
+        for key in quality.unpack_paragraphs(k.paragraphs):
+            found.setdefault((k.site, key), set()).add(k.doc_id)
+    expected = {k.doc_id: frozenset(key for (site, key), ids in found.items() if site == k.site and len(ids) >= 3
+                                    and k.doc_id in ids) for _, k in pairs}
+    strips = {k.doc_id: k.strip for k in decided}
+    assert strips == expected
+    assert sum(map(len, strips.values())) > 20
+    assert len({key[0] % quality.PARAGRAPH_BUCKETS for v in strips.values() for key in v}) == quality.PARAGRAPH_BUCKETS
+
+
 def test_language_allow_list(tmp_path: Path) -> None:
     docs = [
         make_doc(f"https://l.example/{lang}", [text] * 2)

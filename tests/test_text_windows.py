@@ -10,7 +10,12 @@ from m3w_builder.document import Document, ImageNode, TextNode, VideoNode
 from m3w_builder.drops import Rejected
 from m3w_builder.quality.filters import FilterOptions, filter_document
 from m3w_builder.samples.markers import neutralise, render_segments, render_text
-from m3w_builder.samples.tokenizer import Tokenizer, TrainOptions, train_tokenizer
+from m3w_builder.samples.tokenizer import (
+    Tokenizer,
+    TrainOptions,
+    smallest_within,
+    train_tokenizer,
+)
 from m3w_builder.samples.windows import WindowOptions, make_windows
 
 WORDS = "the red circle sits on a blue background while green squares move slowly across pictures".split()
@@ -62,6 +67,24 @@ def _long_doc(n_images: int, words_between: int) -> Document:
         nodes.append(ImageNode(f"http://h.test/{i}.jpg"))
     nodes.append(TextNode("the end"))
     return doc(*nodes)
+
+
+def test_tokenizer_sample_is_the_smallest_keys_within_the_character_budget():
+    rng = random.Random(3)
+    items = [(rng.randrange(10**9), "x" * rng.randrange(1, 400)) for _ in range(2000)]
+    budget = 5000
+    sample = smallest_within(iter(items), budget)
+    assert sum(map(len, sample)) == budget  # the text that crosses the budget is cut to fit
+    expected, used = [], 0
+    for _, text in sorted(items):  # the same texts a sort by key gives, in key order
+        if used >= budget:
+            break
+        expected.append(text[: budget - used])
+        used += len(expected[-1])
+    assert sample == expected
+    assert smallest_within(iter(items[:3]), 10**6) == [t for _, t in sorted(items[:3])]  # under budget: all
+    assert smallest_within(iter([(1, "a" * 50)]), 10) == ["a" * 10]  # one long text still trains
+    assert smallest_within(iter([]), 10) == []
 
 
 @pytest.mark.parametrize("mode,align", [("random", "any"), ("random", "chunk"), ("tile", "any")])

@@ -9,6 +9,7 @@ failed job.
 
 from __future__ import annotations
 
+import heapq
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,27 @@ class TrainOptions:
     model_type: str = "unigram"
     character_coverage: float = 0.9995
     max_sentences: int = 200_000
+
+
+def smallest_within(texts: Iterable[tuple[int, str]], max_chars: int) -> list[str]:
+    """The texts of the smallest keys (in key order) up to `max_chars` characters in all, the one
+    that crosses the budget cut to fit: what a tokenizer trains on. sentencepiece takes ~25× its
+    text in memory, so a character budget, not a document count, is what keeps it the same at any
+    corpus size. Streams: it holds about `max_chars` characters whatever it is given."""
+    heap: list[tuple[int, str]] = []  # (-key, text): the largest key on top, dropped once not needed
+    total = 0
+    for key, text in texts:
+        heapq.heappush(heap, (-key, text))
+        total += len(text)
+        while total - len(heap[0][1]) >= max_chars:
+            total -= len(heapq.heappop(heap)[1])
+    out, used = [], 0
+    for _, text in sorted(heap, reverse=True):
+        text = text[: max_chars - used]
+        if text:
+            out.append(text)
+            used += len(text)
+    return out
 
 
 def train_tokenizer(texts: Iterable[str], options: TrainOptions = TrainOptions()) -> bytes:
