@@ -29,7 +29,7 @@ def test_a_row_with_an_unparsable_url_fails_alone(tmp_path):
 
 
 def test_local_files_named_with_url_syntax_are_read(tmp_path):
-    names = ["hash#frag.jpg", "q?uery.jpg", "pct%20x.jpg", "sp ace.jpg"]
+    names = ["hash#frag.jpg", "q?uery.jpg", "pct%20x.jpg", "sp ace.jpg", "new\nline.jpg", "tab\t.jpg"]
     for name in names:
         (tmp_path / name).write_bytes(name.encode())
     listing = tmp_path / "list.jsonl"
