@@ -18,10 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows_per_file", type=int, default=ROWS_PER_FILE,
                         help="rows per parquet file")
     args = parser.parse_args(argv)
+    if args.rows_per_file < 1:
+        parser.exit(2, f"export_hf: --rows_per_file {args.rows_per_file}: must be at least 1\n")
     try:
         paths = export(args.output_dir, args.export_dir, args.rows_per_file)
     except FileNotFoundError as error:
         parser.exit(2, f"export_hf: {error}\n")
+    except (OSError, ValueError) as error:  # EXPORT_DIR a file, a corrupt dataset.json or shard
+        parser.exit(2, f"export_hf: {type(error).__name__}: {error}\n")
     print(f"wrote {len(paths)} parquet files to {args.export_dir / 'data'}")
     return 0
 

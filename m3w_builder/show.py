@@ -75,13 +75,18 @@ def main(argv: list[str] | None = None) -> int:
         found = lookup(args.output_dir, args.ref)
     except (FileNotFoundError, KeyError, IndexError) as error:
         parser.exit(2, f"show: {error.args[0] if error.args else error}\n")
+    except (OSError, ValueError) as error:  # an unreadable folder, a corrupt dataset.json or shard
+        parser.exit(2, f"show: {args.output_dir}: {type(error).__name__}: {error}\n")
     if isinstance(found, dict):
         print(f"key: {found['key']}\nstatus: {found['status']}\nerror_message: {found.get('error_message') or ''}")
         print(f"url: {found.get('url') or ''}\nshard: {found.get('shard') or ''}")
         return 1
     print(describe(found))
     if args.save_images:
-        paths = save_images(found, args.save_images)
+        try:
+            paths = save_images(found, args.save_images)
+        except OSError as error:  # e.g. DIR is a file
+            parser.exit(2, f"show: --save_images {args.save_images}: {error.strerror or error}\n")
         print(f"\nsaved {len(paths)} images to {args.save_images}")
     return 0
 

@@ -161,6 +161,34 @@ def config_from_args(args: argparse.Namespace, inputs: list[str], media_inputs: 
     )
 
 
+def check_values(cfg: PairsOptions) -> None:
+    """Refuse sizes and bounds no run can honour (a zero shard size, a negative count, a minimum
+    above its maximum) with a one-line `UsageError`, before anything is read or written."""
+    rules, images, media = cfg.caption_rules, cfg.images, cfg.media
+    at_least = {"--samples_per_shard": (cfg.samples_per_shard, 1), "--image_size": (images.image_size, 1),
+                "--fetch_threads": (media.fetch_threads, 1), "--jpeg_quality": (images.jpeg_quality, 1),
+                "--max_image_side": (images.max_side, 1)}
+    at_least.update({flag: (value, 0) for flag, value in (
+        ("--min_shards", cfg.min_shards), ("--max_alt_frequency", cfg.max_alt_frequency),
+        ("--video_frames", cfg.video_frames), ("--min_caption_words", rules.min_words),
+        ("--max_caption_words", rules.max_words), ("--min_caption_chars", rules.min_chars),
+        ("--max_caption_chars", rules.max_chars), ("--min_image_side", images.min_side),
+        ("--max_url_references", media.max_url_references))})
+    for flag, (value, low) in at_least.items():
+        if value < low:
+            raise checks.UsageError(f"{flag} {value}: must be at least {low}")
+    if images.jpeg_quality > 100:
+        raise checks.UsageError(f"--jpeg_quality {images.jpeg_quality}: must be at most 100")
+    if not 0 < images.min_aspect <= images.max_aspect:
+        raise checks.UsageError(f"--min_aspect {images.min_aspect:g} --max_aspect {images.max_aspect:g}: "
+                                "need 0 < min <= max")
+    for low, high, name in ((rules.min_words, rules.max_words, "caption_words"),
+                            (rules.min_chars, rules.max_chars, "caption_chars"),
+                            (images.min_side, images.max_side, "image_side")):
+        if low and high and low > high:
+            raise checks.UsageError(f"--min_{name} {low} is above --max_{name} {high}")
+
+
 def route_input(path: str, source: str):
     """Stage function (`route`): lists on `lists`; pages (align only) on the main output."""
     if is_list_file(path):
@@ -300,6 +328,7 @@ def run(argv: list[str] | None = None) -> dict:
             inputs, media_inputs = default_inputs(args.source, args.output)
             media_inputs = media_inputs + (args.media_inputs or [])
         cfg = config_from_args(args, inputs, media_inputs)
+        check_values(cfg)
         checks.check_output(cfg.output)
         listing = checks.input_listing(cfg.inputs) + checks.input_listing(cfg.media_inputs, "--media_input")
         fingerprint = checks.fingerprint(cfg.to_json(), listing)

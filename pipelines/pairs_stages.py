@@ -9,7 +9,6 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -28,14 +27,14 @@ from m3w_builder.pairs.items import (
     pairs_schema,
     shard_stats,
 )
-from m3w_builder.pairs.paths import is_local, local_url
+from m3w_builder.pairs.paths import is_local, local_path, local_url
 from m3w_builder.read.lists import read_list
 from m3w_builder.read.records import WebRecord
 from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
 from pipelines.metrics import count
 from pipelines.shard_io import finished_shard, parquet_bytes, record_path, write_shard
-from pipelines.stages import Counts, Dropped, Kept
+from pipelines.stages import Counts, Dropped, Kept, error_detail, error_reason
 
 REUSE = "reuse"
 
@@ -56,18 +55,26 @@ class ReadPairList:
                 yield Kept(broken_item(row.row_id, row.error, row.detail, cfg.kind, row.url, row.caption, row.extra,
                                        row.encoding), volumes=volumes)
                 continue
-            url = row.url
-            if is_local(url):
-                if not cfg.local_paths:
-                    yield Kept(broken_item(row.row_id, "local_path_refused", url, cfg.kind, url, row.caption,
-                                           row.extra), volumes=volumes)
-                    continue
-                url = local_url(url, path)
-            item = make_item(url, row.caption, cfg.kind, row.row_id, extra=row.extra, encoding=row.encoding)
-            reason = caption_reason(item.caption, cfg.caption_rules)
-            if reason:
-                item.status, item.detail = reason, item.caption[:200]
+            try:
+                item = self._item(row, path)
+            except Exception as error:  # noqa: BLE001 - one odd row (a URL urlsplit refuses) fails alone
+                item = broken_item(row.row_id, error_reason(error), error_detail(error), cfg.kind, row.url,
+                                   row.caption, row.extra, row.encoding)
             yield Kept(item, volumes=volumes)
+
+    def _item(self, row, path: str) -> PairItem:
+        """The item of a well-formed row (local paths made absolute `file://` URLs)."""
+        cfg = self.cfg
+        url = row.url
+        if is_local(url):
+            if not cfg.local_paths:
+                return broken_item(row.row_id, "local_path_refused", url, cfg.kind, url, row.caption, row.extra)
+            url = local_url(url, path)
+        item = make_item(url, row.caption, cfg.kind, row.row_id, extra=row.extra, encoding=row.encoding)
+        reason = caption_reason(item.caption, cfg.caption_rules)
+        if reason:
+            item.status, item.detail = reason, item.caption[:200]
+        return item
 
 
 class HarvestPage:
@@ -163,7 +170,7 @@ def local_urls(item: PairItem):
 def read_local(url: str) -> Kept:
     """Stage function (`local_media`): (url, WebRecord) for a local media file (status 404 when it
     cannot be read, so the item fails as media)."""
-    path = urlsplit(url).path
+    path = local_path(url)
     try:
         with open(path, "rb") as f:
             body = f.read()

@@ -119,6 +119,35 @@ def test_total_time_cap_bounds_status_line_and_headers(dripping_server):
     assert time.monotonic() - started < 10  # the drip alone would hold the fetch ~60 s
 
 
+def test_total_time_cap_bounds_a_dripping_body_of_a_closing_response():
+    """HTTP/1.0 (`Connection: close`): http.client hands the socket to the response, so the cap
+    must reach it there; the 600-byte body drips for ~30 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 600\r\n\r\n")
+            for _ in range(600):
+                if stop.wait(0.05):
+                    return
+                try:
+                    conn.sendall(b"\xff")
+                except OSError:
+                    return
+
+    threading.Thread(target=answer, daemon=True).start()
+    fetcher = _fetcher(total_timeout_s=1.0, socket_timeout_s=5.0, respect_robots=False, max_retries=0)
+    try:
+        result = fetcher.fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/a.jpg")
+    finally:
+        stop.set()
+        listener.close()
+    assert (result.status, result.body) == ("timeout", None)
+
+
 def test_body_shorter_than_content_length_is_truncated(server, tmp_path):
     base, _ = server
     result = _fetcher().fetch(base + "/short")

@@ -244,8 +244,10 @@ class Fetcher:
         and the server keeps the connection open. `_Stale` when a reused connection was dead."""
         reused = conn.sock is not None
         # socket timeouts bound each read, not their sum: a server dripping a byte a second
-        # never trips them, so a watchdog cuts the connection at the deadline
-        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _abort, (conn,))
+        # never trips them, so a watchdog cuts the connection at the deadline (its socket is also
+        # kept here: a `Connection: close` response takes it from `conn`, leaving `conn.sock` None)
+        sockets: list[socket.socket] = []
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _abort, (conn, sockets))
         watchdog.daemon = True
         watchdog.start()
         keep = False
@@ -254,6 +256,7 @@ class Fetcher:
                 conn.sock.settimeout(_remaining(deadline, self.opts.socket_timeout_s))
             try:
                 conn.request("GET", target, headers=self._headers(netloc))
+                sockets.append(conn.sock)
                 resp = conn.getresponse()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
                 if reused and time.monotonic() < deadline:
@@ -338,6 +341,8 @@ class Fetcher:
                 conn.sock.settimeout(_remaining(deadline, self.opts.socket_timeout_s))
             chunk = resp.read1(_CHUNK)
             if not chunk:
+                if time.monotonic() >= deadline:  # the watchdog shut the socket under the read
+                    raise _Failure("timeout", f"total time cap of {self.opts.total_timeout_s}s reached")
                 if resp.length:  # http.client returns b"" when the peer closes early: count it
                     raise _Failure("truncated", f"body ended after {size} bytes, {resp.length} short of "
                                    f"its Content-Length", resp.status)
@@ -409,10 +414,9 @@ def _remaining(deadline: float, cap: float) -> float:
     return min(left, cap)
 
 
-def _abort(conn: http.client.HTTPConnection) -> None:
+def _abort(conn: http.client.HTTPConnection, sockets: list[socket.socket]) -> None:
     """Shut the connection's socket down from the watchdog thread (reads then fail at once)."""
-    sock = conn.sock
-    if sock is not None:
+    for sock in {id(s): s for s in (conn.sock, *sockets) if s is not None}.values():
         try:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, even under TLS
         except OSError:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+# Characters of a file name that would otherwise end a URL's path (`#`, `?`), read as an escape
+# (`%`) or be deleted by `urlsplit` (tab, CR, LF)
+_ESCAPES = str.maketrans({"%": "%25", "#": "%23", "?": "%3F", "\t": "%09", "\r": "%0D", "\n": "%0A"})
 
 
 def is_local(url: str) -> bool:
@@ -13,8 +17,14 @@ def is_local(url: str) -> bool:
 
 
 def local_url(url: str, list_path: str) -> str:
-    """A local path of a list row as an absolute `file://` URL (relative to the list's folder)."""
-    path = urlsplit(url).path if url.startswith("file:") else url
+    """A local path of a list row as an absolute `file://` URL (relative to the list's folder);
+    `%`, `#`, `?`, tab, CR and LF of a file name are escaped, so `local_path` gives back the same file."""
+    path = unquote(urlsplit(url).path) if url.startswith("file:") else url
     if not os.path.isabs(path) and "://" not in list_path:
         path = os.path.join(os.path.dirname(os.path.abspath(list_path)), path)
-    return "file://" + os.path.normpath(path)
+    return "file://" + os.path.normpath(path).translate(_ESCAPES)
+
+
+def local_path(url: str) -> str:
+    """The file a `local_url` names."""
+    return unquote(urlsplit(url).path)
