@@ -17,15 +17,34 @@ import dataclasses
 import sys
 import types
 import typing
-from typing import Any
+from typing import Any, NoReturn
 
 SPELLING_NOTE = "Long flags accept '_' or '-' between words: --max_tokens and --max-tokens are the same flag.\n"
+
+
+def module_prog() -> str | None:
+    """`python -m PACKAGE.MODULE` when the program was started that way (argparse would name the
+    file: `__main__.py`, `show.py`), else None (argparse's default)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is None or not spec.name:
+        return None
+    return f"python -m {spec.name.removesuffix('.__main__')}"
 
 
 class ArgumentParser(argparse.ArgumentParser):
     """`argparse.ArgumentParser` whose long flags take either spelling (`--a_b` or `--a-b`), so a
     user need not remember which CLI uses which; flags it does not know are left as they are (for
     Beam, which gets them through `parse_known_args`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if "prog" not in kwargs and not args:
+            kwargs["prog"] = module_prog()
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """One line on stderr and exit 2: argparse's default prints the whole usage first (dozens of
+        lines for the jobs), burying the one that says what is wrong."""
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the flags)\n")
 
     def parse_known_args(self, args: list[str] | None = None, namespace: argparse.Namespace | None = None):
         return super().parse_known_args(self.respelled(sys.argv[1:] if args is None else list(args)), namespace)

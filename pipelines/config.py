@@ -12,6 +12,8 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field, replace
 
+from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
 from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.fetch import FetchOptions
 from m3w_builder.media.images import ImageOptions
@@ -151,8 +153,9 @@ def config_defaults(parser: argparse.ArgumentParser, config: dict) -> dict:
 
 
 def parse_job_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    """Flags over `--config` over field defaults; unknown flags are returned for Beam. Beam's own
-    logging is quiet unless `-v` (`quiet_logs`)."""
+    """Flags over `--config` over field defaults; the rest are returned for Beam, and a flag that is
+    neither the job's nor Beam's is a usage error (Beam would drop it with a log line and run).
+    Beam's own logging is quiet unless `-v` (`quiet_logs`)."""
     first, _ = parser.parse_known_args(argv)
     if first.config:
         try:
@@ -160,8 +163,20 @@ def parse_job_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> t
         except (OSError, ValueError) as error:
             parser.error(str(error).splitlines()[0])
     args, extra = parser.parse_known_args(argv)
+    unknown = unknown_beam_flags(extra)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     quiet_logs(args.verbose)
     return args, extra
+
+
+def unknown_beam_flags(flags: list[str]) -> list[str]:
+    """The flags (and stray values) among `flags` that no Beam options class declares: read with
+    the parser Beam itself builds from every `PipelineOptions` subclass, as `get_all_options` does."""
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for options_class in PipelineOptions.__subclasses__():
+        options_class._add_argparse_args(parser)
+    return parser.parse_known_args(flags)[1]
 
 
 def quiet_logs(verbose: bool) -> None:

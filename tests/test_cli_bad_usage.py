@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from m3w_builder import export_hf, show
@@ -27,3 +30,49 @@ def test_a_corrupt_folder_or_a_zero_size_is_one_line(corrupt, tmp_path, capsys, 
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "export").exists()
+
+
+def _one_line_exit(capsys, main, args) -> str:
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+@pytest.mark.parametrize("extra", [["--bogus", "3"], ["stray"], ["--direct-num-workers", "2"]])
+def test_a_flag_neither_the_job_nor_beam_knows_stops_the_job(tmp_path, capsys, job, extra):
+    """Beam drops flags it does not know with a log line and runs: a misspelt flag would silently
+    run the job with its default. The job refuses it before anything is written."""
+    from pipelines import m3w, pairs
+
+    main, base = {"m3w": (m3w.run, []), "pairs": (pairs.run, ["--source", "ltip"])}[job]
+    err = _one_line_exit(capsys, main, base + ["--output", str(tmp_path / "out"), *extra])
+    assert "unrecognized arguments: " + " ".join(extra) in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_beam_flags_still_pass_through():
+    from pipelines.config import unknown_beam_flags
+
+    flags = ["--runner", "DataflowRunner", "--project", "p", "--region", "r", "--temp_location", "gs://b/t",
+             "--direct_num_workers=2", "--experiments", "use_runner_v2", "--setup_file", "./setup.py"]
+    assert unknown_beam_flags(flags) == []
+    assert unknown_beam_flags(flags + ["--max_num_workerz", "3"]) == ["--max_num_workerz", "3"]
+
+
+def test_a_usage_error_is_one_line_naming_the_module():
+    """argparse would print the whole usage, then `__main__.py: error: ...`."""
+    done = subprocess.run([sys.executable, "-m", "m3w_builder.extract"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "python -m m3w_builder.extract: error: the following arguments are required: page (--help lists the flags)"]
+
+
+@pytest.mark.parametrize("make", [lambda t: t / "missing.html", lambda t: t])
+def test_the_extract_cli_names_a_page_it_cannot_read(tmp_path, capsys, make):
+    from m3w_builder.extract.__main__ import main
+
+    err = _one_line_exit(capsys, main, [str(make(tmp_path))])
+    assert str(make(tmp_path)) in err

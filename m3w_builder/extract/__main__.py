@@ -27,9 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = ExtractOptions(drop_boilerplate=not args.keep_boilerplate, keep_all_images=args.keep_all_images)
     try:
-        result = extract(args.page.read_bytes(), args.url, content_type=args.content_type, options=options)
+        page = args.page.read_bytes()
+    except OSError as error:
+        parser.error(f"{args.page}: {error.strerror or error}")
+    try:
+        result = extract(page, args.url, content_type=args.content_type, options=options)
     except Rejected as rejected:
         print(json.dumps({"rejected": rejected.reason, "detail": rejected.detail}))
+        print(f"{args.page}: rejected: {rejected.reason}: {rejected.detail}", file=sys.stderr)
         return 1
     out = result.document.to_dict()
     out["encoding"] = result.encoding
