@@ -473,3 +473,26 @@ def test_detect_language() -> None:
     assert detect_language(FR)[0] == "fr"
     assert detect_language(DE)[0] == "de"
     assert detect_language("12345 !!! ---") == ("und", 0.0)
+
+
+def test_site_wide_paragraphs_counts_each_document_once_per_paragraph() -> None:
+    """The array count of one site bucket equals a set count per paragraph, with a capture of the
+    same document sent twice (it counts once) and ids in both forms (16 bytes, other strings)."""
+    rng = random.Random(3)
+    for _ in range(200):
+        pool = [rng.randbytes(8) for _ in range(rng.randint(1, 20))]
+        group = []
+        for d in range(rng.randint(1, 10)):
+            ref = group[0][0] if group and rng.random() < 0.15 else rng.randbytes(16) if rng.random() < 0.8 else f"id{d}"
+            group.append((ref, quality.pack_paragraphs(set(rng.sample(pool, rng.randint(1, len(pool)))))))
+        min_docs = rng.randint(1, 4)
+        seen: dict[bytes, set] = {}
+        for ref, packed in group:
+            for key in quality.unpack_paragraphs(packed):
+                seen.setdefault(key, set()).add(ref)
+        expected: dict[str, set[bytes]] = {}
+        for key, refs in seen.items():
+            for ref in refs if len(refs) >= min_docs else ():
+                expected.setdefault(quality.full_id(ref), set()).add(key)
+        got = dict(quality.site_wide_paragraphs(group, min_docs))
+        assert got == {doc: quality.pack_paragraphs(keys) for doc, keys in expected.items()}
