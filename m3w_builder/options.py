@@ -73,9 +73,12 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def option(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any = dataclasses.MISSING,
-           flag: str | None = None, choices: tuple | None = None) -> Any:
-    """A dataclass field with its help text (and optional flag name / choices) in its metadata."""
-    metadata = {"help": help, "flag": flag, "choices": choices}
+           flag: str | None = None, choices: tuple | None = None, low: float | None = 0,
+           high: float | None = None) -> Any:
+    """A dataclass field with its help text (and optional flag name / choices) in its metadata; a
+    number also declares the range a run can honour (`low`, `high`; counts, sizes and times are
+    not negative unless `low=None`), checked by `out_of_bounds` before a job starts."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "low": low, "high": high}
     if factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -139,6 +142,24 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: 
             parser.add_argument("--" + flag, dest=f.name, type=kind, metavar=None if choices else flag.upper(),
                                 required=required, default=argparse.SUPPRESS if required else default,
                                 choices=choices, help=help_text)
+
+
+def out_of_bounds(options: Any) -> str | None:
+    """The first number of `options` (or of the option dataclasses it holds) outside the range its
+    field declares, as a one-line usage message naming the flag; None when all are in range."""
+    for f in dataclasses.fields(options):
+        value = getattr(options, f.name)
+        if dataclasses.is_dataclass(value):
+            problem = out_of_bounds(value)
+            if problem:
+                return problem
+        elif _is_option(f) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            low, high = f.metadata.get("low"), f.metadata.get("high")
+            if low is not None and value < low:
+                return f"--{flag_name(f)} {value}: must be at least {low}"
+            if high is not None and value > high:
+                return f"--{flag_name(f)} {value}: must be at most {high}"
+    return None
 
 
 def options_from_args(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from m3w_builder.options import out_of_bounds
 from pipelines import fs
 
 # options that change where or how a job runs, not what a shard holds
@@ -48,6 +49,14 @@ def input_listing(patterns: list[str], flag: str = "--input") -> list[list]:
             raise UsageError(f"{flag} {pattern}: no such file (nothing matches)")
         listing.extend(files)
     return sorted(listing)
+
+
+def check_bounds(options: Any) -> None:
+    """Refuse a number no run can honour (a zero shard size, a negative count, a quality above 100:
+    the ranges the option fields declare) with a one-line `UsageError`, before anything is read."""
+    problem = out_of_bounds(options)
+    if problem:
+        raise UsageError(problem)
 
 
 def check_output(output: str) -> None:

@@ -41,7 +41,7 @@ class MediaOptions:
     media_cache: str | None = option(None, "folder keeping fetched source bytes; reruns and --retry_failed read it first")
     retry_failed: bool = option(False, "refetch only the items a previous run into the same --output failed on "
                                 "(M3W: successes come from --media_cache; pairs: from the previous shards)")
-    fetch_threads: int = option(16, "concurrent downloads per worker")
+    fetch_threads: int = option(16, "concurrent downloads per worker", low=1)
     # OBELICS: image URLs seen more than 10 times are dropped
     max_url_references: int = option(10, "drop media URLs referenced more than this many times (0: off)")
     max_content_documents: int = option(10, "drop images whose bytes or perceptual hash occur in more documents (0: off)")
@@ -65,13 +65,13 @@ class JobConfig:
     mirror_dir: str | None = option(None, "mirror of media, MIRROR/host/path: a local folder or gs://, s3://...")
     tokenizer: str | None = option(None, "a sentencepiece .model with <image>/<EOC> user symbols; default: "
                                    "train one in the job on a sample of the input")
-    tokenizer_sample_docs: int = option(5000, "documents the in-job tokenizer is trained on, at most")
+    tokenizer_sample_docs: int = option(5000, "documents the in-job tokenizer is trained on, at most", low=1)
     tokenizer_sample_chars: int = option(4_000_000, "characters of their text it is trained on, at most "
-                                         "(bounds the training's memory, ~25 bytes per character)")
-    seed: int = option(0, "job seed (window sampling)")
+                                         "(bounds the training's memory, ~25 bytes per character)", low=1000)
+    seed: int = option(0, "job seed (window sampling)", low=None)
     min_doc_images: int = option(1, "minimum media per document, before and after media resolution")
     max_doc_images: int = option(30, "maximum stored media per document")
-    samples_per_shard: int = option(1000, "windows per shard")
+    samples_per_shard: int = option(1000, "windows per shard", low=1)
     min_shards: int = option(8, "at least this many shards (at most one per sample), so a small dataset still "
                              "splits across DataLoader workers")
     write_rejects: bool = option(True, "do not write the rejects parquet", flag="no_rejects")

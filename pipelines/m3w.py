@@ -495,9 +495,23 @@ def prepare_retry(cfg: JobConfig) -> int:
     return failed
 
 
+def check_values(cfg: JobConfig) -> None:
+    """Refuse numbers no run can honour (`checks.check_bounds`) and a minimum above its maximum,
+    with a one-line `UsageError` before anything is read or written."""
+    checks.check_bounds(cfg)
+    for low, high, names in ((cfg.min_doc_images, cfg.max_doc_images, ("min_doc_images", "max_doc_images")),
+                             (cfg.windows.min_images, cfg.windows.max_images, ("min_window_images", "max_images")),
+                             (cfg.filters.min_words or 0, cfg.filters.max_words or float("inf"), ("min_words", "max_words")),
+                             (cfg.images.min_side, cfg.images.max_side, ("min_image_side", "max_image_side")),
+                             (cfg.images.min_aspect, cfg.images.max_aspect, ("min_aspect", "max_aspect"))):
+        if low > high:
+            raise checks.UsageError(f"--{names[0]} {low} is above --{names[1]} {high}")
+
+
 def prepare(cfg: JobConfig, dry_run: bool) -> tuple[bytes | None, str]:
     """Checks before Beam starts (a dry run touches no storage); returns the tokenizer given with
     `--tokenizer` and this run's fingerprint."""
+    check_values(cfg)
     if dry_run:
         return None, checks.fingerprint(cfg.to_json(), [[p, None] for p in cfg.inputs])
     checks.check_output(cfg.output)

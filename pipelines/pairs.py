@@ -100,7 +100,7 @@ class PairsOptions:
                                 "of KEY.jpg/.txt/.json per shard + manifest)", choices=formats.OUTPUT_FORMATS)
     url_map: str | None = option(None, "JSON-lines file mapping HTML files to URLs (align pages)")
     mirror_dir: str | None = option(None, "mirror of media, MIRROR/host/path: a local folder or gs://, s3://...")
-    samples_per_shard: int = option(1000, "input items per shard")
+    samples_per_shard: int = option(1000, "input items per shard", low=1)
     min_shards: int = option(8, "at least this many shards (at most one per item), so a small dataset still "
                              "splits across DataLoader workers")
     write_rejects: bool = option(True, "do not write the rejects parquet", flag="no_rejects")
@@ -164,21 +164,8 @@ def config_from_args(args: argparse.Namespace, inputs: list[str], media_inputs: 
 def check_values(cfg: PairsOptions) -> None:
     """Refuse sizes and bounds no run can honour (a zero shard size, a negative count, a minimum
     above its maximum) with a one-line `UsageError`, before anything is read or written."""
-    rules, images, media = cfg.caption_rules, cfg.images, cfg.media
-    at_least = {"--samples_per_shard": (cfg.samples_per_shard, 1), "--image_size": (images.image_size, 1),
-                "--fetch_threads": (media.fetch_threads, 1), "--jpeg_quality": (images.jpeg_quality, 1),
-                "--max_image_side": (images.max_side, 1)}
-    at_least.update({flag: (value, 0) for flag, value in (
-        ("--min_shards", cfg.min_shards), ("--max_alt_frequency", cfg.max_alt_frequency),
-        ("--video_frames", cfg.video_frames), ("--min_caption_words", rules.min_words),
-        ("--max_caption_words", rules.max_words), ("--min_caption_chars", rules.min_chars),
-        ("--max_caption_chars", rules.max_chars), ("--min_image_side", images.min_side),
-        ("--max_url_references", media.max_url_references))})
-    for flag, (value, low) in at_least.items():
-        if value < low:
-            raise checks.UsageError(f"{flag} {value}: must be at least {low}")
-    if images.jpeg_quality > 100:
-        raise checks.UsageError(f"--jpeg_quality {images.jpeg_quality}: must be at most 100")
+    checks.check_bounds(cfg)
+    rules, images = cfg.caption_rules, cfg.images
     if not 0 < images.min_aspect <= images.max_aspect:
         raise checks.UsageError(f"--min_aspect {images.min_aspect:g} --max_aspect {images.max_aspect:g}: "
                                 "need 0 < min <= max")

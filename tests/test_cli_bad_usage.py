@@ -76,3 +76,32 @@ def test_the_extract_cli_names_a_page_it_cannot_read(tmp_path, capsys, make):
 
     err = _one_line_exit(capsys, main, [str(make(tmp_path))])
     assert str(make(tmp_path)) in err
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--samples_per_shard", "0"], "--samples_per_shard 0: must be at least 1"),
+    (["--vocab_size", "10"], "--vocab_size 10: must be at least 1024"),  # sentencepiece failed the job
+    (["--jpeg_quality", "101"], "--jpeg_quality 101: must be at most 100"),
+    (["--max_tokens", "0"], "--max_tokens 0: must be at least 8"),
+    (["--min_doc_images", "-1"], "--min_doc_images -1: must be at least 0"),
+    (["--near_dup_threshold", "1.5"], "--near_dup_threshold 1.5: must be at most 1"),
+    (["--min_doc_images", "9", "--max_doc_images", "3"], "--min_doc_images 9 is above --max_doc_images 3"),
+    (["--min_window_images", "6"], "--min_window_images 6 is above --max_images 5"),
+])
+def test_numbers_no_m3w_run_can_honour_stop_the_job_before_it_starts(tmp_path, flags, message):
+    """They ran (a shard per sample, a traceback from sentencepiece, JPEGs at quality 101...)."""
+    from pipelines import m3w
+
+    with pytest.raises(SystemExit) as stopped:
+        m3w.run(["--output", str(tmp_path / "out"), *flags])
+    assert str(stopped.value) == f"python -m pipelines.m3w: error: {message}"
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_default_is_within_the_range_its_option_declares():
+    from m3w_builder.options import out_of_bounds
+    from pipelines.config import JobConfig
+    from pipelines.pairs import PairsOptions
+
+    assert out_of_bounds(JobConfig(inputs=["x"], output="y")) is None
+    assert out_of_bounds(PairsOptions(source="ltip", output="y")) is None

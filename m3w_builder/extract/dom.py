@@ -35,7 +35,7 @@ class ExtractOptions:
     max_page_bytes: int = option(5_000_000, "pages larger than this are dropped (too_large)")
     time_limit_s: float = option(10.0, "CPU seconds per page, parsing included (timeout); a safety valve far "
                                  "above normal cost (~10 ms), measured on the thread so machine load "
-                                 "cannot change a job's output", flag="page_time_limit")
+                                 "cannot change a job's output", flag="page_time_limit", low=0.001)
     drop_boilerplate: bool = option(True, "select the main content and drop menus, ads, banners, teasers; "
                                     "--keep_boilerplate keeps the whole page", flag="keep_boilerplate")
     keep_all_images: bool = option(False, "keep every image whatever its class (content, teaser, logo, ad, "

@@ -63,13 +63,13 @@ class FetchOptions:
     contact_url: str | None = option(None, "contact URL added to the user agent", flag="user_agent_contact")
     max_bytes: int = option(32 * MiB, "largest media body fetched (bytes)", flag="max_media_bytes")
     total_timeout_s: float = option(30.0, "seconds for a whole fetch: connect, status line, headers, body, "
-                                    "redirects and retries", flag="http_timeout")
-    socket_timeout_s: float = option(10.0, "seconds a single socket operation may wait", flag="http_socket_timeout")
+                                    "redirects and retries", flag="http_timeout", low=0.001)
+    socket_timeout_s: float = option(10.0, "seconds a single socket operation may wait", flag="http_socket_timeout", low=0.001)
     max_redirects: int = option(5, "redirects followed per fetch", flag="http_max_redirects")
     max_retries: int = option(2, "retries on 429/5xx/timeouts/connection errors", flag="http_retries")
     backoff_s: float = option(0.5, "first retry delay in seconds (doubles each retry)", flag="http_backoff")
     max_backoff_s: float = option(10.0, "longest retry delay, Retry-After included", flag="http_max_backoff")
-    per_host_concurrency: int = option(4, "concurrent requests per host per worker process", flag="http_per_host")
+    per_host_concurrency: int = option(4, "concurrent requests per host per worker process", flag="http_per_host", low=1)
     max_idle_connections: int = option(256, "keep-alive connections kept open per worker process (the oldest "
                                        "idle one is closed first)", flag="http_max_idle")
     respect_robots: bool = option(True, "ignore robots.txt and X-Robots-Tag opt-outs", flag="no_robots")

@@ -50,14 +50,14 @@ _DECODE_ERRORS = (
 class ImageOptions:
     """Caps and output settings; the size/aspect defaults are OBELICS's."""
 
-    image_size: int = option(256, "shorter side of stored images")
+    image_size: int = option(256, "shorter side of stored images", low=1)
     min_side: int = option(150, "images with a shorter side are dropped (too_small)", flag="min_image_side")
-    max_side: int = option(20000, "images with a longer side are dropped (too_large)", flag="max_image_side")
-    min_aspect: float = option(0.5, "minimum width/height kept")
+    max_side: int = option(20000, "images with a longer side are dropped (too_large)", flag="max_image_side", low=1)
+    min_aspect: float = option(0.5, "minimum width/height kept", low=0.001)
     max_aspect: float = option(2.0, "maximum width/height kept")
     max_bytes: int = option(32 * MiB, "largest image file decoded (bytes)", flag="max_image_bytes")
     max_pixels: int = option(89_478_485, "largest width×height decoded (decompression bombs)", flag="max_image_pixels")
-    jpeg_quality: int = option(95, "quality of the stored JPEGs")
+    jpeg_quality: int = option(95, "quality of the stored JPEGs", low=1, high=100)
     allowed_formats: tuple[str, ...] = option(DEFAULT_FORMATS, "Pillow formats decoded", flag="image_formats")
 
 

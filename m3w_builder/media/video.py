@@ -33,13 +33,13 @@ _MAX_BAD_PACKETS = 64  # consecutive undecodable packets before giving up on a s
 class VideoOptions:
     """Sampling rate and caps; `image` gives the frame size and JPEG quality."""
 
-    fps: float = option(1.0, "frames kept per second of video")
+    fps: float = option(1.0, "frames kept per second of video", low=0.001)
     max_duration_s: float = option(600.0, "longest video kept (seconds, header or frame times)")
     max_frames: int = option(64, "frames kept per video")
     time_limit_s: float = option(300.0, "CPU seconds one video may take to decode (a safety valve far above the "
-                                "normal cost; CPU time, not wall time, so machine load never changes the output)")
+                                "normal cost; CPU time, not wall time, so machine load never changes the output)", low=0.001)
     max_bytes: int = option(512 * MiB, "largest video file decoded (bytes)")
-    threads: int = option(1, "decoder threads per video (1: the CPU limit is measured on this thread)")
+    threads: int = option(1, "decoder threads per video (1: the CPU limit is measured on this thread)", low=1)
     image: ImageOptions = option(factory=ImageOptions, help="frame size and JPEG quality")
 
 

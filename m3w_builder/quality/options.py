@@ -15,14 +15,14 @@ class QualityOptions:
 
     blocklist: tuple[str, ...] = option((), "block-list file (domains, URL prefixes)")
     languages: str = option("", "comma-separated language allow-list (empty: all)")
-    min_language_score: float = option(0.0, "minimum language-id probability")
+    min_language_score: float = option(0.0, "minimum language-id probability", high=1)
     language_id: bool = option(True, "skip language identification", flag="no_language_id")
     url_dedup: bool = option(True, "skip URL dedup", flag="no_url_dedup")
     near_dup: bool = option(True, "skip MinHash near-duplicate removal", flag="no_near_dup")
-    near_dup_threshold: float = option(0.8, "signature Jaccard at which two documents are duplicates")
-    minhash_num_perm: int = option(128, "MinHash permutations")
-    minhash_bands: int = option(16, "LSH bands (must divide --minhash_num_perm)")
-    minhash_ngram: int = option(5, "word shingle size")
+    near_dup_threshold: float = option(0.8, "signature Jaccard at which two documents are duplicates", high=1)
+    minhash_num_perm: int = option(128, "MinHash permutations", low=1)
+    minhash_bands: int = option(16, "LSH bands (must divide --minhash_num_perm)", low=1)
+    minhash_ngram: int = option(5, "word shingle size", low=1)
     image_set_dedup: bool = option(True, "skip image-set dedup", flag="no_image_set_dedup")
     image_set_min_images: int = option(2, "media URLs a document needs to take part in image-set dedup")
     paragraph_dedup: bool = option(True, "skip per-domain paragraph dedup", flag="no_paragraph_dedup")
@@ -30,7 +30,7 @@ class QualityOptions:
     prepass: bool = option(False, "run the text-only pre-pass before DOM extraction")
     prepass_min_words: int = option(20, "pre-pass: minimum visible words")
     prepass_min_images: int = option(0, "pre-pass: minimum <img>/<video> tags")
-    prepass_min_alpha_ratio: float = option(0.5, "pre-pass: minimum share of letters in the visible text")
+    prepass_min_alpha_ratio: float = option(0.5, "pre-pass: minimum share of letters in the visible text", high=1)
 
     def __post_init__(self) -> None:
         if self.languages and not self.language_id:

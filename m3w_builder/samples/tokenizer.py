@@ -25,7 +25,7 @@ from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN, Segment
 class TrainOptions:
     """Options of the in-job tokenizer training (deterministic: one thread, no shuffling)."""
 
-    vocab_size: int = option(8192, "vocabulary of the tokenizer trained in the job")
+    vocab_size: int = option(8192, "vocabulary of the tokenizer trained in the job", low=1024)
     model_type: str = "unigram"
     character_coverage: float = 0.9995
     max_sentences: int = 200_000

@@ -23,12 +23,12 @@ from m3w_builder.options import option
 class WindowOptions:
     """Window length, image cap and sampling strategy."""
 
-    max_tokens: int = option(256, "L: tokens per window")
-    max_images: int = option(5, "N: images per window")
+    max_tokens: int = option(256, "L: tokens per window", low=8)
+    max_images: int = option(5, "N: images per window", low=1)
     mode: str = option("tile", "tile: consecutive windows covering each document, so no text is thrown away; "
                        "random: --windows_per_doc random windows per document (Flamingo's sampling)",
                        flag="window_mode", choices=("tile", "random"))
-    per_doc: int = option(1, "random windows per document (--window_mode random)", flag="windows_per_doc")
+    per_doc: int = option(1, "random windows per document (--window_mode random)", flag="windows_per_doc", low=1)
     align: str = option("any", "any token may start a window, or only chunk starts (after <EOC>)",
                         flag="window_align", choices=("any", "chunk"))
     min_images: int = option(1, "windows with fewer images are dropped (window/too_few_images)",
