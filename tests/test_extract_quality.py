@@ -159,6 +159,9 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
     pytest.param("mozilla-readability", "wordpress.html", "http://fakehost/test/page.html",
                  ["These are both highly portable skills that are in demand on the web."],
                  ["Like this:", 'In "News"'], id="no-likes-or-related-posts"),
+    pytest.param("recipe-scrapers", "afullliving.com__afullliving_1.html", "https://afullliving.com/recipe",
+                 ["Chicken thighs drenched in a creamy, garlicky parmesan sauce"],
+                 ["5 from 14 votes", "Tried this recipe?"], id="no-rating-or-call-to-action-widgets"),
 ]
 
 
@@ -260,6 +263,29 @@ def test_sns_share_blocks_are_boilerplate():
     assert "Paragraph 7" in text and "シェア" not in text
     page = shared_path("html", "newspaper4k", "japanese_article2.html").read_bytes()
     assert "このニュースをシェア" not in extract(page, "https://www.afpbb.com/articles/-/3179011").document.text
+
+
+def test_rating_call_to_action_contents_and_author_box_widgets_are_not_article_text():
+    widgets = ("<div class='recipe-rating-details'>4.9 from 59 votes</div>"
+               "<div class='toc-container'><p class='toc-title'>Table of Contents</p><ul><li><a href='#a'>Why</a></li>"
+               "</ul></div><div class='recipe-call-to-action'>Tried this recipe? Leave a comment below!</div>")
+    bio = "<div class='block-author-box'><p>About Amy</p><p>Amy here, founder of the blog and mother of three.</p></div>"
+    html = _article().replace("</p><p>Paragraph 4", f"</p>{widgets}<p>Paragraph 4").replace("</article>",
+                                                                                             f"</article>{bio}")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 3" in text and "Paragraph 4" in text and "Paragraph 7" in text
+    assert not [w for w in ("votes", "Table of Contents", "Tried this", "About Amy", "founder") if w in text]
+    # guards: a widget name on a long block, or on the block holding the page's <h1>, removes nothing
+    long_cta = "<div class='cta'>" + "".join(f"<p>Tip {i}: weigh the flour, then sift it twice.</p>"
+                                             for i in range(6)) + "</div>"
+    header = "<div id='ratings'><h1>Pumpkin Salad</h1><span>4.5 (4 votes)</span></div>"
+    html = _article(long_cta).replace("<article class='post'>", f"<article class='post'>{header}")
+    text = extract(html.encode(), URL).document.text
+    assert "Pumpkin Salad" in text and "Tip 5: weigh the flour" in text and "Paragraph 7" in text
+    # `author` alone names a byline or a publication's author list, not a bio box
+    papers = "".join(f"<li><p>A paper title number {i}</p><div class='author'>Ann Lee, Bo Chen, Cy Diaz</div></li>"
+                     for i in range(6))
+    assert "Bo Chen" in extract(f"<body><ol class='bibliography'>{papers}</ol></body>".encode(), URL).document.text
 
 
 def test_ad_slot_labels_are_not_article_text():

@@ -2,14 +2,16 @@
 
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners, forms
-with an `<input type="email">`: newsletter, "save this recipe" and comment forms) are
-removed only under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
-or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
-text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
-parser let swallow the article cannot remove it after the menus went; a comment section, which often
-outweighs the post it follows, up to 80% and outside the class/id cap), and all removals by class/id
-together not more than `MAX_REMOVED_NAMED_SHARE` (applied in
-`content.py`, on whitespace-normalised lengths: indentation would make a menu look big).
+with an `<input type="email">`: newsletter, "save this recipe" and comment forms; small widgets:
+star ratings, calls to action, tables of contents) are removed only under guards, because real pages
+wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>` by
+mistake: one candidate may not hold more than `MAX_SHARE` of the page's text (a `<nav>`/`<aside>`/
+`<footer>`: of the text still on the page when it is met, so that one the parser let swallow the
+article cannot remove it after the menus went; a comment section, which often outweighs the post it
+follows, up to 80% and outside the class/id cap; a widget only while it holds at most
+`MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`), and all removals by class/id together
+not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on whitespace-normalised lengths:
+indentation would make a menu look big).
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ _BOILERPLATE_WORDS = frozenset(
     "sponsored promo newsletter subscribe share sharing social sidebar related recommended popup modal "
     "breadcrumb breadcrumbs menu navbar nav footer signup banner sns".split()
 )
+# Small page widgets: star ratings ("4.9 from 59 votes"), calls to action ("Tried this recipe? Leave a
+# comment"), tables of contents. Their own kind: removed only while short (see `MAX_WIDGET_CHARS`) and
+# never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
+_WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction".split())
+_WIDGET_PHRASES = ("call to action", "table of contents")
+# An "about the author" box (a bio after the post); `author` alone names bylines and publication lists.
+_AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
 _CASED_WORDS = frozenset(("ad", "ads"))
@@ -48,7 +57,8 @@ _NOT_COMPOUNDS = frozenset(("shared", "shares", "relatedly"))
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
-MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3}
+MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
+MAX_WIDGET_CHARS = 200  # weighted characters of unlinked text: a widget is a label or two, not a section
 MAX_REMOVED_NAMED_SHARE = 0.6
 _MAX_NOSCRIPT_SHARE = 0.5
 _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
@@ -65,8 +75,10 @@ def _named_kind(value: str) -> str | None:
     words = class_words(value.lower())
     if not _COMMENT_WORDS.isdisjoint(words):
         return "comments"
-    if not _BOILERPLATE_WORDS.isdisjoint(words):
+    if not _BOILERPLATE_WORDS.isdisjoint(words) or ("author" in words and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
         return "name"
+    if not _WIDGET_WORDS.isdisjoint(words) or any(phrase in " ".join(words) for phrase in _WIDGET_PHRASES):
+        return "widget"
     for word in words:
         if word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS:
             return "name"
@@ -119,12 +131,15 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = _flag_kind(*item)
-            if kind is not None and not (kind in ("name", "comments") and el.tag in _PROTECTED_TAGS):
+            if kind is not None and not (kind in ("name", "comments", "widget") and el.tag in _PROTECTED_TAGS):
+                if kind == "widget" and _has_h1(el):
+                    continue
                 return kind
         return None
 
 
 # XPath compiled once: `el.xpath(...)` compiles its expression on every call (~5x the cost).
+_has_h1 = etree.XPath("boolean(descendant::h1)")
 text_of = etree.XPath("string()")  # all text in an element, as XPath's string value
 _chars = etree.XPath("string-length(normalize-space())")
 

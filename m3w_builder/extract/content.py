@@ -240,7 +240,9 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
         kind = classify(block.element)
         if kind is None or block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
             continue
-        if kind == "name":
+        if kind == "widget" and block.total - block.links > boilerplate.MAX_WIDGET_CHARS:
+            continue
+        if kind in ("name", "widget"):
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
                 continue
             named += block.total
