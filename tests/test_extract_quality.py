@@ -161,7 +161,8 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
                  ["Like this:", 'In "News"'], id="no-likes-or-related-posts"),
     pytest.param("recipe-scrapers", "afullliving.com__afullliving_1.html", "https://afullliving.com/recipe",
                  ["Chicken thighs drenched in a creamy, garlicky parmesan sauce"],
-                 ["5 from 14 votes", "Tried this recipe?"], id="no-rating-or-call-to-action-widgets"),
+                 ["5 from 14 votes", "Tried this recipe?", "Save This Recipe!"],
+                 id="no-rating-call-to-action-or-save-this-widgets"),
 ]
 
 
@@ -241,6 +242,18 @@ def test_email_signup_forms_in_the_post_are_not_article_text():
     story = "".join(f"<p>Sentence {i} of a page that a web framework wrapped in one form.</p>" for i in range(5))
     page = f"<body><form id='aspnetForm'>{story}<p>Newsletter</p><input type='email'></form></body>"
     assert "Sentence 4" in extract(page.encode(), URL).document.text
+
+
+def test_a_signup_forms_heading_and_pitch_beside_the_form_go_with_it():
+    tool = ("<div class='save-tool'><h3>Save This Recipe!</h3><div class='msg'><p>We'll email this post to you, "
+            "so you can come back to it later!</p></div><div><form><input type='email'><input type='submit'>"
+            "</form></div></div>")
+    photo = f"<div class='wp-block-image'><img src='/img/step.jpg' width='800' height='500'>{tool}</div>"
+    html = _article().replace("</p><p>Paragraph 4", f"</p>{photo}<p>Paragraph 4")
+    doc = extract(html.encode(), URL).document
+    assert "Paragraph 3" in doc.text and "Paragraph 4" in doc.text
+    assert "Save This Recipe" not in doc.text and "email this post" not in doc.text
+    assert [n.src.rsplit("/", 1)[-1] for n in doc.media] == ["step.jpg", "lead.jpg"]  # the wrapper with the photo stays
 
 
 def test_blocks_named_by_run_together_words_are_boilerplate():

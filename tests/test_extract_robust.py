@@ -95,6 +95,15 @@ def test_many_images_in_a_textless_block_are_classified_without_rereading_it(blo
     assert len(result.document.media) == ExtractOptions().max_page_media
 
 
+@pytest.mark.parametrize("form", ["<form><p>Sign up</p><input type=email></form>",
+                                  "<div><form><p>Sign up</p><input type=email></form></div>"])
+def test_thousands_of_signup_forms_in_one_wrapper_measure_it_once(form):
+    """Each sign-up form is widened to its small wrappers (its heading and pitch): measuring the
+    shared wrapper once per form was quadratic, before any deadline check (minutes a page)."""
+    html = "<html><body><p>" + "Some real article words. " * 20 + "</p><div>" + form * 12_000 + "</div></body></html>"
+    assert texts(html, BIG) == ["Some real article words. " * 19 + "Some real article words."]
+
+
 def test_srcset_with_200k_candidates_parses_linearly_to_the_largest():
     srcset = ", ".join(f"u{i}.jpg {i}w" for i in range(200_000))
     candidates = parse_srcset(srcset)

@@ -2,8 +2,9 @@
 
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners, forms
-with an `<input type="email">`: newsletter, "save this recipe" and comment forms; small widgets:
-star ratings, calls to action, tables of contents) are removed only under guards, because real pages
+with an `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe"
+and comment forms; small widgets: star ratings, calls to action, tables of contents) are removed
+only under guards, because real pages
 wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>` by
 mistake: one candidate may not hold more than `MAX_SHARE` of the page's text (a `<nav>`/`<aside>`/
 `<footer>`: of the text still on the page when it is met, so that one the parser let swallow the
@@ -58,6 +59,7 @@ _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", 
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
+MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
 MAX_WIDGET_CHARS = 200  # weighted characters of unlinked text: a widget is a label or two, not a section
 MAX_REMOVED_NAMED_SHARE = 0.6
 _MAX_NOSCRIPT_SHARE = 0.5
@@ -107,6 +109,27 @@ def email_form(el: etree._Element) -> etree._Element | None:
     return next(el.iterancestors("form"), None)
 
 
+def signup_blocks(forms: set[etree._Element]) -> frozenset[etree._Element]:
+    """Each sign-up form widened to the block wrappers around it that add at most `MAX_FORM_LEAD_IN`
+    characters and no image: the form's heading and pitch ("Save This Recipe! We'll email it to
+    you") are its siblings, outside the `<form>`. Each wrapper is measured once (thousands of forms
+    in one wrapper would otherwise measure it once each)."""
+    measured: dict[etree._Element, float] = {}  # wrapper -> its characters, or -1: no wrapper
+    blocks = set()
+    for form in forms:
+        block, chars = form, _chars(form)
+        for parent in form.iterancestors():
+            size = measured.get(parent)
+            if size is None:
+                size = measured[parent] = -1.0 if parent.tag not in BLOCK_TAGS or parent.tag in _PROTECTED_TAGS \
+                    or _has_media(parent) else _chars(parent)
+            if size < 0 or size > chars + MAX_FORM_LEAD_IN:
+                break
+            block = parent
+        blocks.add(block)
+    return frozenset(blocks)
+
+
 class Classifier:
     """Why a block looks like boilerplate (`tag`, `hidden`, `role`, `name`, `comments`, `signup`: one
     of `signup_forms`) or None; decisions are cached per distinct attribute of the page (pages
@@ -140,6 +163,7 @@ class Classifier:
 
 # XPath compiled once: `el.xpath(...)` compiles its expression on every call (~5x the cost).
 _has_h1 = etree.XPath("boolean(descendant::h1)")
+_has_media = etree.XPath("boolean(descendant::img|descendant::picture|descendant::video)")
 text_of = etree.XPath("string()")  # all text in an element, as XPath's string value
 _chars = etree.XPath("string-length(normalize-space())")
 

@@ -89,8 +89,9 @@ def _first(root: etree._Element, tag: str) -> etree._Element | None:
 
 
 def _base_and_signup_forms(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element]]:
-    """The first `<base>` and the forms asking for an e-mail address (`boilerplate.email_form`), from
-    one walk: without a `<base>` (most pages) looking for one walks the whole page anyway."""
+    """The first `<base>` and the blocks of the forms asking for an e-mail address
+    (`boilerplate.email_form`, `signup_blocks`), from one walk: without a `<base>` (most pages)
+    looking for one walks the whole page anyway."""
     base, forms = None, set()
     for el in root.iter("base", "input"):
         if el.tag == "input":
@@ -99,7 +100,7 @@ def _base_and_signup_forms(root: etree._Element) -> tuple[etree._Element | None,
                 forms.add(form)
         elif base is None:
             base = el
-    return base, frozenset(forms)
+    return base, boilerplate.signup_blocks(forms)
 
 
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
