@@ -163,6 +163,9 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
                  ["Chicken thighs drenched in a creamy, garlicky parmesan sauce"],
                  ["5 from 14 votes", "Tried this recipe?", "Save This Recipe!"],
                  id="no-rating-call-to-action-or-save-this-widgets"),
+    pytest.param("recipe-scrapers", "closetcooking.com__closetcooking.html", "https://closetcooking.com/recipe",
+                 ["You simply cook the chicken in a skillet"], ["Reader Interactions"],
+                 id="no-heading-over-removed-comments"),
 ]
 
 
@@ -299,6 +302,24 @@ def test_rating_call_to_action_contents_and_author_box_widgets_are_not_article_t
     papers = "".join(f"<li><p>A paper title number {i}</p><div class='author'>Ann Lee, Bo Chen, Cy Diaz</div></li>"
                      for i in range(6))
     assert "Bo Chen" in extract(f"<body><ol class='bibliography'>{papers}</ol></body>".encode(), URL).document.text
+
+
+def test_the_heading_of_a_dropped_section_goes_with_it():
+    more = "<h2>More soup recipes</h2><ul>" + "".join(
+        f"<li><a href='/soup-{i}'>Another soup number {i}</a></li>" for i in range(6)) + "</ul>"
+    html = _article().replace("<figure>", f"<h2>Method</h2><p>Stir the pot, then serve it hot, with bread.</p>"
+                                          f"{more}<h2>Notes</h2><p>Keeps for three days in the fridge, covered.</p>"
+                                          f"<figure>").replace("</article>", "<h3>Reader interactions</h3></article>"
+                                                                             "<div class='comments'><p>Lovely soup, "
+                                                                             "we made it twice this week!</p></div>")
+    text = extract(html.encode(), URL).document.text
+    assert "Method" in text and "Notes" in text and "Keeps for three days" in text and "The lead photo." in text
+    assert "More soup recipes" not in text and "Another soup" not in text and "Reader interactions" not in text
+    # a heading followed by a lower-ranked one, or by kept text, stays whatever was dropped between
+    html = _article().replace("<figure>", f"<h2>Method</h2>{more}<h3>Step one</h3><p>Stir the pot, then serve.</p>"
+                                          f"<h2>Serving</h2>{more}<p>Serve hot, with bread and butter.</p><figure>")
+    text = extract(html.encode(), URL).document.text
+    assert "Method" in text and "Step one" in text and "Serving" in text
 
 
 def test_ad_slot_labels_are_not_article_text():

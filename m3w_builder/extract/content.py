@@ -11,7 +11,8 @@ length, link-text length), and the media positions in DOM order; `select` scores
   down by its link density, so menus, teaser lists and "related" blocks lose;
 - the best container is widened to an ancestor shared by several near-best ones, then joined by
   sibling blocks that score close to it or read as prose;
-- inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped;
+- inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, and a
+  short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article.
 
@@ -68,6 +69,10 @@ _AD_LABELS = frozenset((
 ))
 _MAX_LABEL = 40  # weighted characters
 _PARAGRAPH_TAGS = frozenset("p pre blockquote".split())
+_CONTENT, _END = 0, 7  # see `kept_items`: what follows a heading, around the ranks of h1..h6
+_HEADING_RANKS = {f"h{rank}": rank for rank in range(1, 7)}
+_MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading the title of a dropped section
+_MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
 
 
 @dataclass(slots=True)
@@ -325,6 +330,28 @@ class Selection:
         if item.media >= 0:
             return self.link_blocks[item.owner]
         return item.owner == self.loose_owner and _reads_as_prose(item)
+
+
+def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
+    """Which items are kept: `selection.keeps`, less the headings whose section went ("More soup
+    recipes" over a teaser list dropped as link-heavy, "Reader interactions" over removed comments):
+    a short heading followed by at least `_MIN_ORPHANED` characters of dropped text, then by nothing
+    kept or by a kept heading of its rank or higher. One backward pass."""
+    kept = [selection.keeps(item) for item in items]
+    after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
+    dropped = 0   # weighted characters of text dropped between here and that item
+    for index in range(len(items) - 1, -1, -1):
+        item = items[index]
+        if not kept[index]:
+            dropped += item.weight
+            continue
+        rank = _HEADING_RANKS.get(blocks[item.owner].element.tag, _CONTENT) if item.media < 0 else _CONTENT
+        if rank != _CONTENT and dropped >= _MIN_ORPHANED and item.weight <= _MAX_TITLE and (after == _END or _CONTENT < after <= rank):
+            kept[index] = False
+            dropped += item.weight
+            continue
+        after, dropped = rank, 0
+    return kept
 
 
 def _is_ad_label(item: Item) -> bool:

@@ -169,11 +169,10 @@ class _Page:
         self.media.append(found)
         return len(self.media) - 1
 
-    def nodes(self, items: list[content.Item], selection: content.Selection) -> list[Node]:
+    def nodes(self, items: list[content.Item], kept: list[bool], selection: content.Selection) -> list[Node]:
         """The kept items as nodes; media outside the content or of a dropped class are counted."""
         out: list[Node] = []
-        for item in items:
-            in_content = selection.keeps(item)
+        for item, in_content in zip(items, kept):
             if item.media < 0:
                 if in_content:
                     out.append(TextNode(item.text))
@@ -244,7 +243,7 @@ def _extract_tree(
         selection = content.select(blocks, items)
     else:
         selection = content.keep_all(blocks)
-    nodes = page.nodes(items, selection)
+    nodes = page.nodes(items, content.kept_items(blocks, items, selection), selection)
     _check_deadline(deadline, options)
     if not nodes:
         raise Rejected("no_content")
