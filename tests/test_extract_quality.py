@@ -166,6 +166,9 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
     pytest.param("recipe-scrapers", "closetcooking.com__closetcooking.html", "https://closetcooking.com/recipe",
                  ["You simply cook the chicken in a skillet"], ["Reader Interactions"],
                  id="no-heading-over-removed-comments"),
+    pytest.param("recipe-scrapers", "101cookbooks.com__onehundredonecookbooks_1.html", "https://101cookbooks.com/recipe",
+                 ["a simple broccoli and spinach affair made with a coconut milk broth"],
+                 ["LOVE the greens combination"], id="comments-in-a-run-together-name"),
 ]
 
 
@@ -183,6 +186,12 @@ def test_a_comment_section_longer_than_the_post_is_not_the_article():
                        f"and that the family asked for more of it.</p></li>" for i in range(6))
     html = f"<body><div class='site'><article class='post'>{post}</article>" \
            f"<div id='comments'><h2>12 Comments</h2><ol class='commentlist'>{comments}</ol></div></div></body>"
+    text = extract(html.encode(), URL).document.text
+    assert "Step 4 of the post" in text and "Reader" not in text
+    # named by run-together words (`commentspost`), but an opinion piece is no comment section
+    html = html.replace("id='comments'", "id='commentspost'").replace("'commentlist'", "'commentthread'") \
+        .replace("<article class='post'>", "<article class='post'><div class='commentary-body'>") \
+        .replace("</article>", "</div></article>")
     text = extract(html.encode(), URL).document.text
     assert "Step 4 of the post" in text and "Reader" not in text
 

@@ -50,6 +50,7 @@ _WIDGET_PHRASES = ("call to action", "table of contents")
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
+_NOT_COMMENTS = frozenset(("commentary", "commentaries", "commentator", "commentators"))  # opinion pieces
 _CASED_WORDS = frozenset(("ad", "ads"))
 # Words run together (`relatedposts`, `sharedaddy`, `newsletterbox`, `socialshare`): these starts
 # name a block, save the few words that name other things.
@@ -75,7 +76,8 @@ def class_words(value: str) -> list[str]:
 
 def _named_kind(value: str) -> str | None:
     words = class_words(value.lower())
-    if not _COMMENT_WORDS.isdisjoint(words):
+    if not _COMMENT_WORDS.isdisjoint(words) \
+            or any(word.startswith("comment") and word not in _NOT_COMMENTS for word in words):
         return "comments"
     if not _BOILERPLATE_WORDS.isdisjoint(words) or ("author" in words and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
         return "name"
