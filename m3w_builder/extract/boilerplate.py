@@ -45,7 +45,7 @@ _BOILERPLATE_WORDS = frozenset(
 # comment"), tables of contents. Their own kind: removed only while short (see `MAX_WIDGET_CHARS`) and
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
 _WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction".split())
-_WIDGET_PHRASES = ("call to action", "table of contents")
+_WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
 # An "about the author" box (a bio after the post); `author` alone names bylines and publication lists.
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
@@ -75,13 +75,15 @@ def class_words(value: str) -> list[str]:
 
 
 def _named_kind(value: str) -> str | None:
-    words = class_words(value.lower())
-    if not _COMMENT_WORDS.isdisjoint(words) \
-            or any(word.startswith("comment") and word not in _NOT_COMMENTS for word in words):
+    lower = value.lower()
+    words = class_words(lower)
+    if "comment" in lower and (not _COMMENT_WORDS.isdisjoint(words) or any(
+            word.startswith("comment") and word not in _NOT_COMMENTS for word in words)):
         return "comments"
     if not _BOILERPLATE_WORDS.isdisjoint(words) or ("author" in words and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
         return "name"
-    if not _WIDGET_WORDS.isdisjoint(words) or any(phrase in " ".join(words) for phrase in _WIDGET_PHRASES):
+    if not _WIDGET_WORDS.isdisjoint(words) or (("action" in lower or "contents" in lower) and any(
+            phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
         return "widget"
     for word in words:
         if word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS:

@@ -340,13 +340,15 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> 
     kept = [selection.keeps(item) for item in items]
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
+    ranks = _HEADING_RANKS
     for index in range(len(items) - 1, -1, -1):
         item = items[index]
         if not kept[index]:
             dropped += item.weight
             continue
-        rank = _HEADING_RANKS.get(blocks[item.owner].element.tag, _CONTENT) if item.media < 0 else _CONTENT
-        if rank != _CONTENT and dropped >= _MIN_ORPHANED and item.weight <= _MAX_TITLE and (after == _END or _CONTENT < after <= rank):
+        rank = ranks.get(blocks[item.owner].element.tag, _CONTENT) if item.media < 0 else _CONTENT
+        if rank != _CONTENT and dropped >= _MIN_ORPHANED and item.weight <= _MAX_TITLE \
+                and (after == _END or _CONTENT < after <= rank):
             kept[index] = False
             dropped += item.weight
             continue
