@@ -313,6 +313,15 @@ def test_rating_call_to_action_contents_and_author_box_widgets_are_not_article_t
     assert "Bo Chen" in extract(f"<body><ol class='bibliography'>{papers}</ol></body>".encode(), URL).document.text
 
 
+def test_a_collapsible_jump_to_menu_is_not_article_text_but_a_collapsible_answer_is():
+    menu = "<details><summary>Jump to:</summary><ul>" + "".join(
+        f"<li><a href='#s{i}'>Section number {i}</a></li>" for i in range(5)) + "</ul></details>"
+    faq = "<details><summary>Can I freeze it?</summary><p>Yes, for up to three months, wrapped well.</p></details>"
+    text = extract(_article().replace("</p><p>Paragraph 2", f"</p>{menu}{faq}<p>Paragraph 2").encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 2" in text and "Can I freeze it?" in text and "three months" in text
+    assert "Jump to" not in text and "Section number" not in text
+
+
 def test_the_heading_of_a_dropped_section_goes_with_it():
     more = "<h2>More soup recipes</h2><ul>" + "".join(
         f"<li><a href='/soup-{i}'>Another soup number {i}</a></li>" for i in range(6)) + "</ul>"

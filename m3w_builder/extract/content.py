@@ -59,7 +59,7 @@ _TAG_BONUS = {"div": 5, "article": 10, "main": 10, "section": 3, "pre": 3, "td":
               "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5,
               "nav": -25, "aside": -25, "footer": -25, "header": -10}
 # Containers that are dropped inside the content when they are mostly links.
-_CONDITIONAL = frozenset("div section ul ol dl table form aside nav header footer".split())
+_CONDITIONAL = frozenset("div section ul ol dl table form aside nav header footer details".split())
 # A paragraph that is only an ad slot's label (its ad, an iframe or script, is gone): no article text.
 _AD_LABELS = frozenset((
     "advertisement", "advertisements", "advertising", "anzeige", "werbung", "annons", "annonse", "annonce",
