@@ -169,6 +169,10 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
     pytest.param("recipe-scrapers", "101cookbooks.com__onehundredonecookbooks_1.html", "https://101cookbooks.com/recipe",
                  ["a simple broccoli and spinach affair made with a coconut milk broth"],
                  ["LOVE the greens combination"], id="comments-in-a-run-together-name"),
+    pytest.param("mozilla-readability", "citylab-1.html", "http://fakehost/test/page.html",
+                 ["In the summer of 1898, the Scottish chemist Sir William"],
+                 ["This year-long journey across the U.S. keeps you at consistent high temperatures."],
+                 id="most-popular-cards-with-plain-blurbs"),
 ]
 
 
@@ -320,6 +324,35 @@ def test_a_collapsible_jump_to_menu_is_not_article_text_but_a_collapsible_answer
     text = extract(_article().replace("</p><p>Paragraph 2", f"</p>{menu}{faq}<p>Paragraph 2").encode(), URL).document.text
     assert "Paragraph 1" in text and "Paragraph 2" in text and "Can I freeze it?" in text and "three months" in text
     assert "Jump to" not in text and "Section number" not in text
+
+
+def _cards(tag: str = "li") -> str:
+    return "".join(f"<{tag} class='card'><img src='/t/{i}.jpg' width='300' height='200'><h3><a href='/2024/other-{i}'>"
+                   f"Another story worth reading, number {i}</a></h3><p>A plain blurb that sums up the other story "
+                   f"in a sentence, as lists of popular stories do.</p><span>Apr {i + 1}, 2024</span></{tag}>"
+                   for i in range(5))
+
+
+def test_lists_of_teaser_cards_with_plain_blurbs_are_not_the_article():
+    more = "".join(f"<p>More of the story, part {i}, with enough words, commas, and sentences to be prose.</p>"
+                   for i in range(16))  # the cards may take at most 40% of the prose beside them
+    long = _article().replace("</article>", f"{more}</article>")
+    html = long.replace("</article>", f"<h2>Most popular</h2><ol class='popular-list'>{_cards()}</ol></article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    text = result.document.text
+    assert "Paragraph 7" in text and "part 15" in text and "The lead photo." in text
+    assert "Another story" not in text and "plain blurb" not in text and "Most popular" not in text
+    assert {n.image_class for n in result.document.media if "/t/" in n.src} <= {"teaser", "outside"}
+    # guards: a page that is a list of cards (a section front) keeps them, and a gallery of figures is media
+    front = f"<html><body><h1>Latest stories</h1><ul>{_cards()}</ul></body></html>"
+    assert "plain blurb" in extract(front.encode(), URL).document.text
+    gallery = "<div class='gallery'>" + "".join(
+        f"<figure class='item'><a href='/g/{i}.jpg'><img src='/g/{i}.jpg' width='800' height='600'></a><figcaption>"
+        f"<a href='/recipes/dish-{i}'>Photo {i} of the finished dish</a><p>Shot in our kitchen in the morning light "
+        f"by Ann</p></figcaption></figure>" for i in range(5)) \
+        + "</div>"
+    media = extract(long.replace("<figure>", gallery + "<figure>").encode(), URL).document.media
+    assert len([n for n in media if "/g/" in n.src]) == 5
 
 
 def test_the_heading_of_a_dropped_section_goes_with_it():

@@ -11,8 +11,10 @@ length, link-text length), and the media positions in DOM order; `select` scores
   down by its link density, so menus, teaser lists and "related" blocks lose;
 - the best container is widened to an ancestor shared by several near-best ones, then joined by
   sibling blocks that score close to it or read as prose;
-- inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, and a
-  short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
+- inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, so
+  are lists of teaser cards whose blurbs are plain text (a title link over a short blurb, beside
+  more prose than they hold), and a short heading whose section was dropped ("More soup recipes"
+  over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article.
 
@@ -45,6 +47,12 @@ _MAX_PROSE_LINKS = 0.25   # link density of prose
 _MAX_LINK_PARAGRAPH = 0.6  # a paragraph mostly link text is navigation
 _MAX_BLOCK_LINKS = 0.5    # a block mostly link text is a menu or teaser list
 _MIN_GOOD_SHARE = 0.5
+_MIN_CARDS = 4            # sibling teaser cards that make a card list
+_CARD_SHARE = 0.75        # of the siblings that must be cards
+_MIN_CARD_TITLE = 15      # characters of a card's title link
+_MIN_CARD_LINK_SHARE = 0.2
+_MAX_CARD_BLURB = 300     # unlinked characters of a card
+_MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
 _ANCESTOR_LEVELS = 5
 
 # Matched on lower-cased names: IGNORECASE makes these alternations ~6x slower.
@@ -399,6 +407,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
     link_blocks = _link_heavy_blocks(blocks, kept, top, ranges)
+    _drop_card_lists(blocks, items, kept, top, ranges)
     for lo, hi in ranges:  # outside them nothing is marked
         for index in range(lo, hi + 1):
             if blocks[index].removed:
@@ -425,6 +434,55 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
                 and _reads_as_prose(block.first_text):
             kept.append((index, block.end))
     return kept
+
+
+def _is_card(blocks: list[Block], index: int, titled: list[int]) -> bool:
+    """A teaser card: a title line that is a link (`titled`: count of title links owned by the
+    blocks before each id) over a short blurb; a `<figure>` is the article's own media."""
+    block = blocks[index]
+    return titled[block.end + 1] > titled[index] and block.links >= _MIN_CARD_LINK_SHARE * block.total \
+        and block.total - block.links <= _MAX_CARD_BLURB and block.element.tag != "figure"
+
+
+def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], top: int,
+                     ranges: list[tuple[int, int]]) -> None:
+    """Unmark in `kept` the lists of teaser cards ("Most popular": at least `_MIN_CARDS` sibling
+    blocks of one tag and class, most of them a title link on its own line over a short blurb):
+    their blurbs are plain text, so the list is not link-heavy. Guards: never an ancestor of `top`,
+    the article's core, and only beside prose: the cards' text may be at most `_MAX_CARDS_SHARE` of
+    the selected prose outside them (a section front, a blog index or a registry's list of links
+    with blurbs is its cards)."""
+    titled = [0] * (len(blocks) + 1)
+    for item in items:
+        if item.media < 0 and item.link_share >= _MAX_LINK_PARAGRAPH and item.weight >= _MIN_CARD_TITLE:
+            titled[item.owner + 1] = 1
+    for index in range(len(blocks)):
+        titled[index + 1] += titled[index]
+    if titled[-1] < _MIN_CARDS:
+        return
+    prose = sum(blocks[lo].good for lo, _ in ranges)
+    for lo, hi in ranges:
+        index = lo
+        while index <= hi:
+            block = blocks[index]
+            if not kept[index] or _contains(blocks, index, top) or block.end - index < _MIN_CARDS \
+                    or titled[block.end + 1] - titled[index] < _MIN_CARDS \
+                    or block.total > _MAX_CARDS_SHARE * (prose - block.good):
+                index += 1
+                continue
+            groups: dict[tuple[str, str], list[int]] = {}
+            for child in children(blocks, index):
+                if blocks[child].total:
+                    groups.setdefault((blocks[child].element.tag, blocks[child].element.get("class") or ""),
+                                      []).append(child)
+            cards = max(groups.values(), key=len, default=[])
+            if len(cards) >= _MIN_CARDS and len(cards) >= _CARD_SHARE * sum(map(len, groups.values())) \
+                    and sum(_is_card(blocks, card, titled) for card in cards) >= _CARD_SHARE * len(cards):
+                prose -= block.good
+                kept[index:block.end + 1] = [False] * (block.end + 1 - index)
+                index = block.end + 1
+            else:
+                index += 1
 
 
 def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,
