@@ -166,13 +166,17 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
     pytest.param("recipe-scrapers", "closetcooking.com__closetcooking.html", "https://closetcooking.com/recipe",
                  ["You simply cook the chicken in a skillet"], ["Reader Interactions"],
                  id="no-heading-over-removed-comments"),
-    pytest.param("recipe-scrapers", "101cookbooks.com__onehundredonecookbooks_1.html", "https://101cookbooks.com/recipe",
+    pytest.param("recipe-scrapers", "101cookbooks.com__onehundredonecookbooks_1.html",
+                 "https://101cookbooks.com/recipe",
                  ["a simple broccoli and spinach affair made with a coconut milk broth"],
                  ["LOVE the greens combination"], id="comments-in-a-run-together-name"),
     pytest.param("mozilla-readability", "citylab-1.html", "http://fakehost/test/page.html",
                  ["In the summer of 1898, the Scottish chemist Sir William"],
                  ["This year-long journey across the U.S. keeps you at consistent high temperatures."],
                  id="most-popular-cards-with-plain-blurbs"),
+    pytest.param("mozilla-readability", "msn.html", "http://fakehost/test/page.html",
+                 ['"Super Mario Run" will launch on iPhone and iPad on December 15'],
+                 ["Make MSN my homepage", "Report inappropriate content"], id="dialogs-and-flyouts"),
 ]
 
 
@@ -298,7 +302,8 @@ def test_rating_call_to_action_contents_and_author_box_widgets_are_not_article_t
     widgets = ("<div class='recipe-rating-details'>4.9 from 59 votes</div>"
                "<div class='toc-container'><p class='toc-title'>Table of Contents</p><ul><li><a href='#a'>Why</a></li>"
                "</ul></div><div class='recipe-call-to-action'>Tried this recipe? Leave a comment below!</div>")
-    bio = "<div class='block-author-box'><p>About Amy</p><p>Amy here, founder of the blog and mother of three.</p></div>"
+    bio = ("<div class='block-author-box'><p>About Amy</p><p>Amy here, founder of the blog and mother of three.</p>"
+           "</div>")
     html = _article().replace("</p><p>Paragraph 4", f"</p>{widgets}<p>Paragraph 4").replace("</article>",
                                                                                              f"</article>{bio}")
     text = extract(html.encode(), URL).document.text
@@ -321,7 +326,8 @@ def test_a_collapsible_jump_to_menu_is_not_article_text_but_a_collapsible_answer
     menu = "<details><summary>Jump to:</summary><ul>" + "".join(
         f"<li><a href='#s{i}'>Section number {i}</a></li>" for i in range(5)) + "</ul></details>"
     faq = "<details><summary>Can I freeze it?</summary><p>Yes, for up to three months, wrapped well.</p></details>"
-    text = extract(_article().replace("</p><p>Paragraph 2", f"</p>{menu}{faq}<p>Paragraph 2").encode(), URL).document.text
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{menu}{faq}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
     assert "Paragraph 1" in text and "Paragraph 2" in text and "Can I freeze it?" in text and "three months" in text
     assert "Jump to" not in text and "Section number" not in text
 
@@ -371,6 +377,18 @@ def test_the_heading_of_a_dropped_section_goes_with_it():
                                           f"<h2>Serving</h2>{more}<p>Serve hot, with bread and butter.</p><figure>")
     text = extract(html.encode(), URL).document.text
     assert "Method" in text and "Step one" in text and "Serving" in text
+
+
+def test_dialogs_and_flyouts_named_by_run_together_words_are_boilerplate():
+    dialogs = ("<div id='makehomepagedialog'><h2>Make this site my homepage</h2><ol><li>Open the settings menu.</li>"
+               "<li>Type the address in the box.</li></ol></div><div class='mod-flyout'><h2>Report this comment</h2>"
+               "<p>There was a problem. Please try again.</p></div>")
+    lightbox = "<div class='conModal'><img src='/img/zoom.jpg' width='800' height='500'></div>"  # opens in a modal
+    html = _article().replace("</p><p>Paragraph 4", f"</p>{dialogs}{lightbox}<p>Paragraph 4")
+    doc = extract(html.encode(), URL).document
+    assert "Paragraph 3" in doc.text and "Paragraph 4" in doc.text
+    assert not [w for w in ("homepage", "settings menu", "Report this", "Please try again") if w in doc.text]
+    assert [n.src.rsplit("/", 1)[-1] for n in doc.media] == ["zoom.jpg", "lead.jpg"]
 
 
 def test_ad_slot_labels_are_not_article_text():

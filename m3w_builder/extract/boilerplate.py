@@ -39,7 +39,7 @@ _BOILERPLATE_ROLES = frozenset(
 _BOILERPLATE_WORDS = frozenset(
     "cookie cookies consent gdpr advert adverts advertisement advertising adslot adsbygoogle sponsor "
     "sponsored promo newsletter subscribe share sharing social sidebar related recommended popup modal "
-    "breadcrumb breadcrumbs menu navbar nav footer signup banner sns".split()
+    "breadcrumb breadcrumbs menu navbar nav footer signup banner sns dialog flyout".split()
 )
 # Small page widgets: star ratings ("4.9 from 59 votes"), calls to action ("Tried this recipe? Leave a
 # comment"), tables of contents. Their own kind: removed only while short (see `MAX_WIDGET_CHARS`) and
@@ -56,6 +56,8 @@ _CASED_WORDS = frozenset(("ad", "ads"))
 # name a block, save the few words that name other things.
 _COMPOUND_PREFIXES = ("related", "newsletter", "subscribe", "signup", "share", "socialshare")
 _NOT_COMPOUNDS = frozenset(("shared", "shares", "relatedly"))
+# ... and these ends (`makehomepagedialog`, `newsletterpopup`; not `conModal`: an image that opens in one).
+_COMPOUND_SUFFIXES = ("dialog", "popup", "flyout")
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
@@ -86,7 +88,7 @@ def _named_kind(value: str) -> str | None:
             phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
         return "widget"
     for word in words:
-        if word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS:
+        if (word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS) or word.endswith(_COMPOUND_SUFFIXES):
             return "name"
     return "name" if "ad" in value and not _CASED_WORDS.isdisjoint(class_words(value)) else None
 
