@@ -177,6 +177,9 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
     pytest.param("mozilla-readability", "msn.html", "http://fakehost/test/page.html",
                  ['"Super Mario Run" will launch on iPhone and iPad on December 15'],
                  ["Make MSN my homepage", "Report inappropriate content"], id="dialogs-and-flyouts"),
+    pytest.param("mozilla-readability", "yahoo-2.html", "http://fakehost/test/page.html",
+                 ["The Progress MS-04 cargo craft broke up at an altitude of 190 kilometers"],
+                 ["Closed Caption Settings", "Palatino Linotype"], id="video-player-settings-panel"),
 ]
 
 
@@ -379,7 +382,7 @@ def test_the_heading_of_a_dropped_section_goes_with_it():
     assert "Method" in text and "Step one" in text and "Serving" in text
 
 
-def test_dialogs_and_flyouts_named_by_run_together_words_are_boilerplate():
+def test_dialogs_flyouts_and_settings_panels_are_boilerplate():
     dialogs = ("<div id='makehomepagedialog'><h2>Make this site my homepage</h2><ol><li>Open the settings menu.</li>"
                "<li>Type the address in the box.</li></ol></div><div class='mod-flyout'><h2>Report this comment</h2>"
                "<p>There was a problem. Please try again.</p></div>")
@@ -389,6 +392,11 @@ def test_dialogs_and_flyouts_named_by_run_together_words_are_boilerplate():
     assert "Paragraph 3" in doc.text and "Paragraph 4" in doc.text
     assert not [w for w in ("homepage", "settings menu", "Report this", "Please try again") if w in doc.text]
     assert [n.src.rsplit("/", 1)[-1] for n in doc.media] == ["zoom.jpg", "lead.jpg"]
+    player = ("<div class='player'><video src='/v/clip.mp4'></video><div class='player-settings'><div>Video Quality"
+              "</div><ul><li>Auto</li><li>High (HD)</li></ul><div>Captions will look like this</div></div></div>")
+    doc = extract(_article().replace("</p><p>Paragraph 4", f"</p>{player}<p>Paragraph 4").encode(), URL).document
+    assert "Paragraph 4" in doc.text and "Video Quality" not in doc.text and "Captions will" not in doc.text
+    assert [n.src.rsplit("/", 1)[-1] for n in doc.media] == ["clip.mp4", "lead.jpg"]
 
 
 def test_ad_slot_labels_are_not_article_text():

@@ -39,7 +39,7 @@ _BOILERPLATE_ROLES = frozenset(
 _BOILERPLATE_WORDS = frozenset(
     "cookie cookies consent gdpr advert adverts advertisement advertising adslot adsbygoogle sponsor "
     "sponsored promo newsletter subscribe share sharing social sidebar related recommended popup modal "
-    "breadcrumb breadcrumbs menu navbar nav footer signup banner sns dialog flyout".split()
+    "breadcrumb breadcrumbs menu navbar nav footer signup banner sns dialog flyout settings".split()
 )
 # Small page widgets: star ratings ("4.9 from 59 votes"), calls to action ("Tried this recipe? Leave a
 # comment"), tables of contents. Their own kind: removed only while short (see `MAX_WIDGET_CHARS`) and
