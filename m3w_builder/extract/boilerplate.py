@@ -1,18 +1,18 @@
 """Markup that is never page text (scripts, forms' controls...) and what looks like boilerplate.
 
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
-`<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners, forms
-with an `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe"
-and comment forms; small widgets: star ratings, calls to action, tables of contents) are removed
-only under guards, because real pages
-wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>` by
-mistake: one candidate may not hold more than `MAX_SHARE` of the page's text (a `<nav>`/`<aside>`/
-`<footer>`: of the text still on the page when it is met, so that one the parser let swallow the
-article cannot remove it after the menus went; a comment section, which often outweighs the post it
-follows, up to 80% and outside the class/id cap; a widget only while it holds at most
-`MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`), and all removals by class/id together
-not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on whitespace-normalised lengths:
-indentation would make a menu look big).
+`<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
+dialogs, settings panels, "about the author" boxes, comment sections; forms with an
+`<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and
+comment forms; small widgets: star ratings, calls to action, tables of contents) are removed only
+under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script
+runs, or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the
+page's text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that
+one the parser let swallow the article cannot remove it after the menus went; a comment section,
+which often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only
+while it holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`), and all
+removals by class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on
+whitespace-normalised lengths: indentation would make a menu look big).
 """
 
 from __future__ import annotations
