@@ -1,6 +1,6 @@
 """Silver comparison on real pages without ground truth: our text against Trafilatura's, page by page.
 
-    python bench/bench_extract_silver.py [--data DIR] [--worst 25] [--no-comments] [--json OUT.jsonl]
+    python bench/bench_extract_silver.py [--data DIR] [--worst 25] [--no-comments] [--extra 30] [--json OUT.jsonl]
 
 The dev ground truth (bench_extract_quality.py) can be over-fitted; these pages are not scored
 anywhere else: recipe-scrapers, warc-extracted (URL and charset from its index.jsonl), wpull-samples
@@ -8,7 +8,9 @@ and the newspaper4k pages without `expected.txt`. Trafilatura (default settings)
 reference: where the two disagree, one of them is wrong, and looking at those pages by eye finds
 classes of error. Prints the mean shingle P/R/F1 of ours against Trafilatura's text, the count of
 pages where they disagree (precision or recall under `DISAGREE`, each way), the worst pages each
-way, and the classes of the images we keep.
+way, and the classes of the images we keep; `--extra N` prints, for the N pages of lowest precision,
+the lines we keep that Trafilatura lacks (most of their shingles absent from its text): the text to
+classify by eye (boilerplate or content Trafilatura drops, such as recipe ingredients).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import ExtractOptions, extract
 from m3w_builder.extract.charset import to_utf8
-from m3w_builder.extract.evaluate import Scores, mean_scores, text_scores
+from m3w_builder.extract.evaluate import Scores, mean_scores, shingles, text_scores
 
 try:
     import trafilatura
@@ -30,6 +32,7 @@ except ImportError:  # bench-only dependency
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "html"
 DISAGREE = 0.5  # shingle precision (we keep more) or recall (we keep less) under this
+EXTRA_LINE = 0.5  # a line of ours with less than this share of its shingles in Trafilatura's text is extra
 
 
 def silver_pages(root: Path) -> list[tuple[str, bytes, str, str | None]]:
@@ -52,11 +55,23 @@ def silver_pages(root: Path) -> list[tuple[str, bytes, str, str | None]]:
     return pages
 
 
+def extra_lines(ours: str, theirs: str) -> list[str]:
+    """Our lines whose shingles are mostly absent from `theirs`."""
+    reference = shingles(theirs)
+    extra = []
+    for line in ours.split("\n"):
+        own = shingles(line)
+        if own and sum(1 for s in own if s in reference) < EXTRA_LINE * len(own):
+            extra.append(line)
+    return extra
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--worst", type=int, default=25, help="pages listed each way")
     parser.add_argument("--json", type=Path, help="write each page's texts, scores and images here")
+    parser.add_argument("--extra", type=int, default=0, help="print our extra lines on this many worst pages")
     parser.add_argument("--no-comments", action="store_true",
                         help="Trafilatura without comments (its default keeps them; we never do)")
     args = parser.parse_args()
@@ -99,6 +114,10 @@ def main() -> int:
         for r in sorted(rows, key=lambda r: getattr(r["scores"], key))[:args.worst]:
             s = r["scores"]
             print(f"  {s.precision:.2f} {s.recall:.2f} {len(r['ours']):>7} {len(r['theirs']):>7}  {r['name']}")
+    for r in sorted(rows, key=lambda r: r["scores"].precision)[:args.extra]:
+        print(f"\n{r['name']} ({r['url']}): P {r['scores'].precision:.2f}, lines Trafilatura lacks:")
+        for line in extra_lines(r["ours"], r["theirs"]):
+            print(f"  + {line[:150]}")
     if args.json:
         with args.json.open("w") as out:
             for r in rows:
