@@ -25,6 +25,7 @@ pages in scripts without spaces are scored like the others.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -436,12 +437,17 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
     return kept
 
 
+def _titles_in(titled: list[int], index: int, end: int) -> int:
+    """How many of the sorted block ids `titled` lie in the subtree `index..end`."""
+    return bisect_right(titled, end) - bisect_left(titled, index)
+
+
 def _is_card(blocks: list[Block], index: int, titled: list[int]) -> bool:
-    """A teaser card: a title line that is a link (`titled`: count of title links owned by the
-    blocks before each id) over a short blurb; a `<figure>` is the article's own media."""
+    """A teaser card: a title line that is a link (`titled`: the sorted ids of the blocks owning
+    one) over a short blurb; a `<figure>` is the article's own media."""
     block = blocks[index]
-    return titled[block.end + 1] > titled[index] and block.links >= _MIN_CARD_LINK_SHARE * block.total \
-        and block.total - block.links <= _MAX_CARD_BLURB and block.element.tag != "figure"
+    return block.links >= _MIN_CARD_LINK_SHARE * block.total and block.total - block.links <= _MAX_CARD_BLURB \
+        and block.element.tag != "figure" and _titles_in(titled, index, block.end) > 0
 
 
 def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], top: int,
@@ -452,22 +458,18 @@ def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], t
     the article's core, and only beside prose: the cards' text may be at most `_MAX_CARDS_SHARE` of
     the selected prose outside them (a section front, a blog index or a registry's list of links
     with blurbs is its cards)."""
-    titled = [0] * (len(blocks) + 1)
-    for item in items:
-        if item.media < 0 and item.link_share >= _MAX_LINK_PARAGRAPH and item.weight >= _MIN_CARD_TITLE:
-            titled[item.owner + 1] = 1
-    for index in range(len(blocks)):
-        titled[index + 1] += titled[index]
-    if titled[-1] < _MIN_CARDS:
+    titled = sorted({item.owner for item in items
+                     if item.link_share >= _MAX_LINK_PARAGRAPH and item.weight >= _MIN_CARD_TITLE and item.media < 0})
+    if len(titled) < _MIN_CARDS:
         return
     prose = sum(blocks[lo].good for lo, _ in ranges)
     for lo, hi in ranges:
         index = lo
         while index <= hi:
             block = blocks[index]
-            if not kept[index] or _contains(blocks, index, top) or block.end - index < _MIN_CARDS \
-                    or titled[block.end + 1] - titled[index] < _MIN_CARDS \
-                    or block.total > _MAX_CARDS_SHARE * (prose - block.good):
+            if not kept[index] or block.end - index < _MIN_CARDS or _contains(blocks, index, top) \
+                    or block.total > _MAX_CARDS_SHARE * (prose - block.good) \
+                    or _titles_in(titled, index, block.end) < _MIN_CARDS:
                 index += 1
                 continue
             groups: dict[tuple[str, str], list[int]] = {}
