@@ -95,7 +95,7 @@ def _named_kind(value: str) -> str | None:
 
 def _flag_kind(key: str, value: str) -> str | None:
     """Boilerplate signalled by one attribute: `hidden` (hidden/aria-hidden/display:none), `role`
-    (an ARIA landmark that is not the article) or `name` (class/id words)."""
+    (an ARIA landmark that is not the article), `name`, `comments` or `widget` (class/id words)."""
     if key == "class" or key == "id":
         return _named_kind(value)
     if key == "hidden" or (key == "aria-hidden" and value == "true"):
@@ -137,9 +137,10 @@ def signup_blocks(forms: set[etree._Element]) -> frozenset[etree._Element]:
 
 
 class Classifier:
-    """Why a block looks like boilerplate (`tag`, `hidden`, `role`, `name`, `comments`, `signup`: one
-    of `signup_forms`) or None; decisions are cached per distinct attribute of the page (pages
-    repeat the same classes many times)."""
+    """Why a block looks like boilerplate (`tag`, `hidden`, `role`, `name`, `comments`, `widget`,
+    `signup`: one of `signup_forms`, the blocks of `signup_blocks`) or None; decisions are cached per
+    distinct attribute of the page (pages repeat the same classes many times), save the `<h1>` test
+    of a widget, which is the element's own."""
 
     def __init__(self, signup_forms: frozenset[etree._Element] = frozenset()) -> None:
         self.decided: dict[tuple[str, str], str | None] = {}
