@@ -11,6 +11,8 @@ headers, body, retries, redirects) and redirects; a body shorter than its Conten
 (`noai`, `noimageai`, agent-specific ones) and `tdm-reservation: 1` honoured; per-host concurrency
 and keep-alive pools (keyed by the checked address); retries with capped exponential backoff
 honouring `Retry-After`. Body types are sniffed from magic bytes, never taken from Content-Type.
+We ask for `identity`; a body a server encodes anyway (gzip, deflate, zstd, stacked) is decoded
+under the byte cap, robots.txt too (`read.encoding`; `br` and the rest are `unsupported_encoding`).
 With `proxy`, host names are resolved by the proxy (the operator's egress point); hosts that are
 addresses to a resolver (`127.1`, `0x7f000001`, `2130706433`, `localhost`, `[::1]`, ...) are checked
 here in every mode.
@@ -32,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
+from m3w_builder.drops import Rejected
 from m3w_builder.media.files import LOCAL, Files
 from m3w_builder.media.net import (
     AddressPolicy,
@@ -46,6 +49,7 @@ from m3w_builder.media.robots import RobotsCache
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
 from m3w_builder.quality.optout import TDM_RESERVED, image_drop_reason
+from m3w_builder.read.encoding import decode_content
 
 MiB = 1024 * 1024
 AGENT_TOKEN = "m3w-builder"
@@ -168,11 +172,15 @@ class Fetcher:
             raise _Failure(TDM_RESERVED, "tdm-reservation: 1", resp.status)
         if tag:
             raise _Failure("x_robots_tag", f"X-Robots-Tag: {tag}", resp.status)
-        sniffed = sniff(resp.body)
+        try:  # we ask for `identity`; a server may encode anyway
+            body = decode_content(resp.body, _encoding(resp.headers), self.opts.max_bytes)
+        except Rejected as rejected:
+            raise _Failure(rejected.reason, rejected.detail, resp.status) from None
+        sniffed = sniff(body)
         allowed = self.opts.allowed_types
         if allowed is not None and not (sniffed and sniffed.startswith(allowed)):
             raise _Failure("unsupported_content", f"content is {sniffed or 'unrecognised'}", resp.status)
-        return FetchResult(url, final_url, "success", None, resp.status, resp.body, sniffed)
+        return FetchResult(url, final_url, "success", None, resp.status, body, sniffed)
 
     def _get_robots(self, robots_url: str) -> tuple[int, bytes]:
         """(status, body) of a robots.txt, following redirects; (0, b'') when it cannot be fetched."""
@@ -183,7 +191,11 @@ class Fetcher:
                 resp = self._get(current, deadline, self.opts.max_robots_bytes)
                 location = resp.headers.get("Location")
                 if resp.status not in _REDIRECTS or not location:
-                    return resp.status, resp.body
+                    try:
+                        return resp.status, decode_content(resp.body, _encoding(resp.headers),
+                                                           self.opts.max_robots_bytes, cut=True)
+                    except Rejected:
+                        return 0, b""  # a robots.txt we cannot read: as if unreachable (nothing fetched)
                 current = urljoin(current, location.strip())
         except _Failure as f:
             if f.status in _NOT_REACHED:
@@ -421,6 +433,11 @@ def _abort(conn: http.client.HTTPConnection, sockets: list[socket.socket]) -> No
             socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, even under TLS
         except OSError:
             pass
+
+
+def _encoding(headers: http.client.HTTPMessage) -> str:
+    """Every `Content-Encoding` of a response, in the order applied (a header may repeat)."""
+    return ", ".join(headers.get_all("Content-Encoding") or [])
 
 
 def _path(parts) -> str:
