@@ -28,7 +28,7 @@ from m3w_builder.pairs.items import (
     pairs_schema,
     shard_stats,
 )
-from m3w_builder.pairs.paths import is_local, local_path, local_url, read_local_file
+from m3w_builder.pairs.paths import is_local, local_path, local_refusal, local_url, read_local_file
 from m3w_builder.read.lists import read_list
 from m3w_builder.read.records import ReadIssue, WebRecord
 from m3w_builder.samples.assemble import ShardSample
@@ -68,8 +68,9 @@ class ReadPairList:
         cfg = self.cfg
         url = row.url
         if is_local(url):
-            if not cfg.local_paths:
-                return broken_item(row.row_id, "local_path_refused", url, cfg.kind, url, row.caption, row.extra)
+            refused = local_refusal(url, path, cfg.local_paths)
+            if refused:
+                return broken_item(row.row_id, *refused, cfg.kind, url, row.caption, row.extra, row.encoding)
             url = local_url(url, path)
         item = make_item(url, row.caption, cfg.kind, row.row_id, extra=row.extra, encoding=row.encoding)
         reason = caption_reason(item.caption, cfg.caption_rules)

@@ -130,3 +130,28 @@ def test_vtp_job_names_stills_and_bad_local_paths_and_keeps_short_clips(tmp_path
     rejects = [r for p in (out / "rejects").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
     detail = {r["url"].rsplit("/", 1)[-1]: r["detail"] for r in rejects if r["stage"] == "media"}
     assert "a FIFO" in detail["fifo.mp4"] and "still image (jpeg_pipe)" in detail["Landscape_3.jpg"]
+
+
+def test_local_paths_that_would_name_another_file_are_refused(tmp_path):
+    """From a list that is not a local file, `imgs/a.jpg` was read as `/a.jpg` (the folder became a
+    file URL's host) and absolute paths as the worker's files; `file://host/x` lost its host; a
+    scheme-relative `//cdn/x.jpg` was read as a local path."""
+    from tests import memfs
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"x")
+    rows = [{"url": u, "caption": CAPTION} for u in ("imgs/a.jpg", str(photo), f"file://files.test{photo}",
+                                                      "//cdn.test/a.jpg", f"file://localhost{photo}")]
+    text = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    remote = f"{memfs.SCHEME}://lists/list.jsonl"
+    memfs.OBJECTS[remote] = text
+    cfg = PairsOptions(source="ltip", output=str(tmp_path / "out"))
+    got = [(o.item.status, o.item.detail) for o in ReadPairList(cfg)(remote) if isinstance(o, Kept)]
+    assert [s for s, _d in got] == ["local_path_refused", "local_path_refused", "local_path_refused",
+                                    "relative_url", "local_path_refused"]
+    assert "not a local file" in got[0][1]
+    listing = tmp_path / "list.jsonl"
+    listing.write_bytes(text)
+    local = [(i.status, i.url) for i in _items(listing)]
+    assert local[1:] == [("pending", f"file://{photo}"), ("local_path_refused", f"file://files.test{photo}"),
+                         ("relative_url", "//cdn.test/a.jpg"), ("pending", f"file://{photo}")]
