@@ -15,7 +15,8 @@ We ask for `identity`; a body a server encodes anyway (gzip, deflate, zstd, stac
 under the byte cap, robots.txt too (`read.encoding`; `br` and the rest are `unsupported_encoding`).
 With `proxy`, host names are resolved by the proxy (the operator's egress point); hosts that are
 addresses to a resolver (`127.1`, `0x7f000001`, `2130706433`, `localhost`, `[::1]`, ...) are checked
-here in every mode.
+here in every mode. Every URL (and redirect) is first put in the form browsers send: host
+IDNA-encoded (so `１２７.０.０.１` is checked as `127.0.0.1`), path and query percent-encoded in UTF-8.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import unquote, urljoin, urlsplit
+
+from w3lib.url import safe_url_string
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media.files import LOCAL, Files
@@ -150,13 +153,14 @@ class Fetcher:
         deadline = time.monotonic() + self.opts.total_timeout_s
         current = url
         try:
+            current = _wire_url(url)
             for _ in range(self.opts.max_redirects + 1):
                 if self.opts.respect_robots and not self.robots.allowed(_origin(current), current):
                     raise _Failure("robots_disallowed", f"robots.txt disallows {current}")
                 resp = self._get(current, deadline)
                 location = resp.headers.get("Location")
                 if resp.status in _REDIRECTS and location:
-                    current = urljoin(current, location.strip())
+                    current = _wire_url(urljoin(current, _location(location)))
                     continue
                 return self._finish(url, current, resp)
             raise _Failure("too_many_redirects", f"more than {self.opts.max_redirects} redirects")
@@ -196,7 +200,7 @@ class Fetcher:
                                                            self.opts.max_robots_bytes, cut=True)
                     except Rejected:
                         return 0, b""  # a robots.txt we cannot read: as if unreachable (nothing fetched)
-                current = urljoin(current, location.strip())
+                current = _wire_url(urljoin(current, _location(location)))
         except _Failure as f:
             if f.status in _NOT_REACHED:
                 raise  # the page itself cannot be fetched either: report why
@@ -433,6 +437,25 @@ def _abort(conn: http.client.HTTPConnection, sockets: list[socket.socket]) -> No
             socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, even under TLS
         except OSError:
             pass
+
+
+def _wire_url(url: str) -> str:
+    """`url` as it goes on the wire, as browsers send it: the host IDNA-encoded (`bücher.de`, and
+    `127。0。0。1` or `ⓛⓞⓒⓐⓛⓗⓞⓢⓣ`, which are `127.0.0.1` and `localhost` to a resolver, so the
+    address checks see what will be reached), path and query percent-encoded in UTF-8
+    (http.client refuses non-ASCII, and a list's URLs are not normalised like a page's)."""
+    try:
+        return safe_url_string(url)
+    except (ValueError, UnicodeError) as e:
+        raise _Failure("invalid_url", f"{type(e).__name__}: {e}") from None
+
+
+def _location(value: str) -> str:
+    """A `Location` header: servers send UTF-8 bytes there, which http.client decoded as latin-1."""
+    try:
+        return value.strip().encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value.strip()
 
 
 def _encoding(headers: http.client.HTTPMessage) -> str:
