@@ -26,6 +26,11 @@ def server():
 
         def do_GET(self) -> None:
             seen.append((self.path, self.headers.get("Host", "")))
+            if self.path.endswith("/robots.txt") and "down.test" in self.path:
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.path.endswith("/moved"):
                 self.send_response(302)  # a raw UTF-8 Location, as servers send it
                 self.send_header("Location", "/bild-ü.jpg".encode("utf-8").decode("latin-1"))
@@ -74,3 +79,14 @@ def test_loopback_spellings_are_refused_before_the_proxy_sees_them(server, host)
     fetcher = Fetcher(FetchOptions(proxy=f"127.0.0.1:{port}", total_timeout_s=5.0, max_retries=0))
     assert fetcher.fetch(f"http://{host}/x.jpg").status == "forbidden_address"
     assert seen == []
+
+
+def test_a_robots_txt_that_cannot_be_had_is_not_said_to_disallow(server):
+    """RFC 9309 refuses everything on a 5xx robots.txt; that was reported as `robots_disallowed`
+    ('robots.txt disallows URL'), a rule the site never wrote."""
+    port, seen, _jpeg = server
+    fetcher = Fetcher(FetchOptions(proxy=f"127.0.0.1:{port}", total_timeout_s=5.0, max_retries=0))
+    fetched = fetcher.fetch("http://down.test/bild-%C3%BC.jpg")
+    assert (fetched.status, fetched.error_message) == (
+        "robots_unreachable", "http://down.test/robots.txt answered HTTP 503: everything disallowed (RFC 9309)")
+    assert fetcher.fetch("http://up.test/bild-%C3%BC.jpg").status == "success"  # its robots.txt is a 404

@@ -155,8 +155,9 @@ class Fetcher:
         try:
             current = _wire_url(url)
             for _ in range(self.opts.max_redirects + 1):
-                if self.opts.respect_robots and not self.robots.allowed(_origin(current), current):
-                    raise _Failure("robots_disallowed", f"robots.txt disallows {current}")
+                refusal = self.robots.refusal(_origin(current), current) if self.opts.respect_robots else None
+                if refusal:
+                    raise _Failure(*refusal)
                 resp = self._get(current, deadline)
                 location = resp.headers.get("Location")
                 if resp.status in _REDIRECTS and location:
@@ -187,7 +188,8 @@ class Fetcher:
         return FetchResult(url, final_url, "success", None, resp.status, body, sniffed)
 
     def _get_robots(self, robots_url: str) -> tuple[int, bytes]:
-        """(status, body) of a robots.txt, following redirects; (0, b'') when it cannot be fetched."""
+        """(status, body) of a robots.txt, following redirects; (0, b'') when it cannot be fetched
+        (a 5xx keeps its status, so the refusal can say which answer it had)."""
         deadline = time.monotonic() + min(self.opts.total_timeout_s, 10.0)
         current = robots_url
         try:
@@ -204,6 +206,8 @@ class Fetcher:
         except _Failure as f:
             if f.status in _NOT_REACHED:
                 raise  # the page itself cannot be fetched either: report why
+            if f.http_status and f.http_status >= 500:
+                return f.http_status, b""  # 5xx after the retries
         return 0, b""
 
     def _get(self, url: str, deadline: float, keep_bytes: int | None = None) -> _Response:
