@@ -150,3 +150,17 @@ def test_m3w_job_decodes_codings_and_counts_what_it_cannot_read(tmp_path):
     rows = {(r["reason"], r["url"]) for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"}
     assert rows == {("unsupported_encoding", "http://a.test/br.html"), ("not_html", "http://a.test/png.html"),
                     ("not_html", "http://a.test/pdf.html")}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_zero_filled_stretch_ends_the_file_with_an_issue_instead_of_stalling(gz):
+    """warcio joins a line without newline piece by piece: 50 MB of zeros (a damaged disk's
+    stretch, or a few hundred KB of gzip) took minutes and held the whole 'line'."""
+    head = _warc([(f"http://a.test/{i}", _page(i, "http://img.test/a.jpg"), "text/html", None) for i in range(2)], gz=gz)
+    zeros = gzip.compress(bytes(50_000_000)) if gz else bytes(50_000_000)
+    items = _read(head + zeros)
+    assert [i.url for i in items if isinstance(i, WebRecord)] == ["http://a.test/0", "http://a.test/1"]
+    assert isinstance(items[-1], ReadIssue) and items[-1].reason in ("truncated", "corrupt", "archive_error")
+    (only,) = _read(zeros)
+    assert only.reason == "unknown_format"

@@ -82,6 +82,7 @@ READ_ERRORS = (EOFError, zlib.error, OSError, ValueError, AttributeError, TypeEr
 
 _WHOLE_FILE_GZIP = "non-chunked gzip"
 _HEAD = 4096
+_MAX_LINE = 4 << 20  # a WARC/ARC or HTTP header line longer than this is damage, not a header
 
 
 def _reason(err: BaseException) -> str:
@@ -211,10 +212,36 @@ class _LengthCheck:
         yield item
 
 
+def _bounded_readline(reader) -> None:
+    """Give warcio's reader a `readline` that is linear and stops at `_MAX_LINE`: warcio's own
+    joins a long line piece by piece (quadratic: 50 MB without a newline, a zero-filled stretch
+    of a damaged file or 1 MB of gzip, took minutes), and holds it whole. A cut line then fails
+    to parse as a header, and the file ends with a counted issue."""
+
+    def readline(length: int | None = None) -> bytes:
+        limit = _MAX_LINE if length is None else min(length, _MAX_LINE)
+        if limit <= 0:
+            return b""
+        parts, size = [], 0
+        while size < limit:
+            reader._fillbuff()
+            if reader.empty():
+                break
+            piece = reader.buff.readline(limit - size)
+            parts.append(piece)
+            size += len(piece)
+            if piece.endswith(b"\n"):
+                break
+        return b"".join(parts)
+
+    reader.readline = readline
+
+
 def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _Progress) -> Iterator[WebRecord | ReadIssue]:
     counting = _CountingReader(stream)
     iterator = ArchiveIterator(counting, arc2warc=True)
     reader = iterator.reader  # (the iterator drops it when done)
+    _bounded_readline(reader)
     held = _LengthCheck(iterator)
     try:
         for index, rec in enumerate(iterator):
@@ -229,7 +256,9 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
         if progress.records and counting.exhausted():  # the first bytes of a record, then the end
             reason = "truncated"
         else:
-            reason = "unknown_format" if "Unknown archive format" in str(err) else "archive_error"
+            unknown = "Unknown archive format" in str(err)
+            # after records were read, bytes that are no record are damage, not another format
+            reason = ("corrupt" if progress.records else "unknown_format") if unknown else "archive_error"
         yield ReadIssue(reason, f"{path}#{progress.records}", detail=_detail(err))
         return
     except READ_ERRORS as err:  # a header cut at the end of the file, or damage in the middle
