@@ -90,3 +90,9 @@ def test_a_robots_txt_that_cannot_be_had_is_not_said_to_disallow(server):
     assert (fetched.status, fetched.error_message) == (
         "robots_unreachable", "http://down.test/robots.txt answered HTTP 503: everything disallowed (RFC 9309)")
     assert fetcher.fetch("http://up.test/bild-%C3%BC.jpg").status == "success"  # its robots.txt is a 404
+
+
+def test_port_zero_is_not_the_default_port():
+    """`http://host:0/x` was fetched from port 80."""
+    fetcher = Fetcher(FetchOptions(allow=("127.0.0.1",), total_timeout_s=5.0, max_retries=0, respect_robots=False))
+    assert fetcher.fetch("http://127.0.0.1:0/x.jpg").status == "invalid_url"

@@ -238,9 +238,12 @@ class Fetcher:
             raise _Failure("unsupported_scheme", f"scheme {parts.scheme!r}")
         host = parts.hostname
         try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
+            port = parts.port
         except ValueError:
             raise _Failure("invalid_url", f"bad port in {url}") from None
+        if port == 0:  # not a port a server listens on (`or` would have made it the default)
+            raise _Failure("invalid_url", f"port 0 in {url}")
+        port = port or (443 if parts.scheme == "https" else 80)
         if not host:
             raise _Failure("invalid_url", f"no host in {url}")
         key, connect = self._connection(parts.scheme, host, port)
