@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from m3w_builder.drops import Rejected
+from m3w_builder.pairs.align import normalize_caption
 from m3w_builder.pairs.paths import local_path, local_url, read_local_file
 from pipelines.pairs import PairsOptions, run
 from pipelines.pairs_stages import ReadPairList, read_local
@@ -155,3 +156,14 @@ def test_local_paths_that_would_name_another_file_are_refused(tmp_path):
     local = [(i.status, i.url) for i in _items(listing)]
     assert local[1:] == [("pending", f"file://{photo}"), ("local_path_refused", f"file://files.test{photo}"),
                          ("relative_url", "//cdn.test/a.jpg"), ("pending", f"file://{photo}")]
+
+
+@pytest.mark.parametrize("raw, stored", [
+    ("می\u200cخواهم برم", "می\u200cخواهم برم"),  # ZWNJ spells the Persian word: a space made two words
+    ("family \U0001F468\u200d\U0001F469\u200d\U0001F467", "family \U0001F468\u200d\U0001F469\u200d\U0001F467"),
+    ("an ex\u00adample of hyphen\u00adation", "an example of hyphenation"),
+    ("zero\u200bwidth and a \ufeffBOM", "zerowidth and a BOM"), ("a \u202eright-to-left override", "a right-to-left override"),
+    ("icon \ue001 font", "icon font"), ("tab\tnew\nline nul\x00x", "tab new line nul x"),
+])
+def test_captions_keep_their_spelling_and_lose_invisible_characters(raw, stored):
+    assert normalize_caption(raw) == stored

@@ -45,6 +45,7 @@ _DIMENSION_RE = re.compile(r"^\d{2,5}\s*[x×*]\s*\d{2,5}(?:\s*px)?$", re.IGNOREC
 _NUMBERED_RE = re.compile(r"^(?:image|img|picture|photo|pic|slide|figure|fig|thumbnail)[\s_\-#.]*\d+$", re.IGNORECASE)
 _URL_RE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_SPELLING_FORMAT = frozenset("\u200c\u200d")  # ZWNJ, ZWJ
 
 
 @dataclass
@@ -62,10 +63,19 @@ class CaptionRules:
 
 
 def normalize_caption(text: str) -> str:
-    """NFC, whitespace collapsed, control characters removed (the caption as stored)."""
+    """NFC, whitespace collapsed (the caption as stored). Control characters (tab, newline, NUL)
+    break words; invisible format characters (soft hyphen, zero-width space, bidi overrides, BOM),
+    private-use and unassigned ones are dropped without a break (a space split `ex\u00adample`);
+    ZWNJ and ZWJ stay: they spell Persian and Indic words and join emoji sequences."""
     text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\t\n" else " " for ch in text)
-    return " ".join(text.split())
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category[0] != "C" or ch in _SPELLING_FORMAT:
+            kept.append(ch)
+        elif category == "Cc":
+            kept.append(" ")
+    return " ".join("".join(kept).split())
 
 
 def alt_key(caption: str) -> str:
