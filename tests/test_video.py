@@ -152,3 +152,15 @@ def test_an_animated_webp_is_named_as_such() -> None:
 def test_a_one_second_clip_is_still_a_video() -> None:
     for name in ("libwebm-testdata/bbb_480p_vp9_opus_1second.webm", "puremagic-1.30/test.mp4"):
         assert len(extract_frames((VIDEO / name).read_bytes()).frames) == 1
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"<!DOCTYPE html><html><body>Not found</body></html>", "text/html"),
+    (b'<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', "application/xml"),
+    (b"%PDF-1.4\n" + bytes(300), "application/pdf"),
+])
+def test_an_error_page_served_as_a_video_says_what_it_is(data: bytes, kind: str) -> None:
+    """These were `decode_error` (FFmpeg: invalid data)."""
+    with pytest.raises(Rejected) as e:
+        extract_frames(data)
+    assert (e.value.reason, e.value.detail) == ("not_a_video", f"the bytes are {kind}")

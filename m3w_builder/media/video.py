@@ -12,7 +12,8 @@ demuxers read (JPEG, PNG, WebP, BMP, TIFF, ICO, SVG, ...: `*_pipe`, `image2`; an
 or concatenated JPEGs too, pictures without timing) and HEIF/AVIF stills (`ftyp` brand). An
 animated image (GIF, APNG, AVIF/HEIF sequence) is a video only when it decodes to at least two
 frames spread over time: an animated GIF is a clip, a one-frame GIF a picture. Animated WebP is
-an animation FFmpeg's WebP decoder does not read (`unsupported_codec`).
+an animation FFmpeg's WebP decoder does not read (`unsupported_codec`). An HTML, XML or PDF
+document (an error page served for the video URL) is `not_a_video` too, saying what it is.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from PIL import Image
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media.images import ImageOptions, encode_jpeg
+from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
 
 MiB = 1024 * 1024
 
 _ROTATE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 _MAX_BAD_PACKETS = 64  # consecutive undecodable packets before giving up on a stream
+_DOCUMENT_TYPES = frozenset(("text/html", "application/xml", "application/pdf"))
 # FFmpeg demuxers of still-image files besides the `*_pipe` ones
 _IMAGE_DEMUXERS = frozenset({"image2", "image2pipe", "ico", "alias_pix", "brender_pix"})
 # Demuxers of animated-image formats: a video only with two or more frames over time
@@ -77,6 +80,9 @@ def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames
         raise Rejected("empty", "0 bytes")
     if len(data) > opts.max_bytes:
         raise Rejected("too_large_bytes", f"{len(data)} > {opts.max_bytes} bytes")
+    sniffed = sniff(data)
+    if sniffed in _DOCUMENT_TYPES:  # an error page or a document served for the video URL
+        raise Rejected("not_a_video", f"the bytes are {sniffed}")
     deadline = time.thread_time() + opts.time_limit_s
     try:
         container = av.open(io.BytesIO(data), mode="r")
