@@ -260,7 +260,7 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
         rejects.append(frequency[REJECTS])
         kept = frequency.out
     local_files = kept | "LocalUrls" >> beam.FlatMap(local_urls) | "DistinctLocal" >> beam.Distinct()
-    local_cap = max(cfg.images.max_bytes, (cfg.video or VideoOptions()).max_bytes)  # each kind's cap applies later
+    local_cap = (cfg.video or VideoOptions()).max_bytes if cfg.kind == "video" else cfg.images.max_bytes
     local = apply(local_files, "ReadLocal", LibraryStage("local_media", functools.partial(read_local, max_bytes=local_cap)))
     rejects.append(local[REJECTS])
     all_records = (records[MEDIA], media_records[MEDIA], local.out) | "AllRecords" >> beam.Flatten()

@@ -33,7 +33,7 @@ def server():
                 return
             if self.path.endswith("/moved"):
                 self.send_response(302)  # a raw UTF-8 Location, as servers send it
-                self.send_header("Location", "/bild-ü.jpg".encode("utf-8").decode("latin-1"))
+                self.send_header("Location", "/bild-ü.jpg".encode().decode("latin-1"))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
@@ -84,7 +84,7 @@ def test_loopback_spellings_are_refused_before_the_proxy_sees_them(server, host)
 def test_a_robots_txt_that_cannot_be_had_is_not_said_to_disallow(server):
     """RFC 9309 refuses everything on a 5xx robots.txt; that was reported as `robots_disallowed`
     ('robots.txt disallows URL'), a rule the site never wrote."""
-    port, seen, _jpeg = server
+    port, _seen, _jpeg = server
     fetcher = Fetcher(FetchOptions(proxy=f"127.0.0.1:{port}", total_timeout_s=5.0, max_retries=0))
     fetched = fetcher.fetch("http://down.test/bild-%C3%BC.jpg")
     assert (fetched.status, fetched.error_message) == (
