@@ -212,6 +212,15 @@ class _LengthCheck:
         yield item
 
 
+def _held_bytes(reader) -> int:
+    """Bytes warcio has read from the file but not parsed yet (a small file is read whole at once,
+    so an exhausted file says nothing about where the damage is)."""
+    try:
+        return reader.rem_length()
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
 def _bounded_readline(reader) -> None:
     """Give warcio's reader a `readline` that is linear and stops at `_MAX_LINE`: warcio's own
     joins a long line piece by piece (quadratic: 50 MB without a newline, a zero-filled stretch
@@ -253,7 +262,8 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
         yield from held.release()
         if _WHOLE_FILE_GZIP in str(err):
             raise  # read_archive re-reads the file through gzip
-        if progress.records and counting.exhausted():  # the first bytes of a record, then the end
+        # the first bytes of a record, then the end (not bytes warcio holds past the bad line)
+        if progress.records and counting.exhausted() and not _held_bytes(reader):
             reason = "truncated"
         else:
             unknown = "Unknown archive format" in str(err)
@@ -263,7 +273,7 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
         return
     except READ_ERRORS as err:  # a header cut at the end of the file, or damage in the middle
         yield from held.release()
-        cut = isinstance(err, EOFError) or counting.exhausted()
+        cut = isinstance(err, EOFError) or (counting.exhausted() and not _held_bytes(reader))
         yield ReadIssue("truncated" if cut else "corrupt", f"{path}#{progress.records}", detail=_detail(err))
         return
     if progress.records == 0 and reader.num_read == 0 and _empty(counting):
