@@ -16,6 +16,7 @@ finished shards and `--retry_failed` rewrites only shards with failures.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import time
@@ -259,7 +260,8 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
         rejects.append(frequency[REJECTS])
         kept = frequency.out
     local_files = kept | "LocalUrls" >> beam.FlatMap(local_urls) | "DistinctLocal" >> beam.Distinct()
-    local = apply(local_files, "ReadLocal", LibraryStage("local_media", read_local))
+    local_cap = (cfg.video or VideoOptions()).max_bytes if cfg.kind == "video" else cfg.images.max_bytes
+    local = apply(local_files, "ReadLocal", LibraryStage("local_media", functools.partial(read_local, max_bytes=local_cap)))
     rejects.append(local[REJECTS])
     all_records = (records[MEDIA], media_records[MEDIA], local.out) | "AllRecords" >> beam.Flatten()
     requests = kept | "MediaRequests" >> beam.FlatMap(media_request)

@@ -14,6 +14,7 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from m3w_builder.drops import Rejected
 from m3w_builder.output import formats
 from m3w_builder.output.shards import shard_name
 from m3w_builder.pairs.align import AltCandidate, alt_key, caption_reason, check_candidate, harvest
@@ -27,9 +28,9 @@ from m3w_builder.pairs.items import (
     pairs_schema,
     shard_stats,
 )
-from m3w_builder.pairs.paths import is_local, local_path, local_url
+from m3w_builder.pairs.paths import is_local, local_path, local_refusal, local_url, read_local_file
 from m3w_builder.read.lists import read_list
-from m3w_builder.read.records import WebRecord
+from m3w_builder.read.records import ReadIssue, WebRecord
 from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs
 from pipelines.metrics import count
@@ -67,8 +68,9 @@ class ReadPairList:
         cfg = self.cfg
         url = row.url
         if is_local(url):
-            if not cfg.local_paths:
-                return broken_item(row.row_id, "local_path_refused", url, cfg.kind, url, row.caption, row.extra)
+            refused = local_refusal(url, path, cfg.local_paths)
+            if refused:
+                return broken_item(row.row_id, *refused, cfg.kind, url, row.caption, row.extra, row.encoding)
             url = local_url(url, path)
         item = make_item(url, row.caption, cfg.kind, row.row_id, extra=row.extra, encoding=row.encoding)
         reason = caption_reason(item.caption, cfg.caption_rules)
@@ -167,15 +169,15 @@ def local_urls(item: PairItem):
         yield item.url
 
 
-def read_local(url: str) -> Kept:
-    """Stage function (`local_media`): (url, WebRecord) for a local media file (status 404 when it
-    cannot be read, so the item fails as media)."""
+def read_local(url: str, max_bytes: int) -> Kept:
+    """Stage function (`local_media`): (url, WebRecord) for a local media file, or (url, ReadIssue)
+    saying why it could not be read (the item then fails as media with that reason)."""
     path = local_path(url)
     try:
-        with open(path, "rb") as f:
-            body = f.read()
-    except OSError:
-        return Kept((url, WebRecord(url, b"", http_status=404, source=path)), volumes={"unreadable": 1})
+        body = read_local_file(path, max_bytes)
+    except Rejected as rejected:
+        issue = ReadIssue(rejected.reason, path, url, rejected.detail)
+        return Kept((url, issue), volumes={"unreadable": 1})
     return Kept((url, WebRecord(url, body, source=path)))
 
 

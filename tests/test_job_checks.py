@@ -122,4 +122,4 @@ def test_a_run_where_every_item_failed_exits_non_zero_unless_allowed(tmp_path):
     with pytest.raises(SystemExit, match="no sample was written"):
         pairs.run([*args, "--output", str(tmp_path / "out")])
     dataset = pairs.run([*args, "--output", str(tmp_path / "out"), "--allow_empty"])
-    assert dataset["stats"]["pairs/http_404"] == 2 and (tmp_path / "out" / "stats.json").exists()
+    assert dataset["stats"]["pairs/local_missing"] == 2 and (tmp_path / "out" / "stats.json").exists()

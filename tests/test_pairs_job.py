@@ -223,7 +223,7 @@ def test_vtp_from_real_videos_at_one_fps(tmp_path):
     rows = manifest(out)
     assert len(rows) == len(names) == dataset["stats"]["list/n_rows"]
     by_name = {Path(r["url"]).name: r for r in rows}
-    assert by_name["nothing.mp4"]["reason"] == "http_404"
+    assert by_name["nothing.mp4"]["reason"] == "local_missing"
     assert by_name["cup.mp4"]["status"] == "success" and by_name["mpeg4.mp4"]["status"] != "success"
     for s in samples(out):
         meta = json.loads(s["json"])

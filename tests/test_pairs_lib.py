@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from m3w_builder.demo.pairs import vtp_sample
-from m3w_builder.pairs.align import CaptionRules, caption_reason, harvest, pair_key
+from m3w_builder.pairs.align import CaptionRules, caption_reason, harvest, is_filename, pair_key
 from m3w_builder.read.lists import ListOptions, read_list
 
 
@@ -24,6 +24,26 @@ from m3w_builder.read.lists import ListOptions, read_list
 ])
 def test_caption_rules_give_one_reason_each(alt, reason):
     assert caption_reason(" ".join(alt.split()), CaptionRules()) == reason
+
+
+@pytest.mark.parametrize("caption", [
+    "IMG_1234.jpg", "DSC00012.JPG", "photo-3.png", "screenshot 2021-01-02 at 10.11.12.png",
+    "Screen Shot 2020-05-01 at 3.14.15 PM.png", "WhatsApp Image 2021-05-03 at 10.22.11.jpeg", "IMG 1234.jpg",
+    "ok.jpg", "red-bicycle_on-wall.webp", "holiday (2).jpg", "beach photo copy.png", "2021-07-04 18.22.01.heic",
+    "photos/2019/summer.jpg", r"C:\Users\me\Pictures\cat.jpg", "image(3).gif",
+])
+def test_a_caption_that_is_a_file_name_is_dropped(caption):
+    assert is_filename(caption) and caption_reason(caption, CaptionRules()) == "filename_caption"
+
+
+@pytest.mark.parametrize("caption", [
+    "The new layout on my phone looks ok.jpg", "Take a closer look.png", "A red bicycle leaning on a wall.jpg",
+    "Our team at the 2021 summit in Lisbon.jpg", "Image of a dog playing in the snow.png",
+    "the file IMG_1234.jpg taken at the lake", "See diagram.png for the full picture",
+])
+def test_a_sentence_that_ends_with_or_mentions_a_file_name_is_kept(caption):
+    """The rule matched any run of words ending in `.jpg`: real sentences were `filename_caption`."""
+    assert not is_filename(caption) and caption_reason(caption, CaptionRules(max_words=30)) is None
 
 
 def test_harvest_reads_alts_in_dom_order_and_honours_page_optout():

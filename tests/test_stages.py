@@ -193,4 +193,4 @@ def test_faults_in_every_pairs_stage_are_counted_and_the_job_finishes(monkeypatc
     stats, rows = dataset["stats"], _rejects(out)
     _assert_errors(stats, rows, ["route", "list"])
     assert stats["list/n_rows"] == stats["list/kept"] == 5
-    assert stats["pairs/http_404"] == 5  # the rows read before the fault went on to their manifest rows
+    assert stats["pairs/local_missing"] == 5  # the rows read before the fault went on to their manifest rows

@@ -20,7 +20,8 @@ MANIFEST = (
     {json.loads(line)["file"]: json.loads(line) for line in (DATA / "MANIFEST-video.jsonl").open()}
     if VIDEO.is_dir() else {}
 )
-REASONS = {"empty", "too_large_bytes", "decode_error", "no_video_stream", "unsupported_codec", "too_long", "timeout"}
+REASONS = {"empty", "too_large_bytes", "decode_error", "no_video_stream", "unsupported_codec", "too_long", "timeout",
+           "not_a_video"}
 
 pytestmark = [
     pytest.mark.skipif(not VIDEO.is_dir(), reason="../shared/data/video is absent"),
@@ -103,7 +104,8 @@ def test_output_is_deterministic() -> None:
         ("opencv-5.0.0.93/vtest.avi", VideoOptions(max_duration_s=10.0), "too_long"),
         ("opencv-5.0.0.93/vtest.avi", VideoOptions(time_limit_s=0.0), "timeout"),
         ("pymediainfo-7.0.1/mp4-with-audio.mp4", VideoOptions(), "no_video_stream"),
-        ("puremagic-1.30/test.jxsv", VideoOptions(), "unsupported_codec"),
+        ("libwebm-testdata/matroska_doctype.mkv", VideoOptions(), "unsupported_codec"),
+        ("puremagic-1.30/test.jxsv", VideoOptions(), "not_a_video"),  # a raw JPEG XS picture
         ("pymediainfo-7.0.1/sample.mkv", VideoOptions(), "decode_error"),
         (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200, VideoOptions(), "decode_error"),
     ],
@@ -114,3 +116,51 @@ def test_reasons(data, opts: VideoOptions, reason: str) -> None:
     with pytest.raises(Rejected) as e:
         extract_frames(data, opts)
     assert e.value.reason == reason
+
+
+IMAGES = DATA / "images"
+
+
+@pytest.mark.parametrize("name", [
+    "puremagic/test.jpg", "puremagic/test.png", "puremagic/test.webp", "puremagic/test.bmp", "puremagic/test.tif",
+    "puremagic/test.ico", "puremagic/test.svg", "puremagic/test.psd", "puremagic/test.avif",
+    "exif-samples/heic__IMG_5195.HEIC", "exif-orientation-examples/Landscape_5.jpg",
+    "pillow-tests/frozenpond.mpo",  # two JPEGs without timing (a stereo pair)
+    "puremagic/test.gif",  # a GIF of one frame
+])
+def test_a_still_image_is_not_a_video(name: str) -> None:
+    """FFmpeg opens these and decodes one picture: they used to come out as one-frame clips."""
+    with pytest.raises(Rejected) as e:
+        extract_frames((IMAGES / name).read_bytes())
+    assert e.value.reason == "not_a_video" and "still image" in e.value.detail
+
+
+@pytest.mark.parametrize(("name", "frames"), [
+    ("pillow-tests/chi.gif", 4), ("pillow-tests/dispose_bgnd.gif", 5), ("pillow-tests/apng/delay.png", 3),
+])
+def test_an_animation_over_time_is_a_video(name: str, frames: int) -> None:
+    assert len(extract_frames((IMAGES / name).read_bytes()).frames) == frames
+
+
+def test_an_animated_webp_is_named_as_such() -> None:
+    with pytest.raises(Rejected) as e:
+        extract_frames((IMAGES / "pillow-tests/iss634.webp").read_bytes())
+    assert (e.value.reason, e.value.detail) == ("unsupported_codec",
+                                                "an animated WebP: FFmpeg's WebP decoder reads stills only")
+
+
+def test_a_one_second_clip_is_still_a_video() -> None:
+    for name in ("libwebm-testdata/bbb_480p_vp9_opus_1second.webm", "puremagic-1.30/test.mp4"):
+        assert len(extract_frames((VIDEO / name).read_bytes()).frames) == 1
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"<!DOCTYPE html><html><body>Not found</body></html>", "text/html"),
+    (b'<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', "application/xml"),
+    (b"%PDF-1.4\n" + bytes(300), "application/pdf"),
+])
+def test_an_error_page_served_as_a_video_says_what_it_is(data: bytes, kind: str) -> None:
+    """These were `decode_error` (FFmpeg: invalid data)."""
+    with pytest.raises(Rejected) as e:
+        extract_frames(data)
+    assert (e.value.reason, e.value.detail) == ("not_a_video", f"the bytes are {kind}")

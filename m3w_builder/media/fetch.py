@@ -11,9 +11,12 @@ headers, body, retries, redirects) and redirects; a body shorter than its Conten
 (`noai`, `noimageai`, agent-specific ones) and `tdm-reservation: 1` honoured; per-host concurrency
 and keep-alive pools (keyed by the checked address); retries with capped exponential backoff
 honouring `Retry-After`. Body types are sniffed from magic bytes, never taken from Content-Type.
+We ask for `identity`; a body a server encodes anyway (gzip, deflate, zstd, stacked) is decoded
+under the byte cap, robots.txt too (`read.encoding`; `br` and the rest are `unsupported_encoding`).
 With `proxy`, host names are resolved by the proxy (the operator's egress point); hosts that are
 addresses to a resolver (`127.1`, `0x7f000001`, `2130706433`, `localhost`, `[::1]`, ...) are checked
-here in every mode.
+here in every mode. Every URL (and redirect) is first put in the form browsers send: host
+IDNA-encoded (so `１２７.０.０.１` is checked as `127.0.0.1`), path and query percent-encoded in UTF-8.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
+from w3lib.url import safe_url_string
+
+from m3w_builder.drops import Rejected
 from m3w_builder.media.files import LOCAL, Files
 from m3w_builder.media.net import (
     AddressPolicy,
@@ -46,6 +52,7 @@ from m3w_builder.media.robots import RobotsCache
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
 from m3w_builder.quality.optout import TDM_RESERVED, image_drop_reason
+from m3w_builder.read.encoding import decode_content
 
 MiB = 1024 * 1024
 AGENT_TOKEN = "m3w-builder"
@@ -146,13 +153,15 @@ class Fetcher:
         deadline = time.monotonic() + self.opts.total_timeout_s
         current = url
         try:
+            current = _wire_url(url)
             for _ in range(self.opts.max_redirects + 1):
-                if self.opts.respect_robots and not self.robots.allowed(_origin(current), current):
-                    raise _Failure("robots_disallowed", f"robots.txt disallows {current}")
+                refusal = self.robots.refusal(_origin(current), current) if self.opts.respect_robots else None
+                if refusal:
+                    raise _Failure(*refusal)
                 resp = self._get(current, deadline)
                 location = resp.headers.get("Location")
                 if resp.status in _REDIRECTS and location:
-                    current = urljoin(current, location.strip())
+                    current = _wire_url(urljoin(current, _location(location)))
                     continue
                 return self._finish(url, current, resp)
             raise _Failure("too_many_redirects", f"more than {self.opts.max_redirects} redirects")
@@ -168,14 +177,19 @@ class Fetcher:
             raise _Failure(TDM_RESERVED, "tdm-reservation: 1", resp.status)
         if tag:
             raise _Failure("x_robots_tag", f"X-Robots-Tag: {tag}", resp.status)
-        sniffed = sniff(resp.body)
+        try:  # we ask for `identity`; a server may encode anyway
+            body = decode_content(resp.body, _encoding(resp.headers), self.opts.max_bytes)
+        except Rejected as rejected:
+            raise _Failure(rejected.reason, rejected.detail, resp.status) from None
+        sniffed = sniff(body)
         allowed = self.opts.allowed_types
         if allowed is not None and not (sniffed and sniffed.startswith(allowed)):
             raise _Failure("unsupported_content", f"content is {sniffed or 'unrecognised'}", resp.status)
-        return FetchResult(url, final_url, "success", None, resp.status, resp.body, sniffed)
+        return FetchResult(url, final_url, "success", None, resp.status, body, sniffed)
 
     def _get_robots(self, robots_url: str) -> tuple[int, bytes]:
-        """(status, body) of a robots.txt, following redirects; (0, b'') when it cannot be fetched."""
+        """(status, body) of a robots.txt, following redirects; (0, b'') when it cannot be fetched
+        (a 5xx keeps its status, so the refusal can say which answer it had)."""
         deadline = time.monotonic() + min(self.opts.total_timeout_s, 10.0)
         current = robots_url
         try:
@@ -183,11 +197,17 @@ class Fetcher:
                 resp = self._get(current, deadline, self.opts.max_robots_bytes)
                 location = resp.headers.get("Location")
                 if resp.status not in _REDIRECTS or not location:
-                    return resp.status, resp.body
-                current = urljoin(current, location.strip())
+                    try:
+                        return resp.status, decode_content(resp.body, _encoding(resp.headers),
+                                                           self.opts.max_robots_bytes, cut=True)
+                    except Rejected:
+                        return 0, b""  # a robots.txt we cannot read: as if unreachable (nothing fetched)
+                current = _wire_url(urljoin(current, _location(location)))
         except _Failure as f:
             if f.status in _NOT_REACHED:
                 raise  # the page itself cannot be fetched either: report why
+            if f.http_status and f.http_status >= 500:
+                return f.http_status, b""  # 5xx after the retries
         return 0, b""
 
     def _get(self, url: str, deadline: float, keep_bytes: int | None = None) -> _Response:
@@ -218,9 +238,12 @@ class Fetcher:
             raise _Failure("unsupported_scheme", f"scheme {parts.scheme!r}")
         host = parts.hostname
         try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
+            port = parts.port
         except ValueError:
             raise _Failure("invalid_url", f"bad port in {url}") from None
+        if port == 0:  # not a port a server listens on (`or` would have made it the default)
+            raise _Failure("invalid_url", f"port 0 in {url}")
+        port = port or (443 if parts.scheme == "https" else 80)
         if not host:
             raise _Failure("invalid_url", f"no host in {url}")
         key, connect = self._connection(parts.scheme, host, port)
@@ -421,6 +444,30 @@ def _abort(conn: http.client.HTTPConnection, sockets: list[socket.socket]) -> No
             socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, even under TLS
         except OSError:
             pass
+
+
+def _wire_url(url: str) -> str:
+    """`url` as it goes on the wire, as browsers send it: the host IDNA-encoded (`bücher.de`, and
+    `127。0。0。1` or `ⓛⓞⓒⓐⓛⓗⓞⓢⓣ`, which are `127.0.0.1` and `localhost` to a resolver, so the
+    address checks see what will be reached), path and query percent-encoded in UTF-8
+    (http.client refuses non-ASCII, and a list's URLs are not normalised like a page's)."""
+    try:
+        return safe_url_string(url)
+    except (ValueError, UnicodeError) as e:
+        raise _Failure("invalid_url", f"{type(e).__name__}: {e}") from None
+
+
+def _location(value: str) -> str:
+    """A `Location` header: servers send UTF-8 bytes there, which http.client decoded as latin-1."""
+    try:
+        return value.strip().encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value.strip()
+
+
+def _encoding(headers: http.client.HTTPMessage) -> str:
+    """Every `Content-Encoding` of a response, in the order applied (a header may repeat)."""
+    return ", ".join(headers.get_all("Content-Encoding") or [])
 
 
 def _path(parts) -> str:

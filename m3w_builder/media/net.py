@@ -28,6 +28,9 @@ _ALWAYS_REFUSED = [
 ]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the last 32 bits are the IPv4 target
 _NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
+# Loopback names of the default /etc/hosts of Debian, Ubuntu, Fedora and RHEL
+_LOOPBACK_NAMES = frozenset(("localhost", "localhost.localdomain", "localhost4", "localhost4.localdomain4",
+                             "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback"))
 
 
 class AddressRefused(Exception):
@@ -91,9 +94,10 @@ def host_address(host: str) -> IPAddress | None:
 
     `inet_aton` semantics, as getaddrinfo and proxies apply them: `2130706433`, `0x7f000001`,
     `0177.0.0.1`, `127.1` and `0` are IPv4 addresses; `127.0.0.1.` is `127.0.0.1`; `localhost`
-    (and `*.localhost`, RFC 6761) is loopback; `[::1]` and zone ids (`fe80::1%eth0`) are IPv6."""
+    (and `*.localhost`, RFC 6761, and the loopback names of distributions' /etc/hosts, which a
+    proxy resolves too) is loopback; `[::1]` and zone ids (`fe80::1%eth0`) are IPv6."""
     name = host.strip().lower().rstrip(".").strip("[]")
-    if name == "localhost" or name.endswith(".localhost"):
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
         return ipaddress.IPv4Address("127.0.0.1")
     try:
         return ipaddress.ip_address(name.split("%", 1)[0])

@@ -22,7 +22,7 @@ from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.process import MediaResult, failed, process_media
 from m3w_builder.media.video import VideoOptions
 from m3w_builder.quality.optout import image_drop_reason
-from m3w_builder.read.records import WebRecord
+from m3w_builder.read.records import ReadIssue, WebRecord
 
 Request = tuple[str, int, str]  # (item id, media index, kind)
 
@@ -104,8 +104,14 @@ class MediaResolver:
         self.max_url_references = max_url_references
         self.honoured = tuple(honoured)
 
-    def source_bytes(self, url: str, records: Sequence[WebRecord]) -> tuple[bytes | None, str, str]:
-        """(bytes, origin, '') of `url`, or (None, failure status, message)."""
+    def source_bytes(self, url: str, records: Sequence[WebRecord | ReadIssue]) -> tuple[bytes | None, str, str]:
+        """(bytes, origin, '') of `url`, or (None, failure status, message). A `ReadIssue` among
+        the records (a pair list's local file that could not be read) is the answer when no record
+        holds the URL: a local path is looked up nowhere else."""
+        issues = [r for r in records if isinstance(r, ReadIssue)]
+        records = [r for r in records if not isinstance(r, ReadIssue)]
+        if issues and not records:
+            return None, issues[0].reason, issues[0].detail
         if records:
             record = choose_record(records)
             if record.http_status not in (None, 200):
@@ -127,7 +133,7 @@ class MediaResolver:
             return fetched.body, "http_uncached", ""
         return fetched.body, "http", ""
 
-    def resolve(self, url: str, requests: Sequence[Request], records: Sequence[WebRecord]) -> Resolved:
+    def resolve(self, url: str, requests: Sequence[Request], records: Sequence[WebRecord | ReadIssue]) -> Resolved:
         """The result every request of `url` gets (`requests` non-empty, all of one kind)."""
         kind = requests[0][2]
         if self.max_url_references and len(requests) > self.max_url_references:

@@ -16,10 +16,12 @@ RobotsGetter = Callable[[str], tuple[int, bytes]]
 
 
 class _Everything:
-    """The verdict for a robots.txt that is absent (4xx: all allowed) or unreachable (all refused)."""
+    """The verdict for a robots.txt that is absent (4xx: all allowed) or unreachable (all refused;
+    `why` says which answer it had)."""
 
-    def __init__(self, allowed: bool) -> None:
+    def __init__(self, allowed: bool, why: str = "") -> None:
         self.allowed = allowed
+        self.why = why
 
     def can_fetch(self, url: str, agent: str) -> bool:
         return self.allowed
@@ -47,9 +49,16 @@ class RobotsCache:
     def __len__(self) -> int:
         return len(self._parsers)
 
-    def allowed(self, origin: str, url: str) -> bool:
-        """May `self.agent` fetch `url` (which lives on `origin`)?"""
-        return self._parser(origin).can_fetch(url, self.agent)
+    def refusal(self, origin: str, url: str) -> tuple[str, str] | None:
+        """None when `url` may be fetched, else (reason, detail): `robots_disallowed` when the
+        robots.txt says so, `robots_unreachable` when it could not be had (RFC 9309: a 5xx or
+        unreachable robots.txt disallows everything), so a refusal never claims rules it did not read."""
+        parser = self._parser(origin)
+        if parser.can_fetch(url, self.agent):
+            return None
+        if isinstance(parser, _Everything):
+            return "robots_unreachable", f"{origin}/robots.txt {parser.why}: everything disallowed (RFC 9309)"
+        return "robots_disallowed", f"robots.txt disallows {url}"
 
     def _parser(self, origin: str) -> Protego | _Everything:
         while True:
@@ -78,7 +87,7 @@ class RobotsCache:
     def _load(self, origin: str) -> Protego | _Everything:
         status, body = self._getter(origin + "/robots.txt")
         if status == 0 or status >= 500:
-            return _Everything(False)
+            return _Everything(False, f"answered HTTP {status}" if status else "could not be fetched or read")
         if 400 <= status < 500:
             return _Everything(True)
         text = body[: self.max_bytes].decode("utf-8", "replace")

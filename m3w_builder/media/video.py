@@ -6,6 +6,14 @@ passes, as ffmpeg's `fps` filter does). Missing timestamps are filled from the f
 rotation metadata (the display matrix) is applied. Caps: bytes, header duration, frame count
 and a CPU-time limit (this thread's, so load on the machine cannot change which videos pass)
 checked inside the decode loop.
+
+A still image is not a video, though FFmpeg opens most of them (`not_a_video`): files its image
+demuxers read (JPEG, PNG, WebP, BMP, TIFF, ICO, SVG, ...: `*_pipe`, `image2`; an MPO stereo pair
+or concatenated JPEGs too, pictures without timing) and HEIF/AVIF stills (`ftyp` brand). An
+animated image (GIF, APNG, AVIF/HEIF sequence) is a video only when it decodes to at least two
+frames spread over time: an animated GIF is a clip, a one-frame GIF a picture. Animated WebP is
+an animation FFmpeg's WebP decoder does not read (`unsupported_codec`). An HTML, XML or PDF
+document (an error page served for the video URL) is `not_a_video` too, saying what it is.
 """
 
 from __future__ import annotations
@@ -21,12 +29,21 @@ from PIL import Image
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media.images import ImageOptions, encode_jpeg
+from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
 
 MiB = 1024 * 1024
 
 _ROTATE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 _MAX_BAD_PACKETS = 64  # consecutive undecodable packets before giving up on a stream
+_DOCUMENT_TYPES = frozenset(("text/html", "application/xml", "application/pdf"))
+# FFmpeg demuxers of still-image files besides the `*_pipe` ones
+_IMAGE_DEMUXERS = frozenset({"image2", "image2pipe", "ico", "alias_pix", "brender_pix"})
+# Demuxers of animated-image formats: a video only with two or more frames over time
+_ANIMATION_DEMUXERS = frozenset({"gif", "apng", "jpegxl_anim", "webp_anim"})
+# ISOBMFF major brands of HEIF/AVIF stills, and of their image sequences (animations)
+_STILL_BRANDS = frozenset({b"avif", b"heic", b"heix", b"heim", b"heis", b"mif1", b"mif2", b"avci", b"jpeg"})
+_SEQUENCE_BRANDS = frozenset({b"avis", b"msf1", b"hevc", b"hevx", b"avcs"})
 
 
 @dataclass
@@ -63,12 +80,16 @@ def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames
         raise Rejected("empty", "0 bytes")
     if len(data) > opts.max_bytes:
         raise Rejected("too_large_bytes", f"{len(data)} > {opts.max_bytes} bytes")
+    sniffed = sniff(data)
+    if sniffed in _DOCUMENT_TYPES:  # an error page or a document served for the video URL
+        raise Rejected("not_a_video", f"the bytes are {sniffed}")
     deadline = time.thread_time() + opts.time_limit_s
     try:
         container = av.open(io.BytesIO(data), mode="r")
     except (av.FFmpegError, OSError, EOFError, ValueError, UnicodeDecodeError) as e:
         raise Rejected("decode_error", f"open: {type(e).__name__}: {e}") from None
     with container:
+        animation = _image_kind(container, data)
         stream = _video_stream(container)
         duration = _duration(container, stream)
         if duration is not None and duration > opts.max_duration_s:
@@ -78,6 +99,9 @@ def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames
         _decode(container, stream, sampler, deadline)
     if not sampler.frames:
         raise Rejected("decode_error", sampler.error or "no frame decoded")
+    if animation and (sampler.frames_seen < 2 or not sampler.last_t):
+        raise Rejected("not_a_video", f"a {animation} of {sampler.frames_seen} frame(s) over "
+                       f"{sampler.last_t or 0:.3f} s: a still image")
     return VideoFrames(
         frames=sampler.frames,
         width=sampler.size[0],
@@ -87,6 +111,21 @@ def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames
         codec=stream.codec_context.name,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _image_kind(container: av.container.InputContainer, data: bytes) -> str:
+    """'' for a video container, the format name of an animated-image file (a video only if it
+    moves); raises `not_a_video` for a still-image file (see the module docstring)."""
+    name = container.format.name
+    brand = data[8:12] if data[4:8] == b"ftyp" else b""
+    if name.endswith("_pipe") or name in _IMAGE_DEMUXERS or brand in _STILL_BRANDS:
+        if name == "webp_pipe" and data[12:16] == b"VP8X" and len(data) > 20 and data[20] & 0x02:
+            raise Rejected("unsupported_codec", "an animated WebP: FFmpeg's WebP decoder reads stills only")
+        kind = brand.decode("ascii", "replace").strip() if brand in _STILL_BRANDS else name
+        raise Rejected("not_a_video", f"a still image ({kind})")
+    if name in _ANIMATION_DEMUXERS or brand in _SEQUENCE_BRANDS:
+        return name if not brand else brand.decode("ascii", "replace").strip() + " sequence"
+    return ""
 
 
 def _video_stream(container: av.container.InputContainer) -> av.VideoStream:

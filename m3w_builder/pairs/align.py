@@ -31,13 +31,21 @@ screenshot|graphic|illustration|no image|image not found|loading|advertisement|a
 BOILERPLATE_ALTS = frozenset(w.strip() for line in _BOILERPLATE_LINES.splitlines() for w in line.split("|") if w.strip())
 
 _IMAGE_EXT = r"(?:jpe?g|png|gif|webp|bmp|svg|tiff?|avif|heic|ico)"
-_FILENAME_RE = re.compile(rf"^[\w\-. %()+]*\.{_IMAGE_EXT}$", re.IGNORECASE)
+_EXTENSION_RE = re.compile(rf"\.{_IMAGE_EXT}$", re.IGNORECASE)
+# A file name without spaces (a path too): `IMG_1234`, `photo-3`, `red-bike_(2)`, `pics/2019/a`
+_NAME_RE = re.compile(r"^[\w\-.,:%()+~@#!'&=\[\]/\\]*$")
+# Names cameras, phones and apps give, spaces and all: `Screenshot 2021-01-02 at 10.11.12`,
+# `Screen Shot 2020-05-01 at 3.14.15 PM`, `WhatsApp Image 2021-05-03 at 10.22.11`, `IMG 1234`
+_APP_NAME_RE = re.compile(r"^(?:screen\s?shot|screen\s?capture|capture|snapshot|img|image|photo|pic|picture|pxl|"
+                          r"dsc[nf]?|dcim|mvimg|gopr|vid|scan|whatsapp image|untitled|unnamed)[\s_\-]*\d", re.IGNORECASE)
+_COPY_RE = re.compile(r"(?:\(\d+\)|[\s_\-]copy(?:\s*\d+)?)$", re.IGNORECASE)  # `x (2)`, `x copy`: a saved duplicate
 _CAMERA_RE = re.compile(r"^(?:img|dsc[nf]?|dcim|pxl|p|gopr|mvimg|screenshot)[\s_\-]*\d[\d_\-\s]*$",
                         re.IGNORECASE)
 _DIMENSION_RE = re.compile(r"^\d{2,5}\s*[x×*]\s*\d{2,5}(?:\s*px)?$", re.IGNORECASE)
 _NUMBERED_RE = re.compile(r"^(?:image|img|picture|photo|pic|slide|figure|fig|thumbnail)[\s_\-#.]*\d+$", re.IGNORECASE)
 _URL_RE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_SPELLING_FORMAT = frozenset("\u200c\u200d")  # ZWNJ, ZWJ
 
 
 @dataclass
@@ -55,10 +63,19 @@ class CaptionRules:
 
 
 def normalize_caption(text: str) -> str:
-    """NFC, whitespace collapsed, control characters removed (the caption as stored)."""
+    """NFC, whitespace collapsed (the caption as stored). Control characters (tab, newline, NUL)
+    break words; invisible format characters (soft hyphen, zero-width space, bidi overrides, BOM),
+    private-use and unassigned ones are dropped without a break (a space split `ex\u00adample`);
+    ZWNJ and ZWJ stay: they spell Persian and Indic words and join emoji sequences."""
     text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\t\n" else " " for ch in text)
-    return " ".join(text.split())
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category[0] != "C" or ch in _SPELLING_FORMAT:
+            kept.append(ch)
+        elif category == "Cc":
+            kept.append(" ")
+    return " ".join("".join(kept).split())
 
 
 def alt_key(caption: str) -> str:
@@ -75,12 +92,28 @@ def word_count(text: str) -> int:
     return count
 
 
+def is_filename(caption: str) -> bool:
+    """Whether the caption IS an image file name (`IMG_1234.jpg`, `photo-3.png`, `Screenshot
+    2021-01-02 at 10.11.12.png`), not a sentence that ends with or mentions one ("the result
+    looks ok.jpg"): a name without spaces, or spaced words that cameras and apps write (a leading
+    `Screenshot`/`IMG`/... and a number, numbered tokens only, a trailing `(2)` or `copy`)."""
+    extension = _EXTENSION_RE.search(caption)
+    if extension is None or "://" in caption:
+        return False
+    stem = caption[: extension.start()].strip()
+    if _NAME_RE.match(stem):
+        return True
+    if _APP_NAME_RE.match(stem) or _COPY_RE.search(stem):
+        return True
+    return all(any(ch.isdigit() or ch == "_" for ch in token) for token in stem.split())
+
+
 def caption_reason(caption: str, rules: CaptionRules) -> str | None:
     """The reason a (normalized) caption is dropped, or None when it is kept."""
     if not caption:
         return "empty_caption"
     folded = caption.casefold().strip(" .:!-_")
-    if rules.drop_filenames and (_FILENAME_RE.match(caption) or _CAMERA_RE.match(folded)):
+    if rules.drop_filenames and (is_filename(caption) or _CAMERA_RE.match(folded)):
         return "filename_caption"
     if rules.drop_boilerplate:
         if folded in BOILERPLATE_ALTS or alt_key(caption) in BOILERPLATE_ALTS:

@@ -5,7 +5,12 @@ an `error` reason (`bad_json`, `bad_row`, `missing_url`, `missing_caption`, `no_
 instead of raising, so a job can account for every row. Columns other than the URL and caption
 columns are kept in `extra`. Lines that are not UTF-8 are decoded with one encoding detected over
 the file's first 64 KB of such lines (Western text as cp1252, the WHATWG default), with
-replacement characters for what still does not decode; their rows record that encoding.
+replacement characters for what still does not decode; their rows record that encoding. A
+UTF-16/UTF-32 file (a byte-order mark, or UTF-16 without one: Excel's "Unicode text") is read as
+such. Lines end at LF, CRLF or a lone CR; a line over 16 MiB is one `row_too_long` row, its bytes
+skipped, never held. A url or caption column named twice (a CSV header, a JSON object's keys)
+is ambiguous: `duplicate_column` (JSON would silently keep the last one); other CSV columns named
+twice are kept as `name.1`, `name.2`, ... as pandas names them.
 
 Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
 from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
@@ -21,7 +26,9 @@ import decimal
 import gzip
 import io
 import json
+import re
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -91,20 +98,32 @@ _MAX_HELD = 8 << 20  # bytes held back while the fallback encoding is not settle
 _BATCH_ROWS = 4096  # parquet rows per streamed batch
 
 
+_MAX_LINE = 16 << 20  # bytes of one list line; a longer one is a `row_too_long` row
+_BLOCK = 1 << 16
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # splits after a CR that no LF follows (old Mac line ends)
+# Byte-order marks of the wide Unicode encodings (UTF-32 first: its little-endian mark starts as UTF-16's)
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+              (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
 class _LineDecoder:
     """Decodes lines: UTF-8 when valid, else the fallback encoding (forced, or detected over the
-    first `_DETECT_BYTES` of non-UTF-8 lines once they have been seen)."""
+    first `_DETECT_BYTES` of non-UTF-8 lines once they have been seen). `base` names the file's
+    encoding when its lines are UTF-8 only because they were transcoded (UTF-16/32 files)."""
 
-    def __init__(self, forced: str | None) -> None:
+    def __init__(self, forced: str | None, base: str = "utf-8") -> None:
         self.fallback = normalize_label(forced) if forced else None
+        self.base = base
 
     def settle(self, bad: list[bytes]) -> None:
         if self.fallback is None:
             self.fallback = _detect(bad) if bad else "cp1252"
 
     def decode(self, line: bytes) -> tuple[str, str]:
+        if isinstance(line, _Overlong):
+            return line, self.base
         try:
-            return line.decode("utf-8"), "utf-8"
+            return line.decode("utf-8"), self.base
         except UnicodeDecodeError:
             self.settle([line])
             return line.decode(self.fallback or "cp1252", errors="replace"), self.fallback or "cp1252"
@@ -168,10 +187,55 @@ class _Prefixed(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        data = self.head[: len(buffer)] if self.head else self.raw.read(len(buffer))
-        self.head = self.head[len(data):] if self.head else b""
+        data, self.head = self.head[: len(buffer)], self.head[len(buffer):]
+        if len(data) < len(buffer):  # a full first read, so a peek sees the file's start
+            data += self.raw.read(len(buffer) - len(data)) or b""
         buffer[: len(data)] = data
         return len(data)
+
+
+class _Utf8(io.RawIOBase):
+    """A UTF-16/UTF-32 byte stream read back as UTF-8 (units that do not decode replaced)."""
+
+    def __init__(self, stream: BinaryIO, encoding: str) -> None:
+        self.text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            chunk = self.text.read(_BLOCK)
+            if not chunk:
+                return 0
+            self.pending = chunk.encode("utf-8", errors="replace")
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16/32 from a byte-order mark, or UTF-16 without one from NULs in every other byte of
+    its (mostly ASCII) start; None for anything else."""
+    for bom, encoding in _WIDE_BOMS:
+        if head.startswith(bom):
+            return encoding
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 8 and b"\x00" in head:
+        if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+            return "utf-16-le"
+        if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+            return "utf-16-be"
+    return None
+
+
+def _text_stream(stream) -> tuple[BinaryIO, str]:
+    """(UTF-8-or-legacy bytes, the file's encoding when it was transcoded from UTF-16/32, else utf-8)."""
+    encoding = _wide_encoding(stream.peek(4096)[:4096])
+    if encoding is None:
+        return stream, "utf-8"
+    return io.BufferedReader(_Utf8(stream, encoding)), encoding.removesuffix("-le").removesuffix("-be")
 
 
 def _byte_stream(name: str, raw: BinaryIO) -> BinaryIO:
@@ -196,10 +260,12 @@ def read_list(name: str, open_stream: Callable[[], BinaryIO], options: ListOptio
             stream = _byte_stream(name, raw)
             if fmt == "parquet":
                 rows = _parquet_rows(label, stream, options)
-            elif fmt == "jsonl":
-                rows = _jsonl_rows(label, stream, options)
             else:
-                rows = _csv_rows(label, stream, options, "\t" if fmt == "tsv" else ",")
+                text, base = _text_stream(stream)
+                if fmt == "jsonl":
+                    rows = _jsonl_rows(label, text, options, base)
+                else:
+                    rows = _csv_rows(label, text, options, "\t" if fmt == "tsv" else ",", base)
             for row in rows:
                 n[0] += 1
                 yield row
@@ -208,36 +274,92 @@ def read_list(name: str, open_stream: Callable[[], BinaryIO], options: ListOptio
                       detail=f"{type(err).__name__}: {err}"[:300])
 
 
-def _lines(stream: BinaryIO) -> Iterator[bytes]:
-    """The stream's lines (a UTF-8 byte-order mark dropped)."""
-    first = True
-    for line in stream:
-        if first:
-            line, first = line.removeprefix(b"\xef\xbb\xbf"), False
-        yield line
+class _Overlong(str):
+    """Stands for a line longer than `_MAX_LINE` (its bytes were skipped); `size` in bytes."""
+
+    size = 0
 
 
-def _decoded(stream: BinaryIO, forced: str | None) -> Iterator[tuple[str, str]]:
-    decoder = _LineDecoder(forced)
-    for line in _settled(_lines(stream), lambda line: [line], decoder):
+def _overlong(size: int) -> _Overlong:
+    marker = _Overlong()
+    marker.size = size
+    return marker
+
+
+def _lines(stream: BinaryIO) -> Iterator[bytes | _Overlong]:
+    """The stream's lines, each with its ending (LF, CRLF or a lone CR), a UTF-8 byte-order mark
+    dropped; a line over `_MAX_LINE` bytes comes as an `_Overlong`, read past in pieces."""
+    pending, skipped, first = b"", 0, True
+    while chunk := stream.readline(_MAX_LINE + 1):  # LF-ended lines at C speed, pieces of long ones
+        for piece in _LONE_CR.split(chunk) if b"\r" in chunk else (chunk,):
+            if not piece.endswith((b"\n", b"\r")):  # a piece of a longer line
+                if skipped or len(pending) + len(piece) > _MAX_LINE:
+                    skipped, pending = skipped + len(pending) + len(piece), b""
+                else:
+                    pending += piece
+                continue
+            line, pending = pending + piece, b""
+            if skipped or len(line) > _MAX_LINE:
+                yield _overlong(skipped + len(line))
+                skipped = 0
+                continue
+            if first:
+                line, first = line.removeprefix(b"\xef\xbb\xbf"), False
+            yield line
+    if skipped:
+        yield _overlong(skipped + len(pending))
+    elif pending:
+        yield pending.removeprefix(b"\xef\xbb\xbf") if first else pending
+
+
+def _decoded(stream: BinaryIO, forced: str | None, base: str = "utf-8") -> Iterator[tuple[str, str]]:
+    decoder = _LineDecoder(forced, base)
+    for line in _settled(_lines(stream), lambda line: [] if isinstance(line, _Overlong) else [line], decoder):
         yield decoder.decode(line)
 
 
-def _jsonl_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterator[ListRow]:
+def _may_repeat(text: str, options: ListOptions) -> bool:
+    """Whether the url or caption key may occur twice in this JSON text (or be spelt with escapes)."""
+    return "\\u" in text or text.count(f'"{options.url_col}"') > 1 or text.count(f'"{options.caption_col}"') > 1
+
+
+class _JsonObject(dict):
+    """A JSON object that remembers the keys it holds more than once (JSON keeps the last silently)."""
+
+    def __init__(self, pairs: list[tuple[str, object]]) -> None:
+        super().__init__(pairs)
+        self.repeated = {k for k, n in Counter(k for k, _v in pairs).items() if n > 1} if len(self) < len(pairs) else set()
+
+
+def _jsonl_rows(label: str, stream: BinaryIO, options: ListOptions, base: str = "utf-8") -> Iterator[ListRow]:
     n = 0
-    for text, encoding in _decoded(stream, options.encoding):
+    for text, encoding in _decoded(stream, options.encoding, base):
+        if isinstance(text, _Overlong):
+            n += 1
+            yield ListRow(f"{label}#{n}", error="row_too_long", detail=f"{text.size} bytes > {_MAX_LINE}",
+                          encoding=encoding)
+            continue
         if not text.strip():
             continue
         n += 1
-        try:
-            obj = json.loads(text)
-        except ValueError as err:
-            yield ListRow(f"{label}#{n}", error="bad_json", detail=str(err)[:200], encoding=encoding)
+        try:  # keys are checked for repeats only where the url or caption key may be repeated
+            obj = json.loads(text, object_pairs_hook=_JsonObject) if _may_repeat(text, options) else json.loads(text)
+        except (ValueError, RecursionError) as err:  # RecursionError: nested deeper than Python recurses
+            yield ListRow(f"{label}#{n}", error="bad_json", detail=f"{type(err).__name__}: {err}"[:200],
+                          encoding=encoding)
             continue
         if not isinstance(obj, dict):
             yield ListRow(f"{label}#{n}", error="bad_row", detail=f"a JSON {type(obj).__name__}, not an object")
             continue
-        yield make_row(f"{label}#{n}", obj, options, encoding)
+        twice = sorted(getattr(obj, "repeated", set()) & {options.url_col, options.caption_col})
+        if twice:
+            yield ListRow(f"{label}#{n}", error="duplicate_column", encoding=encoding,
+                          detail=f"key {twice[0]!r} appears more than once")
+            continue
+        try:
+            yield make_row(f"{label}#{n}", obj, options, encoding)
+        except RecursionError:
+            yield ListRow(f"{label}#{n}", error="bad_json", detail="nested too deeply", encoding=encoding)
 
 
 class _TrackingLines:
@@ -246,10 +368,15 @@ class _TrackingLines:
     def __init__(self, lines: Iterator[tuple[str, str]]) -> None:
         self.lines = lines
         self.used: set[str] = set()
+        self.overlong = 0  # bytes of an overlong line met since the last row
 
     def __iter__(self) -> Iterator[str]:
         for text, encoding in self.lines:
             self.used.add(encoding)
+            if isinstance(text, _Overlong):
+                self.overlong = text.size
+                yield "\n"  # an empty line in its place: the row is reported from `overlong`
+                continue
             yield text.replace("\x00", "")
 
     def take(self) -> str:
@@ -257,16 +384,33 @@ class _TrackingLines:
         return next((e for e in sorted(used) if e != "utf-8"), "utf-8")
 
 
-def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str) -> Iterator[ListRow]:
-    tracker = _TrackingLines(_decoded(stream, options.encoding))
+def _header(names: list[str]) -> list[str]:
+    """Column names with later repeats renamed `name.1`, `name.2`, ... (as pandas reads them)."""
+    seen: Counter[str] = Counter()
+    out = []
+    for name in names:
+        out.append(f"{name}.{seen[name]}" if seen[name] else name)
+        seen[name] += 1
+    return out
+
+
+def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str,
+              base: str = "utf-8") -> Iterator[ListRow]:
+    tracker = _TrackingLines(_decoded(stream, options.encoding, base))
     reader = csv.reader(iter(tracker), delimiter=delimiter)
     try:
-        header = [h.strip() for h in next(reader)]
+        names = [h.strip() for h in next(reader)]
     except StopIteration:
         return
     except csv.Error as err:
         yield ListRow(f"{label}#0", error="bad_header", detail=str(err)[:200])
         return
+    twice = [c for c in (options.url_col, options.caption_col) if names.count(c) > 1]
+    if twice or tracker.overlong:
+        detail = f"column {twice[0]!r} appears {names.count(twice[0])} times" if twice else "header line too long"
+        yield ListRow(f"{label}#0", error="duplicate_column" if twice else "bad_header", detail=detail)
+        return
+    header = _header(names)
     tracker.take()
     n = 0
     while True:
@@ -279,6 +423,12 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
             yield ListRow(f"{label}#{n}", error="bad_row", detail=str(err)[:200], encoding=tracker.take())
             continue
         encoding = tracker.take()
+        if tracker.overlong:
+            n += 1
+            yield ListRow(f"{label}#{n}", error="row_too_long", detail=f"{tracker.overlong} bytes > {_MAX_LINE}",
+                          encoding=encoding)
+            tracker.overlong = 0
+            continue
         if not any(v.strip() for v in values):
             continue
         n += 1

@@ -3,6 +3,10 @@
 Every record comes out as a `WebRecord` or as a `ReadIssue` naming why it (or the rest of the
 file) could not be read: revisit records, truncated files and bad gzip are counted, never fatal.
 A whole-file gzip (not per-record "chunked" gzip, which warcio refuses) is re-read through `gzip`.
+A record whose Content-Length lies (its body cut short or run into the next record) is
+`bad_content_length`; a payload still under a content coding warcio leaves alone (`x-gzip`,
+`gzip, gzip`, `zstd`) is decoded (`read.encoding`); an HTML-labelled record whose bytes are an
+image, a video or a PDF is `not_html`.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
+from m3w_builder.drops import Rejected
+from m3w_builder.media.sniff import sniff
+from m3w_builder.read.encoding import decode_content
 from m3w_builder.read.remote import RemoteError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -74,6 +82,7 @@ READ_ERRORS = (EOFError, zlib.error, OSError, ValueError, AttributeError, TypeEr
 
 _WHOLE_FILE_GZIP = "non-chunked gzip"
 _HEAD = 4096
+_MAX_LINE = 4 << 20  # a WARC/ARC or HTTP header line longer than this is damage, not a header
 
 
 def _reason(err: BaseException) -> str:
@@ -118,11 +127,27 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
         return ReadIssue("truncated_record", source, url)
     if status is not None and status != 200:
         return ReadIssue(f"http_{status // 100}xx", source, url, status=status)
+    encoding = rec.http_headers.get_header("Content-Encoding") if rec.http_headers is not None else None
+    if encoding and encoding.lower() not in BufferedReader.get_supported_decompressors():  # warcio left it
+        try:
+            body = decode_content(body, encoding, max_bytes)
+        except Rejected as rejected:
+            reason = "record_too_large" if rejected.reason == "too_large" else rejected.reason
+            return ReadIssue(reason, source, url, detail=rejected.detail)
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime in HTML_TYPES and _binary(body):
+        return ReadIssue("not_html", source, url, detail=f"labelled {mime}, the bytes are {sniff(body)}")
     return WebRecord(
         url=url, body=body, content_type=content_type, http_status=status,
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,
         tdm_reservation=tdm,
     )
+
+
+def _binary(body: bytes) -> bool:
+    """Whether the bytes are an image, a video or a PDF (SVG and XML are markup, not binary)."""
+    sniffed = sniff(body) or ""
+    return sniffed == "application/pdf" or (sniffed.startswith(("image/", "video/")) and sniffed != "image/svg+xml")
 
 
 class _CountingReader:
@@ -164,26 +189,91 @@ class _Progress:
     records: int = 0
 
 
+class _LengthCheck:
+    """Holds each record back until warcio has read past it: a record not followed by its blank
+    lines had a wrong Content-Length (its body was cut short or ran into the next record), which
+    warcio only notices, and prints, once the caller asks for the next record."""
+
+    def __init__(self, iterator: ArchiveIterator) -> None:
+        self.iterator = iterator
+        self.pending: WebRecord | ReadIssue | None = None
+        self.errors = iterator.err_count
+
+    def hold(self, item: WebRecord | ReadIssue | None) -> None:
+        self.pending, self.errors = item, self.iterator.err_count
+
+    def release(self) -> Iterator[WebRecord | ReadIssue]:
+        item, self.pending = self.pending, None
+        if item is None:
+            return
+        if self.iterator.err_count > self.errors and isinstance(item, WebRecord):
+            item = ReadIssue("bad_content_length", item.source, item.url,
+                             detail="the record is not followed by its blank lines: its Content-Length is wrong")
+        yield item
+
+
+def _held_bytes(reader) -> int:
+    """Bytes warcio has read from the file but not parsed yet (a small file is read whole at once,
+    so an exhausted file says nothing about where the damage is)."""
+    try:
+        return reader.rem_length()
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
+def _bounded_readline(reader) -> None:
+    """Give warcio's reader a `readline` that is linear and stops at `_MAX_LINE`: warcio's own
+    joins a long line piece by piece (quadratic: 50 MB without a newline, a zero-filled stretch
+    of a damaged file or 1 MB of gzip, took minutes), and holds it whole. A cut line then fails
+    to parse as a header, and the file ends with a counted issue."""
+
+    def readline(length: int | None = None) -> bytes:
+        limit = _MAX_LINE if length is None else min(length, _MAX_LINE)
+        if limit <= 0:
+            return b""
+        parts, size = [], 0
+        while size < limit:
+            reader._fillbuff()
+            if reader.empty():
+                break
+            piece = reader.buff.readline(limit - size)
+            parts.append(piece)
+            size += len(piece)
+            if piece.endswith(b"\n"):
+                break
+        return b"".join(parts)
+
+    reader.readline = readline
+
+
 def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _Progress) -> Iterator[WebRecord | ReadIssue]:
     counting = _CountingReader(stream)
     iterator = ArchiveIterator(counting, arc2warc=True)
     reader = iterator.reader  # (the iterator drops it when done)
+    _bounded_readline(reader)
+    held = _LengthCheck(iterator)
     try:
         for index, rec in enumerate(iterator):
+            yield from held.release()
             progress.records = index + 1
-            if index >= skip:
-                yield _record(rec, f"{path}#{index}", max_bytes)
+            held.hold(_record(rec, f"{path}#{index}", max_bytes) if index >= skip else None)
+        yield from held.release()
     except ArchiveLoadFailed as err:
+        yield from held.release()
         if _WHOLE_FILE_GZIP in str(err):
             raise  # read_archive re-reads the file through gzip
-        if progress.records and counting.exhausted():  # the first bytes of a record, then the end
+        # the first bytes of a record, then the end (not bytes warcio holds past the bad line)
+        if progress.records and counting.exhausted() and not _held_bytes(reader):
             reason = "truncated"
         else:
-            reason = "unknown_format" if "Unknown archive format" in str(err) else "archive_error"
+            unknown = "Unknown archive format" in str(err)
+            # after records were read, bytes that are no record are damage, not another format
+            reason = ("corrupt" if progress.records else "unknown_format") if unknown else "archive_error"
         yield ReadIssue(reason, f"{path}#{progress.records}", detail=_detail(err))
         return
     except READ_ERRORS as err:  # a header cut at the end of the file, or damage in the middle
-        cut = isinstance(err, EOFError) or counting.exhausted()
+        yield from held.release()
+        cut = isinstance(err, EOFError) or (counting.exhausted() and not _held_bytes(reader))
         yield ReadIssue("truncated" if cut else "corrupt", f"{path}#{progress.records}", detail=_detail(err))
         return
     if progress.records == 0 and reader.num_read == 0 and _empty(counting):

@@ -1,0 +1,166 @@
+"""Hostile WARC records: content codings warcio leaves alone, Content-Lengths that lie, HTML
+labels on binary bytes; the library reader and the M3W job (FnApiRunner) on them."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import re
+import zlib
+
+import pyarrow.dataset as pads
+import pytest
+import zstandard
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from m3w_builder.drops import Rejected
+from m3w_builder.read.encoding import decode_content
+from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
+from pipelines.m3w import run
+from tests.conftest import shared_path
+
+WORDS = "gardens rivers bridges markets bakeries lanterns quiet streets evening rain spring beans old town".split()
+
+
+def _png() -> bytes:
+    return shared_path("images", "pillow-tests", "hopper.png").read_bytes()
+
+
+def _jpeg() -> bytes:
+    return shared_path("images", "exif-orientation-examples", "Landscape_1.jpg").read_bytes()
+
+
+@pytest.mark.parametrize("encode, header", [
+    (gzip.compress, "gzip"), (gzip.compress, "x-gzip"), (lambda b: gzip.compress(gzip.compress(b)), "gzip, gzip"),
+    (zlib.compress, "deflate"), (lambda b: zlib.compress(b)[2:-4], "deflate"),
+    (lambda b: zstandard.ZstdCompressor().compress(b), "zstd"),
+    (lambda b: gzip.compress(b[:100]) + gzip.compress(b[100:]), "gzip"),  # two members
+    (lambda b: gzip.compress(b) + b"trailing garbage", "gzip"), (lambda b: b, "gzip"),  # a header that lies
+    (lambda b: b, "identity"), (lambda b: zlib.compress(gzip.compress(b)), "gzip, deflate"),
+])
+def test_content_codings_are_undone(encode, header):
+    png = _png()
+    assert decode_content(encode(png), header, 2 * len(png)) == png
+
+
+@pytest.mark.parametrize("body, header, reason", [
+    (b"\x8b\x02\x80data", "br", "unsupported_encoding"), (b"data", "compress", "unsupported_encoding"),
+    (gzip.compress(b"x" * 1000)[:-12], "gzip", "bad_encoding"), (b"\x1f\x8b\x08\x00garbage!", "gzip", "bad_encoding"),
+    (zstandard.ZstdCompressor().compress(random.Random(0).randbytes(100_000))[:-40], "zstd", "bad_encoding"),
+    (gzip.compress(bytes(50_000_000)), "gzip", "too_large"),  # a 49 KB gzip bomb, capped at 1 MB
+    (zstandard.ZstdCompressor().compress(bytes(50_000_000)), "zstd", "too_large"),
+])
+def test_codings_that_cannot_be_undone_say_why(body, header, reason):
+    with pytest.raises(Rejected) as e:
+        decode_content(body, header, 1 << 20)
+    assert e.value.reason == reason
+
+
+def _page(i: int, image: str) -> bytes:
+    rng = random.Random(i)
+    paragraphs = "".join("<p>" + " ".join(rng.choice(WORDS) + ("." if j % 9 == 8 else "") for j in range(80)) + "</p>"
+                         for _ in range(3))
+    return (f"<html><head><title>Post {i}</title></head><body><article><h1>Post {i}</h1>{paragraphs}"
+            f"<img src='{image}' alt='a photo'></article></body></html>").encode()
+
+
+def _warc(records: list[tuple[str, bytes, str, str | None]], gz: bool = True) -> bytes:
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=gz)
+    for url, body, ctype, encoding in records:
+        headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
+        headers += [("Content-Encoding", encoding)] if encoding else []
+        http = StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+    return out.getvalue()
+
+
+def _read(data: bytes) -> list[WebRecord | ReadIssue]:
+    return list(read_archive(lambda: io.BytesIO(data), "h.warc"))
+
+
+def test_records_under_codings_warcio_leaves_alone_are_decoded_or_counted():
+    """`x-gzip`, `gzip, gzip` and `zstd` payloads reached the extractor still compressed."""
+    page = _page(1, "http://img.test/1.jpg")
+    items = _read(_warc([("http://a.test/x", gzip.compress(page), "text/html", "x-gzip"),
+                         ("http://a.test/gg", gzip.compress(gzip.compress(page)), "text/html", "gzip, gzip"),
+                         ("http://a.test/z", zstandard.ZstdCompressor().compress(page), "text/html", "zstd"),
+                         ("http://a.test/br", b"\x1b\x00\x00brotli bytes", "text/html", "br"),
+                         ("http://a.test/bomb", gzip.compress(bytes(60_000_000)), "text/html", "x-gzip")]))
+    assert [i.body for i in items[:3]] == [page] * 3
+    assert [(i.reason, i.url) for i in items[3:]] == [("unsupported_encoding", "http://a.test/br"),
+                                                      ("record_too_large", "http://a.test/bomb")]
+
+
+def test_html_labels_on_image_or_pdf_bytes_are_not_pages():
+    items = _read(_warc([("http://a.test/png", _png(), "text/html", None),
+                         ("http://a.test/pdf", b"%PDF-1.4\n" + bytes(range(256)), "text/html; charset=utf-8", None),
+                         ("http://a.test/svg", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "text/html", None),
+                         ("http://a.test/img", _png(), "image/png", None)]))
+    assert [(getattr(i, "reason", "record"), i.url) for i in items] == [
+        ("not_html", "http://a.test/png"), ("not_html", "http://a.test/pdf"), ("record", "http://a.test/svg"),
+        ("record", "http://a.test/img")]
+    assert items[0].detail == "labelled text/html, the bytes are image/png"
+
+
+@pytest.mark.parametrize("delta", [-100, +100, -10_000])
+def test_a_record_whose_content_length_lies_is_counted_not_passed_on(delta):
+    """A short Content-Length gave a cut page, a long one a page holding the next record's header,
+    as if they were whole (warcio only printed a warning)."""
+    data = _warc([(f"http://a.test/{i}", _page(i, "http://img.test/a.jpg"), "text/html", None) for i in range(4)],
+                 gz=False)
+    starts = [m.start() for m in re.finditer(rb"WARC/1\.0\r\n", data)]
+    record = data[starts[1]:starts[2]]
+    length = re.search(rb"Content-Length: (\d+)\r\n", record)
+    lying = record.replace(length.group(0), b"Content-Length: %d\r\n" % max(0, int(length.group(1)) + delta), 1)
+    items = _read(data[:starts[1]] + lying + data[starts[2]:])
+    assert isinstance(items[0], WebRecord) and items[0].url == "http://a.test/0"
+    assert (items[1].reason, items[1].url) == ("bad_content_length", "http://a.test/1")
+    if delta == -100:  # warcio finds the next record again: nothing else is lost
+        assert [i.url for i in items[2:] if isinstance(i, WebRecord)] == ["http://a.test/2", "http://a.test/3"]
+    else:  # the file goes on after the bad bytes: damage, not a cut (a small file is read whole)
+        assert isinstance(items[-1], ReadIssue) and items[-1].reason == "corrupt"
+
+
+@pytest.mark.timeout(300)
+def test_m3w_job_decodes_codings_and_counts_what_it_cannot_read(tmp_path):
+    """The job end to end: pages under `x-gzip` and `zstd` and an image under `gzip, gzip` make
+    samples; a `br` page, a PNG and a PDF labelled text/html are `read/<reason>` with rejects rows."""
+    jpeg = _jpeg()
+    warc = tmp_path / "hostile.warc.gz"
+    warc.write_bytes(_warc([
+        ("http://a.test/plain.html", _page(1, "http://img.test/1.jpg"), "text/html", None),
+        ("http://a.test/xgzip.html", gzip.compress(_page(2, "http://img.test/2.jpg")), "text/html", "x-gzip"),
+        ("http://a.test/zstd.html", zstandard.ZstdCompressor().compress(_page(3, "http://img.test/3.jpg")),
+         "text/html; charset=utf-8", "zstd"),
+        ("http://a.test/br.html", b"\x1b\x00\x00brotli bytes", "text/html", "br"),
+        ("http://a.test/png.html", _png(), "text/html", None),
+        ("http://a.test/pdf.html", b"%PDF-1.4\n" + bytes(range(256)) * 20, "text/html", None),
+        ("http://img.test/1.jpg", jpeg, "image/jpeg", None),
+        ("http://img.test/2.jpg", gzip.compress(gzip.compress(jpeg)), "image/jpeg", "gzip, gzip"),
+        ("http://img.test/3.jpg", zlib.compress(jpeg), "image/jpeg", "deflate"),
+    ]))
+    out = tmp_path / "out"
+    dataset = run(["--input", str(warc), "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report"])
+    stats = dataset["stats"]
+    assert stats["read/unsupported_encoding"] == 1 and stats["read/not_html"] == 2
+    assert stats["media/kept"] == 3 and stats["assemble/kept"] == 3 and stats["shard/n_samples"] == 3
+    rows = {(r["reason"], r["url"]) for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"}
+    assert rows == {("unsupported_encoding", "http://a.test/br.html"), ("not_html", "http://a.test/png.html"),
+                    ("not_html", "http://a.test/pdf.html")}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_zero_filled_stretch_ends_the_file_with_an_issue_instead_of_stalling(gz):
+    """warcio joins a line without newline piece by piece: 50 MB of zeros (a damaged disk's
+    stretch, or a few hundred KB of gzip) took minutes and held the whole 'line'."""
+    head = _warc([(f"http://a.test/{i}", _page(i, "http://img.test/a.jpg"), "text/html", None) for i in range(2)], gz=gz)
+    zeros = gzip.compress(bytes(50_000_000)) if gz else bytes(50_000_000)
+    items = _read(head + zeros)
+    assert [i.url for i in items if isinstance(i, WebRecord)] == ["http://a.test/0", "http://a.test/1"]
+    assert isinstance(items[-1], ReadIssue) and items[-1].reason in ("truncated", "corrupt", "archive_error")
+    (only,) = _read(zeros)
+    assert only.reason == "unknown_format"

@@ -1,0 +1,116 @@
+"""Hostile pair lists: UTF-16/32 files, lone-CR line ends, url/caption columns named twice, JSON
+nested past Python's recursion limit, lines of hundreds of MB; the reader and the pairs job."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from m3w_builder.read.lists import ListOptions, read_list
+from pipelines.pairs import run
+from tests.conftest import shared_path
+
+CSV = "url,caption\nhttp://a.test/1.jpg,a caption with é accents\nhttp://a.test/2.jpg,second one\n"
+GOOD = [("http://a.test/1.jpg", "a caption with é accents"), ("http://a.test/2.jpg", "second one")]
+
+
+def _rows(name: str, data: bytes, **options) -> list:
+    return list(read_list(name, lambda: io.BytesIO(data), ListOptions(**options)))
+
+
+@pytest.mark.parametrize("codec, label", [("utf-16", "utf-16"), ("utf-16-le", "utf-16"), ("utf-16-be", "utf-16"),
+                                          ("utf-32", "utf-32"), ("utf-8-sig", "utf-8")])
+@pytest.mark.parametrize("name, text", [("l.csv", CSV), ("l.tsv", CSV.replace(",", "\t")),
+                                        ("l.jsonl", "".join(json.dumps({"url": u, "caption": c}) + "\n" for u, c in GOOD))])
+def test_wide_unicode_lists_are_read_as_such(codec, label, name, text):
+    """Excel's 'Unicode text' (UTF-16 with a BOM) gave `no_url_column` on every row ('ÿþurl')."""
+    rows = _rows(name, text.encode(codec))
+    assert [(r.url, r.caption, r.error) for r in rows] == [(u, c, None) for u, c in GOOD]
+    assert {r.encoding for r in rows} == {label}
+
+
+@pytest.mark.parametrize("name, text", [("l.csv", CSV), ("l.jsonl", "".join(
+    json.dumps({"url": u, "caption": c}) + "\n" for u, c in GOOD))])
+def test_lines_may_end_in_a_lone_cr(name, text):
+    rows = _rows(name, text.replace("\n", "\r").encode())
+    assert [(r.url, r.caption, r.error) for r in rows] == [(u, c, None) for u, c in GOOD]
+
+
+def test_a_url_or_caption_named_twice_is_ambiguous_not_the_last_one():
+    """JSON and dict(zip(header, row)) silently kept the last of two `url` values."""
+    jsonl = _rows("l.jsonl", b'{"url": "http://a.test/1.jpg", "caption": "one caption", "url": "http://b.test/x.jpg"}\n'
+                             b'{"url": "http://a.test/2.jpg", "caption": "two captions", "n": 1, "n": 2}\n')
+    assert [(r.error, r.url) for r in jsonl] == [("duplicate_column", ""), (None, "http://a.test/2.jpg")]
+    assert jsonl[1].extra == {"n": 2}
+    assert [r.error for r in _rows("l.csv", b"url,caption,url\nhttp://a.test/1.jpg,a caption,http://b.test/2.jpg\n")] \
+        == ["duplicate_column"]
+    (row,) = _rows("l.csv", b"url,caption,tag,tag\nhttp://a.test/1.jpg,a caption,x,y\n")
+    assert row.error is None and row.extra == {"tag": "x", "tag.1": "y"}
+
+
+def test_json_nested_past_the_recursion_limit_fails_its_row_not_the_list():
+    """A RecursionError ended the whole list (every later row lost, one error_RecursionError)."""
+    deep = b'{"url": "http://a.test/1.jpg", "caption": "deep one", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    rows = _rows("l.jsonl", deep + b'{"url": "http://a.test/2.jpg", "caption": "after it"}\n')
+    assert [(r.error, r.url) for r in rows] == [("bad_json", ""), (None, "http://a.test/2.jpg")]
+
+
+class _Huge(io.RawIOBase):
+    """`head`, then 200 MB without a line end, then one good JSON line: never in memory at once."""
+
+    def __init__(self, head: bytes) -> None:
+        self.parts = [head, None, b'\n{"url": "http://a.test/x.jpg", "caption": "a fine caption"}\n']
+        self.left = 200 << 20
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.parts:
+            if self.parts[0] is None:
+                if self.left:
+                    n = min(len(buffer), self.left)
+                    buffer[:n] = b"x" * n
+                    self.left -= n
+                    return n
+            elif self.parts[0]:
+                n = min(len(buffer), len(self.parts[0]))
+                buffer[:n], self.parts[0] = self.parts[0][:n], self.parts[0][n:]
+                return n
+            self.parts.pop(0)
+        return 0
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name, head", [("huge.jsonl", b""), ("huge.csv", b"url,caption\n")])
+def test_a_line_of_hundreds_of_mb_is_one_row_too_long(name, head):
+    rows = list(read_list(name, lambda: io.BufferedReader(_Huge(head))))
+    assert rows[0].error == "row_too_long" and rows[0].detail.startswith(f"{(200 << 20) + 1} bytes")
+    assert rows[1].error is None and len(rows) == 2
+
+
+@pytest.mark.timeout(300)
+def test_pairs_job_reads_hostile_lists_row_by_row(tmp_path):
+    """The job end to end (FnApiRunner): a UTF-16 TSV of real local photos makes samples; the JSON
+    list's bad rows each fail with their reason and the rows after them are read."""
+    photos = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))[:2]
+    tsv = tmp_path / "excel.tsv"
+    tsv.write_bytes("".join(f"{p}\ta landscape photo number {i} from a test suite\r\n"
+                            for i, p in enumerate(photos)).join(["url\tcaption\r\n", ""]).encode("utf-16"))
+    jsonl = tmp_path / "rows.jsonl"
+    good = {"url": str(photos[0]), "caption": "the first landscape again, from the json list"}
+    jsonl.write_bytes(b"\r".join([
+        b'{"url": "http://a.test/1.jpg", "caption": "nested deep", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"url": "http://a.test/2.jpg", "caption": "named twice", "url": "file:///etc/hostname"}',
+        json.dumps(good).encode(), b""]))
+    out = tmp_path / "out"
+    dataset = run(["--source", "ltip", "--input", str(tsv), "--input", str(jsonl), "--output", str(out), "--no_http",
+                   "--direct_num_workers=1", "--no_report"])
+    rows = {r["source"]: r for p in out.glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert {s: r["reason"] for s, r in rows.items()} == {
+        "excel.tsv#1": "success", "excel.tsv#2": "success", "rows.jsonl#1": "bad_json",
+        "rows.jsonl#2": "duplicate_column", "rows.jsonl#3": "success"}
+    assert rows["excel.tsv#1"]["caption_encoding"] == "utf-16" and dataset["stats"]["pairs/kept"] == 3
