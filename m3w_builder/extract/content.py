@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -86,19 +86,21 @@ _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its 
 
 @dataclass(slots=True)
 class Block:
-    """One block element of the page: its tree position and the text it holds."""
+    """One block element of the page: its tree position and the text it holds. Only the first two
+    fields are `__init__` arguments: the others start at constants (a call with eleven defaulted
+    arguments costs ~1.7x as much, and `read_tree` makes one per block, ~160,000 on the dev pages)."""
 
     element: etree._Element
     parent: int
-    removed: bool = False    # boilerplate that passed the guards
-    first_text: Item | None = None
-    own_links: float = 0.0  # link characters of paragraphs directly in this block
-    total: int = 0         # weighted characters of paragraphs in this block's subtree
-    links: float = 0.0
-    good: int = 0          # prose characters in the subtree
-    end: int = 0           # last block id of the subtree (ids are in document order)
-    score: float = 0.0
-    scored: bool = False
+    removed: bool = field(default=False, init=False)    # boilerplate that passed the guards
+    first_text: Item | None = field(default=None, init=False)
+    own_links: float = field(default=0.0, init=False)  # link characters of paragraphs directly in this block
+    total: int = field(default=0, init=False)          # weighted characters of paragraphs in the subtree
+    links: float = field(default=0.0, init=False)
+    good: int = field(default=0, init=False)           # prose characters in the subtree
+    end: int = field(default=0, init=False)            # last block id of the subtree (ids in document order)
+    score: float = field(default=0.0, init=False)
+    scored: bool = field(default=False, init=False)
 
 
 @dataclass(slots=True)
@@ -117,11 +119,6 @@ def weighted_length(text: str) -> int:
     return len(text) if text.isascii() else len(text) + 2 * len(_WIDE_RE.findall(text))
 
 
-def _collapsed(texts: list[str]) -> str:
-    """The texts joined, whitespace runs made one space, stripped (as a browser renders them)."""
-    return " ".join("".join(texts).split())
-
-
 def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | None]
               ) -> tuple[list[Block], list[Item]]:
     """The block tree and the paragraph/media items of `body` in DOM order. A paragraph is the text
@@ -130,15 +127,18 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
     (then it is no media position).
 
     The loop runs twice per element (~640,000 times on the dev and silver pages), so each path is
-    kept short: block events, half of all, are tested first; the open block is `owner` and its
-    parent is its `Block.parent` (no stack); after a paragraph ends no text is pending, so a
-    leading-space test needs no look at `texts`."""
+    kept short: inline elements, whose text is all they add, are tested first; the open block is
+    `current` (its id `owner`) and its parent is its `Block.parent` (no stack); the joins are
+    written out (no helper call per paragraph); after a paragraph ends no
+    text is pending, so a leading-space test needs no look at `texts`."""
     media: dict[etree._Element, int] = {}  # media element -> index of its node
-    blocks = [Block(body, -1)]
+    current = Block(body, -1)  # the innermost open block: owns the text read now
+    blocks = [current]
+    add_block = blocks.append
     items: list[Item] = []
     add_item = items.append
-    owner = 0  # the innermost open block: owns the text read now
-    texts: list[str] = []  # raw text of the current paragraph
+    owner = 0  # `current`'s id
+    texts: list[str] = []  # raw text of the current paragraph; joined, whitespace runs made one space
     add_text = texts.append
     run = 0  # where in `texts` the current stretch (between two link starts/ends) begins
     link_chars = in_link = 0
@@ -162,7 +162,7 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
             if role == _LINK:  # a link start or end ends a stretch of (non-)link text
                 if el.get("href") is not None:
                     if in_link and run < len(texts):
-                        link_chars += len(_collapsed(texts[run:]))
+                        link_chars += len(" ".join("".join(texts[run:]).split()))
                     run = len(texts)
                     if start:
                         in_link += 1
@@ -188,8 +188,8 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
                 continue
         if texts:  # a block start or end, a line break or a media position ends the paragraph
             if in_link and run < len(texts):
-                link_chars += len(_collapsed(texts[run:]))
-            paragraph = _collapsed(texts)
+                link_chars += len(" ".join("".join(texts[run:]).split()))
+            paragraph = " ".join("".join(texts).split())
             texts.clear()
             run = 0
             if paragraph:
@@ -197,33 +197,32 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
                 weight = len(paragraph) if paragraph.isascii() else weighted_length(paragraph)
                 item = Item(owner, paragraph, -1, weight, share)
                 add_item(item)
-                block = blocks[owner]
-                block.total += weight
-                block.own_links += share * weight
+                current.total += weight
+                current.own_links += share * weight
                 if weight >= _PROSE and share < _MAX_PROSE_LINKS:
-                    block.good += weight
-                if block.first_text is None:
-                    block.first_text = item
+                    current.good += weight
+                if current.first_text is None:
+                    current.first_text = item
             link_chars = 0
         if role == _BLOCK:
             if start:
-                index = len(blocks)
-                blocks.append(Block(el, owner))
-                owner = index
+                current = Block(el, owner)
+                owner = len(blocks)
+                add_block(current)
                 text = el.text
                 if text and not text.isspace():  # nothing pending: the paragraph ended above
                     add_text(text)
                 continue
-            block = blocks[owner]
+            block = current
             block.end = len(blocks) - 1  # every block opened since is inside it
             block.links += block.own_links
             owner = block.parent
             if owner < 0:
                 break  # the root: its tail is not page text
-            parent = blocks[owner]  # the block is complete: its totals go up
-            parent.total += block.total
-            parent.links += block.links
-            parent.good += block.good
+            current = blocks[owner]  # the block is complete: its totals go up
+            current.total += block.total
+            current.links += block.links
+            current.good += block.good
         elif role == _MEDIA:  # a line break's end adds no item
             add_item(Item(owner, media=media[el]))
         tail = el.tail

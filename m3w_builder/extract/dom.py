@@ -88,19 +88,23 @@ def _first(root: etree._Element, tag: str) -> etree._Element | None:
     return None
 
 
-def _base_and_signup_forms(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element]]:
-    """The first `<base>` and the blocks of the forms asking for an e-mail address
-    (`boilerplate.email_form`, `signup_blocks`), from one walk: without a `<base>` (most pages)
-    looking for one walks the whole page anyway."""
-    base, forms = None, set()
-    for el in root.iter("base", "input"):
-        if el.tag == "input":
+def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element], list[etree._Element]]:
+    """The first `<base>`, the blocks of the forms asking for an e-mail address
+    (`boilerplate.email_form`, `signup_blocks`) and the elements `boilerplate.strip_skipped`
+    weighs, from one walk: without a `<base>` (most pages) looking for one walks the whole page
+    anyway."""
+    base, forms, weighed = None, set(), []
+    for el in root.iter("base", "input", *boilerplate.WEIGHED_TAGS):
+        tag = el.tag
+        if tag == "input":
             form = boilerplate.email_form(el)
             if form is not None:
                 forms.add(form)
+        elif tag != "base":
+            weighed.append(el)
         elif base is None:
             base = el
-    return base, boilerplate.signup_blocks(forms)
+    return base, boilerplate.signup_blocks(forms), weighed
 
 
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
@@ -226,7 +230,7 @@ def _extract_tree(
     encoding: str,
 ) -> ExtractResult:
     base = url
-    base_el, forms = _base_and_signup_forms(root)
+    base_el, forms, weighed = _scan(root)
     if base_el is not None and base_el.get("href"):
         base = resolve(url, base_el.get("href")) or url
     title_el = _first(root, "title")
@@ -235,7 +239,7 @@ def _extract_tree(
     body = _first(root, "body")
     body = body if body is not None else root
     page = _Page(base, resolve(url, url) or url, options)
-    boilerplate.strip_skipped(body)
+    boilerplate.strip_skipped(body, weighed)
     blocks, items = content.read_tree(body, page.add_media)
     _check_deadline(deadline, options)
     if options.drop_boilerplate:
