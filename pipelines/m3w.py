@@ -19,9 +19,11 @@ and every store pass leaves a completion marker a rerun resumes from.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import io
 import math
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -551,6 +553,24 @@ def prepare(cfg: JobConfig, dry_run: bool) -> tuple[bytes | None, str]:
     return tokenizer_model, fingerprint
 
 
+MALLOC_ARENAS = 2  # glibc malloc arenas of a local run's launcher and workers (see `limit_malloc_arenas`)
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
+    """Cap glibc's malloc arenas in this process and in the worker processes the local runner
+    starts (they inherit `MALLOC_ARENA_MAX`). By default each thread that allocates gets an arena
+    of its own (up to 8 per core) and memory freed in one is not reused by another: the bytes the
+    runner's gRPC threads pass through stay in their arenas, ~30 MB of the launcher's 4k-page peak.
+    Nothing changes off glibc, or when `MALLOC_ARENA_MAX` is set already."""
+    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+        return
+    os.environ["MALLOC_ARENA_MAX"] = str(arenas)
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX, for the threads still to start
+    except (OSError, AttributeError):  # not glibc (musl): no per-thread arenas to cap
+        pass
+
+
 def run(argv: list[str] | None = None) -> dict | None:
     """Parse flags, run the job, write stats; returns the dataset.json document (on a dry run, the
     translated step names)."""
@@ -564,6 +584,8 @@ def run(argv: list[str] | None = None) -> dict | None:
     except (checks.UsageError, ValueError) as error:
         raise SystemExit(f"{parser.prog}: error: {error}") from None
     start = time.time()
+    if not dry_run:
+        limit_malloc_arenas()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, cfg, tokenizer_model, fingerprint)
     with progress.live(cfg.output, enabled=not dry_run):
