@@ -27,8 +27,8 @@ from apache_beam.io.filesystems import FileSystems
 from m3w_builder.document import Document
 from m3w_builder.drops import Rejected
 from m3w_builder.quality import dedup, minhash
-from m3w_builder.quality.dedup import PARAGRAPH_KEY_BYTES
 from m3w_builder.quality.blocklist import BlockList
+from m3w_builder.quality.dedup import PARAGRAPH_KEY_BYTES
 from m3w_builder.quality.keys import (
     DocKeys,
     base_keys,

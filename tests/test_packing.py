@@ -9,7 +9,12 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipelines.packing import PACK_ITEMS, PackedCoGroupByKey, PackedGroupByKey, key_bucket
+from pipelines.packing import (
+    PACK_ITEMS,
+    PackedCoGroupByKey,
+    PackedGroupByKey,
+    key_bucket,
+)
 
 
 def _normal(element) -> str:
