@@ -70,11 +70,15 @@ def main() -> int:
         if args.against:
             runs[args.against] = _import_ref(args.against, Path(tmp))
         # interleaved page by page, the least CPU time of `rounds` per page: load on a shared machine
-        # slows all alike and mostly adds to some rounds, which the minimum drops
+        # slows all alike and mostly adds to some rounds, which the minimum drops; the order of the
+        # runs turns with the page and the round, since the first run of a page pays its cold caches
         best = {name: [float("inf")] * len(pages) for name in runs}
-        for _ in range(args.rounds):
+        names = list(runs)
+        for round_ in range(args.rounds):
             for i, data in enumerate(pages):
-                for name, run in runs.items():
+                turn = (i + round_) % len(names)
+                for name in names[turn:] + names[:turn]:
+                    run = runs[name]
                     start = time.process_time()
                     run(data)
                     best[name][i] = min(best[name][i], time.process_time() - start)
