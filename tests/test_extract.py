@@ -86,6 +86,19 @@ def test_lazy_srcset_picture_and_placeholders():
     assert dict(result.media_drops) == {"image_data_uri": 1, "image_tracking_pixel": 1, "image_no_src": 1}
 
 
+def test_image_sources_of_other_schemes_are_counted_as_such():
+    html = """<html><body><p>Text.</p>
+    <img src="file:///etc/passwd"><img src=" JavaScript:alert(1)"><img data-src="mailto:a@b.test" src="x.jpg">
+    <img src="about:blank"><img srcset="blob:https://site.test/1 2x"><img src="data:image/png;base64,iVBOR">
+    <img src=""><img src="https://site.test/"><img src="http://[::1">
+    </body></html>"""
+    assert dict(extract(html.encode(), URL).media_drops) == {"image_bad_scheme": 4, "image_data_uri": 1,
+                                                             "image_no_src": 3}
+    # a page read from a file with no URL: its relative sources lead to no web address
+    page = extract(b"<html><body><p>Text.</p><img src='a.jpg'></body></html>", "file:///data/page.html")
+    assert dict(page.media_drops) == {"image_bad_scheme": 1}
+
+
 def test_base_href_figcaption_and_video():
     html = """<html><head><base href="https://cdn.test/assets/"></head><body>
     <figure><img src="fig.jpg" alt="alt text"><figcaption>A <i>red</i> circle.</figcaption></figure>

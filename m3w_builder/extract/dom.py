@@ -128,8 +128,7 @@ class _Page:
         ancestors = list(el.iterancestors())
         src = images.image_source(el, self.base_url, self.page_url, ancestors)
         if src is None:
-            raw = get("src") or ""
-            self.drops["image_data_uri" if raw.strip().startswith("data:") else "image_no_src"] += 1
+            self.drops[images.missing_source_reason(el, self.base_url, ancestors)] += 1
             return None
         width, height = _int_attr(get("width")), _int_attr(get("height"))
         limit = self.options.max_tracking_pixel_side

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from itertools import islice
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -83,6 +84,23 @@ def image_source(el: etree._Element, base_url: str, page_url: str, ancestors: li
             if url and url != page_url and url.partition("//")[2].partition("?")[0].rstrip("/").count("/"):
                 return url
     return None
+
+
+def missing_source_reason(el: etree._Element, base_url: str, ancestors: list[etree._Element]) -> str:
+    """The drop reason of an `<img>` `image_source` found no source for, from its first non-empty
+    candidate: `image_data_uri`, `image_bad_scheme` (`file:`, `javascript:`, `mailto:`, `about:`,
+    ...: nothing to fetch over HTTP, a relative source on a `file://` page included), or
+    `image_no_src` (none given, unparseable, or the page itself / a bare host)."""
+    candidate = next((c.strip() for c in candidate_sources(el, ancestors) if c and c.strip()), None)
+    if candidate is None:
+        return "image_no_src"
+    if candidate[:5].lower() == "data:":
+        return "image_data_uri"
+    try:
+        scheme = urlsplit(urljoin(base_url, candidate)).scheme.lower()
+    except ValueError:
+        return "image_no_src"
+    return "image_no_src" if scheme in ("http", "https", "") else "image_bad_scheme"
 
 
 _LINKED = "linked"  # provisional: a bare image linking to another page
