@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.options import out_of_bounds
+from m3w_builder.pairs.paths import local_file_problem
 from pipelines import fs
 
 # options that change where or how a job runs, not what a shard holds
@@ -37,9 +39,14 @@ def _first_line(error: BaseException) -> str:
 
 
 def input_listing(patterns: list[str], flag: str = "--input") -> list[list]:
-    """[path, size] of every file the patterns match; an unmatched pattern is a `UsageError`."""
+    """[path, size] of every file the patterns match; an unmatched pattern, or a local path that
+    is no plain file (a FIFO a worker would wait on forever, a device, a folder, a broken link), is
+    a `UsageError`. A glob's matches are checked as they are read (`read/local_not_a_file`)."""
     listing: list[list] = []
     for pattern in patterns:
+        problem = local_file_problem(pattern) if "://" not in pattern and os.path.lexists(pattern) else None
+        if problem:
+            raise UsageError(f"{flag} {problem[1]}")
         try:
             results = FileSystems.match([pattern])
         except Exception as error:  # a missing filesystem (s3 without boto3), bad credentials, a bad path

@@ -13,7 +13,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.drops import Rejected
 from m3w_builder.read.commoncrawl import HTTPS_BASE
-from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
+from m3w_builder.pairs.paths import local_file_problem
+from m3w_builder.read.records import ReadIssue, WebRecord, binary_type, read_archive
 from m3w_builder.read.remote import is_http, open_remote
 from pipelines import fs
 from pipelines.stages import Counts, Dropped, Kept, LibraryStage
@@ -73,13 +74,26 @@ class ReadRecords:
                     self.url_map[entry["file"]] = entry
 
     def _html_file(self, path: str) -> WebRecord:
+        """The page of an HTML file; `Rejected` when it holds more than a record may, or binary
+        bytes (`not_html`, as a WARC record labelled HTML would be)."""
         name = path.rsplit("/", 1)[-1]
         entry = self.url_map.get(name) or self.url_map.get(path) or {}
         url = entry.get("url") or (path if "://" in path else "file://" + path)
-        return WebRecord(url=url, body=read_input(path), content_type=entry.get("http_content_type", ""),
+        with open_input(path) as f:
+            body = f.read(self.max_record_bytes + 1)
+        if len(body) > self.max_record_bytes:
+            raise Rejected("record_too_large", f"{name}: over {self.max_record_bytes} bytes")
+        binary = binary_type(body)
+        if binary:
+            raise Rejected("not_html", f"{name}: named HTML, the bytes are {binary}")
+        return WebRecord(url=url, body=body, content_type=entry.get("http_content_type", ""),
                          fetch_time=entry.get("warc_date", ""), source=path)
 
     def __call__(self, path: str) -> Iterator[Any]:
+        problem = None if "://" in path else local_file_problem(path)
+        if problem:  # a FIFO, device or folder a glob matched: opening it could block or never end
+            yield Dropped(problem[0], path, "", problem[1])
+            return
         if path.lower().endswith(HTML_SUFFIXES):
             yield Kept(self._html_file(path), volumes={"html_files": 1})
             return

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
+import os
 import random
 import re
 import zlib
@@ -19,6 +21,7 @@ from m3w_builder.drops import Rejected
 from m3w_builder.read.encoding import decode_content
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from pipelines.m3w import run
+from pipelines.read import ReadRecords
 from tests.conftest import shared_path
 
 WORDS = "gardens rivers bridges markets bakeries lanterns quiet streets evening rain spring beans old town".split()
@@ -164,3 +167,68 @@ def test_a_zero_filled_stretch_ends_the_file_with_an_issue_instead_of_stalling(g
     assert isinstance(items[-1], ReadIssue) and items[-1].reason in ("truncated", "corrupt", "archive_error")
     (only,) = _read(zeros)
     assert only.reason == "unknown_format"
+
+
+def _hostile_folder(tmp_path):
+    """A folder a glob reads: a WARC of pages with their images, a page file, binary files named
+    .html, FIFOs (no writer: an open waits forever), a folder and a broken link named like inputs."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.warc.gz").write_bytes(_warc([("http://a.test/1", _page(1, "http://img.test/1.jpg"), "text/html", None),
+                                              ("http://img.test/1.jpg", _jpeg(), "image/jpeg", None)]))
+    (folder / "page.html").write_bytes(_page(2, "http://img.test/1.jpg"))
+    (folder / "png.html").write_bytes(_png())
+    (folder / "pdf.htm").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)
+    (folder / "zip.html").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 20)
+    os.mkfifo(folder / "fifo.html")
+    os.mkfifo(folder / "fifo.warc.gz")
+    (folder / "dir.html").mkdir()
+    (folder / "gone.html").symlink_to(folder / "nothing.html")
+    return folder
+
+
+@pytest.mark.timeout(300)
+def test_m3w_job_counts_binary_html_files_and_fifos_a_glob_finds(tmp_path):
+    """An image, PDF or ZIP named .html went to the extractor (WARC records of those bytes are
+    read/not_html); a FIFO a glob matched blocked a worker for ever."""
+    folder = _hostile_folder(tmp_path)
+    url_map = tmp_path / "urls.jsonl"
+    url_map.write_text(json.dumps({"file": "zip.html", "url": "http://a.test/zip"}) + "\n")
+    out = tmp_path / "out"
+    dataset = run(["--input", str(folder / "*"), "--url_map", str(url_map), "--output", str(out), "--no_http",
+                   "--direct_num_workers=1", "--no_report"])
+    stats = dataset["stats"]
+    assert stats["read/not_html"] == 3 and stats["read/local_not_a_file"] == 2
+    assert stats["shard/n_samples"] == 2  # the WARC's page and the page file (its image from the WARC)
+    rows = {(r["reason"], r["id"].rsplit("/", 1)[-1], r["detail"].rsplit(": ", 1)[-1])
+            for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"}
+    assert rows == {("not_html", "png.html", "named HTML, the bytes are image/png"),
+                    ("not_html", "pdf.htm", "named HTML, the bytes are application/pdf"),
+                    ("not_html", "zip.html", "named HTML, the bytes are application/zip"),
+                    ("local_not_a_file", "fifo.html", "a FIFO, not a plain file"),
+                    ("local_not_a_file", "fifo.warc.gz", "a FIFO, not a plain file")}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name, message", [("fifo.html", "a FIFO"), ("fifo.warc.gz", "a FIFO"),
+                                           ("dir.html", "a folder"), ("gone.html", "No such file"),
+                                           ("/dev/zero", "a character device")])
+def test_an_input_that_is_no_plain_file_stops_the_job_before_it_starts(tmp_path, name, message):
+    """A FIFO given as --input blocked the launcher's workers; /dev/zero was read without end."""
+    path = str(_hostile_folder(tmp_path) / name)
+    with pytest.raises(SystemExit) as stopped:
+        run(["--input", path, "--output", str(tmp_path / "out"), "--no_http", "--direct_num_workers=1"])
+    assert str(stopped.value).startswith(f"python -m pipelines.m3w: error: --input {path}: ")
+    assert message in str(stopped.value) and "\n" not in str(stopped.value)
+
+
+def test_an_html_file_over_the_record_cap_is_not_read_whole(tmp_path):
+    """An HTML file was read whole whatever its size (a WARC record stops at the cap)."""
+    page = tmp_path / "big.html"
+    page.write_bytes(_page(1, "http://img.test/1.jpg"))
+    read = ReadRecords(None, max_record_bytes=page.stat().st_size - 1)
+    with pytest.raises(Rejected) as rejected:
+        list(read(str(page)))
+    assert rejected.value.reason == "record_too_large"
+    (kept,) = ReadRecords(None, max_record_bytes=page.stat().st_size)(str(page))
+    assert kept.item.body == page.read_bytes()

@@ -86,6 +86,21 @@ def read_local_file(path: str, max_bytes: int) -> bytes:
         os.close(fd)
 
 
+def local_file_problem(path: str) -> tuple[str, str] | None:
+    """(reason, detail) when the local `path` is no plain file, with `read_local_file`'s reasons;
+    found by `stat`, nothing opened: what lists a path before reading it (a job's `--input`) is
+    not blocked by a FIFO or flooded by a device."""
+    try:
+        info = os.stat(path)
+    except ValueError as error:  # an embedded NUL
+        return "local_bad_path", f"{path!r}: {error}"
+    except OSError as error:
+        return _open_reason(path, error), f"{path}: {error.strerror or error}"
+    if not stat.S_ISREG(info.st_mode):
+        return "local_not_a_file", f"{path}: {_file_type(info.st_mode)}, not a plain file"
+    return None
+
+
 def _open_reason(path: str, error: OSError) -> str:
     """The reason code of a failed `open`."""
     if error.errno == errno.ELOOP or (error.errno == errno.ENOENT and os.path.islink(path)):

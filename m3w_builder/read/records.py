@@ -135,8 +135,9 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
             reason = "record_too_large" if rejected.reason == "too_large" else rejected.reason
             return ReadIssue(reason, source, url, detail=rejected.detail)
     mime = content_type.split(";", 1)[0].strip().lower()
-    if mime in HTML_TYPES and _binary(body):
-        return ReadIssue("not_html", source, url, detail=f"labelled {mime}, the bytes are {sniff(body)}")
+    binary = binary_type(body) if mime in HTML_TYPES else None
+    if binary:
+        return ReadIssue("not_html", source, url, detail=f"labelled {mime}, the bytes are {binary}")
     return WebRecord(
         url=url, body=body, content_type=content_type, http_status=status,
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,
@@ -144,10 +145,13 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     )
 
 
-def _binary(body: bytes) -> bool:
-    """Whether the bytes are an image, a video or a PDF (SVG and XML are markup, not binary)."""
-    sniffed = sniff(body) or ""
-    return sniffed == "application/pdf" or (sniffed.startswith(("image/", "video/")) and sniffed != "image/svg+xml")
+def binary_type(body: bytes) -> str | None:
+    """The type of bytes that are an image, a video, a PDF or a ZIP archive (what an HTML label
+    or name may hide), None for any other (SVG and XML are markup, not binary)."""
+    sniffed = sniff(body) or ("application/zip" if body[:4] == b"PK\x03\x04" else "")
+    if sniffed in ("application/pdf", "application/zip"):
+        return sniffed
+    return sniffed if sniffed.startswith(("image/", "video/")) and sniffed != "image/svg+xml" else None
 
 
 class _CountingReader:
