@@ -12,7 +12,7 @@ from lxml import etree
 
 from m3w_builder.document import ImageNode, TextNode, VideoNode
 from m3w_builder.drops import Rejected
-from m3w_builder.extract.charset import decode_html
+from m3w_builder.extract.charset import decode_html, meta_charset
 from m3w_builder.extract.dom import extract, parse_html
 from m3w_builder.extract.urls import resolve
 from tests.conftest import shared_path
@@ -135,6 +135,25 @@ def test_charset_lies_are_decoded_right():
     sjis = "<p>日本語のテキストです。東京の天気は晴れ。</p>".encode("shift_jis")
     assert "日本語のテキスト" in decode_html(sjis, "text/html; charset=Shift_JIS").text
     assert "日本語のテキスト" in decode_html(sjis).text  # undeclared: detected
+
+
+def test_a_header_and_a_meta_that_disagree_the_one_the_bytes_decode_under_cleanly_wins():
+    """An EUC-JP page whose HTTP header says Shift_JIS was decoded as Shift_JIS (a few bad bytes are
+    tolerated), its meta's EUC-JP never tried; so was a Shift_JIS page labelled UTF-8 by its header."""
+    euc = shared_path("html", "warc-extracted", "clueweb-quirk__001.html").read_bytes()  # meta: EUC-JP
+    assert meta_charset(euc).lower() == "euc-jp"
+    truth = decode_html(euc, "text/html; charset=EUC-JP")
+    for lie in ("shift_jis", "utf-8"):
+        decoded = decode_html(euc, f"text/html; charset={lie}")
+        assert (decoded.method, decoded.encoding, decoded.text) == ("meta", "euc_jp", truth.text), lie
+    page = "<meta charset='shift_jis'>" + "<p>Some English text on the page.</p>" * 200 + "<p>日本語のテキストです。</p>"
+    decoded = decode_html(page.encode("shift_jis"), "text/html; charset=utf-8")
+    assert (decoded.method, decoded.text) == ("meta", page)
+    # with no better declaration, a few bad bytes under the header's charset are still accepted
+    stray = "<p>Crème brûlée, café</p>".encode() * 50 + b"<p>na\xefve</p>"
+    assert decode_html(stray, "text/html; charset=utf-8").method == "header"
+    # a BOM wins over any label
+    assert decode_html(b"\xff\xfe" + page.encode("utf-16-le"), "text/html; charset=iso-8859-1").text == page
 
 
 def test_utf8_pages_pass_undecoded_and_a_sequence_cut_at_an_ascii_chunk_is_invalid():
