@@ -47,11 +47,11 @@ _BOILERPLATE_WORDS = frozenset(
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
 _WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction".split())
 _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
-# Bylines, datelines, photo credits and a teaser's source line ("Updated: May 25, 2024 · Published:
-# Jun 7, 2022 by Nicole B.", "Photo: Getty", "Reuters 13 mins ago"): widgets too,
+# Bylines, datelines, photo credits, a teaser's source line and section label ("Updated: May 25, 2024
+# · Published: Jun 7, 2022 by Nicole B.", "Photo: Getty", "Reuters 13 mins ago", "Business"): widgets too,
 # so a long standfirst that a theme names `byline` stays. `meta` alone names recipe facts (prep times).
-_BYLINE_WORDS = frozenset(
-    "byline bylines dateline date published posted timestamp attribution credit credits".split())
+_BYLINE_WORDS = frozenset("byline bylines dateline date published posted timestamp attribution credit credits "
+                          "rubric kicker eyebrow".split())
 _META_OWNERS = frozenset("entry post article story".split())  # `entry-meta`, `post-meta`
 # An "about the author" box (a bio after the post); `author` alone names bylines and publication lists.
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
