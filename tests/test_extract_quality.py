@@ -325,6 +325,28 @@ def test_rating_call_to_action_contents_and_author_box_widgets_are_not_article_t
     assert "Bo Chen" in extract(f"<body><ol class='bibliography'>{papers}</ol></body>".encode(), URL).document.text
 
 
+def test_bylines_datelines_credits_section_labels_and_share_labels_are_not_article_text():
+    meta = ("<p class='entry-meta'>Updated: <time>May 25, 2024</time> by <a href='/about'>Nicole B.</a></p>"
+            "<div class='post-date'>Mar 27, 2025</div><p class='dpsp-share-text'>Sharing is caring!</p>"
+            "<p class='photo-credit'>Photo: Jane Doe</p><div class='attribution'><span>IB Times</span></div>"
+            "<div class='rubric'><span>Business</span></div>")
+    facts = "<div class='recipe-meta'>Prep time 10 minutes</div>"
+    html = _article().replace("<article class='post'>", f"<article class='post'>{meta}{facts}")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0" in text and "Paragraph 7" in text and "Prep time 10 minutes" in text
+    gone = ("Updated:", "Nicole B.", "Mar 27, 2025", "Sharing is caring", "Jane Doe", "IB Times", "Business")
+    assert not [w for w in gone if w in text]
+    # guard: a long paragraph a theme names `byline` (a standfirst) is article text
+    standfirst = "<p class='byline'>" + "The council voted, after a long night of debate, to close the bridge. " * 4
+    text = extract(_article(standfirst + "</p>").encode(), URL).document.text
+    assert "to close the bridge" in text
+    page = shared_path("html", "recipe-scrapers", "thespicetrain.com__thespicetrain_1.html").read_bytes()
+    text = extract(page, "https://thespicetrain.com/recipe").document.text
+    assert "This ahi tuna rub creates a delicious" in text and "Published: Jun 7, 2022" not in text
+    page = shared_path("html", "recipe-scrapers", "foodfidelity.com__foodfidelity.html").read_bytes()
+    assert "Sharing is caring!" not in extract(page, "https://foodfidelity.com/recipe").document.text
+
+
 def test_a_collapsible_jump_to_menu_is_not_article_text_but_a_collapsible_answer_is():
     menu = "<details><summary>Jump to:</summary><ul>" + "".join(
         f"<li><a href='#s{i}'>Section number {i}</a></li>" for i in range(5)) + "</ul></details>"

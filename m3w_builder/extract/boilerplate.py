@@ -3,15 +3,16 @@
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
-`<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and
-comment forms; small widgets: star ratings, calls to action, tables of contents) are removed only
-under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script
-runs, or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the
-page's text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that
-one the parser let swallow the article cannot remove it after the menus went; a comment section,
-which often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only
-while it holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`), and all
-removals by class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on
+`<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
+forms; small widgets: star ratings, calls to action, tables of contents, bylines, datelines and
+credits, and any named boilerplate held in a `<p>`, such as a share label) are removed only under
+guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
+or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
+text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
+parser let swallow the article cannot remove it after the menus went; a comment section, which
+often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it
+holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`), and all removals by
+class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on
 whitespace-normalised lengths: indentation would make a menu look big).
 """
 
@@ -46,6 +47,12 @@ _BOILERPLATE_WORDS = frozenset(
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
 _WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction".split())
 _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
+# Bylines, datelines, photo credits, a teaser's source line and section label ("Updated: May 25, 2024
+# · Published: Jun 7, 2022 by Nicole B.", "Photo: Getty", "Reuters 13 mins ago", "Business"): widgets too,
+# so a long standfirst that a theme names `byline` stays. `meta` alone names recipe facts (prep times).
+_BYLINE_WORDS = frozenset("byline bylines dateline date published posted timestamp attribution credit credits "
+                          "rubric kicker eyebrow".split())
+_META_OWNERS = frozenset("entry post article story".split())  # `entry-meta`, `post-meta`
 # An "about the author" box (a bio after the post); `author` alone names bylines and publication lists.
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
@@ -85,8 +92,10 @@ def _named_kind(value: str) -> str | None:
         return "comments"
     if not _BOILERPLATE_WORDS.isdisjoint(words) or ("author" in words and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
         return "name"
-    if not _WIDGET_WORDS.isdisjoint(words) or (("action" in lower or "contents" in lower) and any(
-            phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
+    if not _WIDGET_WORDS.isdisjoint(words) or not _BYLINE_WORDS.isdisjoint(words) \
+            or ("meta" in words and not _META_OWNERS.isdisjoint(words)) \
+            or (("action" in lower or "contents" in lower)
+                and any(phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
         return "widget"
     for word in words:
         if (word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS) or word.endswith(_COMPOUND_SUFFIXES):
@@ -162,6 +171,8 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = _flag_kind(*item)
+            if kind is not None and el.tag == "p" and kind in ("name", "widget"):
+                return "widget"  # a share label or byline held in a `<p>`: removed only while short
             if kind is not None and not (kind in ("name", "comments", "widget") and el.tag in _PROTECTED_TAGS):
                 if kind == "widget" and _has_h1(el):
                     continue
