@@ -21,7 +21,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.options import out_of_bounds
-from m3w_builder.pairs.paths import local_file_problem
+from m3w_builder.read.local_files import local_file_problem
 from pipelines import fs
 
 # options that change where or how a job runs, not what a shard holds

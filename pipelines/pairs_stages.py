@@ -28,8 +28,9 @@ from m3w_builder.pairs.items import (
     pairs_schema,
     shard_stats,
 )
-from m3w_builder.pairs.paths import is_local, local_path, local_refusal, local_url, read_local_file
+from m3w_builder.pairs.paths import is_local, local_path, local_refusal, local_url
 from m3w_builder.read.lists import read_list
+from m3w_builder.read.local_files import read_local_file
 from m3w_builder.read.records import ReadIssue, WebRecord
 from m3w_builder.samples.assemble import ShardSample
 from pipelines import fs

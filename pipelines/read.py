@@ -13,7 +13,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.drops import Rejected
 from m3w_builder.read.commoncrawl import HTTPS_BASE
-from m3w_builder.pairs.paths import local_file_problem
+from m3w_builder.read.local_files import local_file_problem
 from m3w_builder.read.records import ReadIssue, WebRecord, binary_type, read_archive
 from m3w_builder.read.remote import is_http, open_remote
 from pipelines import fs

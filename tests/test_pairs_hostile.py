@@ -12,7 +12,8 @@ import pytest
 
 from m3w_builder.drops import Rejected
 from m3w_builder.pairs.align import normalize_caption
-from m3w_builder.pairs.paths import local_path, local_url, read_local_file
+from m3w_builder.pairs.paths import local_path, local_url
+from m3w_builder.read.local_files import read_local_file
 from pipelines.pairs import PairsOptions, run
 from pipelines.pairs_stages import ReadPairList, read_local
 from pipelines.stages import Kept
