@@ -10,13 +10,14 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from m3w_builder.media.fetch import Fetcher, FetchOptions, MirrorResolver
+from tests.loopback import serving
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IMAGES = DATA / "images"
@@ -121,12 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
 def server():
     state = _State()
     handler = type("Handler", (_Handler,), {"state": state})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", state
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(handler) as port:
+        yield f"http://127.0.0.1:{port}", state
 
 
 def _fetcher(**kw) -> Fetcher:

@@ -5,9 +5,8 @@ cannot undo and a gzip bomb say so, and a compressed robots.txt is still obeyed.
 from __future__ import annotations
 
 import gzip
-import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import zstandard
@@ -16,6 +15,7 @@ from m3w_builder.media.fetch import Fetcher, FetchOptions
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.process import process_media
 from tests.conftest import shared_path
+from tests.loopback import serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,12 +56,8 @@ def server():
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", jpeg
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}", jpeg
 
 
 def _fetcher() -> Fetcher:

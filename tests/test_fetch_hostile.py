@@ -4,13 +4,13 @@ Unicode spellings of hosts, non-ASCII paths, UTF-8 redirects, and the loopback n
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from m3w_builder.media.fetch import Fetcher, FetchOptions
 from tests.conftest import shared_path
+from tests.loopback import serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,12 +44,8 @@ def server():
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield httpd.server_address[1], seen, jpeg
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as port:
+        yield port, seen, jpeg
 
 
 def test_an_international_host_and_path_go_on_the_wire_as_a_browser_sends_them(server):
