@@ -12,6 +12,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.drops import Rejected
+from m3w_builder.extract.urls import without_userinfo
 from m3w_builder.read.commoncrawl import HTTPS_BASE
 from m3w_builder.read.local_files import local_file_problem
 from m3w_builder.read.records import ReadIssue, WebRecord, binary_type, read_archive
@@ -78,7 +79,7 @@ class ReadRecords:
         bytes (`not_html`, as a WARC record labelled HTML would be)."""
         name = path.rsplit("/", 1)[-1]
         entry = self.url_map.get(name) or self.url_map.get(path) or {}
-        url = entry.get("url") or (path if "://" in path else "file://" + path)
+        url = without_userinfo(entry.get("url") or (path if "://" in path else "file://" + path))
         with open_input(path) as f:
             body = f.read(self.max_record_bytes + 1)
         if len(body) > self.max_record_bytes:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,6 +20,7 @@ from pipelines.pairs import PairsOptions, run
 from pipelines.pairs_stages import ReadPairList, read_local
 from pipelines.stages import Kept
 from tests.conftest import shared_path
+from tests.loopback import serving
 
 CAPTION = "a red bicycle leaning on a garden wall"
 
@@ -168,3 +171,45 @@ def test_local_paths_that_would_name_another_file_are_refused(tmp_path):
 ])
 def test_captions_keep_their_spelling_and_lose_invisible_characters(raw, stored):
     assert normalize_caption(raw) == stored
+
+
+class _OneImage(BaseHTTPRequestHandler):
+    """Serves one real JPEG at every path and remembers whether a request carried credentials."""
+
+    body = b""
+    authorized: list[str] = []
+
+    def do_GET(self):
+        self.authorized.append(self.headers.get("Authorization") or "")
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.timeout(300)
+def test_passwords_in_list_urls_are_never_written_out(tmp_path):
+    """A `user:password@` in a list URL was stored in the manifest, the sample json and the rejects."""
+    _OneImage.body = sorted(shared_path("images", "exif-orientation-examples").glob("*.jpg"))[0].read_bytes()
+    with serving(_OneImage) as port:
+        rows = [{"url": f"http://alice:s3cr3tpw@127.0.0.1:{port}/a.jpg", "caption": CAPTION},
+                {"url": f"http://bob:s3cr3tpw@127.0.0.1:{port}/gone", "caption": ""}]
+        listing = tmp_path / "list.jsonl"
+        listing.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        out = tmp_path / "out"
+        result = run(["--source", "ltip", "--input", str(listing), "--output", str(out), "--http_allow", "127.0.0.1",
+                      "--direct_num_workers=1"])
+    assert result["stats"]["media/kept"] == 1 and set(_OneImage.authorized) == {""}  # robots.txt and the image
+    written = [p for p in out.rglob("*") if p.is_file()]
+    for path in written:
+        data = path.read_bytes()
+        if path.suffix == ".tar":
+            with tarfile.open(path) as tar:
+                data = b"".join(tar.extractfile(m).read() for m in tar if m.name.endswith(".json"))
+        assert b"s3cr3tpw" not in data and b"alice" not in data and b"bob" not in data, path
+    urls = {r["url"] for r in pq.read_table(next(out.glob("*.parquet"))).to_pylist()}
+    assert urls == {f"http://127.0.0.1:{port}/a.jpg", f"http://127.0.0.1:{port}/gone"}

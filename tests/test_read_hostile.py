@@ -17,7 +17,10 @@ import zstandard
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from m3w_builder.document import ImageNode
 from m3w_builder.drops import Rejected
+from m3w_builder.extract import extract
+from m3w_builder.extract.urls import resolve, without_userinfo
 from m3w_builder.read.encoding import decode_content
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from pipelines.m3w import run
@@ -232,3 +235,15 @@ def test_an_html_file_over_the_record_cap_is_not_read_whole(tmp_path):
     assert rejected.value.reason == "record_too_large"
     (kept,) = ReadRecords(None, max_record_bytes=page.stat().st_size)(str(page))
     assert kept.item.body == page.read_bytes()
+
+
+def test_userinfo_in_page_and_image_urls_is_never_stored():
+    """`user:password@` in a WARC target URI or an `<img src>` reached documents and shards."""
+    page = _page(2, "http://carol:pw123@img.test/a@2x.jpg?size=big@1")
+    (record,) = _read(_warc([("https://dave:pw456@a.test/post@home", page, "text/html", None)]))
+    assert record.url == "https://a.test/post@home"
+    doc = extract(record.body, record.url).document
+    assert [n.src for n in doc.nodes if isinstance(n, ImageNode)] == ["http://img.test/a@2x.jpg?size=big@1"]
+    assert resolve(record.url, "//eve:pw@cdn.test/x.jpg") == "https://cdn.test/x.jpg"
+    assert without_userinfo("file:///data/a@b.jpg") == "file:///data/a@b.jpg"
+    assert without_userinfo("http://host.test/#user@x") == "http://host.test/#user@x"

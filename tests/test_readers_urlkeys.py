@@ -1,5 +1,5 @@
 """URL dedup keys (w3lib canonical form): spellings of one URL give one key, different URLs differ;
-`resolve` unifies only equivalent spellings (userinfo keeps its case)."""
+`resolve` unifies only equivalent spellings (the path keeps its case; userinfo is dropped)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ RESOLVED = [
     ("http://BÜCHER.de/x", "http://xn--bcher-kva.de/x"),
     ("http://example.com/%e4?q=%e4", "http://example.com/%E4?q=%E4"),
     ("http://example.com/café", "http://example.com/caf%C3%A9"),
-    ("HTTP://User:PassWord@Example.COM:8080/Path?Q=A#frag", "http://User:PassWord@example.com:8080/Path?Q=A"),
+    ("HTTP://User:PassWord@Example.COM:8080/Path?Q=A#frag", "http://example.com:8080/Path?Q=A"),  # userinfo: never stored
     ("http://example.com/a%2Fb/.hidden", "http://example.com/a%2Fb/.hidden"),
 ]
 
@@ -62,7 +62,7 @@ def test_resolve_unifies_only_equivalent_spellings(ref: str, expected: str) -> N
 
 def test_resolve_relative_refs_and_non_urls() -> None:
     base = "http://User:Secret@Example.com/a/b/page.html"
-    assert resolve(base, "../img/./x.jpg") == "http://User:Secret@example.com/a/img/x.jpg"
+    assert resolve(base, "../img/./x.jpg") == "http://example.com/a/img/x.jpg"  # no userinfo carried over
     assert resolve(base, "//cdn.Example.com/%7e/x.jpg") == "http://cdn.example.com/~/x.jpg"
     assert [resolve(base, r) for r in ("data:image/png;base64,AA", "javascript:x()", "#top", "ftp://h/x", "http:///x",
                                        "", None)] == [None] * 7

@@ -46,9 +46,10 @@ def resolve(base: str, ref: str | None) -> str | None:
     """Absolute http(s) URL for `ref` against `base`, or None (data:, javascript:, garbage).
 
     Only spellings RFC 3986 (§6.2.2) calls equivalent are unified, so the URL fetched is the one
-    meant: scheme and host lowercased (userinfo and path keep their case), IDNA hosts in punycode,
+    meant: scheme and host lowercased (the path keeps its case), IDNA hosts in punycode,
     non-ASCII percent-encoded (w3lib's `safe_url_string`), dot segments removed, percent-escapes
-    upper-cased and unreserved ones (`%7E`) decoded; the fragment is dropped."""
+    upper-cased and unreserved ones (`%7E`) decoded; the fragment and any userinfo are dropped
+    (see `without_userinfo`)."""
     if not ref:
         return None
     ref = ref.strip()
@@ -64,13 +65,29 @@ def resolve(base: str, ref: str | None) -> str | None:
         parts = urlsplit(absolute if plain else safe_url_string(absolute))
     except ValueError:
         return None
-    userinfo, at, host = parts.netloc.rpartition("@")
+    host = parts.netloc.rpartition("@")[2]
     if parts.scheme.lower() not in _ALLOWED_SCHEMES or not host.partition(":")[0]:
         return None
     path, query = parts.path or "/", parts.query
     if not plain:
         path, query = _escapes(_remove_dot_segments(path)), _escapes(query)
-    return urlunsplit((parts.scheme.lower(), userinfo + at + host.lower(), path, query, ""))
+    return urlunsplit((parts.scheme.lower(), host.lower(), path, query, ""))
+
+
+def without_userinfo(url: str) -> str:
+    """`url` without a `user:password@` part: a URL is stored in shards, manifests and rejects, and
+    a password in it would be published with the dataset. Nothing is lost: the fetcher never sends
+    userinfo (browsers refuse it on embedded images too), so the resource fetched is the same."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = len(rest)
+    for stop in "/?#":
+        found = rest.find(stop)
+        if found != -1:
+            end = min(end, found)
+    at = rest.rfind("@", 0, end)
+    return url if at == -1 else f"{scheme}://{rest[at + 1:]}"
 
 
 # ASCII allowed unescaped in a URL, with no escape and no dot segment: nothing to normalise

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from PIL import Image
 
+from m3w_builder.extract.urls import without_userinfo
 from m3w_builder.media.process import MediaResult
 from m3w_builder.pairs.align import normalize_caption, pair_key
 from m3w_builder.samples.assemble import ShardSample
@@ -63,14 +64,16 @@ class PairItem:
 
 def make_item(url: str, caption: str, kind: str, source: str, *, from_list: bool = True, extra: dict | None = None,
               encoding: str = "utf-8") -> PairItem:
-    """An item keyed by its URL and normalized caption (so reruns and retries agree)."""
-    caption = neutralise(normalize_caption(caption))
+    """An item keyed by its URL and normalized caption (so reruns and retries agree); the URL
+    without userinfo (`without_userinfo`: a password in a list is never written out)."""
+    caption, url = neutralise(normalize_caption(caption)), without_userinfo(url)
     return PairItem(pair_key(url, caption), url, caption, kind, source, from_list, dict(extra or {}), encoding)
 
 
 def broken_item(source: str, reason: str, detail: str, kind: str, url: str = "", caption: str = "",
                 extra: dict | None = None, encoding: str = "utf-8") -> PairItem:
     """An unusable row, keyed by its position in the input (it has no usable url+caption)."""
+    url = without_userinfo(url)
     return PairItem(pair_key("row:" + source, url + "\n" + caption), url, caption, kind, source, True,
                     dict(extra or {}), encoding, reason, detail)
 

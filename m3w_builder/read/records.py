@@ -23,6 +23,7 @@ from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from m3w_builder.drops import Rejected
+from m3w_builder.extract.urls import without_userinfo
 from m3w_builder.media.sniff import sniff
 from m3w_builder.read.encoding import decode_content
 from m3w_builder.read.remote import RemoteError
@@ -96,7 +97,7 @@ def _detail(err: BaseException) -> str:
 
 
 def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
-    url = rec.rec_headers.get_header("WARC-Target-URI") or ""
+    url = without_userinfo(rec.rec_headers.get_header("WARC-Target-URI") or "")
     if not rec.rec_type or rec.rec_headers.get_header("Content-Length") is None:  # e.g. a header cut short
         return ReadIssue("bad_record_header", source, url, detail="record header has no WARC-Type or Content-Length")
     if rec.rec_type == "revisit":
