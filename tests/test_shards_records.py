@@ -79,19 +79,41 @@ def test_every_shared_archive_is_read_or_counted(path):
     manifest = {json.loads(l)["file"]: json.loads(l) for l in (SHARED_DATA / "MANIFEST-warc.jsonl").read_text().splitlines()}
     entry = manifest.get(str(path.relative_to(SHARED_DATA)))
     html = [i for i in items if isinstance(i, WebRecord) and i.is_html]
-    if entry and entry.get("html_responses") and not path.name.endswith((".lz4", ".bad")):
+    if entry and entry.get("html_responses") and not path.name.endswith(".bad"):
         truncated = [i for i in items if isinstance(i, ReadIssue) and i.reason in ("truncated_record", "bad_content_length")]
         assert len(html) + len(truncated) >= 1
 
 
-def test_bad_gzip_is_recovered_and_lz4_is_counted():
+def test_bad_gzip_is_recovered():
     bad = shared_path("warc", "warcio-1.5.3", "example-bad-non-chunked.warc.gz")
     items = list(read_archive(lambda: open(bad, "rb"), str(bad)))
     reasons = Counter(i.reason for i in items if isinstance(i, ReadIssue))
     assert reasons["recovered_whole_file_gzip"] == 1
     assert any(isinstance(i, WebRecord) and i.url == "http://example.com/" for i in items)
+
+
+def _records(path_or_bytes) -> list:
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else path_or_bytes.read_bytes()
+    return [(i.url, i.body) if isinstance(i, WebRecord) else i.reason
+            for i in read_archive(lambda: io.BytesIO(data), "a.warc")]
+
+
+def test_lz4_archives_read_as_their_plain_warc_and_cut_or_damaged_ones_are_counted():
+    """resiliparse's LZ4 WARCs (one frame per record) were `unknown_format`: not one page read."""
     lz4 = shared_path("warc", "resiliparse", "warcfile.warc.lz4")
-    assert [i.reason for i in read_archive(lambda: open(lz4, "rb"), str(lz4))] == ["unknown_format"]
+    plain = _records(shared_path("warc", "resiliparse", "warcfile.warc"))
+    assert _records(lz4) == plain and sum(isinstance(r, tuple) for r in plain) == 16
+    data = lz4.read_bytes()
+    cut = _records(data[: len(data) // 2])
+    whole = len(cut) - next(i for i, r in enumerate(reversed(cut)) if r not in ("truncated", "truncated_record"))
+    assert 2 < whole < len(plain) and cut[:whole] == plain[:whole]
+    assert cut[whole:] in (["truncated"], ["truncated_record", "truncated"], ["truncated_record"])
+    frame_header = data.index(b"\x04\x22\x4d\x18", len(data) // 2)  # the frame of a later record
+    damaged = data[:frame_header + 4] + b"\xff" * 3 + data[frame_header + 7:]
+    read = _records(damaged)
+    whole = len(read) - next(i for i, r in enumerate(reversed(read)) if r not in ("corrupt", "corrupt_record"))
+    assert 2 < whole < len(plain) and read[:whole] == plain[:whole]
+    assert read[whole:] in (["corrupt"], ["corrupt_record", "corrupt"])
 
 
 def test_truncated_archive_keeps_records_before_the_cut(tmp_path):

@@ -2,7 +2,9 @@
 
 Every record comes out as a `WebRecord` or as a `ReadIssue` naming why it (or the rest of the
 file) could not be read: revisit records, truncated files and bad gzip are counted, never fatal.
-A whole-file gzip (not per-record "chunked" gzip, which warcio refuses) is re-read through `gzip`.
+A whole-file gzip (not per-record "chunked" gzip, which warcio refuses) is re-read through `gzip`;
+an LZ4-compressed archive (one LZ4 frame per record, as resiliparse and ChatNoir write them) is
+read through `lz4.frame`.
 A record whose Content-Length lies (its body cut short or run into the next record) is
 `bad_content_length`; a payload still under a content coding warcio leaves alone (`x-gzip`,
 `gzip, gzip`, `zstd`) is decoded (`read.encoding`); an HTML-labelled record whose bytes are an
@@ -15,9 +17,11 @@ import gzip
 import struct
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import lz4.frame
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
@@ -76,9 +80,11 @@ class ReadIssue:
 
 
 # What warcio (and the zlib/gzip/brotli decoders under it) really raise on cut or damaged input:
-# a record header cut mid-line gives AttributeError, bad chunked encoding ValueError, ...
+# a record header cut mid-line gives AttributeError, bad chunked encoding ValueError, a damaged
+# LZ4 frame RuntimeError, ...
 READ_ERRORS = (EOFError, zlib.error, OSError, ValueError, AttributeError, TypeError, IndexError, KeyError,
-               UnicodeError, struct.error, OverflowError)
+               UnicodeError, struct.error, OverflowError, RuntimeError)
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
 
 _WHOLE_FILE_GZIP = "non-chunked gzip"
@@ -121,7 +127,8 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     try:
         body = rec.content_stream().read(max_bytes + 1)
     except READ_ERRORS as err:  # bad chunked/gzip/brotli body: this record only
-        return ReadIssue("corrupt_record", source, url, detail=_detail(err))
+        reason = "truncated_record" if isinstance(err, EOFError) else "corrupt_record"  # EOF: an LZ4 file cut here
+        return ReadIssue(reason, source, url, detail=_detail(err))
     if len(body) > max_bytes:
         return ReadIssue("record_too_large", source, url)
     if getattr(rec.raw_stream, "limit", 0) > 0:  # fewer bytes than Content-Length: the file was cut
@@ -171,8 +178,43 @@ class _CountingReader:
         return data
 
     def exhausted(self) -> bool:
-        """True when nothing is left to read (so a parse error there means the file was cut)."""
-        return not self.stream.read(1)
+        """True when nothing is left to read (so a parse error there means the file was cut); a
+        compressed stream whose last frame ends early (EOFError) was cut too; one that fails to
+        decode (a damaged LZ4 frame) was not."""
+        try:
+            return not self.stream.read(1)
+        except EOFError:
+            return True
+        except READ_ERRORS:
+            return False
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read (to tell its format) and are served again."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.stream.read(size)
+        if size is None or size < 0:
+            data, self.head = self.head + self.stream.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data + (self.stream.read(size - len(data)) if size > len(data) else b"")
+
+
+@contextmanager
+def _archive_bytes(open_stream: Callable[[], BinaryIO]) -> Iterator[BinaryIO]:
+    """The archive's bytes for warcio: as stored, or LZ4-decoded (warcio reads gzip only)."""
+    with open_stream() as raw:
+        head = raw.read(len(_LZ4_MAGIC))
+        if head == _LZ4_MAGIC:
+            with lz4.frame.LZ4FrameFile(_Prefixed(head, raw)) as decoded:
+                yield decoded
+        else:
+            yield _Prefixed(head, raw)
 
 
 def _empty(counting: _CountingReader) -> bool:
@@ -300,7 +342,7 @@ def read_archive(
     `corrupt` issue naming the record index where reading stopped."""
     progress = _Progress()
     try:
-        with open_stream() as stream:
+        with _archive_bytes(open_stream) as stream:
             yield from _iterate(stream, path, max_record_bytes, 0, progress)
         return
     except ArchiveLoadFailed:
