@@ -3,6 +3,7 @@ media on `media`)."""
 
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 from collections.abc import Iterator
@@ -53,10 +54,20 @@ class ExpandInputs:
         if is_http(pattern):  # a URL names one file: there is nothing to glob
             yield pattern
             return
-        matched = sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
+        matched = {m.path for r in FileSystems.match([pattern]) for m in r.metadata_list}
+        if "://" not in pattern and glob.has_magic(pattern):
+            # Beam's local match leaves out the folders and broken links a glob matches, which
+            # would vanish uncounted: they are added, and every match that is no plain file
+            # (FIFOs and devices too, which Beam lists) is a counted drop, never opened
+            matched |= {path for path in glob.glob(pattern) if local_file_problem(path)}
         if not matched:
             raise Rejected("no_such_input", f"nothing matches {pattern}")
-        yield from matched
+        for path in sorted(matched):
+            problem = None if "://" in path else local_file_problem(path)
+            if problem:
+                yield Dropped(problem[0], path, "", problem[1])
+            else:
+                yield path
 
 
 class ReadRecords:
@@ -91,10 +102,6 @@ class ReadRecords:
                          fetch_time=entry.get("warc_date", ""), source=path)
 
     def __call__(self, path: str) -> Iterator[Any]:
-        problem = None if "://" in path else local_file_problem(path)
-        if problem:  # a FIFO, device or folder a glob matched: opening it could block or never end
-            yield Dropped(problem[0], path, "", problem[1])
-            return
         if path.lower().endswith(HTML_SUFFIXES):
             yield Kept(self._html_file(path), volumes={"html_files": 1})
             return

@@ -213,3 +213,24 @@ def test_passwords_in_list_urls_are_never_written_out(tmp_path):
         assert b"s3cr3tpw" not in data and b"alice" not in data and b"bob" not in data, path
     urls = {r["url"] for r in pq.read_table(next(out.glob("*.parquet"))).to_pylist()}
     assert urls == {f"http://127.0.0.1:{port}/a.jpg", f"http://127.0.0.1:{port}/gone"}
+
+
+@pytest.mark.timeout(120)
+def test_a_list_glob_counts_what_it_matches_that_is_no_file(tmp_path):
+    """A FIFO a list glob matched blocked the list reader for ever; a folder or broken link it
+    matched vanished uncounted (Beam's match lists neither)."""
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps({"url": "http://a.test/1.jpg", "caption": CAPTION}) + "\n")
+    os.mkfifo(folder / "fifo.jsonl")
+    (folder / "dir.jsonl").mkdir()
+    (folder / "gone.jsonl").symlink_to(folder / "nothing.jsonl")
+    out = tmp_path / "out"
+    stats = run(["--source", "ltip", "--input", str(folder / "*.jsonl"), "--output", str(out), "--no_http",
+                 "--direct_num_workers=1", "--no_report", "--allow_empty"])["stats"]
+    assert stats["inputs/local_not_a_file"] == 2 and stats["inputs/local_broken_link"] == 1
+    assert stats["list/n_rows"] == 1
+    rows = {(r["reason"], r["id"].rsplit("/", 1)[-1]) for r in pq.read_table(out / "rejects").to_pylist()
+            if r["stage"] == "inputs"}
+    assert rows == {("local_not_a_file", "fifo.jsonl"), ("local_not_a_file", "dir.jsonl"),
+                    ("local_broken_link", "gone.jsonl")}

@@ -191,9 +191,10 @@ def _hostile_folder(tmp_path):
 
 
 @pytest.mark.timeout(300)
-def test_m3w_job_counts_binary_html_files_and_fifos_a_glob_finds(tmp_path):
+def test_m3w_job_counts_binary_html_files_and_what_a_glob_finds_that_is_no_file(tmp_path):
     """An image, PDF or ZIP named .html went to the extractor (WARC records of those bytes are
-    read/not_html); a FIFO a glob matched blocked a worker for ever."""
+    read/not_html); a FIFO a glob matched blocked a worker for ever; a folder or a broken link it
+    matched vanished uncounted (Beam's match lists neither)."""
     folder = _hostile_folder(tmp_path)
     url_map = tmp_path / "urls.jsonl"
     url_map.write_text(json.dumps({"file": "zip.html", "url": "http://a.test/zip"}) + "\n")
@@ -201,15 +202,18 @@ def test_m3w_job_counts_binary_html_files_and_fifos_a_glob_finds(tmp_path):
     dataset = run(["--input", str(folder / "*"), "--url_map", str(url_map), "--output", str(out), "--no_http",
                    "--direct_num_workers=1", "--no_report"])
     stats = dataset["stats"]
-    assert stats["read/not_html"] == 3 and stats["read/local_not_a_file"] == 2
+    assert stats["read/not_html"] == 3
+    assert stats["inputs/local_not_a_file"] == 3 and stats["inputs/local_broken_link"] == 1
     assert stats["shard/n_samples"] == 2  # the WARC's page and the page file (its image from the WARC)
-    rows = {(r["reason"], r["id"].rsplit("/", 1)[-1], r["detail"].rsplit(": ", 1)[-1])
-            for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"}
-    assert rows == {("not_html", "png.html", "named HTML, the bytes are image/png"),
-                    ("not_html", "pdf.htm", "named HTML, the bytes are application/pdf"),
-                    ("not_html", "zip.html", "named HTML, the bytes are application/zip"),
-                    ("local_not_a_file", "fifo.html", "a FIFO, not a plain file"),
-                    ("local_not_a_file", "fifo.warc.gz", "a FIFO, not a plain file")}
+    rows = {(r["stage"], r["reason"], r["id"].rsplit("/", 1)[-1], r["detail"].rsplit(": ", 1)[-1])
+            for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] in ("read", "inputs")}
+    assert rows == {("read", "not_html", "png.html", "named HTML, the bytes are image/png"),
+                    ("read", "not_html", "pdf.htm", "named HTML, the bytes are application/pdf"),
+                    ("read", "not_html", "zip.html", "named HTML, the bytes are application/zip"),
+                    ("inputs", "local_not_a_file", "fifo.html", "a FIFO, not a plain file"),
+                    ("inputs", "local_not_a_file", "fifo.warc.gz", "a FIFO, not a plain file"),
+                    ("inputs", "local_not_a_file", "dir.html", "a folder, not a plain file"),
+                    ("inputs", "local_broken_link", "gone.html", "No such file or directory")}
 
 
 @pytest.mark.timeout(60)
