@@ -226,7 +226,7 @@ def test_every_shared_warc_is_accounted_for(tmp_path):
     stats = dataset["stats"]
     assert stats["read/n_archives"] == len(files)
     assert stats["extract/kept"] + _drops(stats, "extract") == stats["read/kept"] == stats["read/n_html_records"]
-    assert stats["read/unknown_format"] >= 2 and stats["read/recovered_whole_file_gzip"] >= 1
+    assert "read/unknown_format" not in stats and stats["read/recovered_whole_file_gzip"] >= 1  # LZ4 WARCs are read
     assert stats["media/unsupported_format"] >= 1  # iana.warc.gz replays its own SVGs from the archive
 
 
