@@ -114,3 +114,39 @@ def test_pairs_job_reads_hostile_lists_row_by_row(tmp_path):
         "excel.tsv#1": "success", "excel.tsv#2": "success", "rows.jsonl#1": "bad_json",
         "rows.jsonl#2": "duplicate_column", "rows.jsonl#3": "success"}
     assert rows["excel.tsv#1"]["caption_encoding"] == "utf-16" and dataset["stats"]["pairs/kept"] == 3
+
+
+def _parquet(table, **options) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out, **options)
+    return out.getvalue()
+
+
+def test_a_parquet_url_column_named_twice_is_ambiguous_not_the_last_one():
+    """pyarrow's rows keep the last of two `url` columns: the second URL was taken silently."""
+    import pyarrow as pa
+
+    table = pa.Table.from_arrays([pa.array(["http://a.test/1.jpg"]), pa.array(["http://b.test/2.jpg"]),
+                                  pa.array(["a cat"])], names=["url", "url", "caption"])
+    rows = _rows("l.parquet", _parquet(table))
+    assert [(r.row_id, r.error, r.detail) for r in rows] == [("l.parquet#0", "duplicate_column",
+                                                             "column 'url' appears 2 times")]
+
+
+def test_a_corrupt_parquet_row_group_costs_only_its_rows_and_says_how_many():
+    """One damaged row group ended the whole list in one `unreadable_list` row: the 2,000 good rows
+    around it were lost and the 3,000 rows counted as one."""
+    import pyarrow as pa
+
+    table = pa.table({"url": [f"http://a.test/{i}.jpg" for i in range(3000)], "caption": ["a cat"] * 3000})
+    data = bytearray(_parquet(table, row_group_size=1000))
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)
+    start = column.data_page_offset + 20  # past the page header: the compressed values
+    data[start:start + 64] = b"\xff" * 64
+    rows = _rows("l.parquet", bytes(data))
+    broken = [r for r in rows if r.error]
+    assert [(r.row_id, r.error) for r in broken] == [("l.parquet#1001", "unreadable_rows")]
+    assert broken[0].detail.startswith("row group 1: 1000 rows from #1001 unread: ")
+    good = [r for r in rows if not r.error]
+    assert [r.row_id for r in good] == [f"l.parquet#{i}" for i in [*range(1, 1001), *range(2001, 3001)]]
+    assert [r.url for r in good] == [f"http://a.test/{i - 1}.jpg" for i in [*range(1, 1001), *range(2001, 3001)]]

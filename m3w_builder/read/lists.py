@@ -9,8 +9,9 @@ replacement characters for what still does not decode; their rows record that en
 UTF-16/UTF-32 file (a byte-order mark, or UTF-16 without one: Excel's "Unicode text") is read as
 such. Lines end at LF, CRLF or a lone CR; a line over 16 MiB is one `row_too_long` row, its bytes
 skipped, never held. A url or caption column named twice (a CSV header, a JSON object's keys)
-is ambiguous: `duplicate_column` (JSON would silently keep the last one); other CSV columns named
-twice are kept as `name.1`, `name.2`, ... as pandas names them.
+is ambiguous: `duplicate_column` (JSON and pyarrow would silently keep the last one); other CSV
+columns named twice are kept as `name.1`, `name.2`, ... as pandas names them. A parquet row group
+that cannot be decoded is one `unreadable_rows` row saying how many rows it held; the others are read.
 
 Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
 from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
@@ -439,20 +440,54 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
         yield make_row(f"{label}#{n}", dict(zip(header, values)), options, encoding)
 
 
+@dataclass
+class _BrokenGroup:
+    """A parquet row group that could not be read whole: its unread rows, and why."""
+
+    index: int
+    unread: int
+    error: str
+
+
 def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterator[ListRow]:
-    """Rows in batches of `_BATCH_ROWS` (a gzipped or unseekable file is read into memory first:
-    parquet keeps its index at the end)."""
+    """Rows in batches of `_BATCH_ROWS`, row group by row group, so a corrupt group costs only its
+    own rows: one `unreadable_rows` row says how many (a gzipped or unseekable file is read into
+    memory first: parquet keeps its index at the end). A url or caption column named twice is one
+    `duplicate_column` row for the file, as in a CSV header (pyarrow would keep the last one)."""
     source = stream if getattr(stream, "seekable", lambda: False)() and not isinstance(stream, gzip.GzipFile) \
         else io.BytesIO(stream.read())
     parquet = pq.ParquetFile(source)
+    names = parquet.schema_arrow.names
+    twice = [c for c in (options.url_col, options.caption_col) if names.count(c) > 1]
+    if twice:
+        yield ListRow(f"{label}#0", error="duplicate_column", detail=f"column {twice[0]!r} appears {names.count(twice[0])} times")
+        return
     raw = [f.name for f in parquet.schema_arrow if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     decoder = _LineDecoder(options.encoding)
-    batches = (b.to_pylist() for b in parquet.iter_batches(batch_size=_BATCH_ROWS))
-    def binary(rows: list[dict]) -> list[bytes]:
+
+    def batches() -> Iterator[list[dict] | _BrokenGroup]:
+        for group in range(parquet.num_row_groups):
+            done = 0
+            try:
+                for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, row_groups=[group]):
+                    done += batch.num_rows
+                    yield batch.to_pylist()
+            except (OSError, ValueError, pa.ArrowException) as err:
+                unread = max(0, parquet.metadata.row_group(group).num_rows - done)
+                yield _BrokenGroup(group, unread, f"{type(err).__name__}: {err}"[:200])
+
+    def binary(rows: list[dict] | _BrokenGroup) -> list[bytes]:
+        if isinstance(rows, _BrokenGroup):
+            return []
         return [r[c] for r in rows for c in raw if isinstance(r.get(c), bytes)]
 
     n = 0
-    for rows in _settled(batches, binary, decoder):
+    for rows in _settled(batches(), binary, decoder):
+        if isinstance(rows, _BrokenGroup):
+            yield ListRow(f"{label}#{n + 1}", error="unreadable_rows",
+                          detail=f"row group {rows.index}: {rows.unread} rows from #{n + 1} unread: {rows.error}")
+            n += rows.unread  # later rows keep their place in the file as their id
+            continue
         for obj in rows:
             n += 1
             encoding = "utf-8"
