@@ -150,3 +150,25 @@ def test_a_corrupt_parquet_row_group_costs_only_its_rows_and_says_how_many():
     good = [r for r in rows if not r.error]
     assert [r.row_id for r in good] == [f"l.parquet#{i}" for i in [*range(1, 1001), *range(2001, 3001)]]
     assert [r.url for r in good] == [f"http://a.test/{i - 1}.jpg" for i in [*range(1, 1001), *range(2001, 3001)]]
+
+
+def test_pairs_job_counts_a_corrupt_parquet_row_group_and_makes_the_others(tmp_path):
+    """The job end to end (FnApiRunner): real local photos in three row groups, the middle one
+    damaged; its row is `unreadable_rows` with a manifest row, the two others are samples."""
+    import pyarrow as pa
+
+    photos = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))[:3]
+    table = pa.table({"url": [str(p) for p in photos],
+                      "caption": [f"a landscape photo number {i} from a test suite" for i in range(3)]})
+    data = bytearray(_parquet(table, row_group_size=1))
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)
+    start = column.dictionary_page_offset if column.has_dictionary_page else column.data_page_offset
+    data[start:start + column.total_compressed_size] = b"\xff" * column.total_compressed_size  # headers too
+    (tmp_path / "list.parquet").write_bytes(bytes(data))
+    out = tmp_path / "out"
+    dataset = run(["--source", "ltip", "--input", str(tmp_path / "list.parquet"), "--output", str(out), "--no_http",
+                   "--direct_num_workers=1", "--no_report"])
+    rows = {r["source"]: r for p in out.glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert {s: r["reason"] for s, r in rows.items()} == {
+        "list.parquet#1": "success", "list.parquet#2": "unreadable_rows", "list.parquet#3": "success"}
+    assert dataset["stats"]["pairs/kept"] == 2
