@@ -172,3 +172,15 @@ def test_pairs_job_counts_a_corrupt_parquet_row_group_and_makes_the_others(tmp_p
     assert {s: r["reason"] for s, r in rows.items()} == {
         "list.parquet#1": "success", "list.parquet#2": "unreadable_rows", "list.parquet#3": "success"}
     assert dataset["stats"]["pairs/kept"] == 2
+
+
+@pytest.mark.parametrize("name, sep", [("l.csv", ","), ("l.tsv", "\t")])
+def test_an_unclosed_quote_costs_its_own_row_not_the_rows_it_ran_into(name, sep):
+    """The quote ran on through 128 KB of the following rows (the csv field limit): those ~4,000
+    rows vanished into one `bad_row`, and every later row got another row's id."""
+    lines = ["url" + sep + "caption"] + [f"http://a.test/{i}.jpg{sep}caption number {i}" for i in range(1, 10_001)]
+    lines[5] = f"http://a.test/5.jpg{sep}\"a caption whose quote is never closed"
+    rows = _rows(name, ("\n".join(lines) + "\n").encode())
+    assert len(rows) == 10_000
+    assert [(r.row_id, r.error) for r in rows if r.error] == [(f"{name}#5", "bad_row")]
+    assert all(r.url == f"http://a.test/{r.row_id.split('#')[1]}.jpg" for r in rows if not r.error)

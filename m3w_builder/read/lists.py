@@ -12,6 +12,8 @@ skipped, never held. A url or caption column named twice (a CSV header, a JSON o
 is ambiguous: `duplicate_column` (JSON and pyarrow would silently keep the last one); other CSV
 columns named twice are kept as `name.1`, `name.2`, ... as pandas names them. A parquet row group
 that cannot be decoded is one `unreadable_rows` row saying how many rows it held; the others are read.
+A CSV quote left open that runs past the field limit (128 KB) is one `bad_row`; the lines it ran
+into are read again, each on its own.
 
 Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
 from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
@@ -370,18 +372,21 @@ class _TrackingLines:
         self.lines = lines
         self.used: set[str] = set()
         self.overlong = 0  # bytes of an overlong line met since the last row
+        self.held: list[str] = []  # the lines fed since the last row
 
     def __iter__(self) -> Iterator[str]:
         for text, encoding in self.lines:
             self.used.add(encoding)
             if isinstance(text, _Overlong):
                 self.overlong = text.size
-                yield "\n"  # an empty line in its place: the row is reported from `overlong`
-                continue
-            yield text.replace("\x00", "")
+                text = "\n"  # an empty line in its place: the row is reported from `overlong`
+            else:
+                text = text.replace("\x00", "")
+            self.held.append(text)
+            yield text
 
     def take(self) -> str:
-        used, self.used = self.used, set()
+        used, self.used, self.held = self.used, set(), []
         return next((e for e in sorted(used) if e != "utf-8"), "utf-8")
 
 
@@ -420,8 +425,22 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
         except StopIteration:
             return
         except csv.Error as err:
+            swallowed = tracker.held[1:]
+            encoding = tracker.take()
             n += 1
-            yield ListRow(f"{label}#{n}", error="bad_row", detail=str(err)[:200], encoding=tracker.take())
+            yield ListRow(f"{label}#{n}", error="bad_row", detail=str(err)[:200], encoding=encoding)
+            # an unclosed quote ran into the lines after its own (up to the field limit): each is
+            # read again on its own, once, so none is lost and a file of unclosed quotes stays linear
+            for line in swallowed:
+                try:
+                    values = next(csv.reader([line], delimiter=delimiter, strict=True), [])
+                except csv.Error as line_err:
+                    n += 1
+                    yield ListRow(f"{label}#{n}", error="bad_row", detail=str(line_err)[:200], encoding=encoding)
+                    continue
+                if any(v.strip() for v in values):
+                    n += 1
+                    yield _csv_row(f"{label}#{n}", values, header, options, encoding)
             continue
         encoding = tracker.take()
         if tracker.overlong:
@@ -433,11 +452,13 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
         if not any(v.strip() for v in values):
             continue
         n += 1
-        if len(values) != len(header):
-            yield ListRow(f"{label}#{n}", error="bad_row", encoding=encoding,
-                          detail=f"{len(values)} fields, header has {len(header)}")
-            continue
-        yield make_row(f"{label}#{n}", dict(zip(header, values)), options, encoding)
+        yield _csv_row(f"{label}#{n}", values, header, options, encoding)
+
+
+def _csv_row(row_id: str, values: list[str], header: list[str], options: ListOptions, encoding: str) -> ListRow:
+    if len(values) != len(header):
+        return ListRow(row_id, error="bad_row", encoding=encoding, detail=f"{len(values)} fields, header has {len(header)}")
+    return make_row(row_id, dict(zip(header, values)), options, encoding)
 
 
 @dataclass
