@@ -184,3 +184,16 @@ def test_an_unclosed_quote_costs_its_own_row_not_the_rows_it_ran_into(name, sep)
     assert len(rows) == 10_000
     assert [(r.row_id, r.error) for r in rows if r.error] == [(f"{name}#5", "bad_row")]
     assert all(r.url == f"http://a.test/{r.row_id.split('#')[1]}.jpg" for r in rows if not r.error)
+
+
+def test_a_quote_left_open_near_the_end_does_not_swallow_the_last_rows():
+    """The csv module hands back a field still open at the end of the file whole: the two rows
+    after it became its caption, and the rows themselves were never counted. A quoted caption
+    on two lines stays one row."""
+    text = ('url,caption\nhttp://a.test/1.jpg,"one\non two lines"\nhttp://a.test/2.jpg,"two, never closed\n'
+            "http://a.test/3.jpg,three\nhttp://a.test/4.jpg,four\n")
+    rows = _rows("l.csv", text.encode())
+    assert [(r.row_id, r.error, r.caption) for r in rows] == [
+        ("l.csv#1", None, "one\non two lines"), ("l.csv#2", "bad_row", ""), ("l.csv#3", None, "three"),
+        ("l.csv#4", None, "four")]
+    assert rows[1].detail == "a quote left open to the end of the file"

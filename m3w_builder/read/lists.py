@@ -12,8 +12,8 @@ skipped, never held. A url or caption column named twice (a CSV header, a JSON o
 is ambiguous: `duplicate_column` (JSON and pyarrow would silently keep the last one); other CSV
 columns named twice are kept as `name.1`, `name.2`, ... as pandas names them. A parquet row group
 that cannot be decoded is one `unreadable_rows` row saying how many rows it held; the others are read.
-A CSV quote left open that runs past the field limit (128 KB) is one `bad_row`; the lines it ran
-into are read again, each on its own.
+A CSV quote left open (running past the field limit, 128 KB, or to the end of the file) is one
+`bad_row`; the lines it ran into are read again, each on its own.
 
 Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
 from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
@@ -425,12 +425,17 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
         except StopIteration:
             return
         except csv.Error as err:
+            broken: str | None = str(err)[:200]
+        else:
+            broken = _open_at_end(tracker.held, delimiter)
+        if broken is not None:
             swallowed = tracker.held[1:]
             encoding = tracker.take()
             n += 1
-            yield ListRow(f"{label}#{n}", error="bad_row", detail=str(err)[:200], encoding=encoding)
-            # an unclosed quote ran into the lines after its own (up to the field limit): each is
-            # read again on its own, once, so none is lost and a file of unclosed quotes stays linear
+            yield ListRow(f"{label}#{n}", error="bad_row", detail=broken, encoding=encoding)
+            # an unclosed quote ran into the lines after its own (up to the field limit, or to the
+            # end of the file): each is read again on its own, once, so none is lost and a file of
+            # unclosed quotes stays linear
             for line in swallowed:
                 try:
                     values = next(csv.reader([line], delimiter=delimiter, strict=True), [])
@@ -453,6 +458,19 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
             continue
         n += 1
         yield _csv_row(f"{label}#{n}", values, header, options, encoding)
+
+
+def _open_at_end(held: list[str], delimiter: str) -> str | None:
+    """Why a record of several lines is no record: its quote was still open where the file ended
+    (the csv module hands such a field back whole, the rows it ran into inside it), else None."""
+    if len(held) < 2:
+        return None
+    try:
+        list(csv.reader(held, delimiter=delimiter, strict=True))
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            return "a quote left open to the end of the file"
+    return None
 
 
 def _csv_row(row_id: str, values: list[str], header: list[str], options: ListOptions, encoding: str) -> ListRow:
