@@ -197,3 +197,23 @@ def test_a_quote_left_open_near_the_end_does_not_swallow_the_last_rows():
         ("l.csv#1", None, "one\non two lines"), ("l.csv#2", "bad_row", ""), ("l.csv#3", None, "three"),
         ("l.csv#4", None, "four")]
     assert rows[1].detail == "a quote left open to the end of the file"
+
+
+def test_a_lone_surrogate_escape_fails_its_url_row_and_becomes_u_fffd_in_a_caption(tmp_path):
+    """The job end to end (FnApiRunner): one JSON `\\ud800` escape, which no UTF-8 output can hold,
+    ended the whole list as one `list/error_UnicodeEncodeError`; the good rows after it were lost."""
+    photo = shared_path("images", "exif-orientation-examples", "Landscape_1.jpg")
+    jsonl = tmp_path / "l.jsonl"
+    jsonl.write_text("".join(line + "\n" for line in [
+        '{"url": "http://a.test/\\ud800.jpg", "caption": "a photo of a landscape"}',
+        json.dumps({"url": str(photo), "caption": "PLACEHOLDER"}).replace("PLACEHOLDER", "a landscape \\udc00 photo"),
+        json.dumps({"url": str(photo), "caption": "a landscape \U0001F600 photo, a pair kept whole"}, ensure_ascii=True)]))
+    out = tmp_path / "out"
+    dataset = run(["--source", "ltip", "--input", str(jsonl), "--output", str(out), "--no_http",
+                   "--direct_num_workers=1", "--no_report"])
+    rows = {r["source"]: r for p in out.glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert {s: r["reason"] for s, r in rows.items()} == {"l.jsonl#1": "bad_url", "l.jsonl#2": "success",
+                                                         "l.jsonl#3": "success"}
+    assert rows["l.jsonl#2"]["caption"] == "a landscape \ufffd photo"
+    assert rows["l.jsonl#3"]["caption"] == "a landscape \U0001F600 photo, a pair kept whole"
+    assert dataset["stats"]["pairs/kept"] == 2

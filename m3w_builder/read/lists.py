@@ -14,6 +14,7 @@ columns named twice are kept as `name.1`, `name.2`, ... as pandas names them. A 
 that cannot be decoded is one `unreadable_rows` row saying how many rows it held; the others are read.
 A CSV quote left open (running past the field limit, 128 KB, or to the end of the file) is one
 `bad_row`; the lines it ran into are read again, each on its own.
+A lone surrogate a JSON escape makes (`\\ud800`) is `bad_url` in the URL and U+FFFD elsewhere.
 
 Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
 from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
@@ -321,6 +322,10 @@ def _decoded(stream: BinaryIO, forced: str | None, base: str = "utf-8") -> Itera
         yield decoder.decode(line)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # in the JSON text: a surrogate, paired or not
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded string: a lone one (pairs decode to one character)
+
+
 def _may_repeat(text: str, options: ListOptions) -> bool:
     """Whether the url or caption key may occur twice in this JSON text (or be spelt with escapes)."""
     return "\\u" in text or text.count(f'"{options.url_col}"') > 1 or text.count(f'"{options.caption_col}"') > 1
@@ -359,10 +364,33 @@ def _jsonl_rows(label: str, stream: BinaryIO, options: ListOptions, base: str = 
             yield ListRow(f"{label}#{n}", error="duplicate_column", encoding=encoding,
                           detail=f"key {twice[0]!r} appears more than once")
             continue
+        if _SURROGATE_ESCAPE.search(text):
+            url = obj.get(options.url_col)
+            if isinstance(url, str) and _SURROGATE.search(url):
+                yield ListRow(f"{label}#{n}", error="bad_url", detail="a lone surrogate escape (\\udXXX)",
+                              encoding=encoding)
+                continue
+            try:
+                obj = _usv(obj)
+            except RecursionError:
+                yield ListRow(f"{label}#{n}", error="bad_json", detail="nested too deeply", encoding=encoding)
+                continue
         try:
             yield make_row(f"{label}#{n}", obj, options, encoding)
         except RecursionError:
             yield ListRow(f"{label}#{n}", error="bad_json", detail="nested too deeply", encoding=encoding)
+
+
+def _usv(value):
+    """`value` with each lone surrogate a JSON escape made (`\\ud800`, which no UTF-8 output can
+    hold: one ended the whole list) as U+FFFD, as a browser's JSON.parse gives it to a web page."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_usv(k): _usv(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_usv(v) for v in value]
+    return value
 
 
 class _TrackingLines:
