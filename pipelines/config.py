@@ -21,7 +21,9 @@ from m3w_builder.media.video import VideoOptions
 from m3w_builder.options import ArgumentParser, add_options, option, options_from_args
 from m3w_builder.output.card import CardOptions
 from m3w_builder.quality.filters import FilterOptions
+from m3w_builder.drops import Rejected
 from m3w_builder.read.commoncrawl import HTTPS_BASE
+from m3w_builder.read.local_files import read_local_file
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.samples.tokenizer import TrainOptions
 from m3w_builder.samples.windows import WindowOptions
@@ -118,18 +120,34 @@ def new_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a job config is a few hundred bytes; a device or a mistaken data file is not one
+
+
 def read_config_file(path: str) -> dict:
-    """The key/value pairs of a job config file (TOML, YAML or JSON, by suffix)."""
-    data = fs.read_bytes(path)
-    if path.endswith(".toml"):
-        import tomllib
+    """The key/value pairs of a job config file (TOML, YAML or JSON, by suffix). Anything else is a
+    `ValueError` naming the file: a local FIFO or device (refused before a byte is read, so it cannot
+    stall or flood the launcher), a file over `MAX_CONFIG_BYTES`, bad syntax, or a top level that is
+    not a table of flag names."""
+    try:
+        data = read_local_file(path, MAX_CONFIG_BYTES) if fs.is_local(path) else fs.read_bytes(path)
+    except Rejected as rejected:
+        raise ValueError(f"--config: {rejected.detail}") from None
+    import yaml
 
-        return tomllib.loads(data.decode("utf-8"))
-    if path.endswith((".yaml", ".yml")):
-        import yaml
+    try:
+        if path.endswith(".toml"):
+            import tomllib
 
-        return yaml.safe_load(data) or {}
-    return json.loads(data)
+            config = tomllib.loads(data.decode("utf-8"))
+        elif path.endswith((".yaml", ".yml")):
+            config = yaml.safe_load(data) or {}
+        else:
+            config = json.loads(data)
+    except (ValueError, yaml.YAMLError) as error:  # decode and syntax errors
+        raise ValueError(f"--config {path}: {str(error).splitlines()[0]}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"--config {path}: holds a {type(config).__name__}, not a table of flag names")
+    return config
 
 
 def config_defaults(parser: argparse.ArgumentParser, config: dict) -> dict:

@@ -105,3 +105,40 @@ def test_every_default_is_within_the_range_its_option_declares():
 
     assert out_of_bounds(JobConfig(inputs=["x"], output="y")) is None
     assert out_of_bounds(PairsOptions(source="ltip", output="y")) is None
+
+
+_CONFIGS = {  # name: (file content, or None for a FIFO; a word the one line must hold)
+    "broken.yaml": (b"seed: [1, 2\n", "flow sequence"),
+    "list.json": (b"[1, 2]", "holds a list"),
+    "list.yaml": (b"- 1\n- 2\n", "holds a list"),
+    "unsafe.yaml": (b'seed: !!python/object:os.system ["true"]\n', "constructor"),
+    "fifo.toml": (None, "a FIFO"),
+}
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+@pytest.mark.parametrize("name", sorted(_CONFIGS))
+def test_a_config_that_is_no_table_of_flags_is_one_line(tmp_path, capsys, job, name):
+    """A YAML syntax error or a top level that is a list ended in a traceback; a FIFO stalled the
+    launcher before the job started (and `/dev/zero` filled its memory)."""
+    import os
+
+    from pipelines import m3w, pairs
+
+    content, word = _CONFIGS[name]
+    config = tmp_path / name
+    if content is None:
+        os.mkfifo(config)
+    else:
+        config.write_bytes(content)
+    main, base = {"m3w": (m3w.run, []), "pairs": (pairs.run, ["--source", "ltip"])}[job]
+    err = _one_line_exit(capsys, main, base + ["--output", str(tmp_path / "out"), "--config", str(config)])
+    assert f"--config: {config}" in err or f"--config {config}" in err
+    assert word in err and not (tmp_path / "out").exists()
+
+
+def test_a_config_that_is_a_device_is_refused_unread(tmp_path, capsys):
+    from pipelines import m3w
+
+    err = _one_line_exit(capsys, m3w.run, ["--output", str(tmp_path / "out"), "--config", "/dev/zero"])
+    assert "a character device, not a plain file" in err

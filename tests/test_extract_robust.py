@@ -150,3 +150,23 @@ def test_images_keep_dom_order_with_every_class_kept():
     images = [n for n in result.document.nodes if isinstance(n, ImageNode)]
     assert [n.src.rsplit("/", 1)[-1] for n in images] == ["logo.png", "a.jpg", "x.gif"]
     assert [n.image_class for n in images] == ["logo", "content", "ad"]
+
+
+_PROSE = "<p>" + "A river runs past the old mill and the children watch the boats go by. " * 20 + "</p>"
+
+
+@pytest.mark.parametrize("href, src", [
+    ("file:///C:/Users/me/saved/", None),  # a page saved from a disk: its images are on that disk
+    ("ftp://files.test/pics/", None),
+    ("javascript:alert(1)//", "https://site.test/a/photo.jpg"),  # WHATWG: the page's own URL
+    ("data:text/html,x/", "https://site.test/a/photo.jpg"),
+    ("https://cdn.test/x/", "https://cdn.test/x/photo.jpg"),
+])
+def test_a_base_of_another_scheme_is_the_base_not_the_page_host(href, src):
+    """A `file:` or `ftp:` base was ignored, so `photo.jpg` became a URL on the page's host that the
+    page never named; now it is that scheme's (`image_bad_scheme`), as a browser resolves it."""
+    page = (f"<html><head><base href='{href}'></head><body>{_PROSE}"
+            "<img src='photo.jpg' width=600 height=400 alt='the mill'></body></html>").encode()
+    result = extract(page, URL)
+    assert [n.src for n in result.document.media] == ([src] if src else [])
+    assert dict(result.media_drops) == ({} if src else {"image_bad_scheme": 1})

@@ -4,6 +4,7 @@ Unicode spellings of hosts, non-ASCII paths, UTF-8 redirects, and the loopback n
 
 from __future__ import annotations
 
+import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -92,3 +93,62 @@ def test_port_zero_is_not_the_default_port():
     """`http://host:0/x` was fetched from port 80."""
     fetcher = Fetcher(FetchOptions(allow=("127.0.0.1",), total_timeout_s=5.0, max_retries=0, respect_robots=False))
     assert fetcher.fetch("http://127.0.0.1:0/x.jpg").status == "invalid_url"
+
+
+def _raw_server(answers: dict[str, list[bytes]], close: bool = False):
+    """A loopback HTTP/1.1 server writing each path's answer bytes as they are (0.3 s between
+    pieces), however wrong, then closing the connection if `close`; the paths asked for are recorded."""
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            for i, piece in enumerate(answers[self.path]):
+                if i:
+                    time.sleep(0.3)
+                self.wfile.write(piece)
+                self.wfile.flush()
+            self.close_connection = close
+
+    return serving(Handler), asked
+
+
+def _answer(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_bytes_sent_past_a_response_are_never_the_next_urls_answer():
+    """A server that sends more than its Content-Length (here a whole second response, late) left
+    those bytes on the kept-alive connection, and the next URL asked on it got them as its body."""
+    first = shared_path("images", "pillow-tests", "hopper.jpg").read_bytes()
+    stray = shared_path("images", "pillow-tests", "flower.jpg").read_bytes()
+    server, asked = _raw_server({"/a.jpg": [_answer(first), _answer(stray)], "/b.jpg": [_answer(first[::-1])]})
+    with server as port:
+        fetcher = Fetcher(FetchOptions(allow=("127.0.0.1",), total_timeout_s=5.0, max_retries=0, respect_robots=False))
+        assert fetcher.fetch(f"http://127.0.0.1:{port}/a.jpg").body == first
+        time.sleep(0.6)  # the stray response has arrived on the idle connection
+        fetched = fetcher.fetch(f"http://127.0.0.1:{port}/b.jpg")
+    assert (fetched.status, fetched.body) == ("success", first[::-1])
+    assert asked == ["/a.jpg", "/b.jpg"]
+
+
+@pytest.mark.parametrize("answer", [
+    b"\xff\xd8\xff\xe0 HTTP/0.9: a body with no status line",
+    b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70_000 + b"\r\nContent-Length: 2\r\n\r\nok",
+    b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: a\r\n" % i for i in range(101)) + b"Content-Length: 2\r\n\r\nok",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\nok and eighteen more",
+], ids=["http09", "header_line_over_64k", "over_100_headers", "content_lengths_disagree"])
+def test_a_response_that_is_not_http_1_is_a_bad_response_asked_once(answer):
+    """These were `connection_error`, asked three times with backoff; two Content-Lengths gave a
+    'success' holding the first 2 bytes."""
+    server, asked = _raw_server({"/x.jpg": [answer]}, close=True)
+    with server as port:
+        fetcher = Fetcher(FetchOptions(allow=("127.0.0.1",), total_timeout_s=5.0, backoff_s=0.01, respect_robots=False))
+        fetched = fetcher.fetch(f"http://127.0.0.1:{port}/x.jpg")
+    assert fetched.status == "bad_response" and fetched.body is None
+    assert len(fetched.error_message) < 200 and asked == ["/x.jpg"]

@@ -114,3 +114,106 @@ def test_pairs_job_reads_hostile_lists_row_by_row(tmp_path):
         "excel.tsv#1": "success", "excel.tsv#2": "success", "rows.jsonl#1": "bad_json",
         "rows.jsonl#2": "duplicate_column", "rows.jsonl#3": "success"}
     assert rows["excel.tsv#1"]["caption_encoding"] == "utf-16" and dataset["stats"]["pairs/kept"] == 3
+
+
+def _parquet(table, **options) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out, **options)
+    return out.getvalue()
+
+
+def test_a_parquet_url_column_named_twice_is_ambiguous_not_the_last_one():
+    """pyarrow's rows keep the last of two `url` columns: the second URL was taken silently."""
+    import pyarrow as pa
+
+    table = pa.Table.from_arrays([pa.array(["http://a.test/1.jpg"]), pa.array(["http://b.test/2.jpg"]),
+                                  pa.array(["a cat"])], names=["url", "url", "caption"])
+    rows = _rows("l.parquet", _parquet(table))
+    assert [(r.row_id, r.error, r.detail) for r in rows] == [("l.parquet#0", "duplicate_column",
+                                                             "column 'url' appears 2 times")]
+
+
+def test_a_corrupt_parquet_row_group_costs_only_its_rows_and_says_how_many():
+    """One damaged row group ended the whole list in one `unreadable_list` row: the 2,000 good rows
+    around it were lost and the 3,000 rows counted as one."""
+    import pyarrow as pa
+
+    table = pa.table({"url": [f"http://a.test/{i}.jpg" for i in range(3000)], "caption": ["a cat"] * 3000})
+    data = bytearray(_parquet(table, row_group_size=1000))
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)
+    start = column.data_page_offset + 20  # past the page header: the compressed values
+    data[start:start + 64] = b"\xff" * 64
+    rows = _rows("l.parquet", bytes(data))
+    broken = [r for r in rows if r.error]
+    assert [(r.row_id, r.error) for r in broken] == [("l.parquet#1001", "unreadable_rows")]
+    assert broken[0].detail.startswith("row group 1: 1000 rows from #1001 unread: ")
+    good = [r for r in rows if not r.error]
+    assert [r.row_id for r in good] == [f"l.parquet#{i}" for i in [*range(1, 1001), *range(2001, 3001)]]
+    assert [r.url for r in good] == [f"http://a.test/{i - 1}.jpg" for i in [*range(1, 1001), *range(2001, 3001)]]
+
+
+def test_pairs_job_counts_a_corrupt_parquet_row_group_and_makes_the_others(tmp_path):
+    """The job end to end (FnApiRunner): real local photos in three row groups, the middle one
+    damaged; its row is `unreadable_rows` with a manifest row, the two others are samples."""
+    import pyarrow as pa
+
+    photos = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))[:3]
+    table = pa.table({"url": [str(p) for p in photos],
+                      "caption": [f"a landscape photo number {i} from a test suite" for i in range(3)]})
+    data = bytearray(_parquet(table, row_group_size=1))
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(1).column(0)
+    start = column.dictionary_page_offset if column.has_dictionary_page else column.data_page_offset
+    data[start:start + column.total_compressed_size] = b"\xff" * column.total_compressed_size  # headers too
+    (tmp_path / "list.parquet").write_bytes(bytes(data))
+    out = tmp_path / "out"
+    dataset = run(["--source", "ltip", "--input", str(tmp_path / "list.parquet"), "--output", str(out), "--no_http",
+                   "--direct_num_workers=1", "--no_report"])
+    rows = {r["source"]: r for p in out.glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert {s: r["reason"] for s, r in rows.items()} == {
+        "list.parquet#1": "success", "list.parquet#2": "unreadable_rows", "list.parquet#3": "success"}
+    assert dataset["stats"]["pairs/kept"] == 2
+
+
+@pytest.mark.parametrize("name, sep", [("l.csv", ","), ("l.tsv", "\t")])
+def test_an_unclosed_quote_costs_its_own_row_not_the_rows_it_ran_into(name, sep):
+    """The quote ran on through 128 KB of the following rows (the csv field limit): those ~4,000
+    rows vanished into one `bad_row`, and every later row got another row's id."""
+    lines = ["url" + sep + "caption"] + [f"http://a.test/{i}.jpg{sep}caption number {i}" for i in range(1, 10_001)]
+    lines[5] = f"http://a.test/5.jpg{sep}\"a caption whose quote is never closed"
+    rows = _rows(name, ("\n".join(lines) + "\n").encode())
+    assert len(rows) == 10_000
+    assert [(r.row_id, r.error) for r in rows if r.error] == [(f"{name}#5", "bad_row")]
+    assert all(r.url == f"http://a.test/{r.row_id.split('#')[1]}.jpg" for r in rows if not r.error)
+
+
+def test_a_quote_left_open_near_the_end_does_not_swallow_the_last_rows():
+    """The csv module hands back a field still open at the end of the file whole: the two rows
+    after it became its caption, and the rows themselves were never counted. A quoted caption
+    on two lines stays one row."""
+    text = ('url,caption\nhttp://a.test/1.jpg,"one\non two lines"\nhttp://a.test/2.jpg,"two, never closed\n'
+            "http://a.test/3.jpg,three\nhttp://a.test/4.jpg,four\n")
+    rows = _rows("l.csv", text.encode())
+    assert [(r.row_id, r.error, r.caption) for r in rows] == [
+        ("l.csv#1", None, "one\non two lines"), ("l.csv#2", "bad_row", ""), ("l.csv#3", None, "three"),
+        ("l.csv#4", None, "four")]
+    assert rows[1].detail == "a quote left open to the end of the file"
+
+
+def test_a_lone_surrogate_escape_fails_its_url_row_and_becomes_u_fffd_in_a_caption(tmp_path):
+    """The job end to end (FnApiRunner): one JSON `\\ud800` escape, which no UTF-8 output can hold,
+    ended the whole list as one `list/error_UnicodeEncodeError`; the good rows after it were lost."""
+    photo = shared_path("images", "exif-orientation-examples", "Landscape_1.jpg")
+    jsonl = tmp_path / "l.jsonl"
+    jsonl.write_text("".join(line + "\n" for line in [
+        '{"url": "http://a.test/\\ud800.jpg", "caption": "a photo of a landscape"}',
+        json.dumps({"url": str(photo), "caption": "PLACEHOLDER"}).replace("PLACEHOLDER", "a landscape \\udc00 photo"),
+        json.dumps({"url": str(photo), "caption": "a landscape \U0001F600 photo, a pair kept whole"}, ensure_ascii=True)]))
+    out = tmp_path / "out"
+    dataset = run(["--source", "ltip", "--input", str(jsonl), "--output", str(out), "--no_http",
+                   "--direct_num_workers=1", "--no_report"])
+    rows = {r["source"]: r for p in out.glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert {s: r["reason"] for s, r in rows.items()} == {"l.jsonl#1": "bad_url", "l.jsonl#2": "success",
+                                                         "l.jsonl#3": "success"}
+    assert rows["l.jsonl#2"]["caption"] == "a landscape \ufffd photo"
+    assert rows["l.jsonl#3"]["caption"] == "a landscape \U0001F600 photo, a pair kept whole"
+    assert dataset["stats"]["pairs/kept"] == 2

@@ -22,7 +22,7 @@ from m3w_builder.drops import Drops, Rejected
 from m3w_builder.extract import boilerplate, content, images
 from m3w_builder.extract.charset import to_utf8
 from m3w_builder.extract.parse import check_attribute_floods, clean_and_scan, parse_html, parse_utf8
-from m3w_builder.extract.urls import resolve
+from m3w_builder.extract.urls import base_url, resolve
 from m3w_builder.options import option
 
 __all__ = ["ExtractOptions", "ExtractResult", "extract", "parse_html"]
@@ -231,7 +231,7 @@ def _extract_tree(
     base = url
     base_el, forms, weighed = _scan(root)
     if base_el is not None and base_el.get("href"):
-        base = resolve(url, base_el.get("href")) or url
+        base = base_url(url, base_el.get("href"))
     title_el = _first(root, "title")
     title = _clean(boilerplate.text_of(title_el)) if title_el is not None else ""
     language = (root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "").strip().lower()

@@ -9,6 +9,7 @@ from w3lib.url import safe_url_string
 
 _ALLOWED_SCHEMES = ("http", "https")
 _NOT_A_URL = re.compile(r'[<>"{}\n\t]')  # JSON or markup in a lazy-load attribute is no URL
+_OTHER_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 # A plain absolute URL: lower-case scheme and host, path and query of ASCII characters allowed
@@ -159,3 +160,18 @@ def best_srcset(srcset: str | None) -> str | None:
         if score > best_score:
             best_url, best_score = url, score
     return best_url
+
+
+def base_url(page_url: str, href: str) -> str:
+    """The base a `<base href>` sets (WHATWG "frozen base URL"): `href` resolved against the page;
+    `data:`, `javascript:` and garbage leave the page's own. An absolute URL of another scheme
+    (`file:///C:/saved/`, `ftp:`) is the base, so a relative source under it is that scheme's
+    (`image_bad_scheme`), never taken for a URL on the page's host that the page did not name."""
+    resolved = resolve(page_url, href)
+    if resolved is not None:
+        return resolved
+    href = href.strip()
+    scheme = _OTHER_SCHEME.match(href)
+    if scheme and scheme.group().lower() not in ("data:", "javascript:", "http:", "https:"):
+        return href
+    return page_url

@@ -7,7 +7,8 @@ link-local, CGNAT, multicast, reserved, metadata) unless allow-listed, and the c
 to the checked address (no DNS rebinding); redirects are followed here, re-checked each hop;
 caps on bytes (streamed), total time (a watchdog bounds the whole exchange: connect, status line,
 headers, body, retries, redirects) and redirects; a body shorter than its Content-Length is
-`truncated`; robots.txt per origin (RFC 9309, Protego, size-capped), every `X-Robots-Tag` header
+`truncated`; a response that is not HTTP/1.x (HTTP/0.9 bytes, a header line over 64 KiB, over 100
+headers, Content-Length values that disagree) is `bad_response`, not retried; robots.txt per origin (RFC 9309, Protego, size-capped), every `X-Robots-Tag` header
 (`noai`, `noimageai`, agent-specific ones) and `tdm-reservation: 1` honoured; per-host concurrency
 and keep-alive pools (keyed by the checked address); retries with capped exponential backoff
 honouring `Retry-After`. Body types are sniffed from magic bytes, never taken from Content-Type.
@@ -59,6 +60,7 @@ AGENT_TOKEN = "m3w-builder"
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
 _CHUNK = 64 * 1024
+_EXCERPT = 100  # characters of a malformed response quoted in its error message
 _NOT_REACHED = {"unsupported_scheme", "invalid_url", "forbidden_address", "dns_error"}
 
 
@@ -285,6 +287,15 @@ class Fetcher:
                 if reused and time.monotonic() < deadline:
                     raise _Stale(f"{type(e).__name__}: {e}") from None
                 raise
+            except http.client.HTTPException as e:  # not a status line, a line over 64 KiB, >100 headers
+                if time.monotonic() >= deadline:
+                    raise
+                if reused:  # bytes an earlier response sent past its length: one fresh try
+                    raise _Stale(f"{type(e).__name__}: {str(e)[:_EXCERPT]}") from None
+                raise _Failure("bad_response", f"not HTTP/1.x: {type(e).__name__}: {str(e)[:_EXCERPT]}") from None
+            lengths = {v.strip() for v in resp.headers.get_all("Content-Length", [])}
+            if len(lengths) > 1 and "Transfer-Encoding" not in resp.headers:  # RFC 9112 6.3: no framing
+                raise _Failure("bad_response", f"Content-Length values {sorted(lengths)[:4]} disagree", resp.status)
             body = b"" if resp.status in _REDIRECTS else self._read(resp, conn, deadline, keep_bytes)
             keep = resp.status not in _REDIRECTS and not resp.will_close and (resp.isclosed() or resp.length == 0)
             resp.close()  # (the socket stays with `conn`)

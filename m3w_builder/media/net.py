@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import re
+import select
 import socket
 import ssl
 import threading
@@ -117,7 +118,8 @@ class ConnectionPool:
     At most `per_key` idle connections per key and `max_idle` in all (the oldest idle one is closed
     first, so a worker that visits millions of hosts keeps a fixed number of sockets open), each
     for at most `idle_s` seconds (servers drop idle ones; a dead one found anyway is retried once by
-    the fetcher)."""
+    the fetcher). An idle connection with anything to read (the server closed it, or sent bytes past
+    its last response's length, which would be read as the next URL's answer) is closed, not reused."""
 
     def __init__(self, per_key: int, max_idle: int, idle_s: float = 30.0) -> None:
         self.per_key = max(1, per_key)
@@ -140,7 +142,7 @@ class ConnectionPool:
             while idle and found is None:
                 since, conn = idle.pop()
                 self._count -= 1
-                if now - since < self.idle_s:
+                if now - since < self.idle_s and not _has_input(conn):
                     found = conn
                 else:
                     stale.append(conn)
@@ -169,6 +171,18 @@ class ConnectionPool:
                         del self._idle[oldest_key]
         for old in evicted:
             old.close()
+
+
+def _has_input(conn: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection has anything to read: an end of stream or stray bytes."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class PinnedHTTPConnection(http.client.HTTPConnection):

@@ -9,8 +9,12 @@ replacement characters for what still does not decode; their rows record that en
 UTF-16/UTF-32 file (a byte-order mark, or UTF-16 without one: Excel's "Unicode text") is read as
 such. Lines end at LF, CRLF or a lone CR; a line over 16 MiB is one `row_too_long` row, its bytes
 skipped, never held. A url or caption column named twice (a CSV header, a JSON object's keys)
-is ambiguous: `duplicate_column` (JSON would silently keep the last one); other CSV columns named
-twice are kept as `name.1`, `name.2`, ... as pandas names them.
+is ambiguous: `duplicate_column` (JSON and pyarrow would silently keep the last one); other CSV
+columns named twice are kept as `name.1`, `name.2`, ... as pandas names them. A parquet row group
+that cannot be decoded is one `unreadable_rows` row saying how many rows it held; the others are read.
+A CSV quote left open (running past the field limit, 128 KB, or to the end of the file) is one
+`bad_row`; the lines it ran into are read again, each on its own.
+A lone surrogate a JSON escape makes (`\\ud800`) is `bad_url` in the URL and U+FFFD elsewhere.
 
 Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
 from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
@@ -318,6 +322,10 @@ def _decoded(stream: BinaryIO, forced: str | None, base: str = "utf-8") -> Itera
         yield decoder.decode(line)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # in the JSON text: a surrogate, paired or not
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded string: a lone one (pairs decode to one character)
+
+
 def _may_repeat(text: str, options: ListOptions) -> bool:
     """Whether the url or caption key may occur twice in this JSON text (or be spelt with escapes)."""
     return "\\u" in text or text.count(f'"{options.url_col}"') > 1 or text.count(f'"{options.caption_col}"') > 1
@@ -356,10 +364,33 @@ def _jsonl_rows(label: str, stream: BinaryIO, options: ListOptions, base: str = 
             yield ListRow(f"{label}#{n}", error="duplicate_column", encoding=encoding,
                           detail=f"key {twice[0]!r} appears more than once")
             continue
+        if _SURROGATE_ESCAPE.search(text):
+            url = obj.get(options.url_col)
+            if isinstance(url, str) and _SURROGATE.search(url):
+                yield ListRow(f"{label}#{n}", error="bad_url", detail="a lone surrogate escape (\\udXXX)",
+                              encoding=encoding)
+                continue
+            try:
+                obj = _usv(obj)
+            except RecursionError:
+                yield ListRow(f"{label}#{n}", error="bad_json", detail="nested too deeply", encoding=encoding)
+                continue
         try:
             yield make_row(f"{label}#{n}", obj, options, encoding)
         except RecursionError:
             yield ListRow(f"{label}#{n}", error="bad_json", detail="nested too deeply", encoding=encoding)
+
+
+def _usv(value):
+    """`value` with each lone surrogate a JSON escape made (`\\ud800`, which no UTF-8 output can
+    hold: one ended the whole list) as U+FFFD, as a browser's JSON.parse gives it to a web page."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_usv(k): _usv(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_usv(v) for v in value]
+    return value
 
 
 class _TrackingLines:
@@ -369,18 +400,21 @@ class _TrackingLines:
         self.lines = lines
         self.used: set[str] = set()
         self.overlong = 0  # bytes of an overlong line met since the last row
+        self.held: list[str] = []  # the lines fed since the last row
 
     def __iter__(self) -> Iterator[str]:
         for text, encoding in self.lines:
             self.used.add(encoding)
             if isinstance(text, _Overlong):
                 self.overlong = text.size
-                yield "\n"  # an empty line in its place: the row is reported from `overlong`
-                continue
-            yield text.replace("\x00", "")
+                text = "\n"  # an empty line in its place: the row is reported from `overlong`
+            else:
+                text = text.replace("\x00", "")
+            self.held.append(text)
+            yield text
 
     def take(self) -> str:
-        used, self.used = self.used, set()
+        used, self.used, self.held = self.used, set(), []
         return next((e for e in sorted(used) if e != "utf-8"), "utf-8")
 
 
@@ -419,8 +453,27 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
         except StopIteration:
             return
         except csv.Error as err:
+            broken: str | None = str(err)[:200]
+        else:
+            broken = _open_at_end(tracker.held, delimiter)
+        if broken is not None:
+            swallowed = tracker.held[1:]
+            encoding = tracker.take()
             n += 1
-            yield ListRow(f"{label}#{n}", error="bad_row", detail=str(err)[:200], encoding=tracker.take())
+            yield ListRow(f"{label}#{n}", error="bad_row", detail=broken, encoding=encoding)
+            # an unclosed quote ran into the lines after its own (up to the field limit, or to the
+            # end of the file): each is read again on its own, once, so none is lost and a file of
+            # unclosed quotes stays linear
+            for line in swallowed:
+                try:
+                    values = next(csv.reader([line], delimiter=delimiter, strict=True), [])
+                except csv.Error as line_err:
+                    n += 1
+                    yield ListRow(f"{label}#{n}", error="bad_row", detail=str(line_err)[:200], encoding=encoding)
+                    continue
+                if any(v.strip() for v in values):
+                    n += 1
+                    yield _csv_row(f"{label}#{n}", values, header, options, encoding)
             continue
         encoding = tracker.take()
         if tracker.overlong:
@@ -432,27 +485,76 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
         if not any(v.strip() for v in values):
             continue
         n += 1
-        if len(values) != len(header):
-            yield ListRow(f"{label}#{n}", error="bad_row", encoding=encoding,
-                          detail=f"{len(values)} fields, header has {len(header)}")
-            continue
-        yield make_row(f"{label}#{n}", dict(zip(header, values)), options, encoding)
+        yield _csv_row(f"{label}#{n}", values, header, options, encoding)
+
+
+def _open_at_end(held: list[str], delimiter: str) -> str | None:
+    """Why a record of several lines is no record: its quote was still open where the file ended
+    (the csv module hands such a field back whole, the rows it ran into inside it), else None."""
+    if len(held) < 2:
+        return None
+    try:
+        list(csv.reader(held, delimiter=delimiter, strict=True))
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            return "a quote left open to the end of the file"
+    return None
+
+
+def _csv_row(row_id: str, values: list[str], header: list[str], options: ListOptions, encoding: str) -> ListRow:
+    if len(values) != len(header):
+        return ListRow(row_id, error="bad_row", encoding=encoding, detail=f"{len(values)} fields, header has {len(header)}")
+    return make_row(row_id, dict(zip(header, values)), options, encoding)
+
+
+@dataclass
+class _BrokenGroup:
+    """A parquet row group that could not be read whole: its unread rows, and why."""
+
+    index: int
+    unread: int
+    error: str
 
 
 def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterator[ListRow]:
-    """Rows in batches of `_BATCH_ROWS` (a gzipped or unseekable file is read into memory first:
-    parquet keeps its index at the end)."""
+    """Rows in batches of `_BATCH_ROWS`, row group by row group, so a corrupt group costs only its
+    own rows: one `unreadable_rows` row says how many (a gzipped or unseekable file is read into
+    memory first: parquet keeps its index at the end). A url or caption column named twice is one
+    `duplicate_column` row for the file, as in a CSV header (pyarrow would keep the last one)."""
     source = stream if getattr(stream, "seekable", lambda: False)() and not isinstance(stream, gzip.GzipFile) \
         else io.BytesIO(stream.read())
     parquet = pq.ParquetFile(source)
+    names = parquet.schema_arrow.names
+    twice = [c for c in (options.url_col, options.caption_col) if names.count(c) > 1]
+    if twice:
+        yield ListRow(f"{label}#0", error="duplicate_column", detail=f"column {twice[0]!r} appears {names.count(twice[0])} times")
+        return
     raw = [f.name for f in parquet.schema_arrow if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     decoder = _LineDecoder(options.encoding)
-    batches = (b.to_pylist() for b in parquet.iter_batches(batch_size=_BATCH_ROWS))
-    def binary(rows: list[dict]) -> list[bytes]:
+
+    def batches() -> Iterator[list[dict] | _BrokenGroup]:
+        for group in range(parquet.num_row_groups):
+            done = 0
+            try:
+                for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, row_groups=[group]):
+                    done += batch.num_rows
+                    yield batch.to_pylist()
+            except (OSError, ValueError, pa.ArrowException) as err:
+                unread = max(0, parquet.metadata.row_group(group).num_rows - done)
+                yield _BrokenGroup(group, unread, f"{type(err).__name__}: {err}"[:200])
+
+    def binary(rows: list[dict] | _BrokenGroup) -> list[bytes]:
+        if isinstance(rows, _BrokenGroup):
+            return []
         return [r[c] for r in rows for c in raw if isinstance(r.get(c), bytes)]
 
     n = 0
-    for rows in _settled(batches, binary, decoder):
+    for rows in _settled(batches(), binary, decoder):
+        if isinstance(rows, _BrokenGroup):
+            yield ListRow(f"{label}#{n + 1}", error="unreadable_rows",
+                          detail=f"row group {rows.index}: {rows.unread} rows from #{n + 1} unread: {rows.error}")
+            n += rows.unread  # later rows keep their place in the file as their id
+            continue
         for obj in rows:
             n += 1
             encoding = "utf-8"
