@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
+from m3w_builder.drops import Rejected
 from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.fetch import FetchOptions
 from m3w_builder.media.images import ImageOptions
@@ -21,7 +22,6 @@ from m3w_builder.media.video import VideoOptions
 from m3w_builder.options import ArgumentParser, add_options, option, options_from_args
 from m3w_builder.output.card import CardOptions
 from m3w_builder.quality.filters import FilterOptions
-from m3w_builder.drops import Rejected
 from m3w_builder.read.commoncrawl import HTTPS_BASE
 from m3w_builder.read.local_files import read_local_file
 from m3w_builder.quality.options import QualityOptions
