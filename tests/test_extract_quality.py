@@ -432,3 +432,40 @@ def test_real_recipe_page_keeps_no_ad_labels():
     page = shared_path("html", "recipe-scrapers", "tasteline.com__tasteline_1.html").read_bytes()
     lines = extract(page, "https://www.tasteline.com/recept").document.text.split("\n")
     assert "Ingredienser" in lines and "Annons" not in lines
+
+
+def _link_cards(count: int) -> str:
+    """Cards whose thumbnail link (no text of its own) and title line lead to the same story."""
+    return "".join(f"<li class='stream-item'><div class='thumb'><a href='/2024/story-{i}.html'><img "
+                   f"src='/thumbs/{i}.jpg' alt='Story {i} title'></a></div><div class='body'><div>World</div>"
+                   f"<h3><a href='/2024/story-{i}.html'>Another headline worth a click, number {i}</a></h3>"
+                   f"<p>A blurb of that other story, long enough to read as a sentence of prose, with commas, "
+                   f"written the way a news stream sums up each of its stories.</p></div></li>" for i in range(count))
+
+
+def test_link_card_thumbnails_are_teasers_beside_the_article():
+    # The thumbnail's own link has no text, so it passed as an image linked from the prose: the card's
+    # title line, linking to the same story, shows it is a card's thumbnail.
+    html = _article().replace("</article>", f"<ul class='stream'>{_link_cards(3)}</ul></article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert {classes[f"{i}.jpg"] for i in range(3)} == {"teaser"} and classes["lead.jpg"] == "content"
+    default = extract(html.encode(), URL)
+    assert [n.src.rsplit("/", 1)[-1] for n in default.document.media] == ["lead.jpg"]
+    assert default.media_drops["image_teaser"] == 3
+    # guards: a page that is the list of cards keeps their thumbnails; a linked image whose caption
+    # names the link's target inside a sentence is the article's own
+    front = f"<html><body><h1>Latest stories</h1><ul>{_link_cards(5)}</ul></body></html>"
+    assert len(extract(front.encode(), URL).document.media) == 5
+    captioned = ("<div class='thumb'><div class='image'><a href='/wiki/Elizabeth_II'><img src='/img/queen.jpg'></a>"
+                 "</div><div class='caption'><a href='/wiki/Elizabeth_II'>Elizabeth II</a>, Queen of New Zealand,"
+                 " at the opening of Parliament</div></div>")
+    media = extract(_article().replace("<figure>", captioned + "<figure>").encode(), URL).document.media
+    assert [n.src.rsplit("/", 1)[-1] for n in media] == ["queen.jpg", "lead.jpg"]
+
+
+def test_real_page_stream_thumbnails_are_teasers():
+    page = shared_path("html", "mozilla-readability", "yahoo-2.html").read_bytes()
+    media = extract(page, "http://fakehost/test/", options=ExtractOptions(keep_all_images=True)).document.media
+    stream = [n for n in media if "/api/res/1.2/" in n.src and n.alt.startswith(("Russia: Space", "Trump picks"))]
+    assert len(stream) >= 2 and {n.image_class for n in stream} == {"teaser"}
