@@ -469,3 +469,24 @@ def test_real_page_stream_thumbnails_are_teasers():
     media = extract(page, "http://fakehost/test/", options=ExtractOptions(keep_all_images=True)).document.media
     stream = [n for n in media if "/api/res/1.2/" in n.src and n.alt.startswith(("Russia: Space", "Trump picks"))]
     assert len(stream) >= 2 and {n.image_class for n in stream} == {"teaser"}
+
+
+def test_stand_in_images_named_as_such_are_not_content():
+    # Lazy loaders and layouts put a transparent or one-pixel file where a picture goes; no size is declared.
+    stand_ins = "".join(f"<p>Text beside a stand-in image, long enough to be a paragraph of the story here.<img src="
+                        f"'/static/{name}'></p>" for name in ("transparent-1093278.png", "1px.gif", "blank-3.gif",
+                                                              "spacer.gif", "placeholder.svg"))
+    kept = "<img src='/img/chicken-1x1-1.jpg'><img src='/img/transparent_ice.jpg'>"
+    html = _article().replace("</article>", f"{stand_ins}{kept}</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead.jpg", "chicken-1x1-1.jpg", "transparent_ice.jpg"]
+    assert {classes[name] for name in ("transparent-1093278.png", "1px.gif", "blank-3.gif")} == {"logo"}
+
+
+def test_real_page_transparent_stand_ins_are_not_content():
+    page = shared_path("html", "newspaper4k", "yahoo_main_site.html").read_bytes()
+    media = extract(page, "https://www.yahoo.com/", options=ExtractOptions(keep_all_images=True)).document.media
+    stand_ins = [n for n in media if "/transparent-" in n.src]
+    assert len(stand_ins) >= 10 and {n.image_class for n in stand_ins} <= {"logo", "outside"}

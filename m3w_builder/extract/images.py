@@ -39,6 +39,12 @@ _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice"
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
 _SHORT_ALT = 30
+# A file named only as a stand-in (optionally with a version or hash): the transparent or one-pixel
+# image a lazy loader or a layout shows in place of a picture (`transparent-1093278.png`, `1px.gif`);
+# a named photo cropped square (`chicken-1x1-1.jpg`) is no stand-in.
+_STAND_IN_RE = re.compile(r"(?:transparent|trans|1px|1x1|clear|blank|empty|spacer|pixel|dot|grey|gray|white|"
+                          r"placeholder|loading|loader|default|none|no-?image)"
+                          r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)")
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
 # (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
@@ -206,10 +212,12 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
         return AD, None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
-    marks = f"{names} {src.rsplit('/', 1)[-1].split('?', 1)[0]} {alt if len(alt) < _SHORT_ALT else ''}".lower()
+    file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
+    marks = f"{names} {file_name} {alt if len(alt) < _SHORT_ALT else ''}".lower()
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
-            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS):
+            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS) \
+            or _STAND_IN_RE.fullmatch(file_name):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is None:
