@@ -490,3 +490,19 @@ def test_real_page_transparent_stand_ins_are_not_content():
     media = extract(page, "https://www.yahoo.com/", options=ExtractOptions(keep_all_images=True)).document.media
     stand_ins = [n for n in media if "/transparent-" in n.src]
     assert len(stand_ins) >= 10 and {n.image_class for n in stand_ins} <= {"logo", "outside"}
+
+
+def test_a_size_variant_of_a_shown_picture_is_a_copy():
+    # A recipe card or a lightbox repeats the hero under another size's URL: a second copy, not a new image.
+    shots = ("<img src='/wp-content/uploads/2025/03/stew-1024x683.jpg'><img src='/cdn/soup.jpg?w=800&q=80'>"
+             "<img src='/img.php?id=1&w=300'><img src='/img.php?id=2&w=300'>"
+             "<div class='recipe-card'><img src='/wp-content/uploads/2025/03/stew-300x300.jpg'>"
+             "<img src='/cdn/soup.jpg?w=300'><img src='/cdn/soup.jpg?w=800&q=80'></div>")
+    html = _article().replace("</article>", f"<p>The steps, as pictures, one after the other.</p>{shots}</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = [(n.src.split("/")[-1], n.image_class) for n in result.document.media]
+    assert classes == [("lead.jpg", "content"), ("stew-1024x683.jpg", "content"), ("soup.jpg?w=800&q=80", "content"),
+                       ("img.php?id=1&w=300", "content"), ("img.php?id=2&w=300", "content"),
+                       ("stew-300x300.jpg", "copy"), ("soup.jpg?w=300", "copy"),
+                       ("soup.jpg?w=800&q=80", "content")]  # an exact repeat: the assembler's duplicate rule
+    assert extract(html.encode(), URL).media_drops["image_copy"] == 2

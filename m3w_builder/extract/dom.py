@@ -201,8 +201,11 @@ class _Page:
     def nodes(self, items: list[content.Item], kept: list[bool], selection: content.Selection,
               listing: bool = False) -> list[Node]:
         """The kept items as nodes; media outside the content or of a dropped class are counted.
-        `listing`: see `is_listing`."""
+        `listing`: see `is_listing`. A content image whose picture (`images.copy_key`) came before
+        under another URL is a `copy`: the first stays, DOM order kept; an exact repeat is left to the
+        assembler's duplicate rule, which sees the bytes."""
         out: list[Node] = []
+        pictures: dict[str, str] = {}
         for item, in_content in zip(items, kept):
             if item.media < 0:
                 if in_content:
@@ -216,6 +219,11 @@ class _Page:
                     self.drops["video_outside"] += 1
                 continue
             node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner], listing)
+            if node.image_class == images.CONTENT:
+                picture = images.copy_key(node.src)
+                if pictures.get(picture, node.src) != node.src:
+                    node.image_class = images.COPY
+                pictures.setdefault(picture, node.src)
             if node.image_class == images.CONTENT or self.options.keep_all_images:
                 out.append(node)
             else:

@@ -5,7 +5,8 @@ page, or in a card whose only text is a title linking to one, or linking where t
 links too: related/recommended article cards),
 `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or strip-shaped
 declared size, or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
-than the main content). The class is decided from the DOM alone, before any download.
+than the main content), `copy` (a content image whose picture the page showed already, see
+`copy_key`). The class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lxml import etree
 from m3w_builder.extract.boilerplate import BLOCK_TAGS, class_words, text_of
 from m3w_builder.extract.urls import best_srcset, resolve
 
-CONTENT, TEASER, LOGO, AD, OUTSIDE = "content", "teaser", "logo", "ad", "outside"
+CONTENT, TEASER, LOGO, AD, OUTSIDE, COPY = "content", "teaser", "logo", "ad", "outside", "copy"
 
 LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src",
                   "data-normal", "data-full-src", "data-orig-src", "data-original-src", "data-actualsrc",
@@ -53,6 +54,24 @@ _ICON_SIDE = 24
 _MIN_CONTENT_SIDE = 64
 _STRIP_SIDE = 100
 _STRIP_RATIO = 4
+
+
+# What makes two URLs of one picture differ: size/format query parameters, a WordPress `-1024x683` or
+# `-scaled` suffix, a `@2x` density suffix, a MediaWiki `/540px-` thumbnail prefix.
+_SIZE_PARAMS = frozenset(("w", "h", "width", "height", "resize", "fit", "crop", "quality", "q", "dpr", "auto",
+                          "format", "fm", "ssl", "strip", "zoom", "size", "sz", "scale"))
+_SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|(?<=/)\d{2,5}px-")
+
+
+def copy_key(src: str) -> str:
+    """The URL of an image less what only picks its size or format: two images of a page with one key
+    are copies of one picture (a `srcset` variant, a `<noscript>` or lightbox copy, a "pin it" repeat)."""
+    path, _, query = src.partition("#")[0].partition("?")
+    path = _SIZE_SUFFIX_RE.sub("", path)
+    if not query:
+        return path
+    kept = [pair for pair in query.split("&") if pair.partition("=")[0].lower() not in _SIZE_PARAMS]
+    return f"{path}?{'&'.join(kept)}" if kept else path
 
 
 def nearest(ancestors: list[etree._Element], tags: tuple[str, ...]) -> etree._Element | None:
