@@ -506,3 +506,25 @@ def test_a_size_variant_of_a_shown_picture_is_a_copy():
                        ("stew-300x300.jpg", "copy"), ("soup.jpg?w=300", "copy"),
                        ("soup.jpg?w=800&q=80", "content")]  # an exact repeat: the assembler's duplicate rule
     assert extract(html.encode(), URL).media_drops["image_copy"] == 2
+
+
+def test_share_buttons_and_avatar_folders_are_logos():
+    # No size declared, no "icon" in the name: the file is named after a network, or sits in an avatar folder.
+    names = ("/static/facebook.png", "/static/twitter-white-32.svg", "/img/fb_icon@2x.png", "/public/img/avatar/129.jpg",
+             "/pbs/profile_images/5250/SqjK4CPu_normal.png", "/images/icons/tag_blue.gif")
+    icons = "".join(f"<a href='https://elsewhere.test/share'><img src='{name}'></a>" for name in names)
+    kept = "<img src='/uploads/pinterest-collage-red-lentil-dahl.jpg'><img src='/uploads/share_your_plate.jpg'>"
+    html = _article().replace("</article>", f"<p>Share this story with friends, or print it, as you like.{icons}</p>"
+                                            f"{kept}</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead.jpg", "pinterest-collage-red-lentil-dahl.jpg", "share_your_plate.jpg"]
+    assert {classes[name.rsplit("/", 1)[-1]] for name in names} == {"logo"}
+
+
+def test_real_page_tweet_avatars_are_logos():
+    page = shared_path("html", "mozilla-readability", "liberation-1.html").read_bytes()
+    media = extract(page, "http://fakehost/test/page.html", options=ExtractOptions(keep_all_images=True)).document.media
+    avatars = [n for n in media if "/profile_images/" in n.src]
+    assert len(avatars) >= 4 and {n.image_class for n in avatars} == {"logo"}

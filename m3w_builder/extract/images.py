@@ -46,6 +46,18 @@ _SHORT_ALT = 30
 _STAND_IN_RE = re.compile(r"(?:transparent|trans|1px|1x1|clear|blank|empty|spacer|pixel|dot|grey|gray|white|"
                           r"placeholder|loading|loader|default|none|no-?image)"
                           r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)")
+# A file named only after a network or a page action, with an optional style or size: a share or
+# follow button (`facebook.png`, `twitter-white-32.svg`); a photo named after one (`pinterest-collage-dahl.jpg`)
+# is not one.
+_SOCIAL_RE = re.compile(r"(?:facebook|fb|twitter|x-twitter|pinterest|pin-it|pinit|whatsapp|linkedin|instagram|"
+                        r"youtube|tiktok|reddit|tumblr|telegram|mastodon|threads|bluesky|vk|weibo|wechat|"
+                        r"email|e-mail|mail|rss|feed|print|share|comment|comments)"
+                        r"(?:[-_](?:icon|logo|button|btn|share|white|black|grey|gray|color|colour|circle|square|"
+                        r"round|small|large|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?\.(?:gif|png|jpe?g|webp|svg|avif)")
+# Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
+# `/profile_images/`).
+_LOGO_FOLDERS = ("/avatar/", "/avatars/", "/profile_images/", "/icons/", "/icon/", "/emoji/", "/emojis/",
+                 "/smilies/", "/smileys/", "/emoticons/", "/flags/", "/badges/", "/logos/", "/logo/", "/sprites/")
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
 # (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
@@ -236,7 +248,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS) \
-            or _STAND_IN_RE.fullmatch(file_name):
+            or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
+            or _has_any(src.partition("//")[2].partition("?")[0].lower(), _LOGO_FOLDERS):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is None:
