@@ -199,7 +199,7 @@ class _Page:
         return card_text >= _LISTING_SHARE * text
 
     def nodes(self, items: list[content.Item], kept: list[bool], selection: content.Selection,
-              listing: bool = False) -> list[Node]:
+              listing: bool) -> list[Node]:
         """The kept items as nodes; media outside the content or of a dropped class are counted.
         `listing`: see `is_listing`. A content image whose picture (`images.copy_key`) came before
         under another URL is a `copy`: the first stays, DOM order kept; an exact repeat is left to the

@@ -56,8 +56,8 @@ _SOCIAL_RE = re.compile(r"(?:facebook|fb|twitter|x-twitter|pinterest|pin-it|pini
                         r"round|small|large|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?\.(?:gif|png|jpe?g|webp|svg|avif)")
 # Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
 # `/profile_images/`).
-_LOGO_FOLDERS = ("/avatar/", "/avatars/", "/profile_images/", "/icons/", "/icon/", "/emoji/", "/emojis/",
-                 "/smilies/", "/smileys/", "/emoticons/", "/flags/", "/badges/", "/logos/", "/logo/", "/sprites/")
+_LOGO_FOLDER_RE = re.compile(r"/(?:avatars?|profile_images|icons?|emojis?|smilies|smileys|emoticons|flags|badges|"
+                             r"logos?|sprites)/")
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
 # (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
@@ -72,14 +72,15 @@ _STRIP_RATIO = 4
 # `-scaled` suffix, a `@2x` density suffix, a MediaWiki `/540px-` thumbnail prefix.
 _SIZE_PARAMS = frozenset(("w", "h", "width", "height", "resize", "fit", "crop", "quality", "q", "dpr", "auto",
                           "format", "fm", "ssl", "strip", "zoom", "size", "sz", "scale"))
-_SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|(?<=/)\d{2,5}px-")
+_SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|^\d{2,5}px-")
 
 
 def copy_key(src: str) -> str:
     """The URL of an image less what only picks its size or format: two images of a page with one key
     are copies of one picture (a `srcset` variant, a `<noscript>` or lightbox copy, a "pin it" repeat)."""
     path, _, query = src.partition("#")[0].partition("?")
-    path = _SIZE_SUFFIX_RE.sub("", path)
+    folder, _, name = path.rpartition("/")
+    path = f"{folder}/{_SIZE_SUFFIX_RE.sub('', name)}"  # the file name only: a third of the path to scan
     if not query:
         return path
     kept = [pair for pair in query.split("&") if pair.partition("=")[0].lower() not in _SIZE_PARAMS]
@@ -238,7 +239,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     `ancestors`: the image's, innermost first."""
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
-    marks = f"{src} {names} ".lower()
+    marks = lowered = f"{src} {names} ".lower()
     if _has_any(marks, _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
         return AD, None
     sides = [s for s in (width, height) if s]
@@ -249,7 +250,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
-            or _has_any(src.partition("//")[2].partition("?")[0].lower(), _LOGO_FOLDERS):
+            or _LOGO_FOLDER_RE.search(lowered):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is None:
@@ -265,7 +266,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     return None, None
 
 
-def final_class(provisional: str | None, in_content: bool, in_link_block: bool = False, listing: bool = False) -> str:
+def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool) -> str:
     """The class once the main content is known: a bare image linking to another page is content
     in the article's prose, a teaser in a link list (`in_link_block`) or outside the article; a
     card's thumbnail is a teaser unless the content is the list of cards itself (`listing`: a
