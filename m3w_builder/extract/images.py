@@ -209,14 +209,15 @@ def link_card(link: etree._Element, href: str, ancestors: list[etree._Element], 
     a link card's thumbnail (`<a href=X><img></a>` beside `<h2><a href=X>Title</a></h2>`, the title a
     line of its own: `_is_title_line`), or None.
     Looks up to `_CARD_LEVELS` blocks above the link, each at most `_CARD_ELEMENTS` elements."""
-    levels = 0
+    levels, own = 0, link.get("href")
     for card in ancestors[ancestors.index(link) + 1:]:
         if card.tag not in BLOCK_TAGS:
             continue
         if len(list(islice(card.iterdescendants(), _CARD_ELEMENTS + 1))) > _CARD_ELEMENTS:
             return None
         for other in card.iter("a"):
-            if other is not link and _is_title_line(other) and resolve(base_url, other.get("href")) == href:
+            raw = other.get("href")  # the same text as the link's, mostly: no resolving then
+            if raw and other is not link and (raw == own or resolve(base_url, raw) == href) and _is_title_line(other):
                 return card
         levels += 1
         if levels >= _CARD_LEVELS:
