@@ -56,7 +56,7 @@ def test_text_quality_floors(dev_results):
 
 def test_content_image_floors_and_dom_order(dev_results):
     images = dev_results[2]
-    assert images.precision >= 0.83
+    assert images.precision >= 0.89  # 0.908 measured when set (link cards, stand-ins, share buttons)
     assert images.recall_sized >= 0.93 and images.recall >= 0.88
     assert images.pages_out_of_order == 0
 
