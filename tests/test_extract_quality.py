@@ -56,7 +56,7 @@ def test_text_quality_floors(dev_results):
 
 def test_content_image_floors_and_dom_order(dev_results):
     images = dev_results[2]
-    assert images.precision >= 0.83
+    assert images.precision >= 0.89  # 0.908 measured when set (link cards, stand-ins, share buttons)
     assert images.recall_sized >= 0.93 and images.recall >= 0.88
     assert images.pages_out_of_order == 0
 
@@ -432,3 +432,99 @@ def test_real_recipe_page_keeps_no_ad_labels():
     page = shared_path("html", "recipe-scrapers", "tasteline.com__tasteline_1.html").read_bytes()
     lines = extract(page, "https://www.tasteline.com/recept").document.text.split("\n")
     assert "Ingredienser" in lines and "Annons" not in lines
+
+
+def _link_cards(count: int) -> str:
+    """Cards whose thumbnail link (no text of its own) and title line lead to the same story."""
+    return "".join(f"<li class='stream-item'><div class='thumb'><a href='/2024/story-{i}.html'><img "
+                   f"src='/thumbs/{i}.jpg' alt='Story {i} title'></a></div><div class='body'><div>World</div>"
+                   f"<h3><a href='/2024/story-{i}.html'>Another headline worth a click, number {i}</a></h3>"
+                   f"<p>A blurb of that other story, long enough to read as a sentence of prose, with commas, "
+                   f"written the way a news stream sums up each of its stories.</p></div></li>" for i in range(count))
+
+
+def test_link_card_thumbnails_are_teasers_beside_the_article():
+    # The thumbnail's own link has no text, so it passed as an image linked from the prose: the card's
+    # title line, linking to the same story, shows it is a card's thumbnail.
+    html = _article().replace("</article>", f"<ul class='stream'>{_link_cards(3)}</ul></article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert {classes[f"{i}.jpg"] for i in range(3)} == {"teaser"} and classes["lead.jpg"] == "content"
+    default = extract(html.encode(), URL)
+    assert [n.src.rsplit("/", 1)[-1] for n in default.document.media] == ["lead.jpg"]
+    assert default.media_drops["image_teaser"] == 3
+    # guards: a page that is the list of cards keeps their thumbnails; a linked image whose caption
+    # names the link's target inside a sentence is the article's own
+    front = f"<html><body><h1>Latest stories</h1><ul>{_link_cards(5)}</ul></body></html>"
+    assert len(extract(front.encode(), URL).document.media) == 5
+    captioned = ("<div class='thumb'><div class='image'><a href='/wiki/Elizabeth_II'><img src='/img/queen.jpg'></a>"
+                 "</div><div class='caption'><a href='/wiki/Elizabeth_II'>Elizabeth II</a>, Queen of New Zealand,"
+                 " at the opening of Parliament</div></div>")
+    media = extract(_article().replace("<figure>", captioned + "<figure>").encode(), URL).document.media
+    assert [n.src.rsplit("/", 1)[-1] for n in media] == ["queen.jpg", "lead.jpg"]
+
+
+def test_real_page_stream_thumbnails_are_teasers():
+    page = shared_path("html", "mozilla-readability", "yahoo-2.html").read_bytes()
+    media = extract(page, "http://fakehost/test/", options=ExtractOptions(keep_all_images=True)).document.media
+    stream = [n for n in media if "/api/res/1.2/" in n.src and n.alt.startswith(("Russia: Space", "Trump picks"))]
+    assert len(stream) >= 2 and {n.image_class for n in stream} == {"teaser"}
+
+
+def test_stand_in_images_named_as_such_are_not_content():
+    # Lazy loaders and layouts put a transparent or one-pixel file where a picture goes; no size is declared.
+    stand_ins = "".join(f"<p>Text beside a stand-in image, long enough to be a paragraph of the story here.<img src="
+                        f"'/static/{name}'></p>" for name in ("transparent-1093278.png", "1px.gif", "blank-3.gif",
+                                                              "spacer.gif", "placeholder.svg"))
+    kept = "<img src='/img/chicken-1x1-1.jpg'><img src='/img/transparent_ice.jpg'>"
+    html = _article().replace("</article>", f"{stand_ins}{kept}</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead.jpg", "chicken-1x1-1.jpg", "transparent_ice.jpg"]
+    assert {classes[name] for name in ("transparent-1093278.png", "1px.gif", "blank-3.gif")} == {"logo"}
+
+
+def test_real_page_transparent_stand_ins_are_not_content():
+    page = shared_path("html", "newspaper4k", "yahoo_main_site.html").read_bytes()
+    media = extract(page, "https://www.yahoo.com/", options=ExtractOptions(keep_all_images=True)).document.media
+    stand_ins = [n for n in media if "/transparent-" in n.src]
+    assert len(stand_ins) >= 10 and {n.image_class for n in stand_ins} <= {"logo", "outside"}
+
+
+def test_a_size_variant_of_a_shown_picture_is_a_copy():
+    # A recipe card or a lightbox repeats the hero under another size's URL: a second copy, not a new image.
+    shots = ("<img src='/wp-content/uploads/2025/03/stew-1024x683.jpg'><img src='/cdn/soup.jpg?w=800&q=80'>"
+             "<img src='/img.php?id=1&w=300'><img src='/img.php?id=2&w=300'>"
+             "<div class='recipe-card'><img src='/wp-content/uploads/2025/03/stew-300x300.jpg'>"
+             "<img src='/cdn/soup.jpg?w=300'><img src='/cdn/soup.jpg?w=800&q=80'></div>")
+    html = _article().replace("</article>", f"<p>The steps, as pictures, one after the other.</p>{shots}</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = [(n.src.split("/")[-1], n.image_class) for n in result.document.media]
+    assert classes == [("lead.jpg", "content"), ("stew-1024x683.jpg", "content"), ("soup.jpg?w=800&q=80", "content"),
+                       ("img.php?id=1&w=300", "content"), ("img.php?id=2&w=300", "content"),
+                       ("stew-300x300.jpg", "copy"), ("soup.jpg?w=300", "copy"),
+                       ("soup.jpg?w=800&q=80", "content")]  # an exact repeat: the assembler's duplicate rule
+    assert extract(html.encode(), URL).media_drops["image_copy"] == 2
+
+
+def test_share_buttons_and_avatar_folders_are_logos():
+    # No size declared, no "icon" in the name: the file is named after a network, or sits in an avatar folder.
+    names = ("/static/facebook.png", "/static/twitter-white-32.svg", "/img/fb_icon@2x.png", "/public/img/avatar/129.jpg",
+             "/pbs/profile_images/5250/SqjK4CPu_normal.png", "/images/icons/tag_blue.gif")
+    icons = "".join(f"<a href='https://elsewhere.test/share'><img src='{name}'></a>" for name in names)
+    kept = "<img src='/uploads/pinterest-collage-red-lentil-dahl.jpg'><img src='/uploads/share_your_plate.jpg'>"
+    html = _article().replace("</article>", f"<p>Share this story with friends, or print it, as you like.{icons}</p>"
+                                            f"{kept}</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead.jpg", "pinterest-collage-red-lentil-dahl.jpg", "share_your_plate.jpg"]
+    assert {classes[name.rsplit("/", 1)[-1]] for name in names} == {"logo"}
+
+
+def test_real_page_tweet_avatars_are_logos():
+    page = shared_path("html", "mozilla-readability", "liberation-1.html").read_bytes()
+    media = extract(page, "http://fakehost/test/page.html", options=ExtractOptions(keep_all_images=True)).document.media
+    avatars = [n for n in media if "/profile_images/" in n.src]
+    assert len(avatars) >= 4 and {n.image_class for n in avatars} == {"logo"}

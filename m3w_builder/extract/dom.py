@@ -58,6 +58,8 @@ class ExtractResult:
 
 
 _INT_RE = re.compile(r"\s*(\d{1,9})")
+# Of the kept text, the share in linked-thumbnail cards that makes the content a list of cards (`_Page.is_listing`).
+_LISTING_SHARE = 0.5
 
 
 def _int_attr(value: str | None) -> int | None:
@@ -120,10 +122,12 @@ class _Page:
         self.page_url = page_url
         self.options = options
         self.media: list[tuple[ImageNode | VideoNode, str | None]] = []
+        self.cards: list[etree._Element] = []  # the cards of the `_CARD` thumbnails (`images.link_card`)
         self.seen = 0  # media elements met
         self.drops = Drops()
 
     def image(self, el: etree._Element) -> tuple[ImageNode, str | None] | None:
+        """The node of an `<img>` and its provisional class, or None (counted); keeps its card."""
         get = el.get
         ancestors = list(el.iterancestors())
         src = images.image_source(el, self.base_url, self.page_url, ancestors)
@@ -143,7 +147,10 @@ class _Page:
                 caption = _clean(boilerplate.text_of(figcaption))
         node = ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
                          dom_path=_dom_path(el, ancestors))
-        return node, images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors)
+        provisional, card = images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors)
+        if card is not None:
+            self.cards.append(card)
+        return node, provisional
 
     def video(self, el: etree._Element) -> tuple[VideoNode, str | None] | None:
         sources = [el.get("src")] + [s.get("src") for s in el.iter("source")]
@@ -172,9 +179,33 @@ class _Page:
         self.media.append(found)
         return len(self.media) - 1
 
-    def nodes(self, items: list[content.Item], kept: list[bool], selection: content.Selection) -> list[Node]:
-        """The kept items as nodes; media outside the content or of a dropped class are counted."""
+    def is_listing(self, blocks: list[content.Block], items: list[content.Item], kept: list[bool]) -> bool:
+        """Whether the kept text is mostly in the cards of linked thumbnails (at least
+        `_LISTING_SHARE`): the content is a list of cards (a section front, a blog index), whose
+        thumbnails are its images; beside an article's own prose they are teasers."""
+        if not self.cards:
+            return False
+        cards = set(self.cards)
+        in_card = bytearray(len(blocks))
+        for index, block in enumerate(blocks):
+            if block.element in cards and not in_card[index]:
+                in_card[index:block.end + 1] = b"\1" * (block.end + 1 - index)
+        text = card_text = 0
+        for item, keep in zip(items, kept):
+            if keep and item.media < 0:
+                text += item.weight
+                if in_card[item.owner]:
+                    card_text += item.weight
+        return card_text >= _LISTING_SHARE * text
+
+    def nodes(self, items: list[content.Item], kept: list[bool], selection: content.Selection,
+              listing: bool) -> list[Node]:
+        """The kept items as nodes; media outside the content or of a dropped class are counted.
+        `listing`: see `is_listing`. A content image whose picture (`images.copy_key`) came before
+        under another URL is a `copy`: the first stays, DOM order kept; an exact repeat is left to the
+        assembler's duplicate rule, which sees the bytes."""
         out: list[Node] = []
+        pictures: dict[str, str] = {}
         for item, in_content in zip(items, kept):
             if item.media < 0:
                 if in_content:
@@ -187,7 +218,12 @@ class _Page:
                 else:
                     self.drops["video_outside"] += 1
                 continue
-            node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner])
+            node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner], listing)
+            if node.image_class == images.CONTENT:
+                picture = images.copy_key(node.src)
+                if pictures.get(picture, node.src) != node.src:
+                    node.image_class = images.COPY
+                pictures.setdefault(picture, node.src)
             if node.image_class == images.CONTENT or self.options.keep_all_images:
                 out.append(node)
             else:
@@ -246,7 +282,8 @@ def _extract_tree(
         selection = content.select(blocks, items)
     else:
         selection = content.keep_all(blocks)
-    nodes = page.nodes(items, content.kept_items(blocks, items, selection), selection)
+    kept = content.kept_items(blocks, items, selection)
+    nodes = page.nodes(items, kept, selection, page.is_listing(blocks, items, kept))
     _check_deadline(deadline, options)
     if not nodes:
         raise Rejected("no_content")

@@ -1,10 +1,12 @@
 """Images of a page: their source URL (lazy attributes, `srcset`, `<picture>`) and their class.
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
-page, or in a card whose only text is a title linking to one: related/recommended article cards),
+page, or in a card whose only text is a title linking to one, or linking where the card's title
+links too: related/recommended article cards),
 `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or strip-shaped
 declared size, or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
-than the main content). The class is decided from the DOM alone, before any download.
+than the main content), `copy` (a content image whose picture the page showed already, see
+`copy_key`). The class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from lxml import etree
 from m3w_builder.extract.boilerplate import BLOCK_TAGS, class_words, text_of
 from m3w_builder.extract.urls import best_srcset, resolve
 
-CONTENT, TEASER, LOGO, AD, OUTSIDE = "content", "teaser", "logo", "ad", "outside"
+CONTENT, TEASER, LOGO, AD, OUTSIDE, COPY = "content", "teaser", "logo", "ad", "outside", "copy"
 
 LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-url", "data-hi-res-src",
                   "data-normal", "data-full-src", "data-orig-src", "data-original-src", "data-actualsrc",
@@ -38,6 +40,24 @@ _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice"
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
 _SHORT_ALT = 30
+# A file named only as a stand-in (optionally with a version or hash): the transparent or one-pixel
+# image a lazy loader or a layout shows in place of a picture (`transparent-1093278.png`, `1px.gif`);
+# a named photo cropped square (`chicken-1x1-1.jpg`) is no stand-in.
+_STAND_IN_RE = re.compile(r"(?:transparent|trans|1px|1x1|clear|blank|empty|spacer|pixel|dot|grey|gray|white|"
+                          r"placeholder|loading|loader|default|none|no-?image)"
+                          r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)")
+# A file named only after a network or a page action, with an optional style or size: a share or
+# follow button (`facebook.png`, `twitter-white-32.svg`); a photo named after one (`pinterest-collage-dahl.jpg`)
+# is not one.
+_SOCIAL_RE = re.compile(r"(?:facebook|fb|twitter|x-twitter|pinterest|pin-it|pinit|whatsapp|linkedin|instagram|"
+                        r"youtube|tiktok|reddit|tumblr|telegram|mastodon|threads|bluesky|vk|weibo|wechat|"
+                        r"email|e-mail|mail|rss|feed|print|share|comment|comments)"
+                        r"(?:[-_](?:icon|logo|button|btn|share|white|black|grey|gray|color|colour|circle|square|"
+                        r"round|small|large|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?\.(?:gif|png|jpe?g|webp|svg|avif)")
+# Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
+# `/profile_images/`).
+_LOGO_FOLDER_RE = re.compile(r"/(?:avatars?|profile_images|icons?|emojis?|smilies|smileys|emoticons|flags|badges|"
+                             r"logos?|sprites)/")
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
 # (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
@@ -46,6 +66,25 @@ _ICON_SIDE = 24
 _MIN_CONTENT_SIDE = 64
 _STRIP_SIDE = 100
 _STRIP_RATIO = 4
+
+
+# What makes two URLs of one picture differ: size/format query parameters, a WordPress `-1024x683` or
+# `-scaled` suffix, a `@2x` density suffix, a MediaWiki `/540px-` thumbnail prefix.
+_SIZE_PARAMS = frozenset(("w", "h", "width", "height", "resize", "fit", "crop", "quality", "q", "dpr", "auto",
+                          "format", "fm", "ssl", "strip", "zoom", "size", "sz", "scale"))
+_SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|^\d{2,5}px-")
+
+
+def copy_key(src: str) -> str:
+    """The URL of an image less what only picks its size or format: two images of a page with one key
+    are copies of one picture (a `srcset` variant, a `<noscript>` or lightbox copy, a "pin it" repeat)."""
+    path, _, query = src.partition("#")[0].partition("?")
+    folder, _, name = path.rpartition("/")
+    path = f"{folder}/{_SIZE_SUFFIX_RE.sub('', name)}"  # the file name only: a third of the path to scan
+    if not query:
+        return path
+    kept = [pair for pair in query.split("&") if pair.partition("=")[0].lower() not in _SIZE_PARAMS]
+    return f"{path}?{'&'.join(kept)}" if kept else path
 
 
 def nearest(ancestors: list[etree._Element], tags: tuple[str, ...]) -> etree._Element | None:
@@ -104,11 +143,13 @@ def missing_source_reason(el: etree._Element, base_url: str, ancestors: list[etr
 
 
 _LINKED = "linked"  # provisional: a bare image linking to another page
+_CARD = "card"  # provisional: a bare image linking where its card's title links (`link_card`)
 # A card: the unlinked image's nearest block holding text (up to `_CARD_LEVELS` blocks up), of at most
 # `_CARD_ELEMENTS` elements, whose text is all in links to other pages, at least a title's length.
 _CARD_LEVELS = 3
 _CARD_ELEMENTS = 30
 _MIN_TITLE = 12
+_TITLE_SHARE = 0.6  # of its block's text, for a link to be a title line
 
 
 def _has_text(el: etree._Element) -> bool:
@@ -152,6 +193,38 @@ def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> b
     return linked >= _MIN_TITLE and linked >= len(" ".join(text_of(card).split()))
 
 
+def _is_title_line(link: etree._Element) -> bool:
+    """Whether a link is a line of its own: at least `_TITLE_SHARE` of its nearest block's text (a
+    card's title; a caption naming a linked person in a sentence is not one)."""
+    own = len(" ".join(text_of(link).split()))
+    if not own:
+        return False
+    block = next((up for up in link.iterancestors() if up.tag in BLOCK_TAGS), None)
+    return block is None or own >= _TITLE_SHARE * len(" ".join(text_of(block).split()))
+
+
+def link_card(link: etree._Element, href: str, ancestors: list[etree._Element], base_url: str
+              ) -> etree._Element | None:
+    """The card of a text-less image link whose title (or "comments" line) links to the same page:
+    a link card's thumbnail (`<a href=X><img></a>` beside `<h2><a href=X>Title</a></h2>`, the title a
+    line of its own: `_is_title_line`), or None.
+    Looks up to `_CARD_LEVELS` blocks above the link, each at most `_CARD_ELEMENTS` elements."""
+    levels, own = 0, link.get("href")
+    for card in ancestors[ancestors.index(link) + 1:]:
+        if card.tag not in BLOCK_TAGS:
+            continue
+        if len(list(islice(card.iterdescendants(), _CARD_ELEMENTS + 1))) > _CARD_ELEMENTS:
+            return None
+        for other in card.iter("a"):
+            raw = other.get("href")  # the same text as the link's, mostly: no resolving then
+            if raw and other is not link and (raw == own or resolve(base_url, raw) == href) and _is_title_line(other):
+                return card
+        levels += 1
+        if levels >= _CARD_LEVELS:
+            return None
+    return None
+
+
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
     """Whether one of `words` is in `text` (a loop: ~30% cheaper than `any` over a generator)."""
     for word in words:
@@ -161,37 +234,48 @@ def _has_any(text: str, words: tuple[str, ...]) -> bool:
 
 
 def dom_class(el: etree._Element, src: str, width: int | None, height: int | None, base_url: str,
-              page_url: str, ancestors: list[etree._Element]) -> str | None:
-    """The class an image's own markup decides (ad, logo, teaser, `_LINKED`), or None when it
-    depends on where the main content is. `ancestors`: the image's, innermost first."""
+              page_url: str, ancestors: list[etree._Element]) -> tuple[str | None, etree._Element | None]:
+    """The class an image's own markup decides (ad, logo, teaser, `_LINKED`, `_CARD`), or None when
+    it depends on where the main content is; with the card of a `_CARD` thumbnail (see `link_card`).
+    `ancestors`: the image's, innermost first."""
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
-    marks = f"{src} {names} ".lower()
+    marks = lowered = f"{src} {names} ".lower()
     if _has_any(marks, _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
-        return AD
+        return AD, None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
-    marks = f"{names} {src.rsplit('/', 1)[-1].split('?', 1)[0]} {alt if len(alt) < _SHORT_ALT else ''}".lower()
+    file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
+    marks = f"{names} {file_name} {alt if len(alt) < _SHORT_ALT else ''}".lower()
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
-            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS):
-        return LOGO
+            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS) \
+            or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
+            or _LOGO_FOLDER_RE.search(lowered):
+        return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is None:
-        return TEASER if _is_card(ancestors, base_url, page_url) else None
+        return (TEASER if _is_card(ancestors, base_url, page_url) else None), None
     if ancestor.tag == "nav":
-        return OUTSIDE
+        return OUTSIDE, None
     href = resolve(base_url, ancestor.get("href"))
     if href != src and _links_away(href, page_url):
-        return TEASER if _has_text(ancestor) else _LINKED
-    return None
+        if _has_text(ancestor):
+            return TEASER, None
+        card = link_card(ancestor, href, ancestors, base_url)
+        return (_LINKED, None) if card is None else (_CARD, card)
+    return None, None
 
 
-def final_class(provisional: str | None, in_content: bool, in_link_block: bool = False) -> str:
+def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool) -> str:
     """The class once the main content is known: a bare image linking to another page is content
-    in the article's prose, a teaser in a link list (`in_link_block`) or outside the article."""
-    if provisional == _LINKED:
+    in the article's prose, a teaser in a link list (`in_link_block`) or outside the article; a
+    card's thumbnail is a teaser unless the content is the list of cards itself (`listing`: a
+    section front, a blog index)."""
+    if provisional == _LINKED or (provisional == _CARD and listing):
         return CONTENT if in_content and not in_link_block else TEASER
+    if provisional == _CARD:
+        return TEASER
     if provisional is None:
         return CONTENT if in_content else OUTSIDE
     return provisional
