@@ -325,6 +325,27 @@ def test_rating_call_to_action_contents_and_author_box_widgets_are_not_article_t
     assert "Bo Chen" in extract(f"<body><ol class='bibliography'>{papers}</ol></body>".encode(), URL).document.text
 
 
+def test_action_toolbars_are_not_article_text_but_a_toolbar_of_facts_is():
+    buttons = "".join(f"<li><span class='atButton'><div class='atbName'>{label}</div></span></li>"
+                      for label in ("Save Recipe", "Print", "Pinterest", "Email", "Keep Screen On"))
+    toolbars = (f"<div class='actionToolbar recipeToolbarInline'><ul class='atButtons'>{buttons}</ul></div>"
+                "<div class='editor-toolbar'><span>Bold</span> <span>Italic</span></div>")
+    facts = "<ul class='section_toolbar icon-prep'><li>Preparation 5 min</li><li>Cooking 10 min</li></ul>"
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{toolbars}{facts}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 2" in text and "Paragraph 7" in text
+    assert not [w for w in ("Save Recipe", "Pinterest", "Keep Screen On", "Bold", "Italic") if w in text]
+    assert "Preparation 5 min" in text and "Cooking 10 min" in text  # a digit: facts, not buttons
+    # guard: a toolbar is a widget, so one wrapping a long stretch of prose removes nothing
+    story = "".join(f"<p>The {word} part of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for word in ("first", "second", "third", "last"))
+    wrapped = f"<html><body><article><div class='page-toolbar'>{story}</div></article></body></html>"
+    assert "The last part of the story" in extract(wrapped.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "bettycrocker.com__bettycrocker_1.html").read_bytes()
+    text = extract(page, "https://www.bettycrocker.com/recipes/").document.text
+    assert "Pinterest" not in text and "Save Recipe" not in text
+
+
 def test_bylines_datelines_credits_section_labels_and_share_labels_are_not_article_text():
     meta = ("<p class='entry-meta'>Updated: <time>May 25, 2024</time> by <a href='/about'>Nicole B.</a></p>"
             "<div class='post-date'>Mar 27, 2025</div><p class='dpsp-share-text'>Sharing is caring!</p>"

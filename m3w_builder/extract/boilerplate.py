@@ -4,7 +4,7 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
 `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
-forms; small widgets: star ratings, calls to action, tables of contents, bylines, datelines and
+forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, bylines, datelines and
 credits, and any named boilerplate held in a `<p>`, such as a share label) are removed only under
 guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
 or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
@@ -47,6 +47,10 @@ _BOILERPLATE_WORDS = frozenset(
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
 _WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction".split())
 _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
+# A toolbar of action buttons ("Save", "Print", "Pinterest", "Email"), also run together with its
+# purpose (`actionToolbar`, `dockedToolbar`): a widget, unless it holds a digit: then it is a bar of
+# facts ("Préparation 5 min", "4 servings"), which button labels never are.
+_TOOLBAR_SUFFIXES = ("toolbar", "toolbars")
 # Bylines, datelines, photo credits, a teaser's source line and section label ("Updated: May 25, 2024
 # · Published: Jun 7, 2022 by Nicole B.", "Photo: Getty", "Reuters 13 mins ago", "Business"): widgets too,
 # so a long standfirst that a theme names `byline` stays. `meta` alone names recipe facts (prep times).
@@ -97,6 +101,8 @@ def _named_kind(value: str) -> str | None:
             or (("action" in lower or "contents" in lower)
                 and any(phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
         return "widget"
+    if "toolbar" in lower and any(word.endswith(_TOOLBAR_SUFFIXES) for word in words):
+        return "toolbar"
     for word in words:
         if (word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS) or word.endswith(_COMPOUND_SUFFIXES):
             return "name"
@@ -171,6 +177,10 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = _flag_kind(*item)
+            if kind == "toolbar":  # a widget, if its text has no digit (see `_TOOLBAR_SUFFIXES`)
+                if _has_digit(el):
+                    continue
+                kind = "widget"
             if kind is not None and el.tag == "p" and kind in ("name", "widget"):
                 return "widget"  # a share label or byline held in a `<p>`: removed only while short
             if kind is not None and not (kind in ("name", "comments", "widget") and el.tag in _PROTECTED_TAGS):
@@ -182,6 +192,7 @@ class Classifier:
 
 # XPath compiled once: `el.xpath(...)` compiles its expression on every call (~5x the cost).
 _has_h1 = etree.XPath("boolean(descendant::h1)")
+_has_digit = etree.XPath("translate(string(), '0123456789', '') != string()")
 _has_media = etree.XPath("boolean(descendant::img|descendant::picture|descendant::video)")
 text_of = etree.XPath("string()")  # all text in an element, as XPath's string value
 _chars = etree.XPath("string-length(normalize-space())")
