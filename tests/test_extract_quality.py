@@ -346,6 +346,23 @@ def test_action_toolbars_are_not_article_text_but_a_toolbar_of_facts_is():
     assert "Pinterest" not in text and "Save Recipe" not in text
 
 
+def test_keep_the_screen_on_switches_are_not_article_text():
+    switches = ("<div class='tasty-recipes-cook-mode'><span>Cook Mode</span> <span>Prevent your screen from going"
+                " dark</span></div><div class='recipe-steps__wake-lock'><p>Keep Screen On</p></div>"
+                "<div class='wprm-prevent-sleep wprm-toggle-switch-container'><label>Cook Mode</label></div>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{switches}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 2" in text and "Paragraph 7" in text
+    assert not [w for w in ("Cook Mode", "Prevent your screen", "Keep Screen On") if w in text]
+    # a class that only starts with the switch's name is not it: a recipe template, a cook-mode view of the steps
+    short = "<p>Whisk the eggs, then fold in the flour.</p><p>Bake until golden.</p>"
+    for name in ("wprm-recipe-template-prevent-sleep-food", "bb-cookmode__preparation__step"):
+        page = f"<html><body><article><div class='{name}'>{short}</div></article></body></html>"
+        assert "Bake until golden." in extract(page.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "pinchofyum.com__pinchofyum.html").read_bytes()
+    assert "Prevent your screen" not in extract(page, "https://pinchofyum.com/recipe").document.text
+
+
 def test_bylines_datelines_credits_section_labels_and_share_labels_are_not_article_text():
     meta = ("<p class='entry-meta'>Updated: <time>May 25, 2024</time> by <a href='/about'>Nicole B.</a></p>"
             "<div class='post-date'>Mar 27, 2025</div><p class='dpsp-share-text'>Sharing is caring!</p>"

@@ -4,8 +4,9 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
 `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
-forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, bylines, datelines and
-credits, and any named boilerplate held in a `<p>`, such as a share label) are removed only under
+forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, "keep the
+screen on" switches, bylines, datelines and credits, and any named boilerplate held in a `<p>`, such
+as a share label) are removed only under
 guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
 or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
 text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
@@ -51,6 +52,11 @@ _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words ar
 # purpose (`actionToolbar`, `dockedToolbar`): a widget, unless it holds a digit: then it is a bar of
 # facts ("Préparation 5 min", "4 servings"), which button labels never are.
 _TOOLBAR_SUFFIXES = ("toolbar", "toolbars")
+# A recipe's "keep the screen on" switch ("Cook Mode Prevent your screen from going dark"): the name
+# of one class ends with it (`wprm-prevent-sleep`, `wakeLock`, `tasty-recipes-cook-mode`), unlike a
+# recipe template named after it (`wprm-recipe-template-prevent-sleep-food`) or a cook-mode view of the
+# steps (`bb-cookmode__preparation__step`).
+_SCREEN_SWITCH_ENDS = ("prevent sleep", "wake lock", "wakelock", "screen lock", "screenlock", "cook mode")
 # Bylines, datelines, photo credits, a teaser's source line and section label ("Updated: May 25, 2024
 # · Published: Jun 7, 2022 by Nicole B.", "Photo: Getty", "Reuters 13 mins ago", "Business"): widgets too,
 # so a long standfirst that a theme names `byline` stays. `meta` alone names recipe facts (prep times).
@@ -103,6 +109,9 @@ def _named_kind(value: str) -> str | None:
         return "widget"
     if "toolbar" in lower and any(word.endswith(_TOOLBAR_SUFFIXES) for word in words):
         return "toolbar"
+    if ("lock" in lower or "sleep" in lower or "mode" in lower) and any(
+            " ".join(class_words(name)).endswith(_SCREEN_SWITCH_ENDS) for name in lower.split()):
+        return "widget"
     for word in words:
         if (word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS) or word.endswith(_COMPOUND_SUFFIXES):
             return "name"
