@@ -363,6 +363,27 @@ def test_keep_the_screen_on_switches_are_not_article_text():
     assert "Prevent your screen" not in extract(page, "https://pinchofyum.com/recipe").document.text
 
 
+def test_affiliate_and_legal_disclosures_are_not_article_text():
+    notes = ("<div class='aff-disc'><p>This post may contain affiliate links. Please read our disclosure policy.</p>"
+             "</div>"
+             "<p class='affiliate-disclaimer'>As an Amazon Associate I earn from qualifying purchases.</p>"
+             "<div class='nutrition-disclaimer'>Nutrition information is automatically calculated.</div>")
+    facts = "<div class='serving-disclaimer'>1 bag serves 2 (2 bags serve 4)</div>"
+    html = _article().replace("<article class='post'>", f"<article class='post'>{notes}{facts}")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0" in text and "Paragraph 7" in text
+    assert not [w for w in ("affiliate links", "Amazon Associate", "automatically calculated") if w in text]
+    assert "1 bag serves 2" in text  # a digit: a recipe fact, not a disclosure
+    # guard: a widget, so a long disclaimer (a page of terms) is kept
+    terms = "<div class='disclaimer'>" + "".join(
+        f"<p>The {word} clause of the terms, which the reader accepts, is set out here in full.</p>"
+        for word in ("first", "second", "third", "fourth", "last")) + "</div>"
+    page = f"<html><body><article><h1>Terms of use</h1>{terms}</article></body></html>"
+    assert "The last clause of the terms" in extract(page.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "jocooks.com__jocooks.html").read_bytes()
+    assert "may contain affiliate links" not in extract(page, "https://www.jocooks.com/recipes/").document.text
+
+
 def test_bylines_datelines_credits_section_labels_and_share_labels_are_not_article_text():
     meta = ("<p class='entry-meta'>Updated: <time>May 25, 2024</time> by <a href='/about'>Nicole B.</a></p>"
             "<div class='post-date'>Mar 27, 2025</div><p class='dpsp-share-text'>Sharing is caring!</p>"

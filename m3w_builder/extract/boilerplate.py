@@ -5,10 +5,10 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
 `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
 forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, "keep the
-screen on" switches, bylines, datelines and credits, and any named boilerplate held in a `<p>`, such
-as a share label) are removed only under
-guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
-or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
+screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, and any named
+boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
+pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>`
+by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
 text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
 parser let swallow the article cannot remove it after the menus went; a comment section, which
 often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it
@@ -52,6 +52,10 @@ _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words ar
 # purpose (`actionToolbar`, `dockedToolbar`): a widget, unless it holds a digit: then it is a bar of
 # facts ("Préparation 5 min", "4 servings"), which button labels never are.
 _TOOLBAR_SUFFIXES = ("toolbar", "toolbars")
+# An affiliate or legal disclosure line ("This post may contain affiliate links. Please read our
+# disclosure policy."; `aff-disc`: the abbreviation's pair); like a toolbar, a widget unless it holds a
+# digit (a `serving-disclaimer`: "1 bag serves 2"), and only while short, so a long disclaimer stays.
+_DISCLOSURE_WORDS = frozenset("disclosure disclosures disclaimer disclaimers".split())
 # A recipe's "keep the screen on" switch ("Cook Mode Prevent your screen from going dark"): the name
 # of one class ends with it (`wprm-prevent-sleep`, `wakeLock`, `tasty-recipes-cook-mode`), unlike a
 # recipe template named after it (`wprm-recipe-template-prevent-sleep-food`) or a cook-mode view of the
@@ -107,8 +111,9 @@ def _named_kind(value: str) -> str | None:
             or (("action" in lower or "contents" in lower)
                 and any(phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
         return "widget"
-    if "toolbar" in lower and any(word.endswith(_TOOLBAR_SUFFIXES) for word in words):
-        return "toolbar"
+    if ("toolbar" in lower and any(word.endswith(_TOOLBAR_SUFFIXES) for word in words)) or ("disc" in lower and (
+            not _DISCLOSURE_WORDS.isdisjoint(words) or ("aff" in words and "disc" in words))):
+        return "labels"
     if ("lock" in lower or "sleep" in lower or "mode" in lower) and any(
             " ".join(class_words(name)).endswith(_SCREEN_SWITCH_ENDS) for name in lower.split()):
         return "widget"
@@ -186,7 +191,7 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = _flag_kind(*item)
-            if kind == "toolbar":  # a widget, if its text has no digit (see `_TOOLBAR_SUFFIXES`)
+            if kind == "labels":  # a widget, if its text has no digit (see `_TOOLBAR_SUFFIXES`)
                 if _has_digit(el):
                     continue
                 kind = "widget"
