@@ -191,7 +191,7 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = _flag_kind(*item)
-            if kind == "labels":  # a widget, if its text has no digit (see `_TOOLBAR_SUFFIXES`)
+            if kind == "labels":  # a widget, if its text has no digit (`_TOOLBAR_SUFFIXES`, `_DISCLOSURE_WORDS`)
                 if _has_digit(el):
                     continue
                 kind = "widget"
