@@ -325,6 +325,65 @@ def test_rating_call_to_action_contents_and_author_box_widgets_are_not_article_t
     assert "Bo Chen" in extract(f"<body><ol class='bibliography'>{papers}</ol></body>".encode(), URL).document.text
 
 
+def test_action_toolbars_are_not_article_text_but_a_toolbar_of_facts_is():
+    buttons = "".join(f"<li><span class='atButton'><div class='atbName'>{label}</div></span></li>"
+                      for label in ("Save Recipe", "Print", "Pinterest", "Email", "Keep Screen On"))
+    toolbars = (f"<div class='actionToolbar recipeToolbarInline'><ul class='atButtons'>{buttons}</ul></div>"
+                "<div class='editor-toolbar'><span>Bold</span> <span>Italic</span></div>")
+    facts = "<ul class='section_toolbar icon-prep'><li>Preparation 5 min</li><li>Cooking 10 min</li></ul>"
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{toolbars}{facts}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 2" in text and "Paragraph 7" in text
+    assert not [w for w in ("Save Recipe", "Pinterest", "Keep Screen On", "Bold", "Italic") if w in text]
+    assert "Preparation 5 min" in text and "Cooking 10 min" in text  # a digit: facts, not buttons
+    # guard: a toolbar is a widget, so one wrapping a long stretch of prose removes nothing
+    story = "".join(f"<p>The {word} part of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for word in ("first", "second", "third", "last"))
+    wrapped = f"<html><body><article><div class='page-toolbar'>{story}</div></article></body></html>"
+    assert "The last part of the story" in extract(wrapped.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "bettycrocker.com__bettycrocker_1.html").read_bytes()
+    text = extract(page, "https://www.bettycrocker.com/recipes/").document.text
+    assert "Pinterest" not in text and "Save Recipe" not in text
+
+
+def test_keep_the_screen_on_switches_are_not_article_text():
+    switches = ("<div class='tasty-recipes-cook-mode'><span>Cook Mode</span> <span>Prevent your screen from going"
+                " dark</span></div><div class='recipe-steps__wake-lock'><p>Keep Screen On</p></div>"
+                "<div class='wprm-prevent-sleep wprm-toggle-switch-container'><label>Cook Mode</label></div>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{switches}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 2" in text and "Paragraph 7" in text
+    assert not [w for w in ("Cook Mode", "Prevent your screen", "Keep Screen On") if w in text]
+    # a class that only starts with the switch's name is not it: a recipe template, a cook-mode view of the steps
+    short = "<p>Whisk the eggs, then fold in the flour.</p><p>Bake until golden.</p>"
+    for name in ("wprm-recipe-template-prevent-sleep-food", "bb-cookmode__preparation__step"):
+        page = f"<html><body><article><div class='{name}'>{short}</div></article></body></html>"
+        assert "Bake until golden." in extract(page.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "pinchofyum.com__pinchofyum.html").read_bytes()
+    assert "Prevent your screen" not in extract(page, "https://pinchofyum.com/recipe").document.text
+
+
+def test_affiliate_and_legal_disclosures_are_not_article_text():
+    notes = ("<div class='aff-disc'><p>This post may contain affiliate links. Please read our disclosure policy.</p>"
+             "</div>"
+             "<p class='affiliate-disclaimer'>As an Amazon Associate I earn from qualifying purchases.</p>"
+             "<div class='nutrition-disclaimer'>Nutrition information is automatically calculated.</div>")
+    facts = "<div class='serving-disclaimer'>1 bag serves 2 (2 bags serve 4)</div>"
+    html = _article().replace("<article class='post'>", f"<article class='post'>{notes}{facts}")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0" in text and "Paragraph 7" in text
+    assert not [w for w in ("affiliate links", "Amazon Associate", "automatically calculated") if w in text]
+    assert "1 bag serves 2" in text  # a digit: a recipe fact, not a disclosure
+    # guard: a widget, so a long disclaimer (a page of terms) is kept
+    terms = "<div class='disclaimer'>" + "".join(
+        f"<p>The {word} clause of the terms, which the reader accepts, is set out here in full.</p>"
+        for word in ("first", "second", "third", "fourth", "last")) + "</div>"
+    page = f"<html><body><article><h1>Terms of use</h1>{terms}</article></body></html>"
+    assert "The last clause of the terms" in extract(page.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "jocooks.com__jocooks.html").read_bytes()
+    assert "may contain affiliate links" not in extract(page, "https://www.jocooks.com/recipes/").document.text
+
+
 def test_bylines_datelines_credits_section_labels_and_share_labels_are_not_article_text():
     meta = ("<p class='entry-meta'>Updated: <time>May 25, 2024</time> by <a href='/about'>Nicole B.</a></p>"
             "<div class='post-date'>Mar 27, 2025</div><p class='dpsp-share-text'>Sharing is caring!</p>"

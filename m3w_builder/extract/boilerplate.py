@@ -4,10 +4,11 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
 `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
-forms; small widgets: star ratings, calls to action, tables of contents, bylines, datelines and
-credits, and any named boilerplate held in a `<p>`, such as a share label) are removed only under
-guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script runs,
-or nest it in a `<nav>` by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
+forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, "keep the
+screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, and any named
+boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
+pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>`
+by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
 text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
 parser let swallow the article cannot remove it after the menus went; a comment section, which
 often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it
@@ -47,6 +48,19 @@ _BOILERPLATE_WORDS = frozenset(
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
 _WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction".split())
 _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
+# A toolbar of action buttons ("Save", "Print", "Pinterest", "Email"), also run together with its
+# purpose (`actionToolbar`, `dockedToolbar`): a widget, unless it holds a digit: then it is a bar of
+# facts ("Préparation 5 min", "4 servings"), which button labels never are.
+_TOOLBAR_SUFFIXES = ("toolbar", "toolbars")
+# An affiliate or legal disclosure line ("This post may contain affiliate links. Please read our
+# disclosure policy."; `aff-disc`: the abbreviation's pair); like a toolbar, a widget unless it holds a
+# digit (a `serving-disclaimer`: "1 bag serves 2"), and only while short, so a long disclaimer stays.
+_DISCLOSURE_WORDS = frozenset("disclosure disclosures disclaimer disclaimers".split())
+# A recipe's "keep the screen on" switch ("Cook Mode Prevent your screen from going dark"): the name
+# of one class ends with it (`wprm-prevent-sleep`, `wakeLock`, `tasty-recipes-cook-mode`), unlike a
+# recipe template named after it (`wprm-recipe-template-prevent-sleep-food`) or a cook-mode view of the
+# steps (`bb-cookmode__preparation__step`).
+_SCREEN_SWITCH_ENDS = ("prevent sleep", "wake lock", "wakelock", "screen lock", "screenlock", "cook mode")
 # Bylines, datelines, photo credits, a teaser's source line and section label ("Updated: May 25, 2024
 # · Published: Jun 7, 2022 by Nicole B.", "Photo: Getty", "Reuters 13 mins ago", "Business"): widgets too,
 # so a long standfirst that a theme names `byline` stays. `meta` alone names recipe facts (prep times).
@@ -96,6 +110,12 @@ def _named_kind(value: str) -> str | None:
             or ("meta" in words and not _META_OWNERS.isdisjoint(words)) \
             or (("action" in lower or "contents" in lower)
                 and any(phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
+        return "widget"
+    if ("toolbar" in lower and any(word.endswith(_TOOLBAR_SUFFIXES) for word in words)) or ("disc" in lower and (
+            not _DISCLOSURE_WORDS.isdisjoint(words) or ("aff" in words and "disc" in words))):
+        return "labels"
+    if ("lock" in lower or "sleep" in lower or "mode" in lower) and any(
+            " ".join(class_words(name)).endswith(_SCREEN_SWITCH_ENDS) for name in lower.split()):
         return "widget"
     for word in words:
         if (word.startswith(_COMPOUND_PREFIXES) and word not in _NOT_COMPOUNDS) or word.endswith(_COMPOUND_SUFFIXES):
@@ -171,6 +191,10 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = _flag_kind(*item)
+            if kind == "labels":  # a widget, if its text has no digit (`_TOOLBAR_SUFFIXES`, `_DISCLOSURE_WORDS`)
+                if _has_digit(el):
+                    continue
+                kind = "widget"
             if kind is not None and el.tag == "p" and kind in ("name", "widget"):
                 return "widget"  # a share label or byline held in a `<p>`: removed only while short
             if kind is not None and not (kind in ("name", "comments", "widget") and el.tag in _PROTECTED_TAGS):
@@ -182,6 +206,7 @@ class Classifier:
 
 # XPath compiled once: `el.xpath(...)` compiles its expression on every call (~5x the cost).
 _has_h1 = etree.XPath("boolean(descendant::h1)")
+_has_digit = etree.XPath("translate(string(), '0123456789', '') != string()")
 _has_media = etree.XPath("boolean(descendant::img|descendant::picture|descendant::video)")
 text_of = etree.XPath("string()")  # all text in an element, as XPath's string value
 _chars = etree.XPath("string-length(normalize-space())")
