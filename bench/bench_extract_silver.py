@@ -6,7 +6,9 @@ The dev ground truth (bench_extract_quality.py) can be over-fitted; these pages 
 anywhere else: recipe-scrapers, warc-extracted (URL and charset from its index.jsonl), wpull-samples
 and the newspaper4k pages without `expected.txt`. Trafilatura (default settings) is the silver
 reference: where the two disagree, one of them is wrong, and looking at those pages by eye finds
-classes of error. Prints the mean shingle P/R/F1 of ours against Trafilatura's text, the count of
+classes of error. Pages where Trafilatura returns one identical text for `SAME_SILVER` or more pages
+(a site's chrome: clueweb product pages) have no silver text and are left out, with their count.
+Prints the mean shingle P/R/F1 of ours against Trafilatura's text, the count of
 pages where they disagree (precision or recall under `DISAGREE`, each way), the worst pages each
 way, and the classes of the images we keep; `--extra N` prints, for the N pages of lowest precision,
 the lines we keep that Trafilatura lacks (most of their shingles absent from its text): the text to
@@ -33,6 +35,7 @@ except ImportError:  # bench-only dependency
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "html"
 DISAGREE = 0.5  # shingle precision (we keep more) or recall (we keep less) under this
 EXTRA_LINE = 0.5  # a line of ours with less than this share of its shingles in Trafilatura's text is extra
+SAME_SILVER = 3  # Trafilatura's text for this many pages or more is identical: it is their chrome, no silver
 
 
 def silver_pages(root: Path) -> list[tuple[str, bytes, str, str | None]]:
@@ -95,6 +98,11 @@ def main() -> int:
         classes.update(c for c, _ in media)
         rows.append({"name": name, "url": url, "scores": text_scores(ours, theirs), "ours": ours,
                      "theirs": theirs, "media": media})
+    repeated = Counter(" ".join(r["theirs"].split()) for r in rows)
+    unscored = [r for r in rows if repeated[" ".join(r["theirs"].split())] >= SAME_SILVER]
+    rows = [r for r in rows if repeated[" ".join(r["theirs"].split())] < SAME_SILVER]
+    print(f"left out: {len(unscored)} pages whose Trafilatura text is the same on {SAME_SILVER}+ pages "
+          f"(one site's chrome, not a silver article)")
     mean: Scores = mean_scores(r["scores"] for r in rows)
     more = [r for r in rows if r["scores"].precision < DISAGREE]
     less = [r for r in rows if r["scores"].recall < DISAGREE]
