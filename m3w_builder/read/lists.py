@@ -364,19 +364,14 @@ def _jsonl_rows(label: str, stream: BinaryIO, options: ListOptions, base: str = 
             yield ListRow(f"{label}#{n}", error="duplicate_column", encoding=encoding,
                           detail=f"key {twice[0]!r} appears more than once")
             continue
-        if _SURROGATE_ESCAPE.search(text):
-            url = obj.get(options.url_col)
-            if isinstance(url, str) and _SURROGATE.search(url):
-                yield ListRow(f"{label}#{n}", error="bad_url", detail="a lone surrogate escape (\\udXXX)",
-                              encoding=encoding)
-                continue
-            try:
-                obj = _usv(obj)
-            except RecursionError:
-                yield ListRow(f"{label}#{n}", error="bad_json", detail="nested too deeply", encoding=encoding)
-                continue
+        surrogates = _SURROGATE_ESCAPE.search(text) is not None
+        url = obj.get(options.url_col)
+        if surrogates and isinstance(url, str) and _SURROGATE.search(url):
+            yield ListRow(f"{label}#{n}", error="bad_url", detail="a lone surrogate escape (\\udXXX)",
+                          encoding=encoding)
+            continue
         try:
-            yield make_row(f"{label}#{n}", obj, options, encoding)
+            yield make_row(f"{label}#{n}", _usv(obj) if surrogates else obj, options, encoding)
         except RecursionError:
             yield ListRow(f"{label}#{n}", error="bad_json", detail="nested too deeply", encoding=encoding)
 
