@@ -1,4 +1,4 @@
-"""Ours (fp32, bf16 autocast) against OpenFlamingo 2.0.1 on the same config, in one process, A/B.
+"""Ours and OpenFlamingo 2.0.1 (fp32, bf16 autocast) on the same config, in one process, A/B.
 
 Run by `make bench-openflamingo`, which builds its own venv (open-flamingo 2.0.1 without its
 dependencies, which pin torch 2.0.1; the same CPU torch as ours; transformers; einops).
@@ -12,7 +12,7 @@ OpenFlamingo's own Perceiver Resampler (depth 6, 64 latents, 8 heads x 64), a Hu
 LLaMA (d=256 x 4 layers, 4 heads, FFN 1024, vocab 8,197) turned into a FlamingoLM with gated
 cross-attention before every layer; frozen backbones, trainable perceiver, xattn and input
 embeddings, as its factory sets them. Same batch: 2 x 256 tokens x 5 images. Every model takes
-one fwd+bwd step in turn, so load changes on a shared machine hit all of them alike.
+one fwd+bwd step in turn (each precision its own row), so load changes on a shared machine hit all of them alike.
 """
 from __future__ import annotations
 
@@ -84,13 +84,15 @@ def openflamingo() -> torch.nn.Module:
     return model.train()
 
 
-def openflamingo_step(model: torch.nn.Module, batch: Batch) -> Callable[[], float]:
-    """One fwd+bwd of OpenFlamingo on our batch (its images as (B, T_img, F=1, C, H, W))."""
+def openflamingo_step(model: torch.nn.Module, batch: Batch, bf16: bool) -> Callable[[], float]:
+    """One fwd+bwd of OpenFlamingo on our batch (its images as (B, T_img, F=1, C, H, W)), under
+    the same bf16 autocast as ours when `bf16` (its training script's `amp_bf16`)."""
     vision_x = batch.frames.view(BATCH, IMAGES, 1, *batch.frames.shape[1:])
     mask = torch.ones_like(batch.input_ids)
 
     def step() -> float:
-        loss = model(vision_x, batch.input_ids, attention_mask=mask, labels=batch.labels).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(vision_x, batch.input_ids, attention_mask=mask, labels=batch.labels).loss
         loss.backward()
         model.zero_grad(set_to_none=True)
         return float(loss.detach())
@@ -102,7 +104,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-bf16", action="store_true", help="skip ours under bf16 autocast (slow on AVX2-only CPUs)")
+    ap.add_argument("--no-bf16", action="store_true", help="skip both models under bf16 autocast (slow on AVX2-only CPUs)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, batch = ours(torch.device("cpu"))
@@ -117,7 +119,9 @@ def main() -> None:
     steps = {"ours fp32": ours_step(model, batch, False)}
     if not args.no_bf16:
         steps["ours bf16"] = ours_step(model, batch, True)
-    steps["OpenFlamingo fp32"] = openflamingo_step(of, of_batch)
+    steps["OpenFlamingo fp32"] = openflamingo_step(of, of_batch, False)
+    if not args.no_bf16:
+        steps["OpenFlamingo bf16"] = openflamingo_step(of, of_batch, True)
     times = alternate(steps, args.steps, args.warmup)
     n_of = sum(p.numel() for p in of.parameters() if p.requires_grad)
     n_ours = sum(p.numel() for _, p in model.trainable_named_parameters())

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.config import LMConfig
-from model.layers import RMSNorm
+from model.layers import RMSNorm, attention
 
 Hook = Callable[[int, torch.Tensor], torch.Tensor]
 
@@ -34,7 +34,7 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 class DecoderLayer(nn.Module):
-    """LLaMA-style layer: RMSNorm, causal SDPA with RoPE and fused QKV, SwiGLU FFN."""
+    """LLaMA-style layer: RMSNorm, causal attention with RoPE and fused QKV, SwiGLU FFN."""
 
     def __init__(self, cfg: LMConfig) -> None:
         super().__init__()
@@ -48,8 +48,10 @@ class DecoderLayer(nn.Module):
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
         qkv = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        qk = apply_rope(qkv[:2], cos, sin)  # queries and keys rotated together: half the ops
-        y = F.scaled_dot_product_attention(qk[0], qk[1], qkv[2], is_causal=True)
+        # queries and keys rotated together (half the ops), in the projection's dtype: fp32 tables
+        # would promote bf16 autocast outputs back to fp32
+        qk = apply_rope(qkv[:2], cos.to(qkv.dtype), sin.to(qkv.dtype))
+        y = attention(qk[0], qk[1], qkv[2], causal=True)
         x = x + self.o(y.transpose(1, 2).reshape(b, n, d))
         gate, up = self.gate_up(self.norm2(x)).chunk(2, dim=-1)
         return x + self.down(F.silu(gate) * up)

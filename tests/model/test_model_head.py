@@ -65,3 +65,16 @@ def test_padded_head_follows_a_reloaded_head() -> None:
         model.lm.head_weight.mul_(2.0)
     torch.testing.assert_close(model.loss(batch).detach(), _plain(model, batch, "mean").detach())
     assert not torch.equal(model.loss(batch).detach(), before)
+
+
+def test_fused_head_under_bf16_autocast_matches_the_plain_path() -> None:
+    """Under autocast the fused head multiplies in bf16 both ways, as a plain head does: loss and
+    gradients agree with the plain path's within bf16 noise."""
+    model, batch = _case(61, 3, 4)
+    params = [p for _, p in model.trainable_named_parameters()]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        want = _plain(model, batch, "mean")
+        got = model.loss(batch)
+    torch.testing.assert_close(got.float(), want.float(), rtol=0.02, atol=0.02)
+    for a, b in zip(torch.autograd.grad(want, params), torch.autograd.grad(got, params)):
+        torch.testing.assert_close(b, a, rtol=0.05, atol=0.05 * float(a.abs().max()))
