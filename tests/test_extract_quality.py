@@ -587,3 +587,28 @@ def test_real_page_tweet_avatars_are_logos():
     media = extract(page, "http://fakehost/test/page.html", options=ExtractOptions(keep_all_images=True)).document.media
     avatars = [n for n in media if "/profile_images/" in n.src]
     assert len(avatars) >= 4 and {n.image_class for n in avatars} == {"logo"}
+
+
+def test_linked_thumbnails_whose_url_asks_for_a_small_size_are_teasers():
+    # A gallery strip or a list of links: the markup declares no size, the URL asks the server for a thumbnail.
+    strip = "".join(f"<li><a href='{href}'><img src='{src}'></a></li>" for href, src in (
+        ("/gallery/2", "https://cdn.test/dims?thumbnail=130%2C87&image_uri=https%3A%2F%2Fx.test%2Fg2.jpg"),
+        ("/wp-content/uploads/2024/05/g3.jpg", "/wp-content/uploads/2024/05/g3-150x150.jpg"),
+        ("/gallery/4", "/cdn/g4.jpg?w=100&h=75"), ("/gallery/5", "/resize/120x80/g5.jpg")))
+    kept = ("<p>More of the story, with a picture linking to its full size, here.<a href='/up/big.jpg'>"
+            "<img src='/up/big-1024x683.jpg'></a></p><img src='/up/plain-150x150.jpg'>"
+            "<a href='/wiki/File:City.jpg'><img src='/thumb/City.jpg/240px-City.jpg' width='120' height='80'></a>")
+    html = _article().replace("</article>", f"{kept}<ul class='gallery'>{strip}</ul></article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead.jpg", "big-1024x683.jpg", "plain-150x150.jpg", "240px-City.jpg"]
+    assert {kind for name, kind in classes.items() if name.startswith(("dims", "g3", "g4", "g5"))} <= \
+        {"teaser", "outside"}
+
+
+def test_real_page_gallery_thumbnail_strip_is_not_content():
+    page = shared_path("html", "mozilla-readability", "engadget.html").read_bytes()
+    media = extract(page, "http://fakehost/test/page.html", options=ExtractOptions(keep_all_images=True)).document.media
+    thumbs = [n for n in media if "thumbnail=130" in n.src]
+    assert len(thumbs) >= 8 and {n.image_class for n in thumbs} <= {"teaser", "outside"}

@@ -2,11 +2,12 @@
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
 page, or in a card whose only text is a title linking to one, or linking where the card's title
-links too: related/recommended article cards),
+links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
+size, `url_size`: a gallery strip),
 `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or strip-shaped
-declared size, or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
-than the main content), `copy` (a content image whose picture the page showed already, see
-`copy_key`). The class is decided from the DOM alone, before any download.
+size, declared in the markup or else asked for in the URL, or named so), `ad` (ad and tracker hosts
+and slots), `outside` (elsewhere on the page than the main content), `copy` (a content image whose
+picture the page showed already, see `copy_key`). The class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -66,6 +67,18 @@ _ICON_SIDE = 24
 _MIN_CONTENT_SIDE = 64
 _STRIP_SIDE = 100
 _STRIP_RATIO = 4
+# A side its source URL asks the image server or the CMS for, read when the markup declares none:
+# a `-150x150.jpg` crop, a `/resize/120x80/` or `/60x60/` folder, `thumbnail=130,87`, `?w=100&h=80`,
+# Cloudinary's `w_100,h_80`, MediaWiki's `/120px-` thumbnail. Two to four digits: `-1x1-1.jpg` names a
+# square crop, and a date folder (`/2019-10/`) no size.
+_URL_PAIR_RE = re.compile(r"(?:thumbnail|resize|size)=(\d{2,4})(?:%2c|,|x|:)(\d{2,4})"
+                          r"|[-_/](\d{2,4})x(\d{2,4})(?=[-_./@]|$)")
+_URL_SIDE_RE = re.compile(r"[?&;](?:(w|width)|h|height)=(\d{2,4})(?![\d.])|(?:^|[/,])(?:(w)|h)_(\d{2,4})(?=[,/])"
+                          r"|/(\d{2,4})(px)-")
+# A thumbnail: the sides its URL asks for at most this (the markup declaring none: a layout's small
+# `width` is no request for a small file); linked (to a gallery slide, a full-size file, another page)
+# it is a strip or list entry standing for a picture shown, or to be shown, elsewhere.
+_THUMB_SIDE = 160
 
 
 # What makes two URLs of one picture differ: size/format query parameters, a WordPress `-1024x683` or
@@ -73,6 +86,23 @@ _STRIP_RATIO = 4
 _SIZE_PARAMS = frozenset(("w", "h", "width", "height", "resize", "fit", "crop", "quality", "q", "dpr", "auto",
                           "format", "fm", "ssl", "strip", "zoom", "size", "sz", "scale"))
 _SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|^\d{2,5}px-")
+
+
+def url_size(src: str) -> tuple[int | None, int | None]:
+    """The width and height a source URL asks for (`_URL_PAIR_RE`, `_URL_SIDE_RE`), None where it names
+    none; the last pair in the URL wins (a CDN's resize of an original that carries its own size)."""
+    lowered = src.lower()
+    width = height = None
+    for match in _URL_PAIR_RE.finditer(lowered):
+        width, height = int(match[1] or match[3]), int(match[2] or match[4])
+    if width is None:
+        for match in _URL_SIDE_RE.finditer(lowered):
+            side = match[2] or match[4] or match[5]
+            if match[1] or match[3] or match[6]:
+                width = int(side)
+            else:
+                height = int(side)
+    return width, height
 
 
 def copy_key(src: str) -> str:
@@ -243,6 +273,11 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     marks = lowered = f"{src} {names} ".lower()
     if _has_any(marks, _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
         return AD, None
+    thumbnail = False
+    if width is None or height is None:
+        url_width, url_height = url_size(src)
+        width, height = width or url_width, height or url_height
+        thumbnail = bool(url_width or url_height) and max(url_width or 0, url_height or 0) <= _THUMB_SIDE
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
     file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
@@ -258,6 +293,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
         return (TEASER if _is_card(ancestors, base_url, page_url) else None), None
     if ancestor.tag == "nav":
         return OUTSIDE, None
+    if thumbnail:
+        return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
     if href != src and _links_away(href, page_url):
         if _has_text(ancestor):
