@@ -6,8 +6,10 @@ links too: related/recommended article cards; or any linked image whose URL asks
 size, `url_size`: a gallery strip),
 `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or strip-shaped
 size, declared in the markup or else asked for in the URL, or named so), `ad` (ad and tracker hosts
-and slots), `outside` (elsewhere on the page than the main content), `copy` (a content image whose
-picture the page showed already, see `copy_key`). The class is decided from the DOM alone, before any download.
+and slots), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>` the
+selection kept: one that does not hold the article's core), `copy` (a content image whose picture
+the page showed already, see `copy_key`). The class is decided from the DOM alone, before any
+download.
 """
 
 from __future__ import annotations
@@ -304,11 +306,15 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     return None, None
 
 
-def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool) -> str:
+def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool,
+                sidebar: bool) -> str:
     """The class once the main content is known: a bare image linking to another page is content
     in the article's prose, a teaser in a link list (`in_link_block`) or outside the article; a
     card's thumbnail is a teaser unless the content is the list of cards itself (`listing`: a
-    section front, a blog index)."""
+    section front, a blog index). In a sidebar (`sidebar`: an `<aside>` that does not hold the
+    article's core) an image is outside, a linked one a teaser, whatever the selection kept."""
+    if sidebar and provisional in (None, _LINKED, _CARD):
+        return OUTSIDE if provisional is None else TEASER
     if provisional == _LINKED or (provisional == _CARD and listing):
         return CONTENT if in_content and not in_link_block else TEASER
     if provisional == _CARD:
