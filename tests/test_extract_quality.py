@@ -638,3 +638,32 @@ def test_real_page_sidebar_images_are_not_content():
     result = extract(page, "http://fakehost/test/page.html", options=ExtractOptions(keep_all_images=True))
     sidebar = [n for n in result.document.media if "/aside/" in n.dom_path]
     assert len(sidebar) >= 7 and "content" not in {n.image_class for n in sidebar}
+
+
+def test_controls_and_theme_files_are_logos():
+    # No size, no "icon" in the name: a file named after a control, or part of the site's theme or style sheets.
+    names = ("/assets/ui/chevron.svg", "/605236bb/60908306c5938d99543d2b58_close.svg", "/images/common/basket_up.gif",
+             "/im/search_btn2.gif", "/design/shoppingcart.gif", "/wp-content/themes/shop/images/blurry.jpg",
+             "/_ui/responsive/theme-main/css/images/download.svg", "/templets/default/images/item21060313_s.jpg")
+    icons = "".join(f"<a href='/x{i}'><img src='{name}'></a>" for i, name in enumerate(names))
+    kept = ("<img src='/uploads/top-10-beaches.jpg'><img src='/uploads/close-up-of-bread.jpg'>"
+            "<img src='/images/themed-party-table.jpg'><img src='/uploads/search-and-rescue-team.jpg'>"
+            "<img src='/uploads/basket.jpg'>")
+    html = _article().replace("</article>", f"<p>Controls beside the story, as the site shows them everywhere.{icons}"
+                                            f"</p>{kept}</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead.jpg", "top-10-beaches.jpg", "close-up-of-bread.jpg", "themed-party-table.jpg",
+         "search-and-rescue-team.jpg", "basket.jpg"]
+    assert {classes[name.rsplit("/", 1)[-1]] for name in names} == {"logo"}
+
+
+@pytest.mark.parametrize(("page", "url", "part"), [
+    ("bofrost.de__bofrost.html", "https://bofrost.de/recipe", "/css/images/"),
+    ("madensverden.dk__madensverden.html", "https://madensverden.dk/recipe", "/themes/")])
+def test_real_page_theme_files_are_not_content(page, url, part):
+    data = shared_path("html", "recipe-scrapers", page).read_bytes()
+    media = extract(data, url, options=ExtractOptions(keep_all_images=True)).document.media
+    theme = [n for n in media if part in n.src]
+    assert theme and "content" not in {n.image_class for n in theme}

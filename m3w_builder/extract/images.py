@@ -3,13 +3,12 @@
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
 page, or in a card whose only text is a title linking to one, or linking where the card's title
 links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
-size, `url_size`: a gallery strip),
-`logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or strip-shaped
-size, declared in the markup or else asked for in the URL, or named so), `ad` (ad and tracker hosts
-and slots), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>` the
-selection kept: one that does not hold the article's core), `copy` (a content image whose picture
-the page showed already, see `copy_key`). The class is decided from the DOM alone, before any
-download.
+size, `url_size`: a gallery strip), `logo` (logos, icons, avatars, emoji, spacers, buttons and
+banner strips: small or strip-shaped size, declared in the markup or else asked for in the URL, or
+named so; controls and the site's theme files), `ad` (ad and tracker hosts and slots), `outside`
+(elsewhere on the page than the main content, or in a sidebar `<aside>` the selection kept: one
+that does not hold the article's core), `copy` (a content image whose picture the page showed
+already, see `copy_key`). The class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ _LAZY_ATTRS = frozenset(LAZY_SRC_ATTRS + LAZY_SRCSET_ATTRS)
 _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley", "badge", "favicon",
                "gravatar", "spinner", "loader", "loading", "placeholder", "spacer", "blank.", "pixel", "button",
                "rating", "star-", "flag-", "author-photo", "authorphoto", "author-image", "profile-photo",
-               "profile-image", "profile-pic", "headshot")
+               "profile-image", "profile-pic", "headshot", "btn")
 _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice", "adnxs", "amazon-adsystem",
              "taboola", "outbrain", "criteo", "scorecardresearch", "quantserve", "/ads/", "/adserver", "/adx/",
              "/banners/", "advert", "sponsor", "tracking", "beacon", "analytics", "facebook.com/tr")
@@ -49,18 +48,27 @@ _SHORT_ALT = 30
 _STAND_IN_RE = re.compile(r"(?:transparent|trans|1px|1x1|clear|blank|empty|spacer|pixel|dot|grey|gray|white|"
                           r"placeholder|loading|loader|default|none|no-?image)"
                           r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)")
-# A file named only after a network or a page action, with an optional style or size: a share or
+# A file named only after a network or a page action, with an optional style, state or size: a share or
 # follow button (`facebook.png`, `twitter-white-32.svg`); a photo named after one (`pinterest-collage-dahl.jpg`)
 # is not one.
+_BUTTON_SUFFIX = (r"(?:[-_](?:icon|logo|button|btn\d?|share|white|black|grey|gray|color|colour|circle|square|round|"
+                  r"small|large|up|down|left|right|on|off|hover|active|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?")
 _SOCIAL_RE = re.compile(r"(?:facebook|fb|twitter|x-twitter|pinterest|pin-it|pinit|whatsapp|linkedin|instagram|"
                         r"youtube|tiktok|reddit|tumblr|telegram|mastodon|threads|bluesky|vk|weibo|wechat|"
                         r"email|e-mail|mail|rss|feed|print|share|comment|comments)"
-                        r"(?:[-_](?:icon|logo|button|btn|share|white|black|grey|gray|color|colour|circle|square|"
-                        r"round|small|large|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?\.(?:gif|png|jpe?g|webp|svg|avif)")
+                        + _BUTTON_SUFFIX + r"\.(?:gif|png|jpe?g|webp|svg|avif)")
+# A control drawn as a file (`chevron.svg`, `basket_up.gif`, `search_btn2.gif`), optionally behind a
+# site builder's content hash (`60908306c5938d99543d2b58_close.svg`): a graphics format only, as a
+# photo of a basket or a menu (`basket.jpg`) is named the same.
+_CONTROL_RE = re.compile(r"(?:[0-9a-f]{16,}_)?(?:close|search|download|menu|hamburger|arrow|chevron|caret|cart|"
+                         r"shopping-?cart|basket|wishlist|login|logout|next|prev|previous|back|top|plus|minus|"
+                         r"play|pause|expand|collapse)" + _BUTTON_SUFFIX + r"\.(?:gif|png|svg)")
 # Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
-# `/profile_images/`).
+# `/profile_images/`), or a site's own look: its theme, template, skin or style sheet files
+# (`/wp-content/themes/x/images/`, `/templets/default/`, `/css/images/`); an article's pictures are
+# uploads, not part of the theme.
 _LOGO_FOLDER_RE = re.compile(r"/(?:avatars?|profile_images|icons?|emojis?|smilies|smileys|emoticons|flags|badges|"
-                             r"logos?|sprites)/")
+                             r"logos?|sprites|themes?|templates?|templets|skins?|css|_?ui)/")
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
 # (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
@@ -288,7 +296,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
-            or _LOGO_FOLDER_RE.search(lowered):
+            or _CONTROL_RE.fullmatch(file_name) or _LOGO_FOLDER_RE.search(lowered):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is None:
