@@ -667,3 +667,29 @@ def test_real_page_theme_files_are_not_content(page, url, part):
     media = extract(data, url, options=ExtractOptions(keep_all_images=True)).document.media
     theme = [n for n in media if part in n.src]
     assert theme and "content" not in {n.image_class for n in theme}
+
+
+def test_images_named_as_thumbnails_or_teasers_are_teasers():
+    # A CMS names its crops: a linked thumbnail stands for a story elsewhere, a teaser crop is one linked or not.
+    linked = "".join(f"<li><article><a href='/2024/story{i}.html'><img src='/images/{name}'></a></article></li>"
+                     for i, name in enumerate(("19max-thumbLarge.jpg", "soup_thumb.jpg", "16694659-thumb_square_large.jpg")))
+    kept = ("<p>The story goes on, beside its pictures, at some length here.<a href='/up/full.jpg'>"
+            "<img src='/up/thumbelina-cast.jpg'></a></p><img src='/thumb/a/ab/City.jpg/540px-City.jpg'>"
+            "<img src='/up/recipe_thumb.jpg'>")
+    html = _article().replace("</article>", f"{kept}<img src='/dam/1406-the-world-left-tease.jpg'>"
+                                            f"<ol class='latest'>{linked}</ol></article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead.jpg", "thumbelina-cast.jpg", "540px-City.jpg", "recipe_thumb.jpg"]
+    assert classes["1406-the-world-left-tease.jpg"] == "teaser"
+    assert {classes[name] for name in ("19max-thumbLarge.jpg", "soup_thumb.jpg", "16694659-thumb_square_large.jpg")} \
+        <= {"teaser", "outside"}
+
+
+def test_real_page_named_teaser_crops_are_not_content():
+    page = shared_path("html", "newspaper4k", "cnn_main_site.html").read_bytes()
+    media = extract(page, "https://example.test/cnn_main_site.html", options=ExtractOptions(keep_all_images=True)
+                    ).document.media
+    teases = [n for n in media if n.src.endswith(("-tease.jpg", "-tease.png"))]
+    assert len(teases) >= 8 and "content" not in {n.image_class for n in teases}

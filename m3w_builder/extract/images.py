@@ -3,12 +3,13 @@
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
 page, or in a card whose only text is a title linking to one, or linking where the card's title
 links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
-size, `url_size`: a gallery strip), `logo` (logos, icons, avatars, emoji, spacers, buttons and
-banner strips: small or strip-shaped size, declared in the markup or else asked for in the URL, or
-named so; controls and the site's theme files), `ad` (ad and tracker hosts and slots), `outside`
-(elsewhere on the page than the main content, or in a sidebar `<aside>` the selection kept: one
-that does not hold the article's core), `copy` (a content image whose picture the page showed
-already, see `copy_key`). The class is decided from the DOM alone, before any download.
+size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
+teaser), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or
+strip-shaped size, declared in the markup or else asked for in the URL, or named so; controls and
+the site's theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
+than the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the
+article's core), `copy` (a content image whose picture the page showed already, see `copy_key`).
+The class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -86,9 +87,12 @@ _URL_PAIR_RE = re.compile(r"(?:thumbnail|resize|size)=(\d{2,4})(?:%2c|,|x|:)(\d{
 _URL_SIDE_RE = re.compile(r"[?&;](?:(w|width)|h|height)=(\d{2,4})(?![\d.])|(?:^|[/,])(?:(w)|h)_(\d{2,4})(?=[,/])"
                           r"|/(\d{2,4})(px)-")
 # A thumbnail: the sides its URL asks for at most this (the markup declaring none: a layout's small
-# `width` is no request for a small file); linked (to a gallery slide, a full-size file, another page)
-# it is a strip or list entry standing for a picture shown, or to be shown, elsewhere.
+# `width` is no request for a small file), or a file named as one (a CMS's crop name: `-thumbLarge.jpg`,
+# `_thumb.jpg`, `-thumb_square_large.jpg`; a `/thumb/` folder holds every size); linked (to a gallery
+# slide, a full-size file, another page) it is a strip or list entry standing for a picture shown, or
+# to be shown, elsewhere. A crop named a teaser (`-left-tease.jpg`) is one, linked or not.
 _THUMB_SIDE = 160
+_THUMB_NAME_RE = re.compile(r"[-_.](thumb|thumbnail|thumbs|tease|teaser)(?:[-_.]|large|small|standard|wide|$)")
 
 
 # What makes two URLs of one picture differ: size/format query parameters, a WordPress `-1024x683` or
@@ -288,9 +292,11 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
         url_width, url_height = url_size(src)
         width, height = width or url_width, height or url_height
         thumbnail = bool(url_width or url_height) and max(url_width or 0, url_height or 0) <= _THUMB_SIDE
+    file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
+    named = _THUMB_NAME_RE.search(file_name) if "thumb" in file_name or "tease" in file_name else None
+    thumbnail = thumbnail or named is not None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
-    file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
     marks = f"{names} {file_name} {alt if len(alt) < _SHORT_ALT else ''}".lower()
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
@@ -299,10 +305,12 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             or _CONTROL_RE.fullmatch(file_name) or _LOGO_FOLDER_RE.search(lowered):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
+    if ancestor is not None and ancestor.tag == "nav":
+        return OUTSIDE, None
+    if named and named[1].startswith("tease"):
+        return TEASER, None
     if ancestor is None:
         return (TEASER if _is_card(ancestors, base_url, page_url) else None), None
-    if ancestor.tag == "nav":
-        return OUTSIDE, None
     if thumbnail:
         return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
