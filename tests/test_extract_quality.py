@@ -693,3 +693,23 @@ def test_real_page_named_teaser_crops_are_not_content():
                     ).document.media
     teases = [n for n in media if n.src.endswith(("-tease.jpg", "-tease.png"))]
     assert len(teases) >= 8 and "content" not in {n.image_class for n in teases}
+
+
+def test_images_hot_linked_from_a_social_network_are_feed_tiles():
+    # An Instagram feed widget under the story: its tiles are the network's posts, not the article's pictures.
+    tiles = "".join(f"<div class='swiper-slide'><img src='https://scontent-sin6-{i}.cdninstagram.com/v/t51.29350-15/"
+                    f"38639763{i}_n.jpg?stp=dst-jpg&_nc_cat=1'></div>" for i in range(4))
+    html = _article().replace("</article>", f"<div class='insta-feed'>{tiles}</div><img src='/up/instagram-cake.jpg'>"
+                                            f"</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = [(n.src.split("/")[2], n.image_class) for n in result.document.media]
+    assert classes[0] == ("news.test", "content") and classes[-1] == ("news.test", "content")
+    assert {kind for host, kind in classes[1:-1]} == {"teaser"} and len(classes) == 6
+
+
+def test_real_page_instagram_feed_is_not_content():
+    page = shared_path("html", "recipe-scrapers", "eatwhattonight.com__eatwhattonight.html").read_bytes()
+    media = extract(page, "https://eatwhattonight.com/recipe", options=ExtractOptions(keep_all_images=True)
+                    ).document.media
+    feed = [n for n in media if "cdninstagram.com/" in n.src]
+    assert len(feed) >= 50 and {n.image_class for n in feed} == {"teaser"}

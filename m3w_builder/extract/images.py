@@ -4,12 +4,13 @@ Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail
 page, or in a card whose only text is a title linking to one, or linking where the card's title
 links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
 size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
-teaser), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or
-strip-shaped size, declared in the markup or else asked for in the URL, or named so; controls and
-the site's theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
-than the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the
-article's core), `copy` (a content image whose picture the page showed already, see `copy_key`).
-The class is decided from the DOM alone, before any download.
+teaser; or a social network's post hot-linked by a feed widget), `logo` (logos, icons, avatars,
+emoji, spacers, buttons and banner strips: small or strip-shaped size, declared in the markup or
+else asked for in the URL, or named so; controls and the site's theme files), `ad` (ad and tracker
+hosts and slots), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>`
+the selection kept: one that does not hold the article's core), `copy` (a content image whose
+picture the page showed already, see `copy_key`). The class is decided from the DOM alone, before
+any download.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice"
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
 _SHORT_ALT = 30
+# Hosts serving a social network's posts: an image hot-linked from them is a feed widget's tile (an
+# Instagram feed under a recipe, a lightbox of its posts), standing for a post elsewhere; an embedded
+# post in an article is an iframe, not an `<img>`.
+_SOCIAL_FEED_HOSTS = ("cdninstagram.com/", "fbcdn.net/")
 # A file named only as a stand-in (optionally with a version or hash): the transparent or one-pixel
 # image a lazy loader or a layout shows in place of a picture (`transparent-1093278.png`, `1px.gif`);
 # a named photo cropped square (`chicken-1x1-1.jpg`) is no stand-in.
@@ -296,6 +301,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     marks = lowered = f"{src} {names} ".lower()
     if _has_any(marks, _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
         return AD, None
+    if _has_any(lowered, _SOCIAL_FEED_HOSTS):
+        return TEASER, None
     thumbnail = False
     if width is None or height is None:
         url_width, url_height = url_size(lowered[:len(src)])
