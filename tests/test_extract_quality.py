@@ -713,3 +713,27 @@ def test_real_page_instagram_feed_is_not_content():
                     ).document.media
     feed = [n for n in media if "cdninstagram.com/" in n.src]
     assert len(feed) >= 50 and {n.image_class for n in feed} == {"teaser"}
+
+
+def test_small_screen_variants_of_a_picture_are_copies():
+    # The same chart or photo laid out twice, one for each screen size: only the large-screen one is a new image.
+    variants = ("<div class='g-artboard' data-min-width='600'><img src='/graphics/debt-chart-Artboard_2.png'></div>"
+                "<div class='g-artboard' data-min-width='300' data-max-width='599'>"
+                "<img src='/graphics/debt-chart-Artboard_3.png'></div>"
+                "<figure><img class='d-none d-md-block' src='/up/hero-wide.jpg'>"
+                "<img class='d-md-none' src='/up/hero-tall.jpg'></figure>"
+                "<figure><img class='pagebuilder-mobile-only' src='/up/plate-mobile.jpg'></figure>")
+    html = _article().replace("</article>", f"<p>The debt, as a chart, over the last fifty years.</p>{variants}"
+                                            f"</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead.jpg", "debt-chart-Artboard_2.png", "hero-wide.jpg"]
+    assert {classes[name] for name in ("debt-chart-Artboard_3.png", "hero-tall.jpg", "plate-mobile.jpg")} == {"copy"}
+
+
+def test_real_page_mobile_only_images_are_copies():
+    page = shared_path("html", "recipe-scrapers", "woop.co.nz__woop.html").read_bytes()
+    media = extract(page, "https://woop.co.nz/recipe", options=ExtractOptions(keep_all_images=True)).document.media
+    shots = [(n.src.rsplit("/", 1)[-1], n.image_class) for n in media if "/wysiwyg/" in n.src]
+    assert len(shots) == 8 and [kind for _, kind in shots] == ["content", "copy"] * 4

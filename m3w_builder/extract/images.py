@@ -9,8 +9,8 @@ emoji, spacers, buttons and banner strips: small or strip-shaped size, declared 
 else asked for in the URL, or named so; controls and the site's theme files), `ad` (ad and tracker
 hosts and slots), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>`
 the selection kept: one that does not hold the article's core), `copy` (a content image whose
-picture the page showed already, see `copy_key`). The class is decided from the DOM alone, before
-any download.
+picture the page showed already, see `copy_key`, or a small-screen variant of one). The class is
+decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -201,6 +201,7 @@ def missing_source_reason(el: etree._Element, base_url: str, ancestors: list[etr
 
 
 _LINKED = "linked"  # provisional: a bare image linking to another page
+_VARIANT = "variant"  # provisional: a small-screen variant (`_small_screen_variant`), a copy in the content
 _CARD = "card"  # provisional: a bare image linking where its card's title links (`link_card`)
 # A card: the unlinked image's nearest block holding text (up to `_CARD_LEVELS` blocks up), of at most
 # `_CARD_ELEMENTS` elements, whose text is all in links to other pages, at least a title's length.
@@ -283,6 +284,28 @@ def link_card(link: etree._Element, href: str, ancestors: list[etree._Element], 
     return None
 
 
+# A variant for small screens beside the one for large screens (the same picture, cropped or laid
+# out again): on the image or its `_VARIANT_LEVELS` nearest ancestors, a declared upper screen width
+# (ai2html's artboards: `data-max-width`) or a class shown on small screens only (Bootstrap's
+# `d-md-none`, `visible-xs`, Foundation's `show-for-small-only`, `mobile-only`, `hide-desktop`).
+_VARIANT_LEVELS = 2
+_SMALL_SCREEN_CLASSES = ("visible-xs", "visible-sm", "d-sm-none", "d-md-none", "d-lg-none", "d-xl-none",
+                         "mobile-only", "mobileonly", "only-mobile", "show-mobile", "visible-mobile",
+                         "show-for-small", "hide-for-large", "hide-desktop", "hide-on-desktop", "hidden-desktop",
+                         "hide-from-desktop")
+
+
+def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+    """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`)."""
+    for holder in (el, *ancestors[:_VARIANT_LEVELS]):
+        if holder.get("data-max-width") is not None:
+            return True
+        names = holder.get("class")
+        if names and _has_any(names.lower(), _SMALL_SCREEN_CLASSES):
+            return True
+    return False
+
+
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
     """Whether one of `words` is in `text` (a loop: ~30% cheaper than `any` over a generator)."""
     for word in words:
@@ -293,9 +316,9 @@ def _has_any(text: str, words: tuple[str, ...]) -> bool:
 
 def dom_class(el: etree._Element, src: str, width: int | None, height: int | None, base_url: str,
               page_url: str, ancestors: list[etree._Element]) -> tuple[str | None, etree._Element | None]:
-    """The class an image's own markup decides (ad, logo, teaser, `_LINKED`, `_CARD`), or None when
-    it depends on where the main content is; with the card of a `_CARD` thumbnail (see `link_card`).
-    `ancestors`: the image's, innermost first."""
+    """The class an image's own markup decides (ad, logo, teaser, `_LINKED`, `_CARD`, `_VARIANT`), or
+    None when it depends on where the main content is; with the card of a `_CARD` thumbnail (see
+    `link_card`). `ancestors`: the image's, innermost first."""
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
     marks = lowered = f"{src} {names} ".lower()
@@ -327,7 +350,9 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if named and named[1].startswith("tease"):
         return TEASER, None
     if ancestor is None:
-        return (TEASER if _is_card(ancestors, base_url, page_url) else None), None
+        if _is_card(ancestors, base_url, page_url):
+            return TEASER, None
+        return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
     if thumbnail:
         return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
@@ -336,7 +361,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)
         return (_LINKED, None) if card is None else (_CARD, card)
-    return None, None
+    return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
 
 
 def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool,
@@ -344,10 +369,12 @@ def final_class(provisional: str | None, in_content: bool, in_link_block: bool, 
     """The class once the main content is known: a bare image linking to another page is content
     in the article's prose, a teaser in a link list (`in_link_block`) or outside the article; a
     card's thumbnail is a teaser unless the content is the list of cards itself (`listing`: a
-    section front, a blog index). In a sidebar (`sidebar`: an `<aside>` that does not hold the
+    section front, a blog index); a small-screen variant is a copy. In a sidebar (`sidebar`: an `<aside>` that does not hold the
     article's core) an image is outside, a linked one a teaser, whatever the selection kept."""
-    if sidebar and provisional in (None, _LINKED, _CARD):
-        return OUTSIDE if provisional is None else TEASER
+    if sidebar and provisional in (None, _LINKED, _CARD, _VARIANT):
+        return TEASER if provisional in (_LINKED, _CARD) else OUTSIDE
+    if provisional == _VARIANT:
+        return COPY if in_content else OUTSIDE
     if provisional == _LINKED or (provisional == _CARD and listing):
         return CONTENT if in_content and not in_link_block else TEASER
     if provisional == _CARD:
