@@ -6,11 +6,11 @@ links too: related/recommended article cards; or any linked image whose URL asks
 size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
 teaser; or a social network's post hot-linked by a feed widget), `logo` (logos, icons, avatars,
 emoji, spacers, buttons and banner strips: small or strip-shaped size, declared in the markup or
-else asked for in the URL, or named so; controls and the site's theme files), `ad` (ad and tracker
-hosts and slots), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>`
-the selection kept: one that does not hold the article's core), `copy` (a content image whose
-picture the page showed already, see `copy_key`, or a small-screen variant of one). The class is
-decided from the DOM alone, before any download.
+else asked for in the URL, or named so; stand-ins for a missing picture; controls and the site's
+theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page than the main
+content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's core),
+`copy` (a content image whose picture the page showed already, see `copy_key`, or a small-screen
+variant of one). The class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ _SOCIAL_FEED_HOSTS = ("cdninstagram.com/", "fbcdn.net/")
 _STAND_IN_RE = re.compile(r"(?:transparent|trans|1px|1x1|clear|blank|empty|spacer|pixel|dot|grey|gray|white|"
                           r"placeholder|loading|loader|default|none|no-?image)"
                           r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)")
+# A file standing in for a missing picture (`project-nothumbnail.jpg`, `no_image_available.png`); the
+# word stands alone: `piano-images.jpg` and `monophoto.jpg` are pictures.
+_MISSING_RE = re.compile(r"(?<![a-z])no[-_]?(?:thumb|image|img|photo|picture|pic|avatar)")
 # A file named only after a network or a page action, with an optional style, state or size: a share or
 # follow button (`facebook.png`, `twitter-white-32.svg`); a photo named after one (`pinterest-collage-dahl.jpg`)
 # is not one.
@@ -341,6 +344,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
+            or ("no" in file_name and _MISSING_RE.search(file_name)) \
             or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
             or _LOGO_FOLDER_RE.search(lowered):
         return LOGO, None
