@@ -750,3 +750,14 @@ def test_stand_ins_for_a_missing_picture_are_not_content():
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["lead.jpg", "piano-images.jpg", "monophoto.jpg", "casino_image.jpg"]
     assert {classes[name] for name in names} == {"logo"}
+
+
+def test_app_store_badges_are_logos():
+    badges = ("<p>Cook along with our app, on every phone, wherever you are.<a href='https://apps.apple.com/de/app/x/id1'>"
+              "<img src='/media/fd/7c/AppStore.svg'></a><a href='https://play.google.com/store/apps/details?id=x'>"
+              "<img src='/media/c7/08/badge-de.png'></a><a href='https://www.apple.com/newsroom/'>"
+              "<img src='/media/event-stage.jpg'></a></p>")
+    html = _article().replace("</article>", f"{badges}</article>")
+    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
+    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    assert classes == {"AppStore.svg": "logo", "badge-de.png": "logo", "event-stage.jpg": "content", "lead.jpg": "content"}

@@ -6,11 +6,12 @@ links too: related/recommended article cards; or any linked image whose URL asks
 size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
 teaser; or a social network's post hot-linked by a feed widget), `logo` (logos, icons, avatars,
 emoji, spacers, buttons and banner strips: small or strip-shaped size, declared in the markup or
-else asked for in the URL, or named so; stand-ins for a missing picture; controls and the site's
-theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page than the main
-content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's core),
-`copy` (a content image whose picture the page showed already, see `copy_key`, or a small-screen
-variant of one). The class is decided from the DOM alone, before any download.
+else asked for in the URL, or named so; stand-ins for a missing picture; controls, app-store
+badges and the site's theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on
+the page than the main content, or in a sidebar `<aside>` the selection kept: one that does not
+hold the article's core), `copy` (a content image whose picture the page showed already, see
+`copy_key`, or a small-screen variant of one). The class is decided from the DOM alone, before any
+download.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ _SHORT_ALT = 30
 # Instagram feed under a recipe, a lightbox of its posts), standing for a post elsewhere; an embedded
 # post in an article is an iframe, not an `<img>`.
 _SOCIAL_FEED_HOSTS = ("cdninstagram.com/", "fbcdn.net/")
+# An image linking to an app store is its badge ("Download on the App Store"), whatever its name.
+_APP_STORES = ("//apps.apple.com/", "//itunes.apple.com/", "//play.google.com/store", "//appgallery.huawei.com/",
+               "//www.microsoft.com/store/")
 # A file named only as a stand-in (optionally with a version or hash): the transparent or one-pixel
 # image a lazy loader or a layout shows in place of a picture (`transparent-1093278.png`, `1px.gif`);
 # a named photo cropped square (`chicken-1x1-1.jpg`) is no stand-in.
@@ -361,6 +365,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
         return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
     if href != src and _links_away(href, page_url):
+        if _has_any(href, _APP_STORES):
+            return LOGO, None
         if _has_text(ancestor):
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)
