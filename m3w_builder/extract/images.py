@@ -361,7 +361,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
         if _is_card(ancestors, base_url, page_url):
             return TEASER, None
         return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
-    if thumbnail:
+    if thumbnail and ancestor.get("href"):
         return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
     if href != src and _links_away(href, page_url):
@@ -379,8 +379,9 @@ def final_class(provisional: str | None, in_content: bool, in_link_block: bool, 
     """The class once the main content is known: a bare image linking to another page is content
     in the article's prose, a teaser in a link list (`in_link_block`) or outside the article; a
     card's thumbnail is a teaser unless the content is the list of cards itself (`listing`: a
-    section front, a blog index); a small-screen variant is a copy. In a sidebar (`sidebar`: an `<aside>` that does not hold the
-    article's core) an image is outside, a linked one a teaser, whatever the selection kept."""
+    section front, a blog index); a small-screen variant is a copy. In a sidebar (`sidebar`: an
+    `<aside>` that does not hold the article's core) an image is outside, a linked one a teaser,
+    whatever the selection kept."""
     if sidebar and provisional in (None, _LINKED, _CARD, _VARIANT):
         return TEASER if provisional in (_LINKED, _CARD) else OUTSIDE
     if provisional == _VARIANT:
