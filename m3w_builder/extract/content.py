@@ -327,6 +327,7 @@ class Selection:
     loose_owner: int
     link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
     drop_link_paragraphs: bool = True
+    core: int = 0  # the best-scored block, before widening: the article's core (the root when none was scored)
 
     def keeps(self, item: Item) -> bool:
         """Whether an item belongs to the selected content (media in link-heavy blocks do: their
@@ -412,7 +413,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
         for index in range(lo, hi + 1):
             if blocks[index].removed:
                 kept[index] = link_blocks[index] = False
-    return Selection(kept, blocks[top].parent, link_blocks)
+    return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0])
 
 
 def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:

@@ -123,6 +123,7 @@ class _Page:
         self.options = options
         self.media: list[tuple[ImageNode | VideoNode, str | None]] = []
         self.cards: list[etree._Element] = []  # the cards of the `_CARD` thumbnails (`images.link_card`)
+        self.asides: dict[int, etree._Element] = {}  # media index -> the nearest `<aside>` above the image
         self.seen = 0  # media elements met
         self.drops = Drops()
 
@@ -150,6 +151,9 @@ class _Page:
         provisional, card = images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors)
         if card is not None:
             self.cards.append(card)
+        aside = images.nearest(ancestors, ("aside",))
+        if aside is not None:
+            self.asides[len(self.media)] = aside
         return node, provisional
 
     def video(self, el: etree._Element) -> tuple[VideoNode, str | None] | None:
@@ -198,12 +202,22 @@ class _Page:
                     card_text += item.weight
         return card_text >= _LISTING_SHARE * text
 
+    def sidebars(self, blocks: list[content.Block], selection: content.Selection) -> frozenset[etree._Element]:
+        """The `<aside>` elements above images (`asides`) that are sidebars: they do not hold the article's
+        core (`Selection.core`; an unclosed element before an `<aside>` lets the parser nest the rest of
+        the page, the article too, inside it). One pass over the block tree, only on pages with such images."""
+        if not self.asides:
+            return frozenset()
+        asides, core = set(self.asides.values()), selection.core
+        return frozenset(block.element for index, block in enumerate(blocks)
+                         if block.element in asides and not index <= core <= block.end)
+
     def nodes(self, items: list[content.Item], kept: list[bool], selection: content.Selection,
-              listing: bool) -> list[Node]:
+              listing: bool, sidebars: frozenset[etree._Element]) -> list[Node]:
         """The kept items as nodes; media outside the content or of a dropped class are counted.
-        `listing`: see `is_listing`. A content image whose picture (`images.copy_key`) came before
-        under another URL is a `copy`: the first stays, DOM order kept; an exact repeat is left to the
-        assembler's duplicate rule, which sees the bytes."""
+        `listing`: see `is_listing`; `sidebars`: see `sidebars`. A content image whose picture
+        (`images.copy_key`) came before under another URL is a `copy`: the first stays, DOM order kept;
+        an exact repeat is left to the assembler's duplicate rule, which sees the bytes."""
         out: list[Node] = []
         pictures: dict[str, str] = {}
         for item, in_content in zip(items, kept):
@@ -218,7 +232,8 @@ class _Page:
                 else:
                     self.drops["video_outside"] += 1
                 continue
-            node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner], listing)
+            node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner], listing,
+                                                  self.asides.get(item.media) in sidebars)
             if node.image_class == images.CONTENT:
                 picture = images.copy_key(node.src)
                 if pictures.get(picture, node.src) != node.src:
@@ -283,7 +298,8 @@ def _extract_tree(
     else:
         selection = content.keep_all(blocks)
     kept = content.kept_items(blocks, items, selection)
-    nodes = page.nodes(items, kept, selection, page.is_listing(blocks, items, kept))
+    nodes = page.nodes(items, kept, selection, page.is_listing(blocks, items, kept),
+                       page.sidebars(blocks, selection))
     _check_deadline(deadline, options)
     if not nodes:
         raise Rejected("no_content")

@@ -2,11 +2,16 @@
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
 page, or in a card whose only text is a title linking to one, or linking where the card's title
-links too: related/recommended article cards),
-`logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or strip-shaped
-declared size, or named so), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on the page
-than the main content), `copy` (a content image whose picture the page showed already, see
-`copy_key`). The class is decided from the DOM alone, before any download.
+links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
+size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
+teaser; or a social network's post hot-linked by a feed widget), `logo` (logos, icons, avatars,
+emoji, spacers, buttons and banner strips: small or strip-shaped size, declared in the markup or
+else asked for in the URL, or named so; stand-ins for a missing picture; controls, app-store
+badges and the site's theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on
+the page than the main content, or in a sidebar `<aside>` the selection kept: one that does not
+hold the article's core), `copy` (a content image whose picture the page showed already, see
+`copy_key`, or a small-screen variant of one). The class is decided from the DOM alone, before any
+download.
 """
 
 from __future__ import annotations
@@ -33,31 +38,51 @@ _LAZY_ATTRS = frozenset(LAZY_SRC_ATTRS + LAZY_SRCSET_ATTRS)
 _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley", "badge", "favicon",
                "gravatar", "spinner", "loader", "loading", "placeholder", "spacer", "blank.", "pixel", "button",
                "rating", "star-", "flag-", "author-photo", "authorphoto", "author-image", "profile-photo",
-               "profile-image", "profile-pic", "headshot")
+               "profile-image", "profile-pic", "headshot", "btn")
 _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice", "adnxs", "amazon-adsystem",
              "taboola", "outbrain", "criteo", "scorecardresearch", "quantserve", "/ads/", "/adserver", "/adx/",
              "/banners/", "advert", "sponsor", "tracking", "beacon", "analytics", "facebook.com/tr")
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
 _SHORT_ALT = 30
+# Hosts serving a social network's posts: an image hot-linked from them is a feed widget's tile (an
+# Instagram feed under a recipe, a lightbox of its posts), standing for a post elsewhere; an embedded
+# post in an article is an iframe, not an `<img>`.
+_SOCIAL_FEED_HOSTS = ("cdninstagram.com/", "fbcdn.net/")
+# An image linking to an app store is its badge ("Download on the App Store"), whatever its name.
+_APP_STORES = ("//apps.apple.com/", "//itunes.apple.com/", "//play.google.com/store", "//appgallery.huawei.com/",
+               "//www.microsoft.com/store/")
 # A file named only as a stand-in (optionally with a version or hash): the transparent or one-pixel
 # image a lazy loader or a layout shows in place of a picture (`transparent-1093278.png`, `1px.gif`);
 # a named photo cropped square (`chicken-1x1-1.jpg`) is no stand-in.
 _STAND_IN_RE = re.compile(r"(?:transparent|trans|1px|1x1|clear|blank|empty|spacer|pixel|dot|grey|gray|white|"
                           r"placeholder|loading|loader|default|none|no-?image)"
                           r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)")
-# A file named only after a network or a page action, with an optional style or size: a share or
+# A file standing in for a missing picture (`project-nothumbnail.jpg`, `no_image_available.png`); the
+# word stands alone: `piano-images.jpg` and `monophoto.jpg` are pictures.
+_MISSING_RE = re.compile(r"(?<![a-z])no[-_]?(?:thumb|image|img|photo|picture|pic|avatar)")
+# A file named only after a network or a page action, with an optional style, state or size: a share or
 # follow button (`facebook.png`, `twitter-white-32.svg`); a photo named after one (`pinterest-collage-dahl.jpg`)
 # is not one.
+_BUTTON_SUFFIX = (r"(?:[-_](?:icon|logo|button|btn\d?|share|white|black|grey|gray|color|colour|circle|square|round|"
+                  r"small|large|up|down|left|right|on|off|hover|active|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?")
 _SOCIAL_RE = re.compile(r"(?:facebook|fb|twitter|x-twitter|pinterest|pin-it|pinit|whatsapp|linkedin|instagram|"
                         r"youtube|tiktok|reddit|tumblr|telegram|mastodon|threads|bluesky|vk|weibo|wechat|"
                         r"email|e-mail|mail|rss|feed|print|share|comment|comments)"
-                        r"(?:[-_](?:icon|logo|button|btn|share|white|black|grey|gray|color|colour|circle|square|"
-                        r"round|small|large|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?\.(?:gif|png|jpe?g|webp|svg|avif)")
+                        + _BUTTON_SUFFIX + r"\.(?:gif|png|jpe?g|webp|svg|avif)")
+# A control drawn as a file (`chevron.svg`, `basket_up.gif`, `search_btn2.gif`), optionally behind a
+# site builder's content hash (`60908306c5938d99543d2b58_close.svg`): a graphics format only, as a
+# photo of a basket or a menu (`basket.jpg`) is named the same.
+_CONTROL_RE = re.compile(r"(?:[0-9a-f]{16,}_)?(?:close|search|download|menu|hamburger|arrow|chevron|caret|cart|"
+                         r"shopping-?cart|basket|wishlist|login|logout|next|prev|previous|back|top|plus|minus|"
+                         r"play|pause|expand|collapse)" + _BUTTON_SUFFIX + r"\.(?:gif|png|svg)")
+_CONTROL_FORMATS = (".gif", ".png", ".svg")  # tested first: most content is JPEG, and `endswith` is ~10x cheaper
 # Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
-# `/profile_images/`).
+# `/profile_images/`), or a site's own look: its theme, template, skin or style sheet files
+# (`/wp-content/themes/x/images/`, `/templets/default/`, `/css/images/`); an article's pictures are
+# uploads, not part of the theme.
 _LOGO_FOLDER_RE = re.compile(r"/(?:avatars?|profile_images|icons?|emojis?|smilies|smileys|emoticons|flags|badges|"
-                             r"logos?|sprites)/")
+                             r"logos?|sprites|themes?|templates?|templets|skins?|css|_?ui)/")
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
 # (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
@@ -66,6 +91,21 @@ _ICON_SIDE = 24
 _MIN_CONTENT_SIDE = 64
 _STRIP_SIDE = 100
 _STRIP_RATIO = 4
+# A side its source URL asks the image server or the CMS for (`url_size`), read when the markup declares none:
+# a `-150x150.jpg` crop, a `/resize/120x80/` or `/60x60/` folder, `thumbnail=130,87`, `?w=100&h=80`,
+# Cloudinary's `w_100,h_80`, MediaWiki's `/120px-` thumbnail. Two to four digits: `-1x1-1.jpg` names a
+# square crop, and a date folder (`/2019-10/`) no size.
+_URL_HEIGHT_RE = re.compile(r"x(\d{2,4})(?=[-_./@]|$)")  # a `WxH`'s height; its width is read backwards
+_URL_QUERY_PAIR_RE = re.compile(r"(?:thumbnail|resize|size)=(\d{2,4})(?:%2c|,|x|:)(\d{2,4})")
+_URL_SIDE_RE = re.compile(r"[?&;](?:(w|width)|h|height)=(\d{2,4})(?![\d.])|[/,](?:(w)|h)_(\d{2,4})(?=[,/])"
+                          r"|/(\d{2,4})(px)-")
+# A thumbnail: the sides its URL asks for at most this (the markup declaring none: a layout's small
+# `width` is no request for a small file), or a file named as one (a CMS's crop name: `-thumbLarge.jpg`,
+# `_thumb.jpg`, `-thumb_square_large.jpg`; a `/thumb/` folder holds every size); linked (to a gallery
+# slide, a full-size file, another page) it is a strip or list entry standing for a picture shown, or
+# to be shown, elsewhere. A crop named a teaser (`-left-tease.jpg`) is one, linked or not.
+_THUMB_SIDE = 160
+_THUMB_NAME_RE = re.compile(r"[-_.](thumb|thumbnail|thumbs|tease|teaser)(?:[-_.]|large|small|standard|wide|$)")
 
 
 # What makes two URLs of one picture differ: size/format query parameters, a WordPress `-1024x683` or
@@ -73,6 +113,31 @@ _STRIP_RATIO = 4
 _SIZE_PARAMS = frozenset(("w", "h", "width", "height", "resize", "fit", "crop", "quality", "q", "dpr", "auto",
                           "format", "fm", "ssl", "strip", "zoom", "size", "sz", "scale"))
 _SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|^\d{2,5}px-")
+
+
+def url_size(lowered: str) -> tuple[int | None, int | None]:
+    """The width and height a lower-cased source URL asks for, None where it names none; the last
+    pair in the URL wins (a CDN's resize of an original that carries its own size). Each pattern
+    starts with a literal and runs only where its marker is in the URL: a regex starting with a digit
+    class costs ~20 us on a long URL, and most URLs name no size."""
+    width = height = None
+    for match in _URL_HEIGHT_RE.finditer(lowered) if "x" in lowered else ():
+        end = start = match.start()
+        while start > 0 and end - start < 4 and lowered[start - 1].isdigit():
+            start -= 1
+        if end - start >= 2 and start > 0 and lowered[start - 1] in "-_/":
+            width, height = int(lowered[start:end]), int(match[1])
+    query = "=" in lowered
+    for match in _URL_QUERY_PAIR_RE.finditer(lowered) if query else ():
+        width, height = int(match[1]), int(match[2])
+    if width is None and (query or "_" in lowered or "px-" in lowered):
+        for match in _URL_SIDE_RE.finditer(lowered):
+            side = match[2] or match[4] or match[5]
+            if match[1] or match[3] or match[6]:
+                width = int(side)
+            else:
+                height = int(side)
+    return width, height
 
 
 def copy_key(src: str) -> str:
@@ -143,6 +208,7 @@ def missing_source_reason(el: etree._Element, base_url: str, ancestors: list[etr
 
 
 _LINKED = "linked"  # provisional: a bare image linking to another page
+_VARIANT = "variant"  # provisional: a small-screen variant (`_small_screen_variant`), a copy in the content
 _CARD = "card"  # provisional: a bare image linking where its card's title links (`link_card`)
 # A card: the unlinked image's nearest block holding text (up to `_CARD_LEVELS` blocks up), of at most
 # `_CARD_ELEMENTS` elements, whose text is all in links to other pages, at least a title's length.
@@ -225,6 +291,28 @@ def link_card(link: etree._Element, href: str, ancestors: list[etree._Element], 
     return None
 
 
+# A variant for small screens beside the one for large screens (the same picture, cropped or laid
+# out again): on the image or its `_VARIANT_LEVELS` nearest ancestors, a declared upper screen width
+# (ai2html's artboards: `data-max-width`) or a class shown on small screens only (Bootstrap's
+# `d-md-none`, `visible-xs`, Foundation's `show-for-small-only`, `mobile-only`, `hide-desktop`).
+_VARIANT_LEVELS = 2
+_SMALL_SCREEN_CLASSES = ("visible-xs", "visible-sm", "d-sm-none", "d-md-none", "d-lg-none", "d-xl-none",
+                         "mobile-only", "mobileonly", "only-mobile", "show-mobile", "visible-mobile",
+                         "show-for-small", "hide-for-large", "hide-desktop", "hide-on-desktop", "hidden-desktop",
+                         "hide-from-desktop")
+
+
+def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+    """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`)."""
+    for holder in (el, *ancestors[:_VARIANT_LEVELS]):
+        if holder.get("data-max-width") is not None:
+            return True
+        names = holder.get("class")
+        if names and _has_any(names.lower(), _SMALL_SCREEN_CLASSES):
+            return True
+    return False
+
+
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
     """Whether one of `words` is in `text` (a loop: ~30% cheaper than `any` over a generator)."""
     for word in words:
@@ -235,43 +323,69 @@ def _has_any(text: str, words: tuple[str, ...]) -> bool:
 
 def dom_class(el: etree._Element, src: str, width: int | None, height: int | None, base_url: str,
               page_url: str, ancestors: list[etree._Element]) -> tuple[str | None, etree._Element | None]:
-    """The class an image's own markup decides (ad, logo, teaser, `_LINKED`, `_CARD`), or None when
-    it depends on where the main content is; with the card of a `_CARD` thumbnail (see `link_card`).
-    `ancestors`: the image's, innermost first."""
+    """The class an image's own markup decides (ad, logo, teaser, `_LINKED`, `_CARD`, `_VARIANT`), or
+    None when it depends on where the main content is; with the card of a `_CARD` thumbnail (see
+    `link_card`). `ancestors`: the image's, innermost first."""
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
     marks = lowered = f"{src} {names} ".lower()
     if _has_any(marks, _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
         return AD, None
+    if _has_any(lowered, _SOCIAL_FEED_HOSTS):
+        return TEASER, None
+    thumbnail = False
+    if width is None or height is None:
+        url_width, url_height = url_size(lowered[:len(src)])
+        width, height = width or url_width, height or url_height
+        thumbnail = bool(url_width or url_height) and max(url_width or 0, url_height or 0) <= _THUMB_SIDE
+    file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
+    named = _THUMB_NAME_RE.search(file_name) if "thumb" in file_name or "tease" in file_name else None
+    thumbnail = thumbnail or named is not None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
-    file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
     marks = f"{names} {file_name} {alt if len(alt) < _SHORT_ALT else ''}".lower()
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
+            or ("no" in file_name and _MISSING_RE.search(file_name)) \
+            or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
             or _LOGO_FOLDER_RE.search(lowered):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
-    if ancestor is None:
-        return (TEASER if _is_card(ancestors, base_url, page_url) else None), None
-    if ancestor.tag == "nav":
+    if ancestor is not None and ancestor.tag == "nav":
         return OUTSIDE, None
+    if named and named[1].startswith("tease"):
+        return TEASER, None
+    if ancestor is None:
+        if _is_card(ancestors, base_url, page_url):
+            return TEASER, None
+        return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
+    if thumbnail and ancestor.get("href"):
+        return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
     if href != src and _links_away(href, page_url):
+        if _has_any(href, _APP_STORES):
+            return LOGO, None
         if _has_text(ancestor):
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)
         return (_LINKED, None) if card is None else (_CARD, card)
-    return None, None
+    return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
 
 
-def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool) -> str:
+def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool,
+                sidebar: bool) -> str:
     """The class once the main content is known: a bare image linking to another page is content
     in the article's prose, a teaser in a link list (`in_link_block`) or outside the article; a
     card's thumbnail is a teaser unless the content is the list of cards itself (`listing`: a
-    section front, a blog index)."""
+    section front, a blog index); a small-screen variant is a copy. In a sidebar (`sidebar`: an
+    `<aside>` that does not hold the article's core) an image is outside, a linked one a teaser,
+    whatever the selection kept."""
+    if sidebar and provisional in (None, _LINKED, _CARD, _VARIANT):
+        return TEASER if provisional in (_LINKED, _CARD) else OUTSIDE
+    if provisional == _VARIANT:
+        return COPY if in_content else OUTSIDE
     if provisional == _LINKED or (provisional == _CARD and listing):
         return CONTENT if in_content and not in_link_block else TEASER
     if provisional == _CARD:
