@@ -20,6 +20,7 @@ whitespace-normalised lengths: indentation would make a menu look big).
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from lxml import etree
 
@@ -208,7 +209,9 @@ class Classifier:
 _has_h1 = etree.XPath("boolean(descendant::h1)")
 _has_digit = etree.XPath("translate(string(), '0123456789', '') != string()")
 _has_media = etree.XPath("boolean(descendant::img|descendant::picture|descendant::video)")
-text_of = etree.XPath("string()")  # all text in an element, as XPath's string value
+# All text in an element (XPath's string value): libxml2's node content, serialised in C at ~1/4 the
+# cost of an XPath call, which sets up an evaluation context every time.
+text_of = partial(etree.tostring, method="text", encoding=str, with_tail=False)
 _chars = etree.XPath("string-length(normalize-space())")
 
 
