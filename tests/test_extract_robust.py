@@ -142,6 +142,16 @@ def test_unclosed_noscript_does_not_swallow_the_page():
     assert texts("<body><noscript><img src=x.gif></noscript><p>The article text.</p></body>") == ["The article text."]
 
 
+@pytest.mark.parametrize(("inside", "outside", "kept"), [
+    (60, "o" * 40, True), (40, "o" * 60, False), (50, "o" * 50, False),
+    # blank-looking text (no-break spaces) is page text to the measure: the shortcut that reads only
+    # the start of the page's text skips it, so these pages are measured whole
+    (60, "o" * 10 + "<b>\xa0</b>" * 40, True), (60, "o" * 10 + "<b>\xa0</b>" * 50, False)])
+def test_noscript_is_kept_only_holding_more_than_half_the_page(inside, outside, kept):
+    html = f"<body><noscript><p>{'n' * inside}</p></noscript><p>{outside}</p></body>"
+    assert ("n" * inside in texts(html, ExtractOptions(drop_boilerplate=False))) == kept
+
+
 def test_images_keep_dom_order_with_every_class_kept():
     html = ("<body><nav><img src='/logo.png' class='site-logo'></nav><article><p>" + "Story text, long. " * 20
             + "</p><img src='/a.jpg' width=600 height=400><p>More of the story.</p>"

