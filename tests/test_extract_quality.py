@@ -587,3 +587,47 @@ def test_real_page_tweet_avatars_are_logos():
     media = extract(page, "http://fakehost/test/page.html", options=ExtractOptions(keep_all_images=True)).document.media
     avatars = [n for n in media if "/profile_images/" in n.src]
     assert len(avatars) >= 4 and {n.image_class for n in avatars} == {"logo"}
+
+
+def test_slide_counters_and_pagers_are_not_article_text():
+    slides = "".join(f"<div class='gNav'><div style='display:none'><img src='/thumb{i}.jpg'></div><span>{i}</span></div>"
+                     for i in range(1, 15))
+    html = _article().replace("</article>", f"<div class='gallery'>{slides}</div></article>")
+    nodes = [n.text for n in extract(html.encode(), URL).document.nodes if isinstance(n, TextNode)]
+    assert nodes[0].startswith("Paragraph 0") and "The lead photo." in nodes
+    assert not [text for text in nodes if text.isdigit()]
+    # a recipe's step numbers stand before their steps; years count up but have four digits; two numbers are no run
+    steps = "".join(f"<li><div>{i}</div><p>Step {i}: stir the pot and wait.</p></li>" for i in range(1, 5))
+    years = "<table><tr><td>2021</td><td>2022</td><td>2023</td></tr><tr><td>5.1</td><td>6.2</td><td>7.3</td></tr></table>"
+    html = _article().replace("</article>", f"<ol>{steps}</ol>{years}<div>1</div><div>2</div></article>")
+    nodes = [n.text for n in extract(html.encode(), URL).document.nodes if isinstance(n, TextNode)]
+    assert [text for text in nodes if text.isdigit()] == ["1", "2", "3", "4", "2021", "2022", "2023", "1", "2"]
+
+
+def _comments(heading: str, count: int = 6) -> str:
+    comments = "".join(f"<div class='flex mt-4'><div class='w-10/12'><p class='text-sm'>Reader {i} says: made it twice,"
+                       f" the family loved it, thanks!</p><p class='text-xs'>0{i}/11/2020</p></div></div>"
+                       for i in range(count))
+    return f"<div class='mb-6'><div class='flex flex-col'><h5 class='text-3xl'>{heading}</h5></div>{comments}</div>"
+
+
+def test_a_comment_section_named_only_by_its_heading_is_not_article_text():
+    # utility-CSS class names say nothing: the heading names the section
+    for heading in ("Comments", "12 Comments", "Comentários (6)", "Kommentare:"):
+        html = _article().replace("</article>", f"{_comments(heading)}</article>")
+        text = extract(html.encode(), URL).document.text
+        assert "Paragraph 7" in text and "The lead photo." in text
+        assert heading not in text and "Reader 3 says" not in text and "11/2020" not in text
+    # the section ends at the next heading of its rank or higher
+    after = "<h5>Tips</h5><p>Use day-old rice, which fries better, and a very hot pan for the best result.</p>"
+    html = _article().replace("</article>", f"{_comments('Comments')[:-6]}{after}</div></article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Reader 3 says" not in text and "Tips" in text and "day-old rice" in text
+    # a heading that only starts with the word names no section; guard: a section holding most of the page stays
+    html = _article().replace("</article>", f"{_comments('Comments on the recipe')}</article>")
+    assert "Reader 3 says" in extract(html.encode(), URL).document.text
+    page = f"<html><body><p>A short note.</p>{_comments('Comments', 30)}</body></html>"
+    assert "Reader 29 says" in extract(page.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "cybercook.com.br__cybercook.html").read_bytes()
+    text = extract(page, "https://cybercook.com.br/receitas/strogonoff").document.text
+    assert "Como Fazer" in text and "Comentários" not in text and "Obrigada pelo seu comentário" not in text

@@ -13,8 +13,9 @@ length, link-text length), and the media positions in DOM order; `select` scores
   sibling blocks that score close to it or read as prose;
 - inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, so
   are lists of teaser cards whose blurbs are plain text (a title link over a short blurb, beside
-  more prose than they hold), and a short heading whose section was dropped ("More soup recipes"
-  over a teaser list) goes with it;
+  more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager)
+  and a comment section that only its heading names ("12 Comments" on a utility-CSS site), and a
+  short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article.
 
@@ -82,6 +83,15 @@ _CONTENT, _END = 0, 7  # see `kept_items`: what follows a heading, around the ra
 _HEADING_RANKS = {f"h{rank}": rank for rank in range(1, 7)}
 _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading the title of a dropped section
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
+_MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
+_MAX_COUNTER_DIGITS = 3
+_MAX_COMMENTS_HEADING = 40  # weighted characters
+# A heading that names a comment section (stripped of a count: "12 Comments", "Comments (3)").
+_COMMENT_HEADINGS = frozenset((
+    "comment", "comments", "reader comments", "user comments", "readers' comments", "comentários", "comentarios",
+    "commentaires", "kommentare", "commenti", "reacties", "komentarze", "komentáře", "kommentarer", "yorumlar",
+    "комментарии", "评论", "評論", "コメント", "댓글",
+))
 
 
 @dataclass(slots=True)
@@ -341,11 +351,80 @@ class Selection:
 
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
-    """Which items are kept: `selection.keeps`, less the headings whose section went ("More soup
-    recipes" over a teaser list dropped as link-heavy, "Reader interactions" over removed comments):
-    a short heading followed by at least `_MIN_ORPHANED` characters of dropped text, then by nothing
-    kept or by a kept heading of its rank or higher. One backward pass."""
+    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), comment
+    sections found by their heading (`_drop_comment_section`) and the headings whose section went
+    (`_drop_orphaned_headings`)."""
     kept = [selection.keeps(item) for item in items]
+    _drop_counters(items, kept)
+    comment_headings = _drop_orphaned_headings(blocks, items, kept)
+    dropped = [_drop_comment_section(blocks, items, kept, index) for index in comment_headings]
+    if any(dropped):
+        _drop_orphaned_headings(blocks, items, kept)  # a heading over the dropped comments is orphaned now
+    return kept
+
+
+def _drop_counters(items: list[Item], kept: list[bool]) -> None:
+    """Unmark runs of at least `_MIN_COUNTER_RUN` kept paragraphs that are bare numbers of at most
+    `_MAX_COUNTER_DIGITS` digits counting up by one, with no other kept text between them ("1 2 3 ...
+    14": a gallery's slide numbers, a pager's pages): no article text. A recipe's step numbers each
+    stand before their step's text, so they make no run; a row of years has four digits."""
+    numbers = [index for index, item in enumerate(items)
+               if item.weight <= _MAX_COUNTER_DIGITS and kept[index] and item.text.isdigit() and item.text.isascii()]
+    if len(numbers) < _MIN_COUNTER_RUN:
+        return
+    run = [numbers[0]]
+    for index in [*numbers[1:], -1]:  # -1: ends the last run
+        last = run[-1]
+        if index > last and int(items[index].text) == int(items[last].text) + 1 and not any(
+                kept[between] and items[between].media < 0 for between in range(last + 1, index)):
+            run.append(index)
+            continue
+        if len(run) >= _MIN_COUNTER_RUN:
+            for number in run:
+                kept[number] = False
+        run = [index]
+
+
+def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int) -> bool:
+    """Unmark a comment section that only its heading names ("Comments", "12 Comments", "Comentários":
+    a site whose class names say nothing, such as utility CSS): the heading and the kept items after
+    it inside the block around the heading (and its wrappers that hold nothing else), up to a kept
+    heading of its rank or higher. Guard: the section may hold at most
+    `boilerplate.MAX_SHARE["comments"]` of the kept text, as a comment section named by its class
+    (it often outweighs the post). Whether it dropped anything."""
+    owner = items[heading].owner
+    rank = _HEADING_RANKS[blocks[owner].element.tag]
+    parent = blocks[owner].parent
+    while parent > 0 and blocks[parent].total <= blocks[owner].total:  # a wrapper of the heading alone
+        parent = blocks[parent].parent
+    end = blocks[parent].end if parent >= 0 else len(blocks) - 1
+    section = [heading]
+    for index in range(heading + 1, len(items)):
+        item = items[index]
+        if item.owner > end:
+            break
+        if kept[index] and item.media < 0 and _HEADING_RANKS.get(blocks[item.owner].element.tag, _END) <= rank:
+            break
+        if kept[index]:
+            section.append(index)
+    text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
+    if sum(items[index].weight for index in section) > boilerplate.MAX_SHARE["comments"] * text:
+        return False
+    for index in section:
+        kept[index] = False
+    return True
+
+
+def _is_comments_heading(text: str) -> bool:
+    return text.lower().strip(" :0123456789()[]") in _COMMENT_HEADINGS
+
+
+def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[bool]) -> list[int]:
+    """Unmark the headings whose section went ("More soup recipes" over a teaser list dropped as
+    link-heavy, "Reader interactions" over removed comments): a short heading followed by at least
+    `_MIN_ORPHANED` characters of dropped text, then by nothing kept or by a kept heading of its rank
+    or higher. One backward pass; returns the kept headings that name a comment section."""
+    comment_headings = []
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
     ranks = _HEADING_RANKS
@@ -360,8 +439,10 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> 
             kept[index] = False
             dropped += item.weight
             continue
+        if rank != _CONTENT and item.weight <= _MAX_COMMENTS_HEADING and _is_comments_heading(item.text):
+            comment_headings.append(index)
         after, dropped = rank, 0
-    return kept
+    return comment_headings
 
 
 def _is_ad_label(item: Item) -> bool:
