@@ -631,3 +631,21 @@ def test_a_comment_section_named_only_by_its_heading_is_not_article_text():
     page = shared_path("html", "recipe-scrapers", "cybercook.com.br__cybercook.html").read_bytes()
     text = extract(page, "https://cybercook.com.br/receitas/strogonoff").document.text
     assert "Como Fazer" in text and "Comentários" not in text and "Obrigada pelo seu comentário" not in text
+
+
+def test_a_hidden_block_holding_most_of_the_pages_prose_is_kept():
+    # A script reveals the recipe card (`display: none` until then); the menus and footer hold more text than it.
+    menu = "<ul class='site-menu'>" + "".join(f"<li><a href='/c{i}'>Category number {i}</a></li>" for i in range(60)) + "</ul>"
+    card = "<div id='rk_design' style='display: none;'><h2>Sheet Pan Halibut</h2>" + "".join(
+        f"<p>Step {i}: roast the potatoes, then add the fish, the beans, and the lemon, and bake again.</p>"
+        for i in range(5)) + "</div>"
+    footer = "<div class='bottom'>" + "".join(f"<p>Store {i} opening hours</p>" for i in range(40)) + "</div>"
+    html = f"<html><body><a href='#main'>Skip to content</a>{menu}<main>{card}</main>{footer}</body></html>"
+    text = extract(html.encode(), URL).document.text
+    assert "Step 0: roast" in text and "Step 4: roast" in text and "Category number" not in text
+    # a hidden block of chrome beside the visible prose still goes
+    hidden = "<div style='display:none'><p>Sign in to save this recipe to your own box, for free.</p></div>"
+    assert "Sign in" not in extract(_article(hidden).encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "sizzlefish.com__sizzlefish_1.html").read_bytes()
+    text = extract(page, "https://sizzlefish.com/blogs/recipes/halibut").document.text
+    assert "Minimum clean up with maximum flavor" in text and "Baby Yukon Gold Potatoes" in text

@@ -12,7 +12,9 @@ by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
 text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
 parser let swallow the article cannot remove it after the menus went; a comment section, which
 often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it
-holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`), and all removals by
+holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`); nor, a comment section
+aside, more than `MAX_PROSE_SHARE` of the page's prose (long unlinked paragraphs: a recipe card hidden
+until a script shows it can be all the prose of a page whose menus outweigh it); and all removals by
 class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on
 whitespace-normalised lengths: indentation would make a menu look big).
 """
@@ -86,6 +88,7 @@ MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.
 MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
 MAX_WIDGET_CHARS = 200  # weighted characters of unlinked text: a widget is a label or two, not a section
 MAX_REMOVED_NAMED_SHARE = 0.6
+MAX_PROSE_SHARE = 0.5  # of the page's prose that one candidate may hold (comment sections excepted)
 _MAX_NOSCRIPT_SHARE = 0.5
 _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
 _EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break

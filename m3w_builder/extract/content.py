@@ -56,6 +56,7 @@ _MIN_CARD_LINK_SHARE = 0.2
 _MAX_CARD_BLURB = 300     # unlinked characters of a card
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
 _ANCESTOR_LEVELS = 5
+_PROSE_GUARDED = frozenset(("hidden", "role", "name", "tag", "signup", "widget"))  # all kinds but comments
 
 # Matched on lower-cased names: IGNORECASE makes these alternations ~6x slower.
 _POSITIVE_RE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|prose")
@@ -253,8 +254,10 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
     A `<nav>`/`<aside>`/`<footer>` (kind `tag`) is weighed against the text still on the page, the
     others against the whole page: a tag is what the parser lets grow past its end tag (an unclosed
     `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
-    that is left; a class name or a hidden flag does not grow, and the page's size judges it."""
+    that is left; a class name or a hidden flag does not grow, and the page's size judges it. The
+    same holds for the prose guard (`boilerplate.MAX_PROSE_SHARE`)."""
     page = blocks[0].total
+    prose = blocks[0].good
     largest = max(boilerplate.MAX_SHARE.values()) * page
     named = 0
     for index, block in enumerate(blocks):
@@ -264,6 +267,9 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
         if kind is None or block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
             continue
         if kind == "widget" and block.total - block.links > boilerplate.MAX_WIDGET_CHARS:
+            continue
+        if kind in _PROSE_GUARDED and block.good > boilerplate.MAX_PROSE_SHARE * (
+                blocks[0].good if kind == "tag" else prose):
             continue
         if kind in ("name", "widget"):
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
