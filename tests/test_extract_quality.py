@@ -649,3 +649,17 @@ def test_a_hidden_block_holding_most_of_the_pages_prose_is_kept():
     page = shared_path("html", "recipe-scrapers", "sizzlefish.com__sizzlefish_1.html").read_bytes()
     text = extract(page, "https://sizzlefish.com/blogs/recipes/halibut").document.text
     assert "Minimum clean up with maximum flavor" in text and "Baby Yukon Gold Potatoes" in text
+
+
+def test_a_contributors_bio_box_is_not_article_text():
+    bio = ("<div class='recipe-contributor'><div class='recipe-contributor__bio'><p>I didn't start cooking until my"
+           " early twenties, even though I come from a family of home cooks, and now I cook every week.</p></div></div>")
+    html = _article().replace("</article>", f"{bio}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "start cooking" not in text
+    # a word for a contributor alone names a list of them, not a bio box
+    credits = "<ul class='contributors'><li>Ann Lee, photography</li><li>Bo Chen, recipe testing</li></ul>"
+    assert "Bo Chen" in extract(_article().replace("</article>", f"{credits}</article>").encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "food.com__food.html").read_bytes()
+    text = extract(page, "https://www.food.com/recipe/chicken-noodle-soup").document.text
+    assert "While chicken is cooling" in text and "I didn't start cooking" not in text

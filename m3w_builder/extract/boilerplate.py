@@ -12,9 +12,11 @@ by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
 text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
 parser let swallow the article cannot remove it after the menus went; a comment section, which
 often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it
-holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`); nor, a comment section
-aside, more than `MAX_PROSE_SHARE` of the page's prose (long unlinked paragraphs: a recipe card hidden
-until a script shows it can be all the prose of a page whose menus outweigh it); and all removals by
+holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`); a hidden element or an
+ARIA role, which a page sets on its article until a script runs, not more than `MAX_PROSE_SHARE` of
+the page's prose either (long unlinked paragraphs: a recipe card hidden until a script shows it can be
+all the prose of a page whose menus outweigh it; a class name such as `author-bio` says what the block
+is, and its text cap suffices); and all removals by
 class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on
 whitespace-normalised lengths: indentation would make a menu look big).
 """
@@ -69,7 +71,9 @@ _SCREEN_SWITCH_ENDS = ("prevent sleep", "wake lock", "wakelock", "screen lock", 
 _BYLINE_WORDS = frozenset("byline bylines dateline date published posted timestamp attribution credit credits "
                           "rubric kicker eyebrow".split())
 _META_OWNERS = frozenset("entry post article story".split())  # `entry-meta`, `post-meta`
-# An "about the author" box (a bio after the post); `author` alone names bylines and publication lists.
+# An "about the author" box (a bio after the post, a recipe's "submitted by" card): a word for the author
+# with one for the box; `author` alone names bylines and publication lists.
+_AUTHOR_WORDS = frozenset("author authors contributor contributors".split())
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
@@ -88,7 +92,7 @@ MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.
 MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
 MAX_WIDGET_CHARS = 200  # weighted characters of unlinked text: a widget is a label or two, not a section
 MAX_REMOVED_NAMED_SHARE = 0.6
-MAX_PROSE_SHARE = 0.5  # of the page's prose that one candidate may hold (comment sections excepted)
+MAX_PROSE_SHARE = 0.5  # of the page's prose that one hidden or role candidate may hold
 _MAX_NOSCRIPT_SHARE = 0.5
 _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
 _EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break
@@ -107,7 +111,8 @@ def _named_kind(value: str) -> str | None:
     if "comment" in lower and (not _COMMENT_WORDS.isdisjoint(words) or any(
             word.startswith("comment") and word not in _NOT_COMMENTS for word in words)):
         return "comments"
-    if not _BOILERPLATE_WORDS.isdisjoint(words) or ("author" in words and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
+    if not _BOILERPLATE_WORDS.isdisjoint(words) or (
+            not _AUTHOR_WORDS.isdisjoint(words) and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
         return "name"
     if not _WIDGET_WORDS.isdisjoint(words) or not _BYLINE_WORDS.isdisjoint(words) \
             or ("meta" in words and not _META_OWNERS.isdisjoint(words)) \

@@ -56,7 +56,7 @@ _MIN_CARD_LINK_SHARE = 0.2
 _MAX_CARD_BLURB = 300     # unlinked characters of a card
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
 _ANCESTOR_LEVELS = 5
-_PROSE_GUARDED = frozenset(("hidden", "role", "name", "tag", "signup", "widget"))  # all kinds but comments
+_PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
 # Matched on lower-cased names: IGNORECASE makes these alternations ~6x slower.
 _POSITIVE_RE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|prose")
@@ -254,8 +254,7 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
     A `<nav>`/`<aside>`/`<footer>` (kind `tag`) is weighed against the text still on the page, the
     others against the whole page: a tag is what the parser lets grow past its end tag (an unclosed
     `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
-    that is left; a class name or a hidden flag does not grow, and the page's size judges it. The
-    same holds for the prose guard (`boilerplate.MAX_PROSE_SHARE`)."""
+    that is left; a class name or a hidden flag does not grow, and the page's size judges it."""
     page = blocks[0].total
     prose = blocks[0].good
     largest = max(boilerplate.MAX_SHARE.values()) * page
@@ -268,8 +267,7 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
             continue
         if kind == "widget" and block.total - block.links > boilerplate.MAX_WIDGET_CHARS:
             continue
-        if kind in _PROSE_GUARDED and block.good > boilerplate.MAX_PROSE_SHARE * (
-                blocks[0].good if kind == "tag" else prose):
+        if kind in _PROSE_GUARDED and block.good > boilerplate.MAX_PROSE_SHARE * prose:
             continue
         if kind in ("name", "widget"):
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
