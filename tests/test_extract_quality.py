@@ -663,3 +663,30 @@ def test_a_contributors_bio_box_is_not_article_text():
     page = shared_path("html", "recipe-scrapers", "food.com__food.html").read_bytes()
     text = extract(page, "https://www.food.com/recipe/chicken-noodle-soup").document.text
     assert "While chicken is cooling" in text and "I didn't start cooking" not in text
+
+
+def _stream(count: int = 6) -> str:
+    blurb = ("The council met late into the night, and the vote, which had been delayed twice, finally went ahead; "
+             "residents who had waited for hours said they were relieved, though several promised to appeal. ") * 2
+    return "<ul class='Mb(0) P(0)'>" + "".join(
+        f"<li class='js-stream-content Pos(r)'><div class='C(#959595)'>News</div><div class='Fz(11px)'>Wire "
+        f"service</div><h3><a href='/2024/other-{i}.html'>Another story number {i} from the wire</a></h3>"
+        f"<p class='Fz(14px)'>{i}: {blurb}</p></li>" for i in range(count)) + "</ul>"
+
+
+def test_a_teaser_stream_holding_more_prose_than_the_story_is_not_the_article():
+    # Each card's blurb is long (no short-blurb card list): the stream outweighs the story it follows.
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose, "
+                    f"since a story of a few paragraphs is still a story.</p>" for i in range(6))
+    html = f"<html><body><div id='Main'><article class='story'>{story}</article>{_stream()}</div></body></html>"
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0 of the story" in text and "Paragraph 5" in text
+    assert "residents who had waited" not in text and "Wire service" not in text
+    # guard: a section front's content is its cards: a stream alone, or beside a story too short to be one
+    front = f"<html><body><div id='Main'><h1>Latest news</h1>{_stream()}</div></body></html>"
+    assert "5: The council met" in extract(front.encode(), URL).document.text
+    short = f"<html><body><div id='Main'><p class='intro'>Our latest, in short.</p>{_stream()}</div></body></html>"
+    assert "5: The council met" in extract(short.encode(), URL).document.text
+    page = shared_path("html", "mozilla-readability", "yahoo-3.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "Vanessa Hicks" in text and "Alan Thicke" not in text and "Frito-Lay" not in text

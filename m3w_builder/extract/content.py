@@ -17,7 +17,9 @@ length, link-text length), and the media positions in DOM order; `select` scores
   and a comment section that only its heading names ("12 Comments" on a utility-CSS site), and a
   short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
-  paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article.
+  paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article;
+  the prose of teaser streams beside a story (cards with a title link and a long blurb, which can
+  outweigh the story) is not counted.
 
 Lengths count a CJK/kana/Hangul character as 3 (about one word's worth of Latin letters), so
 pages in scripts without spaces are scored like the others.
@@ -55,6 +57,7 @@ _MIN_CARD_TITLE = 15      # characters of a card's title link
 _MIN_CARD_LINK_SHARE = 0.2
 _MAX_CARD_BLURB = 300     # unlinked characters of a card
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
+_MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
@@ -485,10 +488,12 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     while blocks[top].parent > 0 and len(children(blocks, blocks[top].parent)) == 1:
         top = blocks[top].parent
     good_total = blocks[0].good
+    streams = _teaser_streams(blocks, items, top) if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
+    good_total -= sum(blocks[index].good for index in streams)  # no part of the story: before widening
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
     kept = [False] * len(blocks)
-    ranges = _with_siblings(blocks, top)
+    ranges = _with_siblings(blocks, top, streams)
     for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
     link_blocks = _link_heavy_blocks(blocks, kept, top, ranges)
@@ -500,7 +505,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     return Selection(kept, blocks[top].parent, link_blocks)
 
 
-def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
+def _with_siblings(blocks: list[Block], top: int, streams: list[int]) -> list[tuple[int, int]]:
     parent = blocks[top].parent
     if parent < 0:
         return [(top, blocks[top].end)]
@@ -512,6 +517,8 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
         if index == top:
             kept.append((index, block.end))
             continue
+        if index in streams:
+            continue
         bonus = 0.2 * blocks[top].score if top_class and block.element.get("class") == top_class else 0.0
         if block.scored and block.score * (1 - _link_density(block)) + bonus >= threshold:
             kept.append((index, block.end))
@@ -519,6 +526,52 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
                 and _reads_as_prose(block.first_text):
             kept.append((index, block.end))
     return kept
+
+
+def _titled_blocks(items: list[Item]) -> list[int]:
+    """The sorted ids of the blocks that own a title line: a link of at least `_MIN_CARD_TITLE`."""
+    return sorted({item.owner for item in items
+                   if item.link_share >= _MAX_LINK_PARAGRAPH and item.weight >= _MIN_CARD_TITLE and item.media < 0})
+
+
+def _card_groups(blocks: list[Block], index: int) -> list[int]:
+    """The largest group of blocks directly inside block `index` with one tag and class (text-less ones left out)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for child in children(blocks, index):
+        if blocks[child].total:
+            groups.setdefault((blocks[child].element.tag, blocks[child].element.get("class") or ""), []).append(child)
+    cards = max(groups.values(), key=len, default=[])
+    return cards if len(cards) >= _CARD_SHARE * sum(map(len, groups.values())) else []
+
+
+def _teaser_streams(blocks: list[Block], items: list[Item], top: int) -> list[int]:
+    """The teaser streams outside and around `top` ("Recommended for you" under a short story: at
+    least `_MIN_CARDS` sibling cards of one tag and class, most of them a title link with at most
+    `_MAX_STREAM_BLURB` of prose, often one long blurb). Such a stream can hold more prose than the
+    story, and is no part of it: the share guard of `select` leaves its prose out, and it joins the
+    story as no sibling. Only beside a story: `top` must hold more prose than one card may and
+    fewer than `_MIN_CARDS` title links (else it is a card itself, or a list of them: a section
+    front's content is its cards), and a stream that holds `top` stays in."""
+    titled = _titled_blocks(items)
+    if len(titled) < _MIN_CARDS or blocks[top].good <= _MAX_STREAM_BLURB \
+            or _titles_in(titled, top, blocks[top].end) >= _MIN_CARDS:
+        return []
+    found, index, top_end = [], 1, blocks[top].end
+    while index < len(blocks):
+        block = blocks[index]
+        if top <= index <= top_end or block.good == 0 or block.end - index < _MIN_CARDS \
+                or _titles_in(titled, index, block.end) < _MIN_CARDS:
+            index = block.end + 1 if block.good == 0 or top <= index <= top_end else index + 1
+            continue
+        cards = [] if _contains(blocks, index, top) else _card_groups(blocks, index)
+        if len(cards) >= _MIN_CARDS and sum(
+                blocks[card].good <= _MAX_STREAM_BLURB and _titles_in(titled, card, blocks[card].end) > 0
+                for card in cards) >= _CARD_SHARE * len(cards):
+            found.append(index)
+            index = block.end + 1
+        else:
+            index += 1
+    return found
 
 
 def _titles_in(titled: list[int], index: int, end: int) -> int:
@@ -542,8 +595,7 @@ def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], t
     the article's core, and only beside prose: the cards' text may be at most `_MAX_CARDS_SHARE` of
     the selected prose outside them (a section front, a blog index or a registry's list of links
     with blurbs is its cards)."""
-    titled = sorted({item.owner for item in items
-                     if item.link_share >= _MAX_LINK_PARAGRAPH and item.weight >= _MIN_CARD_TITLE and item.media < 0})
+    titled = _titled_blocks(items)
     if len(titled) < _MIN_CARDS:
         return
     prose = sum(blocks[lo].good for lo, _ in ranges)
@@ -556,13 +608,8 @@ def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], t
                     or _titles_in(titled, index, block.end) < _MIN_CARDS:
                 index += 1
                 continue
-            groups: dict[tuple[str, str], list[int]] = {}
-            for child in children(blocks, index):
-                if blocks[child].total:
-                    groups.setdefault((blocks[child].element.tag, blocks[child].element.get("class") or ""),
-                                      []).append(child)
-            cards = max(groups.values(), key=len, default=[])
-            if len(cards) >= _MIN_CARDS and len(cards) >= _CARD_SHARE * sum(map(len, groups.values())) \
+            cards = _card_groups(blocks, index)
+            if len(cards) >= _MIN_CARDS \
                     and sum(_is_card(blocks, card, titled) for card in cards) >= _CARD_SHARE * len(cards):
                 prose -= block.good
                 kept[index:block.end + 1] = [False] * (block.end + 1 - index)
