@@ -690,3 +690,22 @@ def test_a_teaser_stream_holding_more_prose_than_the_story_is_not_the_article():
     page = shared_path("html", "mozilla-readability", "yahoo-3.html").read_bytes()
     text = extract(page, "http://fakehost/test/page.html").document.text
     assert "Vanessa Hicks" in text and "Alan Thicke" not in text and "Frito-Lay" not in text
+
+
+def test_a_sidebar_outweighing_the_story_is_not_the_article():
+    # A live-news sidebar holds more prose than the story: the tag's share guard keeps it, the story is no wider.
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(6))
+    feed = "<aside id='sidebar' role='complementary'><ul class='live-flux'>" + "".join(
+        f"<li class='live-item'><div class='live-item-content'><span>Update {i}.</span> Elsewhere today, a quake of "
+        f"magnitude six shook the island, officials said, though no damage was reported so far.</div></li>"
+        for i in range(10)) + "</ul></aside>"
+    html = f"<html><body><div class='main-content'><article class='story'>{story}</article>{feed}</div></body></html>"
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0 of the story" in text and "Paragraph 5" in text and "Elsewhere today" not in text
+    # guard: an aside that holds the story (the parser let it swallow the article) stays
+    swallowed = f"<html><body><aside><p>Related</p><div class='story'>{story}</div>{feed}</aside></body></html>"
+    assert "Paragraph 5" in extract(swallowed.encode(), URL).document.text
+    page = shared_path("html", "mozilla-readability", "liberation-1.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "Un troisième Français" in text and "Au revoir." not in text

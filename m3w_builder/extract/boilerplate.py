@@ -37,7 +37,7 @@ SKIP_TAGS = frozenset(
     "button select input textarea option head map dialog audio track".split()
 )
 STRUCTURAL_TAGS = frozenset(("nav", "aside", "footer"))
-_BOILERPLATE_ROLES = frozenset(
+BOILERPLATE_ROLES = frozenset(
     "navigation banner contentinfo complementary dialog alertdialog alert search menu menubar".split()
 )
 # Whole words of a class/id (split at spaces, `-` and `_`); `ad`/`ads` only in lower case
@@ -141,7 +141,7 @@ def _flag_kind(key: str, value: str) -> str | None:
     if key == "style":
         return "hidden" if _HIDDEN_STYLE_RE.search(value.lower()) else None
     if key == "role":
-        return "role" if value.lower() in _BOILERPLATE_ROLES else None
+        return "role" if value.lower() in BOILERPLATE_ROLES else None
     return None
 
 

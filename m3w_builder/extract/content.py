@@ -18,8 +18,9 @@ length, link-text length), and the media positions in DOM order; `select` scores
   short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article;
-  the prose of teaser streams beside a story (cards with a title link and a long blurb, which can
-  outweigh the story) is not counted.
+  the prose of teaser streams beside a story (cards with a title link and a long blurb) and of
+  sidebars the boilerplate guard kept (a live-news `<aside>`), which can outweigh the story, is not
+  counted, and they join it as no sibling.
 
 Lengths count a CJK/kana/Hangul character as 3 (about one word's worth of Latin letters), so
 pages in scripts without spaces are scored like the others.
@@ -488,7 +489,8 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     while blocks[top].parent > 0 and len(children(blocks, blocks[top].parent)) == 1:
         top = blocks[top].parent
     good_total = blocks[0].good
-    streams = _teaser_streams(blocks, items, top) if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
+    streams = _teaser_streams(blocks, items, top) + _kept_asides(blocks, top) \
+        if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
     good_total -= sum(blocks[index].good for index in streams)  # no part of the story: before widening
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
@@ -567,6 +569,27 @@ def _teaser_streams(blocks: list[Block], items: list[Item], top: int) -> list[in
         if len(cards) >= _MIN_CARDS and sum(
                 blocks[card].good <= _MAX_STREAM_BLURB and _titles_in(titled, card, blocks[card].end) > 0
                 for card in cards) >= _CARD_SHARE * len(cards):
+            found.append(index)
+            index = block.end + 1
+        else:
+            index += 1
+    return found
+
+
+def _kept_asides(blocks: list[Block], top: int) -> list[int]:
+    """The `<aside>`/`<nav>`/`<footer>` blocks and complementary/navigation landmarks outside and
+    around `top` that the boilerplate share guard kept (a live-news sidebar outweighing the story):
+    no part of the story, like `_teaser_streams`. One that holds `top` stays in: the parser let it
+    swallow the article, which is why the guard kept it."""
+    found, index, top_end = [], 1, blocks[top].end
+    while index < len(blocks):
+        block = blocks[index]
+        if top <= index <= top_end or block.removed or block.good == 0:
+            index = block.end + 1
+            continue
+        element = block.element
+        if not _contains(blocks, index, top) and (element.tag in boilerplate.STRUCTURAL_TAGS or (
+                element.get("role") or "").lower() in boilerplate.BOILERPLATE_ROLES):
             found.append(index)
             index = block.end + 1
         else:
