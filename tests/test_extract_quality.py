@@ -709,3 +709,25 @@ def test_a_sidebar_outweighing_the_story_is_not_the_article():
     page = shared_path("html", "mozilla-readability", "liberation-1.html").read_bytes()
     text = extract(page, "http://fakehost/test/page.html").document.text
     assert "Un troisième Français" in text and "Au revoir." not in text
+
+
+def test_an_id_made_from_a_sections_heading_names_no_boilerplate():
+    # docutils and Markdown make a section's id from its heading: "Sharing ..." is the author's word
+    def section(slug: str, title: str, body: str) -> str:
+        return f"<div class='section' id='{slug}'><h2>{title}</h2><p>{body}, with enough words, commas, and " \
+               f"sentences to read as prose, as a tutorial has.</p><p>{body}, once more, in other words.</p></div>"
+    page = section("setting-up", "Setting up", "First set up the tools") + section(
+        "sharing-with-a-single-developer", "Sharing with a single developer", "Keep your changesets in draft") + \
+        section("example-1-amend-a-shared-changeset", "Example 1: Amend a shared changeset", "Amend it and push") + \
+        section("example-2-amend-again", "Example 2: Amend again", "Amend it once more") + \
+        section("conclusion", "Conclusion", "Mutable history is safe once you practise")
+    text = extract(f"<html><body><div class='content'>{page}</div></body></html>".encode(), URL).document.text
+    assert "Sharing with a single developer" in text and "Keep your changesets in draft" in text
+    # a short id, or one that is not the heading's words, still names the block
+    share = "<div id='share-this-story'><h2>Share this story</h2><p>Send it to a friend by email today.</p></div>"
+    related = "<div id='related-posts-from-our-archive'><h3>From the archive</h3><p>Older stories we wrote.</p></div>"
+    text = extract(_article(share + related).encode(), URL).document.text
+    assert "Paragraph 7" in text and "Send it to a friend" not in text and "Older stories" not in text
+    page = shared_path("html", "mozilla-readability", "mercurial.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "The key to shared mutable history is to keep your changesets in draft phase" in text

@@ -8,7 +8,8 @@ forms; small widgets: star ratings, calls to action, tables of contents, action 
 screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, and any named
 boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
 pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>`
-by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
+by mistake (an id made from a section's own heading, `sharing-with-a-single-developer`, names no
+boilerplate at all): one candidate may not hold more than `MAX_SHARE` of the page's
 text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
 parser let swallow the article cannot remove it after the menus went; a comment section, which
 often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it
@@ -88,6 +89,10 @@ _COMPOUND_SUFFIXES = ("dialog", "popup", "flyout")
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
+_NAMED_KINDS = frozenset(("name", "comments", "widget"))  # what a class/id word decides
+_HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+_MIN_ANCHOR_WORDS = 4  # of an id made from a heading: shorter ones ("related-posts") name the block
+_WORD_RE = re.compile(r"[^\W_]+")
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
 MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
 MAX_WIDGET_CHARS = 200  # weighted characters of unlinked text: a widget is a label or two, not a section
@@ -203,6 +208,8 @@ class Classifier:
                 if _has_digit(el):
                     continue
                 kind = "widget"
+            if kind in _NAMED_KINDS and item[0] == "id" and _is_heading_anchor(el, item[1]):
+                continue
             if kind is not None and el.tag == "p" and kind in ("name", "widget"):
                 return "widget"  # a share label or byline held in a `<p>`: removed only while short
             if kind is not None and not (kind in ("name", "comments", "widget") and el.tag in _PROTECTED_TAGS):
@@ -210,6 +217,24 @@ class Classifier:
                     continue
                 return kind
         return None
+
+
+def _is_heading_anchor(el: etree._Element, value: str) -> bool:
+    """Whether an id is the anchor made from the block's own heading (docutils, Markdown: `<div
+    class="section" id="sharing-with-a-single-developer"><h2>Sharing with a single developer`): at
+    least `_MIN_ANCHOR_WORDS` words, the heading's words; the author's words, not a boilerplate name."""
+    words = _WORD_RE.findall(value.lower())
+    if len(words) < _MIN_ANCHOR_WORDS:
+        return False
+    heading = el if el.tag in _HEADING_TAGS else _first_heading(el)
+    return heading is not None and _WORD_RE.findall(text_of(heading).lower()) == words
+
+
+def _first_heading(el: etree._Element) -> etree._Element | None:
+    for child in el:
+        if child.tag in _HEADING_TAGS:
+            return child
+    return None
 
 
 # XPath compiled once: `el.xpath(...)` compiles its expression on every call (~5x the cost).
