@@ -731,3 +731,20 @@ def test_an_id_made_from_a_sections_heading_names_no_boilerplate():
     page = shared_path("html", "mozilla-readability", "mercurial.html").read_bytes()
     text = extract(page, "http://fakehost/test/page.html").document.text
     assert "The key to shared mutable history is to keep your changesets in draft phase" in text
+
+
+def test_the_lead_of_an_article_folded_behind_read_more_is_kept():
+    # The story's first paragraphs, then the rest in a block folded until its "Read more" link is clicked.
+    lead = "".join(f"<p>Lead paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                   for i in range(3))
+    rest = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose, "
+                   f"and some more words, so that the folded part weighs most.</p>" for i in range(8))
+    folded = f"<div class='read-more'><div><a href='#more'>Read more</a></div><div class='read-more-content'>{rest}</div></div>"
+    html = f"<html><body><nav><a href='/'>Home</a></nav><div class='story-body'><h1>The title</h1>{lead}{folded}" \
+           f"</div><div class='promo'><a href='/subscribe'>Subscribe now</a></div></body></html>"
+    text = extract(html.encode(), URL).document.text
+    assert "Lead paragraph 0" in text and "Lead paragraph 2" in text and "Paragraph 7" in text
+    assert "Subscribe now" not in text and "Home" not in text
+    page = shared_path("html", "mozilla-readability", "herald-sun-1.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "A HIGH-powered federal government team has been doing the rounds" in text

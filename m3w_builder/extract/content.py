@@ -9,8 +9,9 @@ length, link-text length), and the media positions in DOM order; `select` scores
   holds many paragraphs (the readability family's idea);
 - a container's score gets a bonus or penalty from its tag and its class/id words, and is scaled
   down by its link density, so menus, teaser lists and "related" blocks lose;
-- the best container is widened to an ancestor shared by several near-best ones, then joined by
-  sibling blocks that score close to it or read as prose;
+- the best container is widened to an ancestor shared by several near-best ones and to the wrappers
+  that add nothing but a link label (an article folded behind "Read more"), then joined by sibling
+  blocks that score close to it or read as prose;
 - inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, so
   are lists of teaser cards whose blurbs are plain text (a title link over a short blurb, beside
   more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager)
@@ -486,7 +487,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
             ancestor = blocks[ancestor].parent
         if ancestor >= 0:
             top = ancestor
-    while blocks[top].parent > 0 and len(children(blocks, blocks[top].parent)) == 1:
+    while blocks[top].parent > 0 and _is_wrapper(blocks, blocks[top].parent, top):
         top = blocks[top].parent
     good_total = blocks[0].good
     streams = _teaser_streams(blocks, items, top) + _kept_asides(blocks, top) \
@@ -505,6 +506,14 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
             if blocks[index].removed:
                 kept[index] = link_blocks[index] = False
     return Selection(kept, blocks[top].parent, link_blocks)
+
+
+def _is_wrapper(blocks: list[Block], parent: int, top: int) -> bool:
+    """Whether block `parent` only wraps `top`: its one child, or all it adds is one link label
+    (at most `_MAX_LABEL`: the "Read more" link of an article folded until a click)."""
+    added = blocks[parent].total - blocks[top].total
+    return len(children(blocks, parent)) == 1 or 0 < added <= _MAX_LABEL \
+        and blocks[parent].links - blocks[top].links >= added
 
 
 def _with_siblings(blocks: list[Block], top: int, streams: list[int]) -> list[tuple[int, int]]:
