@@ -748,3 +748,25 @@ def test_the_lead_of_an_article_folded_behind_read_more_is_kept():
     page = shared_path("html", "mozilla-readability", "herald-sun-1.html").read_bytes()
     text = extract(page, "http://fakehost/test/page.html").document.text
     assert "A HIGH-powered federal government team has been doing the rounds" in text
+
+
+def test_the_parts_of_an_article_split_into_separate_wrappers_are_kept():
+    def paragraphs(word: str, count: int) -> str:
+        return "".join(f"<p>The {word} part, paragraph {i}, with enough words, commas, and sentences to read as "
+                       f"prose.</p>" for i in range(count))
+    first = f"<div class='supplemental'><div class='story-body story-body-1'>{paragraphs('first', 3)}</div></div>"
+    second = f"<div class='supplemental'><div class='story-body story-body-2'>{paragraphs('second', 9)}</div>" \
+             "<div class='inline-media'><img src='/chart.png' width='600' height='400'></div></div>"
+    figure = "<div class='media'><figure><img src='/big.jpg' width='1200' height='600'></figure></div>"
+    side = "<div class='col-md-4'><p>Our columnist writes each week about money, markets, and the economy at large.</p>" \
+           "<p>She lives in Leeds, with two cats, a dog, and far too many books about central banks.</p></div>"
+    note = "<div class='story-body story-body-3'><p>Originally published elsewhere, and shared with permission.</p></div>"
+    html = f"<html><body><div class='row'><article class='story'><h1>The title</h1>{first}{figure}{second}" \
+           f"<div class='extra'>{note}</div></article>{side}</div></body></html>"
+    text = extract(html.encode(), URL).document.text
+    assert "The first part, paragraph 0" in text and "The second part, paragraph 8" in text
+    # guard: a part holds a fifth of the prose at least (no one-line postscript); another class is no part
+    assert "Originally published" not in text and "Our columnist" not in text
+    page = shared_path("html", "mozilla-readability", "quanta-1.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "A little over half a century ago, chaos started spilling out of a famous experiment" in text

@@ -11,7 +11,8 @@ length, link-text length), and the media positions in DOM order; `select` scores
   down by its link density, so menus, teaser lists and "related" blocks lose;
 - the best container is widened to an ancestor shared by several near-best ones and to the wrappers
   that add nothing but a link label (an article folded behind "Read more"), then joined by sibling
-  blocks that score close to it or read as prose;
+  blocks that score close to it or read as prose, and by the other parts of an article split into
+  separate wrappers (blocks of its tag and class nearby: `story-body-1`, `story-body-2`);
 - inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, so
   are lists of teaser cards whose blurbs are plain text (a title link over a short blurb, beside
   more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager)
@@ -61,6 +62,8 @@ _MAX_CARD_BLURB = 300     # unlinked characters of a card
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
 _MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
+_DIGITS = "0123456789"
+_MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
 # Matched on lower-cased names: IGNORECASE makes these alternations ~6x slower.
@@ -497,6 +500,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
         top = blocks[top].parent
     kept = [False] * len(blocks)
     ranges = _with_siblings(blocks, top, streams)
+    ranges += _split_parts(blocks, top, ranges)
     for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
     link_blocks = _link_heavy_blocks(blocks, kept, top, ranges)
@@ -506,6 +510,47 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
             if blocks[index].removed:
                 kept[index] = link_blocks[index] = False
     return Selection(kept, blocks[top].parent, link_blocks)
+
+
+def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The other parts of an article split into several blocks that are no siblings (`story-body
+    story-body-1` and `story-body story-body-2`, each in its own wrapper; sections between
+    full-width figures): blocks of the top block's tag and class (digits aside), within
+    `_ANCESTOR_LEVELS` ancestors of it, outside the kept `ranges`, that hold at least
+    `_MIN_PART_SHARE` of its prose (a postscript of one line is no part) and are not link-heavy.
+    The whole class, not one name of it: `row` or `flex` names a layout, not a part."""
+    name = _part_class(blocks[top].element.get("class"))
+    scope = top
+    for _ in range(_ANCESTOR_LEVELS):
+        if blocks[scope].parent <= 0:
+            break
+        scope = blocks[scope].parent
+    if not name or scope == top:
+        return []
+    tag, least, parts = blocks[top].element.tag, _MIN_PART_SHARE * blocks[top].good, []
+    index, end = scope + 1, blocks[scope].end
+    while index <= end:
+        block = blocks[index]
+        if any(lo <= index <= hi for lo, hi in ranges) or block.removed or block.good == 0:
+            index = block.end + 1
+            continue
+        if block.element.tag == tag and block.good >= least and _link_density(block) <= _MAX_BLOCK_LINKS \
+                and _part_class(block.element.get("class")) == name:
+            parts.append((index, block.end))
+            index = block.end + 1
+        else:
+            index += 1
+    return parts
+
+
+def _part_class(value: str | None) -> str:
+    """A class value less its numbered variants of another of its names (`story-body story-body-2`
+    is a part like `story-body story-body-1`; `col-md-4` is no `col-md-8`)."""
+    if not value:
+        return ""
+    names = value.split()
+    return " ".join(name for name in names if name.rstrip(_DIGITS) == name or name.rstrip(_DIGITS).rstrip("-_")
+                    not in names)
 
 
 def _is_wrapper(blocks: list[Block], parent: int, top: int) -> bool:
