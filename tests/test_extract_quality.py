@@ -770,3 +770,17 @@ def test_the_parts_of_an_article_split_into_separate_wrappers_are_kept():
     page = shared_path("html", "mozilla-readability", "quanta-1.html").read_bytes()
     text = extract(page, "http://fakehost/test/page.html").document.text
     assert "A little over half a century ago, chaos started spilling out of a famous experiment" in text
+
+
+def test_text_for_screen_readers_only_is_not_article_text():
+    labels = ("<h2 class='screen-reader-text'>Reader Interactions</h2><div class='sr-only'>Opens in a new window</div>"
+              "<p class='visually-hidden'>Image caption</p>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{labels}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 7" in text
+    assert not [w for w in ("Reader Interactions", "Opens in a new window", "Image caption") if w in text]
+    # a widget: a block so named that holds the article stays
+    story = "".join(f"<p>The {word} part of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for word in ("first", "second", "third", "last"))
+    page = f"<html><body><div class='visually-hidden-until-loaded'>{story}</div></body></html>"
+    assert "The last part of the story" in extract(page.encode(), URL).document.text

@@ -5,7 +5,8 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
 `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
 forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, "keep the
-screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, and any named
+screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, text for screen
+readers only, and any named
 boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
 pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>`
 by mistake (an id made from a section's own heading, `sharing-with-a-single-developer`, names no
@@ -66,6 +67,10 @@ _DISCLOSURE_WORDS = frozenset("disclosure disclosures disclaimer disclaimers".sp
 # recipe template named after it (`wprm-recipe-template-prevent-sleep-food`) or a cook-mode view of the
 # steps (`bb-cookmode__preparation__step`).
 _SCREEN_SWITCH_ENDS = ("prevent sleep", "wake lock", "wakelock", "screen lock", "screenlock", "cook mode")
+# Text for screen readers only ("Reader Interactions", "Primary Sidebar", "Skip to content", "Image
+# caption"): WordPress `screen-reader-text`, Bootstrap `sr-only`, `visually-hidden`; a widget, so a block
+# misnamed so that holds an article stays.
+_SCREEN_READER_PHRASES = ("screen reader", "screenreader", "sr only", "visually hidden", "visuallyhidden")
 # Bylines, datelines, photo credits, a teaser's source line and section label ("Updated: May 25, 2024
 # · Published: Jun 7, 2022 by Nicole B.", "Photo: Getty", "Reuters 13 mins ago", "Business"): widgets too,
 # so a long standfirst that a theme names `byline` stays. `meta` alone names recipe facts (prep times).
@@ -127,6 +132,9 @@ def _named_kind(value: str) -> str | None:
     if ("toolbar" in lower and any(word.endswith(_TOOLBAR_SUFFIXES) for word in words)) or ("disc" in lower and (
             not _DISCLOSURE_WORDS.isdisjoint(words) or ("aff" in words and "disc" in words))):
         return "labels"
+    if ("reader" in lower or "only" in lower or "visually" in lower) and any(
+            phrase in " ".join(words) for phrase in _SCREEN_READER_PHRASES):
+        return "widget"
     if ("lock" in lower or "sleep" in lower or "mode" in lower) and any(
             " ".join(class_words(name)).endswith(_SCREEN_SWITCH_ENDS) for name in lower.split()):
         return "widget"
