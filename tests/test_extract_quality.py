@@ -1,9 +1,10 @@
 """Main-content quality floors on the dev ground truth (../shared/data/html), the scorer itself, image
 classes on inline pages, and the duplicate-paragraph document rule.
 
-The floors sit a little under what `make bench-quality` measured when they were set (text F1 0.934
-over 153 pages, Trafilatura 0.920 on the same pages; content-image precision 0.856, recall 0.949 of
-non-icon images), so a change that makes extraction worse fails here.
+The floors sit a little under what `make bench-quality` measured when they were set (text P/R/F1
+0.953/0.957/0.950 over 153 pages, Trafilatura F1 0.920 on the same pages, 0.865 with the filters;
+content-image precision 0.923, recall 0.951 of non-icon images), so a change that makes extraction
+worse fails here.
 """
 
 from __future__ import annotations
@@ -48,15 +49,15 @@ def test_text_quality_floors(dev_results):
     scores, filtered, _ = dev_results
     assert len(scores["readability"]) == 130 and len(scores["newspaper4k"]) == 23
     everything = mean_scores(scores["readability"] + scores["newspaper4k"])
-    assert everything.f1 >= 0.925 and everything.precision >= 0.92 and everything.recall >= 0.94
-    assert mean_scores(scores["readability"]).f1 >= 0.92
+    assert everything.f1 >= 0.94 and everything.precision >= 0.94 and everything.recall >= 0.945
+    assert mean_scores(scores["readability"]).f1 >= 0.94
     assert mean_scores(scores["newspaper4k"]).f1 >= 0.93
-    assert mean_scores(filtered).f1 >= 0.83  # filters reject short/synthetic test pages, never real articles
+    assert mean_scores(filtered).f1 >= 0.85  # filters reject short/synthetic test pages, never real articles
 
 
 def test_content_image_floors_and_dom_order(dev_results):
     images = dev_results[2]
-    assert images.precision >= 0.89  # 0.908 measured when set (link cards, stand-ins, share buttons)
+    assert images.precision >= 0.91  # 0.923 measured when set (link cards, stand-ins, share buttons, streams)
     assert images.recall_sized >= 0.93 and images.recall >= 0.88
     assert images.pages_out_of_order == 0
 
