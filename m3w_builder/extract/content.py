@@ -369,9 +369,13 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> 
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
     comment_headings = _drop_orphaned_headings(blocks, items, kept)
-    dropped = [_drop_comment_section(blocks, items, kept, index) for index in comment_headings]
-    if any(dropped):
-        _drop_orphaned_headings(blocks, items, kept)  # a heading over the dropped comments is orphaned now
+    if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
+        text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
+        budget = boilerplate.MAX_SHARE["comments"] * text
+        for index in comment_headings:
+            budget -= _drop_comment_section(blocks, items, kept, index, budget)
+        if budget < boilerplate.MAX_SHARE["comments"] * text:
+            _drop_orphaned_headings(blocks, items, kept)  # a heading over the dropped comments is orphaned now
     return kept
 
 
@@ -397,13 +401,14 @@ def _drop_counters(items: list[Item], kept: list[bool]) -> None:
         run = [index]
 
 
-def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int) -> bool:
+def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int,
+                          limit: float) -> int:
     """Unmark a comment section that only its heading names ("Comments", "12 Comments", "Comentários":
     a site whose class names say nothing, such as utility CSS): the heading and the kept items after
     it inside the block around the heading (and its wrappers that hold nothing else), up to a kept
-    heading of its rank or higher. Guard: the section may hold at most
-    `boilerplate.MAX_SHARE["comments"]` of the kept text, as a comment section named by its class
-    (it often outweighs the post). Whether it dropped anything."""
+    heading of its rank or higher. Guard: the section may hold at most `limit` characters (what is
+    left of `boilerplate.MAX_SHARE["comments"]` of the kept text, as for comment sections named by
+    their class: they often outweigh the post). The weighted characters it dropped."""
     owner = items[heading].owner
     rank = _HEADING_RANKS[blocks[owner].element.tag]
     parent = blocks[owner].parent
@@ -419,12 +424,12 @@ def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[boo
             break
         if kept[index]:
             section.append(index)
-    text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
-    if sum(items[index].weight for index in section) > boilerplate.MAX_SHARE["comments"] * text:
-        return False
+    weight = sum(items[index].weight for index in section)
+    if weight > limit:
+        return 0
     for index in section:
         kept[index] = False
-    return True
+    return weight
 
 
 def _is_comments_heading(text: str) -> bool:
@@ -528,10 +533,16 @@ def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -
     if not name or scope == top:
         return []
     tag, least, parts = blocks[top].element.tag, _MIN_PART_SHARE * blocks[top].good, []
+    spans, at = sorted(ranges), 0  # walked beside the blocks: thousands of kept siblings cost one pass
     index, end = scope + 1, blocks[scope].end
     while index <= end:
+        while at < len(spans) and spans[at][1] < index:
+            at += 1
+        if at < len(spans) and spans[at][0] <= index:
+            index = spans[at][1] + 1
+            continue
         block = blocks[index]
-        if any(lo <= index <= hi for lo, hi in ranges) or block.removed or block.good == 0:
+        if block.removed or block.good == 0:
             index = block.end + 1
             continue
         if block.element.tag == tag and block.good >= least and _link_density(block) <= _MAX_BLOCK_LINKS \
