@@ -498,8 +498,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     while blocks[top].parent > 0 and _is_wrapper(blocks, blocks[top].parent, top):
         top = blocks[top].parent
     good_total = blocks[0].good
-    streams = _teaser_streams(blocks, items, top) + _kept_asides(blocks, top) \
-        if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
+    streams = _outside_story(blocks, items, top) if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
     good_total -= sum(blocks[index].good for index in streams)  # no part of the story: before widening
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
@@ -568,8 +567,8 @@ def _is_wrapper(blocks: list[Block], parent: int, top: int) -> bool:
     """Whether block `parent` only wraps `top`: its one child, or all it adds is one link label
     (at most `_MAX_LABEL`: the "Read more" link of an article folded until a click)."""
     added = blocks[parent].total - blocks[top].total
-    return len(children(blocks, parent)) == 1 or 0 < added <= _MAX_LABEL \
-        and blocks[parent].links - blocks[top].links >= added
+    return len(children(blocks, parent)) == 1 or (
+        0 < added <= _MAX_LABEL and blocks[parent].links - blocks[top].links >= added)
 
 
 def _with_siblings(blocks: list[Block], top: int, streams: list[int]) -> list[tuple[int, int]]:
@@ -639,6 +638,14 @@ def _teaser_streams(blocks: list[Block], items: list[Item], top: int) -> list[in
         else:
             index += 1
     return found
+
+
+def _outside_story(blocks: list[Block], items: list[Item], top: int) -> list[int]:
+    """The kept sidebars and the teaser streams outside them (`_kept_asides`, `_teaser_streams`),
+    none inside another, so no prose is left out twice."""
+    asides = _kept_asides(blocks, top)
+    return asides + [index for index in _teaser_streams(blocks, items, top)
+                     if not any(_contains(blocks, aside, index) for aside in asides)]
 
 
 def _kept_asides(blocks: list[Block], top: int) -> list[int]:
