@@ -5,14 +5,20 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
 `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
 forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, "keep the
-screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, and any named
+screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, text for screen
+readers only, and any named
 boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
 pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>`
-by mistake: one candidate may not hold more than `MAX_SHARE` of the page's
+by mistake (an id made from a section's own heading, `sharing-with-a-single-developer`, names no
+boilerplate at all): one candidate may not hold more than `MAX_SHARE` of the page's
 text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
 parser let swallow the article cannot remove it after the menus went; a comment section, which
 often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it
-holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`), and all removals by
+holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`); a hidden element or an
+ARIA role, which a page sets on its article until a script runs, not more than `MAX_PROSE_SHARE` of
+the page's prose either (long unlinked paragraphs: a recipe card hidden until a script shows it can be
+all the prose of a page whose menus outweigh it; a class name such as `author-bio` says what the block
+is, and its text cap suffices); and all removals by
 class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on
 whitespace-normalised lengths: indentation would make a menu look big).
 """
@@ -34,7 +40,7 @@ SKIP_TAGS = frozenset(
     "button select input textarea option head map dialog audio track".split()
 )
 STRUCTURAL_TAGS = frozenset(("nav", "aside", "footer"))
-_BOILERPLATE_ROLES = frozenset(
+BOILERPLATE_ROLES = frozenset(
     "navigation banner contentinfo complementary dialog alertdialog alert search menu menubar".split()
 )
 # Whole words of a class/id (split at spaces, `-` and `_`); `ad`/`ads` only in lower case
@@ -62,13 +68,19 @@ _DISCLOSURE_WORDS = frozenset("disclosure disclosures disclaimer disclaimers".sp
 # recipe template named after it (`wprm-recipe-template-prevent-sleep-food`) or a cook-mode view of the
 # steps (`bb-cookmode__preparation__step`).
 _SCREEN_SWITCH_ENDS = ("prevent sleep", "wake lock", "wakelock", "screen lock", "screenlock", "cook mode")
+# Text for screen readers only ("Reader Interactions", "Primary Sidebar", "Skip to content", "Image
+# caption"): WordPress `screen-reader-text`, Bootstrap `sr-only`, `visually-hidden`; a widget, so a block
+# misnamed so that holds an article stays.
+_SCREEN_READER_PHRASES = ("screen reader", "screenreader", "sr only", "visually hidden", "visuallyhidden")
 # Bylines, datelines, photo credits, a teaser's source line and section label ("Updated: May 25, 2024
 # · Published: Jun 7, 2022 by Nicole B.", "Photo: Getty", "Reuters 13 mins ago", "Business"): widgets too,
 # so a long standfirst that a theme names `byline` stays. `meta` alone names recipe facts (prep times).
 _BYLINE_WORDS = frozenset("byline bylines dateline date published posted timestamp attribution credit credits "
                           "rubric kicker eyebrow".split())
 _META_OWNERS = frozenset("entry post article story".split())  # `entry-meta`, `post-meta`
-# An "about the author" box (a bio after the post); `author` alone names bylines and publication lists.
+# An "about the author" box (a bio after the post, a recipe's "submitted by" card): a word for the author
+# with one for the box; `author` alone names bylines and publication lists.
+_AUTHOR_WORDS = frozenset("author authors contributor contributors".split())
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
@@ -83,10 +95,15 @@ _COMPOUND_SUFFIXES = ("dialog", "popup", "flyout")
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
+_NAMED_KINDS = frozenset(("name", "comments", "widget"))  # what a class/id word decides
+_HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+_MIN_ANCHOR_WORDS = 4  # of an id made from a heading: shorter ones ("related-posts") name the block
+_WORD_RE = re.compile(r"[^\W_]+")
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
 MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
 MAX_WIDGET_CHARS = 200  # weighted characters of unlinked text: a widget is a label or two, not a section
 MAX_REMOVED_NAMED_SHARE = 0.6
+MAX_PROSE_SHARE = 0.5  # of the page's prose that one hidden or role candidate may hold
 _MAX_NOSCRIPT_SHARE = 0.5
 _STRIP_TAGS = tuple(SKIP_TAGS - BLOCK_TAGS)  # inline: removed, their tail joins the text around
 _EMPTY_TAGS = tuple(SKIP_TAGS & BLOCK_TAGS)  # block: emptied, still a paragraph break
@@ -105,7 +122,8 @@ def _named_kind(value: str) -> str | None:
     if "comment" in lower and (not _COMMENT_WORDS.isdisjoint(words) or any(
             word.startswith("comment") and word not in _NOT_COMMENTS for word in words)):
         return "comments"
-    if not _BOILERPLATE_WORDS.isdisjoint(words) or ("author" in words and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
+    if not _BOILERPLATE_WORDS.isdisjoint(words) or (
+            not _AUTHOR_WORDS.isdisjoint(words) and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
         return "name"
     if not _WIDGET_WORDS.isdisjoint(words) or not _BYLINE_WORDS.isdisjoint(words) \
             or ("meta" in words and not _META_OWNERS.isdisjoint(words)) \
@@ -115,6 +133,9 @@ def _named_kind(value: str) -> str | None:
     if ("toolbar" in lower and any(word.endswith(_TOOLBAR_SUFFIXES) for word in words)) or ("disc" in lower and (
             not _DISCLOSURE_WORDS.isdisjoint(words) or ("aff" in words and "disc" in words))):
         return "labels"
+    if ("reader" in lower or "only" in lower or "visually" in lower) and any(
+            phrase in " ".join(words) for phrase in _SCREEN_READER_PHRASES):
+        return "widget"
     if ("lock" in lower or "sleep" in lower or "mode" in lower) and any(
             " ".join(class_words(name)).endswith(_SCREEN_SWITCH_ENDS) for name in lower.split()):
         return "widget"
@@ -134,7 +155,7 @@ def _flag_kind(key: str, value: str) -> str | None:
     if key == "style":
         return "hidden" if _HIDDEN_STYLE_RE.search(value.lower()) else None
     if key == "role":
-        return "role" if value.lower() in _BOILERPLATE_ROLES else None
+        return "role" if value.lower() in BOILERPLATE_ROLES else None
     return None
 
 
@@ -196,6 +217,8 @@ class Classifier:
                 if _has_digit(el):
                     continue
                 kind = "widget"
+            if kind in _NAMED_KINDS and item[0] == "id" and _is_heading_anchor(el, item[1]):
+                continue
             if kind is not None and el.tag == "p" and kind in ("name", "widget"):
                 return "widget"  # a share label or byline held in a `<p>`: removed only while short
             if kind is not None and not (kind in ("name", "comments", "widget") and el.tag in _PROTECTED_TAGS):
@@ -203,6 +226,24 @@ class Classifier:
                     continue
                 return kind
         return None
+
+
+def _is_heading_anchor(el: etree._Element, value: str) -> bool:
+    """Whether an id is the anchor made from the block's own heading (docutils, Markdown: `<div
+    class="section" id="sharing-with-a-single-developer"><h2>Sharing with a single developer`): at
+    least `_MIN_ANCHOR_WORDS` words, the heading's words; the author's words, not a boilerplate name."""
+    words = _WORD_RE.findall(value.lower())
+    if len(words) < _MIN_ANCHOR_WORDS:
+        return False
+    heading = el if el.tag in _HEADING_TAGS else _first_heading(el)
+    return heading is not None and _WORD_RE.findall(text_of(heading).lower()) == words
+
+
+def _first_heading(el: etree._Element) -> etree._Element | None:
+    for child in el:
+        if child.tag in _HEADING_TAGS:
+            return child
+    return None
 
 
 # XPath compiled once: `el.xpath(...)` compiles its expression on every call (~5x the cost).

@@ -9,14 +9,20 @@ length, link-text length), and the media positions in DOM order; `select` scores
   holds many paragraphs (the readability family's idea);
 - a container's score gets a bonus or penalty from its tag and its class/id words, and is scaled
   down by its link density, so menus, teaser lists and "related" blocks lose;
-- the best container is widened to an ancestor shared by several near-best ones, then joined by
-  sibling blocks that score close to it or read as prose;
+- the best container is widened to an ancestor shared by several near-best ones and to the wrappers
+  that add nothing but a link label (an article folded behind "Read more"), then joined by sibling
+  blocks that score close to it or read as prose, and by the other parts of an article split into
+  separate wrappers (blocks of its tag and class nearby: `story-body-1`, `story-body-2`);
 - inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, so
   are lists of teaser cards whose blurbs are plain text (a title link over a short blurb, beside
-  more prose than they hold), and a short heading whose section was dropped ("More soup recipes"
-  over a teaser list) goes with it;
+  more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager)
+  and a comment section that only its heading names ("12 Comments" on a utility-CSS site), and a
+  short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
-  paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article.
+  paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article;
+  the prose of teaser streams beside a story (cards with a title link and a long blurb) and of
+  sidebars the boilerplate guard kept (a live-news `<aside>`), which can outweigh the story, is not
+  counted, and they join it as no sibling.
 
 Lengths count a CJK/kana/Hangul character as 3 (about one word's worth of Latin letters), so
 pages in scripts without spaces are scored like the others.
@@ -55,7 +61,11 @@ _MIN_CARD_TITLE = 15      # characters of a card's title link
 _MIN_CARD_LINK_SHARE = 0.2
 _MAX_CARD_BLURB = 300     # unlinked characters of a card
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
+_MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
+_DIGITS = "0123456789"
+_MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
+_PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
 # Matched on lower-cased names: IGNORECASE makes these alternations ~6x slower.
 _POSITIVE_RE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|prose")
@@ -83,6 +93,15 @@ _CONTENT, _END = 0, 7  # see `kept_items`: what follows a heading, around the ra
 _HEADING_RANKS = {f"h{rank}": rank for rank in range(1, 7)}
 _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading the title of a dropped section
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
+_MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
+_MAX_COUNTER_DIGITS = 3
+_MAX_COMMENTS_HEADING = 40  # weighted characters
+# A heading that names a comment section (stripped of a count: "12 Comments", "Comments (3)").
+_COMMENT_HEADINGS = frozenset((
+    "comment", "comments", "reader comments", "user comments", "readers' comments", "comentários", "comentarios",
+    "commentaires", "kommentare", "commenti", "reacties", "komentarze", "komentáře", "kommentarer", "yorumlar",
+    "комментарии", "评论", "評論", "コメント", "댓글",
+))
 
 
 @dataclass(slots=True)
@@ -252,6 +271,7 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
     `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
     that is left; a class name or a hidden flag does not grow, and the page's size judges it."""
     page = blocks[0].total
+    prose = blocks[0].good
     largest = max(boilerplate.MAX_SHARE.values()) * page
     named = 0
     for index, block in enumerate(blocks):
@@ -261,6 +281,8 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
         if kind is None or block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
             continue
         if kind == "widget" and block.total - block.links > boilerplate.MAX_WIDGET_CHARS:
+            continue
+        if kind in _PROSE_GUARDED and block.good > boilerplate.MAX_PROSE_SHARE * prose:
             continue
         if kind in ("name", "widget"):
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
@@ -349,11 +371,85 @@ class Selection:
 
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
-    """Which items are kept: `selection.keeps`, less the headings whose section went ("More soup
-    recipes" over a teaser list dropped as link-heavy, "Reader interactions" over removed comments):
-    a short heading followed by at least `_MIN_ORPHANED` characters of dropped text, then by nothing
-    kept or by a kept heading of its rank or higher. One backward pass."""
+    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), comment
+    sections found by their heading (`_drop_comment_section`) and the headings whose section went
+    (`_drop_orphaned_headings`)."""
     kept = [selection.keeps(item) for item in items]
+    _drop_counters(items, kept)
+    comment_headings = _drop_orphaned_headings(blocks, items, kept)
+    if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
+        text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
+        budget = boilerplate.MAX_SHARE["comments"] * text
+        for index in comment_headings:
+            budget -= _drop_comment_section(blocks, items, kept, index, budget)
+        if budget < boilerplate.MAX_SHARE["comments"] * text:
+            _drop_orphaned_headings(blocks, items, kept)  # a heading over the dropped comments is orphaned now
+    return kept
+
+
+def _drop_counters(items: list[Item], kept: list[bool]) -> None:
+    """Unmark runs of at least `_MIN_COUNTER_RUN` kept paragraphs that are bare numbers of at most
+    `_MAX_COUNTER_DIGITS` digits counting up by one, with no other kept text between them ("1 2 3 ...
+    14": a gallery's slide numbers, a pager's pages): no article text. A recipe's step numbers each
+    stand before their step's text, so they make no run; a row of years has four digits."""
+    numbers = [index for index, item in enumerate(items)
+               if item.weight <= _MAX_COUNTER_DIGITS and kept[index] and item.text.isdigit() and item.text.isascii()]
+    if len(numbers) < _MIN_COUNTER_RUN:
+        return
+    run = [numbers[0]]
+    for index in [*numbers[1:], -1]:  # -1: ends the last run
+        last = run[-1]
+        if index > last and int(items[index].text) == int(items[last].text) + 1 and not any(
+                kept[between] and items[between].media < 0 for between in range(last + 1, index)):
+            run.append(index)
+            continue
+        if len(run) >= _MIN_COUNTER_RUN:
+            for number in run:
+                kept[number] = False
+        run = [index]
+
+
+def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int,
+                          limit: float) -> int:
+    """Unmark a comment section that only its heading names ("Comments", "12 Comments", "Comentários":
+    a site whose class names say nothing, such as utility CSS): the heading and the kept items after
+    it inside the block around the heading (and its wrappers that hold nothing else), up to a kept
+    heading of its rank or higher. Guard: the section may hold at most `limit` characters (what is
+    left of `boilerplate.MAX_SHARE["comments"]` of the kept text, as for comment sections named by
+    their class: they often outweigh the post). The weighted characters it dropped."""
+    owner = items[heading].owner
+    rank = _HEADING_RANKS[blocks[owner].element.tag]
+    parent = blocks[owner].parent
+    while parent > 0 and blocks[parent].total <= blocks[owner].total:  # a wrapper of the heading alone
+        parent = blocks[parent].parent
+    end = blocks[parent].end if parent >= 0 else len(blocks) - 1
+    section = [heading]
+    for index in range(heading + 1, len(items)):
+        item = items[index]
+        if item.owner > end:
+            break
+        if kept[index] and item.media < 0 and _HEADING_RANKS.get(blocks[item.owner].element.tag, _END) <= rank:
+            break
+        if kept[index]:
+            section.append(index)
+    weight = sum(items[index].weight for index in section)
+    if weight > limit:
+        return 0
+    for index in section:
+        kept[index] = False
+    return weight
+
+
+def _is_comments_heading(text: str) -> bool:
+    return text.lower().strip(" :0123456789()[]") in _COMMENT_HEADINGS
+
+
+def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[bool]) -> list[int]:
+    """Unmark the headings whose section went ("More soup recipes" over a teaser list dropped as
+    link-heavy, "Reader interactions" over removed comments): a short heading followed by at least
+    `_MIN_ORPHANED` characters of dropped text, then by nothing kept or by a kept heading of its rank
+    or higher. One backward pass; returns the kept headings that name a comment section."""
+    comment_headings = []
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
     ranks = _HEADING_RANKS
@@ -368,8 +464,10 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> 
             kept[index] = False
             dropped += item.weight
             continue
+        if rank != _CONTENT and item.weight <= _MAX_COMMENTS_HEADING and _is_comments_heading(item.text):
+            comment_headings.append(index)
         after, dropped = rank, 0
-    return kept
+    return comment_headings
 
 
 def _is_ad_label(item: Item) -> bool:
@@ -405,13 +503,16 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
             ancestor = blocks[ancestor].parent
         if ancestor >= 0:
             top = ancestor
-    while blocks[top].parent > 0 and len(children(blocks, blocks[top].parent)) == 1:
+    while blocks[top].parent > 0 and _is_wrapper(blocks, blocks[top].parent, top):
         top = blocks[top].parent
     good_total = blocks[0].good
+    streams = _outside_story(blocks, items, top) if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
+    good_total -= sum(blocks[index].good for index in streams)  # no part of the story: before widening
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
     kept = [False] * len(blocks)
-    ranges = _with_siblings(blocks, top)
+    ranges = _with_siblings(blocks, top, streams)
+    ranges += _split_parts(blocks, top, ranges)
     for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
     link_blocks = _link_heavy_blocks(blocks, kept, top, ranges)
@@ -423,7 +524,62 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0])
 
 
-def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
+def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The other parts of an article split into several blocks that are no siblings (`story-body
+    story-body-1` and `story-body story-body-2`, each in its own wrapper; sections between
+    full-width figures): blocks of the top block's tag and class (digits aside), within
+    `_ANCESTOR_LEVELS` ancestors of it, outside the kept `ranges`, that hold at least
+    `_MIN_PART_SHARE` of its prose (a postscript of one line is no part) and are not link-heavy.
+    The whole class, not one name of it: `row` or `flex` names a layout, not a part."""
+    name = _part_class(blocks[top].element.get("class"))
+    scope = top
+    for _ in range(_ANCESTOR_LEVELS):
+        if blocks[scope].parent <= 0:
+            break
+        scope = blocks[scope].parent
+    if not name or scope == top:
+        return []
+    tag, least, parts = blocks[top].element.tag, _MIN_PART_SHARE * blocks[top].good, []
+    spans, at = sorted(ranges), 0  # walked beside the blocks: thousands of kept siblings cost one pass
+    index, end = scope + 1, blocks[scope].end
+    while index <= end:
+        while at < len(spans) and spans[at][1] < index:
+            at += 1
+        if at < len(spans) and spans[at][0] <= index:
+            index = spans[at][1] + 1
+            continue
+        block = blocks[index]
+        if block.removed or block.good == 0:
+            index = block.end + 1
+            continue
+        if block.element.tag == tag and block.good >= least and _link_density(block) <= _MAX_BLOCK_LINKS \
+                and _part_class(block.element.get("class")) == name:
+            parts.append((index, block.end))
+            index = block.end + 1
+        else:
+            index += 1
+    return parts
+
+
+def _part_class(value: str | None) -> str:
+    """A class value less its numbered variants of another of its names (`story-body story-body-2`
+    is a part like `story-body story-body-1`; `col-md-4` is no `col-md-8`)."""
+    if not value:
+        return ""
+    names = value.split()
+    return " ".join(name for name in names if name.rstrip(_DIGITS) == name or name.rstrip(_DIGITS).rstrip("-_")
+                    not in names)
+
+
+def _is_wrapper(blocks: list[Block], parent: int, top: int) -> bool:
+    """Whether block `parent` only wraps `top`: its one child, or all it adds is one link label
+    (at most `_MAX_LABEL`: the "Read more" link of an article folded until a click)."""
+    added = blocks[parent].total - blocks[top].total
+    return len(children(blocks, parent)) == 1 or (
+        0 < added <= _MAX_LABEL and blocks[parent].links - blocks[top].links >= added)
+
+
+def _with_siblings(blocks: list[Block], top: int, streams: list[int]) -> list[tuple[int, int]]:
     parent = blocks[top].parent
     if parent < 0:
         return [(top, blocks[top].end)]
@@ -435,6 +591,8 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
         if index == top:
             kept.append((index, block.end))
             continue
+        if index in streams:
+            continue
         bonus = 0.2 * blocks[top].score if top_class and block.element.get("class") == top_class else 0.0
         if block.scored and block.score * (1 - _link_density(block)) + bonus >= threshold:
             kept.append((index, block.end))
@@ -442,6 +600,81 @@ def _with_siblings(blocks: list[Block], top: int) -> list[tuple[int, int]]:
                 and _reads_as_prose(block.first_text):
             kept.append((index, block.end))
     return kept
+
+
+def _titled_blocks(items: list[Item]) -> list[int]:
+    """The sorted ids of the blocks that own a title line: a link of at least `_MIN_CARD_TITLE`."""
+    return sorted({item.owner for item in items
+                   if item.link_share >= _MAX_LINK_PARAGRAPH and item.weight >= _MIN_CARD_TITLE and item.media < 0})
+
+
+def _card_groups(blocks: list[Block], index: int) -> list[int]:
+    """The largest group of blocks directly inside block `index` with one tag and class (text-less ones left out)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for child in children(blocks, index):
+        if blocks[child].total:
+            groups.setdefault((blocks[child].element.tag, blocks[child].element.get("class") or ""), []).append(child)
+    cards = max(groups.values(), key=len, default=[])
+    return cards if len(cards) >= _CARD_SHARE * sum(map(len, groups.values())) else []
+
+
+def _teaser_streams(blocks: list[Block], items: list[Item], top: int) -> list[int]:
+    """The teaser streams outside and around `top` ("Recommended for you" under a short story: at
+    least `_MIN_CARDS` sibling cards of one tag and class, most of them a title link with at most
+    `_MAX_STREAM_BLURB` of prose, often one long blurb). Such a stream can hold more prose than the
+    story, and is no part of it: the share guard of `select` leaves its prose out, and it joins the
+    story as no sibling. Only beside a story: `top` must hold more prose than one card may and
+    fewer than `_MIN_CARDS` title links (else it is a card itself, or a list of them: a section
+    front's content is its cards), and a stream that holds `top` stays in."""
+    titled = _titled_blocks(items)
+    if len(titled) < _MIN_CARDS or blocks[top].good <= _MAX_STREAM_BLURB \
+            or _titles_in(titled, top, blocks[top].end) >= _MIN_CARDS:
+        return []
+    found, index, top_end = [], 1, blocks[top].end
+    while index < len(blocks):
+        block = blocks[index]
+        if top <= index <= top_end or block.good == 0 or block.end - index < _MIN_CARDS \
+                or _titles_in(titled, index, block.end) < _MIN_CARDS:
+            index = block.end + 1 if block.good == 0 or top <= index <= top_end else index + 1
+            continue
+        cards = [] if _contains(blocks, index, top) else _card_groups(blocks, index)
+        if len(cards) >= _MIN_CARDS and sum(
+                blocks[card].good <= _MAX_STREAM_BLURB and _titles_in(titled, card, blocks[card].end) > 0
+                for card in cards) >= _CARD_SHARE * len(cards):
+            found.append(index)
+            index = block.end + 1
+        else:
+            index += 1
+    return found
+
+
+def _outside_story(blocks: list[Block], items: list[Item], top: int) -> list[int]:
+    """The kept sidebars and the teaser streams outside them (`_kept_asides`, `_teaser_streams`),
+    none inside another, so no prose is left out twice."""
+    asides = _kept_asides(blocks, top)
+    return asides + [index for index in _teaser_streams(blocks, items, top)
+                     if not any(_contains(blocks, aside, index) for aside in asides)]
+
+
+def _kept_asides(blocks: list[Block], top: int) -> list[int]:
+    """The `<aside>`/`<nav>`/`<footer>` blocks and complementary/navigation landmarks outside and
+    around `top` that the boilerplate share guard kept (a live-news sidebar outweighing the story):
+    no part of the story, like `_teaser_streams`. One that holds `top` stays in: the parser let it
+    swallow the article, which is why the guard kept it."""
+    found, index, top_end = [], 1, blocks[top].end
+    while index < len(blocks):
+        block = blocks[index]
+        if top <= index <= top_end or block.removed or block.good == 0:
+            index = block.end + 1
+            continue
+        element = block.element
+        if not _contains(blocks, index, top) and (element.tag in boilerplate.STRUCTURAL_TAGS or (
+                element.get("role") or "").lower() in boilerplate.BOILERPLATE_ROLES):
+            found.append(index)
+            index = block.end + 1
+        else:
+            index += 1
+    return found
 
 
 def _titles_in(titled: list[int], index: int, end: int) -> int:
@@ -465,8 +698,7 @@ def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], t
     the article's core, and only beside prose: the cards' text may be at most `_MAX_CARDS_SHARE` of
     the selected prose outside them (a section front, a blog index or a registry's list of links
     with blurbs is its cards)."""
-    titled = sorted({item.owner for item in items
-                     if item.link_share >= _MAX_LINK_PARAGRAPH and item.weight >= _MIN_CARD_TITLE and item.media < 0})
+    titled = _titled_blocks(items)
     if len(titled) < _MIN_CARDS:
         return
     prose = sum(blocks[lo].good for lo, _ in ranges)
@@ -479,13 +711,8 @@ def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], t
                     or _titles_in(titled, index, block.end) < _MIN_CARDS:
                 index += 1
                 continue
-            groups: dict[tuple[str, str], list[int]] = {}
-            for child in children(blocks, index):
-                if blocks[child].total:
-                    groups.setdefault((blocks[child].element.tag, blocks[child].element.get("class") or ""),
-                                      []).append(child)
-            cards = max(groups.values(), key=len, default=[])
-            if len(cards) >= _MIN_CARDS and len(cards) >= _CARD_SHARE * sum(map(len, groups.values())) \
+            cards = _card_groups(blocks, index)
+            if len(cards) >= _MIN_CARDS \
                     and sum(_is_card(blocks, card, titled) for card in cards) >= _CARD_SHARE * len(cards):
                 prose -= block.good
                 kept[index:block.end + 1] = [False] * (block.end + 1 - index)
