@@ -15,6 +15,9 @@ that cannot be decoded is one `unreadable_rows` row saying how many rows it held
 A CSV quote left open (running past the field limit, 128 KB, or to the end of the file) is one
 `bad_row`; the lines it ran into are read again, each on its own.
 A lone surrogate a JSON escape makes (`\\ud800`) is `bad_url` in the URL and U+FFFD elsewhere.
+A caption that is a JSON object or a list (a parquet struct/list column, nested JSON) is
+`bad_caption`: which of its strings is the caption is unknown. A number or a boolean caption is
+its JSON text, a date or a decimal its text (`2024-05-01`, `1.50`).
 
 Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
 from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
@@ -598,5 +601,9 @@ def make_row(row_id: str, obj: dict, options: ListOptions, encoding: str = "utf-
     if caption is None or not str(caption).strip():
         row.error = "missing_caption" if options.caption_col in obj else "no_caption_column"
         return row
-    row.caption = _plain(caption) if isinstance(caption, str) else json.dumps(_plain(caption), ensure_ascii=False)
+    caption = _plain(caption)
+    if isinstance(caption, (dict, list)):  # no one caption to pick: its JSON text is no caption
+        row.error, row.detail = "bad_caption", f"a {'JSON object' if isinstance(caption, dict) else 'list'}"
+        return row
+    row.caption = caption if isinstance(caption, str) else json.dumps(caption)
     return row
