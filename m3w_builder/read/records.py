@@ -94,7 +94,7 @@ _MAX_LINE = 4 << 20  # a WARC/ARC or HTTP header line longer than this is damage
 
 def _reason(err: BaseException) -> str:
     if isinstance(err, RemoteError):  # an http(s) input that could not be read to its end
-        return "remote_error"
+        return err.reason
     return "truncated" if isinstance(err, EOFError) else "corrupt"
 
 
