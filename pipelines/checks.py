@@ -1,9 +1,9 @@
 """Checks before Beam starts, and the fingerprint that ties an output folder to what built it.
 
-Bad usage (an input that matches nothing, an output that is a file or unwritable, a filesystem
-whose dependency is missing, a media mirror or cache under an unknown scheme) stops the job with
-one line and a non-zero exit instead of a traceback minutes later or an empty dataset. The
-fingerprint covers everything that determines a shard (the options, the tokenizer, the matched
+Bad usage (an input that matches nothing, an output that is a file or unwritable, a URL flag
+with a password in it, a filesystem whose dependency is missing, a media mirror or cache under
+an unknown scheme) stops the job with one line and a non-zero exit instead of a traceback minutes
+later or an empty dataset. The fingerprint covers everything that determines a shard (the options, the tokenizer, the matched
 input files and their sizes); it is recorded in dataset.json and next to every finished shard, so
 a rerun with other options is refused (or rebuilt with `--overwrite`) and a finished shard is
 recognised by its fingerprint, size and md5.
@@ -11,9 +11,11 @@ recognised by its fingerprint, size and md5.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,24 @@ def check_output(output: str) -> None:
         probe.unlink()
     except OSError as error:
         raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
+
+
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)@")
+
+
+def refuse_credentials(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a flag value that is a URL with a `user:password@` part: no reader or fetcher sends
+    it (a server asking for it would answer 401 on every file), and the options are written into
+    dataset.json, the card and the logs, which would publish the password. The message leaves
+    the credentials out."""
+    flags = {action.dest: action.option_strings[0] for action in parser._actions if action.option_strings}
+    for dest, value in vars(args).items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            match = _USERINFO.match(item) if isinstance(item, str) else None
+            if match:
+                shown = item[:match.start(1)] + "***@" + item[match.end():]
+                raise UsageError(f"{flags.get(dest, '--' + dest)} {shown}: a URL with a user name or password "
+                                 "(user:password@) is refused; credentials are never sent, and would be published")
 
 
 def check_media_locations(mirror_dir: str | None, media_cache: str | None) -> None:

@@ -579,6 +579,7 @@ def run(argv: list[str] | None = None) -> dict | None:
     options = PipelineOptions(beam_args(extra))
     dry_run = bool(options.get_all_options().get("dry_run"))
     try:
+        checks.refuse_credentials(parser, args)
         cfg = config_from_args(args, [] if args.inputs or dry_run else default_inputs(args.output))
         tokenizer_model, fingerprint = prepare(cfg, dry_run)
     except (checks.UsageError, ValueError) as error:

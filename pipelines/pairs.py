@@ -311,6 +311,7 @@ def run(argv: list[str] | None = None) -> dict:
     parser = build_parser()
     args, extra = parse_job_args(parser, argv)
     try:
+        checks.refuse_credentials(parser, args)
         if args.inputs:
             inputs, media_inputs = args.inputs, args.media_inputs or []
         else:

@@ -142,3 +142,35 @@ def test_a_config_that_is_a_device_is_refused_unread(tmp_path, capsys):
 
     err = _one_line_exit(capsys, m3w.run, ["--output", str(tmp_path / "out"), "--config", "/dev/zero"])
     assert "a character device, not a plain file" in err
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+@pytest.mark.parametrize("flags", [
+    ["--input", "https://alice:s3cr3tpw@data.commoncrawl.org/crawl-data/x.warc.gz"],
+    ["--input", "in.warc", "--input", "s3://alice:s3cr3tpw@bucket/x.warc.gz"],
+    ["--input", "in.warc", "--http_proxy", "http://alice:s3cr3tpw@proxy.test:3128"],
+    ["--input", "in.warc", "--media_cache", "https://alice:s3cr3tpw@cache.test/c"],
+    ["--input", "in.warc", "--config", "creds.yaml"],
+])
+def test_a_url_flag_with_a_password_is_refused_without_echoing_it(tmp_path, capsys, job, flags):
+    """A password in --input was printed back in Beam's "Unable to get filesystem" error; one in
+    --cc_base or --http_proxy went into dataset.json and the card, and was never sent."""
+    from pipelines import m3w, pairs
+
+    (tmp_path / "in.warc").write_bytes(b"")
+    (tmp_path / "creds.yaml").write_text("mirror_dir: ftp://alice:s3cr3tpw@mirror.test/m\n")
+    flags = [str(tmp_path / f) if f in ("in.warc", "creds.yaml") else f for f in flags]
+    main, base = {"m3w": (m3w.run, []), "pairs": (pairs.run, ["--source", "ltip"])}[job]
+    with pytest.raises(SystemExit) as stopped:
+        main(base + ["--output", str(tmp_path / "out"), *flags])
+    err = str(stopped.value) + capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "a URL with a user name or password (user:password@) is refused" in err
+    assert "***@" in err and "s3cr3tpw" not in err and "alice" not in err and not (tmp_path / "out").exists()
+
+
+def test_a_cc_base_with_a_password_is_refused():
+    from pipelines import m3w
+
+    with pytest.raises(SystemExit) as stopped:
+        m3w.run(["--input", "warc.paths", "--cc_base", "https://u:pw@data.commoncrawl.org/", "--output", "/nonexistent"])
+    assert "--cc_base https://***@data.commoncrawl.org/: a URL with a user name" in str(stopped.value)
