@@ -87,6 +87,10 @@ def test_the_extract_cli_names_a_page_it_cannot_read(tmp_path, capsys, make):
     (["--near_dup_threshold", "1.5"], "--near_dup_threshold 1.5: must be at most 1"),
     (["--min_doc_images", "9", "--max_doc_images", "3"], "--min_doc_images 9 is above --max_doc_images 3"),
     (["--min_window_images", "6"], "--min_window_images 6 is above --max_images 5"),
+    (["--near_dup_threshold", "nan"], "--near_dup_threshold nan: must be a finite number"),  # ran with no dedup
+    (["--http_socket_timeout", "inf"], "--http_socket_timeout inf: must be a finite number"),
+    (["--http_backoff=-inf"], "--http_backoff -inf: must be a finite number"),
+    (["--samples_per_shard", str(10**20)], f"--samples_per_shard {10**20}: must be at most {2**63 - 1}"),
 ])
 def test_numbers_no_m3w_run_can_honour_stop_the_job_before_it_starts(tmp_path, flags, message):
     """They ran (a shard per sample, a traceback from sentencepiece, JPEGs at quality 101...)."""
