@@ -4,7 +4,10 @@ Every record comes out as a `WebRecord` or as a `ReadIssue` naming why it (or th
 file) could not be read: revisit records, truncated files and bad gzip are counted, never fatal.
 A whole-file gzip (not per-record "chunked" gzip, which warcio refuses) is re-read through `gzip`;
 an LZ4-compressed archive (one LZ4 frame per record, as resiliparse and ChatNoir write them) is
-read through `lz4.frame`.
+read through `lz4.frame`, and a zstd-compressed one (`.warc.zst`, one frame per record, as wget-at
+and ArchiveTeam write them, optionally with the dictionary of the IIPC WARC-zstd spec in a
+leading skippable frame, itself raw or zstd-compressed) through `zstandard`. Both are told by
+their first bytes, whatever the file's name (a `.warc.gz` that is really zstd is read).
 A record whose Content-Length lies (its body cut short or run into the next record) is
 `bad_content_length`; a payload still under a content coding warcio leaves alone (`x-gzip`,
 `gzip, gzip`, `zstd`) is decoded (`read.encoding`); an HTML-labelled record whose bytes are an
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import lz4.frame
+import zstandard
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
@@ -83,8 +87,12 @@ class ReadIssue:
 # a record header cut mid-line gives AttributeError, bad chunked encoding ValueError, a damaged
 # LZ4 frame RuntimeError, ...
 READ_ERRORS = (EOFError, zlib.error, OSError, ValueError, AttributeError, TypeError, IndexError, KeyError,
-               UnicodeError, struct.error, OverflowError, RuntimeError)
+               UnicodeError, struct.error, OverflowError, RuntimeError, zstandard.ZstdError)
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_DICT_MAGIC = b"\x5d\x2a\x4d\x18"  # the skippable frame the WARC-zstd spec keeps its dictionary in
+_BLOCK = 1 << 16  # compressed bytes read at a time
+_MAX_DICT = 16 << 20  # bytes of a zstd dictionary (wget-at's are ~100 KB), compressed or not
 
 
 _WHOLE_FILE_GZIP = "non-chunked gzip"
@@ -169,9 +177,13 @@ class _CountingReader:
         self.stream = stream
         self.position = 0
         self.head = b""  # the first bytes, to tell an empty file from a damaged tiny one
+        self.cut: EOFError | None = None  # what the decoder raised where the file ends too soon
 
     def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
+        try:
+            data = self.stream.read(size)
+        except EOFError as err:  # warcio takes an EOFError while it reads a header as the clean end
+            self.cut, data = err, b""  # of the file: kept here, it is counted once warcio stops
         if len(self.head) < _HEAD:
             self.head += data[: _HEAD - len(self.head)]
         self.position += len(data)
@@ -207,14 +219,145 @@ class _Prefixed:
 
 @contextmanager
 def _archive_bytes(open_stream: Callable[[], BinaryIO]) -> Iterator[BinaryIO]:
-    """The archive's bytes for warcio: as stored, or LZ4-decoded (warcio reads gzip only)."""
+    """The archive's bytes for warcio: as stored, or LZ4/zstd-decoded (warcio reads gzip only)."""
     with open_stream() as raw:
         head = raw.read(len(_LZ4_MAGIC))
         if head == _LZ4_MAGIC:
-            with lz4.frame.LZ4FrameFile(_Prefixed(head, raw)) as decoded:
-                yield decoded
+            yield _Lz4Frames(_Prefixed(head, raw))
+        elif head == _ZSTD_MAGIC or head == _ZSTD_DICT_MAGIC:
+            dictionary = _zstd_dictionary(raw) if head == _ZSTD_DICT_MAGIC else None
+            frames = _ZstdFrames(raw if dictionary else _Prefixed(head, raw))
+            with zstandard.ZstdDecompressor(dict_data=dictionary).stream_reader(
+                    frames, read_across_frames=True, closefd=False) as decoded:
+                yield _ZstdDecoded(decoded, frames)
         else:
             yield _Prefixed(head, raw)
+
+
+class _Lz4Frames:
+    """The decoded bytes of an LZ4 file, handed on frame by frame: `lz4.frame.LZ4FrameFile` raises
+    for a frame cut short before it returns what the frames before it decoded to in the same
+    read, so the whole records in them were lost with the cut one."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.decoder = lz4.frame.LZ4FrameDecompressor()
+        self.fed = False  # whether the current frame has been given any bytes
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(_BLOCK), b""))
+        while size:
+            if self.decoder.eof:
+                data = self.decoder.unused_data or self.raw.read(_BLOCK)
+                if not data:
+                    return b""
+                self.decoder = lz4.frame.LZ4FrameDecompressor()
+            elif self.decoder.needs_input:
+                data = self.raw.read(_BLOCK)
+                if not data:
+                    if not self.fed:
+                        return b""
+                    raise EOFError("the file ends inside an LZ4 frame")
+            else:
+                data = b""
+            self.fed = self.fed or bool(data)
+            out = self.decoder.decompress(data, size)
+            if out:
+                return out
+        return b""
+
+
+class _ZstdFrames:
+    """The raw bytes of a zstd file on their way to the decoder, followed through the frame
+    format (RFC 8878: frame header, block headers, checksum; skippable frames) without decoding
+    or holding anything, to tell whether the file ends inside a frame."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.pending = b""  # header bytes still to be read whole
+        self.want = 4  # bytes of the next header piece
+        self.state = "magic"
+        self.skip = 0  # payload bytes to pass before the next header piece
+        self.checksum = False
+
+    def ended_inside(self) -> bool:
+        return bool(self.skip or self.pending) or self.state not in ("magic", "unknown")
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        view = memoryview(data)
+        while view and self.state != "unknown":
+            if self.skip:
+                n = min(self.skip, len(view))
+                self.skip, view = self.skip - n, view[n:]
+                continue
+            n = self.want - len(self.pending)
+            self.pending, view = self.pending + bytes(view[:n]), view[n:]
+            if len(self.pending) == self.want:
+                piece, self.pending = self.pending, b""
+                self._header(piece)
+        return data
+
+    def _header(self, piece: bytes) -> None:
+        """Move past one header piece; what follows it is skipped or is the next piece."""
+        if self.state == "magic":
+            if piece == _ZSTD_MAGIC:
+                self.state, self.want = "descriptor", 1
+            elif piece[0] & 0xF0 == 0x50 and piece[1:] == b"\x2a\x4d\x18":  # skippable frame
+                self.state, self.want = "skippable", 4
+            else:
+                self.state = "unknown"  # the decoder says what it is
+        elif self.state == "skippable":
+            self.skip, self.state, self.want = int.from_bytes(piece, "little"), "magic", 4
+        elif self.state == "descriptor":
+            flags = piece[0]
+            single = flags >> 5 & 1
+            self.checksum = bool(flags >> 2 & 1)
+            self.skip = (1 - single) + (0, 1, 2, 4)[flags & 3] + (single, 2, 4, 8)[flags >> 6]
+            self.state, self.want = "block", 3
+        else:  # a block header: last-block bit, type, size
+            value = int.from_bytes(piece, "little")
+            self.skip = 1 if value >> 1 & 3 == 1 else value >> 3  # an RLE block holds one byte
+            if value & 1:
+                self.skip += 4 if self.checksum else 0
+                self.state, self.want = "magic", 4
+
+
+class _ZstdDecoded:
+    """The decoded bytes of a zstd file, ending in `EOFError` where the file ends inside a frame:
+    `zstandard`'s reader ends a cut frame quietly, so a record cut with it (a request record, a
+    header: nothing decoded yet) would vanish uncounted."""
+
+    def __init__(self, decoded: BinaryIO, frames: _ZstdFrames) -> None:
+        self.decoded, self.frames = decoded, frames
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.decoded.read(size)
+        if not data and size and self.frames.ended_inside():
+            raise EOFError("the file ends inside a zstd frame")
+        return data
+
+
+def _zstd_dictionary(raw: BinaryIO) -> zstandard.ZstdCompressionDict:
+    """The dictionary in the skippable frame a WARC-zstd file starts with (its magic already read)."""
+    size = struct.unpack("<I", _read_exactly(raw, 4, "the dictionary frame's size"))[0]
+    if size > _MAX_DICT:
+        raise ValueError(f"a zstd dictionary of {size} bytes, over the {_MAX_DICT}-byte cap")
+    data = _read_exactly(raw, size, f"the {size}-byte zstd dictionary")
+    if data.startswith(_ZSTD_MAGIC):  # the spec lets the dictionary itself be zstd-compressed
+        with zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True) as reader:
+            data = reader.read(_MAX_DICT + 1)
+        if len(data) > _MAX_DICT:
+            raise ValueError(f"a zstd dictionary that decompresses past the {_MAX_DICT}-byte cap")
+    return zstandard.ZstdCompressionDict(data)
+
+
+def _read_exactly(raw: BinaryIO, size: int, what: str) -> bytes:
+    data = raw.read(size)
+    if len(data) < size:
+        raise EOFError(f"the file ends in {what} ({len(data)} of {size} bytes)")
+    return data
 
 
 def _empty(counting: _CountingReader) -> bool:
@@ -323,7 +466,9 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
         cut = isinstance(err, EOFError) or (counting.exhausted() and not _held_bytes(reader))
         yield ReadIssue("truncated" if cut else "corrupt", f"{path}#{progress.records}", detail=_detail(err))
         return
-    if progress.records == 0 and reader.num_read == 0 and _empty(counting):
+    if counting.cut is not None:  # a compressed frame or member cut short: what it held is lost
+        yield ReadIssue("truncated", f"{path}#{progress.records}", detail=_detail(counting.cut))
+    elif progress.records == 0 and reader.num_read == 0 and _empty(counting):
         yield ReadIssue("empty_archive", path, detail=f"{counting.position} bytes, no content")
     elif iterator.offset < counting.position:
         # warcio stops silently at a record header cut short: the bytes it consumed past the last
