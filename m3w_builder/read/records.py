@@ -11,12 +11,17 @@ their first bytes, whatever the file's name (a `.warc.gz` that is really zstd is
 A record whose Content-Length lies (its body cut short or run into the next record) is
 `bad_content_length`; a payload still under a content coding warcio leaves alone (`x-gzip`,
 `gzip, gzip`, `zstd`) is decoded (`read.encoding`); an HTML-labelled record whose bytes are an
-image, a video or a PDF is `not_html`.
+image, a video or a PDF is `not_html`. A chunked payload whose framing breaks is
+`bad_chunked_encoding` and one that ends before its last chunk `truncated_record` (warcio reads
+on as if unchunked: chunk sizes became page text); the first segment of a segmented record
+(WARC 1.1 `continuation`s) is `segmented_record`. A line is taken for an ARC header only when
+its date and length are numbers (warcio takes any five words, so text became a record a line).
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -27,8 +32,10 @@ from typing import BinaryIO
 import lz4.frame
 import zstandard
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import BufferedReader
+from warcio.bufferedreaders import BufferedReader, ChunkedDataException, ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ARC2WARCHeadersParser
+from warcio.statusandheaders import StatusAndHeadersParserException
 
 from m3w_builder.drops import Rejected
 from m3w_builder.extract.urls import without_userinfo
@@ -132,13 +139,22 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
         tdm = rec.http_headers.get_header("tdm-reservation") or ""
     else:
         content_type = rec.rec_headers.get_header("Content-Type") or ""
+    if rec.rec_headers.get_header("WARC-Segment-Number"):  # the first segment: only the start of its payload
+        return ReadIssue("segmented_record", source, url, detail="a record split into segments (continuation "
+                         "records), which are not joined")
     try:
-        body = rec.content_stream().read(max_bytes + 1)
+        stream = rec.content_stream()
+        if isinstance(stream, ChunkedDataReader):
+            stream = _CheckedChunks(rec.raw_stream, decomp_type=stream.decomp_type)
+        body = stream.read(max_bytes + 1)
     except READ_ERRORS as err:  # bad chunked/gzip/brotli body: this record only
         reason = "truncated_record" if isinstance(err, EOFError) else "corrupt_record"  # EOF: an LZ4 file cut here
         return ReadIssue(reason, source, url, detail=_detail(err))
     if len(body) > max_bytes:
         return ReadIssue("record_too_large", source, url)
+    if isinstance(stream, _CheckedChunks) and (stream.broken or stream.cut):
+        reason = "bad_chunked_encoding" if stream.broken else "truncated_record"
+        return ReadIssue(reason, source, url, detail=stream.broken or stream.cut)
     if getattr(rec.raw_stream, "limit", 0) > 0:  # fewer bytes than Content-Length: the file was cut
         return ReadIssue("truncated_record", source, url)
     if status is not None and status != 200:
@@ -159,6 +175,38 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,
         tdm_reservation=tdm,
     )
+
+
+_CHUNK_SIZE_LINE = re.compile(rb"[ \t]*-?[0-9A-Fa-f]+[ \t]*(;[^\r\n]*)?\r?\n?")
+
+
+class _CheckedChunks(ChunkedDataReader):
+    """warcio's de-chunker, noting where chunked framing broke: past the first chunk, or at a
+    first line that is a chunk size, warcio quietly reads on as if the body were not chunked, and
+    the chunk-size lines and cut pieces became page text. A body whose first line is no chunk
+    size at all is taken as not chunked, as warcio does (crawlers that store the de-chunked body
+    under the original header)."""
+
+    def __init__(self, stream, decomp_type: str | None = None) -> None:
+        super().__init__(stream, decomp_type=decomp_type)
+        self.chunks = 0
+        self.broken = ""  # why the framing broke, if it did
+        self.cut = ""  # why the body ends before its last chunk, if it does
+
+    def _try_decode(self, length_header: bytes) -> None:
+        if not length_header:
+            self.cut = f"the chunked body ends after {self.chunks} chunks, without its last (empty) chunk"
+        left = getattr(self.stream, "limit", None)  # the record's bytes not read yet
+        try:
+            super()._try_decode(length_header)
+        except ChunkedDataException:
+            if length_header and (self.chunks or _CHUNK_SIZE_LINE.fullmatch(length_header)):
+                self.broken = f"chunked framing broke after {self.chunks} chunks, at {length_header[:40]!r}"
+            raise
+        size = int(length_header[:-2].split(b";")[0], 16)
+        if left is not None and left - self.stream.limit < size:  # warcio ends the body quietly there
+            self.cut = f"the record ends inside chunk {self.chunks + 1}, of {size} bytes"
+        self.chunks += 1
 
 
 def binary_type(body: bytes) -> str | None:
@@ -436,9 +484,25 @@ def _bounded_readline(reader) -> None:
     reader.readline = readline
 
 
+_ARC_DATE = re.compile(r"\d{8,}")  # YYYYMMDDhhmmss, some shorter or longer
+_ARC_LENGTH = re.compile(r"-?\d+")  # a negative one is a bad record, still an ARC header
+
+
+class _StrictArcHeaders(ARC2WARCHeadersParser):
+    """warcio's ARC header parser, refusing a line whose date or length is no number: warcio takes
+    any line of five words as an ARC record header, so a text file (or the text after a WARC)
+    became one record per line, named by its first word, each `bad_content_length`."""
+
+    def _get_protocol_and_headers(self, headerline: str, parts: list[str]):
+        if not (_ARC_DATE.fullmatch(parts[2]) and _ARC_LENGTH.fullmatch(parts[4])):
+            raise StatusAndHeadersParserException("not an ARC header: its date or length is no number", headerline)
+        return super()._get_protocol_and_headers(headerline, parts)
+
+
 def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _Progress) -> Iterator[WebRecord | ReadIssue]:
     counting = _CountingReader(stream)
     iterator = ArchiveIterator(counting, arc2warc=True)
+    iterator.loader.arc_parser = _StrictArcHeaders()
     reader = iterator.reader  # (the iterator drops it when done)
     _bounded_readline(reader)
     held = _LengthCheck(iterator)
