@@ -348,3 +348,52 @@ def test_a_server_that_closes_without_answering_is_still_retried() -> None:
         with pytest.raises(RemoteError, match="gave up after 5 failed attempts.*RemoteDisconnected") as raised:
             RemoteFile(f"http://127.0.0.1:{port}/x.warc.gz", FAST, sleep=lambda s: None).read()
     assert raised.value.reason == "remote_error" and accepted[0] == 5
+
+
+class _Coded(BaseHTTPRequestHandler):
+    """Serves `body` under `coding`, whatever the client asked for."""
+
+    body = b""
+    coding = ""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.send_header("Content-Encoding", self.coding)
+        self.end_headers()
+        self.wfile.write(self.body)
+
+
+def _read_served(body: bytes, coding: str) -> list[tuple]:
+    handler = type("Handler", (_Coded,), {"body": body, "coding": coding})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/x.warc.gz"
+        return _summary(read_archive(lambda: open_remote(url, FAST), "x.warc.gz"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.timeout(60)
+def test_a_warc_served_under_a_content_coding_is_decoded_or_counted() -> None:
+    """A server that compresses on the fly although asked for identity: gzip and zstd bytes are
+    told by their magic and read; `br` and `deflate` bytes went to warcio as `unknown_format`."""
+    import zstandard
+
+    path = shared_path("warc", "pywb-2.10.0", "example.warc")
+    plain = path.read_bytes()
+    local = _summary(read_archive(lambda: open(path, "rb"), "x.warc.gz"))
+    assert sum(1 for s in local if s[0] == "record") >= 1
+    assert _read_served(plain, "identity") == local
+    assert _read_served(zstandard.ZstdCompressor().compress(plain), "zstd") == local
+    gz = _read_served(gzip.compress(plain), "gzip")
+    assert [s for s in gz if s[3] != "recovered_whole_file_gzip"] == local
+    for coding in ("br", "deflate", "gzip, br"):
+        (issue,) = _read_served(b"\x1b\x00\x00 some brotli bytes" * 10, coding)
+        assert issue[0] == "issue" and issue[3] == "unsupported_encoding", coding

@@ -27,9 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from m3w_builder.options import option
+from m3w_builder.read.encoding import content_codings
 
 USER_AGENT = "m3w-builder/0.1 (WARC reader)"
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+# Content codings whose bytes the archive reader tells by their magic and decodes itself (a server
+# that compresses a WARC on the fly although we ask for identity, or S3 metadata saying gzip)
+_READABLE_CODINGS = frozenset(("gzip", "x-gzip", "zstd"))
 # What a broken connection raises on open or mid-body (ssl.SSLError and TimeoutError are OSErrors).
 _TRANSIENT = (OSError, http.client.HTTPException)
 # What a peer that closed or cut the connection raises; any other HTTPException is a malformed answer.
@@ -155,7 +159,14 @@ class RemoteFile(io.RawIOBase):
         return True
 
     def _check(self, response: http.client.HTTPResponse) -> None:
-        """Accept a response only if it continues the body exactly where the last one stopped."""
+        """Accept a response only if it continues the body exactly where the last one stopped, in
+        a coding the reader can undo (`br`, `deflate`: `unsupported_encoding`, not garbage)."""
+        unreadable = [c for c in content_codings(response.headers.get("Content-Encoding"))
+                      if c not in _READABLE_CODINGS]
+        if unreadable:
+            response.close()
+            raise RemoteError(f"{self.url}: Content-Encoding {', '.join(unreadable)} cannot be decoded here",
+                              "unsupported_encoding")
         validator = _validator(response)
         if self.position == 0:
             if response.status != 200:
