@@ -253,3 +253,23 @@ def test_pairs_job_counts_structured_captions_with_a_manifest_row(tmp_path):
     rows = {r["source"]: r["reason"] for p in out.glob("*.parquet") for r in pq.read_table(p).to_pylist()}
     assert rows == {"rows.jsonl#1": "bad_caption", "rows.jsonl#2": "success"}
     assert dataset["stats"]["pairs/kept"] == 1
+
+
+@pytest.mark.parametrize("name", ["wide.csv", "wide.jsonl"])
+def test_a_row_of_100k_columns_is_too_many_columns_unless_extra_cols_names_some(name):
+    """Every column became a manifest column: 20,000 made a 4.6 MB manifest for two rows, a
+    million a schema of ~230 MB per shard."""
+    n = 100_000
+    if name.endswith(".csv"):
+        data = ("url,caption," + ",".join(f"c{i}" for i in range(n)) + "\n"
+                + "http://a.test/1.jpg,a cat on a mat," + ",".join("x" * (i == 7) for i in range(n)) + "\n").encode()
+    else:
+        data = json.dumps({"url": "http://a.test/1.jpg", "caption": "a cat on a mat",
+                           **{f"c{i}": "x" * (i == 7) for i in range(n)}}).encode() + b"\n"
+    (row,) = _rows(name, data)
+    assert row.error == "too_many_columns" and row.detail.startswith(f"{n} columns besides the url and caption")
+    (row,) = _rows(name, data, extra_cols=("c7",))
+    assert row.error is None and row.extra == {"c7": "x"} and row.url == "http://a.test/1.jpg"
+    (row,) = _rows("narrow.csv", b"url,caption," + b",".join(b"c%d" % i for i in range(1024))
+                   + b"\nhttp://a.test/1.jpg,a cat," + b"," * 1023 + b"\n")
+    assert row.error is None and len(row.extra) == 1024
