@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from m3w_builder import export_hf, show
+from tests.conftest import shared_path
 
 
 @pytest.fixture
@@ -178,3 +179,45 @@ def test_a_cc_base_with_a_password_is_refused():
     with pytest.raises(SystemExit) as stopped:
         m3w.run(["--input", "warc.paths", "--cc_base", "https://u:pw@data.commoncrawl.org/", "--output", "/nonexistent"])
     assert "--cc_base https://***@data.commoncrawl.org/: a URL with a user name" in str(stopped.value)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+def test_an_output_folder_another_running_job_holds_is_refused_untouched(tmp_path, job):
+    """Two jobs on one --output ran at once: the second deleted the first one's temporary files,
+    wrote its shards over the first one's and published a dataset.json describing neither."""
+    from pipelines import checks, m3w, pairs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    temporary = out / ".m3w-000000.tar.tmp-1234abcd"  # the running job's file being written
+    temporary.write_bytes(b"half a shard")
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / checks.LOCK_NAME).write_text(f"{holder.pid} {__import__('socket').gethostname()}\n")
+        main, base = {"m3w": (m3w.run, ["--input", str(shared_path("warc", "pywb-2.10.0", "example.warc"))]),
+                      "pairs": (pairs.run, ["--source", "ltip", "--input", str(tmp_path / "l.jsonl")])}[job]
+        (tmp_path / "l.jsonl").write_text('{"url": "http://a.test/1.jpg", "caption": "a red bicycle on a wall"}\n')
+        with pytest.raises(SystemExit) as stopped:
+            main(base + ["--output", str(out), "--no_http", "--direct_num_workers=1"])
+        assert f"another job (pid {holder.pid}) is writing this folder" in str(stopped.value)
+        assert "\n" not in str(stopped.value)
+        assert temporary.read_bytes() == b"half a shard" and (out / checks.LOCK_NAME).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.timeout(300)
+def test_the_lock_of_a_job_that_died_is_taken_over_and_removed_at_the_end(tmp_path):
+    from pipelines import checks, m3w
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / checks.LOCK_NAME).write_text(f"{dead.pid} {__import__('socket').gethostname()}\n")
+    dataset = m3w.run(["--input", str(shared_path("warc", "pywb-2.10.0", "example.warc")), "--output", str(out),
+                       "--no_http", "--direct_num_workers=1", "--no_report", "--allow_empty",
+                       "--min_doc_images", "0", "--min_window_images", "0"])
+    assert dataset["stats"]["read/n_archives"] == 1 and not (out / checks.LOCK_NAME).exists()
