@@ -345,13 +345,53 @@ def test_m3w_job_reads_zstd_warcs_and_counts_broken_chunks_segments_and_text(tmp
         _record_warc(_GOOD[:600] + b"zz\r\n" + _GOOD[600:], [("Content-Type", "text/html"), ("Transfer-Encoding", "chunked")],
                      url="http://b.test/chunked")
         + _record_warc(_PAGE[:900], [("Content-Type", "text/html")], {"WARC-Segment-Number": "1"}, url="http://b.test/seg"))
+    lying = [(f"http://c.test/{i}", _page(i, "http://img.test/0.jpg"), "text/html", None) for i in (10, 11, 12)]
+    (folder / "lying.warc.gz").write_bytes(_lying_member(_warc(lying), 0, 5))
     out = tmp_path / "out"
     stats = run(["--input", str(folder / "*"), "--output", str(out), "--no_http", "--direct_num_workers=1",
                  "--no_report"])["stats"]
-    assert stats["shard/n_samples"] == 2 and stats["media/kept"] == 2
+    assert stats["shard/n_samples"] == 4  # the lying file's pages 11 and 12 too
     assert stats["read/unknown_format"] == 1 and stats["read/bad_chunked_encoding"] == 1
-    assert stats["read/segmented_record"] == 1 and "read/bad_content_length" not in stats
+    assert stats["read/segmented_record"] == 1 and stats["read/bad_content_length"] == 1
     rows = {(r["reason"], r["url"] or r["id"].rsplit("/", 1)[-1].split("#")[0])
             for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"}
     assert rows == {("unknown_format", "notes.warc"), ("bad_chunked_encoding", "http://b.test/chunked"),
-                    ("segmented_record", "http://b.test/seg")}
+                    ("segmented_record", "http://b.test/seg"), ("bad_content_length", "http://c.test/10")}
+
+
+def _lying_member(data: bytes, index: int, length: int) -> bytes:
+    """A per-record gzip WARC whose record `index` says `Content-Length: length` in its member."""
+    from tests.test_shards_records import _gzip_members
+
+    members = _gzip_members(data)
+    members[index] = re.sub(rb"\r\nContent-Length: \d+", b"\r\nContent-Length: %d" % length, members[index], count=1)
+    return b"".join(gzip.compress(m) for m in members)
+
+
+@pytest.mark.parametrize("length", [0, 5, 300])
+def test_a_record_that_lies_about_its_length_costs_only_itself_in_a_per_record_gzip_file(length):
+    """warcio read on inside the lying record's member and failed there: every later record of the
+    file was lost in one `corrupt` (a whole Common Crawl WARC of 30k pages, for one bad record)."""
+    pages = [(f"http://a.test/{i}", _page(i, "http://img.test/a.jpg"), "text/html", None) for i in range(5)]
+    items = _read(_lying_member(_warc(pages), 1, length))
+    assert [(getattr(i, "reason", "page"), i.url, i.source) for i in items] == [
+        ("page", "http://a.test/0", "h.warc#0"), ("bad_content_length", "http://a.test/1", "h.warc#1"),
+        ("page", "http://a.test/2", "h.warc#2"), ("page", "http://a.test/3", "h.warc#3"),
+        ("page", "http://a.test/4", "h.warc#4")]
+
+
+def test_a_damaged_member_in_the_middle_of_a_real_warc_costs_only_its_record():
+    """A few bytes of iana.warc.gz flipped in one member (a disk or transfer error): the 171
+    records after it were one `corrupt`."""
+    from tests.test_shards_records import _gzip_members
+
+    iana = shared_path("warc", "pywb-2.10.0", "iana.warc.gz").read_bytes()
+    expected = _read(iana)
+    members = [gzip.compress(m) for m in _gzip_members(iana)]
+    bad = bytearray(members[170])
+    bad[30:40] = b"\xff" * 10  # inside the deflate stream
+    items = _read(b"".join(members[:170] + [bytes(bad)] + members[171:]))
+    summary = [(type(i).__name__, getattr(i, "reason", ""), i.url, i.source) for i in items]
+    want = [(type(i).__name__, getattr(i, "reason", ""), i.url, i.source) for i in expected]
+    assert summary[:170] == want[:170] and summary[171:] == want[171:]
+    assert summary[170][1] == "corrupt" and len(items) == len(expected)

@@ -499,17 +499,30 @@ class _StrictArcHeaders(ARC2WARCHeadersParser):
         return super()._get_protocol_and_headers(headerline, parts)
 
 
-def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _Progress) -> Iterator[WebRecord | ReadIssue]:
+@dataclass
+class _Damage:
+    """Where reading stopped inside a gzip member (its offset in the stream `_iterate` read), and the
+    issue to count for it unless the record that member holds was counted already."""
+
+    member: int
+    issue: ReadIssue | None
+
+
+def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _Progress):
+    """Records of `stream`, then None, or the `_Damage` a per-record gzip file can be read on after
+    (generator return value)."""
     counting = _CountingReader(stream)
     iterator = ArchiveIterator(counting, arc2warc=True)
     iterator.loader.arc_parser = _StrictArcHeaders()
     reader = iterator.reader  # (the iterator drops it when done)
     _bounded_readline(reader)
     held = _LengthCheck(iterator)
+    last_member = -1  # where the last record read began (for gzip, its member)
     try:
-        for index, rec in enumerate(iterator):
+        for index, rec in enumerate(iterator, progress.records):
             yield from held.release()
             progress.records = index + 1
+            last_member = iterator.offset
             held.hold(_record(rec, f"{path}#{index}", max_bytes) if index >= skip else None)
         yield from held.release()
     except ArchiveLoadFailed as err:
@@ -523,13 +536,19 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
             unknown = "Unknown archive format" in str(err)
             # after records were read, bytes that are no record are damage, not another format
             reason = ("corrupt" if progress.records else "unknown_format") if unknown else "archive_error"
-        yield ReadIssue(reason, f"{path}#{progress.records}", detail=_detail(err))
-        return
+        issue = ReadIssue(reason, f"{path}#{progress.records}", detail=_detail(err))
+        damage = _gzip_damage(iterator, counting, issue, last_member) if reason == "corrupt" else None
+        if damage is None or damage.issue is not None:
+            yield issue
+        return damage
     except READ_ERRORS as err:  # a header cut at the end of the file, or damage in the middle
         yield from held.release()
         cut = isinstance(err, EOFError) or (counting.exhausted() and not _held_bytes(reader))
-        yield ReadIssue("truncated" if cut else "corrupt", f"{path}#{progress.records}", detail=_detail(err))
-        return
+        issue = ReadIssue("truncated" if cut else "corrupt", f"{path}#{progress.records}", detail=_detail(err))
+        damage = None if cut else _gzip_damage(iterator, counting, issue, last_member)
+        if damage is None or damage.issue is not None:
+            yield issue
+        return damage
     if counting.cut is not None:  # a compressed frame or member cut short: what it held is lost
         yield ReadIssue("truncated", f"{path}#{progress.records}", detail=_detail(counting.cut))
     elif progress.records == 0 and reader.num_read == 0 and _empty(counting):
@@ -542,26 +561,120 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
                         f"(offset {iterator.offset}) are not a whole record")
 
 
+def _gzip_damage(iterator: ArchiveIterator, counting: _CountingReader, issue: ReadIssue,
+                 last_member: int) -> _Damage | None:
+    """The gzip member reading stopped in, when the file is per-record gzip (each record its own
+    member, as Common Crawl writes them): the records after it can still be read. Its issue is
+    left out when the member is the last record's, already counted (a Content-Length that lied)."""
+    # warcio's (offset, length) of the last member it finished, or (offset, -n) of one it is in
+    member = getattr(iterator, "member_info", None)
+    if not counting.head.startswith(b"\x1f\x8b") or not member or member[0] < 0:
+        return None
+    start = member[0] if member[1] < 0 else member[0] + member[1]
+    return _Damage(start, None if start == last_member else issue)
+
+
+_GZIP_MEMBER = b"\x1f\x8b\x08"  # a gzip member's first bytes (magic, deflate)
+_PROBE = 1024  # bytes a candidate member must decode without error to be taken as one
+
+
+def _member_end(open_stream: Callable[[], BinaryIO], offset: int) -> int | None:
+    """Where the next gzip member after the one at `offset` starts: the end of that member (its
+    output decoded in bounded pieces and dropped), or, when it is damaged, the next place past it
+    where a member starts and decodes. None when there is none."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    fed = 0
+    with open_stream() as raw:
+        _skip(raw, offset)
+        try:
+            while not inflater.eof:
+                data = inflater.unconsumed_tail or raw.read(_BLOCK)
+                if not data:
+                    return None  # cut in this member: nothing after it
+                fed += 0 if inflater.unconsumed_tail else len(data)
+                inflater.decompress(data, _BLOCK)
+            return offset + fed - len(inflater.unused_data)
+        except zlib.error:
+            pass
+    with open_stream() as raw:
+        _skip(raw, offset + 1)
+        return _next_member_start(raw, offset + 1)
+
+
+def _next_member_start(raw: BinaryIO, base: int) -> int | None:
+    """The offset of the first place from `base` where a gzip member starts and decodes."""
+    window = b""
+    while True:
+        data = raw.read(_BLOCK)
+        window += data
+        found = window.find(_GZIP_MEMBER)
+        while found != -1 and (len(window) - found >= _PROBE or not data):
+            try:
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                if inflater.decompress(window[found:found + _PROBE], _PROBE) or inflater.eof:
+                    return base + found
+            except zlib.error:
+                pass
+            found = window.find(_GZIP_MEMBER, found + 1)
+        if not data:
+            return None
+        keep = found if found != -1 else max(len(window) - len(_GZIP_MEMBER) + 1, 0)
+        base, window = base + keep, window[keep:]
+
+
+def _skip(raw: BinaryIO, offset: int) -> None:
+    """Move `raw` to `offset`: seeking where it can, else reading past the bytes (a remote file)."""
+    if offset and getattr(raw, "seekable", lambda: False)():
+        raw.seek(offset)
+        return
+    while offset > 0:
+        data = raw.read(min(offset, 1 << 20))
+        if not data:
+            return
+        offset -= len(data)
+
+
+@contextmanager
+def _opened_at(open_stream: Callable[[], BinaryIO], offset: int) -> Iterator[BinaryIO]:
+    with open_stream() as raw:
+        _skip(raw, offset)
+        yield raw
+
+
 def read_archive(
     open_stream: Callable[[], BinaryIO], path: str, max_record_bytes: int = 50_000_000
 ) -> Iterator[WebRecord | ReadIssue]:
     """Records of one WARC/ARC file; `open_stream()` opens the raw (still compressed) bytes.
 
     Never raises for what the file holds: a cut or damaged archive ends with a `truncated` or
-    `corrupt` issue naming the record index where reading stopped."""
+    `corrupt` issue naming the record index where reading stopped. In a per-record gzip file,
+    reading goes on at the gzip member after the damaged one (one bad record, or a Content-Length
+    that lies, lost every later record of a 1 GB Common Crawl file)."""
     progress = _Progress()
+    start = 0  # where in the file this pass reads from
     try:
-        with _archive_bytes(open_stream) as stream:
-            yield from _iterate(stream, path, max_record_bytes, 0, progress)
-        return
+        while True:
+            with _archive_bytes(lambda: _opened_at(open_stream, start)) as stream:
+                damage = yield from _iterate(stream, path, max_record_bytes, 0, progress)
+            after = _member_end(open_stream, start + damage.member) if damage is not None else None
+            if after is None:
+                if damage is not None and damage.issue is None:  # its record was counted, not the rest
+                    yield ReadIssue("corrupt", f"{path}#{progress.records}", detail="a gzip member that cannot "
+                                    "be read past")
+                return
+            progress.records += damage.issue is not None  # the damaged member held a record of its own
+            start = after
     except ArchiveLoadFailed:
-        pass  # a whole-file gzip: read again below
+        if start:  # a later pass: whole-file gzip is known to be not the case
+            yield ReadIssue("corrupt", f"{path}#{progress.records}", detail="no record after a damaged gzip member")
+            return
     except READ_ERRORS as err:  # the file could not be opened or closed
         yield ReadIssue(_reason(err), f"{path}#{progress.records}", detail=_detail(err))
         return
     yield ReadIssue("recovered_whole_file_gzip", path)
+    seen, progress.records = progress.records, 0  # read again from the first record, those seen skipped
     try:
         with open_stream() as raw, gzip.GzipFile(fileobj=raw) as stream:
-            yield from _iterate(stream, path, max_record_bytes, progress.records, progress)
+            yield from _iterate(stream, path, max_record_bytes, seen, progress)
     except (ArchiveLoadFailed, *READ_ERRORS) as err:
         yield ReadIssue(_reason(err), f"{path}#{progress.records}", detail=_detail(err))
