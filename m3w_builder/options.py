@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import types
 import typing
@@ -144,6 +145,9 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: 
                                 choices=choices, help=help_text)
 
 
+_MAX_INT = 2**63 - 1
+
+
 def out_of_bounds(options: Any) -> str | None:
     """The first number of `options` (or of the option dataclasses it holds) outside the range its
     field declares, as a one-line usage message naming the flag; None when all are in range."""
@@ -154,6 +158,10 @@ def out_of_bounds(options: Any) -> str | None:
             if problem:
                 return problem
         elif _is_option(f) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # NaN passes every comparison; inf never ends a wait
+                return f"--{flag_name(f)} {value}: must be a finite number"
+            if abs(value) > _MAX_INT:  # past 64 bits: OverflowError in sockets, arrays and PIL mid-job
+                return f"--{flag_name(f)} {value}: must be at most {_MAX_INT}"
             low, high = f.metadata.get("low"), f.metadata.get("high")
             if low is not None and value < low:
                 return f"--{flag_name(f)} {value}: must be at least {low}"

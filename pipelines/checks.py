@@ -1,9 +1,9 @@
 """Checks before Beam starts, and the fingerprint that ties an output folder to what built it.
 
-Bad usage (an input that matches nothing, an output that is a file or unwritable, a filesystem
-whose dependency is missing, a media mirror or cache under an unknown scheme) stops the job with
-one line and a non-zero exit instead of a traceback minutes later or an empty dataset. The
-fingerprint covers everything that determines a shard (the options, the tokenizer, the matched
+Bad usage (an input that matches nothing, an output that is a file or unwritable, a URL flag
+with a password in it, a filesystem whose dependency is missing, a media mirror or cache under
+an unknown scheme, a local output folder another running job holds) stops the job with one line
+and a non-zero exit instead of a traceback minutes later or an empty dataset. The fingerprint covers everything that determines a shard (the options, the tokenizer, the matched
 input files and their sizes); it is recorded in dataset.json and next to every finished shard, so
 a rerun with other options is refused (or rebuilt with `--overwrite`) and a finished shard is
 recognised by its fingerprint, size and md5.
@@ -11,9 +11,15 @@ recognised by its fingerprint, size and md5.
 
 from __future__ import annotations
 
+import argparse
+import atexit
+import contextlib
 import hashlib
 import json
 import os
+import re
+import socket
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -84,6 +90,90 @@ def check_output(output: str) -> None:
         probe.unlink()
     except OSError as error:
         raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
+
+
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)@")
+
+
+def refuse_credentials(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a flag value that is a URL with a `user:password@` part: no reader or fetcher sends
+    it (a server asking for it would answer 401 on every file), and the options are written into
+    dataset.json, the card and the logs, which would publish the password. The message leaves
+    the credentials out."""
+    flags = {action.dest: action.option_strings[0] for action in parser._actions if action.option_strings}
+    for dest, value in vars(args).items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            match = _USERINFO.match(item) if isinstance(item, str) else None
+            if match:
+                shown = item[:match.start(1)] + "***@" + item[match.end():]
+                raise UsageError(f"{flags.get(dest, '--' + dest)} {shown}: a URL with a user name or password "
+                                 "(user:password@) is refused; credentials are never sent, and would be published")
+
+
+LOCK_NAME = ".job.lock"  # in the output folder while a job writes it: "pid host"
+_STALE_EMPTY_S = 60.0  # a lock with no owner written yet is a job starting, unless older than this
+_held: list[str] = []  # lock files this process holds
+
+
+def claim_output(output: str) -> None:
+    """Hold a local `--output` folder for this job, or refuse with one line: a second job started
+    on it while the first runs deletes the first one's temporary files, writes its shards and
+    manifests over the first one's and publishes a dataset.json that does not describe them. A
+    lock whose process has ended (killed, crashed) is taken over. Remote folders (gs://, s3://)
+    have no exclusive create in Beam's filesystems and are not locked."""
+    if not fs.is_local(output):
+        return
+    path = os.path.join(output, LOCK_NAME)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(path)
+            if owner:
+                raise UsageError(f"--output {output}: another job ({owner}) is writing this folder; wait for it "
+                                 "to end or choose another --output") from None
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # the stale lock of a run that ended without removing it
+            continue
+        except OSError as error:
+            raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
+        with os.fdopen(fd, "w") as lock:
+            lock.write(f"{os.getpid()} {socket.gethostname()}\n")
+        if not _held:
+            atexit.register(release_output)
+        _held.append(path)
+        return
+    raise UsageError(f"--output {output}: its lock {LOCK_NAME} keeps coming back; is another job starting?")
+
+
+def _lock_owner(path: str) -> str | None:
+    """Who holds a lock file, or None when nobody does any more (its process has ended)."""
+    try:
+        text = Path(path).read_text(errors="replace").split()
+        age = time.time() - os.stat(path).st_mtime
+    except FileNotFoundError:
+        return None
+    if len(text) != 2 or not text[0].isdigit():
+        return "a job starting" if age < _STALE_EMPTY_S else None
+    pid, host = int(text[0]), text[1]
+    if host != socket.gethostname():
+        return f"pid {pid} on {host}"  # another machine's process cannot be checked from here
+    if pid == os.getpid():
+        return None  # an earlier run in this process that ended without releasing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return f"pid {pid}"
+
+
+def release_output() -> None:
+    """Remove the locks this process holds (at the end of a job, and at exit)."""
+    while _held:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(_held.pop())
 
 
 def check_media_locations(mirror_dir: str | None, media_cache: str | None) -> None:

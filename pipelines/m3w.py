@@ -540,6 +540,7 @@ def prepare(cfg: JobConfig, dry_run: bool) -> tuple[bytes | None, str]:
     if dry_run:
         return None, checks.fingerprint(cfg.to_json(), [[p, None] for p in cfg.inputs])
     checks.check_output(cfg.output)
+    checks.claim_output(cfg.output)  # before anything in it is read, cleaned or written
     listing = checks.input_listing(cfg.inputs)
     try:
         tokenizer_model = fs.read_bytes(cfg.tokenizer) if cfg.tokenizer else None
@@ -579,10 +580,21 @@ def run(argv: list[str] | None = None) -> dict | None:
     options = PipelineOptions(beam_args(extra))
     dry_run = bool(options.get_all_options().get("dry_run"))
     try:
+        checks.refuse_credentials(parser, args)
         cfg = config_from_args(args, [] if args.inputs or dry_run else default_inputs(args.output))
         tokenizer_model, fingerprint = prepare(cfg, dry_run)
     except (checks.UsageError, ValueError) as error:
+        checks.release_output()
         raise SystemExit(f"{parser.prog}: error: {error}") from None
+    try:
+        return _run_job(cfg, options, dry_run, tokenizer_model, fingerprint)
+    finally:
+        checks.release_output()
+
+
+def _run_job(cfg: JobConfig, options: PipelineOptions, dry_run: bool, tokenizer_model: bytes | None,
+             fingerprint: str) -> dict:
+    """Run the prepared job (the output folder held) and publish it."""
     start = time.time()
     if not dry_run:
         limit_malloc_arenas()

@@ -311,6 +311,7 @@ def run(argv: list[str] | None = None) -> dict:
     parser = build_parser()
     args, extra = parse_job_args(parser, argv)
     try:
+        checks.refuse_credentials(parser, args)
         if args.inputs:
             inputs, media_inputs = args.inputs, args.media_inputs or []
         else:
@@ -319,19 +320,24 @@ def run(argv: list[str] | None = None) -> dict:
         cfg = config_from_args(args, inputs, media_inputs)
         check_values(cfg)
         checks.check_output(cfg.output)
+        checks.claim_output(cfg.output)  # before anything in it is read, cleaned or written
         listing = checks.input_listing(cfg.inputs) + checks.input_listing(cfg.media_inputs, "--media_input")
         fingerprint = checks.fingerprint(cfg.to_json(), listing)
         checks.check_rerun(cfg.output, fingerprint, cfg.to_json(), cfg.overwrite, cfg.prefix)
     except (checks.UsageError, ValueError) as error:
+        checks.release_output()
         raise SystemExit(f"{parser.prog}: error: {error}") from None
-    fs.clean_stale_temporaries(cfg.output)
-    start = time.time()
-    pipeline = beam.Pipeline(options=PipelineOptions(beam_args(extra)))
-    build_pipeline(pipeline, cfg, fingerprint)
-    with progress.live(cfg.output):
-        result = pipeline.run()
-        result.wait_until_finish()
-    return publish(cfg, result, start, f"{cfg.source.upper()} pairs")
+    try:
+        fs.clean_stale_temporaries(cfg.output)
+        start = time.time()
+        pipeline = beam.Pipeline(options=PipelineOptions(beam_args(extra)))
+        build_pipeline(pipeline, cfg, fingerprint)
+        with progress.live(cfg.output):
+            result = pipeline.run()
+            result.wait_until_finish()
+        return publish(cfg, result, start, f"{cfg.source.upper()} pairs")
+    finally:
+        checks.release_output()
 
 
 def main() -> int:

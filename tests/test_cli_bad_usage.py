@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from m3w_builder import export_hf, show
+from tests.conftest import shared_path
 
 
 @pytest.fixture
@@ -87,6 +88,10 @@ def test_the_extract_cli_names_a_page_it_cannot_read(tmp_path, capsys, make):
     (["--near_dup_threshold", "1.5"], "--near_dup_threshold 1.5: must be at most 1"),
     (["--min_doc_images", "9", "--max_doc_images", "3"], "--min_doc_images 9 is above --max_doc_images 3"),
     (["--min_window_images", "6"], "--min_window_images 6 is above --max_images 5"),
+    (["--near_dup_threshold", "nan"], "--near_dup_threshold nan: must be a finite number"),  # ran with no dedup
+    (["--http_socket_timeout", "inf"], "--http_socket_timeout inf: must be a finite number"),
+    (["--http_backoff=-inf"], "--http_backoff -inf: must be a finite number"),
+    (["--samples_per_shard", str(10**20)], f"--samples_per_shard {10**20}: must be at most {2**63 - 1}"),
 ])
 def test_numbers_no_m3w_run_can_honour_stop_the_job_before_it_starts(tmp_path, flags, message):
     """They ran (a shard per sample, a traceback from sentencepiece, JPEGs at quality 101...)."""
@@ -142,3 +147,77 @@ def test_a_config_that_is_a_device_is_refused_unread(tmp_path, capsys):
 
     err = _one_line_exit(capsys, m3w.run, ["--output", str(tmp_path / "out"), "--config", "/dev/zero"])
     assert "a character device, not a plain file" in err
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+@pytest.mark.parametrize("flags", [
+    ["--input", "https://alice:s3cr3tpw@data.commoncrawl.org/crawl-data/x.warc.gz"],
+    ["--input", "in.warc", "--input", "s3://alice:s3cr3tpw@bucket/x.warc.gz"],
+    ["--input", "in.warc", "--http_proxy", "http://alice:s3cr3tpw@proxy.test:3128"],
+    ["--input", "in.warc", "--media_cache", "https://alice:s3cr3tpw@cache.test/c"],
+    ["--input", "in.warc", "--config", "creds.yaml"],
+])
+def test_a_url_flag_with_a_password_is_refused_without_echoing_it(tmp_path, capsys, job, flags):
+    """A password in --input was printed back in Beam's "Unable to get filesystem" error; one in
+    --cc_base or --http_proxy went into dataset.json and the card, and was never sent."""
+    from pipelines import m3w, pairs
+
+    (tmp_path / "in.warc").write_bytes(b"")
+    (tmp_path / "creds.yaml").write_text("mirror_dir: ftp://alice:s3cr3tpw@mirror.test/m\n")
+    flags = [str(tmp_path / f) if f in ("in.warc", "creds.yaml") else f for f in flags]
+    main, base = {"m3w": (m3w.run, []), "pairs": (pairs.run, ["--source", "ltip"])}[job]
+    with pytest.raises(SystemExit) as stopped:
+        main(base + ["--output", str(tmp_path / "out"), *flags])
+    err = str(stopped.value) + capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "a URL with a user name or password (user:password@) is refused" in err
+    assert "***@" in err and "s3cr3tpw" not in err and "alice" not in err and not (tmp_path / "out").exists()
+
+
+def test_a_cc_base_with_a_password_is_refused():
+    from pipelines import m3w
+
+    with pytest.raises(SystemExit) as stopped:
+        m3w.run(["--input", "warc.paths", "--cc_base", "https://u:pw@data.commoncrawl.org/", "--output", "/nonexistent"])
+    assert "--cc_base https://***@data.commoncrawl.org/: a URL with a user name" in str(stopped.value)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+def test_an_output_folder_another_running_job_holds_is_refused_untouched(tmp_path, job):
+    """Two jobs on one --output ran at once: the second deleted the first one's temporary files,
+    wrote its shards over the first one's and published a dataset.json describing neither."""
+    from pipelines import checks, m3w, pairs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    temporary = out / ".m3w-000000.tar.tmp-1234abcd"  # the running job's file being written
+    temporary.write_bytes(b"half a shard")
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / checks.LOCK_NAME).write_text(f"{holder.pid} {__import__('socket').gethostname()}\n")
+        main, base = {"m3w": (m3w.run, ["--input", str(shared_path("warc", "pywb-2.10.0", "example.warc"))]),
+                      "pairs": (pairs.run, ["--source", "ltip", "--input", str(tmp_path / "l.jsonl")])}[job]
+        (tmp_path / "l.jsonl").write_text('{"url": "http://a.test/1.jpg", "caption": "a red bicycle on a wall"}\n')
+        with pytest.raises(SystemExit) as stopped:
+            main(base + ["--output", str(out), "--no_http", "--direct_num_workers=1"])
+        assert f"another job (pid {holder.pid}) is writing this folder" in str(stopped.value)
+        assert "\n" not in str(stopped.value)
+        assert temporary.read_bytes() == b"half a shard" and (out / checks.LOCK_NAME).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.timeout(300)
+def test_the_lock_of_a_job_that_died_is_taken_over_and_removed_at_the_end(tmp_path):
+    from pipelines import checks, m3w
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / checks.LOCK_NAME).write_text(f"{dead.pid} {__import__('socket').gethostname()}\n")
+    dataset = m3w.run(["--input", str(shared_path("warc", "pywb-2.10.0", "example.warc")), "--output", str(out),
+                       "--no_http", "--direct_num_workers=1", "--no_report", "--allow_empty",
+                       "--min_doc_images", "0", "--min_window_images", "0"])
+    assert dataset["stats"]["read/n_archives"] == 1 and not (out / checks.LOCK_NAME).exists()

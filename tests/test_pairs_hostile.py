@@ -58,6 +58,8 @@ def test_local_files_named_with_url_syntax_are_read(tmp_path):
     (["--min_caption_words", "10", "--max_caption_words", "2"], "--min_caption_words 10 is above --max_caption_words 2"),
     (["--min_aspect", "5", "--max_aspect", "1"], "need 0 < min <= max"),
     (["--jpeg_quality", "101"], "--jpeg_quality 101: must be at most 100"),
+    (["--http_max_backoff", "nan"], "--http_max_backoff nan: must be a finite number"),
+    (["--image_size", str(2**70)], f"--image_size {2**70}: must be at most {2**63 - 1}"),
 ])
 def test_sizes_no_run_can_honour_stop_the_job_before_it_starts(tmp_path, flags, message):
     listing = tmp_path / "list.jsonl"

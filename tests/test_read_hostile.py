@@ -251,3 +251,147 @@ def test_userinfo_in_page_and_image_urls_is_never_stored():
     assert resolve(record.url, "//eve:pw@cdn.test/x.jpg") == "https://cdn.test/x.jpg"
     assert without_userinfo("file:///data/a@b.jpg") == "file:///data/a@b.jpg"
     assert without_userinfo("http://host.test/#user@x") == "http://host.test/#user@x"
+
+
+def _chunked(body: bytes, size: int = 200) -> bytes:
+    return b"".join(b"%x\r\n" % len(body[i:i + size]) + body[i:i + size] + b"\r\n"
+                    for i in range(0, len(body), size)) + b"0\r\n\r\n"
+
+
+def _record_warc(body: bytes, http_headers: list[tuple[str, str]], warc_headers: dict | None = None,
+                 url: str = "http://a.test/p") -> bytes:
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    http = StatusAndHeaders("200 OK", http_headers, protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
+                                                  length=len(body), warc_headers_dict=warc_headers or {}))
+    return out.getvalue()
+
+
+_PAGE = _page(1, "http://img.test/1.jpg")
+_GOOD = _chunked(_PAGE)
+
+
+@pytest.mark.parametrize("body, reason", [
+    (_GOOD, None),
+    (_PAGE, None),  # a de-chunked body stored under the original header: read as it is, as warcio does
+    (_GOOD.replace(b"c8\r\n", b"c8;ext=1\r\n", 1), None),
+    (_GOOD[:600] + b"zz\r\n" + _GOOD[600:], "bad_chunked_encoding"),  # chunk-size lines became page text
+    (_GOOD.replace(b"c8\r\n", b"10\r\n", 1), "bad_chunked_encoding"),
+    (b"ffffffffffffffffffff\r\n" + _PAGE, "bad_chunked_encoding"),
+    (b"-5\r\n" + _PAGE, "bad_chunked_encoding"),
+    (_GOOD.replace(b"c8\r\n", b"fffff\r\n", 1), "truncated_record"),  # the rest became one chunk, quietly
+    (_GOOD[:-5], "truncated_record"),  # no last chunk: the capture was cut
+])
+def test_chunked_framing_that_breaks_inside_a_payload_is_counted_not_read_as_text(body, reason):
+    """warcio falls back to reading a chunked body as plain once its framing breaks, so chunk
+    sizes and cut pieces (`c8`, `zz`) were stored as the page's text."""
+    (item,) = _read(_record_warc(body, [("Content-Type", "text/html"), ("Transfer-Encoding", "chunked")]))
+    if reason is None:
+        assert isinstance(item, WebRecord) and item.body == _PAGE
+    else:
+        assert isinstance(item, ReadIssue) and item.reason == reason and item.url == "http://a.test/p", item
+
+
+def test_warcats_bad_chunked_record_is_bad_chunked_encoding():
+    """The real file: chunk size 3, then two bytes; it was a page whose text was `3\\r\\naa\\r\\n0`."""
+    path = shared_path("warc", "warcat-2.2.5", "bad_http_chunked_content.warc")
+    (item,) = read_archive(lambda: open(path, "rb"), str(path))
+    assert item.reason == "bad_chunked_encoding"
+
+
+def test_the_first_segment_of_a_segmented_record_is_counted_not_taken_as_the_page():
+    """WARC 1.1 splits a long record into a first segment and `continuation` records: the first
+    segment's half page was read as the page."""
+    half = _PAGE[: len(_PAGE) // 2]
+    data = _record_warc(half, [("Content-Type", "text/html")], {"WARC-Segment-Number": "1"})
+    rest = io.BytesIO()
+    writer = WARCWriter(rest, gzip=True)
+    writer.write_record(writer.create_warc_record("http://a.test/p", "continuation", payload=io.BytesIO(_PAGE[len(half):]),
+                                                  warc_headers_dict={"WARC-Segment-Number": "2"}))
+    assert [i.reason for i in _read(data + rest.getvalue())] == ["segmented_record", "skipped_continuation"]
+
+
+@pytest.mark.parametrize("text", [b"hello world, no warc here\n" * 100,
+                                  b"The quick brown fox jumps over the lazy dog again\n" * 40])
+def test_text_is_not_read_as_arc_records_one_a_line(text):
+    """warcio takes any line of five words for an ARC header: a text file was 100 records named
+    `hello`, each `bad_content_length` (and a WARNING on stderr); after a WARC, its text as much."""
+    assert [i.reason for i in _read(text)] == ["unknown_format"]
+    assert [i.reason for i in _read(gzip.compress(text))] == ["unknown_format"]
+    warc = shared_path("warc", "pywb-2.10.0", "iana.warc.gz").read_bytes()
+    for data in (warc + gzip.compress(text), warc + text):  # a text file's gzip member appended, or its bytes
+        items = _read(data)
+        assert len(items) == 344 and items[-1].reason == "corrupt" and "first line" in items[-1].detail
+    arc = shared_path("warc", "pywb-2.10.0", "bad.arc")  # pywb's: lengths -1, 1 and abc
+    assert [getattr(i, "reason", "page") for i in read_archive(lambda: open(arc, "rb"), str(arc))] == [
+        "skipped_warcinfo", "page", "page", "corrupt"]
+
+
+@pytest.mark.timeout(300)
+def test_m3w_job_reads_zstd_warcs_and_counts_broken_chunks_segments_and_text(tmp_path):
+    """The job end to end (FnApiRunner): a zstd WARC with a dictionary, named `.warc.gz`, makes
+    the samples its gzip twin makes; a text file named `.warc`, a broken chunked page and a first
+    segment are each one `read/<reason>` with a rejects row."""
+    from tests.test_shards_records import _gzip_members, _zstd_warcs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pages = [(f"http://a.test/{i}", _page(i, f"http://img.test/{i}.jpg"), "text/html", None) for i in range(2)]
+    images = [(f"http://img.test/{i}.jpg", _jpeg(), "image/jpeg", None) for i in range(2)]
+    (folder / "zstd.warc.gz").write_bytes(_zstd_warcs(_gzip_members(_warc(pages + images)))["dictionary"])
+    (folder / "notes.warc").write_bytes(b"hello world, no warc here\n" * 100)
+    (folder / "hostile.warc.gz").write_bytes(
+        _record_warc(_GOOD[:600] + b"zz\r\n" + _GOOD[600:], [("Content-Type", "text/html"), ("Transfer-Encoding", "chunked")],
+                     url="http://b.test/chunked")
+        + _record_warc(_PAGE[:900], [("Content-Type", "text/html")], {"WARC-Segment-Number": "1"}, url="http://b.test/seg"))
+    lying = [(f"http://c.test/{i}", _page(i, "http://img.test/0.jpg"), "text/html", None) for i in (10, 11, 12)]
+    (folder / "lying.warc.gz").write_bytes(_lying_member(_warc(lying), 0, 5))
+    out = tmp_path / "out"
+    stats = run(["--input", str(folder / "*"), "--output", str(out), "--no_http", "--direct_num_workers=1",
+                 "--no_report"])["stats"]
+    assert stats["shard/n_samples"] == 4  # the lying file's pages 11 and 12 too
+    assert stats["read/unknown_format"] == 1 and stats["read/bad_chunked_encoding"] == 1
+    assert stats["read/segmented_record"] == 1 and stats["read/bad_content_length"] == 1
+    rows = {(r["reason"], r["url"] or r["id"].rsplit("/", 1)[-1].split("#")[0])
+            for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"}
+    assert rows == {("unknown_format", "notes.warc"), ("bad_chunked_encoding", "http://b.test/chunked"),
+                    ("segmented_record", "http://b.test/seg"), ("bad_content_length", "http://c.test/10")}
+
+
+def _lying_member(data: bytes, index: int, length: int) -> bytes:
+    """A per-record gzip WARC whose record `index` says `Content-Length: length` in its member."""
+    from tests.test_shards_records import _gzip_members
+
+    members = _gzip_members(data)
+    members[index] = re.sub(rb"\r\nContent-Length: \d+", b"\r\nContent-Length: %d" % length, members[index], count=1)
+    return b"".join(gzip.compress(m) for m in members)
+
+
+@pytest.mark.parametrize("length", [0, 5, 300])
+def test_a_record_that_lies_about_its_length_costs_only_itself_in_a_per_record_gzip_file(length):
+    """warcio read on inside the lying record's member and failed there: every later record of the
+    file was lost in one `corrupt` (a whole Common Crawl WARC of 30k pages, for one bad record)."""
+    pages = [(f"http://a.test/{i}", _page(i, "http://img.test/a.jpg"), "text/html", None) for i in range(5)]
+    items = _read(_lying_member(_warc(pages), 1, length))
+    assert [(getattr(i, "reason", "page"), i.url, i.source) for i in items] == [
+        ("page", "http://a.test/0", "h.warc#0"), ("bad_content_length", "http://a.test/1", "h.warc#1"),
+        ("page", "http://a.test/2", "h.warc#2"), ("page", "http://a.test/3", "h.warc#3"),
+        ("page", "http://a.test/4", "h.warc#4")]
+
+
+def test_a_damaged_member_in_the_middle_of_a_real_warc_costs_only_its_record():
+    """A few bytes of iana.warc.gz flipped in one member (a disk or transfer error): the 171
+    records after it were one `corrupt`."""
+    from tests.test_shards_records import _gzip_members
+
+    iana = shared_path("warc", "pywb-2.10.0", "iana.warc.gz").read_bytes()
+    expected = _read(iana)
+    members = [gzip.compress(m) for m in _gzip_members(iana)]
+    bad = bytearray(members[170])
+    bad[30:40] = b"\xff" * 10  # inside the deflate stream
+    items = _read(b"".join(members[:170] + [bytes(bad)] + members[171:]))
+    summary = [(type(i).__name__, getattr(i, "reason", ""), i.url, i.source) for i in items]
+    want = [(type(i).__name__, getattr(i, "reason", ""), i.url, i.source) for i in expected]
+    assert summary[:170] == want[:170] and summary[171:] == want[171:]
+    assert summary[170][1] == "corrupt" and len(items) == len(expected)

@@ -217,3 +217,59 @@ def test_a_lone_surrogate_escape_fails_its_url_row_and_becomes_u_fffd_in_a_capti
     assert rows["l.jsonl#2"]["caption"] == "a landscape \ufffd photo"
     assert rows["l.jsonl#3"]["caption"] == "a landscape \U0001F600 photo, a pair kept whole"
     assert dataset["stats"]["pairs/kept"] == 2
+
+
+def test_a_caption_that_is_an_object_or_a_list_is_bad_caption_not_its_json_text():
+    """A parquet struct or a JSON object caption was stored as its JSON text (`{"en": "a cat"}`)
+    and trained on; numbers, booleans and dates are still taken as their text."""
+    import datetime
+
+    import pyarrow as pa
+
+    table = pa.table({"url": [f"http://a.test/{i}.jpg" for i in range(2)],
+                      "caption": [{"en": "a cat on a mat", "fr": "un chat"}, {"en": "a dog", "fr": "un chien"}]})
+    assert [(r.error, r.detail, r.caption) for r in _rows("l.parquet", _parquet(table))] == [
+        ("bad_caption", "a JSON object", "")] * 2
+    listed = pa.table({"url": ["http://a.test/1.jpg"], "caption": [["a cat", "on a mat"]]})
+    assert [(r.error, r.detail) for r in _rows("l.parquet", _parquet(listed))] == [("bad_caption", "a list")]
+    dated = pa.table({"url": ["http://a.test/1.jpg"], "caption": [datetime.date(2024, 5, 1)]})
+    assert [(r.error, r.caption) for r in _rows("l.parquet", _parquet(dated))] == [(None, "2024-05-01")]
+    jsonl = b"".join(json.dumps({"url": f"http://a.test/{i}.jpg", "caption": c}).encode() + b"\n"
+                     for i, c in enumerate([{"text": "a cat"}, ["a", "cat"], 1984, True, "a plain caption"]))
+    assert [(r.error, r.caption) for r in _rows("l.jsonl", jsonl)] == [
+        ("bad_caption", ""), ("bad_caption", ""), (None, "1984"), (None, "true"), (None, "a plain caption")]
+
+
+@pytest.mark.timeout(120)
+def test_pairs_job_counts_structured_captions_with_a_manifest_row(tmp_path):
+    """The job end to end (FnApiRunner): the object caption is a counted `bad_caption` drop."""
+    photo = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))[0]
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text(json.dumps({"url": str(photo), "caption": {"en": "a landscape photo from a test suite"}}) + "\n"
+                     + json.dumps({"url": str(photo), "caption": "a landscape photo from a test suite"}) + "\n")
+    out = tmp_path / "out"
+    dataset = run(["--source", "ltip", "--input", str(jsonl), "--output", str(out), "--no_http",
+                   "--direct_num_workers=1", "--no_report"])
+    rows = {r["source"]: r["reason"] for p in out.glob("*.parquet") for r in pq.read_table(p).to_pylist()}
+    assert rows == {"rows.jsonl#1": "bad_caption", "rows.jsonl#2": "success"}
+    assert dataset["stats"]["pairs/kept"] == 1
+
+
+@pytest.mark.parametrize("name", ["wide.csv", "wide.jsonl"])
+def test_a_row_of_100k_columns_is_too_many_columns_unless_extra_cols_names_some(name):
+    """Every column became a manifest column: 20,000 made a 4.6 MB manifest for two rows, a
+    million a schema of ~230 MB per shard."""
+    n = 100_000
+    if name.endswith(".csv"):
+        data = ("url,caption," + ",".join(f"c{i}" for i in range(n)) + "\n"
+                + "http://a.test/1.jpg,a cat on a mat," + ",".join("x" * (i == 7) for i in range(n)) + "\n").encode()
+    else:
+        data = json.dumps({"url": "http://a.test/1.jpg", "caption": "a cat on a mat",
+                           **{f"c{i}": "x" * (i == 7) for i in range(n)}}).encode() + b"\n"
+    (row,) = _rows(name, data)
+    assert row.error == "too_many_columns" and row.detail.startswith(f"{n} columns besides the url and caption")
+    (row,) = _rows(name, data, extra_cols=("c7",))
+    assert row.error is None and row.extra == {"c7": "x"} and row.url == "http://a.test/1.jpg"
+    (row,) = _rows("narrow.csv", b"url,caption," + b",".join(b"c%d" % i for i in range(1024))
+                   + b"\nhttp://a.test/1.jpg,a cat," + b"," * 1023 + b"\n")
+    assert row.error is None and len(row.extra) == 1024

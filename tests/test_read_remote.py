@@ -288,3 +288,112 @@ def test_s3_paths_have_a_working_client_with_the_aws_extra() -> None:
     assert isinstance(FileSystems.get_filesystem("s3://commoncrawl/crawl-data/x.warc.gz"), S3FileSystem)
     client = S3IO(options={"s3_region_name": "us-east-1", "s3_access_key_id": "id", "s3_secret_access_key": "key"}).client
     assert client.client.meta.region_name == "us-east-1"
+
+
+@contextlib.contextmanager
+def _garbage_server(answer: bytes):
+    """A loopback TCP server that answers every connection with `answer` and closes; yields
+    (port, how many connections it took)."""
+    accepted = [0]
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted[0] += 1
+            with conn:
+                conn.settimeout(1)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                    conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], accepted
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("scheme, answer, reason", [
+    ("http", bytes(range(256)) * 4, "remote_bad_response"),  # binary garbage, then close
+    ("http", b"SSH-2.0-OpenSSH_9.6\r\n", "remote_bad_response"),  # another protocol's greeting
+    ("http", b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 200 + b"\r\n", "remote_bad_response"),  # 200 headers
+    ("https", b"HTTP/1.1 400 Bad Request\r\n\r\n", "remote_tls_error"),  # plain HTTP on an https URL
+])
+def test_a_server_that_does_not_speak_http_is_asked_once(scheme, answer, reason) -> None:
+    """It was taken as a transient failure: asked 9 times with 1 s … 60 s of backoff (~4 min per file)."""
+    waits: list[float] = []
+    with _garbage_server(answer) as (port, accepted):
+        url = f"{scheme}://127.0.0.1:{port}/x.warc.gz"
+        with pytest.raises(RemoteError) as raised:
+            RemoteFile(url, FAST, sleep=waits.append).read()
+        assert raised.value.reason == reason and "no HTTP answer" in str(raised.value)
+        assert accepted[0] == 1 and waits == []
+        items = list(read_archive(lambda: open_remote(url, FAST), url))
+    assert [(type(i).__name__, i.reason) for i in items] == [("ReadIssue", reason)]
+
+
+@pytest.mark.timeout(60)
+def test_a_server_that_closes_without_answering_is_still_retried() -> None:
+    with _garbage_server(b"") as (port, accepted):
+        with pytest.raises(RemoteError, match="gave up after 5 failed attempts.*RemoteDisconnected") as raised:
+            RemoteFile(f"http://127.0.0.1:{port}/x.warc.gz", FAST, sleep=lambda s: None).read()
+    assert raised.value.reason == "remote_error" and accepted[0] == 5
+
+
+class _Coded(BaseHTTPRequestHandler):
+    """Serves `body` under `coding`, whatever the client asked for."""
+
+    body = b""
+    coding = ""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.send_header("Content-Encoding", self.coding)
+        self.end_headers()
+        self.wfile.write(self.body)
+
+
+def _read_served(body: bytes, coding: str) -> list[tuple]:
+    handler = type("Handler", (_Coded,), {"body": body, "coding": coding})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/x.warc.gz"
+        return _summary(read_archive(lambda: open_remote(url, FAST), "x.warc.gz"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.timeout(60)
+def test_a_warc_served_under_a_content_coding_is_decoded_or_counted() -> None:
+    """A server that compresses on the fly although asked for identity: gzip and zstd bytes are
+    told by their magic and read; `br` and `deflate` bytes went to warcio as `unknown_format`."""
+    import zstandard
+
+    path = shared_path("warc", "pywb-2.10.0", "example.warc")
+    plain = path.read_bytes()
+    local = _summary(read_archive(lambda: open(path, "rb"), "x.warc.gz"))
+    assert sum(1 for s in local if s[0] == "record") >= 1
+    assert _read_served(plain, "identity") == local
+    assert _read_served(zstandard.ZstdCompressor().compress(plain), "zstd") == local
+    gz = _read_served(gzip.compress(plain), "gzip")
+    assert [s for s in gz if s[3] != "recovered_whole_file_gzip"] == local
+    for coding in ("br", "deflate", "gzip, br"):
+        (issue,) = _read_served(b"\x1b\x00\x00 some brotli bytes" * 10, coding)
+        assert issue[0] == "issue" and issue[3] == "unsupported_encoding", coding

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import struct
 import tarfile
+import zlib
 from collections import Counter
 
 import pytest
 import webdataset as wds
+import zstandard
 
 from m3w_builder.output.shards import MTIME, ShardWriter
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
@@ -114,6 +118,69 @@ def test_lz4_archives_read_as_their_plain_warc_and_cut_or_damaged_ones_are_count
     whole = len(read) - next(i for i, r in enumerate(reversed(read)) if r not in ("corrupt", "corrupt_record"))
     assert 2 < whole < len(plain) and read[:whole] == plain[:whole]
     assert read[whole:] in (["corrupt"], ["corrupt_record", "corrupt"])
+
+
+def _gzip_members(data: bytes) -> list[bytes]:
+    """The decompressed members of a per-record gzip file: one record each."""
+    members = []
+    while data:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        members.append(inflater.decompress(data))
+        data = inflater.unused_data
+    return members
+
+
+def _zstd_warcs(records: list[bytes]) -> dict[str, bytes]:
+    """The records as `.warc.zst` files the way wget-at writes them: a zstd frame per record,
+    plain, and with a trained dictionary in the spec's leading skippable frame (raw, zstd-compressed)."""
+    plain = zstandard.ZstdCompressor(write_checksum=True)
+    trained = zstandard.train_dictionary(8192, records * 4)
+    with_dict = zstandard.ZstdCompressor(dict_data=trained, write_checksum=True)
+    body = b"".join(with_dict.compress(r) for r in records)
+
+    def frame(data: bytes) -> bytes:
+        return b"\x5d\x2a\x4d\x18" + struct.pack("<I", len(data)) + data
+
+    return {"plain": b"".join(plain.compress(r) for r in records), "dictionary": frame(trained.as_bytes()) + body,
+            "compressed_dictionary": frame(plain.compress(trained.as_bytes())) + body}
+
+
+def test_zstd_archives_with_or_without_a_dictionary_read_as_their_gzip_warc():
+    """`.warc.zst` (wget-at, ArchiveTeam; the IIPC WARC-zstd spec) was `unknown_format`: not one
+    record read, under any name."""
+    iana = shared_path("warc", "pywb-2.10.0", "iana.warc.gz").read_bytes()
+    expected = _records(iana)
+    assert sum(isinstance(r, tuple) for r in expected) == 44
+    files = _zstd_warcs(_gzip_members(iana))
+    for name, data in files.items():
+        assert _records(data) == expected, name
+    data = files["dictionary"]
+    size = struct.unpack("<I", data[4:8])[0]
+    cut = _records(data[: len(data) // 2])
+    whole = len(cut) - next(i for i, r in enumerate(reversed(cut)) if r not in ("truncated", "truncated_record"))
+    assert 2 < whole < len(expected) and cut[:whole] == expected[:whole] and cut[whole:]
+    assert _records(data[: 8 + size // 2]) == ["truncated"]  # cut inside its dictionary
+    assert _records(data[8 + size:]) == ["corrupt"]  # frames whose dictionary is missing
+    assert _records(data[:8] + bytes(size) + data[8 + size:]) == ["corrupt"]  # the wrong dictionary
+    assert _records(data[:4] + struct.pack("<I", 2**32 - 1) + data[8:]) == ["corrupt"]  # a 4 GiB one: not held
+    frame = data.index(b"\x28\xb5\x2f\xfd", len(data) // 2)  # a later record's frame
+    damaged = _records(data[:frame + 8] + b"\xff" * 8 + data[frame + 16:])
+    whole = len(damaged) - next(i for i, r in enumerate(reversed(damaged)) if r not in ("corrupt", "corrupt_record"))
+    assert 2 < whole < len(expected) and damaged[:whole] == expected[:whole] and damaged[whole:]
+
+
+def test_a_file_cut_where_warcio_reads_a_record_header_is_counted_as_cut():
+    """A decoder's EOFError while warcio reads a record header is warcio's clean end of file: an
+    LZ4 file cut in a frame's header was `empty_archive` (its first record lost too), a whole-file
+    gzip cut early only `recovered_whole_file_gzip`, a zstd one cut in a frame nothing at all."""
+    lz4 = shared_path("warc", "resiliparse", "warcfile.warc.lz4").read_bytes()
+    second = lz4.index(b"\x04\x22\x4d\x18", 4)
+    assert _records(lz4[:second + 4]) == ["skipped_warcinfo", "truncated"]
+    whole = gzip.compress(shared_path("warc", "resiliparse", "warcfile.warc").read_bytes())
+    assert _records(whole[: len(whole) // 50]) == ["skipped_warcinfo", "recovered_whole_file_gzip", "truncated"]
+    whirlwind = _zstd_warcs(_gzip_members(shared_path("warc", "commoncrawl-whirlwind", "whirlwind.warc.gz").read_bytes()))
+    for data in whirlwind.values():  # 4 records: 807, 744, 75,174 and 707 bytes; the cut is in the third
+        assert _records(data[: len(data) // 2]) == ["skipped_warcinfo", "skipped_request", "truncated"]
 
 
 def test_truncated_archive_keeps_records_before_the_cut(tmp_path):

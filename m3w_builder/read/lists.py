@@ -15,6 +15,11 @@ that cannot be decoded is one `unreadable_rows` row saying how many rows it held
 A CSV quote left open (running past the field limit, 128 KB, or to the end of the file) is one
 `bad_row`; the lines it ran into are read again, each on its own.
 A lone surrogate a JSON escape makes (`\\ud800`) is `bad_url` in the URL and U+FFFD elsewhere.
+A row with more than 1,024 columns besides the url and caption (each becomes a manifest column) is
+`too_many_columns`, unless `--extra_cols` names the ones to keep.
+A caption that is a JSON object or a list (a parquet struct/list column, nested JSON) is
+`bad_caption`: which of its strings is the caption is unknown. A number or a boolean caption is
+its JSON text, a date or a decimal its text (`2024-05-01`, `1.50`).
 
 Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
 from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
@@ -102,6 +107,7 @@ _MAX_HELD = 8 << 20  # bytes held back while the fallback encoding is not settle
 _BATCH_ROWS = 4096  # parquet rows per streamed batch
 
 
+MAX_EXTRA_COLUMNS = 1024  # extra columns a row may carry into the manifest (img2dataset lists have ~20)
 _MAX_LINE = 16 << 20  # bytes of one list line; a longer one is a `row_too_long` row
 _BLOCK = 1 << 16
 _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # splits after a CR that no LF follows (old Mac line ends)
@@ -579,6 +585,10 @@ def make_row(row_id: str, obj: dict, options: ListOptions, encoding: str = "utf-
     """A `ListRow` from a column → value mapping, with the url/caption checks."""
     extra_names = options.extra_cols if options.extra_cols is not None else [
         k for k in obj if k not in (options.url_col, options.caption_col)]
+    if len(extra_names) > MAX_EXTRA_COLUMNS:  # each is a manifest column: a million made a 230 MB schema
+        return ListRow(row_id, error="too_many_columns", encoding=encoding,
+                       detail=f"{len(extra_names)} columns besides the url and caption, over {MAX_EXTRA_COLUMNS} "
+                       "(name those to keep with --extra_cols)")
     extra = {str(k): _plain(obj.get(k)) for k in extra_names}
     row = ListRow(row_id, extra=extra, encoding=encoding)
     if options.url_col not in obj:
@@ -598,5 +608,9 @@ def make_row(row_id: str, obj: dict, options: ListOptions, encoding: str = "utf-
     if caption is None or not str(caption).strip():
         row.error = "missing_caption" if options.caption_col in obj else "no_caption_column"
         return row
-    row.caption = _plain(caption) if isinstance(caption, str) else json.dumps(_plain(caption), ensure_ascii=False)
+    caption = _plain(caption)
+    if isinstance(caption, (dict, list)):  # no one caption to pick: its JSON text is no caption
+        row.error, row.detail = "bad_caption", f"a {'JSON object' if isinstance(caption, dict) else 'list'}"
+        return row
+    row.caption = caption if isinstance(caption, str) else json.dumps(caption)
     return row

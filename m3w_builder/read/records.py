@@ -4,16 +4,24 @@ Every record comes out as a `WebRecord` or as a `ReadIssue` naming why it (or th
 file) could not be read: revisit records, truncated files and bad gzip are counted, never fatal.
 A whole-file gzip (not per-record "chunked" gzip, which warcio refuses) is re-read through `gzip`;
 an LZ4-compressed archive (one LZ4 frame per record, as resiliparse and ChatNoir write them) is
-read through `lz4.frame`.
+read through `lz4.frame`, and a zstd-compressed one (`.warc.zst`, one frame per record, as wget-at
+and ArchiveTeam write them, optionally with the dictionary of the IIPC WARC-zstd spec in a
+leading skippable frame, itself raw or zstd-compressed) through `zstandard`. Both are told by
+their first bytes, whatever the file's name (a `.warc.gz` that is really zstd is read).
 A record whose Content-Length lies (its body cut short or run into the next record) is
 `bad_content_length`; a payload still under a content coding warcio leaves alone (`x-gzip`,
 `gzip, gzip`, `zstd`) is decoded (`read.encoding`); an HTML-labelled record whose bytes are an
-image, a video or a PDF is `not_html`.
+image, a video or a PDF is `not_html`. A chunked payload whose framing breaks is
+`bad_chunked_encoding` and one that ends before its last chunk `truncated_record` (warcio reads
+on as if unchunked: chunk sizes became page text); the first segment of a segmented record
+(WARC 1.1 `continuation`s) is `segmented_record`. A line is taken for an ARC header only when
+its date and length are numbers (warcio takes any five words, so text became a record a line).
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -22,9 +30,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import lz4.frame
+import zstandard
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import BufferedReader
+from warcio.bufferedreaders import BufferedReader, ChunkedDataException, ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ARC2WARCHeadersParser
+from warcio.statusandheaders import StatusAndHeadersParserException
 
 from m3w_builder.drops import Rejected
 from m3w_builder.extract.urls import without_userinfo
@@ -83,8 +94,12 @@ class ReadIssue:
 # a record header cut mid-line gives AttributeError, bad chunked encoding ValueError, a damaged
 # LZ4 frame RuntimeError, ...
 READ_ERRORS = (EOFError, zlib.error, OSError, ValueError, AttributeError, TypeError, IndexError, KeyError,
-               UnicodeError, struct.error, OverflowError, RuntimeError)
+               UnicodeError, struct.error, OverflowError, RuntimeError, zstandard.ZstdError)
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_DICT_MAGIC = b"\x5d\x2a\x4d\x18"  # the skippable frame the WARC-zstd spec keeps its dictionary in
+_BLOCK = 1 << 16  # compressed bytes read at a time
+_MAX_DICT = 16 << 20  # bytes of a zstd dictionary (wget-at's are ~100 KB), compressed or not
 
 
 _WHOLE_FILE_GZIP = "non-chunked gzip"
@@ -94,7 +109,7 @@ _MAX_LINE = 4 << 20  # a WARC/ARC or HTTP header line longer than this is damage
 
 def _reason(err: BaseException) -> str:
     if isinstance(err, RemoteError):  # an http(s) input that could not be read to its end
-        return "remote_error"
+        return err.reason
     return "truncated" if isinstance(err, EOFError) else "corrupt"
 
 
@@ -124,13 +139,22 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
         tdm = rec.http_headers.get_header("tdm-reservation") or ""
     else:
         content_type = rec.rec_headers.get_header("Content-Type") or ""
+    if rec.rec_headers.get_header("WARC-Segment-Number"):  # the first segment: only the start of its payload
+        return ReadIssue("segmented_record", source, url, detail="a record split into segments (continuation "
+                         "records), which are not joined")
     try:
-        body = rec.content_stream().read(max_bytes + 1)
+        stream = rec.content_stream()
+        if isinstance(stream, ChunkedDataReader):
+            stream = _CheckedChunks(rec.raw_stream, decomp_type=stream.decomp_type)
+        body = stream.read(max_bytes + 1)
     except READ_ERRORS as err:  # bad chunked/gzip/brotli body: this record only
         reason = "truncated_record" if isinstance(err, EOFError) else "corrupt_record"  # EOF: an LZ4 file cut here
         return ReadIssue(reason, source, url, detail=_detail(err))
     if len(body) > max_bytes:
         return ReadIssue("record_too_large", source, url)
+    if isinstance(stream, _CheckedChunks) and (stream.broken or stream.cut):
+        reason = "bad_chunked_encoding" if stream.broken else "truncated_record"
+        return ReadIssue(reason, source, url, detail=stream.broken or stream.cut)
     if getattr(rec.raw_stream, "limit", 0) > 0:  # fewer bytes than Content-Length: the file was cut
         return ReadIssue("truncated_record", source, url)
     if status is not None and status != 200:
@@ -153,6 +177,38 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     )
 
 
+_CHUNK_SIZE_LINE = re.compile(rb"[ \t]*-?[0-9A-Fa-f]+[ \t]*(;[^\r\n]*)?\r?\n?")
+
+
+class _CheckedChunks(ChunkedDataReader):
+    """warcio's de-chunker, noting where chunked framing broke: past the first chunk, or at a
+    first line that is a chunk size, warcio quietly reads on as if the body were not chunked, and
+    the chunk-size lines and cut pieces became page text. A body whose first line is no chunk
+    size at all is taken as not chunked, as warcio does (crawlers that store the de-chunked body
+    under the original header)."""
+
+    def __init__(self, stream, decomp_type: str | None = None) -> None:
+        super().__init__(stream, decomp_type=decomp_type)
+        self.chunks = 0
+        self.broken = ""  # why the framing broke, if it did
+        self.cut = ""  # why the body ends before its last chunk, if it does
+
+    def _try_decode(self, length_header: bytes) -> None:
+        if not length_header:
+            self.cut = f"the chunked body ends after {self.chunks} chunks, without its last (empty) chunk"
+        left = getattr(self.stream, "limit", None)  # the record's bytes not read yet
+        try:
+            super()._try_decode(length_header)
+        except ChunkedDataException:
+            if length_header and (self.chunks or _CHUNK_SIZE_LINE.fullmatch(length_header)):
+                self.broken = f"chunked framing broke after {self.chunks} chunks, at {length_header[:40]!r}"
+            raise
+        size = int(length_header[:-2].split(b";")[0], 16)
+        if left is not None and left - self.stream.limit < size:  # warcio ends the body quietly there
+            self.cut = f"the record ends inside chunk {self.chunks + 1}, of {size} bytes"
+        self.chunks += 1
+
+
 def binary_type(body: bytes) -> str | None:
     """The type of bytes that are an image, a video, a PDF or a ZIP archive (what an HTML label
     or name may hide), None for any other (SVG and XML are markup, not binary)."""
@@ -169,9 +225,13 @@ class _CountingReader:
         self.stream = stream
         self.position = 0
         self.head = b""  # the first bytes, to tell an empty file from a damaged tiny one
+        self.cut: EOFError | None = None  # what the decoder raised where the file ends too soon
 
     def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
+        try:
+            data = self.stream.read(size)
+        except EOFError as err:  # warcio takes an EOFError while it reads a header as the clean end
+            self.cut, data = err, b""  # of the file: kept here, it is counted once warcio stops
         if len(self.head) < _HEAD:
             self.head += data[: _HEAD - len(self.head)]
         self.position += len(data)
@@ -207,14 +267,145 @@ class _Prefixed:
 
 @contextmanager
 def _archive_bytes(open_stream: Callable[[], BinaryIO]) -> Iterator[BinaryIO]:
-    """The archive's bytes for warcio: as stored, or LZ4-decoded (warcio reads gzip only)."""
+    """The archive's bytes for warcio: as stored, or LZ4/zstd-decoded (warcio reads gzip only)."""
     with open_stream() as raw:
         head = raw.read(len(_LZ4_MAGIC))
         if head == _LZ4_MAGIC:
-            with lz4.frame.LZ4FrameFile(_Prefixed(head, raw)) as decoded:
-                yield decoded
+            yield _Lz4Frames(_Prefixed(head, raw))
+        elif head == _ZSTD_MAGIC or head == _ZSTD_DICT_MAGIC:
+            dictionary = _zstd_dictionary(raw) if head == _ZSTD_DICT_MAGIC else None
+            frames = _ZstdFrames(raw if dictionary else _Prefixed(head, raw))
+            with zstandard.ZstdDecompressor(dict_data=dictionary).stream_reader(
+                    frames, read_across_frames=True, closefd=False) as decoded:
+                yield _ZstdDecoded(decoded, frames)
         else:
             yield _Prefixed(head, raw)
+
+
+class _Lz4Frames:
+    """The decoded bytes of an LZ4 file, handed on frame by frame: `lz4.frame.LZ4FrameFile` raises
+    for a frame cut short before it returns what the frames before it decoded to in the same
+    read, so the whole records in them were lost with the cut one."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.decoder = lz4.frame.LZ4FrameDecompressor()
+        self.fed = False  # whether the current frame has been given any bytes
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(_BLOCK), b""))
+        while size:
+            if self.decoder.eof:
+                data = self.decoder.unused_data or self.raw.read(_BLOCK)
+                if not data:
+                    return b""
+                self.decoder = lz4.frame.LZ4FrameDecompressor()
+            elif self.decoder.needs_input:
+                data = self.raw.read(_BLOCK)
+                if not data:
+                    if not self.fed:
+                        return b""
+                    raise EOFError("the file ends inside an LZ4 frame")
+            else:
+                data = b""
+            self.fed = self.fed or bool(data)
+            out = self.decoder.decompress(data, size)
+            if out:
+                return out
+        return b""
+
+
+class _ZstdFrames:
+    """The raw bytes of a zstd file on their way to the decoder, followed through the frame
+    format (RFC 8878: frame header, block headers, checksum; skippable frames) without decoding
+    or holding anything, to tell whether the file ends inside a frame."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.pending = b""  # header bytes still to be read whole
+        self.want = 4  # bytes of the next header piece
+        self.state = "magic"
+        self.skip = 0  # payload bytes to pass before the next header piece
+        self.checksum = False
+
+    def ended_inside(self) -> bool:
+        return bool(self.skip or self.pending) or self.state not in ("magic", "unknown")
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        view = memoryview(data)
+        while view and self.state != "unknown":
+            if self.skip:
+                n = min(self.skip, len(view))
+                self.skip, view = self.skip - n, view[n:]
+                continue
+            n = self.want - len(self.pending)
+            self.pending, view = self.pending + bytes(view[:n]), view[n:]
+            if len(self.pending) == self.want:
+                piece, self.pending = self.pending, b""
+                self._header(piece)
+        return data
+
+    def _header(self, piece: bytes) -> None:
+        """Move past one header piece; what follows it is skipped or is the next piece."""
+        if self.state == "magic":
+            if piece == _ZSTD_MAGIC:
+                self.state, self.want = "descriptor", 1
+            elif piece[0] & 0xF0 == 0x50 and piece[1:] == b"\x2a\x4d\x18":  # skippable frame
+                self.state, self.want = "skippable", 4
+            else:
+                self.state = "unknown"  # the decoder says what it is
+        elif self.state == "skippable":
+            self.skip, self.state, self.want = int.from_bytes(piece, "little"), "magic", 4
+        elif self.state == "descriptor":
+            flags = piece[0]
+            single = flags >> 5 & 1
+            self.checksum = bool(flags >> 2 & 1)
+            self.skip = (1 - single) + (0, 1, 2, 4)[flags & 3] + (single, 2, 4, 8)[flags >> 6]
+            self.state, self.want = "block", 3
+        else:  # a block header: last-block bit, type, size
+            value = int.from_bytes(piece, "little")
+            self.skip = 1 if value >> 1 & 3 == 1 else value >> 3  # an RLE block holds one byte
+            if value & 1:
+                self.skip += 4 if self.checksum else 0
+                self.state, self.want = "magic", 4
+
+
+class _ZstdDecoded:
+    """The decoded bytes of a zstd file, ending in `EOFError` where the file ends inside a frame:
+    `zstandard`'s reader ends a cut frame quietly, so a record cut with it (a request record, a
+    header: nothing decoded yet) would vanish uncounted."""
+
+    def __init__(self, decoded: BinaryIO, frames: _ZstdFrames) -> None:
+        self.decoded, self.frames = decoded, frames
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.decoded.read(size)
+        if not data and size and self.frames.ended_inside():
+            raise EOFError("the file ends inside a zstd frame")
+        return data
+
+
+def _zstd_dictionary(raw: BinaryIO) -> zstandard.ZstdCompressionDict:
+    """The dictionary in the skippable frame a WARC-zstd file starts with (its magic already read)."""
+    size = struct.unpack("<I", _read_exactly(raw, 4, "the dictionary frame's size"))[0]
+    if size > _MAX_DICT:
+        raise ValueError(f"a zstd dictionary of {size} bytes, over the {_MAX_DICT}-byte cap")
+    data = _read_exactly(raw, size, f"the {size}-byte zstd dictionary")
+    if data.startswith(_ZSTD_MAGIC):  # the spec lets the dictionary itself be zstd-compressed
+        with zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True) as reader:
+            data = reader.read(_MAX_DICT + 1)
+        if len(data) > _MAX_DICT:
+            raise ValueError(f"a zstd dictionary that decompresses past the {_MAX_DICT}-byte cap")
+    return zstandard.ZstdCompressionDict(data)
+
+
+def _read_exactly(raw: BinaryIO, size: int, what: str) -> bytes:
+    data = raw.read(size)
+    if len(data) < size:
+        raise EOFError(f"the file ends in {what} ({len(data)} of {size} bytes)")
+    return data
 
 
 def _empty(counting: _CountingReader) -> bool:
@@ -293,16 +484,45 @@ def _bounded_readline(reader) -> None:
     reader.readline = readline
 
 
-def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _Progress) -> Iterator[WebRecord | ReadIssue]:
+_ARC_DATE = re.compile(r"\d{8,}")  # YYYYMMDDhhmmss, some shorter or longer
+_ARC_LENGTH = re.compile(r"-?\d+")  # a negative one is a bad record, still an ARC header
+
+
+class _StrictArcHeaders(ARC2WARCHeadersParser):
+    """warcio's ARC header parser, refusing a line whose date or length is no number: warcio takes
+    any line of five words as an ARC record header, so a text file (or the text after a WARC)
+    became one record per line, named by its first word, each `bad_content_length`."""
+
+    def _get_protocol_and_headers(self, headerline: str, parts: list[str]):
+        if not (_ARC_DATE.fullmatch(parts[2]) and _ARC_LENGTH.fullmatch(parts[4])):
+            raise StatusAndHeadersParserException("not an ARC header: its date or length is no number", headerline)
+        return super()._get_protocol_and_headers(headerline, parts)
+
+
+@dataclass
+class _Damage:
+    """Where reading stopped inside a gzip member (its offset in the stream `_iterate` read), and the
+    issue to count for it unless the record that member holds was counted already."""
+
+    member: int
+    issue: ReadIssue | None
+
+
+def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _Progress):
+    """Records of `stream`, then None, or the `_Damage` a per-record gzip file can be read on after
+    (generator return value)."""
     counting = _CountingReader(stream)
     iterator = ArchiveIterator(counting, arc2warc=True)
+    iterator.loader.arc_parser = _StrictArcHeaders()
     reader = iterator.reader  # (the iterator drops it when done)
     _bounded_readline(reader)
     held = _LengthCheck(iterator)
+    last_member = -1  # where the last record read began (for gzip, its member)
     try:
-        for index, rec in enumerate(iterator):
+        for index, rec in enumerate(iterator, progress.records):
             yield from held.release()
             progress.records = index + 1
+            last_member = iterator.offset
             held.hold(_record(rec, f"{path}#{index}", max_bytes) if index >= skip else None)
         yield from held.release()
     except ArchiveLoadFailed as err:
@@ -316,14 +536,22 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
             unknown = "Unknown archive format" in str(err)
             # after records were read, bytes that are no record are damage, not another format
             reason = ("corrupt" if progress.records else "unknown_format") if unknown else "archive_error"
-        yield ReadIssue(reason, f"{path}#{progress.records}", detail=_detail(err))
-        return
+        issue = ReadIssue(reason, f"{path}#{progress.records}", detail=_detail(err))
+        damage = _gzip_damage(iterator, counting, issue, last_member) if reason == "corrupt" else None
+        if damage is None or damage.issue is not None:
+            yield issue
+        return damage
     except READ_ERRORS as err:  # a header cut at the end of the file, or damage in the middle
         yield from held.release()
         cut = isinstance(err, EOFError) or (counting.exhausted() and not _held_bytes(reader))
-        yield ReadIssue("truncated" if cut else "corrupt", f"{path}#{progress.records}", detail=_detail(err))
-        return
-    if progress.records == 0 and reader.num_read == 0 and _empty(counting):
+        issue = ReadIssue("truncated" if cut else "corrupt", f"{path}#{progress.records}", detail=_detail(err))
+        damage = None if cut else _gzip_damage(iterator, counting, issue, last_member)
+        if damage is None or damage.issue is not None:
+            yield issue
+        return damage
+    if counting.cut is not None:  # a compressed frame or member cut short: what it held is lost
+        yield ReadIssue("truncated", f"{path}#{progress.records}", detail=_detail(counting.cut))
+    elif progress.records == 0 and reader.num_read == 0 and _empty(counting):
         yield ReadIssue("empty_archive", path, detail=f"{counting.position} bytes, no content")
     elif iterator.offset < counting.position:
         # warcio stops silently at a record header cut short: the bytes it consumed past the last
@@ -333,26 +561,120 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
                         f"(offset {iterator.offset}) are not a whole record")
 
 
+def _gzip_damage(iterator: ArchiveIterator, counting: _CountingReader, issue: ReadIssue,
+                 last_member: int) -> _Damage | None:
+    """The gzip member reading stopped in, when the file is per-record gzip (each record its own
+    member, as Common Crawl writes them): the records after it can still be read. Its issue is
+    left out when the member is the last record's, already counted (a Content-Length that lied)."""
+    # warcio's (offset, length) of the last member it finished, or (offset, -n) of one it is in
+    member = getattr(iterator, "member_info", None)
+    if not counting.head.startswith(b"\x1f\x8b") or not member or member[0] < 0:
+        return None
+    start = member[0] if member[1] < 0 else member[0] + member[1]
+    return _Damage(start, None if start == last_member else issue)
+
+
+_GZIP_MEMBER = b"\x1f\x8b\x08"  # a gzip member's first bytes (magic, deflate)
+_PROBE = 1024  # bytes a candidate member must decode without error to be taken as one
+
+
+def _member_end(open_stream: Callable[[], BinaryIO], offset: int) -> int | None:
+    """Where the next gzip member after the one at `offset` starts: the end of that member (its
+    output decoded in bounded pieces and dropped), or, when it is damaged, the next place past it
+    where a member starts and decodes. None when there is none."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    fed = 0
+    with open_stream() as raw:
+        _skip(raw, offset)
+        try:
+            while not inflater.eof:
+                data = inflater.unconsumed_tail or raw.read(_BLOCK)
+                if not data:
+                    return None  # cut in this member: nothing after it
+                fed += 0 if inflater.unconsumed_tail else len(data)
+                inflater.decompress(data, _BLOCK)
+            return offset + fed - len(inflater.unused_data)
+        except zlib.error:
+            pass
+    with open_stream() as raw:
+        _skip(raw, offset + 1)
+        return _next_member_start(raw, offset + 1)
+
+
+def _next_member_start(raw: BinaryIO, base: int) -> int | None:
+    """The offset of the first place from `base` where a gzip member starts and decodes."""
+    window = b""
+    while True:
+        data = raw.read(_BLOCK)
+        window += data
+        found = window.find(_GZIP_MEMBER)
+        while found != -1 and (len(window) - found >= _PROBE or not data):
+            try:
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                if inflater.decompress(window[found:found + _PROBE], _PROBE) or inflater.eof:
+                    return base + found
+            except zlib.error:
+                pass
+            found = window.find(_GZIP_MEMBER, found + 1)
+        if not data:
+            return None
+        keep = found if found != -1 else max(len(window) - len(_GZIP_MEMBER) + 1, 0)
+        base, window = base + keep, window[keep:]
+
+
+def _skip(raw: BinaryIO, offset: int) -> None:
+    """Move `raw` to `offset`: seeking where it can, else reading past the bytes (a remote file)."""
+    if offset and getattr(raw, "seekable", lambda: False)():
+        raw.seek(offset)
+        return
+    while offset > 0:
+        data = raw.read(min(offset, 1 << 20))
+        if not data:
+            return
+        offset -= len(data)
+
+
+@contextmanager
+def _opened_at(open_stream: Callable[[], BinaryIO], offset: int) -> Iterator[BinaryIO]:
+    with open_stream() as raw:
+        _skip(raw, offset)
+        yield raw
+
+
 def read_archive(
     open_stream: Callable[[], BinaryIO], path: str, max_record_bytes: int = 50_000_000
 ) -> Iterator[WebRecord | ReadIssue]:
     """Records of one WARC/ARC file; `open_stream()` opens the raw (still compressed) bytes.
 
     Never raises for what the file holds: a cut or damaged archive ends with a `truncated` or
-    `corrupt` issue naming the record index where reading stopped."""
+    `corrupt` issue naming the record index where reading stopped. In a per-record gzip file,
+    reading goes on at the gzip member after the damaged one (one bad record, or a Content-Length
+    that lies, lost every later record of a 1 GB Common Crawl file)."""
     progress = _Progress()
+    start = 0  # where in the file this pass reads from
     try:
-        with _archive_bytes(open_stream) as stream:
-            yield from _iterate(stream, path, max_record_bytes, 0, progress)
-        return
+        while True:
+            with _archive_bytes(lambda: _opened_at(open_stream, start)) as stream:
+                damage = yield from _iterate(stream, path, max_record_bytes, 0, progress)
+            after = _member_end(open_stream, start + damage.member) if damage is not None else None
+            if after is None:
+                if damage is not None and damage.issue is None:  # its record was counted, not the rest
+                    yield ReadIssue("corrupt", f"{path}#{progress.records}", detail="a gzip member that cannot "
+                                    "be read past")
+                return
+            progress.records += damage.issue is not None  # the damaged member held a record of its own
+            start = after
     except ArchiveLoadFailed:
-        pass  # a whole-file gzip: read again below
+        if start:  # a later pass: whole-file gzip is known to be not the case
+            yield ReadIssue("corrupt", f"{path}#{progress.records}", detail="no record after a damaged gzip member")
+            return
     except READ_ERRORS as err:  # the file could not be opened or closed
         yield ReadIssue(_reason(err), f"{path}#{progress.records}", detail=_detail(err))
         return
     yield ReadIssue("recovered_whole_file_gzip", path)
+    seen, progress.records = progress.records, 0  # read again from the first record, those seen skipped
     try:
         with open_stream() as raw, gzip.GzipFile(fileobj=raw) as stream:
-            yield from _iterate(stream, path, max_record_bytes, progress.records, progress)
+            yield from _iterate(stream, path, max_record_bytes, seen, progress)
     except (ArchiveLoadFailed, *READ_ERRORS) as err:
         yield ReadIssue(_reason(err), f"{path}#{progress.records}", detail=_detail(err))

@@ -8,7 +8,10 @@ byte not yet delivered, with bounded retries and exponential backoff (at least a
 default, which Common Crawl asks of its users). A resumed answer must be `206` starting exactly at
 N and carry the same validator (ETag or Last-Modified, sent back as `If-Range`); a server that
 ignores Range or whose file changed raises `RemoteError` instead of silently repeating or
-skipping bytes. Errors that retrying cannot fix (4xx) raise at once.
+skipping bytes. Errors that retrying cannot fix raise at once: a 4xx answer, and a server that
+does not speak HTTP or TLS (a status line or headers that are not HTTP/1.x: `RemoteError.reason`
+`remote_bad_response`; a TLS handshake it fails: `remote_tls_error`). A peer that closes or resets
+the connection is transient and retried.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import http.client
 import io
 import re
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -23,11 +27,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from m3w_builder.options import option
+from m3w_builder.read.encoding import content_codings
 
 USER_AGENT = "m3w-builder/0.1 (WARC reader)"
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+# Content codings whose bytes the archive reader tells by their magic and decodes itself (a server
+# that compresses a WARC on the fly although we ask for identity, or S3 metadata saying gzip)
+_READABLE_CODINGS = frozenset(("gzip", "x-gzip", "zstd"))
 # What a broken connection raises on open or mid-body (ssl.SSLError and TimeoutError are OSErrors).
 _TRANSIENT = (OSError, http.client.HTTPException)
+# What a peer that closed or cut the connection raises; any other HTTPException is a malformed answer.
+_CUT = (http.client.RemoteDisconnected, http.client.IncompleteRead)
+# TLS errors of a connection closed early; any other SSLError is a handshake the server cannot do.
+_TLS_CUT = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
 
 def is_http(path: str) -> bool:
@@ -46,7 +58,11 @@ class RemoteOptions:
 
 class RemoteError(OSError):
     """A remote file that cannot be read in full: a 4xx answer, retries exhausted, or a server
-    that cannot resume (Range ignored, file changed)."""
+    that cannot resume (Range ignored, file changed); `reason` is the count it makes."""
+
+    def __init__(self, message: str, reason: str = "remote_error") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RemoteFile(io.RawIOBase):
@@ -86,6 +102,11 @@ class RemoteFile(io.RawIOBase):
             except RemoteError:
                 raise
             except _TRANSIENT as err:
+                reason = _lasting(err)
+                if reason:
+                    self._drop()
+                    raise RemoteError(f"{self.url}: no HTTP answer at byte {self.position}: "
+                                      f"{type(err).__name__}: {str(err)[:100]}", reason) from None
                 self._fail(f"{type(err).__name__}: {err}")
                 continue
             if n:
@@ -138,7 +159,14 @@ class RemoteFile(io.RawIOBase):
         return True
 
     def _check(self, response: http.client.HTTPResponse) -> None:
-        """Accept a response only if it continues the body exactly where the last one stopped."""
+        """Accept a response only if it continues the body exactly where the last one stopped, in
+        a coding the reader can undo (`br`, `deflate`: `unsupported_encoding`, not garbage)."""
+        unreadable = [c for c in content_codings(response.headers.get("Content-Encoding"))
+                      if c not in _READABLE_CODINGS]
+        if unreadable:
+            response.close()
+            raise RemoteError(f"{self.url}: Content-Encoding {', '.join(unreadable)} cannot be decoded here",
+                              "unsupported_encoding")
         validator = _validator(response)
         if self.position == 0:
             if response.status != 200:
@@ -161,6 +189,17 @@ class RemoteFile(io.RawIOBase):
                               f"of {self.length}")
         if self.length is None and total != "*":
             self.length = int(total)
+
+
+def _lasting(err: BaseException) -> str | None:
+    """The reason when `err` says the server does not speak HTTP or TLS, which no retry changes."""
+    if isinstance(err, urllib.error.URLError) and isinstance(err.reason, BaseException):
+        err = err.reason  # urlopen wraps what the connect and TLS handshake raise
+    if isinstance(err, http.client.HTTPException) and not isinstance(err, _CUT):
+        return "remote_bad_response"
+    if isinstance(err, ssl.SSLError) and not isinstance(err, _TLS_CUT):
+        return "remote_tls_error"
+    return None
 
 
 def _validator(response: http.client.HTTPResponse) -> tuple[str, str] | None:
