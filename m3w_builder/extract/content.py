@@ -380,7 +380,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> 
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
         text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
         budget = boilerplate.MAX_SHARE["comments"] * text
-        for index in comment_headings:
+        for index in sorted(comment_headings):  # in page order: each scan stops at the next (kept) heading
             budget -= _drop_comment_section(blocks, items, kept, index, budget)
         if budget < boilerplate.MAX_SHARE["comments"] * text:
             _drop_orphaned_headings(blocks, items, kept)  # a heading over the dropped comments is orphaned now
