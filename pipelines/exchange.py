@@ -5,8 +5,8 @@ of one element per document makes the launcher grow with the corpus, however com
 elements. A `FileCoGroupByKey` writes its inputs instead: each bundle of a writer step appends its
 (partition, item) rows to one parquet file of its own (`_work/exchange/UUID.parquet`), a row group
 per partition and flush (the partition is `key_bucket` of the item's key, `partitions` of them),
-and emits only the file's name. A step over the partition numbers (`Create(range(P))`, spread by
-a reshuffle of P elements) then reads, for its partition, only that partition's row groups of
+and emits only the file's name. A step over the partition numbers (`Create(range(P))`, which
+spreads them with a reshuffle of P elements) then reads, for its partition, only that partition's row groups of
 every file (the names arrive as a side input, so it starts once every writer is done) and groups
 them by key in memory. Across Beam go the P numbers and one name per written bundle; what a
 reader holds is 1/P of the grouping's input. The groups are those of a `CoGroupByKey` of the same
@@ -21,6 +21,7 @@ decisions are recomputed from the stores' stored keys on every run).
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +36,6 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
 from pipelines import fs
-from pipelines.packing import key_bucket
 
 EXCHANGE = "exchange"  # the folder under the job's `_work/`
 FLUSH_BYTES = 4 << 20  # pickled items a writer holds before it writes them, a row group per partition
@@ -55,6 +55,12 @@ class Exchange:
 
     def group(self) -> FileGroupByKey:
         return FileGroupByKey(self)
+
+
+def key_bucket(key: Any, buckets: int) -> int:
+    """A stable partition of a key (str, bytes, int or a tuple of them), the same on every worker."""
+    digest = hashlib.blake2b(pickle.dumps(key, protocol=4), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % buckets
 
 
 def remove_exchange(folder: str) -> None:
@@ -154,8 +160,7 @@ class FileCoGroupByKey(beam.PTransform):
         files = [inputs[tag] | f"Write_{tag}" >> beam.ParDo(WriteRows(self.exchange, tagged(tag))) for tag in tags]
         paths = beam.pvalue.AsList(files | "Files" >> beam.Flatten())
         pipeline = inputs[tags[0]].pipeline
-        return (pipeline | "Partitions" >> beam.Create(range(self.exchange.partitions))
-                | "Spread" >> beam.Reshuffle()
+        return (pipeline | "Partitions" >> beam.Create(range(self.exchange.partitions))  # reshuffled: spread
                 | "Read" >> beam.ParDo(ReadGroups(tags), paths))
 
 
