@@ -86,3 +86,35 @@ def test_a_reader_holds_its_partition_share(tmp_path: Path) -> None:
     assert read_large < 1.5 * read_small, (read_small, read_large)
     every = [item for p in range(8 * partitions) for item in read_partition(paths_large, p)]
     assert sorted(key for _, key, _ in every) == list(range(large))  # each item once, in one partition
+
+
+# The M3W graph's Beam groupings that are not a file grouping's partition numbers: none has an
+# element per document (input files, stores, combiners' partials per bundle, shards, rejects rows).
+NOT_PER_DOCUMENT = {
+    "Inputs/MaybeReshuffle/Reshuffle/ReshufflePerKey/GroupByKey",
+    "AllFiles/AllFiles/CombinePerKey/GroupByKey",
+    "CountStores/CombineGlobally(CountCombineFn)/CombinePerKey/GroupByKey",
+    "SpreadStores/ReshufflePerKey/GroupByKey",
+    "SmallestHashes/Top(5000)/GroupByKey",
+    "ShardList/ShardList/CombinePerKey/GroupByKey",
+    "Rejects/CountRows/CombineGlobally(CountCombineFn)/CombinePerKey/GroupByKey",
+    "Rejects/GroupRejects",
+}
+
+
+def test_the_m3w_graph_groups_documents_through_files_only(tmp_path: Path) -> None:
+    """Every corpus-level grouping of the job is a file grouping (its only Beam grouping is the
+    reshuffle of its P partition numbers): what the local runner's launcher holds does not grow
+    with the documents. A new per-document `GroupByKey` fails here."""
+    from pipelines.config import build_parser, config_from_args, parse_job_args
+    from pipelines.m3w import build_pipeline
+
+    args, _ = parse_job_args(build_parser(), ["--input", "a.warc.gz", "--input", "b.warc.gz",
+                                              "--output", str(tmp_path / "out")])
+    pipeline = beam.Pipeline()
+    build_pipeline(pipeline, config_from_args(args, []), None, "fingerprint")
+    groupings = [t.unique_name for t in pipeline.to_runner_api().components.transforms.values()
+                 if t.spec.urn == "beam:transform:group_by_key:v1"]
+    through_files = [name for name in groupings if "/Partitions/MaybeReshuffle/" in name]
+    assert len(through_files) == 15  # the decisions' 11, URL counts and routing, the join by store, frequent content
+    assert set(groupings) - set(through_files) == NOT_PER_DOCUMENT
