@@ -4,7 +4,7 @@ The local runner (FnApiRunner) holds every GroupByKey's input in the launcher, s
 of one element per document makes the launcher grow with the corpus, however compact the
 elements. A `FileCoGroupByKey` writes its inputs instead: each bundle of a writer step appends its
 (partition, item) rows to one parquet file of its own (`_work/exchange/UUID.parquet`), a row group
-per partition and flush (the partition is `key_bucket` of the item's key, `partitions` of them),
+per partition and flush (the partition is `key_partition` of the item's key, `partitions` of them),
 and emits only the file's name. A step over the partition numbers (`Create(range(P))`, which
 spreads them with a reshuffle of P elements) then reads, for its partition, only that partition's row groups of
 every file (the names arrive as a side input, so it starts once every writer is done) and groups
@@ -57,10 +57,10 @@ class Exchange:
         return FileGroupByKey(self)
 
 
-def key_bucket(key: Any, buckets: int) -> int:
+def key_partition(key: Any, partitions: int) -> int:
     """A stable partition of a key (str, bytes, int or a tuple of them), the same on every worker."""
     digest = hashlib.blake2b(pickle.dumps(key, protocol=4), digest_size=4).digest()
-    return int.from_bytes(digest, "big") % buckets
+    return int.from_bytes(digest, "big") % partitions
 
 
 def remove_exchange(folder: str) -> None:
@@ -86,7 +86,7 @@ class WriteRows(beam.DoFn):
         partitions = self.exchange.partitions
         for key, item in self.items(element):
             data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-            self._pending.setdefault(key_bucket(key, partitions), []).append(data)
+            self._pending.setdefault(key_partition(key, partitions), []).append(data)
             self._bytes += len(data)
             if self._bytes >= FLUSH_BYTES:
                 self._flush()

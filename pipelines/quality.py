@@ -109,7 +109,7 @@ class Step(beam.PTransform):
     """One dedup decision over the keys of the documents still in the running.
 
     `values(keys)` is what the step reads of a document, `decide` turns (doc_id, value) pairs
-    into `(doc_id, winner)` drops (or, for paragraphs, `(doc_id, packed paragraph keys)` hits). The
+    into `(doc_id, winner)` drops (or, for paragraphs, `(doc_id, paragraph key)` hits). The
     documents' `DocKeys` do not travel with the steps: `Decisions` joins every step's decisions
     onto them once. Its groupings go through files (`exchange`), never a Beam shuffle."""
 
