@@ -70,6 +70,9 @@ class JobConfig:
     tokenizer_sample_docs: int = option(5000, "documents the in-job tokenizer is trained on, at most", low=1)
     tokenizer_sample_chars: int = option(4_000_000, "characters of their text it is trained on, at most "
                                          "(bounds the training's memory, ~25 bytes per character)", low=1000)
+    decision_partitions: int = option(64, "partitions of every corpus-level grouping (dedup decisions, media URL "
+                                      "counts and routing, frequent content), each read and grouped by one worker "
+                                      "from files: a worker holds 1/N of a grouping's keys", low=1)
     seed: int = option(0, "job seed (window sampling)", low=None)
     min_doc_images: int = option(1, "minimum media per document, before and after media resolution")
     max_doc_images: int = option(30, "maximum stored media per document")

@@ -53,6 +53,7 @@ from pipelines.config import (
     parse_job_args,
 )
 from pipelines.documents import extract_stage, filter_stage
+from pipelines.exchange import EXCHANGE, Exchange, remove_exchange
 from pipelines.media_stage import (
     FrequentContent,
     account,
@@ -62,7 +63,6 @@ from pipelines.media_stage import (
     resolve_one,
 )
 from pipelines.metrics import REJECTS
-from pipelines.packing import PackByBucket, PackedCoGroupByKey, unpack
 from pipelines.publish import dataset_json, publish
 from pipelines.quality import (
     PARAGRAPH_DEDUP,
@@ -153,34 +153,26 @@ class DocumentPass(StorePass):
         records.close()
 
 
-URL_BUCKETS = 64  # groups of media URL keys (`PackByBucket`): a worker handles 1/64 of the URLs at once
-
-
-def url_items(kind: int, pairs) -> list[tuple[int, tuple[int, int, str]]]:
-    """(bucket, (kind, url key, store)) items: 0 a document of the store uses the URL, 1 the store
-    holds a crawled record of it. Packed per bucket, not one element per URL and document (the
-    local runner's launcher holds each grouped value as a Python object)."""
-    return [(key % URL_BUCKETS, (kind, key, store)) for key, store in pairs]
-
-
-def record_sources(element):
+def record_sources(element: tuple[int, dict[str, list[str]]]):
     """(store, (url key, stores holding a crawled record of it)) for every store whose documents
-    use the URL, from the packed items of one bucket of URL keys."""
-    wanted: dict[int, set[str]] = defaultdict(set)
-    captured: dict[int, set[str]] = defaultdict(set)
-    for kind, url, store in unpack(element[1]):
-        (captured if kind else wanted)[url].add(store)
-    for url in sorted(captured):
-        sources = sorted(captured[url])
-        for store in sorted(wanted.get(url, ())):
+    use the URL, from the (url key, {"wanted": stores, "captured": stores}) group of one URL."""
+    url, groups = element
+    sources = sorted(set(groups["captured"]))
+    if sources:
+        for store in sorted(set(groups["wanted"])):
             yield store, (url, sources)
 
 
-def over_referenced(limit: int, element):
-    """The URL keys of one bucket referenced more than `limit` times (no limit at 0)."""
-    counts = Counter(unpack(element[1]))
-    if limit > 0:
-        yield from sorted(url for url, n in counts.items() if n > limit)
+def reference_counts(keys) -> list[tuple[int, int]]:
+    """(url key, references) of one document's media: one item per distinct URL of a document."""
+    return sorted(Counter(keys.media_urls).items())
+
+
+def over_referenced(limit: int, element: tuple[int, list[int]]):
+    """The URL key of one group when it is referenced more than `limit` times (no limit at 0)."""
+    url, counts = element
+    if limit > 0 and sum(counts) > limit:
+        yield url
 
 
 class MediaPass(StorePass):
@@ -443,27 +435,27 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     n_stores = beam.pvalue.AsSingleton(stores | "CountStores" >> beam.combiners.Count.Globally())
     documents = (stores | "StoreFiles" >> beam.Map(lambda s: (s[1], s[2])) | "SpreadStores" >> beam.Reshuffle()
                  | "Documents" >> beam.ParDo(DocumentPass(cfg, fingerprint)).with_outputs(CAPTURED, main="keys"))
-    quality = documents.keys | "Quality" >> QualityStage(cfg.quality)
+    exchange = job_exchange(cfg)
+    quality = documents.keys | "Quality" >> QualityStage(cfg.quality, exchange)
     survivors = quality["docs"]
     rejects = [inputs[REJECTS], quality["rejects"]]
 
     limit = cfg.media.max_url_references
     too_frequent = beam.pvalue.AsList(
         survivors
-        | "References" >> beam.ParDo(PackByBucket(lambda k: [(u % URL_BUCKETS, u) for u in k.media_urls]))
-        | "CountReferences" >> beam.GroupByKey()
+        | "References" >> beam.FlatMap(reference_counts)
+        | "CountReferences" >> exchange.group()
         | "FrequentUrls" >> beam.FlatMap(partial(over_referenced, limit)))
-    wanted = survivors | "Wanted" >> beam.ParDo(
-        PackByBucket(lambda k: url_items(0, ((u, k.store) for u in sorted(set(k.media_urls))))))
-    captured = documents[CAPTURED] | "Captured" >> beam.ParDo(PackByBucket(lambda kv: url_items(1, [kv])))
-    sources = ((wanted, captured) | "UrlItems" >> beam.Flatten() | "JoinCaptured" >> beam.GroupByKey()
+    wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in sorted(set(k.media_urls))])
+    sources = ({"wanted": wanted, "captured": documents[CAPTURED]} | "JoinCaptured" >> exchange.cogroup()
                | "RecordSources" >> beam.FlatMap(record_sources))
     by_store = ({"keys": survivors | "KeyByStore" >> beam.Map(lambda k: (k.store, (k.position, k.strip))),
                  "records": sources}
-                | "GroupByStore" >> PackedCoGroupByKey())
+                | "GroupByStore" >> exchange.cogroup())
     media = by_store | "Media" >> beam.ParDo(MediaPass(cfg, fingerprint), too_frequent).with_outputs(
         CONTENT, main="stores")
-    frequent = beam.pvalue.AsList(media[CONTENT] | "FrequentContent" >> FrequentContent(cfg.media.max_content_documents))
+    frequent = beam.pvalue.AsList(media[CONTENT] | "FrequentContent" >> FrequentContent(cfg.media.max_content_documents,
+                                                                                       exchange))
 
     if tokenizer_model is not None:
         model = p | "Tokenizer" >> beam.Create([tokenizer_model])
@@ -484,6 +476,11 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     )
     if cfg.write_rejects:
         _ = tuple(rejects) | "AllRejects" >> beam.Flatten() | "Rejects" >> RejectsFiles(cfg.output)
+
+
+def job_exchange(cfg: JobConfig) -> Exchange:
+    """Where the run's file groupings go (`_work/exchange/`, removed with `_work/`)."""
+    return Exchange(work_path(cfg.output, EXCHANGE), cfg.decision_partitions)
 
 
 def default_inputs(output: str) -> list[str]:
@@ -549,6 +546,7 @@ def prepare(cfg: JobConfig, dry_run: bool) -> tuple[bytes | None, str]:
     fingerprint = checks.fingerprint(cfg.to_json(), listing, tokenizer_model)
     checks.check_rerun(cfg.output, fingerprint, cfg.to_json(), cfg.overwrite, cfg.prefix)
     fs.clean_stale_temporaries(cfg.output)
+    remove_exchange(work_path(cfg.output, EXCHANGE))  # a killed run's groupings: this run makes its own
     if cfg.media.retry_failed:
         print(f"--retry_failed: {prepare_retry(cfg)} failed media items of the previous run will be fetched again")
     return tokenizer_model, fingerprint

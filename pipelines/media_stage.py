@@ -20,6 +20,7 @@ from m3w_builder.media.process import failed
 from m3w_builder.media.resolve import MediaResolver, Resolved, check_request_cap
 from pipelines import fs
 from pipelines.config import JobConfig
+from pipelines.exchange import Exchange
 from pipelines.metrics import REJECTS, count, drop
 from pipelines.stages import error_detail, error_reason
 
@@ -131,19 +132,19 @@ def content_keys(item_id: str, result) -> list[tuple[str, str]]:
 
 class FrequentContent(beam.PTransform):
     """(content key, item id) pairs, each pair once (its item's media pass emits it once) → the
-    sha256/phash values found in more than `limit` items (logos, stock photos, spacers). A combiner
-    counts them: what is shuffled is a partial count per content key, not a value per pair (the
-    local runner's launcher would hold one per pair); the image bytes stay where they are."""
+    sha256/phash values found in more than `limit` items (logos, stock photos, spacers). The pairs
+    are counted per content key through files (`exchange`): a Beam shuffle would keep a partial
+    count per content key and bundle in the local runner's launcher; the image bytes stay where they are."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, exchange: Exchange) -> None:
         super().__init__()
-        self.limit = limit
+        self.limit, self.exchange = limit, exchange
 
     def expand(self, keys):
         limit = self.limit
         return (
             keys
-            | "CountItems" >> beam.combiners.Count.PerKey()
-            | "OverLimit" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)
+            | "GroupItems" >> self.exchange.group()
+            | "OverLimit" >> beam.Filter(lambda kv: limit > 0 and len(kv[1]) > limit)
             | "Keys" >> beam.Keys()
         )

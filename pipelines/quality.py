@@ -7,7 +7,9 @@ isolated). Decisions use the pure rules of `m3w_builder.quality.dedup` over keye
 (normalised URLs, ids, MinHash signatures, paragraph and image-set hashes): each step reads only
 its own value of the documents the earlier steps kept (joined with the earlier losers' ids), and
 all decisions are joined onto the `DocKeys` once, by `doc_id` (`Decisions`): a document's text and
-media never move, and its keys are shuffled once, not once per step. A key that cannot be computed
+media never move, and its keys are grouped once, not once per step. No grouping is a Beam
+shuffle: each goes through files partitioned by its key (`pipelines.exchange`), so neither the
+local runner's launcher nor a worker holds the corpus's keys. A key that cannot be computed
 (`<stage>_keys/error_<Type>`) leaves its document out of that dedup step. Every decision
 transform returns `{"docs": PCollection[DocKeys], "rejects": PCollection}`.
 """
@@ -15,7 +17,6 @@ transform returns `{"docs": PCollection[DocKeys], "rejects": PCollection}`.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,7 +29,6 @@ from m3w_builder.document import Document
 from m3w_builder.drops import Rejected
 from m3w_builder.quality import dedup, minhash
 from m3w_builder.quality.blocklist import BlockList
-from m3w_builder.quality.dedup import PARAGRAPH_KEY_BYTES
 from m3w_builder.quality.keys import (
     DocKeys,
     base_keys,
@@ -41,8 +41,8 @@ from m3w_builder.quality.language import detect_language
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
 from m3w_builder.quality.urlkeys import normalize_url
+from pipelines.exchange import Exchange
 from pipelines.metrics import REJECTS, count
-from pipelines.packing import PackByBucket, PackedCoGroupByKey, PackedGroupByKey, unpack
 from pipelines.stages import (
     Chain,
     Counts,
@@ -83,8 +83,8 @@ def _keys(pcoll: beam.PCollection, label: str, stage: str,
     return keyed.out, keyed[REJECTS]
 
 
-def _still_in(values: beam.PCollection, gone: beam.PCollection | None, step: Step,
-              label: str) -> tuple[beam.PCollection, beam.PCollection]:
+def _still_in(values: beam.PCollection, gone: beam.PCollection | None, step: Step, label: str,
+              exchange: Exchange) -> tuple[beam.PCollection, beam.PCollection]:
     """(doc_id, value) of the documents no earlier step dropped, one per doc_id (`step.pick`
     chooses among its captures' values), and the rejects rows of values that could not be picked
     (`<stage>_keys/error_<Type>`). Only a step's own values and the losers' ids meet in this join;
@@ -99,7 +99,7 @@ def _still_in(values: beam.PCollection, gone: beam.PCollection | None, step: Ste
                 if captures:
                     yield doc_id, captures
 
-        grouped = ({"value": values, "gone": gone} | f"{label}JoinGone" >> PackedCoGroupByKey()
+        grouped = ({"value": values, "gone": gone} | f"{label}JoinGone" >> exchange.cogroup()
                    | f"{label}StillIn" >> beam.FlatMap(alive))
     picked = apply(grouped, f"{label}Pick", LibraryStage(f"{step.stage}_keys", step.pick, many=True))
     return picked.out, picked[REJECTS]
@@ -109,9 +109,9 @@ class Step(beam.PTransform):
     """One dedup decision over the keys of the documents still in the running.
 
     `values(keys)` is what the step reads of a document, `decide` turns (doc_id, value) pairs
-    into `(doc_id, winner)` drops (or, for paragraphs, `(doc_id, packed paragraph keys)` hits). The
+    into `(doc_id, winner)` drops (or, for paragraphs, `(doc_id, paragraph key)` hits). The
     documents' `DocKeys` do not travel with the steps: `Decisions` joins every step's decisions
-    onto them once. Applied alone (`docs | UrlDedup()`) a step returns `{"docs", "rejects"}`."""
+    onto them once. Its groupings go through files (`exchange`), never a Beam shuffle."""
 
     stage = ""
     reason = ""  # the drop reason; "" for a step that marks instead of dropping
@@ -125,12 +125,10 @@ class Step(beam.PTransform):
         doc_id, captures = element
         yield Forward((doc_id, captures[0]))
 
-    def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection | None]:
+    def decide(self, values: beam.PCollection, exchange: Exchange
+               ) -> tuple[beam.PCollection, beam.PCollection | None]:
         """(decisions, rejects rows of keys that could not be computed, or None)."""
         raise NotImplementedError
-
-    def expand(self, docs: beam.PCollection) -> Outputs:
-        return docs | Decisions([(self.label, self)], latest=False)
 
 
 class UrlDedup(Step):
@@ -141,17 +139,14 @@ class UrlDedup(Step):
     def values(self, keys: DocKeys) -> Iterator[tuple[str, Any]]:
         yield keys.doc_id, keys  # the first step: nothing is shuffled before its own grouping
 
-    def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+    def decide(self, values: beam.PCollection, exchange: Exchange) -> tuple[beam.PCollection, beam.PCollection]:
         def url_key(element: tuple[str, DocKeys]) -> Iterator[tuple[str, tuple[float, str]]]:
             keys = element[1]
             yield normalize_url(keys.url), (dedup.capture_time(keys.fetch_time), keys.doc_id)
 
         keys, key_rejects = _keys(values, "KeyByUrl", URL_DEDUP, url_key)
-        decisions = keys | "GroupByUrl" >> PackedGroupByKey() | "Losers" >> beam.FlatMap(lambda kv: dedup.url_losers(kv[1]))
+        decisions = keys | "GroupByUrl" >> exchange.group() | "Losers" >> beam.FlatMap(lambda kv: dedup.url_losers(kv[1]))
         return decisions, key_rejects
-
-
-BAND_BUCKETS = 64  # groups of band keys: a worker counts 1/64 of the corpus's band keys at once
 
 
 class NearDupDedup(Step):
@@ -160,9 +155,9 @@ class NearDupDedup(Step):
     The documents sharing a band key are an LSH bucket; each document of a bucket is paired with
     at most `max_candidates` smaller ids of that bucket (the smallest ones), bounding the pairs of
     huge exact-duplicate buckets; candidate pairs are deduplicated, joined with both signatures
-    and kept when their estimated Jaccard ≥ `threshold`. The (band key, doc id) items travel
-    packed (`PackByBucket`, one of `BAND_BUCKETS` groups by the key's digest), not one element
-    per band: 16 per document cost ~4 KB each in the local runner's launcher, packed ~0.4 KB.
+    and kept when their estimated Jaccard ≥ `threshold`. Every grouping (band keys, distinct
+    pairs, both signature joins) goes through files (`pipelines.exchange`): 16 band keys per
+    document would cost ~4 KB each in the local runner's launcher as Beam elements.
     """
 
     stage, reason = NEAR_DUP, "near_duplicate"
@@ -181,22 +176,18 @@ class NearDupDedup(Step):
         if keys.signature is not None:
             yield keys.doc_id, keys.signature
 
-    def decide(self, sigs: beam.PCollection) -> tuple[beam.PCollection, None]:
+    def decide(self, sigs: beam.PCollection, exchange: Exchange) -> tuple[beam.PCollection, None]:
         params, threshold, max_candidates = self.params, self.threshold, self.max_candidates
 
-        def band_items(element: tuple[str, bytes]) -> Iterator[tuple[int, tuple[bytes, bytes | str]]]:
+        def band_items(element: tuple[str, bytes]) -> Iterator[tuple[bytes, bytes | str]]:
             ref = compact_id(element[0])
             for key in minhash.band_keys(np.frombuffer(element[1], dtype=np.uint32), params):
-                yield key[1] % BAND_BUCKETS, (key, ref)  # key[0] is the band, key[1:] its digest
+                yield key, ref  # key[0] is the band, key[1:] its digest
 
-        def bucket_pairs(element: tuple[int, Iterable[bytes]]) -> Iterable[tuple[str, str]]:
-            by_key: dict[bytes, list[bytes | str]] = defaultdict(list)
-            for key, ref in unpack(element[1]):
-                by_key[key].append(ref)
-            for key in sorted(by_key):
-                for pair in dedup.candidate_pairs((full_id(i) for i in by_key[key]), max_candidates):
-                    count(NEAR_DUP, "n_candidate_pairs")
-                    yield pair
+        def bucket_pairs(element: tuple[bytes, list[bytes | str]]) -> Iterable[tuple[str, str]]:
+            for pair in dedup.candidate_pairs((full_id(i) for i in element[1]), max_candidates):
+                count(NEAR_DUP, "n_candidate_pairs")
+                yield pair
 
         def with_larger_sig(
             element: tuple[str, dict[str, Iterable[Any]]],
@@ -220,20 +211,20 @@ class NearDupDedup(Step):
 
         pairs = (
             sigs
-            | "BandKeys" >> beam.ParDo(PackByBucket(band_items))
-            | "GroupBands" >> beam.GroupByKey()
+            | "BandKeys" >> beam.FlatMap(band_items)
+            | "GroupBands" >> exchange.group()
             | "CandidatePairs" >> beam.FlatMap(bucket_pairs)
             | "PairKeys" >> beam.Map(lambda pair: (pair, None))
-            | "DistinctPairs" >> PackedGroupByKey()
+            | "DistinctPairs" >> exchange.group()
             | "Pairs" >> beam.Keys()
         )
         by_larger = {"sig": sigs, "smaller": pairs | "KeyByLarger" >> beam.Map(lambda p: (p[1], p[0]))}
         halves = (
-            by_larger | "JoinLarger" >> PackedCoGroupByKey() | "LargerSig" >> beam.FlatMap(with_larger_sig)
+            by_larger | "JoinLarger" >> exchange.cogroup() | "LargerSig" >> beam.FlatMap(with_larger_sig)
         )
         decisions = (
             {"sig": sigs, "larger": halves}
-            | "JoinSmaller" >> PackedCoGroupByKey()
+            | "JoinSmaller" >> exchange.cogroup()
             | "Verify" >> beam.FlatMap(verify)
         )
         return decisions, None
@@ -259,57 +250,35 @@ class ImageSetDedup(Step):
         if latest.image_set is not None:
             yield Forward((doc_id, latest.image_set))
 
-    def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, None]:
+    def decide(self, values: beam.PCollection, exchange: Exchange) -> tuple[beam.PCollection, None]:
         decisions = (
             values
             | "KeyByImageSet" >> beam.Map(lambda kv: (kv[1], kv[0]))
-            | "GroupSets" >> PackedGroupByKey()
+            | "GroupSets" >> exchange.group()
             | "Losers" >> beam.FlatMap(lambda kv: dedup.smallest_wins(kv[1]))
         )
         return decisions, None
 
 
 _SITE_DIGEST_BYTES = 8
-PARAGRAPH_BUCKETS = 4  # groups per site: one element per (document, bucket), a big site spread over 4 keys
 
 
-def site_bucket_key(site: str, bucket: int) -> bytes:
-    """One bucket of one site's paragraphs as 9 bytes (8-byte digest of the site, the bucket):
-    what a document's packed paragraph keys are grouped by."""
+def site_paragraph_key(site: str, paragraph: bytes) -> bytes:
+    """One paragraph of one site as 16 bytes (8-byte digest of the site, the paragraph key): what
+    paragraph occurrences are grouped by, so that no site is a hot key (a big site's paragraphs
+    spread over every partition; only a paragraph shared by all its pages is a large group)."""
     digest = hashlib.blake2b(site.encode("utf-8", "surrogatepass"), digest_size=_SITE_DIGEST_BYTES).digest()
-    return digest + bytes((bucket,))
+    return digest + paragraph
 
 
-def site_wide_paragraphs(group: Iterable[tuple[bytes | str, bytes]], min_docs: int) -> Iterator[tuple[str, bytes]]:
-    """(doc_id, packed keys) for each document of one site bucket that holds paragraphs found in
-    ≥ `min_docs` of its documents. A big site is a hot key, so the group is counted in arrays
-    (16 bytes per paragraph occurrence, sorted once), not in a set per paragraph (~300 bytes):
-    a site of 10^6 pages stays within a few hundred MB."""
-    index: dict[bytes | str, int] = {}  # a capture seen twice counts once
-    packs, owners = [], []
-    for ref, packed in group:
-        packs.append(packed)
-        owners.append(index.setdefault(ref, len(index)))
-    if not packs:
-        return
-    keys = np.frombuffer(b"".join(packs), dtype=">u8").astype(np.uint64)  # big-endian: numeric order is byte order
-    docs = np.repeat(np.array(owners, dtype=np.int64), [len(p) // PARAGRAPH_KEY_BYTES for p in packs])
-    order = np.lexsort((docs, keys))  # by paragraph, then document
-    keys, docs = keys[order], docs[order]
-    new = np.r_[True, (keys[1:] != keys[:-1]) | (docs[1:] != docs[:-1])]
-    keys, docs = keys[new], docs[new]  # one (paragraph, document) pair each
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    counts = np.diff(np.r_[starts, len(keys)])
-    frequent = np.repeat(counts >= min_docs, counts)
-    if not frequent.any():
-        return
-    keys, docs = keys[frequent], docs[frequent]
-    order = np.lexsort((keys, docs))  # by document, its keys sorted
-    keys, docs = keys[order], docs[order]
-    refs = list(index)
-    starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
-    for start, end in zip(starts, np.r_[starts[1:], len(docs)]):
-        yield full_id(refs[int(docs[start])]), keys[start:end].astype(">u8").tobytes()
+def site_wide_hits(element: tuple[bytes, list[bytes | str]], min_docs: int) -> Iterator[tuple[str, bytes]]:
+    """(doc_id, paragraph key) for each document of one (site, paragraph) group when the paragraph
+    is found in ≥ `min_docs` distinct documents of the site (a capture seen twice counts once)."""
+    key, refs = element
+    distinct = set(refs)
+    if len(distinct) >= min_docs:
+        for ref in distinct:
+            yield full_id(ref), key[_SITE_DIGEST_BYTES:]
 
 
 class DomainParagraphDedup(Step):
@@ -317,10 +286,9 @@ class DomainParagraphDedup(Step):
     navigation, footers, cookie banners. Each document's `DocKeys.strip` gets its repeated
     paragraphs; the media pass that loads the text removes them (`strip_paragraphs`).
 
-    A document sends one element per (site, bucket of its paragraph keys) holding those keys packed,
-    not one per paragraph: the local runner keeps a grouping's input in the launcher, where ~50
-    paragraph elements per document cost ~9 KB and one packed element per bucket a few hundred
-    bytes. The counting per paragraph happens in the worker that gets the group; it decides the same."""
+    Occurrences are grouped per (site, paragraph) (`site_paragraph_key`), through files: ~50 per
+    document would cost ~9 KB of the local runner's launcher as Beam elements, and a grouping per
+    site would make a big site one reader's load."""
 
     stage = PARAGRAPH_DEDUP
 
@@ -332,26 +300,18 @@ class DomainParagraphDedup(Step):
         if keys.paragraphs:
             yield keys.doc_id, (keys.site, keys.paragraphs)
 
-    def decide(self, values: beam.PCollection) -> tuple[beam.PCollection, None]:
-        min_docs = self.min_docs
-
-        def by_bucket(element: tuple[str, tuple[str, bytes]]) -> Iterator[tuple[bytes, tuple[bytes | str, bytes]]]:
+    def decide(self, values: beam.PCollection, exchange: Exchange) -> tuple[beam.PCollection, None]:
+        def occurrences(element: tuple[str, tuple[str, bytes]]) -> Iterator[tuple[bytes, bytes | str]]:
             doc_id, (site, packed) = element
-            buckets: dict[int, list[bytes]] = {}
-            for key in unpack_paragraphs(packed):
-                buckets.setdefault(key[0] % PARAGRAPH_BUCKETS, []).append(key)
             ref = compact_id(doc_id)
-            for bucket in sorted(buckets):
-                yield site_bucket_key(site, bucket), (ref, b"".join(buckets[bucket]))
-
-        def repeated(element: tuple[bytes, Iterable[tuple[bytes | str, bytes]]]) -> Iterator[tuple[str, bytes]]:
-            yield from site_wide_paragraphs(element[1], min_docs)
+            for key in unpack_paragraphs(packed):
+                yield site_paragraph_key(site, key), ref
 
         hits = (
             values
-            | "ParagraphBuckets" >> beam.FlatMap(by_bucket)
-            | "GroupParagraphs" >> beam.GroupByKey()
-            | "Repeated" >> beam.FlatMap(repeated)
+            | "Occurrences" >> beam.FlatMap(occurrences)
+            | "GroupParagraphs" >> exchange.group()
+            | "Repeated" >> beam.FlatMap(site_wide_hits, self.min_docs)
         )
         return hits, None
 
@@ -383,7 +343,7 @@ def mark_paragraphs(item: Item) -> Iterator[Any]:
     """Stage function (`paragraph_dedup`): every capture gets the document's site-wide paragraphs
     as its `strip` set (removed by the media pass, which counts them)."""
     doc_id, copies, decisions = item
-    remove = frozenset(key for packed in decisions.get(PARAGRAPH_DEDUP, ()) for key in unpack_paragraphs(packed))
+    remove = frozenset(decisions.get(PARAGRAPH_DEDUP, ()))
     yield Forward((doc_id, [replace(c, strip=remove) for c in copies], decisions))
 
 
@@ -426,11 +386,11 @@ class Decisions(beam.PTransform):
     """Run dedup `steps` in order, each over the values of the documents the earlier ones kept,
     then join every decision onto the documents' `DocKeys` once and settle them in one chain of
     stages (counted per step as if each ran alone). With `latest`, one capture per doc_id goes on
-    (`assemble/duplicate_document`)."""
+    (`assemble/duplicate_document`). Every grouping goes through `exchange`'s files."""
 
-    def __init__(self, steps: list[tuple[str, Step]], latest: bool = True) -> None:
+    def __init__(self, steps: list[tuple[str, Step]], exchange: Exchange, latest: bool = True) -> None:
         super().__init__()
-        self.steps, self.latest = steps, latest
+        self.steps, self.exchange, self.latest = steps, exchange, latest
 
     def expand(self, docs: beam.PCollection) -> Outputs:
         decided: dict[str, beam.PCollection] = {}
@@ -438,9 +398,10 @@ class Decisions(beam.PTransform):
         stages: list[LibraryStage] = []
         gone = None
         for name, step in self.steps:
-            values, pick_rejects = _still_in(docs | f"{name}Values" >> beam.FlatMap(step.values), gone, step, name)
+            values, pick_rejects = _still_in(docs | f"{name}Values" >> beam.FlatMap(step.values), gone, step, name,
+                                             self.exchange)
             rejects.append(pick_rejects)
-            out = values | name >> _Decide(step)
+            out = values | name >> _Decide(step, self.exchange)
             decisions = decided[step.stage] = out["decisions"]
             if "rejects" in out:
                 rejects.append(out["rejects"])
@@ -452,7 +413,7 @@ class Decisions(beam.PTransform):
                 stages.append(LibraryStage(step.stage, mark_paragraphs, many=True))
         if self.latest:
             stages.append(LibraryStage("assemble", keep_latest_capture, many=True))
-        joined = ({"doc": docs | "ShedKeys" >> beam.Map(_shed), **decided} | "JoinDecisions" >> PackedCoGroupByKey()
+        joined = ({"doc": docs | "ShedKeys" >> beam.Map(_shed), **decided} | "JoinDecisions" >> self.exchange.cogroup()
                   | "Captures" >> beam.FlatMap(_captures))
         settled = joined | "Settle" >> beam.ParDo(RunChain(Chain(stages))).with_outputs(REJECTS, main="docs")
         kept = settled.docs if self.latest else settled.docs | "EachCapture" >> beam.FlatMap(lambda item: item[1])
@@ -463,12 +424,12 @@ class Decisions(beam.PTransform):
 class _Decide(beam.PTransform):
     """A step's `decide` under its own label."""
 
-    def __init__(self, step: Step) -> None:
+    def __init__(self, step: Step, exchange: Exchange) -> None:
         super().__init__()
-        self.step = step
+        self.step, self.exchange = step, exchange
 
     def expand(self, values: beam.PCollection) -> Outputs:
-        decisions, rejects = self.step.decide(values)
+        decisions, rejects = self.step.decide(values, self.exchange)
         return {"decisions": decisions} if rejects is None else {"decisions": decisions, "rejects": rejects}
 
 
@@ -615,9 +576,9 @@ class QualityStage(beam.PTransform):
     `DocKeys`, one per doc_id, with their `strip` sets.
     """
 
-    def __init__(self, options: QualityOptions) -> None:
+    def __init__(self, options: QualityOptions, exchange: Exchange) -> None:
         super().__init__()
-        self.options = options
+        self.options, self.exchange = options, exchange
 
     def steps(self) -> list[tuple[str, Step]]:
         o = self.options
@@ -630,4 +591,4 @@ class QualityStage(beam.PTransform):
         return [(name, make()) for name, enabled, make in candidates if enabled]
 
     def expand(self, docs: beam.PCollection) -> Outputs:
-        return docs | "Decisions" >> Decisions(self.steps(), latest=True)
+        return docs | "Decisions" >> Decisions(self.steps(), self.exchange, latest=True)

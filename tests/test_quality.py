@@ -28,6 +28,7 @@ from m3w_builder.quality.optout import (
 from m3w_builder.quality.prepass import PrepassConfig, prepass_reason
 from m3w_builder.quality.urlkeys import normalize_url
 from pipelines import quality
+from pipelines.exchange import Exchange
 from pipelines.metrics import NAMESPACE, REJECTS, recording
 from pipelines.stages import Chain, LibraryStage
 
@@ -80,9 +81,10 @@ def keyed(docs: list[Document], options: QualityOptions | None = None) -> tuple[
 
 def run(transform, items: list, tmp_path: Path, options: QualityOptions | None = None
         ) -> tuple[list, list[dict], dict[str, int]]:
-    """Run `transform` (a decision transform over DocKeys, or a per-document `LibraryStage`) over
-    `items`; return kept items (documents, with site-wide paragraphs removed), rejects rows and
-    `m3w` counters. Documents given to a decision transform go through `keyed` first."""
+    """Run `transform` (a decision `Step` or `QualityStage` over DocKeys, or a per-document
+    `LibraryStage`) over `items`; return kept items (documents, with site-wide paragraphs removed),
+    rejects rows and `m3w` counters. Documents given to a decision transform go through `keyed`
+    first; a `Step` runs alone (every capture goes on), its groupings in `tmp_path`'s files."""
     stage = isinstance(transform, LibraryStage)
     documents = items and isinstance(items[0], Document)
     pre_rows: list[dict] = []
@@ -95,7 +97,12 @@ def run(transform, items: list, tmp_path: Path, options: QualityOptions | None =
         inputs = items
     pipeline = beam.Pipeline(runner=FnApiRunner())
     created = pipeline | beam.Create(inputs, reshuffle=False)
-    out = created | beam.ParDo(transform).with_outputs(REJECTS, main="docs") if stage else created | transform
+    if stage:
+        out = created | beam.ParDo(transform).with_outputs(REJECTS, main="docs")
+    elif isinstance(transform, quality.Step):
+        out = created | quality.Decisions([(type(transform).__name__, transform)], exchange(tmp_path), latest=False)
+    else:
+        out = created | transform
     out["docs"] | "EncodeDocs" >> beam.Map(lambda d: pickle.dumps(d).hex()) | "WriteDocs" >> beam.io.WriteToText(
         str(tmp_path / "docs"))
     out["rejects"] | "EncodeRejects" >> beam.Map(json.dumps) | "WriteRejects" >> beam.io.WriteToText(
@@ -118,6 +125,11 @@ def run(transform, items: list, tmp_path: Path, options: QualityOptions | None =
         kept = [dedup.strip_paragraphs(by_key[(k.doc_id, k.fetch_time, k.source)], set(k.strip))[0] for k in kept]
     rows = pre_rows + [json.loads(line) for line in read("rejects")]
     return kept, rows, counters
+
+
+def exchange(tmp_path: Path) -> Exchange:
+    """File groupings in a test's folder, with fewer partitions than keys (several keys a partition)."""
+    return Exchange(str(tmp_path / "exchange"), 4)
 
 
 def reasons(rejects: list[dict]) -> dict[str, str]:
@@ -249,7 +261,7 @@ def test_image_set_of_the_latest_capture_decides(tmp_path: Path) -> None:
                          "fetch_time": "2024-01-01T00:00:00Z"})
     options = QualityOptions(language_id=False, near_dup=False, paragraph_dedup=False)
     for order in ([old, latest, other], [other, latest, old]):
-        kept, rejects, _ = run(quality.QualityStage(options), order, tmp_path / str(id(order)), options)
+        kept, rejects, _ = run(quality.QualityStage(options, exchange(tmp_path / str(id(order)))), order, tmp_path / str(id(order)), options)
         assert sorted((d.doc_id, d.fetch_time) for d in kept) == sorted(
             [(old.doc_id, latest.fetch_time), (other.doc_id, other.fetch_time)])
         assert reasons(rejects) == {old.doc_id: "url_dedup/url_duplicate"}
@@ -282,10 +294,10 @@ def test_domain_paragraph_dedup(tmp_path: Path) -> None:
     assert counters["paragraph_dedup/n_paragraphs_removed"] == 4
 
 
-def test_domain_paragraph_dedup_decides_per_site_paragraph_across_buckets(tmp_path: Path) -> None:
-    """Packed per (site, bucket), the paragraphs found site-wide are those a per-paragraph count
-    finds: many shared paragraphs (every bucket), sites of 2–4 documents, a paragraph shared across
-    sites only."""
+def test_domain_paragraph_dedup_decides_per_site_paragraph_across_partitions(tmp_path: Path) -> None:
+    """Grouped per (site, paragraph) in 4 file partitions, the paragraphs found site-wide are those
+    a per-paragraph count finds: many shared paragraphs (every partition), sites of 2–4 documents,
+    a paragraph shared across sites only."""
     rng = random.Random(7)
     shared = [f"Shared block {i}: {words(1000 + i, 12)}" for i in range(40)]
     docs = []
@@ -305,7 +317,6 @@ def test_domain_paragraph_dedup_decides_per_site_paragraph_across_buckets(tmp_pa
     strips = {k.doc_id: k.strip for k in decided}
     assert strips == expected
     assert sum(map(len, strips.values())) > 20
-    assert len({key[0] % quality.PARAGRAPH_BUCKETS for v in strips.values() for key in v}) == quality.PARAGRAPH_BUCKETS
 
 
 def test_language_allow_list(tmp_path: Path) -> None:
@@ -373,7 +384,7 @@ def test_quality_stage_from_options(tmp_path: Path) -> None:
     spam = make_doc("https://spam.example/x", article)
     german = make_doc("https://de.example/x", [DE] * 3)
     kept, rejects, counters = run(
-        quality.QualityStage(options), [original, recapture, mirror, second, spam, german], tmp_path, options
+        quality.QualityStage(options, exchange(tmp_path)), [original, recapture, mirror, second, spam, german], tmp_path, options
     )
 
     expected_drops = {
@@ -385,7 +396,7 @@ def test_quality_stage_from_options(tmp_path: Path) -> None:
     assert reasons(rejects) == expected_drops
     assert all(d.language == "en" for d in kept) and len(kept) == 2
     assert all("Follow us" not in d.text for d in kept if "news.example" in d.url)
-    assert [name for name, _ in quality.QualityStage(options).steps()] == [
+    assert [name for name, _ in quality.QualityStage(options, exchange(tmp_path)).steps()] == [
         "UrlDedup",
         "NearDup",
         "ImageSetDedup",
@@ -405,7 +416,8 @@ def parse_quality(argv: list[str]) -> QualityOptions:
 
 def test_quality_stage_parts_switch_off() -> None:
     options = parse_quality(["--no_language_id", "--no_near_dup", "--no_paragraph_dedup"])
-    assert [name for name, _ in quality.QualityStage(options).steps()] == ["UrlDedup", "ImageSetDedup"]
+    assert [name for name, _ in quality.QualityStage(options, exchange(Path("unused"))).steps()] == [
+        "UrlDedup", "ImageSetDedup"]
     assert parse_quality(["--blocklist", "a", "--blocklist", "b"]).blocklist == ("a", "b")
     with pytest.raises(ValueError):
         parse_quality(["--no_language_id", "--languages", "en"])
@@ -475,24 +487,12 @@ def test_detect_language() -> None:
     assert detect_language("12345 !!! ---") == ("und", 0.0)
 
 
-def test_site_wide_paragraphs_counts_each_document_once_per_paragraph() -> None:
-    """The array count of one site bucket equals a set count per paragraph, with a capture of the
-    same document sent twice (it counts once) and ids in both forms (16 bytes, other strings)."""
-    rng = random.Random(3)
-    for _ in range(200):
-        pool = [rng.randbytes(8) for _ in range(rng.randint(1, 20))]
-        group = []
-        for d in range(rng.randint(1, 10)):
-            ref = group[0][0] if group and rng.random() < 0.15 else rng.randbytes(16) if rng.random() < 0.8 else f"id{d}"
-            group.append((ref, quality.pack_paragraphs(set(rng.sample(pool, rng.randint(1, len(pool)))))))
-        min_docs = rng.randint(1, 4)
-        seen: dict[bytes, set] = {}
-        for ref, packed in group:
-            for key in quality.unpack_paragraphs(packed):
-                seen.setdefault(key, set()).add(ref)
-        expected: dict[str, set[bytes]] = {}
-        for key, refs in seen.items():
-            for ref in refs if len(refs) >= min_docs else ():
-                expected.setdefault(quality.full_id(ref), set()).add(key)
-        got = dict(quality.site_wide_paragraphs(group, min_docs))
-        assert got == {doc: quality.pack_paragraphs(keys) for doc, keys in expected.items()}
+def test_site_wide_hits_count_each_document_once_per_paragraph() -> None:
+    """One (site, paragraph) group is site-wide at `min_docs` distinct documents: a capture of the
+    same document sent twice counts once, ids in both forms (16 bytes, other strings) come back whole."""
+    key = quality.site_paragraph_key("food.example", b"\x01" * 8)
+    ref = quality.compact_id("ab" * 16)
+    assert dict(quality.site_wide_hits((key, [ref, ref, "id-2"]), 3)) == {}
+    assert dict(quality.site_wide_hits((key, [ref, ref, "id-2", "id-3"]), 3)) == {
+        "ab" * 16: b"\x01" * 8, "id-2": b"\x01" * 8, "id-3": b"\x01" * 8}
+    assert quality.site_paragraph_key("a.example", b"\x01" * 8) != key

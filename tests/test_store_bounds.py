@@ -91,15 +91,16 @@ def test_row_groups_are_bounded_in_bytes_and_rows_read_by_number(tmp_path, monke
         rows.close()
 
 
-def test_frequent_content_is_counted_per_item_by_a_combiner():
-    """Content keys over the limit of items, counted with a combiner over (key, item) pairs that
-    each item's media pass emits once: a logo on 3 pages goes, a photo on 2 stays (limit 2)."""
+def test_frequent_content_is_counted_per_item_through_files(tmp_path):
+    """Content keys over the limit of items, counted per key through file groupings over the
+    (key, item) pairs each item's media pass emits once: a logo on 3 pages goes, a photo on 2 stays (limit 2)."""
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
     from apache_beam.testing.util import assert_that, equal_to
 
+    from pipelines.exchange import Exchange
     from pipelines.media_stage import FrequentContent
 
     pairs = [("logo", "doc-a"), ("logo", "doc-b"), ("logo", "doc-c"), ("photo", "doc-a"), ("photo", "doc-b"),
              ("own", "doc-c")]
     with beam.Pipeline(runner=FnApiRunner()) as p:
-        assert_that(p | beam.Create(pairs) | FrequentContent(2), equal_to(["logo"]))
+        assert_that(p | beam.Create(pairs) | FrequentContent(2, Exchange(str(tmp_path), 2)), equal_to(["logo"]))
