@@ -208,14 +208,19 @@ def test_a_comment_section_longer_than_the_post_is_not_the_article():
     assert "Step 4 of the post" in text and "Reader" not in text
 
 
+def _image_classes(html: str) -> dict[str, str]:
+    """Each image's file name and class, every image kept (`keep_all_images`)."""
+    media = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True)).document.media
+    return {n.src.rsplit("/", 1)[-1]: n.image_class for n in media}
+
+
 def test_strip_shaped_images_are_buttons_and_banners_not_content():
     images = ("<img src='/img/photo.jpg' width='800' height='500'>"
               "<img src='/img/panorama.jpg' width='1200' height='300'>"
               "<img src='/img/get-the-recipe.svg' width='406' height='50'>"
               "<img src='/img/promo-728x90.gif' width='728' height='90'>")
     html = _article().replace("<figure>", images + "<figure>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert classes["photo.jpg"] == classes["panorama.jpg"] == classes["lead.jpg"] == "content"
     assert classes["get-the-recipe.svg"] == classes["promo-728x90.gif"] == "logo"
 
@@ -241,8 +246,7 @@ def test_card_image_beside_a_title_link_is_a_teaser():
                     f"</h3></article>" for i in range(4))
     credit = "<figure><img src='/img/credited.jpg'><figcaption>Photo: <a href='/credits'>Reuters</a></figcaption></figure>"
     html = _article().replace("</article>", f"{credit}<div class='feed'>{cards}</div></article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert {classes[f"{i}.webp"] for i in range(4)} == {"teaser"}
     assert classes["lead.jpg"] == classes["credited.jpg"] == "content"
 
@@ -507,8 +511,7 @@ def test_link_card_thumbnails_are_teasers_beside_the_article():
     # The thumbnail's own link has no text, so it passed as an image linked from the prose: the card's
     # title line, linking to the same story, shows it is a card's thumbnail.
     html = _article().replace("</article>", f"<ul class='stream'>{_link_cards(3)}</ul></article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert {classes[f"{i}.jpg"] for i in range(3)} == {"teaser"} and classes["lead.jpg"] == "content"
     default = extract(html.encode(), URL)
     assert [n.src.rsplit("/", 1)[-1] for n in default.document.media] == ["lead.jpg"]
@@ -538,8 +541,7 @@ def test_stand_in_images_named_as_such_are_not_content():
                                                               "spacer.gif", "placeholder.svg"))
     kept = "<img src='/img/chicken-1x1-1.jpg'><img src='/img/transparent_ice.jpg'>"
     html = _article().replace("</article>", f"{stand_ins}{kept}</article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["lead.jpg", "chicken-1x1-1.jpg", "transparent_ice.jpg"]
     assert {classes[name] for name in ("transparent-1093278.png", "1px.gif", "blank-3.gif")} == {"logo"}
@@ -576,8 +578,7 @@ def test_share_buttons_and_avatar_folders_are_logos():
     kept = "<img src='/uploads/pinterest-collage-red-lentil-dahl.jpg'><img src='/uploads/share_your_plate.jpg'>"
     html = _article().replace("</article>", f"<p>Share this story with friends, or print it, as you like.{icons}</p>"
                                             f"{kept}</article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["lead.jpg", "pinterest-collage-red-lentil-dahl.jpg", "share_your_plate.jpg"]
     assert {classes[name.rsplit("/", 1)[-1]] for name in names} == {"logo"}
@@ -600,8 +601,7 @@ def test_linked_thumbnails_whose_url_asks_for_a_small_size_are_teasers():
             "<img src='/up/big-1024x683.jpg'></a></p><img src='/up/plain-150x150.jpg'>"
             "<a href='/wiki/File:City.jpg'><img src='/thumb/City.jpg/240px-City.jpg' width='120' height='80'></a>")
     html = _article().replace("</article>", f"{kept}<ul class='gallery'>{strip}</ul></article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["lead.jpg", "big-1024x683.jpg", "plain-150x150.jpg", "240px-City.jpg"]
     assert {kind for name, kind in classes.items() if name.startswith(("dims", "g3", "g4", "g5"))} <= \
@@ -624,8 +624,7 @@ def test_images_in_a_sidebar_inside_the_article_are_not_content():
              "<a href='/2024/other.html'><img src='/photo/other.jpg'></a></aside>")
     html = _article().replace("</article>", f"</article>{aside}").replace("<div class='page'>", "<div class='page'>"
                                                                           "<div class='main'>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert classes["lead.jpg"] == "content"
     assert classes["tweet-photo.jpg"] == "outside" and classes["other.jpg"] == "teaser"
     # An <aside> holding the article (an unclosed element lets the parser nest the page in it) is no sidebar.
@@ -652,8 +651,7 @@ def test_controls_and_theme_files_are_logos():
             "<img src='/uploads/basket.jpg'>")
     html = _article().replace("</article>", f"<p>Controls beside the story, as the site shows them everywhere.{icons}"
                                             f"</p>{kept}</article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["lead.jpg", "top-10-beaches.jpg", "close-up-of-bread.jpg", "themed-party-table.jpg",
          "search-and-rescue-team.jpg", "basket.jpg"]
@@ -679,8 +677,7 @@ def test_images_named_as_thumbnails_or_teasers_are_teasers():
             "<img src='/up/recipe_thumb.jpg'>")
     html = _article().replace("</article>", f"{kept}<img src='/dam/1406-the-world-left-tease.jpg'>"
                                             f"<ol class='latest'>{linked}</ol></article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["lead.jpg", "thumbelina-cast.jpg", "540px-City.jpg", "recipe_thumb.jpg"]
     assert classes["1406-the-world-left-tease.jpg"] == "teaser"
@@ -726,8 +723,7 @@ def test_small_screen_variants_of_a_picture_are_copies():
                 "<figure><img class='pagebuilder-mobile-only' src='/up/plate-mobile.jpg'></figure>")
     html = _article().replace("</article>", f"<p>The debt, as a chart, over the last fifty years.</p>{variants}"
                                             f"</article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["lead.jpg", "debt-chart-Artboard_2.png", "hero-wide.jpg"]
     assert {classes[name] for name in ("debt-chart-Artboard_3.png", "hero-tall.jpg", "plate-mobile.jpg")} == {"copy"}
@@ -746,8 +742,7 @@ def test_stand_ins_for_a_missing_picture_are_not_content():
     kept = "<img src='/up/piano-images.jpg'><img src='/up/monophoto.jpg'><img src='/up/casino_image.jpg'>"
     html = _article().replace("</article>", f"<p>The projects of the lab, one by one, as listed.</p><ul>{stand_ins}"
                                             f"</ul>{kept}</article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["lead.jpg", "piano-images.jpg", "monophoto.jpg", "casino_image.jpg"]
     assert {classes[name] for name in names} == {"logo"}
@@ -759,8 +754,7 @@ def test_app_store_badges_are_logos():
               "<img src='/media/c7/08/badge-de.png'></a><a href='https://www.apple.com/newsroom/'>"
               "<img src='/media/event-stage.jpg'></a></p>")
     html = _article().replace("</article>", f"{badges}</article>")
-    result = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True))
-    classes = {n.src.rsplit("/", 1)[-1]: n.image_class for n in result.document.media}
+    classes = _image_classes(html)
     assert classes == {"AppStore.svg": "logo", "badge-de.png": "logo", "event-stage.jpg": "content", "lead.jpg": "content"}
 def test_slide_counters_and_pagers_are_not_article_text():
     slides = "".join(f"<div class='gNav'><div style='display:none'><img src='/thumb{i}.jpg'></div><span>{i}</span></div>"
