@@ -32,7 +32,8 @@ from pipelines import fs
 
 # options that change where or how a job runs, not what a shard holds
 RUN_ONLY = frozenset(("output", "write_rejects", "report", "overwrite", "allow_empty", "inputs", "media_inputs",
-                      "fetch_threads", "media_cache", "retry_failed", "robots_cache_size", "max_idle_connections"))
+                      "fetch_threads", "media_cache", "retry_failed", "robots_cache_size", "max_idle_connections",
+                      "decision_partitions"))
 
 
 class UsageError(Exception):

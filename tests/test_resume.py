@@ -96,6 +96,22 @@ def test_markers_of_other_options_are_not_replayed(crawls, tmp_path):
     assert changed["stats"] == reference["stats"] and md5s(out) == md5s(tmp_path / "reference")
 
 
+def test_a_rerun_with_other_decision_partitions_resumes_and_makes_the_same_shards(crawls, tmp_path):
+    """`--decision_partitions` cuts the corpus-level groupings, it does not change them: a killed run
+    rerun with another count resumes its stores (no refusal, no redo) and equals a clean run."""
+    files, mirror = crawls
+    args = [a for p in files for a in ("--input", str(p))] + LOCAL + ["--mirror_dir", str(mirror)]
+    reference = run([*args, "--output", str(tmp_path / "reference")])
+    killed = tmp_path / "killed"
+    proc = subprocess.run([sys.executable, "-c", KILL_ON_SECOND_STORE, *args, "--output", str(killed)], cwd=ROOT,
+                          capture_output=True, timeout=600)
+    assert proc.returncode == 9, proc.stderr.decode()[-2000:]
+    resumed = run([*args, "--decision_partitions", "3", "--output", str(killed)])
+    assert resumed["stats"]["read/n_resumed_stores"] == len(files)
+    assert clean(resumed["stats"]) == clean(reference["stats"])
+    assert md5s(killed) == md5s(tmp_path / "reference")
+
+
 def test_media_reference_counts_are_corpus_wide_across_stores(tmp_path):
     """70 single pages (two stores of ≤ 64) share one photo: 64 + 6 references, each store under
     the limit of 50, the corpus over it, so every reference is `url_too_frequent`; each page's own
