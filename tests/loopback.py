@@ -1,5 +1,5 @@
 """A real HTTP server on 127.0.0.1 for fetch tests: one place that starts it on a free port and
-stops it, whatever handler a test serves."""
+stops it, whatever handler a test serves, and the quiet base those handlers share."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that keeps the test output clean (no access log line per request)."""
+
+    def log_message(self, *args) -> None:
+        pass
 
 
 @contextmanager

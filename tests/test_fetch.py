@@ -10,14 +10,13 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from m3w_builder.media.fetch import Fetcher, FetchOptions, MirrorResolver
-from tests.loopback import serving
+from tests.loopback import QuietHandler, serving
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IMAGES = DATA / "images"
@@ -39,11 +38,8 @@ class _State:
         self.lock = threading.Lock()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     state: _State
-
-    def log_message(self, *args) -> None:
-        pass
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)  # absolute-form when we act as the proxy

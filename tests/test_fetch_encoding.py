@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 import zstandard
@@ -15,7 +14,7 @@ from m3w_builder.media.fetch import Fetcher, FetchOptions
 from m3w_builder.media.images import ImageOptions
 from m3w_builder.media.process import process_media
 from tests.conftest import shared_path
-from tests.loopback import serving
+from tests.loopback import QuietHandler, serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,10 +41,7 @@ def server():
     jpeg = shared_path("images", "exif-orientation-examples", "Landscape_1.jpg").read_bytes()
     routes = _routes(jpeg)
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             body, codings = routes.get(self.path, (b"not found", []))
             self.send_response(200 if self.path in routes else 404)

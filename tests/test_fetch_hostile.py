@@ -5,13 +5,12 @@ Unicode spellings of hosts, non-ASCII paths, UTF-8 redirects, and the loopback n
 from __future__ import annotations
 
 import time
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from m3w_builder.media.fetch import Fetcher, FetchOptions
 from tests.conftest import shared_path
-from tests.loopback import serving
+from tests.loopback import QuietHandler, serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -21,10 +20,7 @@ def server():
     jpeg = shared_path("images", "exif-orientation-examples", "Landscape_1.jpg").read_bytes()
     seen: list[tuple[str, str]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             seen.append((self.path, self.headers.get("Host", "")))
             if self.path.endswith("/robots.txt") and "down.test" in self.path:
@@ -100,11 +96,8 @@ def _raw_server(answers: dict[str, list[bytes]], close: bool = False):
     pieces), however wrong, then closing the connection if `close`; the paths asked for are recorded."""
     asked: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
 
         def do_GET(self) -> None:
             asked.append(self.path)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from pipelines.config import JobConfig, MediaOptions
 from pipelines.media_stage import ResolveMedia
 from tests import memfs
 from tests.conftest import shared_path
+from tests.loopback import QuietHandler
 from tests.test_robust_pipeline import _photos, _text
 
 pytestmark = pytest.mark.timeout(120)
@@ -40,16 +41,13 @@ class _State:
         self.lock = threading.Lock()
 
 
-class _Proxy(BaseHTTPRequestHandler):
+class _Proxy(QuietHandler):
     """An HTTP proxy answering for any host: robots.txt disallows /private/ everywhere and
     everything on hosts h0, h3, h6, ...; /img/ is a real JPEG; /busy/ holds the request 0.3 s."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, so connections are pooled
     state: _State
     jpeg: bytes
-
-    def log_message(self, *args) -> None:
-        pass
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)  # absolute-form: we are the proxy

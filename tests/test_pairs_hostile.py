@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import tarfile
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -20,7 +19,7 @@ from pipelines.pairs import PairsOptions, run
 from pipelines.pairs_stages import ReadPairList, read_local
 from pipelines.stages import Kept
 from tests.conftest import shared_path
-from tests.loopback import serving
+from tests.loopback import QuietHandler, serving
 
 CAPTION = "a red bicycle leaning on a garden wall"
 
@@ -175,7 +174,7 @@ def test_captions_keep_their_spelling_and_lose_invisible_characters(raw, stored)
     assert normalize_caption(raw) == stored
 
 
-class _OneImage(BaseHTTPRequestHandler):
+class _OneImage(QuietHandler):
     """Serves one real JPEG at every path and remembers whether a request carried credentials."""
 
     body = b""
@@ -188,9 +187,6 @@ class _OneImage(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(self.body)))
         self.end_headers()
         self.wfile.write(self.body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.mark.timeout(300)

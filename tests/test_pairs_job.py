@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -21,6 +21,7 @@ from m3w_builder.pairs.align import CaptionRules, check_candidate, harvest, word
 from pipelines.pairs import run
 from pipelines.progress import is_drop
 from tests.conftest import shared_path
+from tests.loopback import QuietHandler
 
 LOCAL = ["--direct_num_workers=1"]
 
@@ -82,7 +83,7 @@ def test_rerun_is_identical_and_skips_finished_shards(ltip, tmp_path):
     assert md5s(fresh) == md5s(out)
 
 
-class _Images(BaseHTTPRequestHandler):
+class _Images(QuietHandler):
     """A loopback proxy: any URL → one real image chosen by the URL's hash; `/robots.txt` and
     URLs under `failing` answer 404."""
 
@@ -102,9 +103,6 @@ class _Images(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from PIL import Image
 from m3w_builder.media.images import process_image
 from pipelines.m3w import run
 from tests.conftest import shared_path
+from tests.loopback import QuietHandler
 
 
 def _images() -> list[bytes]:
@@ -48,7 +49,7 @@ def proxy():
     lock = threading.Lock()
     state = {"flaky_down": True}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             seen.append(self.path)
             if self.path.endswith("/robots.txt") or ("/flaky/" in self.path and state["flaky_down"]):
@@ -64,9 +65,6 @@ def proxy():
                 self.send_header("X-Robots-Tag", "noai")
             self.end_headers()
             self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from m3w_builder.read.commoncrawl import warc_urls
 from m3w_builder.read.records import ReadIssue, WebRecord, read_archive
 from m3w_builder.read.remote import RemoteError, RemoteFile, RemoteOptions, is_http, open_remote
 from tests.conftest import shared_path
+from tests.loopback import QuietHandler
 
 FAST = RemoteOptions(retries=4, backoff_s=0.001, max_backoff_s=0.01, timeout_s=5.0)
 
@@ -42,12 +43,9 @@ class Faults:
         self.lock = threading.Lock()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     root: Path
     faults: Faults
-
-    def log_message(self, *args) -> None:
-        pass
 
     def _log(self, status: int) -> int:
         with self.faults.lock:
@@ -350,14 +348,11 @@ def test_a_server_that_closes_without_answering_is_still_retried() -> None:
     assert raised.value.reason == "remote_error" and accepted[0] == 5
 
 
-class _Coded(BaseHTTPRequestHandler):
+class _Coded(QuietHandler):
     """Serves `body` under `coding`, whatever the client asked for."""
 
     body = b""
     coding = ""
-
-    def log_message(self, *args) -> None:
-        pass
 
     def do_GET(self) -> None:
         self.send_response(200)

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,18 +15,16 @@ import pytest
 from m3w_builder.media.fetch import Fetcher, FetchOptions
 from m3w_builder.media.net import host_address, is_public
 from tests.conftest import shared_path
+from tests.loopback import QuietHandler
 
 pytestmark = pytest.mark.timeout(60)
 ROBOTS_CAP = 64 * 1024
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     hits: Counter
     robots: bytes = b""
     image: bytes = b""
-
-    def log_message(self, *args) -> None:
-        pass
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
@@ -246,11 +244,8 @@ def _keepalive_server(drop_after_each: bool):
     image = shared_path("images", "pillow-tests", "hopper.jpg").read_bytes()
     ports: list[int] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
 
         def do_GET(self) -> None:
             ports.append(self.client_address[1])
