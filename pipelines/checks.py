@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import socket
 import time
 import uuid
@@ -26,6 +25,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from m3w_builder.extract.urls import without_userinfo
 from m3w_builder.options import out_of_bounds
 from m3w_builder.read.local_files import local_file_problem
 from pipelines import fs
@@ -93,7 +93,6 @@ def check_output(output: str) -> None:
         raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
 
 
-_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)@")
 
 
 def refuse_credentials(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -104,9 +103,10 @@ def refuse_credentials(parser: argparse.ArgumentParser, args: argparse.Namespace
     flags = {action.dest: action.option_strings[0] for action in parser._actions if action.option_strings}
     for dest, value in vars(args).items():
         for item in value if isinstance(value, (list, tuple)) else [value]:
-            match = _USERINFO.match(item) if isinstance(item, str) else None
-            if match:
-                shown = item[:match.start(1)] + "***@" + item[match.end():]
+            bare = without_userinfo(item) if isinstance(item, str) else None
+            if bare is not None and bare != item:
+                scheme, _, rest = bare.partition("://")
+                shown = f"{scheme}://***@{rest}"
                 raise UsageError(f"{flags.get(dest, '--' + dest)} {shown}: a URL with a user name or password "
                                  "(user:password@) is refused; credentials are never sent, and would be published")
 
