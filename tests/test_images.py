@@ -131,6 +131,19 @@ def test_sixteen_bit_images_keep_their_range() -> None:
     assert out[~keyed].mean() < 8  # 16-bit samples ≤ 255 are near-black, not clipped to white
 
 
+def test_float_images_with_nan_and_inf_pixels_convert_by_their_finite_values() -> None:
+    values = np.tile(np.linspace(-500.0, 500.0, 200, dtype=np.float32), (200, 1))
+    values[:, :50] = np.nan  # left quarter NaN, one column each of +inf and -inf
+    values[:, 60], values[:, 61] = np.inf, -np.inf
+    buf = io.BytesIO()
+    Image.fromarray(values, mode="F").save(buf, "TIFF")
+    with np.errstate(invalid="raise"):  # an undefined NaN cast fails here instead of passing silently
+        out = np.asarray(_decoded(process_image(buf.getvalue(), LOOSE).jpeg).convert("L"), dtype=np.float64)
+    assert out[:, :45].mean() < 8  # NaN → black, on every machine
+    assert out[:, -5:].mean() > 245  # scaled by the finite range (±500), not by inf
+    assert 100 < out[:, 120:130].mean() < 190
+
+
 def _png_header(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = b"IHDR" + ihdr

@@ -244,7 +244,10 @@ def _wide_to_grey(im: Image.Image) -> Image.Image:
     """16/32-bit integer or float grey → 8-bit grey (transparency key painted white), converted
     in strips of rows so the float work never holds more than `_STRIP_PIXELS` values."""
     w, h = im.size
+    rows = max(1, _STRIP_PIXELS // max(w, 1))
     lo, hi = (float(v) for v in im.getextrema())
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN/inf float pixels: scale by the finite ones
+        lo, hi = _finite_extrema(im, rows)
     if im.mode.startswith("I;16"):
         offset, scale = 0.0, 1 / 257.0
     elif im.mode == "F" and 0.0 <= lo and hi <= 1.0:
@@ -257,14 +260,26 @@ def _wide_to_grey(im: Image.Image) -> Image.Image:
         offset, scale = lo, 255.0 / max(hi - lo, 1e-12)
     key = im.info.get("transparency")
     out = np.empty((h, w), dtype=np.uint8)
-    rows = max(1, _STRIP_PIXELS // max(w, 1))
     for top in range(0, h, rows):
         raw = np.asarray(im.crop((0, top, w, min(h, top + rows))))
-        grey = (raw.astype(np.float64) - offset) * scale
+        # NaN → black, ±inf → the ends: a cast of NaN to uint8 is undefined (differs by machine)
+        grey = np.nan_to_num((raw.astype(np.float64) - offset) * scale, nan=0.0, posinf=255.0, neginf=0.0)
         if isinstance(key, int):
             grey[raw == key] = 255.0
         out[top:top + raw.shape[0]] = np.clip(np.rint(grey), 0, 255).astype(np.uint8)
     return Image.fromarray(out)
+
+
+def _finite_extrema(im: Image.Image, rows: int) -> tuple[float, float]:
+    """The least and greatest finite pixel values, read in strips of `rows` rows ((0, 0) when none)."""
+    w, h = im.size
+    lo, hi = math.inf, -math.inf
+    for top in range(0, h, rows):
+        raw = np.asarray(im.crop((0, top, w, min(h, top + rows))), dtype=np.float64)
+        finite = raw[np.isfinite(raw)]
+        if finite.size:
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    return (lo, hi) if lo <= hi else (0.0, 0.0)
 
 
 def _resize(img: Image.Image, image_size: int) -> Image.Image:
