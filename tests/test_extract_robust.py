@@ -11,7 +11,7 @@ from lxml import etree
 from m3w_builder.document import ImageNode, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import ExtractOptions, extract
-from m3w_builder.extract.parse import clean_utf8, parse_utf8
+from m3w_builder.extract.parse import clean_utf8, parse_utf8, unnest_void_elements
 from m3w_builder.extract.urls import best_srcset, parse_srcset
 from tests.conftest import shared_path
 
@@ -130,6 +130,7 @@ def test_chunked_parse_builds_the_same_tree_as_a_whole_parse():
     assert len(data) > 1 << 18
     whole = etree.fromstring(data, etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
                                                     huge_tree=True))
+    unnest_void_elements(whole)
     assert etree.tostring(parse_utf8(data)) == etree.tostring(whole)
 
 
@@ -142,6 +143,27 @@ def test_unclosed_noscript_does_not_swallow_the_page():
     assert texts("<body><noscript><div>Enable JS</noscript><p>The article text.</p></body>") == [
         "Enable JS", "The article text."]
     assert texts("<body><noscript><img src=x.gif></noscript><p>The article text.</p></body>") == ["The article text."]
+
+
+@pytest.mark.parametrize("void", [
+    "<embed src='/clip.swf' width=400 height=300>", "<wbr>", "<keygen name=k>", "<bgsound src='/a.mid'>",
+    "<video src='/v.mp4'><track src='/s.vtt'></video>",
+    "<picture><source srcset='/a.webp' type='image/webp'><source srcset='/a.avif'><img src='/a.jpg'></picture>"])
+def test_html5_void_elements_unknown_to_libxml2_do_not_swallow_what_follows(void):
+    story = " ".join(f"Sentence {i} of the story, with words enough to be read as article text." for i in range(6))
+    html = (f"<body><article><h1>Title</h1><p>{story}</p>{void}<p>After the element: {story}</p>"
+            f"<img src='/photo.jpg' width=600 height=400 alt='photo'><p>Last: {story}</p></article></body>")
+    doc = extract(html.encode(), "http://site.test/story.html").document
+    text = " ".join(n.text for n in doc.nodes if isinstance(n, TextNode))
+    assert "After the element:" in text and "Last:" in text
+    assert [n.src for n in doc.media][-1] == "http://site.test/photo.jpg"
+
+
+def test_void_elements_keep_their_text_and_children_in_order_and_image_reads_as_img():
+    root = parse_utf8(b"<body><p>long<wbr>word<i>it</i>tail<wbr>end</p><div><embed>in</embed>out"
+                      b"<image src='/old.jpg'>x</div></body>")
+    assert etree.tostring(root.find("body"), encoding="unicode") == (
+        '<body><p>long<wbr/>word<i>it</i>tail<wbr/>end</p><div><embed/>inout<img src="/old.jpg"/>x</div></body>')
 
 
 @pytest.mark.parametrize(("inside", "outside", "kept"), [

@@ -12,6 +12,10 @@ much text sits in such an element, so the fast C parser is kept. Its weak spots 
   control characters are removed before parsing;
 - an XHTML-style `<script .../>` followed by code and `</script>` is opened as an HTML5 parser does
   (libxml2 closes it and the code becomes page text: a CMS's pages showed 28 code blocks);
+- elements void in HTML5 but unknown to libxml2 (`<embed>`, `<source>`, `<track>`, `<wbr>`,
+  `<keygen>`, `<bgsound>`) are opened by it as containers of all that follows them in their parent:
+  one `<embed>` (a skipped tag) took the rest of an article with it. Their contents are moved out
+  after them, and `<image>` is read as `<img>`, as an HTML5 parser does (`unnest_void_elements`);
 - large pages are fed in chunks with the page deadline (thread CPU time) checked between them, so
   the time budget binds during parsing too.
 """
@@ -174,6 +178,28 @@ def check_attribute_floods(data: bytes, max_attributes: int, runs: bytes | None 
                        f"with {n} attributes > {max_attributes}")
 
 
+# Void in HTML5, containers to libxml2 2.14 (it knows the older void elements: img, br, input, ...).
+_UNKNOWN_VOID_TAGS = ("embed", "source", "track", "wbr", "keygen", "bgsound", "image")
+
+
+def unnest_void_elements(root: etree._Element) -> None:
+    """Give each unknown void element's text and children back to its parent, right after it (where
+    an HTML5 tree has them), and rename `<image>` to `<img>`. One C-filtered walk; in document
+    order, so a run of nested `<source>`s is flattened from the outside in."""
+    for el in list(root.iter(*_UNKNOWN_VOID_TAGS)):
+        if el.tag == "image":
+            el.tag = "img"
+        if el.text is None and not len(el):
+            continue
+        children = list(el)
+        tail, el.tail, el.text = el.tail, el.text, None
+        for child in reversed(children):
+            el.addnext(child)  # moves the child with its tail
+        if tail:
+            last = children[-1] if children else el
+            last.tail = (last.tail or "") + tail
+
+
 def _parser() -> etree.HTMLParser:
     return etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
                             huge_tree=True, collect_ids=False)  # ids unused: their hash costs 20% of a parse
@@ -234,6 +260,7 @@ def parse_utf8(data: bytes, deadline: float = float("inf"), time_limit_s: float 
     limit = _limit_error(parser.error_log if parser is _PARSER else parser.feed_error_log)
     if limit:
         raise Rejected("too_deep" if "depth" in limit else "parser_limit", limit.strip())
+    unnest_void_elements(root)
     return root
 
 
