@@ -111,6 +111,16 @@ def test_html_labels_on_image_or_pdf_bytes_are_not_pages():
     assert items[0].detail == "labelled text/html, the bytes are image/png"
 
 
+@pytest.mark.parametrize(("body", "kind"), [
+    (gzip.compress(_page(1, "http://img.test/a.jpg")), "application/gzip"),  # gzipped twice, decoded once
+    (zstandard.ZstdCompressor().compress(_page(1, "http://img.test/a.jpg")), "application/zstd"),
+    (b"BZh91AY&SY" + bytes(range(200)), "application/x-bzip2"), (b"\x7fELF\x02\x01\x01" + bytes(300), "application/x-elf")])
+def test_html_labels_on_compressed_or_executable_bytes_are_not_pages(body, kind):
+    """Such bodies were extracted as text: documents of replacement characters."""
+    items = _read(_warc([("http://a.test/x.html", body, "text/html", None)]))
+    assert [(i.reason, i.detail) for i in items] == [("not_html", f"labelled text/html, the bytes are {kind}")]
+
+
 @pytest.mark.parametrize("delta", [-100, +100, -10_000])
 def test_a_record_whose_content_length_lies_is_counted_not_passed_on(delta):
     """A short Content-Length gave a cut page, a long one a page holding the next record's header,

@@ -209,11 +209,24 @@ class _CheckedChunks(ChunkedDataReader):
         self.chunks += 1
 
 
+# Compressed, archive and executable bytes behind an HTML label or name (a body gzipped twice, a
+# .tar.gz download served as text/html): decoded as text they made documents of U+FFFD.
+_PACKED_MAGIC = (
+    (b"PK\x03\x04", "application/zip"), (b"\x1f\x8b", "application/gzip"), (b"BZh", "application/x-bzip2"),
+    (b"\xfd7zXZ\x00", "application/x-xz"), (b"\x28\xb5\x2f\xfd", "application/zstd"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"), (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"\x7fELF", "application/x-elf"), (b"\x00asm", "application/wasm"),
+)
+
+
 def binary_type(body: bytes) -> str | None:
-    """The type of bytes that are an image, a video, a PDF or a ZIP archive (what an HTML label
-    or name may hide), None for any other (SVG and XML are markup, not binary)."""
-    sniffed = sniff(body) or ("application/zip" if body[:4] == b"PK\x03\x04" else "")
-    if sniffed in ("application/pdf", "application/zip"):
+    """The type of bytes that are an image, a video, a PDF, or compressed, archive or executable
+    bytes (what an HTML label or name may hide), None for any other (SVG and XML are markup)."""
+    packed = next((kind for magic, kind in _PACKED_MAGIC if body.startswith(magic)), None)
+    if packed:
+        return packed
+    sniffed = sniff(body)
+    if sniffed == "application/pdf":
         return sniffed
     return sniffed if sniffed.startswith(("image/", "video/")) and sniffed != "image/svg+xml" else None
 
