@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import logging
 import random
 import re
+import tarfile
 import zlib
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +29,13 @@ from model.config import VisionConfig
 from model.flamingo import Batch
 from model.tokenizer import EOC, IMAGE, MarkerTokenizer
 from model.xattn import media_plan
+
+log = logging.getLogger(__name__)
+
+# What a damaged shard or member really raises: tarfile's ReadError, pyarrow's ArrowInvalid (a
+# ValueError) and ArrowIOError (an OSError), PIL's UnidentifiedImageError (an OSError) and its
+# truncated-file OSError, json's JSONDecodeError (a ValueError), a member missing (KeyError).
+DAMAGE_ERRORS = (OSError, ValueError, EOFError, KeyError, tarfile.TarError, SyntaxError)
 
 KINDS = ("m3w", "align", "ltip", "vtp")
 HELDOUT_MOD = 10
@@ -155,9 +164,18 @@ class Decoder:
         return torch.stack([self.image(raw[m]) for m in uniform_subsample(members, self.max_frames)])
 
     def __call__(self, raw: dict, media: bool = True) -> Example | None:
-        """The example of `raw`, or None when its markers and media disagree. Media are decoded
-        only for the `<image>`s kept after truncation, and not at all with `media=False` (cheap:
-        the ids alone decide whether and where a sample enters a batch)."""
+        """The example of `raw`, or None when its markers and media disagree or it is damaged (an
+        unreadable JSON, image or member: logged with its key, so hours of training never stop at
+        one bad sample). Media are decoded only for the `<image>`s kept after truncation, and not
+        at all with `media=False` (cheap: the ids alone decide whether and where a sample enters
+        a batch)."""
+        try:
+            return self._example(raw, media)
+        except DAMAGE_ERRORS as e:
+            log.warning("sample %s skipped: damaged (%s: %s)", raw.get("__key__"), type(e).__name__, str(e)[:200])
+            return None
+
+    def _example(self, raw: dict, media: bool) -> Example | None:
         meta = json.loads(raw["json"])
         if self.info.kind == "m3w":
             text = meta["text"]
@@ -192,17 +210,30 @@ class Decoder:
 
 def _raw_samples(shards: list[str]) -> Iterator[dict]:
     """Samples as webdataset dicts (`__key__` and a member per suffix), from shards of any of the
-    job's output formats (tar, parquet, folder of files)."""
+    job's output formats (tar, parquet, folder of files). A shard damaged on disk (cut by a failed
+    copy, overwritten) gives the samples before the damage; the rest of it is skipped with a
+    warning instead of ending the training run."""
     for url in shards:
-        if format_of(url) == WEBDATASET:
-            yield from wds.WebDataset(url, shardshuffle=False, empty_check=False,
-                                      nodesplitter=lambda s: s, workersplitter=lambda s: s)
-            continue
-        folder = Path(url.rstrip("/")).parent
-        relative = url[len(str(folder)) + 1:]
-        for key, members in iter_shard(relative, lambda name: open(folder / name, "rb"),
-                                       lambda sub: [p.name for p in (folder / sub).iterdir()]):
-            yield {"__key__": key, **dict(members)}
+        yielded = 0
+        try:
+            for raw in _shard_samples(url):
+                yield raw
+                yielded += 1
+        except DAMAGE_ERRORS as e:
+            log.warning("shard %s damaged after %d samples, rest skipped (%s: %s)", url, yielded,
+                        type(e).__name__, str(e)[:200])
+
+
+def _shard_samples(url: str) -> Iterator[dict]:
+    if format_of(url) == WEBDATASET:
+        yield from wds.WebDataset(url, shardshuffle=False, empty_check=False,
+                                  nodesplitter=lambda s: s, workersplitter=lambda s: s)
+        return
+    folder = Path(url.rstrip("/")).parent
+    relative = url[len(str(folder)) + 1:]
+    for key, members in iter_shard(relative, lambda name: open(folder / name, "rb"),
+                                   lambda sub: [p.name for p in (folder / sub).iterdir()]):
+        yield {"__key__": key, **dict(members)}
 
 
 def _split_key(raw: dict) -> str:

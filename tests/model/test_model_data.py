@@ -223,3 +223,38 @@ def test_caption_look_alikes_never_become_markers(toy: dict[str, Path], tmp_path
         ids = dec(raw).ids
         assert ids.count(tok.image_id) == 1 and ids[0] == tok.image_id
         assert ids.count(tok.eoc_id) == 1 and ids[-1] == tok.eoc_id
+
+
+def test_damaged_shards_and_members_are_skipped_with_a_warning(toy: dict[str, Path], tmp_path: Path,
+                                                                caplog) -> None:
+    """A shard cut by a failed copy and a sample with an unreadable image used to end the run
+    (tarfile.ReadError, PIL's OSError) hours into training; now only they are left out."""
+    import io
+    import shutil
+    import tarfile
+
+    tok = SPTokenizer(toy["tokenizer"])
+    whole = decoder(toy["align"], tok)
+    all_keys = [ex.key for raw in _raw_samples(whole.info.shards) if (ex := whole(raw)) is not None]
+    damaged = tmp_path / "align"
+    shutil.copytree(toy["align"], damaged)
+    first, second = (Path(s) for s in DatasetInfo.load(damaged).shards[:2])
+    with tarfile.open(first) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]
+    bad_key = next(m.name for m, _ in members if m.name.endswith(".jpg")).rsplit(".", 1)[0]
+    with tarfile.open(first, "w") as tar:
+        for m, data in members:
+            data = data[:100] if m.name == f"{bad_key}.jpg" else data
+            m.size = len(data)
+            tar.addfile(m, io.BytesIO(data))
+    second_keys = [raw["__key__"] for raw in _raw_samples([str(second)])]
+    cut = second.read_bytes()
+    second.write_bytes(cut[: len(cut) // 2])
+    dec = decoder(damaged, tok)
+    with caplog.at_level("WARNING", logger="model.data"):
+        keys = [ex.key for raw in _raw_samples(dec.info.shards) if (ex := dec(raw)) is not None]
+    lost = set(all_keys) - set(keys)
+    assert bad_key in lost and lost - {bad_key} <= set(second_keys) and len(lost) > 1
+    assert keys == [k for k in all_keys if k not in lost]  # the rest in order, nothing new
+    assert any(f"sample {bad_key} skipped: damaged" in r.message for r in caplog.records)
+    assert any(f"shard {second} damaged after" in r.message for r in caplog.records)
