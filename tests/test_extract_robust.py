@@ -11,7 +11,7 @@ from lxml import etree
 from m3w_builder.document import ImageNode, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import ExtractOptions, extract
-from m3w_builder.extract.parse import clean_utf8, parse_utf8
+from m3w_builder.extract.parse import clean_utf8, open_self_closed_scripts, parse_utf8
 from m3w_builder.extract.urls import best_srcset, parse_srcset
 from tests.conftest import shared_path
 
@@ -57,6 +57,22 @@ def test_page_text_cannot_forge_media_or_block_markers():
 def test_attribute_flood_is_rejected_before_parsing(attribute):
     tag = "<div " + " ".join(attribute.format(i=i) for i in range(200_000)) + ">x</div>"
     assert reason(f"<html><body>{tag}<p>main</p></body></html>") == "too_many_attributes"
+
+
+def test_attribute_flood_left_open_at_the_page_end_is_rejected():
+    # no `<` or `>` after the tag: it runs to the end of the page
+    assert reason("<html><body><p>main</p><div " + " ".join(f"a{i}" for i in range(300))) == "too_many_attributes"
+
+
+@pytest.mark.parametrize(("page", "opened"), [
+    (b"<p>a</p><script src=x.js/>var a=1;</script><p>b</p>", b"<p>a</p><script src=x.js>var a=1;</script><p>b</p>"),
+    (b"<script/>a</script><script/>b</script>", b"<script>a</script><script>b</script>"),
+    (b'<script a="<script/>"/>code</script>', b'<script a="<script>"/>code</script>'),
+    (b"<script src=x.js/><p>markup</p></script>", None),  # a tag before the end tag: markup
+    (b"<SCRIPT src=x/>code</script>", None), (b"<p>x</p><script", None), (b"<p>x</p><scrip", None), (b"", None),
+])
+def test_self_closed_scripts_are_opened_where_code_follows(page, opened):
+    assert open_self_closed_scripts(page) == (page if opened is None else opened)
 
 
 def test_long_tags_and_scripts_of_real_pages_are_no_flood():

@@ -21,7 +21,7 @@ from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode,
 from m3w_builder.drops import Drops, Rejected
 from m3w_builder.extract import boilerplate, content, images
 from m3w_builder.extract.charset import to_utf8
-from m3w_builder.extract.parse import check_attribute_floods, clean_and_scan, parse_html, parse_utf8
+from m3w_builder.extract.parse import check_attribute_floods, clean_and_scan, parse_html, parse_utf8, tag_count
 from m3w_builder.extract.urls import base_url, resolve
 from m3w_builder.options import option
 
@@ -263,12 +263,12 @@ def extract(
         raise Rejected("empty")
     deadline = time.thread_time() + options.time_limit_s
     page_bytes, encoding = to_utf8(data, content_type)
-    utf8, runs = clean_and_scan(page_bytes)
-    tags = utf8.count(b"<") if len(utf8) > options.max_page_tags else 0  # each '<' is a byte
+    utf8, marks = clean_and_scan(page_bytes)
+    tags = tag_count(utf8, marks) if len(utf8) > options.max_page_tags else 0  # each '<' is a byte
     if tags > options.max_page_tags:
         raise Rejected("too_many_tags", f"{tags} '<' > {options.max_page_tags}")
-    check_attribute_floods(utf8, options.max_tag_attributes, runs)
-    root = parse_utf8(utf8, deadline, options.time_limit_s)
+    check_attribute_floods(utf8, options.max_tag_attributes, marks)
+    root = parse_utf8(utf8, deadline, options.time_limit_s, marks)
     if root is None:
         raise Rejected("parse_error")
     _check_deadline(deadline, options)
