@@ -3,6 +3,7 @@ a counted `Rejected` reason (issue 10's extraction cases, and the class behind e
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -222,3 +223,19 @@ def test_sibling_comment_headings_are_scanned_once_each():
     text = extract(page, "https://news.test/a.html").document.text
     assert time.thread_time() - start < 1.5
     assert "Reply number" in text  # the guard: comments may not take more than 80% of the kept text
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("page", ["<html><body><p>Some article text.</p></body></html>", "<html><body></body></html>"])
+def test_extraction_leaves_the_garbage_collector_as_it_found_it(enabled, page):
+    """The collector is paused during a page (`dom._cyclic_gc_paused`), a rejected one too, and
+    left off where the caller had turned it off."""
+    (gc.enable if enabled else gc.disable)()
+    try:
+        try:
+            extract(page.encode(), URL)
+        except Rejected:
+            pass
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
