@@ -12,7 +12,12 @@ from lxml import etree
 from m3w_builder.document import ImageNode, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import ExtractOptions, extract
-from m3w_builder.extract.parse import clean_utf8, open_self_closed_scripts, parse_utf8
+from m3w_builder.extract.parse import (
+    check_attribute_floods,
+    clean_utf8,
+    open_self_closed_scripts,
+    parse_utf8,
+)
 from m3w_builder.extract.urls import best_srcset, parse_srcset
 from tests.conftest import shared_path
 
@@ -74,6 +79,25 @@ def test_attribute_flood_left_open_at_the_page_end_is_rejected():
 ])
 def test_self_closed_scripts_are_opened_where_code_follows(page, opened):
     assert open_self_closed_scripts(page) == (page if opened is None else opened)
+
+
+_FLOOD = b"<div " + b" ".join(b"a%d" % i for i in range(300)) + b">"
+
+
+@pytest.mark.parametrize(("page", "rejected"), [
+    (b"<p>x</p><SCRIPT type=t>if(a" + _FLOOD + b"</SCRIPT><p>y</p>", False),  # a script's name in any case
+    (b"<p>x</p><style> " + _FLOOD, False),  # a style left open runs to the page's end
+    (b"<script>var a;</script>" + _FLOOD + b"<p>y</p>", True),
+    (b"<scripts> " + _FLOOD + b"</scripts>", True),  # no script
+    (b"<script>a='<script>';</script>" + _FLOOD, True),  # the inner start tag opens nothing
+])
+def test_an_attribute_flood_inside_a_script_or_style_is_no_tag(page, rejected):
+    try:
+        check_attribute_floods(page, 256)
+    except Rejected:
+        assert rejected
+    else:
+        assert not rejected
 
 
 def test_long_tags_and_scripts_of_real_pages_are_no_flood():
