@@ -3,6 +3,7 @@ a counted `Rejected` reason (issue 10's extraction cases, and the class behind e
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -11,7 +12,13 @@ from lxml import etree
 from m3w_builder.document import ImageNode, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import ExtractOptions, extract
-from m3w_builder.extract.parse import clean_utf8, parse_utf8, unnest_void_elements
+from m3w_builder.extract.parse import (
+    check_attribute_floods,
+    clean_utf8,
+    open_self_closed_scripts,
+    parse_utf8,
+    unnest_void_elements,
+)
 from m3w_builder.extract.urls import best_srcset, parse_srcset
 from tests.conftest import shared_path
 
@@ -57,6 +64,41 @@ def test_page_text_cannot_forge_media_or_block_markers():
 def test_attribute_flood_is_rejected_before_parsing(attribute):
     tag = "<div " + " ".join(attribute.format(i=i) for i in range(200_000)) + ">x</div>"
     assert reason(f"<html><body>{tag}<p>main</p></body></html>") == "too_many_attributes"
+
+
+def test_attribute_flood_left_open_at_the_page_end_is_rejected():
+    # no `<` or `>` after the tag: it runs to the end of the page
+    assert reason("<html><body><p>main</p><div " + " ".join(f"a{i}" for i in range(300))) == "too_many_attributes"
+
+
+@pytest.mark.parametrize(("page", "opened"), [
+    (b"<p>a</p><script src=x.js/>var a=1;</script><p>b</p>", b"<p>a</p><script src=x.js>var a=1;</script><p>b</p>"),
+    (b"<script/>a</script><script/>b</script>", b"<script>a</script><script>b</script>"),
+    (b'<script a="<script/>"/>code</script>', b'<script a="<script>"/>code</script>'),
+    (b"<script src=x.js/><p>markup</p></script>", None),  # a tag before the end tag: markup
+    (b"<SCRIPT src=x/>code</script>", None), (b"<p>x</p><script", None), (b"<p>x</p><scrip", None), (b"", None),
+])
+def test_self_closed_scripts_are_opened_where_code_follows(page, opened):
+    assert open_self_closed_scripts(page) == (page if opened is None else opened)
+
+
+_FLOOD = b"<div " + b" ".join(b"a%d" % i for i in range(300)) + b">"
+
+
+@pytest.mark.parametrize(("page", "rejected"), [
+    (b"<p>x</p><SCRIPT type=t>if(a" + _FLOOD + b"</SCRIPT><p>y</p>", False),  # a script's name in any case
+    (b"<p>x</p><style> " + _FLOOD, False),  # a style left open runs to the page's end
+    (b"<script>var a;</script>" + _FLOOD + b"<p>y</p>", True),
+    (b"<scripts> " + _FLOOD + b"</scripts>", True),  # no script
+    (b"<script>a='<script>';</script>" + _FLOOD, True),  # the inner start tag opens nothing
+])
+def test_an_attribute_flood_inside_a_script_or_style_is_no_tag(page, rejected):
+    try:
+        check_attribute_floods(page, 256)
+    except Rejected:
+        assert rejected
+    else:
+        assert not rejected
 
 
 def test_long_tags_and_scripts_of_real_pages_are_no_flood():
@@ -228,3 +270,19 @@ def test_sibling_comment_headings_are_scanned_once_each():
     text = extract(page, "https://news.test/a.html").document.text
     assert time.thread_time() - start < 1.5
     assert "Reply number" in text  # the guard: comments may not take more than 80% of the kept text
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("page", ["<html><body><p>Some article text.</p></body></html>", "<html><body></body></html>"])
+def test_extraction_leaves_the_garbage_collector_as_it_found_it(enabled, page):
+    """The collector is paused during a page (`dom._cyclic_gc_paused`), a rejected one too, and
+    left off where the caller had turned it off."""
+    (gc.enable if enabled else gc.disable)()
+    try:
+        try:
+            extract(page.encode(), URL)
+        except Rejected:
+            pass
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
