@@ -951,3 +951,85 @@ def test_text_for_screen_readers_only_is_not_article_text():
                     for word in ("first", "second", "third", "last"))
     page = f"<html><body><div class='visually-hidden-until-loaded'>{story}</div></body></html>"
     assert "The last part of the story" in extract(page.encode(), URL).document.text
+
+
+_BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+def test_a_noscript_picture_replaces_the_placeholder_before_it():
+    # The script that swaps the picture in never runs: the <noscript> copy is the only source. A
+    # placeholder naming its picture in a lazy attribute keeps it, and its <noscript> copy goes.
+    shots = (f"<p><img src='{_BLANK_GIF}' data-nimg='fill'><noscript><img src='/up/vision-pro.jpg'></noscript></p>"
+             f"<p><span><img src='{_BLANK_GIF}'></span><!-- lazy --><noscript><img srcset='/up/headset-800.jpg 800w'>"
+             f"</noscript></p><p><img src='{_BLANK_GIF}' data-src='/up/lazy.jpg'>"
+             f"<noscript><img src='/up/lazy.jpg'></noscript></p>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{shots}<p>Paragraph 2")
+    classes = _image_classes(html)
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["vision-pro.jpg", "headset-800.jpg", "lazy.jpg", "lead.jpg"]
+    assert len(extract(html.encode(), URL).document.media) == 4  # no second lazy.jpg
+
+
+def test_real_page_noscript_picture_is_content():
+    page = shared_path("html", "mozilla-readability", "theverge.html").read_bytes()
+    media = extract(page, "http://fakehost/test/page.html").document.media
+    assert any("Apple_WWDC23_Vision_Pro_VisionOS_screen.png" in n.src for n in media)
+
+
+def test_a_figure_naming_its_picture_in_an_attribute_gets_it():
+    figure = ("<figure itemscope itemid='https://static.news.test/images/2019/02/12/flood-articleLarge.jpg?quality=90'>"
+              "<figcaption>The flood, seen from the bridge.</figcaption></figure>"
+              "<figure data-id='7' class='chart'><figcaption>No picture named here.</figcaption></figure>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{figure}<p>Paragraph 2")
+    media = extract(html.encode(), URL).document.media
+    assert [n.src.rsplit("/", 1)[-1] for n in media] == ["flood-articleLarge.jpg?quality=90", "lead.jpg"]
+    assert media[0].caption == "The flood, seen from the bridge."
+
+
+def test_real_page_figures_without_an_img_keep_their_pictures():
+    page = shared_path("html", "mozilla-readability", "nytimes-3.html").read_bytes()
+    media = extract(page, "http://fakehost/test/page.html").document.media
+    assert len(media) == 7 and sum("-articleLarge.jpg?quality=90" in n.src for n in media) == 5  # 2 before
+
+
+def test_a_figure_beside_the_story_body_is_content():
+    # The lead figure is a sibling of the block holding the prose; so are a photo box between its
+    # parts and an author box whose headshot is no picture of the article (its bio stays out too).
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(8))
+    html = ("<html><body><article><figure class='canvas-image'><div><img src='/up/lead.jpg'></div>"
+            "<figcaption>The headset, on a table.</figcaption></figure>"
+            f"<div class='canvas-body'>{story}</div><div class='inline-photo'><img src='/up/second.jpg'>"
+            "<span>Photographer / Agency</span></div><div class='media-box'><img src='/up/jm-headshot.jpg'>"
+            "<p>Hey friend, I am the author of this blog!</p></div></article></body></html>")
+    result = extract(html.encode(), URL)
+    assert [n.src.rsplit("/", 1)[-1] for n in result.document.media] == ["lead.jpg", "second.jpg"]
+    text = result.document.text
+    assert "The headset, on a table." in text and "Photographer / Agency" in text and "Hey friend" not in text
+
+
+@pytest.mark.parametrize(("page", "part"), [("yahoo-1", "589noY9BZNdmsUUQf6L1AQ"), ("wapo-2", "Nic6429750-1140"),
+                                            ("herald-sun-1", "1227261885862")])
+def test_real_page_lead_figures_are_content(page, part):
+    data = shared_path("html", "mozilla-readability", f"{page}.html").read_bytes()
+    assert any(part in n.src for n in extract(data, "http://fakehost/test/page.html").document.media)
+
+
+def test_a_thumbnail_stretched_to_a_pictures_size_is_a_copy():
+    # A blurred preview (the URL asks for 60 px, the markup declares 1144) beside the picture itself.
+    shots = ("<figure><img src='https://cdn.blog.test/max/60/1*CANkRN.png?q=20' width='1144' height='708'>"
+             "<img src='https://cdn.blog.test/max/2288/1*CANkRN.png' width='1144' height='708'>"
+             "<img src='/up/cake-150x150.jpg' width='150' height='150'></figure>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{shots}<p>Paragraph 2")
+    classes = _image_classes(html)
+    assert classes == {"1*CANkRN.png?q=20": "copy", "1*CANkRN.png": "content", "cake-150x150.jpg": "content",
+                       "lead.jpg": "content"}
+
+
+def test_images_from_an_ad_servers_host_are_ads():
+    shots = ("<p><img src='http://ad.news.test/content_banner/content_650x120_qrcodes.jpg'>"
+             "<img src='https://ads2.cdn.test/creative/42.jpg'><img src='https://ad.nl/images/harbour.jpg'></p>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{shots}<p>Paragraph 2")
+    classes = _image_classes(html)
+    assert classes == {"content_650x120_qrcodes.jpg": "ad", "42.jpg": "ad", "harbour.jpg": "content",
+                       "lead.jpg": "content"}

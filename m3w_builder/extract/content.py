@@ -60,6 +60,7 @@ _CARD_SHARE = 0.75        # of the siblings that must be cards
 _MIN_CARD_TITLE = 15      # characters of a card's title link
 _MIN_CARD_LINK_SHARE = 0.2
 _MAX_CARD_BLURB = 300     # unlinked characters of a card
+_MAX_CAPTION = 300        # weighted characters of a figure's caption (`_is_figure`)
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
 _MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
@@ -74,6 +75,8 @@ _NEGATIVE_RE = re.compile(
     r"recommend|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|tool|widget|teaser|"
     r"trending|popular|newsletter|subscribe|more-stories|read-next|byline|author|nav|menu|breadcrumb"
 )
+# A block's class or id naming a picture (see `_is_figure`).
+_FIGURE_RE = re.compile(r"figure|image|img|photo|picture|media|foto|bild")
 _TAG_BONUS = {"div": 5, "article": 10, "main": 10, "section": 3, "pre": 3, "td": 3, "blockquote": 3,
               "address": -3, "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3,
               "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5,
@@ -487,8 +490,10 @@ def _reads_as_prose(item: Item) -> bool:
     return item.link_share == 0 and bool(_SENTENCE_END_RE.search(item.text))
 
 
-def select(blocks: list[Block], items: list[Item]) -> Selection:
-    """The main content of a page (everything but boilerplate when no block holds prose)."""
+def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = frozenset()) -> Selection:
+    """The main content of a page (everything but boilerplate when no block holds prose).
+    `pictures`: the media indexes whose own markup leaves them content candidates (no logo, ad or
+    teaser: see `images.dom_class`); a figure beside the article is one that holds one of them."""
     _score_candidates(blocks, items)
     candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
                         key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
@@ -511,7 +516,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
     kept = [False] * len(blocks)
-    ranges = _with_siblings(blocks, top, streams)
+    ranges = _with_siblings(blocks, top, streams, sorted(item.owner for item in items if item.media in pictures))
     ranges += _split_parts(blocks, top, ranges)
     for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
@@ -579,7 +584,11 @@ def _is_wrapper(blocks: list[Block], parent: int, top: int) -> bool:
         0 < added <= _MAX_LABEL and blocks[parent].links - blocks[top].links >= added)
 
 
-def _with_siblings(blocks: list[Block], top: int, streams: list[int]) -> list[tuple[int, int]]:
+def _with_siblings(blocks: list[Block], top: int, streams: list[int], media_owners: list[int]
+                   ) -> list[tuple[int, int]]:
+    """The top block and the siblings that join it: blocks scoring close to it, prose paragraphs,
+    and figures (`_is_figure`: the lead picture above the story's body, a photo between its
+    parts). `media_owners`: the sorted ids of the blocks that own each picture (see `select`)."""
     parent = blocks[top].parent
     if parent < 0:
         return [(top, blocks[top].end)]
@@ -596,10 +605,25 @@ def _with_siblings(blocks: list[Block], top: int, streams: list[int]) -> list[tu
         bonus = 0.2 * blocks[top].score if top_class and block.element.get("class") == top_class else 0.0
         if block.scored and block.score * (1 - _link_density(block)) + bonus >= threshold:
             kept.append((index, block.end))
-        elif block.element.tag in _PARAGRAPH_TAGS and block.end == index and block.first_text is not None \
-                and _reads_as_prose(block.first_text):
+        elif (block.element.tag in _PARAGRAPH_TAGS and block.end == index and block.first_text is not None
+              and _reads_as_prose(block.first_text)) or _is_figure(block, index, media_owners):
             kept.append((index, block.end))
     return kept
+
+
+def _is_figure(block: Block, index: int, media_owners: list[int]) -> bool:
+    """Whether a block is a figure: it holds one picture (`media_owners`) and at most a caption's text
+    (`_MAX_CAPTION`), no link text (a breadcrumb or a card with its icon is no figure), it is or
+    holds a `<figure>` or its class names a picture (`_FIGURE_RE`: `article-media`, `inline-photo`,
+    `featured-image`), and no boilerplate (`_NEGATIVE_RE`). Which images are content the images' own
+    markup decides (a logo or a linked teaser stays out)."""
+    if block.removed or block.total > _MAX_CAPTION or block.links \
+            or bisect_right(media_owners, block.end) - bisect_left(media_owners, index) != 1:
+        return False
+    element = block.element
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    return (_FIGURE_RE.search(names) is not None or next(element.iter("figure"), None) is not None) \
+        and _class_weight(element) >= 0
 
 
 def _titled_blocks(items: list[Item]) -> list[int]:
