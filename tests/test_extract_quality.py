@@ -1033,3 +1033,28 @@ def test_images_from_an_ad_servers_host_are_ads():
     classes = _image_classes(html)
     assert classes == {"content_650x120_qrcodes.jpg": "ad", "42.jpg": "ad", "harbour.jpg": "content",
                        "lead.jpg": "content"}
+
+
+def test_a_gallery_embedded_in_an_article_is_not_the_article():
+    # Fifty captioned slides of other stories outscore the story around them; a gallery page, with
+    # no article around its captions, keeps them.
+    slides = "".join(f"<li><h2>{i}/50 Slide title {i}</h2><p>Caption {i} of the slideshow, about another story, "
+                     f"with words, commas, and a sentence or two, long enough to read as prose on its own.</p></li>"
+                     for i in range(1, 51))
+    gallery = f"<div class='widget-wrapper type-gallery'><div class='full-gallery'><ul class='legends'>{slides}</ul>" \
+              f"</div></div>"
+    story = "".join(f"<p>Paragraph {i} of the hotel story, with enough words, commas, and sentences to read as "
+                    f"prose, and then some more words so that the story holds a few lines.</p>" for i in range(8))
+    html = f"<html><body><article><div class='text-wrapper'>{story[:600]}{gallery}{story[600:]}</div></article>" \
+           f"</body></html>"
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0 of the hotel story" in text and "Paragraph 7" in text and "Caption 3" not in text
+    page = f"<html><body><article>{gallery}<p>A short intro.</p></article></body></html>"
+    assert "Caption 49 of the slideshow" in extract(page.encode(), URL).document.text
+
+
+def test_real_page_embedded_gallery_is_not_the_article():
+    page = shared_path("html", "mozilla-readability", "bug-1255978.html").read_bytes()
+    doc = extract(page, "http://fakehost/test/page.html").document
+    assert "Take any blankets or duvets off the bed" in doc.text and "United goin down" not in doc.text
+    assert sum("/styles/story_medium/" in n.src for n in doc.media) == 5

@@ -65,6 +65,9 @@ _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the car
 _MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
 _DIGITS = "0123456789"
+# Class words of a gallery, and the prose outside it that makes it an embed in an article (`_embedded_gallery`).
+_GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "lightbox"))
+_MIN_EMBED_PROSE = 1000
 _MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
@@ -291,14 +294,20 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
                 continue
             named += block.total
-        _fill(blocks, index)
-        ancestor = block.parent
-        while ancestor >= 0:
-            above = blocks[ancestor]
-            above.total -= block.total
-            above.links -= block.links
-            above.good -= block.good
-            ancestor = above.parent
+        _remove(blocks, index)
+
+
+def _remove(blocks: list[Block], index: int) -> None:
+    """Mark a block and its subtree removed and take its text out of every ancestor's totals."""
+    _fill(blocks, index)
+    block = blocks[index]
+    ancestor = block.parent
+    while ancestor >= 0:
+        above = blocks[ancestor]
+        above.total -= block.total
+        above.links -= block.links
+        above.good -= block.good
+        ancestor = above.parent
 
 
 def _class_weight(element: etree._Element) -> int:
@@ -499,6 +508,12 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
                         key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
     if not candidates:
         return keep_all(blocks)
+    gallery = _embedded_gallery(blocks, candidates[0])
+    if gallery >= 0:  # its captions are no part of the article around it: scored again without them
+        _remove(blocks, gallery)
+        for block in blocks:
+            block.score, block.scored = 0.0, False
+        return select(blocks, items, pictures)
     final = {i: blocks[i].score * (1 - _link_density(blocks[i])) for i in candidates[:5]}
     top = candidates[0]
     close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top]]
@@ -527,6 +542,34 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
             if blocks[index].removed:
                 kept[index] = link_blocks[index] = False
     return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0])
+
+
+def _embedded_gallery(blocks: list[Block], top: int) -> int:
+    """The block of a gallery embedded in an article that holds the best-scored block (a slideshow's
+    fifty captions can outscore the story around it), or -1: the nearest of `top` and its
+    `_ANCESTOR_LEVELS` ancestors whose class or id names a gallery (`_GALLERY_WORDS`), when one of its
+    `_ANCESTOR_LEVELS` ancestors below the root holds at least `_MIN_EMBED_PROSE` prose outside it. A
+    gallery page, its captions the content, has no such article around it."""
+    index = top
+    for _ in range(_ANCESTOR_LEVELS + 1):
+        if index <= 0:
+            return -1
+        element = blocks[index].element
+        names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if ("gal" in names or "sl" in names or "car" in names or "light" in names) \
+                and not _GALLERY_WORDS.isdisjoint(boilerplate.class_words(names)):
+            break
+        index = blocks[index].parent
+    else:
+        return -1
+    above = blocks[index].parent
+    for _ in range(_ANCESTOR_LEVELS):
+        if above <= 0:
+            return -1
+        if blocks[above].good - blocks[index].good >= _MIN_EMBED_PROSE:
+            return index
+        above = blocks[above].parent
+    return -1
 
 
 def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
