@@ -2,9 +2,9 @@
 classes on inline pages, and the duplicate-paragraph document rule.
 
 The floors sit a little under what `make bench-quality` measured when they were set (text P/R/F1
-0.953/0.957/0.950 over 153 pages, Trafilatura F1 0.920 on the same pages, 0.865 with the filters;
-content-image precision 0.923, recall 0.951 of non-icon images), so a change that makes extraction
-worse fails here.
+0.959/0.963/0.957 over 153 pages, Trafilatura F1 0.920 on the same pages, 0.872 with the filters;
+content-image precision 0.938, recall 0.935, 0.982 of non-icon images), so a change that makes
+extraction worse fails here.
 """
 
 from __future__ import annotations
@@ -49,16 +49,16 @@ def test_text_quality_floors(dev_results):
     scores, filtered, _ = dev_results
     assert len(scores["readability"]) == 130 and len(scores["newspaper4k"]) == 23
     everything = mean_scores(scores["readability"] + scores["newspaper4k"])
-    assert everything.f1 >= 0.94 and everything.precision >= 0.94 and everything.recall >= 0.945
-    assert mean_scores(scores["readability"]).f1 >= 0.94
+    assert everything.f1 >= 0.95 and everything.precision >= 0.95 and everything.recall >= 0.955
+    assert mean_scores(scores["readability"]).f1 >= 0.95
     assert mean_scores(scores["newspaper4k"]).f1 >= 0.93
-    assert mean_scores(filtered).f1 >= 0.85  # filters reject short/synthetic test pages, never real articles
+    assert mean_scores(filtered).f1 >= 0.86  # filters reject short/synthetic test pages, never real articles
 
 
 def test_content_image_floors_and_dom_order(dev_results):
     images = dev_results[2]
-    assert images.precision >= 0.93  # 0.952 measured when set (thumbnail URLs, sidebars, small-screen variants, streams)
-    assert images.recall_sized >= 0.93 and images.recall >= 0.88
+    assert images.precision >= 0.93  # 0.938 when set; most kept images readability lacks are figures it drops
+    assert images.recall_sized >= 0.97 and images.recall >= 0.925  # 0.982 / 0.935 when set
     assert images.pages_out_of_order == 0
 
 
