@@ -1058,3 +1058,20 @@ def test_real_page_embedded_gallery_is_not_the_article():
     doc = extract(page, "http://fakehost/test/page.html").document
     assert "Take any blankets or duvets off the bed" in doc.text and "United goin down" not in doc.text
     assert sum("/styles/story_medium/" in n.src for n in doc.media) == 5
+
+
+def test_a_mostly_linked_entry_of_a_plain_list_is_kept():
+    # An ingredient whose name links to a product page is part of the list; a menu of links is not.
+    entries = ["1 onion, chopped", "4 carrots, halved lengthwise", "1 1/2 teaspoons salt",
+               "1 split <a href='/ingredient/chicken-breast'>chicken breast</a>", "1 cup noodles (about 2 ounces)"]
+    ingredients = "<ul class='ingredients'>" + "".join(f"<li>{entry}</li>" for entry in entries) + "</ul>"
+    menu = "<ul>" + "".join(f"<li><a href='/s{i}'>Section number {i}</a></li>" for i in range(6)) + "</ul>"
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{ingredients}{menu}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "1 split chicken breast" in text and "1 onion, chopped" in text and "Section number" not in text
+
+
+def test_real_page_linked_ingredients_are_kept():
+    page = shared_path("html", "recipe-scrapers", "food.com__food.html").read_bytes()
+    text = extract(page, "https://food.com/recipe").document.text
+    assert "8 cups low sodium chicken broth" in text and "1 split chicken breast" in text

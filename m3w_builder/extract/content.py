@@ -11,10 +11,13 @@ length, link-text length), and the media positions in DOM order; `select` scores
   down by its link density, so menus, teaser lists and "related" blocks lose;
 - the best container is widened to an ancestor shared by several near-best ones and to the wrappers
   that add nothing but a link label (an article folded behind "Read more"), then joined by sibling
-  blocks that score close to it or read as prose, and by the other parts of an article split into
-  separate wrappers (blocks of its tag and class nearby: `story-body-1`, `story-body-2`);
-- inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, so
-  are lists of teaser cards whose blurbs are plain text (a title link over a short blurb, beside
+  blocks that score close to it, read as prose or are figures (a lead picture and its caption), and
+  by the other parts of an article split into separate wrappers (blocks of its tag and class nearby:
+  `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
+  slideshow's captions outscoring the story) is removed and the page scored again;
+- inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list: a linked
+  ingredient) and ad-slot labels ("Advertisement") are dropped, so are lists of teaser cards
+  whose blurbs are plain text (a title link over a short blurb, beside
   more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager)
   and a comment section that only its heading names ("12 Comments" on a utility-CSS site), and a
   short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
@@ -68,6 +71,8 @@ _DIGITS = "0123456789"
 # Class words of a gallery, and the prose outside it that makes it an embed in an article (`_embedded_gallery`).
 _GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "lightbox"))
 _MIN_EMBED_PROSE = 1000
+_MIN_PLAIN_ENTRIES = 3    # plain-text entries of a list whose linked entries are content (`_plain_list_entries`)
+_PLAIN_LIST_SHARE = 0.6
 _MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
@@ -369,6 +374,7 @@ class Selection:
     link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
     drop_link_paragraphs: bool = True
     core: int = 0  # the best-scored block, before widening: the article's core (the root when none was scored)
+    list_entries: frozenset[int] = frozenset()  # kept `<li>` blocks of plain lists (`_plain_list_entries`)
 
     def keeps(self, item: Item) -> bool:
         """Whether an item belongs to the selected content (media in link-heavy blocks do: their
@@ -376,7 +382,8 @@ class Selection:
         if self.kept[item.owner]:
             if item.media >= 0 or not self.drop_link_paragraphs:
                 return True
-            return item.link_share < _MAX_LINK_PARAGRAPH and not _is_ad_label(item)
+            return (item.link_share < _MAX_LINK_PARAGRAPH or item.owner in self.list_entries) \
+                and not _is_ad_label(item)
         if item.media >= 0:
             return self.link_blocks[item.owner]
         return item.owner == self.loose_owner and _reads_as_prose(item)
@@ -541,7 +548,8 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
         for index in range(lo, hi + 1):
             if blocks[index].removed:
                 kept[index] = link_blocks[index] = False
-    return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0])
+    return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0],
+                     list_entries=_plain_list_entries(blocks, items, kept))
 
 
 def _embedded_gallery(blocks: list[Block], top: int) -> int:
@@ -786,6 +794,27 @@ def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], t
                 index = block.end + 1
             else:
                 index += 1
+
+
+def _plain_list_entries(blocks: list[Block], items: list[Item], kept: list[bool]) -> frozenset[int]:
+    """The kept `<li>` blocks of lists whose entries are mostly plain text (at least
+    `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE` of their paragraphs no link paragraph): an
+    entry there whose words are mostly a link ("1 split <a>chicken breast</a>" among a recipe's
+    ingredients, a cited source among bullet points) is part of the list, not navigation; a menu's
+    entries are all links."""
+    plain: dict[int, int] = {}
+    linked: dict[int, int] = {}
+    for item in items:
+        owner = item.owner
+        if item.media < 0 and kept[owner] and blocks[owner].element.tag == "li":
+            counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
+            counts[blocks[owner].parent] = counts.get(blocks[owner].parent, 0) + 1
+    if not linked:
+        return frozenset()
+    lists = {parent for parent, count in linked.items()
+             if plain.get(parent, 0) >= _MIN_PLAIN_ENTRIES and plain[parent] >= _PLAIN_LIST_SHARE * (plain[parent] + count)}
+    return frozenset(index for parent in lists for index in children(blocks, parent)
+                     if blocks[index].element.tag == "li")
 
 
 def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,
