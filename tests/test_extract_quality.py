@@ -1075,3 +1075,18 @@ def test_real_page_linked_ingredients_are_kept():
     page = shared_path("html", "recipe-scrapers", "food.com__food.html").read_bytes()
     text = extract(page, "https://food.com/recipe").document.text
     assert "8 cups low sodium chicken broth" in text and "1 split chicken breast" in text
+
+
+def test_datelines_and_player_clocks_are_not_article_text():
+    lines = ("<p>posted on April 21, 2015, at 11:29 a.m.</p><div>Šodien, 17:40</div><span>Current Time 0:00</span>"
+             "<p>2018/6/19 5:50</p><table><tr><td>10:00 Registration</td></tr></table>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{lines}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "10:00 Registration" in text  # a timetable's cell stays
+    assert not [w for w in ("11:29", "17:40", "Current Time", "2018/6/19") if w in text]
+
+
+def test_real_page_dateline_is_not_article_text():
+    page = shared_path("html", "newspaper4k", "thai_article.html").read_bytes()
+    text = extract(page, "https://example.test/thai_article.html").document.text
+    assert "Submitted on Mon, 2019-01-21 13:49" not in text and len(text) > 1000

@@ -18,7 +18,8 @@ length, link-text length), and the media positions in DOM order; `select` scores
 - inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list: a linked
   ingredient) and ad-slot labels ("Advertisement") are dropped, so are lists of teaser cards
   whose blurbs are plain text (a title link over a short blurb, beside
-  more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager)
+  more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager),
+  short datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00")
   and a comment section that only its heading names ("12 Comments" on a utility-CSS site), and a
   short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
@@ -106,6 +107,11 @@ _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading th
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
 _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
 _MAX_COUNTER_DIGITS = 3
+# A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_datelines`).
+_DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)"
+                          r"|\d{4}年\d{1,2}月\d{1,2}日)")
+_MAX_DATELINE = 40
+_LISTED_TAGS = frozenset(("td", "th", "li", "dd", "dt"))
 _MAX_COMMENTS_HEADING = 40  # weighted characters
 # A heading that names a comment section (stripped of a count: "12 Comments", "Comments (3)").
 _COMMENT_HEADINGS = frozenset((
@@ -395,6 +401,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> 
     (`_drop_orphaned_headings`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
+    _drop_datelines(blocks, items, kept)
     comment_headings = _drop_orphaned_headings(blocks, items, kept)
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
         text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
@@ -426,6 +433,17 @@ def _drop_counters(items: list[Item], kept: list[bool]) -> None:
             for number in run:
                 kept[number] = False
         run = [index]
+
+
+def _drop_datelines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark the kept paragraphs of at most `_MAX_DATELINE` characters that hold a clock time or a
+    numeric date (`_DATELINE_RE`): a dateline or a byline's timestamp ("Šodien, 17:40", "2018/6/19
+    5:50", "posted on April 21, 2015, at 11:29 a.m."), a player's clock ("Current Time 0:00"): no
+    article text. A table cell or list entry (a timetable's "10:00 Registration") stays."""
+    for index, item in enumerate(items):
+        if kept[index] and item.media < 0 and item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text) \
+                and blocks[item.owner].element.tag not in _LISTED_TAGS:
+            kept[index] = False
 
 
 def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int,
