@@ -1051,6 +1051,11 @@ def test_a_gallery_embedded_in_an_article_is_not_the_article():
     assert "Paragraph 0 of the hotel story" in text and "Paragraph 7" in text and "Caption 3" not in text
     page = f"<html><body><article>{gallery}<p>A short intro.</p></article></body></html>"
     assert "Caption 49 of the slideshow" in extract(page.encode(), URL).document.text
+    # a story in a wrapper named so, with a sidebar's prose beside it, is no embedded gallery
+    sidebar = f"<div class='rail'><div class='box'>{story.replace('hotel story', 'sidebar note')}</div></div>"
+    page = f"<html><body><div class='page'><div class='gallery-post'><div class='entry'>{story}</div></div>" \
+           f"{sidebar}</div></body></html>"
+    assert "Paragraph 7 of the hotel story" in extract(page.encode(), URL).document.text
 
 
 def test_real_page_embedded_gallery_is_not_the_article():

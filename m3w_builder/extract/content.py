@@ -533,7 +533,7 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
                         key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
     if not candidates:
         return keep_all(blocks)
-    gallery = _embedded_gallery(blocks, candidates[0])
+    gallery = _embedded_gallery(blocks, items, candidates[0])
     if gallery >= 0:  # its captions are no part of the article around it: scored again without them
         _remove(blocks, gallery)
         for block in blocks:
@@ -570,12 +570,13 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
                      list_entries=_plain_list_entries(blocks, items, kept))
 
 
-def _embedded_gallery(blocks: list[Block], top: int) -> int:
+def _embedded_gallery(blocks: list[Block], items: list[Item], top: int) -> int:
     """The block of a gallery embedded in an article that holds the best-scored block (a slideshow's
     fifty captions can outscore the story around it), or -1: the nearest of `top` and its
     `_ANCESTOR_LEVELS` ancestors whose class or id names a gallery (`_GALLERY_WORDS`), when one of its
-    `_ANCESTOR_LEVELS` ancestors below the root holds at least `_MIN_EMBED_PROSE` prose outside it. A
-    gallery page, its captions the content, has no such article around it."""
+    `_ANCESTOR_LEVELS` ancestors below the root holds at least `_MIN_EMBED_PROSE` prose of its own
+    around it (`_own_prose`: the story's paragraphs, not a sidebar's). A gallery page, its captions
+    the content, has no such article around it."""
     index = top
     for _ in range(_ANCESTOR_LEVELS + 1):
         if index <= 0:
@@ -592,10 +593,20 @@ def _embedded_gallery(blocks: list[Block], top: int) -> int:
     for _ in range(_ANCESTOR_LEVELS):
         if above <= 0:
             return -1
-        if blocks[above].good - blocks[index].good >= _MIN_EMBED_PROSE:
+        if blocks[above].good - blocks[index].good >= _MIN_EMBED_PROSE \
+                and _own_prose(blocks, items, above, index) >= _MIN_EMBED_PROSE:
             return index
         above = blocks[above].parent
     return -1
+
+
+def _own_prose(blocks: list[Block], items: list[Item], index: int, gallery: int) -> int:
+    """Prose characters (`_reads_as_prose` paragraphs of at least `_PROSE`, not removed) that block
+    `index` holds itself or in its child blocks (a story's `<p>` elements), outside block `gallery`."""
+    end = blocks[gallery].end
+    return sum(item.weight for item in items if item.weight >= _PROSE and not gallery <= item.owner <= end and (
+        item.owner == index or blocks[item.owner].parent == index) and not blocks[item.owner].removed
+        and _reads_as_prose(item))
 
 
 def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
