@@ -396,12 +396,13 @@ class Selection:
 
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
-    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), comment
-    sections found by their heading (`_drop_comment_section`) and the headings whose section went
-    (`_drop_orphaned_headings`)."""
+    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), datelines in
+    the main content (`_drop_datelines`), comment sections found by their heading
+    (`_drop_comment_section`) and the headings whose section went (`_drop_orphaned_headings`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
-    _drop_datelines(blocks, items, kept)
+    if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps its dates
+        _drop_datelines(blocks, items, kept)
     comment_headings = _drop_orphaned_headings(blocks, items, kept)
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
         text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
