@@ -69,7 +69,7 @@ _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the car
 _MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
 _DIGITS = "0123456789"
-# Class words of a gallery, and the prose outside it that makes it an embed in an article (`_embedded_gallery`).
+# Class words of a gallery, and the prose around it that makes it an embed in an article (`_embedded_gallery`).
 _GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "lightbox"))
 _MIN_EMBED_PROSE = 1000
 _MIN_PLAIN_ENTRIES = 3    # plain-text entries of a list whose linked entries are content (`_plain_list_entries`)
@@ -108,8 +108,8 @@ _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its 
 _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
 _MAX_COUNTER_DIGITS = 3
 # A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_datelines`).
-_DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)"
-                          r"|\d{4}年\d{1,2}月\d{1,2}日)")
+_DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
+                          r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
 _MAX_DATELINE = 40
 _LISTED_TAGS = frozenset(("td", "th", "li", "dd", "dt"))
 _MAX_COMMENTS_HEADING = 40  # weighted characters
@@ -841,8 +841,8 @@ def _plain_list_entries(blocks: list[Block], items: list[Item], kept: list[bool]
             counts[blocks[owner].parent] = counts.get(blocks[owner].parent, 0) + 1
     if not linked:
         return frozenset()
-    lists = {parent for parent, count in linked.items()
-             if plain.get(parent, 0) >= _MIN_PLAIN_ENTRIES and plain[parent] >= _PLAIN_LIST_SHARE * (plain[parent] + count)}
+    lists = {parent for parent, count in linked.items() if plain.get(parent, 0) >= _MIN_PLAIN_ENTRIES
+             and plain[parent] >= _PLAIN_LIST_SHARE * (plain[parent] + count)}
     return frozenset(index for parent in lists for index in children(blocks, parent)
                      if blocks[index].element.tag == "li")
 

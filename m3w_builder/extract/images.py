@@ -10,8 +10,8 @@ else asked for in the URL, or named so; stand-ins for a missing picture; control
 badges and the site's theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on
 the page than the main content, or in a sidebar `<aside>` the selection kept: one that does not
 hold the article's core), `copy` (a content image whose picture the page showed already, see
-`copy_key`, or a small-screen variant of one, or a preview: a thumbnail's file
-stretched to a picture's declared size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any
+`copy_key`, or a small-screen variant of one, or a preview: a thumbnail's file stretched to a
+picture's declared size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any
 download.
 """
 
@@ -94,10 +94,10 @@ _ICON_SIDE = 24
 _MIN_CONTENT_SIDE = 64
 _STRIP_SIDE = 100
 _STRIP_RATIO = 4
-# A side its source URL asks the image server or the CMS for (`url_size`), read when the markup declares none:
-# a `-150x150.jpg` crop, a `/resize/120x80/` or `/60x60/` folder, `thumbnail=130,87`, `?w=100&h=80`,
-# Cloudinary's `w_100,h_80`, MediaWiki's `/120px-` thumbnail, Medium's `/max/60/` width. Two to four digits: `-1x1-1.jpg` names a
-# square crop, and a date folder (`/2019-10/`) no size.
+# A side its source URL asks the image server or the CMS for (`url_size`), read when the markup declares none
+# (and for a preview, `_PREVIEW_RATIO`): a `-150x150.jpg` crop, a `/resize/120x80/` or `/60x60/` folder,
+# `thumbnail=130,87`, `?w=100&h=80`, Cloudinary's `w_100,h_80`, MediaWiki's `/120px-` thumbnail, Medium's
+# `/max/60/` width. Two to four digits: `-1x1-1.jpg` names a square crop, and a date folder (`/2019-10/`) no size.
 _URL_HEIGHT_RE = re.compile(r"x(\d{2,4})(?=[-_./@]|$)")  # a `WxH`'s height; its width is read backwards
 _URL_QUERY_PAIR_RE = re.compile(r"(?:thumbnail|resize|size)=(\d{2,4})(?:%2c|,|x|:)(\d{2,4})")
 _URL_SIDE_RE = re.compile(r"[?&;](?:(w|width)|h|height)=(\d{2,4})(?![\d.])|[/,](?:(w)|h)_(\d{2,4})(?=[,/])"
