@@ -2,9 +2,9 @@
 classes on inline pages, and the duplicate-paragraph document rule.
 
 The floors sit a little under what `make bench-quality` measured when they were set (text P/R/F1
-0.953/0.957/0.950 over 153 pages, Trafilatura F1 0.920 on the same pages, 0.865 with the filters;
-content-image precision 0.923, recall 0.951 of non-icon images), so a change that makes extraction
-worse fails here.
+0.959/0.963/0.957 over 153 pages, Trafilatura F1 0.920 on the same pages, 0.872 with the filters;
+content-image precision 0.938, recall 0.935, 0.982 of non-icon images), so a change that makes
+extraction worse fails here.
 """
 
 from __future__ import annotations
@@ -49,16 +49,16 @@ def test_text_quality_floors(dev_results):
     scores, filtered, _ = dev_results
     assert len(scores["readability"]) == 130 and len(scores["newspaper4k"]) == 23
     everything = mean_scores(scores["readability"] + scores["newspaper4k"])
-    assert everything.f1 >= 0.94 and everything.precision >= 0.94 and everything.recall >= 0.945
-    assert mean_scores(scores["readability"]).f1 >= 0.94
+    assert everything.f1 >= 0.95 and everything.precision >= 0.95 and everything.recall >= 0.955
+    assert mean_scores(scores["readability"]).f1 >= 0.95
     assert mean_scores(scores["newspaper4k"]).f1 >= 0.93
-    assert mean_scores(filtered).f1 >= 0.85  # filters reject short/synthetic test pages, never real articles
+    assert mean_scores(filtered).f1 >= 0.86  # filters reject short/synthetic test pages, never real articles
 
 
 def test_content_image_floors_and_dom_order(dev_results):
     images = dev_results[2]
-    assert images.precision >= 0.93  # 0.952 measured when set (thumbnail URLs, sidebars, small-screen variants, streams)
-    assert images.recall_sized >= 0.93 and images.recall >= 0.88
+    assert images.precision >= 0.93  # 0.938 when set; most kept images readability lacks are figures it drops
+    assert images.recall_sized >= 0.97 and images.recall >= 0.925  # 0.982 / 0.935 when set
     assert images.pages_out_of_order == 0
 
 
@@ -951,3 +951,147 @@ def test_text_for_screen_readers_only_is_not_article_text():
                     for word in ("first", "second", "third", "last"))
     page = f"<html><body><div class='visually-hidden-until-loaded'>{story}</div></body></html>"
     assert "The last part of the story" in extract(page.encode(), URL).document.text
+
+
+_BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+def test_a_noscript_picture_replaces_the_placeholder_before_it():
+    # The script that swaps the picture in never runs: the <noscript> copy is the only source. A
+    # placeholder naming its picture in a lazy attribute keeps it, and its <noscript> copy goes.
+    shots = (f"<p><img src='{_BLANK_GIF}' data-nimg='fill'><noscript><img src='/up/vision-pro.jpg'></noscript></p>"
+             f"<p><span><img src='{_BLANK_GIF}'></span><!-- lazy --><noscript><img srcset='/up/headset-800.jpg 800w'>"
+             f"</noscript></p><p><img src='{_BLANK_GIF}' data-src='/up/lazy.jpg'>"
+             f"<noscript><img src='/up/lazy.jpg'></noscript></p>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{shots}<p>Paragraph 2")
+    classes = _image_classes(html)
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["vision-pro.jpg", "headset-800.jpg", "lazy.jpg", "lead.jpg"]
+    assert len(extract(html.encode(), URL).document.media) == 4  # no second lazy.jpg
+
+
+def test_real_page_noscript_picture_is_content():
+    page = shared_path("html", "mozilla-readability", "theverge.html").read_bytes()
+    media = extract(page, "http://fakehost/test/page.html").document.media
+    assert any("Apple_WWDC23_Vision_Pro_VisionOS_screen.png" in n.src for n in media)
+
+
+def test_a_figure_naming_its_picture_in_an_attribute_gets_it():
+    figure = ("<figure itemscope itemid='https://static.news.test/images/2019/02/12/flood-articleLarge.jpg?quality=90'>"
+              "<figcaption>The flood, seen from the bridge.</figcaption></figure>"
+              "<figure data-id='7' class='chart'><figcaption>No picture named here.</figcaption></figure>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{figure}<p>Paragraph 2")
+    media = extract(html.encode(), URL).document.media
+    assert [n.src.rsplit("/", 1)[-1] for n in media] == ["flood-articleLarge.jpg?quality=90", "lead.jpg"]
+    assert media[0].caption == "The flood, seen from the bridge."
+
+
+def test_real_page_figures_without_an_img_keep_their_pictures():
+    page = shared_path("html", "mozilla-readability", "nytimes-3.html").read_bytes()
+    media = extract(page, "http://fakehost/test/page.html").document.media
+    assert len(media) == 7 and sum("-articleLarge.jpg?quality=90" in n.src for n in media) == 5  # 2 before
+
+
+def test_a_figure_beside_the_story_body_is_content():
+    # The lead figure is a sibling of the block holding the prose; so are a photo box between its
+    # parts and an author box whose headshot is no picture of the article (its bio stays out too).
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(8))
+    html = ("<html><body><article><figure class='canvas-image'><div><img src='/up/lead.jpg'></div>"
+            "<figcaption>The headset, on a table.</figcaption></figure>"
+            f"<div class='canvas-body'>{story}</div><div class='inline-photo'><img src='/up/second.jpg'>"
+            "<span>Photographer / Agency</span></div><div class='media-box'><img src='/up/jm-headshot.jpg'>"
+            "<p>Hey friend, I am the author of this blog!</p></div></article></body></html>")
+    result = extract(html.encode(), URL)
+    assert [n.src.rsplit("/", 1)[-1] for n in result.document.media] == ["lead.jpg", "second.jpg"]
+    text = result.document.text
+    assert "The headset, on a table." in text and "Photographer / Agency" in text and "Hey friend" not in text
+
+
+@pytest.mark.parametrize(("page", "part"), [("yahoo-1", "589noY9BZNdmsUUQf6L1AQ"), ("wapo-2", "Nic6429750-1140"),
+                                            ("herald-sun-1", "1227261885862")])
+def test_real_page_lead_figures_are_content(page, part):
+    data = shared_path("html", "mozilla-readability", f"{page}.html").read_bytes()
+    assert any(part in n.src for n in extract(data, "http://fakehost/test/page.html").document.media)
+
+
+def test_a_thumbnail_stretched_to_a_pictures_size_is_a_copy():
+    # A blurred preview (the URL asks for 60 px, the markup declares 1144) beside the picture itself.
+    shots = ("<figure><img src='https://cdn.blog.test/max/60/1*CANkRN.png?q=20' width='1144' height='708'>"
+             "<img src='https://cdn.blog.test/max/2288/1*CANkRN.png' width='1144' height='708'>"
+             "<img src='/up/cake-150x150.jpg' width='150' height='150'></figure>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{shots}<p>Paragraph 2")
+    classes = _image_classes(html)
+    assert classes == {"1*CANkRN.png?q=20": "copy", "1*CANkRN.png": "content", "cake-150x150.jpg": "content",
+                       "lead.jpg": "content"}
+
+
+def test_images_from_an_ad_servers_host_are_ads():
+    shots = ("<p><img src='http://ad.news.test/content_banner/content_650x120_qrcodes.jpg'>"
+             "<img src='https://ads2.cdn.test/creative/42.jpg'><img src='https://ad.nl/images/harbour.jpg'></p>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{shots}<p>Paragraph 2")
+    classes = _image_classes(html)
+    assert classes == {"content_650x120_qrcodes.jpg": "ad", "42.jpg": "ad", "harbour.jpg": "content",
+                       "lead.jpg": "content"}
+
+
+def test_a_gallery_embedded_in_an_article_is_not_the_article():
+    # Fifty captioned slides of other stories outscore the story around them; a gallery page, with
+    # no article around its captions, keeps them.
+    slides = "".join(f"<li><h2>{i}/50 Slide title {i}</h2><p>Caption {i} of the slideshow, about another story, "
+                     f"with words, commas, and a sentence or two, long enough to read as prose on its own.</p></li>"
+                     for i in range(1, 51))
+    gallery = f"<div class='widget-wrapper type-gallery'><div class='full-gallery'><ul class='legends'>{slides}</ul>" \
+              f"</div></div>"
+    story = "".join(f"<p>Paragraph {i} of the hotel story, with enough words, commas, and sentences to read as "
+                    f"prose, and then some more words so that the story holds a few lines.</p>" for i in range(8))
+    html = f"<html><body><article><div class='text-wrapper'>{story[:600]}{gallery}{story[600:]}</div></article>" \
+           f"</body></html>"
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0 of the hotel story" in text and "Paragraph 7" in text and "Caption 3" not in text
+    page = f"<html><body><article>{gallery}<p>A short intro.</p></article></body></html>"
+    assert "Caption 49 of the slideshow" in extract(page.encode(), URL).document.text
+    # a story in a wrapper named so, with a sidebar's prose beside it, is no embedded gallery
+    sidebar = f"<div class='rail'><div class='box'>{story.replace('hotel story', 'sidebar note')}</div></div>"
+    page = f"<html><body><div class='page'><div class='gallery-post'><div class='entry'>{story}</div></div>" \
+           f"{sidebar}</div></body></html>"
+    assert "Paragraph 7 of the hotel story" in extract(page.encode(), URL).document.text
+
+
+def test_real_page_embedded_gallery_is_not_the_article():
+    page = shared_path("html", "mozilla-readability", "bug-1255978.html").read_bytes()
+    doc = extract(page, "http://fakehost/test/page.html").document
+    assert "Take any blankets or duvets off the bed" in doc.text and "United goin down" not in doc.text
+    assert sum("/styles/story_medium/" in n.src for n in doc.media) == 5
+
+
+def test_a_mostly_linked_entry_of_a_plain_list_is_kept():
+    # An ingredient whose name links to a product page is part of the list; a menu of links is not.
+    entries = ["1 onion, chopped", "4 carrots, halved lengthwise", "1 1/2 teaspoons salt",
+               "1 split <a href='/ingredient/chicken-breast'>chicken breast</a>", "1 cup noodles (about 2 ounces)"]
+    ingredients = "<ul class='ingredients'>" + "".join(f"<li>{entry}</li>" for entry in entries) + "</ul>"
+    menu = "<ul>" + "".join(f"<li><a href='/s{i}'>Section number {i}</a></li>" for i in range(6)) + "</ul>"
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{ingredients}{menu}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "1 split chicken breast" in text and "1 onion, chopped" in text and "Section number" not in text
+
+
+def test_real_page_linked_ingredients_are_kept():
+    page = shared_path("html", "recipe-scrapers", "food.com__food.html").read_bytes()
+    text = extract(page, "https://food.com/recipe").document.text
+    assert "8 cups low sodium chicken broth" in text and "1 split chicken breast" in text
+
+
+def test_datelines_and_player_clocks_are_not_article_text():
+    lines = ("<p>posted on April 21, 2015, at 11:29 a.m.</p><div>Šodien, 17:40</div><span>Current Time 0:00</span>"
+             "<p>2018/6/19 5:50</p><table><tr><td>10:00 Registration</td></tr></table>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{lines}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "10:00 Registration" in text  # a timetable's cell stays
+    assert not [w for w in ("11:29", "17:40", "Current Time", "2018/6/19") if w in text]
+
+
+def test_real_page_dateline_is_not_article_text():
+    page = shared_path("html", "newspaper4k", "thai_article.html").read_bytes()
+    text = extract(page, "https://example.test/thai_article.html").document.text
+    assert "Submitted on Mon, 2019-01-21 13:49" not in text and len(text) > 1000

@@ -11,11 +11,15 @@ length, link-text length), and the media positions in DOM order; `select` scores
   down by its link density, so menus, teaser lists and "related" blocks lose;
 - the best container is widened to an ancestor shared by several near-best ones and to the wrappers
   that add nothing but a link label (an article folded behind "Read more"), then joined by sibling
-  blocks that score close to it or read as prose, and by the other parts of an article split into
-  separate wrappers (blocks of its tag and class nearby: `story-body-1`, `story-body-2`);
-- inside, link-heavy blocks, link paragraphs and ad-slot labels ("Advertisement") are dropped, so
-  are lists of teaser cards whose blurbs are plain text (a title link over a short blurb, beside
-  more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager)
+  blocks that score close to it, read as prose or are figures (a lead picture and its caption), and
+  by the other parts of an article split into separate wrappers (blocks of its tag and class nearby:
+  `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
+  slideshow's captions outscoring the story) is removed and the page scored again;
+- inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list: a linked
+  ingredient) and ad-slot labels ("Advertisement") are dropped, so are lists of teaser cards
+  whose blurbs are plain text (a title link over a short blurb, beside
+  more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager),
+  short datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00")
   and a comment section that only its heading names ("12 Comments" on a utility-CSS site), and a
   short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
@@ -60,10 +64,16 @@ _CARD_SHARE = 0.75        # of the siblings that must be cards
 _MIN_CARD_TITLE = 15      # characters of a card's title link
 _MIN_CARD_LINK_SHARE = 0.2
 _MAX_CARD_BLURB = 300     # unlinked characters of a card
+_MAX_CAPTION = 300        # weighted characters of a figure's caption (`_is_figure`)
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
 _MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
 _DIGITS = "0123456789"
+# Class words of a gallery, and the prose around it that makes it an embed in an article (`_embedded_gallery`).
+_GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "lightbox"))
+_MIN_EMBED_PROSE = 1000
+_MIN_PLAIN_ENTRIES = 3    # plain-text entries of a list whose linked entries are content (`_plain_list_entries`)
+_PLAIN_LIST_SHARE = 0.6
 _MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
@@ -74,6 +84,8 @@ _NEGATIVE_RE = re.compile(
     r"recommend|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|tool|widget|teaser|"
     r"trending|popular|newsletter|subscribe|more-stories|read-next|byline|author|nav|menu|breadcrumb"
 )
+# A block's class or id naming a picture (see `_is_figure`).
+_FIGURE_RE = re.compile(r"figure|image|img|photo|picture|media|foto|bild")
 _TAG_BONUS = {"div": 5, "article": 10, "main": 10, "section": 3, "pre": 3, "td": 3, "blockquote": 3,
               "address": -3, "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3,
               "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5,
@@ -95,6 +107,11 @@ _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading th
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
 _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
 _MAX_COUNTER_DIGITS = 3
+# A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_datelines`).
+_DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
+                          r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
+_MAX_DATELINE = 40
+_LISTED_TAGS = frozenset(("td", "th", "li", "dd", "dt"))
 _MAX_COMMENTS_HEADING = 40  # weighted characters
 # A heading that names a comment section (stripped of a count: "12 Comments", "Comments (3)").
 _COMMENT_HEADINGS = frozenset((
@@ -288,14 +305,20 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
                 continue
             named += block.total
-        _fill(blocks, index)
-        ancestor = block.parent
-        while ancestor >= 0:
-            above = blocks[ancestor]
-            above.total -= block.total
-            above.links -= block.links
-            above.good -= block.good
-            ancestor = above.parent
+        _remove(blocks, index)
+
+
+def _remove(blocks: list[Block], index: int) -> None:
+    """Mark a block and its subtree removed and take its text out of every ancestor's totals."""
+    _fill(blocks, index)
+    block = blocks[index]
+    ancestor = block.parent
+    while ancestor >= 0:
+        above = blocks[ancestor]
+        above.total -= block.total
+        above.links -= block.links
+        above.good -= block.good
+        ancestor = above.parent
 
 
 def _class_weight(element: etree._Element) -> int:
@@ -357,6 +380,7 @@ class Selection:
     link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
     drop_link_paragraphs: bool = True
     core: int = 0  # the best-scored block, before widening: the article's core (the root when none was scored)
+    list_entries: frozenset[int] = frozenset()  # kept `<li>` blocks of plain lists (`_plain_list_entries`)
 
     def keeps(self, item: Item) -> bool:
         """Whether an item belongs to the selected content (media in link-heavy blocks do: their
@@ -364,18 +388,21 @@ class Selection:
         if self.kept[item.owner]:
             if item.media >= 0 or not self.drop_link_paragraphs:
                 return True
-            return item.link_share < _MAX_LINK_PARAGRAPH and not _is_ad_label(item)
+            return (item.link_share < _MAX_LINK_PARAGRAPH or item.owner in self.list_entries) \
+                and not _is_ad_label(item)
         if item.media >= 0:
             return self.link_blocks[item.owner]
         return item.owner == self.loose_owner and _reads_as_prose(item)
 
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
-    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), comment
-    sections found by their heading (`_drop_comment_section`) and the headings whose section went
-    (`_drop_orphaned_headings`)."""
+    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), datelines in
+    the main content (`_drop_datelines`), comment sections found by their heading
+    (`_drop_comment_section`) and the headings whose section went (`_drop_orphaned_headings`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
+    if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps its dates
+        _drop_datelines(blocks, items, kept)
     comment_headings = _drop_orphaned_headings(blocks, items, kept)
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
         text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
@@ -407,6 +434,17 @@ def _drop_counters(items: list[Item], kept: list[bool]) -> None:
             for number in run:
                 kept[number] = False
         run = [index]
+
+
+def _drop_datelines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark the kept paragraphs of at most `_MAX_DATELINE` characters that hold a clock time or a
+    numeric date (`_DATELINE_RE`): a dateline or a byline's timestamp ("Šodien, 17:40", "2018/6/19
+    5:50", "posted on April 21, 2015, at 11:29 a.m."), a player's clock ("Current Time 0:00"): no
+    article text. A table cell or list entry (a timetable's "10:00 Registration") stays."""
+    for index, item in enumerate(items):
+        if kept[index] and item.media < 0 and item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text) \
+                and blocks[item.owner].element.tag not in _LISTED_TAGS:
+            kept[index] = False
 
 
 def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int,
@@ -487,13 +525,21 @@ def _reads_as_prose(item: Item) -> bool:
     return item.link_share == 0 and bool(_SENTENCE_END_RE.search(item.text))
 
 
-def select(blocks: list[Block], items: list[Item]) -> Selection:
-    """The main content of a page (everything but boilerplate when no block holds prose)."""
+def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = frozenset()) -> Selection:
+    """The main content of a page (everything but boilerplate when no block holds prose).
+    `pictures`: the media indexes whose own markup leaves them content candidates (no logo, ad or
+    teaser: see `images.dom_class`); a figure beside the article is one that holds one of them."""
     _score_candidates(blocks, items)
     candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
                         key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
     if not candidates:
         return keep_all(blocks)
+    gallery = _embedded_gallery(blocks, items, candidates[0])
+    if gallery >= 0:  # its captions are no part of the article around it: scored again without them
+        _remove(blocks, gallery)
+        for block in blocks:
+            block.score, block.scored = 0.0, False
+        return select(blocks, items, pictures)
     final = {i: blocks[i].score * (1 - _link_density(blocks[i])) for i in candidates[:5]}
     top = candidates[0]
     close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top]]
@@ -511,7 +557,7 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
     kept = [False] * len(blocks)
-    ranges = _with_siblings(blocks, top, streams)
+    ranges = _with_siblings(blocks, top, streams, sorted(item.owner for item in items if item.media in pictures))
     ranges += _split_parts(blocks, top, ranges)
     for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
@@ -521,7 +567,47 @@ def select(blocks: list[Block], items: list[Item]) -> Selection:
         for index in range(lo, hi + 1):
             if blocks[index].removed:
                 kept[index] = link_blocks[index] = False
-    return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0])
+    return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0],
+                     list_entries=_plain_list_entries(blocks, items, kept))
+
+
+def _embedded_gallery(blocks: list[Block], items: list[Item], top: int) -> int:
+    """The block of a gallery embedded in an article that holds the best-scored block (a slideshow's
+    fifty captions can outscore the story around it), or -1: the nearest of `top` and its
+    `_ANCESTOR_LEVELS` ancestors whose class or id names a gallery (`_GALLERY_WORDS`), when one of its
+    `_ANCESTOR_LEVELS` ancestors below the root holds at least `_MIN_EMBED_PROSE` prose of its own
+    around it (`_own_prose`: the story's paragraphs, not a sidebar's). A gallery page, its captions
+    the content, has no such article around it."""
+    index = top
+    for _ in range(_ANCESTOR_LEVELS + 1):
+        if index <= 0:
+            return -1
+        element = blocks[index].element
+        names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+        if ("gal" in names or "sl" in names or "car" in names or "light" in names) \
+                and not _GALLERY_WORDS.isdisjoint(boilerplate.class_words(names)):
+            break
+        index = blocks[index].parent
+    else:
+        return -1
+    above = blocks[index].parent
+    for _ in range(_ANCESTOR_LEVELS):
+        if above <= 0:
+            return -1
+        if blocks[above].good - blocks[index].good >= _MIN_EMBED_PROSE \
+                and _own_prose(blocks, items, above, index) >= _MIN_EMBED_PROSE:
+            return index
+        above = blocks[above].parent
+    return -1
+
+
+def _own_prose(blocks: list[Block], items: list[Item], index: int, gallery: int) -> int:
+    """Prose characters (`_reads_as_prose` paragraphs of at least `_PROSE`, not removed) that block
+    `index` holds itself or in its child blocks (a story's `<p>` elements), outside block `gallery`."""
+    end = blocks[gallery].end
+    return sum(item.weight for item in items if item.weight >= _PROSE and not gallery <= item.owner <= end and (
+        item.owner == index or blocks[item.owner].parent == index) and not blocks[item.owner].removed
+        and _reads_as_prose(item))
 
 
 def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -579,7 +665,11 @@ def _is_wrapper(blocks: list[Block], parent: int, top: int) -> bool:
         0 < added <= _MAX_LABEL and blocks[parent].links - blocks[top].links >= added)
 
 
-def _with_siblings(blocks: list[Block], top: int, streams: list[int]) -> list[tuple[int, int]]:
+def _with_siblings(blocks: list[Block], top: int, streams: list[int], media_owners: list[int]
+                   ) -> list[tuple[int, int]]:
+    """The top block and the siblings that join it: blocks scoring close to it, prose paragraphs,
+    and figures (`_is_figure`: the lead picture above the story's body, a photo between its
+    parts). `media_owners`: the sorted ids of the blocks that own each picture (see `select`)."""
     parent = blocks[top].parent
     if parent < 0:
         return [(top, blocks[top].end)]
@@ -596,10 +686,25 @@ def _with_siblings(blocks: list[Block], top: int, streams: list[int]) -> list[tu
         bonus = 0.2 * blocks[top].score if top_class and block.element.get("class") == top_class else 0.0
         if block.scored and block.score * (1 - _link_density(block)) + bonus >= threshold:
             kept.append((index, block.end))
-        elif block.element.tag in _PARAGRAPH_TAGS and block.end == index and block.first_text is not None \
-                and _reads_as_prose(block.first_text):
+        elif (block.element.tag in _PARAGRAPH_TAGS and block.end == index and block.first_text is not None
+              and _reads_as_prose(block.first_text)) or _is_figure(block, index, media_owners):
             kept.append((index, block.end))
     return kept
+
+
+def _is_figure(block: Block, index: int, media_owners: list[int]) -> bool:
+    """Whether a block is a figure: it holds one picture (`media_owners`) and at most a caption's text
+    (`_MAX_CAPTION`), no link text (a breadcrumb or a card with its icon is no figure), it is or
+    holds a `<figure>` or its class names a picture (`_FIGURE_RE`: `article-media`, `inline-photo`,
+    `featured-image`), and no boilerplate (`_NEGATIVE_RE`). Which images are content the images' own
+    markup decides (a logo or a linked teaser stays out)."""
+    if block.removed or block.total > _MAX_CAPTION or block.links \
+            or bisect_right(media_owners, block.end) - bisect_left(media_owners, index) != 1:
+        return False
+    element = block.element
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    return (_FIGURE_RE.search(names) is not None or next(element.iter("figure"), None) is not None) \
+        and _class_weight(element) >= 0
 
 
 def _titled_blocks(items: list[Item]) -> list[int]:
@@ -719,6 +824,27 @@ def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], t
                 index = block.end + 1
             else:
                 index += 1
+
+
+def _plain_list_entries(blocks: list[Block], items: list[Item], kept: list[bool]) -> frozenset[int]:
+    """The kept `<li>` blocks of lists whose entries are mostly plain text (at least
+    `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE` of their paragraphs no link paragraph): an
+    entry there whose words are mostly a link ("1 split <a>chicken breast</a>" among a recipe's
+    ingredients, a cited source among bullet points) is part of the list, not navigation; a menu's
+    entries are all links."""
+    plain: dict[int, int] = {}
+    linked: dict[int, int] = {}
+    for item in items:
+        owner = item.owner
+        if item.media < 0 and kept[owner] and blocks[owner].element.tag == "li":
+            counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
+            counts[blocks[owner].parent] = counts.get(blocks[owner].parent, 0) + 1
+    if not linked:
+        return frozenset()
+    lists = {parent for parent, count in linked.items() if plain.get(parent, 0) >= _MIN_PLAIN_ENTRIES
+             and plain[parent] >= _PLAIN_LIST_SHARE * (plain[parent] + count)}
+    return frozenset(index for parent in lists for index in children(blocks, parent)
+                     if blocks[index].element.tag == "li")
 
 
 def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,

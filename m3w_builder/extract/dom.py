@@ -93,23 +93,26 @@ def _first(root: etree._Element, tag: str) -> etree._Element | None:
     return None
 
 
-def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element], list[etree._Element]]:
+def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element], list[etree._Element],
+                                         list[etree._Element]]:
     """The first `<base>`, the blocks of the forms asking for an e-mail address
-    (`boilerplate.email_form`, `signup_blocks`) and the elements `boilerplate.strip_skipped`
-    weighs, from one walk: without a `<base>` (most pages) looking for one walks the whole page
-    anyway."""
-    base, forms, weighed = None, set(), []
-    for el in root.iter("base", "input", *boilerplate.WEIGHED_TAGS):
+    (`boilerplate.email_form`, `signup_blocks`), the elements `boilerplate.strip_skipped`
+    weighs and the `<figure>` elements (`images.restore_figure_images`), from one walk: without a
+    `<base>` (most pages) looking for one walks the whole page anyway."""
+    base, forms, weighed, figures = None, set(), [], []
+    for el in root.iter("base", "input", "figure", *boilerplate.WEIGHED_TAGS):
         tag = el.tag
         if tag == "input":
             form = boilerplate.email_form(el)
             if form is not None:
                 forms.add(form)
+        elif tag == "figure":
+            figures.append(el)
         elif tag != "base":
             weighed.append(el)
         elif base is None:
             base = el
-    return base, boilerplate.signup_blocks(forms), weighed
+    return base, boilerplate.signup_blocks(forms), weighed, figures
 
 
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
@@ -185,6 +188,10 @@ class _Page:
             return None
         self.media.append(found)
         return len(self.media) - 1
+
+    def pictures(self) -> frozenset[int]:
+        """The media indexes whose own markup leaves them content candidates (`content.select`)."""
+        return frozenset(index for index, (_, provisional) in enumerate(self.media) if provisional is None)
 
     def is_listing(self, blocks: list[content.Block], items: list[content.Item], kept: list[bool]) -> bool:
         """Whether the kept text is mostly in the cards of linked thumbnails (at least
@@ -302,7 +309,7 @@ def _extract_tree(
     encoding: str,
 ) -> ExtractResult:
     base = url
-    base_el, forms, weighed = _scan(root)
+    base_el, forms, weighed, figures = _scan(root)
     if base_el is not None and base_el.get("href"):
         base = base_url(url, base_el.get("href"))
     title_el = _first(root, "title")
@@ -311,12 +318,14 @@ def _extract_tree(
     body = _first(root, "body")
     body = body if body is not None else root
     page = _Page(base, resolve(url, url) or url, options)
+    images.restore_noscript_images([el for el in weighed if el.tag == "noscript"])
+    images.restore_figure_images(figures)
     boilerplate.strip_skipped(body, weighed)
     blocks, items = content.read_tree(body, page.add_media)
     _check_deadline(deadline, options)
     if options.drop_boilerplate:
         content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
-        selection = content.select(blocks, items)
+        selection = content.select(blocks, items, page.pictures())
     else:
         selection = content.keep_all(blocks)
     kept = content.kept_items(blocks, items, selection)

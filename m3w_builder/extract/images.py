@@ -10,7 +10,8 @@ else asked for in the URL, or named so; stand-ins for a missing picture; control
 badges and the site's theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on
 the page than the main content, or in a sidebar `<aside>` the selection kept: one that does not
 hold the article's core), `copy` (a content image whose picture the page showed already, see
-`copy_key`, or a small-screen variant of one). The class is decided from the DOM alone, before any
+`copy_key`, or a small-screen variant of one, or a preview: a thumbnail's file stretched to a
+picture's declared size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any
 download.
 """
 
@@ -42,6 +43,8 @@ _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley"
 _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice", "adnxs", "amazon-adsystem",
              "taboola", "outbrain", "criteo", "scorecardresearch", "quantserve", "/ads/", "/adserver", "/adx/",
              "/banners/", "advert", "sponsor", "tracking", "beacon", "analytics", "facebook.com/tr")
+# An ad server's host: `ad.` or `ads2.` before a domain (`ad.gmw.cn`; the newspaper `ad.nl` is no server).
+_AD_HOST_RE = re.compile(r"//ads?\d*\.[^/.]+\.")
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
 _SHORT_ALT = 30
@@ -91,20 +94,24 @@ _ICON_SIDE = 24
 _MIN_CONTENT_SIDE = 64
 _STRIP_SIDE = 100
 _STRIP_RATIO = 4
-# A side its source URL asks the image server or the CMS for (`url_size`), read when the markup declares none:
-# a `-150x150.jpg` crop, a `/resize/120x80/` or `/60x60/` folder, `thumbnail=130,87`, `?w=100&h=80`,
-# Cloudinary's `w_100,h_80`, MediaWiki's `/120px-` thumbnail. Two to four digits: `-1x1-1.jpg` names a
-# square crop, and a date folder (`/2019-10/`) no size.
+# A side its source URL asks the image server or the CMS for (`url_size`), read when the markup declares none
+# (and for a preview, `_PREVIEW_RATIO`): a `-150x150.jpg` crop, a `/resize/120x80/` or `/60x60/` folder,
+# `thumbnail=130,87`, `?w=100&h=80`, Cloudinary's `w_100,h_80`, MediaWiki's `/120px-` thumbnail, Medium's
+# `/max/60/` width. Two to four digits: `-1x1-1.jpg` names a square crop, and a date folder (`/2019-10/`) no size.
 _URL_HEIGHT_RE = re.compile(r"x(\d{2,4})(?=[-_./@]|$)")  # a `WxH`'s height; its width is read backwards
 _URL_QUERY_PAIR_RE = re.compile(r"(?:thumbnail|resize|size)=(\d{2,4})(?:%2c|,|x|:)(\d{2,4})")
 _URL_SIDE_RE = re.compile(r"[?&;](?:(w|width)|h|height)=(\d{2,4})(?![\d.])|[/,](?:(w)|h)_(\d{2,4})(?=[,/])"
-                          r"|/(\d{2,4})(px)-")
+                          r"|/(\d{2,4})(px)-|/max/(\d{2,4})/")
 # A thumbnail: the sides its URL asks for at most this (the markup declaring none: a layout's small
 # `width` is no request for a small file), or a file named as one (a CMS's crop name: `-thumbLarge.jpg`,
 # `_thumb.jpg`, `-thumb_square_large.jpg`; a `/thumb/` folder holds every size); linked (to a gallery
 # slide, a full-size file, another page) it is a strip or list entry standing for a picture shown, or
 # to be shown, elsewhere. A crop named a teaser (`-left-tease.jpg`) is one, linked or not.
 _THUMB_SIDE = 160
+# A preview: a thumbnail's file (the URL asks for a width up to `_THUMB_SIDE`) declared at least this many
+# times wider in the markup: the blurred stand-in a lazy loader stretches until the picture comes
+# (Medium's `/max/60/` beside the `<noscript>` picture), a `copy` of a picture, no picture of its own.
+_PREVIEW_RATIO = 4
 _THUMB_NAME_RE = re.compile(r"[-_.](thumb|thumbnail|thumbs|tease|teaser)(?:[-_.]|large|small|standard|wide|$)")
 
 
@@ -130,10 +137,10 @@ def url_size(lowered: str) -> tuple[int | None, int | None]:
     query = "=" in lowered
     for match in _URL_QUERY_PAIR_RE.finditer(lowered) if query else ():
         width, height = int(match[1]), int(match[2])
-    if width is None and (query or "_" in lowered or "px-" in lowered):
+    if width is None and (query or "_" in lowered or "px-" in lowered or "/max/" in lowered):
         for match in _URL_SIDE_RE.finditer(lowered):
-            side = match[2] or match[4] or match[5]
-            if match[1] or match[3] or match[6]:
+            side = match[2] or match[4] or match[5] or match[7]
+            if match[1] or match[3] or match[6] or match[7]:
                 width = int(side)
             else:
                 height = int(side)
@@ -178,6 +185,56 @@ def candidate_sources(el: etree._Element, ancestors: list[etree._Element]) -> It
     if picture is not None:
         for source in picture.iter("source"):
             yield best_srcset(source.get("srcset")) or source.get("src")
+
+
+def _placeholder(el: etree._Element) -> bool:
+    """Whether an `<img>` names no picture: no source at all, or only `data:` URIs (the blank a
+    lazy loader shows until a script swaps the picture in)."""
+    for attr in ("src", "srcset", *_LAZY_ATTRS):
+        value = el.get(attr)
+        if value and not value.isspace() and value.lstrip()[:5].lower() != "data:":
+            return False
+    return True
+
+
+def _only_image(el: etree._Element) -> etree._Element | None:
+    """The one `<img>` of an element that holds nothing else: no text, no second image."""
+    if el.tag == "img":
+        return el
+    found = list(islice(el.iter("img"), 2))
+    return found[0] if len(found) == 1 and not _has_text(el) else None
+
+
+def restore_noscript_images(noscripts: list[etree._Element]) -> None:
+    """Put the picture of a `<noscript>` holding one image in place of the placeholder just before it
+    (`_placeholder`: Next.js's `data-nimg` blank, a lazy loader's `data:` GIF): the script that swaps
+    the picture in never runs here, and the `<noscript>` copy is the page's only source for it. A
+    placeholder that names the picture in a lazy attribute keeps it (its `<noscript>` copy goes)."""
+    for noscript in noscripts:
+        inner = _only_image(noscript) if len(noscript) else None
+        before = noscript.getprevious()
+        while before is not None and not isinstance(before.tag, str):  # a comment between them
+            before = before.getprevious()
+        if inner is None or before is None:
+            continue
+        shown = _only_image(before)
+        if shown is not None and _placeholder(shown):
+            inner.tail = shown.tail
+            shown.getparent().replace(shown, inner)
+
+
+def restore_figure_images(figures: list[etree._Element]) -> None:
+    """Give a `<figure>` that holds no image but names one in an attribute (schema.org's `itemid`, a
+    lazy loader's `data-src` on the figure) that image: the script that would draw it never runs
+    here. The first attribute whose value is one image URL (no spaces) is read."""
+    for figure in figures:
+        if next(figure.iter("img", "picture"), None) is not None:
+            continue
+        for value in figure.values():
+            value = value.strip()
+            if value and " " not in value and _IMAGE_FILE_RE.search(value):
+                figure.insert(0, figure.makeelement("img", {"src": value}))
+                break
 
 
 def image_source(el: etree._Element, base_url: str, page_url: str, ancestors: list[etree._Element]) -> str | None:
@@ -339,15 +396,18 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
     marks = lowered = f"{src} {names} ".lower()
-    if _has_any(marks, _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)):
+    if _has_any(marks, _AD_WORDS) or not _AD_NAMES.isdisjoint(class_words(names)) \
+            or ("//ad" in lowered and _AD_HOST_RE.search(lowered)):
         return AD, None
     if _has_any(lowered, _SOCIAL_FEED_HOSTS):
         return TEASER, None
     thumbnail = False
+    url_width, url_height = url_size(lowered[:len(src)])
     if width is None or height is None:
-        url_width, url_height = url_size(lowered[:len(src)])
         width, height = width or url_width, height or url_height
         thumbnail = bool(url_width or url_height) and max(url_width or 0, url_height or 0) <= _THUMB_SIDE
+    elif url_width and url_width <= _THUMB_SIDE and width >= _PREVIEW_RATIO * url_width:
+        return COPY, None
     file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
     named = _THUMB_NAME_RE.search(file_name) if "thumb" in file_name or "tease" in file_name else None
     thumbnail = thumbnail or named is not None
