@@ -5,13 +5,23 @@ of one element per document makes the launcher grow with the corpus, however com
 elements. A `FileCoGroupByKey` writes its inputs instead: each bundle of a writer step appends its
 (partition, item) rows to one parquet file of its own (`_work/exchange/UUID.parquet`), a row group
 per partition and flush (the partition is `key_partition` of the item's key, `partitions` of them),
-and emits only the file's name. A step over the partition numbers (`Create(range(P))`, which
-spreads them with a reshuffle of P elements) then reads, for its partition, only that partition's row groups of
-every file (the names arrive as a side input, so it starts once every writer is done) and groups
-them by key in memory. Across Beam go the P numbers and one name per written bundle; what a
-reader holds is 1/P of the grouping's input. The groups are those of a `CoGroupByKey` of the same
-inputs (same keys, same values per tag; the order of keys and of a tag's values is a grouping's:
-none), so the decisions taken from them are too.
+and emits only the file's name with the pickled bytes it wrote per partition. A step over the
+partition numbers (`Create(range(P))`, which spreads them with a reshuffle of P elements) then
+reads them and groups them by key in memory (names and sizes arrive as a side input, so it
+starts once every writer is done). Which partitions a reader takes is the *read plan*, a pure
+function of that side input (`read_plan`): contiguous partitions are merged while their bytes
+stay within `READ_BYTES`; the reader of a run's first partition reads the run, the others read
+nothing. A small grouping is so read by one reader opening each file once, not by P readers each
+opening every file; a large one keeps a reader per partition, each holding 1/P of it. A file with
+no row in a reader's partitions is not opened. Across Beam go the P numbers and one (name, sizes)
+per written bundle. The groups are those of a `CoGroupByKey` of the same inputs (same keys, same
+values per tag; the order of keys and of a tag's values is a grouping's: none), so the decisions
+taken from them are too.
+
+A `FileCombinePerKey` goes through the same files with a binary `combine` (a sum): a writer
+combines the values of a key within its bundle (writing them out when `COMBINE_KEYS` keys wait),
+a reader combines a key's rows across files, so a hot key (a logo URL on every page) costs a
+writer and a reader one value, not one per page.
 
 A file is written under a temporary name and renamed at the bundle's end: a bundle that fails and
 is retried leaves at most an unnamed orphan, never a half file in the list. The files live in
@@ -39,13 +49,18 @@ from pipelines import fs
 
 EXCHANGE = "exchange"  # the folder under the job's `_work/`
 FLUSH_BYTES = 4 << 20  # pickled items a writer holds before it writes them, a row group per partition
+READ_BYTES = 4 << 20  # pickled items a reader of merged partitions holds at most (one larger partition alone)
+COMBINE_KEYS = 100_000  # keys a combining writer holds before it writes their values
 _SCHEMA = pa.schema([("partition", pa.int32()), ("item", pa.binary())])
+
+Written = tuple[str, tuple[tuple[int, int], ...]]  # an exchange file: (path, ((partition, pickled bytes), ...))
 
 
 @dataclass(frozen=True)
 class Exchange:
     """Where a job's file groupings write (`folder`) and into how many partitions they cut their
-    keys: a reader holds 1/`partitions` of a grouping's input, so at web scale raise it with the corpus."""
+    keys: a reader holds at most 1/`partitions` of a grouping's input or `READ_BYTES`, whichever is
+    more, so at web scale raise it with the corpus."""
 
     folder: str
     partitions: int
@@ -55,6 +70,9 @@ class Exchange:
 
     def group(self) -> FileGroupByKey:
         return FileGroupByKey(self)
+
+    def combine(self, combine: Callable[[Any, Any], Any]) -> FileCombinePerKey:
+        return FileCombinePerKey(self, combine)
 
 
 def key_partition(key: Any, partitions: int) -> int:
@@ -71,25 +89,44 @@ def remove_exchange(folder: str) -> None:
 
 class WriteRows(beam.DoFn):
     """`items(element)` yields (key, item) pairs; a bundle's items go to one file, in row groups of
-    one partition each, written whenever `FLUSH_BYTES` of them wait; emits the file's path."""
+    one partition each, written whenever `FLUSH_BYTES` of them wait; emits the file's `Written`.
+    With `combine`, items are (key, value) pairs and a key's values within the bundle are combined
+    into one row (written whenever `COMBINE_KEYS` keys wait)."""
 
-    def __init__(self, exchange: Exchange, items: Callable[[Any], Iterable[tuple[Any, Any]]]) -> None:
-        self.exchange, self.items = exchange, items
+    def __init__(self, exchange: Exchange, items: Callable[[Any], Iterable[tuple[Any, Any]]],
+                 combine: Callable[[Any, Any], Any] | None = None) -> None:
+        self.exchange, self.items, self.combine = exchange, items, combine
         self._pending: dict[int, list[bytes]] = {}
+        self._combined: dict[Any, Any] = {}
         self._bytes = 0
+        self._sizes: dict[int, int] = {}
         self._file: tuple[str, str, Any, pq.ParquetWriter] | None = None
 
     def start_bundle(self) -> None:
-        self._pending, self._bytes, self._file = {}, 0, None
+        self._pending, self._combined, self._bytes, self._sizes, self._file = {}, {}, 0, {}, None
 
     def process(self, element: Any) -> None:
-        partitions = self.exchange.partitions
+        if self.combine is not None:
+            combined, combine = self._combined, self.combine
+            for key, value in self.items(element):
+                combined[key] = combine(combined[key], value) if key in combined else value
+            if len(combined) >= COMBINE_KEYS:
+                self._drain()
+            return
         for key, item in self.items(element):
-            data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-            self._pending.setdefault(key_partition(key, partitions), []).append(data)
-            self._bytes += len(data)
-            if self._bytes >= FLUSH_BYTES:
-                self._flush()
+            self._add(key, item)
+
+    def _add(self, key: Any, item: Any) -> None:
+        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pending.setdefault(key_partition(key, self.exchange.partitions), []).append(data)
+        self._bytes += len(data)
+        if self._bytes >= FLUSH_BYTES:
+            self._flush()
+
+    def _drain(self) -> None:
+        combined, self._combined = self._combined, {}
+        for key, value in combined.items():
+            self._add(key, (key, value))
 
     def _flush(self) -> None:
         if self._file is None:
@@ -102,9 +139,11 @@ class WriteRows(beam.DoFn):
             rows = self._pending[partition]
             writer.write_table(pa.table({"partition": [partition] * len(rows), "item": rows}, schema=_SCHEMA),
                                row_group_size=len(rows))
+            self._sizes[partition] = self._sizes.get(partition, 0) + sum(map(len, rows))
         self._pending, self._bytes = {}, 0
 
     def finish_bundle(self) -> Iterator[Any]:
+        self._drain()
         if self._pending:
             self._flush()
         if self._file is not None:
@@ -113,35 +152,93 @@ class WriteRows(beam.DoFn):
             handle.close()
             fs.commit(tmp, path)
             self._file = None
-            yield GlobalWindows.windowed_value(path)
+            yield GlobalWindows.windowed_value((path, tuple(sorted(self._sizes.items()))))
 
 
-def read_partition(paths: Iterable[str], partition: int) -> Iterator[Any]:
-    """The items of one partition of the exchange files `paths`, reading only its row groups."""
-    for path in sorted(paths):
+def read_plan(files: Iterable[Written], partitions: int, budget: int) -> dict[int, int]:
+    """First partition → end (exclusive) of each run of contiguous partitions one reader takes:
+    a run grows while its bytes in `files` stay within `budget` (a larger partition is a run of
+    its own). A pure function of the files' sizes, so every reader computes the same plan."""
+    totals = [0] * partitions
+    for _path, sizes in files:
+        for partition, size in sizes:
+            totals[partition] += size
+    plan: dict[int, int] = {}
+    start, held = 0, 0
+    for partition, size in enumerate(totals):
+        if partition > start and held + size > budget:
+            plan[start] = partition
+            start, held = partition, 0
+        held += size
+    plan[start] = partitions
+    return plan
+
+
+def read_partitions(files: Iterable[Written], first: int, end: int) -> Iterator[Any]:
+    """The items of partitions `first` ≤ p < `end` of the exchange files `files`, reading only
+    their row groups, from only the files that hold some."""
+    for path, sizes in sorted(files):
+        if not any(first <= partition < end for partition, _ in sizes):
+            continue
         with fs.open_raw(path) as handle:
             reader = pq.ParquetFile(handle)
             meta = reader.metadata
             for group in range(meta.num_row_groups):
-                if meta.row_group(group).column(0).statistics.min != partition:
+                if not first <= meta.row_group(group).column(0).statistics.min < end:
                     continue
                 for data in reader.read_row_group(group, columns=["item"]).column(0).to_pylist():
                     yield pickle.loads(data)
 
 
-class ReadGroups(beam.DoFn):
-    """A partition number → the (key, {tag: [values]}) groups of that partition's items."""
+class _PlannedReader(beam.DoFn):
+    """A partition number → the items of its run of the read plan (none unless it starts a run)."""
 
-    def __init__(self, tags: list[str]) -> None:
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self._plan: tuple[list[Written], dict[int, int]] | None = None
+
+    def items(self, partition: int, files: list[Written]) -> Iterator[Any]:
+        if self._plan is None or self._plan[0] is not files:  # the same side input for a bundle
+            self._plan = (files, read_plan(files, self.partitions, READ_BYTES))
+        end = self._plan[1].get(partition)
+        return iter(()) if end is None else read_partitions(files, partition, end)
+
+
+class ReadGroups(_PlannedReader):
+    """A partition number → the (key, {tag: [values]}) groups of its run's items."""
+
+    def __init__(self, tags: list[str], partitions: int) -> None:
+        super().__init__(partitions)
         self.tags = tags
 
-    def process(self, partition: int, paths: list[str]) -> Iterator[tuple[Any, dict[str, list[Any]]]]:
+    def process(self, partition: int, files: list[Written]) -> Iterator[tuple[Any, dict[str, list[Any]]]]:
         groups: dict[Any, dict[str, list[Any]]] = {}
-        for tag, key, value in read_partition(paths, partition):
+        for tag, key, value in self.items(partition, files):
             if key not in groups:
                 groups[key] = {t: [] for t in self.tags}
             groups[key][tag].append(value)
         yield from groups.items()
+
+
+class ReadCombined(_PlannedReader):
+    """A partition number → the (key, combined value) of its run's keys."""
+
+    def __init__(self, combine: Callable[[Any, Any], Any], partitions: int) -> None:
+        super().__init__(partitions)
+        self.combine = combine
+
+    def process(self, partition: int, files: list[Written]) -> Iterator[tuple[Any, Any]]:
+        combined: dict[Any, Any] = {}
+        for key, value in self.items(partition, files):
+            combined[key] = self.combine(combined[key], value) if key in combined else value
+        yield from combined.items()
+
+
+def _read_each_partition(pipeline: beam.Pipeline, exchange: Exchange, files: list[beam.PCollection],
+                         reader: _PlannedReader) -> beam.PCollection:
+    written = beam.pvalue.AsList(files | "Files" >> beam.Flatten())
+    return (pipeline | "Partitions" >> beam.Create(range(exchange.partitions))  # reshuffled: spread
+            | "Read" >> beam.ParDo(reader, written))
 
 
 class FileCoGroupByKey(beam.PTransform):
@@ -158,10 +255,8 @@ class FileCoGroupByKey(beam.PTransform):
             return lambda kv: [(kv[0], (tag, kv[0], kv[1]))]
 
         files = [inputs[tag] | f"Write_{tag}" >> beam.ParDo(WriteRows(self.exchange, tagged(tag))) for tag in tags]
-        paths = beam.pvalue.AsList(files | "Files" >> beam.Flatten())
-        pipeline = inputs[tags[0]].pipeline
-        return (pipeline | "Partitions" >> beam.Create(range(self.exchange.partitions))  # reshuffled: spread
-                | "Read" >> beam.ParDo(ReadGroups(tags), paths))
+        return _read_each_partition(inputs[tags[0]].pipeline, self.exchange, files,
+                                    ReadGroups(tags, self.exchange.partitions))
 
 
 class FileGroupByKey(beam.PTransform):
@@ -174,3 +269,17 @@ class FileGroupByKey(beam.PTransform):
     def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
         return ({"value": pcoll} | "Group" >> FileCoGroupByKey(self.exchange)
                 | "Values" >> beam.Map(lambda kv: (kv[0], kv[1]["value"])))
+
+
+class FileCombinePerKey(beam.PTransform):
+    """`CombinePerKey` with a binary, associative and commutative `combine` ((key, combined)
+    out), through files: a key holds one value in a writer's bundle and one in its reader."""
+
+    def __init__(self, exchange: Exchange, combine: Callable[[Any, Any], Any]) -> None:
+        super().__init__()
+        self.exchange, self.combine = exchange, combine
+
+    def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
+        files = [pcoll | "Write" >> beam.ParDo(WriteRows(self.exchange, lambda kv: [kv], self.combine))]
+        return _read_each_partition(pcoll.pipeline, self.exchange, files,
+                                    ReadCombined(self.combine, self.exchange.partitions))

@@ -23,6 +23,7 @@ import ctypes
 import hashlib
 import io
 import math
+import operator
 import os
 import sys
 import time
@@ -168,10 +169,10 @@ def reference_counts(keys) -> list[tuple[int, int]]:
     return sorted(Counter(keys.media_urls).items())
 
 
-def over_referenced(limit: int, element: tuple[int, list[int]]):
-    """The URL key of one group when it is referenced more than `limit` times (no limit at 0)."""
-    url, counts = element
-    if limit > 0 and sum(counts) > limit:
+def over_referenced(limit: int, element: tuple[int, int]):
+    """The URL key of a (url key, references) count when it is over `limit` (no limit at 0)."""
+    url, references = element
+    if limit > 0 and references > limit:
         yield url
 
 
@@ -444,7 +445,7 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     too_frequent = beam.pvalue.AsList(
         survivors
         | "References" >> beam.FlatMap(reference_counts)
-        | "CountReferences" >> exchange.group()
+        | "CountReferences" >> exchange.combine(operator.add)  # a hot URL is one count, not a list
         | "FrequentUrls" >> beam.FlatMap(partial(over_referenced, limit)))
     wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in sorted(set(k.media_urls))])
     sources = ({"wanted": wanted, "captured": documents[CAPTURED]} | "JoinCaptured" >> exchange.cogroup()

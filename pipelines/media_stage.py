@@ -10,6 +10,7 @@ referenced more than `max_url_references` times are dropped before anything is f
 
 from __future__ import annotations
 
+import operator
 from concurrent.futures import ThreadPoolExecutor
 
 import apache_beam as beam
@@ -133,8 +134,9 @@ def content_keys(item_id: str, result) -> list[tuple[str, str]]:
 class FrequentContent(beam.PTransform):
     """(content key, item id) pairs, each pair once (its item's media pass emits it once) → the
     sha256/phash values found in more than `limit` items (logos, stock photos, spacers). The pairs
-    are counted per content key through files (`exchange`): a Beam shuffle would keep a partial
-    count per content key and bundle in the local runner's launcher; the image bytes stay where they are."""
+    are counted per content key through files (`exchange.combine`): a Beam shuffle would keep a partial
+    count per content key and bundle in the local runner's launcher, a grouping would list a logo's
+    items in one reader; the image bytes stay where they are."""
 
     def __init__(self, limit: int, exchange: Exchange) -> None:
         super().__init__()
@@ -144,7 +146,8 @@ class FrequentContent(beam.PTransform):
         limit = self.limit
         return (
             keys
-            | "GroupItems" >> self.exchange.group()
-            | "OverLimit" >> beam.Filter(lambda kv: limit > 0 and len(kv[1]) > limit)
+            | "One" >> beam.Map(lambda kv: (kv[0], 1))
+            | "CountItems" >> self.exchange.combine(operator.add)
+            | "OverLimit" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)
             | "Keys" >> beam.Keys()
         )

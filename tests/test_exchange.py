@@ -1,18 +1,29 @@
-"""File groupings (`pipelines.exchange`) give what Beam's `CoGroupByKey` gives, on a real
-FnApiRunner, and hold a bounded amount: a writer its flush buffer whatever the bundle, a reader
-its partition (1/P of the grouping), so 8x the corpus at 8x the partitions costs a reader the same."""
+"""File groupings (`pipelines.exchange`) give what Beam's `CoGroupByKey` and `CombinePerKey`
+give, on a real FnApiRunner, and hold a bounded amount: a writer its flush buffer whatever the
+bundle, a reader its partition (1/P of the grouping; 8x the corpus at 8x the partitions costs it
+the same) or its run of merged small partitions (at most `READ_BYTES`), a combining reader one
+value per key however hot the key."""
 
 from __future__ import annotations
 
+import operator
 import tracemalloc
 from pathlib import Path
 
 import apache_beam as beam
+import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import exchange
-from pipelines.exchange import Exchange, ReadGroups, WriteRows, read_partition
+from pipelines.exchange import (
+    Exchange,
+    ReadCombined,
+    ReadGroups,
+    WriteRows,
+    read_partitions,
+    read_plan,
+)
 
 
 def _normal(kv):
@@ -20,9 +31,12 @@ def _normal(kv):
     return key, {tag: sorted(values) for tag, values in sorted(groups.items())}
 
 
-def test_file_cogroup_equals_cogroupbykey(tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_bytes", [0, exchange.READ_BYTES])  # a reader per partition; one for all
+def test_file_cogroup_equals_cogroupbykey(tmp_path: Path, monkeypatch, read_bytes: int) -> None:
     """Same keys, same values per tag (a key of one tag only included), over several partitions
-    and bundles; only the file names cross Beam."""
+    and bundles, whether each partition has its reader or small ones are merged; only the file
+    names and sizes cross Beam."""
+    monkeypatch.setattr(exchange, "READ_BYTES", read_bytes)
     a = [(f"k{i % 37}", i) for i in range(2000)]
     b = [(f"k{i % 41}", -i) for i in range(300)]
     with beam.Pipeline(runner=FnApiRunner()) as p:
@@ -40,8 +54,8 @@ def test_file_cogroup_equals_cogroupbykey(tmp_path: Path) -> None:
                     label="Grouped")
 
 
-def _write(folder: Path, n_items: int, partitions: int) -> tuple[list[str], int]:
-    """Write `n_items` ("value", key, ~100-byte value) items as one bundle; (file paths, traced peak bytes
+def _write(folder: Path, n_items: int, partitions: int) -> tuple[list, int]:
+    """Write `n_items` ("value", key, ~100-byte value) items as one bundle; (written files, traced peak bytes
     while the items come; closing the file then writes its footer, ~300 bytes per row group)."""
     writer = WriteRows(Exchange(str(folder), partitions), lambda i: [(i, ("value", i, b"x" * 100))])
     tracemalloc.start()
@@ -55,11 +69,11 @@ def _write(folder: Path, n_items: int, partitions: int) -> tuple[list[str], int]
     return [value.value for value in writer.finish_bundle()], peak
 
 
-def _read_peak(paths: list[str], partition: int) -> tuple[int, int]:
-    """(items of one partition's groups, traced peak bytes while one reader groups it)."""
+def _read_peak(files: list, partition: int, partitions: int) -> tuple[int, int]:
+    """(items of one reader's groups, traced peak bytes while it groups them)."""
     tracemalloc.start()
     try:
-        groups = list(ReadGroups(["value"]).process(partition, paths))
+        groups = list(ReadGroups(["value"], partitions).process(partition, files))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -74,18 +88,82 @@ def test_a_writer_holds_its_flush_buffer_whatever_the_bundle(tmp_path: Path, mon
     assert large < 1.5 * small, (small, large)
 
 
-def test_a_reader_holds_its_partition_share(tmp_path: Path) -> None:
+def test_a_reader_holds_its_partition_share(tmp_path: Path, monkeypatch) -> None:
     """8x the items in 8x the partitions: a reader holds the same (its partition's groups, and
     each file's footer: ~300 bytes per row group, a row group per partition and flush)."""
+    monkeypatch.setattr(exchange, "READ_BYTES", 0)  # no merging: each partition is a reader's
     small, large, partitions = 4_000, 32_000, 4
-    paths_small, _ = _write(tmp_path / "small", small, partitions)
-    paths_large, _ = _write(tmp_path / "large", large, 8 * partitions)
-    n_small, read_small = _read_peak(paths_small, 0)
-    n_large, read_large = _read_peak(paths_large, 0)
+    files_small, _ = _write(tmp_path / "small", small, partitions)
+    files_large, _ = _write(tmp_path / "large", large, 8 * partitions)
+    n_small, read_small = _read_peak(files_small, 0, partitions)
+    n_large, read_large = _read_peak(files_large, 0, 8 * partitions)
     assert 0.7 < n_large / n_small < 1.3, (n_small, n_large)  # the same share: P grew with the corpus
     assert read_large < 1.5 * read_small, (read_small, read_large)
-    every = [item for p in range(8 * partitions) for item in read_partition(paths_large, p)]
+    every = [item for p in range(8 * partitions) for item in read_partitions(files_large, p, p + 1)]
     assert sorted(key for _, key, _ in every) == list(range(large))  # each item once, in one partition
+
+
+def test_small_partitions_are_read_once_and_a_merged_run_holds_its_budget(tmp_path: Path, monkeypatch) -> None:
+    """The read plan merges contiguous partitions up to a budget: a grouping within it has one
+    reader (the others read nothing); a larger one has runs of at most the budget (or of one
+    partition), so a reader holds about the budget, 4x the grouping or not; each item is read once."""
+    files, _ = _write(tmp_path / "one", 4_000, 64)
+    assert read_plan(files, 64, 4 << 20) == {0: 64}
+    assert _read_peak(files, 0, 64)[0] == 4_000
+    assert all(not list(ReadGroups(["value"], 64).process(p, files)) for p in range(1, 64))
+    budget = 256 << 10
+    monkeypatch.setattr(exchange, "READ_BYTES", budget)
+    peaks = []
+    for n_items in (8_000, 32_000):  # ~16 and ~64 KB per partition: runs of ~16 and ~4 partitions
+        more, _ = _write(tmp_path / f"x{n_items}", n_items, 64)
+        totals = [sum(size for _, sizes in more for q, size in sizes if q == p) for p in range(64)]
+        plan = read_plan(more, 64, budget)
+        assert 1 < len(plan) < 64 and all(sum(totals[s:e]) <= budget for s, e in plan.items())
+        every = [item for p in range(64) for _, group in ReadGroups(["value"], 64).process(p, more)
+                 for item in group["value"]]
+        assert len(every) == n_items
+        peaks.append(max(_read_peak(more, start, 64)[1] for start in plan))
+    assert peaks[1] < 1.5 * peaks[0], peaks
+
+
+def test_file_combine_equals_combine_per_key(tmp_path: Path) -> None:
+    with beam.Pipeline(runner=FnApiRunner()) as p:
+        items = p | beam.Create([(f"k{i % 13}", i) for i in range(3000)])
+        expected = items | beam.CombinePerKey(sum)
+        got = items | Exchange(str(tmp_path / "ex"), 4).combine(operator.add)
+        assert_that(got, equal_to([(f"k{k}", sum(i for i in range(3000) if i % 13 == k)) for k in range(13)]),
+                    label="Combined")
+        assert_that(expected, equal_to([(f"k{k}", sum(i for i in range(3000) if i % 13 == k)) for k in range(13)]),
+                    label="Beam")
+
+
+def _hot_key_peak(folder: Path, hot: int) -> tuple[list, int]:
+    """One bundle of `hot` references to one URL key and 500 to others, counted; (the reader's
+    counts, traced peak bytes of the writer and the reader)."""
+    ex = Exchange(str(folder), 4)
+    writer = WriteRows(ex, lambda kv: [kv], operator.add)
+    tracemalloc.start()
+    try:
+        writer.start_bundle()
+        for i in range(hot):
+            writer.process((7, 1))
+        for i in range(500):
+            writer.process((1000 + i, 1))
+        files = [value.value for value in writer.finish_bundle()]
+        counts = [kv for p in range(4) for kv in ReadCombined(operator.add, 4).process(p, files)]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return counts, peak
+
+
+def test_a_hot_key_costs_a_combining_reader_one_value(tmp_path: Path) -> None:
+    """A URL on every page (10^5 references here): its writer and its reader hold one count, so
+    8x the references cost the same, where a grouping would list every reference in one reader."""
+    small, small_peak = _hot_key_peak(tmp_path / "small", 12_500)
+    large, large_peak = _hot_key_peak(tmp_path / "large", 100_000)
+    assert dict(large)[7] == 100_000 and dict(small)[7] == 12_500 and len(large) == 501
+    assert large_peak < 1.3 * small_peak, (small_peak, large_peak)
 
 
 # The M3W graph's Beam groupings that are not a file grouping's partition numbers: none has an
