@@ -225,7 +225,7 @@ def binary_type(body: bytes) -> str | None:
     packed = next((kind for magic, kind in _PACKED_MAGIC if body.startswith(magic)), None)
     if packed:
         return packed
-    sniffed = sniff(body)
+    sniffed = sniff(body) or ""
     if sniffed == "application/pdf":
         return sniffed
     return sniffed if sniffed.startswith(("image/", "video/")) and sniffed != "image/svg+xml" else None
