@@ -167,6 +167,12 @@ def test_nesting_past_the_parser_limit_is_a_counted_rejection(text):
     assert reason(html) == "too_deep"
 
 
+@pytest.mark.parametrize("page", ["<!DOCTYPE html>", "<!DOCTYPE html><!-- cut after the head -->", "<!-- x -->",
+                                  "<!DOCTYPE html>" + " " * 300_000])  # small: parsed whole; large: fed in chunks
+def test_a_page_with_no_element_is_a_counted_parse_error(page):
+    assert reason(page) == "parse_error"
+
+
 def test_chunked_parse_builds_the_same_tree_as_a_whole_parse():
     data = clean_utf8(shared_path("html", "newspaper4k", "cnn_001.html").read_bytes())
     assert len(data) > 1 << 18

@@ -288,7 +288,7 @@ def open_self_closed_scripts(data: bytes, marks: np.ndarray | None = None) -> by
 
 def parse_utf8(data: bytes, deadline: float = float("inf"), time_limit_s: float = 0.0,
                marks: np.ndarray | None = None) -> etree._Element | None:
-    """Parse clean UTF-8 HTML bytes; None when nothing parses. Raises `Rejected` for a page past a
+    """Parse clean UTF-8 HTML bytes; None when nothing parses or no element does. Raises `Rejected` for a page past a
     parser limit (`too_deep`) or one whose parse runs past `deadline` (`timeout`). `marks`: the
     page's `markup`, when the caller has it."""
     data = open_self_closed_scripts(data, marks)
@@ -311,6 +311,8 @@ def parse_utf8(data: bytes, deadline: float = float("inf"), time_limit_s: float 
     limit = _limit_error(parser.error_log if parser is _PARSER else parser.feed_error_log)
     if limit:
         raise Rejected("too_deep" if "depth" in limit else "parser_limit", limit.strip())
+    if root is None:  # only a doctype or comments (a page cut after its head): libxml2 builds no root
+        return None
     unnest_void_elements(root)
     return root
 
