@@ -2,8 +2,11 @@
 
 Bad usage (an input that matches nothing, an output that is a file or unwritable, a URL flag
 with a password in it, a filesystem whose dependency is missing, a media mirror or cache under
-an unknown scheme, a local output folder another running job holds) stops the job with one line
-and a non-zero exit instead of a traceback minutes later or an empty dataset. The fingerprint covers everything that determines a shard (the options, the tokenizer, the matched
+an unknown scheme, a local output folder another running job holds, a side file a worker could
+not load: `--url_map`, `--blocklist`, `--tokenizer`) stops the job with one line and a non-zero
+exit instead of a traceback minutes later or an empty dataset. Values that could never match
+(`--languages`, `--image_formats`, `--http_allow`, `--http_proxy`) are refused by their option
+classes. The fingerprint covers everything that determines a shard (the options, the tokenizer, the matched
 input files and their sizes); it is recorded in dataset.json and next to every finished shard, so
 a rerun with other options is refused (or rebuilt with `--overwrite`) and a finished shard is
 recognised by its fingerprint, size and md5.
@@ -25,10 +28,14 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from m3w_builder.drops import Rejected
 from m3w_builder.extract.urls import without_userinfo
 from m3w_builder.options import out_of_bounds
-from m3w_builder.read.local_files import local_file_problem
+from m3w_builder.read.local_files import local_file_problem, read_local_file
+from m3w_builder.read.url_map import parse_url_map
+from m3w_builder.samples.tokenizer import Tokenizer
 from pipelines import fs
+from pipelines.quality import load_blocklist
 
 # options that change where or how a job runs, not what a shard holds
 RUN_ONLY = frozenset(("output", "write_rejects", "report", "overwrite", "allow_empty", "inputs", "media_inputs",
@@ -190,6 +197,49 @@ def check_media_locations(mirror_dir: str | None, media_cache: str | None) -> No
             raise UsageError(f"{flag} {path}: {_first_line(error)}") from None
     if mirror_dir and fs.is_local(mirror_dir) and not Path(mirror_dir).is_dir():
         raise UsageError(f"--mirror_dir {mirror_dir}: no such folder")
+    if media_cache and fs.is_local(media_cache) and Path(media_cache).exists() and not Path(media_cache).is_dir():
+        raise UsageError(f"--media_cache {media_cache}: a file, not a folder (every write to it would fail)")
+
+
+MAX_SIDE_FILE_BYTES = 1 << 30  # every worker holds a side file whole; past this it is no side file
+
+
+def read_named_file(flag: str, path: str) -> bytes:
+    """The bytes of the file a flag names, or a one-line `UsageError`: a local FIFO or device is
+    refused before a byte is read (it would stall or flood the launcher), as is a missing file."""
+    try:
+        return read_local_file(path, MAX_SIDE_FILE_BYTES) if fs.is_local(path) else fs.read_bytes(path)
+    except Rejected as rejected:
+        raise UsageError(f"{flag}: {rejected.detail}") from None
+    except OSError as error:
+        raise UsageError(f"{flag} {path}: {_first_line(error)}") from None
+
+
+def check_side_files(url_map: str | None, blocklists: tuple[str, ...] = ()) -> None:
+    """Parse each side file the workers will load, so a bad line stops the job here with one line
+    instead of failing every worker's setup (a traceback, the job lost) after the job started."""
+    if url_map:
+        try:
+            parse_url_map(read_named_file("--url_map", url_map))
+        except ValueError as error:
+            raise UsageError(f"--url_map {url_map}: {error}") from None
+    for path in blocklists:
+        read_named_file("--blocklist", path)  # missing, FIFO, device: one line
+        try:
+            load_blocklist([path])
+        except (OSError, ValueError) as error:  # a bad line; a compressed file that does not decompress
+            raise UsageError(f"--blocklist {path}: {_first_line(error)}") from None
+
+
+def load_tokenizer(path: str) -> bytes:
+    """The `--tokenizer` model's bytes, loaded once here: a file that is no sentencepiece model with
+    the `<image>`/`<EOC>` symbols would fail every worker mid-job."""
+    model = read_named_file("--tokenizer", path)
+    try:
+        Tokenizer(model)
+    except ValueError as error:
+        raise UsageError(f"--tokenizer {path}: {_first_line(error)}") from None
+    return model
 
 
 def shard_options(options: dict) -> dict:

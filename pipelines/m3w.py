@@ -537,13 +537,11 @@ def prepare(cfg: JobConfig, dry_run: bool) -> tuple[bytes | None, str]:
     check_values(cfg)
     if dry_run:
         return None, checks.fingerprint(cfg.to_json(), [[p, None] for p in cfg.inputs])
+    checks.check_side_files(cfg.url_map, cfg.quality.blocklist)
+    tokenizer_model = checks.load_tokenizer(cfg.tokenizer) if cfg.tokenizer else None
     checks.check_output(cfg.output)
     checks.claim_output(cfg.output)  # before anything in it is read, cleaned or written
     listing = checks.input_listing(cfg.inputs)
-    try:
-        tokenizer_model = fs.read_bytes(cfg.tokenizer) if cfg.tokenizer else None
-    except OSError as error:
-        raise checks.UsageError(f"--tokenizer {cfg.tokenizer}: {error}") from None
     fingerprint = checks.fingerprint(cfg.to_json(), listing, tokenizer_model)
     checks.check_rerun(cfg.output, fingerprint, cfg.to_json(), cfg.overwrite, cfg.prefix)
     fs.clean_stale_temporaries(cfg.output)

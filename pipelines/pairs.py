@@ -319,6 +319,7 @@ def run(argv: list[str] | None = None) -> dict:
             media_inputs = media_inputs + (args.media_inputs or [])
         cfg = config_from_args(args, inputs, media_inputs)
         check_values(cfg)
+        checks.check_side_files(cfg.url_map)
         checks.check_output(cfg.output)
         checks.claim_output(cfg.output)  # before anything in it is read, cleaned or written
         listing = checks.input_listing(cfg.inputs) + checks.input_listing(cfg.media_inputs, "--media_input")

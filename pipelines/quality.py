@@ -67,11 +67,12 @@ Outputs = dict[str, beam.PCollection]
 
 
 def load_blocklist(paths: Sequence[str]) -> BlockList:
-    """Read block-list files (any Beam filesystem path) into one `BlockList`."""
+    """Read block-list files (any Beam filesystem path) into one `BlockList`; the launcher parsed
+    each already (`checks.check_side_files`). A byte that is no UTF-8 cannot match a URL: replaced."""
     lines: list[str] = []
     for path in paths:
         with FileSystems.open(path) as handle:
-            lines.extend(handle.read().decode("utf-8").splitlines())
+            lines.extend(handle.read().decode("utf-8", errors="replace").splitlines())
     return BlockList.from_lines(lines)
 
 

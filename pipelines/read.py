@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import gzip
-import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -18,6 +17,7 @@ from m3w_builder.read.commoncrawl import HTTPS_BASE
 from m3w_builder.read.local_files import local_file_problem
 from m3w_builder.read.records import ReadIssue, WebRecord, binary_type, read_archive
 from m3w_builder.read.remote import is_http, open_remote
+from m3w_builder.read.url_map import parse_url_map
 from pipelines import fs
 from pipelines.stages import Counts, Dropped, Kept, LibraryStage
 
@@ -79,11 +79,8 @@ class ReadRecords:
         self.url_map: dict[str, dict] = {}
 
     def setup(self) -> None:
-        if self.url_map_path:
-            for line in fs.read_bytes(self.url_map_path).decode("utf-8").splitlines():
-                if line.strip():
-                    entry = json.loads(line)
-                    self.url_map[entry["file"]] = entry
+        if self.url_map_path:  # checked whole by the launcher (`checks.check_side_files`)
+            self.url_map = parse_url_map(fs.read_bytes(self.url_map_path))
 
     def _html_file(self, path: str) -> WebRecord:
         """The page of an HTML file; `Rejected` when it holds more than a record may, or binary

@@ -221,3 +221,110 @@ def test_the_lock_of_a_job_that_died_is_taken_over_and_removed_at_the_end(tmp_pa
                        "--no_http", "--direct_num_workers=1", "--no_report", "--allow_empty",
                        "--min_doc_images", "0", "--min_window_images", "0"])
     assert dataset["stats"]["read/n_archives"] == 1 and not (out / checks.LOCK_NAME).exists()
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--languages", "EN"], "--languages EN: not a language code"),  # kept no page: labels are lower case
+    (["--languages", "en,eng"], "--languages eng: not a language code"),
+    (["--image_formats", "jpeg"], "--image_formats jpeg: not a format this job decodes"),  # every image dropped
+    (["--http_allow", "http://10.0.0.5"], "--http_allow http://10.0.0.5: not an IP, a CIDR network or a host name"),
+    (["--http_allow", "mirror.internal:8080"], "--http_allow mirror.internal:8080: not an IP"),
+    (["--http_allow", "10.0.0.0/33"], "--http_allow 10.0.0.0/33: not an IP"),
+    (["--http_proxy", "proxy.internal:3128/x"], "--http_proxy proxy.internal:3128/x: not host:port"),
+    (["--http_proxy", "proxy.internal:99999"], "--http_proxy proxy.internal:99999: Port out of range"),
+])
+def test_values_that_could_never_match_stop_the_job_before_it_starts(tmp_path, flags, message):
+    """Each ran to an empty dataset or refused every fetch: a misspelt code or name matches nothing."""
+    from pipelines import m3w
+
+    err = _job_error(m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"), *flags])
+    assert err.startswith(f"python -m pipelines.m3w: error: {message}"), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_options_users_give_most_still_start():
+    from m3w_builder.media.fetch import FetchOptions
+    from m3w_builder.media.images import DEFAULT_FORMATS, ImageOptions
+    from m3w_builder.quality.options import QualityOptions
+
+    FetchOptions(allow=("10.0.0.0/8", "127.0.0.1", "::1", "mirror.internal", "Mirror.Internal."),
+                 proxy="http://127.0.0.1:3128")
+    FetchOptions(proxy="proxy.internal:3128")
+    ImageOptions(allowed_formats=("JPEG", "ICO", *DEFAULT_FORMATS))
+    QualityOptions(languages="en, de,fr,zh")
+
+
+def _page(folder) -> str:
+    """A one-page input (the job's default input, the sample crawl, costs seconds to write)."""
+    page = folder / "page.html"
+    page.write_text("<html><body><p>One paragraph of text.</p></body></html>")
+    return str(page)
+
+
+def _job_error(main, args) -> str:
+    """The one line a job exits with (its `SystemExit` message, printed by Python on exit)."""
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    message = str(stopped.value)
+    assert len(message.splitlines()) == 1 and "Traceback" not in message, message
+    return message
+
+
+_SIDE_FILES = {  # flag: {case: (file content, or None for a FIFO; words the one line must hold)}
+    "--url_map": {
+        "bad_json": (b'{"file": "a.html", "url": "https://a.example/"}\n{"file": "b.html", "url": \n', "line 2"),
+        "no_file": (b'{"url": "https://a.example/"}\n', 'line 1: not a JSON object with a string "file"'),
+        "list": (b'["a.html", "https://a.example/"]\n', 'line 1: not a JSON object'),
+        "url_number": (b'\n{"file": "a.html", "url": 7}\n', 'line 2: "url" is not a string'),
+        "fifo": (None, "a FIFO"),
+    },
+    "--blocklist": {
+        "bad_url": (b"spam.example\n# comment\nhttp://[bad/path\n", "line 3: Invalid IPv6 URL"),
+        "fifo": (None, "a FIFO"),
+    },
+    "--tokenizer": {
+        "empty": (b"", "empty file: not a sentencepiece model"),
+        "garbage": (b"\x08\x96\x01garbage that is no model", "not a sentencepiece model"),
+        "fifo": (None, "a FIFO"),
+    },
+}
+
+
+@pytest.mark.parametrize("flag,case", [(f, c) for f, cases in _SIDE_FILES.items() for c in cases])
+def test_a_side_file_a_worker_could_not_use_stops_the_job_before_it_starts(tmp_path, flag, case):
+    """Workers load these whole in their setup: a bad line failed every worker with a traceback (the
+    job lost after its start) and a FIFO stalled them."""
+    import os
+
+    from pipelines import m3w
+
+    content, words = _SIDE_FILES[flag][case]
+    path = tmp_path / f"side-{case}"
+    if content is None:
+        os.mkfifo(path)
+    else:
+        path.write_bytes(content)
+    err = _job_error(m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"), flag, str(path)])
+    assert err.startswith(f"python -m pipelines.m3w: error: {flag}") and words in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_url_map_the_pairs_job_could_not_use_stops_it_before_it_starts(tmp_path):
+    from pipelines import pairs
+
+    path = tmp_path / "map.jsonl"
+    path.write_bytes(b'{"file": "a.html"}\nnot json\n')
+    err = _job_error(pairs.run, ["--source", "align", "--input", _page(tmp_path), "--output", str(tmp_path / "out"),
+                                 "--url_map", str(path)])
+    assert err.startswith("python -m pipelines.pairs: error: --url_map") and "line 2" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_media_cache_that_is_a_file_stops_the_job(tmp_path):
+    from pipelines import m3w
+
+    cache = tmp_path / "cache"
+    cache.write_bytes(b"x")
+    err = _job_error(m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"),
+                               "--media_cache", str(cache)])
+    assert err == f"python -m pipelines.m3w: error: --media_cache {cache}: a file, not a folder (every write to it would fail)"

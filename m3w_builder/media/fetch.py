@@ -97,6 +97,25 @@ class FetchOptions:
     max_requests_per_document: int = option(
         90, "documents with more media nodes are dropped before any is fetched (0: no cap)")
 
+    def __post_init__(self) -> None:
+        AddressPolicy.from_allow_list(self.allow)  # raises on an entry that could never match
+        if self.proxy:
+            check_proxy(self.proxy)
+
+
+def check_proxy(proxy: str) -> None:
+    """A `ValueError` unless `proxy` is `host:port` or `http(s)://host[:port]`: anything else
+    (a path, credentials, a bad port) would fail every fetch of the job as a connection error."""
+    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is no number in range
+    except ValueError as error:
+        raise ValueError(f"--http_proxy {proxy}: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+        raise ValueError(f"--http_proxy {proxy}: not host:port or http://host:port")
+    if parts.username or parts.password:
+        raise ValueError(f"--http_proxy {proxy}: proxy credentials are not supported")
+
 
 @dataclass
 class FetchResult:

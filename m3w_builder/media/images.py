@@ -38,6 +38,7 @@ _MIME_TO_FORMAT = {
     "image/bmp": "BMP", "image/tiff": "TIFF", "image/avif": "AVIF",
     "image/vnd.microsoft.icon": "ICO",
 }
+DECODABLE_FORMATS = frozenset(_MIME_TO_FORMAT.values()) | {"MPO"}  # what `_decode` can sniff (MPO: as JPEG)
 
 # What Pillow's decoders really raise on hostile input (Pillow's own fuzzers see all of these).
 _DECODE_ERRORS = (
@@ -59,6 +60,12 @@ class ImageOptions:
     max_pixels: int = option(89_478_485, "largest width×height decoded (decompression bombs)", flag="max_image_pixels")
     jpeg_quality: int = option(95, "quality of the stored JPEGs", low=1, high=100)
     allowed_formats: tuple[str, ...] = option(DEFAULT_FORMATS, "Pillow formats decoded", flag="image_formats")
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.allowed_formats if name not in DECODABLE_FORMATS]
+        if unknown:  # a misspelt name ("jpeg") would drop every image as unsupported_format
+            raise ValueError(f"--image_formats {','.join(unknown)}: not a format this job decodes "
+                             f"(one of {', '.join(sorted(DECODABLE_FORMATS))})")
 
 
 @dataclass

@@ -29,6 +29,8 @@ _ALWAYS_REFUSED = [
 ]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the last 32 bits are the IPv4 target
 _NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
+# a host name, lower case, no trailing dot (a numeric last label is an IP address that did not parse)
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*")
 # Loopback names of the default /etc/hosts of Debian, Ubuntu, Fedora and RHEL
 _LOOPBACK_NAMES = frozenset(("localhost", "localhost.localdomain", "localhost4", "localhost4.localdomain4",
                              "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback"))
@@ -47,13 +49,18 @@ class AddressPolicy:
 
     @classmethod
     def from_allow_list(cls, entries: tuple[str, ...] | list[str]) -> AddressPolicy:
-        """Entries are IPs, CIDR networks (`10.0.0.0/8`) or host names (`mirror.internal`)."""
+        """Entries are IPs, CIDR networks (`10.0.0.0/8`) or host names (`mirror.internal`); anything
+        else (a URL, `host:port`, `10.0.0.0/33`) is a `ValueError`: it could never match, so the
+        mirror it was meant to allow would be refused on every fetch."""
         hosts, nets = set(), []
         for entry in entries:
             try:
                 nets.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
-                hosts.add(entry.lower().rstrip("."))
+                name = entry.lower().rstrip(".")
+                if not _HOST_NAME.fullmatch(name) or len(name) > 253 or name.rsplit(".", 1)[-1].isdigit():
+                    raise ValueError(f"--http_allow {entry}: not an IP, a CIDR network or a host name") from None
+                hosts.add(name)
         return cls(frozenset(hosts), tuple(nets))
 
     def is_allowed(self, ip: IPAddress) -> bool:

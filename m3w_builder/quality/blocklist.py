@@ -22,16 +22,20 @@ class BlockList:
 
     @classmethod
     def from_lines(cls, lines: Iterable[str]) -> "BlockList":
+        """A `ValueError` naming the first line that is no URL (`http://[x/`)."""
         blocklist = cls()
-        for raw in lines:
+        for number, raw in enumerate(lines, 1):
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue
             if "/" not in line:
                 blocklist.domains.add(line.lower().strip("."))
                 continue
-            parts = urlsplit(line if "://" in line else f"http://{line}")
-            host = (parts.hostname or "").rstrip(".")
+            try:
+                parts = urlsplit(line if "://" in line else f"http://{line}")
+                host = (parts.hostname or "").rstrip(".")
+            except ValueError as error:
+                raise ValueError(f"line {number}: {error}") from None
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             blocklist.prefixes.setdefault(host, []).append(path or "/")
         return blocklist

@@ -27,6 +27,12 @@ def _get() -> LanguageIdentifier:
     return _identifier
 
 
+def known_languages() -> frozenset[str]:
+    """The labels the model can return: a `--languages` code outside them ("EN", "eng") would keep
+    no page."""
+    return frozenset(_get().nb_classes)
+
+
 def detect_language(text: str) -> tuple[str, float]:
     """`(language code, probability)` of `text`; `("und", 0.0)` when it has no letters."""
     sample = text[:MAX_CHARS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from m3w_builder.options import option
+from m3w_builder.quality.language import known_languages
 from m3w_builder.quality.minhash import MinHashParams
 from m3w_builder.quality.prepass import PrepassConfig
 
@@ -35,6 +36,11 @@ class QualityOptions:
     def __post_init__(self) -> None:
         if self.languages and not self.language_id:
             raise ValueError("--languages needs language identification (drop --no_language_id)")
+        if self.languages:
+            unknown = [lang for lang in self.language_list if lang not in known_languages()]
+            if unknown:
+                raise ValueError(f"--languages {','.join(unknown)}: not a language code the identifier returns "
+                                 "(py3langid's lower-case ISO 639-1 codes, e.g. en,de,fr)")
         if self.minhash_bands <= 0 or self.minhash_num_perm % self.minhash_bands:
             raise ValueError("--minhash_bands must divide --minhash_num_perm")
 

@@ -80,8 +80,15 @@ class Tokenizer:
     """A loaded sentencepiece model plus the ids of the two marker tokens."""
 
     def __init__(self, model_bytes: bytes) -> None:
+        """A `ValueError` for bytes that are no sentencepiece model (an empty proto loads as a model
+        that encodes nothing) or one without the marker symbols."""
         self.model_bytes = model_bytes
-        self.sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        if not model_bytes:
+            raise ValueError("empty file: not a sentencepiece model")
+        try:
+            self.sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        except RuntimeError:  # sentencepiece's C++ status, e.g. a protobuf that does not parse
+            raise ValueError("not a sentencepiece model (its protobuf does not parse)") from None
         self.image_id = self.sp.piece_to_id(IMAGE_TOKEN)
         self.eoc_id = self.sp.piece_to_id(EOC_TOKEN)
         if self.image_id == self.sp.unk_id() or self.eoc_id == self.sp.unk_id():
