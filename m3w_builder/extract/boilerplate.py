@@ -26,7 +26,7 @@ whitespace-normalised lengths: indentation would make a menu look big).
 from __future__ import annotations
 
 import re
-from functools import partial
+from functools import lru_cache, partial
 
 from lxml import etree
 
@@ -145,9 +145,11 @@ def _named_kind(value: str) -> str | None:
     return "name" if "ad" in value and not _CASED_WORDS.isdisjoint(class_words(value)) else None
 
 
+@lru_cache(maxsize=1 << 14)
 def _flag_kind(key: str, value: str) -> str | None:
     """Boilerplate signalled by one attribute: `hidden` (hidden/aria-hidden/display:none), `role`
-    (an ARIA landmark that is not the article), `name`, `comments` or `widget` (class/id words)."""
+    (an ARIA landmark that is not the article), `name`, `comments` or `widget` (class/id words).
+    Cached across pages: a worker meets a site's (a CMS's) class names on page after page."""
     if key == "class" or key == "id":
         return _named_kind(value)
     if key == "hidden" or (key == "aria-hidden" and value == "true"):
