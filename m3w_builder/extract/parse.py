@@ -61,6 +61,7 @@ def _drop_unsafe_reference(match: re.Match) -> bytes:
 # Found from the positions of every `<` and `>` (`markup`): a `<` whose next mark is over 1 KiB on.
 _LONG_TAG = 1025
 _LT, _GT = ord("<"), ord(">")
+_AMP, _HASH = ord("&"), ord("#")
 _ASCII_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WHITESPACE = b" \n\t\r\x0c"
 _QUOTED_RE = re.compile(rb""""[^"]*"|'[^']*'""")
@@ -142,7 +143,28 @@ def _clean(data: bytes, without_controls: bytes) -> bytes:
     if b"\xee" in data or b"\xef" in data:
         for lead, last in _SPECIAL_CHARACTERS:
             data = _drop_special(data, lead, last)
-    return _REFERENCE_RE.sub(_drop_unsafe_reference, data)  # its `&#` prefix is scanned for in C
+    return _drop_unsafe_references(data)
+
+
+def _drop_unsafe_references(data: bytes) -> bytes:
+    """`_REFERENCE_RE.sub(_drop_unsafe_reference, data)`, the pattern tried only at each `&#` (found
+    with numpy: two thirds of the dev pages hold none, the others a dozen), not scanned for over
+    the whole page (~25% dearer). Its matches hold one `&` each, so none overlaps the next `&#`."""
+    page = np.frombuffer(data, np.uint8)
+    leads = (page[:-1] == _AMP) & (page[1:] == _HASH)
+    if not leads.any():
+        return data
+    kept: list[bytes] = []
+    start = 0
+    for at in np.flatnonzero(leads).tolist():
+        match = _REFERENCE_RE.match(data, at)
+        if match is not None and not _drop_unsafe_reference(match):
+            kept.append(data[start:at])
+            start = match.end()
+    if not kept:
+        return data
+    kept.append(data[start:])
+    return b"".join(kept)
 
 
 def _tag_starts(page: np.ndarray, opens: np.ndarray, name: bytes) -> np.ndarray:
