@@ -800,6 +800,39 @@ def test_a_comment_section_named_only_by_its_heading_is_not_article_text():
     assert "Como Fazer" in text and "Comentários" not in text and "Obrigada pelo seu comentário" not in text
 
 
+def test_a_user_review_or_question_feed_named_by_its_heading_is_not_article_text():
+    # readers' reviews and questions under a recipe are a feed of posts, like comments
+    for heading in ("Reviews", "Reviews (15)", "Questions & Replies", "Bewertungen", "Customer reviews"):
+        html = _article().replace("</article>", f"{_comments(heading)}</article>")
+        text = extract(html.encode(), URL).document.text
+        assert "Paragraph 7" in text and heading not in text and "Reader 3 says" not in text
+    # a heading that only starts with the word ("Reviews of the new phone") names no feed
+    html = _article().replace("</article>", f"{_comments('Reviews of the new phone')}</article>")
+    assert "Reader 3 says" in extract(html.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "food.com__food.html").read_bytes()
+    text = extract(page, "https://www.food.com/recipe/chicken-noodle-soup-454415").document.text
+    assert "combine the broth, onion, carrots" in text and "1 split chicken breast" in text
+    assert "We really enjoyed this soup" not in text and "Can you make this in a crockpot?" not in text
+
+
+def test_a_label_repeated_per_slide_is_not_article_text():
+    slides = "".join(f"<div class='t{i % 2}'>Weather threatens holiday plans</div>" for i in range(14))
+    html = _article().replace("</article>", f"<div class='slides'>{slides}</div></article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "Weather threatens" not in text
+    # twice is no run; a column of table cells or list entries stays
+    html = _article().replace("</article>", f"<div>{slides[:2 * len(slides) // 14]}</div></article>")
+    assert extract(html.encode(), URL).document.text.count("Weather threatens") == 2
+    cells = "<table>" + "".join("<tr><td>Yes</td></tr>" for _ in range(5)) + "</table>"
+    entries = "<ul>" + "".join("<li>Same entry</li>" for _ in range(4)) + "</ul>"
+    html = _article().replace("</article>", f"{cells}{entries}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert text.count("Yes") == 5 and text.count("Same entry") == 4
+    page = shared_path("html", "newspaper4k", "cnn_article.html").read_bytes()
+    text = extract(page, "http://www.cnn.com/2013/11/27/travel/weather-thanksgiving/index.html").document.text
+    assert "Weather threatens holiday plans" not in text and "he summed up a winter storm" in text
+
+
 def test_a_hidden_block_holding_most_of_the_pages_prose_is_kept():
     # A script reveals the recipe card (`display: none` until then); the menus and footer hold more text than it.
     menu = "<ul class='site-menu'>" + "".join(f"<li><a href='/c{i}'>Category number {i}</a></li>" for i in range(60)) + "</ul>"

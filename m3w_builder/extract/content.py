@@ -19,8 +19,9 @@ length, link-text length), and the media positions in DOM order; `select` scores
   ingredient) and ad-slot labels ("Advertisement") are dropped, so are lists of teaser cards
   whose blurbs are plain text (a title link over a short blurb, beside
   more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager),
-  short datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00")
-  and a comment section that only its heading names ("12 Comments" on a utility-CSS site), and a
+  short datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00"),
+  a short label repeated line after line (a gallery's title once per slide), and a comment or
+  readers' review section that only its heading names ("12 Comments", "Reviews"), and a
   short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article;
@@ -118,6 +119,10 @@ _COMMENT_HEADINGS = frozenset((
     "comment", "comments", "reader comments", "user comments", "readers' comments", "comentários", "comentarios",
     "commentaires", "kommentare", "commenti", "reacties", "komentarze", "komentáře", "kommentarer", "yorumlar",
     "комментарии", "评论", "評論", "コメント", "댓글",
+    # user reviews and questions under a recipe or product: a feed of readers' posts like comments
+    "reviews", "user reviews", "customer reviews", "reader reviews", "ratings & reviews", "ratings and reviews",
+    "reviews & ratings", "questions & replies", "bewertungen", "rezensionen", "avis",
+    "reseñas", "opiniones", "recensioni", "recensies", "avaliações", "отзывы", "レビュー", "口コミ", "리뷰",
 ))
 
 
@@ -401,6 +406,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> 
     (`_drop_comment_section`) and the headings whose section went (`_drop_orphaned_headings`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
+    _drop_repeated_labels(blocks, items, kept)
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps its dates
         _drop_datelines(blocks, items, kept)
     comment_headings = _drop_orphaned_headings(blocks, items, kept)
@@ -434,6 +440,33 @@ def _drop_counters(items: list[Item], kept: list[bool]) -> None:
             for number in run:
                 kept[number] = False
         run = [index]
+
+
+def _drop_repeated_labels(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark runs of at least `_MIN_COUNTER_RUN` kept paragraphs of one text, at most `_MAX_TITLE`
+    long, with nothing else kept between them ("Weather threatens holiday plans" once per slide of
+    a gallery, a "Load more" per hidden page): a label repeated per item of a widget, no article
+    text. Table cells and list entries (a column of "Yes", "N/A") stay."""
+    run: list[int] = []
+    for index, item in enumerate(items):
+        if not kept[index]:
+            continue
+        if item.media < 0 and item.weight <= _MAX_TITLE and blocks[item.owner].element.tag not in _LISTED_TAGS:
+            if run and items[run[0]].text == item.text:
+                run.append(index)
+                continue
+            _unmark_run(run, kept)
+            run = [index]
+        else:
+            _unmark_run(run, kept)
+            run = []
+    _unmark_run(run, kept)
+
+
+def _unmark_run(run: list[int], kept: list[bool]) -> None:
+    if len(run) >= _MIN_COUNTER_RUN:
+        for index in run:
+            kept[index] = False
 
 
 def _drop_datelines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
