@@ -131,6 +131,22 @@ def test_real_article_with_repeated_chart_labels_passes_the_filters():
     assert len(filter_document(doc).document.text.split()) > 1000
 
 
+def test_ellipsis_rule_spares_a_photo_storys_lead_ins_but_not_truncated_teasers():
+    steps = [f"Step {i}: then throw another tablespoon of butter into the skillet and wait a minute or two…"
+             for i in range(8)]
+    story = [node for i, text in enumerate(steps) for node in (TextNode(text), ImageNode(f"https://a.test/{i}.jpg"))]
+    assert len(filter_document(Document("d", URL, story)).document.nodes) == 16
+    # the same lines without their photos read as a list of truncated blurbs
+    with pytest.raises(Rejected, match="ellipsis_lines"):
+        filter_document(Document("t", URL, [TextNode(text) for text in steps]))
+    page = shared_path("html", "recipe-scrapers", "thepioneerwoman.com__thepioneerwoman_1.html").read_bytes()
+    doc = extract(page, "https://www.thepioneerwoman.com/food-cooking/recipes/a11213/patty-melts/").document
+    assert "Whack it in half" in filter_document(doc).document.text
+    front = shared_path("html", "newspaper4k", "yahoo_main_site.html").read_bytes()
+    with pytest.raises(Rejected, match="ellipsis_lines"):
+        filter_document(extract(front, "https://uk.yahoo.com/").document)
+
+
 def test_removals_are_weighed_against_the_text_left_on_the_page():
     # The menus go first; then an unclosed <div> in a <nav> holds the whole article (libxml2 keeps
     # it open past `</nav>`): it is half of the original page, but all of what is left.
