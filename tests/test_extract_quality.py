@@ -841,9 +841,10 @@ def test_a_label_repeated_per_slide_is_not_article_text():
     assert extract(html.encode(), URL).document.text.count("Weather threatens") == 2
     cells = "<table>" + "".join("<tr><td>Yes</td></tr>" for _ in range(5)) + "</table>"
     entries = "<ul>" + "".join("<li>Same entry</li>" for _ in range(4)) + "</ul>"
-    html = _article().replace("</article>", f"{cells}{entries}</article>")
+    braces = "".join("<div class='line'>}</div>" for _ in range(3))
+    html = _article().replace("</article>", f"{cells}{entries}{braces}</article>")
     text = extract(html.encode(), URL).document.text
-    assert text.count("Yes") == 5 and text.count("Same entry") == 4
+    assert text.count("Yes") == 5 and text.count("Same entry") == 4 and text.count("}") == 3
     page = shared_path("html", "newspaper4k", "cnn_article.html").read_bytes()
     text = extract(page, "http://www.cnn.com/2013/11/27/travel/weather-thanksgiving/index.html").document.text
     assert "Weather threatens holiday plans" not in text and "he summed up a winter storm" in text

@@ -112,6 +112,7 @@ _MAX_COUNTER_DIGITS = 3
 _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
 _MAX_DATELINE = 40
+_LETTER_RE = re.compile(r"[^\W\d_]")
 _LISTED_TAGS = frozenset(("td", "th", "li", "dd", "dt"))
 _MAX_COMMENTS_HEADING = 40  # weighted characters
 # A heading that names a comment section (stripped of a count: "12 Comments", "Comments (3)").
@@ -446,7 +447,8 @@ def _drop_repeated_labels(blocks: list[Block], items: list[Item], kept: list[boo
     """Unmark runs of at least `_MIN_COUNTER_RUN` kept paragraphs of one text, at most `_MAX_TITLE`
     long, with nothing else kept between them ("Weather threatens holiday plans" once per slide of
     a gallery, a "Load more" per hidden page): a label repeated per item of a widget, no article
-    text. Table cells and list entries (a column of "Yes", "N/A") stay."""
+    text. Table cells and list entries (a column of "Yes", "N/A") stay, and so does a run without
+    a letter (a code listing's closing braces, one per line; a row of zeros)."""
     run: list[int] = []
     for index, item in enumerate(items):
         if not kept[index]:
@@ -455,16 +457,16 @@ def _drop_repeated_labels(blocks: list[Block], items: list[Item], kept: list[boo
             if run and items[run[0]].text == item.text:
                 run.append(index)
                 continue
-            _unmark_run(run, kept)
+            _unmark_run(run, items, kept)
             run = [index]
         else:
-            _unmark_run(run, kept)
+            _unmark_run(run, items, kept)
             run = []
-    _unmark_run(run, kept)
+    _unmark_run(run, items, kept)
 
 
-def _unmark_run(run: list[int], kept: list[bool]) -> None:
-    if len(run) >= _MIN_COUNTER_RUN:
+def _unmark_run(run: list[int], items: list[Item], kept: list[bool]) -> None:
+    if len(run) >= _MIN_COUNTER_RUN and _LETTER_RE.search(items[run[0]].text):
         for index in run:
             kept[index] = False
 
