@@ -1132,6 +1132,25 @@ def test_real_page_linked_ingredients_are_kept():
     assert "8 cups low sodium chicken broth" in text and "1 split chicken breast" in text
 
 
+def test_a_linked_cell_of_a_data_table_is_kept():
+    # A list of films: each title links to its article, the year and synopsis are plain text.
+    rows = "".join(f"<tr><th scope='row'><i><a href='/wiki/Film_{i}'>Film title number {i}</a></i></th><td>19{50 + i}"
+                   f"</td><td>A synopsis of film {i}, where a day repeats until the hero gets it right.</td></tr>"
+                   for i in range(5))
+    table = f"<table class='wikitable'><tr><th>Film</th><th>Year</th><th>Description</th></tr>{rows}</table>"
+    # a menu laid out in a table holds many links in a cell; a navbox's cells are all links
+    layout = "<table><tr><td>" + "".join(f"<a href='/m{i}'>Menu entry {i}</a><br>" for i in range(6)) + \
+             "</td><td>Plain cell one</td><td>Plain cell two</td><td>Plain cell three</td></tr></table>"
+    navbox = "<table>" + "".join(f"<tr><td><a href='/n{i}'>Navbox link {i}</a></td></tr>" for i in range(6)) + "</table>"
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{table}{layout}{navbox}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Film title number 0" in text and "Film title number 4" in text and "A synopsis of film 4" in text
+    assert "Menu entry" not in text and "Navbox link" not in text
+    page = shared_path("html", "mozilla-readability", "wikipedia-4.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "Repeat Performance" in text and "The Girl Who Leapt Through Time" in text
+
+
 def test_datelines_and_player_clocks_are_not_article_text():
     lines = ("<p>posted on April 21, 2015, at 11:29 a.m.</p><div>Šodien, 17:40</div><span>Current Time 0:00</span>"
              "<p>2018/6/19 5:50</p><table><tr><td>10:00 Registration</td></tr></table>")

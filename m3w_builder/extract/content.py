@@ -15,8 +15,8 @@ length, link-text length), and the media positions in DOM order; `select` scores
   by the other parts of an article split into separate wrappers (blocks of its tag and class nearby:
   `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
   slideshow's captions outscoring the story) is removed and the page scored again;
-- inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list: a linked
-  ingredient) and ad-slot labels ("Advertisement") are dropped, so are lists of teaser cards
+- inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list, a linked
+  ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot labels ("Advertisement") are dropped, so are lists of teaser cards
   whose blurbs are plain text (a title link over a short blurb, beside
   more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager),
   short datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00"),
@@ -75,6 +75,7 @@ _GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "light
 _MIN_EMBED_PROSE = 1000
 _MIN_PLAIN_ENTRIES = 3    # plain-text entries of a list whose linked entries are content (`_plain_list_entries`)
 _PLAIN_LIST_SHARE = 0.6
+_CELL_TAGS = frozenset(("td", "th"))
 _MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
@@ -603,7 +604,7 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
             if blocks[index].removed:
                 kept[index] = link_blocks[index] = False
     return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0],
-                     list_entries=_plain_list_entries(blocks, items, kept))
+                     list_entries=_plain_list_entries(blocks, items, kept) | _data_table_cells(blocks, items, kept))
 
 
 def _embedded_gallery(blocks: list[Block], items: list[Item], top: int) -> int:
@@ -880,6 +881,34 @@ def _plain_list_entries(blocks: list[Block], items: list[Item], kept: list[bool]
              and plain[parent] >= _PLAIN_LIST_SHARE * (plain[parent] + count)}
     return frozenset(index for parent in lists for index in children(blocks, parent)
                      if blocks[index].element.tag == "li")
+
+
+def _data_table_cells(blocks: list[Block], items: list[Item], kept: list[bool]) -> frozenset[int]:
+    """The kept cells (`<td>`, `<th>`) of one paragraph in tables whose one-paragraph cells are mostly plain
+    text (at least `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE`): there a cell that is a
+    link (a film's title in a list of films, linking to its article) is a value of the table, as a
+    linked ingredient is an entry of its list; a menu laid out in a table holds many links per
+    cell, and a navbox's cells are all links."""
+    cells: dict[int, int] = {}  # cell -> its paragraphs, or -1: two or more
+    linked_cells: set[int] = set()
+    for item in items:
+        owner = item.owner
+        if item.media < 0 and kept[owner] and blocks[owner].element.tag in _CELL_TAGS:
+            if owner in cells:
+                cells[owner] = -1
+                continue
+            cells[owner] = 1
+            if item.link_share >= _MAX_LINK_PARAGRAPH:
+                linked_cells.add(owner)
+    plain: dict[int, int] = {}
+    linked: dict[int, int] = {}
+    for cell, count in cells.items():
+        if count == 1:
+            counts = linked if cell in linked_cells else plain
+            counts[blocks[cell].parent] = counts.get(blocks[cell].parent, 0) + 1
+    tables = {table for table, count in linked.items() if plain.get(table, 0) >= _MIN_PLAIN_ENTRIES
+              and plain[table] >= _PLAIN_LIST_SHARE * (plain[table] + count)}
+    return frozenset(cell for cell in linked_cells if cells[cell] == 1 and blocks[cell].parent in tables)
 
 
 def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,
