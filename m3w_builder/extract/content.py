@@ -123,7 +123,7 @@ _COMMENT_HEADINGS = frozenset((
     "комментарии", "评论", "評論", "コメント", "댓글",
     # user reviews and questions under a recipe or product: a feed of readers' posts like comments
     "reviews", "user reviews", "customer reviews", "reader reviews", "ratings & reviews", "ratings and reviews",
-    "reviews & ratings", "questions & replies", "bewertungen", "rezensionen", "avis",
+    "reviews & ratings", "questions & replies", "bewertungen", "rezensionen",
     "reseñas", "opiniones", "recensioni", "recensies", "avaliações", "отзывы", "レビュー", "口コミ", "리뷰",
 ))
 
