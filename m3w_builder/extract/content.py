@@ -16,9 +16,9 @@ length, link-text length), and the media positions in DOM order; `select` scores
   `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
   slideshow's captions outscoring the story) is removed and the page scored again;
 - inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list, a linked
-  ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot labels ("Advertisement") are dropped, so are lists of teaser cards
-  whose blurbs are plain text (a title link over a short blurb, beside
-  more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager),
+  ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
+  labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
+  (a title link over a short blurb, beside more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager),
   short datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00"),
   a short label repeated line after line (a gallery's title once per slide), and a comment or
   readers' review section that only its heading names ("12 Comments", "Reviews"), and a
@@ -122,8 +122,8 @@ _COMMENT_HEADINGS = frozenset((
     "commentaires", "kommentare", "commenti", "reacties", "komentarze", "komentáře", "kommentarer", "yorumlar",
     "комментарии", "评论", "評論", "コメント", "댓글",
     # user reviews and questions under a recipe or product: a feed of readers' posts like comments
-    "reviews", "user reviews", "customer reviews", "reader reviews", "ratings & reviews", "ratings and reviews",
-    "reviews & ratings", "questions & replies", "bewertungen", "rezensionen",
+    "reviews", "user reviews", "customer reviews", "reader reviews", "ratings & reviews",
+    "ratings and reviews", "reviews & ratings", "questions & replies", "bewertungen", "rezensionen",
     "reseñas", "opiniones", "recensioni", "recensies", "avaliações", "отзывы", "レビュー", "口コミ", "리뷰",
 ))
 
@@ -387,7 +387,7 @@ class Selection:
     link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
     drop_link_paragraphs: bool = True
     core: int = 0  # the best-scored block, before widening: the article's core (the root when none was scored)
-    list_entries: frozenset[int] = frozenset()  # kept `<li>` blocks of plain lists (`_plain_list_entries`)
+    list_entries: frozenset[int] = frozenset()  # kept `<li>`s/cells of plain lists/tables (`_plain_list_entries`)
 
     def keeps(self, item: Item) -> bool:
         """Whether an item belongs to the selected content (media in link-heavy blocks do: their
@@ -604,7 +604,7 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
             if blocks[index].removed:
                 kept[index] = link_blocks[index] = False
     return Selection(kept, blocks[top].parent, link_blocks, core=candidates[0],
-                     list_entries=_plain_list_entries(blocks, items, kept) | _data_table_cells(blocks, items, kept))
+                     list_entries=_plain_list_entries(blocks, items, kept))
 
 
 def _embedded_gallery(blocks: list[Block], items: list[Item], top: int) -> int:
@@ -867,48 +867,45 @@ def _plain_list_entries(blocks: list[Block], items: list[Item], kept: list[bool]
     `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE` of their paragraphs no link paragraph): an
     entry there whose words are mostly a link ("1 split <a>chicken breast</a>" among a recipe's
     ingredients, a cited source among bullet points) is part of the list, not navigation; a menu's
-    entries are all links."""
+    entries are all links. With them the table cells of `_data_table_cells`, found in the same pass."""
     plain: dict[int, int] = {}
     linked: dict[int, int] = {}
+    cells: dict[int, Item | None] = {}  # cell -> its one paragraph, or None: two or more
     for item in items:
         owner = item.owner
-        if item.media < 0 and kept[owner] and blocks[owner].element.tag == "li":
-            counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
-            counts[blocks[owner].parent] = counts.get(blocks[owner].parent, 0) + 1
+        if item.media < 0 and kept[owner]:
+            tag = blocks[owner].element.tag
+            if tag == "li":
+                counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
+                counts[blocks[owner].parent] = counts.get(blocks[owner].parent, 0) + 1
+            elif tag in _CELL_TAGS:
+                cells[owner] = None if owner in cells else item
+    values = _data_table_cells(blocks, cells) if cells else frozenset()
     if not linked:
-        return frozenset()
+        return values
     lists = {parent for parent, count in linked.items() if plain.get(parent, 0) >= _MIN_PLAIN_ENTRIES
              and plain[parent] >= _PLAIN_LIST_SHARE * (plain[parent] + count)}
-    return frozenset(index for parent in lists for index in children(blocks, parent)
-                     if blocks[index].element.tag == "li")
+    return values | frozenset(index for parent in lists for index in children(blocks, parent)
+                              if blocks[index].element.tag == "li")
 
 
-def _data_table_cells(blocks: list[Block], items: list[Item], kept: list[bool]) -> frozenset[int]:
-    """The kept cells (`<td>`, `<th>`) of one paragraph in tables whose one-paragraph cells are mostly plain
-    text (at least `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE`): there a cell that is a
-    link (a film's title in a list of films, linking to its article) is a value of the table, as a
-    linked ingredient is an entry of its list; a menu laid out in a table holds many links per
-    cell, and a navbox's cells are all links."""
-    cells: dict[int, int] = {}  # cell -> its paragraphs, or -1: two or more
-    linked_cells: set[int] = set()
-    for item in items:
-        owner = item.owner
-        if item.media < 0 and kept[owner] and blocks[owner].element.tag in _CELL_TAGS:
-            if owner in cells:
-                cells[owner] = -1
-                continue
-            cells[owner] = 1
-            if item.link_share >= _MAX_LINK_PARAGRAPH:
-                linked_cells.add(owner)
+def _data_table_cells(blocks: list[Block], cells: dict[int, Item | None]) -> frozenset[int]:
+    """The cells of one paragraph (`cells`: each kept `<td>`/`<th>` block's one paragraph, or None)
+    that are mostly a link, in tables whose one-paragraph cells are mostly plain text (at least
+    `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE`): there a linked cell is a value of the
+    table (a film's title in a list of films, linking to its article), as a linked ingredient is
+    an entry of its list; a menu laid out in a table holds many links in a cell, and a navbox's
+    cells are all links."""
     plain: dict[int, int] = {}
     linked: dict[int, int] = {}
-    for cell, count in cells.items():
-        if count == 1:
-            counts = linked if cell in linked_cells else plain
+    for cell, item in cells.items():
+        if item is not None:
+            counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
             counts[blocks[cell].parent] = counts.get(blocks[cell].parent, 0) + 1
     tables = {table for table, count in linked.items() if plain.get(table, 0) >= _MIN_PLAIN_ENTRIES
               and plain[table] >= _PLAIN_LIST_SHARE * (plain[table] + count)}
-    return frozenset(cell for cell in linked_cells if cells[cell] == 1 and blocks[cell].parent in tables)
+    return frozenset(cell for cell, item in cells.items() if item is not None
+                     and item.link_share >= _MAX_LINK_PARAGRAPH and blocks[cell].parent in tables)
 
 
 def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from m3w_builder.document import Document, ImageNode, TextNode
 from m3w_builder.drops import Rejected
@@ -172,7 +173,7 @@ def filter_document(doc: Document, options: FilterOptions = FilterOptions()) -> 
     texts = [n.text for n in kept if isinstance(n, TextNode)]
     if not texts:
         raise Rejected("no_text")
-    lead_ins = sum(1 for node, after in zip(kept, kept[1:]) if isinstance(node, TextNode)
+    lead_ins = sum(1 for node, after in pairwise(kept) if isinstance(node, TextNode)
                    and isinstance(after, ImageNode) and node.text.rstrip().endswith(_ELLIPSES))
     reason = _document_reason(texts, options, lead_ins)
     if reason:
