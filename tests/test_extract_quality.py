@@ -831,6 +831,19 @@ def test_a_user_review_or_question_feed_named_by_its_heading_is_not_article_text
     assert "We really enjoyed this soup" not in text and "Can you make this in a crockpot?" not in text
 
 
+def test_a_members_activity_feed_and_a_disqus_thread_are_comment_sections():
+    notes = "".join(f"<li class='activity-item'><p>Member {i} rated this recipe 5/5, two years ago</p><p>Made it "
+                    f"for the family, added more mushrooms, everyone loved it and asked for more.</p></li>"
+                    for i in range(6))
+    for feed in (f"<div class='buddypress clearfix'><ul class='activity-list'>{notes}</ul></div>",
+                 f"<div id='disqus_thread'><ul>{notes}</ul></div>"):
+        text = extract(_article().replace("</article>", f"{feed}</article>").encode(), URL).document.text
+        assert "Paragraph 7" in text and "Member 3 rated" not in text
+    page = shared_path("html", "recipe-scrapers", "cookomix.com__cookomix.html").read_bytes()
+    text = extract(page, "https://www.cookomix.com/recettes/risotto-champignons-et-courgettes-thermomix/").document.text
+    assert "Le risotto est l’un des plats" in text and "a noté 5/5 cette recette" not in text
+
+
 def test_a_label_repeated_per_slide_is_not_article_text():
     slides = "".join(f"<div class='t{i % 2}'>Weather threatens holiday plans</div>" for i in range(14))
     html = _article().replace("</article>", f"<div class='slides'>{slides}</div></article>")
