@@ -849,6 +849,8 @@ def test_a_label_repeated_per_slide_is_not_article_text():
     html = _article().replace("</article>", f"<div class='slides'>{slides}</div></article>")
     text = extract(html.encode(), URL).document.text
     assert "Paragraph 7" in text and "Weather threatens" not in text
+    whole = extract(html.encode(), URL, options=ExtractOptions(drop_boilerplate=False)).document.text
+    assert whole.count("Weather threatens") == 14  # --keep_boilerplate keeps the whole page
     # twice is no run; a column of table cells or list entries stays
     html = _article().replace("</article>", f"<div>{slides[:2 * len(slides) // 14]}</div></article>")
     assert extract(html.encode(), URL).document.text.count("Weather threatens") == 2

@@ -18,11 +18,12 @@ length, link-text length), and the media positions in DOM order; `select` scores
 - inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list, a linked
   ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
-  (a title link over a short blurb, beside more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager),
-  short datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00"),
-  a short label repeated line after line (a gallery's title once per slide), and a comment or
-  readers' review section that only its heading names ("12 Comments", "Reviews"), and a
-  short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
+  (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
+  counting up (a gallery's slide counter, a pager), short datelines and player clocks ("posted on
+  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), a short label repeated line after line (a
+  gallery's title once per slide), and a comment or readers' review section that only its heading
+  names ("12 Comments", "Reviews"), and a short heading whose section was dropped ("More soup
+  recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article;
   the prose of teaser streams beside a story (cards with a title link and a long blurb) and of
@@ -403,13 +404,14 @@ class Selection:
 
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
-    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), datelines in
-    the main content (`_drop_datelines`), comment sections found by their heading
-    (`_drop_comment_section`) and the headings whose section went (`_drop_orphaned_headings`)."""
+    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
+    labels and datelines in the main content (`_drop_repeated_labels`, `_drop_datelines`), comment
+    sections found by their heading (`_drop_comment_section`) and the headings whose section went
+    (`_drop_orphaned_headings`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
-    _drop_repeated_labels(blocks, items, kept)
-    if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps its dates
+    if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
+        _drop_repeated_labels(blocks, items, kept)
         _drop_datelines(blocks, items, kept)
     comment_headings = _drop_orphaned_headings(blocks, items, kept)
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
