@@ -131,6 +131,22 @@ def test_real_article_with_repeated_chart_labels_passes_the_filters():
     assert len(filter_document(doc).document.text.split()) > 1000
 
 
+def test_ellipsis_rule_spares_a_photo_storys_lead_ins_but_not_truncated_teasers():
+    steps = [f"Step {i}: then throw another tablespoon of butter into the skillet and wait a minute or two…"
+             for i in range(8)]
+    story = [node for i, text in enumerate(steps) for node in (TextNode(text), ImageNode(f"https://a.test/{i}.jpg"))]
+    assert len(filter_document(Document("d", URL, story)).document.nodes) == 16
+    # the same lines without their photos read as a list of truncated blurbs
+    with pytest.raises(Rejected, match="ellipsis_lines"):
+        filter_document(Document("t", URL, [TextNode(text) for text in steps]))
+    page = shared_path("html", "recipe-scrapers", "thepioneerwoman.com__thepioneerwoman_1.html").read_bytes()
+    doc = extract(page, "https://www.thepioneerwoman.com/food-cooking/recipes/a11213/patty-melts/").document
+    assert "Whack it in half" in filter_document(doc).document.text
+    front = shared_path("html", "newspaper4k", "yahoo_main_site.html").read_bytes()
+    with pytest.raises(Rejected, match="ellipsis_lines"):
+        filter_document(extract(front, "https://uk.yahoo.com/").document)
+
+
 def test_removals_are_weighed_against_the_text_left_on_the_page():
     # The menus go first; then an unclosed <div> in a <nav> holds the whole article (libxml2 keeps
     # it open past `</nav>`): it is half of the original page, but all of what is left.
@@ -800,6 +816,55 @@ def test_a_comment_section_named_only_by_its_heading_is_not_article_text():
     assert "Como Fazer" in text and "Comentários" not in text and "Obrigada pelo seu comentário" not in text
 
 
+def test_a_user_review_or_question_feed_named_by_its_heading_is_not_article_text():
+    # readers' reviews and questions under a recipe are a feed of posts, like comments
+    for heading in ("Reviews", "Reviews (15)", "Questions & Replies", "Bewertungen", "Customer reviews"):
+        html = _article().replace("</article>", f"{_comments(heading)}</article>")
+        text = extract(html.encode(), URL).document.text
+        assert "Paragraph 7" in text and heading not in text and "Reader 3 says" not in text
+    # a heading that only starts with the word ("Reviews of the new phone") names no feed
+    html = _article().replace("</article>", f"{_comments('Reviews of the new phone')}</article>")
+    assert "Reader 3 says" in extract(html.encode(), URL).document.text
+    page = shared_path("html", "recipe-scrapers", "food.com__food.html").read_bytes()
+    text = extract(page, "https://www.food.com/recipe/chicken-noodle-soup-454415").document.text
+    assert "combine the broth, onion, carrots" in text and "1 split chicken breast" in text
+    assert "We really enjoyed this soup" not in text and "Can you make this in a crockpot?" not in text
+
+
+def test_a_members_activity_feed_and_a_disqus_thread_are_comment_sections():
+    notes = "".join(f"<li class='activity-item'><p>Member {i} rated this recipe 5/5, two years ago</p><p>Made it "
+                    f"for the family, added more mushrooms, everyone loved it and asked for more.</p></li>"
+                    for i in range(6))
+    for feed in (f"<div class='buddypress clearfix'><ul class='activity-list'>{notes}</ul></div>",
+                 f"<div id='disqus_thread'><ul>{notes}</ul></div>"):
+        text = extract(_article().replace("</article>", f"{feed}</article>").encode(), URL).document.text
+        assert "Paragraph 7" in text and "Member 3 rated" not in text
+    page = shared_path("html", "recipe-scrapers", "cookomix.com__cookomix.html").read_bytes()
+    text = extract(page, "https://www.cookomix.com/recettes/risotto-champignons-et-courgettes-thermomix/").document.text
+    assert "Le risotto est l’un des plats" in text and "a noté 5/5 cette recette" not in text
+
+
+def test_a_label_repeated_per_slide_is_not_article_text():
+    slides = "".join(f"<div class='t{i % 2}'>Weather threatens holiday plans</div>" for i in range(14))
+    html = _article().replace("</article>", f"<div class='slides'>{slides}</div></article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "Weather threatens" not in text
+    whole = extract(html.encode(), URL, options=ExtractOptions(drop_boilerplate=False)).document.text
+    assert whole.count("Weather threatens") == 14  # --keep_boilerplate keeps the whole page
+    # twice is no run; a column of table cells or list entries stays
+    html = _article().replace("</article>", f"<div>{slides[:2 * len(slides) // 14]}</div></article>")
+    assert extract(html.encode(), URL).document.text.count("Weather threatens") == 2
+    cells = "<table>" + "".join("<tr><td>Yes</td></tr>" for _ in range(5)) + "</table>"
+    entries = "<ul>" + "".join("<li>Same entry</li>" for _ in range(4)) + "</ul>"
+    braces = "".join("<div class='line'>}</div>" for _ in range(3))
+    html = _article().replace("</article>", f"{cells}{entries}{braces}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert text.count("Yes") == 5 and text.count("Same entry") == 4 and text.count("}") == 3
+    page = shared_path("html", "newspaper4k", "cnn_article.html").read_bytes()
+    text = extract(page, "http://www.cnn.com/2013/11/27/travel/weather-thanksgiving/index.html").document.text
+    assert "Weather threatens holiday plans" not in text and "he summed up a winter storm" in text
+
+
 def test_a_hidden_block_holding_most_of_the_pages_prose_is_kept():
     # A script reveals the recipe card (`display: none` until then); the menus and footer hold more text than it.
     menu = "<ul class='site-menu'>" + "".join(f"<li><a href='/c{i}'>Category number {i}</a></li>" for i in range(60)) + "</ul>"
@@ -1080,6 +1145,25 @@ def test_real_page_linked_ingredients_are_kept():
     page = shared_path("html", "recipe-scrapers", "food.com__food.html").read_bytes()
     text = extract(page, "https://food.com/recipe").document.text
     assert "8 cups low sodium chicken broth" in text and "1 split chicken breast" in text
+
+
+def test_a_linked_cell_of_a_data_table_is_kept():
+    # A list of films: each title links to its article, the year and synopsis are plain text.
+    rows = "".join(f"<tr><th scope='row'><i><a href='/wiki/Film_{i}'>Film title number {i}</a></i></th><td>19{50 + i}"
+                   f"</td><td>A synopsis of film {i}, where a day repeats until the hero gets it right.</td></tr>"
+                   for i in range(5))
+    table = f"<table class='wikitable'><tr><th>Film</th><th>Year</th><th>Description</th></tr>{rows}</table>"
+    # a menu laid out in a table holds many links in a cell; a navbox's cells are all links
+    layout = "<table><tr><td>" + "".join(f"<a href='/m{i}'>Menu entry {i}</a><br>" for i in range(6)) + \
+             "</td><td>Plain cell one</td><td>Plain cell two</td><td>Plain cell three</td></tr></table>"
+    navbox = "<table>" + "".join(f"<tr><td><a href='/n{i}'>Navbox link {i}</a></td></tr>" for i in range(6)) + "</table>"
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{table}{layout}{navbox}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Film title number 0" in text and "Film title number 4" in text and "A synopsis of film 4" in text
+    assert "Menu entry" not in text and "Navbox link" not in text
+    page = shared_path("html", "mozilla-readability", "wikipedia-4.html").read_bytes()
+    text = extract(page, "http://fakehost/test/page.html").document.text
+    assert "Repeat Performance" in text and "The Girl Who Leapt Through Time" in text
 
 
 def test_datelines_and_player_clocks_are_not_article_text():

@@ -83,7 +83,8 @@ _META_OWNERS = frozenset("entry post article story".split())  # `entry-meta`, `p
 _AUTHOR_WORDS = frozenset("author authors contributor contributors".split())
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
-_COMMENT_WORDS = frozenset("comment comments commentlist disqus".split())
+# BuddyPress: a members' activity feed (their ratings and notes under a recipe)
+_COMMENT_WORDS = frozenset("comment comments commentlist disqus buddypress".split())
 _NOT_COMMENTS = frozenset(("commentary", "commentaries", "commentator", "commentators"))  # opinion pieces
 _CASED_WORDS = frozenset(("ad", "ads"))
 # Words run together (`relatedposts`, `sharedaddy`, `newsletterbox`, `socialshare`): these starts
@@ -119,8 +120,9 @@ def class_words(value: str) -> list[str]:
 def _named_kind(value: str) -> str | None:
     lower = value.lower()
     words = class_words(lower)
-    if "comment" in lower and (not _COMMENT_WORDS.isdisjoint(words) or any(
-            word.startswith("comment") and word not in _NOT_COMMENTS for word in words)):
+    if ("comment" in lower or "disqus" in lower or "buddypress" in lower) and (
+            not _COMMENT_WORDS.isdisjoint(words)
+            or any(word.startswith("comment") and word not in _NOT_COMMENTS for word in words)):
         return "comments"
     if not _BOILERPLATE_WORDS.isdisjoint(words) or (
             not _AUTHOR_WORDS.isdisjoint(words) and not _AUTHOR_BOX_WORDS.isdisjoint(words)):

@@ -15,13 +15,15 @@ length, link-text length), and the media positions in DOM order; `select` scores
   by the other parts of an article split into separate wrappers (blocks of its tag and class nearby:
   `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
   slideshow's captions outscoring the story) is removed and the page scored again;
-- inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list: a linked
-  ingredient) and ad-slot labels ("Advertisement") are dropped, so are lists of teaser cards
-  whose blurbs are plain text (a title link over a short blurb, beside
-  more prose than they hold), runs of bare numbers counting up (a gallery's slide counter, a pager),
-  short datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00")
-  and a comment section that only its heading names ("12 Comments" on a utility-CSS site), and a
-  short heading whose section was dropped ("More soup recipes" over a teaser list) goes with it;
+- inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list, a linked
+  ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
+  labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
+  (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
+  counting up (a gallery's slide counter, a pager), short datelines and player clocks ("posted on
+  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), a short label repeated line after line (a
+  gallery's title once per slide), and a comment or readers' review section that only its heading
+  names ("12 Comments", "Reviews"), and a short heading whose section was dropped ("More soup
+  recipes" over a teaser list) goes with it;
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article;
   the prose of teaser streams beside a story (cards with a title link and a long blurb) and of
@@ -74,6 +76,7 @@ _GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "light
 _MIN_EMBED_PROSE = 1000
 _MIN_PLAIN_ENTRIES = 3    # plain-text entries of a list whose linked entries are content (`_plain_list_entries`)
 _PLAIN_LIST_SHARE = 0.6
+_CELL_TAGS = frozenset(("td", "th"))
 _MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 
@@ -111,6 +114,7 @@ _MAX_COUNTER_DIGITS = 3
 _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
 _MAX_DATELINE = 40
+_LETTER_RE = re.compile(r"[^\W\d_]")
 _LISTED_TAGS = frozenset(("td", "th", "li", "dd", "dt"))
 _MAX_COMMENTS_HEADING = 40  # weighted characters
 # A heading that names a comment section (stripped of a count: "12 Comments", "Comments (3)").
@@ -118,6 +122,10 @@ _COMMENT_HEADINGS = frozenset((
     "comment", "comments", "reader comments", "user comments", "readers' comments", "comentários", "comentarios",
     "commentaires", "kommentare", "commenti", "reacties", "komentarze", "komentáře", "kommentarer", "yorumlar",
     "комментарии", "评论", "評論", "コメント", "댓글",
+    # user reviews and questions under a recipe or product: a feed of readers' posts like comments
+    "reviews", "user reviews", "customer reviews", "reader reviews", "ratings & reviews",
+    "ratings and reviews", "reviews & ratings", "questions & replies", "bewertungen", "rezensionen",
+    "reseñas", "opiniones", "recensioni", "recensies", "avaliações", "отзывы", "レビュー", "口コミ", "리뷰",
 ))
 
 
@@ -385,7 +393,7 @@ class Selection:
     link_blocks: list[bool]  # inside the article but in a link-heavy block (menu, teaser list, gallery)
     drop_link_paragraphs: bool = True
     core: int = 0  # the best-scored block, before widening: the article's core (the root when none was scored)
-    list_entries: frozenset[int] = frozenset()  # kept `<li>` blocks of plain lists (`_plain_list_entries`)
+    list_entries: frozenset[int] = frozenset()  # kept `<li>`s/cells of plain lists/tables (`_plain_list_entries`)
 
     def keeps(self, item: Item) -> bool:
         """Whether an item belongs to the selected content (media in link-heavy blocks do: their
@@ -401,12 +409,14 @@ class Selection:
 
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
-    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), datelines in
-    the main content (`_drop_datelines`), comment sections found by their heading
-    (`_drop_comment_section`) and the headings whose section went (`_drop_orphaned_headings`)."""
+    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
+    labels and datelines in the main content (`_drop_repeated_labels`, `_drop_datelines`), comment
+    sections found by their heading (`_drop_comment_section`) and the headings whose section went
+    (`_drop_orphaned_headings`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
-    if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps its dates
+    if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
+        _drop_repeated_labels(blocks, items, kept)
         _drop_datelines(blocks, items, kept)
     comment_headings = _drop_orphaned_headings(blocks, items, kept)
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
@@ -439,6 +449,34 @@ def _drop_counters(items: list[Item], kept: list[bool]) -> None:
             for number in run:
                 kept[number] = False
         run = [index]
+
+
+def _drop_repeated_labels(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark runs of at least `_MIN_COUNTER_RUN` kept paragraphs of one text, at most `_MAX_TITLE`
+    long, with nothing else kept between them ("Weather threatens holiday plans" once per slide of
+    a gallery, a "Load more" per hidden page): a label repeated per item of a widget, no article
+    text. Table cells and list entries (a column of "Yes", "N/A") stay, and so does a run without
+    a letter (a code listing's closing braces, one per line; a row of zeros)."""
+    run: list[int] = []
+    for index, item in enumerate(items):
+        if not kept[index]:
+            continue
+        if item.media < 0 and item.weight <= _MAX_TITLE and blocks[item.owner].element.tag not in _LISTED_TAGS:
+            if run and items[run[0]].text == item.text:
+                run.append(index)
+                continue
+            _unmark_run(run, items, kept)
+            run = [index]
+        else:
+            _unmark_run(run, items, kept)
+            run = []
+    _unmark_run(run, items, kept)
+
+
+def _unmark_run(run: list[int], items: list[Item], kept: list[bool]) -> None:
+    if len(run) >= _MIN_COUNTER_RUN and _LETTER_RE.search(items[run[0]].text):
+        for index in run:
+            kept[index] = False
 
 
 def _drop_datelines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
@@ -836,20 +874,45 @@ def _plain_list_entries(blocks: list[Block], items: list[Item], kept: list[bool]
     `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE` of their paragraphs no link paragraph): an
     entry there whose words are mostly a link ("1 split <a>chicken breast</a>" among a recipe's
     ingredients, a cited source among bullet points) is part of the list, not navigation; a menu's
-    entries are all links."""
+    entries are all links. With them the table cells of `_data_table_cells`, found in the same pass."""
     plain: dict[int, int] = {}
     linked: dict[int, int] = {}
+    cells: dict[int, Item | None] = {}  # cell -> its one paragraph, or None: two or more
     for item in items:
         owner = item.owner
-        if item.media < 0 and kept[owner] and blocks[owner].element.tag == "li":
-            counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
-            counts[blocks[owner].parent] = counts.get(blocks[owner].parent, 0) + 1
+        if item.media < 0 and kept[owner]:
+            tag = blocks[owner].element.tag
+            if tag == "li":
+                counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
+                counts[blocks[owner].parent] = counts.get(blocks[owner].parent, 0) + 1
+            elif tag in _CELL_TAGS:
+                cells[owner] = None if owner in cells else item
+    values = _data_table_cells(blocks, cells) if cells else frozenset()
     if not linked:
-        return frozenset()
+        return values
     lists = {parent for parent, count in linked.items() if plain.get(parent, 0) >= _MIN_PLAIN_ENTRIES
              and plain[parent] >= _PLAIN_LIST_SHARE * (plain[parent] + count)}
-    return frozenset(index for parent in lists for index in children(blocks, parent)
-                     if blocks[index].element.tag == "li")
+    return values | frozenset(index for parent in lists for index in children(blocks, parent)
+                              if blocks[index].element.tag == "li")
+
+
+def _data_table_cells(blocks: list[Block], cells: dict[int, Item | None]) -> frozenset[int]:
+    """The cells of one paragraph (`cells`: each kept `<td>`/`<th>` block's one paragraph, or None)
+    that are mostly a link, in tables whose one-paragraph cells are mostly plain text (at least
+    `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE`): there a linked cell is a value of the
+    table (a film's title in a list of films, linking to its article), as a linked ingredient is
+    an entry of its list; a menu laid out in a table holds many links in a cell, and a navbox's
+    cells are all links."""
+    plain: dict[int, int] = {}
+    linked: dict[int, int] = {}
+    for cell, item in cells.items():
+        if item is not None:
+            counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
+            counts[blocks[cell].parent] = counts.get(blocks[cell].parent, 0) + 1
+    tables = {table for table, count in linked.items() if plain.get(table, 0) >= _MIN_PLAIN_ENTRIES
+              and plain[table] >= _PLAIN_LIST_SHARE * (plain[table] + count)}
+    return frozenset(cell for cell, item in cells.items() if item is not None
+                     and item.link_share >= _MAX_LINK_PARAGRAPH and blocks[cell].parent in tables)
 
 
 def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,

@@ -19,8 +19,9 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
-from m3w_builder.document import Document, TextNode
+from m3w_builder.document import Document, ImageNode, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.options import option
 
@@ -46,6 +47,7 @@ _BOILERPLATE_PHRASES = re.compile(
     r"privacy policy|javascript (?:is )?(?:disabled|required)|enable javascript|follow us on)\b",
     re.IGNORECASE,
 )
+_ELLIPSES = ("...", "\u2026")
 _STOP_WORDS = frozenset("the be to of and that have with".split())
 
 
@@ -104,7 +106,10 @@ def _paragraph_reason(text: str, options: FilterOptions) -> str | None:
     return None
 
 
-def _document_reason(texts: list[str], options: FilterOptions) -> str | None:
+def _document_reason(texts: list[str], options: FilterOptions, lead_ins: int = 0) -> str | None:
+    """The first document rule `texts` fail, or None. `lead_ins`: how many of them end in an
+    ellipsis right before an image ("Grab a tablespoon of butter…" over the step's photo: a
+    photo story's style), which no truncated teaser blurb is."""
     full = "\n".join(texts)
     tokens = words(full)
     n = len(tokens)
@@ -128,7 +133,7 @@ def _document_reason(texts: list[str], options: FilterOptions) -> str | None:
         if sum(1 for line in lines if _BULLET_RE.match(line)) / len(lines) > options.max_bullet_line_share:
             return "bullet_lines"
     if lines and options.max_ellipsis_line_share is not None:
-        ellipsis = sum(1 for line in lines if line.rstrip().endswith(("...", "\u2026")))
+        ellipsis = sum(1 for line in lines if line.rstrip().endswith(_ELLIPSES)) - lead_ins
         if ellipsis / len(lines) > options.max_ellipsis_line_share:
             return "ellipsis_lines"
     if options.min_alpha_word_share is not None:
@@ -168,7 +173,9 @@ def filter_document(doc: Document, options: FilterOptions = FilterOptions()) -> 
     texts = [n.text for n in kept if isinstance(n, TextNode)]
     if not texts:
         raise Rejected("no_text")
-    reason = _document_reason(texts, options)
+    lead_ins = sum(1 for node, after in pairwise(kept) if isinstance(node, TextNode)
+                   and isinstance(after, ImageNode) and node.text.rstrip().endswith(_ELLIPSES))
+    reason = _document_reason(texts, options, lead_ins)
     if reason:
         raise Rejected(reason)
     return FilterResult(replace(doc, nodes=kept), drops)
