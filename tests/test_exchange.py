@@ -54,9 +54,15 @@ def test_file_cogroup_equals_cogroupbykey(tmp_path: Path, monkeypatch, read_byte
                     label="Grouped")
 
 
-def _write(folder: Path, n_items: int, partitions: int) -> tuple[list, int]:
+def _write(run, folder: Path, n_items: int, partitions: int) -> tuple[list, int]:
     """Write `n_items` ("value", key, ~100-byte value) items as one bundle; (written files, traced peak bytes
-    while the items come; closing the file then writes its footer, ~300 bytes per row group)."""
+    while the items come; closing the file then writes its footer, ~300 bytes per row group). `run`:
+    the `fresh_interpreter` fixture (tracemalloc is unsafe in a process that ran a pipeline)."""
+    return run(_traced_write, folder, n_items, partitions, exchange.FLUSH_BYTES)
+
+
+def _traced_write(folder: Path, n_items: int, partitions: int, flush_bytes: int) -> tuple[list, int]:
+    exchange.FLUSH_BYTES = flush_bytes
     writer = WriteRows(Exchange(str(folder), partitions), lambda i: [(i, ("value", i, b"x" * 100))])
     tracemalloc.start()
     try:
@@ -69,8 +75,13 @@ def _write(folder: Path, n_items: int, partitions: int) -> tuple[list, int]:
     return [value.value for value in writer.finish_bundle()], peak
 
 
-def _read_peak(files: list, partition: int, partitions: int) -> tuple[int, int]:
+def _read_peak(run, files: list, partition: int, partitions: int) -> tuple[int, int]:
     """(items of one reader's groups, traced peak bytes while it groups them)."""
+    return run(_traced_read, files, partition, partitions, exchange.READ_BYTES)
+
+
+def _traced_read(files: list, partition: int, partitions: int, read_bytes: int) -> tuple[int, int]:
+    exchange.READ_BYTES = read_bytes
     tracemalloc.start()
     try:
         groups = list(ReadGroups(["value"], partitions).process(partition, files))
@@ -80,49 +91,50 @@ def _read_peak(files: list, partition: int, partitions: int) -> tuple[int, int]:
     return sum(len(g["value"]) for _, g in groups), peak
 
 
-def test_a_writer_holds_its_flush_buffer_whatever_the_bundle(tmp_path: Path, monkeypatch) -> None:
+def test_a_writer_holds_its_flush_buffer_whatever_the_bundle(tmp_path: Path, monkeypatch, fresh_interpreter) -> None:
     monkeypatch.setattr(exchange, "FLUSH_BYTES", 64 << 10)
-    _, small = _write(tmp_path / "small", 4_000, 4)
-    _, large = _write(tmp_path / "large", 32_000, 32)
+    _, small = _write(fresh_interpreter, tmp_path / "small", 4_000, 4)
+    _, large = _write(fresh_interpreter, tmp_path / "large", 32_000, 32)
     # holding the large bundle's items would take > 4 MB: a writer holds its 64 KB flush buffer
     assert large < 1.5 * small, (small, large)
 
 
-def test_a_reader_holds_its_partition_share(tmp_path: Path, monkeypatch) -> None:
+def test_a_reader_holds_its_partition_share(tmp_path: Path, monkeypatch, fresh_interpreter) -> None:
     """8x the items in 8x the partitions: a reader holds the same (its partition's groups, and
     each file's footer: ~300 bytes per row group, a row group per partition and flush)."""
     monkeypatch.setattr(exchange, "READ_BYTES", 0)  # no merging: each partition is a reader's
     small, large, partitions = 4_000, 32_000, 4
-    files_small, _ = _write(tmp_path / "small", small, partitions)
-    files_large, _ = _write(tmp_path / "large", large, 8 * partitions)
-    n_small, read_small = _read_peak(files_small, 0, partitions)
-    n_large, read_large = _read_peak(files_large, 0, 8 * partitions)
+    files_small, _ = _write(fresh_interpreter, tmp_path / "small", small, partitions)
+    files_large, _ = _write(fresh_interpreter, tmp_path / "large", large, 8 * partitions)
+    n_small, read_small = _read_peak(fresh_interpreter, files_small, 0, partitions)
+    n_large, read_large = _read_peak(fresh_interpreter, files_large, 0, 8 * partitions)
     assert 0.7 < n_large / n_small < 1.3, (n_small, n_large)  # the same share: P grew with the corpus
     assert read_large < 1.5 * read_small, (read_small, read_large)
     every = [item for p in range(8 * partitions) for item in read_partitions(files_large, p, p + 1)]
     assert sorted(key for _, key, _ in every) == list(range(large))  # each item once, in one partition
 
 
-def test_small_partitions_are_read_once_and_a_merged_run_holds_its_budget(tmp_path: Path, monkeypatch) -> None:
+def test_small_partitions_are_read_once_and_a_merged_run_holds_its_budget(tmp_path: Path, monkeypatch,
+                                                                        fresh_interpreter) -> None:
     """The read plan merges contiguous partitions up to a budget: a grouping within it has one
     reader (the others read nothing); a larger one has runs of at most the budget (or of one
     partition), so a reader holds about the budget, 4x the grouping or not; each item is read once."""
-    files, _ = _write(tmp_path / "one", 4_000, 64)
+    files, _ = _write(fresh_interpreter, tmp_path / "one", 4_000, 64)
     assert read_plan(files, 64, 4 << 20) == {0: 64}
-    assert _read_peak(files, 0, 64)[0] == 4_000
+    assert _read_peak(fresh_interpreter, files, 0, 64)[0] == 4_000
     assert all(not list(ReadGroups(["value"], 64).process(p, files)) for p in range(1, 64))
     budget = 256 << 10
     monkeypatch.setattr(exchange, "READ_BYTES", budget)
     peaks = []
     for n_items in (8_000, 32_000):  # ~16 and ~64 KB per partition: runs of ~16 and ~4 partitions
-        more, _ = _write(tmp_path / f"x{n_items}", n_items, 64)
+        more, _ = _write(fresh_interpreter, tmp_path / f"x{n_items}", n_items, 64)
         totals = [sum(size for _, sizes in more for q, size in sizes if q == p) for p in range(64)]
         plan = read_plan(more, 64, budget)
         assert 1 < len(plan) < 64 and all(sum(totals[s:e]) <= budget for s, e in plan.items())
         every = [item for p in range(64) for _, group in ReadGroups(["value"], 64).process(p, more)
                  for item in group["value"]]
         assert len(every) == n_items
-        peaks.append(max(_read_peak(more, start, 64)[1] for start in plan))
+        peaks.append(max(_read_peak(fresh_interpreter, more, start, 64)[1] for start in plan))
     assert peaks[1] < 1.5 * peaks[0], peaks
 
 

@@ -33,9 +33,11 @@ class BulkyPass(StorePass):
             yield drop("bulky", "too_odd", f"id-{i:06d}", f"https://x.example/{i}", "odd")
 
 
-def _pass_over(output: str, pages: int) -> tuple[int, str, int]:
+def _pass_over(output: str, pages: int, rows_per_rejects_file: int) -> tuple[int, str, int]:
     """(traced peak bytes while the pass runs and its outputs are consumed, digest of the outputs
-    in order, number of outputs)."""
+    in order, number of outputs). Run through the `fresh_interpreter` fixture: tracemalloc is unsafe
+    in a process that ran a pipeline."""
+    shard_io.ROWS_PER_REJECTS_FILE = rows_per_rejects_file
     digest = hashlib.sha256()
     n = 0
     tracemalloc.start()
@@ -50,11 +52,10 @@ def _pass_over(output: str, pages: int) -> tuple[int, str, int]:
     return peak, digest.hexdigest(), n
 
 
-def test_a_store_pass_holds_the_same_whatever_its_pages(tmp_path, monkeypatch):
-    monkeypatch.setattr(shard_io, "ROWS_PER_REJECTS_FILE", 500)
+def test_a_store_pass_holds_the_same_whatever_its_pages(tmp_path, fresh_interpreter):
     small, large = 1_000, 8_000
-    peak_small, _, n_small = _pass_over(str(tmp_path), small)
-    peak_large, digest, n_large = _pass_over(str(tmp_path), large)
+    peak_small, _, n_small = fresh_interpreter(_pass_over, str(tmp_path), small, 500)
+    peak_large, digest, n_large = fresh_interpreter(_pass_over, str(tmp_path), large, 500)
     assert (n_small, n_large) == (2 * small, 2 * large)
     # Holding every output would take > 8000 x 4 KB = 32 MB: what it holds is a row group and a rejects chunk.
     assert peak_large < 1.5 * peak_small, (peak_small, peak_large)
@@ -67,7 +68,7 @@ def test_a_store_pass_holds_the_same_whatever_its_pages(tmp_path, monkeypatch):
     assert all(len(pq.read_table(f)) <= 500 for f in files)
     assert [r["id"] for r in rows] == [f"id-{i:06d}" for i in range(large)]
     # A rerun finds the marker and streams the same outputs back, in the same order.
-    assert _pass_over(str(tmp_path), large)[1:] == (digest, 2 * large)
+    assert fresh_interpreter(_pass_over, str(tmp_path), large, 500)[1:] == (digest, 2 * large)
 
 
 def test_row_groups_are_bounded_in_bytes_and_rows_read_by_number(tmp_path, monkeypatch):
