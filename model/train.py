@@ -123,19 +123,25 @@ class Trainer:
         self.model, self.weights, self.opt, self.sched, self.clip, self.dist = model, weights, opt, sched, clip, dist_
         self.bf16 = bf16
         self.params = [p for _, p in model.trainable_named_parameters()]
+        self._acc: list[torch.Tensor] | None = None  # `step`'s gradient buffers, reused
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean token loss of one micro-batch, under bf16 autocast when enabled (fp32 weights)."""
         with torch.autocast(self.dist.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             return self.model.loss(batch.to(self.dist.device))
 
-    def gradients(self, batches: dict[str, Batch]) -> tuple[list[torch.Tensor], dict[str, torch.Tensor],
-                                                            dict[str, torch.Tensor]]:
+    def gradients(self, batches: dict[str, Batch], out: list[torch.Tensor] | None = None
+                  ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """sum_m lambda_m * (gradient of m averaged over the ranks that kept m), already all-reduced;
-        per dataset the local loss and the local keep flag (device tensors)."""
-        acc = [torch.zeros_like(p) for p in self.params]
+        per dataset the local loss and the local keep flag (device tensors). The sum is written
+        into `out` (one buffer per parameter) when given: `step` reuses its buffers, since fresh
+        ones (24 MB for the bench config) cost more in page faults than the arithmetic (on CPU 25
+        against 8 ms per step)."""
+        acc = out if out is not None else [torch.empty_like(p) for p in self.params]
+        if not batches:
+            torch._foreach_zero_(acc)
         losses, kept = {}, {}
-        for name, batch in batches.items():
+        for i, (name, batch) in enumerate(batches.items()):
             loss = self.loss(batch)
             grads = torch.autograd.grad(loss * self.weights[name], self.params, allow_unused=True)
             grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, grads)]
@@ -144,8 +150,12 @@ class Trainer:
             if self.dist.world > 1:
                 dist.all_reduce(n_ok)  # how many ranks kept this dataset
             scale = ok / n_ok.clamp(min=1.0)
-            for a, g in zip(acc, grads):
-                a.add_(torch.where(ok, g * scale, 0.0))  # where, not multiply: NaN * 0 is NaN
+            zero = scale.new_zeros(())
+            for a, g in zip(acc, grads):  # where, not multiply: NaN * 0 is NaN
+                if i == 0:
+                    torch.where(ok, g * scale, zero, out=a)
+                else:
+                    a.add_(torch.where(ok, g * scale, zero))
             losses[name], kept[name] = loss.detach().float(), ok
         if self.dist.world > 1 and acc:
             flat = torch.cat([a.flatten() for a in acc])
@@ -155,7 +165,9 @@ class Trainer:
 
     def step(self, batches: dict[str, Batch]) -> dict:
         """Gradients, clip once, step; skipped entirely when no rank kept any micro-batch."""
-        acc, losses, kept = self.gradients(batches)
+        if self._acc is None:
+            self._acc = [torch.empty_like(p) for p in self.params]
+        acc, losses, kept = self.gradients(batches, self._acc)
         names = list(losses)
         flags = torch.stack([kept[n] for n in names]).float()
         any_kept = flags.sum().reshape(1)
