@@ -66,8 +66,7 @@ class Flamingo(nn.Module):
         self.xattn = nn.ModuleList([
             GatedXAttnDense(lm.dim, cfg.perceiver.dim, cfg.xattn_heads, cfg.xattn_head_dim, cfg.xattn_ff_mult)
             for _ in self.xattn_layers])
-        self._head_t: torch.Tensor | None = None
-        self._head_t_key: tuple | None = None
+        self._head_t: dict[torch.dtype, tuple[tuple, torch.Tensor]] = {}
 
     @staticmethod
     def _init_rows(weight: torch.Tensor, ids: list[int]) -> torch.Tensor:
@@ -132,14 +131,15 @@ class Flamingo(nn.Module):
             logits = F.pad(logits, (0, self.vocab_size - logits.shape[-1]))
         return logits.index_copy_(-1, self.special_ids, h @ self.special_out.t())
 
-    def head_t(self) -> torch.Tensor:
-        """The frozen head as a padded (dim, V') matrix (`model.head`), rebuilt whenever the head
-        weight changes (a reload bumps its version, a move its storage)."""
+    def head_t(self, dtype: torch.dtype) -> torch.Tensor:
+        """The frozen head as a padded (dim, V') matrix in `dtype` (`model.head`), one per dtype
+        (a bench alternates fp32 and bf16 steps), rebuilt whenever the head weight changes (a reload
+        bumps its version, a move its storage)."""
         w = self.lm.head_weight
         key = (w.data_ptr(), w._version, w.device, w.dtype)
-        if self._head_t_key != key:
-            self._head_t, self._head_t_key = padded_transpose(w, self.vocab_size), key
-        return self._head_t
+        if dtype not in self._head_t or self._head_t[dtype][0] != key:
+            self._head_t[dtype] = key, padded_transpose(w, self.vocab_size, dtype)
+        return self._head_t[dtype][1]
 
     def loss(self, batch: Batch, media_perm: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
         """Next-token cross-entropy over the labelled tokens (`reduction` "mean", "sum" or "none"),
@@ -147,7 +147,9 @@ class Flamingo(nn.Module):
         h = self.hidden(batch.input_ids, batch.frames, batch.frames_per_media, batch.media_per_sample, media_perm,
                         batch.plan)
         targets = batch.labels.flatten()
-        losses = HeadCrossEntropy.apply(h.flatten(0, 1), self.special_out, self.lm.head_weight, self.head_t(),
+        dev = h.device.type
+        dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else self.lm.head_weight.dtype
+        losses = HeadCrossEntropy.apply(h.flatten(0, 1), self.special_out, self.head_t(dtype),
                                         self.special_ids, targets, self.vocab_size)
         if reduction == "none":
             return losses
