@@ -197,6 +197,12 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
     pytest.param("mozilla-readability", "yahoo-2.html", "http://fakehost/test/page.html",
                  ["The Progress MS-04 cargo craft broke up at an altitude of 190 kilometers"],
                  ["Closed Caption Settings", "Palatino Linotype"], id="video-player-settings-panel"),
+    pytest.param("recipe-scrapers", "andy-cooks.com__andycooks_1.html", "https://www.andy-cooks.com/recipe",
+                 ["How to make the juiciest rissoles at home!"], ["Other recipes you may like"],
+                 id="no-heading-over-thumbnail-cards"),
+    pytest.param("recipe-scrapers", "barefootinthepines.com__barefootinthepines_1.html",
+                 "https://barefootinthepines.com/recipe", ["Make the best Brussels sprouts without roasting!"],
+                 ["More Side Dishes You’ll Love"], id="no-heading-over-related-recipe-thumbnails"),
 ]
 
 

@@ -408,24 +408,25 @@ class Selection:
         return item.owner == self.loose_owner and _reads_as_prose(item)
 
 
-def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
+def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
+               pictures: frozenset[int] = frozenset()) -> list[bool]:
     """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
     labels and datelines in the main content (`_drop_repeated_labels`, `_drop_datelines`), comment
     sections found by their heading (`_drop_comment_section`) and the headings whose section went
-    (`_drop_orphaned_headings`)."""
+    (`_drop_orphaned_headings`; `pictures`: the media indexes that may be content, see `select`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
         _drop_repeated_labels(blocks, items, kept)
         _drop_datelines(blocks, items, kept)
-    comment_headings = _drop_orphaned_headings(blocks, items, kept)
+    comment_headings = _drop_orphaned_headings(blocks, items, kept, pictures)
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
         text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
         budget = boilerplate.MAX_SHARE["comments"] * text
         for index in sorted(comment_headings):  # in page order: each scan stops at the next (kept) heading
             budget -= _drop_comment_section(blocks, items, kept, index, budget)
         if budget < boilerplate.MAX_SHARE["comments"] * text:
-            _drop_orphaned_headings(blocks, items, kept)  # a heading over the dropped comments is orphaned now
+            _drop_orphaned_headings(blocks, items, kept, pictures)  # a heading over the dropped comments is orphaned now
     return kept
 
 
@@ -535,22 +536,25 @@ def _is_comments_heading(text: str) -> bool:
     return text.lower().strip(" :0123456789()[]") in _COMMENT_HEADINGS
 
 
-def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[bool]) -> list[int]:
+def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[bool],
+                            pictures: frozenset[int]) -> list[int]:
     """Unmark the headings whose section went ("More soup recipes" over a teaser list dropped as
     link-heavy, "Reader interactions" over removed comments): a short heading followed by at least
-    `_MIN_ORPHANED` characters of dropped text, then by nothing kept or by a kept heading of its rank
-    or higher. One backward pass; returns the kept headings that name a comment section."""
+    `_MIN_ORPHANED` characters of dropped text, or by nothing kept at all, then by nothing kept or
+    by a kept heading of its rank or higher. Kept media that are no content candidates (not in
+    `pictures`: the thumbnails of "Other recipes you may like", logos) are no section. One
+    backward pass; returns the kept headings that name a comment section."""
     comment_headings = []
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
     ranks = _HEADING_RANKS
     for index in range(len(items) - 1, -1, -1):
         item = items[index]
-        if not kept[index]:
+        if not kept[index] or (item.media >= 0 and item.media not in pictures):
             dropped += item.weight
             continue
         rank = ranks.get(blocks[item.owner].element.tag, _CONTENT) if item.media < 0 else _CONTENT
-        if rank != _CONTENT and dropped >= _MIN_ORPHANED and item.weight <= _MAX_TITLE \
+        if rank != _CONTENT and (dropped >= _MIN_ORPHANED or after == _END) and item.weight <= _MAX_TITLE \
                 and (after == _END or _CONTENT < after <= rank):
             kept[index] = False
             dropped += item.weight

@@ -324,12 +324,13 @@ def _extract_tree(
     boilerplate.strip_skipped(body, weighed)
     blocks, items = content.read_tree(body, page.add_media)
     _check_deadline(deadline, options)
+    pictures = page.pictures()
     if options.drop_boilerplate:
         content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
-        selection = content.select(blocks, items, page.pictures())
+        selection = content.select(blocks, items, pictures)
     else:
         selection = content.keep_all(blocks)
-    kept = content.kept_items(blocks, items, selection)
+    kept = content.kept_items(blocks, items, selection, pictures)
     in_cards = page.listing_cards(blocks, items, kept)
     if in_cards is not None and options.drop_boilerplate:
         content.keep_card_titles(items, kept, selection, in_cards)
