@@ -203,6 +203,9 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
     pytest.param("recipe-scrapers", "barefootinthepines.com__barefootinthepines_1.html",
                  "https://barefootinthepines.com/recipe", ["Make the best Brussels sprouts without roasting!"],
                  ["More Side Dishes You’ll Love"], id="no-heading-over-related-recipe-thumbnails"),
+    pytest.param("recipe-scrapers", "eatwhattonight.com__eatwhattonight.html", "https://eatwhattonight.com/recipe",
+                 ["Stepping into the 5th month of the Work-From-Home regime", "Serve hot immediately with rice."],
+                 ["SEACRH FOR A RECIPE", "BY DATE"], id="sidebar-of-widgets-outweighing-the-post"),
 ]
 
 

@@ -292,23 +292,30 @@ def _fill(blocks: list[Block], index: int) -> None:
         blocks[inner].removed = True
 
 
-def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element], str | None]) -> None:
+def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element], str | None]) -> frozenset[int]:
     """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed, and
     take their text out of every ancestor's totals. `classify` (why a block looks like
     boilerplate, or None) runs only on blocks the guards leave open, not inside removed ones.
     A `<nav>`/`<aside>`/`<footer>` (kind `tag`) is weighed against the text still on the page, the
     others against the whole page: a tag is what the parser lets grow past its end tag (an unclosed
     `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
-    that is left; a class name or a hidden flag does not grow, and the page's size judges it."""
+    that is left; a class name or a hidden flag does not grow, and the page's size judges it.
+    Returns the blocks a class or id names as boilerplate (kind `name`: `site-sidebar`) that the
+    share guard kept: no part of a story beside them (`select`)."""
     page = blocks[0].total
     prose = blocks[0].good
     largest = max(boilerplate.MAX_SHARE.values()) * page
     named = 0
+    guarded = []
     for index, block in enumerate(blocks):
         if block.removed or block.total > largest:
             continue
         kind = classify(block.element)
-        if kind is None or block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
+        if kind is None:
+            continue
+        if block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
+            if kind == "name":
+                guarded.append(index)
             continue
         if kind == "widget" and block.total - block.links > boilerplate.MAX_WIDGET_CHARS:
             continue
@@ -319,6 +326,7 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
                 continue
             named += block.total
         _remove(blocks, index)
+    return frozenset(guarded)
 
 
 def _remove(blocks: list[Block], index: int) -> None:
@@ -582,10 +590,12 @@ def _reads_as_prose(item: Item) -> bool:
     return item.link_share == 0 and bool(_SENTENCE_END_RE.search(item.text))
 
 
-def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = frozenset()) -> Selection:
+def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = frozenset(),
+           named: frozenset[int] = frozenset()) -> Selection:
     """The main content of a page (everything but boilerplate when no block holds prose).
     `pictures`: the media indexes whose own markup leaves them content candidates (no logo, ad or
-    teaser: see `images.dom_class`); a figure beside the article is one that holds one of them."""
+    teaser: see `images.dom_class`); a figure beside the article is one that holds one of them.
+    `named`: the blocks named as boilerplate that the share guard kept (`remove_boilerplate`)."""
     _score_candidates(blocks, items)
     candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
                         key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
@@ -596,11 +606,15 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
         _remove(blocks, gallery)
         for block in blocks:
             block.score, block.scored = 0.0, False
-        return select(blocks, items, pictures)
+        return select(blocks, items, pictures, named)
     final = {i: blocks[i].score * (1 - _link_density(blocks[i])) for i in candidates[:5]}
     top = candidates[0]
-    close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top]]
-    if len(close) >= 2:  # several near-best blocks: their shared ancestor is the article
+    # several near-best blocks: their shared ancestor is the article; not one in or around a kept
+    # sidebar (`named`), which owes its score to the sidebar's paragraphs
+    sidebars = [index for index in named if not _contains(blocks, index, top)]
+    close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top] and not any(
+        _contains(blocks, index, i) or _contains(blocks, i, index) for index in sidebars)]
+    if len(close) >= 2:
         ancestor = blocks[top].parent
         while ancestor > 0 and sum(_contains(blocks, ancestor, i) for i in close) < 2:
             ancestor = blocks[ancestor].parent
@@ -609,7 +623,7 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
     while blocks[top].parent > 0 and _is_wrapper(blocks, blocks[top].parent, top):
         top = blocks[top].parent
     good_total = blocks[0].good
-    streams = _outside_story(blocks, items, top) if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
+    streams = _outside_story(blocks, items, top, named) if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
     good_total -= sum(blocks[index].good for index in streams)  # no part of the story: before widening
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
@@ -810,18 +824,19 @@ def _teaser_streams(blocks: list[Block], items: list[Item], top: int) -> list[in
     return found
 
 
-def _outside_story(blocks: list[Block], items: list[Item], top: int) -> list[int]:
+def _outside_story(blocks: list[Block], items: list[Item], top: int, named: frozenset[int]) -> list[int]:
     """The kept sidebars and the teaser streams outside them (`_kept_asides`, `_teaser_streams`),
     none inside another, so no prose is left out twice."""
-    asides = _kept_asides(blocks, top)
+    asides = _kept_asides(blocks, top, named)
     return asides + [index for index in _teaser_streams(blocks, items, top)
                      if not any(_contains(blocks, aside, index) for aside in asides)]
 
 
-def _kept_asides(blocks: list[Block], top: int) -> list[int]:
-    """The `<aside>`/`<nav>`/`<footer>` blocks and complementary/navigation landmarks outside and
-    around `top` that the boilerplate share guard kept (a live-news sidebar outweighing the story):
-    no part of the story, like `_teaser_streams`. One that holds `top` stays in: the parser let it
+def _kept_asides(blocks: list[Block], top: int, named: frozenset[int]) -> list[int]:
+    """The `<aside>`/`<nav>`/`<footer>` blocks, complementary/navigation landmarks and blocks named
+    as boilerplate (`named`: a `site-sidebar` of widgets) outside and around `top` that the
+    boilerplate share guard kept (a live-news sidebar outweighing the story): no part of the
+    story, like `_teaser_streams`. One that holds `top` stays in: the parser let it
     swallow the article, which is why the guard kept it."""
     found, index, top_end = [], 1, blocks[top].end
     while index < len(blocks):
@@ -830,7 +845,7 @@ def _kept_asides(blocks: list[Block], top: int) -> list[int]:
             index = block.end + 1
             continue
         element = block.element
-        if not _contains(blocks, index, top) and (element.tag in boilerplate.STRUCTURAL_TAGS or (
+        if not _contains(blocks, index, top) and (index in named or element.tag in boilerplate.STRUCTURAL_TAGS or (
                 element.get("role") or "").lower() in boilerplate.BOILERPLATE_ROLES):
             found.append(index)
             index = block.end + 1

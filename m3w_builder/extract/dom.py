@@ -326,8 +326,8 @@ def _extract_tree(
     _check_deadline(deadline, options)
     pictures = page.pictures()
     if options.drop_boilerplate:
-        content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
-        selection = content.select(blocks, items, pictures)
+        named = content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
+        selection = content.select(blocks, items, pictures, named)
     else:
         selection = content.keep_all(blocks)
     kept = content.kept_items(blocks, items, selection, pictures)
