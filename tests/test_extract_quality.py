@@ -604,6 +604,16 @@ def test_a_size_variant_of_a_shown_picture_is_a_copy():
     assert extract(html.encode(), URL).media_drops["image_copy"] == 2
 
 
+def test_a_picture_in_another_size_folder_is_a_copy_but_not_one_in_another_month():
+    # A gallery's thumbnail strip serves each photo again from a folder that names its size.
+    shots = ("<img src='/images/360-240/82a2/319875-original.jpg'><img src='/images/100-75/82a2/319875-original.jpg'>"
+             "<img src='/i/800x600/dish.jpg'><img src='/i/150x150/dish.jpg'>"
+             "<img src='/uploads/2019-01/step.jpg'><img src='/uploads/2019-02/step.jpg'>")
+    html = _article().replace("</article>", f"<p>The steps, as pictures, one after the other.</p>{shots}</article>")
+    media = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True)).document.media
+    assert [n.image_class for n in media] == ["content", "content", "copy", "content", "copy", "content", "content"]
+
+
 def test_share_buttons_and_avatar_folders_are_logos():
     # No size declared, no "icon" in the name: the file is named after a network, or sits in an avatar folder.
     names = ("/static/facebook.png", "/static/twitter-white-32.svg", "/img/fb_icon@2x.png", "/public/img/avatar/129.jpg",
