@@ -216,15 +216,6 @@ def test_real_page_keeps_its_article_text_and_drops_the_rest(dataset, name, url,
     assert not [phrase for phrase in gone if phrase in text]
 
 
-def test_real_section_front_keeps_each_cards_headline_with_its_blurb():
-    """A front page is its cards: a kept blurb comes with the headline link it describes."""
-    page = shared_path("html", "mozilla-readability", "nytimes-5.html").read_bytes()
-    lines = extract(page, "http://fakehost/test/page.html").document.text.splitlines()
-    blurb = next(i for i, line in enumerate(lines) if line.startswith("Estaba obsesionado con el cuarteto"))
-    assert lines[blurb - 1] == "El día que renuncié a los Beatles"
-    assert "¿Qué tienen que ver los videojuegos con el metaverso?" in lines
-
-
 def test_a_comment_section_longer_than_the_post_is_not_the_article():
     post = "".join(f"<p>Step {i} of the post, with enough words, commas, and sentences to read as prose.</p>"
                    for i in range(5))

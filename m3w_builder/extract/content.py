@@ -438,16 +438,6 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
     return kept
 
 
-def keep_card_titles(items: list[Item], kept: list[bool], selection: Selection, in_cards: bytearray) -> None:
-    """Mark in `kept` the title links (at least `_MIN_CARD_TITLE`) of the kept cards of a page that
-    is a list of them (`in_cards`: a section front, whose thumbnails and blurbs are its content): the
-    link-paragraph rule dropped them, leaving each blurb without the headline it describes."""
-    for index, item in enumerate(items):
-        if not kept[index] and item.media < 0 and in_cards[item.owner] and selection.kept[item.owner] \
-                and item.link_share >= _MAX_LINK_PARAGRAPH and item.weight >= _MIN_CARD_TITLE:
-            kept[index] = True
-
-
 def _drop_counters(items: list[Item], kept: list[bool]) -> None:
     """Unmark runs of at least `_MIN_COUNTER_RUN` kept paragraphs that are bare numbers of at most
     `_MAX_COUNTER_DIGITS` digits counting up by one, with no other kept text between them ("1 2 3 ...

@@ -61,7 +61,7 @@ class ExtractResult:
 
 
 _INT_RE = re.compile(r"\s*(\d{1,9})")
-# Of the kept text, the share in linked-thumbnail cards that makes the content a list of cards (`_Page.listing_cards`).
+# Of the kept text, the share in linked-thumbnail cards that makes the content a list of cards (`_Page.is_listing`).
 _LISTING_SHARE = 0.5
 
 
@@ -193,13 +193,12 @@ class _Page:
         """The media indexes whose own markup leaves them content candidates (`content.select`)."""
         return frozenset(index for index, (_, provisional) in enumerate(self.media) if provisional is None)
 
-    def listing_cards(self, blocks: list[content.Block], items: list[content.Item], kept: list[bool]
-                      ) -> bytearray | None:
-        """Which blocks lie in the cards of linked thumbnails, when the kept text is mostly in them
-        (at least `_LISTING_SHARE`): the content is a list of cards (a section front, a blog index),
-        whose thumbnails are its images; beside an article's own prose they are teasers (None)."""
+    def is_listing(self, blocks: list[content.Block], items: list[content.Item], kept: list[bool]) -> bool:
+        """Whether the kept text is mostly in the cards of linked thumbnails (at least
+        `_LISTING_SHARE`): the content is a list of cards (a section front, a blog index), whose
+        thumbnails are its images; beside an article's own prose they are teasers."""
         if not self.cards:
-            return None
+            return False
         cards = set(self.cards)
         in_card = bytearray(len(blocks))
         for index, block in enumerate(blocks):
@@ -211,7 +210,7 @@ class _Page:
                 text += item.weight
                 if in_card[item.owner]:
                     card_text += item.weight
-        return in_card if card_text >= _LISTING_SHARE * text else None
+        return card_text >= _LISTING_SHARE * text
 
     def sidebars(self, blocks: list[content.Block], selection: content.Selection) -> frozenset[etree._Element]:
         """The `<aside>` elements above images (`asides`) that are sidebars: they do not hold the article's
@@ -226,7 +225,7 @@ class _Page:
     def nodes(self, items: list[content.Item], kept: list[bool], selection: content.Selection,
               listing: bool, sidebars: frozenset[etree._Element]) -> list[Node]:
         """The kept items as nodes; media outside the content or of a dropped class are counted.
-        `listing`: see `listing_cards`; `sidebars`: see `sidebars`. A content image whose picture
+        `listing`: see `is_listing`; `sidebars`: see `sidebars`. A content image whose picture
         (`images.copy_key`) came before under another URL is a `copy`: the first stays, DOM order kept;
         an exact repeat is left to the assembler's duplicate rule, which sees the bytes."""
         out: list[Node] = []
@@ -331,10 +330,8 @@ def _extract_tree(
     else:
         selection = content.keep_all(blocks)
     kept = content.kept_items(blocks, items, selection, pictures)
-    in_cards = page.listing_cards(blocks, items, kept)
-    if in_cards is not None and options.drop_boilerplate:
-        content.keep_card_titles(items, kept, selection, in_cards)
-    nodes = page.nodes(items, kept, selection, in_cards is not None, page.sidebars(blocks, selection))
+    nodes = page.nodes(items, kept, selection, page.is_listing(blocks, items, kept),
+                       page.sidebars(blocks, selection))
     _check_deadline(deadline, options)
     if not nodes:
         raise Rejected("no_content")
