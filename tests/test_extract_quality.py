@@ -197,6 +197,15 @@ REAL_PAGES_KEPT_AND_GONE = [  # (set, file, url, text kept, text gone): one erro
     pytest.param("mozilla-readability", "yahoo-2.html", "http://fakehost/test/page.html",
                  ["The Progress MS-04 cargo craft broke up at an altitude of 190 kilometers"],
                  ["Closed Caption Settings", "Palatino Linotype"], id="video-player-settings-panel"),
+    pytest.param("recipe-scrapers", "andy-cooks.com__andycooks_1.html", "https://www.andy-cooks.com/recipe",
+                 ["How to make the juiciest rissoles at home!"], ["Other recipes you may like"],
+                 id="no-heading-over-thumbnail-cards"),
+    pytest.param("recipe-scrapers", "barefootinthepines.com__barefootinthepines_1.html",
+                 "https://barefootinthepines.com/recipe", ["Make the best Brussels sprouts without roasting!"],
+                 ["More Side Dishes You’ll Love"], id="no-heading-over-related-recipe-thumbnails"),
+    pytest.param("recipe-scrapers", "eatwhattonight.com__eatwhattonight.html", "https://eatwhattonight.com/recipe",
+                 ["Stepping into the 5th month of the Work-From-Home regime", "Serve hot immediately with rice."],
+                 ["SEACRH FOR A RECIPE", "BY DATE"], id="sidebar-of-widgets-outweighing-the-post"),
 ]
 
 
@@ -584,6 +593,16 @@ def test_a_size_variant_of_a_shown_picture_is_a_copy():
                        ("stew-300x300.jpg", "copy"), ("soup.jpg?w=300", "copy"),
                        ("soup.jpg?w=800&q=80", "content")]  # an exact repeat: the assembler's duplicate rule
     assert extract(html.encode(), URL).media_drops["image_copy"] == 2
+
+
+def test_a_picture_in_another_size_folder_is_a_copy_but_not_one_in_another_month():
+    # A gallery's thumbnail strip serves each photo again from a folder that names its size.
+    shots = ("<img src='/images/360-240/82a2/319875-original.jpg'><img src='/images/100-75/82a2/319875-original.jpg'>"
+             "<img src='/i/800x600/dish.jpg'><img src='/i/150x150/dish.jpg'>"
+             "<img src='/uploads/2019-01/step.jpg'><img src='/uploads/2019-02/step.jpg'>")
+    html = _article().replace("</article>", f"<p>The steps, as pictures, one after the other.</p>{shots}</article>")
+    media = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True)).document.media
+    assert [n.image_class for n in media] == ["content", "content", "copy", "content", "copy", "content", "content"]
 
 
 def test_share_buttons_and_avatar_folders_are_logos():

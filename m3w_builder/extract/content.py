@@ -292,23 +292,30 @@ def _fill(blocks: list[Block], index: int) -> None:
         blocks[inner].removed = True
 
 
-def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element], str | None]) -> None:
+def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element], str | None]) -> frozenset[int]:
     """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed, and
     take their text out of every ancestor's totals. `classify` (why a block looks like
     boilerplate, or None) runs only on blocks the guards leave open, not inside removed ones.
     A `<nav>`/`<aside>`/`<footer>` (kind `tag`) is weighed against the text still on the page, the
     others against the whole page: a tag is what the parser lets grow past its end tag (an unclosed
     `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
-    that is left; a class name or a hidden flag does not grow, and the page's size judges it."""
+    that is left; a class name or a hidden flag does not grow, and the page's size judges it.
+    Returns the blocks a class or id names as boilerplate (kind `name`: `site-sidebar`) that the
+    share guard kept: no part of a story beside them (`select`)."""
     page = blocks[0].total
     prose = blocks[0].good
     largest = max(boilerplate.MAX_SHARE.values()) * page
     named = 0
+    guarded = []
     for index, block in enumerate(blocks):
         if block.removed or block.total > largest:
             continue
         kind = classify(block.element)
-        if kind is None or block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
+        if kind is None:
+            continue
+        if block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
+            if kind == "name":
+                guarded.append(index)
             continue
         if kind == "widget" and block.total - block.links > boilerplate.MAX_WIDGET_CHARS:
             continue
@@ -319,6 +326,7 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
                 continue
             named += block.total
         _remove(blocks, index)
+    return frozenset(guarded)
 
 
 def _remove(blocks: list[Block], index: int) -> None:
@@ -408,24 +416,25 @@ class Selection:
         return item.owner == self.loose_owner and _reads_as_prose(item)
 
 
-def kept_items(blocks: list[Block], items: list[Item], selection: Selection) -> list[bool]:
+def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
+               pictures: frozenset[int] = frozenset()) -> list[bool]:
     """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
     labels and datelines in the main content (`_drop_repeated_labels`, `_drop_datelines`), comment
     sections found by their heading (`_drop_comment_section`) and the headings whose section went
-    (`_drop_orphaned_headings`)."""
+    (`_drop_orphaned_headings`; `pictures`: the media indexes that may be content, see `select`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
         _drop_repeated_labels(blocks, items, kept)
         _drop_datelines(blocks, items, kept)
-    comment_headings = _drop_orphaned_headings(blocks, items, kept)
+    comment_headings = _drop_orphaned_headings(blocks, items, kept, pictures)
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
         text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
         budget = boilerplate.MAX_SHARE["comments"] * text
         for index in sorted(comment_headings):  # in page order: each scan stops at the next (kept) heading
             budget -= _drop_comment_section(blocks, items, kept, index, budget)
         if budget < boilerplate.MAX_SHARE["comments"] * text:
-            _drop_orphaned_headings(blocks, items, kept)  # a heading over the dropped comments is orphaned now
+            _drop_orphaned_headings(blocks, items, kept, pictures)  # a heading over the dropped comments is orphaned now
     return kept
 
 
@@ -525,22 +534,25 @@ def _is_comments_heading(text: str) -> bool:
     return text.lower().strip(" :0123456789()[]") in _COMMENT_HEADINGS
 
 
-def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[bool]) -> list[int]:
+def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[bool],
+                            pictures: frozenset[int]) -> list[int]:
     """Unmark the headings whose section went ("More soup recipes" over a teaser list dropped as
     link-heavy, "Reader interactions" over removed comments): a short heading followed by at least
-    `_MIN_ORPHANED` characters of dropped text, then by nothing kept or by a kept heading of its rank
-    or higher. One backward pass; returns the kept headings that name a comment section."""
+    `_MIN_ORPHANED` characters of dropped text, or by nothing kept at all, then by nothing kept or
+    by a kept heading of its rank or higher. Kept media that are no content candidates (not in
+    `pictures`: the thumbnails of "Other recipes you may like", logos) are no section. One
+    backward pass; returns the kept headings that name a comment section."""
     comment_headings = []
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
     ranks = _HEADING_RANKS
     for index in range(len(items) - 1, -1, -1):
         item = items[index]
-        if not kept[index]:
+        if not kept[index] or (item.media >= 0 and item.media not in pictures):
             dropped += item.weight
             continue
         rank = ranks.get(blocks[item.owner].element.tag, _CONTENT) if item.media < 0 else _CONTENT
-        if rank != _CONTENT and dropped >= _MIN_ORPHANED and item.weight <= _MAX_TITLE \
+        if rank != _CONTENT and (dropped >= _MIN_ORPHANED or after == _END) and item.weight <= _MAX_TITLE \
                 and (after == _END or _CONTENT < after <= rank):
             kept[index] = False
             dropped += item.weight
@@ -568,10 +580,12 @@ def _reads_as_prose(item: Item) -> bool:
     return item.link_share == 0 and bool(_SENTENCE_END_RE.search(item.text))
 
 
-def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = frozenset()) -> Selection:
+def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = frozenset(),
+           named: frozenset[int] = frozenset()) -> Selection:
     """The main content of a page (everything but boilerplate when no block holds prose).
     `pictures`: the media indexes whose own markup leaves them content candidates (no logo, ad or
-    teaser: see `images.dom_class`); a figure beside the article is one that holds one of them."""
+    teaser: see `images.dom_class`); a figure beside the article is one that holds one of them.
+    `named`: the blocks named as boilerplate that the share guard kept (`remove_boilerplate`)."""
     _score_candidates(blocks, items)
     candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
                         key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
@@ -582,11 +596,15 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
         _remove(blocks, gallery)
         for block in blocks:
             block.score, block.scored = 0.0, False
-        return select(blocks, items, pictures)
+        return select(blocks, items, pictures, named)
     final = {i: blocks[i].score * (1 - _link_density(blocks[i])) for i in candidates[:5]}
     top = candidates[0]
-    close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top]]
-    if len(close) >= 2:  # several near-best blocks: their shared ancestor is the article
+    # several near-best blocks: their shared ancestor is the article; not one in or around a kept
+    # sidebar (`named`), which owes its score to the sidebar's paragraphs
+    sidebars = [index for index in named if not _contains(blocks, index, top)]
+    close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top] and not any(
+        _contains(blocks, index, i) or _contains(blocks, i, index) for index in sidebars)]
+    if len(close) >= 2:
         ancestor = blocks[top].parent
         while ancestor > 0 and sum(_contains(blocks, ancestor, i) for i in close) < 2:
             ancestor = blocks[ancestor].parent
@@ -595,7 +613,7 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
     while blocks[top].parent > 0 and _is_wrapper(blocks, blocks[top].parent, top):
         top = blocks[top].parent
     good_total = blocks[0].good
-    streams = _outside_story(blocks, items, top) if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
+    streams = _outside_story(blocks, items, top, named) if blocks[top].good < _MIN_GOOD_SHARE * good_total else []
     good_total -= sum(blocks[index].good for index in streams)  # no part of the story: before widening
     while top > 0 and blocks[top].good < _MIN_GOOD_SHARE * good_total:
         top = blocks[top].parent
@@ -796,18 +814,19 @@ def _teaser_streams(blocks: list[Block], items: list[Item], top: int) -> list[in
     return found
 
 
-def _outside_story(blocks: list[Block], items: list[Item], top: int) -> list[int]:
+def _outside_story(blocks: list[Block], items: list[Item], top: int, named: frozenset[int]) -> list[int]:
     """The kept sidebars and the teaser streams outside them (`_kept_asides`, `_teaser_streams`),
     none inside another, so no prose is left out twice."""
-    asides = _kept_asides(blocks, top)
+    asides = _kept_asides(blocks, top, named)
     return asides + [index for index in _teaser_streams(blocks, items, top)
                      if not any(_contains(blocks, aside, index) for aside in asides)]
 
 
-def _kept_asides(blocks: list[Block], top: int) -> list[int]:
-    """The `<aside>`/`<nav>`/`<footer>` blocks and complementary/navigation landmarks outside and
-    around `top` that the boilerplate share guard kept (a live-news sidebar outweighing the story):
-    no part of the story, like `_teaser_streams`. One that holds `top` stays in: the parser let it
+def _kept_asides(blocks: list[Block], top: int, named: frozenset[int]) -> list[int]:
+    """The `<aside>`/`<nav>`/`<footer>` blocks, complementary/navigation landmarks and blocks named
+    as boilerplate (`named`: a `site-sidebar` of widgets) outside and around `top` that the
+    boilerplate share guard kept (a live-news sidebar outweighing the story): no part of the
+    story, like `_teaser_streams`. One that holds `top` stays in: the parser let it
     swallow the article, which is why the guard kept it."""
     found, index, top_end = [], 1, blocks[top].end
     while index < len(blocks):
@@ -816,7 +835,7 @@ def _kept_asides(blocks: list[Block], top: int) -> list[int]:
             index = block.end + 1
             continue
         element = block.element
-        if not _contains(blocks, index, top) and (element.tag in boilerplate.STRUCTURAL_TAGS or (
+        if not _contains(blocks, index, top) and (index in named or element.tag in boilerplate.STRUCTURAL_TAGS or (
                 element.get("role") or "").lower() in boilerplate.BOILERPLATE_ROLES):
             found.append(index)
             index = block.end + 1

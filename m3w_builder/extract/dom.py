@@ -323,12 +323,13 @@ def _extract_tree(
     boilerplate.strip_skipped(body, weighed)
     blocks, items = content.read_tree(body, page.add_media)
     _check_deadline(deadline, options)
+    pictures = page.pictures()
     if options.drop_boilerplate:
-        content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
-        selection = content.select(blocks, items, page.pictures())
+        named = content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
+        selection = content.select(blocks, items, pictures, named)
     else:
         selection = content.keep_all(blocks)
-    kept = content.kept_items(blocks, items, selection)
+    kept = content.kept_items(blocks, items, selection, pictures)
     nodes = page.nodes(items, kept, selection, page.is_listing(blocks, items, kept),
                        page.sidebars(blocks, selection))
     _check_deadline(deadline, options)

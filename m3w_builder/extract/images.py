@@ -120,6 +120,9 @@ _THUMB_NAME_RE = re.compile(r"[-_.](thumb|thumbnail|thumbs|tease|teaser)(?:[-_.]
 _SIZE_PARAMS = frozenset(("w", "h", "width", "height", "resize", "fit", "crop", "quality", "q", "dpr", "auto",
                           "format", "fm", "ssl", "strip", "zoom", "size", "sz", "scale"))
 _SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|^\d{2,5}px-")
+# A folder that only names a size (`/images/360-240/HASH/x.jpg` beside `/images/100-75/HASH/x.jpg`); a
+# year and month (`/2016-03/`) is no size.
+_SIZE_FOLDER_RE = re.compile(r"/(?!(?:19|20)\d\d-)\d{2,4}[x-]\d{2,4}(?=/|$)")
 
 
 def url_size(lowered: str) -> tuple[int | None, int | None]:
@@ -152,7 +155,9 @@ def copy_key(src: str) -> str:
     are copies of one picture (a `srcset` variant, a `<noscript>` or lightbox copy, a "pin it" repeat)."""
     path, _, query = src.partition("#")[0].partition("?")
     folder, _, name = path.rpartition("/")
-    path = f"{folder}/{_SIZE_SUFFIX_RE.sub('', name)}"  # the file name only: a third of the path to scan
+    if "x" in folder or "-" in folder:
+        folder = _SIZE_FOLDER_RE.sub("/", folder)
+    path = f"{folder}/{_SIZE_SUFFIX_RE.sub('', name)}"  # the file name only for suffixes: a third of the path to scan
     if not query:
         return path
     kept = [pair for pair in query.split("&") if pair.partition("=")[0].lower() not in _SIZE_PARAMS]
