@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -239,20 +240,32 @@ def _numbered(partitions: int, _impulse: bytes) -> Iterator[tuple[int, None]]:
     return ((partition, None) for partition in range(partitions))
 
 
+_IMPULSES: weakref.WeakKeyDictionary[beam.Pipeline, beam.PCollection] = weakref.WeakKeyDictionary()
+
+
+def impulse(pipeline: beam.Pipeline) -> beam.PCollection:
+    """The one `Impulse` of `pipeline` that every grouping's partition numbers start from: the
+    local runner then makes the numbers of all groupings in one stage, not in a stage each (15 in
+    the M3W job). It is applied where it is first asked for (`build_pipeline` asks at the top level)."""
+    if pipeline not in _IMPULSES:
+        _IMPULSES[pipeline] = pipeline | "PartitionsImpulse" >> beam.Impulse()
+    return _IMPULSES[pipeline]
+
+
 class Partitions(beam.PTransform):
     """The numbers 0..P-1 spread over the workers by a grouping on the number itself: what
-    `Create(range(P))` gives, in 5 transforms instead of its 13 (its `Reshuffle` adds random keys,
+    `Create(range(P))` gives, in 4 transforms instead of its 13 (its `Reshuffle` adds random keys,
     timestamps and windows that P plain numbers do not need). A job has a grouping of them per
     file grouping: with `Create`, 180 of the M3W graph's 417 transforms and most of the launcher's
-    time to build it. (One set of numbers shared by every grouping would be fewer still, but the
-    local runner then fuses readers whose side inputs wait on each other and never runs them.)"""
+    time to build it. (One set of spread numbers shared by every grouping would be fewer still,
+    but the local runner then fuses readers whose side inputs wait on each other and never runs them.)"""
 
     def __init__(self, partitions: int) -> None:
         super().__init__()
         self.partitions = partitions
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        return (pbegin | "Impulse" >> beam.Impulse() | "Numbers" >> beam.FlatMap(partial(_numbered, self.partitions))
+        return (impulse(pbegin.pipeline) | "Numbers" >> beam.FlatMap(partial(_numbered, self.partitions))
                 | "Spread" >> beam.GroupByKey() | "Keys" >> beam.Keys())
 
 

@@ -54,7 +54,7 @@ from pipelines.config import (
     parse_job_args,
 )
 from pipelines.documents import extract_stage, filter_stage
-from pipelines.exchange import EXCHANGE, Exchange, remove_exchange
+from pipelines.exchange import EXCHANGE, Exchange, impulse, remove_exchange
 from pipelines.media_stage import (
     FrequentContent,
     account,
@@ -437,6 +437,7 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     documents = (stores | "StoreFiles" >> beam.Map(lambda s: (s[1], s[2])) | "SpreadStores" >> beam.Reshuffle()
                  | "Documents" >> beam.ParDo(DocumentPass(cfg, fingerprint)).with_outputs(CAPTURED, main="keys"))
     exchange = job_exchange(cfg)
+    impulse(p)  # at the top level: the partition numbers of every grouping start from it
     quality = documents.keys | "Quality" >> QualityStage(cfg.quality, exchange)
     survivors = quality["docs"]
     rejects = [inputs[REJECTS], quality["rejects"]]
