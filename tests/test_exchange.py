@@ -171,7 +171,6 @@ def test_a_hot_key_costs_a_combining_reader_one_value(tmp_path: Path) -> None:
 NOT_PER_DOCUMENT = {
     "Inputs/MaybeReshuffle/Reshuffle/ReshufflePerKey/GroupByKey",
     "AllFiles/AllFiles/CombinePerKey/GroupByKey",
-    "CountStores/CombineGlobally(CountCombineFn)/CombinePerKey/GroupByKey",
     "SpreadStores/ReshufflePerKey/GroupByKey",
     "SmallestHashes/Top(5000)/GroupByKey",
     "ShardList/ShardList/CombinePerKey/GroupByKey",
