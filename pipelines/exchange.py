@@ -6,7 +6,7 @@ elements. A `FileCoGroupByKey` writes its inputs instead: each bundle of a write
 (partition, item) rows to one parquet file of its own (`_work/exchange/UUID.parquet`), a row group
 per partition and flush (the partition is `key_partition` of the item's key, `partitions` of them),
 and emits only the file's name with the pickled bytes it wrote per partition. A step over the
-partition numbers (`Create(range(P))`, which spreads them with a reshuffle of P elements) then
+partition numbers (`Partitions`: P numbers spread over the workers by a grouping) then
 reads them and groups them by key in memory (names and sizes arrive as a side input, so it
 starts once every writer is done). Which partitions a reader takes is the *read plan*, a pure
 function of that side input (`read_plan`): contiguous partitions are merged while their bytes
@@ -34,8 +34,10 @@ from __future__ import annotations
 import hashlib
 import pickle
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import apache_beam as beam
@@ -234,11 +236,43 @@ class ReadCombined(_PlannedReader):
         yield from combined.items()
 
 
+def _numbered(partitions: int, _impulse: bytes) -> Iterator[tuple[int, None]]:
+    return ((partition, None) for partition in range(partitions))
+
+
+_IMPULSES: weakref.WeakKeyDictionary[beam.Pipeline, beam.PCollection] = weakref.WeakKeyDictionary()
+
+
+def impulse(pipeline: beam.Pipeline) -> beam.PCollection:
+    """The one `Impulse` of `pipeline` that every grouping's partition numbers start from: the
+    local runner then makes the numbers of all groupings in one stage, not in a stage each (15 in
+    the M3W job). It is applied where it is first asked for (`build_pipeline` asks at the top level)."""
+    if pipeline not in _IMPULSES:
+        _IMPULSES[pipeline] = pipeline | "PartitionsImpulse" >> beam.Impulse()
+    return _IMPULSES[pipeline]
+
+
+class Partitions(beam.PTransform):
+    """The numbers 0..P-1 spread over the workers by a grouping on the number itself: what
+    `Create(range(P))` gives, in 4 transforms instead of its 13 (its `Reshuffle` adds random keys,
+    timestamps and windows that P plain numbers do not need). A job has a grouping of them per
+    file grouping: with `Create`, 180 of the M3W graph's 417 transforms and most of the launcher's
+    time to build it. (One set of spread numbers shared by every grouping would be fewer still,
+    but the local runner then fuses readers whose side inputs wait on each other and never runs them.)"""
+
+    def __init__(self, partitions: int) -> None:
+        super().__init__()
+        self.partitions = partitions
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (impulse(pbegin.pipeline) | "Numbers" >> beam.FlatMap(partial(_numbered, self.partitions))
+                | "Spread" >> beam.GroupByKey() | "Keys" >> beam.Keys())
+
+
 def _read_each_partition(pipeline: beam.Pipeline, exchange: Exchange, files: list[beam.PCollection],
                          reader: _PlannedReader) -> beam.PCollection:
-    written = beam.pvalue.AsList(files | "Files" >> beam.Flatten())
-    return (pipeline | "Partitions" >> beam.Create(range(exchange.partitions))  # reshuffled: spread
-            | "Read" >> beam.ParDo(reader, written))
+    written = beam.pvalue.AsList(files[0] if len(files) == 1 else files | "Files" >> beam.Flatten())
+    return pipeline | "Partitions" >> Partitions(exchange.partitions) | "Read" >> beam.ParDo(reader, written)
 
 
 class FileCoGroupByKey(beam.PTransform):

@@ -54,7 +54,7 @@ from pipelines.config import (
     parse_job_args,
 )
 from pipelines.documents import extract_stage, filter_stage
-from pipelines.exchange import EXCHANGE, Exchange, remove_exchange
+from pipelines.exchange import EXCHANGE, Exchange, impulse, remove_exchange
 from pipelines.media_stage import (
     FrequentContent,
     account,
@@ -347,10 +347,9 @@ class ShardPass(StorePass):
             self._model = (model, Tokenizer(model))
         return self._model[1]
 
-    def run(self, store: str, n_docs: int, frequent: list[str], model: bytes, ordinals: dict[str, int],
-            n_stores: int):
-        cfg = self.cfg
-        n = num_shards(n_docs, cfg.samples_per_shard, math.ceil(cfg.min_shards / max(1, n_stores)))
+    def run(self, store: str, n_docs: int, frequent: list[str], model: bytes, ordinals: dict[str, int]):
+        cfg = self.cfg  # every store has its ordinal: their count is the store count (no grouping to count them)
+        n = num_shards(n_docs, cfg.samples_per_shard, math.ceil(cfg.min_shards / max(1, len(ordinals))))
         sides = {0: (frozenset(frequent),), 1: (self._tokenizer(model),)}
         remove_store_shards(self.output, cfg.prefix, ordinals[store])
         shards: dict[int, OpenShard] = {}
@@ -433,10 +432,10 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
     stores = (inputs.out | "AllFiles" >> beam.combiners.ToList()
               | "Stores" >> beam.FlatMap(lambda files: make_stores(files)))
     ordinals = beam.pvalue.AsDict(stores | "Ordinals" >> beam.Map(lambda s: (s[1], s[0])))
-    n_stores = beam.pvalue.AsSingleton(stores | "CountStores" >> beam.combiners.Count.Globally())
     documents = (stores | "StoreFiles" >> beam.Map(lambda s: (s[1], s[2])) | "SpreadStores" >> beam.Reshuffle()
                  | "Documents" >> beam.ParDo(DocumentPass(cfg, fingerprint)).with_outputs(CAPTURED, main="keys"))
     exchange = job_exchange(cfg)
+    impulse(p)  # at the top level: the partition numbers of every grouping start from it
     quality = documents.keys | "Quality" >> QualityStage(cfg.quality, exchange)
     survivors = quality["docs"]
     rejects = [inputs[REJECTS], quality["rejects"]]
@@ -468,8 +467,7 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
             | "TrainTokenizer" >> beam.Map(TrainTokenizer(cfg))
         )
     model_side = beam.pvalue.AsSingleton(model)
-    shards = media.stores | "Shards" >> beam.ParDo(ShardPass(cfg, fingerprint), frequent, model_side, ordinals,
-                                                     n_stores)
+    shards = media.stores | "Shards" >> beam.ParDo(ShardPass(cfg, fingerprint), frequent, model_side, ordinals)
     _ = (
         shards
         | "ShardList" >> beam.combiners.ToList()
