@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +31,17 @@ class Files(Protocol):
         ...
 
 
+@lru_cache(maxsize=64)
+def _real_folder(folder: str) -> str:
+    """`folder` with its links followed, once per folder: a mirror is asked for every media URL,
+    and resolving it again was a visible share of a mirror read."""
+    return os.path.realpath(folder)
+
+
+def _is_inside(real: str, folder: str) -> bool:
+    return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 class LocalFiles:
     """Local folders through the OS: links are followed (a link out of the mirror is refused), a
     write is a rename of a temporary file unique to the writing thread."""
@@ -39,12 +51,13 @@ class LocalFiles:
 
     def read(self, path: str, within: str | None = None) -> bytes | None:
         try:
-            real = Path(path).resolve()
-            if within is not None and not real.is_relative_to(Path(within).resolve()):
+            real = os.path.realpath(path)
+            if within is not None and not _is_inside(real, _real_folder(within)):
                 return None
-            if not real.is_file():
+            if not os.path.isfile(real):
                 return None
-            return real.read_bytes()
+            with open(real, "rb") as handle:
+                return handle.read()
         except (ValueError, OSError):  # embedded NUL, name too long, permission denied, link loops
             return None
 
