@@ -273,3 +273,49 @@ def test_a_row_of_100k_columns_is_too_many_columns_unless_extra_cols_names_some(
     (row,) = _rows("narrow.csv", b"url,caption," + b",".join(b"c%d" % i for i in range(1024))
                    + b"\nhttp://a.test/1.jpg,a cat," + b"," * 1023 + b"\n")
     assert row.error is None and len(row.extra) == 1024
+
+
+def _strict(text: str):
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_nan_and_infinite_cells_are_null_and_strings_not_bare_tokens():
+    """pandas writes a missing float as NaN: json.dumps put the bare `NaN`/`Infinity` (no strict
+    JSON reader takes them) in the manifest cells and every sample's `json`."""
+    import pyarrow as pa
+
+    table = pa.table({"url": ["http://a.test/1.jpg"], "caption": ["a cat on a mat"], "score": [float("nan")],
+                      "hi": [float("inf")], "lo": [[1.5, float("-inf")]]})
+    (parquet,) = _rows("l.parquet", _parquet(table))
+    (jsonl,) = _rows("l.jsonl", b'{"url": "http://a.test/1.jpg", "caption": "a cat on a mat", "score": NaN, '
+                                b'"hi": Infinity, "lo": [1.5, -Infinity]}\n')
+    for row in (parquet, jsonl):
+        assert row.error is None
+        assert row.extra == {"score": None, "hi": "Infinity", "lo": [1.5, "-Infinity"]}
+        assert _strict(json.dumps(row.extra)) == row.extra
+
+
+@pytest.mark.timeout(300)
+def test_pairs_job_writes_strict_json_and_keeps_columns_named_like_ours_behind_x(tmp_path):
+    """Input columns `key` and `x_key` both became the column `x_key` (one value silently lost);
+    a NaN score made the sample's `json` member unreadable to strict JSON readers."""
+    import tarfile
+
+    import pyarrow as pa
+
+    photo = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))[0]
+    lst = tmp_path / "l.parquet"
+    pq.write_table(pa.table({"url": [str(photo)], "caption": ["a landscape photo from a test suite"],
+                             "score": [float("nan")], "key": ["theirs"], "x_key": ["also theirs"]}), lst)
+    out = tmp_path / "out"
+    run(["--source", "ltip", "--input", str(lst), "--output", str(out), "--no_http", "--direct_num_workers=1",
+         "--no_report"])
+    (row,) = [r for p in out.glob("ltip-*.parquet") for r in pq.read_table(p).to_pylist()]
+    assert (row["reason"], row["score"], row["x_key"], row["x_x_key"]) == ("success", None, "theirs", "also theirs")
+    with tarfile.open(next(out.glob("ltip-*.tar"))) as tar:
+        (member,) = [m for m in tar.getmembers() if m.name.endswith(".json")]
+        sample = _strict(tar.extractfile(member).read().decode())
+    assert (sample["score"], sample["x_key"], sample["x_x_key"], sample["key"]) == \
+        (None, "theirs", "also theirs", row["key"])

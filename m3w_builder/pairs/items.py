@@ -79,8 +79,13 @@ def broken_item(source: str, reason: str, detail: str, kind: str, url: str = "",
 
 
 def column_name(name: str) -> str:
-    """The column (and json field) of an extra input column; ours keep their names (`x_` prefix)."""
-    return f"x_{name}" if name in _RESERVED else name
+    """The column (and json field) of an extra input column; ours keep their names (`x_` prefix).
+    A name that is ours behind `x_`s (`x_key`) gets one more, so input columns `key` and `x_key`
+    stay two columns (`x_key`, `x_x_key`): one of them silently replaced the other."""
+    core = name
+    while core.startswith("x_"):
+        core = core[2:]
+    return f"x_{name}" if core in _RESERVED else name
 
 
 def _extra(extra: dict) -> dict:

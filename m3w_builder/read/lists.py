@@ -35,6 +35,7 @@ import decimal
 import gzip
 import io
 import json
+import math
 import re
 import zlib
 from collections import Counter
@@ -567,7 +568,11 @@ def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterato
 
 
 def _plain(value):
-    """A JSON-safe form of a cell (timestamps, decimals, bytes, nested values)."""
+    """A JSON-safe form of a cell (timestamps, decimals, bytes, nested values). NaN (pandas' missing
+    value) is None and an infinity its JSON-ish name as a string: json.dumps wrote them as the bare
+    tokens `NaN`/`Infinity`, which no strict JSON reader accepts, into every sample's `json`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if value != value else ("Infinity" if value > 0 else "-Infinity")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time, decimal.Decimal)):
