@@ -319,3 +319,11 @@ def test_pairs_job_writes_strict_json_and_keeps_columns_named_like_ours_behind_x
         sample = _strict(tar.extractfile(member).read().decode())
     assert (sample["score"], sample["x_key"], sample["x_x_key"], sample["key"]) == \
         (None, "theirs", "also theirs", row["key"])
+
+
+def test_a_jsonl_list_joined_from_files_with_a_bom_reads_every_part():
+    """`cat a.jsonl b.jsonl` where each has a BOM: every row of b's first line was bad_json."""
+    part = '{"url": "http://a.test/%d.jpg", "caption": "a caption for part %d"}\n'
+    data = b"".join(("\ufeff" + part % (i, i)).encode() for i in (1, 2, 3))
+    rows = _rows("l.jsonl", data)
+    assert [(r.error, r.url) for r in rows] == [(None, f"http://a.test/{i}.jpg") for i in (1, 2, 3)]

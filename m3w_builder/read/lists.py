@@ -354,6 +354,7 @@ def _jsonl_rows(label: str, stream: BinaryIO, options: ListOptions, base: str = 
             yield ListRow(f"{label}#{n}", error="row_too_long", detail=f"{text.size} bytes > {_MAX_LINE}",
                           encoding=encoding)
             continue
+        text = text.removeprefix("\ufeff")  # the BOM of a file joined on (`cat a.jsonl b.jsonl`): json refuses it
         if not text.strip():
             continue
         n += 1
