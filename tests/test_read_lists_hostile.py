@@ -327,3 +327,20 @@ def test_a_jsonl_list_joined_from_files_with_a_bom_reads_every_part():
     data = b"".join(("\ufeff" + part % (i, i)).encode() for i in (1, 2, 3))
     rows = _rows("l.jsonl", data)
     assert [(r.error, r.url) for r in rows] == [(None, f"http://a.test/{i}.jpg") for i in (1, 2, 3)]
+
+
+@pytest.mark.timeout(300)
+def test_pairs_job_in_parquet_keeps_input_columns_named_jpg_or_frames_beside_the_media(tmp_path):
+    """An input column `jpg` met the parquet format's image column: ArrowInvalid failed the job."""
+    import pyarrow as pa
+
+    photo = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))[0]
+    lst = tmp_path / "l.parquet"
+    pq.write_table(pa.table({"url": [str(photo)], "caption": ["a landscape photo from a test suite"],
+                             "jpg": ["their jpg"], "frames": ["their frames"]}), lst)
+    out = tmp_path / "out"
+    run(["--source", "ltip", "--input", str(lst), "--output", str(out), "--no_http", "--direct_num_workers=1",
+         "--no_report", "--output_format", "parquet"])
+    (row,) = [r for p in out.glob("ltip-*.parquet") for r in pq.read_table(p).to_pylist()]
+    assert (row["reason"], row["x_jpg"], row["x_frames"]) == ("success", "their jpg", "their frames")
+    assert row["jpg"][:2] == b"\xff\xd8"

@@ -24,6 +24,7 @@ from PIL import Image
 
 from m3w_builder.extract.urls import without_userinfo
 from m3w_builder.media.process import MediaResult
+from m3w_builder.output.formats import MEDIA_COLUMNS
 from m3w_builder.pairs.align import normalize_caption, pair_key
 from m3w_builder.samples.assemble import ShardSample
 from m3w_builder.samples.markers import neutralise
@@ -37,7 +38,7 @@ PAIRS_SCHEMA = pa.schema([
     ("sha256", pa.string()), ("exif", pa.string()), ("n_frames", pa.int32()), ("source", pa.string()),
     ("caption_encoding", pa.string()), ("shard", pa.string()),
 ])
-_RESERVED = frozenset(PAIRS_SCHEMA.names) | {"frames"}
+_RESERVED = frozenset(PAIRS_SCHEMA.names) | MEDIA_COLUMNS  # the parquet format adds `jpg`/`frames` cells
 
 
 @dataclass
