@@ -573,7 +573,7 @@ def _plain(value):
     value) is None and an infinity its JSON-ish name as a string: json.dumps wrote them as the bare
     tokens `NaN`/`Infinity`, which no strict JSON reader accepts, into every sample's `json`."""
     if isinstance(value, float) and not math.isfinite(value):
-        return None if value != value else ("Infinity" if value > 0 else "-Infinity")
+        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time, decimal.Decimal)):
