@@ -373,3 +373,16 @@ def test_pairs_job_keeps_the_manifest_narrow_when_input_columns_change_row_by_ro
         own = row[f"own_{i:05d}"] if f"own_{i:05d}" in row else spare[f"own_{i:05d}"]
         assert (row["source_id"], own) == (str(i), str(i))
     assert sum(1 for r in rows if r["extra_columns"]) == n - (MAX_EXTRA_COLUMNS - 1)
+
+
+def test_a_column_named_twice_is_renamed_past_names_the_header_already_has():
+    """`tag,tag,tag.1`: the second `tag` became `tag.1` beside the real one, and one value was lost;
+    a parquet file's extra columns named twice kept the last value only."""
+    (row,) = _rows("l.csv", b"url,caption,tag,tag,tag.1,n,n,n\nhttp://a.test/1.jpg,a caption,x,y,z,1,2,3\n")
+    assert row.error is None and row.extra == {"tag": "x", "tag.2": "y", "tag.1": "z", "n": "1", "n.1": "2", "n.2": "3"}
+    import pyarrow as pa
+
+    table = pa.Table.from_arrays([pa.array(["http://a.test/1.jpg"]), pa.array(["a caption"]), pa.array(["x"]),
+                                  pa.array([b"y"]), pa.array([3])], names=["url", "caption", "tag", "tag", "tag"])
+    (row,) = _rows("l.parquet", _parquet(table))  # pyarrow's rows kept the last `tag` only
+    assert row.error is None and row.extra == {"tag": "x", "tag.1": "y", "tag.2": 3}
