@@ -35,6 +35,7 @@ from m3w_builder.options import add_options, option, options_from_args
 from m3w_builder.output import formats
 from m3w_builder.output.card import CardOptions
 from m3w_builder.pairs.align import CaptionRules
+from m3w_builder.pairs.items import manifest_columns
 from m3w_builder.read.lists import ListOptions, is_list_file
 from pipelines import checks, fs, progress
 from pipelines.config import (
@@ -276,15 +277,17 @@ def build_pipeline(p: beam.Pipeline, cfg: PairsOptions, fingerprint: str = "") -
     entries = (composed.out | "NotReused" >> beam.Filter(not_reused), reused) | "AllEntries" >> beam.Flatten()
     n_items = beam.pvalue.AsSingleton(entries | "Successes" >> beam.Filter(lambda e: e[1][0] == "sample")
                                       | "CountItems" >> beam.combiners.Count.Globally())
-    extra_names = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
-                                          | "DistinctExtra" >> beam.Distinct() | "ExtraList" >> beam.combiners.ToList())
+    extra_columns = beam.pvalue.AsSingleton(kept | "ExtraNames" >> beam.FlatMap(lambda i: list(i.extra))
+                                            | "CountExtra" >> beam.combiners.Count.PerElement()
+                                            | "ExtraList" >> beam.combiners.ToList()
+                                            | "ExtraColumns" >> beam.Map(manifest_columns))
     per_shard, min_shards = cfg.samples_per_shard, cfg.min_shards
     shards = (entries
               | "AssignShard" >> beam.Map(lambda e, n: (stable_hash(e[0]) % num_shards(n, per_shard, min_shards), e),
                                           n_items)
               | "GroupShards" >> beam.GroupByKey()
               | "WriteShards" >> beam.ParDo(WritePairShard(cfg.output, cfg.prefix, fingerprint, cfg.output_format,
-                                                         cfg.kind), extra_names))
+                                                         cfg.kind), extra_columns))
     _ = shards | "ShardList" >> beam.combiners.ToList() | "Finalize" >> beam.ParDo(FinalizePairs(cfg, fingerprint))
     if cfg.write_rejects:
         _ = rejects | "AllRejects" >> beam.Flatten() | "Rejects" >> RejectsFiles(cfg.output)

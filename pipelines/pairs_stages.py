@@ -24,6 +24,7 @@ from m3w_builder.pairs.items import (
     broken_item,
     failure_row,
     make_item,
+    manifest_row,
     pair_sample,
     pairs_schema,
     shard_stats,
@@ -298,7 +299,7 @@ class WritePairShard(beam.DoFn):
         self.output_format = output_format
         self.kind = kind
 
-    def process(self, element, extra_names=()):
+    def process(self, element, extra_columns=()):
         started = time.monotonic()
         shard_id, entries = element
         entries = sorted(entries, key=lambda e: e[0])
@@ -311,8 +312,9 @@ class WritePairShard(beam.DoFn):
                 yield info
                 return
         samples = [value for _k, (kind, value, _r) in entries if kind == "sample"]
-        rows = [value.row if kind == "sample" else value for _k, (kind, value, _r) in entries]
-        schema = pairs_schema(extra_names)
+        schema = pairs_schema(extra_columns)
+        columns = frozenset(schema.names)
+        rows = [manifest_row(value.row if kind == "sample" else value, columns) for _k, (kind, value, _r) in entries]
         if self.output_format == formats.WEBDATASET:
             info = write_shard(self.output, url, samples, rows, schema, self.fingerprint)
         else:

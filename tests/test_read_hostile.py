@@ -405,3 +405,56 @@ def test_a_damaged_member_in_the_middle_of_a_real_warc_costs_only_its_record():
     want = [(type(i).__name__, getattr(i, "reason", ""), i.url, i.source) for i in expected]
     assert summary[:170] == want[:170] and summary[171:] == want[171:]
     assert summary[170][1] == "corrupt" and len(items) == len(expected)
+
+
+def _raw_record(uri: bytes, status: bytes, body: bytes) -> bytes:
+    """A WARC response record written by hand: warcio's writer would not write these headers."""
+    http = status + b"\r\nContent-Type: text/html\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    return (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: " + uri + b"\r\nWARC-Record-ID: <urn:uuid:"
+            + uri.hex().encode()[:32].ljust(32, b"0") + b">\r\nWARC-Date: 2020-01-01T00:00:00Z\r\nContent-Type: "
+            b"application/http; msgtype=response\r\nContent-Length: " + str(len(http)).encode() + b"\r\n\r\n"
+            + http + b"\r\n\r\n")
+
+
+HOSTILE_HEADS = [  # (target URI, status line, reason)
+    (b"javascript:alert(1)", b"HTTP/1.1 200 OK", "bad_target_uri"),
+    (b"", b"HTTP/1.1 200 OK", "bad_target_uri"),
+    (b"::::not-a-url::::", b"HTTP/1.1 200 OK", "bad_target_uri"),
+    (b"http://a.test/abc.html", b"HTTP/1.1 abc def", "bad_http_status"),
+    (b"http://a.test/garbage.html", b"garbage line here", "bad_http_status"),
+    (b"http://a.test/huge.html", b"HTTP/1.1 99999999999999999999 OK", "bad_http_status"),
+    (b"http://a.test/underscore.html", b"HTTP/1.1 2_00 OK", "bad_http_status"),
+]
+
+
+@pytest.mark.parametrize("uri, status, reason", HOSTILE_HEADS)
+def test_responses_with_no_http_url_or_no_status_code_are_counted_not_kept_or_skipped(uri, status, reason):
+    """warcio leaves the HTTP message of a non-http(s) URI unparsed: the page was a volume
+    (`skipped_other_content`, no rejects row); `abc` was no status (kept as a page), `2_00` was 200
+    and 10^20 made the counter `http_999999999999999999xx`."""
+    ok = _raw_record(b"http://a.test/ok.html", b"HTTP/1.1 200 OK", _page(1, "http://img.test/1.jpg"))
+    items = _read(_raw_record(uri, status, _page(2, "http://img.test/2.jpg")) + ok)
+    assert [(type(i).__name__, getattr(i, "reason", None)) for i in items] == [("ReadIssue", reason), ("WebRecord", None)]
+    assert items[0].detail and items[1].url == "http://a.test/ok.html" and items[1].http_status == 200
+
+
+def test_m3w_job_counts_every_page_of_a_warc_of_hostile_heads(tmp_path):
+    """The job end to end: each hostile head is a `read/<reason>` with a rejects row, and the
+    good pages (a 200 KB URI, a NUL in the URI, 10k headers) are kept: pages in = kept + dropped."""
+    jpeg = _jpeg()
+    good = [b"http://a.test/" + b"a" * 200_000, b"http://a.test/nul\x00x.html", b"http://a.test/many-headers.html"]
+    records = [_raw_record(uri, status, _page(10 + n, f"http://img.test/{n}.jpg"))
+               for n, (uri, status, _) in enumerate(HOSTILE_HEADS)]
+    records += [_raw_record(uri, b"HTTP/1.1 200 OK" + (b"".join(b"\r\nX-H%d: v" % i for i in range(10_000)) if n == 2
+                                                     else b""), _page(20 + n, f"http://img.test/g{n}.jpg"))
+                for n, uri in enumerate(good)]
+    warc = tmp_path / "heads.warc"
+    warc.write_bytes(b"".join(records) + _warc([(f"http://img.test/g{n}.jpg", jpeg, "image/jpeg", None)
+                                                for n in range(len(good))], gz=False))
+    out = tmp_path / "out"
+    stats = run(["--input", str(warc), "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report"])["stats"]
+    rows = [r for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"]
+    assert sorted(r["reason"] for r in rows) == sorted(reason for *_, reason in HOSTILE_HEADS)
+    assert {k: v for k, v in stats.items() if k.startswith("read/") and not k.startswith("read/n_")} == {
+        "read/kept": 3, "read/bad_target_uri": 3, "read/bad_http_status": 4}
+    assert "read/n_skipped_other_content" not in stats and stats["assemble/kept"] == 3

@@ -24,6 +24,8 @@ from PIL import Image
 
 from m3w_builder.extract.urls import without_userinfo
 from m3w_builder.media.process import MediaResult
+from m3w_builder.output.formats import MEDIA_COLUMNS
+from m3w_builder.read.lists import MAX_EXTRA_COLUMNS
 from m3w_builder.pairs.align import normalize_caption, pair_key
 from m3w_builder.samples.assemble import ShardSample
 from m3w_builder.samples.markers import neutralise
@@ -37,7 +39,8 @@ PAIRS_SCHEMA = pa.schema([
     ("sha256", pa.string()), ("exif", pa.string()), ("n_frames", pa.int32()), ("source", pa.string()),
     ("caption_encoding", pa.string()), ("shard", pa.string()),
 ])
-_RESERVED = frozenset(PAIRS_SCHEMA.names) | {"frames"}
+EXTRA_COLUMNS = "extra_columns"  # a row's input columns past the job's MAX_EXTRA_COLUMNS, as JSON text
+_RESERVED = frozenset(PAIRS_SCHEMA.names) | MEDIA_COLUMNS | {EXTRA_COLUMNS}  # parquet format: `jpg`/`frames` cells
 
 
 @dataclass
@@ -79,19 +82,43 @@ def broken_item(source: str, reason: str, detail: str, kind: str, url: str = "",
 
 
 def column_name(name: str) -> str:
-    """The column (and json field) of an extra input column; ours keep their names (`x_` prefix)."""
-    return f"x_{name}" if name in _RESERVED else name
+    """The column (and json field) of an extra input column; ours keep their names (`x_` prefix).
+    A name that is ours behind `x_`s (`x_key`) gets one more, so input columns `key` and `x_key`
+    stay two columns (`x_key`, `x_x_key`): one of them silently replaced the other."""
+    core = name
+    while core.startswith("x_"):
+        core = core[2:]
+    return f"x_{name}" if core in _RESERVED else name
 
 
 def _extra(extra: dict) -> dict:
     return {column_name(k): v for k, v in sorted(extra.items())}
 
 
-def pairs_schema(extra_names: Iterable[str] = ()) -> pa.Schema:
-    """The manifest schema: ours, then one string column per extra input column of the job (a
+def manifest_columns(name_counts: Iterable[tuple[str, int]]) -> list[str]:
+    """The manifest columns (sorted) for the job's extra input columns and how many rows carry
+    each: every one up to `MAX_EXTRA_COLUMNS`; past it the most frequent (ties by name) and
+    `EXTRA_COLUMNS`, which holds the rest of a row's as JSON text (`manifest_row`). Names that
+    change row by row made every shard's schema as wide as the list is long: 20k rows, 5.5 GB."""
+    ranked = sorted(((column_name(n), c) for n, c in name_counts), key=lambda nc: (-nc[1], nc[0]))
+    columns = [n for n, _c in ranked[:MAX_EXTRA_COLUMNS]]
+    return sorted(columns + ([EXTRA_COLUMNS] if len(ranked) > MAX_EXTRA_COLUMNS else []))
+
+
+def pairs_schema(columns: Iterable[str] = ()) -> pa.Schema:
+    """The manifest schema: ours, then one string column per extra column (`manifest_columns`; a
     non-string value is stored as its JSON text, so every shard has the same schema)."""
-    extra = sorted({column_name(n) for n in extra_names})
-    return pa.schema(list(PAIRS_SCHEMA) + [pa.field(name, pa.string()) for name in extra])
+    return pa.schema(list(PAIRS_SCHEMA) + [pa.field(name, pa.string()) for name in sorted(columns)])
+
+
+def manifest_row(row: dict, columns: frozenset[str]) -> dict:
+    """`row` with the extra cells that have no column among `columns` (the schema's names) folded
+    into its `EXTRA_COLUMNS` cell (a table built with the schema would leave them out unseen)."""
+    spare = {k: v for k, v in row.items() if k not in columns}
+    if not spare:
+        return row
+    return {**{k: v for k, v in row.items() if k in columns},
+            EXTRA_COLUMNS: json.dumps(spare, ensure_ascii=False, sort_keys=True)}
 
 
 def _cells(extra: dict) -> dict:

@@ -10,7 +10,8 @@ UTF-16/UTF-32 file (a byte-order mark, or UTF-16 without one: Excel's "Unicode t
 such. Lines end at LF, CRLF or a lone CR; a line over 16 MiB is one `row_too_long` row, its bytes
 skipped, never held. A url or caption column named twice (a CSV header, a JSON object's keys)
 is ambiguous: `duplicate_column` (JSON and pyarrow would silently keep the last one); other CSV
-columns named twice are kept as `name.1`, `name.2`, ... as pandas names them. A parquet row group
+and parquet columns named twice are kept as `name.1`, `name.2`, ... as pandas names them (past a
+name the header already has). A parquet row group
 that cannot be decoded is one `unreadable_rows` row saying how many rows it held; the others are read.
 A CSV quote left open (running past the field limit, 128 KB, or to the end of the file) is one
 `bad_row`; the lines it ran into are read again, each on its own.
@@ -35,6 +36,7 @@ import decimal
 import gzip
 import io
 import json
+import math
 import re
 import zlib
 from collections import Counter
@@ -353,6 +355,7 @@ def _jsonl_rows(label: str, stream: BinaryIO, options: ListOptions, base: str = 
             yield ListRow(f"{label}#{n}", error="row_too_long", detail=f"{text.size} bytes > {_MAX_LINE}",
                           encoding=encoding)
             continue
+        text = text.removeprefix("\ufeff")  # the BOM of a file joined on (`cat a.jsonl b.jsonl`): json refuses it
         if not text.strip():
             continue
         n += 1
@@ -420,12 +423,20 @@ class _TrackingLines:
 
 
 def _header(names: list[str]) -> list[str]:
-    """Column names with later repeats renamed `name.1`, `name.2`, ... (as pandas reads them)."""
+    """Column names with later repeats renamed `name.1`, `name.2`, ... (as pandas reads them),
+    skipping a name the header already has: `tag,tag,tag.1` gave two `tag.1`, one value lost."""
+    taken = set(names)
+    used: set[str] = set()
     seen: Counter[str] = Counter()
     out = []
     for name in names:
-        out.append(f"{name}.{seen[name]}" if seen[name] else name)
-        seen[name] += 1
+        new = name
+        while new in used or (new != name and new in taken):
+            seen[name] += 1
+            new = f"{name}.{seen[name]}"
+        taken.add(new)
+        used.add(new)
+        out.append(new)
     return out
 
 
@@ -530,7 +541,9 @@ def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterato
     if twice:
         yield ListRow(f"{label}#0", error="duplicate_column", detail=f"column {twice[0]!r} appears {names.count(twice[0])} times")
         return
-    raw = [f.name for f in parquet.schema_arrow if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    header = _header(names)  # other columns named twice keep both values, as in a CSV header
+    raw = [header[i] for i, f in enumerate(parquet.schema_arrow)
+           if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     decoder = _LineDecoder(options.encoding)
 
     def batches() -> Iterator[list[dict] | _BrokenGroup]:
@@ -539,7 +552,7 @@ def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterato
             try:
                 for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, row_groups=[group]):
                     done += batch.num_rows
-                    yield batch.to_pylist()
+                    yield batch.rename_columns(header).to_pylist()
             except (OSError, ValueError, pa.ArrowException) as err:
                 unread = max(0, parquet.metadata.row_group(group).num_rows - done)
                 yield _BrokenGroup(group, unread, f"{type(err).__name__}: {err}"[:200])
@@ -567,7 +580,11 @@ def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterato
 
 
 def _plain(value):
-    """A JSON-safe form of a cell (timestamps, decimals, bytes, nested values)."""
+    """A JSON-safe form of a cell (timestamps, decimals, bytes, nested values). NaN (pandas' missing
+    value) is None and an infinity its JSON-ish name as a string: json.dumps wrote them as the bare
+    tokens `NaN`/`Infinity`, which no strict JSON reader accepts, into every sample's `json`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (datetime.date, datetime.datetime, datetime.time, decimal.Decimal)):

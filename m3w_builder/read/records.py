@@ -14,7 +14,10 @@ A record whose Content-Length lies (its body cut short or run into the next reco
 image, a video or a PDF is `not_html`. A chunked payload whose framing breaks is
 `bad_chunked_encoding` and one that ends before its last chunk `truncated_record` (warcio reads
 on as if unchunked: chunk sizes became page text); the first segment of a segmented record
-(WARC 1.1 `continuation`s) is `segmented_record`. A line is taken for an ARC header only when
+(WARC 1.1 `continuation`s) is `segmented_record`. An HTTP response under a target URI that is no
+http(s) URL (`javascript:`, empty, garbage), which warcio leaves unparsed, is `bad_target_uri`, and
+one whose status is not three digits `bad_http_status` (the first were skipped unseen, the second
+kept as pages or counted under a reason made of all their digits). A line is taken for an ARC header only when
 its date and length are numbers (warcio takes any five words, so text became a record a line).
 """
 
@@ -105,6 +108,9 @@ _MAX_DICT = 16 << 20  # bytes of a zstd dictionary (wget-at's are ~100 KB), comp
 _WHOLE_FILE_GZIP = "non-chunked gzip"
 _HEAD = 4096
 _MAX_LINE = 4 << 20  # a WARC/ARC or HTTP header line longer than this is damage, not a header
+_STATUS_CODE = re.compile(r"[1-9][0-9][0-9]")  # int() took "abc" as no status, "2_00" as 200, 10^20 as http_10^18xx
+_HTTP_SCHEMES = ("http:", "https:")  # the URIs warcio parses an HTTP message for
+_HTTP_MESSAGE = re.compile(r"\s*application/http\b", re.IGNORECASE)
 
 
 def _reason(err: BaseException) -> str:
@@ -128,11 +134,15 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     status = None
     content_type = ""
     robots = tdm = ""
+    if rec.http_headers is None and not url.startswith(_HTTP_SCHEMES) \
+            and _HTTP_MESSAGE.match(rec.rec_headers.get_header("Content-Type") or ""):  # warcio's reason to skip it
+        return ReadIssue("bad_target_uri", source, url, detail=f"an HTTP {rec.rec_type} for {url[:200]!r}, "
+                         "no http(s) URL: its HTTP message was never parsed")
     if rec.http_headers is not None:
-        try:
-            status = int(rec.http_headers.get_statuscode() or 0) or None
-        except ValueError:
-            status = None
+        code = (rec.http_headers.get_statuscode() or "").strip()
+        if code and not _STATUS_CODE.fullmatch(code):
+            return ReadIssue("bad_http_status", source, url, detail=f"status line {rec.http_headers.statusline!r}"[:200])
+        status = int(code) if code else None
         content_type = rec.http_headers.get_header("Content-Type") or ""
         # every X-Robots-Tag header, one per line (an agent prefix binds only within its header)
         robots = "\n".join(value for name, value in rec.http_headers.headers if name.lower() == "x-robots-tag")
