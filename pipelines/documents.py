@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 from m3w_builder.document import Document, VideoNode
-from m3w_builder.drops import Drops, Rejected
-from m3w_builder.extract.dom import ExtractOptions, extract
+from m3w_builder.drops import Rejected
+from m3w_builder.extract.dom import ExtractOptions, MediaDrop, extract
 from m3w_builder.quality.filters import FilterOptions, filter_document
-from m3w_builder.quality.optout import apply_page_optout, header_directives, meta_directives
+from m3w_builder.quality.optout import (
+    apply_page_optout,
+    header_directives,
+    meta_directives,
+)
 from m3w_builder.read.records import WebRecord
-from pipelines.stages import Kept, LibraryStage
+from pipelines.stages import Dropped, Kept, LibraryStage
 
 
 class ExtractPage:
     """Stage function: parse and walk the DOM, honour page-level `noai`, drop videos if switched off.
 
-    Media nodes dropped on the way are sub-item drops (`extract_media/<reason>`)."""
+    Media elements dropped on the way are sub-item drops (`extract_media/<reason>`), each with its
+    rejects row (URL and what decided it), after the document."""
 
     def __init__(self, options: ExtractOptions, videos: bool = True) -> None:
         self.options = options
         self.videos = videos
 
-    def __call__(self, record: WebRecord) -> Kept:
+    def __call__(self, record: WebRecord) -> Iterator[Kept | Dropped]:
         result = extract(record.body, record.url, content_type=record.content_type,
                          fetch_time=record.fetch_time, source=record.source, options=self.options)
         directives = meta_directives(record.body) | header_directives(record.optout_headers)
         doc = apply_page_optout(result.document, directives)
-        drops = Drops(result.media_drops)
+        dropped = list(result.dropped_media)
+        over = result.media_drops.get("media_over_page_limit", 0)  # counted per element, one row
         if not self.videos:
-            videos = sum(1 for n in doc.nodes if isinstance(n, VideoNode))
+            videos = [n for n in doc.nodes if isinstance(n, VideoNode)]
             if videos:
-                drops["video_disabled"] += videos
+                dropped += [MediaDrop("video_disabled", n.src, "videos are switched off (--no_videos)") for n in videos]
                 doc = replace(doc, nodes=[n for n in doc.nodes if not isinstance(n, VideoNode)])
-        return Kept(doc, drops=drops)
+        yield Kept(doc, drops={"media_over_page_limit": over - 1} if over > 1 else {})
+        for media in dropped:
+            yield Dropped(media.reason, doc.doc_id, media.url, media.detail, part=True)
 
 
 class FilterDocument:
@@ -52,7 +61,7 @@ class FilterDocument:
 
 
 def extract_stage(options: ExtractOptions, videos: bool = True) -> LibraryStage:
-    return LibraryStage("extract", ExtractPage(options, videos), parts="extract_media",
+    return LibraryStage("extract", ExtractPage(options, videos), many=True, parts="extract_media",
                         ident=lambda r: (r.source, r.url))
 
 

@@ -90,9 +90,15 @@ def test_every_page_and_media_item_of_a_larger_generated_input_is_kept_or_writte
         assert stats[f"{stage}/kept"] + drops(stage) == stats[f"{before}/kept"], stage
     assert stats["assemble/kept"] > 100 and stats["media/kept"] > 500
     rows = pq.read_table(out / "rejects").to_pylist()
-    # (DOM nodes the extractor classes as logo/ad/teaser are counted `extract_media/*`, not written;
-    # windows cut short of images are counted `window/too_few_images`, not written)
-    for stage in [*chain, "media", "assemble_media", "window"]:
+    # (windows cut short of images are counted `window/too_few_images`, not written; the media
+    # elements past a page's limit are counted each, written once per page)
+    over_limit = stats.get("extract_media/media_over_page_limit", 0)
+    over_pages = sum(1 for r in rows if r["reason"] == "media_over_page_limit")
+    assert (over_limit == 0) == (over_pages == 0)
+    for stage in [*chain, "extract_media", "media", "assemble_media", "window"]:
         written = sum(1 for r in rows if r["stage"] == stage)
         counted = drops(stage) - (stats.get("window/too_few_images", 0) if stage == "window" else 0)
+        if stage == "extract_media":
+            counted -= over_limit - over_pages
         assert written == counted, stage
+    assert drops("extract_media") > 1000  # logos, teasers, images outside the content: each a row

@@ -117,3 +117,37 @@ def test_every_document_and_media_item_is_kept_or_counted_with_a_rejects_row(run
     media_rows = [r for r in rejects if r["stage"] == "media"]
     assert sorted(r["id"] for r in media_rows) == sorted(
         ["http://img.test/a%00b.jpg", "http://img.test/missing.jpg", "http://img.test/notes.jpg"])
+
+
+def test_every_media_element_the_extractor_drops_has_a_rejects_row(tmp_path):
+    """A logo in the header, an image far outside the article, a tracking pixel, a data: URI, a
+    source-less image and, with `--max_page_media 6`, the elements past the limit: each counted
+    `extract_media/<reason>` with a row naming its URL (where it has one) and what decided it; the
+    elements past the limit are one row for the page."""
+    article = "".join(f"<p>{_text(k)}</p>" for k in range(4))
+    page = ("<html><body><header><a href='/'><img src='/logo.png' width='120' height='40' alt='Site'></a></header>"
+            f"<article><h1>Title</h1>{article}<img src='/photo.jpg' width='800' height='600' alt='a photo'>"
+            "<img src='/pixel.gif' width='1' height='1'><img src='data:image/png;base64,AAAA'><img alt='none'>"
+            f"<p>{_text(99)}</p>" + "".join(f"<img src='/extra{i}.jpg' width='800' height='600'>" for i in range(5))
+            + "</article><footer><img src='/footer-badge.png' width='300' height='200'></footer></body></html>")
+    (tmp_path / "page.html").write_text(page)
+    (tmp_path / "urls.jsonl").write_text(json.dumps({"file": "page.html", "url": "http://site.test/post.html"}))
+    out = tmp_path / "out"
+    stats = run(["--input", str(tmp_path / "page.html"), "--url_map", str(tmp_path / "urls.jsonl"),
+                 "--output", str(out), "--no_http", "--no_report", "--max_page_media", "6", "--allow_empty",
+                 "--direct_num_workers=1"])["stats"]
+    counted = {k.split("/")[1]: v for k, v in stats.items() if k.startswith("extract_media/") and is_drop(k)}
+    rows = [r for r in _rejects(out) if r["stage"] == "extract_media"]
+    assert counted["image_tracking_pixel"] == counted["image_data_uri"] == counted["image_no_src"] == 1
+    assert counted["media_over_page_limit"] == 5 and counted["image_logo"] >= 1, counted
+    by_reason = {}
+    for row in rows:
+        by_reason.setdefault(row["reason"], []).append(row)
+    assert {reason: len(r) for reason, r in by_reason.items() if reason != "media_over_page_limit"} == \
+        {reason: n for reason, n in counted.items() if reason != "media_over_page_limit"}
+    assert [r["detail"] for r in by_reason["media_over_page_limit"]] == ["5 media elements past the first 6 of the page"]
+    assert {r["url"] for r in by_reason["image_logo"]} >= {"http://site.test/logo.png"}
+    assert by_reason["image_tracking_pixel"][0]["url"] == "http://site.test/pixel.gif"
+    assert by_reason["image_tracking_pixel"][0]["detail"] == "declared 1x1"
+    assert by_reason["image_data_uri"][0]["detail"].startswith("<img src='data:image/png")
+    assert len({r["id"] for r in rows}) == 1 and rows[0]["id"]  # the document's id

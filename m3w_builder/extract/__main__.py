@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     out = result.document.to_dict()
     out["encoding"] = result.encoding
     out["media_drops"] = dict(result.media_drops)
+    out["dropped_media"] = [drop._asdict() for drop in result.dropped_media]
     print(json.dumps(out, ensure_ascii=False, indent=1))
     print("\n--- images ---")
     for node in result.document.media:

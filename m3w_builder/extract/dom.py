@@ -17,14 +17,28 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lxml import etree
 
-from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode, make_doc_id
+from m3w_builder.document import (
+    Document,
+    ImageNode,
+    Node,
+    TextNode,
+    VideoNode,
+    make_doc_id,
+)
 from m3w_builder.drops import Drops, Rejected
 from m3w_builder.extract import boilerplate, content, images
 from m3w_builder.extract.charset import to_utf8
-from m3w_builder.extract.parse import check_attribute_floods, clean_and_scan, parse_html, parse_utf8, tag_count
+from m3w_builder.extract.parse import (
+    check_attribute_floods,
+    clean_and_scan,
+    parse_html,
+    parse_utf8,
+    tag_count,
+)
 from m3w_builder.extract.urls import base_url, resolve
 from m3w_builder.options import option
 
@@ -51,15 +65,28 @@ class ExtractOptions:
                                 "(too_many_tags; the real pages seen hold at most 25,000)")
 
 
+class MediaDrop(NamedTuple):
+    """A media element of the page that yields no node: why, its URL where it has one, and what
+    decided it (the rejects row of `extract_media/<reason>`)."""
+
+    reason: str
+    url: str
+    detail: str
+
+
 @dataclass
 class ExtractResult:
-    """The document plus counts of media nodes dropped during extraction, by reason."""
+    """The document plus the media elements dropped during extraction (`dropped_media`, in DOM
+    order) and their counts by reason (`media_drops`). Elements past `max_page_media` are counted,
+    and recorded once per page (one row naming how many): a page of 10^5 images is no 10^5 rows."""
 
     document: Document
     media_drops: Drops = field(default_factory=Drops)
     encoding: str = ""
+    dropped_media: list[MediaDrop] = field(default_factory=list)
 
 
+_DETAIL_SOURCE_CHARS = 200  # of a source that names no fetchable image, quoted in its rejects row
 _INT_RE = re.compile(r"\s*(\d{1,9})")
 # Of the kept text, the share in linked-thumbnail cards that makes the content a list of cards (`_Page.is_listing`).
 _LISTING_SHARE = 0.5
@@ -132,6 +159,11 @@ class _Page:
         self.asides: dict[int, etree._Element] = {}  # media index -> the nearest `<aside>` above the image
         self.seen = 0  # media elements met
         self.drops = Drops()
+        self.dropped: list[MediaDrop] = []
+
+    def drop(self, reason: str, url: str, detail: str) -> None:
+        self.drops[reason] += 1
+        self.dropped.append(MediaDrop(reason, url, detail))
 
     def image(self, el: etree._Element) -> tuple[ImageNode, str | None] | None:
         """The node of an `<img>` and its provisional class, or None (counted); keeps its card."""
@@ -139,12 +171,13 @@ class _Page:
         ancestors = list(el.iterancestors())
         src = images.image_source(el, self.base_url, self.page_url, ancestors)
         if src is None:
-            self.drops[images.missing_source_reason(el, self.base_url, ancestors)] += 1
+            self.drop(images.missing_source_reason(el, self.base_url, ancestors), "",
+                      f"<img src={(get('src') or '')[:_DETAIL_SOURCE_CHARS]!r}>")
             return None
         width, height = _int_attr(get("width")), _int_attr(get("height"))
         limit = self.options.max_tracking_pixel_side
         if width is not None and height is not None and width <= limit and height <= limit:
-            self.drops["image_tracking_pixel"] += 1
+            self.drop("image_tracking_pixel", src, f"declared {width}x{height}")
             return None
         caption = ""
         figure = images.nearest(ancestors, ("figure",))
@@ -166,7 +199,7 @@ class _Page:
         sources = [el.get("src")] + [s.get("src") for s in el.iter("source")]
         resolved = [u for u in (resolve(self.base_url, s) for s in sources) if u]
         if not resolved:
-            self.drops["video_no_src"] += 1
+            self.drop("video_no_src", "", f"<video src={(el.get('src') or '')[:_DETAIL_SOURCE_CHARS]!r}>")
             return None
         node = VideoNode(src=resolved[0], sources=resolved, poster=resolve(self.base_url, el.get("poster")) or "",
                          width=_int_attr(el.get("width")), height=_int_attr(el.get("height")),
@@ -240,7 +273,7 @@ class _Page:
                 if in_content or self.options.keep_all_images:
                     out.append(node)
                 else:
-                    self.drops["video_outside"] += 1
+                    self.drop("video_outside", node.src, f"outside the main content at {node.dom_path}")
                 continue
             node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner], listing,
                                                   self.asides.get(item.media) in sidebars)
@@ -252,8 +285,14 @@ class _Page:
             if node.image_class == images.CONTENT or self.options.keep_all_images:
                 out.append(node)
             else:
-                self.drops[f"image_{node.image_class}"] += 1
+                self.drop(f"image_{node.image_class}", node.src, f"{node.image_class} at {node.dom_path}")
         return out
+
+    def over_limit(self) -> list[MediaDrop]:
+        """One record for the media elements past `max_page_media`, if any."""
+        over = self.drops.get("media_over_page_limit", 0)
+        return [MediaDrop("media_over_page_limit", "", f"{over} media elements past the first "
+                          f"{self.options.max_page_media} of the page")] if over else []
 
 
 def extract(
@@ -339,4 +378,4 @@ def _extract_tree(
         doc_id=make_doc_id(url, nodes), url=url, nodes=nodes, fetch_time=fetch_time,
         source=source, language=language, title=title,
     )
-    return ExtractResult(document, page.drops, encoding)
+    return ExtractResult(document, page.drops, encoding, page.dropped + page.over_limit())
