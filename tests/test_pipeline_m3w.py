@@ -202,8 +202,9 @@ def test_every_shared_html_page_is_accounted_for(tmp_path):
     assert stats["extract/kept"] + _drops(stats, "extract") == len(files)
     assert stats["filter/kept"] + _drops(stats, "filter") == stats["extract/kept"]
     rejects = pq.read_table(out / "rejects").to_pylist()
-    quality_drops = sum(1 for r in rejects if r["stage"] not in ("read", "extract", "filter", "media_requests", "media",
-                                                                  "assemble", "assemble_media", "window"))
+    quality_drops = sum(1 for r in rejects if r["stage"] not in ("read", "extract", "extract_media", "filter",
+                                                                  "media_requests", "media", "assemble",
+                                                                  "assemble_media", "window"))
     assert quality_drops == sum(_drops(stats, s) for s in
                                 ("url_dedup", "near_dup", "image_set_dedup", "optout", "language", "paragraph_dedup"))
     capped = _drops(stats, "media_requests")
@@ -213,6 +214,10 @@ def test_every_shared_html_page_is_accounted_for(tmp_path):
     page_drops = sum(_drops(stats, s) for s in ("extract", "filter", "media_requests", "assemble"))
     assert sum(1 for r in rejects if r["stage"] in ("extract", "filter", "media_requests", "assemble")) == page_drops
     assert sum(1 for r in rejects if r["stage"] == "media") == _drops(stats, "media")
+    over_limit = stats.get("extract_media/media_over_page_limit", 0)  # one row per page
+    over_rows = sum(1 for r in rejects if r["reason"] == "media_over_page_limit")
+    assert sum(1 for r in rejects if r["stage"] == "extract_media") == _drops(stats, "extract_media") - over_limit + over_rows
+    assert _drops(stats, "extract_media") > 1000  # logos, teasers, images outside the content
     assert sum(1 for r in rejects if r["stage"] == "assemble_media") == _drops(stats, "assemble_media")
 
 
