@@ -204,11 +204,12 @@ def check_media_locations(mirror_dir: str | None, media_cache: str | None) -> No
 MAX_SIDE_FILE_BYTES = 1 << 30  # every worker holds a side file whole; past this it is no side file
 
 
-def read_named_file(flag: str, path: str) -> bytes:
+def read_named_file(flag: str, path: str, max_bytes: int = MAX_SIDE_FILE_BYTES) -> bytes:
     """The bytes of the file a flag names, or a one-line `UsageError`: a local FIFO or device is
-    refused before a byte is read (it would stall or flood the launcher), as is a missing file."""
+    refused before a byte is read (it would stall or flood the launcher), as is a missing file or
+    a local one over `max_bytes`."""
     try:
-        return read_local_file(path, MAX_SIDE_FILE_BYTES) if fs.is_local(path) else fs.read_bytes(path)
+        return read_local_file(path, max_bytes) if fs.is_local(path) else fs.read_bytes(path)
     except Rejected as rejected:
         raise UsageError(f"{flag}: {rejected.detail}") from None
     except OSError as error:
@@ -224,9 +225,11 @@ def check_side_files(url_map: str | None, blocklists: tuple[str, ...] = ()) -> N
         except ValueError as error:
             raise UsageError(f"--url_map {url_map}: {error}") from None
     for path in blocklists:
-        read_named_file("--blocklist", path)  # missing, FIFO, device: one line
+        problem = local_file_problem(path) if fs.is_local(path) else None  # by stat: a FIFO is never opened
+        if problem:
+            raise UsageError(f"--blocklist: {problem[1]}")
         try:
-            load_blocklist([path])
+            load_blocklist([path])  # read once, decompressed by suffix as the workers read it
         except (OSError, ValueError) as error:  # a bad line; a compressed file that does not decompress
             raise UsageError(f"--blocklist {path}: {_first_line(error)}") from None
 

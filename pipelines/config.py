@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field, replace
 
 from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
-from m3w_builder.drops import Rejected
 from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.fetch import FetchOptions
 from m3w_builder.media.images import ImageOptions
@@ -23,11 +22,10 @@ from m3w_builder.options import ArgumentParser, add_options, option, options_fro
 from m3w_builder.output.card import CardOptions
 from m3w_builder.quality.filters import FilterOptions
 from m3w_builder.read.commoncrawl import HTTPS_BASE
-from m3w_builder.read.local_files import read_local_file
 from m3w_builder.quality.options import QualityOptions
 from m3w_builder.samples.tokenizer import TrainOptions
 from m3w_builder.samples.windows import WindowOptions
-from pipelines import checks, fs
+from pipelines import checks
 
 DEFAULT_RUNNER = "FnApiRunner"
 DEFAULT_OUTPUT = "out/m3w"
@@ -127,14 +125,11 @@ MAX_CONFIG_BYTES = 1 << 20  # a job config is a few hundred bytes; a device or a
 
 
 def read_config_file(path: str) -> dict:
-    """The key/value pairs of a job config file (TOML, YAML or JSON, by suffix). Anything else is a
-    `ValueError` naming the file: a local FIFO or device (refused before a byte is read, so it cannot
-    stall or flood the launcher), a file over `MAX_CONFIG_BYTES`, bad syntax, or a top level that is
-    not a table of flag names."""
-    try:
-        data = read_local_file(path, MAX_CONFIG_BYTES) if fs.is_local(path) else fs.read_bytes(path)
-    except Rejected as rejected:
-        raise ValueError(f"--config: {rejected.detail}") from None
+    """The key/value pairs of a job config file (TOML, YAML or JSON, by suffix). Anything else is an
+    error naming the file: a local FIFO or device (refused before a byte is read, so it cannot stall
+    or flood the launcher) or a file over `MAX_CONFIG_BYTES` (`checks.read_named_file`'s
+    `UsageError`), bad syntax, or a top level that is not a table of flag names (`ValueError`)."""
+    data = checks.read_named_file("--config", path, MAX_CONFIG_BYTES)
     import yaml
 
     try:
@@ -181,7 +176,7 @@ def parse_job_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> t
     if first.config:
         try:
             parser.set_defaults(**config_defaults(parser, read_config_file(first.config)))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, checks.UsageError) as error:
             parser.error(str(error).splitlines()[0])
     args, extra = parser.parse_known_args(argv)
     unknown = unknown_beam_flags(extra)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -34,13 +35,14 @@ class ExtractPage:
         directives = meta_directives(record.body) | header_directives(record.optout_headers)
         doc = apply_page_optout(result.document, directives)
         dropped = list(result.dropped_media)
-        over = result.media_drops.get("media_over_page_limit", 0)  # counted per element, one row
+        # counts no row stands for (the elements past `max_page_media` are one row for the page)
+        unwritten = result.media_drops - Counter(media.reason for media in dropped)
         if not self.videos:
             videos = [n for n in doc.nodes if isinstance(n, VideoNode)]
             if videos:
                 dropped += [MediaDrop("video_disabled", n.src, "videos are switched off (--no_videos)") for n in videos]
                 doc = replace(doc, nodes=[n for n in doc.nodes if not isinstance(n, VideoNode)])
-        yield Kept(doc, drops={"media_over_page_limit": over - 1} if over > 1 else {})
+        yield Kept(doc, drops=unwritten)
         for media in dropped:
             yield Dropped(media.reason, doc.doc_id, media.url, media.detail, part=True)
 

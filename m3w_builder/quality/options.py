@@ -37,7 +37,8 @@ class QualityOptions:
         if self.languages and not self.language_id:
             raise ValueError("--languages needs language identification (drop --no_language_id)")
         if self.languages:
-            unknown = [lang for lang in self.language_list if lang not in known_languages()]
+            known = known_languages()
+            unknown = [lang for lang in self.language_list if lang not in known]
             if unknown:
                 raise ValueError(f"--languages {','.join(unknown)}: not a language code the identifier returns "
                                  "(py3langid's lower-case ISO 639-1 codes, e.g. en,de,fr)")
