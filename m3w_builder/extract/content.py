@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -434,7 +434,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
         for index in sorted(comment_headings):  # in page order: each scan stops at the next (kept) heading
             budget -= _drop_comment_section(blocks, items, kept, index, budget)
         if budget < boilerplate.MAX_SHARE["comments"] * text:
-            _drop_orphaned_headings(blocks, items, kept, pictures)  # a heading over the dropped comments is orphaned now
+            _drop_orphaned_headings(blocks, items, kept, pictures)  # a heading over the dropped comments: orphaned
     return kept
 
 
@@ -889,49 +889,43 @@ def _drop_card_lists(blocks: list[Block], items: list[Item], kept: list[bool], t
 
 
 def _plain_list_entries(blocks: list[Block], items: list[Item], kept: list[bool]) -> frozenset[int]:
-    """The kept `<li>` blocks of lists whose entries are mostly plain text (at least
-    `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE` of their paragraphs no link paragraph): an
+    """The kept `<li>` blocks of lists whose entries are mostly plain text (`_mostly_plain`): an
     entry there whose words are mostly a link ("1 split <a>chicken breast</a>" among a recipe's
     ingredients, a cited source among bullet points) is part of the list, not navigation; a menu's
-    entries are all links. With them the table cells of `_data_table_cells`, found in the same pass."""
-    plain: dict[int, int] = {}
-    linked: dict[int, int] = {}
+    entries are all links. With them, found in the same pass, the one-paragraph table cells that
+    are mostly a link in tables whose one-paragraph cells are mostly plain text: a linked cell is a
+    value of the table there (a film's title in a list of films, linking to its article); a menu
+    laid out in a table holds many links in a cell, and a navbox's cells are all links."""
+    entries: list[tuple[int, Item]] = []  # (its list, paragraph) of each kept `<li>`'s paragraphs
     cells: dict[int, Item | None] = {}  # cell -> its one paragraph, or None: two or more
     for item in items:
         owner = item.owner
         if item.media < 0 and kept[owner]:
             tag = blocks[owner].element.tag
             if tag == "li":
-                counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
-                counts[blocks[owner].parent] = counts.get(blocks[owner].parent, 0) + 1
+                entries.append((blocks[owner].parent, item))
             elif tag in _CELL_TAGS:
                 cells[owner] = None if owner in cells else item
-    values = _data_table_cells(blocks, cells) if cells else frozenset()
-    if not linked:
-        return values
-    lists = {parent for parent, count in linked.items() if plain.get(parent, 0) >= _MIN_PLAIN_ENTRIES
-             and plain[parent] >= _PLAIN_LIST_SHARE * (plain[parent] + count)}
-    return values | frozenset(index for parent in lists for index in children(blocks, parent)
-                              if blocks[index].element.tag == "li")
+    lists = _mostly_plain(entries)
+    one_paragraph = [(cell, item) for cell, item in cells.items() if item is not None]
+    tables = _mostly_plain((blocks[cell].parent, item) for cell, item in one_paragraph)
+    list_entries = (index for parent in lists for index in children(blocks, parent)
+                    if blocks[index].element.tag == "li")
+    table_values = (cell for cell, item in one_paragraph
+                    if item.link_share >= _MAX_LINK_PARAGRAPH and blocks[cell].parent in tables)
+    return frozenset((*list_entries, *table_values))
 
 
-def _data_table_cells(blocks: list[Block], cells: dict[int, Item | None]) -> frozenset[int]:
-    """The cells of one paragraph (`cells`: each kept `<td>`/`<th>` block's one paragraph, or None)
-    that are mostly a link, in tables whose one-paragraph cells are mostly plain text (at least
-    `_MIN_PLAIN_ENTRIES` of them, and `_PLAIN_LIST_SHARE`): there a linked cell is a value of the
-    table (a film's title in a list of films, linking to its article), as a linked ingredient is
-    an entry of its list; a menu laid out in a table holds many links in a cell, and a navbox's
-    cells are all links."""
+def _mostly_plain(entries: Iterable[tuple[int, Item]]) -> set[int]:
+    """The groups (a list, a table) of `entries` (group, paragraph) with a link paragraph among at
+    least `_MIN_PLAIN_ENTRIES` plain ones that are `_PLAIN_LIST_SHARE` of the group's paragraphs."""
     plain: dict[int, int] = {}
     linked: dict[int, int] = {}
-    for cell, item in cells.items():
-        if item is not None:
-            counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
-            counts[blocks[cell].parent] = counts.get(blocks[cell].parent, 0) + 1
-    tables = {table for table, count in linked.items() if plain.get(table, 0) >= _MIN_PLAIN_ENTRIES
-              and plain[table] >= _PLAIN_LIST_SHARE * (plain[table] + count)}
-    return frozenset(cell for cell, item in cells.items() if item is not None
-                     and item.link_share >= _MAX_LINK_PARAGRAPH and blocks[cell].parent in tables)
+    for group, item in entries:
+        counts = linked if item.link_share >= _MAX_LINK_PARAGRAPH else plain
+        counts[group] = counts.get(group, 0) + 1
+    return {group for group, count in linked.items() if plain.get(group, 0) >= _MIN_PLAIN_ENTRIES
+            and plain[group] >= _PLAIN_LIST_SHARE * (plain[group] + count)}
 
 
 def _link_heavy_blocks(blocks: list[Block], kept: list[bool], top: int,

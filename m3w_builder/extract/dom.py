@@ -21,24 +21,11 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from m3w_builder.document import (
-    Document,
-    ImageNode,
-    Node,
-    TextNode,
-    VideoNode,
-    make_doc_id,
-)
+from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode, make_doc_id
 from m3w_builder.drops import Drops, Rejected
 from m3w_builder.extract import boilerplate, content, images
 from m3w_builder.extract.charset import to_utf8
-from m3w_builder.extract.parse import (
-    check_attribute_floods,
-    clean_and_scan,
-    parse_html,
-    parse_utf8,
-    tag_count,
-)
+from m3w_builder.extract.parse import check_attribute_floods, clean_and_scan, parse_html, parse_utf8, tag_count
 from m3w_builder.extract.urls import base_url, resolve
 from m3w_builder.options import option
 

@@ -310,9 +310,9 @@ def open_self_closed_scripts(data: bytes, marks: np.ndarray | None = None) -> by
 
 def parse_utf8(data: bytes, deadline: float = float("inf"), time_limit_s: float = 0.0,
                marks: np.ndarray | None = None) -> etree._Element | None:
-    """Parse clean UTF-8 HTML bytes; None when nothing parses or no element does. Raises `Rejected` for a page past a
-    parser limit (`too_deep`) or one whose parse runs past `deadline` (`timeout`). `marks`: the
-    page's `markup`, when the caller has it."""
+    """Parse clean UTF-8 HTML bytes; None when nothing parses or no element does. Raises `Rejected`
+    for a page past a parser limit (`too_deep`) or one whose parse runs past `deadline` (`timeout`).
+    `marks`: the page's `markup`, when the caller has it."""
     data = open_self_closed_scripts(data, marks)
     if len(data) <= _FEED_CHUNK:
         parser = _PARSER
