@@ -1,0 +1,64 @@
+"""Image classes the extractor gives on inline pages and on the real pages of ../shared/data/html:
+which names make a logo, icon or avatar, which make a promotion, and which words only look so."""
+
+from __future__ import annotations
+
+from m3w_builder.document import ImageNode
+from m3w_builder.extract import ExtractOptions, extract
+from tests.conftest import shared_path
+
+URL = "https://news.test/2024/story.html"
+ALL = ExtractOptions(keep_all_images=True)
+
+
+def _article(images: str) -> str:
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(8))
+    return f"<html><body><article class='post'>{story}<p>The pictures of the story, one by one.</p>{images}" \
+           f"</article></body></html>"
+
+
+def _classes(html: str) -> dict[str, str]:
+    """Each image's file name and class, every image kept."""
+    return {n.src.rsplit("/", 1)[-1]: n.image_class for n in extract(html.encode(), URL, options=ALL).document.media}
+
+
+def _media(dataset: str, page: str, url: str) -> list[ImageNode]:
+    data = shared_path("html", dataset, page).read_bytes()
+    return [n for n in extract(data, url, options=ALL).document.media if isinstance(n, ImageNode)]
+
+
+def test_logo_words_inside_other_words_name_no_logo():
+    # `icon` in silicon, `rating` in decorating, a lazy loader's state class, Angular's `ng-star-inserted`
+    # on every element it inserts: pictures all.
+    pictures = ("<img src='/up/silicon-valley-campus.jpg'><img src='/up/decorating-the-cake.jpg'>"
+                "<img src='/up/accelerating-science.svg'><img src='/up/justices.jpg' class='image__img--loading'>"
+                "<img src='/up/court.jpg' class='ImageLoader is-loading'><img src='/up/placki.png' class='ng-star-inserted'>"
+                "<img src='/up/pizza-star-tavern.jpg'>")
+    # Still logos: an icon's class, a rating widget, a spinner's file, rating stars, one-letter spacer GIFs.
+    logos = ("<img src='/up/search.png' class='nav-icon'><img src='/up/s1.png' class='star-rating'>"
+             "<img src='/up/snake-loader.gif'><img src='/up/star-half.png'><img src='/up/stars_on.gif'>"
+             "<img src='/up/t.gif'><img src='/flaggen/.gif'>")
+    classes = _classes(_article(pictures + logos))
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["silicon-valley-campus.jpg", "decorating-the-cake.jpg", "accelerating-science.svg", "justices.jpg",
+         "court.jpg", "placki.png", "pizza-star-tavern.jpg"]
+    assert {kind for name, kind in classes.items() if name not in
+            ("silicon-valley-campus.jpg", "decorating-the-cake.jpg", "accelerating-science.svg", "justices.jpg",
+             "court.jpg", "placki.png", "pizza-star-tavern.jpg")} == {"logo"}
+    assert len(classes) == 14
+
+
+def test_real_pages_keep_pictures_whose_names_only_look_like_logos():
+    # readability keeps the Silicon Valley picture of nytimes-5; CNN marks its pictures `--loading` until
+    # a script runs; a recipe's step collage is named `decorating-...`.
+    times = _media("mozilla-readability", "nytimes-5.html", "http://fakehost/test/page.html")
+    assert {n.image_class for n in times if "siliconvalley1-videoLarge" in n.src} == {"content"}
+    cnn = _media("newspaper4k", "cnn_002.html", "https://example.test/cnn_002.html")
+    assert {n.image_class for n in cnn if "09-trump-court-civil-fraud" in n.src and "w_850" in n.src} == {"content"}
+    assert "logo" not in {n.image_class for n in cnn if "/stellar/prod/" in n.src}
+    blog = _media("recipe-scrapers", "blogghetti.com__blogghetti_1.html", "https://blogghetti.com/recipe")
+    assert {n.image_class for n in blog if "decorating-the-bug-body" in n.src} == {"content"}
+    polish = _media("recipe-scrapers", "przepisy.pl__przepisy.html", "https://przepisy.pl/przepis")
+    photos = [n for n in polish if "/prod/uploads/15880" in n.src]  # the readers' photos of the dish
+    assert len(photos) == 7 and "logo" not in {n.image_class for n in photos}
