@@ -62,3 +62,42 @@ def test_real_pages_keep_pictures_whose_names_only_look_like_logos():
     polish = _media("recipe-scrapers", "przepisy.pl__przepisy.html", "https://przepisy.pl/przepis")
     photos = [n for n in polish if "/prod/uploads/15880" in n.src]  # the readers' photos of the dish
     assert len(photos) == 7 and "logo" not in {n.image_class for n in photos}
+
+
+def test_banners_icon_files_printers_shared_chrome_and_author_avatars_are_not_content():
+    promos = ("<a href='https://shop.test/book'><img src='/up/cookbook-banner-5.png' width='780' height='360'></a>"
+              "<img src='/cms/SEO-Recipe-Banner-Square-300x250.gif' width='300' height='250'>")
+    icons = ("<img src='/images/ico_chef_sm.png'><img src='/img/ico-twitter.png'><img src='/Images/printer.png'>"
+             "<img src='/images/common/brand_dot.gif'><img src='/im_e/areatemplate/images/login_top.gif'>")
+    avatars = ("<img src='/up/author-1x1-1.jpg'><img src='/up/k.jpg' class='byline__author'>"
+               "<img src='/up/p.jpg?width=96&height=96' alt='Profilbild von pommesherz'>")
+    pictures = ("<img src='/files/field_banner_image/lead-hero.jpg'><img src='/up/mexico-city.jpg'>"
+                "<img src='/common/uploads/2024/market.jpg'><img src='/up/authorized-dealer.jpg'>"
+                "<img src='/graphics/author/addison-425.jpg' alt='Photograph of the author.'>")
+    classes = _classes(_article(promos + icons + avatars + pictures))
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead-hero.jpg", "mexico-city.jpg", "market.jpg", "authorized-dealer.jpg", "addison-425.jpg"]
+    assert classes["cookbook-banner-5.png"] == classes["SEO-Recipe-Banner-Square-300x250.gif"] == "ad"
+    assert {classes[name] for name in ("ico_chef_sm.png", "ico-twitter.png", "printer.png", "brand_dot.gif",
+                                       "login_top.gif", "author-1x1-1.jpg", "k.jpg", "p.jpg?width=96&height=96")} \
+        == {"logo"}
+
+
+def test_real_pages_keep_no_banners_icon_files_shared_chrome_or_author_avatars():
+    fresh = _media("recipe-scrapers", "hellofresh.com__hellofresh.html", "https://hellofresh.com/recipe")
+    banners = [n for n in fresh if "Recipe-Banner" in n.src]  # 970x90, 728x90, 320x50 and the 300x250 square
+    assert len(banners) == 4 and {n.image_class for n in banners} == {"ad"}
+    preppy = _media("recipe-scrapers", "preppykitchen.com__preppykitchen_1.html", "https://preppykitchen.com/r")
+    assert {n.image_class for n in preppy if "cookbook-banner" in n.src} == {"ad"}
+    nih = _media("recipe-scrapers", "healthyeating.nhlbi.nih.gov__nihhealthyeating_3.html", "https://nih.test/r")
+    assert {n.image_class for n in nih if n.src.endswith(("printer.png", "ico_chef_sm.png"))} == {"logo"}
+    assert any(n.image_class == "content" and "Fruit_Skewers" in n.src for n in nih)
+    chrome = _media("warc-extracted", "warcfile__013.html", "http://www.jxtdw.com/")
+    assert len([n for n in chrome if "/areatemplate/" in n.src]) >= 20
+    assert "content" not in {n.image_class for n in chrome if "/areatemplate/" in n.src}
+    shop = _media("warc-extracted", "clueweb-quirk__011.html", "http://www.uraharajuku.st/")
+    assert "content" not in {n.image_class for n in shop if "/images/common/" in n.src}
+    cozy = _media("recipe-scrapers", "acozykitchen.com__acozykitchen_1.html", "https://acozykitchen.com/r")
+    assert {n.image_class for n in cozy if "author-1x1" in n.src} == {"logo"}
+    rice = _media("recipe-scrapers", "reishunger.de__reishunger_1.html", "https://reishunger.de/r")
+    assert {n.image_class for n in rice if n.alt.startswith("Profilbild")} == {"logo"}

@@ -254,7 +254,7 @@ def test_real_recipe_page_banner_slots_are_not_content_images():
     page = shared_path("html", "recipe-scrapers", "hellofresh.com__hellofresh.html").read_bytes()
     media = extract(page, "https://hellofresh.com/recipe", options=ExtractOptions(keep_all_images=True)).document.media
     banners = [n for n in media if "Recipe-Banner" in n.src and (n.height or 999) < 100]  # 970x90, 728x90, 320x50
-    assert len(banners) == 3 and {n.image_class for n in banners} == {"logo"}
+    assert len(banners) == 3 and {n.image_class for n in banners} == {"ad"}  # named banners: promotions
 
 
 def test_self_closed_script_code_is_no_page_text():

@@ -6,8 +6,9 @@ links too: related/recommended article cards; or any linked image whose URL asks
 size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
 teaser; or a social network's post hot-linked by a feed widget), `logo` (logos, icons, avatars,
 emoji, spacers, buttons and banner strips: small or strip-shaped size, declared in the markup or
-else asked for in the URL, or named so; stand-ins for a missing picture; controls, app-store
-badges and the site's theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on
+else asked for in the URL, or named so, a byline's author avatar; stand-ins for a missing picture;
+controls, app-store badges, the site's theme files and the files of its shared `common` folder),
+`ad` (ad and tracker hosts and slots, and files named banners: promotions), `outside` (elsewhere on
 the page than the main content, or in a sidebar `<aside>` the selection kept: one that does not
 hold the article's core), `copy` (a content image whose picture the page showed already, see
 `copy_key`, or a small-screen variant of one, or a preview: a thumbnail's file stretched to a
@@ -38,17 +39,27 @@ _LAZY_ATTRS = frozenset(LAZY_SRC_ATTRS + LAZY_SRCSET_ATTRS)
 # case-insensitive regex alternation per image).
 _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley", "badge", "favicon",
                "gravatar", "spinner", "placeholder", "spacer", "blank.", "pixel", "button", "rating", "flag-",
-               "author-photo", "authorphoto", "author-image", "profile-photo", "profile-image", "profile-pic",
-               "headshot", "btn")
-# Logo words that longer words carry: each counts only where this finds it (`silicon-valley.jpg`,
-# `decorating-the-cake.jpg` are pictures). Tested only once the word is in, so most images pay nothing.
-_BOUNDED_LOGO_WORDS = {"icon": re.compile(r"(?<!sil)(?<!lex)icon"), "rating": re.compile(r"(?<![a-z])ratings?(?![a-z])")}
+               "author", "authorphoto", "profile-photo", "profile-image", "profile-pic", "profile photo",
+               "profile image", "profile pic", "profilbild", "photo de profil", "foto de perfil", "headshot", "btn")
+# Logo words that longer words carry: each counts only where its pattern finds it (`silicon-valley.jpg`,
+# `decorating-the-cake.jpg`, `authorized-dealer.jpg`, `authors-at-the-fair.jpg` are pictures), and, where
+# the flag says so, only in the class, id or file name: `author-1x1.jpg` or a `byline__author` class is a
+# byline's avatar, an alt "Photograph of the author" on an about page the page's picture. Tested only once
+# the word is in, so most images pay nothing.
+_BOUNDED_LOGO_WORDS = {"icon": (re.compile(r"(?<!sil)(?<!lex)icon"), True),
+                       "rating": (re.compile(r"(?<![a-z])ratings?(?![a-z])"), True),
+                       "author": (re.compile(r"(?<![a-z])author(?![a-z])"), False)}
 # Logo words of a file name only: a spinner's file (`snake-loader.gif`); on a class they name a lazy
 # loader's state (`image--loading`, `ImageLoader`) on the picture itself.
 _LOGO_FILE_WORDS = ("loader", "loading")
+_ICON_PREFIXES = ("ico_", "ico-")  # a file named as an icon (`ico_chef_sm.png`, `ico-24-selector-DE.png`)
 _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice", "adnxs", "amazon-adsystem",
              "taboola", "outbrain", "criteo", "scorecardresearch", "quantserve", "/ads/", "/adserver", "/adx/",
              "/banners/", "advert", "sponsor", "tracking", "beacon", "analytics", "facebook.com/tr")
+# A file named a banner is a promotion: the site's own (a cookbook, a plan, an app: `cookbook-banner-5.png`,
+# `SEO-GB-Recipe-Banner-Square-300x250.gif`) or a partner's (`banner_syo06.gif`); a folder so named
+# (Drupal's `field_banner_image/`) may hold the article's lead picture.
+_PROMO_WORD = "banner"
 # An ad server's host: `ad.` or `ads2.` before a domain (`ad.gmw.cn`; the newspaper `ad.nl` is no server).
 _AD_HOST_RE = re.compile(r"//ads?\d*\.[^/.]+\.")
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
@@ -78,7 +89,7 @@ _BUTTON_SUFFIX = (r"(?:[-_](?:icon|logo|button|btn\d?|share|white|black|grey|gra
                   r"small|large|up|down|left|right|on|off|hover|active|full|empty|half|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?")
 _SOCIAL_RE = re.compile(r"(?:facebook|fb|twitter|x-twitter|pinterest|pin-it|pinit|whatsapp|linkedin|instagram|"
                         r"youtube|tiktok|reddit|tumblr|telegram|mastodon|threads|bluesky|vk|weibo|wechat|"
-                        r"email|e-mail|mail|rss|feed|print|share|comment|comments)"
+                        r"email|e-mail|mail|rss|feed|print|printer|share|comment|comments)"
                         + _BUTTON_SUFFIX + r"\.(?:gif|png|jpe?g|webp|svg|avif)")
 # A control drawn as a file (`chevron.svg`, `basket_up.gif`, `search_btn2.gif`, a rating's `star-half.png`), optionally behind a
 # site builder's content hash (`60908306c5938d99543d2b58_close.svg`): a graphics format only, as a
@@ -89,10 +100,13 @@ _CONTROL_RE = re.compile(r"(?:[0-9a-f]{16,}_)?(?:close|search|download|menu|hamb
 _CONTROL_FORMATS = (".gif", ".png", ".svg")  # tested first: most content is JPEG, and `endswith` is ~10x cheaper
 # Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
 # `/profile_images/`), or a site's own look: its theme, template, skin or style sheet files
-# (`/wp-content/themes/x/images/`, `/templets/default/`, `/css/images/`); an article's pictures are
-# uploads, not part of the theme.
+# (`/wp-content/themes/x/images/`, `/templets/default/`, `/areatemplate/images/`, `/css/images/`); an
+# article's pictures are uploads, not part of the theme.
 _LOGO_FOLDER_RE = re.compile(r"/(?:avatars?|profile_images|icons?|emojis?|smilies|smileys|emoticons|flags|badges|"
-                             r"logos?|sprites|themes?|templates?|templets|skins?|css|_?ui)/")
+                             r"logos?|sprites|themes?|[a-z]*templates?|templets|skins?|css|_?ui)/")
+# The folder a file sits in itself named `common`: the pieces every page of a site shares
+# (`/images/common/brand_dot.gif`, `/660x660/common/PDF-MOINS-2E-square.png`), none an article's.
+_COMMON_FOLDER_RE = re.compile(r"/common/[^/?#]*(?:[?#]|$)")
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
 # (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
@@ -392,13 +406,13 @@ def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -
     return False
 
 
-def _logo_named(marks: str) -> bool:
-    """Whether the lower-cased class, id, file name and short alt of an image hold a logo word
-    (`_LOGO_WORDS`, `_BOUNDED_LOGO_WORDS`)."""
+def _logo_named(marks: str, alt_at: int) -> bool:
+    """Whether the lower-cased class, id, file name and short alt of an image (the alt from `alt_at`)
+    hold a logo word (`_LOGO_WORDS`, `_BOUNDED_LOGO_WORDS`)."""
     for word in _LOGO_WORDS:
         if word in marks:
             bounded = _BOUNDED_LOGO_WORDS.get(word)
-            if bounded is None or bounded.search(marks):
+            if bounded is None or bounded[0].search(marks, 0, len(marks) if bounded[1] else alt_at):
                 return True
     return False
 
@@ -432,19 +446,23 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     elif url_width and url_width <= _THUMB_SIDE and width >= _PREVIEW_RATIO * url_width:
         return COPY, None
     file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
+    if _PROMO_WORD in file_name:
+        return AD, None
     named = _THUMB_NAME_RE.search(file_name) if "thumb" in file_name or "tease" in file_name else None
     thumbnail = thumbnail or named is not None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
     marks = f"{names} {file_name} {alt if len(alt) < _SHORT_ALT else ''}".lower()
+    alt_at = len(names) + len(file_name) + 2
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
-            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _logo_named(marks) \
+            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _logo_named(marks, alt_at) \
             or _has_any(file_name, _LOGO_FILE_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
             or ("no" in file_name and _MISSING_RE.search(file_name)) \
             or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
-            or _LOGO_FOLDER_RE.search(lowered):
+            or file_name.startswith(_ICON_PREFIXES) or _LOGO_FOLDER_RE.search(lowered) \
+            or ("/common/" in lowered and _COMMON_FOLDER_RE.search(lowered, 0, len(src))):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is not None and ancestor.tag == "nav":
