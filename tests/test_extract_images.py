@@ -101,3 +101,28 @@ def test_real_pages_keep_no_banners_icon_files_shared_chrome_or_author_avatars()
     assert {n.image_class for n in cozy if "author-1x1" in n.src} == {"logo"}
     rice = _media("recipe-scrapers", "reishunger.de__reishunger_1.html", "https://reishunger.de/r")
     assert {n.image_class for n in rice if n.alt.startswith("Profilbild")} == {"logo"}
+
+
+def test_an_image_whose_only_source_is_an_unknown_lazy_attribute_keeps_it():
+    blank = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
+    images = (f"<img src='{blank}' nitro-lazy-src='/up/tuna-rub.jpg'>"
+              "<img data-splide-lazy='/files/styles/large/ovenschotel.JPG_16.jpg?itok=M8vu'>"
+              f"<img src='{blank}' data-img-url='/up/pancakes-scaled.jpg?resize=800%2C600'>"
+              "<img data-source-standard='/up/race-300x200.jpg'>"
+              "<img nitro-lazy-srcset='/up/ribs-360.jpg 360w, /up/ribs-1200.jpg 1200w'>"
+              # named as a source but holding a page, a caption or nothing fetchable: no image
+              "<img data-pin-url='https://news.test/2024/story.html' alt='photo.jpg' data-lazy-caption='a b.jpg'>")
+    result = extract(_article(images).encode(), URL, options=ALL)
+    assert [n.src.rsplit("/", 1)[-1] for n in result.document.media] == \
+        ["tuna-rub.jpg", "ovenschotel.JPG_16.jpg?itok=M8vu", "pancakes-scaled.jpg?resize=800%2C600",
+         "race-300x200.jpg", "ribs-1200.jpg"]
+    assert {n.image_class for n in result.document.media} == {"content"}
+    assert result.media_drops["image_no_src"] == 1
+
+
+def test_real_page_lazy_loaded_by_an_unlisted_loader_keeps_its_pictures():
+    # NitroPack's `nitro-lazy-src` behind a `data:` blank: the recipe's pictures were all lost.
+    spice = _media("recipe-scrapers", "thespicetrain.com__thespicetrain_1.html", "https://thespicetrain.com/r")
+    content = [n.src for n in spice if n.image_class == "content"]
+    assert any("ahi-tuna-rub-252.jpg" in src for src in content)
+    assert any("tuna-steak-seasonings-252.jpg" in src for src in content)

@@ -35,6 +35,10 @@ LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "da
                   "data-echo", "data-img-src", "data-image", "data-srcset-fallback")
 LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "data-original-set")
 _LAZY_ATTRS = frozenset(LAZY_SRC_ATTRS + LAZY_SRCSET_ATTRS)
+_READ_ATTRS = _LAZY_ATTRS | {"src", "srcset"}
+# The name of any other attribute that may hold the picture: a lazy loader the list above does not know
+# (NitroPack's `nitro-lazy-src`, Splide's `data-splide-lazy`, `data-img-url`, Salon's `data-source-standard`).
+_SOURCE_NAME_RE = re.compile(r"src|lazy|source|original|img-url|image-url")
 # Substrings of the lower-cased class, id, file name and alt (`in` tests: far cheaper than one
 # case-insensitive regex alternation per image).
 _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley", "badge", "favicon",
@@ -211,6 +215,20 @@ def candidate_sources(el: etree._Element, ancestors: list[etree._Element]) -> It
     if picture is not None:
         for source in picture.iter("source"):
             yield best_srcset(source.get("srcset")) or source.get("src")
+    yield from _other_sources(el)
+
+
+def _other_sources(el: etree._Element) -> Iterator[str | None]:
+    """The values of the image's other attributes named as sources (`_SOURCE_NAME_RE`) that hold one
+    image URL (or a `srcset`), in markup order: read last, so only an image whose known sources give
+    nothing (no `src`, or a lazy loader's `data:` blank) reaches them."""
+    for name, value in el.items():
+        if name in _READ_ATTRS or not _SOURCE_NAME_RE.search(name):
+            continue
+        if name.endswith("srcset"):
+            yield best_srcset(value)
+        elif " " not in value.strip() and _IMAGE_FILE_RE.search(value):
+            yield value
 
 
 def _placeholder(el: etree._Element) -> bool:
