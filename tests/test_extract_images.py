@@ -126,3 +126,14 @@ def test_real_page_lazy_loaded_by_an_unlisted_loader_keeps_its_pictures():
     content = [n.src for n in spice if n.image_class == "content"]
     assert any("ahi-tuna-rub-252.jpg" in src for src in content)
     assert any("tuna-steak-seasonings-252.jpg" in src for src in content)
+
+
+def test_newsletter_sign_up_pictures_are_promotions():
+    images = ("<img src='/up/newsletter_recipe.jpg' width='500' height='277'><img src='/img/subscribe.png'>"
+              "<img src='/up/newsletter-signup-bg.jpg'><img src='/up/letters-from-home.jpg'>")
+    classes = _classes(_article(images))
+    assert classes == {"newsletter_recipe.jpg": "ad", "subscribe.png": "ad", "newsletter-signup-bg.jpg": "ad",
+                       "letters-from-home.jpg": "content"}
+    pasta = _media("recipe-scrapers", "pastificiosorrentino.com__pastificiosorrentino.html", "https://ps.test/r")
+    assert {n.image_class for n in pasta if "newsletter" in n.src} == {"ad"}
+    assert sum(n.image_class == "content" for n in pasta) >= 6

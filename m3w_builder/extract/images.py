@@ -60,10 +60,11 @@ _ICON_PREFIXES = ("ico_", "ico-")  # a file named as an icon (`ico_chef_sm.png`,
 _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice", "adnxs", "amazon-adsystem",
              "taboola", "outbrain", "criteo", "scorecardresearch", "quantserve", "/ads/", "/adserver", "/adx/",
              "/banners/", "advert", "sponsor", "tracking", "beacon", "analytics", "facebook.com/tr")
-# A file named a banner is a promotion: the site's own (a cookbook, a plan, an app: `cookbook-banner-5.png`,
-# `SEO-GB-Recipe-Banner-Square-300x250.gif`) or a partner's (`banner_syo06.gif`); a folder so named
-# (Drupal's `field_banner_image/`) may hold the article's lead picture.
-_PROMO_WORD = "banner"
+# A file named a banner or a newsletter sign-up is a promotion: the site's own (a cookbook, a plan, an app,
+# its newsletter: `cookbook-banner-5.png`, `SEO-GB-Recipe-Banner-Square-300x250.gif`, `newsletter_recipe.jpg`)
+# or a partner's (`banner_syo06.gif`); a folder so named (Drupal's `field_banner_image/`) may hold the
+# article's lead picture.
+_PROMO_WORDS = ("banner", "newsletter", "subscribe", "signup", "sign-up")
 # An ad server's host: `ad.` or `ads2.` before a domain (`ad.gmw.cn`; the newspaper `ad.nl` is no server).
 _AD_HOST_RE = re.compile(r"//ads?\d*\.[^/.]+\.")
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
@@ -464,7 +465,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     elif url_width and url_width <= _THUMB_SIDE and width >= _PREVIEW_RATIO * url_width:
         return COPY, None
     file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
-    if _PROMO_WORD in file_name:
+    if _has_any(file_name, _PROMO_WORDS):
         return AD, None
     named = _THUMB_NAME_RE.search(file_name) if "thumb" in file_name or "tease" in file_name else None
     thumbnail = thumbnail or named is not None
