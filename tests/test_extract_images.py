@@ -137,3 +137,24 @@ def test_newsletter_sign_up_pictures_are_promotions():
     pasta = _media("recipe-scrapers", "pastificiosorrentino.com__pastificiosorrentino.html", "https://ps.test/r")
     assert {n.image_class for n in pasta if "newsletter" in n.src} == {"ad"}
     assert sum(n.image_class == "content" for n in pasta) >= 6
+
+
+def test_bare_images_linking_to_a_shops_product_pages_are_product_cards():
+    cards = ("<a href='https://shop.pasta.test/products/sac-a-poche'><img src='/up/sac-a-poche-300x300.jpg'></a>"
+             "<a href='/produkt/386/bio-basmati-reis'><img src='/up/basmati-shop.png'></a>"
+             "<a href='/shopbrand/001/017/'><img src='/up/blockcheck.jpg'></a>")
+    kept = ("<a href='/2024/another-story.html'><img src='/up/harbour.jpg'></a>"
+            "<a href='/up/full/plate.jpg'><img src='/up/plate.jpg'></a>")
+    classes = _classes(_article(cards + kept))
+    assert classes == {"sac-a-poche-300x300.jpg": "teaser", "basmati-shop.png": "teaser", "blockcheck.jpg": "teaser",
+                       "harbour.jpg": "content", "plate.jpg": "content"}
+    rice = _media("recipe-scrapers", "reishunger.de__reishunger_1.html", "https://reishunger.de/r")
+    products = [n for n in rice if "width=744" in n.src]
+    assert len(products) >= 8 and "content" not in {n.image_class for n in products}
+    assert any(n.image_class == "content" and "crispy-tofu-bowl" in n.src for n in rice)
+
+
+def test_a_product_pages_own_picture_linking_to_itself_is_no_card():
+    html = _article("<a href='/products/pan?variant=2'><img src='/up/pan.jpg'></a>")
+    media = extract(html.encode(), "https://shop.test/products/pan", options=ALL).document.media
+    assert [(n.src.rsplit("/", 1)[-1], n.image_class) for n in media] == [("pan.jpg", "content")]

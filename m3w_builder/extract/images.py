@@ -4,7 +4,8 @@ Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail
 page, or in a card whose only text is a title linking to one, or linking where the card's title
 links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
 size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
-teaser; or a social network's post hot-linked by a feed widget), `logo` (logos, icons, avatars,
+teaser; or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's
+product page: a product card), `logo` (logos, icons, avatars,
 emoji, spacers, buttons and banner strips: small or strip-shaped size, declared in the markup or
 else asked for in the URL, or named so, a byline's author avatar; stand-ins for a missing picture;
 controls, app-store badges, the site's theme files and the files of its shared `common` folder),
@@ -84,6 +85,10 @@ _APP_STORES = ("//apps.apple.com/", "//itunes.apple.com/", "//play.google.com/st
 _STAND_IN_RE = re.compile(r"(?:transparent|trans|1px|1x1|clear|blank|empty|spacer|pixel|dot|grey|gray|white|"
                           r"placeholder|loading|loader|default|none|no-?image)"
                           r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)|[a-z_]?\.gif")
+# A link to a shop's product page (`shop.x.it/products/sac-a-poche`, `/produkt/386/bio-basmati-reis`,
+# `/shopbrand/001/017/`): a bare image linking there is a product card, whatever page it sits on.
+_PRODUCT_LINK_RE = re.compile(r"//(?:shop|store)\.|/(?:products?|produkt[ea]?|produits?|productos?|prodott[oi]|shop|"
+                              r"store|shopbrand)/")
 # A file standing in for a missing picture (`project-nothumbnail.jpg`, `no_image_available.png`); the
 # word stands alone: `piano-images.jpg` and `monophoto.jpg` are pictures.
 _MISSING_RE = re.compile(r"(?<![a-z])no[-_]?(?:thumb|image|img|photo|picture|pic|avatar)")
@@ -498,6 +503,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if href != src and _links_away(href, page_url):
         if _has_any(href, _APP_STORES):
             return LOGO, None
+        if _PRODUCT_LINK_RE.search(href) and href.partition("?")[0] != page_url.partition("?")[0]:
+            return TEASER, None
         if _has_text(ancestor):
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)
