@@ -158,3 +158,9 @@ def test_a_product_pages_own_picture_linking_to_itself_is_no_card():
     html = _article("<a href='/products/pan?variant=2'><img src='/up/pan.jpg'></a>")
     media = extract(html.encode(), "https://shop.test/products/pan", options=ALL).document.media
     assert [(n.src.rsplit("/", 1)[-1], n.image_class) for n in media] == [("pan.jpg", "content")]
+
+
+def test_a_class_that_lower_casing_lengthens_still_names_an_author_avatar():
+    # "İ" lower-cases to two characters: where the alt starts is measured after lower-casing.
+    html = _article(f"<img src='/up/k.jpg' class='{'İ' * 20} byline__author' alt='Kim'><img src='/up/lead.jpg'>")
+    assert _classes(html) == {"k.jpg": "logo", "lead.jpg": "content"}

@@ -476,8 +476,9 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     thumbnail = thumbnail or named is not None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
-    marks = f"{names} {file_name} {alt if len(alt) < _SHORT_ALT else ''}".lower()
-    alt_at = len(names) + len(file_name) + 2
+    machine = f"{names} {file_name} ".lower()
+    alt_at = len(machine)  # lower-casing may change a length: measured after it
+    marks = f"{machine}{alt.lower() if len(alt) < _SHORT_ALT else ''}"
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _logo_named(marks, alt_at) \
