@@ -164,3 +164,10 @@ def test_a_class_that_lower_casing_lengthens_still_names_an_author_avatar():
     # "İ" lower-cases to two characters: where the alt starts is measured after lower-casing.
     html = _article(f"<img src='/up/k.jpg' class='{'İ' * 20} byline__author' alt='Kim'><img src='/up/lead.jpg'>")
     assert _classes(html) == {"k.jpg": "logo", "lead.jpg": "content"}
+
+
+def test_share_buttons_in_abbreviated_sizes_are_logos():
+    images = "<img src='/plugins/assets/pinit-sm.png'><img src='/img/facebook-lg.png'><img src='/up/smoothie-lg.jpg'>"
+    assert _classes(_article(images)) == {"pinit-sm.png": "logo", "facebook-lg.png": "logo", "smoothie-lg.jpg": "content"}
+    cozy = _media("recipe-scrapers", "erinscozykitchen.com__erinscozykitchen_1.html", "https://erinscozykitchen.com/r")
+    assert {n.image_class for n in cozy if "pinit" in n.src} == {"logo"}

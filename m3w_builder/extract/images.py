@@ -96,7 +96,7 @@ _MISSING_RE = re.compile(r"(?<![a-z])no[-_]?(?:thumb|image|img|photo|picture|pic
 # follow button (`facebook.png`, `twitter-white-32.svg`); a photo named after one (`pinterest-collage-dahl.jpg`)
 # is not one.
 _BUTTON_SUFFIX = (r"(?:[-_](?:icon|logo|button|btn\d?|share|white|black|grey|gray|color|colour|circle|square|round|"
-                  r"small|large|up|down|left|right|on|off|hover|active|full|empty|half|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?")
+                  r"small|large|sm|md|lg|up|down|left|right|on|off|hover|active|full|empty|half|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?")
 _SOCIAL_RE = re.compile(r"(?:facebook|fb|twitter|x-twitter|pinterest|pin-it|pinit|whatsapp|linkedin|instagram|"
                         r"youtube|tiktok|reddit|tumblr|telegram|mastodon|threads|bluesky|vk|weibo|wechat|"
                         r"email|e-mail|mail|rss|feed|print|printer|share|comment|comments)"
