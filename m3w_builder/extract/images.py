@@ -1,20 +1,20 @@
-"""Images of a page: their source URL (lazy attributes, `srcset`, `<picture>`) and their class.
+"""Images of a page: their source URL (lazy attributes, `srcset`, `<picture>`, else any attribute
+named as a source) and their class.
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
 page, or in a card whose only text is a title linking to one, or linking where the card's title
 links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
-size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
-teaser; or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's
-product page: a product card), `logo` (logos, icons, avatars,
-emoji, spacers, buttons and banner strips: small or strip-shaped size, declared in the markup or
-else asked for in the URL, or named so, a byline's author avatar; stand-ins for a missing picture;
-controls, app-store badges, the site's theme files and the files of its shared `common` folder),
-`ad` (ad and tracker hosts and slots, and files named banners: promotions), `outside` (elsewhere on
-the page than the main content, or in a sidebar `<aside>` the selection kept: one that does not
-hold the article's core), `copy` (a content image whose picture the page showed already, see
-`copy_key`, or a small-screen variant of one, or a preview: a thumbnail's file stretched to a
-picture's declared size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any
-download.
+size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a teaser;
+or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's product
+page: a product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips:
+small or strip-shaped size, declared in the markup or else asked for in the URL, or named so, a
+byline's author avatar; stand-ins for a missing picture; controls, app-store badges, the site's
+theme files and the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
+files named as banners or newsletter sign-ups: promotions), `outside` (elsewhere on the page than
+the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's
+core), `copy` (a content image whose picture the page showed already, see `copy_key`, or a
+small-screen variant of one, or a preview: a thumbnail's file stretched to a picture's declared
+size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
