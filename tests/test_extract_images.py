@@ -34,7 +34,7 @@ def test_logo_words_inside_other_words_name_no_logo():
     pictures = ("<img src='/up/silicon-valley-campus.jpg'><img src='/up/decorating-the-cake.jpg'>"
                 "<img src='/up/accelerating-science.svg'><img src='/up/justices.jpg' class='image__img--loading'>"
                 "<img src='/up/court.jpg' class='ImageLoader is-loading'><img src='/up/placki.png' class='ng-star-inserted'>"
-                "<img src='/up/pizza-star-tavern.jpg'>")
+                "<img src='/up/pizza-star-tavern.jpg'><img src='/up/iconic-skyline.jpg'><img src='/up/honey-badger.jpg'>")
     # Still logos: an icon's class, a rating widget, a spinner's file, rating stars, one-letter spacer GIFs.
     logos = ("<img src='/up/search.png' class='nav-icon'><img src='/up/s1.png' class='star-rating'>"
              "<img src='/up/snake-loader.gif'><img src='/up/star-half.png'><img src='/up/stars_on.gif'>"
@@ -42,11 +42,12 @@ def test_logo_words_inside_other_words_name_no_logo():
     classes = _classes(_article(pictures + logos))
     assert [name for name, kind in classes.items() if kind == "content"] == \
         ["silicon-valley-campus.jpg", "decorating-the-cake.jpg", "accelerating-science.svg", "justices.jpg",
-         "court.jpg", "placki.png", "pizza-star-tavern.jpg"]
+         "court.jpg", "placki.png", "pizza-star-tavern.jpg", "iconic-skyline.jpg", "honey-badger.jpg"]
     assert {kind for name, kind in classes.items() if name not in
             ("silicon-valley-campus.jpg", "decorating-the-cake.jpg", "accelerating-science.svg", "justices.jpg",
-             "court.jpg", "placki.png", "pizza-star-tavern.jpg")} == {"logo"}
-    assert len(classes) == 14
+             "court.jpg", "placki.png", "pizza-star-tavern.jpg", "iconic-skyline.jpg", "honey-badger.jpg")} \
+        == {"logo"}
+    assert len(classes) == 16
 
 
 def test_real_pages_keep_pictures_whose_names_only_look_like_logos():

@@ -47,11 +47,12 @@ _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley"
                "author", "authorphoto", "profile-photo", "profile-image", "profile-pic", "profile photo",
                "profile image", "profile pic", "profilbild", "photo de profil", "foto de perfil", "headshot", "btn")
 # Logo words that longer words carry: each counts only where its pattern finds it (`silicon-valley.jpg`,
-# `decorating-the-cake.jpg`, `authorized-dealer.jpg`, `authors-at-the-fair.jpg` are pictures), and, where
-# the flag says so, only in the class, id or file name: `author-1x1.jpg` or a `byline__author` class is a
-# byline's avatar, an alt "Photograph of the author" on an about page the page's picture. Tested only once
-# the word is in, so most images pay nothing.
-_BOUNDED_LOGO_WORDS = {"icon": (re.compile(r"(?<!sil)(?<!lex)icon"), True),
+# `iconic-skyline.jpg`, `honey-badger.jpg`, `decorating-the-cake.jpg`, `authorized-dealer.jpg`,
+# `authors-at-the-fair.jpg` are pictures), and, where the flag says so, only in the class, id or file
+# name: `author-1x1.jpg` or a `byline__author` class is a byline's avatar, an alt "Photograph of the
+# author" on an about page the page's picture. Tested only once the word is in, so most images pay nothing.
+_BOUNDED_LOGO_WORDS = {"icon": (re.compile(r"(?<!sil)(?<!lex)icon(?!ic|ograph|ocla)"), True),
+                       "badge": (re.compile(r"badge(?!r)"), True),
                        "rating": (re.compile(r"(?<![a-z])ratings?(?![a-z])"), True),
                        "author": (re.compile(r"(?<![a-z])author(?![a-z])"), False)}
 # Logo words of a file name only: a spinner's file (`snake-loader.gif`); on a class they name a lazy
