@@ -172,3 +172,17 @@ def test_share_buttons_in_abbreviated_sizes_are_logos():
     assert _classes(_article(images)) == {"pinit-sm.png": "logo", "facebook-lg.png": "logo", "smoothie-lg.jpg": "content"}
     cozy = _media("recipe-scrapers", "erinscozykitchen.com__erinscozykitchen_1.html", "https://erinscozykitchen.com/r")
     assert {n.image_class for n in cozy if "pinit" in n.src} == {"logo"}
+
+
+def test_a_percentage_width_or_height_declares_no_pixel_size():
+    images = ("<img src='/up/hero.jpg' width='100%'><img src='/up/banner-wide.jpg' width='1%' height='1%'>"
+              "<img src='/up/step.jpg' width='699px' height='466.5'>")
+    result = extract(_article(images).encode(), URL, options=ALL)
+    sizes = {n.src.rsplit("/", 1)[-1]: (n.width, n.height, n.image_class) for n in result.document.media}
+    # 1% x 1% is no tracking pixel: the file's name (a banner) decides
+    assert sizes == {"hero.jpg": (None, None, "content"), "banner-wide.jpg": (None, None, "ad"),
+                     "step.jpg": (699, 466, "content")}
+    assert "image_tracking_pixel" not in result.media_drops
+    fresh = _media("recipe-scrapers", "hellofresh.com__hellofresh.html", "https://hellofresh.com/recipe")
+    hero = [n for n in fresh if "thai-style-pork-rice-bowl" in n.src]
+    assert hero and {(n.width, n.image_class) for n in hero} == {(None, "content")}

@@ -74,7 +74,7 @@ class ExtractResult:
 
 
 _DETAIL_SOURCE_CHARS = 200  # of a source that names no fetchable image, quoted in its rejects row
-_INT_RE = re.compile(r"\s*(\d{1,9})")
+_INT_RE = re.compile(r"\s*(\d{1,9})(?![\d.]*\s*%)")  # a percentage (`width="100%"`) declares no pixel size
 # Of the kept text, the share in linked-thumbnail cards that makes the content a list of cards (`_Page.is_listing`).
 _LISTING_SHARE = 0.5
 
