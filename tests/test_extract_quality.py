@@ -1198,3 +1198,32 @@ def test_real_page_dateline_is_not_article_text():
     page = shared_path("html", "newspaper4k", "thai_article.html").read_bytes()
     text = extract(page, "https://example.test/thai_article.html").document.text
     assert "Submitted on Mon, 2019-01-21 13:49" not in text and len(text) > 1000
+
+
+def test_the_headline_repeating_the_pages_title_is_not_article_text():
+    prose = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(4))
+    html = (f"<html><head><title>Storm Closes the Harbour | Daily News</title></head><body><article>"
+            f"<h1>Storm Closes the Harbour</h1>{prose}<h2>Why the storm closes the harbour</h2>{prose}"
+            f"</article></body></html>")
+    doc = extract(html.encode(), URL).document
+    assert doc.title == "Storm Closes the Harbour | Daily News"  # the document keeps it as its title
+    lines = doc.text.split("\n")
+    assert "Storm Closes the Harbour" not in lines and "Paragraph 0 of the story" in doc.text
+    assert "Why the storm closes the harbour" in lines  # after the prose: a section heading, kept
+    other = html.replace("<h1>Storm Closes the Harbour</h1>", "<h1>Another Headline Entirely</h1>")
+    assert "Another Headline Entirely" in extract(other.encode(), URL).document.text.split("\n")
+    short = "<html><head><title>Opening hours</title></head><body><h1>Opening hours</h1><p>Mon-Fri 9-5</p></body></html>"
+    assert "Opening hours" in extract(short.encode(), URL).document.text  # no prose: the headline stays
+
+
+@pytest.mark.parametrize("folder, page, headline", [
+    ("mozilla-readability", "breitbart", "'Neutral' Snopes Fact-Checker David Emery"),
+    ("newspaper4k", "latvian_article", "Norvēģijā pēc zemes nogruvuma pieci bojāgājušie"),
+    ("newspaper4k", "japanese_article2", "動画：ナイジェリアで少女らによる自爆攻撃"),
+])
+def test_real_page_headline_is_not_article_text(folder, page, headline):
+    data = shared_path("html", folder, f"{page}.html").read_bytes()
+    doc = extract(data, "http://fakehost/test/page.html").document
+    assert headline in doc.title and len(doc.text) > 500
+    assert not [line for line in doc.text.split("\n") if line.startswith(headline)]
