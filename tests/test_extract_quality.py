@@ -1227,3 +1227,24 @@ def test_real_page_headline_is_not_article_text(folder, page, headline):
     doc = extract(data, "http://fakehost/test/page.html").document
     assert headline in doc.title and len(doc.text) > 500
     assert not [line for line in doc.text.split("\n") if line.startswith(headline)]
+
+
+def test_author_label_lines_are_not_article_text():
+    lines = ("<p>Author: Jane Doe</p><div>Autori: Anna Ūdre (LTV Ziņu dienesta redaktore)</div><p>By: Modern Honey</p>"
+             "<p>By Jonathan Corbet</p><table><tr><td>Author: Jane Austen</td></tr></table>"
+             "<p>Author: this line is a sentence of the story that starts with a label but runs on for far longer "
+             "than any byline, so it stays.</p>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{lines}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 7" in text
+    assert not [w for w in ("Jane Doe", "Anna Ūdre", "Modern Honey") if w in text]
+    assert "By Jonathan Corbet" in text and "Author: Jane Austen" in text and "runs on for far longer" in text
+
+
+@pytest.mark.parametrize("folder, page, line", [
+    ("newspaper4k", "latvian_article.html", "Autori: Anna Ūdre"),
+    ("recipe-scrapers", "chefjackovens.com__chefjackovens_1.html", "Author: Chef Jack Ovens"),
+])
+def test_real_page_author_line_is_not_article_text(folder, page, line):
+    text = extract(shared_path("html", folder, page).read_bytes(), "https://example.test/page.html").document.text
+    assert line not in text and len(text) > 1000

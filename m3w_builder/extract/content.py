@@ -115,6 +115,11 @@ _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
 _MAX_DATELINE = 40
 _LETTER_RE = re.compile(r"[^\W\d_]")
+# An author label and its colon opening a line (`_drop_author_lines`), in the languages of the pages seen.
+_AUTHOR_LABEL_RE = re.compile(
+    r"(?i)(?:authors?|by|written by|posted by|autor|autora|autores|autoren|autori|autore|auteurs?|auteur\(s\)|"
+    r"forfatter|författare|szerző|yazar|автор|авторы|著者|作者|記者|기자)\s*[:：]")
+_MAX_AUTHOR_LINE = 100
 _TITLE_TAGS = frozenset(("h1", "h2"))  # a page's headline (`_drop_title_headings`)
 _TITLE_WORD_RE = re.compile(f"{_WIDE_RE.pattern}|[^\\W_{_WIDE_RE.pattern[1:-1]}]+")
 _TITLE_SIMILARITY = 0.75
@@ -432,6 +437,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
         _drop_repeated_labels(blocks, items, kept)
         _drop_datelines(blocks, items, kept)
+        _drop_author_lines(blocks, items, kept)
         if title:
             _drop_title_headings(blocks, items, kept, title)
     comment_headings = _drop_orphaned_headings(blocks, items, kept, pictures)
@@ -539,6 +545,18 @@ def _drop_title_headings(blocks: list[Block], items: list[Item], kept: list[bool
         return  # no prose: the headline may be all the page says
     for index in headlines:
         kept[index] = False
+
+
+def _drop_author_lines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark the kept paragraphs of at most `_MAX_AUTHOR_LINE` characters that an author label
+    opens (`_AUTHOR_LABEL_RE`: "Author: Aubrey", "Autori: Anna Ūdre (LTV Ziņu dienesta ...)", "By:
+    Modern Honey"): a byline or a recipe card's author field, no article text. The label and its
+    colon both, so "By Jonathan Corbet" heading a column stays; a table cell or list entry (a
+    book's "Author: Jane Austen" among its details) stays too."""
+    for index, item in enumerate(items):
+        if kept[index] and item.media < 0 and item.weight <= _MAX_AUTHOR_LINE and _AUTHOR_LABEL_RE.match(item.text) \
+                and blocks[item.owner].element.tag not in _LISTED_TAGS:
+            kept[index] = False
 
 
 def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int,
