@@ -1248,3 +1248,23 @@ def test_author_label_lines_are_not_article_text():
 def test_real_page_author_line_is_not_article_text(folder, page, line):
     text = extract(shared_path("html", folder, page).read_bytes(), "https://example.test/page.html").document.text
     assert line not in text and len(text) > 1000
+
+
+def test_sign_up_boxes_named_by_a_run_together_word_are_not_article_text():
+    boxes = ("<div class='weeklynewsletter'><p>Join my newsletter!</p><p>Weekly recipes and inspirations.</p></div>"
+             "<div id='footersignup'>Get our best stories by e-mail</div><div class='emailsubscribe'>Never miss a post</div>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{boxes}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 7" in text
+    assert not [w for w in ("Join my newsletter", "Weekly recipes", "best stories", "Never miss") if w in text]
+    # a block so named that holds the article stays (the share guard of names)
+    story = "".join(f"<p>The {word} part of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for word in ("first", "second", "third", "last"))
+    page = f"<html><body><div class='weeklynewsletter'>{story}</div></body></html>"
+    assert "The last part of the story" in extract(page.encode(), URL).document.text
+
+
+def test_real_page_weekly_newsletter_box_is_not_article_text():
+    page = shared_path("html", "recipe-scrapers", "101cookbooks.com__onehundredonecookbooks_1.html").read_bytes()
+    text = extract(page, "https://101cookbooks.com/recipe").document.text
+    assert "Join my newsletter" not in text and "Weekly recipes and inspirations" not in text and len(text) > 1000
