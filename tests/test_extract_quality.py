@@ -1215,6 +1215,12 @@ def test_the_headline_repeating_the_pages_title_is_not_article_text():
     assert "Another Headline Entirely" in extract(other.encode(), URL).document.text.split("\n")
     short = "<html><head><title>Opening hours</title></head><body><h1>Opening hours</h1><p>Mon-Fri 9-5</p></body></html>"
     assert "Opening hours" in extract(short.encode(), URL).document.text  # no prose: the headline stays
+    # a section's heading whose words the title names, but a small part of them: no headline
+    long_title = ("<title>Chocolate cake recipe: easy baking with cocoa, butter, eggs, ingredients and instructions"
+                  "</title>")
+    recipe = (f"<html><head>{long_title}</head><body><h2>Ingredients</h2><ul><li>200 g flour</li><li>3 eggs</li></ul>"
+              f"{prose}</body></html>")
+    assert "Ingredients" in extract(recipe.encode(), URL).document.text.split("\n")
 
 
 @pytest.mark.parametrize("folder, page, headline", [

@@ -125,6 +125,7 @@ _MAX_AUTHOR_LINE = 100
 _TITLE_TAGS = frozenset(("h1", "h2"))  # a page's headline (`_drop_title_headings`)
 _TITLE_WORD_RE = re.compile(f"{_WIDE_RE.pattern}|[^\\W_{_WIDE_RE.pattern[1:-1]}]+")
 _TITLE_SIMILARITY = 0.75
+_TITLE_COVER = 0.2
 _MAX_HEADLINE = 300  # weighted characters
 _LISTED_TAGS = frozenset(("td", "th", "li", "dd", "dt"))
 _MAX_COMMENTS_HEADING = 40  # weighted characters
@@ -519,13 +520,17 @@ def _title_words(text: str) -> list[str]:
     return _TITLE_WORD_RE.findall(text.lower())
 
 
-def _repeats_title(heading: str, title_words: set[str]) -> bool:
+def _repeats_title(heading: str, title: list[str], title_words: set[str]) -> bool:
     """Whether a heading's words are, by their characters, at least `_TITLE_SIMILARITY` words of
-    the title (the title adds the site's name: "How to Build a Terrarium (with Pictures) | eHow")."""
+    the title (the title adds the site's name: "How to Build a Terrarium (with Pictures) | eHow"),
+    and make at least `_TITLE_COVER` of the title's (a section's "Ingredients" under a long title
+    naming its ingredients is no headline)."""
     words = _title_words(heading)
     if not words:
         return False
-    return sum(len(word) for word in words if word in title_words) >= _TITLE_SIMILARITY * sum(map(len, words))
+    shared = set(words) & title_words
+    return sum(len(word) for word in words if word in shared) >= _TITLE_SIMILARITY * sum(map(len, words)) \
+        and sum(len(word) for word in title if word in shared) >= _TITLE_COVER * sum(map(len, title))
 
 
 def _drop_title_headings(blocks: list[Block], items: list[Item], kept: list[bool], title: str) -> None:
@@ -533,13 +538,14 @@ def _drop_title_headings(blocks: list[Block], items: list[Item], kept: list[bool
     the page's `<title>` (`_repeats_title`): the headline, which the document keeps as its title;
     the article benchmarks' texts leave it out. Only before the prose, so a section heading that
     happens to share the title's words stays; and never the last kept text."""
-    title_words = set(_title_words(title))
+    title_list = _title_words(title)
+    title_words = set(title_list)
     headlines = []
     for index, item in enumerate(items):
         if not kept[index] or item.media >= 0:
             continue
         if blocks[item.owner].element.tag in _TITLE_TAGS and item.weight <= _MAX_HEADLINE \
-                and _repeats_title(item.text, title_words):
+                and _repeats_title(item.text, title_list, title_words):
             headlines.append(index)
         elif item.weight >= _PROSE and _reads_as_prose(item):
             break
