@@ -1274,3 +1274,14 @@ def test_real_page_weekly_newsletter_box_is_not_article_text():
     page = shared_path("html", "recipe-scrapers", "101cookbooks.com__onehundredonecookbooks_1.html").read_bytes()
     text = extract(page, "https://101cookbooks.com/recipe").document.text
     assert "Join my newsletter" not in text and "Weekly recipes and inspirations" not in text and len(text) > 1000
+
+
+def test_a_huge_title_over_thousands_of_headings_costs_no_quadratic_time():
+    title = " ".join(f"word{i}" for i in range(150_000))
+    heads = "".join(f"<h1>word{i} word{i + 1}</h1>" for i in range(20_000))
+    prose = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(40))
+    html = f"<html><head><title>{title}</title></head><body>{heads}{prose}</body></html>"
+    # each heading is looked up word by word in the title's words, never the title walked per heading
+    doc = extract(html.encode(), URL, options=ExtractOptions(time_limit_s=1.5)).document  # ~0.3 s of CPU
+    assert "Paragraph 39" in doc.text

@@ -520,32 +520,34 @@ def _title_words(text: str) -> list[str]:
     return _TITLE_WORD_RE.findall(text.lower())
 
 
-def _repeats_title(heading: str, title: list[str], title_words: set[str]) -> bool:
+def _repeats_title(heading: str, title: dict[str, int], title_chars: int) -> bool:
     """Whether a heading's words are, by their characters, at least `_TITLE_SIMILARITY` words of
     the title (the title adds the site's name: "How to Build a Terrarium (with Pictures) | eHow"),
     and make at least `_TITLE_COVER` of the title's (a section's "Ingredients" under a long title
-    naming its ingredients is no headline)."""
+    naming its ingredients is no headline). `title`: the characters of each of the title's words."""
     words = _title_words(heading)
     if not words:
         return False
-    shared = set(words) & title_words
+    shared = {word for word in words if word in title}
     return sum(len(word) for word in words if word in shared) >= _TITLE_SIMILARITY * sum(map(len, words)) \
-        and sum(len(word) for word in title if word in shared) >= _TITLE_COVER * sum(map(len, title))
+        and sum(title[word] for word in shared) >= _TITLE_COVER * title_chars
 
 
 def _drop_title_headings(blocks: list[Block], items: list[Item], kept: list[bool], title: str) -> None:
     """Unmark the kept `<h1>`/`<h2>` headings before the article's first prose paragraph that repeat
     the page's `<title>` (`_repeats_title`): the headline, which the document keeps as its title;
     the article benchmarks' texts leave it out. Only before the prose, so a section heading that
-    happens to share the title's words stays; and never the last kept text."""
-    title_list = _title_words(title)
-    title_words = set(title_list)
+    happens to share the title's words stays, and only on a page with prose after it."""
+    title_words: dict[str, int] = {}  # measured once: a page may hold many headings before its prose
+    for word in _title_words(title):
+        title_words[word] = title_words.get(word, 0) + len(word)
+    title_chars = sum(title_words.values())
     headlines = []
     for index, item in enumerate(items):
         if not kept[index] or item.media >= 0:
             continue
         if blocks[item.owner].element.tag in _TITLE_TAGS and item.weight <= _MAX_HEADLINE \
-                and _repeats_title(item.text, title_list, title_words):
+                and _repeats_title(item.text, title_words, title_chars):
             headlines.append(index)
         elif item.weight >= _PROSE and _reads_as_prose(item):
             break
