@@ -355,7 +355,7 @@ def _extract_tree(
         selection = content.select(blocks, items, pictures, named)
     else:
         selection = content.keep_all(blocks)
-    kept = content.kept_items(blocks, items, selection, pictures)
+    kept = content.kept_items(blocks, items, selection, pictures, title)
     nodes = page.nodes(items, kept, selection, page.is_listing(blocks, items, kept),
                        page.sidebars(blocks, selection))
     _check_deadline(deadline, options)
