@@ -386,3 +386,103 @@ def test_a_column_named_twice_is_renamed_past_names_the_header_already_has():
                                   pa.array([b"y"]), pa.array([3])], names=["url", "caption", "tag", "tag", "tag"])
     (row,) = _rows("l.parquet", _parquet(table))  # pyarrow's rows kept the last `tag` only
     assert row.error is None and row.extra == {"tag": "x", "tag.1": "y", "tag.2": 3}
+
+
+def _compressed(codec: str, data: bytes) -> bytes:
+    import bz2
+    import gzip
+    import lzma
+
+    import lz4.frame
+    import zstandard
+
+    return {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress, "lz4": lz4.frame.compress,
+            "zstd": zstandard.ZstdCompressor().compress}[codec](data)
+
+
+@pytest.mark.parametrize("codec, suffix", [("bzip2", ".bz2"), ("xz", ".xz"), ("zstd", ".zst"), ("lz4", ".lz4"),
+                                           ("gzip", ".gz")])
+def test_a_list_compressed_with_bzip2_xz_zstd_or_lz4_is_read_whatever_its_name(codec, suffix):
+    """Only gzip was decoded: `l.csv.bz2` was no list file at all (`not_a_list`), and the same
+    bytes named `l.csv` were rows of mojibake (`no_url_column`) or, xz, no row at all."""
+    from m3w_builder.read.lists import is_list_file
+
+    jsonl = "".join(json.dumps({"url": u, "caption": c}) + "\n" for u, c in GOOD)
+    for name, text in ((f"l.csv{suffix}", CSV), ("l.csv", CSV), (f"l.jsonl{suffix}", jsonl)):
+        assert is_list_file(name)
+        rows = _rows(name, _compressed(codec, text.encode()))
+        assert [(r.url, r.caption, r.error) for r in rows] == [(u, c, None) for u, c in GOOD], name
+
+
+@pytest.mark.parametrize("codec", ["xz", "zstd", "gzip"])
+def test_a_compressed_list_cut_short_keeps_the_rows_before_the_cut_and_says_so(codec):
+    text = "url,caption\n" + "".join(f"http://a.test/{i}.jpg,caption number {i}\n" for i in range(20_000))
+    data = _compressed(codec, text.encode())
+    rows = _rows("l.csv", data[: len(data) - 64])
+    assert rows[-1].error == "unreadable_list" and "EOFError" in rows[-1].detail
+    read = [r for r in rows if r.error is None]
+    assert len(read) > 15_000  # the rows before the cut, each whole, in order
+    assert [r.caption for r in read] == [f"caption number {i}" for i in range(len(read))]
+
+
+def test_a_list_that_is_an_archive_an_image_or_compressed_twice_is_one_row_saying_what_it_is():
+    """Read as text, a zip or a gzip inside a gzip was a row of mojibake (`no_url_column`), a tar
+    archive or a JPEG a CSV header of garbage and no row at all: the list vanished uncounted."""
+    import gzip
+    import tarfile
+    import zipfile
+
+    zipped, tarred = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("l.csv", CSV)
+    with tarfile.open(fileobj=tarred, mode="w") as t:
+        info = tarfile.TarInfo("l.csv")
+        info.size = len(CSV.encode())
+        t.addfile(info, io.BytesIO(CSV.encode()))
+    for name, data, what in (("l.csv", zipped.getvalue(), "application/zip"), ("l.csv.gz", gzip.compress(
+            tarred.getvalue()), "a tar archive"), ("l.jsonl", b"\xff\xd8\xff\xe0" + bytes(600), "image/jpeg"),
+            ("l.tsv.gz", gzip.compress(gzip.compress(CSV.encode())), "application/gzip")):
+        (row,) = _rows(name, data)
+        assert row.error == "unreadable_list" and what in row.detail, name
+
+
+def test_a_parquet_list_named_as_a_text_list_is_read_as_parquet():
+    import pyarrow as pa
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"url": [u for u, _c in GOOD], "caption": [c for _u, c in GOOD]}), buffer)
+    for name in ("l.csv", "l.jsonl.gz"):
+        data = buffer.getvalue() if name == "l.csv" else _compressed("gzip", buffer.getvalue())
+        assert [(r.url, r.caption, r.error) for r in _rows(name, data)] == [(u, c, None) for u, c in GOOD]
+
+
+def _parquet_first_rows_peak(path: str) -> int:
+    """Peak traced bytes (Python's allocations) while the first rows of the parquet list are read."""
+    import tracemalloc
+
+    from pipelines import fs
+
+    tracemalloc.start()
+    rows = read_list(path, lambda: fs.open_raw(path))
+    first = [next(rows) for _ in range(3)]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [r.error for r in first] == [None, None, None]
+    return peak
+
+
+def test_a_plain_parquet_list_is_read_in_place_not_held_whole(tmp_path, fresh_interpreter):
+    """Every parquet list was read into memory before its first row (240 MB: 484 MB more RSS)."""
+    import os
+
+    import pyarrow as pa
+
+    path = tmp_path / "big.parquet"
+    with pq.ParquetWriter(path, pa.schema([("url", pa.string()), ("caption", pa.string())]),
+                          compression="none") as writer:
+        for group in range(8):
+            writer.write_table(pa.table({"url": [f"http://a.test/{group}-{i}.jpg" for i in range(4096)],
+                                         "caption": [os.urandom(512).hex() for _ in range(4096)]}))
+    size = path.stat().st_size
+    assert size > 30_000_000
+    assert fresh_interpreter(_parquet_first_rows_peak, str(path)) < size // 2  # a batch of rows, not the file
