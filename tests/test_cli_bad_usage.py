@@ -328,3 +328,74 @@ def test_a_media_cache_that_is_a_file_stops_the_job(tmp_path):
     err = _job_error(m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"),
                                "--media_cache", str(cache)])
     assert err == f"python -m pipelines.m3w: error: --media_cache {cache}: a file, not a folder (every write to it would fail)"
+
+
+def _list(folder) -> str:
+    listing = folder / "list.csv"
+    listing.write_text("url,caption\nhttp://a.test/1.jpg,a red bird on a tree\n")
+    return str(listing)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--output", ""], "--output '': names no folder"),  # the working directory: its README.md overwritten
+    (["--output", "  "], "--output '  ': names no folder"),
+    (["--prefix", "a/b"], "--prefix 'a/b': not a plain name"),  # shards in a subfolder the shard list misnamed
+    (["--prefix", "../up"], "--prefix '../up': not a plain name"),  # shards written outside --output
+    (["--prefix", "*"], "--prefix '*': not a plain name"),  # `*-*` is what a rerun deletes
+    (["--prefix", ".hidden"], "--prefix '.hidden': not a plain name"),
+    (["--url_col", ""], "--url_col '': names no column"),  # every row `no_url_column`
+    (["--caption_col", " "], "--caption_col ' ': names no column"),
+    (["--caption_col", "url"], "--url_col and --caption_col both name 'url'"),  # every caption its URL
+    (["--extra_cols", "tag,,x"], "--extra_cols 'tag,,x': an empty column name"),
+    (["--list_encoding", "rot13"], "--list_encoding 'rot13': no text encoding"),  # every list error_LookupError
+    (["--list_encoding", "bogus"], "--list_encoding 'bogus': no text encoding"),  # silently detected instead
+    (["--list_encoding", ""], "--list_encoding '': no text encoding"),
+    (["--list_encoding", "utf-16"], "--list_encoding 'utf-16': a wide encoding"),  # rows cut mid-character
+])
+def test_names_no_pairs_run_can_use_stop_it_before_it_starts(tmp_path, monkeypatch, flags, message):
+    """Each of these ran: into the working directory, outside or beside the output, or to a
+    dataset of `no_url_column` rows or captions that were URLs."""
+    from pipelines import pairs
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--source", "ltip", "--input", _list(tmp_path), "--output", str(tmp_path / "out"), *flags]
+    err = _job_error(pairs.run, args)
+    assert err.startswith(f"python -m pipelines.pairs: error: {message}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["list.csv"]  # nothing written, here or in out/
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--output", ""], "--output '': names no folder"),
+    (["--prefix", "../up"], "--prefix '../up': not a plain name"),
+    (["--prefix", ""], "--prefix '': not a plain name"),
+])
+def test_names_no_m3w_run_can_use_stop_it_before_it_starts(tmp_path, monkeypatch, flags, message):
+    from pipelines import m3w
+
+    monkeypatch.chdir(tmp_path)
+    err = _job_error(m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"), *flags])
+    assert err.startswith(f"python -m pipelines.m3w: error: {message}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+def test_an_input_inside_the_output_folder_is_refused_untouched(tmp_path, job):
+    """`--overwrite` deletes `{prefix}-*` in the output: an input named so was deleted with the old
+    shards (`ltip-urls.csv`), and `--output .` beside its list overwrote the folder's README.md."""
+    from pipelines import m3w, pairs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    if job == "pairs":
+        source = out / "ltip-urls.csv"
+        source.write_text("url,caption\nhttp://a.test/1.jpg,a red bird on a tree\n")
+        main, base = pairs.run, ["--source", "ltip", "--input", str(source)]
+    else:
+        source = out / "m3w-pages.html"
+        source.write_text("<html><body><p>One paragraph of text.</p></body></html>")
+        main, base = m3w.run, ["--input", str(out / "*.html")]
+    (out / "README.md").write_text("my notes")
+    err = _job_error(main, [*base, "--output", str(out), "--overwrite"])
+    assert f"--input {source}: inside --output {out}" in err
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", source.name]
+    assert (out / "README.md").read_text() == "my notes"
