@@ -21,7 +21,7 @@ MANIFEST = (
     if VIDEO.is_dir() else {}
 )
 REASONS = {"empty", "too_large_bytes", "decode_error", "no_video_stream", "unsupported_codec", "too_long", "timeout",
-           "not_a_video"}
+           "not_a_video", "decompression_bomb"}
 
 pytestmark = [
     pytest.mark.skipif(not VIDEO.is_dir(), reason="../shared/data/video is absent"),
@@ -164,3 +164,16 @@ def test_an_error_page_served_as_a_video_says_what_it_is(data: bytes, kind: str)
     with pytest.raises(Rejected) as e:
         extract_frames(data)
     assert (e.value.reason, e.value.detail) == ("not_a_video", f"the bytes are {kind}")
+
+
+def test_frames_are_held_to_the_pixel_cap_of_images() -> None:
+    """`--max_image_pixels` stopped only images: a 6.7 MB clip of 12000x12000 MJPEG frames (144M
+    pixels) decoded each to 430 MB of RSS; refused from its header it costs 12 MB."""
+    from m3w_builder.media.images import ImageOptions
+
+    clip = (VIDEO / "pymediainfo-7.0.1" / "sample.mp4").read_bytes()  # 1920x1080 H.264
+    assert extract_frames(clip).width == 1920
+    capped = VideoOptions(image=ImageOptions(max_pixels=1920 * 1080 - 1))
+    with pytest.raises(Rejected) as e:
+        extract_frames(clip, capped)
+    assert e.value.reason == "decompression_bomb" and "1920x1080 frames" in e.value.detail

@@ -3,8 +3,9 @@
 PyAV reads from memory. For each target time k/fps (k = 0, 1, 2, …) the first decoded frame
 whose presentation time is ≥ the target is kept (a frame after a gap serves every target it
 passes, as ffmpeg's `fps` filter does). Missing timestamps are filled from the frame rate;
-rotation metadata (the display matrix) is applied. Caps: bytes, header duration, frame count
-and a CPU-time limit (this thread's, so load on the machine cannot change which videos pass)
+rotation metadata (the display matrix) is applied. Caps: bytes, pixels per frame (the images'
+`max_pixels`, from the header before decoding and on every decoded frame), header duration,
+frame count and a CPU-time limit (this thread's, so load on the machine cannot change which videos pass)
 checked inside the decode loop.
 
 A still image is not a video, though FFmpeg opens most of them (`not_a_video`): files its image
@@ -91,6 +92,7 @@ def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames
     with container:
         animation = _image_kind(container, data)
         stream = _video_stream(container)
+        _check_pixels(stream.codec_context.width, stream.codec_context.height, opts.image.max_pixels)
         duration = _duration(container, stream)
         if duration is not None and duration > opts.max_duration_s:
             raise Rejected("too_long", f"{duration:.1f} s > {opts.max_duration_s} s")
@@ -137,6 +139,13 @@ def _video_stream(container: av.container.InputContainer) -> av.VideoStream:
         if s.codec_context is not None:
             return s
     raise Rejected("unsupported_codec", "no decoder in this FFmpeg build")
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """Frames are held to the pixel cap of images (`--max_image_pixels`): a 6.7 MB clip of
+    12000x12000 MJPEG frames decoded each to 430 MB where the same picture as an image is refused."""
+    if width * height > max_pixels:
+        raise Rejected("decompression_bomb", f"{width}x{height} frames > {max_pixels} pixels")
 
 
 def _is_cover_art(stream: av.VideoStream) -> bool:
@@ -234,6 +243,7 @@ class _Sampler:
         w, h = frame.width, frame.height
         if w <= 0 or h <= 0:
             raise Rejected("decode_error", f"frame size {w}x{h}")
+        _check_pixels(w, h, self.opts.image.max_pixels)  # a size the header did not give, or changed mid-stream
         scale = min(1.0, self.opts.image.image_size / min(w, h))
         img = frame.reformat(
             width=max(1, round(w * scale)), height=max(1, round(h * scale)),
