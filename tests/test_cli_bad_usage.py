@@ -399,3 +399,59 @@ def test_an_input_inside_the_output_folder_is_refused_untouched(tmp_path, job):
     assert f"--input {source}: inside --output {out}" in err
     assert sorted(p.name for p in out.iterdir()) == ["README.md", source.name]
     assert (out / "README.md").read_text() == "my notes"
+
+
+def _damaged_m3w_folder(folder):
+    """An M3W output folder of 4 windows: two whole, one json that is a list, one with a null text."""
+    import io
+    import json as json_module
+
+    from PIL import Image
+
+    from m3w_builder import ShardWriter
+
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(picture, "JPEG")
+
+    def meta(key: str, **changes) -> bytes:
+        return json_module.dumps({"key": key, "doc_id": key, "url": f"http://a.test/{key}", "window": {"index": 0},
+                                  "text": "A red square<EOC><image>in a picture.<EOC>", "input_ids": [],
+                                  "images": [{"index": 0, "kind": "image", "member": "0.jpg",
+                                              "src": f"http://a.test/{key}.jpg"}], **changes}).encode()
+
+    samples = [("good1", meta("good1")), ("listed", b"[1, 2]"), ("nulltext", meta("nulltext", text=None)),
+               ("good2", meta("good2"))]
+    folder.mkdir()
+    with open(folder / "m3w-000000-0000.tar", "wb") as handle:
+        writer = ShardWriter(handle)
+        for key, data in samples:
+            writer.add_sample(key, [("json", data), ("0.jpg", picture.getvalue())])
+        writer.close()
+    (folder / "dataset.json").write_text(json_module.dumps({"format": "m3w-builder", "version": 1, "kind": "m3w",
+                                                            "shardlist": [{"url": "m3w-000000-0000.tar",
+                                                                           "nsamples": len(samples)}]}))
+    return folder
+
+
+def test_the_exporters_skip_and_count_a_damaged_sample_and_show_names_it(tmp_path, capsys):
+    """One window whose json was a list or whose text was null ended export_hf and mmc4 with a
+    traceback (TypeError, AttributeError: nothing written), and `show` of any later index too."""
+    import pyarrow.parquet as parquet
+
+    from m3w_builder.output import mmc4
+
+    folder = _damaged_m3w_folder(tmp_path / "m3w")
+    assert export_hf.main([str(folder), str(tmp_path / "hf")]) == 0
+    err = capsys.readouterr().err
+    assert "skipped damaged sample listed: sample listed: json is a list" in err
+    assert "skipped damaged sample nulltext: AttributeError" in err and "2 damaged samples skipped" in err
+    rows = parquet.read_table(tmp_path / "hf" / "data").to_pylist()
+    assert [r["key"] for r in rows] == ["good1", "good2"]
+    assert mmc4.main([str(folder), str(tmp_path / "mmc4"), "--min_shards", "1"]) == 0
+    assert "2 damaged samples skipped" in capsys.readouterr().err
+    paths, counts = mmc4.export(folder, tmp_path / "mmc4b", min_shards=1)
+    assert (counts["windows"], counts["images"], counts["skipped"]) == (2, 2, 2)
+    assert show.main([str(folder), "3"]) == 0  # a damaged sample before it is no matter
+    assert "key: good2" in capsys.readouterr().out
+    for ref, words in (("1", "json is a list"), ("nulltext", "sample nulltext is damaged")):
+        assert words in _one_line_exit(capsys, show.main, [str(folder), ref])
