@@ -486,3 +486,17 @@ def test_a_plain_parquet_list_is_read_in_place_not_held_whole(tmp_path, fresh_in
     size = path.stat().st_size
     assert size > 30_000_000
     assert fresh_interpreter(_parquet_first_rows_peak, str(path)) < size // 2  # a batch of rows, not the file
+
+
+def test_a_nul_in_a_csv_field_is_kept_as_in_a_json_list_not_deleted():
+    """CSV and TSV rows lost their NULs: `x\\0.jpg` named another file (`x.jpg`) and `red\\0bird`
+    became one word, where the same JSON row kept both (the caption rules make NUL a space)."""
+    from m3w_builder.pairs.items import make_item
+
+    url, caption = "http://a.test/x\x00.jpg", "red\x00bird on a tree"
+    lists = {"l.csv": f'url,caption\n{url},"{caption}"\n', "l.tsv": f"url\tcaption\n{url}\t{caption}\n",
+             "l.jsonl": json.dumps({"url": url, "caption": caption}) + "\n"}
+    for name, text in lists.items():
+        (row,) = _rows(name, text.encode())
+        assert (row.url, row.caption, row.error) == (url, caption, None), name
+        assert make_item(row.url, row.caption, "image", row.row_id).caption == "red bird on a tree"

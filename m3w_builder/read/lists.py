@@ -455,8 +455,6 @@ class _TrackingLines:
             if isinstance(text, _Overlong):
                 self.overlong = text.size
                 text = "\n"  # an empty line in its place: the row is reported from `overlong`
-            else:
-                text = text.replace("\x00", "")
             self.held.append(text)
             yield text
 
