@@ -500,3 +500,24 @@ def test_a_nul_in_a_csv_field_is_kept_as_in_a_json_list_not_deleted():
         (row,) = _rows(name, text.encode())
         assert (row.url, row.caption, row.error) == (url, caption, None), name
         assert make_item(row.url, row.caption, "image", row.row_id).caption == "red bird on a tree"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("l.csv", "sep=;\nurl;caption\nhttp://a.test/1.jpg;a caption with é accents\nhttp://a.test/2.jpg;second one\n"),
+    ("l.csv", "url;caption\nhttp://a.test/1.jpg;a caption with é accents\nhttp://a.test/2.jpg;second one\n"),
+    ("l.csv", "url\tcaption\nhttp://a.test/1.jpg\ta caption with é accents\nhttp://a.test/2.jpg\tsecond one\n"),
+    ("l.tsv", CSV),
+    ("l.csv", "SEP=,\n" + CSV),
+])
+def test_a_spreadsheet_list_is_split_by_its_own_delimiter(name, text):
+    """Excel in a comma-decimal locale writes `;` (and may name it in a `sep=;` first line); a
+    TSV is often named `.csv`: every row was `no_url_column`, the whole list lost."""
+    rows = _rows(name, text.encode())
+    assert [(r.url, r.caption, r.error) for r in rows] == [(u, c, None) for u, c in GOOD]
+
+
+def test_a_header_without_the_url_column_under_any_delimiter_still_says_so():
+    (row,) = _rows("l.csv", b"link;text\nhttp://a.test/1.jpg;a caption\n")
+    assert row.error == "no_url_column"
+    (row,) = _rows("l.csv", b"url;caption,tag\nhttp://a.test/1.jpg;a caption,x\n")  # no delimiter gives both
+    assert row.error == "no_url_column"

@@ -15,7 +15,9 @@ and parquet columns named twice are kept as `name.1`, `name.2`, ... as pandas na
 name the header already has). A parquet row group
 that cannot be decoded is one `unreadable_rows` row saying how many rows it held; the others are read.
 A CSV quote left open (running past the field limit, 128 KB, or to the end of the file) is one
-`bad_row`; the lines it ran into are read again, each on its own.
+`bad_row`; the lines it ran into are read again, each on its own. A CSV's delimiter is the one an
+Excel `sep=;` first line names, else `,` (`\t` for TSV), else the one of `;`, tab, `|`, `,` that
+splits the header into the url and caption columns.
 A lone surrogate a JSON escape makes (`\\ud800`) is `bad_url` in the URL and U+FFFD elsewhere.
 A row with more than 1,024 columns besides the url and caption (each becomes a manifest column) is
 `too_many_columns`, unless `--extra_cols` names the ones to keep.
@@ -487,6 +489,17 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
     reader = csv.reader(iter(tracker), delimiter=delimiter)
     try:
         names = [h.strip() for h in next(reader)]
+        first = tracker.held[0].strip() if tracker.held else ""
+        declared = _SEP_LINE.fullmatch(first)
+        if declared:  # Excel's `sep=;` line names the delimiter; the header follows it
+            delimiter = declared.group(1)
+            reader = csv.reader(iter(tracker), delimiter=delimiter)
+            names = [h.strip() for h in next(reader)]
+        elif options.url_col not in names:
+            found = _other_delimiter(first, delimiter, options)
+            if found:
+                delimiter, names = found
+                reader = csv.reader(iter(tracker), delimiter=delimiter)
     except StopIteration:
         return
     except csv.Error as err:
@@ -539,6 +552,23 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
             continue
         n += 1
         yield _csv_row(f"{label}#{n}", values, header, options, encoding)
+
+
+_SEP_LINE = re.compile(r"(?i)sep=(.)")
+_DELIMITERS = (",", ";", "\t", "|")  # what spreadsheets write: `;` where the decimal mark is a comma
+
+
+def _other_delimiter(header: str, delimiter: str, options: ListOptions) -> tuple[str, list[str]] | None:
+    """(delimiter, names) when the header line names the url and caption columns only split by
+    another common delimiter (a semicolon CSV from Excel in a comma-decimal locale, a TSV named
+    `.csv`): every row was `no_url_column`, the whole list lost."""
+    for other in _DELIMITERS:
+        if other == delimiter:
+            continue
+        names = [h.strip() for h in next(csv.reader([header], delimiter=other), [])]
+        if options.url_col in names and options.caption_col in names:
+            return other, names
+    return None
 
 
 def _open_at_end(held: list[str], delimiter: str) -> str | None:
