@@ -24,6 +24,7 @@ import torch
 import webdataset as wds
 from PIL import Image
 
+from m3w_builder.output.dataset import checked_dataset_json
 from m3w_builder.output.formats import WEBDATASET, format_of, iter_shard
 from m3w_builder.samples.markers import neutralise
 from model.config import VisionConfig
@@ -109,6 +110,7 @@ class DatasetInfo:
             raise ValueError(f"{folder}: no dataset.json (not an m3w-builder output folder)") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{folder}/dataset.json: unreadable ({e})") from None
+        meta = checked_dataset_json(meta, folder / "dataset.json")
         kind = meta.get("kind") or name
         if kind not in KINDS:
             raise ValueError(f"{folder}: unknown dataset kind {kind!r}")
@@ -120,6 +122,8 @@ class DatasetInfo:
         tok = meta.get("tokenizer") or {}
         tok_file = folder / tok["file"] if tok.get("file") else None
         identity = None
+        if tok_file is not None and not tok_file.is_file():
+            raise ValueError(f"{folder}: dataset.json names tokenizer {tok['file']!r}, which is not there")
         if tok_file is not None:
             from model.tokenizer import file_sha256
             identity = "sp:" + (tok.get("sha256") or file_sha256(tok_file))

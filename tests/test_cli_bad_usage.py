@@ -455,3 +455,44 @@ def test_the_exporters_skip_and_count_a_damaged_sample_and_show_names_it(tmp_pat
     assert "key: good2" in capsys.readouterr().out
     for ref, words in (("1", "json is a list"), ("nulltext", "sample nulltext is damaged")):
         assert words in _one_line_exit(capsys, show.main, [str(folder), ref])
+
+
+@pytest.mark.parametrize("dataset, words", [
+    ([], "a JSON list, not an object"),
+    ({"kind": "m3w", "shardlist": "m3w-000000.tar"}, "shardlist is a str, not a list"),
+    ({"kind": "m3w", "shardlist": [{"nsamples": 3}]}, "shardlist[0] has no url naming a file in the folder"),
+    ({"kind": "m3w", "shardlist": [{"url": 5, "nsamples": 3}]}, "shardlist[0] has no url"),
+    ({"kind": "m3w", "shardlist": [{"url": "../../etc/passwd", "nsamples": 3}]}, "shardlist[0] has no url"),
+    ({"kind": "m3w", "shardlist": [{"url": "m3w-000000.tar"}]}, "nsamples None is no count"),
+    ({"kind": "m3w", "shardlist": [{"url": "m3w-000000.tar", "nsamples": 1}], "tokenizer": {"file": 5}},
+     "tokenizer has no file naming a file in the folder"),
+])
+def test_a_dataset_json_of_the_wrong_shape_is_one_line_in_every_reader(tmp_path, capsys, dataset, words):
+    """Each ended show, export_hf, mmc4 and model.train's --data with a traceback (AttributeError,
+    KeyError, TypeError), and `../x` read a file outside the folder."""
+    import json as json_module
+
+    from m3w_builder.output import mmc4
+    from model.data import DataSpec, load_infos
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "dataset.json").write_text(json_module.dumps(dataset))
+    for main, args in ((show.main, [str(folder), "0"]), (export_hf.main, [str(folder), str(tmp_path / "hf")]),
+                       (mmc4.main, [str(folder), str(tmp_path / "mmc4")])):
+        assert words in _one_line_exit(capsys, main, args)
+    with pytest.raises(SystemExit) as stopped:
+        load_infos([DataSpec("m3w", folder)])
+    assert words in str(stopped.value) and len(str(stopped.value).splitlines()) == 1
+
+
+def test_a_tokenizer_the_dataset_json_names_but_lacks_is_one_line_for_the_trainer(tmp_path):
+    import json as json_module
+
+    from model.data import DataSpec, load_infos
+
+    (tmp_path / "dataset.json").write_text(json_module.dumps({"kind": "m3w", "shardlist": [
+        {"url": "m3w-000000.tar", "nsamples": 1}], "tokenizer": {"file": "tokenizer.model"}}))
+    with pytest.raises(SystemExit) as stopped:  # FileNotFoundError traceback, from hashing it
+        load_infos([DataSpec("m3w", tmp_path)])
+    assert "names tokenizer 'tokenizer.model', which is not there" in str(stopped.value)

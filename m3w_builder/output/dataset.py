@@ -41,7 +41,37 @@ def load_dataset_json(dataset_dir: Path) -> dict:
     path = Path(dataset_dir) / "dataset.json"
     if not path.is_file():
         raise FileNotFoundError(f"{dataset_dir}: no dataset.json (not an m3w-builder output folder)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return checked_dataset_json(json.loads(path.read_text(encoding="utf-8")), path)
+
+
+def _inside(name: str) -> bool:
+    """Whether a shard or tokenizer name stays in the dataset folder (relative, no `..` part)."""
+    return bool(name) and not name.startswith(("/", "\\")) and ".." not in name.replace("\\", "/").split("/")
+
+
+def checked_dataset_json(meta, path) -> dict:
+    """`meta` when it has the shape the readers use (an object; a `shardlist` of objects, each a
+    `url` naming a file in the folder and its `nsamples`, a count (wids needs it); a `tokenizer` object whose `file` is
+    a name in the folder), else a ValueError naming `path` and what is wrong: a list, a shard
+    without its url or a number for a name ended every reader (show, the exporters, model.train)
+    with a traceback, and `../x` read outside the folder."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: a JSON {type(meta).__name__}, not an object")
+    shards = meta.get("shardlist", [])
+    if not isinstance(shards, list):
+        raise ValueError(f"{path}: shardlist is a {type(shards).__name__}, not a list")
+    for i, shard in enumerate(shards):
+        url = shard.get("url") if isinstance(shard, dict) else None
+        if not isinstance(url, str) or not _inside(url):
+            raise ValueError(f"{path}: shardlist[{i}] has no url naming a file in the folder")
+        n = shard.get("nsamples")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"{path}: shardlist[{i}] nsamples {n!r} is no count")
+    tokenizer = meta.get("tokenizer")
+    if tokenizer is not None and not (isinstance(tokenizer, dict) and (
+            tokenizer.get("file") is None or (isinstance(tokenizer["file"], str) and _inside(tokenizer["file"])))):
+        raise ValueError(f"{path}: tokenizer has no file naming a file in the folder")
+    return meta
 
 
 class DamagedSample(ValueError):

@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                                args.small_images, skipped)
     except FileNotFoundError as error:
         parser.exit(2, f"mmc4: {error}\n")
+    except (OSError, ValueError) as error:  # EXPORT_DIR a file, a corrupt dataset.json or shard
+        parser.exit(2, f"mmc4: {type(error).__name__}: {error}\n")
     report_skipped("mmc4", skipped)
     print(f"wrote {len(paths)} MMC4 shards ({counts['windows']} windows, {counts['images']} images) "
           f"to {args.export_dir}")
