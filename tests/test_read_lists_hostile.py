@@ -521,3 +521,23 @@ def test_a_header_without_the_url_column_under_any_delimiter_still_says_so():
     assert row.error == "no_url_column"
     (row,) = _rows("l.csv", b"url;caption,tag\nhttp://a.test/1.jpg;a caption,x\n")  # no delimiter gives both
     assert row.error == "no_url_column"
+
+
+@pytest.mark.timeout(300)
+def test_pairs_job_reads_compressed_and_semicolon_lists_and_counts_an_archive(tmp_path):
+    """The job end to end (FnApiRunner): a `.csv.zst` list was `inputs`' not_a_list, a semicolon
+    CSV every row no_url_column, and a zip named `.csv` rows of mojibake."""
+    import zipfile
+
+    photos = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))[:2]
+    (tmp_path / "a.csv.zst").write_bytes(_compressed("zstd", f"url,caption\n{photos[0]},a landscape photo one\n".encode()))
+    (tmp_path / "b.csv").write_text(f"sep=;\nurl;caption\n{photos[1]};a landscape photo, two\n")
+    with zipfile.ZipFile(tmp_path / "c.csv", "w") as z:
+        z.writestr("c.csv", CSV)
+    out = tmp_path / "out"
+    run(["--source", "ltip", "--input", str(tmp_path / "*.csv*"), "--output", str(out), "--no_http",
+         "--direct_num_workers=1", "--no_report"])
+    rows = sorted((r["caption"], r["reason"]) for p in out.glob("ltip-*.parquet") for r in pq.read_table(p).to_pylist())
+    assert rows == [("", "unreadable_list"), ("a landscape photo one", "success"), ("a landscape photo, two", "success")]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["counters"]["pairs/unreadable_list"] == 1
