@@ -330,6 +330,15 @@ def test_a_media_cache_that_is_a_file_stops_the_job(tmp_path):
     assert err == f"python -m pipelines.m3w: error: --media_cache {cache}: a file, not a folder (every write to it would fail)"
 
 
+def _stop_message(capsys, main, args) -> str:
+    """The one line a job stops with: its `SystemExit` message, or what argparse wrote (exit 2)."""
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    message = stopped.value.code if isinstance(stopped.value.code, str) else capsys.readouterr().err.strip()
+    assert stopped.value.code != 0 and len(message.splitlines()) == 1 and "Traceback" not in message, message
+    return message
+
+
 def _list(folder) -> str:
     listing = folder / "list.csv"
     listing.write_text("url,caption\nhttp://a.test/1.jpg,a red bird on a tree\n")
@@ -337,43 +346,50 @@ def _list(folder) -> str:
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--output", ""], "--output '': names no folder"),  # the working directory: its README.md overwritten
-    (["--output", "  "], "--output '  ': names no folder"),
+    (["--output", ""], "--output '': an empty value"),  # the working directory: its README.md overwritten
+    (["--output", "  "], "--output '  ': an empty value"),
     (["--prefix", "a/b"], "--prefix 'a/b': not a plain name"),  # shards in a subfolder the shard list misnamed
     (["--prefix", "../up"], "--prefix '../up': not a plain name"),  # shards written outside --output
     (["--prefix", "*"], "--prefix '*': not a plain name"),  # `*-*` is what a rerun deletes
     (["--prefix", ".hidden"], "--prefix '.hidden': not a plain name"),
-    (["--url_col", ""], "--url_col '': names no column"),  # every row `no_url_column`
-    (["--caption_col", " "], "--caption_col ' ': names no column"),
+    (["--url_col", ""], "--url_col '': an empty value"),  # every row `no_url_column`
+    (["--caption_col", " "], "--caption_col ' ': an empty value"),
+    (["--mirror_dir", ""], "--mirror_dir '': an empty value"),  # silently no mirror
+    (["--media_input", ""], "--media_input '': an empty value"),
     (["--caption_col", "url"], "--url_col and --caption_col both name 'url'"),  # every caption its URL
     (["--extra_cols", "tag,,x"], "--extra_cols 'tag,,x': an empty column name"),
     (["--list_encoding", "rot13"], "--list_encoding 'rot13': no text encoding"),  # every list error_LookupError
     (["--list_encoding", "bogus"], "--list_encoding 'bogus': no text encoding"),  # silently detected instead
-    (["--list_encoding", ""], "--list_encoding '': no text encoding"),
+    (["--list_encoding", ""], "--list_encoding '': an empty value"),  # silently detected
     (["--list_encoding", "utf-16"], "--list_encoding 'utf-16': a wide encoding"),  # rows cut mid-character
 ])
-def test_names_no_pairs_run_can_use_stop_it_before_it_starts(tmp_path, monkeypatch, flags, message):
+def test_names_no_pairs_run_can_use_stop_it_before_it_starts(tmp_path, monkeypatch, capsys, flags, message):
     """Each of these ran: into the working directory, outside or beside the output, or to a
     dataset of `no_url_column` rows or captions that were URLs."""
     from pipelines import pairs
 
     monkeypatch.chdir(tmp_path)
     args = ["--source", "ltip", "--input", _list(tmp_path), "--output", str(tmp_path / "out"), *flags]
-    err = _job_error(pairs.run, args)
+    err = _stop_message(capsys, pairs.run, args)
     assert err.startswith(f"python -m pipelines.pairs: error: {message}"), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["list.csv"]  # nothing written, here or in out/
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--output", ""], "--output '': names no folder"),
+    (["--output", ""], "--output '': an empty value"),
     (["--prefix", "../up"], "--prefix '../up': not a plain name"),
-    (["--prefix", ""], "--prefix '': not a plain name"),
+    (["--prefix", ""], "--prefix '': an empty value"),
+    (["--tokenizer", ""], "--tokenizer '': an empty value"),  # silently trained one instead
+    (["--url_map", " "], "--url_map ' ': an empty value"),
+    (["--cc_base", ""], "--cc_base '': an empty value"),  # Common Crawl paths made relative
+    (["--blocklist", ""], "--blocklist '': an empty value"),
+    (["--media_cache", ""], "--media_cache '': an empty value"),
 ])
-def test_names_no_m3w_run_can_use_stop_it_before_it_starts(tmp_path, monkeypatch, flags, message):
+def test_names_no_m3w_run_can_use_stop_it_before_it_starts(tmp_path, monkeypatch, capsys, flags, message):
     from pipelines import m3w
 
     monkeypatch.chdir(tmp_path)
-    err = _job_error(m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"), *flags])
+    err = _stop_message(capsys, m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"), *flags])
     assert err.startswith(f"python -m pipelines.m3w: error: {message}"), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
 
