@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from m3w_builder.options import ArgumentParser
+from m3w_builder.output.dataset import report_skipped
 from m3w_builder.output.hf import ROWS_PER_FILE, export
 
 
@@ -20,12 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rows_per_file < 1:
         parser.exit(2, f"export_hf: --rows_per_file {args.rows_per_file}: must be at least 1\n")
+    skipped: list[tuple[str, str]] = []
     try:
-        paths = export(args.output_dir, args.export_dir, args.rows_per_file)
+        paths = export(args.output_dir, args.export_dir, args.rows_per_file, skipped)
     except FileNotFoundError as error:
         parser.exit(2, f"export_hf: {error}\n")
     except (OSError, ValueError) as error:  # EXPORT_DIR a file, a corrupt dataset.json or shard
         parser.exit(2, f"export_hf: {type(error).__name__}: {error}\n")
+    report_skipped("export_hf", skipped)
     print(f"wrote {len(paths)} parquet files to {args.export_dir / 'data'}")
     return 0
 

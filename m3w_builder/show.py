@@ -15,7 +15,13 @@ from pathlib import Path
 from PIL import Image
 
 from m3w_builder.options import ArgumentParser
-from m3w_builder.output.dataset import Sample, find_key, load_dataset_json, sample_at
+from m3w_builder.output.dataset import (
+    DAMAGE_ERRORS,
+    Sample,
+    find_key,
+    load_dataset_json,
+    sample_at,
+)
 
 _SKIP = ("input_ids", "text", "images", "frames", "caption")
 
@@ -81,12 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"key: {found['key']}\nstatus: {found['status']}\nerror_message: {found.get('error_message') or ''}")
         print(f"url: {found.get('url') or ''}\nshard: {found.get('shard') or ''}")
         return 1
-    print(describe(found))
+    try:
+        text = describe(found)
+    except DAMAGE_ERRORS as error:  # json fields of the wrong type
+        parser.exit(2, f"show: sample {found.key} is damaged: {type(error).__name__}: {error}\n")
+    print(text)
     if args.save_images:
         try:
             paths = save_images(found, args.save_images)
         except OSError as error:  # e.g. DIR is a file
             parser.exit(2, f"show: --save_images {args.save_images}: {error.strerror or error}\n")
+        except DAMAGE_ERRORS as error:  # a media list of the wrong shape
+            parser.exit(2, f"show: sample {found.key} is damaged: {type(error).__name__}: {error}\n")
         print(f"\nsaved {len(paths)} images to {args.save_images}")
     return 0
 

@@ -14,6 +14,7 @@ import random
 import re
 import tarfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -23,6 +24,7 @@ import torch
 import webdataset as wds
 from PIL import Image
 
+from m3w_builder.output.dataset import checked_dataset_json
 from m3w_builder.output.formats import WEBDATASET, format_of, iter_shard
 from m3w_builder.samples.markers import neutralise
 from model.config import VisionConfig
@@ -33,11 +35,40 @@ from model.xattn import media_plan
 log = logging.getLogger(__name__)
 
 # What a damaged shard or member really raises: tarfile's ReadError, pyarrow's ArrowInvalid (a
-# ValueError) and ArrowIOError (an OSError), PIL's UnidentifiedImageError (an OSError) and its
-# truncated-file OSError, json's JSONDecodeError (a ValueError), a member missing (KeyError).
-DAMAGE_ERRORS = (OSError, ValueError, EOFError, KeyError, tarfile.TarError, SyntaxError)
+# ValueError) and ArrowIOError (an OSError), PIL's UnidentifiedImageError (an OSError), its
+# truncated-file OSError and its DecompressionBombError (an image past twice its pixel limit),
+# json's JSONDecodeError (a ValueError), a member missing (KeyError), metadata of the wrong
+# shape (`DamagedSample`).
+DAMAGE_ERRORS = (OSError, ValueError, EOFError, KeyError, tarfile.TarError, SyntaxError, Image.DecompressionBombError)
+
+
+class DamagedSample(ValueError):
+    """A sample's metadata does not have the shape the contract gives it (docs/CONTRACTS.md)."""
+
+
+def sample_meta(raw: dict) -> dict:
+    """The sample's `json` member as an object; `DamagedSample` for one that is not (a list, a
+    number: `.get` on it raised AttributeError, which ended the training run)."""
+    meta = json.loads(raw["json"])
+    if not isinstance(meta, dict):
+        raise DamagedSample(f"json is a {type(meta).__name__}, not an object")
+    return meta
+
+
+def _of_type(value, kind: type, what: str):
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise DamagedSample(f"{what} is a {type(value).__name__}, not a {kind.__name__}")
+    return value
+
+
+def _member_list(entries, what: str) -> list[str]:
+    """The `member` names of a list of `{"member": ...}` objects (video frames)."""
+    return [_of_type(_of_type(e, dict, what).get("member"), str, f"{what} member") for e in _of_type(entries, list, what)]
 
 KINDS = ("m3w", "align", "ltip", "vtp")
+# Pixels of a stored image decoded at most: the job stores shorter sides of 256 (a 3:1 picture is
+# 768x256); PIL decodes up to 178M pixels, ~0.5 GB per DataLoader worker, before it refuses one
+MAX_IMAGE_PIXELS = 16 << 20
 HELDOUT_MOD = 10
 
 
@@ -79,6 +110,7 @@ class DatasetInfo:
             raise ValueError(f"{folder}: no dataset.json (not an m3w-builder output folder)") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{folder}/dataset.json: unreadable ({e})") from None
+        meta = checked_dataset_json(meta, folder / "dataset.json")
         kind = meta.get("kind") or name
         if kind not in KINDS:
             raise ValueError(f"{folder}: unknown dataset kind {kind!r}")
@@ -90,6 +122,8 @@ class DatasetInfo:
         tok = meta.get("tokenizer") or {}
         tok_file = folder / tok["file"] if tok.get("file") else None
         identity = None
+        if tok_file is not None and not tok_file.is_file():
+            raise ValueError(f"{folder}: dataset.json names tokenizer {tok['file']!r}, which is not there")
         if tok_file is not None:
             from model.tokenizer import file_sha256
             identity = "sp:" + (tok.get("sha256") or file_sha256(tok_file))
@@ -112,7 +146,10 @@ def preprocess(data: bytes, vision: VisionConfig) -> torch.Tensor:
     is resized to S and the image centred on a pad of the normalisation mean (0 after normalising).
     """
     s = vision.image_size
-    img = Image.open(io.BytesIO(data)).convert("RGB")
+    img = Image.open(io.BytesIO(data))
+    if img.width * img.height > MAX_IMAGE_PIXELS:
+        raise DamagedSample(f"a {img.width}x{img.height} image, over {MAX_IMAGE_PIXELS} pixels")
+    img = img.convert("RGB")
     scale = s / max(img.size)
     w, h = (min(s, max(1, round(v * scale))) for v in img.size)
     img = img.resize((w, h), Image.BILINEAR)
@@ -155,6 +192,7 @@ class Decoder:
         self.info, self.tok, self.vision = info, tokenizer, vision
         self.max_tokens, self.max_frames = max_tokens, max_frames
         self.same_tokenizer = info.tokenizer_identity == tokenizer.identity
+        self.skipped: Counter[str] = Counter()  # damaged samples left out, by exception type
 
     def image(self, data: bytes) -> torch.Tensor:
         return preprocess(data, self.vision)
@@ -172,26 +210,28 @@ class Decoder:
         try:
             return self._example(raw, media)
         except DAMAGE_ERRORS as e:
+            self.skipped[type(e).__name__] += 1
             log.warning("sample %s skipped: damaged (%s: %s)", raw.get("__key__"), type(e).__name__, str(e)[:200])
             return None
 
     def _example(self, raw: dict, media: bool) -> Example | None:
-        meta = json.loads(raw["json"])
+        meta = sample_meta(raw)
         if self.info.kind == "m3w":
-            text = meta["text"]
-            loaders = [partial(self._m3w_media, raw, i, d) for i, d in enumerate(meta["images"])]
+            text = _of_type(meta.get("text"), str, "text")
+            images = [_of_type(d, dict, "images entry") for d in _of_type(meta.get("images", []), list, "images")]
+            loaders = [partial(self._m3w_media, raw, i, d) for i, d in enumerate(images)]
         else:
             # look-alikes too (`＜EOC＞` folds to `<EOC>` under NFKC): a caption must not add a marker
             caption = neutralise(raw["txt"].decode("utf-8")).strip()
             text = f"{IMAGE}{caption}{EOC}"
             if self.info.kind == "vtp":
-                members = [f["member"] for f in meta.get("frames", [])] or sorted(
+                members = _member_list(meta.get("frames", []), "frames") or sorted(
                     k for k in raw if re.fullmatch(r"\d{3}\.jpg", k))
                 loaders = [partial(self.frames, raw, members)]
             else:
                 loaders = [lambda: self.image(raw["jpg"]).unsqueeze(0)]
         if self.same_tokenizer and "input_ids" in meta:
-            ids = list(meta["input_ids"])
+            ids = self._stored_ids(meta["input_ids"])
         else:
             ids = self.tok.encode(text)
         if ids.count(self.tok.image_id) != len(loaders):
@@ -200,12 +240,22 @@ class Decoder:
         kept = loaders[: ids.count(self.tok.image_id)] if media else []
         return Example(raw["__key__"], ids, [load() for load in kept], str(meta.get("doc_id") or raw["__key__"]))
 
+    def _stored_ids(self, ids) -> list[int]:
+        """The window's stored `input_ids`, each an id of the tokenizer: one past the vocabulary
+        (or negative) indexed outside the embedding, an error that ends a CUDA run, and a string
+        or a 100-digit number failed in `collate`, outside the damage guard."""
+        ids = _of_type(ids, list, "input_ids")
+        for i in ids:
+            if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < self.tok.vocab_size:
+                raise DamagedSample(f"input_ids holds {str(i)[:20]!r}, not an id below {self.tok.vocab_size}")
+        return ids
+
     def _m3w_media(self, raw: dict, i: int, desc: dict) -> torch.Tensor:
         if desc.get("kind") == "video":
-            members = [f["member"] for f in desc.get("frames", [])] or sorted(
+            members = _member_list(desc.get("frames", []), "frames") or sorted(
                 k for k in raw if re.fullmatch(rf"{i}\.\d{{3}}\.jpg", k))
             return self.frames(raw, members)
-        return self.image(raw[desc.get("member") or f"{i}.jpg"]).unsqueeze(0)
+        return self.image(raw[_of_type(desc.get("member") or f"{i}.jpg", str, "member")]).unsqueeze(0)
 
 
 def _raw_samples(shards: list[str]) -> Iterator[dict]:
@@ -237,11 +287,13 @@ def _shard_samples(url: str) -> Iterator[dict]:
 
 
 def _split_key(raw: dict) -> str:
-    if "json" in raw:
-        doc = json.loads(raw["json"]).get("doc_id")
-        if doc:
-            return str(doc)
-    return raw["__key__"]
+    """The document id a sample's split follows; its key when its json is missing or damaged (the
+    decoder then skips it: this ran outside its guard, and a damaged json ended the run)."""
+    try:
+        doc = sample_meta(raw).get("doc_id") if "json" in raw else None
+    except DAMAGE_ERRORS:
+        doc = None
+    return str(doc) if doc and isinstance(doc, (str, int)) else raw["__key__"]
 
 
 class ExampleStream:

@@ -1,6 +1,7 @@
 """Checks before Beam starts, and the fingerprint that ties an output folder to what built it.
 
-Bad usage (an input that matches nothing, an output that is a file or unwritable, a URL flag
+Bad usage (an input that matches nothing, an output that is a file, unwritable or named by an
+empty string, an input or side file inside the output, a shard prefix that is no plain name, a URL flag
 with a password in it, a filesystem whose dependency is missing, a media mirror or cache under
 an unknown scheme, a local output folder another running job holds, a side file a worker could
 not load: `--url_map`, `--blocklist`, `--tokenizer`) stops the job with one line and a non-zero
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import codecs
 import contextlib
 import hashlib
 import json
 import os
+import re
 import socket
 import time
 import uuid
@@ -29,6 +32,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.drops import Rejected
+from m3w_builder.extract.charset import normalize_label
 from m3w_builder.extract.urls import without_userinfo
 from m3w_builder.options import out_of_bounds
 from m3w_builder.read.local_files import local_file_problem, read_local_file
@@ -81,7 +85,11 @@ def check_bounds(options: Any) -> None:
 
 
 def check_output(output: str) -> None:
-    """The output must be a writable folder (created if missing)."""
+    """The output must be a writable folder (created if missing); an empty or blank name is no
+    folder (it was the working directory: the dataset, its card `README.md` and its rejects were
+    written over whatever was there)."""
+    if not output.strip():
+        raise UsageError(f"--output {output!r}: names no folder")
     if "://" in output:
         try:
             FileSystems.get_filesystem(output)
@@ -100,6 +108,48 @@ def check_output(output: str) -> None:
         raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
 
 
+
+
+_PLAIN_NAME = re.compile(r"\w[\w.-]*")
+
+
+def check_prefix(prefix: str) -> None:
+    """A shard name prefix is a plain file name (letters, digits, `_`, `.`, `-`, not first a dot):
+    the job writes `OUTPUT/{prefix}-NNNNNN...` and deletes `{prefix}-*` on a rerun, so `a/b` wrote
+    into a subfolder, `../x` outside the output, `*` made those patterns match other files, and a
+    leading dot named the hidden records."""
+    if not _PLAIN_NAME.fullmatch(prefix):
+        raise UsageError(f"--prefix {prefix!r}: not a plain name (letters, digits, '_', '.', '-'; "
+                         "no path separator, glob character or leading dot)")
+
+
+def check_text_encoding(flag: str, label: str) -> None:
+    """An encoding flag must name a text codec that decodes a line on its own: an unknown name
+    (`bogus`) was silently replaced by detection, a bytes-to-bytes codec (`rot13`) failed every
+    list it was given, and UTF-16/32 cannot decode lines cut at a newline byte (a wide file is
+    told by its own bytes)."""
+    codec = normalize_label(label)
+    if codec is None or not codecs.lookup(codec)._is_text_encoding:
+        raise UsageError(f"{flag} {label!r}: no text encoding of this Python")
+    if codec.startswith(("utf-16", "utf-32")):
+        raise UsageError(f"{flag} {label!r}: a wide encoding (UTF-16/32 lists are told by their own bytes)")
+
+
+def check_inputs_outside_output(output: str, named: list[tuple[str, str]]) -> None:
+    """Refuse a local input or side file (`named`: flag, path) that is the output folder or lies
+    inside it: the job writes, cleans and, on `--overwrite` or a retry, deletes files there by
+    name pattern (`{prefix}-*`, `rejects/*`, `README.md`, ...), which may name it; a list there
+    could be rewritten while it is read."""
+    if not fs.is_local(output):
+        return
+    root = os.path.realpath(output)
+    for flag, path in named:
+        if not path or not fs.is_local(path):
+            continue
+        real = os.path.realpath(path)
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            raise UsageError(f"{flag} {path}: inside --output {output}, which the job writes and cleans "
+                             "(move it out, or choose another --output)")
 
 
 def refuse_credentials(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

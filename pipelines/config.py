@@ -182,8 +182,27 @@ def parse_job_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> t
     unknown = unknown_beam_flags(extra)
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    blank = empty_flag(parser, args)
+    if blank:
+        parser.error(f"{blank[0]} {blank[1]!r}: an empty value (leave the flag out for its default)")
     quiet_logs(args.verbose)
     return args, extra
+
+
+def empty_flag(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, str] | None:
+    """(flag, value) of the first flag given a blank value where its default is not blank: `--tokenizer ''` or
+    `--mirror_dir ''` silently meant "not given", `--cc_base ''` made every Common Crawl path
+    relative, `--blocklist ''` read the working directory's name as a file, `--output ''` wrote
+    the dataset into the working directory."""
+    for action in parser._actions:
+        if not action.option_strings or action.nargs == 0:
+            continue
+        value, default = getattr(args, action.dest, None), action.default
+        values = value if isinstance(value, (list, tuple)) else [value]
+        blank = next((v for v in values if isinstance(v, str) and not v.strip()), None)
+        if blank is not None and not (isinstance(default, str) and not default.strip()):
+            return action.option_strings[0], blank
+    return None
 
 
 def unknown_beam_flags(flags: list[str]) -> list[str]:

@@ -520,6 +520,7 @@ def check_values(cfg: JobConfig) -> None:
     """Refuse numbers no run can honour (`checks.check_bounds`) and a minimum above its maximum,
     with a one-line `UsageError` before anything is read or written."""
     checks.check_bounds(cfg)
+    checks.check_prefix(cfg.prefix)
     for low, high, names in ((cfg.min_doc_images, cfg.max_doc_images, ("min_doc_images", "max_doc_images")),
                              (cfg.windows.min_images, cfg.windows.max_images, ("min_window_images", "max_images")),
                              (cfg.filters.min_words or 0, cfg.filters.max_words or float("inf"), ("min_words", "max_words")),
@@ -540,6 +541,9 @@ def prepare(cfg: JobConfig, dry_run: bool) -> tuple[bytes | None, str]:
     checks.check_output(cfg.output)
     checks.claim_output(cfg.output)  # before anything in it is read, cleaned or written
     listing = checks.input_listing(cfg.inputs)
+    checks.check_inputs_outside_output(cfg.output, [("--input", path) for path, _size in listing] + [
+        ("--url_map", cfg.url_map or ""), ("--tokenizer", cfg.tokenizer or ""), ("--mirror_dir", cfg.mirror_dir or "")]
+        + [("--blocklist", path) for path in cfg.quality.blocklist])
     fingerprint = checks.fingerprint(cfg.to_json(), listing, tokenizer_model)
     checks.check_rerun(cfg.output, fingerprint, cfg.to_json(), cfg.overwrite, cfg.prefix)
     fs.clean_stale_temporaries(cfg.output)

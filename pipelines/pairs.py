@@ -167,6 +167,17 @@ def check_values(cfg: PairsOptions) -> None:
     """Refuse sizes and bounds no run can honour (a zero shard size, a negative count, a minimum
     above its maximum) with a one-line `UsageError`, before anything is read or written."""
     checks.check_bounds(cfg)
+    checks.check_prefix(cfg.prefix)
+    lists = cfg.list_options
+    for flag, column in (("--url_col", lists.url_col), ("--caption_col", lists.caption_col)):
+        if not column.strip():
+            raise checks.UsageError(f"{flag} {column!r}: names no column")
+    if lists.url_col == lists.caption_col:
+        raise checks.UsageError(f"--url_col and --caption_col both name {lists.url_col!r}: a caption is not its URL")
+    if lists.extra_cols and not all(c.strip() for c in lists.extra_cols):
+        raise checks.UsageError(f"--extra_cols {','.join(lists.extra_cols)!r}: an empty column name")
+    if lists.encoding is not None:
+        checks.check_text_encoding("--list_encoding", lists.encoding)
     rules, images = cfg.caption_rules, cfg.images
     if not 0 < images.min_aspect <= images.max_aspect:
         raise checks.UsageError(f"--min_aspect {images.min_aspect:g} --max_aspect {images.max_aspect:g}: "
@@ -326,6 +337,8 @@ def run(argv: list[str] | None = None) -> dict:
         checks.check_output(cfg.output)
         checks.claim_output(cfg.output)  # before anything in it is read, cleaned or written
         listing = checks.input_listing(cfg.inputs) + checks.input_listing(cfg.media_inputs, "--media_input")
+        checks.check_inputs_outside_output(cfg.output, [("--input", path) for path, _size in listing]
+                                           + [("--url_map", cfg.url_map or ""), ("--mirror_dir", cfg.mirror_dir or "")])
         fingerprint = checks.fingerprint(cfg.to_json(), listing)
         checks.check_rerun(cfg.output, fingerprint, cfg.to_json(), cfg.overwrite, cfg.prefix)
     except (checks.UsageError, ValueError) as error:

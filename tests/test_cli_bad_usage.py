@@ -328,3 +328,187 @@ def test_a_media_cache_that_is_a_file_stops_the_job(tmp_path):
     err = _job_error(m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"),
                                "--media_cache", str(cache)])
     assert err == f"python -m pipelines.m3w: error: --media_cache {cache}: a file, not a folder (every write to it would fail)"
+
+
+def _stop_message(capsys, main, args) -> str:
+    """The one line a job stops with: its `SystemExit` message, or what argparse wrote (exit 2)."""
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    message = stopped.value.code if isinstance(stopped.value.code, str) else capsys.readouterr().err.strip()
+    assert stopped.value.code != 0 and len(message.splitlines()) == 1 and "Traceback" not in message, message
+    return message
+
+
+def _list(folder) -> str:
+    listing = folder / "list.csv"
+    listing.write_text("url,caption\nhttp://a.test/1.jpg,a red bird on a tree\n")
+    return str(listing)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--output", ""], "--output '': an empty value"),  # the working directory: its README.md overwritten
+    (["--output", "  "], "--output '  ': an empty value"),
+    (["--prefix", "a/b"], "--prefix 'a/b': not a plain name"),  # shards in a subfolder the shard list misnamed
+    (["--prefix", "../up"], "--prefix '../up': not a plain name"),  # shards written outside --output
+    (["--prefix", "*"], "--prefix '*': not a plain name"),  # `*-*` is what a rerun deletes
+    (["--prefix", ".hidden"], "--prefix '.hidden': not a plain name"),
+    (["--url_col", ""], "--url_col '': an empty value"),  # every row `no_url_column`
+    (["--caption_col", " "], "--caption_col ' ': an empty value"),
+    (["--mirror_dir", ""], "--mirror_dir '': an empty value"),  # silently no mirror
+    (["--media_input", ""], "--media_input '': an empty value"),
+    (["--caption_col", "url"], "--url_col and --caption_col both name 'url'"),  # every caption its URL
+    (["--extra_cols", "tag,,x"], "--extra_cols 'tag,,x': an empty column name"),
+    (["--list_encoding", "rot13"], "--list_encoding 'rot13': no text encoding"),  # every list error_LookupError
+    (["--list_encoding", "bogus"], "--list_encoding 'bogus': no text encoding"),  # silently detected instead
+    (["--list_encoding", ""], "--list_encoding '': an empty value"),  # silently detected
+    (["--list_encoding", "utf-16"], "--list_encoding 'utf-16': a wide encoding"),  # rows cut mid-character
+])
+def test_names_no_pairs_run_can_use_stop_it_before_it_starts(tmp_path, monkeypatch, capsys, flags, message):
+    """Each of these ran: into the working directory, outside or beside the output, or to a
+    dataset of `no_url_column` rows or captions that were URLs."""
+    from pipelines import pairs
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--source", "ltip", "--input", _list(tmp_path), "--output", str(tmp_path / "out"), *flags]
+    err = _stop_message(capsys, pairs.run, args)
+    assert err.startswith(f"python -m pipelines.pairs: error: {message}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["list.csv"]  # nothing written, here or in out/
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--output", ""], "--output '': an empty value"),
+    (["--prefix", "../up"], "--prefix '../up': not a plain name"),
+    (["--prefix", ""], "--prefix '': an empty value"),
+    (["--tokenizer", ""], "--tokenizer '': an empty value"),  # silently trained one instead
+    (["--url_map", " "], "--url_map ' ': an empty value"),
+    (["--cc_base", ""], "--cc_base '': an empty value"),  # Common Crawl paths made relative
+    (["--blocklist", ""], "--blocklist '': an empty value"),
+    (["--media_cache", ""], "--media_cache '': an empty value"),
+])
+def test_names_no_m3w_run_can_use_stop_it_before_it_starts(tmp_path, monkeypatch, capsys, flags, message):
+    from pipelines import m3w
+
+    monkeypatch.chdir(tmp_path)
+    err = _stop_message(capsys, m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"), *flags])
+    assert err.startswith(f"python -m pipelines.m3w: error: {message}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+def test_an_input_inside_the_output_folder_is_refused_untouched(tmp_path, job):
+    """`--overwrite` deletes `{prefix}-*` in the output: an input named so was deleted with the old
+    shards (`ltip-urls.csv`), and `--output .` beside its list overwrote the folder's README.md."""
+    from pipelines import m3w, pairs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    if job == "pairs":
+        source = out / "ltip-urls.csv"
+        source.write_text("url,caption\nhttp://a.test/1.jpg,a red bird on a tree\n")
+        main, base = pairs.run, ["--source", "ltip", "--input", str(source)]
+    else:
+        source = out / "m3w-pages.html"
+        source.write_text("<html><body><p>One paragraph of text.</p></body></html>")
+        main, base = m3w.run, ["--input", str(out / "*.html")]
+    (out / "README.md").write_text("my notes")
+    err = _job_error(main, [*base, "--output", str(out), "--overwrite"])
+    assert f"--input {source}: inside --output {out}" in err
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", source.name]
+    assert (out / "README.md").read_text() == "my notes"
+
+
+def _damaged_m3w_folder(folder):
+    """An M3W output folder of 4 windows: two whole, one json that is a list, one with a null text."""
+    import io
+    import json as json_module
+
+    from PIL import Image
+
+    from m3w_builder import ShardWriter
+
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(picture, "JPEG")
+
+    def meta(key: str, **changes) -> bytes:
+        return json_module.dumps({"key": key, "doc_id": key, "url": f"http://a.test/{key}", "window": {"index": 0},
+                                  "text": "A red square<EOC><image>in a picture.<EOC>", "input_ids": [],
+                                  "images": [{"index": 0, "kind": "image", "member": "0.jpg",
+                                              "src": f"http://a.test/{key}.jpg"}], **changes}).encode()
+
+    samples = [("good1", meta("good1")), ("listed", b"[1, 2]"), ("nulltext", meta("nulltext", text=None)),
+               ("good2", meta("good2"))]
+    folder.mkdir()
+    with open(folder / "m3w-000000-0000.tar", "wb") as handle:
+        writer = ShardWriter(handle)
+        for key, data in samples:
+            writer.add_sample(key, [("json", data), ("0.jpg", picture.getvalue())])
+        writer.close()
+    (folder / "dataset.json").write_text(json_module.dumps({"format": "m3w-builder", "version": 1, "kind": "m3w",
+                                                            "shardlist": [{"url": "m3w-000000-0000.tar",
+                                                                           "nsamples": len(samples)}]}))
+    return folder
+
+
+def test_the_exporters_skip_and_count_a_damaged_sample_and_show_names_it(tmp_path, capsys):
+    """One window whose json was a list or whose text was null ended export_hf and mmc4 with a
+    traceback (TypeError, AttributeError: nothing written), and `show` of any later index too."""
+    import pyarrow.parquet as parquet
+
+    from m3w_builder.output import mmc4
+
+    folder = _damaged_m3w_folder(tmp_path / "m3w")
+    assert export_hf.main([str(folder), str(tmp_path / "hf")]) == 0
+    err = capsys.readouterr().err
+    assert "skipped damaged sample listed: sample listed: json is a list" in err
+    assert "skipped damaged sample nulltext: AttributeError" in err and "2 damaged samples skipped" in err
+    rows = parquet.read_table(tmp_path / "hf" / "data").to_pylist()
+    assert [r["key"] for r in rows] == ["good1", "good2"]
+    assert mmc4.main([str(folder), str(tmp_path / "mmc4"), "--min_shards", "1"]) == 0
+    assert "2 damaged samples skipped" in capsys.readouterr().err
+    paths, counts = mmc4.export(folder, tmp_path / "mmc4b", min_shards=1)
+    assert (counts["windows"], counts["images"], counts["skipped"]) == (2, 2, 2)
+    assert show.main([str(folder), "3"]) == 0  # a damaged sample before it is no matter
+    assert "key: good2" in capsys.readouterr().out
+    for ref, words in (("1", "json is a list"), ("nulltext", "sample nulltext is damaged")):
+        assert words in _one_line_exit(capsys, show.main, [str(folder), ref])
+
+
+@pytest.mark.parametrize("dataset, words", [
+    ([], "a JSON list, not an object"),
+    ({"kind": "m3w", "shardlist": "m3w-000000.tar"}, "shardlist is a str, not a list"),
+    ({"kind": "m3w", "shardlist": [{"nsamples": 3}]}, "shardlist[0] has no url naming a file in the folder"),
+    ({"kind": "m3w", "shardlist": [{"url": 5, "nsamples": 3}]}, "shardlist[0] has no url"),
+    ({"kind": "m3w", "shardlist": [{"url": "../../etc/passwd", "nsamples": 3}]}, "shardlist[0] has no url"),
+    ({"kind": "m3w", "shardlist": [{"url": "m3w-000000.tar"}]}, "nsamples None is no count"),
+    ({"kind": "m3w", "shardlist": [{"url": "m3w-000000.tar", "nsamples": 1}], "tokenizer": {"file": 5}},
+     "tokenizer has no file naming a file in the folder"),
+])
+def test_a_dataset_json_of_the_wrong_shape_is_one_line_in_every_reader(tmp_path, capsys, dataset, words):
+    """Each ended show, export_hf, mmc4 and model.train's --data with a traceback (AttributeError,
+    KeyError, TypeError), and `../x` read a file outside the folder."""
+    import json as json_module
+
+    from m3w_builder.output import mmc4
+    from model.data import DataSpec, load_infos
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "dataset.json").write_text(json_module.dumps(dataset))
+    for main, args in ((show.main, [str(folder), "0"]), (export_hf.main, [str(folder), str(tmp_path / "hf")]),
+                       (mmc4.main, [str(folder), str(tmp_path / "mmc4")])):
+        assert words in _one_line_exit(capsys, main, args)
+    with pytest.raises(SystemExit) as stopped:
+        load_infos([DataSpec("m3w", folder)])
+    assert words in str(stopped.value) and len(str(stopped.value).splitlines()) == 1
+
+
+def test_a_tokenizer_the_dataset_json_names_but_lacks_is_one_line_for_the_trainer(tmp_path):
+    import json as json_module
+
+    from model.data import DataSpec, load_infos
+
+    (tmp_path / "dataset.json").write_text(json_module.dumps({"kind": "m3w", "shardlist": [
+        {"url": "m3w-000000.tar", "nsamples": 1}], "tokenizer": {"file": "tokenizer.model"}}))
+    with pytest.raises(SystemExit) as stopped:  # FileNotFoundError traceback, from hashing it
+        load_infos([DataSpec("m3w", tmp_path)])
+    assert "names tokenizer 'tokenizer.model', which is not there" in str(stopped.value)

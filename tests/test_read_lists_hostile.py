@@ -386,3 +386,158 @@ def test_a_column_named_twice_is_renamed_past_names_the_header_already_has():
                                   pa.array([b"y"]), pa.array([3])], names=["url", "caption", "tag", "tag", "tag"])
     (row,) = _rows("l.parquet", _parquet(table))  # pyarrow's rows kept the last `tag` only
     assert row.error is None and row.extra == {"tag": "x", "tag.1": "y", "tag.2": 3}
+
+
+def _compressed(codec: str, data: bytes) -> bytes:
+    import bz2
+    import gzip
+    import lzma
+
+    import lz4.frame
+    import zstandard
+
+    return {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress, "lz4": lz4.frame.compress,
+            "zstd": zstandard.ZstdCompressor().compress}[codec](data)
+
+
+@pytest.mark.parametrize("codec, suffix", [("bzip2", ".bz2"), ("xz", ".xz"), ("zstd", ".zst"), ("lz4", ".lz4"),
+                                           ("gzip", ".gz")])
+def test_a_list_compressed_with_bzip2_xz_zstd_or_lz4_is_read_whatever_its_name(codec, suffix):
+    """Only gzip was decoded: `l.csv.bz2` was no list file at all (`not_a_list`), and the same
+    bytes named `l.csv` were rows of mojibake (`no_url_column`) or, xz, no row at all."""
+    from m3w_builder.read.lists import is_list_file
+
+    jsonl = "".join(json.dumps({"url": u, "caption": c}) + "\n" for u, c in GOOD)
+    for name, text in ((f"l.csv{suffix}", CSV), ("l.csv", CSV), (f"l.jsonl{suffix}", jsonl)):
+        assert is_list_file(name)
+        rows = _rows(name, _compressed(codec, text.encode()))
+        assert [(r.url, r.caption, r.error) for r in rows] == [(u, c, None) for u, c in GOOD], name
+
+
+@pytest.mark.parametrize("codec", ["xz", "zstd", "gzip"])
+def test_a_compressed_list_cut_short_keeps_the_rows_before_the_cut_and_says_so(codec):
+    text = "url,caption\n" + "".join(f"http://a.test/{i}.jpg,caption number {i}\n" for i in range(20_000))
+    data = _compressed(codec, text.encode())
+    rows = _rows("l.csv", data[: len(data) - 64])
+    assert rows[-1].error == "unreadable_list" and "EOFError" in rows[-1].detail
+    read = [r for r in rows if r.error is None]
+    assert len(read) > 15_000  # the rows before the cut, each whole, in order
+    assert [r.caption for r in read] == [f"caption number {i}" for i in range(len(read))]
+
+
+def test_a_list_that_is_an_archive_an_image_or_compressed_twice_is_one_row_saying_what_it_is():
+    """Read as text, a zip or a gzip inside a gzip was a row of mojibake (`no_url_column`), a tar
+    archive or a JPEG a CSV header of garbage and no row at all: the list vanished uncounted."""
+    import gzip
+    import tarfile
+    import zipfile
+
+    zipped, tarred = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("l.csv", CSV)
+    with tarfile.open(fileobj=tarred, mode="w") as t:
+        info = tarfile.TarInfo("l.csv")
+        info.size = len(CSV.encode())
+        t.addfile(info, io.BytesIO(CSV.encode()))
+    for name, data, what in (("l.csv", zipped.getvalue(), "application/zip"), ("l.csv.gz", gzip.compress(
+            tarred.getvalue()), "a tar archive"), ("l.jsonl", b"\xff\xd8\xff\xe0" + bytes(600), "image/jpeg"),
+            ("l.tsv.gz", gzip.compress(gzip.compress(CSV.encode())), "application/gzip")):
+        (row,) = _rows(name, data)
+        assert row.error == "unreadable_list" and what in row.detail, name
+
+
+def test_a_parquet_list_named_as_a_text_list_is_read_as_parquet():
+    import pyarrow as pa
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"url": [u for u, _c in GOOD], "caption": [c for _u, c in GOOD]}), buffer)
+    for name in ("l.csv", "l.jsonl.gz"):
+        data = buffer.getvalue() if name == "l.csv" else _compressed("gzip", buffer.getvalue())
+        assert [(r.url, r.caption, r.error) for r in _rows(name, data)] == [(u, c, None) for u, c in GOOD]
+
+
+def _parquet_first_rows_peak(path: str) -> int:
+    """Peak traced bytes (Python's allocations) while the first rows of the parquet list are read."""
+    import tracemalloc
+
+    from pipelines import fs
+
+    tracemalloc.start()
+    rows = read_list(path, lambda: fs.open_raw(path))
+    first = [next(rows) for _ in range(3)]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [r.error for r in first] == [None, None, None]
+    return peak
+
+
+def test_a_plain_parquet_list_is_read_in_place_not_held_whole(tmp_path, fresh_interpreter):
+    """Every parquet list was read into memory before its first row (240 MB: 484 MB more RSS)."""
+    import os
+
+    import pyarrow as pa
+
+    path = tmp_path / "big.parquet"
+    with pq.ParquetWriter(path, pa.schema([("url", pa.string()), ("caption", pa.string())]),
+                          compression="none") as writer:
+        for group in range(8):
+            writer.write_table(pa.table({"url": [f"http://a.test/{group}-{i}.jpg" for i in range(4096)],
+                                         "caption": [os.urandom(512).hex() for _ in range(4096)]}))
+    size = path.stat().st_size
+    assert size > 30_000_000
+    assert fresh_interpreter(_parquet_first_rows_peak, str(path)) < size // 2  # a batch of rows, not the file
+
+
+def test_a_nul_in_a_csv_field_is_kept_as_in_a_json_list_not_deleted():
+    """CSV and TSV rows lost their NULs: `x\\0.jpg` named another file (`x.jpg`) and `red\\0bird`
+    became one word, where the same JSON row kept both (the caption rules make NUL a space)."""
+    from m3w_builder.pairs.items import make_item
+
+    url, caption = "http://a.test/x\x00.jpg", "red\x00bird on a tree"
+    lists = {"l.csv": f'url,caption\n{url},"{caption}"\n', "l.tsv": f"url\tcaption\n{url}\t{caption}\n",
+             "l.jsonl": json.dumps({"url": url, "caption": caption}) + "\n"}
+    for name, text in lists.items():
+        (row,) = _rows(name, text.encode())
+        assert (row.url, row.caption, row.error) == (url, caption, None), name
+        assert make_item(row.url, row.caption, "image", row.row_id).caption == "red bird on a tree"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("l.csv", "sep=;\nurl;caption\nhttp://a.test/1.jpg;a caption with é accents\nhttp://a.test/2.jpg;second one\n"),
+    ("l.csv", "url;caption\nhttp://a.test/1.jpg;a caption with é accents\nhttp://a.test/2.jpg;second one\n"),
+    ("l.csv", "url\tcaption\nhttp://a.test/1.jpg\ta caption with é accents\nhttp://a.test/2.jpg\tsecond one\n"),
+    ("l.tsv", CSV),
+    ("l.csv", "SEP=,\n" + CSV),
+])
+def test_a_spreadsheet_list_is_split_by_its_own_delimiter(name, text):
+    """Excel in a comma-decimal locale writes `;` (and may name it in a `sep=;` first line); a
+    TSV is often named `.csv`: every row was `no_url_column`, the whole list lost."""
+    rows = _rows(name, text.encode())
+    assert [(r.url, r.caption, r.error) for r in rows] == [(u, c, None) for u, c in GOOD]
+
+
+def test_a_header_without_the_url_column_under_any_delimiter_still_says_so():
+    (row,) = _rows("l.csv", b"link;text\nhttp://a.test/1.jpg;a caption\n")
+    assert row.error == "no_url_column"
+    (row,) = _rows("l.csv", b"url;caption,tag\nhttp://a.test/1.jpg;a caption,x\n")  # no delimiter gives both
+    assert row.error == "no_url_column"
+
+
+@pytest.mark.timeout(300)
+def test_pairs_job_reads_compressed_and_semicolon_lists_and_counts_an_archive(tmp_path):
+    """The job end to end (FnApiRunner): a `.csv.zst` list was `inputs`' not_a_list, a semicolon
+    CSV every row no_url_column, and a zip named `.csv` rows of mojibake."""
+    import zipfile
+
+    photos = sorted(shared_path("images", "exif-orientation-examples").glob("Landscape_*.jpg"))[:2]
+    (tmp_path / "a.csv.zst").write_bytes(_compressed("zstd", f"url,caption\n{photos[0]},a landscape photo one\n".encode()))
+    (tmp_path / "b.csv").write_text(f"sep=;\nurl;caption\n{photos[1]};a landscape photo, two\n")
+    with zipfile.ZipFile(tmp_path / "c.csv", "w") as z:
+        z.writestr("c.csv", CSV)
+    out = tmp_path / "out"
+    run(["--source", "ltip", "--input", str(tmp_path / "*.csv*"), "--output", str(out), "--no_http",
+         "--direct_num_workers=1", "--no_report"])
+    rows = sorted((r["caption"], r["reason"]) for p in out.glob("ltip-*.parquet") for r in pq.read_table(p).to_pylist())
+    assert rows == [("", "unreadable_list"), ("a landscape photo one", "success"), ("a landscape photo, two", "success")]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["counters"]["pairs/unreadable_list"] == 1

@@ -21,7 +21,7 @@ MANIFEST = (
     if VIDEO.is_dir() else {}
 )
 REASONS = {"empty", "too_large_bytes", "decode_error", "no_video_stream", "unsupported_codec", "too_long", "timeout",
-           "not_a_video"}
+           "not_a_video", "decompression_bomb"}
 
 pytestmark = [
     pytest.mark.skipif(not VIDEO.is_dir(), reason="../shared/data/video is absent"),
@@ -62,7 +62,9 @@ def test_every_clip_yields_frames_or_a_reason(path: Path) -> None:
             assert e.reason == "no_video_stream"
         return
     assert facts.get("decoded_frames"), facts
-    assert facts.get("duration_s") is None or facts["duration_s"] <= opts.max_duration_s
+    # a header over the cap is kept only when its packets end before it (their duration is the clip's)
+    assert r.duration_s is None or r.duration_s <= opts.max_duration_s
+    assert facts.get("duration_s") is None or facts["duration_s"] <= opts.max_duration_s or facts["decoded_frames"] == 1
     _check_frames(r, opts)
     w, h = map(int, facts["size"].split("x"))
     assert (r.width, r.height) == ((h, w) if facts.get("frame_rotation") in (90, -90) else (w, h))
@@ -164,3 +166,50 @@ def test_an_error_page_served_as_a_video_says_what_it_is(data: bytes, kind: str)
     with pytest.raises(Rejected) as e:
         extract_frames(data)
     assert (e.value.reason, e.value.detail) == ("not_a_video", f"the bytes are {kind}")
+
+
+def test_frames_are_held_to_the_pixel_cap_of_images() -> None:
+    """`--max_image_pixels` stopped only images: a 6.7 MB clip of 12000x12000 MJPEG frames (144M
+    pixels) decoded each to 430 MB of RSS; refused from its header it costs 12 MB."""
+    from m3w_builder.media.images import ImageOptions
+
+    clip = (VIDEO / "pymediainfo-7.0.1" / "sample.mp4").read_bytes()  # 1920x1080 H.264
+    assert extract_frames(clip).width == 1920
+    capped = VideoOptions(image=ImageOptions(max_pixels=1920 * 1080 - 1))
+    with pytest.raises(Rejected) as e:
+        extract_frames(clip, capped)
+    assert e.value.reason == "decompression_bomb" and "1920x1080 frames" in e.value.detail
+
+
+def _matroska_clip(seconds: int, header_s: float | None) -> bytes:
+    """A 10 FPS MPEG-4 clip in Matroska whose Segment Duration says `header_s` (None: as written)."""
+    import struct
+
+    import av
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(seconds * 10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i % 250, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    data = bytearray(buffer.getvalue())
+    if header_s is not None:
+        at = data.find(b"\x44\x89\x88")  # Duration, an 8-byte float in milliseconds
+        data[at + 3:at + 11] = struct.pack(">d", header_s * 1000)
+    return bytes(data)
+
+
+def test_the_duration_is_what_the_packets_hold_not_what_the_header_says() -> None:
+    """A 2 s clip whose header said 10 h was `too_long`; a 700 s one whose header said 2 s was
+    kept as its first 64 s, where the same clip with an honest header was `too_long`."""
+    short = extract_frames(_matroska_clip(2, 36_000.0))
+    assert len(short.frames) == 2 and short.duration_s == pytest.approx(2.0, abs=0.2)
+    for header in (2.0, None):
+        with pytest.raises(Rejected) as e:
+            extract_frames(_matroska_clip(700, header))
+        assert e.value.reason == "too_long" and e.value.detail.startswith("700.0 s")

@@ -3,8 +3,10 @@
 PyAV reads from memory. For each target time k/fps (k = 0, 1, 2, …) the first decoded frame
 whose presentation time is ≥ the target is kept (a frame after a gap serves every target it
 passes, as ffmpeg's `fps` filter does). Missing timestamps are filled from the frame rate;
-rotation metadata (the display matrix) is applied. Caps: bytes, header duration, frame count
-and a CPU-time limit (this thread's, so load on the machine cannot change which videos pass)
+rotation metadata (the display matrix) is applied. Caps: bytes, pixels per frame (the images'
+`max_pixels`, from the header before decoding and on every decoded frame), duration (what the
+packets hold, read after a seek to the end without decoding: a header's may lie; the header's
+only where the packets do not tell), frame count and a CPU-time limit (this thread's, so load on the machine cannot change which videos pass)
 checked inside the decode loop.
 
 A still image is not a video, though FFmpeg opens most of them (`not_a_video`): files its image
@@ -51,7 +53,7 @@ class VideoOptions:
     """Sampling rate and caps; `image` gives the frame size and JPEG quality."""
 
     fps: float = option(1.0, "frames kept per second of video", low=0.001)
-    max_duration_s: float = option(600.0, "longest video kept (seconds, header or frame times)")
+    max_duration_s: float = option(600.0, "longest video kept (seconds, from its packets, else its header)")
     max_frames: int = option(64, "frames kept per video")
     time_limit_s: float = option(300.0, "CPU seconds one video may take to decode (a safety valve far above the "
                                 "normal cost; CPU time, not wall time, so machine load never changes the output)", low=0.001)
@@ -91,9 +93,13 @@ def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames
     with container:
         animation = _image_kind(container, data)
         stream = _video_stream(container)
-        duration = _duration(container, stream)
+        _check_pixels(stream.codec_context.width, stream.codec_context.height, opts.image.max_pixels)
+        header = _duration(container, stream)
+        measured = _measured_duration(data, stream.index, deadline)
+        duration = measured if measured is not None else header
         if duration is not None and duration > opts.max_duration_s:
-            raise Rejected("too_long", f"{duration:.1f} s > {opts.max_duration_s} s")
+            said = f" (the header says {header:.1f} s)" if header is not None and measured is not None else ""
+            raise Rejected("too_long", f"{duration:.1f} s{said} > {opts.max_duration_s} s")
         stream.codec_context.thread_count = opts.threads
         sampler = _Sampler(stream, opts)
         _decode(container, stream, sampler, deadline)
@@ -139,6 +145,13 @@ def _video_stream(container: av.container.InputContainer) -> av.VideoStream:
     raise Rejected("unsupported_codec", "no decoder in this FFmpeg build")
 
 
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """Frames are held to the pixel cap of images (`--max_image_pixels`): a 6.7 MB clip of
+    12000x12000 MJPEG frames decoded each to 430 MB where the same picture as an image is refused."""
+    if width * height > max_pixels:
+        raise Rejected("decompression_bomb", f"{width}x{height} frames > {max_pixels} pixels")
+
+
 def _is_cover_art(stream: av.VideoStream) -> bool:
     """An attached picture (album art) is a one-image 'video' stream, not a video."""
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
@@ -150,6 +163,34 @@ def _duration(container: av.container.InputContainer, stream: av.VideoStream) ->
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
         return container.duration / av.time_base
+    return None
+
+
+_END_PTS = 1 << 60  # a seek target past the end of any stream: the demuxer lands on its last keyframe
+
+
+def _measured_duration(data: bytes, index: int, deadline: float) -> float | None:
+    """Seconds from the stream's first packet to the end of its last, read from the packets after
+    a seek to the end (or, where the container has no index to seek by, from every packet; no
+    frame is decoded); None when the packets do not tell. A header's duration may lie: a 2 s MKV
+    whose header said 10 h was `too_long`, and a 10 h one whose header said 2 s (or nothing) was
+    kept as its first 64 s where an honest one was `too_long`."""
+    for seek in (True, False):
+        try:
+            with av.open(io.BytesIO(data), mode="r") as container:
+                stream = container.streams[index]
+                if seek:  # a failed seek (no cues) leaves the demuxer at its end: read again from the start
+                    container.seek(_END_PTS, backward=True, any_frame=False, stream=stream)
+                first, end = stream.start_time, None
+                for packet in container.demux(stream):
+                    if time.thread_time() >= deadline:
+                        raise Rejected("timeout", "measuring the duration took more CPU time than the limit")
+                    if packet.pts is not None:
+                        end = max(end or packet.pts, packet.pts + (packet.duration or 0))
+                if end is not None and stream.time_base is not None:
+                    return max(0.0, float((end - (first or 0)) * stream.time_base))
+        except (av.FFmpegError, OSError, EOFError, ValueError, OverflowError, IndexError):  # IndexError: a
+            continue  # stream the second open did not find (FFmpeg's probe of a damaged file varies)
     return None
 
 
@@ -234,6 +275,7 @@ class _Sampler:
         w, h = frame.width, frame.height
         if w <= 0 or h <= 0:
             raise Rejected("decode_error", f"frame size {w}x{h}")
+        _check_pixels(w, h, self.opts.image.max_pixels)  # a size the header did not give, or changed mid-stream
         scale = min(1.0, self.opts.image.image_size / min(w, h))
         img = frame.reformat(
             width=max(1, round(w * scale)), height=max(1, round(h * scale)),

@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from m3w_builder.output.dataset import Sample, iter_samples, load_dataset_json
+from m3w_builder.output.dataset import Sample, converted, load_dataset_json
 from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN
 
 ROWS_PER_FILE = 1000
@@ -121,8 +121,12 @@ def _batches(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
-def export(dataset_dir: Path, export_dir: Path, rows_per_file: int = ROWS_PER_FILE) -> list[Path]:
-    """Write `export_dir/data/train-*.parquet` for an output folder; returns the files in order."""
+def export(dataset_dir: Path, export_dir: Path, rows_per_file: int = ROWS_PER_FILE,
+           skipped: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Write `export_dir/data/train-*.parquet` for an output folder; returns the files in order.
+    A sample whose metadata has the wrong shape is left out, (key, reason) appended to `skipped`
+    (one sample ended the whole export with a traceback)."""
+    skipped = [] if skipped is None else skipped
     kind = load_dataset_json(dataset_dir)["kind"]
     schema = schema_for(kind)
     data_dir = Path(export_dir) / "data"
@@ -130,7 +134,7 @@ def export(dataset_dir: Path, export_dir: Path, rows_per_file: int = ROWS_PER_FI
     for stale in data_dir.glob("train-*-of-*.parquet"):
         stale.unlink()
     written: list[Path] = []
-    for batch in _batches((to_row(kind, s) for s in iter_samples(dataset_dir)), rows_per_file):
+    for batch in _batches(converted(dataset_dir, lambda s: to_row(kind, s), skipped), rows_per_file):
         tmp = data_dir / f".part-{len(written):05d}.parquet.tmp"
         pq.write_table(pa.Table.from_pylist(batch, schema=schema), tmp, row_group_size=ROW_GROUP_SIZE,
                        compression="zstd")

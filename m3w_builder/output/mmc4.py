@@ -29,7 +29,7 @@ from pathlib import Path
 from PIL import Image
 
 from m3w_builder.options import ArgumentParser
-from m3w_builder.output.dataset import iter_samples, load_dataset_json
+from m3w_builder.output.dataset import converted, load_dataset_json, report_skipped
 from m3w_builder.output.shards import ShardWriter, shard_name
 from m3w_builder.samples.markers import EOC_TOKEN, IMAGE_TOKEN
 
@@ -100,10 +100,13 @@ def shard_size(n_windows: int, samples_per_shard: int, min_shards: int) -> int:
 
 
 def export(dataset_dir: Path, out_dir: Path, samples_per_shard: int = SAMPLES_PER_SHARD,
-           min_shards: int = MIN_SHARDS, small_images: str = "png") -> tuple[list[Path], Counter]:
+           min_shards: int = MIN_SHARDS, small_images: str = "png",
+           skipped: list[tuple[str, str]] | None = None) -> tuple[list[Path], Counter]:
     """Write MMC4 tar shards (`mmc4-000000.tar`, ...) of `{key}.json` samples.
 
-    Returns their paths and the counts `windows`, `images`, `stored_as_png`, `below_cutoff`."""
+    Returns their paths and the counts `windows`, `images`, `stored_as_png`, `below_cutoff`,
+    `skipped` (windows whose metadata has the wrong shape, each (key, reason) appended to `skipped`)."""
+    skipped = [] if skipped is None else skipped
     if small_images not in SMALL_IMAGES:
         raise ValueError(f"small_images must be one of {SMALL_IMAGES}, not {small_images!r}")
     n_windows = sum(s["nsamples"] for s in load_dataset_json(dataset_dir)["shardlist"])
@@ -114,9 +117,14 @@ def export(dataset_dir: Path, out_dir: Path, samples_per_shard: int = SAMPLES_PE
     counts: Counter = Counter()
     paths: list[Path] = []
     pending: list[tuple[str, bytes]] = []
-    for sample in iter_samples(dataset_dir):
-        doc = to_mmc4(sample.meta, sample.members, small_images, counts)
-        pending.append((sample.key, json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")))
+    def encoded(sample) -> tuple[str, bytes]:
+        window = Counter()  # counted only once the whole window converted
+        doc = to_mmc4(sample.meta, sample.members, small_images, window)
+        counts.update(window)
+        return sample.key, json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+    for entry in converted(dataset_dir, encoded, skipped):
+        pending.append(entry)
         counts["windows"] += 1
         if len(pending) == per_shard:
             paths.append(out_dir / shard_name("mmc4", len(paths)))
@@ -125,6 +133,7 @@ def export(dataset_dir: Path, out_dir: Path, samples_per_shard: int = SAMPLES_PE
     if pending:
         paths.append(out_dir / shard_name("mmc4", len(paths)))
         _write(paths[-1], pending)
+    counts["skipped"] = len(skipped)
     return paths, counts
 
 
@@ -140,11 +149,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="images under the loader's 10 KB cutoff: 'png' stores the same pixels "
                              "losslessly (larger, so kept), 'keep' exports them as they are (the loader drops them)")
     args = parser.parse_args(argv)
+    skipped: list[tuple[str, str]] = []
     try:
         paths, counts = export(args.dataset_dir, args.export_dir, args.samples_per_shard, args.min_shards,
-                               args.small_images)
+                               args.small_images, skipped)
     except FileNotFoundError as error:
         parser.exit(2, f"mmc4: {error}\n")
+    except (OSError, ValueError) as error:  # EXPORT_DIR a file, a corrupt dataset.json or shard
+        parser.exit(2, f"mmc4: {type(error).__name__}: {error}\n")
+    report_skipped("mmc4", skipped)
     print(f"wrote {len(paths)} MMC4 shards ({counts['windows']} windows, {counts['images']} images) "
           f"to {args.export_dir}")
     print(f"images under OpenFlamingo's 10 KB cutoff (< {LOADER_MIN_BYTES} bytes): stored as PNG "

@@ -1,4 +1,5 @@
-"""Readers for URL+caption lists (img2dataset inputs): parquet, csv, tsv, jsonl, each optionally gzipped.
+"""Readers for URL+caption lists (img2dataset inputs): parquet, csv, tsv, jsonl, each optionally
+compressed (gzip, bzip2, xz, zstd, LZ4: told by the first bytes, whatever the name).
 
 Every data row comes out as one `ListRow`, broken ones included: a row that cannot be used carries
 an `error` reason (`bad_json`, `bad_row`, `missing_url`, `missing_caption`, `no_url_column`, ...)
@@ -14,7 +15,9 @@ and parquet columns named twice are kept as `name.1`, `name.2`, ... as pandas na
 name the header already has). A parquet row group
 that cannot be decoded is one `unreadable_rows` row saying how many rows it held; the others are read.
 A CSV quote left open (running past the field limit, 128 KB, or to the end of the file) is one
-`bad_row`; the lines it ran into are read again, each on its own.
+`bad_row`; the lines it ran into are read again, each on its own. A CSV's delimiter is the one an
+Excel `sep=;` first line names, else `,` (`\t` for TSV), else the one of `;`, tab, `|`, `,` that
+splits the header into the url and caption columns.
 A lone surrogate a JSON escape makes (`\\ud800`) is `bad_url` in the URL and U+FFFD elsewhere.
 A row with more than 1,024 columns besides the url and caption (each becomes a manifest column) is
 `too_many_columns`, unless `--extra_cols` names the ones to keep.
@@ -22,25 +25,31 @@ A caption that is a JSON object or a list (a parquet struct/list column, nested 
 `bad_caption`: which of its strings is the caption is unknown. A number or a boolean caption is
 its JSON text, a date or a decimal its text (`2024-05-01`, `1.50`).
 
-Lists are streamed, never loaded whole: gzip is decompressed as read, parquet comes in row batches
-from pyarrow's `ParquetFile.iter_batches`. CSV/TSV and JSON lines are read line by line with the
+A list whose bytes are an archive (zip, tar), an image, a PDF or compressed twice is one
+`unreadable_list` row saying so, and a parquet file named as a text list is read as parquet.
+
+Lists are streamed, never loaded whole: compressed ones are decompressed as read, parquet comes in
+row batches from pyarrow's `ParquetFile.iter_batches`, read in place from a plain file. CSV/TSV and JSON lines are read line by line with the
 standard library rather than pyarrow's csv/json readers, because those fail a whole block on one
 bad line and decode a file with one encoding, which would lose the per-row accounting.
 """
 
 from __future__ import annotations
 
+import bz2
 import csv
 import datetime
 import decimal
 import gzip
 import io
 import json
+import lzma
 import math
 import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -50,6 +59,7 @@ import pyarrow.parquet as pq
 
 from m3w_builder.extract.charset import normalize_label
 from m3w_builder.options import option
+from m3w_builder.read.records import archive_bytes, binary_type
 
 # Detected encodings trusted as such; any other single-byte guess for a line that decodes under
 # cp1252 is taken as cp1252 (short Western lines are where detectors guess worst).
@@ -85,10 +95,11 @@ class ListRow:
 
 
 def list_format(name: str, forced: str | None = None) -> str:
-    """`parquet`, `csv`, `tsv` or `jsonl` from a file name (`.gz` stripped)."""
+    """`parquet`, `csv`, `tsv` or `jsonl` from a file name (a compression suffix stripped)."""
     if forced:
         return forced
-    base = name.lower().removesuffix(".gz")
+    base = name.lower()
+    base = next((base[: -len(s)] for s in _PACKED_SUFFIXES if base.endswith(s)), base)
     for suffix, fmt in ((".parquet", "parquet"), (".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv"),
                         (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl")):
         if base.endswith(suffix):
@@ -104,6 +115,13 @@ def is_list_file(name: str) -> bool:
         return False
 
 
+# Compressions of a list, told by their first bytes (gzip, bzip2 "BZh" + block size, xz, zstd, LZ4)
+_CODECS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"),
+           (b"\x5d\x2a\x4d\x18", "zstd"), (b"\x04\x22\x4d\x18", "lz4"))
+_PACKED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zstd", ".lz4")  # left off a name to see its format
+_PARQUET_MAGIC = b"PAR1"
+_SNIFF_BYTES = 512  # first bytes looked at to tell what a list is (a tar header's magic is at 257)
+_MAX_HELD_PARQUET = 1 << 30  # bytes of a compressed or streamed parquet list held in memory to be read
 _DETECT_BYTES = 65536  # non-UTF-8 bytes the encoding detector sees
 _MAX_HELD = 8 << 20  # bytes held back while the fallback encoding is not settled yet
 _BATCH_ROWS = 4096  # parquet rows per streamed batch
@@ -250,13 +268,34 @@ def _text_stream(stream) -> tuple[BinaryIO, str]:
     return io.BufferedReader(_Utf8(stream, encoding)), encoding.removesuffix("-le").removesuffix("-be")
 
 
-def _byte_stream(name: str, raw: BinaryIO) -> BinaryIO:
-    """The list's bytes as a buffered stream, decompressed while read when gzipped (by name or magic)."""
-    head = raw.read(2)
+def _byte_stream(raw: BinaryIO, stack: ExitStack) -> tuple[BinaryIO, bool]:
+    """(the list's bytes as a buffered stream, whether they were compressed): gzip, bzip2, xz,
+    zstd or LZ4, told by their first bytes whatever the name, decompressed while read (a cut
+    file ends in EOFError, after the rows before the cut); a plain seekable file as it is, so
+    pyarrow reads only the row groups it needs."""
+    head = raw.read(6)
+    codec = next((c for magic, c in _CODECS if head.startswith(magic)), None)
+    if codec is None and head[:1] != b"" and getattr(raw, "seekable", lambda: False)() and hasattr(raw, "peek"):
+        raw.seek(0)
+        return raw, False
     stream = io.BufferedReader(_Prefixed(head, raw))
-    if name.lower().endswith(".gz") or head == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=stream)
-    return stream
+    if codec is None:
+        return stream, False
+    if codec in ("lz4", "zstd"):  # the WARC readers' decoders (a zstd file cut inside a frame raises)
+        decoded = stack.enter_context(archive_bytes(lambda: stream))
+        return io.BufferedReader(_Prefixed(b"", decoded)), True
+    if codec == "gzip":
+        return gzip.GzipFile(fileobj=stream), True
+    return (bz2.BZ2File if codec == "bzip2" else lzma.LZMAFile)(stream), True
+
+
+def _not_text(head: bytes) -> str | None:
+    """What the first bytes of a text list show it is not (an archive, an image, a PDF, a second
+    compression layer: read as text it was rows of mojibake or no row at all), else None."""
+    if head[257:262] == b"ustar":
+        return "a tar archive"
+    kind = binary_type(head)
+    return f"{kind} bytes" if kind else None
 
 
 def read_list(name: str, open_stream: Callable[[], BinaryIO], options: ListOptions | None = None) -> Iterator[ListRow]:
@@ -268,11 +307,17 @@ def read_list(name: str, open_stream: Callable[[], BinaryIO], options: ListOptio
     fmt = list_format(name, options.format)
     n = [0]  # data rows yielded, for the row id of a break
     try:
-        with open_stream() as raw:
-            stream = _byte_stream(name, raw)
+        with open_stream() as raw, ExitStack() as stack:
+            stream, packed = _byte_stream(raw, stack)
+            head = stream.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
+            if fmt != "parquet" and not options.format and head.startswith(_PARQUET_MAGIC):
+                fmt = "parquet"  # a parquet file named as a text list: its rows, not its bytes as text
             if fmt == "parquet":
-                rows = _parquet_rows(label, stream, options)
+                rows = _parquet_rows(label, stream, options, packed)
             else:
+                problem = _not_text(head)
+                if problem:
+                    raise ValueError(f"the list is {problem}, not a {fmt} file")
                 text, base = _text_stream(stream)
                 if fmt == "jsonl":
                     rows = _jsonl_rows(label, text, options, base)
@@ -281,7 +326,7 @@ def read_list(name: str, open_stream: Callable[[], BinaryIO], options: ListOptio
             for row in rows:
                 n[0] += 1
                 yield row
-    except (OSError, EOFError, ValueError, zlib.error, pa.ArrowException) as err:
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, pa.ArrowException) as err:
         yield ListRow(f"{label}#{n[0] + 1 if n[0] else 0}", error="unreadable_list",
                       detail=f"{type(err).__name__}: {err}"[:300])
 
@@ -412,8 +457,6 @@ class _TrackingLines:
             if isinstance(text, _Overlong):
                 self.overlong = text.size
                 text = "\n"  # an empty line in its place: the row is reported from `overlong`
-            else:
-                text = text.replace("\x00", "")
             self.held.append(text)
             yield text
 
@@ -446,6 +489,17 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
     reader = csv.reader(iter(tracker), delimiter=delimiter)
     try:
         names = [h.strip() for h in next(reader)]
+        first = tracker.held[0].strip() if tracker.held else ""
+        declared = _SEP_LINE.fullmatch(first)
+        if declared:  # Excel's `sep=;` line names the delimiter; the header follows it
+            delimiter = declared.group(1)
+            reader = csv.reader(iter(tracker), delimiter=delimiter)
+            names = [h.strip() for h in next(reader)]
+        elif options.url_col not in names:
+            found = _other_delimiter(first, delimiter, options)
+            if found:
+                delimiter, names = found
+                reader = csv.reader(iter(tracker), delimiter=delimiter)
     except StopIteration:
         return
     except csv.Error as err:
@@ -500,6 +554,23 @@ def _csv_rows(label: str, stream: BinaryIO, options: ListOptions, delimiter: str
         yield _csv_row(f"{label}#{n}", values, header, options, encoding)
 
 
+_SEP_LINE = re.compile(r"(?i)sep=(.)")
+_DELIMITERS = (",", ";", "\t", "|")  # what spreadsheets write: `;` where the decimal mark is a comma
+
+
+def _other_delimiter(header: str, delimiter: str, options: ListOptions) -> tuple[str, list[str]] | None:
+    """(delimiter, names) when the header line names the url and caption columns only split by
+    another common delimiter (a semicolon CSV from Excel in a comma-decimal locale, a TSV named
+    `.csv`): every row was `no_url_column`, the whole list lost."""
+    for other in _DELIMITERS:
+        if other == delimiter:
+            continue
+        names = [h.strip() for h in next(csv.reader([header], delimiter=other), [])]
+        if options.url_col in names and options.caption_col in names:
+            return other, names
+    return None
+
+
 def _open_at_end(held: list[str], delimiter: str) -> str | None:
     """Why a record of several lines is no record: its quote was still open where the file ended
     (the csv module hands such a field back whole, the rows it ran into inside it), else None."""
@@ -528,13 +599,21 @@ class _BrokenGroup:
     error: str
 
 
-def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions) -> Iterator[ListRow]:
+def _parquet_rows(label: str, stream: BinaryIO, options: ListOptions, packed: bool = False) -> Iterator[ListRow]:
     """Rows in batches of `_BATCH_ROWS`, row group by row group, so a corrupt group costs only its
-    own rows: one `unreadable_rows` row says how many (a gzipped or unseekable file is read into
-    memory first: parquet keeps its index at the end). A url or caption column named twice is one
-    `duplicate_column` row for the file, as in a CSV header (pyarrow would keep the last one)."""
-    source = stream if getattr(stream, "seekable", lambda: False)() and not isinstance(stream, gzip.GzipFile) \
-        else io.BytesIO(stream.read())
+    own rows: one `unreadable_rows` row says how many (a compressed or unseekable file is read into
+    memory first, up to `_MAX_HELD_PARQUET` bytes: parquet keeps its index at the end; a plain
+    file is read in place: reading it whole held twice its size). A url or caption column named
+    twice is one `duplicate_column` row for the file, as in a CSV header (pyarrow would keep the
+    last one)."""
+    if packed or not getattr(stream, "seekable", lambda: False)():
+        data = stream.read(_MAX_HELD_PARQUET + 1)
+        if len(data) > _MAX_HELD_PARQUET:
+            raise ValueError(f"a compressed or streamed parquet list of more than {_MAX_HELD_PARQUET} bytes "
+                             "(parquet compresses its own columns: store it as a plain file)")
+        source = io.BytesIO(data)
+    else:
+        source = stream
     parquet = pq.ParquetFile(source)
     names = parquet.schema_arrow.names
     twice = [c for c in (options.url_col, options.caption_col) if names.count(c) > 1]

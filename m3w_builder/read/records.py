@@ -289,8 +289,9 @@ class _Prefixed:
 
 
 @contextmanager
-def _archive_bytes(open_stream: Callable[[], BinaryIO]) -> Iterator[BinaryIO]:
-    """The archive's bytes for warcio: as stored, or LZ4/zstd-decoded (warcio reads gzip only)."""
+def archive_bytes(open_stream: Callable[[], BinaryIO]) -> Iterator[BinaryIO]:
+    """The archive's bytes for warcio: as stored, or LZ4/zstd-decoded (warcio reads gzip only);
+    the list readers decode their LZ4/zstd files with it too."""
     with open_stream() as raw:
         head = raw.read(len(_LZ4_MAGIC))
         if head == _LZ4_MAGIC:
@@ -677,7 +678,7 @@ def read_archive(
     start = 0  # where in the file this pass reads from
     try:
         while True:
-            with _archive_bytes(lambda: _opened_at(open_stream, start)) as stream:
+            with archive_bytes(lambda: _opened_at(open_stream, start)) as stream:
                 damage = yield from _iterate(stream, path, max_record_bytes, 0, progress)
             after = _member_end(open_stream, start + damage.member) if damage is not None else None
             if after is None:

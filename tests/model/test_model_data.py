@@ -258,3 +258,70 @@ def test_damaged_shards_and_members_are_skipped_with_a_warning(toy: dict[str, Pa
     assert keys == [k for k in all_keys if k not in lost]  # the rest in order, nothing new
     assert any(f"sample {bad_key} skipped: damaged" in r.message for r in caplog.records)
     assert any(f"shard {second} damaged after" in r.message for r in caplog.records)
+
+
+def _damaged_m3w_samples(tok_path: Path) -> tuple[list[dict], dict[str, str]]:
+    """Toy M3W windows, some with metadata of the wrong shape or a bomb of an image; returns the
+    samples and, per damaged key, what was done to it."""
+    import io
+    import json
+    import random
+
+    from PIL import Image
+
+    samples = model_toydata.m3w_samples(40, tok_path, random.Random(3), video_every=3)
+    with_image = [s for s in samples if "1.jpg" in s]
+    with_video = [s for s in samples if any(".000.jpg" in k for k in s)]
+    plain = [s for s in samples if s not in with_image and s not in with_video]
+    bomb = io.BytesIO()
+    Image.new("L", (12_000, 12_000)).save(bomb, "PNG")  # 144M pixels: PIL only warns, then decodes it
+
+    def meta(sample: dict, **changes) -> bytes:
+        return json.dumps({**json.loads(sample["json"]), **changes}).encode()
+
+    damage = {
+        "json is a list": lambda s: {"json": b"[1, 2]"},
+        "json cut short": lambda s: {"json": s["json"][:20]},
+        "json not utf-8": lambda s: {"json": b"\xff\xfe" + s["json"]},
+        "a string id": lambda s: {"json": meta(s, input_ids=["a", *json.loads(s["json"])["input_ids"]])},
+        "an id past the vocabulary": lambda s: {"json": meta(s, input_ids=[99_999, *json.loads(s["json"])["input_ids"]])},
+        "a negative id": lambda s: {"json": meta(s, input_ids=[-5, *json.loads(s["json"])["input_ids"]])},
+        "a 30-digit id": lambda s: {"json": meta(s, input_ids=[10**30, *json.loads(s["json"])["input_ids"]])},
+        "ids not a list": lambda s: {"json": meta(s, input_ids=7)},
+        "text not a string": lambda s: {"json": json.dumps({**{k: v for k, v in json.loads(s["json"]).items()
+                                                              if k != "input_ids"}, "text": None}).encode()},
+    }
+    done: dict[str, str] = {}
+    for (what, change), sample in zip(damage.items(), plain):
+        sample.update(change(sample))
+        done[sample["__key__"]] = what
+    with_image[0]["1.jpg"] = bomb.getvalue()
+    done[with_image[0]["__key__"]] = "an image of 144M pixels"
+    video = with_video[0]
+    video["json"] = meta(video, images=[{**d, "frames": [5]} if d["kind"] == "video" else d
+                                        for d in json.loads(video["json"])["images"]])
+    done[video["__key__"]] = "frames that are numbers"
+    return samples, done
+
+
+def test_samples_with_metadata_of_the_wrong_shape_are_skipped_and_counted(toy: dict[str, Path], tmp_path: Path,
+                                                                          caplog) -> None:
+    """A json member that was a list or cut short, ids no tokenizer gives (strings, 30 digits,
+    past the vocabulary, negative), a text or frames of the wrong type and a 144M-pixel image
+    each ended the training run (AttributeError, JSONDecodeError in the split outside the guard,
+    TypeError, ValueError in collate, DecompressionBombError) or, an id past the vocabulary, an
+    index outside the embedding; now each is one skipped, counted sample."""
+    tok = SPTokenizer(toy["tokenizer"])
+    samples, damaged = _damaged_m3w_samples(toy["tokenizer"])
+    model_toydata.write_dataset(tmp_path / "m3w", "m3w", samples, toy["tokenizer"], 10)
+    dec = decoder(tmp_path / "m3w", tok)
+    with caplog.at_level("WARNING", logger="model.data"):
+        stream = ExampleStream(dec.info, dec, seed=0, buffer=4)
+        kept = [stream.next_example() for _ in range(len(samples) - len(damaged) - 4)]
+        kept += list(heldout_examples(dec.info, dec))
+    assert not {e.key for e in kept} & set(damaged)
+    collate(kept, tok.image_id, tok.eoc_id)  # every kept id an id of the tokenizer
+    assert all(0 <= i < tok.vocab_size for e in kept for i in e.ids)
+    skipped = {r.message.split()[1] for r in caplog.records if "skipped: damaged" in r.message}
+    assert skipped == set(damaged), {damaged[k] for k in set(damaged) - skipped}
+    assert sum(dec.skipped.values()) >= len(damaged)
