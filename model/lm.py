@@ -49,9 +49,11 @@ class DecoderLayer(nn.Module):
         b, n, d = x.shape
         qkv = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         # queries and keys rotated together (half the ops), in the projection's dtype: fp32 tables
-        # would promote bf16 autocast outputs back to fp32
-        qk = apply_rope(qkv[:2], cos.to(qkv.dtype), sin.to(qkv.dtype))
-        y = attention(qk[0], qk[1], qkv[2], causal=True)
+        # would promote bf16 autocast outputs back to fp32. Split and unbound, not indexed: backwards
+        # one cat and one stack, where indexing built a zero-filled qkv-sized gradient per index
+        qk, v = qkv.split([2, 1])
+        q, k = apply_rope(qk, cos.to(qkv.dtype), sin.to(qkv.dtype)).unbind(0)
+        y = attention(q, k, v.squeeze(0), causal=True)
         x = x + self.o(y.transpose(1, 2).reshape(b, n, d))
         gate, up = self.gate_up(self.norm2(x)).chunk(2, dim=-1)
         return x + self.down(F.silu(gate) * up)
