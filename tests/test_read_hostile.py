@@ -458,3 +458,50 @@ def test_m3w_job_counts_every_page_of_a_warc_of_hostile_heads(tmp_path):
     assert {k: v for k, v in stats.items() if k.startswith("read/") and not k.startswith("read/n_")} == {
         "read/kept": 3, "read/bad_target_uri": 3, "read/bad_http_status": 4}
     assert "read/n_skipped_other_content" not in stats and stats["assemble/kept"] == 3
+
+
+def _records(gz: bool, n: int = 3) -> list[bytes]:
+    """`n` page records, each written alone (a gzip member each when `gz`), separators included."""
+    return [_warc([(f"http://a.test/{i}", _page(i, "http://img.test/1.jpg"), "text/html", None)], gz=False)
+            for i in range(n)]
+
+
+def _join(records: list[bytes], gz: bool) -> bytes:
+    return b"".join(gzip.compress(r, mtime=0) for r in records) if gz else b"".join(records)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("damage", ["file_starts_blank", "member_starts_blank", "separator_moved",
+                                    "separator_missing"])
+def test_blank_lines_off_their_place_between_records_lose_no_record(gz, damage):
+    """warcio took a blank line before a record header for an empty header: a file (or a gzip
+    member) starting with a line end lost its record as bad_record_header and, uncompressed, every
+    record after it, read as that header's body. A record with no blank lines after it (the next
+    header right after its body) was bad_content_length and the rest of a plain file lost."""
+    records = _records(gz)
+    if damage == "file_starts_blank":
+        records[0] = b"\r\n" + records[0]
+    elif damage == "member_starts_blank":
+        records[1] = b"\n\n" + records[1]
+    elif damage == "separator_moved":  # each record's separator written at the start of the next one
+        records = [r[:-4] for r in records[:1]] + [b"\r\n\r\n" + r[:-4] for r in records[1:]]
+    else:
+        records[0] = records[0][:-4]
+    items = _read(_join(records, gz))
+    assert [(type(i).__name__, i.url) for i in items] == [("WebRecord", f"http://a.test/{i}") for i in range(3)]
+    assert [i.body for i in items] == [_page(i, "http://img.test/1.jpg") for i in range(3)]
+
+
+@pytest.mark.parametrize("blob", [b"\r\n" * 5, b"\n", b" \t\n", gzip.compress(b"\r\n\r\n", mtime=0)])
+def test_an_archive_of_blank_lines_is_empty(blob):
+    (issue,) = _read(blob)
+    assert issue.reason == "empty_archive"
+
+
+def test_a_record_running_past_its_content_length_is_still_counted():
+    """A body longer than its Content-Length says is still bad_content_length; the next record is read."""
+    records = _records(False)
+    records[0] = records[0].replace(b"</html>", b"</html>spill", 1)
+    items = _read(_join(records, False))
+    assert [(getattr(i, "reason", "kept"), i.url) for i in items] == [
+        ("bad_content_length", "http://a.test/0"), ("kept", "http://a.test/1"), ("kept", "http://a.test/2")]

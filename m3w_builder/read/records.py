@@ -19,6 +19,9 @@ http(s) URL (`javascript:`, empty, garbage), which warcio leaves unparsed, is `b
 one whose status is not three digits `bad_http_status` (the first were skipped unseen, the second
 kept as pages or counted under a reason made of all their digits). A line is taken for an ARC header only when
 its date and length are numbers (warcio takes any five words, so text became a record a line).
+Blank lines before a record header (at the start of a file or a gzip member) are passed over, and a
+record header right after a body (its separator missing) starts the next record: warcio lost the
+record, or the rest of a plain file, in both.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import zstandard
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader, ChunkedDataException, ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
-from warcio.recordloader import ARC2WARCHeadersParser
+from warcio.recordloader import ARC2WARCHeadersParser, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from m3w_builder.drops import Rejected
@@ -432,15 +435,16 @@ def _read_exactly(raw: BinaryIO, size: int, what: str) -> bytes:
 
 
 def _empty(counting: _CountingReader) -> bool:
-    """No bytes at all, or only empty gzip members."""
+    """No bytes at all, or only blank lines and empty gzip members."""
     if counting.position == 0:
         return True
     if counting.position > _HEAD:
         return False
     try:
-        return gzip.decompress(counting.head) == b""
+        head = gzip.decompress(counting.head) if counting.head.startswith(b"\x1f\x8b") else counting.head
     except (OSError, EOFError, zlib.error):
         return False
+    return not head.strip()
 
 
 @dataclass
@@ -522,6 +526,44 @@ class _StrictArcHeaders(ARC2WARCHeadersParser):
         return super()._get_protocol_and_headers(headerline, parts)
 
 
+_VERSION_LINE = re.compile(rb"WARC/\d+\.\d+\r?\n")  # the first line of a WARC record header
+
+
+class _Loader(ArcWarcRecordLoader):
+    """warcio's record loader, passing over blank lines before a record header: warcio took the
+    first blank line for an empty header, so a file or a gzip member starting with a line end (a
+    writer that puts a record's separator at the start of the next member) lost its record as
+    `bad_record_header`, and in an uncompressed file every record after it was read as that
+    headerless record's body, uncounted."""
+
+    def _detect_type_load_headers(self, stream, statusline=None, known_format=None):
+        if statusline is None:
+            statusline = stream.readline()
+            while statusline and not statusline.strip():
+                statusline = stream.readline()
+        return super()._detect_type_load_headers(stream, statusline, known_format)
+
+
+class _Iterator(ArchiveIterator):
+    """warcio's archive iterator, taking a WARC header line met where the blank lines after a record
+    belong as the next record's start: warcio dropped that line as damage, so the record before it
+    (its Content-Length right, only the separator missing) was `bad_content_length`, and the rest
+    of an uncompressed file was lost with the next record, whose header no longer began."""
+
+    def _consume_blanklines(self) -> tuple[bytes | None, int]:
+        size, first = 0, True  # (the next record's first line, bytes of blank lines passed)
+        while True:
+            line = self.reader.readline()
+            if not line:
+                return None, size
+            if line.strip():
+                if not first or _VERSION_LINE.fullmatch(line):
+                    return line, size
+                self.err_count += 1  # the record ran on past its Content-Length: `_LengthCheck` counts it
+            size += len(line)
+            first = False
+
+
 @dataclass
 class _Damage:
     """Where reading stopped inside a gzip member (its offset in the stream `_iterate` read), and the
@@ -535,7 +577,8 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
     """Records of `stream`, then None, or the `_Damage` a per-record gzip file can be read on after
     (generator return value)."""
     counting = _CountingReader(stream)
-    iterator = ArchiveIterator(counting, arc2warc=True)
+    iterator = _Iterator(counting, arc2warc=True)
+    iterator.loader = _Loader(verify_http=False, arc2warc=True)  # as ArchiveIterator makes its own
     iterator.loader.arc_parser = _StrictArcHeaders()
     reader = iterator.reader  # (the iterator drops it when done)
     _bounded_readline(reader)
@@ -574,7 +617,7 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
         return damage
     if counting.cut is not None:  # a compressed frame or member cut short: what it held is lost
         yield ReadIssue("truncated", f"{path}#{progress.records}", detail=_detail(counting.cut))
-    elif progress.records == 0 and reader.num_read == 0 and _empty(counting):
+    elif progress.records == 0 and _empty(counting):
         yield ReadIssue("empty_archive", path, detail=f"{counting.position} bytes, no content")
     elif iterator.offset < counting.position:
         # warcio stops silently at a record header cut short: the bytes it consumed past the last
