@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import socket
 import time
 import uuid
@@ -78,6 +79,22 @@ def check_bounds(options: Any) -> None:
     problem = out_of_bounds(options)
     if problem:
         raise UsageError(problem)
+
+
+# A shard name prefix: a file name's first part. A separator, `..` or a glob character made the
+# shards land outside --output and --overwrite delete what the pattern matched there.
+_PREFIX = re.compile(r"\w[\w.+-]*")
+_MAX_PREFIX_BYTES = 200  # a shard's name adds ~20 bytes; file names stop at 255
+
+
+def check_prefix(prefix: str) -> None:
+    """Refuse a `--prefix` that is no plain file-name part (letters, digits, `_`, then also `.+-`),
+    with a one-line `UsageError`: `../x` wrote the shards beside --output, `*` made --overwrite
+    delete every file of --output with a dash in its name, a NUL failed the job after it had read
+    everything, and an empty one named the shards like flags (`-000000-0000.tar`)."""
+    if not _PREFIX.fullmatch(prefix) or len(prefix.encode()) > _MAX_PREFIX_BYTES:
+        raise UsageError(f"--prefix {prefix!r}: not a plain file-name part (letters, digits and _ first, "
+                         f"then also . + -; at most {_MAX_PREFIX_BYTES} bytes)")
 
 
 def check_output(output: str) -> None:

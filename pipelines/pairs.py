@@ -167,6 +167,7 @@ def check_values(cfg: PairsOptions) -> None:
     """Refuse sizes and bounds no run can honour (a zero shard size, a negative count, a minimum
     above its maximum) with a one-line `UsageError`, before anything is read or written."""
     checks.check_bounds(cfg)
+    checks.check_prefix(cfg.prefix)
     rules, images = cfg.caption_rules, cfg.images
     if not 0 < images.min_aspect <= images.max_aspect:
         raise checks.UsageError(f"--min_aspect {images.min_aspect:g} --max_aspect {images.max_aspect:g}: "

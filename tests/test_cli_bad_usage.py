@@ -328,3 +328,25 @@ def test_a_media_cache_that_is_a_file_stops_the_job(tmp_path):
     err = _job_error(m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / "out"),
                                "--media_cache", str(cache)])
     assert err == f"python -m pipelines.m3w: error: --media_cache {cache}: a file, not a folder (every write to it would fail)"
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+@pytest.mark.parametrize("prefix", ["../outside", "sub/m3w", "*", "m3w?", "a\x00b", "-", "..", ".hidden", "a b",
+                                    "a\\b", "x" * 201])
+def test_a_prefix_that_is_no_file_name_part_stops_the_job_before_it_starts(tmp_path, job, prefix):
+    """`--prefix ../outside` wrote every shard beside --output, `*` made --overwrite delete every
+    file of --output with a dash in its name, a NUL failed the job once it had read everything."""
+    from pipelines import m3w, pairs
+
+    main, extra = (m3w.run, []) if job == "m3w" else (pairs.run, ["--source", "ltip"])
+    out = tmp_path / "out"
+    err = _job_error(main, ["--input", _page(tmp_path), "--output", str(out), "--prefix", prefix, *extra])
+    assert err.startswith(f"python -m pipelines.{job}: error: --prefix {prefix!r}: not a plain file-name part"), err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+
+
+def test_prefixes_of_file_name_parts_still_start():
+    from pipelines import checks
+
+    for prefix in ("m3w", "align", "M3W_2024-10", "obelics.v2", "données", "c4+img", "x" * 200):
+        checks.check_prefix(prefix)
