@@ -350,3 +350,25 @@ def test_prefixes_of_file_name_parts_still_start():
 
     for prefix in ("m3w", "align", "M3W_2024-10", "obelics.v2", "données", "c4+img", "x" * 200):
         checks.check_prefix(prefix)
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+@pytest.mark.parametrize("flag, value", [("--user_agent", "m3w\r\nX-Injected: 1"), ("--user_agent", "bot\x00"),
+                                         ("--user_agent", "робот/1.0"), ("--user_agent_contact", "https://a.test/\n")])
+def test_a_user_agent_that_is_no_header_value_stops_the_job_before_it_starts(tmp_path, job, flag, value):
+    """http.client refused such a header in every request: each fetch of the job failed, counted as
+    robots_unreachable (the server's fault); a NUL went on the wire."""
+    from pipelines import m3w, pairs
+
+    main, extra = (m3w.run, []) if job == "m3w" else (pairs.run, ["--source", "ltip"])
+    out = tmp_path / "out"
+    err = _job_error(main, ["--input", _page(tmp_path), "--output", str(out), flag, value, *extra])
+    assert err.startswith(f"python -m pipelines.{job}: error: {flag} {value!r}: not an HTTP header value"), err
+    assert not out.exists()
+
+
+def test_user_agents_of_printable_ascii_still_start():
+    from m3w_builder.media.fetch import FetchOptions
+
+    FetchOptions(user_agent="Mozilla/5.0 (compatible; m3w-builder/0.1; +https://example.org/bot)",
+                 contact_url="mailto:crawl@example.org")

@@ -99,8 +99,19 @@ class FetchOptions:
 
     def __post_init__(self) -> None:
         AddressPolicy.from_allow_list(self.allow)  # raises on an entry that could never match
+        for flag, value in (("--user_agent", self.user_agent), ("--user_agent_contact", self.contact_url)):
+            check_header_value(flag, value or "")
         if self.proxy:
             check_proxy(self.proxy)
+
+
+def check_header_value(flag: str, value: str) -> None:
+    """A `ValueError` unless `value` is printable ASCII, as a header line sent with every request
+    needs: http.client refused a line end or a character past Latin-1 in each request, so every
+    fetch of the job failed (counted as `robots_unreachable`, the server's fault), and a NUL or
+    another control character went on the wire."""
+    if not (value.isascii() and value.isprintable()):
+        raise ValueError(f"{flag} {value!r}: not an HTTP header value (printable ASCII only)")
 
 
 def check_proxy(proxy: str) -> None:
