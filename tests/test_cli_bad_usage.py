@@ -276,6 +276,13 @@ _SIDE_FILES = {  # flag: {case: (file content, or None for a FIFO; words the one
         "no_file": (b'{"url": "https://a.example/"}\n', 'line 1: not a JSON object with a string "file"'),
         "list": (b'["a.html", "https://a.example/"]\n', 'line 1: not a JSON object'),
         "url_number": (b'\n{"file": "a.html", "url": 7}\n', 'line 2: "url" is not a string'),
+        "url_no_scheme": (b'{"file": "a.html", "url": "a.example/post.html"}\n', 'line 1: "url" \'a.example/post.html\' '
+                          'is no absolute http(s) URL'),
+        "url_no_host": (b'{"file": "a.html", "url": "https:a.example/x"}\n', "is no absolute http(s) URL"),
+        "url_spaced": (b'{"file": "a.html", "url": " https://a.example/x"}\n', "is no absolute http(s) URL"),
+        "url_file": (b'{"file": "a.html", "url": "file:///tmp/a.html"}\n', "is no absolute http(s) URL"),
+        "named_twice": (b'{"file": "a.html", "url": "https://a.example/1"}\n{"file": "a.html", "url": '
+                        b'"https://a.example/2"}\n', "line 2: names 'a.html' again, with other values"),
         "fifo": (None, "a FIFO"),
     },
     "--blocklist": {

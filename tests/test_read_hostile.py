@@ -505,3 +505,36 @@ def test_a_record_running_past_its_content_length_is_still_counted():
     items = _read(_join(records, False))
     assert [(getattr(i, "reason", "kept"), i.url) for i in items] == [
         ("bad_content_length", "http://a.test/0"), ("kept", "http://a.test/1"), ("kept", "http://a.test/2")]
+
+
+def _resource(uri: bytes, ctype: bytes, body: bytes) -> bytes:
+    """A WARC resource record (no HTTP message) written by hand."""
+    return (b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Target-URI: " + uri + b"\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
+            b"Content-Type: " + ctype + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            + b"\r\n\r\n")
+
+
+NO_WEB_URLS = [b"https:a.test/no-slashes.html", b"http://", b"http://[::1/x.html", b"http://a.test/\ttab.html"]
+
+
+def test_a_page_or_image_under_a_uri_that_is_no_web_url_is_bad_target_uri_in_the_job(tmp_path):
+    """An http(s) response whose URI has no host (`https:a.test/x`, `http://`, a broken IPv6 host),
+    and a resource under `file:` or `urn:`, were kept: pages whose every relative image was lost as
+    extract_media/image_no_src (the document stored under that URI), images no page could name."""
+    jpeg = _jpeg()
+    records = [_raw_record(uri, b"HTTP/1.1 200 OK", _page(n, "/1.jpg")) for n, uri in enumerate(NO_WEB_URLS)]
+    records += [_resource(b"file:///etc/page.html", b"text/html", _page(10, "/1.jpg")),
+                _resource(b"urn:x-page:11", b"text/html", _page(11, "/1.jpg")),
+                _resource(b"urn:x-image:1", b"image/jpeg", jpeg),
+                _resource(b"urn:x-log:1", b"text/plain", b"a crawl log, no page")]  # no page: skipped as before
+    warc = tmp_path / "uris.warc"
+    warc.write_bytes(b"".join(records) + _warc([("http://a.test/ok.html", _page(20, "/1.jpg"), "text/html", None),
+                                                ("http://a.test/1.jpg", jpeg, "image/jpeg", None)], gz=False))
+    out = tmp_path / "out"
+    stats = run(["--input", str(warc), "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report"])["stats"]
+    rows = [r for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"]
+    assert sorted(r["url"] for r in rows) == sorted(
+        [u.decode() for u in NO_WEB_URLS] + ["file:///etc/page.html", "urn:x-page:11", "urn:x-image:1"])
+    assert {r["reason"] for r in rows} == {"bad_target_uri"} and all("no absolute http(s) URL" in r["detail"] for r in rows)
+    assert stats["read/bad_target_uri"] == 7 and stats["read/kept"] == 1 and stats["read/n_skipped_other_content"] == 1
+    assert stats["assemble/kept"] == 1 and "extract_media/image_no_src" not in stats

@@ -17,7 +17,10 @@ on as if unchunked: chunk sizes became page text); the first segment of a segmen
 (WARC 1.1 `continuation`s) is `segmented_record`. An HTTP response under a target URI that is no
 http(s) URL (`javascript:`, empty, garbage), which warcio leaves unparsed, is `bad_target_uri`, and
 one whose status is not three digits `bad_http_status` (the first were skipped unseen, the second
-kept as pages or counted under a reason made of all their digits). A line is taken for an ARC header only when
+kept as pages or counted under a reason made of all their digits). A page or media record under any
+other URI that is no absolute http(s) URL with a host (`https:a.test/x`, `http://`, a `urn:` or
+`file:` resource) is `bad_target_uri` too: it was kept, and every relative image of the page lost as
+`image_no_src`. A line is taken for an ARC header only when
 its date and length are numbers (warcio takes any five words, so text became a record a line).
 Blank lines before a record header (at the start of a file or a gzip member) are passed over, and a
 record header right after a body (its separator missing) starts the next record: warcio lost the
@@ -44,7 +47,7 @@ from warcio.recordloader import ARC2WARCHeadersParser, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from m3w_builder.drops import Rejected
-from m3w_builder.extract.urls import without_userinfo
+from m3w_builder.extract.urls import resolve, without_userinfo
 from m3w_builder.media.sniff import sniff
 from m3w_builder.read.encoding import decode_content
 from m3w_builder.read.remote import RemoteError
@@ -183,11 +186,16 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     binary = binary_type(body) if mime in HTML_TYPES else None
     if binary:
         return ReadIssue("not_html", source, url, detail=f"labelled {mime}, the bytes are {binary}")
-    return WebRecord(
+    record = WebRecord(
         url=url, body=body, content_type=content_type, http_status=status,
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,
         tdm_reservation=tdm,
     )
+    if (record.is_html or record.is_media) and resolve(url, url) is None:
+        return ReadIssue("bad_target_uri", source, url, detail=f"a {record.mime or 'page'} {rec.rec_type} for "
+                         f"{url[:200]!r}: no absolute http(s) URL with a host, so no image of a page could be "
+                         "resolved against it, nor a page's image found under it")
+    return record
 
 
 _CHUNK_SIZE_LINE = re.compile(rb"[ \t]*-?[0-9A-Fa-f]+[ \t]*(;[^\r\n]*)?\r?\n?")
