@@ -538,3 +538,34 @@ def test_a_page_or_image_under_a_uri_that_is_no_web_url_is_bad_target_uri_in_the
     assert {r["reason"] for r in rows} == {"bad_target_uri"} and all("no absolute http(s) URL" in r["detail"] for r in rows)
     assert stats["read/bad_target_uri"] == 7 and stats["read/kept"] == 1 and stats["read/n_skipped_other_content"] == 1
     assert stats["assemble/kept"] == 1 and "extract_media/image_no_src" not in stats
+
+
+# (the target URI an image was captured under, the src a page names it by): one URL each
+CAPTURE_SPELLINGS = [("http://IMG.test/1.jpg", "http://img.test/1.jpg"), ("http://img.test:80/2.jpg", "/2.jpg"),
+                     ("https://img.test:443/3.jpg", "https://img.test/3.jpg"),
+                     ("http://img.test/caf\u00e9.jpg", "/caf%C3%A9.jpg"), ("http://img.test/5.jpg#top", "5.jpg"),
+                     ("http://img.test/a/../6.jpg", "/6.jpg"), ("http://img.test/%7e7.jpg", "/~7.jpg")]
+
+
+def test_a_crawled_image_is_found_however_its_target_uri_spells_its_url(tmp_path):
+    """Crawl records were keyed by their raw target URI, page images by their resolved URL: an image
+    captured under an upper-case host, a default port, raw UTF-8, a fragment or a dot segment was
+    never found (media/not_found offline, fetched again over HTTP otherwise)."""
+    jpeg = _jpeg()
+    pages = [(f"http://img.test/page{n}.html", _page(n, src), "text/html", None)
+             for n, (_, src) in enumerate(CAPTURE_SPELLINGS)]
+    warc = tmp_path / "spellings.warc.gz"
+    warc.write_bytes(_warc(pages + [(uri, jpeg, "image/jpeg", None) for uri, _ in CAPTURE_SPELLINGS]))
+    stats = run(["--input", str(warc), "--output", str(tmp_path / "out"), "--no_http", "--direct_num_workers=1",
+                 "--no_report"])["stats"]
+    assert stats["media/n_from_crawl"] == len(CAPTURE_SPELLINGS) and "media/not_found" not in stats
+    assert stats["assemble/kept"] == len(CAPTURE_SPELLINGS)
+
+
+@pytest.mark.parametrize("url, resolved", [
+    ("http://a.test:80/x.jpg", "http://a.test/x.jpg"), ("https://A.test:443/x.jpg?q=1", "https://a.test/x.jpg?q=1"),
+    ("http://a.test:443/x.jpg", "http://a.test:443/x.jpg"), ("https://a.test:80/x.jpg", "https://a.test:80/x.jpg"),
+    ("http://a.test:8080/x.jpg", "http://a.test:8080/x.jpg"), ("http://[::1]:80/x.jpg", "http://[::1]/x.jpg"),
+])
+def test_a_default_port_is_no_part_of_a_url(url, resolved):
+    assert resolve(url, url) == resolved and resolve(url, "/x.jpg") == resolved.split("?")[0]
