@@ -569,3 +569,40 @@ def test_a_crawled_image_is_found_however_its_target_uri_spells_its_url(tmp_path
 ])
 def test_a_default_port_is_no_part_of_a_url(url, resolved):
     assert resolve(url, url) == resolved and resolve(url, "/x.jpg") == resolved.split("?")[0]
+
+
+def _chunked(data: bytes, size: int = 100) -> bytes:
+    pieces = [data[i:i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def _coded_record(headers: bytes, payload: bytes) -> bytes:
+    """A response record whose HTTP head carries `headers` (codings) over `payload` as stored."""
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + headers + b"\r\n\r\n" + payload
+    return (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://a.test/coded.html\r\nWARC-Date: "
+            b"2020-01-01T00:00:00Z\r\nContent-Type: application/http; msgtype=response\r\nContent-Length: "
+            + str(len(http)).encode() + b"\r\n\r\n" + http + b"\r\n\r\n")
+
+
+@pytest.mark.parametrize("headers, encode", [
+    (b"Transfer-Encoding: Chunked", _chunked), (b"Transfer-Encoding: CHUNKED ", _chunked),
+    (b"Transfer-Encoding: identity, chunked", _chunked),
+    (b"Transfer-Encoding: gzip, chunked", lambda b: _chunked(gzip.compress(b, mtime=0))),
+    (b"Transfer-Encoding: gzip", lambda b: gzip.compress(b, mtime=0)),
+    (b"Transfer-Encoding: Chunked\r\nContent-Encoding: gzip", lambda b: _chunked(gzip.compress(b, mtime=0))),
+    (b"Transfer-Encoding: gzip, chunked\r\nContent-Encoding: deflate",
+     lambda b: _chunked(gzip.compress(zlib.compress(b), mtime=0))),
+    (b"Transfer-Encoding: chunked", _chunked),  # warcio's own case, as before
+])
+def test_transfer_codings_warcio_leaves_alone_are_undone(headers, encode):
+    """warcio de-chunks only under exactly `chunked` and undoes no other transfer coding: under
+    `Chunked` or `gzip, chunked` the chunk-size lines (`64`, `0`) became page text, or gzip bytes
+    inside chunk framing a page of mojibake."""
+    page = _page(1, "http://img.test/1.jpg")
+    (item,) = _read(_coded_record(headers, encode(page)))
+    assert isinstance(item, WebRecord) and item.body == page
+
+
+def test_a_transfer_coding_that_cannot_be_undone_is_counted():
+    (item,) = _read(_coded_record(b"Transfer-Encoding: compress, chunked", _chunked(b"\x1f\x9d\x90 lzw bytes")))
+    assert isinstance(item, ReadIssue) and item.reason == "unsupported_encoding"

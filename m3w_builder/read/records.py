@@ -11,7 +11,8 @@ their first bytes, whatever the file's name (a `.warc.gz` that is really zstd is
 A record whose Content-Length lies (its body cut short or run into the next record) is
 `bad_content_length`; a payload still under a content coding warcio leaves alone (`x-gzip`,
 `gzip, gzip`, `zstd`) is decoded (`read.encoding`); an HTML-labelled record whose bytes are an
-image, a video or a PDF is `not_html`. A chunked payload whose framing breaks is
+image, a video or a PDF is `not_html`. Transfer codings are undone whatever their spelling
+(`Chunked`, `gzip, chunked`: warcio de-chunks only an exact `chunked`). A chunked payload whose framing breaks is
 `bad_chunked_encoding` and one that ends before its last chunk `truncated_record` (warcio reads
 on as if unchunked: chunk sizes became page text); the first segment of a segmented record
 (WARC 1.1 `continuation`s) is `segmented_record`. An HTTP response under a target URI that is no
@@ -49,7 +50,7 @@ from warcio.statusandheaders import StatusAndHeadersParserException
 from m3w_builder.drops import Rejected
 from m3w_builder.extract.urls import resolve, without_userinfo
 from m3w_builder.media.sniff import sniff
-from m3w_builder.read.encoding import decode_content
+from m3w_builder.read.encoding import content_codings, decode_content
 from m3w_builder.read.remote import RemoteError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -158,10 +159,17 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     if rec.rec_headers.get_header("WARC-Segment-Number"):  # the first segment: only the start of its payload
         return ReadIssue("segmented_record", source, url, detail="a record split into segments (continuation "
                          "records), which are not joined")
+    # warcio de-chunks only under a Transfer-Encoding of exactly `chunked` and undoes no other
+    # transfer coding: under `Chunked` or `gzip, chunked` the chunk-size lines became page text
+    transfer = content_codings(rec.http_headers.get_header("Transfer-Encoding")) if rec.http_headers else []
+    chunked = bool(transfer) and transfer[-1] == "chunked"
+    transfer = transfer[:-1] if chunked else transfer
     try:
         stream = rec.content_stream()
-        if isinstance(stream, ChunkedDataReader):
-            stream = _CheckedChunks(rec.raw_stream, decomp_type=stream.decomp_type)
+        if chunked or isinstance(stream, ChunkedDataReader):  # content codings left to warcio unless transfer
+            stream = _CheckedChunks(rec.raw_stream, decomp_type=None if transfer else stream_coding(stream))
+        elif transfer:  # every coding undone below, the transfer codings first
+            stream = rec.raw_stream
         body = stream.read(max_bytes + 1)
     except READ_ERRORS as err:  # bad chunked/gzip/brotli body: this record only
         reason = "truncated_record" if isinstance(err, EOFError) else "corrupt_record"  # EOF: an LZ4 file cut here
@@ -176,9 +184,11 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     if status is not None and status != 200:
         return ReadIssue(f"http_{status // 100}xx", source, url, status=status)
     encoding = rec.http_headers.get_header("Content-Encoding") if rec.http_headers is not None else None
-    if encoding and encoding.lower() not in BufferedReader.get_supported_decompressors():  # warcio left it
+    if encoding and (transfer or encoding.lower() not in BufferedReader.get_supported_decompressors()):
+        transfer = [encoding, *transfer]  # warcio left it: applied before the transfer codings
+    if transfer:
         try:
-            body = decode_content(body, encoding, max_bytes)
+            body = decode_content(body, ", ".join(transfer), max_bytes)
         except Rejected as rejected:
             reason = "record_too_large" if rejected.reason == "too_large" else rejected.reason
             return ReadIssue(reason, source, url, detail=rejected.detail)
@@ -196,6 +206,11 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
                          f"{url[:200]!r}: no absolute http(s) URL with a host, so no image of a page could be "
                          "resolved against it, nor a page's image found under it")
     return record
+
+
+def stream_coding(stream) -> str | None:
+    """The content coding warcio's reader decodes on the fly (`gzip`, `deflate`, `br`), if any."""
+    return getattr(stream, "decomp_type", None)
 
 
 _CHUNK_SIZE_LINE = re.compile(rb"[ \t]*-?[0-9A-Fa-f]+[ \t]*(;[^\r\n]*)?\r?\n?")
