@@ -606,3 +606,42 @@ def test_transfer_codings_warcio_leaves_alone_are_undone(headers, encode):
 def test_a_transfer_coding_that_cannot_be_undone_is_counted():
     (item,) = _read(_coded_record(b"Transfer-Encoding: compress, chunked", _chunked(b"\x1f\x9d\x90 lzw bytes")))
     assert isinstance(item, ReadIssue) and item.reason == "unsupported_encoding"
+
+
+def _typed_record(uri: bytes, type_headers: bytes, body: bytes) -> bytes:
+    http = b"HTTP/1.1 200 OK\r\n" + type_headers + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    return (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: " + uri + b"\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
+            b"Content-Type: application/http; msgtype=response\r\nContent-Length: " + str(len(http)).encode()
+            + b"\r\n\r\n" + http + b"\r\n\r\n")
+
+
+def test_a_content_type_named_twice_is_read_as_a_browser_reads_it(tmp_path):
+    """Only the first Content-Type was read: `text/html,text/html` (duplicates folded into one value)
+    was no HTML type, the page skipped uncounted as other content; `image/png` then `text/html` an
+    image; a charset in the first of two values was lost (a windows-1251 page decoded as another)."""
+    russian = ("<html><body><article><h1>Новости</h1>" + "<p>" + "Тихая река течёт мимо старого сада. " * 30
+               + "</p><img src='http://img.test/1.jpg' alt='photo'></article></body></html>").encode("cp1251")
+    records = [
+        _typed_record(b"http://a.test/folded.html", b"Content-Type: text/html,text/html", _page(1, "http://img.test/1.jpg")),
+        _typed_record(b"http://a.test/twice.html", b"Content-Type: image/png\r\nContent-Type: text/html",
+                      _page(2, "http://img.test/1.jpg")),
+        _typed_record(b"http://a.test/any.html", b"Content-Type: text/html, */*", _page(3, "http://img.test/1.jpg")),
+        _typed_record(b"http://a.test/ru.html", b"Content-Type: text/html; charset=windows-1251, text/html", russian),
+    ]
+    items = _read(b"".join(records))
+    assert [(type(i).__name__, i.url, i.mime) for i in items] == [
+        ("WebRecord", f"http://a.test/{name}.html", "text/html") for name in ("folded", "twice", "any", "ru")]
+    assert items[3].content_type == "text/html; charset=windows-1251"
+    warc = tmp_path / "types.warc"
+    warc.write_bytes(b"".join(records) + _warc([("http://img.test/1.jpg", _jpeg(), "image/jpeg", None)], gz=False))
+    out = tmp_path / "out"
+    stats = run(["--input", str(warc), "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report"])["stats"]
+    assert stats["read/kept"] == 4 and "read/n_skipped_other_content" not in stats
+    texts = [json.loads(s["json"])["text"] for s in _samples(out)]
+    assert any(t.startswith("о сада.") for t in texts)  # the last window, with the image: windows-1251 read
+
+
+def _samples(out) -> list[dict]:
+    import webdataset as wds
+
+    return [s for tar in sorted(out.glob("*.tar")) for s in wds.WebDataset(str(tar), shardshuffle=False)]

@@ -11,7 +11,8 @@ their first bytes, whatever the file's name (a `.warc.gz` that is really zstd is
 A record whose Content-Length lies (its body cut short or run into the next record) is
 `bad_content_length`; a payload still under a content coding warcio leaves alone (`x-gzip`,
 `gzip, gzip`, `zstd`) is decoded (`read.encoding`); an HTML-labelled record whose bytes are an
-image, a video or a PDF is `not_html`. Transfer codings are undone whatever their spelling
+image, a video or a PDF is `not_html`. The Content-Type is the last MIME type among the headers
+and comma-joined values, as browsers read it (`effective_content_type`). Transfer codings are undone whatever their spelling
 (`Chunked`, `gzip, chunked`: warcio de-chunks only an exact `chunked`). A chunked payload whose framing breaks is
 `bad_chunked_encoding` and one that ends before its last chunk `truncated_record` (warcio reads
 on as if unchunked: chunk sizes became page text); the first segment of a segmented record
@@ -150,12 +151,12 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
         if code and not _STATUS_CODE.fullmatch(code):
             return ReadIssue("bad_http_status", source, url, detail=f"status line {rec.http_headers.statusline!r}"[:200])
         status = int(code) if code else None
-        content_type = rec.http_headers.get_header("Content-Type") or ""
+        content_type = effective_content_type(rec.http_headers.headers)
         # every X-Robots-Tag header, one per line (an agent prefix binds only within its header)
         robots = "\n".join(value for name, value in rec.http_headers.headers if name.lower() == "x-robots-tag")
         tdm = rec.http_headers.get_header("tdm-reservation") or ""
     else:
-        content_type = rec.rec_headers.get_header("Content-Type") or ""
+        content_type = effective_content_type(rec.rec_headers.headers)
     if rec.rec_headers.get_header("WARC-Segment-Number"):  # the first segment: only the start of its payload
         return ReadIssue("segmented_record", source, url, detail="a record split into segments (continuation "
                          "records), which are not joined")
@@ -206,6 +207,30 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
                          f"{url[:200]!r}: no absolute http(s) URL with a host, so no image of a page could be "
                          "resolved against it, nor a page's image found under it")
     return record
+
+
+_MIME_ESSENCE = re.compile(r"\s*[!#$%&'*+.^`|~\w-]+/[!#$%&'*+.^`|~\w-]+\s*(;.*)?", re.DOTALL)
+
+
+def effective_content_type(headers: list[tuple[str, str]]) -> str:
+    """The Content-Type a browser takes from a message's headers: the last MIME type among every
+    Content-Type header and every comma-joined value (as the Fetch standard reads them). The
+    first header alone made `text/html,text/html` (duplicates folded into one value by a proxy or
+    crawler) no HTML type, the page skipped as other content, and a `Content-Type: image/png`
+    followed by `Content-Type: text/html` an image."""
+    values = [value for name, value in headers if name.lower() == "content-type"]
+    if len(values) == 1 and "," not in values[0]:
+        return values[0]
+    types = [piece.strip() for piece in ",".join(values).split(",")
+             if _MIME_ESSENCE.fullmatch(piece) and not piece.strip().startswith("*/*")]
+    if not types:
+        return values[0] if values else ""
+    last = types[-1]
+    essence = last.split(";", 1)[0].strip().lower()
+    if "charset" not in last.lower():  # an earlier value of the same type may still name the charset
+        same = [t for t in types if t.split(";", 1)[0].strip().lower() == essence and "charset" in t.lower()]
+        last = same[-1] if same else last
+    return last
 
 
 def stream_coding(stream) -> str | None:
