@@ -645,3 +645,13 @@ def _samples(out) -> list[dict]:
     import webdataset as wds
 
     return [s for tar in sorted(out.glob("*.tar")) for s in wds.WebDataset(str(tar), shardshuffle=False)]
+
+
+@pytest.mark.parametrize("lead", [b"\xef\xbb\xbf", b"<!-- served by cache -->\n", b"\n<head><title>x</title></head>",
+                                  b"<?xml version='1.0' encoding='utf-8'?>\n"])
+def test_an_unlabelled_page_is_html_whatever_comes_before_its_html_tag(lead):
+    """A page with no Content-Type was HTML only when its bytes began with `<!doctype html` or
+    `<html>`: after a BOM, a comment, a `<head>` or an XML declaration it was skipped uncounted."""
+    body = lead + _page(1, "http://img.test/1.jpg")
+    (item,) = _read(_typed_record(b"http://a.test/untyped.html", b"X-Served-By: cache", body))
+    assert isinstance(item, WebRecord) and item.is_html and item.body == body

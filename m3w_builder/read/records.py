@@ -77,7 +77,9 @@ class WebRecord:
 
     @property
     def is_html(self) -> bool:
-        return self.mime in HTML_TYPES or (not self.mime and self.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")))
+        """Labelled HTML, or unlabelled and sniffed as HTML (a BOM, a comment or `<head>` before
+        `<html>` included: such a page was skipped uncounted as other content)."""
+        return self.mime in HTML_TYPES or (not self.mime and sniff(self.body[:1024]) == "text/html")
 
     @property
     def optout_headers(self) -> list[tuple[str, str]]:
