@@ -655,3 +655,21 @@ def test_an_unlabelled_page_is_html_whatever_comes_before_its_html_tag(lead):
     body = lead + _page(1, "http://img.test/1.jpg")
     (item,) = _read(_typed_record(b"http://a.test/untyped.html", b"X-Served-By: cache", body))
     assert isinstance(item, WebRecord) and item.is_html and item.body == body
+
+
+@pytest.mark.parametrize("trailer", [b"X-Checksum: 1f2e\r\n", b"Expires: 0\r\nServer-Timing: db;dur=53\r\n",
+                                     b"X-Lf-Only: 1\n"])
+def test_a_chunked_body_with_a_trailer_is_read(trailer):
+    """warcio wants the blank line right after the last (empty) chunk: a valid body with trailer
+    fields (RFC 9112 7.1.2) was bad_chunked_encoding, the page lost."""
+    page = _page(1, "http://img.test/1.jpg")
+    payload = _chunked(page)[:-2] + trailer + b"\r\n"
+    (item,) = _read(_coded_record(b"Transfer-Encoding: chunked", payload))
+    assert isinstance(item, WebRecord) and item.body == page
+
+
+@pytest.mark.parametrize("trailer", [b"no field here\r\n", b"X-A: 1\r\n" * 101])
+def test_a_trailer_that_is_no_header_fields_is_still_bad_chunked_encoding(trailer):
+    payload = _chunked(_page(1, "http://img.test/1.jpg"))[:-2] + trailer + b"\r\n"
+    (item,) = _read(_coded_record(b"Transfer-Encoding: chunked", payload))
+    assert isinstance(item, ReadIssue) and item.reason == "bad_chunked_encoding" and "trailer" in item.detail

@@ -259,6 +259,9 @@ class _CheckedChunks(ChunkedDataReader):
     def _try_decode(self, length_header: bytes) -> None:
         if not length_header:
             self.cut = f"the chunked body ends after {self.chunks} chunks, without its last (empty) chunk"
+        elif self.chunks and _LAST_CHUNK.fullmatch(length_header):
+            self._end_at_trailer()
+            return
         left = getattr(self.stream, "limit", None)  # the record's bytes not read yet
         try:
             super()._try_decode(length_header)
@@ -270,6 +273,26 @@ class _CheckedChunks(ChunkedDataReader):
         if left is not None and left - self.stream.limit < size:  # warcio ends the body quietly there
             self.cut = f"the record ends inside chunk {self.chunks + 1}, of {size} bytes"
         self.chunks += 1
+
+    def _end_at_trailer(self) -> None:
+        """Pass the trailer fields after the last chunk (RFC 9112 §7.1.2) up to their blank line:
+        warcio wants that line at once, so a valid body with a trailer was `bad_chunked_encoding`."""
+        for _ in range(_MAX_TRAILER_LINES):
+            line = self.stream.readline(_MAX_LINE)
+            if not line.strip():  # the blank line, or the record's end
+                self.all_chunks_read = True
+                self._process_read(b"")
+                return
+            if not _TRAILER_FIELD.fullmatch(line):
+                break
+        self.broken = (f"the trailer after chunk {self.chunks} is no {_MAX_TRAILER_LINES} header fields or fewer "
+                       f"ending in a blank line, at {line[:40]!r}")
+        raise ChunkedDataException(b"bad chunked trailer")
+
+
+_LAST_CHUNK = re.compile(rb"0+[ \t]*(;[^\r\n]*)?\r\n")
+_TRAILER_FIELD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*\r?\n")
+_MAX_TRAILER_LINES = 100
 
 
 # Compressed, archive and executable bytes behind an HTML label or name (a body gzipped twice, a
