@@ -673,3 +673,26 @@ def test_a_trailer_that_is_no_header_fields_is_still_bad_chunked_encoding(traile
     payload = _chunked(_page(1, "http://img.test/1.jpg"))[:-2] + trailer + b"\r\n"
     (item,) = _read(_coded_record(b"Transfer-Encoding: chunked", payload))
     assert isinstance(item, ReadIssue) and item.reason == "bad_chunked_encoding" and "trailer" in item.detail
+
+
+@pytest.mark.parametrize("kind", [b"Response", b"RESPONSE"])
+def test_a_record_type_in_another_case_is_read(kind):
+    """`WARC-Type: Response` was skipped as `skipped_Response`, its page lost; warcio parses the
+    HTTP message of a lower-case `response` only."""
+    record = _raw_record(b"http://a.test/p.html", b"HTTP/1.1 200 OK", _page(1, "http://img.test/1.jpg"))
+    (item,) = _read(record.replace(b"WARC-Type: response", b"WARC-Type: " + kind, 1))
+    assert isinstance(item, WebRecord) and item.mime == "text/html" and item.body == _page(1, "http://img.test/1.jpg")
+
+
+def test_made_up_record_types_share_one_counter(tmp_path):
+    """Each made-up WARC-Type was a counter of its own (`read/n_skipped_<type>`): unbounded counters
+    and stats for a file of 1000 types; they are `skipped_other_type`."""
+    record = _raw_record(b"http://a.test/p.html", b"HTTP/1.1 200 OK", b"not a page")
+    warc = tmp_path / "types.warc"
+    warc.write_bytes(b"".join(record.replace(b"WARC-Type: response", b"WARC-Type: x-type-%d" % i, 1)
+                              for i in range(1000)) + _warc([("http://a.test/ok.html", _page(1, "/1.jpg"), "text/html", None),
+                                                             ("http://a.test/1.jpg", _jpeg(), "image/jpeg", None)], gz=False))
+    stats = run(["--input", str(warc), "--output", str(tmp_path / "out"), "--no_http", "--direct_num_workers=1",
+                 "--no_report"])["stats"]
+    assert stats["read/n_skipped_other_type"] == 1000 and stats["read/kept"] == 1
+    assert not [k for k in stats if k.startswith("read/") and "x-type" in k]

@@ -115,6 +115,9 @@ _BLOCK = 1 << 16  # compressed bytes read at a time
 _MAX_DICT = 16 << 20  # bytes of a zstd dictionary (wget-at's are ~100 KB), compressed or not
 
 
+# The WARC record types (WARC 1.1 and 0.18) that hold no page or media, each a `skipped_<type>`
+# volume; any other type is `skipped_other_type`.
+_OTHER_RECORD_TYPES = frozenset(("warcinfo", "request", "metadata", "conversion", "continuation", "arc_header"))
 _WHOLE_FILE_GZIP = "non-chunked gzip"
 _HEAD = 4096
 _MAX_LINE = 4 << 20  # a WARC/ARC or HTTP header line longer than this is damage, not a header
@@ -140,7 +143,9 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     if rec.rec_type == "revisit":
         return ReadIssue("revisit", source, url)
     if rec.rec_type not in ("response", "resource"):
-        return ReadIssue(f"skipped_{rec.rec_type}", source, url)
+        # no page either, but a counter per made-up type (`skipped_<type>`) was unbounded
+        kind = rec.rec_type if rec.rec_type in _OTHER_RECORD_TYPES else "other_type"
+        return ReadIssue(f"skipped_{kind}", source, url, detail=f"WARC-Type {rec.rec_type[:100]!r}")
     status = None
     content_type = ""
     robots = tdm = ""
@@ -607,14 +612,19 @@ class _Loader(ArcWarcRecordLoader):
     first blank line for an empty header, so a file or a gzip member starting with a line end (a
     writer that puts a record's separator at the start of the next member) lost its record as
     `bad_record_header`, and in an uncompressed file every record after it was read as that
-    headerless record's body, uncounted."""
+    headerless record's body, uncounted. A WARC-Type is read in lower case (`Response` was
+    skipped, its HTTP message never parsed)."""
 
     def _detect_type_load_headers(self, stream, statusline=None, known_format=None):
         if statusline is None:
             statusline = stream.readline()
             while statusline and not statusline.strip():
                 statusline = stream.readline()
-        return super()._detect_type_load_headers(stream, statusline, known_format)
+        the_format, headers = super()._detect_type_load_headers(stream, statusline, known_format)
+        kind = headers.get_header("WARC-Type")
+        if kind is not None and kind != kind.strip().lower():  # `Response`: warcio parses no HTTP message
+            headers.replace_header("WARC-Type", kind.strip().lower())
+        return the_format, headers
 
 
 class _Iterator(ArchiveIterator):
