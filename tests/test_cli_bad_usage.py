@@ -232,6 +232,9 @@ def test_the_lock_of_a_job_that_died_is_taken_over_and_removed_at_the_end(tmp_pa
     (["--http_allow", "10.0.0.0/33"], "--http_allow 10.0.0.0/33: not an IP"),
     (["--http_proxy", "proxy.internal:3128/x"], "--http_proxy proxy.internal:3128/x: not host:port"),
     (["--http_proxy", "proxy.internal:99999"], "--http_proxy proxy.internal:99999: Port out of range"),
+    (["--http_allowed_types", "Image/"], "--http_allowed_types Image/: no sniffed type starts so"),  # every fetch refused
+    (["--http_allowed_types", "image/", "--http_allowed_types", "images/"], "--http_allowed_types images/: no sniffed"),
+    (["--http_allowed_types", "jpeg"], "--http_allowed_types jpeg: no sniffed type starts so"),
 ])
 def test_values_that_could_never_match_stop_the_job_before_it_starts(tmp_path, flags, message):
     """Each ran to an empty dataset or refused every fetch: a misspelt code or name matches nothing."""
@@ -250,6 +253,7 @@ def test_the_options_users_give_most_still_start():
     FetchOptions(allow=("10.0.0.0/8", "127.0.0.1", "::1", "mirror.internal", "Mirror.Internal."),
                  proxy="http://127.0.0.1:3128")
     FetchOptions(proxy="proxy.internal:3128")
+    FetchOptions(allowed_types=("image/", "video/mp4", "application/pdf", "text/html", "image"))
     ImageOptions(allowed_formats=("JPEG", "ICO", *DEFAULT_FORMATS))
     QualityOptions(languages="en, de,fr,zh")
 

@@ -27,6 +27,7 @@ import http.client
 import json
 import os
 import posixpath
+import re
 import socket
 import ssl
 import threading
@@ -61,6 +62,8 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
 _CHUNK = 64 * 1024
 _EXCERPT = 100  # characters of a malformed response quoted in its error message
+# What a sniffed MIME type (`sniff`) can start with: a lower-case top-level type, then its subtype.
+_TYPE_PREFIX = re.compile(r"(image|video|application|text)(/[a-z0-9.+-]*)?")
 _NOT_REACHED = {"unsupported_scheme", "invalid_url", "forbidden_address", "dns_error"}
 
 
@@ -101,6 +104,10 @@ class FetchOptions:
         AddressPolicy.from_allow_list(self.allow)  # raises on an entry that could never match
         for flag, value in (("--user_agent", self.user_agent), ("--user_agent_contact", self.contact_url)):
             check_header_value(flag, value or "")
+        for prefix in self.allowed_types or ():
+            if not _TYPE_PREFIX.fullmatch(prefix):  # `Image/`, `images/`, `jpeg`: every fetch unsupported_content
+                raise ValueError(f"--http_allowed_types {prefix}: no sniffed type starts so (they are lower case: "
+                                 "image/..., video/..., application/pdf, text/html)")
         if self.proxy:
             check_proxy(self.proxy)
 
