@@ -254,7 +254,7 @@ def test_real_recipe_page_banner_slots_are_not_content_images():
     page = shared_path("html", "recipe-scrapers", "hellofresh.com__hellofresh.html").read_bytes()
     media = extract(page, "https://hellofresh.com/recipe", options=ExtractOptions(keep_all_images=True)).document.media
     banners = [n for n in media if "Recipe-Banner" in n.src and (n.height or 999) < 100]  # 970x90, 728x90, 320x50
-    assert len(banners) == 3 and {n.image_class for n in banners} == {"logo"}
+    assert len(banners) == 3 and {n.image_class for n in banners} == {"ad"}  # named banners: promotions
 
 
 def test_self_closed_script_code_is_no_page_text():
@@ -1198,3 +1198,90 @@ def test_real_page_dateline_is_not_article_text():
     page = shared_path("html", "newspaper4k", "thai_article.html").read_bytes()
     text = extract(page, "https://example.test/thai_article.html").document.text
     assert "Submitted on Mon, 2019-01-21 13:49" not in text and len(text) > 1000
+
+
+def test_the_headline_repeating_the_pages_title_is_not_article_text():
+    prose = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(4))
+    html = (f"<html><head><title>Storm Closes the Harbour | Daily News</title></head><body><article>"
+            f"<h1>Storm Closes the Harbour</h1>{prose}<h2>Why the storm closes the harbour</h2>{prose}"
+            f"</article></body></html>")
+    doc = extract(html.encode(), URL).document
+    assert doc.title == "Storm Closes the Harbour | Daily News"  # the document keeps it as its title
+    lines = doc.text.split("\n")
+    assert "Storm Closes the Harbour" not in lines and "Paragraph 0 of the story" in doc.text
+    assert "Why the storm closes the harbour" in lines  # after the prose: a section heading, kept
+    other = html.replace("<h1>Storm Closes the Harbour</h1>", "<h1>Another Headline Entirely</h1>")
+    assert "Another Headline Entirely" in extract(other.encode(), URL).document.text.split("\n")
+    short = "<html><head><title>Opening hours</title></head><body><h1>Opening hours</h1><p>Mon-Fri 9-5</p></body></html>"
+    assert "Opening hours" in extract(short.encode(), URL).document.text  # no prose: the headline stays
+    # a section's heading whose words the title names, but a small part of them: no headline
+    long_title = ("<title>Chocolate cake recipe: easy baking with cocoa, butter, eggs, ingredients and instructions"
+                  "</title>")
+    recipe = (f"<html><head>{long_title}</head><body><h2>Ingredients</h2><ul><li>200 g flour</li><li>3 eggs</li></ul>"
+              f"{prose}</body></html>")
+    assert "Ingredients" in extract(recipe.encode(), URL).document.text.split("\n")
+
+
+@pytest.mark.parametrize("folder, page, headline", [
+    ("mozilla-readability", "breitbart", "'Neutral' Snopes Fact-Checker David Emery"),
+    ("newspaper4k", "latvian_article", "Norvēģijā pēc zemes nogruvuma pieci bojāgājušie"),
+    ("newspaper4k", "japanese_article2", "動画：ナイジェリアで少女らによる自爆攻撃"),
+])
+def test_real_page_headline_is_not_article_text(folder, page, headline):
+    data = shared_path("html", folder, f"{page}.html").read_bytes()
+    doc = extract(data, "http://fakehost/test/page.html").document
+    assert headline in doc.title and len(doc.text) > 500
+    assert not [line for line in doc.text.split("\n") if line.startswith(headline)]
+
+
+def test_author_label_lines_are_not_article_text():
+    lines = ("<p>Author: Jane Doe</p><div>Autori: Anna Ūdre (LTV Ziņu dienesta redaktore)</div><p>By: Modern Honey</p>"
+             "<p>By Jonathan Corbet</p><table><tr><td>Author: Jane Austen</td></tr></table>"
+             "<p>Author: this line is a sentence of the story that starts with a label but runs on for far longer "
+             "than any byline, so it stays.</p>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{lines}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 7" in text
+    assert not [w for w in ("Jane Doe", "Anna Ūdre", "Modern Honey") if w in text]
+    assert "By Jonathan Corbet" in text and "Author: Jane Austen" in text and "runs on for far longer" in text
+
+
+@pytest.mark.parametrize("folder, page, line", [
+    ("newspaper4k", "latvian_article.html", "Autori: Anna Ūdre"),
+    ("recipe-scrapers", "chefjackovens.com__chefjackovens_1.html", "Author: Chef Jack Ovens"),
+])
+def test_real_page_author_line_is_not_article_text(folder, page, line):
+    text = extract(shared_path("html", folder, page).read_bytes(), "https://example.test/page.html").document.text
+    assert line not in text and len(text) > 1000
+
+
+def test_sign_up_boxes_named_by_a_run_together_word_are_not_article_text():
+    boxes = ("<div class='weeklynewsletter'><p>Join my newsletter!</p><p>Weekly recipes and inspirations.</p></div>"
+             "<div id='footersignup'>Get our best stories by e-mail</div><div class='emailsubscribe'>Never miss a post</div>")
+    html = _article().replace("</p><p>Paragraph 2", f"</p>{boxes}<p>Paragraph 2")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 1" in text and "Paragraph 7" in text
+    assert not [w for w in ("Join my newsletter", "Weekly recipes", "best stories", "Never miss") if w in text]
+    # a block so named that holds the article stays (the share guard of names)
+    story = "".join(f"<p>The {word} part of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for word in ("first", "second", "third", "last"))
+    page = f"<html><body><div class='weeklynewsletter'>{story}</div></body></html>"
+    assert "The last part of the story" in extract(page.encode(), URL).document.text
+
+
+def test_real_page_weekly_newsletter_box_is_not_article_text():
+    page = shared_path("html", "recipe-scrapers", "101cookbooks.com__onehundredonecookbooks_1.html").read_bytes()
+    text = extract(page, "https://101cookbooks.com/recipe").document.text
+    assert "Join my newsletter" not in text and "Weekly recipes and inspirations" not in text and len(text) > 1000
+
+
+def test_a_huge_title_over_thousands_of_headings_costs_no_quadratic_time():
+    title = " ".join(f"word{i}" for i in range(150_000))
+    heads = "".join(f"<h1>word{i} word{i + 1}</h1>" for i in range(20_000))
+    prose = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(40))
+    html = f"<html><head><title>{title}</title></head><body>{heads}{prose}</body></html>"
+    # each heading is looked up word by word in the title's words, never the title walked per heading
+    doc = extract(html.encode(), URL, options=ExtractOptions(time_limit_s=1.5)).document  # ~0.3 s of CPU
+    assert "Paragraph 39" in doc.text

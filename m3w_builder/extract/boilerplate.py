@@ -91,8 +91,9 @@ _CASED_WORDS = frozenset(("ad", "ads"))
 # name a block, save the few words that name other things.
 _COMPOUND_PREFIXES = ("related", "newsletter", "subscribe", "signup", "share", "socialshare")
 _NOT_COMPOUNDS = frozenset(("shared", "shares", "relatedly"))
-# ... and these ends (`makehomepagedialog`, `newsletterpopup`; not `conModal`: an image that opens in one).
-_COMPOUND_SUFFIXES = ("dialog", "popup", "flyout")
+# ... and these ends (`makehomepagedialog`, `newsletterpopup`, `weeklynewsletter`, `footersignup`; not `conModal`:
+# an image that opens in one).
+_COMPOUND_SUFFIXES = ("dialog", "popup", "flyout", "newsletter", "newsletters", "signup", "subscribe")
 _SIGNAL_ATTRIBUTES = frozenset(("class", "id", "role", "hidden", "aria-hidden", "style"))
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")  # on the lower-cased style
 _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))

@@ -20,7 +20,9 @@ length, link-text length), and the media positions in DOM order; `select` scores
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
   (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
   counting up (a gallery's slide counter, a pager), short datelines and player clocks ("posted on
-  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), a short label repeated line after line (a
+  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author label opens
+  ("Author: Aubrey"), the headline before the prose that repeats the page's `<title>` (the
+  document keeps it as its title), a short label repeated line after line (a
   gallery's title once per slide), and a comment or readers' review section that only its heading
   names ("12 Comments", "Reviews"), and a short heading whose section was dropped ("More soup
   recipes" over a teaser list) goes with it;
@@ -115,6 +117,16 @@ _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
 _MAX_DATELINE = 40
 _LETTER_RE = re.compile(r"[^\W\d_]")
+# An author label and its colon opening a line (`_drop_author_lines`), in the languages of the pages seen.
+_AUTHOR_LABEL_RE = re.compile(
+    r"(?i)(?:authors?|by|written by|posted by|autor|autora|autores|autoren|autori|autore|auteurs?|auteur\(s\)|"
+    r"forfatter|författare|szerző|yazar|автор|авторы|著者|作者|記者|기자)\s*[:：]")
+_MAX_AUTHOR_LINE = 100
+_TITLE_TAGS = frozenset(("h1", "h2"))  # a page's headline (`_drop_title_headings`)
+_TITLE_WORD_RE = re.compile(f"{_WIDE_RE.pattern}|[^\\W_{_WIDE_RE.pattern[1:-1]}]+")
+_TITLE_SIMILARITY = 0.75
+_TITLE_COVER = 0.2
+_MAX_HEADLINE = 300  # weighted characters
 _LISTED_TAGS = frozenset(("td", "th", "li", "dd", "dt"))
 _MAX_COMMENTS_HEADING = 40  # weighted characters
 # A heading that names a comment section (stripped of a count: "12 Comments", "Comments (3)").
@@ -417,16 +429,20 @@ class Selection:
 
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
-               pictures: frozenset[int] = frozenset()) -> list[bool]:
+               pictures: frozenset[int] = frozenset(), title: str = "") -> list[bool]:
     """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
-    labels and datelines in the main content (`_drop_repeated_labels`, `_drop_datelines`), comment
-    sections found by their heading (`_drop_comment_section`) and the headings whose section went
+    labels and datelines in the main content (`_drop_repeated_labels`, `_drop_datelines`), the
+    headline that repeats the page's `title` (`_drop_title_headings`), comment sections found by
+    their heading (`_drop_comment_section`) and the headings whose section went
     (`_drop_orphaned_headings`; `pictures`: the media indexes that may be content, see `select`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
         _drop_repeated_labels(blocks, items, kept)
         _drop_datelines(blocks, items, kept)
+        _drop_author_lines(blocks, items, kept)
+        if title:
+            _drop_title_headings(blocks, items, kept, title)
     comment_headings = _drop_orphaned_headings(blocks, items, kept, pictures)
     if comment_headings:  # one budget for all: the sections together hold at most MAX_SHARE of the kept text
         text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
@@ -495,6 +511,60 @@ def _drop_datelines(blocks: list[Block], items: list[Item], kept: list[bool]) ->
     article text. A table cell or list entry (a timetable's "10:00 Registration") stays."""
     for index, item in enumerate(items):
         if kept[index] and item.media < 0 and item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text) \
+                and blocks[item.owner].element.tag not in _LISTED_TAGS:
+            kept[index] = False
+
+
+def _title_words(text: str) -> list[str]:
+    """Lower-cased words, each CJK/kana/Hangul character one word (their titles have no spaces)."""
+    return _TITLE_WORD_RE.findall(text.lower())
+
+
+def _repeats_title(heading: str, title: dict[str, int], title_chars: int) -> bool:
+    """Whether a heading's words are, by their characters, at least `_TITLE_SIMILARITY` words of
+    the title (the title adds the site's name: "How to Build a Terrarium (with Pictures) | eHow"),
+    and make at least `_TITLE_COVER` of the title's (a section's "Ingredients" under a long title
+    naming its ingredients is no headline). `title`: the characters of each of the title's words."""
+    words = _title_words(heading)
+    if not words:
+        return False
+    shared = {word for word in words if word in title}
+    return sum(len(word) for word in words if word in shared) >= _TITLE_SIMILARITY * sum(map(len, words)) \
+        and sum(title[word] for word in shared) >= _TITLE_COVER * title_chars
+
+
+def _drop_title_headings(blocks: list[Block], items: list[Item], kept: list[bool], title: str) -> None:
+    """Unmark the kept `<h1>`/`<h2>` headings before the article's first prose paragraph that repeat
+    the page's `<title>` (`_repeats_title`): the headline, which the document keeps as its title;
+    the article benchmarks' texts leave it out. Only before the prose, so a section heading that
+    happens to share the title's words stays, and only on a page with prose after it."""
+    title_words: dict[str, int] = {}  # measured once: a page may hold many headings before its prose
+    for word in _title_words(title):
+        title_words[word] = title_words.get(word, 0) + len(word)
+    title_chars = sum(title_words.values())
+    headlines = []
+    for index, item in enumerate(items):
+        if not kept[index] or item.media >= 0:
+            continue
+        if blocks[item.owner].element.tag in _TITLE_TAGS and item.weight <= _MAX_HEADLINE \
+                and _repeats_title(item.text, title_words, title_chars):
+            headlines.append(index)
+        elif item.weight >= _PROSE and _reads_as_prose(item):
+            break
+    else:
+        return  # no prose: the headline may be all the page says
+    for index in headlines:
+        kept[index] = False
+
+
+def _drop_author_lines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark the kept paragraphs of at most `_MAX_AUTHOR_LINE` characters that an author label
+    opens (`_AUTHOR_LABEL_RE`: "Author: Aubrey", "Autori: Anna Ūdre (LTV Ziņu dienesta ...)", "By:
+    Modern Honey"): a byline or a recipe card's author field, no article text. The label and its
+    colon both, so "By Jonathan Corbet" heading a column stays; a table cell or list entry (a
+    book's "Author: Jane Austen" among its details) stays too."""
+    for index, item in enumerate(items):
+        if kept[index] and item.media < 0 and item.weight <= _MAX_AUTHOR_LINE and _AUTHOR_LABEL_RE.match(item.text) \
                 and blocks[item.owner].element.tag not in _LISTED_TAGS:
             kept[index] = False
 

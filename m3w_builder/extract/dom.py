@@ -74,20 +74,16 @@ class ExtractResult:
 
 
 _DETAIL_SOURCE_CHARS = 200  # of a source that names no fetchable image, quoted in its rejects row
-# HTML's dimension value: a number of pixels, or a percentage of the container (`width="100%"`: no size)
-_INT_RE = re.compile(r"\s*(\d{1,9})(?:\.\d*)?(%?)")
+_INT_RE = re.compile(r"\s*(\d{1,9})(?![\d.]*\s*%)")  # a percentage (`width="100%"`) declares no pixel size
 # Of the kept text, the share in linked-thumbnail cards that makes the content a list of cards (`_Page.is_listing`).
 _LISTING_SHARE = 0.5
 
 
 def _int_attr(value: str | None) -> int | None:
-    """The pixels a `width`/`height` attribute declares, None for none or a percentage: `10%` was
-    read as 10 pixels, which made a picture filling a tenth of a wide column a logo (under 24 px),
-    and `1%` by `1%` a tracking pixel; the declared size in the image's metadata was wrong too."""
     if not value:
         return None
     match = _INT_RE.match(value)
-    return int(match.group(1)) if match and not match.group(2) else None
+    return int(match.group(1)) if match else None
 
 
 def _clean(text: str) -> str:
@@ -359,7 +355,7 @@ def _extract_tree(
         selection = content.select(blocks, items, pictures, named)
     else:
         selection = content.keep_all(blocks)
-    kept = content.kept_items(blocks, items, selection, pictures)
+    kept = content.kept_items(blocks, items, selection, pictures, title)
     nodes = page.nodes(items, kept, selection, page.is_listing(blocks, items, kept),
                        page.sidebars(blocks, selection))
     _check_deadline(deadline, options)

@@ -1,18 +1,20 @@
-"""Images of a page: their source URL (lazy attributes, `srcset`, `<picture>`) and their class.
+"""Images of a page: their source URL (lazy attributes, `srcset`, `<picture>`, else any attribute
+named as a source) and their class.
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
 page, or in a card whose only text is a title linking to one, or linking where the card's title
 links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
-size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a
-teaser; or a social network's post hot-linked by a feed widget), `logo` (logos, icons, avatars,
-emoji, spacers, buttons and banner strips: small or strip-shaped size, declared in the markup or
-else asked for in the URL, or named so; stand-ins for a missing picture; controls, app-store
-badges and the site's theme files), `ad` (ad and tracker hosts and slots), `outside` (elsewhere on
-the page than the main content, or in a sidebar `<aside>` the selection kept: one that does not
-hold the article's core), `copy` (a content image whose picture the page showed already, see
-`copy_key`, or a small-screen variant of one, or a preview: a thumbnail's file stretched to a
-picture's declared size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any
-download.
+size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a teaser;
+or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's product
+page: a product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips:
+small or strip-shaped size, declared in the markup or else asked for in the URL, or named so, a
+byline's author avatar; stand-ins for a missing picture; controls, app-store badges, the site's
+theme files and the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
+files named as banners or newsletter sign-ups: promotions), `outside` (elsewhere on the page than
+the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's
+core), `copy` (a content image whose picture the page showed already, see `copy_key`, or a
+small-screen variant of one, or a preview: a thumbnail's file stretched to a picture's declared
+size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -34,15 +36,37 @@ LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "da
                   "data-echo", "data-img-src", "data-image", "data-srcset-fallback")
 LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "data-original-set")
 _LAZY_ATTRS = frozenset(LAZY_SRC_ATTRS + LAZY_SRCSET_ATTRS)
+_READ_ATTRS = _LAZY_ATTRS | {"src", "srcset"}
+# The name of any other attribute that may hold the picture: a lazy loader the list above does not know
+# (NitroPack's `nitro-lazy-src`, Splide's `data-splide-lazy`, `data-img-url`, Salon's `data-source-standard`).
+_SOURCE_NAME_RE = re.compile(r"src|lazy|source|original|img-url|image-url")
 # Substrings of the lower-cased class, id, file name and alt (`in` tests: far cheaper than one
 # case-insensitive regex alternation per image).
 _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley", "badge", "favicon",
-               "gravatar", "spinner", "loader", "loading", "placeholder", "spacer", "blank.", "pixel", "button",
-               "rating", "star-", "flag-", "author-photo", "authorphoto", "author-image", "profile-photo",
-               "profile-image", "profile-pic", "headshot", "btn")
+               "gravatar", "spinner", "placeholder", "spacer", "blank.", "pixel", "button", "rating", "flag-",
+               "author", "authorphoto", "profile-photo", "profile-image", "profile-pic", "profile photo",
+               "profile image", "profile pic", "profilbild", "photo de profil", "foto de perfil", "headshot", "btn")
+# Logo words that longer words carry: each counts only where its pattern finds it (`silicon-valley.jpg`,
+# `iconic-skyline.jpg`, `honey-badger.jpg`, `decorating-the-cake.jpg`, `authorized-dealer.jpg`,
+# `authors-at-the-fair.jpg` are pictures), and, where the flag says so, only in the class, id or file
+# name: `author-1x1.jpg` or a `byline__author` class is a byline's avatar, an alt "Photograph of the
+# author" on an about page the page's picture. Tested only once the word is in, so most images pay nothing.
+_BOUNDED_LOGO_WORDS = {"icon": (re.compile(r"(?<!sil)(?<!lex)icon(?!ic|ograph|ocla)"), True),
+                       "badge": (re.compile(r"badge(?!r)"), True),
+                       "rating": (re.compile(r"(?<![a-z])ratings?(?![a-z])"), True),
+                       "author": (re.compile(r"(?<![a-z])author(?![a-z])"), False)}
+# Logo words of a file name only: a spinner's file (`snake-loader.gif`); on a class they name a lazy
+# loader's state (`image--loading`, `ImageLoader`) on the picture itself.
+_LOGO_FILE_WORDS = ("loader", "loading")
+_ICON_PREFIXES = ("ico_", "ico-")  # a file named as an icon (`ico_chef_sm.png`, `ico-24-selector-DE.png`)
 _AD_WORDS = ("doubleclick", "googlesyndication", "googleadservices", "adservice", "adnxs", "amazon-adsystem",
              "taboola", "outbrain", "criteo", "scorecardresearch", "quantserve", "/ads/", "/adserver", "/adx/",
              "/banners/", "advert", "sponsor", "tracking", "beacon", "analytics", "facebook.com/tr")
+# A file named a banner or a newsletter sign-up is a promotion: the site's own (a cookbook, a plan, an app,
+# its newsletter: `cookbook-banner-5.png`, `SEO-GB-Recipe-Banner-Square-300x250.gif`, `newsletter_recipe.jpg`)
+# or a partner's (`banner_syo06.gif`); a folder so named (Drupal's `field_banner_image/`) may hold the
+# article's lead picture.
+_PROMO_WORDS = ("banner", "newsletter", "subscribe", "signup", "sign-up")
 # An ad server's host: `ad.` or `ads2.` before a domain (`ad.gmw.cn`; the newspaper `ad.nl` is no server).
 _AD_HOST_RE = re.compile(r"//ads?\d*\.[^/.]+\.")
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
@@ -57,10 +81,15 @@ _APP_STORES = ("//apps.apple.com/", "//itunes.apple.com/", "//play.google.com/st
                "//www.microsoft.com/store/")
 # A file named only as a stand-in (optionally with a version or hash): the transparent or one-pixel
 # image a lazy loader or a layout shows in place of a picture (`transparent-1093278.png`, `1px.gif`);
-# a named photo cropped square (`chicken-1x1-1.jpg`) is no stand-in.
+# a named photo cropped square (`chicken-1x1-1.jpg`) is no stand-in. So is a GIF named by one letter or
+# none (Yahoo's `t.gif`, `s.gif`, a bare `.gif`): a numbered photo (`1.jpg`) is a picture.
 _STAND_IN_RE = re.compile(r"(?:transparent|trans|1px|1x1|clear|blank|empty|spacer|pixel|dot|grey|gray|white|"
                           r"placeholder|loading|loader|default|none|no-?image)"
-                          r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)")
+                          r"(?:[-_.@](?=[a-z]*[0-9])[0-9a-z]{1,16})?\.(?:gif|png|jpe?g|webp|svg|avif)|[a-z_]?\.gif")
+# A link to a shop's product page (`shop.x.it/products/sac-a-poche`, `/produkt/386/bio-basmati-reis`,
+# `/shopbrand/001/017/`): a bare image linking there is a product card, whatever page it sits on.
+_PRODUCT_LINK_RE = re.compile(r"//(?:shop|store)\.|/(?:products?|produkt[ea]?|produits?|productos?|prodott[oi]|shop|"
+                              r"store|shopbrand)/")
 # A file standing in for a missing picture (`project-nothumbnail.jpg`, `no_image_available.png`); the
 # word stands alone: `piano-images.jpg` and `monophoto.jpg` are pictures.
 _MISSING_RE = re.compile(r"(?<![a-z])no[-_]?(?:thumb|image|img|photo|picture|pic|avatar)")
@@ -68,24 +97,27 @@ _MISSING_RE = re.compile(r"(?<![a-z])no[-_]?(?:thumb|image|img|photo|picture|pic
 # follow button (`facebook.png`, `twitter-white-32.svg`); a photo named after one (`pinterest-collage-dahl.jpg`)
 # is not one.
 _BUTTON_SUFFIX = (r"(?:[-_](?:icon|logo|button|btn\d?|share|white|black|grey|gray|color|colour|circle|square|round|"
-                  r"small|large|up|down|left|right|on|off|hover|active|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?")
+                  r"small|large|sm|md|lg|up|down|left|right|on|off|hover|active|full|empty|half|\d{1,3}(?:x\d{1,3})?))*(?:@[1-4]x)?")
 _SOCIAL_RE = re.compile(r"(?:facebook|fb|twitter|x-twitter|pinterest|pin-it|pinit|whatsapp|linkedin|instagram|"
                         r"youtube|tiktok|reddit|tumblr|telegram|mastodon|threads|bluesky|vk|weibo|wechat|"
-                        r"email|e-mail|mail|rss|feed|print|share|comment|comments)"
+                        r"email|e-mail|mail|rss|feed|print|printer|share|comment|comments)"
                         + _BUTTON_SUFFIX + r"\.(?:gif|png|jpe?g|webp|svg|avif)")
-# A control drawn as a file (`chevron.svg`, `basket_up.gif`, `search_btn2.gif`), optionally behind a
+# A control drawn as a file (`chevron.svg`, `basket_up.gif`, `search_btn2.gif`, a rating's `star-half.png`), optionally behind a
 # site builder's content hash (`60908306c5938d99543d2b58_close.svg`): a graphics format only, as a
 # photo of a basket or a menu (`basket.jpg`) is named the same.
 _CONTROL_RE = re.compile(r"(?:[0-9a-f]{16,}_)?(?:close|search|download|menu|hamburger|arrow|chevron|caret|cart|"
                          r"shopping-?cart|basket|wishlist|login|logout|next|prev|previous|back|top|plus|minus|"
-                         r"play|pause|expand|collapse)" + _BUTTON_SUFFIX + r"\.(?:gif|png|svg)")
+                         r"play|pause|expand|collapse|stars?)" + _BUTTON_SUFFIX + r"\.(?:gif|png|svg)")
 _CONTROL_FORMATS = (".gif", ".png", ".svg")  # tested first: most content is JPEG, and `endswith` is ~10x cheaper
 # Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
 # `/profile_images/`), or a site's own look: its theme, template, skin or style sheet files
-# (`/wp-content/themes/x/images/`, `/templets/default/`, `/css/images/`); an article's pictures are
-# uploads, not part of the theme.
+# (`/wp-content/themes/x/images/`, `/templets/default/`, `/areatemplate/images/`, `/css/images/`); an
+# article's pictures are uploads, not part of the theme.
 _LOGO_FOLDER_RE = re.compile(r"/(?:avatars?|profile_images|icons?|emojis?|smilies|smileys|emoticons|flags|badges|"
-                             r"logos?|sprites|themes?|templates?|templets|skins?|css|_?ui)/")
+                             r"logos?|sprites|themes?|[a-z]*templates?|templets|skins?|css|_?ui)/")
+# The folder a file sits in itself named `common`: the pieces every page of a site shares
+# (`/images/common/brand_dot.gif`, `/660x660/common/PDF-MOINS-2E-square.png`), none an article's.
+_COMMON_FOLDER_RE = re.compile(r"/common/[^/?#]*(?:[?#]|$)")
 _IMAGE_FILE_RE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:$|[?#])", re.IGNORECASE)
 # A declared side this small makes an icon; so do both sides under `_MIN_CONTENT_SIDE`, and a strip
 # (short side under `_STRIP_SIDE`, long side `_STRIP_RATIO` times it): buttons, text banners, signatures,
@@ -190,6 +222,20 @@ def candidate_sources(el: etree._Element, ancestors: list[etree._Element]) -> It
     if picture is not None:
         for source in picture.iter("source"):
             yield best_srcset(source.get("srcset")) or source.get("src")
+    yield from _other_sources(el)
+
+
+def _other_sources(el: etree._Element) -> Iterator[str | None]:
+    """The values of the image's other attributes named as sources (`_SOURCE_NAME_RE`) that hold one
+    image URL (or a `srcset`), in markup order: read last, so only an image whose known sources give
+    nothing (no `src`, or a lazy loader's `data:` blank) reaches them."""
+    for name, value in el.items():
+        if name in _READ_ATTRS or not _SOURCE_NAME_RE.search(name):
+            continue
+        if name.endswith("srcset"):
+            yield best_srcset(value)
+        elif " " not in value.strip() and _IMAGE_FILE_RE.search(value):
+            yield value
 
 
 def _placeholder(el: etree._Element) -> bool:
@@ -385,6 +431,17 @@ def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -
     return False
 
 
+def _logo_named(marks: str, alt_at: int) -> bool:
+    """Whether the lower-cased class, id, file name and short alt of an image (the alt from `alt_at`)
+    hold a logo word (`_LOGO_WORDS`, `_BOUNDED_LOGO_WORDS`)."""
+    for word in _LOGO_WORDS:
+        if word in marks:
+            bounded = _BOUNDED_LOGO_WORDS.get(word)
+            if bounded is None or bounded[0].search(marks, 0, len(marks) if bounded[1] else alt_at):
+                return True
+    return False
+
+
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
     """Whether one of `words` is in `text` (a loop: ~30% cheaper than `any` over a generator)."""
     for word in words:
@@ -414,18 +471,24 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     elif url_width and url_width <= _THUMB_SIDE and width >= _PREVIEW_RATIO * url_width:
         return COPY, None
     file_name = src.rsplit("/", 1)[-1].split("?", 1)[0].lower()
+    if _has_any(file_name, _PROMO_WORDS):
+        return AD, None
     named = _THUMB_NAME_RE.search(file_name) if "thumb" in file_name or "tease" in file_name else None
     thumbnail = thumbnail or named is not None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
-    marks = f"{names} {file_name} {alt if len(alt) < _SHORT_ALT else ''}".lower()
+    machine = f"{names} {file_name} ".lower()
+    alt_at = len(machine)  # lower-casing may change a length: measured after it
+    marks = f"{machine}{alt.lower() if len(alt) < _SHORT_ALT else ''}"
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
-            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _has_any(marks, _LOGO_WORDS) \
+            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _logo_named(marks, alt_at) \
+            or _has_any(file_name, _LOGO_FILE_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
             or ("no" in file_name and _MISSING_RE.search(file_name)) \
             or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
-            or _LOGO_FOLDER_RE.search(lowered):
+            or file_name.startswith(_ICON_PREFIXES) or _LOGO_FOLDER_RE.search(lowered) \
+            or ("/common/" in lowered and _COMMON_FOLDER_RE.search(lowered, 0, len(src))):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is not None and ancestor.tag == "nav":
@@ -442,6 +505,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if href != src and _links_away(href, page_url):
         if _has_any(href, _APP_STORES):
             return LOGO, None
+        if _PRODUCT_LINK_RE.search(href) and href.partition("?")[0] != page_url.partition("?")[0]:
+            return TEASER, None
         if _has_text(ancestor):
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)

@@ -1,0 +1,188 @@
+"""Image classes the extractor gives on inline pages and on the real pages of ../shared/data/html:
+which names make a logo, icon or avatar, which make a promotion, and which words only look so."""
+
+from __future__ import annotations
+
+from m3w_builder.document import ImageNode
+from m3w_builder.extract import ExtractOptions, extract
+from tests.conftest import shared_path
+
+URL = "https://news.test/2024/story.html"
+ALL = ExtractOptions(keep_all_images=True)
+
+
+def _article(images: str) -> str:
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(8))
+    return f"<html><body><article class='post'>{story}<p>The pictures of the story, one by one.</p>{images}" \
+           f"</article></body></html>"
+
+
+def _classes(html: str) -> dict[str, str]:
+    """Each image's file name and class, every image kept."""
+    return {n.src.rsplit("/", 1)[-1]: n.image_class for n in extract(html.encode(), URL, options=ALL).document.media}
+
+
+def _media(dataset: str, page: str, url: str) -> list[ImageNode]:
+    data = shared_path("html", dataset, page).read_bytes()
+    return [n for n in extract(data, url, options=ALL).document.media if isinstance(n, ImageNode)]
+
+
+def test_logo_words_inside_other_words_name_no_logo():
+    # `icon` in silicon, `rating` in decorating, a lazy loader's state class, Angular's `ng-star-inserted`
+    # on every element it inserts: pictures all.
+    pictures = ("<img src='/up/silicon-valley-campus.jpg'><img src='/up/decorating-the-cake.jpg'>"
+                "<img src='/up/accelerating-science.svg'><img src='/up/justices.jpg' class='image__img--loading'>"
+                "<img src='/up/court.jpg' class='ImageLoader is-loading'><img src='/up/placki.png' class='ng-star-inserted'>"
+                "<img src='/up/pizza-star-tavern.jpg'><img src='/up/iconic-skyline.jpg'><img src='/up/honey-badger.jpg'>")
+    # Still logos: an icon's class, a rating widget, a spinner's file, rating stars, one-letter spacer GIFs.
+    logos = ("<img src='/up/search.png' class='nav-icon'><img src='/up/s1.png' class='star-rating'>"
+             "<img src='/up/snake-loader.gif'><img src='/up/star-half.png'><img src='/up/stars_on.gif'>"
+             "<img src='/up/t.gif'><img src='/flaggen/.gif'>")
+    classes = _classes(_article(pictures + logos))
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["silicon-valley-campus.jpg", "decorating-the-cake.jpg", "accelerating-science.svg", "justices.jpg",
+         "court.jpg", "placki.png", "pizza-star-tavern.jpg", "iconic-skyline.jpg", "honey-badger.jpg"]
+    assert {kind for name, kind in classes.items() if name not in
+            ("silicon-valley-campus.jpg", "decorating-the-cake.jpg", "accelerating-science.svg", "justices.jpg",
+             "court.jpg", "placki.png", "pizza-star-tavern.jpg", "iconic-skyline.jpg", "honey-badger.jpg")} \
+        == {"logo"}
+    assert len(classes) == 16
+
+
+def test_real_pages_keep_pictures_whose_names_only_look_like_logos():
+    # readability keeps the Silicon Valley picture of nytimes-5; CNN marks its pictures `--loading` until
+    # a script runs; a recipe's step collage is named `decorating-...`.
+    times = _media("mozilla-readability", "nytimes-5.html", "http://fakehost/test/page.html")
+    assert {n.image_class for n in times if "siliconvalley1-videoLarge" in n.src} == {"content"}
+    cnn = _media("newspaper4k", "cnn_002.html", "https://example.test/cnn_002.html")
+    assert {n.image_class for n in cnn if "09-trump-court-civil-fraud" in n.src and "w_850" in n.src} == {"content"}
+    assert "logo" not in {n.image_class for n in cnn if "/stellar/prod/" in n.src}
+    blog = _media("recipe-scrapers", "blogghetti.com__blogghetti_1.html", "https://blogghetti.com/recipe")
+    assert {n.image_class for n in blog if "decorating-the-bug-body" in n.src} == {"content"}
+    polish = _media("recipe-scrapers", "przepisy.pl__przepisy.html", "https://przepisy.pl/przepis")
+    photos = [n for n in polish if "/prod/uploads/15880" in n.src]  # the readers' photos of the dish
+    assert len(photos) == 7 and "logo" not in {n.image_class for n in photos}
+
+
+def test_banners_icon_files_printers_shared_chrome_and_author_avatars_are_not_content():
+    promos = ("<a href='https://shop.test/book'><img src='/up/cookbook-banner-5.png' width='780' height='360'></a>"
+              "<img src='/cms/SEO-Recipe-Banner-Square-300x250.gif' width='300' height='250'>")
+    icons = ("<img src='/images/ico_chef_sm.png'><img src='/img/ico-twitter.png'><img src='/Images/printer.png'>"
+             "<img src='/images/common/brand_dot.gif'><img src='/im_e/areatemplate/images/login_top.gif'>")
+    avatars = ("<img src='/up/author-1x1-1.jpg'><img src='/up/k.jpg' class='byline__author'>"
+               "<img src='/up/p.jpg?width=96&height=96' alt='Profilbild von pommesherz'>")
+    pictures = ("<img src='/files/field_banner_image/lead-hero.jpg'><img src='/up/mexico-city.jpg'>"
+                "<img src='/common/uploads/2024/market.jpg'><img src='/up/authorized-dealer.jpg'>"
+                "<img src='/graphics/author/addison-425.jpg' alt='Photograph of the author.'>")
+    classes = _classes(_article(promos + icons + avatars + pictures))
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["lead-hero.jpg", "mexico-city.jpg", "market.jpg", "authorized-dealer.jpg", "addison-425.jpg"]
+    assert classes["cookbook-banner-5.png"] == classes["SEO-Recipe-Banner-Square-300x250.gif"] == "ad"
+    assert {classes[name] for name in ("ico_chef_sm.png", "ico-twitter.png", "printer.png", "brand_dot.gif",
+                                       "login_top.gif", "author-1x1-1.jpg", "k.jpg", "p.jpg?width=96&height=96")} \
+        == {"logo"}
+
+
+def test_real_pages_keep_no_banners_icon_files_shared_chrome_or_author_avatars():
+    fresh = _media("recipe-scrapers", "hellofresh.com__hellofresh.html", "https://hellofresh.com/recipe")
+    banners = [n for n in fresh if "Recipe-Banner" in n.src]  # 970x90, 728x90, 320x50 and the 300x250 square
+    assert len(banners) == 4 and {n.image_class for n in banners} == {"ad"}
+    preppy = _media("recipe-scrapers", "preppykitchen.com__preppykitchen_1.html", "https://preppykitchen.com/r")
+    assert {n.image_class for n in preppy if "cookbook-banner" in n.src} == {"ad"}
+    nih = _media("recipe-scrapers", "healthyeating.nhlbi.nih.gov__nihhealthyeating_3.html", "https://nih.test/r")
+    assert {n.image_class for n in nih if n.src.endswith(("printer.png", "ico_chef_sm.png"))} == {"logo"}
+    assert any(n.image_class == "content" and "Fruit_Skewers" in n.src for n in nih)
+    chrome = _media("warc-extracted", "warcfile__013.html", "http://www.jxtdw.com/")
+    assert len([n for n in chrome if "/areatemplate/" in n.src]) >= 20
+    assert "content" not in {n.image_class for n in chrome if "/areatemplate/" in n.src}
+    shop = _media("warc-extracted", "clueweb-quirk__011.html", "http://www.uraharajuku.st/")
+    assert "content" not in {n.image_class for n in shop if "/images/common/" in n.src}
+    cozy = _media("recipe-scrapers", "acozykitchen.com__acozykitchen_1.html", "https://acozykitchen.com/r")
+    assert {n.image_class for n in cozy if "author-1x1" in n.src} == {"logo"}
+    rice = _media("recipe-scrapers", "reishunger.de__reishunger_1.html", "https://reishunger.de/r")
+    assert {n.image_class for n in rice if n.alt.startswith("Profilbild")} == {"logo"}
+
+
+def test_an_image_whose_only_source_is_an_unknown_lazy_attribute_keeps_it():
+    blank = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
+    images = (f"<img src='{blank}' nitro-lazy-src='/up/tuna-rub.jpg'>"
+              "<img data-splide-lazy='/files/styles/large/ovenschotel.JPG_16.jpg?itok=M8vu'>"
+              f"<img src='{blank}' data-img-url='/up/pancakes-scaled.jpg?resize=800%2C600'>"
+              "<img data-source-standard='/up/race-300x200.jpg'>"
+              "<img nitro-lazy-srcset='/up/ribs-360.jpg 360w, /up/ribs-1200.jpg 1200w'>"
+              # named as a source but holding a page, a caption or nothing fetchable: no image
+              "<img data-pin-url='https://news.test/2024/story.html' alt='photo.jpg' data-lazy-caption='a b.jpg'>")
+    result = extract(_article(images).encode(), URL, options=ALL)
+    assert [n.src.rsplit("/", 1)[-1] for n in result.document.media] == \
+        ["tuna-rub.jpg", "ovenschotel.JPG_16.jpg?itok=M8vu", "pancakes-scaled.jpg?resize=800%2C600",
+         "race-300x200.jpg", "ribs-1200.jpg"]
+    assert {n.image_class for n in result.document.media} == {"content"}
+    assert result.media_drops["image_no_src"] == 1
+
+
+def test_real_page_lazy_loaded_by_an_unlisted_loader_keeps_its_pictures():
+    # NitroPack's `nitro-lazy-src` behind a `data:` blank: the recipe's pictures were all lost.
+    spice = _media("recipe-scrapers", "thespicetrain.com__thespicetrain_1.html", "https://thespicetrain.com/r")
+    content = [n.src for n in spice if n.image_class == "content"]
+    assert any("ahi-tuna-rub-252.jpg" in src for src in content)
+    assert any("tuna-steak-seasonings-252.jpg" in src for src in content)
+
+
+def test_newsletter_sign_up_pictures_are_promotions():
+    images = ("<img src='/up/newsletter_recipe.jpg' width='500' height='277'><img src='/img/subscribe.png'>"
+              "<img src='/up/newsletter-signup-bg.jpg'><img src='/up/letters-from-home.jpg'>")
+    classes = _classes(_article(images))
+    assert classes == {"newsletter_recipe.jpg": "ad", "subscribe.png": "ad", "newsletter-signup-bg.jpg": "ad",
+                       "letters-from-home.jpg": "content"}
+    pasta = _media("recipe-scrapers", "pastificiosorrentino.com__pastificiosorrentino.html", "https://ps.test/r")
+    assert {n.image_class for n in pasta if "newsletter" in n.src} == {"ad"}
+    assert sum(n.image_class == "content" for n in pasta) >= 6
+
+
+def test_bare_images_linking_to_a_shops_product_pages_are_product_cards():
+    cards = ("<a href='https://shop.pasta.test/products/sac-a-poche'><img src='/up/sac-a-poche-300x300.jpg'></a>"
+             "<a href='/produkt/386/bio-basmati-reis'><img src='/up/basmati-shop.png'></a>"
+             "<a href='/shopbrand/001/017/'><img src='/up/blockcheck.jpg'></a>")
+    kept = ("<a href='/2024/another-story.html'><img src='/up/harbour.jpg'></a>"
+            "<a href='/up/full/plate.jpg'><img src='/up/plate.jpg'></a>")
+    classes = _classes(_article(cards + kept))
+    assert classes == {"sac-a-poche-300x300.jpg": "teaser", "basmati-shop.png": "teaser", "blockcheck.jpg": "teaser",
+                       "harbour.jpg": "content", "plate.jpg": "content"}
+    rice = _media("recipe-scrapers", "reishunger.de__reishunger_1.html", "https://reishunger.de/r")
+    products = [n for n in rice if "width=744" in n.src]
+    assert len(products) >= 8 and "content" not in {n.image_class for n in products}
+    assert any(n.image_class == "content" and "crispy-tofu-bowl" in n.src for n in rice)
+
+
+def test_a_product_pages_own_picture_linking_to_itself_is_no_card():
+    html = _article("<a href='/products/pan?variant=2'><img src='/up/pan.jpg'></a>")
+    media = extract(html.encode(), "https://shop.test/products/pan", options=ALL).document.media
+    assert [(n.src.rsplit("/", 1)[-1], n.image_class) for n in media] == [("pan.jpg", "content")]
+
+
+def test_a_class_that_lower_casing_lengthens_still_names_an_author_avatar():
+    # "İ" lower-cases to two characters: where the alt starts is measured after lower-casing.
+    html = _article(f"<img src='/up/k.jpg' class='{'İ' * 20} byline__author' alt='Kim'><img src='/up/lead.jpg'>")
+    assert _classes(html) == {"k.jpg": "logo", "lead.jpg": "content"}
+
+
+def test_share_buttons_in_abbreviated_sizes_are_logos():
+    images = "<img src='/plugins/assets/pinit-sm.png'><img src='/img/facebook-lg.png'><img src='/up/smoothie-lg.jpg'>"
+    assert _classes(_article(images)) == {"pinit-sm.png": "logo", "facebook-lg.png": "logo", "smoothie-lg.jpg": "content"}
+    cozy = _media("recipe-scrapers", "erinscozykitchen.com__erinscozykitchen_1.html", "https://erinscozykitchen.com/r")
+    assert {n.image_class for n in cozy if "pinit" in n.src} == {"logo"}
+
+
+def test_a_percentage_width_or_height_declares_no_pixel_size():
+    images = ("<img src='/up/hero.jpg' width='100%'><img src='/up/banner-wide.jpg' width='1%' height='1%'>"
+              "<img src='/up/step.jpg' width='699px' height='466.5'>")
+    result = extract(_article(images).encode(), URL, options=ALL)
+    sizes = {n.src.rsplit("/", 1)[-1]: (n.width, n.height, n.image_class) for n in result.document.media}
+    # 1% x 1% is no tracking pixel: the file's name (a banner) decides
+    assert sizes == {"hero.jpg": (None, None, "content"), "banner-wide.jpg": (None, None, "ad"),
+                     "step.jpg": (699, 466, "content")}
+    assert "image_tracking_pixel" not in result.media_drops
+    fresh = _media("recipe-scrapers", "hellofresh.com__hellofresh.html", "https://hellofresh.com/recipe")
+    hero = [n for n in fresh if "thai-style-pork-rice-bowl" in n.src]
+    assert hero and {(n.width, n.image_class) for n in hero} == {(None, "content")}
