@@ -84,6 +84,22 @@ def check_bounds(options: Any) -> None:
         raise UsageError(problem)
 
 
+# A shard name prefix: a file name's first part. A separator, `..` or a glob character made the
+# shards land outside --output and --overwrite delete what the pattern matched there.
+_PREFIX = re.compile(r"\w[\w.+-]*")
+_MAX_PREFIX_BYTES = 200  # a shard's name adds ~20 bytes; file names stop at 255
+
+
+def check_prefix(prefix: str) -> None:
+    """Refuse a `--prefix` that is no plain file-name part (letters, digits, `_`, then also `.+-`),
+    with a one-line `UsageError`: `../x` wrote the shards beside --output, `*` made --overwrite
+    delete every file of --output with a dash in its name, a NUL failed the job after it had read
+    everything, and an empty one named the shards like flags (`-000000-0000.tar`)."""
+    if not _PREFIX.fullmatch(prefix) or len(prefix.encode()) > _MAX_PREFIX_BYTES:
+        raise UsageError(f"--prefix {prefix!r}: not a plain file-name part (letters, digits and _ first, "
+                         f"then also . + -; at most {_MAX_PREFIX_BYTES} bytes)")
+
+
 def check_output(output: str) -> None:
     """The output must be a writable folder (created if missing); an empty or blank name is no
     folder (it was the working directory: the dataset, its card `README.md` and its rejects were
@@ -106,21 +122,6 @@ def check_output(output: str) -> None:
         probe.unlink()
     except OSError as error:
         raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
-
-
-
-
-_PLAIN_NAME = re.compile(r"\w[\w.-]*")
-
-
-def check_prefix(prefix: str) -> None:
-    """A shard name prefix is a plain file name (letters, digits, `_`, `.`, `-`, not first a dot):
-    the job writes `OUTPUT/{prefix}-NNNNNN...` and deletes `{prefix}-*` on a rerun, so `a/b` wrote
-    into a subfolder, `../x` outside the output, `*` made those patterns match other files, and a
-    leading dot named the hidden records."""
-    if not _PLAIN_NAME.fullmatch(prefix):
-        raise UsageError(f"--prefix {prefix!r}: not a plain name (letters, digits, '_', '.', '-'; "
-                         "no path separator, glob character or leading dot)")
 
 
 def check_text_encoding(flag: str, label: str) -> None:

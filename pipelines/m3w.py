@@ -517,8 +517,9 @@ def prepare_retry(cfg: JobConfig) -> int:
 
 
 def check_values(cfg: JobConfig) -> None:
-    """Refuse numbers no run can honour (`checks.check_bounds`) and a minimum above its maximum,
-    with a one-line `UsageError` before anything is read or written."""
+    """Refuse numbers no run can honour (`checks.check_bounds`), a minimum above its maximum and a
+    shard prefix that is no file-name part (`checks.check_prefix`), with a one-line `UsageError`
+    before anything is read or written."""
     checks.check_bounds(cfg)
     checks.check_prefix(cfg.prefix)
     for low, high, names in ((cfg.min_doc_images, cfg.max_doc_images, ("min_doc_images", "max_doc_images")),

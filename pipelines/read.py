@@ -12,7 +12,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from m3w_builder.drops import Rejected
-from m3w_builder.extract.urls import without_userinfo
+from m3w_builder.extract.urls import resolve, without_userinfo
 from m3w_builder.read.commoncrawl import HTTPS_BASE
 from m3w_builder.read.local_files import local_file_problem
 from m3w_builder.read.records import ReadIssue, WebRecord, binary_type, read_archive
@@ -34,6 +34,14 @@ def open_input(path: str) -> BinaryIO:
 def read_input(path: str) -> bytes:
     with open_input(path) as f:
         return f.read()
+
+
+def media_key(url: str) -> str:
+    """The URL a crawled media record answers for, spelt as a page's image URL is (`resolve`): keyed
+    by its raw target URI, an image captured as `http://IMG.test/a.jpg`, `http://img.test:80/a.jpg`,
+    `.../café.jpg` or `.../a.jpg#x` was never found for the page naming it `http://img.test/a.jpg`
+    (`media/not_found`, or fetched again over HTTP)."""
+    return resolve(url, url) or url
 
 
 class ExpandInputs:
@@ -106,8 +114,8 @@ class ReadRecords:
         for item in read_archive(lambda: open_input(path), path, self.max_record_bytes):
             if isinstance(item, ReadIssue):
                 if item.status is not None:  # a non-200 capture still answers "what is at this URL"
-                    yield beam.pvalue.TaggedOutput(MEDIA, (item.url, WebRecord(item.url, b"", http_status=item.status,
-                                                                               source=item.source)))
+                    yield beam.pvalue.TaggedOutput(MEDIA, (media_key(item.url), WebRecord(
+                        item.url, b"", http_status=item.status, source=item.source)))
                 if item.reason.startswith("skipped_"):  # request, warcinfo, metadata records: not content
                     yield Counts(volumes={item.reason: 1})
                 else:
@@ -116,7 +124,7 @@ class ReadRecords:
                 yield Kept(item, volumes={"html_records": 1})
             elif item.is_media:
                 yield Counts(volumes={"media_records": 1})
-                yield beam.pvalue.TaggedOutput(MEDIA, (item.url, item))
+                yield beam.pvalue.TaggedOutput(MEDIA, (media_key(item.url), item))
             else:
                 yield Counts(volumes={"skipped_other_content": 1})
 

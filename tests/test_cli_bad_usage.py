@@ -232,6 +232,9 @@ def test_the_lock_of_a_job_that_died_is_taken_over_and_removed_at_the_end(tmp_pa
     (["--http_allow", "10.0.0.0/33"], "--http_allow 10.0.0.0/33: not an IP"),
     (["--http_proxy", "proxy.internal:3128/x"], "--http_proxy proxy.internal:3128/x: not host:port"),
     (["--http_proxy", "proxy.internal:99999"], "--http_proxy proxy.internal:99999: Port out of range"),
+    (["--http_allowed_types", "Image/"], "--http_allowed_types Image/: no sniffed type starts so"),  # every fetch refused
+    (["--http_allowed_types", "image/", "--http_allowed_types", "images/"], "--http_allowed_types images/: no sniffed"),
+    (["--http_allowed_types", "jpeg"], "--http_allowed_types jpeg: no sniffed type starts so"),
 ])
 def test_values_that_could_never_match_stop_the_job_before_it_starts(tmp_path, flags, message):
     """Each ran to an empty dataset or refused every fetch: a misspelt code or name matches nothing."""
@@ -250,6 +253,7 @@ def test_the_options_users_give_most_still_start():
     FetchOptions(allow=("10.0.0.0/8", "127.0.0.1", "::1", "mirror.internal", "Mirror.Internal."),
                  proxy="http://127.0.0.1:3128")
     FetchOptions(proxy="proxy.internal:3128")
+    FetchOptions(allowed_types=("image/", "video/mp4", "application/pdf", "text/html", "image"))
     ImageOptions(allowed_formats=("JPEG", "ICO", *DEFAULT_FORMATS))
     QualityOptions(languages="en, de,fr,zh")
 
@@ -276,6 +280,13 @@ _SIDE_FILES = {  # flag: {case: (file content, or None for a FIFO; words the one
         "no_file": (b'{"url": "https://a.example/"}\n', 'line 1: not a JSON object with a string "file"'),
         "list": (b'["a.html", "https://a.example/"]\n', 'line 1: not a JSON object'),
         "url_number": (b'\n{"file": "a.html", "url": 7}\n', 'line 2: "url" is not a string'),
+        "url_no_scheme": (b'{"file": "a.html", "url": "a.example/post.html"}\n', 'line 1: "url" \'a.example/post.html\' '
+                          'is no absolute http(s) URL'),
+        "url_no_host": (b'{"file": "a.html", "url": "https:a.example/x"}\n', "is no absolute http(s) URL"),
+        "url_spaced": (b'{"file": "a.html", "url": " https://a.example/x"}\n', "is no absolute http(s) URL"),
+        "url_file": (b'{"file": "a.html", "url": "file:///tmp/a.html"}\n', "is no absolute http(s) URL"),
+        "named_twice": (b'{"file": "a.html", "url": "https://a.example/1"}\n{"file": "a.html", "url": '
+                        b'"https://a.example/2"}\n', "line 2: names 'a.html' again, with other values"),
         "fifo": (None, "a FIFO"),
     },
     "--blocklist": {
@@ -348,10 +359,10 @@ def _list(folder) -> str:
 @pytest.mark.parametrize("flags, message", [
     (["--output", ""], "--output '': an empty value"),  # the working directory: its README.md overwritten
     (["--output", "  "], "--output '  ': an empty value"),
-    (["--prefix", "a/b"], "--prefix 'a/b': not a plain name"),  # shards in a subfolder the shard list misnamed
-    (["--prefix", "../up"], "--prefix '../up': not a plain name"),  # shards written outside --output
-    (["--prefix", "*"], "--prefix '*': not a plain name"),  # `*-*` is what a rerun deletes
-    (["--prefix", ".hidden"], "--prefix '.hidden': not a plain name"),
+    (["--prefix", "a/b"], "--prefix 'a/b': not a plain file-name part"),  # shards in a subfolder the shard list misnamed
+    (["--prefix", "../up"], "--prefix '../up': not a plain file-name part"),  # shards written outside --output
+    (["--prefix", "*"], "--prefix '*': not a plain file-name part"),  # `*-*` is what a rerun deletes
+    (["--prefix", ".hidden"], "--prefix '.hidden': not a plain file-name part"),
     (["--url_col", ""], "--url_col '': an empty value"),  # every row `no_url_column`
     (["--caption_col", " "], "--caption_col ' ': an empty value"),
     (["--mirror_dir", ""], "--mirror_dir '': an empty value"),  # silently no mirror
@@ -377,7 +388,7 @@ def test_names_no_pairs_run_can_use_stop_it_before_it_starts(tmp_path, monkeypat
 
 @pytest.mark.parametrize("flags, message", [
     (["--output", ""], "--output '': an empty value"),
-    (["--prefix", "../up"], "--prefix '../up': not a plain name"),
+    (["--prefix", "../up"], "--prefix '../up': not a plain file-name part"),
     (["--prefix", ""], "--prefix '': an empty value"),
     (["--tokenizer", ""], "--tokenizer '': an empty value"),  # silently trained one instead
     (["--url_map", " "], "--url_map ' ': an empty value"),
@@ -465,7 +476,7 @@ def test_the_exporters_skip_and_count_a_damaged_sample_and_show_names_it(tmp_pat
     assert [r["key"] for r in rows] == ["good1", "good2"]
     assert mmc4.main([str(folder), str(tmp_path / "mmc4"), "--min_shards", "1"]) == 0
     assert "2 damaged samples skipped" in capsys.readouterr().err
-    paths, counts = mmc4.export(folder, tmp_path / "mmc4b", min_shards=1)
+    _paths, counts = mmc4.export(folder, tmp_path / "mmc4b", min_shards=1)
     assert (counts["windows"], counts["images"], counts["skipped"]) == (2, 2, 2)
     assert show.main([str(folder), "3"]) == 0  # a damaged sample before it is no matter
     assert "key: good2" in capsys.readouterr().out
@@ -512,3 +523,47 @@ def test_a_tokenizer_the_dataset_json_names_but_lacks_is_one_line_for_the_traine
     with pytest.raises(SystemExit) as stopped:  # FileNotFoundError traceback, from hashing it
         load_infos([DataSpec("m3w", tmp_path)])
     assert "names tokenizer 'tokenizer.model', which is not there" in str(stopped.value)
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+@pytest.mark.parametrize("prefix", ["../outside", "sub/m3w", "*", "m3w?", "a\x00b", "-", "..", ".hidden", "a b",
+                                    "a\\b", "x" * 201])
+def test_a_prefix_that_is_no_file_name_part_stops_the_job_before_it_starts(tmp_path, job, prefix):
+    """`--prefix ../outside` wrote every shard beside --output, `*` made --overwrite delete every
+    file of --output with a dash in its name, a NUL failed the job once it had read everything."""
+    from pipelines import m3w, pairs
+
+    main, extra = (m3w.run, []) if job == "m3w" else (pairs.run, ["--source", "ltip"])
+    out = tmp_path / "out"
+    err = _job_error(main, ["--input", _page(tmp_path), "--output", str(out), "--prefix", prefix, *extra])
+    assert err.startswith(f"python -m pipelines.{job}: error: --prefix {prefix!r}: not a plain file-name part"), err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+
+
+def test_prefixes_of_file_name_parts_still_start():
+    from pipelines import checks
+
+    for prefix in ("m3w", "align", "M3W_2024-10", "obelics.v2", "données", "c4+img", "x" * 200):
+        checks.check_prefix(prefix)
+
+
+@pytest.mark.parametrize("job", ["m3w", "pairs"])
+@pytest.mark.parametrize("flag, value", [("--user_agent", "m3w\r\nX-Injected: 1"), ("--user_agent", "bot\x00"),
+                                         ("--user_agent", "робот/1.0"), ("--user_agent_contact", "https://a.test/\n")])
+def test_a_user_agent_that_is_no_header_value_stops_the_job_before_it_starts(tmp_path, job, flag, value):
+    """http.client refused such a header in every request: each fetch of the job failed, counted as
+    robots_unreachable (the server's fault); a NUL went on the wire."""
+    from pipelines import m3w, pairs
+
+    main, extra = (m3w.run, []) if job == "m3w" else (pairs.run, ["--source", "ltip"])
+    out = tmp_path / "out"
+    err = _job_error(main, ["--input", _page(tmp_path), "--output", str(out), flag, value, *extra])
+    assert err.startswith(f"python -m pipelines.{job}: error: {flag} {value!r}: not an HTTP header value"), err
+    assert not out.exists()
+
+
+def test_user_agents_of_printable_ascii_still_start():
+    from m3w_builder.media.fetch import FetchOptions
+
+    FetchOptions(user_agent="Mozilla/5.0 (compatible; m3w-builder/0.1; +https://example.org/bot)",
+                 contact_url="mailto:crawl@example.org")

@@ -271,3 +271,23 @@ def test_deadline_is_enforced():
 
 def test_parse_tree_is_lxml():
     assert isinstance(parse_html("<p>x</p>"), etree._Element)
+
+
+_LATIN_TEXTS = {  # (text, the legacy encoding it is written in)
+    "fr": ("La crème brûlée est un dessert français très apprécié, préparé avec des œufs. ", "cp1252"),
+    "es": ("El niño comió piña en la montaña y después bebió café con leche en España. ", "cp1252"),
+    "cs": ("Příliš žluťoučký kůň úpěl ďábelské ódy. Česká republika je krásná země. ", "cp1250"),
+    "pl": ("Zażółć gęślą jaźń. Ten tekst jest napisany po polsku, łódź płynie rzeką. ", "cp1250"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(_LATIN_TEXTS))
+@pytest.mark.parametrize("content_type", [None, "text/html; charset=utf-8"])  # undeclared, or declared wrongly
+def test_detection_reads_windows_1252_text_as_windows_1252(language, content_type):
+    """charset-normalizer ranks windows-1250 and -1252 alike on French or Spanish text and listed
+    1250 first: `crème` became `crčme`, `piña` `pińa`. A tie goes to windows-1252; Central
+    European text, which only windows-1250 reads, stays windows-1250."""
+    text, encoding = _LATIN_TEXTS[language]
+    page = f"<html><body><p>{text * 20}</p></body></html>"
+    decoded = decode_html(page.encode(encoding), content_type)
+    assert (decoded.encoding, decoded.text) == (encoding, page)

@@ -292,3 +292,18 @@ def test_extraction_leaves_the_garbage_collector_as_it_found_it(enabled, page):
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("width, height, declared", [
+    ("10%", "10%", (None, None)), ("1%", "1%", (None, None)), ("15.5%", "auto", (None, None)),
+    ("100%", "12", (None, 12)), ("640px", " 480 ", (640, 480)), ("640.4", "480.9", (640, 480)),
+])
+def test_a_percentage_size_is_no_pixel_size(width, height, declared):
+    """`width="10%"` was read as 10 pixels: a picture a tenth of the column wide was a logo (under
+    24 px), one declared 1% by 1% a tracking pixel, and the stored declared size was wrong."""
+    page = (f"<html><body><article>{_PROSE}<img src='photo.jpg' width='{width}' height='{height}' "
+            f"alt='the mill'>{_PROSE}</article></body></html>").encode()
+    result = extract(page, URL, options=ExtractOptions(keep_all_images=True))
+    (image,) = result.document.media
+    assert (image.width, image.height) == declared and dict(result.media_drops) == {}
+    assert image.image_class == ("logo" if declared[1] == 12 else "content")  # 12 px high is a strip

@@ -458,3 +458,241 @@ def test_m3w_job_counts_every_page_of_a_warc_of_hostile_heads(tmp_path):
     assert {k: v for k, v in stats.items() if k.startswith("read/") and not k.startswith("read/n_")} == {
         "read/kept": 3, "read/bad_target_uri": 3, "read/bad_http_status": 4}
     assert "read/n_skipped_other_content" not in stats and stats["assemble/kept"] == 3
+
+
+def _records(gz: bool, n: int = 3) -> list[bytes]:
+    """`n` page records, each written alone (a gzip member each when `gz`), separators included."""
+    return [_warc([(f"http://a.test/{i}", _page(i, "http://img.test/1.jpg"), "text/html", None)], gz=False)
+            for i in range(n)]
+
+
+def _join(records: list[bytes], gz: bool) -> bytes:
+    return b"".join(gzip.compress(r, mtime=0) for r in records) if gz else b"".join(records)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("damage", ["file_starts_blank", "member_starts_blank", "separator_moved",
+                                    "separator_missing"])
+def test_blank_lines_off_their_place_between_records_lose_no_record(gz, damage):
+    """warcio took a blank line before a record header for an empty header: a file (or a gzip
+    member) starting with a line end lost its record as bad_record_header and, uncompressed, every
+    record after it, read as that header's body. A record with no blank lines after it (the next
+    header right after its body) was bad_content_length and the rest of a plain file lost."""
+    records = _records(gz)
+    if damage == "file_starts_blank":
+        records[0] = b"\r\n" + records[0]
+    elif damage == "member_starts_blank":
+        records[1] = b"\n\n" + records[1]
+    elif damage == "separator_moved":  # each record's separator written at the start of the next one
+        records = [r[:-4] for r in records[:1]] + [b"\r\n\r\n" + r[:-4] for r in records[1:]]
+    else:
+        records[0] = records[0][:-4]
+    items = _read(_join(records, gz))
+    assert [(type(i).__name__, i.url) for i in items] == [("WebRecord", f"http://a.test/{i}") for i in range(3)]
+    assert [i.body for i in items] == [_page(i, "http://img.test/1.jpg") for i in range(3)]
+
+
+@pytest.mark.parametrize("blob", [b"\r\n" * 5, b"\n", b" \t\n", gzip.compress(b"\r\n\r\n", mtime=0)])
+def test_an_archive_of_blank_lines_is_empty(blob):
+    (issue,) = _read(blob)
+    assert issue.reason == "empty_archive"
+
+
+def test_a_record_running_past_its_content_length_is_still_counted():
+    """A body longer than its Content-Length says is still bad_content_length; the next record is read."""
+    records = _records(False)
+    records[0] = records[0].replace(b"</html>", b"</html>spill", 1)
+    items = _read(_join(records, False))
+    assert [(getattr(i, "reason", "kept"), i.url) for i in items] == [
+        ("bad_content_length", "http://a.test/0"), ("kept", "http://a.test/1"), ("kept", "http://a.test/2")]
+
+
+def _resource(uri: bytes, ctype: bytes, body: bytes) -> bytes:
+    """A WARC resource record (no HTTP message) written by hand."""
+    return (b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Target-URI: " + uri + b"\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
+            b"Content-Type: " + ctype + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            + b"\r\n\r\n")
+
+
+NO_WEB_URLS = [b"https:a.test/no-slashes.html", b"http://", b"http://[::1/x.html", b"http://a.test/\ttab.html"]
+
+
+def test_a_page_or_image_under_a_uri_that_is_no_web_url_is_bad_target_uri_in_the_job(tmp_path):
+    """An http(s) response whose URI has no host (`https:a.test/x`, `http://`, a broken IPv6 host),
+    and a resource under `file:` or `urn:`, were kept: pages whose every relative image was lost as
+    extract_media/image_no_src (the document stored under that URI), images no page could name."""
+    jpeg = _jpeg()
+    records = [_raw_record(uri, b"HTTP/1.1 200 OK", _page(n, "/1.jpg")) for n, uri in enumerate(NO_WEB_URLS)]
+    records += [_resource(b"file:///etc/page.html", b"text/html", _page(10, "/1.jpg")),
+                _resource(b"urn:x-page:11", b"text/html", _page(11, "/1.jpg")),
+                _resource(b"urn:x-image:1", b"image/jpeg", jpeg),
+                _resource(b"urn:x-log:1", b"text/plain", b"a crawl log, no page")]  # no page: skipped as before
+    warc = tmp_path / "uris.warc"
+    warc.write_bytes(b"".join(records) + _warc([("http://a.test/ok.html", _page(20, "/1.jpg"), "text/html", None),
+                                                ("http://a.test/1.jpg", jpeg, "image/jpeg", None)], gz=False))
+    out = tmp_path / "out"
+    stats = run(["--input", str(warc), "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report"])["stats"]
+    rows = [r for r in pads.dataset(out / "rejects").to_table().to_pylist() if r["stage"] == "read"]
+    assert sorted(r["url"] for r in rows) == sorted(
+        [u.decode() for u in NO_WEB_URLS] + ["file:///etc/page.html", "urn:x-page:11", "urn:x-image:1"])
+    assert {r["reason"] for r in rows} == {"bad_target_uri"} and all("no absolute http(s) URL" in r["detail"] for r in rows)
+    assert stats["read/bad_target_uri"] == 7 and stats["read/kept"] == 1 and stats["read/n_skipped_other_content"] == 1
+    assert stats["assemble/kept"] == 1 and "extract_media/image_no_src" not in stats
+
+
+# (the target URI an image was captured under, the src a page names it by): one URL each
+CAPTURE_SPELLINGS = [("http://IMG.test/1.jpg", "http://img.test/1.jpg"), ("http://img.test:80/2.jpg", "/2.jpg"),
+                     ("https://img.test:443/3.jpg", "https://img.test/3.jpg"),
+                     ("http://img.test/caf\u00e9.jpg", "/caf%C3%A9.jpg"), ("http://img.test/5.jpg#top", "5.jpg"),
+                     ("http://img.test/a/../6.jpg", "/6.jpg"), ("http://img.test/%7e7.jpg", "/~7.jpg")]
+
+
+def test_a_crawled_image_is_found_however_its_target_uri_spells_its_url(tmp_path):
+    """Crawl records were keyed by their raw target URI, page images by their resolved URL: an image
+    captured under an upper-case host, a default port, raw UTF-8, a fragment or a dot segment was
+    never found (media/not_found offline, fetched again over HTTP otherwise)."""
+    jpeg = _jpeg()
+    pages = [(f"http://img.test/page{n}.html", _page(n, src), "text/html", None)
+             for n, (_, src) in enumerate(CAPTURE_SPELLINGS)]
+    warc = tmp_path / "spellings.warc.gz"
+    warc.write_bytes(_warc(pages + [(uri, jpeg, "image/jpeg", None) for uri, _ in CAPTURE_SPELLINGS]))
+    stats = run(["--input", str(warc), "--output", str(tmp_path / "out"), "--no_http", "--direct_num_workers=1",
+                 "--no_report"])["stats"]
+    assert stats["media/n_from_crawl"] == len(CAPTURE_SPELLINGS) and "media/not_found" not in stats
+    assert stats["assemble/kept"] == len(CAPTURE_SPELLINGS)
+
+
+@pytest.mark.parametrize("url, resolved", [
+    ("http://a.test:80/x.jpg", "http://a.test/x.jpg"), ("https://A.test:443/x.jpg?q=1", "https://a.test/x.jpg?q=1"),
+    ("http://a.test:443/x.jpg", "http://a.test:443/x.jpg"), ("https://a.test:80/x.jpg", "https://a.test:80/x.jpg"),
+    ("http://a.test:8080/x.jpg", "http://a.test:8080/x.jpg"), ("http://[::1]:80/x.jpg", "http://[::1]/x.jpg"),
+])
+def test_a_default_port_is_no_part_of_a_url(url, resolved):
+    assert resolve(url, url) == resolved and resolve(url, "/x.jpg") == resolved.split("?")[0]
+
+
+def _chunked(data: bytes, size: int = 100) -> bytes:
+    pieces = [data[i:i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def _coded_record(headers: bytes, payload: bytes) -> bytes:
+    """A response record whose HTTP head carries `headers` (codings) over `payload` as stored."""
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + headers + b"\r\n\r\n" + payload
+    return (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://a.test/coded.html\r\nWARC-Date: "
+            b"2020-01-01T00:00:00Z\r\nContent-Type: application/http; msgtype=response\r\nContent-Length: "
+            + str(len(http)).encode() + b"\r\n\r\n" + http + b"\r\n\r\n")
+
+
+@pytest.mark.parametrize("headers, encode", [
+    (b"Transfer-Encoding: Chunked", _chunked), (b"Transfer-Encoding: CHUNKED ", _chunked),
+    (b"Transfer-Encoding: identity, chunked", _chunked),
+    (b"Transfer-Encoding: gzip, chunked", lambda b: _chunked(gzip.compress(b, mtime=0))),
+    (b"Transfer-Encoding: gzip", lambda b: gzip.compress(b, mtime=0)),
+    (b"Transfer-Encoding: Chunked\r\nContent-Encoding: gzip", lambda b: _chunked(gzip.compress(b, mtime=0))),
+    (b"Transfer-Encoding: gzip, chunked\r\nContent-Encoding: deflate",
+     lambda b: _chunked(gzip.compress(zlib.compress(b), mtime=0))),
+    (b"Transfer-Encoding: chunked", _chunked),  # warcio's own case, as before
+])
+def test_transfer_codings_warcio_leaves_alone_are_undone(headers, encode):
+    """warcio de-chunks only under exactly `chunked` and undoes no other transfer coding: under
+    `Chunked` or `gzip, chunked` the chunk-size lines (`64`, `0`) became page text, or gzip bytes
+    inside chunk framing a page of mojibake."""
+    page = _page(1, "http://img.test/1.jpg")
+    (item,) = _read(_coded_record(headers, encode(page)))
+    assert isinstance(item, WebRecord) and item.body == page
+
+
+def test_a_transfer_coding_that_cannot_be_undone_is_counted():
+    (item,) = _read(_coded_record(b"Transfer-Encoding: compress, chunked", _chunked(b"\x1f\x9d\x90 lzw bytes")))
+    assert isinstance(item, ReadIssue) and item.reason == "unsupported_encoding"
+
+
+def _typed_record(uri: bytes, type_headers: bytes, body: bytes) -> bytes:
+    http = b"HTTP/1.1 200 OK\r\n" + type_headers + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    return (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: " + uri + b"\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
+            b"Content-Type: application/http; msgtype=response\r\nContent-Length: " + str(len(http)).encode()
+            + b"\r\n\r\n" + http + b"\r\n\r\n")
+
+
+def test_a_content_type_named_twice_is_read_as_a_browser_reads_it(tmp_path):
+    """Only the first Content-Type was read: `text/html,text/html` (duplicates folded into one value)
+    was no HTML type, the page skipped uncounted as other content; `image/png` then `text/html` an
+    image; a charset in the first of two values was lost (a windows-1251 page decoded as another)."""
+    russian = ("<html><body><article><h1>Новости</h1>" + "<p>" + "Тихая река течёт мимо старого сада. " * 30
+               + "</p><img src='http://img.test/1.jpg' alt='photo'></article></body></html>").encode("cp1251")
+    records = [
+        _typed_record(b"http://a.test/folded.html", b"Content-Type: text/html,text/html", _page(1, "http://img.test/1.jpg")),
+        _typed_record(b"http://a.test/twice.html", b"Content-Type: image/png\r\nContent-Type: text/html",
+                      _page(2, "http://img.test/1.jpg")),
+        _typed_record(b"http://a.test/any.html", b"Content-Type: text/html, */*", _page(3, "http://img.test/1.jpg")),
+        _typed_record(b"http://a.test/ru.html", b"Content-Type: text/html; charset=windows-1251, text/html", russian),
+    ]
+    items = _read(b"".join(records))
+    assert [(type(i).__name__, i.url, i.mime) for i in items] == [
+        ("WebRecord", f"http://a.test/{name}.html", "text/html") for name in ("folded", "twice", "any", "ru")]
+    assert items[3].content_type == "text/html; charset=windows-1251"
+    warc = tmp_path / "types.warc"
+    warc.write_bytes(b"".join(records) + _warc([("http://img.test/1.jpg", _jpeg(), "image/jpeg", None)], gz=False))
+    out = tmp_path / "out"
+    stats = run(["--input", str(warc), "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report"])["stats"]
+    assert stats["read/kept"] == 4 and "read/n_skipped_other_content" not in stats
+    texts = [json.loads(s["json"])["text"] for s in _samples(out)]
+    assert any(t.startswith("о сада.") for t in texts)  # the last window, with the image: windows-1251 read
+
+
+def _samples(out) -> list[dict]:
+    import webdataset as wds
+
+    return [s for tar in sorted(out.glob("*.tar")) for s in wds.WebDataset(str(tar), shardshuffle=False)]
+
+
+@pytest.mark.parametrize("lead", [b"\xef\xbb\xbf", b"<!-- served by cache -->\n", b"\n<head><title>x</title></head>",
+                                  b"<?xml version='1.0' encoding='utf-8'?>\n"])
+def test_an_unlabelled_page_is_html_whatever_comes_before_its_html_tag(lead):
+    """A page with no Content-Type was HTML only when its bytes began with `<!doctype html` or
+    `<html>`: after a BOM, a comment, a `<head>` or an XML declaration it was skipped uncounted."""
+    body = lead + _page(1, "http://img.test/1.jpg")
+    (item,) = _read(_typed_record(b"http://a.test/untyped.html", b"X-Served-By: cache", body))
+    assert isinstance(item, WebRecord) and item.is_html and item.body == body
+
+
+@pytest.mark.parametrize("trailer", [b"X-Checksum: 1f2e\r\n", b"Expires: 0\r\nServer-Timing: db;dur=53\r\n",
+                                     b"X-Lf-Only: 1\n"])
+def test_a_chunked_body_with_a_trailer_is_read(trailer):
+    """warcio wants the blank line right after the last (empty) chunk: a valid body with trailer
+    fields (RFC 9112 7.1.2) was bad_chunked_encoding, the page lost."""
+    page = _page(1, "http://img.test/1.jpg")
+    payload = _chunked(page)[:-2] + trailer + b"\r\n"
+    (item,) = _read(_coded_record(b"Transfer-Encoding: chunked", payload))
+    assert isinstance(item, WebRecord) and item.body == page
+
+
+@pytest.mark.parametrize("trailer", [b"no field here\r\n", b"X-A: 1\r\n" * 101])
+def test_a_trailer_that_is_no_header_fields_is_still_bad_chunked_encoding(trailer):
+    payload = _chunked(_page(1, "http://img.test/1.jpg"))[:-2] + trailer + b"\r\n"
+    (item,) = _read(_coded_record(b"Transfer-Encoding: chunked", payload))
+    assert isinstance(item, ReadIssue) and item.reason == "bad_chunked_encoding" and "trailer" in item.detail
+
+
+@pytest.mark.parametrize("kind", [b"Response", b"RESPONSE"])
+def test_a_record_type_in_another_case_is_read(kind):
+    """`WARC-Type: Response` was skipped as `skipped_Response`, its page lost; warcio parses the
+    HTTP message of a lower-case `response` only."""
+    record = _raw_record(b"http://a.test/p.html", b"HTTP/1.1 200 OK", _page(1, "http://img.test/1.jpg"))
+    (item,) = _read(record.replace(b"WARC-Type: response", b"WARC-Type: " + kind, 1))
+    assert isinstance(item, WebRecord) and item.mime == "text/html" and item.body == _page(1, "http://img.test/1.jpg")
+
+
+def test_made_up_record_types_share_one_counter(tmp_path):
+    """Each made-up WARC-Type was a counter of its own (`read/n_skipped_<type>`): unbounded counters
+    and stats for a file of 1000 types; they are `skipped_other_type`."""
+    record = _raw_record(b"http://a.test/p.html", b"HTTP/1.1 200 OK", b"not a page")
+    warc = tmp_path / "types.warc"
+    warc.write_bytes(b"".join(record.replace(b"WARC-Type: response", b"WARC-Type: x-type-%d" % i, 1)
+                              for i in range(1000)) + _warc([("http://a.test/ok.html", _page(1, "/1.jpg"), "text/html", None),
+                                                             ("http://a.test/1.jpg", _jpeg(), "image/jpeg", None)], gz=False))
+    stats = run(["--input", str(warc), "--output", str(tmp_path / "out"), "--no_http", "--direct_num_workers=1",
+                 "--no_report"])["stats"]
+    assert stats["read/n_skipped_other_type"] == 1000 and stats["read/kept"] == 1
+    assert not [k for k in stats if k.startswith("read/") and "x-type" in k]

@@ -131,6 +131,22 @@ def to_utf8(data: bytes, content_type: str | None = None) -> tuple[bytes, str]:
     return decoded.text.encode("utf-8", errors="replace"), decoded.encoding
 
 
+# What a tie between detected encodings goes to: the web's legacy default (WHATWG's for most locales).
+_TIE_PREFERENCE = "cp1252"
+
+
+def _detected(sample: bytes) -> str | None:
+    """charset-normalizer's encoding for `sample`, a tie going to windows-1252: it ranks encodings
+    that read the bytes equally well (same chaos and coherence) in no meaningful order, and gave
+    windows-1250 for French and Spanish windows-1252 text (`crème` read `crčme`, `piña` `pińa`)."""
+    matches = charset_normalizer.from_bytes(sample)
+    best = matches.best()
+    if best is None or not best.encoding:
+        return None
+    tied = {m.encoding for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)}
+    return _TIE_PREFERENCE if _TIE_PREFERENCE in tied else best.encoding
+
+
 def decode_html(data: bytes, content_type: str | None = None) -> Decoded:
     """Decode HTML bytes to text, choosing the encoding as described in the module docstring."""
     for bom, encoding in _BOMS:
@@ -158,7 +174,7 @@ def decode_html(data: bytes, content_type: str | None = None) -> Decoded:
             tolerated = Decoded(decoded[0], encoding, method)
     if tolerated is not None:
         return tolerated
-    best = charset_normalizer.from_bytes(data[:65536]).best()
-    if best is not None and best.encoding:
-        return Decoded(data.decode(best.encoding, errors="replace"), best.encoding, "detected")
+    best = _detected(data[:65536])
+    if best is not None:
+        return Decoded(data.decode(best, errors="replace"), best, "detected")
     return Decoded(data.decode("utf-8", errors="replace"), "utf-8", "fallback")

@@ -19,6 +19,17 @@ _PLAIN_URL_RE = re.compile(r"(https?)://([a-z0-9.-]+(?::[0-9]+)?)(/[A-Za-z0-9\-.
                            r"(?:\?([A-Za-z0-9\-._~:/?@!$&'()*+,;=\[\]]*))?(?:#.*)?", re.ASCII)
 
 
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def _without_default_port(scheme: str, host: str) -> str:
+    """`host` (lower case, maybe with `:port`) without its scheme's default port: `a.test:80` and
+    `a.test` are one origin (RFC 3986 §6.2.3), and an image named both ways was two URLs (two
+    fetches, and a crawl record under one never found for the other)."""
+    port = _DEFAULT_PORTS.get(scheme)
+    return host[: -len(port)] if port and host.endswith(port) else host
+
+
 def _plain(url: str) -> str | None:
     """`resolve`'s result for a plain absolute URL (see `_PLAIN_URL_RE`), None for any other."""
     match = _PLAIN_URL_RE.fullmatch(url)
@@ -27,7 +38,7 @@ def _plain(url: str) -> str | None:
     scheme, netloc, path, query = match.groups()
     if path and "/." in path:
         return None
-    return f"{scheme}://{netloc}{path or '/'}{'?' + query if query else ''}"
+    return f"{scheme}://{_without_default_port(scheme, netloc)}{path or '/'}{'?' + query if query else ''}"
 
 
 def _plain_join(base: str, ref: str) -> str | None:
@@ -47,10 +58,10 @@ def resolve(base: str, ref: str | None) -> str | None:
     """Absolute http(s) URL for `ref` against `base`, or None (data:, javascript:, garbage).
 
     Only spellings RFC 3986 (§6.2.2) calls equivalent are unified, so the URL fetched is the one
-    meant: scheme and host lowercased (the path keeps its case), IDNA hosts in punycode,
-    non-ASCII percent-encoded (w3lib's `safe_url_string`), dot segments removed, percent-escapes
-    upper-cased and unreserved ones (`%7E`) decoded; the fragment and any userinfo are dropped
-    (see `without_userinfo`)."""
+    meant: scheme and host lowercased (the path keeps its case), the scheme's default port dropped,
+    IDNA hosts in punycode, non-ASCII percent-encoded (w3lib's `safe_url_string`), dot segments
+    removed, percent-escapes upper-cased and unreserved ones (`%7E`) decoded; the fragment and any
+    userinfo are dropped (see `without_userinfo`)."""
     if not ref:
         return None
     ref = ref.strip()
@@ -72,7 +83,8 @@ def resolve(base: str, ref: str | None) -> str | None:
     path, query = parts.path or "/", parts.query
     if not plain:
         path, query = _escapes(_remove_dot_segments(path)), _escapes(query)
-    return urlunsplit((parts.scheme.lower(), host.lower(), path, query, ""))
+    scheme = parts.scheme.lower()
+    return urlunsplit((scheme, _without_default_port(scheme, host.lower()), path, query, ""))
 
 
 def without_userinfo(url: str) -> str:

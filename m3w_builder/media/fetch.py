@@ -27,6 +27,7 @@ import http.client
 import json
 import os
 import posixpath
+import re
 import socket
 import ssl
 import threading
@@ -61,6 +62,8 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
 _CHUNK = 64 * 1024
 _EXCERPT = 100  # characters of a malformed response quoted in its error message
+# What a sniffed MIME type (`sniff`) can start with: a lower-case top-level type, then its subtype.
+_TYPE_PREFIX = re.compile(r"(image|video|application|text)(/[a-z0-9.+-]*)?")
 _NOT_REACHED = {"unsupported_scheme", "invalid_url", "forbidden_address", "dns_error"}
 
 
@@ -99,8 +102,23 @@ class FetchOptions:
 
     def __post_init__(self) -> None:
         AddressPolicy.from_allow_list(self.allow)  # raises on an entry that could never match
+        for flag, value in (("--user_agent", self.user_agent), ("--user_agent_contact", self.contact_url)):
+            check_header_value(flag, value or "")
+        for prefix in self.allowed_types or ():
+            if not _TYPE_PREFIX.fullmatch(prefix):  # `Image/`, `images/`, `jpeg`: every fetch unsupported_content
+                raise ValueError(f"--http_allowed_types {prefix}: no sniffed type starts so (they are lower case: "
+                                 "image/..., video/..., application/pdf, text/html)")
         if self.proxy:
             check_proxy(self.proxy)
+
+
+def check_header_value(flag: str, value: str) -> None:
+    """A `ValueError` unless `value` is printable ASCII, as a header line sent with every request
+    needs: http.client refused a line end or a character past Latin-1 in each request, so every
+    fetch of the job failed (counted as `robots_unreachable`, the server's fault), and a NUL or
+    another control character went on the wire."""
+    if not (value.isascii() and value.isprintable()):
+        raise ValueError(f"{flag} {value!r}: not an HTTP header value (printable ASCII only)")
 
 
 def check_proxy(proxy: str) -> None:

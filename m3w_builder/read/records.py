@@ -11,14 +11,22 @@ their first bytes, whatever the file's name (a `.warc.gz` that is really zstd is
 A record whose Content-Length lies (its body cut short or run into the next record) is
 `bad_content_length`; a payload still under a content coding warcio leaves alone (`x-gzip`,
 `gzip, gzip`, `zstd`) is decoded (`read.encoding`); an HTML-labelled record whose bytes are an
-image, a video or a PDF is `not_html`. A chunked payload whose framing breaks is
+image, a video or a PDF is `not_html`. The Content-Type is the last MIME type among the headers
+and comma-joined values, as browsers read it (`effective_content_type`). Transfer codings are undone whatever their spelling
+(`Chunked`, `gzip, chunked`: warcio de-chunks only an exact `chunked`). A chunked payload whose framing breaks is
 `bad_chunked_encoding` and one that ends before its last chunk `truncated_record` (warcio reads
 on as if unchunked: chunk sizes became page text); the first segment of a segmented record
 (WARC 1.1 `continuation`s) is `segmented_record`. An HTTP response under a target URI that is no
 http(s) URL (`javascript:`, empty, garbage), which warcio leaves unparsed, is `bad_target_uri`, and
 one whose status is not three digits `bad_http_status` (the first were skipped unseen, the second
-kept as pages or counted under a reason made of all their digits). A line is taken for an ARC header only when
+kept as pages or counted under a reason made of all their digits). A page or media record under any
+other URI that is no absolute http(s) URL with a host (`https:a.test/x`, `http://`, a `urn:` or
+`file:` resource) is `bad_target_uri` too: it was kept, and every relative image of the page lost as
+`image_no_src`. A line is taken for an ARC header only when
 its date and length are numbers (warcio takes any five words, so text became a record a line).
+Blank lines before a record header (at the start of a file or a gzip member) are passed over, and a
+record header right after a body (its separator missing) starts the next record: warcio lost the
+record, or the rest of a plain file, in both.
 """
 
 from __future__ import annotations
@@ -37,13 +45,13 @@ import zstandard
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import BufferedReader, ChunkedDataException, ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
-from warcio.recordloader import ARC2WARCHeadersParser
+from warcio.recordloader import ARC2WARCHeadersParser, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from m3w_builder.drops import Rejected
-from m3w_builder.extract.urls import without_userinfo
+from m3w_builder.extract.urls import resolve, without_userinfo
 from m3w_builder.media.sniff import sniff
-from m3w_builder.read.encoding import decode_content
+from m3w_builder.read.encoding import content_codings, decode_content
 from m3w_builder.read.remote import RemoteError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -69,7 +77,9 @@ class WebRecord:
 
     @property
     def is_html(self) -> bool:
-        return self.mime in HTML_TYPES or (not self.mime and self.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")))
+        """Labelled HTML, or unlabelled and sniffed as HTML (a BOM, a comment or `<head>` before
+        `<html>` included: such a page was skipped uncounted as other content)."""
+        return self.mime in HTML_TYPES or (not self.mime and sniff(self.body[:1024]) == "text/html")
 
     @property
     def optout_headers(self) -> list[tuple[str, str]]:
@@ -105,6 +115,9 @@ _BLOCK = 1 << 16  # compressed bytes read at a time
 _MAX_DICT = 16 << 20  # bytes of a zstd dictionary (wget-at's are ~100 KB), compressed or not
 
 
+# The WARC record types (WARC 1.1 and 0.18) that hold no page or media, each a `skipped_<type>`
+# volume; any other type is `skipped_other_type`.
+_OTHER_RECORD_TYPES = frozenset(("warcinfo", "request", "metadata", "conversion", "continuation", "arc_header"))
 _WHOLE_FILE_GZIP = "non-chunked gzip"
 _HEAD = 4096
 _MAX_LINE = 4 << 20  # a WARC/ARC or HTTP header line longer than this is damage, not a header
@@ -130,7 +143,9 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     if rec.rec_type == "revisit":
         return ReadIssue("revisit", source, url)
     if rec.rec_type not in ("response", "resource"):
-        return ReadIssue(f"skipped_{rec.rec_type}", source, url)
+        # no page either, but a counter per made-up type (`skipped_<type>`) was unbounded
+        kind = rec.rec_type if rec.rec_type in _OTHER_RECORD_TYPES else "other_type"
+        return ReadIssue(f"skipped_{kind}", source, url, detail=f"WARC-Type {rec.rec_type[:100]!r}")
     status = None
     content_type = ""
     robots = tdm = ""
@@ -143,19 +158,26 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
         if code and not _STATUS_CODE.fullmatch(code):
             return ReadIssue("bad_http_status", source, url, detail=f"status line {rec.http_headers.statusline!r}"[:200])
         status = int(code) if code else None
-        content_type = rec.http_headers.get_header("Content-Type") or ""
+        content_type = effective_content_type(rec.http_headers.headers)
         # every X-Robots-Tag header, one per line (an agent prefix binds only within its header)
         robots = "\n".join(value for name, value in rec.http_headers.headers if name.lower() == "x-robots-tag")
         tdm = rec.http_headers.get_header("tdm-reservation") or ""
     else:
-        content_type = rec.rec_headers.get_header("Content-Type") or ""
+        content_type = effective_content_type(rec.rec_headers.headers)
     if rec.rec_headers.get_header("WARC-Segment-Number"):  # the first segment: only the start of its payload
         return ReadIssue("segmented_record", source, url, detail="a record split into segments (continuation "
                          "records), which are not joined")
+    # warcio de-chunks only under a Transfer-Encoding of exactly `chunked` and undoes no other
+    # transfer coding: under `Chunked` or `gzip, chunked` the chunk-size lines became page text
+    transfer = content_codings(rec.http_headers.get_header("Transfer-Encoding")) if rec.http_headers else []
+    chunked = bool(transfer) and transfer[-1] == "chunked"
+    transfer = transfer[:-1] if chunked else transfer
     try:
         stream = rec.content_stream()
-        if isinstance(stream, ChunkedDataReader):
-            stream = _CheckedChunks(rec.raw_stream, decomp_type=stream.decomp_type)
+        if chunked or isinstance(stream, ChunkedDataReader):  # content codings left to warcio unless transfer
+            stream = _CheckedChunks(rec.raw_stream, decomp_type=None if transfer else stream_coding(stream))
+        elif transfer:  # every coding undone below, the transfer codings first
+            stream = rec.raw_stream
         body = stream.read(max_bytes + 1)
     except READ_ERRORS as err:  # bad chunked/gzip/brotli body: this record only
         reason = "truncated_record" if isinstance(err, EOFError) else "corrupt_record"  # EOF: an LZ4 file cut here
@@ -170,9 +192,11 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     if status is not None and status != 200:
         return ReadIssue(f"http_{status // 100}xx", source, url, status=status)
     encoding = rec.http_headers.get_header("Content-Encoding") if rec.http_headers is not None else None
-    if encoding and encoding.lower() not in BufferedReader.get_supported_decompressors():  # warcio left it
+    if encoding and (transfer or encoding.lower() not in BufferedReader.get_supported_decompressors()):
+        transfer = [encoding, *transfer]  # warcio left it: applied before the transfer codings
+    if transfer:
         try:
-            body = decode_content(body, encoding, max_bytes)
+            body = decode_content(body, ", ".join(transfer), max_bytes)
         except Rejected as rejected:
             reason = "record_too_large" if rejected.reason == "too_large" else rejected.reason
             return ReadIssue(reason, source, url, detail=rejected.detail)
@@ -180,11 +204,45 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
     binary = binary_type(body) if mime in HTML_TYPES else None
     if binary:
         return ReadIssue("not_html", source, url, detail=f"labelled {mime}, the bytes are {binary}")
-    return WebRecord(
+    record = WebRecord(
         url=url, body=body, content_type=content_type, http_status=status,
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,
         tdm_reservation=tdm,
     )
+    if (record.is_html or record.is_media) and resolve(url, url) is None:
+        return ReadIssue("bad_target_uri", source, url, detail=f"a {record.mime or 'page'} {rec.rec_type} for "
+                         f"{url[:200]!r}: no absolute http(s) URL with a host, so no image of a page could be "
+                         "resolved against it, nor a page's image found under it")
+    return record
+
+
+_MIME_ESSENCE = re.compile(r"\s*[!#$%&'*+.^`|~\w-]+/[!#$%&'*+.^`|~\w-]+\s*(;.*)?", re.DOTALL)
+
+
+def effective_content_type(headers: list[tuple[str, str]]) -> str:
+    """The Content-Type a browser takes from a message's headers: the last MIME type among every
+    Content-Type header and every comma-joined value (as the Fetch standard reads them). The
+    first header alone made `text/html,text/html` (duplicates folded into one value by a proxy or
+    crawler) no HTML type, the page skipped as other content, and a `Content-Type: image/png`
+    followed by `Content-Type: text/html` an image."""
+    values = [value for name, value in headers if name.lower() == "content-type"]
+    if len(values) == 1 and "," not in values[0]:
+        return values[0]
+    types = [piece.strip() for piece in ",".join(values).split(",")
+             if _MIME_ESSENCE.fullmatch(piece) and not piece.strip().startswith("*/*")]
+    if not types:
+        return values[0] if values else ""
+    last = types[-1]
+    essence = last.split(";", 1)[0].strip().lower()
+    if "charset" not in last.lower():  # an earlier value of the same type may still name the charset
+        same = [t for t in types if t.split(";", 1)[0].strip().lower() == essence and "charset" in t.lower()]
+        last = same[-1] if same else last
+    return last
+
+
+def stream_coding(stream) -> str | None:
+    """The content coding warcio's reader decodes on the fly (`gzip`, `deflate`, `br`), if any."""
+    return getattr(stream, "decomp_type", None)
 
 
 _CHUNK_SIZE_LINE = re.compile(rb"[ \t]*-?[0-9A-Fa-f]+[ \t]*(;[^\r\n]*)?\r?\n?")
@@ -206,6 +264,9 @@ class _CheckedChunks(ChunkedDataReader):
     def _try_decode(self, length_header: bytes) -> None:
         if not length_header:
             self.cut = f"the chunked body ends after {self.chunks} chunks, without its last (empty) chunk"
+        elif self.chunks and _LAST_CHUNK.fullmatch(length_header):
+            self._end_at_trailer()
+            return
         left = getattr(self.stream, "limit", None)  # the record's bytes not read yet
         try:
             super()._try_decode(length_header)
@@ -217,6 +278,26 @@ class _CheckedChunks(ChunkedDataReader):
         if left is not None and left - self.stream.limit < size:  # warcio ends the body quietly there
             self.cut = f"the record ends inside chunk {self.chunks + 1}, of {size} bytes"
         self.chunks += 1
+
+    def _end_at_trailer(self) -> None:
+        """Pass the trailer fields after the last chunk (RFC 9112 §7.1.2) up to their blank line:
+        warcio wants that line at once, so a valid body with a trailer was `bad_chunked_encoding`."""
+        for _ in range(_MAX_TRAILER_LINES):
+            line = self.stream.readline(_MAX_LINE)
+            if not line.strip():  # the blank line, or the record's end
+                self.all_chunks_read = True
+                self._process_read(b"")
+                return
+            if not _TRAILER_FIELD.fullmatch(line):
+                break
+        self.broken = (f"the trailer after chunk {self.chunks} is no {_MAX_TRAILER_LINES} header fields or fewer "
+                       f"ending in a blank line, at {line[:40]!r}")
+        raise ChunkedDataException(b"bad chunked trailer")
+
+
+_LAST_CHUNK = re.compile(rb"0+[ \t]*(;[^\r\n]*)?\r\n")
+_TRAILER_FIELD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*\r?\n")
+_MAX_TRAILER_LINES = 100
 
 
 # Compressed, archive and executable bytes behind an HTML label or name (a body gzipped twice, a
@@ -433,15 +514,16 @@ def _read_exactly(raw: BinaryIO, size: int, what: str) -> bytes:
 
 
 def _empty(counting: _CountingReader) -> bool:
-    """No bytes at all, or only empty gzip members."""
+    """No bytes at all, or only blank lines and empty gzip members."""
     if counting.position == 0:
         return True
     if counting.position > _HEAD:
         return False
     try:
-        return gzip.decompress(counting.head) == b""
+        head = gzip.decompress(counting.head) if counting.head.startswith(b"\x1f\x8b") else counting.head
     except (OSError, EOFError, zlib.error):
         return False
+    return not head.strip()
 
 
 @dataclass
@@ -523,6 +605,49 @@ class _StrictArcHeaders(ARC2WARCHeadersParser):
         return super()._get_protocol_and_headers(headerline, parts)
 
 
+_VERSION_LINE = re.compile(rb"WARC/\d+\.\d+\r?\n")  # the first line of a WARC record header
+
+
+class _Loader(ArcWarcRecordLoader):
+    """warcio's record loader, passing over blank lines before a record header: warcio took the
+    first blank line for an empty header, so a file or a gzip member starting with a line end (a
+    writer that puts a record's separator at the start of the next member) lost its record as
+    `bad_record_header`, and in an uncompressed file every record after it was read as that
+    headerless record's body, uncounted. A WARC-Type is read in lower case (`Response` was
+    skipped, its HTTP message never parsed)."""
+
+    def _detect_type_load_headers(self, stream, statusline=None, known_format=None):
+        if statusline is None:
+            statusline = stream.readline()
+            while statusline and not statusline.strip():
+                statusline = stream.readline()
+        the_format, headers = super()._detect_type_load_headers(stream, statusline, known_format)
+        kind = headers.get_header("WARC-Type")
+        if kind is not None and kind != kind.strip().lower():  # `Response`: warcio parses no HTTP message
+            headers.replace_header("WARC-Type", kind.strip().lower())
+        return the_format, headers
+
+
+class _Iterator(ArchiveIterator):
+    """warcio's archive iterator, taking a WARC header line met where the blank lines after a record
+    belong as the next record's start: warcio dropped that line as damage, so the record before it
+    (its Content-Length right, only the separator missing) was `bad_content_length`, and the rest
+    of an uncompressed file was lost with the next record, whose header no longer began."""
+
+    def _consume_blanklines(self) -> tuple[bytes | None, int]:
+        size, first = 0, True  # (the next record's first line, bytes of blank lines passed)
+        while True:
+            line = self.reader.readline()
+            if not line:
+                return None, size
+            if line.strip():
+                if not first or _VERSION_LINE.fullmatch(line):
+                    return line, size
+                self.err_count += 1  # the record ran on past its Content-Length: `_LengthCheck` counts it
+            size += len(line)
+            first = False
+
+
 @dataclass
 class _Damage:
     """Where reading stopped inside a gzip member (its offset in the stream `_iterate` read), and the
@@ -536,7 +661,8 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
     """Records of `stream`, then None, or the `_Damage` a per-record gzip file can be read on after
     (generator return value)."""
     counting = _CountingReader(stream)
-    iterator = ArchiveIterator(counting, arc2warc=True)
+    iterator = _Iterator(counting, arc2warc=True)
+    iterator.loader = _Loader(verify_http=False, arc2warc=True)  # as ArchiveIterator makes its own
     iterator.loader.arc_parser = _StrictArcHeaders()
     reader = iterator.reader  # (the iterator drops it when done)
     _bounded_readline(reader)
@@ -575,7 +701,7 @@ def _iterate(stream: BinaryIO, path: str, max_bytes: int, skip: int, progress: _
         return damage
     if counting.cut is not None:  # a compressed frame or member cut short: what it held is lost
         yield ReadIssue("truncated", f"{path}#{progress.records}", detail=_detail(counting.cut))
-    elif progress.records == 0 and reader.num_read == 0 and _empty(counting):
+    elif progress.records == 0 and _empty(counting):
         yield ReadIssue("empty_archive", path, detail=f"{counting.position} bytes, no content")
     elif iterator.offset < counting.position:
         # warcio stops silently at a record header cut short: the bytes it consumed past the last
