@@ -31,13 +31,13 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from m3w_builder.cache import user_cache_dir
 from m3w_builder.drops import Rejected
 from m3w_builder.media.process import failed
 from m3w_builder.media.resolve import Resolved, media_requests
@@ -95,7 +95,7 @@ CAPTURED = "captured"
 CONTENT = "content"
 MEDIA_BATCH_DOCS = 64  # documents whose media one media pass resolves at once (bounds its memory)
 
-SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample"
+SAMPLE_DIR = user_cache_dir() / "sample"
 
 
 def _record_body(record) -> bytes:

@@ -27,6 +27,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from m3w_builder.cache import user_cache_dir
 from m3w_builder.drops import Rejected
 from m3w_builder.extract.dom import ExtractOptions
 from m3w_builder.media.images import ImageOptions
@@ -70,7 +71,7 @@ from pipelines.read import MEDIA, expand_stage, read_stage
 from pipelines.shard_io import RejectsFiles, num_shards, stable_hash
 from pipelines.stages import Counts, LibraryStage, apply
 
-SAMPLE_DIR = Path.home() / ".cache" / "m3w-builder" / "sample-pairs"
+SAMPLE_DIR = user_cache_dir() / "sample-pairs"
 SOURCES = ("align", "ltip", "vtp")
 # Defaults of the flags left unset, per source (field name → value): ALIGN's rules; looser ones for
 # long captions (LTIP) and video (VTP)

@@ -102,3 +102,38 @@ def test_every_page_and_media_item_of_a_larger_generated_input_is_kept_or_writte
             counted -= over_limit - over_pages
         assert written == counted, stage
     assert drops("extract_media") > 1000  # logos, teasers, images outside the content: each a row
+
+
+def test_the_job_measured_is_the_job_alone(tmp_path, capsys) -> None:
+    """The job child reports the shuffle sizes of the graph the runner ran without translating the
+    pipeline once more (a second translation cost ~0.6 CPU-s that the bench billed to the job)."""
+    import json
+
+    import apache_beam as beam
+
+    shared_path("html")
+    bench = _bench()
+    warc_dir, mirror, _ = bench.write_input(8, tmp_path / "in", bench.real_pages(every=40), bench.photo_pool())
+    translations = []
+    original = beam.Pipeline.to_runner_api
+
+    def counted(self, *args, **kwargs):
+        translations.append(1)
+        return original(self, *args, **kwargs)
+
+    flags = ["--input", str(warc_dir / "*.warc.gz"), "--mirror_dir", str(mirror), "--direct_num_workers=1",
+             *bench.JOB_FLAGS]
+    beam.Pipeline.to_runner_api = counted
+    try:
+        from pipelines.m3w import run
+
+        run([*flags, "--output", str(tmp_path / "job")])
+        alone = len(translations)
+        translations.clear()
+        bench.job_child([*flags, "--output", str(tmp_path / "bench")])
+    finally:
+        beam.Pipeline.to_runner_api = original
+    assert len(translations) == alone
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["samples"] > 0 and "SmallestHashes/Top(5000)" in report["shuffle"]
+    assert any(name.endswith("/Partitions/Spread") for name in report["shuffle"])

@@ -25,14 +25,19 @@ import io
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import av
 from PIL import Image
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media.images import ImageOptions, encode_jpeg
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
+
+# PyAV (~0.06 CPU-s to import) is imported by the functions that decode: a job process that
+# meets no video never loads it, though every one imports this module
+if TYPE_CHECKING:
+    import av
 
 MiB = 1024 * 1024
 
@@ -77,6 +82,8 @@ class VideoFrames:
 
 def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames:
     """Decode `data` and sample frames at `opts.fps`; raise `Rejected` when nothing usable comes out."""
+    import av
+
     opts = opts or VideoOptions()
     if not data:
         raise Rejected("empty", "0 bytes")
@@ -154,11 +161,15 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
 
 def _is_cover_art(stream: av.VideoStream) -> bool:
     """An attached picture (album art) is a one-image 'video' stream, not a video."""
+    import av
+
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
 def _duration(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
     """Header duration in seconds (stream's, else the container's), None when unknown."""
+    import av
+
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
@@ -196,6 +207,8 @@ def _measured_duration(data: bytes, index: int, deadline: float) -> float | None
 
 def _decode(container, stream, sampler: _Sampler, deadline: float) -> None:
     """Demux and decode until the sampler is full, checking the deadline per packet."""
+    import av
+
     bad = 0
     packets = container.demux(stream)
     while True:

@@ -4,19 +4,30 @@ then description, structure, creation, counts, opt-outs, licensing, limitations)
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from m3w_builder.options import option
 from m3w_builder.output import funnel
 
-TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-                               autoescape=False, keep_trailing_newline=True, trim_blocks=True,
-                               undefined=jinja2.StrictUndefined)
+if TYPE_CHECKING:
+    import jinja2
+
+
+@functools.cache
+def templates() -> jinja2.Environment:
+    """The card's templates, loaded when a card is written: every job process imports this module
+    (for `CardOptions`), only the launcher writes a card, so workers never import jinja2."""
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                              autoescape=False, keep_trailing_newline=True, trim_blocks=True,
+                              undefined=jinja2.StrictUndefined)
+
 OPTOUT_REASONS = {
     "robots_disallowed": "robots.txt disallowed the media URL for our user agent",
     "x_robots_tag": "`X-Robots-Tag` header said noai / noimageai",
@@ -181,7 +192,7 @@ def render_card(dataset: dict, counters: dict[str, int], card: CardOptions | Non
         version = metadata.version("m3w-builder")
     except metadata.PackageNotFoundError:
         version = "(not installed)"
-    return TEMPLATES.get_template("card.md.j2").render(
+    return templates().get_template("card.md.j2").render(
         front_matter=_front_matter(kind, samples, languages, card, f"{dataset.get('name', kind)} ({kind})"),
         title=f"Dataset Card for {dataset.get('name', kind)}",
         summary=f"A {kind.upper()} dataset: {what}.", builder_version=version,

@@ -13,6 +13,7 @@ so page text is always text, never markup.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 import re
@@ -21,9 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from m3w_builder.output import charts, funnel
 from m3w_builder.output.tars import Members
@@ -35,9 +34,20 @@ PAIR_KINDS = frozenset(("align", "ltip", "vtp"))
 MAX_FRAMES = 6  # frames of a video shown in the sample section
 PAGE_SIZE = 8  # samples and rejects per page of the browsers
 TOP = 15  # domains and languages charted
-TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-                               autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                               undefined=jinja2.StrictUndefined)
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+@functools.cache
+def templates() -> jinja2.Environment:
+    """The report's templates, loaded when a report is written: every job process imports this
+    module (through `pipelines.publish`), only the launcher writes a report."""
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                              undefined=jinja2.StrictUndefined)
 
 
 @dataclass
@@ -289,7 +299,7 @@ def render(data: ReportData, image_budget: int = 3_000_000) -> str:
     cards = [_sample_card(w, data.pairs, images) for w in data.windows]
     reject_stages = sorted({r["stage"] for r in data.rejects})
     tokenizer = dataset.get("tokenizer") or {}
-    return TEMPLATES.get_template("report.html.j2").render(
+    return templates().get_template("report.html.j2").render(
         kind=str(dataset.get("kind", "?")), pairs=data.pairs,
         n_samples=sum(s.get("nsamples", 0) for s in shards), shards=shards, size=_size,
         total_size=sum(s.get("filesize", 0) for s in shards), window=dataset.get("window"),
