@@ -186,3 +186,43 @@ def test_a_percentage_width_or_height_declares_no_pixel_size():
     fresh = _media("recipe-scrapers", "hellofresh.com__hellofresh.html", "https://hellofresh.com/recipe")
     hero = [n for n in fresh if "thai-style-pork-rice-bowl" in n.src]
     assert hero and {(n.width, n.image_class) for n in hero} == {(None, "content")}
+
+
+def test_photos_in_an_author_box_are_no_pictures_of_the_article():
+    bio = "<p>Hi, I'm Melissa! I bake every weekend and write down what works.</p>"
+    boxes = (f"<div class='block-about'><div class='block-about__image'><figure><img src='/up/melissa.jpg'></figure>"
+             f"</div>{bio}</div>"
+             f"<div class='block-personal-note'><figure><img src='/up/carrian-1-770x770.jpg' alt='Carrian'></figure>{bio}</div>"
+             f"<div class='insight-team-member'><figure><img src='/up/simone.png'></figure><h5>Simone</h5>{bio}</div>"
+             f"<section class='authorInfoBox_wrapper'><img src='/up/chef-hat.svg'>{bio}</section>"
+             f"<div id='sobre-el-autor'><img src='/up/lucia.jpg'>{bio}</div>"
+             f"<div class='about-the-author'><img src='/up/sam.jpg'>{bio}</div>")
+    # the article's own pictures, in blocks whose names only look like a box's: kept
+    pictures = ("<figure class='authorized-dealer'><img src='/up/showroom.jpg'></figure>"
+                "<div class='post author-sarah'><img src='/up/chart.png'></div>"
+                "<div class='about'><img src='/up/harbour.jpg'></div>"
+                "<div class='bio'><img src='/up/organic-tomatoes.jpg'></div>")
+    classes = _classes(_article(boxes + pictures))
+    assert {name: kind for name, kind in classes.items() if kind == "content"} == \
+        {"showroom.jpg": "content", "chart.png": "content", "harbour.jpg": "content", "organic-tomatoes.jpg": "content"}
+    assert set(classes.values()) == {"content", "logo"} and len(classes) == 10
+
+
+def test_an_about_page_longer_than_a_box_keeps_its_photo():
+    story = "".join(f"<p>Paragraph {i} of my story, how I came to cook, with enough words to read as prose.</p>"
+                    for i in range(20))
+    html = f"<html><body><article class='about-me'><img src='/up/me.jpg'>{story}</article></body></html>"
+    assert _classes(html) == {"me.jpg": "content"}
+
+
+def test_real_pages_drop_author_box_photos_and_keep_the_recipe():
+    honey = _media("recipe-scrapers", "modernhoney.com__modernhoney_1.html", "https://modernhoney.com/r")
+    assert "content" not in {n.image_class for n in honey if "about-melissa-stadler" in n.src}
+    assert sum(n.image_class == "content" and "Honey-Garlic-Chicken" in n.src for n in honey) >= 4
+    basil = _media("recipe-scrapers", "ohsweetbasil.com__ohsweetbasil_1.html", "https://ohsweetbasil.com/r")
+    assert {n.image_class for n in basil if "carrian-cheney" in n.src} == {"logo"}
+    assert sum(n.image_class == "content" and "banana-cookies" in n.src for n in basil) >= 6
+    pasta = _media("recipe-scrapers", "pastificiosorrentino.com__pastificiosorrentino.html", "https://ps.test/r")
+    assert {n.image_class for n in pasta if "simone_giannotta" in n.src} == {"logo"}
+    yemek = _media("recipe-scrapers", "yemek.com__yemek.html", "https://yemek.com/r")
+    assert {n.image_class for n in yemek if "chefsHat" in n.src} == {"logo"}

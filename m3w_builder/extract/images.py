@@ -8,7 +8,7 @@ size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a c
 or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's product
 page: a product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips:
 small or strip-shaped size, declared in the markup or else asked for in the URL, or named so, a
-byline's author avatar; stand-ins for a missing picture; controls, app-store badges, the site's
+byline's author avatar or an author box's photo; stand-ins for a missing picture; controls, app-store badges, the site's
 theme files and the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
 files named as banners or newsletter sign-ups: promotions), `outside` (elsewhere on the page than
 the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's
@@ -72,6 +72,22 @@ _AD_HOST_RE = re.compile(r"//ads?\d*\.[^/.]+\.")
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
 _SHORT_ALT = 30
+# An author box: a block beside the article introducing who wrote it, the person's photo and a few lines of
+# bio (`author-box`, `authorInfoBox`, `about-the-author`, `cwp-about-me`, CultivateWP's `block-about` and
+# `block-personal-note`, `sidebar-bio`, a `team-member` card, `autor-box`, `sobre-el-autor`, `chi-sono`):
+# its photo is the writer's, no picture of the article. A class or id of the image or of its
+# `_BOX_LEVELS` nearest ancestors names it; a block so named holding over `_BOX_TEXT` characters is
+# the article itself (an about page), not a box beside it. `_BOX_HINTS` are tested first (`in`).
+_BOX_HINTS = ("author", "about", "bio", "personal", "team", "autor", "auteur", "sono", "mich")
+_AUTHOR_BOX_RE = re.compile(
+    r"(?<![a-z])(?:(?:post|article|entry)?[-_]?author[-_]?(?:info|bio)?[-_]?(?:box|bio|card|profile|info|block|"
+    r"wrap|wrapper|details|description|widget|section|area|heading)|about[-_]?(?:the[-_]?)?(?:author|me)|"
+    r"(?:block|sidebar|widget)[-_]about|(?:author|sidebar|user|writer|member|profile)[-_]?bio(?:graphy)?|"
+    r"personal[-_]note|team[-_]member|autor(?:e|in)?[-_]?(?:box|bio|info)|(?:sobre|acerca)[-_](?:de[-_])?"
+    r"(?:el[-_]|o[-_])?autor|auteur[-_]?(?:box|bio|info)|a[-_]propos[-_]de[-_]l[-_]?auteur|chi[-_]sono|"
+    r"u(?:e)?ber[-_]mich)(?![a-z])")
+_BOX_LEVELS = 4
+_BOX_TEXT = 1000  # the dev pages' boxes hold at most 408
 # Hosts serving a social network's posts: an image hot-linked from them is a feed widget's tile (an
 # Instagram feed under a recipe, a lightbox of its posts), standing for a post elsewhere; an embedded
 # post in an article is an iframe, not an `<img>`.
@@ -442,6 +458,15 @@ def _logo_named(marks: str, alt_at: int) -> bool:
     return False
 
 
+def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+    """Whether an image sits in an author box (`_AUTHOR_BOX_RE`) no longer than `_BOX_TEXT`."""
+    for holder in (el, *ancestors[:_BOX_LEVELS]):
+        names = f"{holder.get('class') or ''} {holder.get('id') or ''}".lower()
+        if _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names):
+            return len(" ".join(text_of(holder).split())) <= _BOX_TEXT
+    return False
+
+
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
     """Whether one of `words` is in `text` (a loop: ~30% cheaper than `any` over a generator)."""
     for word in words:
@@ -488,7 +513,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             or ("no" in file_name and _MISSING_RE.search(file_name)) \
             or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
             or file_name.startswith(_ICON_PREFIXES) or _LOGO_FOLDER_RE.search(lowered) \
-            or ("/common/" in lowered and _COMMON_FOLDER_RE.search(lowered, 0, len(src))):
+            or ("/common/" in lowered and _COMMON_FOLDER_RE.search(lowered, 0, len(src))) \
+            or _in_author_box(el, ancestors):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is not None and ancestor.tag == "nav":
