@@ -226,3 +226,26 @@ def test_real_pages_drop_author_box_photos_and_keep_the_recipe():
     assert {n.image_class for n in pasta if "simone_giannotta" in n.src} == {"logo"}
     yemek = _media("recipe-scrapers", "yemek.com__yemek.html", "https://yemek.com/r")
     assert {n.image_class for n in yemek if "chefsHat" in n.src} == {"logo"}
+
+
+def test_logo_words_count_only_as_words_of_their_own():
+    pictures = ("<img src='/up/plating-pixels-chef.jpg'><img src='/up/pixelated-mural.jpg'>"
+                "<img src='/up/sewing-buttons.jpg'><img src='/up/buttonhole-stitch.jpg'><img src='/up/spritely-dance.jpg'>"
+                "<img src='/up/vishnu-avatara.jpg'><img src='/up/phone.jpg' alt='Pixel 8 Pro'>"
+                "<img src='/up/soda.jpg' alt='Sprite'>")
+    # still logos: a word run into the one before it, or standing alone in a file name or class
+    logos = ("<img src='/img/sharebutton.png'><img src='/up/jaclyn.jpg' class='attachment-comavatar'>"
+             "<img src='/img/1pixel.gif'><img src='/img/svg-sprite.svg'><img src='/img/donate-button-en.png'>"
+             "<img src='/up/k.jpg' class='avatar avatar-48 photo'><img src='/img/patreon.png' alt='patreon button'>")
+    classes = _classes(_article(pictures + logos))
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["plating-pixels-chef.jpg", "pixelated-mural.jpg", "sewing-buttons.jpg", "buttonhole-stitch.jpg",
+         "spritely-dance.jpg", "vishnu-avatara.jpg", "phone.jpg", "soda.jpg"]
+    assert len(classes) == 15 and list(classes.values())[8:] == ["logo"] * 7
+
+
+def test_real_page_named_plating_pixels_keeps_its_logos_and_reads_its_photos_by_their_place():
+    pixels = _media("recipe-scrapers", "platingpixels.com__platingpixels_1.html", "https://platingpixels.com/r")
+    assert {n.image_class for n in pixels if "plating-pixels-logo" in n.src.lower()} == {"logo"}
+    # the author's photo in a box linking to the about page: a teaser, no longer a logo for "pixel"
+    assert {n.image_class for n in pixels if "Matt-Ivan-of-Plating-Pixels" in n.src} == {"teaser"}

@@ -48,13 +48,20 @@ _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley"
                "profile image", "profile pic", "profilbild", "photo de profil", "foto de perfil", "headshot", "btn")
 # Logo words that longer words carry: each counts only where its pattern finds it (`silicon-valley.jpg`,
 # `iconic-skyline.jpg`, `honey-badger.jpg`, `decorating-the-cake.jpg`, `authorized-dealer.jpg`,
-# `authors-at-the-fair.jpg` are pictures), and, where the flag says so, only in the class, id or file
-# name: `author-1x1.jpg` or a `byline__author` class is a byline's avatar, an alt "Photograph of the
-# author" on an about page the page's picture. Tested only once the word is in, so most images pay nothing.
+# `authors-at-the-fair.jpg`, `plating-pixels-chef.jpg`, `pixelated-mural.jpg`, `sewing-buttons.jpg`,
+# `buttonhole-stitch.jpg`, `spritely-dance.jpg`, `vishnu-avatara.jpg` are pictures; a word run into the one
+# before it still names the thing: `sharebutton.png`, a `comavatar` class), and, where the flag says so, only
+# in the class, id or file name: `author-1x1.jpg` or a `byline__author` class is a byline's avatar, an alt
+# "Photograph of the author" on an about page the page's picture, an alt "Pixel 8 Pro" or "Sprite" a phone's
+# or a drink's. Tested only once the word is in, so most images pay nothing.
 _BOUNDED_LOGO_WORDS = {"icon": (re.compile(r"(?<!sil)(?<!lex)icon(?!ic|ograph|ocla)"), True),
                        "badge": (re.compile(r"badge(?!r)"), True),
                        "rating": (re.compile(r"(?<![a-z])ratings?(?![a-z])"), True),
-                       "author": (re.compile(r"(?<![a-z])author(?![a-z])"), False)}
+                       "author": (re.compile(r"(?<![a-z])author(?![a-z])"), False),
+                       "avatar": (re.compile(r"avatars?(?![a-z])"), True),
+                       "button": (re.compile(r"button(?![a-z])"), True),
+                       "sprite": (re.compile(r"sprite(?!l)"), False),
+                       "pixel": (re.compile(r"(?<![a-z])pixel(?![a-z])"), False)}
 # Logo words of a file name only: a spinner's file (`snake-loader.gif`); on a class they name a lazy
 # loader's state (`image--loading`, `ImageLoader`) on the picture itself.
 _LOGO_FILE_WORDS = ("loader", "loading")
