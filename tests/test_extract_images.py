@@ -249,3 +249,21 @@ def test_real_page_named_plating_pixels_keeps_its_logos_and_reads_its_photos_by_
     assert {n.image_class for n in pixels if "plating-pixels-logo" in n.src.lower()} == {"logo"}
     # the author's photo in a box linking to the about page: a teaser, no longer a logo for "pixel"
     assert {n.image_class for n in pixels if "Matt-Ivan-of-Plating-Pixels" in n.src} == {"teaser"}
+
+
+def test_a_photo_under_an_about_the_author_heading_is_no_picture_of_the_article():
+    bio = "<p>She has cooked for twenty years and shares what works at home.</p>"
+    boxes = (f"<div><h3>About the Author: Sabrina</h3><figure><img src='/up/sabrina.jpg'></figure>{bio}</div>"
+             f"<div><h4>Written by Jane Doe</h4><img src='/up/jane.jpg'>{bio}</div>"
+             f"<div><h3>Über den Autor</h3><img src='/up/autor.jpg'>{bio}</div>"
+             f"<section><h2>Hi, I’m Tara!</h2><div><img src='/up/tara.jpg'></div>{bio}</section>")
+    long_story = "".join(f"<p>Line {i} of how I came to cook, told at length, with enough words for prose.</p>"
+                         for i in range(16))
+    # a section opened so whose text is an article's length, and a heading naming no author: pictures
+    pictures = (f"<div><h2>About me</h2><img src='/up/kitchen.jpg'>{long_story}</div>"
+                f"<div><h3>Written in stone: the old recipe</h3><img src='/up/tablet.jpg'>{bio}</div>")
+    classes = _classes(_article(boxes + pictures))
+    assert classes == {"sabrina.jpg": "logo", "jane.jpg": "logo", "autor.jpg": "logo", "tara.jpg": "logo",
+                       "kitchen.jpg": "content", "tablet.jpg": "content"}
+    crumb = _media("recipe-scrapers", "lecremedelacrumb.com__lecremedelacrumb_1.html", "https://lecremedelacrumb.com/r")
+    assert {n.image_class for n in crumb if "tiffany-profile" in n.src} == {"logo"}

@@ -93,6 +93,15 @@ _AUTHOR_BOX_RE = re.compile(
     r"personal[-_]note|team[-_]member|autor(?:e|in)?[-_]?(?:box|bio|info)|(?:sobre|acerca)[-_](?:de[-_])?"
     r"(?:el[-_]|o[-_])?autor|auteur[-_]?(?:box|bio|info)|a[-_]propos[-_]de[-_]l[-_]?auteur|chi[-_]sono|"
     r"u(?:e)?ber[-_]mich)(?![a-z])")
+# A box may say so in a heading instead ("About the author", "Written by", "Meet the author", "Hi, I'm
+# Melissa!", "Über den Autor", "Sobre el autor", "L'autore") in the unlinked image's nearest block
+# holding text (`_text_block`): a small one (`_BOX_TEXT`), not an article closing on such a section.
+_AUTHOR_HEADING_RE = re.compile(
+    r"(?:about (?:the )?(?:author|writer)|meet the (?:author|writer)|written by|about me\b|(?:hi|hello|hey)[,!]? "
+    r"(?:i[’']m|i am|we[’']re|we are)\b|über (?:den|die) autor|über mich|à propos de l[’']auteur|"
+    r"sobre (?:el|la|o|a) autor|sobre mí|l[’']autore|chi sono|o autorze|over de auteur|om forfatteren)",
+    re.IGNORECASE)
+_HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 _BOX_LEVELS = 4
 _BOX_TEXT = 1000  # the dev pages' boxes hold at most 408
 # Hosts serving a social network's posts: an image hot-linked from them is a feed widget's tile (an
@@ -375,28 +384,42 @@ def _links_away(href: str | None, page_url: str) -> bool:
     return bool(href) and href != page_url and not _IMAGE_FILE_RE.search(href)
 
 
-def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> bool:
-    """Whether an image outside any link sits in a teaser card: `<img>` beside a title linking to
-    another article (`<h3><a>`, a "stretched link" making the whole card clickable), no other text."""
+def _text_block(ancestors: list[etree._Element]) -> tuple[etree._Element, list[etree._Element]] | None:
+    """The nearest block holding text of an image outside any link, with its descendants: within
+    `_CARD_LEVELS` blocks, of at most `_CARD_ELEMENTS` elements (else None), the block a teaser
+    card (`_is_card`) or an author box (`_author_heading`) would be."""
     levels = 0
-    for card in ancestors:  # nearest first: each block holds the one below, so past the size cap
-        if card.tag not in BLOCK_TAGS:  # no higher block is a card (and no block is read whole)
+    for block in ancestors:  # nearest first: each block holds the one below, so past the size cap
+        if block.tag not in BLOCK_TAGS:  # no higher block is small enough (and no block is read whole)
             continue
-        inner = _small_subtree(card)
+        inner = _small_subtree(block)
         if inner is None:
-            return False
-        if _has_text(card, inner):
-            break
+            return None
+        if _has_text(block, inner):
+            return block, inner
         levels += 1
         if levels >= _CARD_LEVELS:
-            return False
-    else:
-        return False
+            return None
+    return None
+
+
+def _is_card(card: etree._Element, inner: list[etree._Element], base_url: str, page_url: str) -> bool:
+    """Whether an image's `_text_block` is a teaser card: `<img>` beside a title linking to another
+    article (`<h3><a>`, a "stretched link" making the whole card clickable), no other text."""
     linked = 0
     for link in inner:
         if link.tag == "a" and _links_away(resolve(base_url, link.get("href")), page_url):
             linked += len(" ".join(text_of(link).split()))
     return linked >= _MIN_TITLE and linked >= len(" ".join(text_of(card).split()))
+
+
+def _author_heading(box: etree._Element, inner: list[etree._Element]) -> bool:
+    """Whether an image's `_text_block` is an author box that says so in a heading
+    (`_AUTHOR_HEADING_RE`) and holds at most `_BOX_TEXT` characters."""
+    for heading in inner:
+        if heading.tag in _HEADINGS and _AUTHOR_HEADING_RE.match(" ".join(text_of(heading).split())):
+            return len(" ".join(text_of(box).split())) <= _BOX_TEXT
+    return False
 
 
 def _is_title_line(link: etree._Element) -> bool:
@@ -529,8 +552,12 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if named and named[1].startswith("tease"):
         return TEASER, None
     if ancestor is None:
-        if _is_card(ancestors, base_url, page_url):
-            return TEASER, None
+        block = _text_block(ancestors)
+        if block is not None:
+            if _is_card(*block, base_url, page_url):
+                return TEASER, None
+            if _author_heading(*block):
+                return LOGO, None
         return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
     if thumbnail and ancestor.get("href"):
         return TEASER, None
