@@ -267,3 +267,10 @@ def test_a_photo_under_an_about_the_author_heading_is_no_picture_of_the_article(
                        "kitchen.jpg": "content", "tablet.jpg": "content"}
     crumb = _media("recipe-scrapers", "lecremedelacrumb.com__lecremedelacrumb_1.html", "https://lecremedelacrumb.com/r")
     assert {n.image_class for n in crumb if "tiffany-profile" in n.src} == {"logo"}
+
+
+def test_a_wrapper_named_as_an_author_box_but_holding_the_article_keeps_its_pictures():
+    # the whole story, 300 pictures, inside a block a theme named `author-box`: no box beside the article
+    pictures = "".join(f"<img src='/up/p{i}.jpg' width='600' height='400'>" for i in range(300))
+    html = _article(f"<div class='author-box'><p>{'A line of the story told at length. ' * 40}</p>{pictures}</div>")
+    assert set(_classes(html).values()) == {"content"} and len(_classes(html)) == 300

@@ -104,6 +104,7 @@ _AUTHOR_HEADING_RE = re.compile(
 _HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 _BOX_LEVELS = 4
 _BOX_TEXT = 1000  # the dev pages' boxes hold at most 408
+_BOX_ELEMENTS = 200
 # Hosts serving a social network's posts: an image hot-linked from them is a feed widget's tile (an
 # Instagram feed under a recipe, a lightbox of its posts), standing for a post elsewhere; an embedded
 # post in an article is an iframe, not an `<img>`.
@@ -418,7 +419,7 @@ def _author_heading(box: etree._Element, inner: list[etree._Element]) -> bool:
     (`_AUTHOR_HEADING_RE`) and holds at most `_BOX_TEXT` characters."""
     for heading in inner:
         if heading.tag in _HEADINGS and _AUTHOR_HEADING_RE.match(" ".join(text_of(heading).split())):
-            return len(" ".join(text_of(box).split())) <= _BOX_TEXT
+            return _short_box(box)
     return False
 
 
@@ -493,8 +494,20 @@ def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
     for holder in (el, *ancestors[:_BOX_LEVELS]):
         names = f"{holder.get('class') or ''} {holder.get('id') or ''}".lower()
         if _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names):
-            return len(" ".join(text_of(holder).split())) <= _BOX_TEXT
+            return _short_box(holder)
     return False
+
+
+def _short_box(box: etree._Element) -> bool:
+    """Whether a block holds at most `_BOX_TEXT` characters of text and `_BOX_ELEMENTS` elements:
+    a walk that stops past either, as every image of a block reads it again."""
+    size = 0
+    for count, inner in enumerate(box.iter()):
+        text, tail = inner.text, inner.tail if inner is not box else None
+        size += (len(text.strip()) if text else 0) + (len(tail.strip()) if tail else 0)
+        if size > _BOX_TEXT or count >= _BOX_ELEMENTS:
+            return False
+    return True
 
 
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
