@@ -105,6 +105,9 @@ _HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 _BOX_LEVELS = 4
 _BOX_TEXT = 1000  # the dev pages' boxes hold at most 408
 _BOX_ELEMENTS = 200
+# Of each class and id, the first characters read: every image reads its ancestors' again, and a
+# hostile page's 100 kB class would cost each one a regex scan (the dev pages' box names end by the 76th).
+_BOX_NAME_CHARS = 256
 # Hosts serving a social network's posts: an image hot-linked from them is a feed widget's tile (an
 # Instagram feed under a recipe, a lightbox of its posts), standing for a post elsewhere; an embedded
 # post in an article is an iframe, not an `<img>`.
@@ -492,7 +495,7 @@ def _logo_named(marks: str, alt_at: int) -> bool:
 def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
     """Whether an image sits in an author box (`_AUTHOR_BOX_RE`) no longer than `_BOX_TEXT`."""
     for holder in (el, *ancestors[:_BOX_LEVELS]):
-        names = f"{holder.get('class') or ''} {holder.get('id') or ''}".lower()
+        names = f"{(holder.get('class') or '')[:_BOX_NAME_CHARS]} {(holder.get('id') or '')[:_BOX_NAME_CHARS]}".lower()
         if _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names):
             return _short_box(holder)
     return False
