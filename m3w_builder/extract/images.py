@@ -8,8 +8,9 @@ size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a c
 or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's product
 page: a product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips:
 small or strip-shaped size, declared in the markup or else asked for in the URL, or named so, a
-byline's author avatar or an author box's photo; stand-ins for a missing picture; controls, app-store badges, the site's
-theme files and the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
+byline's author avatar, an author box's photo (the box named so, or opened by an "About the author"
+heading); stand-ins for a missing picture; controls, app-store badges, the site's theme files and
+the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
 files named as banners or newsletter sign-ups: promotions), `outside` (elsewhere on the page than
 the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's
 core), `copy` (a content image whose picture the page showed already, see `copy_key`, or a
@@ -493,7 +494,7 @@ def _logo_named(marks: str, alt_at: int) -> bool:
 
 
 def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
-    """Whether an image sits in an author box (`_AUTHOR_BOX_RE`) no longer than `_BOX_TEXT`."""
+    """Whether an image sits in a block named as an author box (`_AUTHOR_BOX_RE`) that is one (`_short_box`)."""
     for holder in (el, *ancestors[:_BOX_LEVELS]):
         names = f"{(holder.get('class') or '')[:_BOX_NAME_CHARS]} {(holder.get('id') or '')[:_BOX_NAME_CHARS]}".lower()
         if _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names):
