@@ -106,9 +106,10 @@ _HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
 _BOX_LEVELS = 4
 _BOX_TEXT = 1000  # the dev pages' boxes hold at most 408
 _BOX_ELEMENTS = 200
-# Of each class and id, the first characters read: every image reads its ancestors' again, and a
-# hostile page's 100 kB class would cost each one a regex scan (the dev pages' box names end by the 76th).
-_BOX_NAME_CHARS = 256
+# Of an ancestor's class and id, the first characters read (for an author box, a small-screen variant):
+# every image reads its ancestors' again, and a hostile page's 100 kB class above 2000 images cost each a
+# scan of it (the dev pages' box names end by the 76th character).
+_ANCESTOR_NAME_CHARS = 1000
 # Hosts serving a social network's posts: an image hot-linked from them is a feed widget's tile (an
 # Instagram feed under a recipe, a lightbox of its posts), standing for a post elsewhere; an embedded
 # post in an article is an iframe, not an `<img>`.
@@ -477,7 +478,7 @@ def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -
         if holder.get("data-max-width") is not None:
             return True
         names = holder.get("class")
-        if names and _has_any(names.lower(), _SMALL_SCREEN_CLASSES):
+        if names and _has_any(names[:_ANCESTOR_NAME_CHARS].lower(), _SMALL_SCREEN_CLASSES):
             return True
     return False
 
@@ -496,7 +497,7 @@ def _logo_named(marks: str, alt_at: int) -> bool:
 def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
     """Whether an image sits in a block named as an author box (`_AUTHOR_BOX_RE`) that is one (`_short_box`)."""
     for holder in (el, *ancestors[:_BOX_LEVELS]):
-        names = f"{(holder.get('class') or '')[:_BOX_NAME_CHARS]} {(holder.get('id') or '')[:_BOX_NAME_CHARS]}".lower()
+        names = f"{(holder.get('class') or '')[:_ANCESTOR_NAME_CHARS]} {(holder.get('id') or '')[:_ANCESTOR_NAME_CHARS]}".lower()
         if _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names):
             return _short_box(holder)
     return False
