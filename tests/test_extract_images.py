@@ -186,3 +186,91 @@ def test_a_percentage_width_or_height_declares_no_pixel_size():
     fresh = _media("recipe-scrapers", "hellofresh.com__hellofresh.html", "https://hellofresh.com/recipe")
     hero = [n for n in fresh if "thai-style-pork-rice-bowl" in n.src]
     assert hero and {(n.width, n.image_class) for n in hero} == {(None, "content")}
+
+
+def test_photos_in_an_author_box_are_no_pictures_of_the_article():
+    bio = "<p>Hi, I'm Melissa! I bake every weekend and write down what works.</p>"
+    boxes = (f"<div class='block-about'><div class='block-about__image'><figure><img src='/up/melissa.jpg'></figure>"
+             f"</div>{bio}</div>"
+             f"<div class='block-personal-note'><figure><img src='/up/carrian-1-770x770.jpg' alt='Carrian'></figure>{bio}</div>"
+             f"<div class='insight-team-member'><figure><img src='/up/simone.png'></figure><h5>Simone</h5>{bio}</div>"
+             f"<section class='authorInfoBox_wrapper'><img src='/up/chef-hat.svg'>{bio}</section>"
+             f"<div id='sobre-el-autor'><img src='/up/lucia.jpg'>{bio}</div>"
+             f"<div class='about-the-author'><img src='/up/sam.jpg'>{bio}</div>")
+    # the article's own pictures, in blocks whose names only look like a box's: kept
+    pictures = ("<figure class='authorized-dealer'><img src='/up/showroom.jpg'></figure>"
+                "<div class='post author-sarah'><img src='/up/chart.png'></div>"
+                "<div class='about'><img src='/up/harbour.jpg'></div>"
+                "<div class='bio'><img src='/up/organic-tomatoes.jpg'></div>")
+    classes = _classes(_article(boxes + pictures))
+    assert {name: kind for name, kind in classes.items() if kind == "content"} == \
+        {"showroom.jpg": "content", "chart.png": "content", "harbour.jpg": "content", "organic-tomatoes.jpg": "content"}
+    assert set(classes.values()) == {"content", "logo"} and len(classes) == 10
+
+
+def test_an_about_page_longer_than_a_box_keeps_its_photo():
+    story = "".join(f"<p>Paragraph {i} of my story, how I came to cook, with enough words to read as prose.</p>"
+                    for i in range(20))
+    html = f"<html><body><article class='about-me'><img src='/up/me.jpg'>{story}</article></body></html>"
+    assert _classes(html) == {"me.jpg": "content"}
+
+
+def test_real_pages_drop_author_box_photos_and_keep_the_recipe():
+    honey = _media("recipe-scrapers", "modernhoney.com__modernhoney_1.html", "https://modernhoney.com/r")
+    assert "content" not in {n.image_class for n in honey if "about-melissa-stadler" in n.src}
+    assert sum(n.image_class == "content" and "Honey-Garlic-Chicken" in n.src for n in honey) >= 4
+    basil = _media("recipe-scrapers", "ohsweetbasil.com__ohsweetbasil_1.html", "https://ohsweetbasil.com/r")
+    assert {n.image_class for n in basil if "carrian-cheney" in n.src} == {"logo"}
+    assert sum(n.image_class == "content" and "banana-cookies" in n.src for n in basil) >= 6
+    pasta = _media("recipe-scrapers", "pastificiosorrentino.com__pastificiosorrentino.html", "https://ps.test/r")
+    assert {n.image_class for n in pasta if "simone_giannotta" in n.src} == {"logo"}
+    yemek = _media("recipe-scrapers", "yemek.com__yemek.html", "https://yemek.com/r")
+    assert {n.image_class for n in yemek if "chefsHat" in n.src} == {"logo"}
+
+
+def test_logo_words_count_only_as_words_of_their_own():
+    pictures = ("<img src='/up/plating-pixels-chef.jpg'><img src='/up/pixelated-mural.jpg'>"
+                "<img src='/up/sewing-buttons.jpg'><img src='/up/buttonhole-stitch.jpg'><img src='/up/spritely-dance.jpg'>"
+                "<img src='/up/vishnu-avatara.jpg'><img src='/up/phone.jpg' alt='Pixel 8 Pro'>"
+                "<img src='/up/soda.jpg' alt='Sprite'>")
+    # still logos: a word run into the one before it, or standing alone in a file name or class
+    logos = ("<img src='/img/sharebutton.png'><img src='/up/jaclyn.jpg' class='attachment-comavatar'>"
+             "<img src='/img/1pixel.gif'><img src='/img/svg-sprite.svg'><img src='/img/donate-button-en.png'>"
+             "<img src='/up/k.jpg' class='avatar avatar-48 photo'><img src='/img/patreon.png' alt='patreon button'>")
+    classes = _classes(_article(pictures + logos))
+    assert [name for name, kind in classes.items() if kind == "content"] == \
+        ["plating-pixels-chef.jpg", "pixelated-mural.jpg", "sewing-buttons.jpg", "buttonhole-stitch.jpg",
+         "spritely-dance.jpg", "vishnu-avatara.jpg", "phone.jpg", "soda.jpg"]
+    assert len(classes) == 15 and list(classes.values())[8:] == ["logo"] * 7
+
+
+def test_real_page_named_plating_pixels_keeps_its_logos_and_reads_its_photos_by_their_place():
+    pixels = _media("recipe-scrapers", "platingpixels.com__platingpixels_1.html", "https://platingpixels.com/r")
+    assert {n.image_class for n in pixels if "plating-pixels-logo" in n.src.lower()} == {"logo"}
+    # the author's photo in a box linking to the about page: a teaser, no longer a logo for "pixel"
+    assert {n.image_class for n in pixels if "Matt-Ivan-of-Plating-Pixels" in n.src} == {"teaser"}
+
+
+def test_a_photo_under_an_about_the_author_heading_is_no_picture_of_the_article():
+    bio = "<p>She has cooked for twenty years and shares what works at home.</p>"
+    boxes = (f"<div><h3>About the Author: Sabrina</h3><figure><img src='/up/sabrina.jpg'></figure>{bio}</div>"
+             f"<div><h4>Written by Jane Doe</h4><img src='/up/jane.jpg'>{bio}</div>"
+             f"<div><h3>Über den Autor</h3><img src='/up/autor.jpg'>{bio}</div>"
+             f"<section><h2>Hi, I’m Tara!</h2><div><img src='/up/tara.jpg'></div>{bio}</section>")
+    long_story = "".join(f"<p>Line {i} of how I came to cook, told at length, with enough words for prose.</p>"
+                         for i in range(16))
+    # a section opened so whose text is an article's length, and a heading naming no author: pictures
+    pictures = (f"<div><h2>About me</h2><img src='/up/kitchen.jpg'>{long_story}</div>"
+                f"<div><h3>Written in stone: the old recipe</h3><img src='/up/tablet.jpg'>{bio}</div>")
+    classes = _classes(_article(boxes + pictures))
+    assert classes == {"sabrina.jpg": "logo", "jane.jpg": "logo", "autor.jpg": "logo", "tara.jpg": "logo",
+                       "kitchen.jpg": "content", "tablet.jpg": "content"}
+    crumb = _media("recipe-scrapers", "lecremedelacrumb.com__lecremedelacrumb_1.html", "https://lecremedelacrumb.com/r")
+    assert {n.image_class for n in crumb if "tiffany-profile" in n.src} == {"logo"}
+
+
+def test_a_wrapper_named_as_an_author_box_but_holding_the_article_keeps_its_pictures():
+    # the whole story, 300 pictures, inside a block a theme named `author-box`: no box beside the article
+    pictures = "".join(f"<img src='/up/p{i}.jpg' width='600' height='400'>" for i in range(300))
+    html = _article(f"<div class='author-box'><p>{'A line of the story told at length. ' * 40}</p>{pictures}</div>")
+    assert set(_classes(html).values()) == {"content"} and len(_classes(html)) == 300

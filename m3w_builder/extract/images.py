@@ -8,8 +8,9 @@ size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a c
 or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's product
 page: a product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips:
 small or strip-shaped size, declared in the markup or else asked for in the URL, or named so, a
-byline's author avatar; stand-ins for a missing picture; controls, app-store badges, the site's
-theme files and the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
+byline's author avatar, an author box's photo (the box named so, or opened by an "About the author"
+heading); stand-ins for a missing picture; controls, app-store badges, the site's theme files and
+the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
 files named as banners or newsletter sign-ups: promotions), `outside` (elsewhere on the page than
 the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's
 core), `copy` (a content image whose picture the page showed already, see `copy_key`, or a
@@ -48,13 +49,20 @@ _LOGO_WORDS = ("logo", "icon", "avatar", "sprite", "emoji", "emoticon", "smiley"
                "profile image", "profile pic", "profilbild", "photo de profil", "foto de perfil", "headshot", "btn")
 # Logo words that longer words carry: each counts only where its pattern finds it (`silicon-valley.jpg`,
 # `iconic-skyline.jpg`, `honey-badger.jpg`, `decorating-the-cake.jpg`, `authorized-dealer.jpg`,
-# `authors-at-the-fair.jpg` are pictures), and, where the flag says so, only in the class, id or file
-# name: `author-1x1.jpg` or a `byline__author` class is a byline's avatar, an alt "Photograph of the
-# author" on an about page the page's picture. Tested only once the word is in, so most images pay nothing.
+# `authors-at-the-fair.jpg`, `plating-pixels-chef.jpg`, `pixelated-mural.jpg`, `sewing-buttons.jpg`,
+# `buttonhole-stitch.jpg`, `spritely-dance.jpg`, `vishnu-avatara.jpg` are pictures; a word run into the one
+# before it still names the thing: `sharebutton.png`, a `comavatar` class), and, where the flag says so, only
+# in the class, id or file name: `author-1x1.jpg` or a `byline__author` class is a byline's avatar, an alt
+# "Photograph of the author" on an about page the page's picture, an alt "Pixel 8 Pro" or "Sprite" a phone's
+# or a drink's. Tested only once the word is in, so most images pay nothing.
 _BOUNDED_LOGO_WORDS = {"icon": (re.compile(r"(?<!sil)(?<!lex)icon(?!ic|ograph|ocla)"), True),
                        "badge": (re.compile(r"badge(?!r)"), True),
                        "rating": (re.compile(r"(?<![a-z])ratings?(?![a-z])"), True),
-                       "author": (re.compile(r"(?<![a-z])author(?![a-z])"), False)}
+                       "author": (re.compile(r"(?<![a-z])author(?![a-z])"), False),
+                       "avatar": (re.compile(r"avatars?(?![a-z])"), True),
+                       "button": (re.compile(r"button(?![a-z])"), True),
+                       "sprite": (re.compile(r"sprite(?!l)"), False),
+                       "pixel": (re.compile(r"(?<![a-z])pixel(?![a-z])"), False)}
 # Logo words of a file name only: a spinner's file (`snake-loader.gif`); on a class they name a lazy
 # loader's state (`image--loading`, `ImageLoader`) on the picture itself.
 _LOGO_FILE_WORDS = ("loader", "loading")
@@ -72,6 +80,36 @@ _AD_HOST_RE = re.compile(r"//ads?\d*\.[^/.]+\.")
 # Whole words of a class/id naming an ad slot (`/a/ad/` in a hashed path is no ad).
 _AD_NAMES = frozenset(("ad", "ads", "adslot", "adunit", "advert", "advertisement", "sponsored", "dfp", "gpt-ad"))
 _SHORT_ALT = 30
+# An author box: a block beside the article introducing who wrote it, the person's photo and a few lines of
+# bio (`author-box`, `authorInfoBox`, `about-the-author`, `cwp-about-me`, CultivateWP's `block-about` and
+# `block-personal-note`, `sidebar-bio`, a `team-member` card, `autor-box`, `sobre-el-autor`, `chi-sono`):
+# its photo is the writer's, no picture of the article. A class or id of the image or of its
+# `_BOX_LEVELS` nearest ancestors names it; a block so named holding over `_BOX_TEXT` characters is
+# the article itself (an about page), not a box beside it. `_BOX_HINTS` are tested first (`in`).
+_BOX_HINTS = ("author", "about", "bio", "personal", "team", "autor", "auteur", "sono", "mich")
+_AUTHOR_BOX_RE = re.compile(
+    r"(?<![a-z])(?:(?:post|article|entry)?[-_]?author[-_]?(?:info|bio)?[-_]?(?:box|bio|card|profile|info|block|"
+    r"wrap|wrapper|details|description|widget|section|area|heading)|about[-_]?(?:the[-_]?)?(?:author|me)|"
+    r"(?:block|sidebar|widget)[-_]about|(?:author|sidebar|user|writer|member|profile)[-_]?bio(?:graphy)?|"
+    r"personal[-_]note|team[-_]member|autor(?:e|in)?[-_]?(?:box|bio|info)|(?:sobre|acerca)[-_](?:de[-_])?"
+    r"(?:el[-_]|o[-_])?autor|auteur[-_]?(?:box|bio|info)|a[-_]propos[-_]de[-_]l[-_]?auteur|chi[-_]sono|"
+    r"u(?:e)?ber[-_]mich)(?![a-z])")
+# A box may say so in a heading instead ("About the author", "Written by", "Meet the author", "Hi, I'm
+# Melissa!", "Über den Autor", "Sobre el autor", "L'autore") in the unlinked image's nearest block
+# holding text (`_text_block`): a small one (`_BOX_TEXT`), not an article closing on such a section.
+_AUTHOR_HEADING_RE = re.compile(
+    r"(?:about (?:the )?(?:author|writer)|meet the (?:author|writer)|written by|about me\b|(?:hi|hello|hey)[,!]? "
+    r"(?:i[’']m|i am|we[’']re|we are)\b|über (?:den|die) autor|über mich|à propos de l[’']auteur|"
+    r"sobre (?:el|la|o|a) autor|sobre mí|l[’']autore|chi sono|o autorze|over de auteur|om forfatteren)",
+    re.IGNORECASE)
+_HEADINGS = frozenset(("h2", "h3", "h4", "h5", "h6"))
+_BOX_LEVELS = 4
+_BOX_TEXT = 1000  # the dev pages' boxes hold at most 408
+_BOX_ELEMENTS = 200
+# Of an ancestor's class and id, the first characters read (for an author box, a small-screen variant):
+# every image reads its ancestors' again, and a hostile page's 100 kB class above 2000 images cost each a
+# scan of it (the dev pages' box names end by the 76th character).
+_ANCESTOR_NAME_CHARS = 1000
 # Hosts serving a social network's posts: an image hot-linked from them is a feed widget's tile (an
 # Instagram feed under a recipe, a lightbox of its posts), standing for a post elsewhere; an embedded
 # post in an article is an iframe, not an `<img>`.
@@ -352,28 +390,42 @@ def _links_away(href: str | None, page_url: str) -> bool:
     return bool(href) and href != page_url and not _IMAGE_FILE_RE.search(href)
 
 
-def _is_card(ancestors: list[etree._Element], base_url: str, page_url: str) -> bool:
-    """Whether an image outside any link sits in a teaser card: `<img>` beside a title linking to
-    another article (`<h3><a>`, a "stretched link" making the whole card clickable), no other text."""
+def _text_block(ancestors: list[etree._Element]) -> tuple[etree._Element, list[etree._Element]] | None:
+    """The nearest block holding text of an image outside any link, with its descendants: within
+    `_CARD_LEVELS` blocks, of at most `_CARD_ELEMENTS` elements (else None), the block a teaser
+    card (`_is_card`) or an author box (`_author_heading`) would be."""
     levels = 0
-    for card in ancestors:  # nearest first: each block holds the one below, so past the size cap
-        if card.tag not in BLOCK_TAGS:  # no higher block is a card (and no block is read whole)
+    for block in ancestors:  # nearest first: each block holds the one below, so past the size cap
+        if block.tag not in BLOCK_TAGS:  # no higher block is small enough (and no block is read whole)
             continue
-        inner = _small_subtree(card)
+        inner = _small_subtree(block)
         if inner is None:
-            return False
-        if _has_text(card, inner):
-            break
+            return None
+        if _has_text(block, inner):
+            return block, inner
         levels += 1
         if levels >= _CARD_LEVELS:
-            return False
-    else:
-        return False
+            return None
+    return None
+
+
+def _is_card(card: etree._Element, inner: list[etree._Element], base_url: str, page_url: str) -> bool:
+    """Whether an image's `_text_block` is a teaser card: `<img>` beside a title linking to another
+    article (`<h3><a>`, a "stretched link" making the whole card clickable), no other text."""
     linked = 0
     for link in inner:
         if link.tag == "a" and _links_away(resolve(base_url, link.get("href")), page_url):
             linked += len(" ".join(text_of(link).split()))
     return linked >= _MIN_TITLE and linked >= len(" ".join(text_of(card).split()))
+
+
+def _author_heading(box: etree._Element, inner: list[etree._Element]) -> bool:
+    """Whether an image's `_text_block` is an author box that says so in a heading
+    (`_AUTHOR_HEADING_RE`) and holds at most `_BOX_TEXT` characters."""
+    for heading in inner:
+        if heading.tag in _HEADINGS and _AUTHOR_HEADING_RE.match(" ".join(text_of(heading).split())):
+            return _short_box(box)
+    return False
 
 
 def _is_title_line(link: etree._Element) -> bool:
@@ -426,7 +478,7 @@ def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -
         if holder.get("data-max-width") is not None:
             return True
         names = holder.get("class")
-        if names and _has_any(names.lower(), _SMALL_SCREEN_CLASSES):
+        if names and _has_any(names[:_ANCESTOR_NAME_CHARS].lower(), _SMALL_SCREEN_CLASSES):
             return True
     return False
 
@@ -440,6 +492,27 @@ def _logo_named(marks: str, alt_at: int) -> bool:
             if bounded is None or bounded[0].search(marks, 0, len(marks) if bounded[1] else alt_at):
                 return True
     return False
+
+
+def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+    """Whether an image sits in a block named as an author box (`_AUTHOR_BOX_RE`) that is one (`_short_box`)."""
+    for holder in (el, *ancestors[:_BOX_LEVELS]):
+        names = f"{(holder.get('class') or '')[:_ANCESTOR_NAME_CHARS]} {(holder.get('id') or '')[:_ANCESTOR_NAME_CHARS]}".lower()
+        if _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names):
+            return _short_box(holder)
+    return False
+
+
+def _short_box(box: etree._Element) -> bool:
+    """Whether a block holds at most `_BOX_TEXT` characters of text and `_BOX_ELEMENTS` elements:
+    a walk that stops past either, as every image of a block reads it again."""
+    size = 0
+    for count, inner in enumerate(box.iter()):
+        text, tail = inner.text, inner.tail if inner is not box else None
+        size += (len(text.strip()) if text else 0) + (len(tail.strip()) if tail else 0)
+        if size > _BOX_TEXT or count >= _BOX_ELEMENTS:
+            return False
+    return True
 
 
 def _has_any(text: str, words: tuple[str, ...]) -> bool:
@@ -488,7 +561,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             or ("no" in file_name and _MISSING_RE.search(file_name)) \
             or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
             or file_name.startswith(_ICON_PREFIXES) or _LOGO_FOLDER_RE.search(lowered) \
-            or ("/common/" in lowered and _COMMON_FOLDER_RE.search(lowered, 0, len(src))):
+            or ("/common/" in lowered and _COMMON_FOLDER_RE.search(lowered, 0, len(src))) \
+            or _in_author_box(el, ancestors):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is not None and ancestor.tag == "nav":
@@ -496,8 +570,12 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if named and named[1].startswith("tease"):
         return TEASER, None
     if ancestor is None:
-        if _is_card(ancestors, base_url, page_url):
-            return TEASER, None
+        block = _text_block(ancestors)
+        if block is not None:
+            if _is_card(*block, base_url, page_url):
+                return TEASER, None
+            if _author_heading(*block):
+                return LOGO, None
         return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
     if thumbnail and ancestor.get("href"):
         return TEASER, None
