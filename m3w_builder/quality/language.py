@@ -97,7 +97,8 @@ def load_identifier(cache_dir: Path | None = None) -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     try:
         _write_cache(path, identifier, digest)
-    except OSError as error:  # read-only or full: the next process decompresses again
+    # read-only, full, or a py3langid whose fields moved: the next process decompresses again
+    except Exception as error:  # noqa: BLE001
         _log.warning("language model cache %s not written: %s", path, error)
     return identifier
 
