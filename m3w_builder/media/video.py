@@ -186,6 +186,8 @@ def _measured_duration(data: bytes, index: int, deadline: float) -> float | None
     frame is decoded); None when the packets do not tell. A header's duration may lie: a 2 s MKV
     whose header said 10 h was `too_long`, and a 10 h one whose header said 2 s (or nothing) was
     kept as its first 64 s where an honest one was `too_long`."""
+    import av
+
     for seek in (True, False):
         try:
             with av.open(io.BytesIO(data), mode="r") as container:
