@@ -59,7 +59,13 @@ import pyarrow.parquet as pq
 
 from m3w_builder.extract.charset import normalize_label
 from m3w_builder.options import option
-from m3w_builder.read.records import archive_bytes, binary_type
+from m3w_builder.read.records import (
+    LZ4_MAGIC,
+    ZSTD_DICT_MAGIC,
+    ZSTD_MAGIC,
+    archive_bytes,
+    binary_type,
+)
 
 # Detected encodings trusted as such; any other single-byte guess for a line that decodes under
 # cp1252 is taken as cp1252 (short Western lines are where detectors guess worst).
@@ -116,8 +122,8 @@ def is_list_file(name: str) -> bool:
 
 
 # Compressions of a list, told by their first bytes (gzip, bzip2 "BZh" + block size, xz, zstd, LZ4)
-_CODECS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"),
-           (b"\x5d\x2a\x4d\x18", "zstd"), (b"\x04\x22\x4d\x18", "lz4"))
+_CODECS = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (ZSTD_MAGIC, "zstd"),
+           (ZSTD_DICT_MAGIC, "zstd"), (LZ4_MAGIC, "lz4"))  # the last three as the WARC reader tells them
 _PACKED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zstd", ".lz4")  # left off a name to see its format
 _PARQUET_MAGIC = b"PAR1"
 _SNIFF_BYTES = 512  # first bytes looked at to tell what a list is (a tar header's magic is at 257)

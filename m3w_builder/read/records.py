@@ -108,9 +108,9 @@ class ReadIssue:
 # LZ4 frame RuntimeError, ...
 READ_ERRORS = (EOFError, zlib.error, OSError, ValueError, AttributeError, TypeError, IndexError, KeyError,
                UnicodeError, struct.error, OverflowError, RuntimeError, zstandard.ZstdError)
-_LZ4_MAGIC = b"\x04\x22\x4d\x18"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_ZSTD_DICT_MAGIC = b"\x5d\x2a\x4d\x18"  # the skippable frame the WARC-zstd spec keeps its dictionary in
+LZ4_MAGIC = b"\x04\x22\x4d\x18"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+ZSTD_DICT_MAGIC = b"\x5d\x2a\x4d\x18"  # the skippable frame the WARC-zstd spec keeps its dictionary in
 _BLOCK = 1 << 16  # compressed bytes read at a time
 _MAX_DICT = 16 << 20  # bytes of a zstd dictionary (wget-at's are ~100 KB), compressed or not
 
@@ -374,11 +374,11 @@ def archive_bytes(open_stream: Callable[[], BinaryIO]) -> Iterator[BinaryIO]:
     """The archive's bytes for warcio: as stored, or LZ4/zstd-decoded (warcio reads gzip only);
     the list readers decode their LZ4/zstd files with it too."""
     with open_stream() as raw:
-        head = raw.read(len(_LZ4_MAGIC))
-        if head == _LZ4_MAGIC:
+        head = raw.read(len(LZ4_MAGIC))
+        if head == LZ4_MAGIC:
             yield _Lz4Frames(_Prefixed(head, raw))
-        elif head == _ZSTD_MAGIC or head == _ZSTD_DICT_MAGIC:
-            dictionary = _zstd_dictionary(raw) if head == _ZSTD_DICT_MAGIC else None
+        elif head == ZSTD_MAGIC or head == ZSTD_DICT_MAGIC:
+            dictionary = _zstd_dictionary(raw) if head == ZSTD_DICT_MAGIC else None
             frames = _ZstdFrames(raw if dictionary else _Prefixed(head, raw))
             with zstandard.ZstdDecompressor(dict_data=dictionary).stream_reader(
                     frames, read_across_frames=True, closefd=False) as decoded:
@@ -455,7 +455,7 @@ class _ZstdFrames:
     def _header(self, piece: bytes) -> None:
         """Move past one header piece; what follows it is skipped or is the next piece."""
         if self.state == "magic":
-            if piece == _ZSTD_MAGIC:
+            if piece == ZSTD_MAGIC:
                 self.state, self.want = "descriptor", 1
             elif piece[0] & 0xF0 == 0x50 and piece[1:] == b"\x2a\x4d\x18":  # skippable frame
                 self.state, self.want = "skippable", 4
@@ -498,7 +498,7 @@ def _zstd_dictionary(raw: BinaryIO) -> zstandard.ZstdCompressionDict:
     if size > _MAX_DICT:
         raise ValueError(f"a zstd dictionary of {size} bytes, over the {_MAX_DICT}-byte cap")
     data = _read_exactly(raw, size, f"the {size}-byte zstd dictionary")
-    if data.startswith(_ZSTD_MAGIC):  # the spec lets the dictionary itself be zstd-compressed
+    if data.startswith(ZSTD_MAGIC):  # the spec lets the dictionary itself be zstd-compressed
         with zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True) as reader:
             data = reader.read(_MAX_DICT + 1)
         if len(data) > _MAX_DICT:
