@@ -117,7 +117,8 @@ def markup(data: bytes) -> np.ndarray:
     (`tag_count`), the long start tags (`check_attribute_floods`) and the `<script` starts
     (`open_self_closed_scripts`), ~2x cheaper than the byte scans (a byte-map `translate`, a count
     and two finds) it replaced."""
-    return np.flatnonzero((np.frombuffer(data, np.uint8) | 2) == _GT)  # `<` is 0x3C, `>` 0x3E: no other byte
+    marks = np.frombuffer(data, np.uint8) | 2  # `<` is 0x3C, `>` 0x3E: no other byte
+    return np.flatnonzero(np.equal(marks, _GT, out=marks.view(bool)))  # compared in place: ~20% cheaper
 
 
 def tag_count(data: bytes, marks: np.ndarray) -> int:
@@ -149,14 +150,16 @@ def _clean(data: bytes, without_controls: bytes) -> bytes:
 def _drop_unsafe_references(data: bytes) -> bytes:
     """`_REFERENCE_RE.sub(_drop_unsafe_reference, data)`, the pattern tried only at each `&#` (found
     with numpy: two thirds of the dev pages hold none, the others a dozen), not scanned for over
-    the whole page (~25% dearer). Its matches hold one `&` each, so none overlaps the next `&#`."""
+    the whole page (~25% dearer). Its matches hold one `&` each, so none overlaps the next `&#`.
+    The byte after each `&` is read only at the few `&`s: one pass over the page, not three."""
     page = np.frombuffer(data, np.uint8)
-    leads = (page[:-1] == _AMP) & (page[1:] == _HASH)
-    if not leads.any():
+    amps = np.flatnonzero(page[:-1] == _AMP)
+    leads = amps[page[amps + 1] == _HASH].tolist()
+    if not leads:
         return data
     kept: list[bytes] = []
     start = 0
-    for at in np.flatnonzero(leads).tolist():
+    for at in leads:
         match = _REFERENCE_RE.match(data, at)
         if match is not None and not _drop_unsafe_reference(match):
             kept.append(data[start:at])
