@@ -90,8 +90,15 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _dom_path(el: etree._Element, ancestors: list[etree._Element]) -> str:
-    return "/".join(reversed([a.tag for a in ancestors])) + "/" + el.tag
+def _dom_path(el: etree._Element, tags: list[str]) -> str:
+    """The tags from the root down to `el`; `tags`: those of its ancestors, innermost first."""
+    return "/".join(reversed(tags)) + "/" + el.tag
+
+
+def _nearest(ancestors: list[etree._Element], tags: list[str], tag: str) -> etree._Element | None:
+    """The innermost of `ancestors` with `tag` (`tags`: theirs): a C search of the tag list, where
+    a Python scan reads each ancestor's tag again for each tag looked for."""
+    return ancestors[tags.index(tag)] if tag in tags else None
 
 
 def _first(root: etree._Element, tag: str) -> etree._Element | None:
@@ -156,6 +163,7 @@ class _Page:
         """The node of an `<img>` and its provisional class, or None (counted); keeps its card."""
         get = el.get
         ancestors = list(el.iterancestors())
+        tags = [ancestor.tag for ancestor in ancestors]
         src = images.image_source(el, self.base_url, self.page_url, ancestors)
         if src is None:
             self.drop(images.missing_source_reason(el, self.base_url, ancestors), "",
@@ -167,17 +175,17 @@ class _Page:
             self.drop("image_tracking_pixel", src, f"declared {width}x{height}")
             return None
         caption = ""
-        figure = images.nearest(ancestors, ("figure",))
+        figure = _nearest(ancestors, tags, "figure")
         if figure is not None:
             figcaption = next(figure.iter("figcaption"), None)
             if figcaption is not None:
                 caption = _clean(boilerplate.text_of(figcaption))
         node = ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
-                         dom_path=_dom_path(el, ancestors))
+                         dom_path=_dom_path(el, tags))
         provisional, card = images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors)
         if card is not None:
             self.cards.append(card)
-        aside = images.nearest(ancestors, ("aside",))
+        aside = _nearest(ancestors, tags, "aside")
         if aside is not None:
             self.asides[len(self.media)] = aside
         return node, provisional
@@ -190,7 +198,7 @@ class _Page:
             return None
         node = VideoNode(src=resolved[0], sources=resolved, poster=resolve(self.base_url, el.get("poster")) or "",
                          width=_int_attr(el.get("width")), height=_int_attr(el.get("height")),
-                         dom_path=_dom_path(el, list(el.iterancestors())))
+                         dom_path=_dom_path(el, [ancestor.tag for ancestor in el.iterancestors()]))
         return node, None
 
     def add_media(self, el: etree._Element) -> int | None:
