@@ -497,7 +497,10 @@ def _logo_named(marks: str, alt_at: int) -> bool:
 def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
     """Whether an image sits in a block named as an author box (`_AUTHOR_BOX_RE`) that is one (`_short_box`)."""
     for holder in (el, *ancestors[:_BOX_LEVELS]):
-        names = f"{(holder.get('class') or '')[:_ANCESTOR_NAME_CHARS]} {(holder.get('id') or '')[:_ANCESTOR_NAME_CHARS]}".lower()
+        cls, ident = holder.get("class"), holder.get("id")
+        if not cls and not ident:  # a third of them: nothing to read
+            continue
+        names = f"{(cls or '')[:_ANCESTOR_NAME_CHARS]} {(ident or '')[:_ANCESTOR_NAME_CHARS]}".lower()
         if _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names):
             return _short_box(holder)
     return False
