@@ -25,7 +25,8 @@ from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode,
 from m3w_builder.drops import Drops, Rejected
 from m3w_builder.extract import boilerplate, content, images
 from m3w_builder.extract.charset import to_utf8
-from m3w_builder.extract.parse import check_attribute_floods, clean_and_scan, parse_html, parse_utf8, tag_count
+from m3w_builder.extract.parse import (UNKNOWN_VOID_TAGS, check_attribute_floods, clean_and_scan, parse_html,
+                                       parse_utf8, tag_count, unnest_void_elements)
 from m3w_builder.extract.urls import base_url, resolve
 from m3w_builder.options import option
 
@@ -119,11 +120,15 @@ def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree.
     """The first `<base>`, the blocks of the forms asking for an e-mail address
     (`boilerplate.email_form`, `signup_blocks`), the elements `boilerplate.strip_skipped`
     weighs and the `<figure>` elements (`images.restore_figure_images`), from one walk: without a
-    `<base>` (most pages) looking for one walks the whole page anyway."""
-    base, forms, weighed, figures = None, set(), [], []
-    for el in root.iter("base", "input", "figure", *boilerplate.WEIGHED_TAGS):
+    `<base>` (most pages) looking for one walks the whole page anyway. The same walk finds the
+    void elements `parse_utf8` left nested (`unnest=False`), unnested before the forms are widened:
+    moving them keeps the document order and each form an ancestor of its inputs."""
+    base, forms, weighed, figures, voids = None, set(), [], [], []
+    for el in root.iter("base", "input", "figure", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS):
         tag = el.tag
-        if tag == "input":
+        if tag in UNKNOWN_VOID_TAGS:
+            voids.append(el)
+        elif tag == "input":
             form = boilerplate.email_form(el)
             if form is not None:
                 forms.add(form)
@@ -133,6 +138,7 @@ def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree.
             weighed.append(el)
         elif base is None:
             base = el
+    unnest_void_elements(root, voids)
     return base, boilerplate.signup_blocks(forms), weighed, figures
 
 
@@ -313,7 +319,7 @@ def extract(
         raise Rejected("too_many_tags", f"{tags} '<' > {options.max_page_tags}")
     check_attribute_floods(utf8, options.max_tag_attributes, marks)
     with _cyclic_gc_paused():
-        root = parse_utf8(utf8, deadline, options.time_limit_s, marks)
+        root = parse_utf8(utf8, deadline, options.time_limit_s, marks, unnest=False)  # `_scan` unnests
         if root is None:
             raise Rejected("parse_error")
         _check_deadline(deadline, options)

@@ -243,14 +243,15 @@ def check_attribute_floods(data: bytes, max_attributes: int, marks: np.ndarray |
 
 
 # Void in HTML5, containers to libxml2 2.14 (it knows the older void elements: img, br, input, ...).
-_UNKNOWN_VOID_TAGS = ("embed", "source", "track", "wbr", "keygen", "bgsound", "image")
+UNKNOWN_VOID_TAGS = ("embed", "source", "track", "wbr", "keygen", "bgsound", "image")
 
 
-def unnest_void_elements(root: etree._Element) -> None:
+def unnest_void_elements(root: etree._Element, found: list[etree._Element] | None = None) -> None:
     """Give each unknown void element's text and children back to its parent, right after it (where
     an HTML5 tree has them), and rename `<image>` to `<img>`. One C-filtered walk; in document
-    order, so a run of nested `<source>`s is flattened from the outside in."""
-    for el in list(root.iter(*_UNKNOWN_VOID_TAGS)):
+    order, so a run of nested `<source>`s is flattened from the outside in. `found`: the page's
+    `UNKNOWN_VOID_TAGS` elements in document order, when the caller's walk collected them."""
+    for el in list(root.iter(*UNKNOWN_VOID_TAGS)) if found is None else found:
         if el.tag == "image":
             el.tag = "img"
         if el.text is None and not len(el):
@@ -312,10 +313,11 @@ def open_self_closed_scripts(data: bytes, marks: np.ndarray | None = None) -> by
 
 
 def parse_utf8(data: bytes, deadline: float = float("inf"), time_limit_s: float = 0.0,
-               marks: np.ndarray | None = None) -> etree._Element | None:
+               marks: np.ndarray | None = None, unnest: bool = True) -> etree._Element | None:
     """Parse clean UTF-8 HTML bytes; None when nothing parses or no element does. Raises `Rejected`
     for a page past a parser limit (`too_deep`) or one whose parse runs past `deadline` (`timeout`).
-    `marks`: the page's `markup`, when the caller has it."""
+    `marks`: the page's `markup`, when the caller has it. `unnest` False leaves
+    `unnest_void_elements` to a caller that walks the tree anyway (a page-wide walk saved)."""
     data = open_self_closed_scripts(data, marks)
     if len(data) <= _FEED_CHUNK:
         parser = _PARSER
@@ -338,7 +340,8 @@ def parse_utf8(data: bytes, deadline: float = float("inf"), time_limit_s: float 
         raise Rejected("too_deep" if "depth" in limit else "parser_limit", limit.strip())
     if root is None:  # only a doctype or comments (a page cut after its head): libxml2 builds no root
         return None
-    unnest_void_elements(root)
+    if unnest:
+        unnest_void_elements(root)
     return root
 
 
