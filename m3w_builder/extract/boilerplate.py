@@ -223,15 +223,17 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = (_shared_flag_kind if len(item[1]) <= _MAX_SHARED_VALUE else _flag_kind)(*item)
+            if kind is None:  # most attributes: none of the tests below applies
+                continue
             if kind == "labels":  # a widget, if its text has no digit (`_TOOLBAR_SUFFIXES`, `_DISCLOSURE_WORDS`)
                 if _has_digit(el):
                     continue
                 kind = "widget"
             if kind in _NAMED_KINDS and item[0] == "id" and _is_heading_anchor(el, item[1]):
                 continue
-            if kind is not None and el.tag == "p" and kind in ("name", "widget"):
+            if el.tag == "p" and kind in ("name", "widget"):
                 return "widget"  # a share label or byline held in a `<p>`: removed only while short
-            if kind is not None and not (kind in ("name", "comments", "widget") and el.tag in _PROTECTED_TAGS):
+            if not (kind in ("name", "comments", "widget") and el.tag in _PROTECTED_TAGS):
                 if kind == "widget" and _has_h1(el):
                     continue
                 return kind
