@@ -595,6 +595,31 @@ def test_a_size_variant_of_a_shown_picture_is_a_copy():
     assert extract(html.encode(), URL).media_drops["image_copy"] == 2
 
 
+def test_a_size_variant_behind_a_converters_second_extension_is_a_copy():
+    # WordPress image converters serve `photo.jpg.webp`: the recipe card's `-380x520` crop of the hero sits
+    # before the `.jpg`, not before the last extension.
+    shots = ("<img src='/wp-content/uploads/2021/01/grinder_edited-1.jpg.webp'>"
+             "<img src='/wp-content/uploads/2021/01/fries.png.webp'>"
+             "<div class='recipe-card'><img src='/wp-content/uploads/2021/01/grinder_edited-1-380x520.jpg.webp'>"
+             "<img src='/wp-content/uploads/2021/01/fries-scaled.png.webp'>"
+             "<img src='/wp-content/uploads/2021/01/fries-2.png.webp'></div>")
+    html = _article().replace("</article>", f"<p>The steps, as pictures, one after the other.</p>{shots}</article>")
+    media = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True)).document.media
+    assert [n.image_class for n in media] == ["content", "content", "content", "copy", "copy", "content"]
+
+
+def test_real_pages_recipe_card_crops_of_converted_pictures_are_copies():
+    for page, url, picture, crop in (
+            ("savvysavingcouple.net__savvysavingcouple_1.html", "https://savvysavingcouple.net/r",
+             "Chourico-and-Fries-Grinder_edited-1-1.jpg.webp", "Chourico-and-Fries-Grinder_edited-1-1-380x520.jpg.webp"),
+            ("wedishitup.com__wedishitup_1.html", "https://wedishitup.com/r",
+             "Copy-Cat-Nacho-Bell-2.jpg.webp", "Copy-Cat-Nacho-Bell-2-150x150.jpg.webp")):
+        data = shared_path("html", "recipe-scrapers", page).read_bytes()
+        classes = {n.src.rsplit("/", 1)[-1]: n.image_class
+                   for n in extract(data, url, options=ExtractOptions(keep_all_images=True)).document.media}
+        assert (classes[picture], classes[crop]) == ("content", "copy")
+
+
 def test_a_picture_in_another_size_folder_is_a_copy_but_not_one_in_another_month():
     # A gallery's thumbnail strip serves each photo again from a folder that names its size.
     shots = ("<img src='/images/360-240/82a2/319875-original.jpg'><img src='/images/100-75/82a2/319875-original.jpg'>"

@@ -186,10 +186,11 @@ _THUMB_NAME_RE = re.compile(r"[-_.](thumb|thumbnail|thumbs|tease|teaser)(?:[-_.]
 
 
 # What makes two URLs of one picture differ: size/format query parameters, a WordPress `-1024x683` or
-# `-scaled` suffix, a `@2x` density suffix, a MediaWiki `/540px-` thumbnail prefix.
+# `-scaled` suffix, a `@2x` density suffix (also before a converter's second extension: WebP Express's and
+# ShortPixel's `-380x520.jpg.webp` beside `.jpg.webp`), a MediaWiki `/540px-` thumbnail prefix.
 _SIZE_PARAMS = frozenset(("w", "h", "width", "height", "resize", "fit", "crop", "quality", "q", "dpr", "auto",
                           "format", "fm", "ssl", "strip", "zoom", "size", "sz", "scale"))
-_SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|^\d{2,5}px-")
+_SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=(?:\.(?:jpe?g|png|gif))?\.\w{2,5}$)|^\d{2,5}px-")
 # A folder that only names a size (`/images/360-240/HASH/x.jpg` beside `/images/100-75/HASH/x.jpg`); a
 # year and month (`/2016-03/`) is no size.
 _SIZE_FOLDER_RE = re.compile(r"/(?!(?:19|20)\d\d-)\d{2,4}[x-]\d{2,4}(?=/|$)")
