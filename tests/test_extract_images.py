@@ -274,3 +274,34 @@ def test_a_wrapper_named_as_an_author_box_but_holding_the_article_keeps_its_pict
     pictures = "".join(f"<img src='/up/p{i}.jpg' width='600' height='400'>" for i in range(300))
     html = _article(f"<div class='author-box'><p>{'A line of the story told at length. ' * 40}</p>{pictures}</div>")
     assert set(_classes(html).values()) == {"content"} and len(_classes(html)) == 300
+
+
+def test_logo_words_that_name_photographed_things_name_a_jpegs_subject():
+    # button mushrooms, a salad spinner, a Pixel phone, a can of Sprite, a country's flag: photos all
+    pictures = ("<img src='/up/button-mushrooms.jpg'><img src='/up/salad-spinner-greens.jpg'>"
+                "<img src='/up/google-pixel-8-pro.jpg'><img src='/up/sprite-can.jpeg'><img src='/up/flag-of-ghana.jpg'>")
+    # still logos: the words in a drawn file's name or in a JPEG's class, and a word no photo is named by
+    logos = ("<img src='/img/share-button.png'><img src='/img/spinner.gif'><img src='/img/pixel.gif'>"
+             "<img src='/img/flag-de.png'><img src='/up/b.jpg' class='share-button'><img src='/img/btn-buy.jpg'>")
+    classes = _classes(_article(pictures + logos))
+    assert classes == {"button-mushrooms.jpg": "content", "salad-spinner-greens.jpg": "content",
+                       "google-pixel-8-pro.jpg": "content", "sprite-can.jpeg": "content", "flag-of-ghana.jpg": "content",
+                       "share-button.png": "logo", "spinner.gif": "logo", "pixel.gif": "logo", "flag-de.png": "logo",
+                       "b.jpg": "logo", "btn-buy.jpg": "logo"}
+
+
+def test_an_icon_class_on_a_picture_laid_out_as_one_names_a_card_style():
+    # taste.com.au's `main-icon` on its photos, declared 720x480: pictures
+    pictures = ("<img src='/up/pasta-bake.jpg' class='img-responsive main-icon' width='720' height='480'>"
+                "<img src='/up/hot-cross-buns.png' class='main-icon' width='354' height='236'>")
+    # still logos: an icon's size, a drawn file's intrinsic size, the word in a picture-sized file's name
+    logos = ("<img src='/up/search.png' class='nav-icon' width='150' height='150'>"
+             "<img src='/img/printer.svg' class='print-icon' width='512' height='512'>"
+             "<img src='/up/app-icon-large.jpg' width='512' height='512'>")
+    assert _classes(_article(pictures + logos)) == {"pasta-bake.jpg": "content", "hot-cross-buns.png": "content",
+                                                    "search.png": "logo", "printer.svg": "logo",
+                                                    "app-icon-large.jpg": "logo"}
+    taste = _media("recipe-scrapers", "taste.com.au__tasteau_1.html", "https://www.taste.com.au/recipe")
+    cards = [n for n in taste if "/w354-h236-" in n.src or "mexican-chicken-pasta-bake" in n.src]
+    assert len(cards) == 9 and "logo" not in {n.image_class for n in cards}
+

@@ -7,8 +7,9 @@ links too: related/recommended article cards; or any linked image whose URL asks
 size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a teaser;
 or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's product
 page: a product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips:
-small or strip-shaped size, declared in the markup or else asked for in the URL, or named so, a
-byline's author avatar, an author box's photo (the box named so, or opened by an "About the author"
+small or strip-shaped size, declared in the markup or else asked for in the URL, or named so (a JPEG
+named for a photographed thing, `button-mushrooms.jpg`, or a picture-sized one whose class only
+says `icon`, is not), a byline's author avatar, an author box's photo (the box named so, or opened by an "About the author"
 heading); stand-ins for a missing picture; controls, app-store badges, the site's theme files and
 the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
 files named as banners or newsletter sign-ups: promotions), `outside` (elsewhere on the page than
@@ -63,6 +64,17 @@ _BOUNDED_LOGO_WORDS = {"icon": (re.compile(r"(?<!sil)(?<!lex)icon(?!ic|ograph|oc
                        "button": (re.compile(r"button(?![a-z])"), True),
                        "sprite": (re.compile(r"sprite(?!l)"), False),
                        "pixel": (re.compile(r"(?<![a-z])pixel(?![a-z])"), False)}
+# Logo words that also name things photographed (button mushrooms, a salad spinner, a Pixel phone, a can
+# of Sprite, a country's flag): in a JPEG's file name they name the photo's subject (`button-mushrooms.jpg`),
+# as the control, tracking pixel, sprite sheet or flag icon they name elsewhere is drawn as a PNG, GIF or SVG.
+# The class, id and alt still count.
+_PHOTOGRAPHED_WORDS = frozenset(("button", "spinner", "pixel", "sprite", "flag-"))
+_PHOTO_FILES = (".jpg", ".jpeg")
+# Logo words naming a small drawn thing (an icon, an emoji, a button): in the class or id of a raster image
+# the markup lays out as a picture, at least `_PICTURE_SIDE` on both sides, they name a site's card style
+# (taste.com.au's `main-icon` on its lead photo and cards), no icon. Its file name and alt still count.
+_SMALL_THING_WORDS = frozenset(("icon", "emoji", "emoticon", "smiley", "spinner", "button", "btn"))
+_PICTURE_SIDE = 200
 # Logo words of a file name only: a spinner's file (`snake-loader.gif`); on a class they name a lazy
 # loader's state (`image--loading`, `ImageLoader`) on the picture itself.
 _LOGO_FILE_WORDS = ("loader", "loading")
@@ -484,14 +496,24 @@ def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -
     return False
 
 
-def _logo_named(marks: str, alt_at: int) -> bool:
-    """Whether the lower-cased class, id, file name and short alt of an image (the alt from `alt_at`)
-    hold a logo word (`_LOGO_WORDS`, `_BOUNDED_LOGO_WORDS`)."""
+def _logo_named(marks: str, names_at: int, alt_at: int, photo_file: bool, picture_sized: bool) -> bool:
+    """Whether the lower-cased class and id, file name (from `names_at`) and short alt (from `alt_at`) of an
+    image hold a logo word (`_LOGO_WORDS`, `_BOUNDED_LOGO_WORDS`); a JPEG's file name (`photo_file`) holds
+    no `_PHOTOGRAPHED_WORDS`, a picture's class or id (`picture_sized`) no `_SMALL_THING_WORDS`."""
     for word in _LOGO_WORDS:
         if word in marks:
             bounded = _BOUNDED_LOGO_WORDS.get(word)
-            if bounded is None or bounded[0].search(marks, 0, len(marks) if bounded[1] else alt_at):
-                return True
+            end = alt_at if bounded is not None and not bounded[1] else len(marks)
+            skip_file = photo_file and word in _PHOTOGRAPHED_WORDS
+            skip_names = picture_sized and word in _SMALL_THING_WORDS
+            if not (skip_file or skip_names):
+                spans: tuple[tuple[int, int], ...] = ((0, end),)
+            else:  # the fields left to read: class and id, file name, alt
+                spans = tuple((start, stop) for start, stop, skip in ((0, names_at, skip_names),
+                              (names_at, alt_at, skip_file), (alt_at, end, False)) if not skip and start < stop)
+            for start, stop in spans:
+                if bounded[0].search(marks, start, stop) if bounded is not None else marks.find(word, start, stop) >= 0:
+                    return True
     return False
 
 
@@ -538,6 +560,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if _has_any(lowered, _SOCIAL_FEED_HOSTS):
         return TEASER, None
     thumbnail = False
+    laid_out = width is not None and height is not None and min(width, height) >= _PICTURE_SIDE
     url_width, url_height = url_size(lowered[:len(src)])
     if width is None or height is None:
         width, height = width or url_width, height or url_height
@@ -551,12 +574,15 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     thumbnail = thumbnail or named is not None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
-    machine = f"{names} {file_name} ".lower()
+    own = names.lower()
+    machine = f"{own} {file_name} "
     alt_at = len(machine)  # lower-casing may change a length: measured after it
     marks = f"{machine}{alt.lower() if len(alt) < _SHORT_ALT else ''}"
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
-            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _logo_named(marks, alt_at) \
+            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) \
+            or _logo_named(marks, len(own) + 1, alt_at, file_name.endswith(_PHOTO_FILES),
+                           laid_out and not file_name.endswith(".svg")) \
             or _has_any(file_name, _LOGO_FILE_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
             or ("no" in file_name and _MISSING_RE.search(file_name)) \
