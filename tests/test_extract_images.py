@@ -305,3 +305,18 @@ def test_an_icon_class_on_a_picture_laid_out_as_one_names_a_card_style():
     cards = [n for n in taste if "/w354-h236-" in n.src or "mexican-chicken-pasta-bake" in n.src]
     assert len(cards) == 9 and "logo" not in {n.image_class for n in cards}
 
+
+def test_a_team_pages_headshots_named_as_peoples_pictures_are_avatars():
+    people = "".join(f"<li><span><img src='/up/DSC_{i}.jpg' class='Person__Picture-sc-1j8 jUeWzg' width='260' "
+                     f"height='260' alt='personal photo'></span><span>Person {i}</span><span>Engineering</span></li>"
+                     for i in range(6))
+    staff = ("<div class='team-member-photo'><img src='/up/lee.jpg' class='staff-image'></div>"
+             "<img src='/up/ana.jpg' class='speakerHeadshot'>")
+    # a picture of the team, named so in its file and alt, is the page's picture
+    group = "<img src='/up/team-photo.jpg' alt='Staff photo at the picnic'>"
+    classes = _classes(_article(f"<h2>Team</h2><ul class='Person__List'>{people}</ul>{staff}{group}"))
+    assert classes == {**{f"DSC_{i}.jpg": "logo" for i in range(6)}, "lee.jpg": "logo", "ana.jpg": "logo",
+                       "team-photo.jpg": "content"}
+    team = _media("warc-extracted", "sample-0001__009.html", "https://allenai.org/reviz")
+    headshots = [n for n in team if "w=320&h=320" in n.src]
+    assert len(headshots) == 10 and {n.image_class for n in headshots} == {"logo"}

@@ -2,21 +2,22 @@
 named as a source) and their class.
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
-page, or in a card whose only text is a title linking to one, or linking where the card's title
-links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
-size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a teaser;
-or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's product
-page: a product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips:
-small or strip-shaped size, declared in the markup or else asked for in the URL, or named so (a JPEG
-named for a photographed thing, `button-mushrooms.jpg`, or a picture-sized one whose class only
-says `icon`, is not), a byline's author avatar, an author box's photo (the box named so, or opened by an "About the author"
-heading); stand-ins for a missing picture; controls, app-store badges, the site's theme files and
-the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
-files named as banners or newsletter sign-ups: promotions), `outside` (elsewhere on the page than
-the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's
-core), `copy` (a content image whose picture the page showed already, see `copy_key`, or a
-small-screen variant of one, or a preview: a thumbnail's file stretched to a picture's declared
-size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any download.
+page, or in a card whose only text is a title linking to one, or linking where the card's title links
+too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's size,
+`url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a teaser; or a
+social network's post hot-linked by a feed widget; or a bare image linking to a shop's product page: a
+product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or
+strip-shaped size, declared in the markup or else asked for in the URL, or named so (a JPEG named for a
+photographed thing, `button-mushrooms.jpg`, or a picture-sized one whose class only says `icon`, is
+not), a byline's author avatar, an author box's photo (the box named so, or opened by an "About the
+author" heading), a team page's headshots (named as a person's picture); stand-ins for a missing
+picture; controls, app-store badges, the site's theme files and the files of its shared `common`
+folder), `ad` (ad and tracker hosts and slots, and files named as banners or newsletter sign-ups:
+promotions), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>` the
+selection kept: one that does not hold the article's core), `copy` (a content image whose picture the
+page showed already, see `copy_key`, or a small-screen variant of one, or a preview: a thumbnail's file
+stretched to a picture's declared size, `_PREVIEW_RATIO`). The class is decided from the DOM alone,
+before any download.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ _PHOTO_FILES = (".jpg", ".jpeg")
 # (taste.com.au's `main-icon` on its lead photo and cards), no icon. Its file name and alt still count.
 _SMALL_THING_WORDS = frozenset(("icon", "emoji", "emoticon", "smiley", "spinner", "button", "btn"))
 _PICTURE_SIDE = 200
+# A person's picture in a list of people, named so in its class or id (`Person__Picture`, `team-member-photo`,
+# `staff-image`, `speaker-headshot`): a team or staff page's headshots, avatars like a byline's. In a file
+# name or alt (`team-photo.jpg`, "Staff photo at the picnic") the words may name a group's picture.
+_PERSON_HINTS = ("person", "member", "staff", "speaker", "employee")
+_PERSON_PICTURE_RE = re.compile(r"(?:person|member|staff|speaker|employee)s?[-_]*(?:picture|photo|image|img|pic|"
+                                r"portrait|headshot|avatar)")
 # Logo words of a file name only: a spinner's file (`snake-loader.gif`); on a class they name a lazy
 # loader's state (`image--loading`, `ImageLoader`) on the picture itself.
 _LOGO_FILE_WORDS = ("loader", "loading")
@@ -517,6 +524,11 @@ def _logo_named(marks: str, names_at: int, alt_at: int, photo_file: bool, pictur
     return False
 
 
+def _person_picture(names: str) -> bool:
+    """Whether a lower-cased class and id name a person's picture in a list of people (`_PERSON_PICTURE_RE`)."""
+    return _has_any(names, _PERSON_HINTS) and _PERSON_PICTURE_RE.search(names) is not None
+
+
 def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
     """Whether an image sits in a block named as an author box (`_AUTHOR_BOX_RE`) that is one (`_short_box`)."""
     for holder in (el, *ancestors[:_BOX_LEVELS]):
@@ -583,7 +595,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) \
             or _logo_named(marks, len(own) + 1, alt_at, file_name.endswith(_PHOTO_FILES),
                            laid_out and not file_name.endswith(".svg")) \
-            or _has_any(file_name, _LOGO_FILE_WORDS) \
+            or _person_picture(own) or _has_any(file_name, _LOGO_FILE_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
             or ("no" in file_name and _MISSING_RE.search(file_name)) \
             or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
