@@ -1310,3 +1310,32 @@ def test_a_huge_title_over_thousands_of_headings_costs_no_quadratic_time():
     # each heading is looked up word by word in the title's words, never the title walked per heading
     doc = extract(html.encode(), URL, options=ExtractOptions(time_limit_s=1.5)).document  # ~0.3 s of CPU
     assert "Paragraph 39" in doc.text
+
+
+def test_hidden_pinterest_images_are_copies_but_a_hidden_picture_alone_is_not():
+    # Social Pug, Tasty Pins and a theme's own hidden "Pin it" images: the post's pictures again, never shown
+    pins = ("<div class='dpsp-post-pinterest-image-hidden' style='display: none;'>"
+            "<img src='/up/stew-pin-1.jpg' width='600' height='1800'></div>"
+            "<div class='tasty-pins-hidden-image-container'><img class='tasty-pins-hidden-image' src='/up/stew-pin-2.jpg'>"
+            "</div><img class='scriptless__pinterest-image' style='display:none;' src='/up/stew-collage.jpg'>")
+    # a hidden image alone (the copy of a CSS background hero), a shown one named for Pinterest, and a
+    # hidden class naming a pinch: pictures
+    others = ("<img style='display: none;' src='/up/hero.jpg' alt='A bowl of stew'>"
+              "<img class='pinterest-image' src='/up/stew-bowl.jpg'><img class='hidden-pinch' src='/up/stew-pot.jpg'>")
+    html = _article().replace("</article>", f"<p>The steps, as pictures, one after the other.</p>{pins}{others}"
+                                            f"</article>")
+    media = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True)).document.media
+    classes = [(n.src.rsplit("/", 1)[-1], n.image_class) for n in media][1:]
+    assert classes[1:] == [("stew-pin-2.jpg", "copy"), ("stew-collage.jpg", "copy"), ("hero.jpg", "content"),
+                           ("stew-bowl.jpg", "content"), ("stew-pot.jpg", "content")]
+    assert classes[0][1] in ("copy", "outside")  # a block hidden by its style is no content either way
+
+
+def test_real_pages_hidden_pinterest_images_are_copies():
+    # elavegan shows its collage in the post too: that one is content
+    for page, url, classes in (("elavegan.com__elavegan_1.html", "https://elavegan.com/r", ["content", "copy"]),
+                               ("platingpixels.com__platingpixels_1.html", "https://platingpixels.com/r",
+                                ["copy", "copy"])):
+        data = shared_path("html", "recipe-scrapers", page).read_bytes()
+        media = extract(data, url, options=ExtractOptions(keep_all_images=True)).document.media
+        assert [n.image_class for n in media if "pin-image" in n.src or "Pinterest-Collage" in n.src] == classes

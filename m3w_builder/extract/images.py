@@ -15,9 +15,9 @@ picture; controls, app-store badges, the site's theme files and the files of its
 folder), `ad` (ad and tracker hosts and slots, and files named as banners or newsletter sign-ups:
 promotions), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>` the
 selection kept: one that does not hold the article's core), `copy` (a content image whose picture the
-page showed already, see `copy_key`, or a small-screen variant of one, or a preview: a thumbnail's file
-stretched to a picture's declared size, `_PREVIEW_RATIO`). The class is decided from the DOM alone,
-before any download.
+page showed already, see `copy_key`, or a small-screen variant of one, or a Pinterest image the page
+hides, or a preview: a thumbnail's file stretched to a picture's declared size, `_PREVIEW_RATIO`). The
+class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -490,16 +490,28 @@ _SMALL_SCREEN_CLASSES = ("visible-xs", "visible-sm", "d-sm-none", "d-md-none", "
                          "mobile-only", "mobileonly", "only-mobile", "show-mobile", "visible-mobile",
                          "show-for-small", "hide-for-large", "hide-desktop", "hide-on-desktop", "hidden-desktop",
                          "hide-from-desktop")
+# A copy too: a Pinterest image the page hides, the post's pictures again in Pinterest's tall format for
+# its "Pin it" button, named so on the image or its `_VARIANT_LEVELS` nearest ancestors (Social Pug's
+# `dpsp-post-pinterest-image-hidden`, Tasty Pins' `tasty-pins-hidden-image`, Social Warfare's
+# `swp_hidden_pin_image`), or named for Pinterest on an image its own style hides (`scriptless__pinterest-image`
+# with `display:none`). A hidden image alone may be the only copy of a picture a CSS background shows.
+_HIDDEN_PIN_RE = re.compile(r"pin(?:terest)?s?[-_]*(?:image[-_]*|post[-_]*)?hidden|hidden[-_]*pin(?:terest)?(?![a-z])")
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none")
 
 
 def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -> bool:
-    """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`)."""
-    for holder in (el, *ancestors[:_VARIANT_LEVELS]):
+    """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`) or a hidden
+    Pinterest image (`_HIDDEN_PIN_RE`, `_HIDDEN_STYLE_RE`)."""
+    for level, holder in enumerate((el, *ancestors[:_VARIANT_LEVELS])):
         if holder.get("data-max-width") is not None:
             return True
         names = holder.get("class")
-        if names and _has_any(names[:_ANCESTOR_NAME_CHARS].lower(), _SMALL_SCREEN_CLASSES):
-            return True
+        if names:
+            names = names[:_ANCESTOR_NAME_CHARS].lower()
+            if _has_any(names, _SMALL_SCREEN_CLASSES) or ("pin" in names and (
+                    ("hidden" in names and _HIDDEN_PIN_RE.search(names)) or (level == 0 and "pinterest" in names and
+                                                                            _HIDDEN_STYLE_RE.search(el.get("style") or "")))):
+                return True
     return False
 
 
