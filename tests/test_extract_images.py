@@ -320,3 +320,43 @@ def test_a_team_pages_headshots_named_as_peoples_pictures_are_avatars():
     team = _media("warc-extracted", "sample-0001__009.html", "https://allenai.org/reviz")
     headshots = [n for n in team if "w=320&h=320" in n.src]
     assert len(headshots) == 10 and {n.image_class for n in headshots} == {"logo"}
+
+
+def _headed(hero: str, before_title: str = "") -> str:
+    """A recipe page whose picture sits above its headline and byline, which the selection leaves out."""
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(8))
+    return (f"<html><body><div class='site'><nav><a href='/'>Home</a> <a href='/recipes'>Recipes</a></nav>"
+            f"<div class='recipe-header'><div class='media'>{hero}</div>{before_title}<h1>Beef stew for a cold night</h1>"
+            f"<div class='meta'><a href='#recipe'>Jump to recipe</a> <span>Save</span> <span>By Jane Doe</span></div>"
+            f"</div><div class='content'>{story}</div></div></body></html>")
+
+
+def test_a_lead_picture_above_the_headline_and_byline_is_content():
+    for hero in ("<img src='/up/stew.jpg' width='1200' height='800'>", "<picture><img src='/up/stew.jpg'></picture>",
+                 "<img src='/up/stew.jpg' class='swp-pinterest-image' style='display:none'>"
+                 "<img src='/up/stew.jpg' width='1200' height='800'>"):
+        assert _classes(_headed(hero))["stew.jpg"] == "content"
+    # no lead: a drawn file, an avatar's size, no size and no figure, a slider's slide, a link away between
+    assert _classes(_headed("<img src='/up/stew.gif' width='1200' height='800'>")) == {"stew.gif": "outside"}
+    assert _classes(_headed("<img src='/up/jane.jpg' width='96' height='96'>")) == {"jane.jpg": "outside"}
+    assert _classes(_headed("<img src='/up/stew.jpg'>")) == {"stew.jpg": "outside"}
+    assert _classes(_headed("<ul><li><img src='/up/stew.jpg' width='1200' height='800'></li></ul>")) == \
+        {"stew.jpg": "outside"}
+    assert _classes(_headed("<img src='/up/stew.jpg' width='1200' height='800'>",
+                            "<a href='/soups'><img src='/up/soup.jpg'></a>")) == {"stew.jpg": "outside",
+                                                                                   "soup.jpg": "teaser"}
+    # the text stays as it was: only the picture's class changes
+    with_hero = extract(_headed("<img src='/up/stew.jpg' width='1200' height='800'>").encode(), URL).document
+    assert with_hero.text == extract(_headed("").encode(), URL).document.text
+    assert [n.src.rsplit("/", 1)[-1] for n in with_hero.media] == ["stew.jpg"]
+
+
+def test_real_pages_keep_the_lead_picture_above_their_title_but_no_hidden_pinterest_image():
+    for page, url, lead in (("taste.com.au__tasteau_1.html", "https://www.taste.com.au/r", "mexican-chicken-pasta-bake"),
+                            ("hogarmania.com__hogarmania_1.html", "https://www.hogarmania.com/r", "source-aspect-ratio"),
+                            ("yemek.com__yemek.html", "https://yemek.com/r", "kori-soslu-tavuklu")):
+        assert next(n for n in _media("recipe-scrapers", page, url) if lead in n.src).image_class == "content"
+    crust = _media("recipe-scrapers", "crazyforcrust.com__crazyforcrust_1.html", "https://www.crazyforcrust.com/r")
+    first = next(n for n in crust if n.src.endswith("classic-pound-cake-recipe-6.jpg"))
+    assert first.image_class == "outside" and "main/article/div/div/img" in first.dom_path  # Shared Counts' hidden pin

@@ -29,7 +29,9 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from m3w_builder.document import ImageNode, VideoNode
 from m3w_builder.extract.boilerplate import BLOCK_TAGS, class_words, text_of
+from m3w_builder.extract.content import Item
 from m3w_builder.extract.urls import best_srcset, resolve
 
 CONTENT, TEASER, LOGO, AD, OUTSIDE, COPY = "content", "teaser", "logo", "ad", "outside", "copy"
@@ -493,9 +495,11 @@ _SMALL_SCREEN_CLASSES = ("visible-xs", "visible-sm", "d-sm-none", "d-md-none", "
 # A copy too: a Pinterest image the page hides, the post's pictures again in Pinterest's tall format for
 # its "Pin it" button, named so on the image or its `_VARIANT_LEVELS` nearest ancestors (Social Pug's
 # `dpsp-post-pinterest-image-hidden`, Tasty Pins' `tasty-pins-hidden-image`, Social Warfare's
-# `swp_hidden_pin_image`), or named for Pinterest on an image its own style hides (`scriptless__pinterest-image`
-# with `display:none`). A hidden image alone may be the only copy of a picture a CSS background shows.
-_HIDDEN_PIN_RE = re.compile(r"pin(?:terest)?s?[-_]*(?:image[-_]*|post[-_]*)?hidden|hidden[-_]*pin(?:terest)?(?![a-z])")
+# `swp_hidden_pin_image`, Shared Counts' `shared-counts-hidden-image-container`), or named for Pinterest on
+# an image its own style hides (`scriptless__pinterest-image` with `display:none`). A hidden image alone may
+# be the only copy of a picture a CSS background shows.
+_HIDDEN_PIN_RE = re.compile(r"(?:pin(?:terest)?s?|image|img)[-_]*(?:post[-_]*)?hidden|"
+                            r"hidden[-_]*(?:pin(?:terest)?|image|img)(?![a-z])")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none")
 
 
@@ -508,9 +512,8 @@ def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -
         names = holder.get("class")
         if names:
             names = names[:_ANCESTOR_NAME_CHARS].lower()
-            if _has_any(names, _SMALL_SCREEN_CLASSES) or ("pin" in names and (
-                    ("hidden" in names and _HIDDEN_PIN_RE.search(names)) or (level == 0 and "pinterest" in names and
-                                                                            _HIDDEN_STYLE_RE.search(el.get("style") or "")))):
+            if _has_any(names, _SMALL_SCREEN_CLASSES) or ("hidden" in names and _HIDDEN_PIN_RE.search(names)) \
+                    or (level == 0 and "pinterest" in names and _HIDDEN_STYLE_RE.search(el.get("style") or "")):
                 return True
     return False
 
@@ -641,6 +644,55 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
         card = link_card(ancestor, href, ancestors, base_url)
         return (_LINKED, None) if card is None else (_CARD, card)
     return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
+
+
+# The lead picture: a story's photo above its headline and byline (a recipe's hero over its title, a news
+# photo in the article's header), which the text selection leaves out with the headline. It is the last
+# image the markup leaves a content candidate before the first kept text, with at most `_LEAD_GAP`
+# characters of text between them (title, byline, dates, share labels) and no linked image or ad (the
+# page's menu, a banner: the picture is above them, no story's), no image kept before, laid out
+# as a picture: every side declared (or asked for in its URL) at least `_LEAD_SIDE`, or none but in a
+# `<figure>` or `<picture>`; no GIF or SVG, no entry of a list (a slider's slide, a gallery's card).
+# One image a page at most, so a misfire costs one picture.
+_LEAD_GAP = 600
+_LEAD_SIDE = 300
+_AWAY = frozenset((TEASER, AD, _LINKED, _CARD))
+_DRAWN_FILES = (".gif", ".svg")
+
+
+def lead_picture(items: list[Item], kept: list[bool], media: list[tuple[ImageNode | VideoNode, str | None]]
+                 ) -> int | None:
+    """The index of the item of the page's lead picture (see `_LEAD_GAP`), or None. `items`: the page's
+    paragraph and media items in DOM order, `kept` their selection, `media` each media index's node and
+    provisional class (`dom_class`)."""
+    lead, gap = None, 0
+    for index, item in enumerate(items):
+        if item.media < 0:
+            if kept[index]:
+                return lead if lead is not None and gap <= _LEAD_GAP else None
+            gap += len(item.text)
+            continue
+        node, provisional = media[item.media]
+        if kept[index]:
+            return None
+        if provisional is None and isinstance(node, ImageNode) and _laid_out_as_picture(node):
+            lead, gap = index, 0
+        elif provisional in _AWAY:  # a link to another page or an ad between: the picture is above the page's chrome
+            lead = None
+    return None
+
+
+def _laid_out_as_picture(node: ImageNode) -> bool:
+    """Whether an image node is laid out as a lead picture (`_LEAD_SIDE`, `_DRAWN_FILES`)."""
+    path = node.dom_path
+    if "/li/" in path or node.src.partition("?")[0].lower().endswith(_DRAWN_FILES):
+        return False
+    sides = [side for side in (node.width, node.height) if side]
+    if not sides:
+        sides = [side for side in url_size(node.src.lower()) if side]
+    if sides:
+        return min(sides) >= _LEAD_SIDE
+    return "/figure/" in path or "/picture/" in path
 
 
 def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool,
