@@ -334,8 +334,8 @@ def _headed(hero: str, before_title: str = "") -> str:
 
 def test_a_lead_picture_above_the_headline_and_byline_is_content():
     for hero in ("<img src='/up/stew.jpg' width='1200' height='800'>", "<picture><img src='/up/stew.jpg'></picture>",
-                 "<img src='/up/stew.jpg' class='swp-pinterest-image' style='display:none'>"
-                 "<img src='/up/stew.jpg' width='1200' height='800'>"):
+                 ("<img src='/up/stew-pin.jpg' class='swp-pinterest-image' style='display:none'>"
+                  "<img src='/up/stew.jpg' width='1200' height='800'>")):
         assert _classes(_headed(hero))["stew.jpg"] == "content"
     # no lead: a drawn file, an avatar's size, no size and no figure, a slider's slide, a link away between
     assert _classes(_headed("<img src='/up/stew.gif' width='1200' height='800'>")) == {"stew.gif": "outside"}
@@ -360,3 +360,20 @@ def test_real_pages_keep_the_lead_picture_above_their_title_but_no_hidden_pinter
     crust = _media("recipe-scrapers", "crazyforcrust.com__crazyforcrust_1.html", "https://www.crazyforcrust.com/r")
     first = next(n for n in crust if n.src.endswith("classic-pound-cake-recipe-6.jpg"))
     assert first.image_class == "outside" and "main/article/div/div/img" in first.dom_path  # Shared Counts' hidden pin
+
+
+def test_a_lazy_source_that_is_a_width_template_is_filled_in():
+    # lazysizes' RIAS plugin (Shopify themes): the script fills in a width from `data-widths`
+    pictures = ("<img class='lazyload' data-src='//shop.test/cdn/files/salmon_{width}x.jpg?v=17' "
+                "data-widths='[360, 540, 720, 1000]' alt='Salmon fillets on a board'>"
+                "<img class='lazyload' data-src='//shop.test/cdn/files/crab_{width}x.jpg'>"
+                "<img class='lazyload' data-src='//shop.test/cdn/files/scallops_{width}x{height}.jpg'>")
+    result = extract(_article(pictures).encode(), URL, options=ALL)
+    assert [(n.src, n.image_class) for n in result.document.media] == [
+        ("https://shop.test/cdn/files/salmon_1000x.jpg?v=17", "content"),
+        ("https://shop.test/cdn/files/crab_1080x.jpg", "content")]
+    assert result.media_drops["image_no_src"] == 1  # a template left unfilled is no URL
+    fish = _media("recipe-scrapers", "sizzlefish.com__sizzlefish_1.html", "https://sizzlefish.com/r")
+    filled = [n.src for n in fish if n.src.split("?")[0].endswith(("_900x.jpg", "_900x.png", "_1000x.jpg", "_1000x.png",
+                                                                    "_1080x.jpg"))]
+    assert len(filled) == 10 and not [n for n in fish if "{width}" in n.src or "%7Bwidth%7D" in n.src]

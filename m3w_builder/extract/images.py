@@ -272,7 +272,8 @@ def candidate_sources(el: etree._Element, ancestors: list[etree._Element]) -> It
         present = set(el.keys())
         for attr in LAZY_SRC_ATTRS:
             if attr in present:
-                yield get(attr)
+                value = get(attr)
+                yield _width_filled(value, get("data-widths")) if "{width}" in value else value
         for attr in LAZY_SRCSET_ATTRS:
             if attr in present:
                 yield best_srcset(get(attr))
@@ -283,6 +284,19 @@ def candidate_sources(el: etree._Element, ancestors: list[etree._Element]) -> It
         for source in picture.iter("source"):
             yield best_srcset(source.get("srcset")) or source.get("src")
     yield from _other_sources(el)
+
+
+# A lazy source that is a URL template (lazysizes' RIAS plugin, Shopify themes: `photo_{width}x.jpg` with
+# `data-widths="[360, 540, 720]"`): the script fills in a width from the list; here the largest, or
+# `_TEMPLATE_WIDTH` when none is listed. A template left unfilled is no URL.
+_TEMPLATE_WIDTH = 1080
+_WIDTHS_RE = re.compile(r"\d{2,5}")
+
+
+def _width_filled(template: str, widths: str | None) -> str:
+    """A lazy source's `{width}` template filled in (see `_TEMPLATE_WIDTH`)."""
+    listed = [int(width) for width in _WIDTHS_RE.findall(widths[:1000])] if widths else []
+    return template.replace("{width}", str(max(listed) if listed else _TEMPLATE_WIDTH))
 
 
 def _other_sources(el: etree._Element) -> Iterator[str | None]:
