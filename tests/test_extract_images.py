@@ -337,9 +337,11 @@ def test_a_lead_picture_above_the_headline_and_byline_is_content():
                  ("<img src='/up/stew-pin.jpg' class='swp-pinterest-image' style='display:none'>"
                   "<img src='/up/stew.jpg' width='1200' height='800'>")):
         assert _classes(_headed(hero))["stew.jpg"] == "content"
-    # no lead: a drawn file, an avatar's size, no size and no figure, a slider's slide, a link away between
+    # no lead: a drawn file, an avatar's size, a banner strip, no size and no figure, a slider's slide, a link
+    # away between
     assert _classes(_headed("<img src='/up/stew.gif' width='1200' height='800'>")) == {"stew.gif": "outside"}
     assert _classes(_headed("<img src='/up/jane.jpg' width='96' height='96'>")) == {"jane.jpg": "outside"}
+    assert _classes(_headed("<img src='/up/skyline.jpg' width='1500' height='300'>")) == {"skyline.jpg": "outside"}
     assert _classes(_headed("<img src='/up/stew.jpg'>")) == {"stew.jpg": "outside"}
     assert _classes(_headed("<ul><li><img src='/up/stew.jpg' width='1200' height='800'></li></ul>")) == \
         {"stew.jpg": "outside"}

@@ -665,11 +665,13 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
 # image the markup leaves a content candidate before the first kept text, with at most `_LEAD_GAP`
 # characters of text between them (title, byline, dates, share labels) and no linked image or ad (the
 # page's menu, a banner: the picture is above them, no story's), no image kept before, laid out
-# as a picture: every side declared (or asked for in its URL) at least `_LEAD_SIDE`, or none but in a
+# as a picture: every side declared (or asked for in its URL) at least `_LEAD_SIDE` and, both known, the long
+# one at most `_LEAD_RATIO` times the short (a site's banner strip over its menu is none), or none but in a
 # `<figure>` or `<picture>`; no GIF or SVG, no entry of a list (a slider's slide, a gallery's card).
 # One image a page at most, so a misfire costs one picture.
 _LEAD_GAP = 600
 _LEAD_SIDE = 300
+_LEAD_RATIO = 3
 _AWAY = frozenset((TEASER, AD, _LINKED, _CARD))
 _DRAWN_FILES = (".gif", ".svg")
 
@@ -697,7 +699,7 @@ def lead_picture(items: list[Item], kept: list[bool], media: list[tuple[ImageNod
 
 
 def _laid_out_as_picture(node: ImageNode) -> bool:
-    """Whether an image node is laid out as a lead picture (`_LEAD_SIDE`, `_DRAWN_FILES`)."""
+    """Whether an image node is laid out as a lead picture (`_LEAD_SIDE`, `_LEAD_RATIO`, `_DRAWN_FILES`)."""
     path = node.dom_path
     if "/li/" in path or node.src.partition("?")[0].lower().endswith(_DRAWN_FILES):
         return False
@@ -705,7 +707,7 @@ def _laid_out_as_picture(node: ImageNode) -> bool:
     if not sides:
         sides = [side for side in url_size(node.src.lower()) if side]
     if sides:
-        return min(sides) >= _LEAD_SIDE
+        return min(sides) >= _LEAD_SIDE and max(sides) <= _LEAD_RATIO * min(sides)
     return "/figure/" in path or "/picture/" in path
 
 
