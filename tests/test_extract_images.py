@@ -274,3 +274,108 @@ def test_a_wrapper_named_as_an_author_box_but_holding_the_article_keeps_its_pict
     pictures = "".join(f"<img src='/up/p{i}.jpg' width='600' height='400'>" for i in range(300))
     html = _article(f"<div class='author-box'><p>{'A line of the story told at length. ' * 40}</p>{pictures}</div>")
     assert set(_classes(html).values()) == {"content"} and len(_classes(html)) == 300
+
+
+def test_logo_words_that_name_photographed_things_name_a_jpegs_subject():
+    # button mushrooms, a salad spinner, a Pixel phone, a can of Sprite, a country's flag: photos all
+    pictures = ("<img src='/up/button-mushrooms.jpg'><img src='/up/salad-spinner-greens.jpg'>"
+                "<img src='/up/google-pixel-8-pro.jpg'><img src='/up/sprite-can.jpeg'><img src='/up/flag-of-ghana.jpg'>")
+    # still logos: the words in a drawn file's name or in a JPEG's class, and a word no photo is named by
+    logos = ("<img src='/img/share-button.png'><img src='/img/spinner.gif'><img src='/img/pixel.gif'>"
+             "<img src='/img/flag-de.png'><img src='/up/b.jpg' class='share-button'><img src='/img/btn-buy.jpg'>")
+    classes = _classes(_article(pictures + logos))
+    assert classes == {"button-mushrooms.jpg": "content", "salad-spinner-greens.jpg": "content",
+                       "google-pixel-8-pro.jpg": "content", "sprite-can.jpeg": "content", "flag-of-ghana.jpg": "content",
+                       "share-button.png": "logo", "spinner.gif": "logo", "pixel.gif": "logo", "flag-de.png": "logo",
+                       "b.jpg": "logo", "btn-buy.jpg": "logo"}
+
+
+def test_an_icon_class_on_a_picture_laid_out_as_one_names_a_card_style():
+    # taste.com.au's `main-icon` on its photos, declared 720x480: pictures
+    pictures = ("<img src='/up/pasta-bake.jpg' class='img-responsive main-icon' width='720' height='480'>"
+                "<img src='/up/hot-cross-buns.png' class='main-icon' width='354' height='236'>")
+    # still logos: an icon's size, a drawn file's intrinsic size, the word in a picture-sized file's name
+    logos = ("<img src='/up/search.png' class='nav-icon' width='150' height='150'>"
+             "<img src='/img/printer.svg' class='print-icon' width='512' height='512'>"
+             "<img src='/up/app-icon-large.jpg' width='512' height='512'>")
+    assert _classes(_article(pictures + logos)) == {"pasta-bake.jpg": "content", "hot-cross-buns.png": "content",
+                                                    "search.png": "logo", "printer.svg": "logo",
+                                                    "app-icon-large.jpg": "logo"}
+    taste = _media("recipe-scrapers", "taste.com.au__tasteau_1.html", "https://www.taste.com.au/recipe")
+    cards = [n for n in taste if "/w354-h236-" in n.src or "mexican-chicken-pasta-bake" in n.src]
+    assert len(cards) == 9 and "logo" not in {n.image_class for n in cards}
+
+
+def test_a_team_pages_headshots_named_as_peoples_pictures_are_avatars():
+    people = "".join(f"<li><span><img src='/up/DSC_{i}.jpg' class='Person__Picture-sc-1j8 jUeWzg' width='260' "
+                     f"height='260' alt='personal photo'></span><span>Person {i}</span><span>Engineering</span></li>"
+                     for i in range(6))
+    staff = ("<div class='team-member-photo'><img src='/up/lee.jpg' class='staff-image'></div>"
+             "<img src='/up/ana.jpg' class='speakerHeadshot'>")
+    # a picture of the team, named so in its file and alt, is the page's picture
+    group = "<img src='/up/team-photo.jpg' alt='Staff photo at the picnic'>"
+    classes = _classes(_article(f"<h2>Team</h2><ul class='Person__List'>{people}</ul>{staff}{group}"))
+    assert classes == {**{f"DSC_{i}.jpg": "logo" for i in range(6)}, "lee.jpg": "logo", "ana.jpg": "logo",
+                       "team-photo.jpg": "content"}
+    team = _media("warc-extracted", "sample-0001__009.html", "https://allenai.org/reviz")
+    headshots = [n for n in team if "w=320&h=320" in n.src]
+    assert len(headshots) == 10 and {n.image_class for n in headshots} == {"logo"}
+
+
+def _headed(hero: str, before_title: str = "") -> str:
+    """A recipe page whose picture sits above its headline and byline, which the selection leaves out."""
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(8))
+    return (f"<html><body><div class='site'><nav><a href='/'>Home</a> <a href='/recipes'>Recipes</a></nav>"
+            f"<div class='recipe-header'><div class='media'>{hero}</div>{before_title}<h1>Beef stew for a cold night</h1>"
+            f"<div class='meta'><a href='#recipe'>Jump to recipe</a> <span>Save</span> <span>By Jane Doe</span></div>"
+            f"</div><div class='content'>{story}</div></div></body></html>")
+
+
+def test_a_lead_picture_above_the_headline_and_byline_is_content():
+    for hero in ("<img src='/up/stew.jpg' width='1200' height='800'>", "<picture><img src='/up/stew.jpg'></picture>",
+                 ("<img src='/up/stew-pin.jpg' class='swp-pinterest-image' style='display:none'>"
+                  "<img src='/up/stew.jpg' width='1200' height='800'>")):
+        assert _classes(_headed(hero))["stew.jpg"] == "content"
+    # no lead: a drawn file, an avatar's size, a banner strip, no size and no figure, a slider's slide, a link
+    # away between
+    assert _classes(_headed("<img src='/up/stew.gif' width='1200' height='800'>")) == {"stew.gif": "outside"}
+    assert _classes(_headed("<img src='/up/jane.jpg' width='96' height='96'>")) == {"jane.jpg": "outside"}
+    assert _classes(_headed("<img src='/up/skyline.jpg' width='1500' height='300'>")) == {"skyline.jpg": "outside"}
+    assert _classes(_headed("<img src='/up/stew.jpg'>")) == {"stew.jpg": "outside"}
+    assert _classes(_headed("<ul><li><img src='/up/stew.jpg' width='1200' height='800'></li></ul>")) == \
+        {"stew.jpg": "outside"}
+    assert _classes(_headed("<img src='/up/stew.jpg' width='1200' height='800'>",
+                            "<a href='/soups'><img src='/up/soup.jpg'></a>")) == {"stew.jpg": "outside",
+                                                                                   "soup.jpg": "teaser"}
+    # the text stays as it was: only the picture's class changes
+    with_hero = extract(_headed("<img src='/up/stew.jpg' width='1200' height='800'>").encode(), URL).document
+    assert with_hero.text == extract(_headed("").encode(), URL).document.text
+    assert [n.src.rsplit("/", 1)[-1] for n in with_hero.media] == ["stew.jpg"]
+
+
+def test_real_pages_keep_the_lead_picture_above_their_title_but_no_hidden_pinterest_image():
+    for page, url, lead in (("taste.com.au__tasteau_1.html", "https://www.taste.com.au/r", "mexican-chicken-pasta-bake"),
+                            ("hogarmania.com__hogarmania_1.html", "https://www.hogarmania.com/r", "source-aspect-ratio"),
+                            ("yemek.com__yemek.html", "https://yemek.com/r", "kori-soslu-tavuklu")):
+        assert next(n for n in _media("recipe-scrapers", page, url) if lead in n.src).image_class == "content"
+    crust = _media("recipe-scrapers", "crazyforcrust.com__crazyforcrust_1.html", "https://www.crazyforcrust.com/r")
+    first = next(n for n in crust if n.src.endswith("classic-pound-cake-recipe-6.jpg"))
+    assert first.image_class == "outside" and "main/article/div/div/img" in first.dom_path  # Shared Counts' hidden pin
+
+
+def test_a_lazy_source_that_is_a_width_template_is_filled_in():
+    # lazysizes' RIAS plugin (Shopify themes): the script fills in a width from `data-widths`
+    pictures = ("<img class='lazyload' data-src='//shop.test/cdn/files/salmon_{width}x.jpg?v=17' "
+                "data-widths='[360, 540, 720, 1000]' alt='Salmon fillets on a board'>"
+                "<img class='lazyload' data-src='//shop.test/cdn/files/crab_{width}x.jpg'>"
+                "<img class='lazyload' data-src='//shop.test/cdn/files/scallops_{width}x{height}.jpg'>")
+    result = extract(_article(pictures).encode(), URL, options=ALL)
+    assert [(n.src, n.image_class) for n in result.document.media] == [
+        ("https://shop.test/cdn/files/salmon_1000x.jpg?v=17", "content"),
+        ("https://shop.test/cdn/files/crab_1080x.jpg", "content")]
+    assert result.media_drops["image_no_src"] == 1  # a template left unfilled is no URL
+    fish = _media("recipe-scrapers", "sizzlefish.com__sizzlefish_1.html", "https://sizzlefish.com/r")
+    filled = [n.src for n in fish if n.src.split("?")[0].endswith(("_900x.jpg", "_900x.png", "_1000x.jpg", "_1000x.png",
+                                                                    "_1080x.jpg"))]
+    assert len(filled) == 10 and not [n for n in fish if "{width}" in n.src or "%7Bwidth%7D" in n.src]

@@ -57,7 +57,10 @@ def test_text_quality_floors(dev_results):
 
 def test_content_image_floors_and_dom_order(dev_results):
     images = dev_results[2]
-    assert images.precision >= 0.93  # 0.938 when set; most kept images readability lacks are figures it drops
+    # 0.938 when set, 0.927 once the lead picture above a headline counts (`images.lead_picture`): readability
+    # leaves a story's lead photo out when it sits above the headline (folha, liberation-1, telegraph, theverge,
+    # gitlab-blog, bug-1255978); most other kept images it lacks are figures it drops
+    assert images.precision >= 0.92
     assert images.recall_sized >= 0.97 and images.recall >= 0.925  # 0.982 / 0.935 when set
     assert images.pages_out_of_order == 0
 
@@ -593,6 +596,31 @@ def test_a_size_variant_of_a_shown_picture_is_a_copy():
                        ("stew-300x300.jpg", "copy"), ("soup.jpg?w=300", "copy"),
                        ("soup.jpg?w=800&q=80", "content")]  # an exact repeat: the assembler's duplicate rule
     assert extract(html.encode(), URL).media_drops["image_copy"] == 2
+
+
+def test_a_size_variant_behind_a_converters_second_extension_is_a_copy():
+    # WordPress image converters serve `photo.jpg.webp`: the recipe card's `-380x520` crop of the hero sits
+    # before the `.jpg`, not before the last extension.
+    shots = ("<img src='/wp-content/uploads/2021/01/grinder_edited-1.jpg.webp'>"
+             "<img src='/wp-content/uploads/2021/01/fries.png.webp'>"
+             "<div class='recipe-card'><img src='/wp-content/uploads/2021/01/grinder_edited-1-380x520.jpg.webp'>"
+             "<img src='/wp-content/uploads/2021/01/fries-scaled.png.webp'>"
+             "<img src='/wp-content/uploads/2021/01/fries-2.png.webp'></div>")
+    html = _article().replace("</article>", f"<p>The steps, as pictures, one after the other.</p>{shots}</article>")
+    media = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True)).document.media
+    assert [n.image_class for n in media] == ["content", "content", "content", "copy", "copy", "content"]
+
+
+def test_real_pages_recipe_card_crops_of_converted_pictures_are_copies():
+    for page, url, picture, crop in (
+            ("savvysavingcouple.net__savvysavingcouple_1.html", "https://savvysavingcouple.net/r",
+             "Chourico-and-Fries-Grinder_edited-1-1.jpg.webp", "Chourico-and-Fries-Grinder_edited-1-1-380x520.jpg.webp"),
+            ("wedishitup.com__wedishitup_1.html", "https://wedishitup.com/r",
+             "Copy-Cat-Nacho-Bell-2.jpg.webp", "Copy-Cat-Nacho-Bell-2-150x150.jpg.webp")):
+        data = shared_path("html", "recipe-scrapers", page).read_bytes()
+        classes = {n.src.rsplit("/", 1)[-1]: n.image_class
+                   for n in extract(data, url, options=ExtractOptions(keep_all_images=True)).document.media}
+        assert (classes[picture], classes[crop]) == ("content", "copy")
 
 
 def test_a_picture_in_another_size_folder_is_a_copy_but_not_one_in_another_month():
@@ -1285,3 +1313,32 @@ def test_a_huge_title_over_thousands_of_headings_costs_no_quadratic_time():
     # each heading is looked up word by word in the title's words, never the title walked per heading
     doc = extract(html.encode(), URL, options=ExtractOptions(time_limit_s=1.5)).document  # ~0.3 s of CPU
     assert "Paragraph 39" in doc.text
+
+
+def test_hidden_pinterest_images_are_copies_but_a_hidden_picture_alone_is_not():
+    # Social Pug, Tasty Pins and a theme's own hidden "Pin it" images: the post's pictures again, never shown
+    pins = ("<div class='dpsp-post-pinterest-image-hidden' style='display: none;'>"
+            "<img src='/up/stew-pin-1.jpg' width='600' height='1800'></div>"
+            "<div class='tasty-pins-hidden-image-container'><img class='tasty-pins-hidden-image' src='/up/stew-pin-2.jpg'>"
+            "</div><img class='scriptless__pinterest-image' style='display:none;' src='/up/stew-collage.jpg'>")
+    # a hidden image alone (the copy of a CSS background hero), a shown one named for Pinterest, and a
+    # hidden class naming a pinch: pictures
+    others = ("<img style='display: none;' src='/up/hero.jpg' alt='A bowl of stew'>"
+              "<img class='pinterest-image' src='/up/stew-bowl.jpg'><img class='hidden-pinch' src='/up/stew-pot.jpg'>")
+    html = _article().replace("</article>", f"<p>The steps, as pictures, one after the other.</p>{pins}{others}"
+                                            f"</article>")
+    media = extract(html.encode(), URL, options=ExtractOptions(keep_all_images=True)).document.media
+    classes = [(n.src.rsplit("/", 1)[-1], n.image_class) for n in media][1:]
+    assert classes[1:] == [("stew-pin-2.jpg", "copy"), ("stew-collage.jpg", "copy"), ("hero.jpg", "content"),
+                           ("stew-bowl.jpg", "content"), ("stew-pot.jpg", "content")]
+    assert classes[0][1] in ("copy", "outside")  # a block hidden by its style is no content either way
+
+
+def test_real_pages_hidden_pinterest_images_are_copies():
+    # elavegan shows its collage in the post too: that one is content
+    for page, url, classes in (("elavegan.com__elavegan_1.html", "https://elavegan.com/r", ["content", "copy"]),
+                               ("platingpixels.com__platingpixels_1.html", "https://platingpixels.com/r",
+                                ["copy", "copy"])):
+        data = shared_path("html", "recipe-scrapers", page).read_bytes()
+        media = extract(data, url, options=ExtractOptions(keep_all_images=True)).document.media
+        assert [n.image_class for n in media if "pin-image" in n.src or "Pinterest-Collage" in n.src] == classes

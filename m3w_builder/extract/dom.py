@@ -264,7 +264,8 @@ class _Page:
         an exact repeat is left to the assembler's duplicate rule, which sees the bytes."""
         out: list[Node] = []
         pictures: dict[str, str] = {}
-        for item, in_content in zip(items, kept):
+        lead = images.lead_picture(items, kept, self.media)
+        for index, (item, in_content) in enumerate(zip(items, kept)):
             if item.media < 0:
                 if in_content:
                     out.append(TextNode(item.text))
@@ -276,7 +277,8 @@ class _Page:
                 else:
                     self.drop("video_outside", node.src, f"outside the main content at {node.dom_path}")
                 continue
-            node.image_class = images.final_class(provisional, in_content, selection.link_blocks[item.owner], listing,
+            node.image_class = images.final_class(provisional, in_content or index == lead,
+                                                  selection.link_blocks[item.owner], listing,
                                                   self.asides.get(item.media) in sidebars)
             if node.image_class == images.CONTENT:
                 picture = images.copy_key(node.src)

@@ -2,20 +2,22 @@
 named as a source) and their class.
 
 Classes: `content` (in the article, the default kept set), `teaser` (a thumbnail linking to another
-page, or in a card whose only text is a title linking to one, or linking where the card's title
-links too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's
-size, `url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a teaser;
-or a social network's post hot-linked by a feed widget; or a bare image linking to a shop's product
-page: a product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips:
-small or strip-shaped size, declared in the markup or else asked for in the URL, or named so, a
-byline's author avatar, an author box's photo (the box named so, or opened by an "About the author"
-heading); stand-ins for a missing picture; controls, app-store badges, the site's theme files and
-the files of its shared `common` folder), `ad` (ad and tracker hosts and slots, and
-files named as banners or newsletter sign-ups: promotions), `outside` (elsewhere on the page than
-the main content, or in a sidebar `<aside>` the selection kept: one that does not hold the article's
-core), `copy` (a content image whose picture the page showed already, see `copy_key`, or a
-small-screen variant of one, or a preview: a thumbnail's file stretched to a picture's declared
-size, `_PREVIEW_RATIO`). The class is decided from the DOM alone, before any download.
+page, or in a card whose only text is a title linking to one, or linking where the card's title links
+too: related/recommended article cards; or any linked image whose URL asks for a thumbnail's size,
+`url_size`, or whose file is named as a thumbnail: a gallery strip; or a crop named a teaser; or a
+social network's post hot-linked by a feed widget; or a bare image linking to a shop's product page: a
+product card), `logo` (logos, icons, avatars, emoji, spacers, buttons and banner strips: small or
+strip-shaped size, declared in the markup or else asked for in the URL, or named so (a JPEG named for a
+photographed thing, `button-mushrooms.jpg`, or a picture-sized one whose class only says `icon`, is
+not), a byline's author avatar, an author box's photo (the box named so, or opened by an "About the
+author" heading), a team page's headshots (named as a person's picture); stand-ins for a missing
+picture; controls, app-store badges, the site's theme files and the files of its shared `common`
+folder), `ad` (ad and tracker hosts and slots, and files named as banners or newsletter sign-ups:
+promotions), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>` the
+selection kept: one that does not hold the article's core), `copy` (a content image whose picture the
+page showed already, see `copy_key`, or a small-screen variant of one, or a Pinterest image the page
+hides, or a preview: a thumbnail's file stretched to a picture's declared size, `_PREVIEW_RATIO`). The
+class is decided from the DOM alone, before any download.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from m3w_builder.document import ImageNode, VideoNode
 from m3w_builder.extract.boilerplate import BLOCK_TAGS, class_words, text_of
+from m3w_builder.extract.content import Item
 from m3w_builder.extract.urls import best_srcset, resolve
 
 CONTENT, TEASER, LOGO, AD, OUTSIDE, COPY = "content", "teaser", "logo", "ad", "outside", "copy"
@@ -63,6 +67,23 @@ _BOUNDED_LOGO_WORDS = {"icon": (re.compile(r"(?<!sil)(?<!lex)icon(?!ic|ograph|oc
                        "button": (re.compile(r"button(?![a-z])"), True),
                        "sprite": (re.compile(r"sprite(?!l)"), False),
                        "pixel": (re.compile(r"(?<![a-z])pixel(?![a-z])"), False)}
+# Logo words that also name things photographed (button mushrooms, a salad spinner, a Pixel phone, a can
+# of Sprite, a country's flag): in a JPEG's file name they name the photo's subject (`button-mushrooms.jpg`),
+# as the control, tracking pixel, sprite sheet or flag icon they name elsewhere is drawn as a PNG, GIF or SVG.
+# The class, id and alt still count.
+_PHOTOGRAPHED_WORDS = frozenset(("button", "spinner", "pixel", "sprite", "flag-"))
+_PHOTO_FILES = (".jpg", ".jpeg")
+# Logo words naming a small drawn thing (an icon, an emoji, a button): in the class or id of a raster image
+# the markup lays out as a picture, at least `_PICTURE_SIDE` on both sides, they name a site's card style
+# (taste.com.au's `main-icon` on its lead photo and cards), no icon. Its file name and alt still count.
+_SMALL_THING_WORDS = frozenset(("icon", "emoji", "emoticon", "smiley", "spinner", "button", "btn"))
+_PICTURE_SIDE = 200
+# A person's picture in a list of people, named so in its class or id (`Person__Picture`, `team-member-photo`,
+# `staff-image`, `speaker-headshot`): a team or staff page's headshots, avatars like a byline's. In a file
+# name or alt (`team-photo.jpg`, "Staff photo at the picnic") the words may name a group's picture.
+_PERSON_HINTS = ("person", "member", "staff", "speaker", "employee")
+_PERSON_PICTURE_RE = re.compile(r"(?:person|member|staff|speaker|employee)s?[-_]*(?:picture|photo|image|img|pic|"
+                                r"portrait|headshot|avatar)")
 # Logo words of a file name only: a spinner's file (`snake-loader.gif`); on a class they name a lazy
 # loader's state (`image--loading`, `ImageLoader`) on the picture itself.
 _LOGO_FILE_WORDS = ("loader", "loading")
@@ -186,10 +207,11 @@ _THUMB_NAME_RE = re.compile(r"[-_.](thumb|thumbnail|thumbs|tease|teaser)(?:[-_.]
 
 
 # What makes two URLs of one picture differ: size/format query parameters, a WordPress `-1024x683` or
-# `-scaled` suffix, a `@2x` density suffix, a MediaWiki `/540px-` thumbnail prefix.
+# `-scaled` suffix, a `@2x` density suffix (also before a converter's second extension: WebP Express's and
+# ShortPixel's `-380x520.jpg.webp` beside `.jpg.webp`), a MediaWiki `/540px-` thumbnail prefix.
 _SIZE_PARAMS = frozenset(("w", "h", "width", "height", "resize", "fit", "crop", "quality", "q", "dpr", "auto",
                           "format", "fm", "ssl", "strip", "zoom", "size", "sz", "scale"))
-_SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=\.\w{2,5}$)|^\d{2,5}px-")
+_SIZE_SUFFIX_RE = re.compile(r"(?:-\d{2,5}x\d{2,5}|-scaled|@[1-4]x)(?=(?:\.(?:jpe?g|png|gif))?\.\w{2,5}$)|^\d{2,5}px-")
 # A folder that only names a size (`/images/360-240/HASH/x.jpg` beside `/images/100-75/HASH/x.jpg`); a
 # year and month (`/2016-03/`) is no size.
 _SIZE_FOLDER_RE = re.compile(r"/(?!(?:19|20)\d\d-)\d{2,4}[x-]\d{2,4}(?=/|$)")
@@ -250,7 +272,8 @@ def candidate_sources(el: etree._Element, ancestors: list[etree._Element]) -> It
         present = set(el.keys())
         for attr in LAZY_SRC_ATTRS:
             if attr in present:
-                yield get(attr)
+                value = get(attr)
+                yield _width_filled(value, get("data-widths")) if "{width}" in value else value
         for attr in LAZY_SRCSET_ATTRS:
             if attr in present:
                 yield best_srcset(get(attr))
@@ -261,6 +284,19 @@ def candidate_sources(el: etree._Element, ancestors: list[etree._Element]) -> It
         for source in picture.iter("source"):
             yield best_srcset(source.get("srcset")) or source.get("src")
     yield from _other_sources(el)
+
+
+# A lazy source that is a URL template (lazysizes' RIAS plugin, Shopify themes: `photo_{width}x.jpg` with
+# `data-widths="[360, 540, 720]"`): the script fills in a width from the list; here the largest, or
+# `_TEMPLATE_WIDTH` when none is listed. A template left unfilled is no URL.
+_TEMPLATE_WIDTH = 1080
+_WIDTHS_RE = re.compile(r"\d{2,5}")
+
+
+def _width_filled(template: str, widths: str | None) -> str:
+    """A lazy source's `{width}` template filled in (see `_TEMPLATE_WIDTH`)."""
+    listed = [int(width) for width in _WIDTHS_RE.findall(widths[:1000])] if widths else []
+    return template.replace("{width}", str(max(listed) if listed else _TEMPLATE_WIDTH))
 
 
 def _other_sources(el: etree._Element) -> Iterator[str | None]:
@@ -470,28 +506,56 @@ _SMALL_SCREEN_CLASSES = ("visible-xs", "visible-sm", "d-sm-none", "d-md-none", "
                          "mobile-only", "mobileonly", "only-mobile", "show-mobile", "visible-mobile",
                          "show-for-small", "hide-for-large", "hide-desktop", "hide-on-desktop", "hidden-desktop",
                          "hide-from-desktop")
+# A copy too: a Pinterest image the page hides, the post's pictures again in Pinterest's tall format for
+# its "Pin it" button, named so on the image or its `_VARIANT_LEVELS` nearest ancestors (Social Pug's
+# `dpsp-post-pinterest-image-hidden`, Tasty Pins' `tasty-pins-hidden-image`, Social Warfare's
+# `swp_hidden_pin_image`, Shared Counts' `shared-counts-hidden-image-container`), or named for Pinterest on
+# an image its own style hides (`scriptless__pinterest-image` with `display:none`). A hidden image alone may
+# be the only copy of a picture a CSS background shows.
+_HIDDEN_PIN_RE = re.compile(r"(?:pin(?:terest)?s?|image|img)[-_]*(?:post[-_]*)?hidden|"
+                            r"hidden[-_]*(?:pin(?:terest)?|image|img)(?![a-z])")
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none")
 
 
 def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -> bool:
-    """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`)."""
-    for holder in (el, *ancestors[:_VARIANT_LEVELS]):
+    """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`) or a hidden
+    Pinterest image (`_HIDDEN_PIN_RE`, `_HIDDEN_STYLE_RE`)."""
+    for level, holder in enumerate((el, *ancestors[:_VARIANT_LEVELS])):
         if holder.get("data-max-width") is not None:
             return True
         names = holder.get("class")
-        if names and _has_any(names[:_ANCESTOR_NAME_CHARS].lower(), _SMALL_SCREEN_CLASSES):
-            return True
+        if names:
+            names = names[:_ANCESTOR_NAME_CHARS].lower()
+            if _has_any(names, _SMALL_SCREEN_CLASSES) or ("hidden" in names and _HIDDEN_PIN_RE.search(names)) \
+                    or (level == 0 and "pinterest" in names and _HIDDEN_STYLE_RE.search(el.get("style") or "")):
+                return True
     return False
 
 
-def _logo_named(marks: str, alt_at: int) -> bool:
-    """Whether the lower-cased class, id, file name and short alt of an image (the alt from `alt_at`)
-    hold a logo word (`_LOGO_WORDS`, `_BOUNDED_LOGO_WORDS`)."""
+def _logo_named(marks: str, names_at: int, alt_at: int, photo_file: bool, picture_sized: bool) -> bool:
+    """Whether the lower-cased class and id, file name (from `names_at`) and short alt (from `alt_at`) of an
+    image hold a logo word (`_LOGO_WORDS`, `_BOUNDED_LOGO_WORDS`); a JPEG's file name (`photo_file`) holds
+    no `_PHOTOGRAPHED_WORDS`, a picture's class or id (`picture_sized`) no `_SMALL_THING_WORDS`."""
     for word in _LOGO_WORDS:
         if word in marks:
             bounded = _BOUNDED_LOGO_WORDS.get(word)
-            if bounded is None or bounded[0].search(marks, 0, len(marks) if bounded[1] else alt_at):
-                return True
+            end = alt_at if bounded is not None and not bounded[1] else len(marks)
+            skip_file = photo_file and word in _PHOTOGRAPHED_WORDS
+            skip_names = picture_sized and word in _SMALL_THING_WORDS
+            if not (skip_file or skip_names):
+                spans: tuple[tuple[int, int], ...] = ((0, end),)
+            else:  # the fields left to read: class and id, file name, alt
+                spans = tuple((start, stop) for start, stop, skip in ((0, names_at, skip_names),
+                              (names_at, alt_at, skip_file), (alt_at, end, False)) if not skip and start < stop)
+            for start, stop in spans:
+                if bounded[0].search(marks, start, stop) if bounded is not None else marks.find(word, start, stop) >= 0:
+                    return True
     return False
+
+
+def _person_picture(names: str) -> bool:
+    """Whether a lower-cased class and id name a person's picture in a list of people (`_PERSON_PICTURE_RE`)."""
+    return _has_any(names, _PERSON_HINTS) and _PERSON_PICTURE_RE.search(names) is not None
 
 
 def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
@@ -540,6 +604,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     if _has_any(lowered, _SOCIAL_FEED_HOSTS):
         return TEASER, None
     thumbnail = False
+    laid_out = width is not None and height is not None and min(width, height) >= _PICTURE_SIDE
     url_width, url_height = url_size(lowered[:len(src)])
     if width is None or height is None:
         width, height = width or url_width, height or url_height
@@ -553,13 +618,16 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     thumbnail = thumbnail or named is not None
     sides = [s for s in (width, height) if s]
     alt = get("alt") or ""
-    machine = f"{names} {file_name} ".lower()
+    own = names.lower()
+    machine = f"{own} {file_name} "
     alt_at = len(machine)  # lower-casing may change a length: measured after it
     marks = f"{machine}{alt.lower() if len(alt) < _SHORT_ALT else ''}"
     short = min(sides) if sides else 0
     if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
-            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) or _logo_named(marks, alt_at) \
-            or _has_any(file_name, _LOGO_FILE_WORDS) \
+            short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) \
+            or _logo_named(marks, len(own) + 1, alt_at, file_name.endswith(_PHOTO_FILES),
+                           laid_out and not file_name.endswith(".svg")) \
+            or _person_picture(own) or _has_any(file_name, _LOGO_FILE_WORDS) \
             or _STAND_IN_RE.fullmatch(file_name) or _SOCIAL_RE.fullmatch(file_name) \
             or ("no" in file_name and _MISSING_RE.search(file_name)) \
             or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
@@ -593,6 +661,57 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
         card = link_card(ancestor, href, ancestors, base_url)
         return (_LINKED, None) if card is None else (_CARD, card)
     return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
+
+
+# The lead picture: a story's photo above its headline and byline (a recipe's hero over its title, a news
+# photo in the article's header), which the text selection leaves out with the headline. It is the last
+# image the markup leaves a content candidate before the first kept text, with at most `_LEAD_GAP`
+# characters of text between them (title, byline, dates, share labels) and no linked image or ad (the
+# page's menu, a banner: the picture is above them, no story's), no image kept before, laid out
+# as a picture: every side declared (or asked for in its URL) at least `_LEAD_SIDE` and, both known, the long
+# one at most `_LEAD_RATIO` times the short (a site's banner strip over its menu is none), or none but in a
+# `<figure>` or `<picture>`; no GIF or SVG, no entry of a list (a slider's slide, a gallery's card).
+# One image a page at most, so a misfire costs one picture.
+_LEAD_GAP = 600
+_LEAD_SIDE = 300
+_LEAD_RATIO = 3
+_AWAY = frozenset((TEASER, AD, _LINKED, _CARD))
+_DRAWN_FILES = (".gif", ".svg")
+
+
+def lead_picture(items: list[Item], kept: list[bool], media: list[tuple[ImageNode | VideoNode, str | None]]
+                 ) -> int | None:
+    """The index of the item of the page's lead picture (see `_LEAD_GAP`), or None. `items`: the page's
+    paragraph and media items in DOM order, `kept` their selection, `media` each media index's node and
+    provisional class (`dom_class`)."""
+    lead, gap = None, 0
+    for index, item in enumerate(items):
+        if item.media < 0:
+            if kept[index]:
+                return lead if lead is not None and gap <= _LEAD_GAP else None
+            gap += len(item.text)
+            continue
+        node, provisional = media[item.media]
+        if kept[index]:
+            return None
+        if provisional is None and isinstance(node, ImageNode) and _laid_out_as_picture(node):
+            lead, gap = index, 0
+        elif provisional in _AWAY:  # a link to another page or an ad between: the picture is above the page's chrome
+            lead = None
+    return None
+
+
+def _laid_out_as_picture(node: ImageNode) -> bool:
+    """Whether an image node is laid out as a lead picture (`_LEAD_SIDE`, `_LEAD_RATIO`, `_DRAWN_FILES`)."""
+    path = node.dom_path
+    if "/li/" in path or node.src.partition("?")[0].lower().endswith(_DRAWN_FILES):
+        return False
+    sides = [side for side in (node.width, node.height) if side]
+    if not sides:
+        sides = [side for side in url_size(node.src.lower()) if side]
+    if sides:
+        return min(sides) >= _LEAD_SIDE and max(sides) <= _LEAD_RATIO * min(sides)
+    return "/figure/" in path or "/picture/" in path
 
 
 def final_class(provisional: str | None, in_content: bool, in_link_block: bool, listing: bool,
