@@ -1285,3 +1285,41 @@ def test_a_huge_title_over_thousands_of_headings_costs_no_quadratic_time():
     # each heading is looked up word by word in the title's words, never the title walked per heading
     doc = extract(html.encode(), URL, options=ExtractOptions(time_limit_s=1.5)).document  # ~0.3 s of CPU
     assert "Paragraph 39" in doc.text
+
+
+def test_site_notices_in_the_story_block_are_not_article_text():
+    notices = ("<p>© 2023 Example Foods. All Rights Reserved</p>"
+               "<div class='desc'><strong>Found a typo?</strong><p>Select the text and press Ctrl+Enter to send it "
+               "to the editors!</p><p>Select the text and tap the report button.</p></div>"
+               "<div>Follow us at:<br>Facebook https://fb.me/example<br>Twitter https://twitter.com/example</div>"
+               "<p>This site uses Akismet to reduce spam. Learn how your comment data is processed.</p>"
+               "<p>Already a subscriber? Log in to keep reading.</p>"
+               "<p>Hungry for more? Subscribe to my newsletter and follow me on Instagram!</p>")
+    more = "".join(f"<p>More of the story, part {i}, told in words, commas, and sentences, as prose is.</p>"
+                   for i in range(20))
+    html = _article().replace("</article>", f"{more}{notices}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0" in text and "part 19" in text and "The lead photo." in text
+    gone = ("All Rights Reserved", "Found a typo?", "Ctrl+Enter", "report button", "Follow us", "fb.me",
+            "twitter.com", "Akismet", "Already a subscriber", "Hungry for more")
+    assert not [phrase for phrase in gone if phrase in text]
+    # a paragraph of prose that mentions a newsletter is no notice
+    prose = "<p>" + "We decided, after a year of trying, to subscribe to the city's newsletter by email, and it helped. " * 4
+    assert "subscribe to the city's newsletter" in extract(_article(prose + "</p>").encode(), URL).document.text
+    # guard: a page that is mostly such lines (a newsletter's own sign-up page) keeps them
+    short = "<p>Short story line, with a comma, that reads as prose.</p>" * 2
+    html = f"<html><body><article>{short}<p>Sign up for our newsletter by email, and follow us on Facebook.</p>" \
+           f"</article></body></html>"
+    assert "Sign up for our newsletter" in extract(html.encode(), URL).document.text
+
+
+@pytest.mark.parametrize("name,kept,gone", [
+    ("latvian_article.html", "Norvēģijas glābšanas komanda", ("Ctrl+Enter", "Kļūda rakstā?", "Ziņot par kļūdu")),
+    ("thai_article.html", "ผู้สื่อข่าวได้รับแจ้ง", ("ร่วมสนับสนุนเรา", "PromptPay", "https://fb.me/prachatai")),
+    ("japanese_article.html", "米朝首脳会談", ("会員限定", "会員の方はこちら")),
+    ("arabic_article.html", "CNN", ("إرشادات الاستخدام", "لا تعبر عن رأي")),
+])
+def test_real_news_pages_drop_typo_report_donation_paywall_and_comment_policy_notices(name, kept, gone):
+    text = extract(shared_path("html", "newspaper4k", name).read_bytes(), URL).document.text
+    assert kept in text
+    assert not [phrase for phrase in gone if phrase in text]

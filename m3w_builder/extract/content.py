@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from m3w_builder.extract import boilerplate
+from m3w_builder.extract import boilerplate, notices
 
 # Blocks of the block tree; table rows and sections hold only cells, which are blocks themselves.
 BLOCK_TAGS = boilerplate.BLOCK_TAGS - {"br", "hr", "html", "tr", "tbody", "thead", "tfoot"}
@@ -81,6 +81,7 @@ _PLAIN_LIST_SHARE = 0.6
 _CELL_TAGS = frozenset(("td", "th"))
 _MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
+_NOTICE_CEILING = frozenset(("html", "body", "main", "article"))  # a notice's block stays inside them
 
 # Matched on lower-cased names: IGNORECASE makes these alternations ~6x slower.
 _POSITIVE_RE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|prose")
@@ -441,6 +442,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
         _drop_repeated_labels(blocks, items, kept)
         _drop_datelines(blocks, items, kept)
         _drop_author_lines(blocks, items, kept)
+        _drop_notices(blocks, items, kept)
         if title:
             _drop_title_headings(blocks, items, kept, title)
     comment_headings = _drop_orphaned_headings(blocks, items, kept, pictures)
@@ -567,6 +569,45 @@ def _drop_author_lines(blocks: list[Block], items: list[Item], kept: list[bool])
         if kept[index] and item.media < 0 and item.weight <= _MAX_AUTHOR_LINE and _AUTHOR_LABEL_RE.match(item.text) \
                 and blocks[item.owner].element.tag not in _LISTED_TAGS:
             kept[index] = False
+
+
+def _drop_notices(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark the site notices in the main content (`notices.is_notice`: a copyright line, a comment
+    form's or comment section's rules, a typo-report prompt, a paywall's prompt, a call to follow,
+    subscribe or donate), each with the small block around it (`_notice_block`: the notice's lead-in
+    "Kļūda rakstā?", its list of profile links), all of them only while they hold at most
+    `notices.MAX_NOTICE_SHARE` of the kept text: a page about newsletters keeps its text."""
+    limit = notices.MAX_NOTICE
+    found = [index for index, item in enumerate(items)
+             if kept[index] and item.media < 0 and item.weight <= limit and notices.is_notice(item.text)]
+    if not found:
+        return
+    drop: set[int] = set()
+    for index in found:
+        if index not in drop:
+            drop.update(_notice_block(blocks, items, kept, index))
+    text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
+    if sum(items[index].weight for index in drop) <= notices.MAX_NOTICE_SHARE * text:
+        for index in drop:
+            kept[index] = False
+
+
+def _notice_block(blocks: list[Block], items: list[Item], kept: list[bool], index: int) -> list[int]:
+    """The kept items of the widest block around a notice that holds at most `notices.MAX_NOTICE`
+    weighted characters and no media (items of a block's subtree are contiguous: block ids and items
+    are in DOM order), inside the page's own containers (`_NOTICE_CEILING`)."""
+    start = end = index
+    block = items[index].owner
+    while block >= 0 and blocks[block].total <= notices.MAX_NOTICE and blocks[block].element.tag not in _NOTICE_CEILING:
+        low, high, last = start, end, blocks[block].end
+        while low > 0 and block <= items[low - 1].owner <= last:
+            low -= 1
+        while high + 1 < len(items) and block <= items[high + 1].owner <= last:
+            high += 1
+        if any(items[inner].media >= 0 for inner in range(low, high + 1)):
+            break
+        start, end, block = low, high, blocks[block].parent
+    return [inner for inner in range(start, end + 1) if kept[inner]]
 
 
 def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int,

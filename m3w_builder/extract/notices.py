@@ -1,0 +1,66 @@
+"""Short site notices that sit inside an article's block but are no part of it.
+
+A page's template puts the same few kinds of line into the story's own container, with no class or
+id that names them (utility CSS, a CMS's generic `desc`/`text` blocks): the copyright line ("© 2023
+General Mills All Rights Reserved", "版权所有©..."), a comment form's spam-filter and privacy notice
+("This site uses Akismet to reduce spam"), the "found a typo? select it and press Ctrl+Enter" prompt
+of Eastern European news sites, a paywall's prompt ("この記事は会員限定です", "Already a subscriber?
+Log in"), and calls to action: follow us, subscribe to the newsletter, donate ("Hungry for more?
+Subscribe to my newsletter and follow me on Facebook", "Iscriviti alla nostra newsletter",
+"ร่วมสนับสนุนเรา"). Each is recognised by its own words in the languages seen, only on a line of at
+most `MAX_NOTICE` weighted characters (a paragraph of prose that mentions a newsletter stays), and
+`content.kept_items` drops them only while they hold at most `MAX_NOTICE_SHARE` of the kept text.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_NOTICE = 300          # weighted characters of a notice line
+MAX_NOTICE_SHARE = 0.2    # of the kept text that the notices of a page may hold
+
+# "All rights reserved" and a copyright sign or word with a year, opening the line.
+_RIGHTS = (
+    r"all rights? reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
+    r"tutti i diritti riservati|todos os direitos reservados|alle rechten voorbehouden|"
+    r"wszelkie prawa zastrzeżone|všechna práva vyhrazena|minden jog fenntartva|alla rättigheter förbehållna|"
+    r"kaikki oikeudet pidätetään|visas tiesības aizsargātas|visos teisės saugomos|tüm hakları saklıdır|"
+    r"все права защищены|всі права захищені|جميع الحقوق محفوظة|כל הזכויות שמורות|สงวนลิขสิทธิ์|"
+    r"版权所有|版權所有|無断転載|무단 ?전재"
+)
+# A comment form's notices.
+_COMMENT_FORM = r"akismet|your email address will not be published|required fields are marked"
+# A comment section's rules and disclaimer ("The views expressed below do not reflect...").
+_COMMENT_POLICY = (
+    r"comment(?:ing)? (?:policy|guidelines|rules)|community guidelines|comments are moderated|"
+    r"(?:views|opinions) expressed (?:below|in (?:the|these) comments)|kommentarrichtlinien|netiquette|"
+    r"règles de modération|normas de participación|لا تعبر عن رأي|إرشادات الاستخدام"
+)
+# "Found a mistake? Select the text and press Ctrl+Enter": the key names are the same in every language.
+_TYPO_REPORT = r"\bctrl\s*\+\s*enter\b"
+# A paywall's or a registration wall's prompt.
+_PAYWALL = (
+    r"already a (?:subscriber|member)|subscribe (?:now )?to (?:continue|keep) reading|"
+    r"(?:for|to) subscribers only|subscriber[- ]exclusive|bereits abonnent|nur für abonnenten|"
+    r"déjà abonné|réservé aux abonnés|ya eres suscriptor|exclusivo para suscriptores|"
+    r"会員限定|有料会員|会員の方は|続きをお読みいただけます|登録すると続き|付费阅读|订阅后阅读"
+)
+# Calls to action: follow us / subscribe / sign up for the newsletter / donate.
+_CALL_TO_ACTION = (
+    r"\b(?:follow|find) (?:me|us)\b[^\n]{0,40}?\b(?:facebook|instagram|pinterest|twitter|youtube|tiktok)\b|"
+    r"\b(?:facebook|instagram|pinterest|twitter)\b[^\n]{0,40}?\bfollow (?:me|us)\b|\bfollow (?:me|us)(?: on| at)?\s*:|"
+    r"\b(?:subscribe|sign up|signup)\b[^\n]{0,60}?\b(?:newsletter|email|e-mail|inbox|youtube channel)\b|"
+    r"\bjoin (?:our|my) (?:newsletter|mailing list|email list)\b|"
+    r"\b(?:please )?(?:donate|make a donation|support (?:our|us|my) (?:work|journalism))\b|"
+    r"iscriviti alla (?:nostra )?newsletter|iscrivendoti alla newsletter|abonnez-vous|"
+    r"inscrivez-vous à (?:notre|la) newsletter|suscríbete|newsletter abonnieren|folge(?:n sie)? uns|"
+    r"jetzt spenden|faire un don|haz una donación|dona ora|abonneer je|"
+    r"подпишитесь|поддержите нас|ร่วมสนับสนุน|ติดตาม[^\n]{0,30}ได้ที่"
+)
+_NOTICE_RE = re.compile("|".join(f"(?:{p})" for p in (_RIGHTS, _COMMENT_FORM, _COMMENT_POLICY, _TYPO_REPORT,
+                                                           _PAYWALL, _CALL_TO_ACTION)), re.IGNORECASE)
+
+
+def is_notice(text: str) -> bool:
+    """Whether a short line is a site notice (see the module docstring); the caller checks its length."""
+    return _NOTICE_RE.search(text) is not None
