@@ -17,6 +17,7 @@ from m3w_builder.document import Document, ImageNode, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import ExtractOptions, extract
 from m3w_builder.extract.evaluate import ImageTally, dev_pages, mean_scores, shingles, text_scores, tokens
+from m3w_builder.extract.notices import notice_lines
 from m3w_builder.quality.filters import filter_document
 from tests.conftest import shared_path
 
@@ -1323,3 +1324,52 @@ def test_real_news_pages_drop_typo_report_donation_paywall_and_comment_policy_no
     text = extract(shared_path("html", "newspaper4k", name).read_bytes(), URL).document.text
     assert kept in text
     assert not [phrase for phrase in gone if phrase in text]
+
+
+def test_photo_credit_lines_are_not_article_text_but_captions_are():
+    figure = ("<figure><img src='/img/river.jpg' width='800' height='500'><figcaption><p>The river at dawn, "
+              "seen from the old bridge.</p><p>Photo: Jane Doe / Agency</p></figcaption></figure>"
+              "<div><p>Image copyright Getty Images</p><p>Фото: Иван Петров</p></div>")
+    html = _article().replace("</article>", f"{figure}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "The river at dawn, seen from the old bridge." in text
+    assert not [w for w in ("Jane Doe", "Getty Images", "Иван Петров") if w in text]
+    for name, kept, gone in (("latvian_article.html", "Zemes nogruvums Askā", "Foto: REUTERS, NTB"),
+                             ("burmese_article.html", "Image caption", "ဓာတ်ပုံ မူပိုင်")):
+        text = extract(shared_path("html", "newspaper4k", name).read_bytes(), URL).document.text
+        assert kept in text and gone not in text
+
+
+# One line of each kind of `notices.py` (each alternative of its patterns), in its languages.
+NOTICES = (
+    "© 2023 General Mills All Rights Reserved", "© Verlag. Alle Rechte vorbehalten.", "Tous droits réservés ©",
+    "Copyright 2024 Todos los derechos reservados", "© Tutti i diritti riservati",
+    "© Todos os direitos reservados", "© Alle rechten voorbehouden", "© Wszelkie prawa zastrzeżone",
+    "© Všechna práva vyhrazena", "© Minden jog fenntartva", "© Alla rättigheter förbehållna",
+    "© Kaikki oikeudet pidätetään", "© Visas tiesības aizsargātas", "© Visos teisės saugomos",
+    "© Tüm hakları saklıdır", "© Все права защищены", "© Всі права захищені", "© جميع الحقوق محفوظة",
+    "© כל הזכויות שמורות", "© สงวนลิขสิทธิ์", "版权所有©上海", "版權所有", "Copyright © 日本経済新聞社 無断転載を禁じます",
+    "ⓒ 연합뉴스 무단 전재 및 재배포 금지", "This site uses Akismet to reduce spam.",
+    "Your email address will not be published.", "Required fields are marked *", "Please read our comment policy",
+    "Community guidelines apply", "Comments are moderated", "The views expressed in the comments are the readers' own",
+    "Bitte beachten Sie unsere Kommentarrichtlinien", "Netiquette", "Règles de modération",
+    "Normas de participación", "الآراء الواردة أدناه لا تعبر عن رأي الموقع", "ننصحك بمراجعة إرشادات الاستخدام",
+    "Нашли ошибку? Выделите ее и нажмите Ctrl + Enter", "Already a subscriber? Log in",
+    "Subscribe to continue reading", "This story is for subscribers only", "A subscriber-exclusive story",
+    "Sie sind bereits Abonnent?", "Nur für Abonnenten", "Déjà abonné ?", "Cet article est réservé aux abonnés",
+    "¿Ya eres suscriptor?", "Contenido exclusivo para suscriptores", "この記事は会員限定です", "有料会員の方は",
+    "電子版に登録すると続きをお読みいただけます", "付费阅读", "订阅后阅读全文", "Follow us on Facebook",
+    "Love it? Pinterest is where you can follow me", "Follow us:",
+    "Subscribe to my email newsletter", "Sign up for our newsletter", "Join our mailing list", "Please donate",
+    "Make a donation", "Support our journalism", "Iscriviti alla nostra newsletter",
+    "Iscrivendoti alla newsletter riceverai", "Abonnez-vous", "Inscrivez-vous à notre newsletter",
+    "Suscríbete", "Newsletter abonnieren", "Folgen Sie uns", "Jetzt spenden", "Faire un don",
+    "Haz una donación", "Dona ora", "Abonneer je op de nieuwsbrief", "Подпишитесь на наш канал",
+    "Поддержите нас", "ร่วมสนับสนุนเรา", "ติดตามเราได้ที่:",
+)
+
+
+def test_every_kind_of_notice_is_found_and_prose_is_not():
+    prose = ["The council met on Tuesday, and the vote was close.", "Stir the flour into the butter."]
+    lines = [line for pair in zip(NOTICES, prose * len(NOTICES)) for line in pair]
+    assert notice_lines(lines) == list(range(0, len(lines), 2))

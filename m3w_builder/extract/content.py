@@ -113,15 +113,18 @@ _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading th
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
 _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
 _MAX_COUNTER_DIGITS = 3
-# A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_datelines`).
+# A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_short_lines`).
 _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
 _MAX_DATELINE = 40
 _LETTER_RE = re.compile(r"[^\W\d_]")
-# An author label and its colon opening a line (`_drop_author_lines`), in the languages of the pages seen.
+# An author label or a photo's credit label and its colon opening a line (`_drop_short_lines`), in the
+# languages of the pages seen; "Image copyright Getty", "ဓာတ်ပုံ မူပိုင် ..." (Burmese: photo copyright) need none.
 _AUTHOR_LABEL_RE = re.compile(
-    r"(?i)(?:authors?|by|written by|posted by|autor|autora|autores|autoren|autori|autore|auteurs?|auteur\(s\)|"
-    r"forfatter|författare|szerző|yazar|автор|авторы|著者|作者|記者|기자)\s*[:：]")
+    r"(?i)(?:(?:authors?|by|written by|posted by|autor|autora|autores|autoren|autori|autore|auteurs?|auteur\(s\)|"
+    r"forfatter|författare|szerző|yazar|автор|авторы|著者|作者|記者|기자|"
+    r"(?:photos?|fotos?|fotó|images?|pictures?|bild|фото|写真|사진|图片|圖片)(?: ?credits?| ?copyright| courtesy)?|"
+    r"credits?|photography)\s*[:：]|(?:image|photo|picture) copyright\b|ဓာတ်ပုံ မူပိုင်)")
 _MAX_AUTHOR_LINE = 100
 _TITLE_TAGS = frozenset(("h1", "h2"))  # a page's headline (`_drop_title_headings`)
 _TITLE_WORD_RE = re.compile(f"{_WIDE_RE.pattern}|[^\\W_{_WIDE_RE.pattern[1:-1]}]+")
@@ -432,7 +435,8 @@ class Selection:
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
                pictures: frozenset[int] = frozenset(), title: str = "") -> list[bool]:
     """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
-    labels and datelines in the main content (`_drop_repeated_labels`, `_drop_datelines`), the
+    labels, datelines, author and credit lines and site notices in the main content
+    (`_drop_repeated_labels`, `_drop_short_lines`), the
     headline that repeats the page's `title` (`_drop_title_headings`), comment sections found by
     their heading (`_drop_comment_section`) and the headings whose section went
     (`_drop_orphaned_headings`; `pictures`: the media indexes that may be content, see `select`)."""
@@ -440,9 +444,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
     _drop_counters(items, kept)
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
         _drop_repeated_labels(blocks, items, kept)
-        _drop_datelines(blocks, items, kept)
-        _drop_author_lines(blocks, items, kept)
-        _drop_notices(blocks, items, kept)
+        _drop_short_lines(blocks, items, kept)
         if title:
             _drop_title_headings(blocks, items, kept, title)
     comment_headings = _drop_orphaned_headings(blocks, items, kept, pictures)
@@ -506,17 +508,6 @@ def _unmark_run(run: list[int], items: list[Item], kept: list[bool]) -> None:
             kept[index] = False
 
 
-def _drop_datelines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
-    """Unmark the kept paragraphs of at most `_MAX_DATELINE` characters that hold a clock time or a
-    numeric date (`_DATELINE_RE`): a dateline or a byline's timestamp ("Šodien, 17:40", "2018/6/19
-    5:50", "posted on April 21, 2015, at 11:29 a.m."), a player's clock ("Current Time 0:00"): no
-    article text. A table cell or list entry (a timetable's "10:00 Registration") stays."""
-    for index, item in enumerate(items):
-        if kept[index] and item.media < 0 and item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text) \
-                and blocks[item.owner].element.tag not in _LISTED_TAGS:
-            kept[index] = False
-
-
 def _title_words(text: str) -> list[str]:
     """Lower-cased words, each CJK/kana/Hangul character one word (their titles have no spaces)."""
     return _TITLE_WORD_RE.findall(text.lower())
@@ -559,27 +550,40 @@ def _drop_title_headings(blocks: list[Block], items: list[Item], kept: list[bool
         kept[index] = False
 
 
-def _drop_author_lines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
-    """Unmark the kept paragraphs of at most `_MAX_AUTHOR_LINE` characters that an author label
-    opens (`_AUTHOR_LABEL_RE`: "Author: Aubrey", "Autori: Anna Ūdre (LTV Ziņu dienesta ...)", "By:
-    Modern Honey"): a byline or a recipe card's author field, no article text. The label and its
-    colon both, so "By Jonathan Corbet" heading a column stays; a table cell or list entry (a
-    book's "Author: Jane Austen" among its details) stays too."""
+def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """One pass over the kept short paragraphs of the main content (they are most of its paragraphs).
+
+    Datelines: at most `_MAX_DATELINE` characters holding a clock time or a numeric date
+    (`_DATELINE_RE`: "Šodien, 17:40", "2018/6/19 5:50", "posted on April 21, 2015, at 11:29 a.m."), a
+    player's clock ("Current Time 0:00"). Author and credit lines: at most `_MAX_AUTHOR_LINE` characters
+    that an author or credit label opens (`_AUTHOR_LABEL_RE`: "Author: Aubrey", "Autori: Anna Ūdre (LTV
+    Ziņu dienesta ...)", "By: Modern Honey", "Foto: REUTERS, NTB", "Image copyright Getty Images"): a
+    byline, a recipe card's author field, a photo's credit (its caption, a line of its own, stays); the
+    label and its colon both, so "By Jonathan Corbet" heading a column stays. Both no article text; a
+    table cell or list entry (a timetable's "10:00 Registration", a book's "Author: Jane Austen") stays.
+    The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
+    (`_drop_notices`)."""
+    short = []
     for index, item in enumerate(items):
-        if kept[index] and item.media < 0 and item.weight <= _MAX_AUTHOR_LINE and _AUTHOR_LABEL_RE.match(item.text) \
-                and blocks[item.owner].element.tag not in _LISTED_TAGS:
+        if not kept[index] or item.media >= 0 or item.weight > notices.MAX_NOTICE:
+            continue
+        if item.weight <= _MAX_AUTHOR_LINE and blocks[item.owner].element.tag not in _LISTED_TAGS and (
+                (item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text)) or _AUTHOR_LABEL_RE.match(item.text)):
             kept[index] = False
+        else:
+            short.append(index)
+    if short:
+        _drop_notices(blocks, items, kept, short)
 
 
-def _drop_notices(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
-    """Unmark the site notices in the main content (`notices.is_notice`: a copyright line, a comment
+def _drop_notices(blocks: list[Block], items: list[Item], kept: list[bool], short: list[int]) -> None:
+    """Unmark the site notices in the main content (`notices.notice_lines`: a copyright line, a comment
     form's or comment section's rules, a typo-report prompt, a paywall's prompt, a call to follow,
     subscribe or donate), each with the small block around it (`_notice_block`: the notice's lead-in
     "Kļūda rakstā?", its list of profile links), all of them only while they hold at most
-    `notices.MAX_NOTICE_SHARE` of the kept text: a page about newsletters keeps its text."""
-    limit = notices.MAX_NOTICE
-    found = [index for index, item in enumerate(items)
-             if kept[index] and item.media < 0 and item.weight <= limit and notices.is_notice(item.text)]
+    `notices.MAX_NOTICE_SHARE` of the kept text: a page about newsletters keeps its text. `short`: the
+    kept paragraphs of at most `notices.MAX_NOTICE` weighted characters."""
+    found = [short[line] for line in notices.notice_lines([items[index].text for index in short])]
     if not found:
         return
     drop: set[int] = set()
