@@ -1373,3 +1373,17 @@ def test_every_kind_of_notice_is_found_and_prose_is_not():
     prose = ["The council met on Tuesday, and the vote was close.", "Stir the flour into the butter."]
     lines = [line for pair in zip(NOTICES, prose * len(NOTICES)) for line in pair]
     assert notice_lines(lines) == list(range(0, len(lines), 2))
+
+
+def test_lines_that_are_only_a_buttons_label_are_not_article_text():
+    buttons = "<p><span>Print this Recipe</span></p><div><span>Partager :</span></div><ul><li>Save</li><li>Pin</li></ul>"
+    html = _article().replace("<article class='post'>", f"<article class='post'>{buttons}")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text
+    assert not [w for w in ("Print this Recipe", "Partager", "Save", "Pin") if w in text.split("\n")]
+    # a label inside a sentence, or a domain named like one, stays
+    html = _article("<p>Print the recipe card and save it.</p><ul><li>.email</li><li>.print</li></ul>")
+    text = extract(html.encode(), URL).document.text
+    assert "Print the recipe card and save it." in text
+    page = shared_path("html", "recipe-scrapers", "paleorunningmomma.com__paleorunningmomma.html").read_bytes()
+    assert "Print this Recipe" not in extract(page, "https://paleorunningmomma.com/recipe").document.text

@@ -106,6 +106,16 @@ _AD_LABELS = frozenset((
     "story continues below advertisement", "article continues below advertisement", "skip advertisement",
 ))
 _MAX_LABEL = 40  # weighted characters
+# A paragraph that is only a button's label (its button, a link or a `<span>` with a script, left its text):
+# print, share, save; "Email" is left out (`.email` in a list of domains).
+_BUTTON_LABELS = frozenset((
+    "print", "print recipe", "print this recipe", "printable recipe", "full printable recipe", "print shopping list",
+    "share", "share this", "share this recipe", "share this with the world", "save", "save recipe",
+    "save this recipe", "pin", "pin it", "pin recipe", "pin this recipe", "tweet", "jump to recipe",
+    "skip to recipe", "drucken", "rezept drucken", "teilen", "speichern", "imprimer", "partager", "enregistrer",
+    "imprimir", "compartir", "guardar", "stampa", "condividi", "salva", "afdrukken", "delen", "opslaan", "drukuj",
+    "udostępnij", "skriv ut", "dela", "spara", "печать", "поделиться", "сохранить",
+))
 _PARAGRAPH_TAGS = frozenset("p pre blockquote".split())
 _CONTENT, _END = 0, 7  # see `kept_items`: what follows a heading, around the ranks of h1..h6
 _HEADING_RANKS = {f"h{rank}": rank for rank in range(1, 7)}
@@ -561,14 +571,16 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
     byline, a recipe card's author field, a photo's credit (its caption, a line of its own, stays); the
     label and its colon both, so "By Jonathan Corbet" heading a column stays. Both no article text; a
     table cell or list entry (a timetable's "10:00 Registration", a book's "Author: Jane Austen") stays.
-    The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
+    Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
+    anywhere. The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
     (`_drop_notices`)."""
     short = []
     for index, item in enumerate(items):
         if not kept[index] or item.media >= 0 or item.weight > notices.MAX_NOTICE:
             continue
-        if item.weight <= _MAX_AUTHOR_LINE and blocks[item.owner].element.tag not in _LISTED_TAGS and (
-                (item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text)) or _AUTHOR_LABEL_RE.match(item.text)):
+        if (item.weight <= _MAX_AUTHOR_LINE and blocks[item.owner].element.tag not in _LISTED_TAGS and (
+                (item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text)) or _AUTHOR_LABEL_RE.match(item.text))) \
+                or (item.weight <= _MAX_LABEL and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS):
             kept[index] = False
         else:
             short.append(index)
