@@ -1363,7 +1363,9 @@ NOTICES = (
     "Subscribe to my email newsletter", "Sign up for our newsletter", "Join our mailing list", "Please donate",
     "Make a donation", "Support our journalism", "Iscriviti alla nostra newsletter",
     "Iscrivendoti alla newsletter riceverai", "Abonnez-vous", "Inscrivez-vous à notre newsletter",
-    "Suscríbete", "Newsletter abonnieren", "Folgen Sie uns", "Jetzt spenden", "Faire un don",
+    "Just enter your email below and we will send this recipe", "Entrez votre adresse e-mail",
+    "Gib deine E-Mail-Adresse ein", "Introduce tu correo", "Inserisci la tua email", "Suscríbete",
+    "Newsletter abonnieren", "Folgen Sie uns", "Jetzt spenden", "Faire un don",
     "Haz una donación", "Dona ora", "Abonneer je op de nieuwsbrief", "Подпишитесь на наш канал",
     "Поддержите нас", "ร่วมสนับสนุนเรา", "ติดตามเราได้ที่:",
 )

@@ -572,7 +572,7 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
     label and its colon both, so "By Jonathan Corbet" heading a column stays. Both no article text; a
     table cell or list entry (a timetable's "10:00 Registration", a book's "Author: Jane Austen") stays.
     Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
-    anywhere. The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
+    in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box). The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
     (`_drop_notices`)."""
     short = []
     for index, item in enumerate(items):
@@ -580,7 +580,8 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
             continue
         if (item.weight <= _MAX_AUTHOR_LINE and blocks[item.owner].element.tag not in _LISTED_TAGS and (
                 (item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text)) or _AUTHOR_LABEL_RE.match(item.text))) \
-                or (item.weight <= _MAX_LABEL and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS):
+                or (item.weight <= _MAX_LABEL and blocks[item.owner].element.tag not in _HEADING_RANKS
+                    and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS):
             kept[index] = False
         else:
             short.append(index)

@@ -54,7 +54,8 @@ _CALL_TO_ACTION = (
     r"\bfollow (?:me|us)\b[^\n]{0,40}?\b(?:facebook|instagram|pinterest|twitter|youtube|tiktok)\b|"
     r"\b(?:facebook|instagram|pinterest|twitter)\b[^\n]{0,40}?\bfollow (?:me|us)\b|\bfollow (?:me|us)(?: on| at)?\s*:|"
     r"\b(?:subscribe|sign up|signup)\b[^\n]{0,60}?\b(?:newsletter|email|e-mail|inbox|youtube channel)\b|"
-    r"\bjoin (?:our|my) (?:newsletter|mailing list|email list)\b|"
+    r"\bjoin (?:our|my) (?:newsletter|mailing list|email list)\b|enter your e-?mail|entrez votre (?:adresse )?e-?mail|"
+    r"gib deine e-?mail|introduce tu (?:correo|e-?mail)|inserisci (?:la tua|il tuo) (?:indirizzo )?e-?mail|"
     r"\b(?:please )?(?:donate|make a donation|support (?:our|us|my) (?:work|journalism))\b|"
     r"iscriviti alla (?:nostra )?newsletter|iscrivendoti alla newsletter|abonnez-vous|"
     r"inscrivez-vous à (?:notre|la) newsletter|suscríbete|newsletter abonnieren|folge(?:n sie)? uns|"
@@ -73,6 +74,7 @@ _ANCHORS = (
     "kommentarricht", "netiquette", "modération", "participación", "ctrl", "already a", "subscri", "suscri",
     "suscríb", "iscri", "inscri", "abonn", "follow me", "follow us", "sign up", "signup", "join our", "join my",
     "donat", "donaci", "dona ora", "un don", "support our", "support us", "support my", "folge", "spenden",
+    "enter your e", "entrez votre", "gib deine", "introduce tu", "inserisci",
 )
 _SCRIPT_ANCHORS = (
     "ⓒ", "版权所有", "版權所有", "لا تعبر", "إرشادات", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读",
