@@ -20,8 +20,10 @@ length, link-text length), and the media positions in DOM order; `select` scores
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
   (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
   counting up (a gallery's slide counter, a pager), short datelines and player clocks ("posted on
-  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author label opens
-  ("Author: Aubrey"), the headline before the prose that repeats the page's `<title>` (the
+  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author or credit label opens
+  ("Author: Aubrey", "Foto: REUTERS"), lines that are only a button's label ("Print this Recipe"),
+  site notices with their small block (`notices.py`: copyright lines, comment policies, paywall
+  prompts, calls to follow, subscribe or donate), the headline before the prose that repeats the page's `<title>` (the
   document keeps it as its title), a short label repeated line after line (a
   gallery's title once per slide), and a comment or readers' review section that only its heading
   names ("12 Comments", "Reviews"), and a short heading whose section was dropped ("More soup
