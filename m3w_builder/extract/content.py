@@ -576,7 +576,7 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
     Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
     in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box). The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
     (`_drop_notices`)."""
-    short = []
+    short, lines = [], []
     for index, item in enumerate(items):
         if not kept[index] or item.media >= 0 or item.weight > notices.MAX_NOTICE:
             continue
@@ -587,18 +587,20 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
             kept[index] = False
         else:
             short.append(index)
+            lines.append(item.text)
     if short:
-        _drop_notices(blocks, items, kept, short)
+        _drop_notices(blocks, items, kept, short, lines)
 
 
-def _drop_notices(blocks: list[Block], items: list[Item], kept: list[bool], short: list[int]) -> None:
+def _drop_notices(blocks: list[Block], items: list[Item], kept: list[bool], short: list[int], lines: list[str]
+                  ) -> None:
     """Unmark the site notices in the main content (`notices.notice_lines`: a copyright line, a comment
     form's or comment section's rules, a typo-report prompt, a paywall's prompt, a call to follow,
     subscribe or donate), each with the small block around it (`_notice_block`: the notice's lead-in
     "Kļūda rakstā?", its list of profile links), all of them only while they hold at most
     `notices.MAX_NOTICE_SHARE` of the kept text: a page about newsletters keeps its text. `short`: the
-    kept paragraphs of at most `notices.MAX_NOTICE` weighted characters."""
-    found = [short[line] for line in notices.notice_lines([items[index].text for index in short])]
+    kept paragraphs of at most `notices.MAX_NOTICE` weighted characters, `lines` their texts."""
+    found = [short[line] for line in notices.notice_lines(lines)]
     if not found:
         return
     drop: set[int] = set()

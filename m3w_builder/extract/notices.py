@@ -33,11 +33,11 @@ _RESERVED = (
 )
 _RIGHTS = rf"(?:{_MARKS})[^\n]{{0,200}}?(?:{_RESERVED})|(?:{_RESERVED})[^\n]{{0,200}}?(?:{_MARKS})|版权所有|版權所有"
 # A comment form's notices.
-_COMMENT_FORM = r"akismet|your email address will not be published|required fields are marked"
+_COMMENT_FORM = r"akismet|required fields are marked"  # WordPress: "Your email address will not be published. Required..."
 # A comment section's rules and disclaimer ("The views expressed below do not reflect...").
 _COMMENT_POLICY = (
-    r"comment(?:ing)? (?:policy|guidelines|rules)|community guidelines|comments are moderated|"
-    r"(?:views|opinions) expressed in (?:the|these) comments|kommentarrichtlinien|netiquette|"
+    r"comment(?:ing)? (?:policy|guidelines)|community guidelines|comments are moderated|"
+    r"(?:views|opinions) expressed in the comments|kommentarrichtlinien|netiquette|"
     r"règles de modération|normas de participación|لا تعبر عن رأي|إرشادات الاستخدام"
 )
 # "Found a mistake? Select the text and press Ctrl+Enter": the key names are the same in every language.
@@ -65,33 +65,36 @@ _CALL_TO_ACTION = (
 _NOTICE_RE = re.compile("|".join(f"(?:{p})" for p in (_RIGHTS, _COMMENT_FORM, _COMMENT_POLICY, _TYPO_REPORT,
                                                            _PAYWALL, _CALL_TO_ACTION)))  # on lower-cased text
 # A word of every notice above, looked for first: `str.find` over a page's lines at C speed, where the
-# pattern (~100 ns per character) would cost ~15% of an extraction (longer anchors are found faster); those
-# of other scripts than Latin only on a page that has a letter of one (`_SCRIPTS_RE`). Each line of
-# `tests/test_extract_quality.py::NOTICES` holds one.
+# pattern (~100 ns per character) would cost ~15% of an extraction. Those of other languages than English
+# only on a page with a letter that English has not (`_OTHER_LETTERS_RE`: accented, other scripts); each find
+# costs ~0.3% of an extraction. Each line of `tests/test_extract_quality.py::NOTICES` holds one.
 _ANCHORS = (
-    "©", "copyright", "akismet", "be published", "required fields", "comment policy", "comment guidelines",
-    "comment rules", "commenting", "comments are moderated", "in the comments", "in these comments", "guidelines",
-    "kommentarricht", "netiquette", "modération", "participación", "ctrl", "already a", "subscri", "suscri",
-    "suscríb", "iscri", "inscri", "abonn", "follow me", "follow us", "sign up", "signup", "join our", "join my",
-    "donat", "donaci", "dona ora", "un don", "support our", "support us", "support my", "folge", "spenden",
-    "enter your e", "entrez votre", "gib deine", "introduce tu", "inserisci",
+    "©", "copyright", "akismet", "required fields", "comment", "guidelines", "netiquette", "ctrl", "already a",
+    "subscri", "abonn", "follow", "sign up", "signup", "join ", "donat", "support ", "enter your e",
 )
-_SCRIPT_ANCHORS = (
+_OTHER_ANCHORS = (
+    "kommentarricht", "modération", "participación", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora",
+    "un don", "folge", "spenden", "entrez votre", "gib deine", "introduce tu", "inserisci",
     "ⓒ", "版权所有", "版權所有", "لا تعبر", "إرشادات", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读",
     "подпишитесь", "поддержите", "ร่วมสนับสนุน", "ติดตาม",
 )
-_SCRIPTS_RE = re.compile("[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2460-\u24ff\u3040-\u9fff\uac00-\ud7af]")
+_OTHER_LETTERS_RE = re.compile(
+    "[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2460-\u24ff"
+    "\u3040-\u9fff\uac00-\ud7af]")
 
 
 def notice_lines(lines: list[str]) -> list[int]:
     """The indexes of the lines that are site notices (see the module docstring; the caller checks their
     length): the anchors are looked for in all lines at once, the pattern runs on the lines that hold one."""
-    lowered = [line.lower() for line in lines]
-    text = "\n".join(lowered)
+    text = "\n".join(lines).lower()  # one call: a call per line costs more than the lines' finds
+    lowered = text.split("\n")
+    if len(lowered) != len(lines):  # a line holds a line break
+        lowered = [line.lower() for line in lines]
+        text = "\n".join(lowered)
     starts = None
     candidates = set()
-    scripts = not text.isascii() and _SCRIPTS_RE.search(text) is not None
-    for anchor in (*_ANCHORS, *_SCRIPT_ANCHORS) if scripts else _ANCHORS:
+    other = not text.isascii() and _OTHER_LETTERS_RE.search(text) is not None
+    for anchor in (*_ANCHORS, *_OTHER_ANCHORS) if other else _ANCHORS:
         at = text.find(anchor)
         if at < 0:
             continue
