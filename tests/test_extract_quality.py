@@ -1351,7 +1351,7 @@ NOTICES = (
     "© כל הזכויות שמורות", "© สงวนลิขสิทธิ์", "版权所有©上海", "版權所有", "Copyright © 日本経済新聞社 無断転載を禁じます",
     "ⓒ 연합뉴스 무단 전재 및 재배포 금지", "This site uses Akismet to reduce spam.",
     "Your email address will not be published. Required fields are marked *", "Please read our comment policy",
-    "Community guidelines apply", "Comments are moderated", "The views expressed in the comments are the readers' own",
+    "Comments are moderated", "The views expressed in the comments are the readers' own",
     "Bitte beachten Sie unsere Kommentarrichtlinien", "Netiquette", "Règles de modération",
     "Normas de participación", "الآراء الواردة أدناه لا تعبر عن رأي الموقع", "ننصحك بمراجعة إرشادات الاستخدام",
     "Нашли ошибку? Выделите ее и нажмите Ctrl + Enter", "Already a subscriber? Log in",

@@ -36,7 +36,7 @@ _RIGHTS = rf"(?:{_MARKS})[^\n]{{0,200}}?(?:{_RESERVED})|(?:{_RESERVED})[^\n]{{0,
 _COMMENT_FORM = r"akismet|required fields are marked"  # WordPress: "Your email address will not be published. Required..."
 # A comment section's rules and disclaimer ("The views expressed below do not reflect...").
 _COMMENT_POLICY = (
-    r"comment(?:ing)? (?:policy|guidelines)|community guidelines|comments are moderated|"
+    r"comment(?:ing)? (?:policy|guidelines)|comments are moderated|"
     r"(?:views|opinions) expressed in the comments|kommentarrichtlinien|netiquette|"
     r"règles de modération|normas de participación|لا تعبر عن رأي|إرشادات الاستخدام"
 )
@@ -62,22 +62,34 @@ _CALL_TO_ACTION = (
     r"jetzt spenden|faire un don|haz una donación|dona ora|abonneer je|"
     r"подпишитесь|поддержите нас|ร่วมสนับสนุน|ติดตาม[^\n]{0,30}ได้ที่"
 )
-_NOTICE_RE = re.compile("|".join(f"(?:{p})" for p in (_RIGHTS, _COMMENT_FORM, _COMMENT_POLICY, _TYPO_REPORT,
-                                                           _PAYWALL, _CALL_TO_ACTION)))  # on lower-cased text
-# A word of every notice above, looked for first: `str.find` over a page's lines at C speed, where the
-# pattern (~100 ns per character) would cost ~15% of an extraction. Those of other languages than English
-# only on a page with a letter that English has not (`_OTHER_LETTERS_RE`: accented, other scripts); each find
-# costs ~0.3% of an extraction. Each line of `tests/test_extract_quality.py::NOTICES` holds one.
-_ANCHORS = (
-    "©", "copyright", "akismet", "required fields", "comment", "guidelines", "netiquette", "ctrl", "already a",
-    "subscri", "abonn", "follow", "sign up", "signup", "join ", "donat", "support ", "enter your e",
+# Each kind's pattern (on lower-cased text) with the words looked for first, in English and in other
+# languages: `str.find` over all of a page's lines at C speed, where a pattern (~100 ns per character)
+# would cost ~15% of an extraction; a kind's pattern runs only on the lines that hold one of its words,
+# and the other languages' words are looked for only on a page with a letter English has not
+# (`_OTHER_LETTERS_RE`: accented, other scripts). Each find costs ~0.1% of an extraction. Each line of
+# `tests/test_extract_quality.py::NOTICES` is found.
+_KINDS = (
+    (_RIGHTS, ("©", "copyright"), ("ⓒ", "版权所有", "版權所有")),
+    (_COMMENT_FORM, ("akismet", "required fields"), ()),
+    (_COMMENT_POLICY, ("comment",), ("kommentarricht", "netiquette", "modération", "participación", "لا تعبر", "إرشادات")),
+    (_TYPO_REPORT, ("ctrl",), ()),
+    (_PAYWALL, ("already a", "subscri"), ("abonn", "suscri", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读")),
+    (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
+     ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
+      "entrez votre", "gib deine", "introduce tu", "inserisci", "подпишитесь", "поддержите", "ร่วมสนับสนุน", "ติดตาม")),
 )
-_OTHER_ANCHORS = (
-    "kommentarricht", "modération", "participación", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora",
-    "un don", "folge", "spenden", "entrez votre", "gib deine", "introduce tu", "inserisci",
-    "ⓒ", "版权所有", "版權所有", "لا تعبر", "إرشادات", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读",
-    "подпишитесь", "поддержите", "ร่วมสนับสนุน", "ติดตาม",
-)
+
+
+def _by_anchor(other: bool) -> dict[str, tuple[re.Pattern, ...]]:
+    patterns: dict[str, tuple[re.Pattern, ...]] = {}
+    for pattern, english, others in _KINDS:
+        compiled = re.compile(pattern)
+        for anchor in (*english, *others) if other else english:
+            patterns[anchor] = (*patterns.get(anchor, ()), compiled)
+    return patterns
+
+
+_ENGLISH, _ALL = _by_anchor(False), _by_anchor(True)
 _OTHER_LETTERS_RE = re.compile(
     "[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2460-\u24ff"
     "\u3040-\u9fff\uac00-\ud7af]")
@@ -85,23 +97,25 @@ _OTHER_LETTERS_RE = re.compile(
 
 def notice_lines(lines: list[str]) -> list[int]:
     """The indexes of the lines that are site notices (see the module docstring; the caller checks their
-    length): the anchors are looked for in all lines at once, the pattern runs on the lines that hold one."""
-    text = "\n".join(lines).lower()  # one call: a call per line costs more than the lines' finds
-    lowered = text.split("\n")
-    if len(lowered) != len(lines):  # a line holds a line break
-        lowered = [line.lower() for line in lines]
-        text = "\n".join(lowered)
-    starts = None
-    candidates = set()
+    length): the anchor words are looked for in all lines at once (`_KINDS`)."""
+    text = "\n".join(lines).lower()  # one call: a call per line costs more than the finds
     other = not text.isascii() and _OTHER_LETTERS_RE.search(text) is not None
-    for anchor in (*_ANCHORS, *_OTHER_ANCHORS) if other else _ANCHORS:
+    starts: list[int] = []
+    found: set[int] = set()
+    for anchor, patterns in (_ALL if other else _ENGLISH).items():
         at = text.find(anchor)
         if at < 0:
             continue
-        if starts is None:
+        if not starts:
+            lowered = text.split("\n")
+            if len(lowered) != len(lines):  # a line holds a line break
+                lowered = [line.lower() for line in lines]
+                text = "\n".join(lowered)
+                at = text.find(anchor)
             starts = list(accumulate(len(line) + 1 for line in lowered))  # the offset after each line's "\n"
         while at >= 0:
             line = bisect_right(starts, at)
-            candidates.add(line)
+            if line not in found and any(pattern.search(lowered[line]) for pattern in patterns):
+                found.add(line)
             at = text.find(anchor, starts[line])
-    return sorted(line for line in candidates if _NOTICE_RE.search(lowered[line]))
+    return sorted(found)
