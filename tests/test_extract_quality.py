@@ -1389,3 +1389,14 @@ def test_lines_that_are_only_a_buttons_label_are_not_article_text():
     assert "Print the recipe card and save it." in text
     page = shared_path("html", "recipe-scrapers", "paleorunningmomma.com__paleorunningmomma.html").read_bytes()
     assert "Print this Recipe" not in extract(page, "https://paleorunningmomma.com/recipe").document.text
+
+
+def test_a_label_over_a_dropped_list_of_other_articles_goes_with_it():
+    links = "<ul>" + "".join(f"<li><a href='/2024/other{i}.html'>Other story number {i}</a></li>" for i in range(6))
+    html = _article().replace("</article>", f"<p><strong>Related stories</strong></p>{links}</ul></article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "Related stories" not in text and "Other story" not in text
+    # over kept text, the same words are the article's
+    html = _article().replace("</article>", "<p><strong>See also</strong></p><p>The council's report, published "
+                                            "on Monday, and the minutes of the meeting, read as prose.</p></article>")
+    assert "See also" in extract(html.encode(), URL).document.text

@@ -121,6 +121,24 @@ _BUTTON_LABELS = frozenset((
 _PARAGRAPH_TAGS = frozenset("p pre blockquote".split())
 _CONTENT, _END = 0, 7  # see `kept_items`: what follows a heading, around the ranks of h1..h6
 _HEADING_RANKS = {f"h{rank}": rank for rank in range(1, 7)}
+# A line that labels a list of other articles like a heading, in a `<p>` or `<strong>` ("Related stories",
+# "Lesen Sie auch", "เรื่องที่เกี่ยวข้อง"): a heading of the lowest rank for `_drop_orphaned_headings`.
+_RELATED_LABELS = frozenset((
+    "related", "related articles", "related stories", "related posts", "related news", "related content",
+    "related links", "related topics", "related reading", "related recipes", "read more", "read next", "see also",
+    "more stories", "more news", "most read", "most popular", "also read", "you may also like",
+    "you might also like", "recommended", "recommended for you", "more like this", "mehr zum thema",
+    "lesen sie auch", "auch interessant", "das könnte sie auch interessieren", "weitere artikel",
+    "verwandte artikel", "meistgelesen", "à lire aussi", "lire aussi", "sur le même sujet", "articles similaires",
+    "voir aussi", "les plus lus", "leer más", "lee también", "te puede interesar", "noticias relacionadas",
+    "artículos relacionados", "lo más leído", "ver también", "leggi anche", "articoli correlati",
+    "potrebbe interessarti", "i più letti", "leia também", "veja também", "notícias relacionadas", "mais lidas",
+    "lees ook", "gerelateerde artikelen", "meest gelezen", "czytaj także", "czytaj też", "zobacz także",
+    "powiązane artykuły", "lasi arī", "saistītie raksti", "ilgili haberler", "benzer haberler", "читайте также",
+    "похожие статьи", "по теме", "самое читаемое", "相关新闻", "相关文章", "相關新聞", "相關文章", "延伸阅读", "延伸閱讀",
+    "推荐阅读", "関連記事", "関連ニュース", "あわせて読みたい", "관련기사", "관련 기사", "많이 본 뉴스",
+    "เรื่องที่เกี่ยวข้อง", "ข่าวที่เกี่ยวข้อง", "اقرأ أيضا", "اقرأ أيضاً", "مقالات ذات صلة", "أخبار ذات صلة",
+))
 _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading the title of a dropped section
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
 _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
@@ -672,8 +690,9 @@ def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[b
     link-heavy, "Reader interactions" over removed comments): a short heading followed by at least
     `_MIN_ORPHANED` characters of dropped text, or by nothing kept at all, then by nothing kept or
     by a kept heading of its rank or higher. Kept media that are no content candidates (not in
-    `pictures`: the thumbnails of "Other recipes you may like", logos) are no section. One
-    backward pass; returns the kept headings that name a comment section."""
+    `pictures`: the thumbnails of "Other recipes you may like", logos) are no section. A line that
+    only labels a list of other articles (`_RELATED_LABELS`: "Related stories" in a `<p>`) is a heading
+    of the lowest rank. One backward pass; returns the kept headings that name a comment section."""
     comment_headings = []
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
@@ -684,6 +703,9 @@ def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[b
             dropped += item.weight
             continue
         rank = ranks.get(blocks[item.owner].element.tag, _CONTENT) if item.media < 0 else _CONTENT
+        if rank == _CONTENT and (dropped >= _MIN_ORPHANED or after == _END) and item.media < 0 \
+                and item.weight <= _MAX_TITLE and item.text.lower().strip(" :：›»>|-–—") in _RELATED_LABELS:
+            rank = _HEADING_RANKS["h6"]
         if rank != _CONTENT and (dropped >= _MIN_ORPHANED or after == _END) and item.weight <= _MAX_TITLE \
                 and (after == _END or _CONTENT < after <= rank):
             kept[index] = False
