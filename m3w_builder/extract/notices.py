@@ -15,8 +15,6 @@ most `MAX_NOTICE` weighted characters (a paragraph of prose that mentions a news
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from itertools import accumulate
 
 MAX_NOTICE = 300          # weighted characters of a notice line
 MAX_NOTICE_SHARE = 0.2    # of the kept text that the notices of a page may hold
@@ -97,25 +95,17 @@ _OTHER_LETTERS_RE = re.compile(
 
 def notice_lines(lines: list[str]) -> list[int]:
     """The indexes of the lines that are site notices (see the module docstring; the caller checks their
-    length): the anchor words are looked for in all lines at once (`_KINDS`)."""
-    text = "\n".join(lines).lower()  # one call: a call per line costs more than the finds
+    length): the anchor words are looked for in all lines at once (`_KINDS`), joined by NUL, which no
+    page text holds (`parse.clean_utf8`), and a find's line is read between the NULs around it."""
+    text = "\0".join(lines).lower()  # one call: a call per line costs more than the finds
     other = not text.isascii() and _OTHER_LETTERS_RE.search(text) is not None
-    starts: list[int] = []
-    found: set[int] = set()
+    found: set[int] = set()  # where each notice line starts in `text`
     for anchor, patterns in (_ALL if other else _ENGLISH).items():
         at = text.find(anchor)
-        if at < 0:
-            continue
-        if not starts:
-            lowered = text.split("\n")
-            if len(lowered) != len(lines):  # a line holds a line break
-                lowered = [line.lower() for line in lines]
-                text = "\n".join(lowered)
-                at = text.find(anchor)
-            starts = list(accumulate(len(line) + 1 for line in lowered))  # the offset after each line's "\n"
         while at >= 0:
-            line = bisect_right(starts, at)
-            if line not in found and any(pattern.search(lowered[line]) for pattern in patterns):
-                found.add(line)
-            at = text.find(anchor, starts[line])
-    return sorted(found)
+            start, end = text.rfind("\0", 0, at) + 1, text.find("\0", at)
+            line = text[start:end] if end >= 0 else text[start:]
+            if start not in found and any(pattern.search(line) for pattern in patterns):
+                found.add(start)
+            at = text.find(anchor, end) if end >= 0 else -1
+    return sorted(text.count("\0", 0, start) for start in found)
