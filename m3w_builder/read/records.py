@@ -49,7 +49,7 @@ from warcio.recordloader import ARC2WARCHeadersParser, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from m3w_builder.drops import Rejected
-from m3w_builder.extract.urls import resolve, without_userinfo
+from m3w_builder.extract.urls import URI_BREAKS, resolve, without_userinfo
 from m3w_builder.media.sniff import sniff
 from m3w_builder.read.encoding import content_codings, decode_content
 from m3w_builder.read.remote import RemoteError
@@ -209,7 +209,7 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,
         tdm_reservation=tdm,
     )
-    if (record.is_html or record.is_media) and resolve(url, url) is None:
+    if (record.is_html or record.is_media) and (resolve(url, url) is None or URI_BREAKS.search(url)):
         return ReadIssue("bad_target_uri", source, url, detail=f"a {record.mime or 'page'} {rec.rec_type} for "
                          f"{url[:200]!r}: no absolute http(s) URL with a host, so no image of a page could be "
                          "resolved against it, nor a page's image found under it")
