@@ -27,11 +27,19 @@ TEXT = "<p>" + "Rivers and bridges make the old town quiet in the evening rain, 
     ("http://[::1]:8080/a.jpg", "http://[::1]:8080/a.jpg"),
     ("http://img.test:65536/a.jpg", None), ("//img.test:99999/a.jpg", None), ("http://img.test:8o/a.jpg", None),
     ("http://img.test:\u0663/a.jpg", None),  # an Arabic-Indic digit is no port digit
+    ("http://img.test:80:80/a.jpg", None),  # was http://img.test:80/a.jpg: a host named `img.test:80`
+    ("http://img.test\\@evil.test/a.jpg", "http://img.test/@evil.test/a.jpg"),  # was evil.test's
+    # hosts no URL parser accepts: IDNA could not map them, or they hold a forbidden code point
+    ("http://\ufffd.test/a.jpg", None), ("http://" + "\u00e9" * 70 + ".test/a.jpg", None),
+    ("http://a b.test/a.jpg", None), ("http://a%20b.test/a.jpg", None), ("http://a^b.test/a.jpg", None),
+    ("http://a|b.test:8080/a.jpg", None),
+    ("http://b\u00fccher.test/a.jpg", "http://xn--bcher-kva.test/a.jpg"), ("http://\u2603.test/a", "http://xn--n3h.test/a"),
 ])
 def test_references_resolve_as_browsers_read_them(ref, url):
     """A tab or line end made a reference no URL (`image_no_src`; CR alone was removed), a
     backslash a path on the page's own host (`\\\\img.test\\a.jpg` fetched /dir///img.test/a.jpg
-    from a.test), `:0080` and `:` two spellings of the default port, `:65536` a URL kept."""
+    from a.test) or the host after it, `:0080` and `:` two spellings of the default port, `:65536`
+    and a host with a space or one IDNA could not map URLs kept (fetched, failing as the server's fault)."""
     assert resolve(BASE, ref) == url
 
 
