@@ -153,3 +153,45 @@ def test_gzip_bytes_are_no_text_either():
     with pytest.raises(Rejected) as err:
         extract(gzip.compress(FRENCH.encode()), URL, content_type="text/html; charset=iso-8859-5")
     assert err.value.reason == "not_text"
+
+
+UTF8_PAGES = {
+    "fr": "La crème brûlée est un dessert français très apprécié, préparé avec des œufs. ",
+    "en": "Plain English text with a curly quote ’ and a dash — here and there. ",
+    "ru": "Тихая река течёт мимо старого сада, и ветер шумит в ветвях. ",
+    "ja": "日本語のテキストです。東京の天気は晴れ、明日は雨でしょう。",
+}
+
+
+def _lead(data: bytes) -> int:
+    """The place of the first multi-byte character's lead byte past byte 300."""
+    return next(i for i in range(300, len(data)) if data[i] >= 0xC0)
+
+
+@pytest.mark.parametrize("language", sorted(UTF8_PAGES))
+@pytest.mark.parametrize("damage", [
+    lambda b: b[:_lead(b)] + b"\xff" + b[_lead(b):],  # a stray byte
+    lambda b: b[:_lead(b)] + b[_lead(b) + 1:],  # a sequence cut in two
+    lambda b: b[:_lead(b)] + "“quoted”".encode("cp1252") + b[_lead(b):],  # windows-1252 pasted into a UTF-8 template
+], ids=["stray", "cut", "cp1252"])
+@pytest.mark.parametrize("content_type", [None, "text/html; charset=windows-1252"])
+def test_a_utf_8_page_with_a_few_bad_bytes_is_still_utf_8(language, damage, content_type):
+    """One bad byte made the page no UTF-8: undeclared, detection read it whole as cp932 or
+    mac_iceland (`crème` became `crﾃｨme`, `’` `‚Äô`), and a legacy declaration as that encoding."""
+    page = "<html><body><p>" + UTF8_PAGES[language] * 20 + "</p></body></html>"
+    decoded = decode_html(damage(page.encode()), content_type)
+    assert (decoded.method, decoded.encoding) == ("mostly_utf8", "utf-8")
+    assert decoded.text.count("\ufffd") <= 3 and UTF8_PAGES[language] * 3 in decoded.text
+
+
+@pytest.mark.parametrize(("text", "codec"), [
+    ("La crème brûlée est un dessert français très apprécié, préparé avec des œufs. ", "cp1252"),
+    ("Zażółć gęślą jaźń. Ten tekst jest napisany po polsku, łódź płynie rzeką. ", "cp1250"),
+    ("Тихая река течёт мимо старого сада, и ветер шумит в ветвях. ", "koi8-r"),
+    ("日本語のテキストです。東京の天気は晴れ、明日は雨でしょう。", "euc_jp"),
+    ("这是一段中文文字，用于测试字符集检测是否正确。北京今天天气很好。", "gb18030"),
+    ("한국어 텍스트입니다. 서울의 날씨는 맑고 내일은 비가 올 것입니다. ", "cp949"),
+])
+def test_legacy_pages_are_not_taken_for_damaged_utf_8(text, codec):
+    page = "<html><body><p>" + text * 20 + "</p></body></html>"
+    assert decode_html(page.encode(codec), f"text/html; charset={codec}").text == page
