@@ -195,3 +195,28 @@ def test_a_utf_8_page_with_a_few_bad_bytes_is_still_utf_8(language, damage, cont
 def test_legacy_pages_are_not_taken_for_damaged_utf_8(text, codec):
     page = "<html><body><p>" + text * 20 + "</p></body></html>"
     assert decode_html(page.encode(codec), f"text/html; charset={codec}").text == page
+
+
+CZECH = "Příliš žluťoučký kůň úpěl ďábelské ódy. Česká republika je krásná země. " * 20
+
+
+@pytest.mark.parametrize("head", [
+    '<!-- <meta charset="windows-1251"> --><meta charset="iso-8859-2">',  # a template's commented-out meta
+    '<!--[if IE]><meta charset="windows-1251"><![endif]--><meta charset="iso-8859-2">',
+    '<meta name="description" content="Nastavení charset=windows-1251 v PHP">'
+    '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-2">',
+    '<meta data-charset="windows-1251"><meta charset="iso-8859-2">',
+    '<meta name="x" content="a > b" charset="iso-8859-2">',  # a quoted `>` in another attribute
+])
+def test_a_meta_is_read_as_the_html_prescan_reads_it(head):
+    """A regex over the bytes took the first `charset=` after any `<meta`: inside a comment, a
+    description or a `data-charset`; windows-1251 reads every ISO-8859-2 byte, so the Czech page
+    was decoded as Cyrillic mojibake (`P¨ěliš`), silently."""
+    page = f"<html><head>{head}</head><body><p>{CZECH}</p></body></html>"
+    decoded = decode_html(page.encode("iso8859_2", errors="replace"))
+    assert (decoded.method, decoded.encoding, CZECH in decoded.text) == ("meta", "iso8859-2", True)
+
+
+def test_a_content_charset_without_http_equiv_declares_nothing():
+    page = f'<html><head><meta content="text/html; charset=windows-1251"></head><body><p>{CZECH}</p></body></html>'
+    assert decode_html(page.encode("iso8859_2")).method == "detected"

@@ -84,7 +84,14 @@ _WEB_LABELS = {
     REPLACEMENT: "csiso2022kr hz-gb-2312 iso-2022-cn iso-2022-cn-ext iso-2022-kr replacement",
 }
 _WEB_CODECS = {label: codec for codec, labels in _WEB_LABELS.items() for label in labels.split()}
-_META_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE)
+# The prescan of the HTML standard over the `<meta>` tags that start in the page's first 4 KiB (a tag
+# may end past them): comments skipped (`<!-->` is one, an open one runs to the end), each meta's own
+# attributes read (quoted values may hold `>`), a `content`'s charset only under http-equiv=content-type.
+_PRESCAN = 4096
+_META_TAG_RE = re.compile(rb"""<!--(?:-?>|.*?-->|.*)|<meta(?=[\s/])((?:[^>"']|"[^"]*"|'[^']*')*)>""",
+                          re.IGNORECASE | re.DOTALL)
+_ATTRIBUTE_RE = re.compile(rb"""([^\s/>=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
+_CONTENT_CHARSET_RE = re.compile(rb"""charset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE)
 _HEADER_RE = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE)
 # A declared charset is accepted with replacement characters up to this share of the text.
 _MAX_REPLACEMENT_SHARE = 0.005
@@ -131,9 +138,28 @@ def header_charset(content_type: str | None) -> str | None:
 
 
 def meta_charset(data: bytes) -> str | None:
-    """The charset declared by a `<meta>` in the first 4 KiB (the HTML prescan window)."""
-    match = _META_RE.search(data[:4096])
-    return match.group(1).decode("ascii", "replace") if match else None
+    """The first web label (`web_encoding`) a `<meta>` declares, as the HTML standard's prescan reads
+    it (see `_META_TAG_RE`): a `charset` attribute, or the charset of a `content` when `http-equiv`
+    is `content-type`. A regex over the bytes took a meta inside a comment (a template's
+    `<!-- <meta charset="windows-1251"> -->`), a description's `content="... charset=utf-8 ..."` or
+    a `data-charset` for the page's declaration."""
+    for tag in _META_TAG_RE.finditer(data, 0, _PRESCAN + 1024):
+        if tag.start() >= _PRESCAN:
+            break
+        if tag.group(1) is None:  # a comment
+            continue
+        attributes: dict[bytes, bytes] = {}
+        for name, value in _ATTRIBUTE_RE.findall(tag.group(1)):
+            attributes.setdefault(name.lower(), value.strip(b"\"'"))
+        label = attributes.get(b"charset")
+        if not label and attributes.get(b"http-equiv", b"").strip().lower() == b"content-type":
+            found = _CONTENT_CHARSET_RE.search(attributes.get(b"content", b""))
+            label = found.group(1) if found else None
+        if label:
+            text = label.decode("ascii", "replace")
+            if web_encoding(text) is not None:
+                return text
+    return None
 
 
 def _decode_declared(data: bytes, encoding: str) -> tuple[str, bool] | None:
