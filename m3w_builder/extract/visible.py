@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import re
 
-_INVISIBLE = re.compile(
-    "[\u0080-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-    "\ufff9-\ufffb\ue000-\uf8ff\U000f0000-\U0010ffff]+"
-)
+_INVISIBLE = ("\u0080-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+              "\ufff9-\ufffb\ue000-\uf8ff\U000f0000-\U0010ffff")
 _MAX_MARKS = 30
 # The combining-mark blocks used to stack marks on any letter (script-specific marks come one to a
 # few per letter: virama, vowel signs, harakat, niqqud)
-_MARK_RUN = re.compile(f"([\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{{{_MAX_MARKS}}})"
-                       "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]+")
+_OVER_CAP_RE = re.compile(f"[{_MARKS}]{{{_MAX_MARKS + 1}}}")
+_MARK_RUN_RE = re.compile(f"([{_MARKS}]{{{_MAX_MARKS}}})[{_MARKS}]+")
 
 
 def visible(text: str) -> str:
@@ -30,5 +30,5 @@ def visible(text: str) -> str:
     docstring); ASCII text is returned as it is, unscanned."""
     if text.isascii():
         return text
-    text = _INVISIBLE.sub("", text)
-    return _MARK_RUN.sub(r"\1", text)
+    text = _INVISIBLE_RE.sub("", text)
+    return _MARK_RUN_RE.sub(r"\1", text) if _OVER_CAP_RE.search(text) else text  # a search is cheaper than a sub
