@@ -80,7 +80,14 @@ from pipelines.shard_io import (
     num_shards,
     stable_hash,
 )
-from pipelines.stages import Chain, Counts, Dropped, LibraryStage, apply
+from pipelines.stages import (
+    Chain,
+    Counts,
+    Dropped,
+    LibraryStage,
+    apply,
+    freeze_startup_objects,
+)
 from pipelines.work import (
     PickleRows,
     PickleWriter,
@@ -600,6 +607,7 @@ def _run_job(cfg: JobConfig, options: PipelineOptions, dry_run: bool, tokenizer_
         limit_malloc_arenas()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, cfg, tokenizer_model, fingerprint)
+    freeze_startup_objects()
     with progress.live(cfg.output, enabled=not dry_run):
         result = pipeline.run()
         result.wait_until_finish()
