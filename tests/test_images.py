@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -239,3 +240,48 @@ def test_phash_survives_reencoding_and_separates_unrelated_images() -> None:
     for i, a in enumerate(hashes):
         for b in hashes[i + 1:]:
             assert _distance(a, b) >= 10
+
+
+def _scans(data: bytes) -> tuple[bytes, list[bytes], bytes]:
+    """(everything before the first scan, each scan with its entropy-coded data and the tables
+    after it, the EOI) of a plain progressive JPEG, split at its markers."""
+    pos, scans, start = 2, [], None
+    while data[pos + 1] != 0xD9:
+        if data[pos + 1] == 0xDA:
+            if start is None:
+                head = data[:pos]
+            else:
+                scans.append(data[start:pos])
+            start = pos
+        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if data[pos + 1] == 0xDA:  # entropy-coded data up to the next marker
+            while data[end] != 0xFF or data[end + 1] == 0 or 0xD0 <= data[end + 1] <= 0xD7:
+                end += 1
+        pos = end
+    scans.append(data[start:pos])
+    return head, scans, data[pos:]
+
+
+def test_a_jpeg_of_endless_scans_is_refused_before_its_decode_passes() -> None:
+    # libjpeg decodes every scan, each a pass over the whole picture: a 4000x3000 progressive
+    # JPEG with its smallest scan repeated 10,000 times is a ~400 KB file that cost 2.4 CPU-s,
+    # and the byte cap allows eighty times more
+    buf = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (120, 130, 140)).save(buf, "JPEG", progressive=True)
+    head, scans, tail = _scans(buf.getvalue())
+    assert 2 <= len(scans) <= 12
+    small = min(scans[1:], key=len)
+    flood = head + b"".join(scans) + small * 10_000 + tail
+    start = time.thread_time()
+    with pytest.raises(Rejected) as e:
+        process_image(flood)
+    assert e.value.reason == "too_many_scans"
+    assert time.thread_time() - start < 0.5
+    # junk between the scans (libjpeg skips it to the next marker) hides none of them
+    head, scans, tail = _scans((IMAGES / "pillow-tests/app13-multiple.jpg").read_bytes())
+    junk = head + b"".join(scans) + (b"\x00junk\xff\x00" + scans[-1]) * 100 + tail
+    with pytest.raises(Rejected) as e:
+        process_image(junk, LOOSE)
+    assert e.value.reason == "too_many_scans"
+    # a real progressive file and its scans repeated up to the bound still decode
+    assert process_image(head + b"".join(scans) + scans[-1] * (90 - len(scans)) + tail, LOOSE).width == 256

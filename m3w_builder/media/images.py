@@ -1,7 +1,7 @@
 """Image normalisation: bytes in, a resized RGB JPEG (plus hashes) out, or `Rejected(reason)`.
 
 Order of work: byte caps and format sniffing, header-only open (no pixel decode), pixel/side/
-aspect checks on the header size, JPEG DCT-domain downscale (`Image.draft`), decode of the first
+aspect checks on the header size, a JPEG's scan count (`jpeg`), JPEG DCT-domain downscale (`Image.draft`), decode of the first
 frame, EXIF orientation, conversion to RGB (alpha composited on white), resize, JPEG encode with
 fixed settings (deterministic bytes), SHA-256 of the source and a 64-bit DCT perceptual hash.
 """
@@ -20,6 +20,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from m3w_builder.drops import Rejected
+from m3w_builder.media import jpeg
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
 
@@ -160,6 +161,8 @@ def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[in
         raise Rejected("decompression_bomb", f"{w}x{h} > {opts.max_pixels} pixels")
     _check_geometry(*_oriented(im, w, h), opts)
     fmt = im.format
+    if fmt in ("JPEG", "MPO") and jpeg.scan_count(data) > jpeg.MAX_SCANS:
+        raise Rejected("too_many_scans", f"over {jpeg.MAX_SCANS} JPEG scans (a decode pass over the picture each)")
     if fmt in ("JPEG", "MPO") and min(w, h) >= 2 * opts.image_size:
         scale = opts.image_size / min(w, h)
         im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
