@@ -1,9 +1,11 @@
 """Image normalisation: bytes in, a resized RGB JPEG (plus hashes) out, or `Rejected(reason)`.
 
 Order of work: byte caps and format sniffing, header-only open (no pixel decode), pixel/side/
-aspect checks on the header size, a JPEG's scan count (`jpeg`), JPEG DCT-domain downscale (`Image.draft`), decode of the first
-frame, EXIF orientation, conversion to RGB (alpha composited on white), resize, JPEG encode with
-fixed settings (deterministic bytes), SHA-256 of the source and a 64-bit DCT perceptual hash.
+aspect checks on the header size, a JPEG's scan count (`jpeg`), JPEG DCT-domain downscale
+(`Image.draft`), decode of the first frame, EXIF orientation, conversion to RGB (alpha composited
+on white), resize, colours to sRGB where an ICC profile puts them in another space (`icc`), JPEG
+encode with fixed settings (deterministic bytes), SHA-256 of the source and a 64-bit DCT
+perceptual hash.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media import jpeg
+from m3w_builder.media.icc import to_srgb
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
 
@@ -170,9 +173,10 @@ def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[in
     oriented = _oriented(im, w, h)  # again: a PNG's eXIf chunk may follow the pixel data
     _check_geometry(*oriented, opts)
     exif = exif_json(im)
+    icc = im.info.get("icc_profile")
     if _orientation(im) != 1:
         im = ImageOps.exif_transpose(im)
-    return to_rgb(im, opts.image_size), fmt, oriented, exif
+    return to_srgb(to_rgb(im, opts.image_size), icc if isinstance(icc, bytes) else None), fmt, oriented, exif
 
 
 def exif_json(im: Image.Image) -> str:
