@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import struct
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media import jpeg
+from m3w_builder.media.exif import exif_json
 from m3w_builder.media.icc import to_srgb
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
@@ -172,32 +172,11 @@ def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[in
     im.load()
     oriented = _oriented(im, w, h)  # again: a PNG's eXIf chunk may follow the pixel data
     _check_geometry(*oriented, opts)
-    exif = exif_json(im)
+    exif = exif_json(im, data, _DECODE_ERRORS)
     icc = im.info.get("icc_profile")
     if _orientation(im) != 1:
         im = ImageOps.exif_transpose(im)
     return to_srgb(to_rgb(im, opts.image_size), icc if isinstance(icc, bytes) else None), fmt, oriented, exif
-
-
-def exif_json(im: Image.Image) -> str:
-    """EXIF tags of the base IFD and the Exif IFD as `{Pillow tag name: text}` JSON ("" when none)."""
-    try:
-        exif = im.getexif()
-        tags = {**dict(exif), **dict(exif.get_ifd(ExifTags.IFD.Exif))}
-    except _DECODE_ERRORS:
-        return ""
-    named = {ExifTags.TAGS.get(tag, str(tag)): _exif_text(value) for tag, value in tags.items()
-             if tag != ExifTags.IFD.Exif}
-    named = {k: v for k, v in named.items() if v is not None}
-    return json.dumps(named, sort_keys=True, ensure_ascii=False) if named else ""
-
-
-def _exif_text(value: object) -> str | None:
-    """A tag value as text; binary blobs (maker notes, thumbnails) are left out."""
-    if isinstance(value, bytes):
-        text = value.rstrip(b"\0").decode("ascii", "replace")
-        return text if text.isprintable() and len(text) <= 256 else None
-    return str(value).replace("\0", "")
 
 
 def _openers(formats: tuple[str, ...]) -> tuple[str, ...]:
