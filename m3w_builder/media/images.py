@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media import jpeg
@@ -174,8 +174,8 @@ def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[in
     _check_geometry(*oriented, opts)
     exif = exif_json(im, data, _DECODE_ERRORS)
     icc = im.info.get("icc_profile")
-    if _orientation(im) != 1:
-        im = ImageOps.exif_transpose(im)
+    if _orientation(im) != 1:  # not ImageOps.exif_transpose: it writes the whole EXIF out again
+        im = im.transpose(_UPRIGHT[_orientation(im)])
     return to_srgb(to_rgb(im, opts.image_size), icc if isinstance(icc, bytes) else None), fmt, oriented, exif
 
 
@@ -184,6 +184,14 @@ def _openers(formats: tuple[str, ...]) -> tuple[str, ...]:
     Image.init()
     wanted = set(formats) | ({"JPEG"} if "MPO" in formats else set())
     return tuple(f for f in Image.OPEN if f in wanted)
+
+
+# The turn or flip that makes an image of each EXIF orientation upright (as ImageOps.exif_transpose)
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _oriented(im: Image.Image, w: int, h: int) -> tuple[int, int]:
