@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -567,3 +569,32 @@ def test_user_agents_of_printable_ascii_still_start():
 
     FetchOptions(user_agent="Mozilla/5.0 (compatible; m3w-builder/0.1; +https://example.org/bot)",
                  contact_url="mailto:crawl@example.org")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_output_named_with_a_glob_character_is_refused_before_it_deletes_other_datasets(tmp_path, capsys):
+    """The job finds the files it cleans, resumes and deletes by name pattern under --output, and
+    Beam cannot quote a glob character: `--overwrite` on `run[12]` deleted `run1`'s dataset."""
+    from pipelines import pairs
+
+    argv = ["--source", "ltip", "--no_http", "--direct_num_workers=1"]
+    pairs.run([*argv, "--output", str(tmp_path / "run1")])
+    shutil.copytree(tmp_path / "run1", tmp_path / "run[12]")
+    before = _files(tmp_path / "run1")
+    err = _stop_message(capsys, pairs.run, [*argv, "--output", str(tmp_path / "run[12]"), "--overwrite",
+                                            "--samples_per_shard", "10"])
+    assert err.startswith(f"python -m pipelines.pairs: error: --output {tmp_path / 'run[12]'}: holds a glob "
+                          "character"), err
+    assert _files(tmp_path / "run1") == before
+
+
+@pytest.mark.parametrize("name", ["out*", "out?", "out[1]"])
+def test_an_m3w_output_named_with_a_glob_character_is_refused(tmp_path, capsys, name):
+    from pipelines import m3w
+
+    err = _stop_message(capsys, m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / name)])
+    assert err.startswith(f"python -m pipelines.m3w: error: --output {tmp_path / name}: holds a glob character")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
