@@ -349,7 +349,9 @@ def previous_build(output: str) -> dict | None:
 
 def check_rerun(output: str, print_: str, options: dict, overwrite: bool, prefix: str) -> None:
     """Refuse to mix shards of two configurations: a different fingerprint needs `--overwrite`,
-    which removes the earlier dataset first."""
+    which removes the earlier dataset first, under the prefix it was built with as well as this
+    run's (with `--prefix` changed, its shards stayed beside the new ones, and a glob over the
+    folder, as `datasets` and webdataset users read it, gave both)."""
     previous = previous_build(output)
     if previous is None or previous.get("fingerprint") in (None, print_):
         return
@@ -357,7 +359,9 @@ def check_rerun(output: str, print_: str, options: dict, overwrite: bool, prefix
         changed = changed_options(previous.get("options", {}), options) or ["inputs or tokenizer"]
         raise UsageError(f"--output {output} holds a dataset built differently ({', '.join(changed[:6])}); "
                          "pass --overwrite to rebuild it, or choose another --output")
-    remove_dataset(output, prefix)
+    earlier = previous.get("options", {}).get("prefix") if isinstance(previous.get("options"), dict) else None
+    for name in {prefix} | ({earlier} if isinstance(earlier, str) and _PREFIX.fullmatch(earlier) else set()):
+        remove_dataset(output, name)
 
 
 def remove_dataset(output: str, prefix: str) -> None:

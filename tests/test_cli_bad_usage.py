@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -598,3 +599,25 @@ def test_an_m3w_output_named_with_a_glob_character_is_refused(tmp_path, capsys, 
     err = _stop_message(capsys, m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / name)])
     assert err.startswith(f"python -m pipelines.m3w: error: --output {tmp_path / name}: holds a glob character")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+
+
+def test_overwrite_with_another_prefix_removes_the_earlier_datasets_shards(tmp_path):
+    """`--overwrite` removed the earlier dataset by this run's prefix: with `--prefix` changed, the
+    old shards stayed beside the new ones, and a glob over the folder (as `datasets` and
+    webdataset users read it) gave both datasets."""
+    from pipelines import pairs
+
+    out = tmp_path / "out"
+    argv = ["--source", "ltip", "--no_http", "--direct_num_workers=1", "--output", str(out)]
+    pairs.run(argv)
+    assert list(out.glob("ltip-*.tar"))
+    dataset = pairs.run([*argv, "--prefix", "other", "--overwrite"])
+    assert sorted(p.name for p in out.glob("*.tar")) == sorted(s["url"] for s in dataset["shardlist"])
+    assert not list(out.glob("*ltip-*"))
+    # a dataset.json naming a prefix no run could use is never a pattern to delete by
+    (out / "keep-me.txt").write_text("not the job's")
+    described = json.loads((out / "dataset.json").read_text())
+    described["options"]["prefix"] = "*"
+    (out / "dataset.json").write_text(json.dumps(described))
+    pairs.run([*argv, "--overwrite"])
+    assert (out / "keep-me.txt").exists()
