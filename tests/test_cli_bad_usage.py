@@ -621,3 +621,31 @@ def test_overwrite_with_another_prefix_removes_the_earlier_datasets_shards(tmp_p
     (out / "dataset.json").write_text(json.dumps(described))
     pairs.run([*argv, "--overwrite"])
     assert (out / "keep-me.txt").exists()
+
+
+def test_a_key_read_from_a_shard_is_never_a_path_out_of_the_images_folder(tmp_path, capsys):
+    """A parquet shard's key column may hold anything: `show --save_images DIR` wrote the sample
+    keyed `../../../outside` to `outside.jpg` three folders above DIR; a null key was 'None'."""
+    import pyarrow as pa
+    import pyarrow.parquet as parquet
+
+    from pipelines import pairs
+
+    folder = tmp_path / "deep" / "er" / "data"
+    pairs.run(["--source", "ltip", "--no_http", "--direct_num_workers=1", "--output_format", "parquet",
+               "--output", str(folder)])
+    shard = folder / "ltip-000000.parquet"
+    table = parquet.read_table(shard)
+    rows = table.to_pylist()
+    good = [i for i, r in enumerate(rows) if r["status"] == "success"]
+    rows[good[0]]["key"], rows[good[1]]["key"] = "../../../outside", None
+    parquet.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    images = folder / "images"
+    for index in ("0", "1"):
+        err = _one_line_exit(capsys, show.main, [str(folder), index, "--save_images", str(images)])
+        assert "its key is no sample key" in err, err
+    assert not (tmp_path / "outside.jpg").exists() and not images.exists()
+    assert show.main([str(folder), "2", "--save_images", str(images)]) == 0
+    assert [p.name for p in images.iterdir()] == [f"{rows[good[2]]['key']}.jpg"]
+    assert export_hf.main([str(folder), str(tmp_path / "hf")]) == 0
+    assert "2 damaged samples skipped" in capsys.readouterr().err
