@@ -1,7 +1,7 @@
 """Checks before Beam starts, and the fingerprint that ties an output folder to what built it.
 
 Bad usage (an input that matches nothing, an output that is a file, unwritable or named by an
-empty string, an input or side file inside the output, a shard prefix that is no plain name, a URL flag
+empty string or with a glob character, an input or side file inside the output, a shard prefix that is no plain name, a URL flag
 with a password in it, a filesystem whose dependency is missing, a media mirror or cache under
 an unknown scheme, a local output folder another running job holds, a side file a worker could
 not load: `--url_map`, `--blocklist`, `--tokenizer`) stops the job with one line and a non-zero
@@ -101,11 +101,12 @@ def check_prefix(prefix: str) -> None:
 
 
 def check_output(output: str) -> None:
-    """The output must be a writable folder (created if missing); an empty or blank name is no
-    folder (it was the working directory: the dataset, its card `README.md` and its rejects were
-    written over whatever was there)."""
+    """The output must be a writable folder (created if missing) named without glob characters
+    (`check_no_glob`); an empty or blank name is no folder (it was the working directory: the
+    dataset, its card `README.md` and its rejects were written over whatever was there)."""
     if not output.strip():
         raise UsageError(f"--output {output!r}: names no folder")
+    check_no_glob("--output", output)
     if "://" in output:
         try:
             FileSystems.get_filesystem(output)
@@ -122,6 +123,18 @@ def check_output(output: str) -> None:
         probe.unlink()
     except OSError as error:
         raise UsageError(f"--output {output}: not writable ({error.strerror or error})") from None
+
+
+GLOB_CHARACTERS = "*?["  # what Beam's FileSystems.match reads as a pattern (it has no way to quote them)
+
+
+def check_no_glob(flag: str, folder: str) -> None:
+    """A dataset folder's name must hold no glob character: the job finds its files to clean,
+    resume and delete by name pattern under it (`{prefix}-*`, `.*.tmp-*`, `rejects/*`), so under
+    `run[12]` they matched `run1`'s and `run2`'s, and `--overwrite` deleted another dataset."""
+    if any(c in folder for c in GLOB_CHARACTERS):
+        raise UsageError(f"{flag} {folder}: holds a glob character ({' '.join(GLOB_CHARACTERS)}); its files are "
+                         "found by name pattern under it, which would match other folders")
 
 
 def check_text_encoding(flag: str, label: str) -> None:
@@ -336,7 +349,9 @@ def previous_build(output: str) -> dict | None:
 
 def check_rerun(output: str, print_: str, options: dict, overwrite: bool, prefix: str) -> None:
     """Refuse to mix shards of two configurations: a different fingerprint needs `--overwrite`,
-    which removes the earlier dataset first."""
+    which removes the earlier dataset first, under the prefix it was built with as well as this
+    run's (with `--prefix` changed, its shards stayed beside the new ones, and a glob over the
+    folder, as `datasets` and webdataset users read it, gave both)."""
     previous = previous_build(output)
     if previous is None or previous.get("fingerprint") in (None, print_):
         return
@@ -344,7 +359,9 @@ def check_rerun(output: str, print_: str, options: dict, overwrite: bool, prefix
         changed = changed_options(previous.get("options", {}), options) or ["inputs or tokenizer"]
         raise UsageError(f"--output {output} holds a dataset built differently ({', '.join(changed[:6])}); "
                          "pass --overwrite to rebuild it, or choose another --output")
-    remove_dataset(output, prefix)
+    earlier = previous.get("options", {}).get("prefix") if isinstance(previous.get("options"), dict) else None
+    for name in {prefix} | ({earlier} if isinstance(earlier, str) and _PREFIX.fullmatch(earlier) else set()):
+        remove_dataset(output, name)
 
 
 def remove_dataset(output: str, prefix: str) -> None:

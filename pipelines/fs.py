@@ -8,8 +8,12 @@ the leftovers of a killed run before a rerun.
 
 from __future__ import annotations
 
+import errno
+import logging
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 from apache_beam.io.filesystem import CompressionTypes
@@ -18,6 +22,11 @@ from apache_beam.io.filesystems import FileSystems
 from m3w_builder.media.files import LOCAL
 
 TMP_MARK = ".tmp-"
+# What the OS says when a file cannot be written for want of room or of a writable disk: full,
+# over quota, larger than the filesystem or RLIMIT_FSIZE allows, read-only.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+_RELAYED = re.compile(r"\[Errno (\d+)\] ([^\[\]\n]+)")  # an OSError as a worker's message relays it
+_STEP = re.compile(r"\[while running '([^']+)'\]")
 
 
 def join(base: str, *parts: str) -> str:
@@ -78,7 +87,7 @@ def ensure_dir(folder: str) -> None:
         return
     try:
         FileSystems.mkdirs(folder)
-    except (IOError, OSError, RuntimeError):
+    except (OSError, RuntimeError):
         if not FileSystems.exists(folder):
             raise
 
@@ -113,3 +122,56 @@ class BeamFiles:
         except OSError:
             return False
         return True
+
+
+def storage_failure(error: BaseException) -> str | None:
+    """What the OS said (and in which step) where `error` is a file of the job that could not be
+    written for want of room or a writable disk, found in its chain or in the text a Beam worker
+    relayed it in; None for any other failure."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
+            problem = f"[Errno {current.errno}] {current.strerror}"
+            break
+        relayed = [m for m in _RELAYED.finditer(str(current)) if int(m[1]) in STORAGE_ERRNOS]
+        if relayed:
+            problem = relayed[0][0].strip()
+            break
+        current = current.__cause__ or current.__context__
+    else:
+        return None
+    step = _STEP.search(str(error))
+    return problem + (f" (while running {step[1]})" if step else "")
+
+
+@contextmanager
+def stop_on_storage_failure(prog: str) -> Iterator[None]:
+    """A command line's run: a full, read-only or failing disk ends it in one line saying so
+    (not a traceback of Beam's stages); every other failure is raised as it was. Files are only
+    ever renamed into place once whole, so what the run finished stays, and the same command
+    resumes once there is room (the temporaries left behind are removed first)."""
+    quiet = _StorageFailureLogs()
+    logging.getLogger(_DOFN_LOGGER).addFilter(quiet)
+    try:
+        yield
+    except Exception as error:
+        problem = storage_failure(error)
+        if problem is None:
+            raise
+        raise SystemExit(f"{prog}: error: a file of the job could not be written: {problem}; what was "
+                         "finished is kept, and the same command resumes once there is room") from None
+    finally:
+        logging.getLogger(_DOFN_LOGGER).removeFilter(quiet)
+
+
+_DOFN_LOGGER = "apache_beam.runners.common"  # where Beam logs the error a DoFn raised, traceback and all
+
+
+class _StorageFailureLogs(logging.Filter):
+    """Leaves out Beam's log record of a storage failure, whose traceback the one line replaces."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or storage_failure(error) is None

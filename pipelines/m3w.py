@@ -629,7 +629,8 @@ def _run_job(cfg: JobConfig, options: PipelineOptions, dry_run: bool, tokenizer_
 
 
 def main() -> int:
-    run(sys.argv[1:])
+    with fs.stop_on_storage_failure(build_parser().prog):
+        run(sys.argv[1:])
     return 0
 
 

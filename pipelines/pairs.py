@@ -360,7 +360,8 @@ def run(argv: list[str] | None = None) -> dict:
 
 
 def main() -> int:
-    run(sys.argv[1:])
+    with fs.stop_on_storage_failure(build_parser().prog):
+        run(sys.argv[1:])
     return 0
 
 

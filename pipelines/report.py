@@ -21,6 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from m3w_builder.options import ArgumentParser, add_options
 from m3w_builder.output import card, formats, report
 from m3w_builder.output.card import CardOptions
+from pipelines.checks import UsageError, check_no_glob
 
 MAX_BYTES = 5_000_000  # page budget: images get what the rest of the page leaves
 
@@ -108,6 +109,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_rejects", type=int, default=200, help="rejects rows shown in the rejects browser")
     add_options(parser, CardOptions, {name: None for name in CardOptions.__dataclass_fields__})  # None: not given
     args = parser.parse_args(argv)
+    try:  # its rejects are read by name pattern under it
+        check_no_glob("output_dir", args.output_dir)
+    except UsageError as error:
+        parser.error(str(error))
     given = any(getattr(args, k) is not None for k in CardOptions.__dataclass_fields__)
     card_opts = card.card_from_args(args) if given else None  # else: what the job recorded
     print(write_report(args.output_dir, args.max_windows, args.max_shards, args.max_scan, card_opts, args.max_rejects))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -567,3 +570,82 @@ def test_user_agents_of_printable_ascii_still_start():
 
     FetchOptions(user_agent="Mozilla/5.0 (compatible; m3w-builder/0.1; +https://example.org/bot)",
                  contact_url="mailto:crawl@example.org")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_output_named_with_a_glob_character_is_refused_before_it_deletes_other_datasets(tmp_path, capsys):
+    """The job finds the files it cleans, resumes and deletes by name pattern under --output, and
+    Beam cannot quote a glob character: `--overwrite` on `run[12]` deleted `run1`'s dataset."""
+    from pipelines import pairs
+
+    argv = ["--source", "ltip", "--no_http", "--direct_num_workers=1"]
+    pairs.run([*argv, "--output", str(tmp_path / "run1")])
+    shutil.copytree(tmp_path / "run1", tmp_path / "run[12]")
+    before = _files(tmp_path / "run1")
+    err = _stop_message(capsys, pairs.run, [*argv, "--output", str(tmp_path / "run[12]"), "--overwrite",
+                                            "--samples_per_shard", "10"])
+    assert err.startswith(f"python -m pipelines.pairs: error: --output {tmp_path / 'run[12]'}: holds a glob "
+                          "character"), err
+    assert _files(tmp_path / "run1") == before
+
+
+@pytest.mark.parametrize("name", ["out*", "out?", "out[1]"])
+def test_an_m3w_output_named_with_a_glob_character_is_refused(tmp_path, capsys, name):
+    from pipelines import m3w
+
+    err = _stop_message(capsys, m3w.run, ["--input", _page(tmp_path), "--output", str(tmp_path / name)])
+    assert err.startswith(f"python -m pipelines.m3w: error: --output {tmp_path / name}: holds a glob character")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+
+
+def test_overwrite_with_another_prefix_removes_the_earlier_datasets_shards(tmp_path):
+    """`--overwrite` removed the earlier dataset by this run's prefix: with `--prefix` changed, the
+    old shards stayed beside the new ones, and a glob over the folder (as `datasets` and
+    webdataset users read it) gave both datasets."""
+    from pipelines import pairs
+
+    out = tmp_path / "out"
+    argv = ["--source", "ltip", "--no_http", "--direct_num_workers=1", "--output", str(out)]
+    pairs.run(argv)
+    assert list(out.glob("ltip-*.tar"))
+    dataset = pairs.run([*argv, "--prefix", "other", "--overwrite"])
+    assert sorted(p.name for p in out.glob("*.tar")) == sorted(s["url"] for s in dataset["shardlist"])
+    assert not list(out.glob("*ltip-*"))
+    # a dataset.json naming a prefix no run could use is never a pattern to delete by
+    (out / "keep-me.txt").write_text("not the job's")
+    described = json.loads((out / "dataset.json").read_text())
+    described["options"]["prefix"] = "*"
+    (out / "dataset.json").write_text(json.dumps(described))
+    pairs.run([*argv, "--overwrite"])
+    assert (out / "keep-me.txt").exists()
+
+
+def test_a_key_read_from_a_shard_is_never_a_path_out_of_the_images_folder(tmp_path, capsys):
+    """A parquet shard's key column may hold anything: `show --save_images DIR` wrote the sample
+    keyed `../../../outside` to `outside.jpg` three folders above DIR; a null key was 'None'."""
+    import pyarrow as pa
+    import pyarrow.parquet as parquet
+
+    from pipelines import pairs
+
+    folder = tmp_path / "deep" / "er" / "data"
+    pairs.run(["--source", "ltip", "--no_http", "--direct_num_workers=1", "--output_format", "parquet",
+               "--output", str(folder)])
+    shard = folder / "ltip-000000.parquet"
+    table = parquet.read_table(shard)
+    rows = table.to_pylist()
+    good = [i for i, r in enumerate(rows) if r["status"] == "success"]
+    rows[good[0]]["key"], rows[good[1]]["key"] = "../../../outside", None
+    parquet.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    images = folder / "images"
+    for index in ("0", "1"):
+        err = _one_line_exit(capsys, show.main, [str(folder), index, "--save_images", str(images)])
+        assert "its key is no sample key" in err, err
+    assert not (tmp_path / "outside.jpg").exists() and not images.exists()
+    assert show.main([str(folder), "2", "--save_images", str(images)]) == 0
+    assert [p.name for p in images.iterdir()] == [f"{rows[good[2]]['key']}.jpg"]
+    assert export_hf.main([str(folder), str(tmp_path / "hf")]) == 0
+    assert "2 damaged samples skipped" in capsys.readouterr().err

@@ -145,3 +145,24 @@ def test_a_response_that_is_not_http_1_is_a_bad_response_asked_once(answer):
         fetched = fetcher.fetch(f"http://127.0.0.1:{port}/x.jpg")
     assert fetched.status == "bad_response" and fetched.body is None
     assert len(fetched.error_message) < 200 and asked == ["/x.jpg"]
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16"])  # Python's utf-16 writes its BOM first
+def test_a_robots_txt_after_a_byte_order_mark_is_obeyed(codec):
+    """A byte-order mark was read as part of the first line, so `User-agent: *` opened no group
+    and its `Disallow: /` was lost: everything allowed on a site that refuses everything."""
+    robots = "User-agent: *\r\nDisallow: /private/\r\n".encode(codec)
+    jpeg = shared_path("images", "exif-orientation-examples", "Landscape_1.jpg").read_bytes()
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            body = robots if self.path == "/robots.txt" else jpeg
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serving(Handler) as port:
+        fetcher = Fetcher(FetchOptions(allow=("127.0.0.1",), total_timeout_s=5.0, max_retries=0))
+        assert fetcher.fetch(f"http://127.0.0.1:{port}/private/a.jpg").status == "robots_disallowed"
+        assert fetcher.fetch(f"http://127.0.0.1:{port}/public/a.jpg").status == "success"

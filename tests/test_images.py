@@ -6,12 +6,14 @@ import hashlib
 import io
 import json
 import struct
+import time
+import tracemalloc
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFile
+from PIL import Image, ImageCms, ImageFile, ImageOps, TiffImagePlugin, TiffTags
 
 from m3w_builder.drops import Rejected
 from m3w_builder.media.images import DEFAULT_FORMATS, ImageOptions, process_image, to_rgb
@@ -239,3 +241,126 @@ def test_phash_survives_reencoding_and_separates_unrelated_images() -> None:
     for i, a in enumerate(hashes):
         for b in hashes[i + 1:]:
             assert _distance(a, b) >= 10
+
+
+def _scans(data: bytes) -> tuple[bytes, list[bytes], bytes]:
+    """(everything before the first scan, each scan with its entropy-coded data and the tables
+    after it, the EOI) of a plain progressive JPEG, split at its markers."""
+    pos, scans, start = 2, [], None
+    while data[pos + 1] != 0xD9:
+        if data[pos + 1] == 0xDA:
+            if start is None:
+                head = data[:pos]
+            else:
+                scans.append(data[start:pos])
+            start = pos
+        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if data[pos + 1] == 0xDA:  # entropy-coded data up to the next marker
+            while data[end] != 0xFF or data[end + 1] == 0 or 0xD0 <= data[end + 1] <= 0xD7:
+                end += 1
+        pos = end
+    scans.append(data[start:pos])
+    return head, scans, data[pos:]
+
+
+def test_a_jpeg_of_endless_scans_is_refused_before_its_decode_passes() -> None:
+    # libjpeg decodes every scan, each a pass over the whole picture: a 4000x3000 progressive
+    # JPEG with its smallest scan repeated 10,000 times is a ~400 KB file that cost 2.4 CPU-s,
+    # and the byte cap allows eighty times more
+    buf = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (120, 130, 140)).save(buf, "JPEG", progressive=True)
+    head, scans, tail = _scans(buf.getvalue())
+    assert 2 <= len(scans) <= 12
+    small = min(scans[1:], key=len)
+    flood = head + b"".join(scans) + small * 10_000 + tail
+    start = time.thread_time()
+    with pytest.raises(Rejected) as e:
+        process_image(flood)
+    assert e.value.reason == "too_many_scans"
+    assert time.thread_time() - start < 0.5
+    # junk between the scans (libjpeg skips it to the next marker) hides none of them
+    head, scans, tail = _scans((IMAGES / "pillow-tests/app13-multiple.jpg").read_bytes())
+    junk = head + b"".join(scans) + (b"\x00junk\xff\x00" + scans[-1]) * 100 + tail
+    with pytest.raises(Rejected) as e:
+        process_image(junk, LOOSE)
+    assert e.value.reason == "too_many_scans"
+    # a real progressive file and its scans repeated up to the bound still decode
+    assert process_image(head + b"".join(scans) + scans[-1] * (90 - len(scans)) + tail, LOOSE).width == 256
+
+
+@pytest.mark.parametrize("name", [
+    "exif-samples/jpg__orientation__landscape_6.jpg",  # Apple's Generic RGB (gamma 1.8), EXIF-rotated
+    "pillow-tests/xmp_test.jpg",  # Adobe RGB (1998)
+    "pillow-tests/xmp_tags_orientation.png",  # ColorMatch RGB, with alpha
+])
+def test_colours_of_a_profiled_image_are_stored_as_srgb(name: str) -> None:
+    """A stored JPEG has no profile, so its numbers are read as sRGB; a picture in another RGB
+    space kept its numbers and showed other colours (at 24x24, 12.4 and 15.1 levels off on
+    average for the Generic RGB and ColorMatch files, 1.16 for Adobe RGB; now 0.4-0.8)."""
+    data = (IMAGES / name).read_bytes()
+    source = Image.open(io.BytesIO(data))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(source.info["icc_profile"]))
+    composited = to_rgb(ImageOps.exif_transpose(source))
+    reference = ImageCms.profileToProfile(composited, profile, srgb, outputMode="RGB")
+    stored = _decoded(process_image(data, LOOSE).jpeg)
+    # compared at 24x24: resizing and JPEG's chroma subsampling blur edges differently
+    small = [np.asarray(im.resize((24, 24), Image.Resampling.BOX), dtype=np.float64) for im in (stored, reference)]
+    assert np.abs(small[0] - small[1]).mean() < 1.0
+
+
+@pytest.mark.parametrize("name", ["pillow-tests/flower2.jpg", "pillow-tests/icc-after-SOF.jpg",
+                                  "pillow-tests/crash-1152ec2d1a1a71395b6f2ce6721c38924d025bf3.tif"])
+def test_an_srgb_or_unreadable_profile_leaves_the_numbers_as_they_are(name: str, monkeypatch) -> None:
+    data = (IMAGES / name).read_bytes()
+    try:
+        kept = process_image(data, LOOSE).jpeg
+    except Rejected:  # a fuzzer file this Pillow build cannot decode: nothing to compare
+        return
+    monkeypatch.setattr("m3w_builder.media.images.to_srgb", lambda rgb, icc: rgb)
+    assert process_image(data, LOOSE).jpeg == kept
+
+
+def _with_tag(fmt: str, values: tuple[int, ...], rows_per_strip: int | None = None, orientation: int = 1) -> bytes:
+    """A real photo saved as `fmt` with a private EXIF tag of `values` (LONGs), a description and
+    an EXIF orientation."""
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[270], tags[274] = "harbour at dusk", orientation
+    tags[50000], tags.tagtype[50000] = values, TiffTags.LONG
+    picture = Image.open(IMAGES / "exif-orientation-examples/Landscape_1.jpg").convert("RGB").resize((600, 400))
+    buf = io.BytesIO()
+    if fmt == "TIFF":
+        if rows_per_strip:
+            tags[278] = rows_per_strip
+        picture.save(buf, "TIFF", tiffinfo=tags)
+    else:
+        block = io.BytesIO()
+        Image.new("L", (1, 1)).save(block, "TIFF", tiffinfo=tags)  # an EXIF block is a TIFF directory
+        picture.save(buf, fmt, exif=block.getvalue())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+@pytest.mark.parametrize("fmt", ["TIFF", "PNG", "WEBP"])
+def test_metadata_as_large_as_the_file_is_left_out_unread(fmt: str, orientation: int) -> None:
+    """Every tag was unpacked and written out whole: a 28 MB TIFF holding one tag of 7 million
+    numbers cost +527 MB and gave 62 MB of JSON for each sample's json and manifest row; turning
+    such a PNG or WebP upright (ImageOps.exif_transpose) wrote its EXIF again: 8 MB, 394 MB, 7 CPU-s."""
+    data = _with_tag(fmt, tuple(range(2_000_000)), orientation=orientation)
+    tracemalloc.start()
+    try:
+        stored = process_image(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (stored.width, stored.height) == ((384, 256) if orientation == 1 else (256, 384))
+    assert stored.exif == ""
+    assert peak < 5 * len(data)  # copies of the tag's bytes (main: 16x the file, the numbers unpacked)
+
+
+def test_exif_keeps_a_tiffs_description_not_its_strip_offsets() -> None:
+    """A TIFF's own directory is its EXIF; its layout tables (an offset and a length per strip)
+    were stored as EXIF: 47 KB of numbers for a plain 3000-row TIFF."""
+    exif = json.loads(process_image(_with_tag("TIFF", (7, 8, 9), rows_per_strip=1)).exif)
+    assert exif["ImageDescription"] == "harbour at dusk" and exif["50000"] == "(7, 8, 9)"
+    assert not {"StripOffsets", "StripByteCounts"} & set(exif)

@@ -1,25 +1,29 @@
 """Image normalisation: bytes in, a resized RGB JPEG (plus hashes) out, or `Rejected(reason)`.
 
 Order of work: byte caps and format sniffing, header-only open (no pixel decode), pixel/side/
-aspect checks on the header size, JPEG DCT-domain downscale (`Image.draft`), decode of the first
-frame, EXIF orientation, conversion to RGB (alpha composited on white), resize, JPEG encode with
-fixed settings (deterministic bytes), SHA-256 of the source and a 64-bit DCT perceptual hash.
+aspect checks on the header size, a JPEG's scan count (`jpeg`), JPEG DCT-domain downscale
+(`Image.draft`), decode of the first frame, EXIF orientation, conversion to RGB (alpha composited
+on white), resize, colours to sRGB where an ICC profile puts them in another space (`icc`), JPEG
+encode with fixed settings (deterministic bytes), SHA-256 of the source and a 64-bit DCT
+perceptual hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import struct
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from m3w_builder.drops import Rejected
+from m3w_builder.media import jpeg
+from m3w_builder.media.exif import exif_json
+from m3w_builder.media.icc import to_srgb
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
 
@@ -160,37 +164,19 @@ def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[in
         raise Rejected("decompression_bomb", f"{w}x{h} > {opts.max_pixels} pixels")
     _check_geometry(*_oriented(im, w, h), opts)
     fmt = im.format
+    if fmt in ("JPEG", "MPO") and jpeg.scan_count(data) > jpeg.MAX_SCANS:
+        raise Rejected("too_many_scans", f"over {jpeg.MAX_SCANS} JPEG scans (a decode pass over the picture each)")
     if fmt in ("JPEG", "MPO") and min(w, h) >= 2 * opts.image_size:
         scale = opts.image_size / min(w, h)
         im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
     im.load()
     oriented = _oriented(im, w, h)  # again: a PNG's eXIf chunk may follow the pixel data
     _check_geometry(*oriented, opts)
-    exif = exif_json(im)
-    if _orientation(im) != 1:
-        im = ImageOps.exif_transpose(im)
-    return to_rgb(im, opts.image_size), fmt, oriented, exif
-
-
-def exif_json(im: Image.Image) -> str:
-    """EXIF tags of the base IFD and the Exif IFD as `{Pillow tag name: text}` JSON ("" when none)."""
-    try:
-        exif = im.getexif()
-        tags = {**dict(exif), **dict(exif.get_ifd(ExifTags.IFD.Exif))}
-    except _DECODE_ERRORS:
-        return ""
-    named = {ExifTags.TAGS.get(tag, str(tag)): _exif_text(value) for tag, value in tags.items()
-             if tag != ExifTags.IFD.Exif}
-    named = {k: v for k, v in named.items() if v is not None}
-    return json.dumps(named, sort_keys=True, ensure_ascii=False) if named else ""
-
-
-def _exif_text(value: object) -> str | None:
-    """A tag value as text; binary blobs (maker notes, thumbnails) are left out."""
-    if isinstance(value, bytes):
-        text = value.rstrip(b"\0").decode("ascii", "replace")
-        return text if text.isprintable() and len(text) <= 256 else None
-    return str(value).replace("\0", "")
+    exif = exif_json(im, data, _DECODE_ERRORS)
+    icc = im.info.get("icc_profile")
+    if _orientation(im) != 1:  # not ImageOps.exif_transpose: it writes the whole EXIF out again
+        im = im.transpose(_UPRIGHT[_orientation(im)])
+    return to_srgb(to_rgb(im, opts.image_size), icc if isinstance(icc, bytes) else None), fmt, oriented, exif
 
 
 def _openers(formats: tuple[str, ...]) -> tuple[str, ...]:
@@ -198,6 +184,14 @@ def _openers(formats: tuple[str, ...]) -> tuple[str, ...]:
     Image.init()
     wanted = set(formats) | ({"JPEG"} if "MPO" in formats else set())
     return tuple(f for f in Image.OPEN if f in wanted)
+
+
+# The turn or flip that makes an image of each EXIF orientation upright (as ImageOps.exif_transpose)
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _oriented(im: Image.Image, w: int, h: int) -> tuple[int, int]:

@@ -4,6 +4,7 @@ ties)."""
 
 from __future__ import annotations
 
+import codecs
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -90,7 +91,20 @@ class RobotsCache:
             return _Everything(False, f"answered HTTP {status}" if status else "could not be fetched or read")
         if 400 <= status < 500:
             return _Everything(True)
-        text = body[: self.max_bytes].decode("utf-8", "replace")
+        text = _text(body[: self.max_bytes])
         if len(body) > self.max_bytes:  # a line cut by the cap is not a rule
             text = text.rsplit("\n", 1)[0]
         return Protego.parse(text)
+
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def _text(body: bytes) -> str:
+    """The rules' text: UTF-8 (RFC 9309), after a byte-order mark, or UTF-16 where its mark says so
+    (Windows Notepad's 'Unicode'). Protego read a UTF-8 mark as part of the first line, so the
+    group it opened (`User-agent: *`) was no group and its rules were lost: everything allowed."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(codec, "replace")
+    return body.decode("utf-8", "replace")

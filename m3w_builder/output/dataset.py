@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from m3w_builder.output import formats
+from m3w_builder.output.shards import is_sample_key
 
 
 @dataclass
@@ -130,6 +131,8 @@ def _stored(dataset_dir: Path, shard: str) -> Iterator[tuple[str, list]]:
 
 
 def _sample(key: str, stored: list, shard: str) -> Sample:
+    if not is_sample_key(key):  # a parquet shard's key column may hold anything: `../../x`, null
+        raise DamagedSample(f"sample {key!r}: its key is no sample key (letters, digits, _ and - only)")
     members = dict(stored)
     return Sample(key, _meta(key, members.pop("json", None)), members, shard)
 

@@ -20,7 +20,7 @@ from typing import BinaryIO
 MTIME = 946684800  # 2000-01-01T00:00:00Z: fixed so identical input gives identical bytes
 BLOCK = tarfile.BLOCKSIZE
 RECORD = tarfile.RECORDSIZE
-_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+_KEY_RE = re.compile(r"[A-Za-z0-9_\-]+")
 _SUFFIX_RE = re.compile(r"^[a-z0-9_\-]+(\.[a-z0-9_\-]+)*$")
 
 
@@ -32,6 +32,12 @@ def shard_name(prefix: str, index: int) -> str:
 def store_shard_name(prefix: str, store: int, index: int) -> str:
     """`{prefix}-{store:06d}-{index:04d}.tar`: shard `index` of the samples of input store `store`."""
     return f"{prefix}-{store:06d}-{index:04d}.tar"
+
+
+def is_sample_key(key: object) -> bool:
+    """Whether `key` is a sample key as every shard is written with: letters, digits, `_`, `-`
+    (so a member name is never a path: a reader writing `{key}.jpg` stays in its folder)."""
+    return isinstance(key, str) and _KEY_RE.fullmatch(key) is not None
 
 
 @dataclass
@@ -57,7 +63,7 @@ class ShardWriter:
 
     def add_sample(self, key: str, members: list[tuple[str, bytes]]) -> None:
         """Add one sample; `members` are `(suffix, payload)` in the order they are written."""
-        if not _KEY_RE.match(key):
+        if not is_sample_key(key):
             raise ValueError(f"invalid sample key {key!r} (letters, digits, '_' and '-' only)")
         index = _SampleIndex(key)
         for suffix, payload in members:

@@ -1,0 +1,41 @@
+"""The scans of a JPEG, counted the way libjpeg walks its markers, before any pixel is decoded.
+
+A progressive JPEG's decoder does a pass over every block of the image for each scan, and nothing
+in the format bounds how many scans a file holds: a 14-byte refinement scan repeated 10,000 times
+over a 4000×4000 picture is a 234 KB file that costs 2.4 CPU-s to decode, and the byte cap allows
+a thousand times that. Encoders write 1 (baseline) to about 10 (libjpeg's progressive script)
+per image, so a file with more than `MAX_SCANS` is refused unread.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_SCANS = 100
+# A marker as libjpeg's `next_marker` finds it: 0xFF (fill bytes may repeat it), then a byte that is
+# neither 0x00 (a stuffed 0xFF inside entropy-coded data) nor 0xFF. Bytes before it are skipped,
+# as libjpeg skips them (with a warning), so junk between segments cannot hide the scans after it.
+_MARKER = re.compile(rb"\xff+([^\x00\xff])", re.DOTALL)
+_SOS, _EOI = 0xDA, 0xD9
+_NO_LENGTH = {0x01, 0xD8, *range(0xD0, 0xD8)}  # TEM, SOI, RST0-7: no segment follows
+
+
+def scan_count(data: bytes, stop_after: int = MAX_SCANS) -> int:
+    """The start-of-scan markers of the first image in `data` (up to its EOI; an MPO's later
+    pictures and an EXIF thumbnail inside an APP segment are not counted), counting no further
+    than `stop_after` + 1. A segment whose length runs past the end ends the count."""
+    scans, pos = 0, 2  # past SOI
+    while scans <= stop_after:
+        marker = _MARKER.search(data, pos)
+        if marker is None:
+            break
+        code, pos = marker[1][0], marker.end()
+        if code == _EOI:
+            break
+        if code in _NO_LENGTH:
+            continue
+        if pos + 2 > len(data):
+            break
+        pos += int.from_bytes(data[pos:pos + 2], "big")  # the length counts its own two bytes
+        scans += code == _SOS
+    return scans
