@@ -780,12 +780,14 @@ def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -
 
 def _part_class(value: str | None) -> str:
     """A class value less its numbered variants of another of its names (`story-body story-body-2`
-    is a part like `story-body story-body-1`; `col-md-4` is no `col-md-8`)."""
+    is a part like `story-body story-body-1`; `col-md-4` is no `col-md-8`). The names are looked up
+    in a set: a class of 10^4 numbered names was 10^8 list comparisons."""
     if not value:
         return ""
     names = value.split()
+    known = frozenset(names)
     return " ".join(name for name in names if name.rstrip(_DIGITS) == name or name.rstrip(_DIGITS).rstrip("-_")
-                    not in names)
+                    not in known)
 
 
 def _is_wrapper(blocks: list[Block], parent: int, top: int) -> bool:
