@@ -25,3 +25,13 @@ def test_a_class_of_many_numbered_names_is_read_in_linear_time():
     in the list of names: 25,000 names `w0 w1 ...` took ~4 s."""
     names = " ".join(f"w{i}" for i in range(25_000))
     assert len(_texts(f"<div class='{names}'>{STORY}</div>")) == 20
+
+
+def test_many_galleries_outscoring_the_story_are_scored_again_a_bounded_number_of_times():
+    """Each gallery embedded in an article that outscores it is removed and the page scored again
+    (`content.select`): 300 galleries side by side were 300 scorings of the whole page (~2 s a MB),
+    and 1000 a recursion past Python's limit. The first `_MAX_GALLERIES` go; the story stays."""
+    captions = "".join(f"<p>Caption {j}, with, many, commas, here, and, there, more, words.</p>" for j in range(30))
+    gallery = f"<div><div><div><div class='gallery'><div>{captions}</div></div></div></div></div>"
+    texts = _texts(f"<div>{STORY}{gallery * 300}</div>")
+    assert texts[:20] == [" ".join(PARAGRAPH[3:-4].split())] * 20

@@ -14,7 +14,7 @@ length, link-text length), and the media positions in DOM order; `select` scores
   blocks that score close to it, read as prose or are figures (a lead picture and its caption), and
   by the other parts of an article split into separate wrappers (blocks of its tag and class nearby:
   `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
-  slideshow's captions outscoring the story) is removed and the page scored again;
+  slideshow's captions outscoring the story) is removed and the page scored again (up to `_MAX_GALLERIES` times);
 - inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list, a linked
   ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
@@ -76,6 +76,9 @@ _DIGITS = "0123456789"
 # Class words of a gallery, and the prose around it that makes it an embed in an article (`_embedded_gallery`).
 _GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "lightbox"))
 _MIN_EMBED_PROSE = 1000
+# Galleries removed per page, each followed by a scoring of the whole page: the real pages hold at most
+# one; 300 side by side were 300 scorings (~2 s a MB, quadratic) and a recursion past Python's limit.
+_MAX_GALLERIES = 4
 _MIN_PLAIN_ENTRIES = 3    # plain-text entries of a list whose linked entries are content (`_plain_list_entries`)
 _PLAIN_LIST_SHARE = 0.6
 _CELL_TAGS = frozenset(("td", "th"))
@@ -656,17 +659,18 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
     `pictures`: the media indexes whose own markup leaves them content candidates (no logo, ad or
     teaser: see `images.dom_class`); a figure beside the article is one that holds one of them.
     `named`: the blocks named as boilerplate that the share guard kept (`remove_boilerplate`)."""
-    _score_candidates(blocks, items)
-    candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
-                        key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
-    if not candidates:
-        return keep_all(blocks)
-    gallery = _embedded_gallery(blocks, items, candidates[0])
-    if gallery >= 0:  # its captions are no part of the article around it: scored again without them
-        _remove(blocks, gallery)
+    for removed in range(_MAX_GALLERIES + 1):
+        _score_candidates(blocks, items)
+        candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
+                            key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
+        if not candidates:
+            return keep_all(blocks)
+        gallery = _embedded_gallery(blocks, items, candidates[0]) if removed < _MAX_GALLERIES else -1
+        if gallery < 0:
+            break
+        _remove(blocks, gallery)  # its captions are no part of the article around it: scored again without them
         for block in blocks:
             block.score, block.scored = 0.0, False
-        return select(blocks, items, pictures, named)
     final = {i: blocks[i].score * (1 - _link_density(blocks[i])) for i in candidates[:5]}
     top = candidates[0]
     # several near-best blocks: their shared ancestor is the article; not one in or around a kept
