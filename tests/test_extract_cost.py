@@ -35,3 +35,27 @@ def test_many_galleries_outscoring_the_story_are_scored_again_a_bounded_number_o
     gallery = f"<div><div><div><div class='gallery'><div>{captions}</div></div></div></div></div>"
     texts = _texts(f"<div>{STORY}{gallery * 300}</div>")
     assert texts[:20] == [" ".join(PARAGRAPH[3:-4].split())] * 20
+
+
+def _nested(opening: str, closing: str, inner: str) -> str:
+    """The story, then 1000 nested `opening` elements around `inner` (under 80% of the page's text:
+    each level is a boilerplate candidate the classifier looks at)."""
+    return f"<div>{STORY * 30}</div>" + opening * 1000 + inner + closing * 1000
+
+
+def test_nested_toolbars_around_a_long_text_do_not_read_it_once_per_level():
+    """A `toolbar` or `disclosure` block is a widget only while it holds no digit, and the digit
+    test read the whole subtree's text: 1000 nested ones around 100 kB read it 1000 times (~4 s).
+    A block too big for a widget is tested for none."""
+    for name in ("toolbar", "disclosure", "rating"):
+        text = " ".join(_texts(_nested(f"<div class='{name}'>", "</div>", "word " * 20_000)))
+        assert "read as prose" in text
+
+
+def test_nested_heading_anchors_around_a_long_text_do_not_read_it_once_per_level():
+    """An id made from the block's own heading names no boilerplate, and the test read the whole
+    heading: 1000 nested `related-...` blocks, each heading holding the next, around 100 kB read
+    it 1000 times (~2.5 s). A heading far longer than the id makes no such id: read no further."""
+    opening = "<div id='related-one-two-three'><h2>"
+    text = " ".join(_texts(_nested(opening, "</h2></div>", "word " * 20_000)))
+    assert "read as prose" in text

@@ -100,6 +100,8 @@ _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
 _NAMED_KINDS = frozenset(("name", "comments", "widget"))  # what a class/id word decides
 _HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _MIN_ANCHOR_WORDS = 4  # of an id made from a heading: shorter ones ("related-posts") name the block
+# A heading of more characters than this (of its id's) makes no such id: not read further (`_text_up_to`).
+_ANCHOR_TEXT_RATIO, _ANCHOR_TEXT_SLACK = 4, 100
 _WORD_RE = re.compile(r"[^\W_]+")
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
 MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
@@ -202,13 +204,15 @@ class Classifier:
     """Why a block looks like boilerplate (`tag`, `hidden`, `role`, `name`, `comments`, `widget`,
     `signup`: one of `signup_forms`, the blocks of `signup_blocks`) or None; decisions are cached per
     distinct attribute of the page (pages repeat the same classes many times), save the `<h1>` test
-    of a widget, which is the element's own."""
+    of a widget, which is the element's own. `widget_sized`: whether the block holds at most
+    `MAX_WIDGET_CHARS` of unlinked text; a larger one is no widget, and its subtree is not read for
+    a widget's tests (nested `toolbar` blocks around a long text read it once per level)."""
 
     def __init__(self, signup_forms: frozenset[etree._Element] = frozenset()) -> None:
         self.decided: dict[tuple[str, str], str | None] = {}
         self.signup_forms = signup_forms
 
-    def kind(self, el: etree._Element) -> str | None:
+    def kind(self, el: etree._Element, widget_sized: bool = True) -> str | None:
         if el.tag in STRUCTURAL_TAGS:
             return "tag"
         if el in self.signup_forms:
@@ -223,8 +227,8 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = (_shared_flag_kind if len(item[1]) <= _MAX_SHARED_VALUE else _flag_kind)(*item)
-            if kind is None:  # most attributes: none of the tests below applies
-                continue
+            if kind is None or (not widget_sized and (kind == "widget" or kind == "labels")):
+                continue  # most attributes: none of the tests below applies
             if kind == "labels":  # a widget, if its text has no digit (`_TOOLBAR_SUFFIXES`, `_DISCLOSURE_WORDS`)
                 if _has_digit(el):
                     continue
@@ -248,7 +252,22 @@ def _is_heading_anchor(el: etree._Element, value: str) -> bool:
     if len(words) < _MIN_ANCHOR_WORDS:
         return False
     heading = el if el.tag in _HEADING_TAGS else _first_heading(el)
-    return heading is not None and _WORD_RE.findall(text_of(heading).lower()) == words
+    if heading is None:
+        return False
+    text = _text_up_to(heading, _ANCHOR_TEXT_RATIO * len(value) + _ANCHOR_TEXT_SLACK)
+    return text is not None and _WORD_RE.findall(text.lower()) == words
+
+
+def _text_up_to(el: etree._Element, limit: int) -> str | None:
+    """The text of `el` if it holds at most `limit` characters, else None: read piece by piece and
+    stopped past the limit, so a heading around a long text (nested in another such) is not read whole."""
+    pieces, size = [], 0
+    for piece in el.itertext():
+        size += len(piece)
+        if size > limit:
+            return None
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 def _first_heading(el: etree._Element) -> etree._Element | None:

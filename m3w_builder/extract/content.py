@@ -307,10 +307,12 @@ def _fill(blocks: list[Block], index: int) -> None:
         blocks[inner].removed = True
 
 
-def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element], str | None]) -> frozenset[int]:
+def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element, bool], str | None]
+                       ) -> frozenset[int]:
     """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed, and
     take their text out of every ancestor's totals. `classify` (why a block looks like
-    boilerplate, or None) runs only on blocks the guards leave open, not inside removed ones.
+    boilerplate, or None; told whether the block is small enough for a widget) runs only on blocks
+    the guards leave open, not inside removed ones.
     A `<nav>`/`<aside>`/`<footer>` (kind `tag`) is weighed against the text still on the page, the
     others against the whole page: a tag is what the parser lets grow past its end tag (an unclosed
     `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
@@ -325,7 +327,7 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
     for index, block in enumerate(blocks):
         if block.removed or block.total > largest:
             continue
-        kind = classify(block.element)
+        kind = classify(block.element, block.total - block.links <= boilerplate.MAX_WIDGET_CHARS)
         if kind is None:
             continue
         if block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
