@@ -100,7 +100,7 @@ _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
 _NAMED_KINDS = frozenset(("name", "comments", "widget"))  # what a class/id word decides
 _HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _MIN_ANCHOR_WORDS = 4  # of an id made from a heading: shorter ones ("related-posts") name the block
-# A heading of more characters than this (of its id's) makes no such id: not read further (`_text_up_to`).
+# A heading of more characters than this (of its id's) makes no such id: not read further (`text_up_to`).
 _ANCHOR_TEXT_RATIO, _ANCHOR_TEXT_SLACK = 4, 100
 _WORD_RE = re.compile(r"[^\W_]+")
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
@@ -254,11 +254,11 @@ def _is_heading_anchor(el: etree._Element, value: str) -> bool:
     heading = el if el.tag in _HEADING_TAGS else _first_heading(el)
     if heading is None:
         return False
-    text = _text_up_to(heading, _ANCHOR_TEXT_RATIO * len(value) + _ANCHOR_TEXT_SLACK)
+    text = text_up_to(heading, _ANCHOR_TEXT_RATIO * len(value) + _ANCHOR_TEXT_SLACK)
     return text is not None and _WORD_RE.findall(text.lower()) == words
 
 
-def _text_up_to(el: etree._Element, limit: int) -> str | None:
+def text_up_to(el: etree._Element, limit: int) -> str | None:
     """The text of `el` if it holds at most `limit` characters, else None: read piece by piece and
     stopped past the limit, so a heading around a long text (nested in another such) is not read whole."""
     pieces, size = [], 0

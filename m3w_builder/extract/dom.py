@@ -75,6 +75,7 @@ class ExtractResult:
 
 
 _DETAIL_SOURCE_CHARS = 200  # of a source that names no fetchable image, quoted in its rejects row
+_MAX_CAPTION_CHARS = 5000  # of a `<figcaption>`'s raw text (`_Page.caption`); the real pages' hold at most 376
 _INT_RE = re.compile(r"\s*(\d{1,9})(?![\d.]*\s*%)")  # a percentage (`width="100%"`) declares no pixel size
 # Of the kept text, the share in linked-thumbnail cards that makes the content a list of cards (`_Page.is_listing`).
 _LISTING_SHARE = 0.5
@@ -157,6 +158,7 @@ class _Page:
         self.media: list[tuple[ImageNode | VideoNode, str | None]] = []
         self.cards: list[etree._Element] = []  # the cards of the `_CARD` thumbnails (`images.link_card`)
         self.asides: dict[int, etree._Element] = {}  # media index -> the nearest `<aside>` above the image
+        self.captions: dict[etree._Element, str] = {}  # figure -> its caption (`caption`)
         self.seen = 0  # media elements met
         self.drops = Drops()
         self.dropped: list[MediaDrop] = []
@@ -180,12 +182,8 @@ class _Page:
         if width is not None and height is not None and width <= limit and height <= limit:
             self.drop("image_tracking_pixel", src, f"declared {width}x{height}")
             return None
-        caption = ""
         figure = _nearest(ancestors, tags, "figure")
-        if figure is not None:
-            figcaption = next(figure.iter("figcaption"), None)
-            if figcaption is not None:
-                caption = _clean(boilerplate.text_of(figcaption))
+        caption = "" if figure is None else self.caption(figure)
         node = ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
                          dom_path=_dom_path(el, tags))
         provisional, card = images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors)
@@ -195,6 +193,18 @@ class _Page:
         if aside is not None:
             self.asides[len(self.media)] = aside
         return node, provisional
+
+    def caption(self, figure: etree._Element) -> str:
+        """The text of a `<figure>`'s first `<figcaption>`, read once per figure (2000 images in one
+        figure read its caption 2000 times), and none past `_MAX_CAPTION_CHARS`: a longer one holds
+        more than a caption (an unclosed `<figcaption>` took the page in), and nested ones around a
+        long text would each read it whole."""
+        caption = self.captions.get(figure)
+        if caption is None:
+            figcaption = next(figure.iter("figcaption"), None)
+            text = None if figcaption is None else boilerplate.text_up_to(figcaption, _MAX_CAPTION_CHARS)
+            caption = self.captions[figure] = "" if text is None else _clean(text)
+        return caption
 
     def video(self, el: etree._Element) -> tuple[VideoNode, str | None] | None:
         sources = [el.get("src")] + [s.get("src") for s in el.iter("source")]
