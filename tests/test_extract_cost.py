@@ -82,3 +82,20 @@ def test_images_in_one_textless_link_do_not_walk_it_once_per_image():
     page = f"<html><body><article>{STORY}<a href='/x'>{images}{'<i></i>' * 30_000}</a></article></body></html>"
     result = extract(page.encode(), URL, options=ExtractOptions(time_limit_s=1.0, keep_all_images=True))
     assert len(result.document.media) == 2000
+
+
+def test_boilerplate_removed_deep_in_the_page_is_taken_out_of_its_ancestors_once():
+    """Each removed block's text was taken out of every ancestor's totals on its own: 20,000 hidden
+    blocks under 2000 nested ones were 4 * 10^7 steps (~4 s). The ancestors are settled once."""
+    hidden = "<div hidden>x</div>" * 20_000
+    texts = _texts("<div>" * 2000 + STORY + hidden + "</div>" * 2000)
+    assert texts == [" ".join(PARAGRAPH[3:-4].split())] * 20
+
+
+def test_signup_forms_deep_in_the_page_climb_a_bounded_number_of_wrappers():
+    """Each sign-up form is widened to the small wrappers around it, and climbed every text-less
+    one up to `<body>`, and each input climbed them all for its form: 10,000 forms under 2000 nested
+    blocks were 4 * 10^7 steps (~3 s)."""
+    forms = "<form><input type=email></form>" * 10_000
+    texts = _texts(STORY + "<div>" * 2000 + forms + "</div>" * 2000)
+    assert texts == [" ".join(PARAGRAPH[3:-4].split())] * 20

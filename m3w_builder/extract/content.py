@@ -42,6 +42,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from heapq import heapify, heappop, heappush
 
 from lxml import etree
 
@@ -318,19 +319,22 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element, 
     `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
     that is left; a class name or a hidden flag does not grow, and the page's size judges it.
     Returns the blocks a class or id names as boilerplate (kind `name`: `site-sidebar`) that the
-    share guard kept: no part of a story beside them (`select`)."""
-    page = blocks[0].total
+    share guard kept: no part of a story beside them (`select`).
+    Blocks are met in document order, so none holds a block removed before it: only the page's
+    total (`left`) changes while the loop runs, and the ancestors' totals are settled after it
+    (`_take_out`), once per ancestor, not once per removed block below it."""
+    page = left = blocks[0].total
     prose = blocks[0].good
     largest = max(boilerplate.MAX_SHARE.values()) * page
     named = 0
-    guarded = []
+    guarded, removed = [], []
     for index, block in enumerate(blocks):
         if block.removed or block.total > largest:
             continue
         kind = classify(block.element, block.total - block.links <= boilerplate.MAX_WIDGET_CHARS)
         if kind is None:
             continue
-        if block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
+        if block.total > boilerplate.MAX_SHARE[kind] * (left if kind == "tag" else page):
             if kind == "name":
                 guarded.append(index)
             continue
@@ -342,21 +346,56 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element, 
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
                 continue
             named += block.total
-        _remove(blocks, index)
+        _fill(blocks, index)
+        left -= block.total
+        removed.append(index)
+    _take_out(blocks, removed)
     return frozenset(guarded)
 
 
 def _remove(blocks: list[Block], index: int) -> None:
     """Mark a block and its subtree removed and take its text out of every ancestor's totals."""
     _fill(blocks, index)
-    block = blocks[index]
-    ancestor = block.parent
-    while ancestor >= 0:
-        above = blocks[ancestor]
-        above.total -= block.total
-        above.links -= block.links
-        above.good -= block.good
-        ancestor = above.parent
+    _take_out(blocks, [index])
+
+
+def _take_out(blocks: list[Block], removed: list[int]) -> None:
+    """Take the text of the `removed` blocks (none inside another) out of their ancestors' totals,
+    each ancestor settled once with the sum from below: deepest first (a block's id is above its
+    parent's), from a heap of the ancestors reached. Walking up from each removed block cost
+    its depth each: 50,000 share boxes under 2000 nested blocks were 10^8 steps."""
+    pending: dict[int, list] = {}  # ancestor -> [total, links, good] to take out
+    for index in removed:
+        block, parent = blocks[index], blocks[index].parent
+        if parent < 0:
+            continue
+        if parent in pending:
+            sums = pending[parent]
+            sums[0] += block.total
+            sums[1] += block.links
+            sums[2] += block.good
+        else:
+            pending[parent] = [block.total, block.links, block.good]
+    heap = [-index for index in pending]
+    heapify(heap)
+    while heap:
+        index = -heappop(heap)
+        total, links, good = pending.pop(index)
+        block = blocks[index]
+        block.total -= total
+        block.links -= links
+        block.good -= good
+        parent = block.parent
+        if parent < 0:
+            continue
+        if parent in pending:
+            sums = pending[parent]
+            sums[0] += total
+            sums[1] += links
+            sums[2] += good
+        else:
+            pending[parent] = [total, links, good]
+            heappush(heap, -parent)
 
 
 def _class_weight(element: etree._Element) -> int:

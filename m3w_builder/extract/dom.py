@@ -125,12 +125,13 @@ def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree.
     void elements `parse_utf8` left nested (`unnest=False`), unnested before the forms are widened:
     moving them keeps the document order and each form an ancestor of its inputs."""
     base, forms, weighed, figures, voids = None, set(), [], [], []
+    forms_above: dict[etree._Element, etree._Element | None] = {}
     for el in root.iter("base", "input", "figure", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS):
         tag = el.tag
         if tag in UNKNOWN_VOID_TAGS:
             voids.append(el)
         elif tag == "input":
-            form = boilerplate.email_form(el)
+            form = boilerplate.email_form(el, forms_above)
             if form is not None:
                 forms.add(form)
         elif tag == "figure":
