@@ -278,8 +278,11 @@ def _is_heading_anchor(el: etree._Element, value: str) -> bool:
 
 
 def text_up_to(el: etree._Element, limit: int) -> str | None:
-    """The text of `el` if it holds at most `limit` characters, else None: read piece by piece and
-    stopped past the limit, so a heading around a long text (nested in another such) is not read whole."""
+    """The text of `el` if it holds at most `limit` characters and elements, else None: read piece
+    by piece and stopped past the limit, so a heading around a long text or a deep subtree (nested
+    in another such) is not read whole."""
+    if len(list(islice(el.iter(), limit + 1))) > limit:
+        return None
     pieces, size = [], 0
     for piece in el.itertext():
         size += len(piece)
