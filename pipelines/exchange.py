@@ -58,23 +58,34 @@ _SCHEMA = pa.schema([("partition", pa.int32()), ("item", pa.binary())])
 Written = tuple[str, tuple[tuple[int, int], ...]]  # an exchange file: (path, ((partition, pickled bytes), ...))
 
 
+Items = Callable[[Any], Iterable[tuple[Any, Any]]]  # an input element → its (key, value) pairs
+Then = Callable[[Any], Iterable[Any]]  # a grouping's output (a group, a combined key) → what goes on
+
+
 @dataclass(frozen=True)
 class Exchange:
     """Where a job's file groupings write (`folder`) and into how many partitions they cut their
     keys: a reader holds at most 1/`partitions` of a grouping's input or `READ_BYTES`, whichever is
-    more, so at web scale raise it with the corpus."""
+    more, so at web scale raise it with the corpus.
+
+    Each grouping takes `items`, what its writer makes of an input element ((key, value) pairs;
+    default: the element is one), and `then`, what its reader makes of each of its outputs
+    (default: the output itself): the Map before a grouping and the FlatMap after it run inside
+    its writer and its reader, not as steps of their own (every Beam step costs the launcher its
+    build and translation and every worker an operation per stage)."""
 
     folder: str
     partitions: int
 
-    def cogroup(self) -> FileCoGroupByKey:
-        return FileCoGroupByKey(self)
+    def cogroup(self, items: dict[str, Items] | None = None, then: Then | None = None) -> FileCoGroupByKey:
+        return FileCoGroupByKey(self, items, then)
 
-    def group(self) -> FileGroupByKey:
-        return FileGroupByKey(self)
+    def group(self, items: Items | None = None, then: Then | None = None) -> FileGroupByKey:
+        return FileGroupByKey(self, items, then)
 
-    def combine(self, combine: Callable[[Any, Any], Any]) -> FileCombinePerKey:
-        return FileCombinePerKey(self, combine)
+    def combine(self, combine: Callable[[Any, Any], Any], items: Items | None = None,
+                then: Then | None = None) -> FileCombinePerKey:
+        return FileCombinePerKey(self, combine, items, then)
 
 
 def key_partition(key: Any, partitions: int) -> int:
@@ -193,10 +204,11 @@ def read_partitions(files: Iterable[Written], first: int, end: int) -> Iterator[
 
 
 class _PlannedReader(beam.DoFn):
-    """A partition number → the items of its run of the read plan (none unless it starts a run)."""
+    """A spread partition number (`Partitions`) → the items of its run of the read plan (none
+    unless it starts a run); what the subclass makes of them goes through `then`."""
 
-    def __init__(self, partitions: int) -> None:
-        self.partitions = partitions
+    def __init__(self, partitions: int, then: Then | None = None) -> None:
+        self.partitions, self.then = partitions, then
         self._plan: tuple[list[Written], dict[int, int]] | None = None
 
     def items(self, partition: int, files: list[Written]) -> Iterator[Any]:
@@ -205,35 +217,49 @@ class _PlannedReader(beam.DoFn):
         end = self._plan[1].get(partition)
         return iter(()) if end is None else read_partitions(files, partition, end)
 
+    def outputs(self, partition: int, files: list[Written]) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def process(self, spread: tuple[int, Iterable[None]], files: list[Written]) -> Iterator[Any]:
+        outputs = self.outputs(spread[0], files)
+        if self.then is None:
+            yield from outputs
+        else:
+            for output in outputs:
+                yield from self.then(output)
+
 
 class ReadGroups(_PlannedReader):
-    """A partition number → the (key, {tag: [values]}) groups of its run's items."""
+    """A partition number → the (key, {tag: [values]}) groups of its run's items (with `single`,
+    the tag's values alone: (key, [values]))."""
 
-    def __init__(self, tags: list[str], partitions: int) -> None:
-        super().__init__(partitions)
-        self.tags = tags
+    def __init__(self, tags: list[str], partitions: int, then: Then | None = None, single: bool = False) -> None:
+        super().__init__(partitions, then)
+        self.tags, self.single = tags, single
 
-    def process(self, partition: int, files: list[Written]) -> Iterator[tuple[Any, dict[str, list[Any]]]]:
+    def outputs(self, partition: int, files: list[Written]) -> Iterable[tuple[Any, Any]]:
         groups: dict[Any, dict[str, list[Any]]] = {}
         for tag, key, value in self.items(partition, files):
             if key not in groups:
                 groups[key] = {t: [] for t in self.tags}
             groups[key][tag].append(value)
-        yield from groups.items()
+        if self.single:
+            return ((key, group[self.tags[0]]) for key, group in groups.items())
+        return groups.items()
 
 
 class ReadCombined(_PlannedReader):
     """A partition number → the (key, combined value) of its run's keys."""
 
-    def __init__(self, combine: Callable[[Any, Any], Any], partitions: int) -> None:
-        super().__init__(partitions)
+    def __init__(self, combine: Callable[[Any, Any], Any], partitions: int, then: Then | None = None) -> None:
+        super().__init__(partitions, then)
         self.combine = combine
 
-    def process(self, partition: int, files: list[Written]) -> Iterator[tuple[Any, Any]]:
+    def outputs(self, partition: int, files: list[Written]) -> Iterable[tuple[Any, Any]]:
         combined: dict[Any, Any] = {}
         for key, value in self.items(partition, files):
             combined[key] = self.combine(combined[key], value) if key in combined else value
-        yield from combined.items()
+        return combined.items()
 
 
 def _numbered(partitions: int, _impulse: bytes) -> Iterator[tuple[int, None]]:
@@ -241,32 +267,37 @@ def _numbered(partitions: int, _impulse: bytes) -> Iterator[tuple[int, None]]:
 
 
 _IMPULSES: weakref.WeakKeyDictionary[beam.Pipeline, beam.PCollection] = weakref.WeakKeyDictionary()
+_NUMBERS: weakref.WeakKeyDictionary[beam.Pipeline, dict[int, beam.PCollection]] = weakref.WeakKeyDictionary()
 
 
-def impulse(pipeline: beam.Pipeline) -> beam.PCollection:
-    """The one `Impulse` of `pipeline` that every grouping's partition numbers start from: the
-    local runner then makes the numbers of all groupings in one stage, not in a stage each (15 in
-    the M3W job). It is applied where it is first asked for (`build_pipeline` asks at the top level)."""
+def partition_numbers(pipeline: beam.Pipeline, partitions: int) -> beam.PCollection:
+    """(number, None) for 0..`partitions`-1, made once per pipeline (and count) from one `Impulse`:
+    every grouping spreads the same numbers, so the local runner makes them all in one stage (not
+    15 in the M3W job) and the graph has one step for them, not one per grouping. They are
+    applied where first asked for (`build_pipeline` asks at the top level)."""
     if pipeline not in _IMPULSES:
         _IMPULSES[pipeline] = pipeline | "PartitionsImpulse" >> beam.Impulse()
-    return _IMPULSES[pipeline]
+    numbers = _NUMBERS.setdefault(pipeline, {})
+    if partitions not in numbers:
+        numbers[partitions] = (_IMPULSES[pipeline]
+                               | f"PartitionNumbers{partitions}" >> beam.FlatMap(partial(_numbered, partitions)))
+    return numbers[partitions]
 
 
 class Partitions(beam.PTransform):
     """The numbers 0..P-1 spread over the workers by a grouping on the number itself: what
-    `Create(range(P))` gives, in 4 transforms instead of its 13 (its `Reshuffle` adds random keys,
-    timestamps and windows that P plain numbers do not need). A job has a grouping of them per
-    file grouping: with `Create`, 180 of the M3W graph's 417 transforms and most of the launcher's
-    time to build it. (One set of spread numbers shared by every grouping would be fewer still,
-    but the local runner then fuses readers whose side inputs wait on each other and never runs them.)"""
+    `Create(range(P))` gives, in one grouping over the pipeline's shared numbers
+    (`partition_numbers`) instead of its 13 transforms (its `Reshuffle` adds random keys,
+    timestamps and windows that P plain numbers do not need). Each file grouping has its own
+    (one spread shared by every grouping would be fewer still, but the local runner then fuses
+    readers whose side inputs wait on each other and never runs them). Out: (number, [None])."""
 
     def __init__(self, partitions: int) -> None:
         super().__init__()
         self.partitions = partitions
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        return (impulse(pbegin.pipeline) | "Numbers" >> beam.FlatMap(partial(_numbered, self.partitions))
-                | "Spread" >> beam.GroupByKey() | "Keys" >> beam.Keys())
+        return partition_numbers(pbegin.pipeline, self.partitions) | "Spread" >> beam.GroupByKey()
 
 
 def _read_each_partition(pipeline: beam.Pipeline, exchange: Exchange, files: list[beam.PCollection],
@@ -275,45 +306,53 @@ def _read_each_partition(pipeline: beam.Pipeline, exchange: Exchange, files: lis
     return pipeline | "Partitions" >> Partitions(exchange.partitions) | "Read" >> beam.ParDo(reader, written)
 
 
+def _pairs(kv: tuple[Any, Any]) -> list[tuple[Any, Any]]:
+    return [kv]
+
+
+def _tagged(tag: str, items: Items) -> Items:
+    """A cogroup writer's items: (key, (tag, key, value)) for each (key, value) of `items`."""
+    return lambda element: [(key, (tag, key, value)) for key, value in items(element)]
+
+
 class FileCoGroupByKey(beam.PTransform):
     """`CoGroupByKey` of a dict of keyed PCollections ((key, {tag: [values]}) out), through files."""
 
-    def __init__(self, exchange: Exchange) -> None:
+    def __init__(self, exchange: Exchange, items: dict[str, Items] | None = None, then: Then | None = None,
+                 single: bool = False) -> None:
         super().__init__()
-        self.exchange = exchange
+        self.exchange, self.items, self.then, self.single = exchange, items or {}, then, single
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
         tags = sorted(inputs)
-
-        def tagged(tag: str) -> Callable[[tuple[Any, Any]], list[tuple[Any, Any]]]:
-            return lambda kv: [(kv[0], (tag, kv[0], kv[1]))]
-
-        files = [inputs[tag] | f"Write_{tag}" >> beam.ParDo(WriteRows(self.exchange, tagged(tag))) for tag in tags]
+        files = [inputs[tag] | f"Write_{tag}" >> beam.ParDo(WriteRows(self.exchange, _tagged(tag, self.items.get(tag, _pairs))))
+                 for tag in tags]
         return _read_each_partition(inputs[tags[0]].pipeline, self.exchange, files,
-                                    ReadGroups(tags, self.exchange.partitions))
+                                    ReadGroups(tags, self.exchange.partitions, self.then, self.single))
 
 
 class FileGroupByKey(beam.PTransform):
     """`GroupByKey` ((key, [values]) out) through files, as `FileCoGroupByKey` is."""
 
-    def __init__(self, exchange: Exchange) -> None:
+    def __init__(self, exchange: Exchange, items: Items | None = None, then: Then | None = None) -> None:
         super().__init__()
-        self.exchange = exchange
+        self.exchange, self.items, self.then = exchange, items, then
 
     def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
-        return ({"value": pcoll} | "Group" >> FileCoGroupByKey(self.exchange)
-                | "Values" >> beam.Map(lambda kv: (kv[0], kv[1]["value"])))
+        items = {"value": self.items} if self.items is not None else None
+        return {"value": pcoll} | "Group" >> FileCoGroupByKey(self.exchange, items, self.then, single=True)
 
 
 class FileCombinePerKey(beam.PTransform):
     """`CombinePerKey` with a binary, associative and commutative `combine` ((key, combined)
     out), through files: a key holds one value in a writer's bundle and one in its reader."""
 
-    def __init__(self, exchange: Exchange, combine: Callable[[Any, Any], Any]) -> None:
+    def __init__(self, exchange: Exchange, combine: Callable[[Any, Any], Any], items: Items | None = None,
+                 then: Then | None = None) -> None:
         super().__init__()
-        self.exchange, self.combine = exchange, combine
+        self.exchange, self.combine, self.items, self.then = exchange, combine, items or _pairs, then
 
     def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
-        files = [pcoll | "Write" >> beam.ParDo(WriteRows(self.exchange, lambda kv: [kv], self.combine))]
+        files = [pcoll | "Write" >> beam.ParDo(WriteRows(self.exchange, self.items, self.combine))]
         return _read_each_partition(pcoll.pipeline, self.exchange, files,
-                                    ReadCombined(self.combine, self.exchange.partitions))
+                                    ReadCombined(self.combine, self.exchange.partitions, self.then))

@@ -54,7 +54,7 @@ from pipelines.config import (
     parse_job_args,
 )
 from pipelines.documents import extract_stage, filter_stage
-from pipelines.exchange import EXCHANGE, Exchange, impulse, remove_exchange
+from pipelines.exchange import EXCHANGE, Exchange, partition_numbers, remove_exchange
 from pipelines.media_stage import (
     FrequentContent,
     account,
@@ -80,7 +80,14 @@ from pipelines.shard_io import (
     num_shards,
     stable_hash,
 )
-from pipelines.stages import Chain, Counts, Dropped, LibraryStage, apply
+from pipelines.stages import (
+    Chain,
+    Counts,
+    Dropped,
+    LibraryStage,
+    apply,
+    freeze_startup_objects,
+)
 from pipelines.work import (
     PickleRows,
     PickleWriter,
@@ -131,7 +138,8 @@ class DocumentPass(StorePass):
     def setup(self) -> None:
         self.chain.setup()
 
-    def run(self, store: str, paths: list[str]):
+    def run(self, store: str, grouped: list[list[str]]):  # the store's one files list, grouped by store
+        paths = [path for files in grouped for path in files]
         docs = PickleWriter(work_path(self.output, "docs", f"{store}.parquet"))
         records = PickleWriter(work_path(self.output, "records", f"{store}.parquet"))
         captured: set[int] = set()  # `url_key`s: what the output is keyed by, 8 bytes of a URL
@@ -162,6 +170,16 @@ def record_sources(element: tuple[int, dict[str, list[str]]]):
     if sources:
         for store in sorted(set(groups["wanted"])):
             yield store, (url, sources)
+
+
+def wanted_urls(keys) -> list[tuple[int, str]]:
+    """(url key, store) for each distinct media URL of a surviving document."""
+    return [(url, keys.store) for url in sorted(set(keys.media_urls))]
+
+
+def store_position(keys) -> list[tuple[str, tuple[int, frozenset]]]:
+    """(store, (position, strip set)) of a surviving document: what its store's media pass needs."""
+    return [(keys.store, (keys.position, keys.strip))]
 
 
 def reference_counts(keys) -> list[tuple[int, int]]:
@@ -414,7 +432,7 @@ class FinalizeDataset(beam.DoFn):
         self.config = config
         self.fingerprint = fingerprint
 
-    def process(self, shards: list[dict], model: bytes):
+    def process(self, _impulse: bytes, shards: list[dict], model: bytes):
         cfg = self.config
         if model:  # empty when no document survived: there was nothing to train on
             fs.write_bytes_atomic(fs.join(cfg.output, "tokenizer.model"), model)
@@ -429,29 +447,28 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
                    fingerprint: str = "") -> None:
     """Add the whole M3W graph to `p` (`fingerprint`: `checks.fingerprint` of this run)."""
     inputs = apply(p | "Inputs" >> beam.Create(cfg.inputs), "Expand", expand_stage(cfg.cc_base))
-    stores = (inputs.out | "AllFiles" >> beam.combiners.ToList()
-              | "Stores" >> beam.FlatMap(lambda files: make_stores(files)))
+    # one-element steps (the stores, dataset.json) start from an Impulse and read what they need
+    # as a side input: a `ToList` combiner is 6 more steps and a grouping for the same list
+    stores = (p | "StoresImpulse" >> beam.Impulse()
+              | "Stores" >> beam.FlatMap(lambda _, files: make_stores(files), beam.pvalue.AsList(inputs.out)))
     ordinals = beam.pvalue.AsDict(stores | "Ordinals" >> beam.Map(lambda s: (s[1], s[0])))
-    documents = (stores | "StoreFiles" >> beam.Map(lambda s: (s[1], s[2])) | "SpreadStores" >> beam.Reshuffle()
+    documents = (stores | "StoreFiles" >> beam.Map(lambda s: (s[1], s[2]))
+                 | "SpreadStores" >> beam.GroupByKey()  # a store a key: spread over the workers
                  | "Documents" >> beam.ParDo(DocumentPass(cfg, fingerprint)).with_outputs(CAPTURED, main="keys"))
     exchange = job_exchange(cfg)
-    impulse(p)  # at the top level: the partition numbers of every grouping start from it
+    partition_numbers(p, exchange.partitions)  # at the top level: every grouping spreads these
     quality = documents.keys | "Quality" >> QualityStage(cfg.quality, exchange)
     survivors = quality["docs"]
     rejects = [inputs[REJECTS], quality["rejects"]]
 
     limit = cfg.media.max_url_references
-    too_frequent = beam.pvalue.AsList(
-        survivors
-        | "References" >> beam.FlatMap(reference_counts)
-        | "CountReferences" >> exchange.combine(operator.add)  # a hot URL is one count, not a list
-        | "FrequentUrls" >> beam.FlatMap(partial(over_referenced, limit)))
-    wanted = survivors | "Wanted" >> beam.FlatMap(lambda k: [(u, k.store) for u in sorted(set(k.media_urls))])
-    sources = ({"wanted": wanted, "captured": documents[CAPTURED]} | "JoinCaptured" >> exchange.cogroup()
-               | "RecordSources" >> beam.FlatMap(record_sources))
-    by_store = ({"keys": survivors | "KeyByStore" >> beam.Map(lambda k: (k.store, (k.position, k.strip))),
-                 "records": sources}
-                | "GroupByStore" >> exchange.cogroup())
+    too_frequent = beam.pvalue.AsList(  # a hot URL is one count, not a list
+        survivors | "CountReferences" >> exchange.combine(operator.add, items=reference_counts,
+                                                          then=partial(over_referenced, limit)))
+    sources = ({"wanted": survivors, "captured": documents[CAPTURED]}
+               | "JoinCaptured" >> exchange.cogroup(items={"wanted": wanted_urls}, then=record_sources))
+    by_store = ({"keys": survivors, "records": sources}
+                | "GroupByStore" >> exchange.cogroup(items={"keys": store_position}))
     media = by_store | "Media" >> beam.ParDo(MediaPass(cfg, fingerprint), too_frequent).with_outputs(
         CONTENT, main="stores")
     frequent = beam.pvalue.AsList(media[CONTENT] | "FrequentContent" >> FrequentContent(cfg.media.max_content_documents,
@@ -468,11 +485,8 @@ def build_pipeline(p: beam.Pipeline, cfg: JobConfig, tokenizer_model: bytes | No
         )
     model_side = beam.pvalue.AsSingleton(model)
     shards = media.stores | "Shards" >> beam.ParDo(ShardPass(cfg, fingerprint), frequent, model_side, ordinals)
-    _ = (
-        shards
-        | "ShardList" >> beam.combiners.ToList()
-        | "Finalize" >> beam.ParDo(FinalizeDataset(cfg, fingerprint), model_side)
-    )
+    _ = (p | "FinalizeImpulse" >> beam.Impulse()
+         | "Finalize" >> beam.ParDo(FinalizeDataset(cfg, fingerprint), beam.pvalue.AsList(shards), model_side))
     if cfg.write_rejects:
         _ = tuple(rejects) | "AllRejects" >> beam.Flatten() | "Rejects" >> RejectsFiles(cfg.output)
 
@@ -600,6 +614,7 @@ def _run_job(cfg: JobConfig, options: PipelineOptions, dry_run: bool, tokenizer_
         limit_malloc_arenas()
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, cfg, tokenizer_model, fingerprint)
+    freeze_startup_objects()
     with progress.live(cfg.output, enabled=not dry_run):
         result = pipeline.run()
         result.wait_until_finish()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import operator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import apache_beam as beam
 
@@ -143,11 +144,13 @@ class FrequentContent(beam.PTransform):
         self.limit, self.exchange = limit, exchange
 
     def expand(self, keys):
-        limit = self.limit
-        return (
-            keys
-            | "One" >> beam.Map(lambda kv: (kv[0], 1))
-            | "CountItems" >> self.exchange.combine(operator.add)
-            | "OverLimit" >> beam.Filter(lambda kv: limit > 0 and kv[1] > limit)
-            | "Keys" >> beam.Keys()
-        )
+        return keys | "CountItems" >> self.exchange.combine(operator.add, items=_one, then=partial(_over, self.limit))
+
+
+def _one(pair: tuple[str, str]) -> list[tuple[str, int]]:
+    return [(pair[0], 1)]
+
+
+def _over(limit: int, counted: tuple[str, int]) -> list[str]:
+    """The content key of a (key, items) count above `limit` (no limit at 0)."""
+    return [counted[0]] if limit > 0 and counted[1] > limit else []

@@ -69,7 +69,7 @@ from pipelines.pairs_stages import (
 from pipelines.publish import dataset_json, publish
 from pipelines.read import MEDIA, expand_stage, read_stage
 from pipelines.shard_io import RejectsFiles, num_shards, stable_hash
-from pipelines.stages import Counts, LibraryStage, apply
+from pipelines.stages import Counts, LibraryStage, apply, freeze_startup_objects
 
 SAMPLE_DIR = user_cache_dir() / "sample-pairs"
 SOURCES = ("align", "ltip", "vtp")
@@ -350,6 +350,7 @@ def run(argv: list[str] | None = None) -> dict:
         start = time.time()
         pipeline = beam.Pipeline(options=PipelineOptions(beam_args(extra)))
         build_pipeline(pipeline, cfg, fingerprint)
+        freeze_startup_objects()
         with progress.live(cfg.output):
             result = pipeline.run()
             result.wait_until_finish()

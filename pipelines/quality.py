@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import apache_beam as beam
@@ -84,24 +85,31 @@ def _keys(pcoll: beam.PCollection, label: str, stage: str,
     return keyed.out, keyed[REJECTS]
 
 
-def _still_in(values: beam.PCollection, gone: beam.PCollection | None, step: Step, label: str,
+def _gone(decision: tuple[str, Any]) -> list[tuple[str, int]]:
+    """(doc_id, 1) of a dropping step's (loser, winner) decision: what later steps join with."""
+    return [(decision[0], 1)]
+
+
+def _alive(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, list[Any]]]:
+    doc_id, groups = element
+    if next(iter(groups["gone"]), None) is None:
+        captures = list(groups["value"])
+        if captures:
+            yield doc_id, captures
+
+
+def _still_in(docs: beam.PCollection, gone: beam.PCollection | None, step: Step, label: str,
               exchange: Exchange) -> tuple[beam.PCollection, beam.PCollection]:
     """(doc_id, value) of the documents no earlier step dropped, one per doc_id (`step.pick`
     chooses among its captures' values), and the rejects rows of values that could not be picked
-    (`<stage>_keys/error_<Type>`). Only a step's own values and the losers' ids meet in this join;
-    the first step has no losers to join with, and sees every capture."""
+    (`<stage>_keys/error_<Type>`). Only a step's own values (`step.values`) and the losers' ids
+    (`gone`: the earlier steps' decisions) meet in this join; the first step has no losers to join
+    with, and sees every capture."""
     if gone is None:
-        grouped = values | f"{label}Each" >> beam.Map(lambda kv: (kv[0], [kv[1]]))
+        grouped = docs | f"{label}Each" >> beam.FlatMap(lambda keys: [(i, [v]) for i, v in step.values(keys)])
     else:
-        def alive(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, list[Any]]]:
-            doc_id, groups = element
-            if next(iter(groups["gone"]), None) is None:
-                captures = list(groups["value"])
-                if captures:
-                    yield doc_id, captures
-
-        grouped = ({"value": values, "gone": gone} | f"{label}JoinGone" >> exchange.cogroup()
-                   | f"{label}StillIn" >> beam.FlatMap(alive))
+        grouped = ({"value": docs, "gone": gone}
+                   | f"{label}JoinGone" >> exchange.cogroup(items={"value": step.values, "gone": _gone}, then=_alive))
     picked = apply(grouped, f"{label}Pick", LibraryStage(f"{step.stage}_keys", step.pick, many=True))
     return picked.out, picked[REJECTS]
 
@@ -146,7 +154,7 @@ class UrlDedup(Step):
             yield normalize_url(keys.url), (dedup.capture_time(keys.fetch_time), keys.doc_id)
 
         keys, key_rejects = _keys(values, "KeyByUrl", URL_DEDUP, url_key)
-        decisions = keys | "GroupByUrl" >> exchange.group() | "Losers" >> beam.FlatMap(lambda kv: dedup.url_losers(kv[1]))
+        decisions = keys | "GroupByUrl" >> exchange.group(then=lambda kv: dedup.url_losers(kv[1]))
         return decisions, key_rejects
 
 
@@ -185,10 +193,14 @@ class NearDupDedup(Step):
             for key in minhash.band_keys(np.frombuffer(element[1], dtype=np.uint32), params):
                 yield key, ref  # key[0] is the band, key[1:] its digest
 
-        def bucket_pairs(element: tuple[bytes, list[bytes | str]]) -> Iterable[tuple[str, str]]:
+        def bucket_pairs(element: tuple[bytes, list[bytes | str]]) -> Iterable[tuple[tuple[str, str], None]]:
             for pair in dedup.candidate_pairs((full_id(i) for i in element[1]), max_candidates):
                 count(NEAR_DUP, "n_candidate_pairs")
-                yield pair
+                yield pair, None
+
+        def by_larger(element: tuple[tuple[str, str], list[None]]) -> list[tuple[str, str]]:
+            smaller, larger = element[0]  # a distinct candidate pair, keyed by its larger id
+            return [(larger, smaller)]
 
         def with_larger_sig(
             element: tuple[str, dict[str, Iterable[Any]]],
@@ -212,22 +224,11 @@ class NearDupDedup(Step):
 
         pairs = (
             sigs
-            | "BandKeys" >> beam.FlatMap(band_items)
-            | "GroupBands" >> exchange.group()
-            | "CandidatePairs" >> beam.FlatMap(bucket_pairs)
-            | "PairKeys" >> beam.Map(lambda pair: (pair, None))
-            | "DistinctPairs" >> exchange.group()
-            | "Pairs" >> beam.Keys()
+            | "GroupBands" >> exchange.group(items=band_items, then=bucket_pairs)
+            | "DistinctPairs" >> exchange.group(then=by_larger)
         )
-        by_larger = {"sig": sigs, "smaller": pairs | "KeyByLarger" >> beam.Map(lambda p: (p[1], p[0]))}
-        halves = (
-            by_larger | "JoinLarger" >> exchange.cogroup() | "LargerSig" >> beam.FlatMap(with_larger_sig)
-        )
-        decisions = (
-            {"sig": sigs, "larger": halves}
-            | "JoinSmaller" >> exchange.cogroup()
-            | "Verify" >> beam.FlatMap(verify)
-        )
+        halves = {"sig": sigs, "smaller": pairs} | "JoinLarger" >> exchange.cogroup(then=with_larger_sig)
+        decisions = {"sig": sigs, "larger": halves} | "JoinSmaller" >> exchange.cogroup(then=verify)
         return decisions, None
 
 
@@ -252,12 +253,8 @@ class ImageSetDedup(Step):
             yield Forward((doc_id, latest.image_set))
 
     def decide(self, values: beam.PCollection, exchange: Exchange) -> tuple[beam.PCollection, None]:
-        decisions = (
-            values
-            | "KeyByImageSet" >> beam.Map(lambda kv: (kv[1], kv[0]))
-            | "GroupSets" >> exchange.group()
-            | "Losers" >> beam.FlatMap(lambda kv: dedup.smallest_wins(kv[1]))
-        )
+        decisions = values | "GroupSets" >> exchange.group(items=lambda kv: [(kv[1], kv[0])],
+                                                           then=lambda kv: dedup.smallest_wins(kv[1]))
         return decisions, None
 
 
@@ -308,12 +305,8 @@ class DomainParagraphDedup(Step):
             for key in unpack_paragraphs(packed):
                 yield site_paragraph_key(site, key), ref
 
-        hits = (
-            values
-            | "Occurrences" >> beam.FlatMap(occurrences)
-            | "GroupParagraphs" >> exchange.group()
-            | "Repeated" >> beam.FlatMap(site_wide_hits, self.min_docs)
-        )
+        hits = values | "GroupParagraphs" >> exchange.group(items=occurrences,
+                                                             then=partial(site_wide_hits, min_docs=self.min_docs))
         return hits, None
 
 
@@ -371,9 +364,9 @@ class RunChain(beam.DoFn):
         yield from self.chain.run(item)
 
 
-def _shed(keys: DocKeys) -> tuple[str, DocKeys]:
+def _shed(keys: DocKeys) -> list[tuple[str, DocKeys]]:
     """The keys that go on past the decisions (the dedup keys are read by their steps only)."""
-    return keys.doc_id, replace(keys, site="", signature=None, image_set=None, paragraphs=b"")
+    return [(keys.doc_id, replace(keys, site="", signature=None, image_set=None, paragraphs=b""))]
 
 
 def _captures(element: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Item]:
@@ -399,8 +392,7 @@ class Decisions(beam.PTransform):
         stages: list[LibraryStage] = []
         gone = None
         for name, step in self.steps:
-            values, pick_rejects = _still_in(docs | f"{name}Values" >> beam.FlatMap(step.values), gone, step, name,
-                                             self.exchange)
+            values, pick_rejects = _still_in(docs, gone, step, name, self.exchange)
             rejects.append(pick_rejects)
             out = values | name >> _Decide(step, self.exchange)
             decisions = decided[step.stage] = out["decisions"]
@@ -408,14 +400,12 @@ class Decisions(beam.PTransform):
                 rejects.append(out["rejects"])
             if step.reason:
                 stages.append(LibraryStage(step.stage, Settle(step.stage, step.reason, first=gone is None), many=True))
-                losers = decisions | f"{name}Gone" >> beam.Map(lambda d: (d[0], 1))
-                gone = losers if gone is None else (gone, losers) | f"{name}AllGone" >> beam.Flatten()
+                gone = decisions if gone is None else (gone, decisions) | f"{name}AllGone" >> beam.Flatten()
             else:
                 stages.append(LibraryStage(step.stage, mark_paragraphs, many=True))
         if self.latest:
             stages.append(LibraryStage("assemble", keep_latest_capture, many=True))
-        joined = ({"doc": docs | "ShedKeys" >> beam.Map(_shed), **decided} | "JoinDecisions" >> self.exchange.cogroup()
-                  | "Captures" >> beam.FlatMap(_captures))
+        joined = {"doc": docs, **decided} | "JoinDecisions" >> self.exchange.cogroup(items={"doc": _shed}, then=_captures)
         settled = joined | "Settle" >> beam.ParDo(RunChain(Chain(stages))).with_outputs(REJECTS, main="docs")
         kept = settled.docs if self.latest else settled.docs | "EachCapture" >> beam.FlatMap(lambda item: item[1])
         rejects.append(settled[REJECTS])

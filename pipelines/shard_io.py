@@ -254,7 +254,8 @@ class RejectsFiles(beam.PTransform):
         self.output = output
 
     def expand(self, rows):
-        n_buckets = beam.pvalue.AsSingleton(rows | "CountRows" >> beam.combiners.Count.Globally()
-                                            | "Buckets" >> beam.Map(reject_buckets))
+        # no default count for no rows (5 steps more): the side input's default stands for it
+        n_buckets = beam.pvalue.AsSingleton(rows | "CountRows" >> beam.combiners.Count.Globally().without_defaults()
+                                            | "Buckets" >> beam.Map(reject_buckets), default_value=reject_buckets(0))
         return (rows | "RejectBuckets" >> beam.Map(reject_bucket, n_buckets)
                 | "GroupRejects" >> beam.GroupByKey() | "WriteRejects" >> beam.ParDo(WriteRejects(self.output)))

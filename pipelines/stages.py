@@ -22,6 +22,7 @@ method, called once per worker (block lists, tokenizers, thread pools).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,22 @@ class Forward:
     item: Any
 
 
+_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Move what this process holds now (Beam's modules, the job's, the graph or the DoFns) into
+    gc's permanent generation, once per process: those objects live until exit, yet every full
+    collection walked them again and so did the interpreter's last one at exit, ~0.3 CPU-s per
+    launcher or worker of a 1k-page run. Objects made later are collected as before. The
+    launcher calls it before running the graph; a worker, whose process Beam starts, on the
+    first `LibraryStage.setup`."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
+
+
 def identify(item: Any) -> tuple[str, str]:
     """(id, url) of an element for its rejects row: documents, records, pair items, keyed tuples."""
     if isinstance(item, tuple) and item:
@@ -109,6 +126,7 @@ class LibraryStage(beam.DoFn):
         self.ident = ident
 
     def setup(self) -> None:
+        freeze_startup_objects()
         setup = getattr(self.fn, "setup", None)
         if callable(setup):
             setup()

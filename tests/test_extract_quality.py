@@ -17,6 +17,7 @@ from m3w_builder.document import Document, ImageNode, TextNode
 from m3w_builder.drops import Rejected
 from m3w_builder.extract import ExtractOptions, extract
 from m3w_builder.extract.evaluate import ImageTally, dev_pages, mean_scores, shingles, text_scores, tokens
+from m3w_builder.extract.notices import notice_lines
 from m3w_builder.quality.filters import filter_document
 from tests.conftest import shared_path
 
@@ -1342,3 +1343,117 @@ def test_real_pages_hidden_pinterest_images_are_copies():
         data = shared_path("html", "recipe-scrapers", page).read_bytes()
         media = extract(data, url, options=ExtractOptions(keep_all_images=True)).document.media
         assert [n.image_class for n in media if "pin-image" in n.src or "Pinterest-Collage" in n.src] == classes
+
+
+def test_site_notices_in_the_story_block_are_not_article_text():
+    notices = ("<p>© 2023 Example Foods. All Rights Reserved</p>"
+               "<div class='desc'><strong>Found a typo?</strong><p>Select the text and press Ctrl+Enter to send it "
+               "to the editors!</p><p>Select the text and tap the report button.</p></div>"
+               "<div>Follow us at:<br>Facebook https://fb.me/example<br>Twitter https://twitter.com/example</div>"
+               "<p>This site uses Akismet to reduce spam. Learn how your comment data is processed.</p>"
+               "<p>Already a subscriber? Log in to keep reading.</p>"
+               "<p>Hungry for more? Subscribe to my newsletter and follow me on Instagram!</p>")
+    more = "".join(f"<p>More of the story, part {i}, told in words, commas, and sentences, as prose is.</p>"
+                   for i in range(20))
+    html = _article().replace("</article>", f"{more}{notices}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 0" in text and "part 19" in text and "The lead photo." in text
+    gone = ("All Rights Reserved", "Found a typo?", "Ctrl+Enter", "report button", "Follow us", "fb.me",
+            "twitter.com", "Akismet", "Already a subscriber", "Hungry for more")
+    assert not [phrase for phrase in gone if phrase in text]
+    # a paragraph of prose that mentions a newsletter is no notice
+    prose = "<p>" + "We decided, after a year of trying, to subscribe to the city's newsletter by email, and it helped. " * 4
+    assert "subscribe to the city's newsletter" in extract(_article(prose + "</p>").encode(), URL).document.text
+    # guard: a page that is mostly such lines (a newsletter's own sign-up page) keeps them
+    short = "<p>Short story line, with a comma, that reads as prose.</p>" * 2
+    html = f"<html><body><article>{short}<p>Sign up for our newsletter by email, and follow us on Facebook.</p>" \
+           f"</article></body></html>"
+    assert "Sign up for our newsletter" in extract(html.encode(), URL).document.text
+
+
+@pytest.mark.parametrize("name,kept,gone", [
+    ("latvian_article.html", "Norvēģijas glābšanas komanda", ("Ctrl+Enter", "Kļūda rakstā?", "Ziņot par kļūdu")),
+    ("thai_article.html", "ผู้สื่อข่าวได้รับแจ้ง", ("ร่วมสนับสนุนเรา", "PromptPay", "https://fb.me/prachatai")),
+    ("japanese_article.html", "米朝首脳会談", ("会員限定", "会員の方はこちら")),
+    ("arabic_article.html", "CNN", ("إرشادات الاستخدام", "لا تعبر عن رأي")),
+])
+def test_real_news_pages_drop_typo_report_donation_paywall_and_comment_policy_notices(name, kept, gone):
+    text = extract(shared_path("html", "newspaper4k", name).read_bytes(), URL).document.text
+    assert kept in text
+    assert not [phrase for phrase in gone if phrase in text]
+
+
+def test_photo_credit_lines_are_not_article_text_but_captions_are():
+    figure = ("<figure><img src='/img/river.jpg' width='800' height='500'><figcaption><p>The river at dawn, "
+              "seen from the old bridge.</p><p>Photo: Jane Doe / Agency</p></figcaption></figure>"
+              "<div><p>Image copyright Getty Images</p><p>Фото: Иван Петров</p></div>")
+    html = _article().replace("</article>", f"{figure}</article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "The river at dawn, seen from the old bridge." in text
+    assert not [w for w in ("Jane Doe", "Getty Images", "Иван Петров") if w in text]
+    for name, kept, gone in (("latvian_article.html", "Zemes nogruvums Askā", "Foto: REUTERS, NTB"),
+                             ("burmese_article.html", "Image caption", "ဓာတ်ပုံ မူပိုင်")):
+        text = extract(shared_path("html", "newspaper4k", name).read_bytes(), URL).document.text
+        assert kept in text and gone not in text
+
+
+# One line of each kind of `notices.py` (each alternative of its patterns), in its languages.
+NOTICES = (
+    "© 2023 General Mills All Rights Reserved", "© Verlag. Alle Rechte vorbehalten.", "Tous droits réservés ©",
+    "Copyright 2024 Todos los derechos reservados", "© Tutti i diritti riservati",
+    "© Todos os direitos reservados", "© Alle rechten voorbehouden", "© Wszelkie prawa zastrzeżone",
+    "© Všechna práva vyhrazena", "© Minden jog fenntartva", "© Alla rättigheter förbehållna",
+    "© Kaikki oikeudet pidätetään", "© Visas tiesības aizsargātas", "© Visos teisės saugomos",
+    "© Tüm hakları saklıdır", "© Все права защищены", "© Всі права захищені", "© جميع الحقوق محفوظة",
+    "© כל הזכויות שמורות", "© สงวนลิขสิทธิ์", "版权所有©上海", "版權所有", "Copyright © 日本経済新聞社 無断転載を禁じます",
+    "ⓒ 연합뉴스 무단 전재 및 재배포 금지", "This site uses Akismet to reduce spam.",
+    "Your email address will not be published. Required fields are marked *", "Please read our comment policy",
+    "Comments are moderated", "The views expressed in the comments are the readers' own",
+    "Bitte beachten Sie unsere Kommentarrichtlinien", "Netiquette", "Règles de modération",
+    "Normas de participación", "الآراء الواردة أدناه لا تعبر عن رأي الموقع", "ننصحك بمراجعة إرشادات الاستخدام",
+    "Нашли ошибку? Выделите ее и нажмите Ctrl + Enter", "Already a subscriber? Log in",
+    "Subscribe to continue reading", "This story is for subscribers only", "A subscriber-exclusive story",
+    "Sie sind bereits Abonnent?", "Nur für Abonnenten", "Déjà abonné ?", "Cet article est réservé aux abonnés",
+    "¿Ya eres suscriptor?", "Contenido exclusivo para suscriptores", "この記事は会員限定です", "有料会員の方は",
+    "電子版に登録すると続きをお読みいただけます", "付费阅读", "订阅后阅读全文", "Follow us on Facebook",
+    "Love it? Pinterest is where you can follow me", "Follow us:",
+    "Subscribe to my email newsletter", "Sign up for our newsletter", "Join our mailing list", "Please donate",
+    "Make a donation", "Support our journalism", "Iscriviti alla nostra newsletter",
+    "Iscrivendoti alla newsletter riceverai", "Abonnez-vous", "Inscrivez-vous à notre newsletter",
+    "Just enter your email below and we will send this recipe", "Entrez votre adresse e-mail",
+    "Gib deine E-Mail-Adresse ein", "Introduce tu correo", "Inserisci la tua email", "Suscríbete",
+    "Newsletter abonnieren", "Folgen Sie uns", "Jetzt spenden", "Faire un don",
+    "Haz una donación", "Dona ora", "Abonneer je op de nieuwsbrief", "Подпишитесь на наш канал",
+    "Поддержите нас", "ร่วมสนับสนุนเรา", "ติดตามเราได้ที่:",
+)
+
+
+def test_every_kind_of_notice_is_found_and_prose_is_not():
+    prose = ["The council met on Tuesday, and the vote was close.", "Stir the flour into the butter."]
+    lines = [line for pair in zip(NOTICES, prose * len(NOTICES)) for line in pair]
+    assert notice_lines(lines) == list(range(0, len(lines), 2))
+
+
+def test_lines_that_are_only_a_buttons_label_are_not_article_text():
+    buttons = "<p><span>Print this Recipe</span></p><div><span>Partager :</span></div><ul><li>Save</li><li>Pin</li></ul>"
+    html = _article().replace("<article class='post'>", f"<article class='post'>{buttons}")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text
+    assert not [w for w in ("Print this Recipe", "Partager", "Save", "Pin") if w in text.split("\n")]
+    # a label inside a sentence, or a domain named like one, stays
+    html = _article("<p>Print the recipe card and save it.</p><ul><li>.email</li><li>.print</li></ul>")
+    text = extract(html.encode(), URL).document.text
+    assert "Print the recipe card and save it." in text
+    page = shared_path("html", "recipe-scrapers", "paleorunningmomma.com__paleorunningmomma.html").read_bytes()
+    assert "Print this Recipe" not in extract(page, "https://paleorunningmomma.com/recipe").document.text
+
+
+def test_a_label_over_a_dropped_list_of_other_articles_goes_with_it():
+    links = "<ul>" + "".join(f"<li><a href='/2024/other{i}.html'>Other story number {i}</a></li>" for i in range(6))
+    html = _article().replace("</article>", f"<p><strong>Related stories</strong></p>{links}</ul></article>")
+    text = extract(html.encode(), URL).document.text
+    assert "Paragraph 7" in text and "Related stories" not in text and "Other story" not in text
+    # over kept text, the same words are the article's
+    html = _article().replace("</article>", "<p><strong>See also</strong></p><p>The council's report, published "
+                                            "on Monday, and the minutes of the meeting, read as prose.</p></article>")
+    assert "See also" in extract(html.encode(), URL).document.text

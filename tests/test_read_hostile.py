@@ -696,3 +696,37 @@ def test_made_up_record_types_share_one_counter(tmp_path):
                  "--no_report"])["stats"]
     assert stats["read/n_skipped_other_type"] == 1000 and stats["read/kept"] == 1
     assert not [k for k in stats if k.startswith("read/") and "x-type" in k]
+
+
+def _cut_png() -> bytes:
+    """A real 600x400 PNG without its IEND chunk: Pillow decodes it whole, nothing tells it was cut."""
+    return shared_path("images", "pillow-tests", "test_anchor_multiline_lm_center.png").read_bytes()[:-12]
+
+
+def test_an_image_the_crawler_cut_is_a_truncated_record_and_a_cut_page_is_still_read():
+    """`WARC-Truncated` says the crawler kept only the start of the payload (its size or time limit):
+    a cut image that happens to decode (a PNG without IEND, a clip without its end) was stored."""
+    png, page = _cut_png(), _page(1, "http://img.test/1.png")
+    data = (_record_warc(png, [("Content-Type", "image/png")], {"WARC-Truncated": "length"}, url="http://img.test/1.png")
+            + _record_warc(page, [("Content-Type", "text/html")], {"WARC-Truncated": "time"}))
+    image, html = _read(data)
+    assert (image.reason, image.url) == ("truncated_record", "http://img.test/1.png") and "WARC-Truncated: length" in image.detail
+    assert isinstance(html, WebRecord) and html.body == page
+
+
+@pytest.mark.timeout(300)
+def test_m3w_job_counts_a_cut_image_and_keeps_the_whole_one(tmp_path):
+    warc = tmp_path / "cut.warc.gz"
+    warc.write_bytes(_warc([(f"http://a.test/{i}.html", _page(i, f"http://img.test/{i}.png"), "text/html", None)
+                            for i in (1, 2)])
+                     + _record_warc(_cut_png(), [("Content-Type", "image/png")], {"WARC-Truncated": "length"},
+                                    url="http://img.test/1.png")
+                     + _record_warc(_cut_png() + b"\x00\x00\x00\x00IEND\xaeB`\x82", [("Content-Type", "image/png")],
+                                    url="http://img.test/2.png"))
+    out = tmp_path / "out"
+    stats = run(["--input", str(warc), "--output", str(out), "--no_http", "--direct_num_workers=1", "--no_report",
+                 "--allow_empty"])["stats"]
+    assert stats["read/truncated_record"] == 1 and stats["media/kept"] == 1 and stats["shard/n_samples"] == 1
+    rows = [(r["stage"], r["reason"], r["url"]) for r in pads.dataset(out / "rejects").to_table().to_pylist()]
+    assert ("read", "truncated_record", "http://img.test/1.png") in rows
+    assert [json.loads(s["json"])["url"] for s in _samples(out)] == ["http://a.test/2.html"]

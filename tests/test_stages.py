@@ -194,3 +194,20 @@ def test_faults_in_every_pairs_stage_are_counted_and_the_job_finishes(monkeypatc
     _assert_errors(stats, rows, ["route", "list"])
     assert stats["list/n_rows"] == stats["list/kept"] == 5
     assert stats["pairs/local_missing"] == 5  # the rows read before the fault went on to their manifest rows
+
+
+def test_a_process_freezes_its_startup_objects_once_at_its_first_stage_setup() -> None:
+    """A worker's first `LibraryStage.setup` moves what the process holds into gc's permanent
+    generation (full collections and the exit's last one no longer walk Beam's modules); later
+    setups leave what came since to the collector."""
+    import subprocess
+    import sys
+
+    code = ("import gc; from pipelines.stages import LibraryStage; LibraryStage('a', len).setup(); "
+            "first = gc.get_freeze_count(); later = [[i] for i in range(5000)]; "
+            "LibraryStage('b', len).setup(); print(first, gc.get_freeze_count())")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "NO_GCE_CHECK": "True"})
+    first, second = map(int, done.stdout.split())
+    assert first > 100_000 and second == first

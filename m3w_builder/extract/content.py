@@ -20,8 +20,10 @@ length, link-text length), and the media positions in DOM order; `select` scores
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
   (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
   counting up (a gallery's slide counter, a pager), short datelines and player clocks ("posted on
-  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author label opens
-  ("Author: Aubrey"), the headline before the prose that repeats the page's `<title>` (the
+  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author or credit label opens
+  ("Author: Aubrey", "Foto: REUTERS"), lines that are only a button's label ("Print this Recipe"),
+  site notices with their small block (`notices.py`: copyright lines, comment policies, paywall
+  prompts, calls to follow, subscribe or donate), the headline before the prose that repeats the page's `<title>` (the
   document keeps it as its title), a short label repeated line after line (a
   gallery's title once per slide), and a comment or readers' review section that only its heading
   names ("12 Comments", "Reviews"), and a short heading whose section was dropped ("More soup
@@ -46,7 +48,7 @@ from heapq import heapify, heappop, heappush
 
 from lxml import etree
 
-from m3w_builder.extract import boilerplate
+from m3w_builder.extract import boilerplate, notices
 
 # Blocks of the block tree; table rows and sections hold only cells, which are blocks themselves.
 BLOCK_TAGS = boilerplate.BLOCK_TAGS - {"br", "hr", "html", "tr", "tbody", "thead", "tfoot"}
@@ -85,6 +87,7 @@ _PLAIN_LIST_SHARE = 0.6
 _CELL_TAGS = frozenset(("td", "th"))
 _MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a split article holds
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
+_NOTICE_CEILING = frozenset(("html", "body", "main", "article"))  # a notice's block stays inside them
 
 # Matched on lower-cased names: IGNORECASE makes these alternations ~6x slower.
 _POSITIVE_RE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|prose")
@@ -109,22 +112,53 @@ _AD_LABELS = frozenset((
     "story continues below advertisement", "article continues below advertisement", "skip advertisement",
 ))
 _MAX_LABEL = 40  # weighted characters
+# A paragraph that is only a button's label (its button, a link or a `<span>` with a script, left its text):
+# print, share, save; "Email" is left out (`.email` in a list of domains).
+_BUTTON_LABELS = frozenset((
+    "print", "print recipe", "print this recipe", "printable recipe", "full printable recipe", "print shopping list",
+    "share", "share this", "share this recipe", "share this with the world", "save", "save recipe",
+    "save this recipe", "pin", "pin it", "pin recipe", "pin this recipe", "tweet", "jump to recipe",
+    "skip to recipe", "drucken", "rezept drucken", "teilen", "speichern", "imprimer", "partager", "enregistrer",
+    "imprimir", "compartir", "guardar", "stampa", "condividi", "salva", "afdrukken", "delen", "opslaan", "drukuj",
+    "udostępnij", "skriv ut", "dela", "spara", "печать", "поделиться", "сохранить",
+))
 _PARAGRAPH_TAGS = frozenset("p pre blockquote".split())
 _CONTENT, _END = 0, 7  # see `kept_items`: what follows a heading, around the ranks of h1..h6
 _HEADING_RANKS = {f"h{rank}": rank for rank in range(1, 7)}
+# A line that labels a list of other articles like a heading, in a `<p>` or `<strong>` ("Related stories",
+# "Lesen Sie auch", "เรื่องที่เกี่ยวข้อง"): a heading of the lowest rank for `_drop_orphaned_headings`.
+_RELATED_LABELS = frozenset((
+    "related", "related articles", "related stories", "related posts", "related news", "related content",
+    "related links", "related topics", "related reading", "related recipes", "read more", "read next", "see also",
+    "more stories", "more news", "most read", "most popular", "also read", "you may also like",
+    "you might also like", "recommended", "recommended for you", "more like this", "mehr zum thema",
+    "lesen sie auch", "auch interessant", "das könnte sie auch interessieren", "weitere artikel",
+    "verwandte artikel", "meistgelesen", "à lire aussi", "lire aussi", "sur le même sujet", "articles similaires",
+    "voir aussi", "les plus lus", "leer más", "lee también", "te puede interesar", "noticias relacionadas",
+    "artículos relacionados", "lo más leído", "ver también", "leggi anche", "articoli correlati",
+    "potrebbe interessarti", "i più letti", "leia também", "veja também", "notícias relacionadas", "mais lidas",
+    "lees ook", "gerelateerde artikelen", "meest gelezen", "czytaj także", "czytaj też", "zobacz także",
+    "powiązane artykuły", "lasi arī", "saistītie raksti", "ilgili haberler", "benzer haberler", "читайте также",
+    "похожие статьи", "по теме", "самое читаемое", "相关新闻", "相关文章", "相關新聞", "相關文章", "延伸阅读", "延伸閱讀",
+    "推荐阅读", "関連記事", "関連ニュース", "あわせて読みたい", "관련기사", "관련 기사", "많이 본 뉴스",
+    "เรื่องที่เกี่ยวข้อง", "ข่าวที่เกี่ยวข้อง", "اقرأ أيضا", "اقرأ أيضاً", "مقالات ذات صلة", "أخبار ذات صلة",
+))
 _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading the title of a dropped section
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
 _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
 _MAX_COUNTER_DIGITS = 3
-# A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_datelines`).
+# A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_short_lines`).
 _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
 _MAX_DATELINE = 40
 _LETTER_RE = re.compile(r"[^\W\d_]")
-# An author label and its colon opening a line (`_drop_author_lines`), in the languages of the pages seen.
+# An author label or a photo's credit label and its colon opening a line (`_drop_short_lines`), in the
+# languages of the pages seen; "Image copyright Getty", "ဓာတ်ပုံ မူပိုင် ..." (Burmese: photo copyright) need none.
 _AUTHOR_LABEL_RE = re.compile(
-    r"(?i)(?:authors?|by|written by|posted by|autor|autora|autores|autoren|autori|autore|auteurs?|auteur\(s\)|"
-    r"forfatter|författare|szerző|yazar|автор|авторы|著者|作者|記者|기자)\s*[:：]")
+    r"(?i)(?:(?:authors?|by|written by|posted by|autor|autora|autores|autoren|autori|autore|auteurs?|auteur\(s\)|"
+    r"forfatter|författare|szerző|yazar|автор|авторы|著者|作者|記者|기자|"
+    r"(?:photos?|fotos?|fotó|images?|pictures?|bild|фото|写真|사진|图片|圖片)(?: ?credits?| ?copyright| courtesy)?|"
+    r"credits?|photography)\s*[:：]|(?:image|photo|picture) copyright\b|ဓာတ်ပုံ မူပိုင်)")
 _MAX_AUTHOR_LINE = 100
 _TITLE_TAGS = frozenset(("h1", "h2"))  # a page's headline (`_drop_title_headings`)
 _TITLE_WORD_RE = re.compile(f"{_WIDE_RE.pattern}|[^\\W_{_WIDE_RE.pattern[1:-1]}]+")
@@ -475,7 +509,8 @@ class Selection:
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
                pictures: frozenset[int] = frozenset(), title: str = "") -> list[bool]:
     """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
-    labels and datelines in the main content (`_drop_repeated_labels`, `_drop_datelines`), the
+    labels, datelines, author and credit lines and site notices in the main content
+    (`_drop_repeated_labels`, `_drop_short_lines`), the
     headline that repeats the page's `title` (`_drop_title_headings`), comment sections found by
     their heading (`_drop_comment_section`) and the headings whose section went
     (`_drop_orphaned_headings`; `pictures`: the media indexes that may be content, see `select`)."""
@@ -483,8 +518,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
     _drop_counters(items, kept)
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
         _drop_repeated_labels(blocks, items, kept)
-        _drop_datelines(blocks, items, kept)
-        _drop_author_lines(blocks, items, kept)
+        _drop_short_lines(blocks, items, kept)
         if title:
             _drop_title_headings(blocks, items, kept, title)
     comment_headings = _drop_orphaned_headings(blocks, items, kept, pictures)
@@ -548,17 +582,6 @@ def _unmark_run(run: list[int], items: list[Item], kept: list[bool]) -> None:
             kept[index] = False
 
 
-def _drop_datelines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
-    """Unmark the kept paragraphs of at most `_MAX_DATELINE` characters that hold a clock time or a
-    numeric date (`_DATELINE_RE`): a dateline or a byline's timestamp ("Šodien, 17:40", "2018/6/19
-    5:50", "posted on April 21, 2015, at 11:29 a.m."), a player's clock ("Current Time 0:00"): no
-    article text. A table cell or list entry (a timetable's "10:00 Registration") stays."""
-    for index, item in enumerate(items):
-        if kept[index] and item.media < 0 and item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text) \
-                and blocks[item.owner].element.tag not in _LISTED_TAGS:
-            kept[index] = False
-
-
 def _title_words(text: str) -> list[str]:
     """Lower-cased words, each CJK/kana/Hangul character one word (their titles have no spaces)."""
     return _TITLE_WORD_RE.findall(text.lower())
@@ -601,16 +624,73 @@ def _drop_title_headings(blocks: list[Block], items: list[Item], kept: list[bool
         kept[index] = False
 
 
-def _drop_author_lines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
-    """Unmark the kept paragraphs of at most `_MAX_AUTHOR_LINE` characters that an author label
-    opens (`_AUTHOR_LABEL_RE`: "Author: Aubrey", "Autori: Anna Ūdre (LTV Ziņu dienesta ...)", "By:
-    Modern Honey"): a byline or a recipe card's author field, no article text. The label and its
-    colon both, so "By Jonathan Corbet" heading a column stays; a table cell or list entry (a
-    book's "Author: Jane Austen" among its details) stays too."""
+def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """One pass over the kept short paragraphs of the main content (they are most of its paragraphs).
+
+    Datelines: at most `_MAX_DATELINE` characters holding a clock time or a numeric date
+    (`_DATELINE_RE`: "Šodien, 17:40", "2018/6/19 5:50", "posted on April 21, 2015, at 11:29 a.m."), a
+    player's clock ("Current Time 0:00"). Author and credit lines: at most `_MAX_AUTHOR_LINE` characters
+    that an author or credit label opens (`_AUTHOR_LABEL_RE`: "Author: Aubrey", "Autori: Anna Ūdre (LTV
+    Ziņu dienesta ...)", "By: Modern Honey", "Foto: REUTERS, NTB", "Image copyright Getty Images"): a
+    byline, a recipe card's author field, a photo's credit (its caption, a line of its own, stays); the
+    label and its colon both, so "By Jonathan Corbet" heading a column stays. Both no article text; a
+    table cell or list entry (a timetable's "10:00 Registration", a book's "Author: Jane Austen") stays.
+    Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
+    in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box). The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
+    (`_drop_notices`)."""
+    short, lines = [], []
     for index, item in enumerate(items):
-        if kept[index] and item.media < 0 and item.weight <= _MAX_AUTHOR_LINE and _AUTHOR_LABEL_RE.match(item.text) \
-                and blocks[item.owner].element.tag not in _LISTED_TAGS:
+        if not kept[index] or item.media >= 0 or item.weight > notices.MAX_NOTICE:
+            continue
+        if (item.weight <= _MAX_AUTHOR_LINE and blocks[item.owner].element.tag not in _LISTED_TAGS and (
+                (item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text)) or _AUTHOR_LABEL_RE.match(item.text))) \
+                or (item.weight <= _MAX_LABEL and blocks[item.owner].element.tag not in _HEADING_RANKS
+                    and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS):
             kept[index] = False
+        else:
+            short.append(index)
+            lines.append(item.text)
+    if short:
+        _drop_notices(blocks, items, kept, short, lines)
+
+
+def _drop_notices(blocks: list[Block], items: list[Item], kept: list[bool], short: list[int], lines: list[str]
+                  ) -> None:
+    """Unmark the site notices in the main content (`notices.notice_lines`: a copyright line, a comment
+    form's or comment section's rules, a typo-report prompt, a paywall's prompt, a call to follow,
+    subscribe or donate), each with the small block around it (`_notice_block`: the notice's lead-in
+    "Kļūda rakstā?", its list of profile links), all of them only while they hold at most
+    `notices.MAX_NOTICE_SHARE` of the kept text: a page about newsletters keeps its text. `short`: the
+    kept paragraphs of at most `notices.MAX_NOTICE` weighted characters, `lines` their texts."""
+    found = [short[line] for line in notices.notice_lines(lines)]
+    if not found:
+        return
+    drop: set[int] = set()
+    for index in found:
+        if index not in drop:
+            drop.update(_notice_block(blocks, items, kept, index))
+    text = sum(item.weight for item, keep in zip(items, kept) if keep and item.media < 0)
+    if sum(items[index].weight for index in drop) <= notices.MAX_NOTICE_SHARE * text:
+        for index in drop:
+            kept[index] = False
+
+
+def _notice_block(blocks: list[Block], items: list[Item], kept: list[bool], index: int) -> list[int]:
+    """The kept items of the widest block around a notice that holds at most `notices.MAX_NOTICE`
+    weighted characters and no media (items of a block's subtree are contiguous: block ids and items
+    are in DOM order), inside the page's own containers (`_NOTICE_CEILING`)."""
+    start = end = index
+    block = items[index].owner
+    while block >= 0 and blocks[block].total <= notices.MAX_NOTICE and blocks[block].element.tag not in _NOTICE_CEILING:
+        low, high, last = start, end, blocks[block].end
+        while low > 0 and block <= items[low - 1].owner <= last:
+            low -= 1
+        while high + 1 < len(items) and block <= items[high + 1].owner <= last:
+            high += 1
+        if any(items[inner].media >= 0 for inner in range(low, high + 1)):
+            break
+        start, end, block = low, high, blocks[block].parent
+    return [inner for inner in range(start, end + 1) if kept[inner]]
 
 
 def _drop_comment_section(blocks: list[Block], items: list[Item], kept: list[bool], heading: int,
@@ -654,8 +734,9 @@ def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[b
     link-heavy, "Reader interactions" over removed comments): a short heading followed by at least
     `_MIN_ORPHANED` characters of dropped text, or by nothing kept at all, then by nothing kept or
     by a kept heading of its rank or higher. Kept media that are no content candidates (not in
-    `pictures`: the thumbnails of "Other recipes you may like", logos) are no section. One
-    backward pass; returns the kept headings that name a comment section."""
+    `pictures`: the thumbnails of "Other recipes you may like", logos) are no section. A line that
+    only labels a list of other articles (`_RELATED_LABELS`: "Related stories" in a `<p>`) is a heading
+    of the lowest rank. One backward pass; returns the kept headings that name a comment section."""
     comment_headings = []
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
@@ -666,6 +747,9 @@ def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[b
             dropped += item.weight
             continue
         rank = ranks.get(blocks[item.owner].element.tag, _CONTENT) if item.media < 0 else _CONTENT
+        if rank == _CONTENT and (dropped >= _MIN_ORPHANED or after == _END) and item.media < 0 \
+                and item.weight <= _MAX_TITLE and item.text.lower().strip(" :：›»>|-–—") in _RELATED_LABELS:
+            rank = _HEADING_RANKS["h6"]
         if rank != _CONTENT and (dropped >= _MIN_ORPHANED or after == _END) and item.weight <= _MAX_TITLE \
                 and (after == _END or _CONTENT < after <= rank):
             kept[index] = False

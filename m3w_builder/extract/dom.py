@@ -28,6 +28,7 @@ from m3w_builder.extract.charset import to_utf8
 from m3w_builder.extract.parse import (UNKNOWN_VOID_TAGS, check_attribute_floods, clean_and_scan, parse_html,
                                        parse_utf8, tag_count, unnest_void_elements)
 from m3w_builder.extract.urls import base_url, resolve
+from m3w_builder.extract.visible import visible
 from m3w_builder.options import option
 
 __all__ = ["ExtractOptions", "ExtractResult", "extract", "parse_html"]
@@ -281,7 +282,10 @@ class _Page:
         for index, (item, in_content) in enumerate(zip(items, kept)):
             if item.media < 0:
                 if in_content:
-                    out.append(TextNode(item.text))
+                    text = visible(item.text)
+                    text = text if text is item.text else " ".join(text.split())
+                    if text:  # a paragraph of invisible characters is none
+                        out.append(TextNode(text))
                 continue
             node, provisional = self.media[item.media]
             if isinstance(node, VideoNode):
@@ -368,7 +372,7 @@ def _extract_tree(
     if base_el is not None and base_el.get("href"):
         base = base_url(url, base_el.get("href"))
     title_el = _first(root, "title")
-    title = _clean(boilerplate.text_of(title_el)) if title_el is not None else ""
+    title = _clean(visible(boilerplate.text_of(title_el))) if title_el is not None else ""
     language = (root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "").strip().lower()
     body = _first(root, "body")
     body = body if body is not None else root

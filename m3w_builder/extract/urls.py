@@ -8,7 +8,14 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from w3lib.url import safe_url_string
 
 _ALLOWED_SCHEMES = ("http", "https")
-_NOT_A_URL = re.compile(r'[<>"{}\n\t]')  # JSON or markup in a lazy-load attribute is no URL
+_NOT_A_URL = re.compile(r'[<>"{}]')  # JSON or markup in a lazy-load attribute is no URL
+_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
+# No URI character (RFC 3986): a page's reference is read past them, as browsers read it (`resolve`);
+# a URL a record or a url map names is no URL with them.
+URI_BREAKS = re.compile(r"[\t\n\r]")
+_BEFORE_QUERY = re.compile(r"[^?#]*")
+# What no host may hold (WHATWG's forbidden domain code points; `:` only before a port)
+_FORBIDDEN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _OTHER_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
@@ -19,15 +26,38 @@ _PLAIN_URL_RE = re.compile(r"(https?)://([a-z0-9.-]+(?::[0-9]+)?)(/[A-Za-z0-9\-.
                            r"(?:\?([A-Za-z0-9\-._~:/?@!$&'()*+,;=\[\]]*))?(?:#.*)?", re.ASCII)
 
 
-_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
-def _without_default_port(scheme: str, host: str) -> str:
-    """`host` (lower case, maybe with `:port`) without its scheme's default port: `a.test:80` and
-    `a.test` are one origin (RFC 3986 §6.2.3), and an image named both ways was two URLs (two
-    fetches, and a crawl record under one never found for the other)."""
-    port = _DEFAULT_PORTS.get(scheme)
-    return host[: -len(port)] if port and host.endswith(port) else host
+def _authority(scheme: str, host: str) -> str | None:
+    """`host` (lower case, maybe with `:port`) as the WHATWG URL standard serialises it: its
+    scheme's default port dropped (`a.test:80` and `a.test` are one origin, and an image named
+    both ways was two URLs: two fetches, a crawl record under one never found for the other), an
+    empty port too (`a.test:`), leading zeros of a port removed; None for a port no URL can have
+    (over 65535, not digits), which browsers refuse to parse."""
+    if ":" not in host or host.endswith("]"):
+        return host
+    name, _, port = host.rpartition(":")
+    if ":" in name and not name.endswith("]"):  # `a.test:80:80`
+        return None
+    if not port:
+        return name
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        return None
+    port = str(int(port))
+    return name if port == _DEFAULT_PORTS.get(scheme) else f"{name}:{port}"
+
+
+def _as_browsers_read(ref: str) -> str:
+    """`ref` as the WHATWG URL parser reads it in a page: tabs and line ends anywhere removed (a
+    long `src` wrapped over lines loads in a browser; it was no URL here), and a backslash before
+    the query a slash (`\\\\img.test\\a.jpg` is `//img.test/a.jpg`; it was a path on the page's host)."""
+    if "\t" in ref or "\n" in ref or "\r" in ref:
+        ref = ref.translate(_TAB_OR_NEWLINE)
+    if "\\" in ref:
+        end = _BEFORE_QUERY.match(ref).end()
+        ref = ref[:end].replace("\\", "/") + ref[end:]
+    return ref
 
 
 def _plain(url: str) -> str | None:
@@ -36,9 +66,10 @@ def _plain(url: str) -> str | None:
     if match is None:
         return None
     scheme, netloc, path, query = match.groups()
-    if path and "/." in path:
+    authority = _authority(scheme, netloc)
+    if (path and "/." in path) or authority is None:
         return None
-    return f"{scheme}://{_without_default_port(scheme, netloc)}{path or '/'}{'?' + query if query else ''}"
+    return f"{scheme}://{authority}{path or '/'}{'?' + query if query else ''}"
 
 
 def _plain_join(base: str, ref: str) -> str | None:
@@ -58,13 +89,14 @@ def resolve(base: str, ref: str | None) -> str | None:
     """Absolute http(s) URL for `ref` against `base`, or None (data:, javascript:, garbage).
 
     Only spellings RFC 3986 (§6.2.2) calls equivalent are unified, so the URL fetched is the one
-    meant: scheme and host lowercased (the path keeps its case), the scheme's default port dropped,
+    meant: read as browsers read it (`_as_browsers_read`), scheme and host lowercased (the path
+    keeps its case), the scheme's default and an empty port dropped (a port over 65535 is none),
     IDNA hosts in punycode, non-ASCII percent-encoded (w3lib's `safe_url_string`), dot segments
     removed, percent-escapes upper-cased and unreserved ones (`%7E`) decoded; the fragment and any
     userinfo are dropped (see `without_userinfo`)."""
     if not ref:
         return None
-    ref = ref.strip()
+    ref = _as_browsers_read(ref.strip())
     if not ref or ref.startswith(("data:", "javascript:", "about:", "blob:", "#")) or _NOT_A_URL.search(ref):
         return None
     plain = _plain(ref) if ref[0] == "h" else _plain_join(base, ref) if ref[0] == "/" and len(ref) > 1 else None
@@ -84,7 +116,21 @@ def resolve(base: str, ref: str | None) -> str | None:
     if not plain:
         path, query = _escapes(_remove_dot_segments(path)), _escapes(query)
     scheme = parts.scheme.lower()
-    return urlunsplit((scheme, _without_default_port(scheme, host.lower()), path, query, ""))
+    authority = _authority(scheme, host.lower())
+    if authority is None or not _valid_host(authority):
+        return None
+    return urlunsplit((scheme, authority, path, query, ""))
+
+
+def _valid_host(authority: str) -> bool:
+    """Whether the host of `authority` is one a browser's URL parser accepts: ASCII once IDNA has
+    mapped it (a name it could not map, `\ufffd.test`, a 70-letter label, stays as written) and
+    without a forbidden code point (`a b.test`, `a^b.test`, `%69mg.test`); such a URL was stored
+    and fetched, failing there under a reason that blamed the server."""
+    if authority.startswith("["):
+        return True
+    name = authority.rpartition(":")[0] if authority.rpartition(":")[2].isdigit() else authority
+    return name.isascii() and _FORBIDDEN_HOST.search(name) is None
 
 
 def without_userinfo(url: str) -> str:

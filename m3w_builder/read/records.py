@@ -16,7 +16,8 @@ and comma-joined values, as browsers read it (`effective_content_type`). Transfe
 (`Chunked`, `gzip, chunked`: warcio de-chunks only an exact `chunked`). A chunked payload whose framing breaks is
 `bad_chunked_encoding` and one that ends before its last chunk `truncated_record` (warcio reads
 on as if unchunked: chunk sizes became page text); the first segment of a segmented record
-(WARC 1.1 `continuation`s) is `segmented_record`. An HTTP response under a target URI that is no
+(WARC 1.1 `continuation`s) is `segmented_record`, and an image or video the crawler cut (`WARC-Truncated`)
+`truncated_record` (a cut page is read: its first part is its text). An HTTP response under a target URI that is no
 http(s) URL (`javascript:`, empty, garbage), which warcio leaves unparsed, is `bad_target_uri`, and
 one whose status is not three digits `bad_http_status` (the first were skipped unseen, the second
 kept as pages or counted under a reason made of all their digits). A page or media record under any
@@ -49,7 +50,7 @@ from warcio.recordloader import ARC2WARCHeadersParser, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from m3w_builder.drops import Rejected
-from m3w_builder.extract.urls import resolve, without_userinfo
+from m3w_builder.extract.urls import URI_BREAKS, resolve, without_userinfo
 from m3w_builder.media.sniff import sniff
 from m3w_builder.read.encoding import content_codings, decode_content
 from m3w_builder.read.remote import RemoteError
@@ -209,10 +210,14 @@ def _record(rec, source: str, max_bytes: int) -> WebRecord | ReadIssue:
         fetch_time=rec.rec_headers.get_header("WARC-Date") or "", source=source, x_robots_tag=robots,
         tdm_reservation=tdm,
     )
-    if (record.is_html or record.is_media) and resolve(url, url) is None:
+    if (record.is_html or record.is_media) and (resolve(url, url) is None or URI_BREAKS.search(url)):
         return ReadIssue("bad_target_uri", source, url, detail=f"a {record.mime or 'page'} {rec.rec_type} for "
                          f"{url[:200]!r}: no absolute http(s) URL with a host, so no image of a page could be "
                          "resolved against it, nor a page's image found under it")
+    truncated = rec.rec_headers.get_header("WARC-Truncated")
+    if truncated and record.is_media:  # a page's first part is still its text; a cut image or clip is none
+        return ReadIssue("truncated_record", source, url, detail=f"WARC-Truncated: {truncated[:50]}: the crawler kept "
+                         f"only the start of this {record.mime} (a cut clip decoded as a shorter one)")
     return record
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from m3w_builder.extract.urls import resolve
+from m3w_builder.extract.urls import URI_BREAKS, resolve
 
 _TEXT_FIELDS = ("url", "http_content_type", "warc_date")  # optional; each a string where given
 
@@ -30,7 +30,7 @@ def parse_url_map(data: bytes) -> dict[str, dict]:
         if wrong:
             raise ValueError(f"line {number}: \"{wrong[0]}\" is not a string")
         url = entry.get("url")
-        if url is not None and (url != url.strip() or resolve(url, url) is None):
+        if url is not None and (url != url.strip() or URI_BREAKS.search(url) or resolve(url, url) is None):
             raise ValueError(f"line {number}: \"url\" {url[:200]!r} is no absolute http(s) URL with a host")
         earlier = entries.get(entry["file"])
         if earlier is not None and earlier != entry:

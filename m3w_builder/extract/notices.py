@@ -1,0 +1,111 @@
+"""Short site notices that sit inside an article's block but are no part of it.
+
+A page's template puts the same few kinds of line into the story's own container, with no class or
+id that names them (utility CSS, a CMS's generic `desc`/`text` blocks): the copyright line ("© 2023
+General Mills All Rights Reserved", "版权所有©..."), a comment form's spam-filter and privacy notice
+("This site uses Akismet to reduce spam"), the "found a typo? select it and press Ctrl+Enter" prompt
+of Eastern European news sites, a paywall's prompt ("この記事は会員限定です", "Already a subscriber?
+Log in"), and calls to action: follow us, subscribe to the newsletter, donate ("Hungry for more?
+Subscribe to my newsletter and follow me on Facebook", "Iscriviti alla nostra newsletter",
+"ร่วมสนับสนุนเรา"). Each is recognised by its own words in the languages seen, only on a line of at
+most `MAX_NOTICE` weighted characters (a paragraph of prose that mentions a newsletter stays), and
+`content.kept_items` drops them only while they hold at most `MAX_NOTICE_SHARE` of the kept text.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_NOTICE = 300          # weighted characters of a notice line
+MAX_NOTICE_SHARE = 0.2    # of the kept text that the notices of a page may hold
+
+# A copyright mark with "all rights reserved" (either first), or the CJK phrase that is both.
+_MARKS = r"©|ⓒ|copyright"
+_RESERVED = (
+    r"all rights? reserved|alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|"
+    r"tutti i diritti riservati|todos os direitos reservados|alle rechten voorbehouden|"
+    r"wszelkie prawa zastrzeżone|všechna práva vyhrazena|minden jog fenntartva|alla rättigheter förbehållna|"
+    r"kaikki oikeudet pidätetään|visas tiesības aizsargātas|visos teisės saugomos|tüm hakları saklıdır|"
+    r"все права защищены|всі права захищені|جميع الحقوق محفوظة|כל הזכויות שמורות|สงวนลิขสิทธิ์|"
+    r"無断転載|무단 ?전재"
+)
+_RIGHTS = rf"(?:{_MARKS})[^\n]{{0,200}}?(?:{_RESERVED})|(?:{_RESERVED})[^\n]{{0,200}}?(?:{_MARKS})|版权所有|版權所有"
+# A comment form's notices.
+_COMMENT_FORM = r"akismet|required fields are marked"  # WordPress: "Your email address will not be published. Required..."
+# A comment section's rules and disclaimer ("The views expressed below do not reflect...").
+_COMMENT_POLICY = (
+    r"comment(?:ing)? (?:policy|guidelines)|comments are moderated|"
+    r"(?:views|opinions) expressed in the comments|kommentarrichtlinien|netiquette|"
+    r"règles de modération|normas de participación|لا تعبر عن رأي|إرشادات الاستخدام"
+)
+# "Found a mistake? Select the text and press Ctrl+Enter": the key names are the same in every language.
+_TYPO_REPORT = r"\bctrl\s*\+\s*enter\b"
+# A paywall's or a registration wall's prompt.
+_PAYWALL = (
+    r"already a (?:subscriber|member)|subscribe (?:now )?to (?:continue|keep) reading|"
+    r"(?:for|to) subscribers only|subscriber[- ]exclusive|bereits abonnent|nur für abonnenten|"
+    r"déjà abonné|réservé aux abonnés|ya eres suscriptor|exclusivo para suscriptores|"
+    r"会員限定|有料会員|会員の方は|続きをお読みいただけます|登録すると続き|付费阅读|订阅后阅读"
+)
+# Calls to action: follow us / subscribe / sign up for the newsletter / donate.
+_CALL_TO_ACTION = (
+    r"\bfollow (?:me|us)\b[^\n]{0,40}?\b(?:facebook|instagram|pinterest|twitter|youtube|tiktok)\b|"
+    r"\b(?:facebook|instagram|pinterest|twitter)\b[^\n]{0,40}?\bfollow (?:me|us)\b|\bfollow (?:me|us)(?: on| at)?\s*:|"
+    r"\b(?:subscribe|sign up|signup)\b[^\n]{0,60}?\b(?:newsletter|email|e-mail|inbox|youtube channel)\b|"
+    r"\bjoin (?:our|my) (?:newsletter|mailing list|email list)\b|enter your e-?mail|entrez votre (?:adresse )?e-?mail|"
+    r"gib deine e-?mail|introduce tu (?:correo|e-?mail)|inserisci (?:la tua|il tuo) (?:indirizzo )?e-?mail|"
+    r"\b(?:please )?(?:donate|make a donation|support (?:our|us|my) (?:work|journalism))\b|"
+    r"iscriviti alla (?:nostra )?newsletter|iscrivendoti alla newsletter|abonnez-vous|"
+    r"inscrivez-vous à (?:notre|la) newsletter|suscríbete|newsletter abonnieren|folge(?:n sie)? uns|"
+    r"jetzt spenden|faire un don|haz una donación|dona ora|abonneer je|"
+    r"подпишитесь|поддержите нас|ร่วมสนับสนุน|ติดตาม[^\n]{0,30}ได้ที่"
+)
+# Each kind's pattern (on lower-cased text) with the words looked for first, in English and in other
+# languages: `str.find` over all of a page's lines at C speed, where a pattern (~100 ns per character)
+# would cost ~15% of an extraction; a kind's pattern runs only on the lines that hold one of its words,
+# and the other languages' words are looked for only on a page with a letter English has not
+# (`_OTHER_LETTERS_RE`: accented, other scripts). Each find costs ~0.1% of an extraction. Each line of
+# `tests/test_extract_quality.py::NOTICES` is found.
+_KINDS = (
+    (_RIGHTS, ("©", "copyright"), ("ⓒ", "版权所有", "版權所有")),
+    (_COMMENT_FORM, ("akismet", "required fields"), ()),
+    (_COMMENT_POLICY, ("comment",), ("kommentarricht", "netiquette", "modération", "participación", "لا تعبر", "إرشادات")),
+    (_TYPO_REPORT, ("ctrl",), ()),
+    (_PAYWALL, ("already a", "subscri"), ("abonn", "suscri", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读")),
+    (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
+     ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
+      "entrez votre", "gib deine", "introduce tu", "inserisci", "подпишитесь", "поддержите", "ร่วมสนับสนุน", "ติดตาม")),
+)
+
+
+def _by_anchor(other: bool) -> dict[str, tuple[re.Pattern, ...]]:
+    patterns: dict[str, tuple[re.Pattern, ...]] = {}
+    for pattern, english, others in _KINDS:
+        compiled = re.compile(pattern)
+        for anchor in (*english, *others) if other else english:
+            patterns[anchor] = (*patterns.get(anchor, ()), compiled)
+    return patterns
+
+
+_ENGLISH, _ALL = _by_anchor(False), _by_anchor(True)
+_OTHER_LETTERS_RE = re.compile(
+    "[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2460-\u24ff"
+    "\u3040-\u9fff\uac00-\ud7af]")
+
+
+def notice_lines(lines: list[str]) -> list[int]:
+    """The indexes of the lines that are site notices (see the module docstring; the caller checks their
+    length): the anchor words are looked for in all lines at once (`_KINDS`), joined by NUL, which no
+    page text holds (`parse.clean_utf8`), and a find's line is read between the NULs around it."""
+    text = "\0".join(lines).lower()  # one call: a call per line costs more than the finds
+    other = not text.isascii() and _OTHER_LETTERS_RE.search(text) is not None
+    found: set[int] = set()  # where each notice line starts in `text`
+    for anchor, patterns in (_ALL if other else _ENGLISH).items():
+        at = text.find(anchor)
+        while at >= 0:
+            start, end = text.rfind("\0", 0, at) + 1, text.find("\0", at)
+            line = text[start:end] if end >= 0 else text[start:]
+            if start not in found and any(pattern.search(line) for pattern in patterns):
+                found.add(start)
+            at = text.find(anchor, end) if end >= 0 else -1
+    return sorted(text.count("\0", 0, start) for start in found)
