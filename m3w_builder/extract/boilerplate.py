@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache, partial
+from itertools import islice
 
 from lxml import etree
 
@@ -100,9 +101,14 @@ _PROTECTED_TAGS = frozenset(("html", "body", "main", "article", "p"))
 _NAMED_KINDS = frozenset(("name", "comments", "widget"))  # what a class/id word decides
 _HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _MIN_ANCHOR_WORDS = 4  # of an id made from a heading: shorter ones ("related-posts") name the block
+# A heading of more characters than this (of its id's) makes no such id: not read further (`text_up_to`).
+_ANCHOR_TEXT_RATIO, _ANCHOR_TEXT_SLACK = 4, 100
 _WORD_RE = re.compile(r"[^\W_]+")
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
 MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
+# Wrappers a sign-up form is widened to at most (the real pages' forms: 6): each form climbed every
+# text-less wrapper up to `<body>`, 25,000 forms under 2000 nested blocks 5 * 10^7 steps.
+MAX_FORM_LEVELS = 16
 MAX_WIDGET_CHARS = 200  # weighted characters of unlinked text: a widget is a label or two, not a section
 MAX_REMOVED_NAMED_SHARE = 0.6
 MAX_PROSE_SHARE = 0.5  # of the page's prose that one hidden or role candidate may hold
@@ -169,24 +175,39 @@ _shared_flag_kind = lru_cache(maxsize=1 << 14)(_flag_kind)
 _MAX_SHARED_VALUE = 256
 
 
-def email_form(el: etree._Element) -> etree._Element | None:
+def email_form(el: etree._Element, forms_above: dict[etree._Element, etree._Element | None]
+               ) -> etree._Element | None:
     """The form an `<input type="email">` belongs to (newsletter, "save this recipe" and comment
-    forms: no article text), or None. Asked before `strip_skipped`, which removes the inputs."""
+    forms: no article text), or None. Asked before `strip_skipped`, which removes the inputs.
+    `forms_above`: each element climbed so far -> its nearest `<form>` ancestor or itself, kept by
+    the caller for the page, so each is climbed once (a filtered `iterancestors` also looks ahead
+    for a second form: 20,000 inputs under 2000 nested blocks walked them all for each)."""
     if (el.get("type") or "").strip().lower() != "email":
         return None
-    return next(el.iterancestors("form"), None)
+    climbed = []
+    parent = el.getparent()
+    while parent is not None and parent.tag != "form":
+        found = forms_above.get(parent, parent)
+        if found is not parent:  # climbed before: its answer, a form or None
+            parent = found
+            break
+        climbed.append(parent)
+        parent = parent.getparent()
+    for up in climbed:
+        forms_above[up] = parent
+    return parent
 
 
 def signup_blocks(forms: set[etree._Element]) -> frozenset[etree._Element]:
     """Each sign-up form widened to the block wrappers around it that add at most `MAX_FORM_LEAD_IN`
     characters and no image: the form's heading and pitch ("Save This Recipe! We'll email it to
-    you") are its siblings, outside the `<form>`. Each wrapper is measured once (thousands of forms
-    in one wrapper would otherwise measure it once each)."""
+    you") are its siblings, outside the `<form>`, within `MAX_FORM_LEVELS` wrappers. Each wrapper is
+    measured once (thousands of forms in one wrapper would otherwise measure it once each)."""
     measured: dict[etree._Element, float] = {}  # wrapper -> its characters, or -1: no wrapper
     blocks = set()
     for form in forms:
         block, chars = form, _chars(form)
-        for parent in form.iterancestors():
+        for parent in islice(form.iterancestors(), MAX_FORM_LEVELS):
             size = measured.get(parent)
             if size is None:
                 size = measured[parent] = -1.0 if parent.tag not in BLOCK_TAGS or parent.tag in _PROTECTED_TAGS \
@@ -202,13 +223,15 @@ class Classifier:
     """Why a block looks like boilerplate (`tag`, `hidden`, `role`, `name`, `comments`, `widget`,
     `signup`: one of `signup_forms`, the blocks of `signup_blocks`) or None; decisions are cached per
     distinct attribute of the page (pages repeat the same classes many times), save the `<h1>` test
-    of a widget, which is the element's own."""
+    of a widget, which is the element's own. `widget_sized`: whether the block holds at most
+    `MAX_WIDGET_CHARS` of unlinked text; a larger one is no widget, and its subtree is not read for
+    a widget's tests (nested `toolbar` blocks around a long text read it once per level)."""
 
     def __init__(self, signup_forms: frozenset[etree._Element] = frozenset()) -> None:
         self.decided: dict[tuple[str, str], str | None] = {}
         self.signup_forms = signup_forms
 
-    def kind(self, el: etree._Element) -> str | None:
+    def kind(self, el: etree._Element, widget_sized: bool = True) -> str | None:
         if el.tag in STRUCTURAL_TAGS:
             return "tag"
         if el in self.signup_forms:
@@ -223,8 +246,8 @@ class Classifier:
             kind = decided.get(item, "")
             if kind == "":
                 kind = decided[item] = (_shared_flag_kind if len(item[1]) <= _MAX_SHARED_VALUE else _flag_kind)(*item)
-            if kind is None:  # most attributes: none of the tests below applies
-                continue
+            if kind is None or (not widget_sized and (kind == "widget" or kind == "labels")):
+                continue  # most attributes: none of the tests below applies
             if kind == "labels":  # a widget, if its text has no digit (`_TOOLBAR_SUFFIXES`, `_DISCLOSURE_WORDS`)
                 if _has_digit(el):
                     continue
@@ -248,7 +271,25 @@ def _is_heading_anchor(el: etree._Element, value: str) -> bool:
     if len(words) < _MIN_ANCHOR_WORDS:
         return False
     heading = el if el.tag in _HEADING_TAGS else _first_heading(el)
-    return heading is not None and _WORD_RE.findall(text_of(heading).lower()) == words
+    if heading is None:
+        return False
+    text = text_up_to(heading, _ANCHOR_TEXT_RATIO * len(value) + _ANCHOR_TEXT_SLACK)
+    return text is not None and _WORD_RE.findall(text.lower()) == words
+
+
+def text_up_to(el: etree._Element, limit: int) -> str | None:
+    """The text of `el` if it holds at most `limit` characters and elements, else None: read piece
+    by piece and stopped past the limit, so a heading around a long text or a deep subtree (nested
+    in another such) is not read whole."""
+    if len(list(islice(el.iter(), limit + 1))) > limit:
+        return None
+    pieces, size = [], 0
+    for piece in el.itertext():
+        size += len(piece)
+        if size > limit:
+            return None
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 def _first_heading(el: etree._Element) -> etree._Element | None:

@@ -14,7 +14,7 @@ length, link-text length), and the media positions in DOM order; `select` scores
   blocks that score close to it, read as prose or are figures (a lead picture and its caption), and
   by the other parts of an article split into separate wrappers (blocks of its tag and class nearby:
   `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
-  slideshow's captions outscoring the story) is removed and the page scored again;
+  slideshow's captions outscoring the story) is removed and the page scored again (up to `_MAX_GALLERIES` times);
 - inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list, a linked
   ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
@@ -44,6 +44,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from heapq import heapify, heappop, heappush
 
 from lxml import etree
 
@@ -78,6 +79,9 @@ _DIGITS = "0123456789"
 # Class words of a gallery, and the prose around it that makes it an embed in an article (`_embedded_gallery`).
 _GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "lightbox"))
 _MIN_EMBED_PROSE = 1000
+# Galleries removed per page, each followed by a scoring of the whole page: the real pages hold at most
+# one; 300 side by side were 300 scorings (~2 s a MB, quadratic) and a recursion past Python's limit.
+_MAX_GALLERIES = 4
 _MIN_PLAIN_ENTRIES = 3    # plain-text entries of a list whose linked entries are content (`_plain_list_entries`)
 _PLAIN_LIST_SHARE = 0.6
 _CELL_TAGS = frozenset(("td", "th"))
@@ -338,28 +342,33 @@ def _fill(blocks: list[Block], index: int) -> None:
         blocks[inner].removed = True
 
 
-def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element], str | None]) -> frozenset[int]:
+def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element, bool], str | None]
+                       ) -> frozenset[int]:
     """Mark the boilerplate candidates that pass the guards (see `boilerplate.py`) as removed, and
     take their text out of every ancestor's totals. `classify` (why a block looks like
-    boilerplate, or None) runs only on blocks the guards leave open, not inside removed ones.
+    boilerplate, or None; told whether the block is small enough for a widget) runs only on blocks
+    the guards leave open, not inside removed ones.
     A `<nav>`/`<aside>`/`<footer>` (kind `tag`) is weighed against the text still on the page, the
     others against the whole page: a tag is what the parser lets grow past its end tag (an unclosed
     `<div>` in a `<nav>` swallows the article that follows), and once the menus went it holds all
     that is left; a class name or a hidden flag does not grow, and the page's size judges it.
     Returns the blocks a class or id names as boilerplate (kind `name`: `site-sidebar`) that the
-    share guard kept: no part of a story beside them (`select`)."""
-    page = blocks[0].total
+    share guard kept: no part of a story beside them (`select`).
+    Blocks are met in document order, so none holds a block removed before it: only the page's
+    total (`left`) changes while the loop runs, and the ancestors' totals are settled after it
+    (`_take_out`), once per ancestor, not once per removed block below it."""
+    page = left = blocks[0].total
     prose = blocks[0].good
     largest = max(boilerplate.MAX_SHARE.values()) * page
     named = 0
-    guarded = []
+    guarded, removed = [], []
     for index, block in enumerate(blocks):
         if block.removed or block.total > largest:
             continue
-        kind = classify(block.element)
+        kind = classify(block.element, block.total - block.links <= boilerplate.MAX_WIDGET_CHARS)
         if kind is None:
             continue
-        if block.total > boilerplate.MAX_SHARE[kind] * (blocks[0].total if kind == "tag" else page):
+        if block.total > boilerplate.MAX_SHARE[kind] * (left if kind == "tag" else page):
             if kind == "name":
                 guarded.append(index)
             continue
@@ -371,21 +380,56 @@ def remove_boilerplate(blocks: list[Block], classify: Callable[[etree._Element],
             if named + block.total > boilerplate.MAX_REMOVED_NAMED_SHARE * page:
                 continue
             named += block.total
-        _remove(blocks, index)
+        _fill(blocks, index)
+        left -= block.total
+        removed.append(index)
+    _take_out(blocks, removed)
     return frozenset(guarded)
 
 
 def _remove(blocks: list[Block], index: int) -> None:
     """Mark a block and its subtree removed and take its text out of every ancestor's totals."""
     _fill(blocks, index)
-    block = blocks[index]
-    ancestor = block.parent
-    while ancestor >= 0:
-        above = blocks[ancestor]
-        above.total -= block.total
-        above.links -= block.links
-        above.good -= block.good
-        ancestor = above.parent
+    _take_out(blocks, [index])
+
+
+def _take_out(blocks: list[Block], removed: list[int]) -> None:
+    """Take the text of the `removed` blocks (none inside another) out of their ancestors' totals,
+    each ancestor settled once with the sum from below: deepest first (a block's id is above its
+    parent's), from a heap of the ancestors reached. Walking up from each removed block cost
+    its depth each: 50,000 share boxes under 2000 nested blocks were 10^8 steps."""
+    pending: dict[int, list] = {}  # ancestor -> [total, links, good] to take out
+    for index in removed:
+        block, parent = blocks[index], blocks[index].parent
+        if parent < 0:
+            continue
+        if parent in pending:
+            sums = pending[parent]
+            sums[0] += block.total
+            sums[1] += block.links
+            sums[2] += block.good
+        else:
+            pending[parent] = [block.total, block.links, block.good]
+    heap = [-index for index in pending]
+    heapify(heap)
+    while heap:
+        index = -heappop(heap)
+        total, links, good = pending.pop(index)
+        block = blocks[index]
+        block.total -= total
+        block.links -= links
+        block.good -= good
+        parent = block.parent
+        if parent < 0:
+            continue
+        if parent in pending:
+            sums = pending[parent]
+            sums[0] += total
+            sums[1] += links
+            sums[2] += good
+        else:
+            pending[parent] = [total, links, good]
+            heappush(heap, -parent)
 
 
 def _class_weight(element: etree._Element) -> int:
@@ -740,17 +784,18 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
     `pictures`: the media indexes whose own markup leaves them content candidates (no logo, ad or
     teaser: see `images.dom_class`); a figure beside the article is one that holds one of them.
     `named`: the blocks named as boilerplate that the share guard kept (`remove_boilerplate`)."""
-    _score_candidates(blocks, items)
-    candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
-                        key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
-    if not candidates:
-        return keep_all(blocks)
-    gallery = _embedded_gallery(blocks, items, candidates[0])
-    if gallery >= 0:  # its captions are no part of the article around it: scored again without them
-        _remove(blocks, gallery)
+    for removed in range(_MAX_GALLERIES + 1):
+        _score_candidates(blocks, items)
+        candidates = sorted((i for i, b in enumerate(blocks) if b.scored),
+                            key=lambda i: blocks[i].score * (1 - _link_density(blocks[i])), reverse=True)
+        if not candidates:
+            return keep_all(blocks)
+        gallery = _embedded_gallery(blocks, items, candidates[0]) if removed < _MAX_GALLERIES else -1
+        if gallery < 0:
+            break
+        _remove(blocks, gallery)  # its captions are no part of the article around it: scored again without them
         for block in blocks:
             block.score, block.scored = 0.0, False
-        return select(blocks, items, pictures, named)
     final = {i: blocks[i].score * (1 - _link_density(blocks[i])) for i in candidates[:5]}
     top = candidates[0]
     # several near-best blocks: their shared ancestor is the article; not one in or around a kept
@@ -864,12 +909,14 @@ def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -
 
 def _part_class(value: str | None) -> str:
     """A class value less its numbered variants of another of its names (`story-body story-body-2`
-    is a part like `story-body story-body-1`; `col-md-4` is no `col-md-8`)."""
+    is a part like `story-body story-body-1`; `col-md-4` is no `col-md-8`). The names are looked up
+    in a set: a class of 10^4 numbered names was 10^8 list comparisons."""
     if not value:
         return ""
     names = value.split()
+    known = frozenset(names)
     return " ".join(name for name in names if name.rstrip(_DIGITS) == name or name.rstrip(_DIGITS).rstrip("-_")
-                    not in names)
+                    not in known)
 
 
 def _is_wrapper(blocks: list[Block], parent: int, top: int) -> bool:

@@ -76,6 +76,7 @@ class ExtractResult:
 
 
 _DETAIL_SOURCE_CHARS = 200  # of a source that names no fetchable image, quoted in its rejects row
+_MAX_CAPTION_CHARS = 5000  # of a `<figcaption>`'s raw text (`_Page.caption`); the real pages' hold at most 376
 _INT_RE = re.compile(r"\s*(\d{1,9})(?![\d.]*\s*%)")  # a percentage (`width="100%"`) declares no pixel size
 # Of the kept text, the share in linked-thumbnail cards that makes the content a list of cards (`_Page.is_listing`).
 _LISTING_SHARE = 0.5
@@ -125,12 +126,13 @@ def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree.
     void elements `parse_utf8` left nested (`unnest=False`), unnested before the forms are widened:
     moving them keeps the document order and each form an ancestor of its inputs."""
     base, forms, weighed, figures, voids = None, set(), [], [], []
+    forms_above: dict[etree._Element, etree._Element | None] = {}
     for el in root.iter("base", "input", "figure", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS):
         tag = el.tag
         if tag in UNKNOWN_VOID_TAGS:
             voids.append(el)
         elif tag == "input":
-            form = boilerplate.email_form(el)
+            form = boilerplate.email_form(el, forms_above)
             if form is not None:
                 forms.add(form)
         elif tag == "figure":
@@ -158,6 +160,8 @@ class _Page:
         self.media: list[tuple[ImageNode | VideoNode, str | None]] = []
         self.cards: list[etree._Element] = []  # the cards of the `_CARD` thumbnails (`images.link_card`)
         self.asides: dict[int, etree._Element] = {}  # media index -> the nearest `<aside>` above the image
+        self.captions: dict[etree._Element, str] = {}  # figure -> its caption (`caption`)
+        self.linked_text: dict[etree._Element, bool] = {}  # link -> whether it holds text (`images.dom_class`)
         self.seen = 0  # media elements met
         self.drops = Drops()
         self.dropped: list[MediaDrop] = []
@@ -181,21 +185,30 @@ class _Page:
         if width is not None and height is not None and width <= limit and height <= limit:
             self.drop("image_tracking_pixel", src, f"declared {width}x{height}")
             return None
-        caption = ""
         figure = _nearest(ancestors, tags, "figure")
-        if figure is not None:
-            figcaption = next(figure.iter("figcaption"), None)
-            if figcaption is not None:
-                caption = _clean(boilerplate.text_of(figcaption))
+        caption = "" if figure is None else self.caption(figure)
         node = ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
                          dom_path=_dom_path(el, tags))
-        provisional, card = images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors)
+        provisional, card = images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors,
+                                              self.linked_text)
         if card is not None:
             self.cards.append(card)
         aside = _nearest(ancestors, tags, "aside")
         if aside is not None:
             self.asides[len(self.media)] = aside
         return node, provisional
+
+    def caption(self, figure: etree._Element) -> str:
+        """The text of a `<figure>`'s first `<figcaption>`, read once per figure (2000 images in one
+        figure read its caption 2000 times), and none past `_MAX_CAPTION_CHARS`: a longer one holds
+        more than a caption (an unclosed `<figcaption>` took the page in), and nested ones around a
+        long text would each read it whole."""
+        caption = self.captions.get(figure)
+        if caption is None:
+            figcaption = next(figure.iter("figcaption"), None)
+            text = None if figcaption is None else boilerplate.text_up_to(figcaption, _MAX_CAPTION_CHARS)
+            caption = self.captions[figure] = "" if text is None else _clean(text)
+        return caption
 
     def video(self, el: etree._Element) -> tuple[VideoNode, str | None] | None:
         sources = [el.get("src")] + [s.get("src") for s in el.iter("source")]

@@ -591,10 +591,13 @@ def _has_any(text: str, words: tuple[str, ...]) -> bool:
 
 
 def dom_class(el: etree._Element, src: str, width: int | None, height: int | None, base_url: str,
-              page_url: str, ancestors: list[etree._Element]) -> tuple[str | None, etree._Element | None]:
+              page_url: str, ancestors: list[etree._Element], linked_text: dict[etree._Element, bool]
+              ) -> tuple[str | None, etree._Element | None]:
     """The class an image's own markup decides (ad, logo, teaser, `_LINKED`, `_CARD`, `_VARIANT`), or
     None when it depends on where the main content is; with the card of a `_CARD` thumbnail (see
-    `link_card`). `ancestors`: the image's, innermost first."""
+    `link_card`). `ancestors`: the image's, innermost first. `linked_text`: whether each link met so
+    far holds text, kept by the caller for the page: a link holding 2000 images and no text was
+    walked whole once per image."""
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
     marks = lowered = f"{src} {names} ".lower()
@@ -656,7 +659,10 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             return LOGO, None
         if _PRODUCT_LINK_RE.search(href) and href.partition("?")[0] != page_url.partition("?")[0]:
             return TEASER, None
-        if _has_text(ancestor):
+        has_text = linked_text.get(ancestor)
+        if has_text is None:
+            has_text = linked_text[ancestor] = _has_text(ancestor)
+        if has_text:
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)
         return (_LINKED, None) if card is None else (_CARD, card)
