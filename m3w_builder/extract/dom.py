@@ -23,7 +23,7 @@ from lxml import etree
 
 from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode, make_doc_id
 from m3w_builder.drops import Drops, Rejected
-from m3w_builder.extract import boilerplate, content, images
+from m3w_builder.extract import boilerplate, content, declared, images
 from m3w_builder.extract.charset import to_utf8
 from m3w_builder.extract.parse import (UNKNOWN_VOID_TAGS, check_attribute_floods, clean_and_scan, parse_html,
                                        parse_utf8, tag_count, unnest_void_elements)
@@ -325,7 +325,8 @@ def extract(
         if root is None:
             raise Rejected("parse_error")
         _check_deadline(deadline, options)
-        return _extract_tree(root, url, fetch_time, source, options, deadline, encoding)
+        return _extract_tree(root, url, fetch_time, source, options, deadline, encoding,
+                             declared.MARKER in utf8)
 
 
 @contextmanager
@@ -348,7 +349,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def _extract_tree(
     root: etree._Element, url: str, fetch_time: str, source: str, options: ExtractOptions, deadline: float,
-    encoding: str,
+    encoding: str, structured: bool = False,
 ) -> ExtractResult:
     base = url
     base_el, forms, weighed, figures = _scan(root)
@@ -360,6 +361,7 @@ def _extract_tree(
     body = _first(root, "body")
     body = body if body is not None else root
     page = _Page(base, resolve(url, url) or url, options)
+    recipe = declared.recipe_lines(root) if structured and options.drop_boilerplate else []
     images.restore_noscript_images([el for el in weighed if el.tag == "noscript"])
     images.restore_figure_images(figures)
     boilerplate.strip_skipped(body, weighed)
@@ -369,6 +371,8 @@ def _extract_tree(
     if options.drop_boilerplate:
         named = content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
         selection = content.select(blocks, items, pictures, named)
+        if recipe:
+            declared.recover(blocks, items, selection, recipe)
     else:
         selection = content.keep_all(blocks)
     kept = content.kept_items(blocks, items, selection, pictures, title)

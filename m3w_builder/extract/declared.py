@@ -1,0 +1,143 @@
+"""A recipe's ingredients and steps as its page declares them in JSON-LD: a guide for selection.
+
+Recipe pages put their ingredient list and steps in a card of their own (a plugin's `wprm-recipe`,
+an Angular element, a grid column), which the block scoring can drop: short lines, few commas, a
+class word such as `cookbook-ad`. Most of them also declare the recipe in JSON-LD
+(`recipeIngredient`, `recipeInstructions`). The declared text is never the document's text (it is
+often stale, truncated or of another recipe); it only marks the page's own blocks whose text it
+matches, by shingle sets, as content (`recover`): text and images still come from the DOM, in
+DOM order. Declared article bodies (`articleBody`) are left out: on the dev and silver pages the
+selection already holds every one that matches the page.
+
+Guards: JSON-LD is read only when the page's bytes name it, each script up to `MAX_SCRIPT_CHARS`
+and `MAX_VALUES` values; the declared text counts only when the page holds at least
+`MIN_PAGE_MATCH` of its shingles; a recovered block is mostly declared text
+(`MIN_BLOCK_MATCH`), holds at least `MIN_RECOVERED` of it and is no ancestor of the article's core.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from lxml import etree
+
+from m3w_builder.extract.content import Block, Item, Selection
+from m3w_builder.extract.evaluate import shingles
+
+MARKER = b"ld+json"        # in a page's bytes: the page may declare structured data
+MAX_SCRIPT_CHARS = 500_000  # a recipe's JSON-LD is a few KB; a larger script is a data dump
+MAX_VALUES = 20_000         # JSON values walked per script
+MIN_PAGE_MATCH = 0.5        # of the declared shingles the page's text must hold
+MIN_ITEM_MATCH = 0.5        # of a paragraph's shingles that make it declared text
+MIN_BLOCK_MATCH = 0.6       # of a recovered block's text (weighted characters) that is declared
+MIN_RECOVERED = 80          # weighted characters of declared text a recovered block holds
+_RECIPE_KEYS = ("recipeIngredient", "recipeInstructions")
+_TAG_RE = re.compile(r"<[^>]*>")
+
+
+def recipe_lines(root: etree._Element) -> list[str]:
+    """The ingredient and step lines the page's JSON-LD scripts declare (`@graph`, lists, HowToStep,
+    HowToSection), before `strip_skipped` removes the scripts. A script that is no JSON is skipped."""
+    lines: list[str] = []
+    for script in root.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
+        source = script.text or ""
+        if len(source) > MAX_SCRIPT_CHARS:
+            continue
+        try:
+            data = json.loads(source)
+        except (ValueError, RecursionError):
+            continue
+        _walk(data, lines)
+    return lines
+
+
+def _walk(data: object, lines: list[str]) -> None:
+    """Add the recipe fields' text found in `data` to `lines`, walking at most `MAX_VALUES` values."""
+    stack, budget = [data], MAX_VALUES
+    while stack and budget:
+        value = stack.pop()
+        budget -= 1
+        if isinstance(value, list):
+            stack.extend(reversed(value))
+        elif isinstance(value, dict):
+            for key in _RECIPE_KEYS:
+                if key in value:
+                    _texts(value[key], lines)
+            stack.extend(v for k, v in value.items() if k not in _RECIPE_KEYS and isinstance(v, (dict, list)))
+
+
+def _texts(value: object, lines: list[str], depth: int = 0) -> None:
+    """The text lines of a recipe field: a string (its markup and entities undone), a list, a step's
+    `text`, a section's steps (`itemListElement`)."""
+    if depth > 4:
+        return
+    if isinstance(value, str):
+        lines.extend(line for line in html.unescape(_TAG_RE.sub(" ", value)).splitlines() if line.strip())
+    elif isinstance(value, list):
+        for inner in value:
+            _texts(inner, lines, depth + 1)
+    elif isinstance(value, dict):
+        for key in ("text", "itemListElement"):
+            if key in value:
+                _texts(value[key], lines, depth + 1)
+
+
+def recover(blocks: list[Block], items: list[Item], selection: Selection, lines: list[str]) -> int:
+    """Mark in `selection.kept` the blocks outside it whose text is the declared recipe `lines`
+    (see the module docstring for the guards); return how many were marked."""
+    declared: set[tuple[str, ...]] = set()
+    for line in lines:
+        declared.update(shingles(line))
+    if not declared:
+        return 0
+    own = [0] * len(blocks)       # weighted characters of each block's own paragraphs
+    matched = [0] * len(blocks)   # of them, declared text
+    found: set[tuple[str, ...]] = set()
+    seeds = []
+    for index, item in enumerate(items):
+        if item.media >= 0:
+            continue
+        own[item.owner] += item.weight
+        grams = shingles(item.text)
+        hits = [gram for gram in grams if gram in declared]
+        found.update(hits)
+        if grams and len(hits) >= MIN_ITEM_MATCH * len(grams):
+            matched[item.owner] += item.weight
+            if not selection.kept[item.owner]:
+                seeds.append(item.owner)
+    if not seeds or len(found) < MIN_PAGE_MATCH * len(declared):
+        return 0
+    total, hit = _prefix(own), _prefix(matched)
+    core = selection.core
+    marked = 0
+    for seed in seeds:
+        if selection.kept[seed]:
+            continue  # recovered with an earlier seed's block
+        top = seed
+        if hit[blocks[seed].end + 1] - hit[seed] < MIN_BLOCK_MATCH * (total[blocks[seed].end + 1] - total[seed]):
+            continue
+        while True:
+            parent = blocks[top].parent
+            if parent <= 0 or parent <= core <= blocks[parent].end:
+                break
+            end = blocks[parent].end
+            if hit[end + 1] - hit[parent] < MIN_BLOCK_MATCH * (total[end + 1] - total[parent]):
+                break
+            top = parent
+        end = blocks[top].end
+        if hit[end + 1] - hit[top] >= MIN_RECOVERED:
+            selection.kept[top:end + 1] = [True] * (end + 1 - top)
+            marked += 1
+    return marked
+
+
+def _prefix(values: list[int]) -> list[int]:
+    sums = [0]
+    for value in values:
+        sums.append(sums[-1] + value)
+    return sums
+
