@@ -12,7 +12,8 @@ selection already holds every one that matches the page.
 Guards: JSON-LD is read only when the page's bytes name it, each script up to `MAX_SCRIPT_CHARS`
 and `MAX_VALUES` values; the declared text counts only when the page holds at least
 `MIN_PAGE_MATCH` of its shingles; a recovered block is mostly declared text
-(`MIN_BLOCK_MATCH`), holds at least `MIN_RECOVERED` of it and is no ancestor of the article's core.
+(`MIN_BLOCK_MATCH`), holds at least `MIN_RECOVERED` of it, mostly not yet kept (`MIN_NEW`: a page
+repeating its list for another layout keeps one), and is no ancestor of the article's core.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from bisect import bisect_left, bisect_right
 
 from lxml import etree
 
@@ -33,6 +35,7 @@ MIN_PAGE_MATCH = 0.5        # of the declared shingles the page's text must hold
 MIN_ITEM_MATCH = 0.5        # of a paragraph's shingles that make it declared text
 MIN_BLOCK_MATCH = 0.6       # of a recovered block's text (weighted characters) that is declared
 MIN_RECOVERED = 80          # weighted characters of declared text a recovered block holds
+MIN_NEW = 0.5               # of its declared shingles the selection lacks (a list repeated for phones is one)
 _RECIPE_KEYS = ("recipeIngredient", "recipeInstructions")
 _TAG_RE = re.compile(r"<[^>]*>")
 
@@ -97,29 +100,31 @@ def recover(blocks: list[Block], items: list[Item], selection: Selection, lines:
     own = [0] * len(blocks)       # weighted characters of each block's own paragraphs
     matched = [0] * len(blocks)   # of them, declared text
     found: set[tuple[str, ...]] = set()
-    seeds = []
-    for index, item in enumerate(items):
+    covered: set[tuple[str, ...]] = set()  # declared shingles the selection holds
+    seeds: list[tuple[int, list[tuple[str, ...]]]] = []  # (owner, declared shingles) of paragraphs outside it
+    for item in items:
         if item.media >= 0:
             continue
         own[item.owner] += item.weight
         grams = shingles(item.text)
         hits = [gram for gram in grams if gram in declared]
         found.update(hits)
-        if grams and len(hits) >= MIN_ITEM_MATCH * len(grams):
+        if selection.kept[item.owner]:
+            covered.update(hits)
+        elif grams and len(hits) >= MIN_ITEM_MATCH * len(grams):
             matched[item.owner] += item.weight
-            if not selection.kept[item.owner]:
-                seeds.append(item.owner)
+            seeds.append((item.owner, hits))
     if not seeds or len(found) < MIN_PAGE_MATCH * len(declared):
         return 0
+    seeds.sort(key=lambda seed: seed[0])
+    owners = [owner for owner, _ in seeds]
     total, hit = _prefix(own), _prefix(matched)
-    core = selection.core
-    marked = 0
-    for seed in seeds:
-        if selection.kept[seed]:
-            continue  # recovered with an earlier seed's block
+    core, marked = selection.core, 0
+    for seed, _ in seeds:
+        end = blocks[seed].end
+        if selection.kept[seed] or hit[end + 1] - hit[seed] < MIN_BLOCK_MATCH * (total[end + 1] - total[seed]):
+            continue  # recovered with an earlier seed's block, or mostly other text
         top = seed
-        if hit[blocks[seed].end + 1] - hit[seed] < MIN_BLOCK_MATCH * (total[blocks[seed].end + 1] - total[seed]):
-            continue
         while True:
             parent = blocks[top].parent
             if parent <= 0 or parent <= core <= blocks[parent].end:
@@ -129,8 +134,10 @@ def recover(blocks: list[Block], items: list[Item], selection: Selection, lines:
                 break
             top = parent
         end = blocks[top].end
-        if hit[end + 1] - hit[top] >= MIN_RECOVERED:
+        grams = {gram for _, hits in seeds[bisect_left(owners, top):bisect_right(owners, end)] for gram in hits}
+        if hit[end + 1] - hit[top] >= MIN_RECOVERED and len(grams - covered) >= MIN_NEW * len(grams):
             selection.kept[top:end + 1] = [True] * (end + 1 - top)
+            covered |= grams
             marked += 1
     return marked
 
