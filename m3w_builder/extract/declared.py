@@ -9,7 +9,8 @@ matches, by shingle sets, as content (`recover`): text and images still come fro
 DOM order. Declared article bodies (`articleBody`) are left out: on the dev and silver pages the
 selection already holds every one that matches the page.
 
-Guards: JSON-LD is read only when the page's bytes name it, each script up to `MAX_SCRIPT_CHARS`
+Guards: the scripts come from the walk that finds the page's forms and figures (no walk of its
+own), at most `MAX_SCRIPTS`, each parsed only when it names a recipe field, up to `MAX_SCRIPT_CHARS`
 and `MAX_VALUES` values; the declared text counts only when the page holds at least
 `MIN_PAGE_MATCH` of its shingles; a recovered block is mostly declared text
 (`MIN_BLOCK_MATCH`), holds at least `MIN_RECOVERED` of it, mostly not yet kept (`MIN_NEW`: a page
@@ -26,11 +27,10 @@ from bisect import bisect_left, bisect_right
 from lxml import etree
 
 from m3w_builder.extract.content import Block, Item, Selection
-from m3w_builder.extract.evaluate import SHINGLE, tokens
 
-MARKER = b"recipeIn"       # in a page's bytes: it may declare `recipeIngredient`, `recipeInstructions`
 MAX_SCRIPT_CHARS = 500_000  # a recipe's JSON-LD is a few KB; a larger script is a data dump
 MAX_VALUES = 20_000         # JSON values walked per script
+MAX_SCRIPTS = 16            # JSON-LD scripts read per page (pages seen hold at most 6)
 MAX_HELD = 0.9             # of the declared lines (characters, then shingles) the selection holds: nothing to do
 MIN_PAGE_MATCH = 0.5        # of the declared shingles the page's text must hold
 MIN_ITEM_MATCH = 0.5        # of a paragraph's shingles that make it declared text
@@ -39,16 +39,16 @@ MIN_RECOVERED = 80          # weighted characters of declared text a recovered b
 MIN_NEW = 0.5               # of its declared shingles the selection lacks (a list repeated for phones is one)
 _RECIPE_KEYS = ("recipeIngredient", "recipeInstructions")
 _TAG_RE = re.compile(r"<[^>]*>")
-_NON_WORD_RE = re.compile(r"[\W_]+")
+_PUNCTUATION = bytes.maketrans(b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", b" " * 32)
+SHINGLE = 4
 
 
-def recipe_lines(root: etree._Element) -> list[str]:
-    """The ingredient and step lines the page's JSON-LD scripts declare (`@graph`, lists, HowToStep,
-    HowToSection), before `strip_skipped` removes the scripts. A script that is no JSON is skipped."""
+def recipe_lines(scripts: list[etree._Element]) -> list[str]:
+    """The ingredient and step lines the page's JSON-LD `scripts` declare (`@graph`, lists, HowToStep,
+    HowToSection), read before `strip_skipped` removes them; at most `MAX_SCRIPTS`. A script that
+    names no recipe field is not parsed; one that is no JSON is skipped."""
     lines: list[str] = []
-    for script in root.iter("script"):
-        if "ld+json" not in (script.get("type") or "").lower():
-            continue
+    for script in scripts[:MAX_SCRIPTS]:
         source = script.text or ""
         if len(source) > MAX_SCRIPT_CHARS or "recipeIn" not in source:
             continue
@@ -58,6 +58,12 @@ def recipe_lines(root: etree._Element) -> list[str]:
             continue
         _walk(data, lines)
     return lines
+
+
+def is_json_ld(script: etree._Element) -> bool:
+    """Whether a `<script>` holds JSON-LD (its `type`)."""
+    kind = script.get("type")
+    return kind is not None and "ld+json" in kind.lower()
 
 
 def _walk(data: object, lines: list[str]) -> None:
@@ -94,26 +100,26 @@ def _texts(value: object, lines: list[str], depth: int = 0) -> None:
 def recover(blocks: list[Block], items: list[Item], selection: Selection, lines: list[str]) -> int:
     """Mark in `selection.kept` the blocks outside it whose text is the declared recipe `lines`
     (see the module docstring for the guards); return how many were marked."""
-    wanted = [_NON_WORD_RE.sub(" ", line.lower()).strip() for line in lines]
-    kept = "\n".join(item.text for item in items if item.media < 0 and selection.kept[item.owner]).lower()
-    words = _NON_WORD_RE.sub(" ", kept)
-    if sum(len(line) for line in wanted if line in words) >= MAX_HELD * sum(map(len, wanted)):
+    wanted = [_words(line) for line in lines]
+    marks = selection.kept
+    kept = _words("\n".join([item.text for item in items if marks[item.owner]]))
+    if sum(len(line) for line in wanted if line in kept) >= MAX_HELD * sum(map(len, wanted)):
         return 0  # the selection holds the lines' words as declared (most recipe pages): C string searches
-    declared: set[tuple[str, ...]] = set()
-    for line in lines:
+    declared: set[tuple[bytes, ...]] = set()
+    for line in wanted:
         declared.update(_shingles(line))
     if len(declared & _shingles(kept)) >= MAX_HELD * len(declared):
         return 0  # it holds them reworded (a fraction, a unit written out): one pass over its text
     own = [0] * len(blocks)       # weighted characters of each block's own paragraphs
     matched = [0] * len(blocks)   # of them, declared text
-    found: set[tuple[str, ...]] = set()
-    covered: set[tuple[str, ...]] = set()  # declared shingles the selection holds
-    seeds: list[tuple[int, list[tuple[str, ...]]]] = []  # (owner, declared shingles) of paragraphs outside it
+    found: set[tuple[bytes, ...]] = set()
+    covered: set[tuple[bytes, ...]] = set()  # declared shingles the selection holds
+    seeds: list[tuple[int, list[tuple[bytes, ...]]]] = []  # (owner, declared shingles) of paragraphs outside it
     for item in items:
         if item.media >= 0:
             continue
         own[item.owner] += item.weight
-        grams = _shingles(item.text)
+        grams = _shingles(_words(item.text))
         hits = [gram for gram in grams if gram in declared]
         found.update(hits)
         if selection.kept[item.owner]:
@@ -150,9 +156,16 @@ def recover(blocks: list[Block], items: list[Item], selection: Selection, lines:
     return marked
 
 
-def _shingles(text: str) -> set[tuple[str, ...]]:
-    """The set of `evaluate.shingles` (no counts: a set is ~3x cheaper to build than a Counter)."""
-    words = tokens(text)
+def _words(text: str) -> bytes:
+    """The text lower-cased, as UTF-8 with ASCII punctuation made space, one space between words:
+    "1 kg (5 cm-es)" and "1 kg 5 cm es" alike. Bytes: their `translate` runs at memory speed, a
+    `str.translate` or a regular expression costs ~10x as much."""
+    return b" ".join(text.lower().encode().translate(_PUNCTUATION).split())
+
+
+def _shingles(words: bytes) -> set[tuple[bytes, ...]]:
+    """The set of `SHINGLE`-word shingles of `_words` text (a shorter text is one shingle)."""
+    words = words.split()
     if len(words) < SHINGLE:
         return {tuple(words)} if words else set()
     return set(zip(*(words[i:] for i in range(SHINGLE))))

@@ -116,17 +116,21 @@ def _first(root: etree._Element, tag: str) -> etree._Element | None:
 
 
 def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element], list[etree._Element],
-                                         list[etree._Element]]:
+                                         list[etree._Element], list[etree._Element]]:
     """The first `<base>`, the blocks of the forms asking for an e-mail address
     (`boilerplate.email_form`, `signup_blocks`), the elements `boilerplate.strip_skipped`
-    weighs and the `<figure>` elements (`images.restore_figure_images`), from one walk: without a
+    weighs, the `<figure>` elements (`images.restore_figure_images`) and the JSON-LD scripts
+    (`declared.recipe_lines`), from one walk: without a
     `<base>` (most pages) looking for one walks the whole page anyway. The same walk finds the
     void elements `parse_utf8` left nested (`unnest=False`), unnested before the forms are widened:
     moving them keeps the document order and each form an ancestor of its inputs."""
-    base, forms, weighed, figures, voids = None, set(), [], [], []
-    for el in root.iter("base", "input", "figure", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS):
+    base, forms, weighed, figures, voids, scripts = None, set(), [], [], [], []
+    for el in root.iter("base", "input", "figure", "script", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS):
         tag = el.tag
-        if tag in UNKNOWN_VOID_TAGS:
+        if tag == "script":
+            if declared.is_json_ld(el):
+                scripts.append(el)
+        elif tag in UNKNOWN_VOID_TAGS:
             voids.append(el)
         elif tag == "input":
             form = boilerplate.email_form(el)
@@ -139,7 +143,7 @@ def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree.
         elif base is None:
             base = el
     unnest_void_elements(root, voids)
-    return base, boilerplate.signup_blocks(forms), weighed, figures
+    return base, boilerplate.signup_blocks(forms), weighed, figures, scripts
 
 
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
@@ -325,8 +329,7 @@ def extract(
         if root is None:
             raise Rejected("parse_error")
         _check_deadline(deadline, options)
-        return _extract_tree(root, url, fetch_time, source, options, deadline, encoding,
-                             declared.MARKER in utf8)
+        return _extract_tree(root, url, fetch_time, source, options, deadline, encoding)
 
 
 @contextmanager
@@ -349,10 +352,10 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def _extract_tree(
     root: etree._Element, url: str, fetch_time: str, source: str, options: ExtractOptions, deadline: float,
-    encoding: str, structured: bool = False,
+    encoding: str,
 ) -> ExtractResult:
     base = url
-    base_el, forms, weighed, figures = _scan(root)
+    base_el, forms, weighed, figures, scripts = _scan(root)
     if base_el is not None and base_el.get("href"):
         base = base_url(url, base_el.get("href"))
     title_el = _first(root, "title")
@@ -361,7 +364,7 @@ def _extract_tree(
     body = _first(root, "body")
     body = body if body is not None else root
     page = _Page(base, resolve(url, url) or url, options)
-    recipe = declared.recipe_lines(root) if structured and options.drop_boilerplate else []
+    recipe = declared.recipe_lines(scripts) if scripts and options.drop_boilerplate else []
     images.restore_noscript_images([el for el in weighed if el.tag == "noscript"])
     images.restore_figure_images(figures)
     boilerplate.strip_skipped(body, weighed)
