@@ -85,6 +85,9 @@ def test_declared_lines_come_from_every_json_ld_shape():
                           "recipeInstructions": "Mix.\nBake for 20 minutes."}])
             + "</script><script type='application/ld+json'>{not json, recipeIngredient</script>"
             "<SCRIPT TYPE='application/ld+json'>" + json.dumps({"recipeIngredient": "Salt"}) + "</SCRIPT>"
+            "<script type='application/ld+json'>" + json.dumps({"@type": "ItemList", "itemListElement": [
+                {"@type": "ListItem", "item": {"@type": "Recipe", "recipeIngredient": ["a listed recipe's"]}}]})
+            + "</script>"
             "</head><body><p>ld+json</p><script type='application/ld+json'>" + json.dumps({"recipeIngredient": "Pepper"})
             + "</script></body></html>")
     scripts = [el for el in parse_html(html).iter("script") if is_json_ld(el)]

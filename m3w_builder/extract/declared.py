@@ -38,6 +38,7 @@ MIN_BLOCK_MATCH = 0.6       # of a recovered block's text (weighted characters) 
 MIN_RECOVERED = 80          # weighted characters of declared text a recovered block holds
 MIN_NEW = 0.5               # of its declared shingles the selection lacks (a list repeated for phones is one)
 _RECIPE_KEYS = ("recipeIngredient", "recipeInstructions")
+_OWN_KEYS = ("mainEntity", "@graph")  # where a page's own recipe sits (`_walk`)
 _TAG_RE = re.compile(r"<[^>]*>")
 _PUNCTUATION = bytes.maketrans(b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", b" " * 32)
 SHINGLE = 4
@@ -67,7 +68,10 @@ def is_json_ld(script: etree._Element) -> bool:
 
 
 def _walk(data: object, lines: list[str]) -> None:
-    """Add the recipe fields' text found in `data` to `lines`, walking at most `MAX_VALUES` values."""
+    """Add to `lines` the recipe fields' text of the page's own recipes in `data`: the script's
+    object or list, its `@graph`, an object's `mainEntity`. Other values are not walked: a
+    listing's `ItemList` or a review's item is another recipe, and a page's reviews, images and
+    authors, most of its JSON-LD, hold none. At most `MAX_VALUES` values."""
     stack, budget = [data], MAX_VALUES
     while stack and budget:
         value = stack.pop()
@@ -78,7 +82,7 @@ def _walk(data: object, lines: list[str]) -> None:
             for key in _RECIPE_KEYS:
                 if key in value:
                     _texts(value[key], lines)
-            stack.extend(v for k, v in value.items() if k not in _RECIPE_KEYS and isinstance(v, (dict, list)))
+            stack.extend(value[key] for key in _OWN_KEYS if key in value)
 
 
 def _texts(value: object, lines: list[str], depth: int = 0) -> None:
