@@ -7,7 +7,9 @@ class word such as `cookbook-ad`. Most of them also declare the recipe in JSON-L
 often stale, truncated or of another recipe); it only marks the page's own blocks whose text it
 matches, by shingle sets, as content (`recover`): text and images still come from the DOM, in
 DOM order. Declared article bodies (`articleBody`) are left out: on the dev and silver pages the
-selection already holds every one that matches the page.
+selection already holds every one that matches the page. A card is lost whole (on the pages seen
+the selection held none of its lines verbatim wherever one was recovered), so a page whose
+selection holds `MAX_HELD` of the declared lines is done after a few string searches.
 
 Guards: the scripts come from the walk that finds the page's forms and figures (no walk of its
 own), at most `MAX_SCRIPTS`, each parsed only when it names a recipe field, up to `MAX_SCRIPT_CHARS`
@@ -31,7 +33,7 @@ from m3w_builder.extract.content import Block, Item, Selection
 MAX_SCRIPT_CHARS = 500_000  # a recipe's JSON-LD is a few KB; a larger script is a data dump
 MAX_VALUES = 20_000         # JSON values walked per script
 MAX_SCRIPTS = 16            # JSON-LD scripts read per page (pages seen hold at most 6)
-MAX_HELD = 0.9             # of the declared lines (characters, then shingles) the selection holds: nothing to do
+MAX_HELD = 0.5             # of the declared lines' characters the selection holds verbatim: no card was lost
 MIN_PAGE_MATCH = 0.5        # of the declared shingles the page's text must hold
 MIN_ITEM_MATCH = 0.5        # of a paragraph's shingles that make it declared text
 MIN_BLOCK_MATCH = 0.6       # of a recovered block's text (weighted characters) that is declared
@@ -108,12 +110,10 @@ def recover(blocks: list[Block], items: list[Item], selection: Selection, lines:
     marks = selection.kept
     kept = _words("\n".join([item.text for item in items if marks[item.owner]]))
     if sum(len(line) for line in wanted if line in kept) >= MAX_HELD * sum(map(len, wanted)):
-        return 0  # the selection holds the lines' words as declared (most recipe pages): C string searches
+        return 0  # the selection holds the card (most recipe pages): C string searches
     declared: set[tuple[bytes, ...]] = set()
     for line in wanted:
         declared.update(_shingles(line))
-    if len(declared & _shingles(kept)) >= MAX_HELD * len(declared):
-        return 0  # it holds them reworded (a fraction, a unit written out): one pass over its text
     own = [0] * len(blocks)       # weighted characters of each block's own paragraphs
     matched = [0] * len(blocks)   # of them, declared text
     found: set[tuple[bytes, ...]] = set()
