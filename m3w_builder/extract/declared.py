@@ -93,7 +93,11 @@ def _texts(value: object, lines: list[str], depth: int = 0) -> None:
     if depth > 4:
         return
     if isinstance(value, str):
-        lines.extend(line for line in html.unescape(_TAG_RE.sub(" ", value)).splitlines() if line.strip())
+        if "<" in value:
+            value = _TAG_RE.sub(" ", value)
+        if "&" in value:
+            value = html.unescape(value)
+        lines.extend(line for line in value.splitlines() if line and not line.isspace())
     elif isinstance(value, list):
         for inner in value:
             _texts(inner, lines, depth + 1)
