@@ -23,7 +23,7 @@ from lxml import etree
 
 from m3w_builder.document import Document, ImageNode, Node, TextNode, VideoNode, make_doc_id
 from m3w_builder.drops import Drops, Rejected
-from m3w_builder.extract import boilerplate, content, images
+from m3w_builder.extract import boilerplate, content, declared, images
 from m3w_builder.extract.charset import to_utf8
 from m3w_builder.extract.parse import (UNKNOWN_VOID_TAGS, check_attribute_floods, clean_and_scan, parse_html,
                                        parse_utf8, tag_count, unnest_void_elements)
@@ -118,18 +118,22 @@ def _first(root: etree._Element, tag: str) -> etree._Element | None:
 
 
 def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element], list[etree._Element],
-                                         list[etree._Element]]:
+                                         list[etree._Element], list[etree._Element]]:
     """The first `<base>`, the blocks of the forms asking for an e-mail address
     (`boilerplate.email_form`, `signup_blocks`), the elements `boilerplate.strip_skipped`
-    weighs and the `<figure>` elements (`images.restore_figure_images`), from one walk: without a
+    weighs, the `<figure>` elements (`images.restore_figure_images`) and the JSON-LD scripts
+    (`declared.recipe_lines`), from one walk: without a
     `<base>` (most pages) looking for one walks the whole page anyway. The same walk finds the
     void elements `parse_utf8` left nested (`unnest=False`), unnested before the forms are widened:
     moving them keeps the document order and each form an ancestor of its inputs."""
-    base, forms, weighed, figures, voids = None, set(), [], [], []
+    base, forms, weighed, figures, voids, scripts = None, set(), [], [], [], []
     forms_above: dict[etree._Element, etree._Element | None] = {}
-    for el in root.iter("base", "input", "figure", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS):
+    for el in root.iter("base", "input", "figure", "script", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS):
         tag = el.tag
-        if tag in UNKNOWN_VOID_TAGS:
+        if tag == "script":
+            if declared.is_json_ld(el):
+                scripts.append(el)
+        elif tag in UNKNOWN_VOID_TAGS:
             voids.append(el)
         elif tag == "input":
             form = boilerplate.email_form(el, forms_above)
@@ -142,7 +146,7 @@ def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree.
         elif base is None:
             base = el
     unnest_void_elements(root, voids)
-    return base, boilerplate.signup_blocks(forms), weighed, figures
+    return base, boilerplate.signup_blocks(forms), weighed, figures, scripts
 
 
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
@@ -368,7 +372,7 @@ def _extract_tree(
     encoding: str,
 ) -> ExtractResult:
     base = url
-    base_el, forms, weighed, figures = _scan(root)
+    base_el, forms, weighed, figures, scripts = _scan(root)
     if base_el is not None and base_el.get("href"):
         base = base_url(url, base_el.get("href"))
     title_el = _first(root, "title")
@@ -377,6 +381,7 @@ def _extract_tree(
     body = _first(root, "body")
     body = body if body is not None else root
     page = _Page(base, resolve(url, url) or url, options)
+    recipe = declared.recipe_lines(scripts) if scripts and options.drop_boilerplate else []
     images.restore_noscript_images([el for el in weighed if el.tag == "noscript"])
     images.restore_figure_images(figures)
     boilerplate.strip_skipped(body, weighed)
@@ -386,6 +391,8 @@ def _extract_tree(
     if options.drop_boilerplate:
         named = content.remove_boilerplate(blocks, boilerplate.Classifier(forms).kind)
         selection = content.select(blocks, items, pictures, named)
+        if recipe:
+            declared.recover(blocks, items, selection, recipe)
     else:
         selection = content.keep_all(blocks)
     kept = content.kept_items(blocks, items, selection, pictures, title)
