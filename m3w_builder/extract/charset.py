@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import charset_normalizer
 
 from m3w_builder.drops import Rejected
-from m3w_builder.extract.parse import _find
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -242,7 +241,7 @@ def _stateful_7bit(data: bytes) -> bool:
     """Whether `data` is 7-bit and holds an escape (ISO-2022-JP/KR/CN) or HZ's `~{`: text in a
     stateful 7-bit encoding is valid UTF-8 to a byte check, and its characters ASCII mojibake
     whose `<` bytes the parser takes for tags."""
-    return (b"\x1b" in data or _find(data, b"~{", 0) >= 0) and data.isascii()
+    return data.isascii() and (b"\x1b" in data or b"~{" in data)  # most pages are not ASCII: asked first
 
 
 def _seven_bit(data: bytes, text: str, content_type: str | None) -> Decoded:
