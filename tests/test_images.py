@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, ImageCms, ImageFile, ImageOps, TiffImagePlugin, TiffTags
 
 from m3w_builder.drops import Rejected
+from m3w_builder.media import jpeg
 from m3w_builder.media.images import DEFAULT_FORMATS, ImageOptions, process_image, to_rgb
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -286,6 +287,20 @@ def test_a_jpeg_of_endless_scans_is_refused_before_its_decode_passes() -> None:
     assert e.value.reason == "too_many_scans"
     # a real progressive file and its scans repeated up to the bound still decode
     assert process_image(head + b"".join(scans) + scans[-1] * (90 - len(scans)) + tail, LOOSE).width == 256
+
+
+def test_the_scan_limit_walks_a_jpeg_only_when_its_scan_marker_bytes_could_exceed_it() -> None:
+    # every shared JPEG: the C count of FF DA bytes says what the walk says (no file is near the bound)
+    jpegs = [p.read_bytes() for p in sorted(IMAGES.rglob("*.jp*g"))]
+    assert len(jpegs) > 20
+    for data in jpegs:
+        assert jpeg.over_scan_limit(data) == (jpeg.scan_count(data) > jpeg.MAX_SCANS) is False
+    # FF DA bytes inside an APP segment (a comment, a thumbnail) are no scans: the walk decides
+    head, scans, tail = _scans((IMAGES / "pillow-tests/app13-multiple.jpg").read_bytes())
+    comment = b"\xff\xda" * 150
+    padded = head[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + head[2:]
+    assert not jpeg.over_scan_limit(padded + b"".join(scans) + tail)
+    assert jpeg.over_scan_limit(head + b"".join(scans) + scans[-1] * 120 + tail)
 
 
 @pytest.mark.parametrize("name", [

@@ -164,7 +164,7 @@ def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[in
         raise Rejected("decompression_bomb", f"{w}x{h} > {opts.max_pixels} pixels")
     _check_geometry(*_oriented(im, w, h), opts)
     fmt = im.format
-    if fmt in ("JPEG", "MPO") and jpeg.scan_count(data) > jpeg.MAX_SCANS:
+    if fmt in ("JPEG", "MPO") and jpeg.over_scan_limit(data):
         raise Rejected("too_many_scans", f"over {jpeg.MAX_SCANS} JPEG scans (a decode pass over the picture each)")
     if fmt in ("JPEG", "MPO") and min(w, h) >= 2 * opts.image_size:
         scale = opts.image_size / min(w, h)
