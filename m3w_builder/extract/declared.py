@@ -25,6 +25,7 @@ import html
 import json
 import re
 from bisect import bisect_left, bisect_right
+from itertools import accumulate
 
 from lxml import etree
 
@@ -140,7 +141,7 @@ def recover(blocks: list[Block], items: list[Item], selection: Selection, lines:
         return 0
     seeds.sort(key=lambda seed: seed[0])
     owners = [owner for owner, _ in seeds]
-    total, hit = _prefix(own), _prefix(matched)
+    total, hit = list(accumulate(own, initial=0)), list(accumulate(matched, initial=0))
     core, marked = selection.core, 0
     for seed, _ in seeds:
         end = blocks[seed].end
@@ -177,11 +178,3 @@ def _shingles(words: bytes) -> set[tuple[bytes, ...]]:
     if len(words) < SHINGLE:
         return {tuple(words)} if words else set()
     return set(zip(*(words[i:] for i in range(SHINGLE))))
-
-
-def _prefix(values: list[int]) -> list[int]:
-    sums = [0]
-    for value in values:
-        sums.append(sums[-1] + value)
-    return sums
-
