@@ -160,6 +160,9 @@ _AUTHOR_LABEL_RE = re.compile(
     r"(?:photos?|fotos?|fotó|images?|pictures?|bild|фото|写真|사진|图片|圖片)(?: ?credits?| ?copyright| courtesy)?|"
     r"credits?|photography)\s*[:：]|(?:image|photo|picture) copyright\b|ဓာတ်ပုံ မူပိုင်)")
 _MAX_AUTHOR_LINE = 100
+# A docs generator's permalink after a heading or an API entry (Sphinx, MkDocs: "Installing¶",
+# "json.dumps(obj)¶"): the pilcrow is a link's label there, and no sentence ends with one.
+_PERMALINK = "¶"
 _TITLE_TAGS = frozenset(("h1", "h2"))  # a page's headline (`_drop_title_headings`)
 _TITLE_WORD_RE = re.compile(f"{_WIDE_RE.pattern}|[^\\W_{_WIDE_RE.pattern[1:-1]}]+")
 _TITLE_SIMILARITY = 0.75
@@ -636,11 +639,21 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
     label and its colon both, so "By Jonathan Corbet" heading a column stays. Both no article text; a
     table cell or list entry (a timetable's "10:00 Registration", a book's "Author: Jane Austen") stays.
     Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
-    in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box). The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
+    in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box).
+    Permalinks: a docs heading's pilcrow (`_PERMALINK`) is cut off, at any length, and a line that is only
+    one goes. The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
     (`_drop_notices`)."""
     short, lines = [], []
     for index, item in enumerate(items):
-        if not kept[index] or item.media >= 0 or item.weight > notices.MAX_NOTICE:
+        if not kept[index] or item.media >= 0:
+            continue
+        if item.text.endswith(_PERMALINK):
+            item.text = item.text.rstrip(_PERMALINK + " ")
+            item.weight = weighted_length(item.text)
+            if not item.text:
+                kept[index] = False
+                continue
+        if item.weight > notices.MAX_NOTICE:
             continue
         if (item.weight <= _MAX_AUTHOR_LINE and blocks[item.owner].element.tag not in _LISTED_TAGS and (
                 (item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text)) or _AUTHOR_LABEL_RE.match(item.text))) \
