@@ -32,3 +32,28 @@ def test_a_docs_generators_permalink_pilcrows_are_not_text():
     html = f"<html><body><article>{_prose(3)}<p>The ¶ sign marks a paragraph in a legal text, like § does.</p>" \
            f"</article></body></html>"
     assert "The ¶ sign marks" in _text(html)
+
+
+def _qa_page(question: str, sidebar: str = "") -> str:
+    answers = "".join(
+        f"<div class='answer' id='answer-{i}'><div class='post-layout'><div class='answercell'>"
+        f"<div class='s-prose js-post-body'><p>Answer {i}: {SENTENCE.format(i=i)}</p>"
+        f"<p>{SENTENCE.format(i=i + 20)}</p></div></div></div></div>" for i in range(3))
+    return (f"<html><head><title>How do I parse dates? - Q&amp;A</title></head><body><div id='content'>"
+            f"<div id='mainbar'><div class='question'><div class='s-prose js-post-body'>{question}</div></div>"
+            f"<div id='answers'><h2>3 Answers</h2>{answers}</div></div>{sidebar}</div></body></html>")
+
+
+def test_a_qa_pages_question_is_kept_beside_its_answers():
+    # the answers (near-best blocks of one class) win; the question, a post of their class in a wrapper
+    # of its own, is the page's first part
+    question = f"<p>Question: {SENTENCE.format(i=99)}</p>"
+    text = _text(_qa_page(question))
+    assert "Question: Sentence 99" in text and "Answer 0:" in text and "Answer 2:" in text
+    assert text.index("Question:") < text.index("Answer 0:")
+    # a block of that class that is mostly links (a list of linked questions) stays out
+    linked = "<div class='sidebar-linked'><div class='s-prose js-post-body'>" + "".join(
+        f"<p><a href='/q/{i}'>Linked question number {i} about parsing dates in many formats</a></p>"
+        for i in range(6)) + "</div></div>"
+    text = _text(_qa_page(question, linked))
+    assert "Question: Sentence 99" in text and "Linked question number" not in text

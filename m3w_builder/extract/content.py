@@ -816,11 +816,16 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
     sidebars = [index for index in named if not _contains(blocks, index, top)]
     close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top] and not any(
         _contains(blocks, index, i) or _contains(blocks, i, index) for index in sidebars)]
+    # a thread's posts (answers, replies: near-best blocks of one tag and class) also model the other
+    # parts of the article (`_split_parts`): the question or first post in a wrapper of its own
+    model = -1
     if len(close) >= 2:
         ancestor = blocks[top].parent
         while ancestor > 0 and sum(_contains(blocks, ancestor, i) for i in close) < 2:
             ancestor = blocks[ancestor].parent
         if ancestor >= 0:
+            if _alike(blocks, top, [i for i in close if _contains(blocks, ancestor, i)]):
+                model = top
             top = ancestor
     while blocks[top].parent > 0 and _is_wrapper(blocks, blocks[top].parent, top):
         top = blocks[top].parent
@@ -831,7 +836,7 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
         top = blocks[top].parent
     kept = [False] * len(blocks)
     ranges = _with_siblings(blocks, top, streams, sorted(item.owner for item in items if item.media in pictures))
-    ranges += _split_parts(blocks, top, ranges)
+    ranges += _split_parts(blocks, top, ranges, model if model >= 0 else top)
     for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
     link_blocks = _link_heavy_blocks(blocks, kept, top, ranges)
@@ -883,14 +888,22 @@ def _own_prose(blocks: list[Block], items: list[Item], index: int, gallery: int)
         and _reads_as_prose(item))
 
 
-def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _alike(blocks: list[Block], index: int, others: list[int]) -> bool:
+    """Whether one of the blocks `others` has the tag and class of block `index` (a class it has)."""
+    element = blocks[index].element
+    tag, name = element.tag, element.get("class")
+    return bool(name) and any(blocks[i].element.tag == tag and blocks[i].element.get("class") == name for i in others)
+
+
+def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]], model: int) -> list[tuple[int, int]]:
     """The other parts of an article split into several blocks that are no siblings (`story-body
     story-body-1` and `story-body story-body-2`, each in its own wrapper; sections between
-    full-width figures): blocks of the top block's tag and class (digits aside), within
-    `_ANCESTOR_LEVELS` ancestors of it, outside the kept `ranges`, that hold at least
-    `_MIN_PART_SHARE` of its prose (a postscript of one line is no part) and are not link-heavy.
+    full-width figures; a Q&A page's question beside the list of its answers): blocks of the `model`
+    block's tag and class (digits aside; the top block, or one of the posts it was widened to
+    hold), within `_ANCESTOR_LEVELS` ancestors of `top`, outside the kept `ranges`, that hold at least
+    `_MIN_PART_SHARE` of the model's prose (a postscript of one line is no part) and are not link-heavy.
     The whole class, not one name of it: `row` or `flex` names a layout, not a part."""
-    name = _part_class(blocks[top].element.get("class"))
+    name = _part_class(blocks[model].element.get("class"))
     scope = top
     for _ in range(_ANCESTOR_LEVELS):
         if blocks[scope].parent <= 0:
@@ -898,7 +911,7 @@ def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -
         scope = blocks[scope].parent
     if not name or scope == top:
         return []
-    tag, least, parts = blocks[top].element.tag, _MIN_PART_SHARE * blocks[top].good, []
+    tag, least, parts = blocks[model].element.tag, _MIN_PART_SHARE * blocks[model].good, []
     spans, at = sorted(ranges), 0  # walked beside the blocks: thousands of kept siblings cost one pass
     index, end = scope + 1, blocks[scope].end
     while index <= end:
