@@ -57,3 +57,15 @@ def test_a_qa_pages_question_is_kept_beside_its_answers():
         for i in range(6)) + "</div></div>"
     text = _text(_qa_page(question, linked))
     assert "Question: Sentence 99" in text and "Linked question number" not in text
+
+
+def test_vote_counters_beside_posts_are_not_text():
+    # a Q&A page's vote cell beside each answer leaves a bare count; a recipe's "(4 votes)" the same
+    cell = "<div class='votecell'><div class='js-vote-count'>{0}</div></div>"
+    html = _qa_page(f"<p>Question: {SENTENCE.format(i=99)}</p>").replace(
+        "<div class='answercell'>", cell.format(12) + "<div class='answercell'>")
+    lines = _text(html).split("\n")
+    assert "12" not in lines and any(line.startswith("Answer 2:") for line in lines)
+    # guard: a long block whose class names votes (an article about an election) is no counter
+    story = f"<html><body><div class='vote-2024'>{_prose(6)}</div></body></html>"
+    assert "Sentence 5 explains" in _text(story)

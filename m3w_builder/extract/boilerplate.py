@@ -54,7 +54,8 @@ _BOILERPLATE_WORDS = frozenset(
 # Small page widgets: star ratings ("4.9 from 59 votes"), calls to action ("Tried this recipe? Leave a
 # comment"), tables of contents. Their own kind: removed only while short (see `MAX_WIDGET_CHARS`) and
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
-_WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction".split())
+# Vote counters beside a Q&A page's posts ("votecell", "js-vote-count": a bare "12") are ratings too.
+_WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction vote votes votecell voting".split())
 _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
 # A toolbar of action buttons ("Save", "Print", "Pinterest", "Email"), also run together with its
 # purpose (`actionToolbar`, `dockedToolbar`): a widget, unless it holds a digit: then it is a bar of
