@@ -4,7 +4,7 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
 `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
-forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, "keep the
+forms; small widgets: star ratings and vote counters, calls to action, tables of contents, action toolbars, "keep the
 screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, text for screen
 readers only, and any named
 boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
