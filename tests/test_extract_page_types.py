@@ -69,3 +69,27 @@ def test_vote_counters_beside_posts_are_not_text():
     # guard: a long block whose class names votes (an article about an election) is no counter
     story = f"<html><body><div class='vote-2024'>{_prose(6)}</div></body></html>"
     assert "Sentence 5 explains" in _text(story)
+
+
+def _thread(card: str) -> str:
+    posts = "".join(f"<div class='post' id='p{i}'><div class='postbody'><div class='content'>Post {i}: "
+                    f"{SENTENCE.format(i=i)} {SENTENCE.format(i=i + 10)}</div></div>{card.format(i=i)}</div>"
+                    for i in range(6))
+    return f"<html><body><div id='page-body'><h2>Engine stalls when cold</h2>{posts}</div></body></html>"
+
+
+def test_a_forum_posters_card_is_not_text():
+    # phpBB, vBulletin and XenForo put the poster's card beside each post: counts and join dates
+    phpbb = ("<dl class='postprofile'><dt><a href='/u{i}'>user{i}</a></dt><dd><strong>Posts:</strong> 12{i}</dd>"
+             "<dd><strong>Joined:</strong> Jan 2019</dd></dl>")
+    vbulletin = ("<div class='userinfo'><a href='/u{i}'>user{i}</a><dl class='userstats'><dt>Join Date</dt>"
+                 "<dd>Jan 2019</dd><dt>Posts</dt><dd>1,23{i}</dd></dl></div>")
+    xenforo = ("<div class='message-userExtras'><dl class='pairs'><dt>Messages</dt><dd>1,23{i}</dd></dl>"
+               "<dl class='pairs'><dt>Reaction score</dt><dd>5{i}</dd></dl></div>")
+    for card in (phpbb, vbulletin, xenforo):
+        text = _text(_thread(card))
+        assert "Post 0: Sentence 0" in text and "Post 5: Sentence 5" in text
+        assert not [word for word in ("Posts", "Joined", "Join Date", "Jan 2019", "Messages", "Reaction") if word in text]
+    # guard: a long block so named (a member's profile page) is no card
+    profile = f"<html><body><div class='user-profile'><h2>About me</h2>{_prose(4)}</div></body></html>"
+    assert "Sentence 3 explains" in _text(profile)

@@ -4,10 +4,9 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an
 `<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
-forms; small widgets: star ratings and vote counters, calls to action, tables of contents, action toolbars, "keep the
-screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, text for screen
-readers only, and any named
-boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
+forms; small widgets: star ratings and vote counters, forum posters' cards, calls to action, tables of
+contents, action toolbars, "keep the screen on" switches, affiliate and legal disclosures, bylines,
+datelines and credits, text for screen readers only, and any named boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
 pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>`
 by mistake (an id made from a section's own heading, `sharing-with-a-single-developer`, names no
 boilerplate at all): one candidate may not hold more than `MAX_SHARE` of the page's
@@ -55,7 +54,7 @@ _BOILERPLATE_WORDS = frozenset(
 # comment"), tables of contents. Their own kind: removed only while short (see `MAX_WIDGET_CHARS`) and
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
 # Vote counters beside a Q&A page's posts ("votecell", "js-vote-count": a bare "12") are ratings too.
-_WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction vote votes votecell voting".split())
+_WIDGET_WORDS = frozenset(("rating", "ratings", "stars", "toc", "cta", "calltoaction", "vote", "votes", "votecell", "voting"))
 _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
 # A toolbar of action buttons ("Save", "Print", "Pinterest", "Email"), also run together with its
 # purpose (`actionToolbar`, `dockedToolbar`): a widget, unless it holds a digit: then it is a bar of
@@ -84,6 +83,12 @@ _META_OWNERS = frozenset("entry post article story".split())  # `entry-meta`, `p
 # with one for the box; `author` alone names bylines and publication lists.
 _AUTHOR_WORDS = frozenset("author authors contributor contributors".split())
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
+# A forum post's or a Q&A answer's poster card (phpBB `postprofile`, vBulletin `userinfo`/`userstats`, XenForo
+# `message-userExtras`: "Posts: 120", "Joined: Jan 2019", "Reaction score 56"): a word for the poster with
+# one for the card, or both run together; a widget, so the short card goes and a profile page's text stays.
+_POSTER_WORDS = frozenset(("user", "poster", "member"))
+_POSTER_CARD_WORDS = frozenset(("info", "stats", "details", "extras", "profile"))
+_POSTER_CARDS = frozenset(f"{who}{card}" for who in (*_POSTER_WORDS, "post") for card in _POSTER_CARD_WORDS)
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 # BuddyPress: a members' activity feed (their ratings and notes under a recipe)
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus buddypress".split())
@@ -136,6 +141,8 @@ def _named_kind(value: str) -> str | None:
             not _AUTHOR_WORDS.isdisjoint(words) and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
         return "name"
     if not _WIDGET_WORDS.isdisjoint(words) or not _BYLINE_WORDS.isdisjoint(words) \
+            or not _POSTER_CARDS.isdisjoint(words) \
+            or (not _POSTER_WORDS.isdisjoint(words) and not _POSTER_CARD_WORDS.isdisjoint(words)) \
             or ("meta" in words and not _META_OWNERS.isdisjoint(words)) \
             or (("action" in lower or "contents" in lower)
                 and any(phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
