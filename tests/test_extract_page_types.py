@@ -93,3 +93,16 @@ def test_a_forum_posters_card_is_not_text():
     # guard: a long block so named (a member's profile page) is no card
     profile = f"<html><body><div class='user-profile'><h2>About me</h2>{_prose(4)}</div></body></html>"
     assert "Sentence 3 explains" in _text(profile)
+
+
+def test_a_login_box_is_not_text():
+    # a forum's or a job board's login box sits in the content column: its labels and prompts are no text
+    login = ("<div class='box'><h3>Log in to reply</h3><form action='/login'><p>Username:</p><input type='text'>"
+             "<p>Password:</p><input type='password'><p>Forgot your password? Register now</p></form></div>")
+    html = _thread("").replace("</div></body>", f"{login}</div></body>")
+    text = _text(html)
+    assert "Post 5: Sentence 5" in text
+    assert not [word for word in ("Log in to reply", "Username", "Password", "Forgot") if word in text]
+    # guard: a page that a web framework wrapped in one form, a login field in it, keeps its text
+    page = f"<html><body><form id='aspnetForm'>{_prose(6)}<p>Password:</p><input type='password'></form></body></html>"
+    assert "Sentence 5 explains" in _text(page)

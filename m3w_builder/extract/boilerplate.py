@@ -3,23 +3,24 @@
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an `<input
-type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
-forms; small widgets: star ratings and vote counters, forum posters' cards, calls to action, tables
-of contents, action toolbars, "keep the screen on" switches, affiliate and legal disclosures,
-bylines, datelines and credits, text for screen readers only, and any named boilerplate held in a
-`<p>`, such as a share label) are removed only under guards, because real pages wrap their article
-in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>` by mistake (an id made
-from a section's own heading, `sharing-with-a-single-developer`, names no boilerplate at all): one
-candidate may not hold more than `MAX_SHARE` of the page's text (a `<nav>`/`<aside>`/`<footer>`: of
-the text still on the page when it is met, so that one the parser let swallow the article cannot
-remove it after the menus went; a comment section, which often outweighs the post it follows, up to
-80% and outside the class/id cap; a widget only while it holds at most `MAX_WIDGET_CHARS` of
-unlinked text and not the page's `<h1>`); a hidden element or an ARIA role, which a page sets on its
-article until a script runs, not more than `MAX_PROSE_SHARE` of the page's prose either (long
-unlinked paragraphs: a recipe card hidden until a script shows it can be all the prose of a page
-whose menus outweigh it; a class name such as `author-bio` says what the block is, and its text cap
-suffices); and all removals by class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in
-`content.py`, on whitespace-normalised lengths: indentation would make a menu look big).
+type="email">` or `type="password"` and the heading and pitch around them: newsletter, "save this
+recipe", comment and login forms; small widgets: star ratings and vote counters, forum posters'
+cards, calls to action, tables of contents, action toolbars, "keep the screen on" switches,
+affiliate and legal disclosures, bylines, datelines and credits, text for screen readers only, and
+any named boilerplate held in a `<p>`, such as a share label) are removed only under guards, because
+real pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a
+`<nav>` by mistake (an id made from a section's own heading, `sharing-with-a-single-developer`,
+names no boilerplate at all): one candidate may not hold more than `MAX_SHARE` of the page's text (a
+`<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the parser
+let swallow the article cannot remove it after the menus went; a comment section, which often
+outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it holds
+at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`); a hidden element or an ARIA
+role, which a page sets on its article until a script runs, not more than `MAX_PROSE_SHARE` of the
+page's prose either (long unlinked paragraphs: a recipe card hidden until a script shows it can be
+all the prose of a page whose menus outweigh it; a class name such as `author-bio` says what the
+block is, and its text cap suffices); and all removals by class/id together not more than
+`MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on whitespace-normalised lengths: indentation
+would make a menu look big).
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ _MIN_ANCHOR_WORDS = 4  # of an id made from a heading: shorter ones ("related-po
 _ANCHOR_TEXT_RATIO, _ANCHOR_TEXT_SLACK = 4, 100
 _WORD_RE = re.compile(r"[^\W_]+")
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
+_SIGNUP_INPUTS = frozenset(("email", "password"))  # the `type` of the inputs that make a sign-up or login form
 MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
 # Wrappers a sign-up form is widened to at most (the real pages' forms: 6): each form climbed every
 # text-less wrapper up to `<body>`, 25,000 forms under 2000 nested blocks 5 * 10^7 steps.
@@ -185,12 +187,13 @@ _MAX_SHARED_VALUE = 256
 
 def email_form(el: etree._Element, forms_above: dict[etree._Element, etree._Element | None]
                ) -> etree._Element | None:
-    """The form an `<input type="email">` belongs to (newsletter, "save this recipe" and comment
-    forms: no article text), or None. Asked before `strip_skipped`, which removes the inputs.
+    """The form an `<input type="email">` or `<input type="password">` belongs to (newsletter, "save
+    this recipe" and comment forms; login boxes: "Username: Password: Forgot your password?"; no
+    article text), or None. Asked before `strip_skipped`, which removes the inputs.
     `forms_above`: each element climbed so far -> its nearest `<form>` ancestor or itself, kept by
     the caller for the page, so each is climbed once (a filtered `iterancestors` also looks ahead
     for a second form: 20,000 inputs under 2000 nested blocks walked them all for each)."""
-    if (el.get("type") or "").strip().lower() != "email":
+    if (el.get("type") or "").strip().lower() not in _SIGNUP_INPUTS:
         return None
     climbed = []
     parent = el.getparent()
