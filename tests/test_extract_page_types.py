@@ -106,3 +106,15 @@ def test_a_login_box_is_not_text():
     # guard: a page that a web framework wrapped in one form, a login field in it, keeps its text
     page = f"<html><body><form id='aspnetForm'>{_prose(6)}<p>Password:</p><input type='password'></form></body></html>"
     assert "Sentence 5 explains" in _text(page)
+
+
+def test_a_forum_posts_signature_and_the_threads_pager_are_not_text():
+    signature = "<div id='sig{i}' class='signature'>My car: 2009 Civic 1.8, 180k miles. Mods: none.</div>"
+    pager = "<div class='action-bar'><div class='pagination'>6 posts • Page <strong>1</strong> of 1</div></div>"
+    html = _thread(signature).replace("</div></body>", f"{pager}</div></body>")
+    text = _text(html)
+    assert "Post 0: Sentence 0" in text and "Post 5: Sentence 5" in text
+    assert "My car" not in text and "6 posts" not in text
+    # guard: a long block so named (a letter that a page names after its signature) is no widget
+    letter = f"<html><body><div class='signature-letter'>{_prose(6)}</div></body></html>"
+    assert "Sentence 5 explains" in _text(letter)

@@ -5,22 +5,22 @@ Skipped tags go unconditionally. Boilerplate candidates among block elements (`<
 dialogs, settings panels, "about the author" boxes, comment sections; forms with an `<input
 type="email">` or `type="password"` and the heading and pitch around them: newsletter, "save this
 recipe", comment and login forms; small widgets: star ratings and vote counters, forum posters'
-cards, calls to action, tables of contents, action toolbars, "keep the screen on" switches,
-affiliate and legal disclosures, bylines, datelines and credits, text for screen readers only, and
-any named boilerplate held in a `<p>`, such as a share label) are removed only under guards, because
-real pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a
-`<nav>` by mistake (an id made from a section's own heading, `sharing-with-a-single-developer`,
-names no boilerplate at all): one candidate may not hold more than `MAX_SHARE` of the page's text (a
-`<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the parser
-let swallow the article cannot remove it after the menus went; a comment section, which often
-outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it holds
-at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`); a hidden element or an ARIA
-role, which a page sets on its article until a script runs, not more than `MAX_PROSE_SHARE` of the
-page's prose either (long unlinked paragraphs: a recipe card hidden until a script shows it can be
-all the prose of a page whose menus outweigh it; a class name such as `author-bio` says what the
-block is, and its text cap suffices); and all removals by class/id together not more than
-`MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on whitespace-normalised lengths: indentation
-would make a menu look big).
+cards and signatures, pagers, calls to action, tables of contents, action toolbars, "keep the screen
+on" switches, affiliate and legal disclosures, bylines, datelines and credits, text for screen
+readers only, and any named boilerplate held in a `<p>`, such as a share label) are removed only
+under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script
+runs, or nest it in a `<nav>` by mistake (an id made from a section's own heading,
+`sharing-with-a-single-developer`, names no boilerplate at all): one candidate may not hold more
+than `MAX_SHARE` of the page's text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page
+when it is met, so that one the parser let swallow the article cannot remove it after the menus
+went; a comment section, which often outweighs the post it follows, up to 80% and outside the
+class/id cap; a widget only while it holds at most `MAX_WIDGET_CHARS` of unlinked text and not the
+page's `<h1>`); a hidden element or an ARIA role, which a page sets on its article until a script
+runs, not more than `MAX_PROSE_SHARE` of the page's prose either (long unlinked paragraphs: a recipe
+card hidden until a script shows it can be all the prose of a page whose menus outweigh it; a class
+name such as `author-bio` says what the block is, and its text cap suffices); and all removals by
+class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on
+whitespace-normalised lengths: indentation would make a menu look big).
 """
 
 from __future__ import annotations
@@ -54,8 +54,11 @@ _BOILERPLATE_WORDS = frozenset(
 # Small page widgets: star ratings ("4.9 from 59 votes"), calls to action ("Tried this recipe? Leave a
 # comment"), tables of contents. Their own kind: removed only while short (see `MAX_WIDGET_CHARS`) and
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
-# Vote counters beside a Q&A page's posts ("votecell", "js-vote-count": a bare "12") are ratings too.
-_WIDGET_WORDS = frozenset(("rating", "ratings", "stars", "toc", "cta", "calltoaction", "vote", "votes", "votecell", "voting"))
+# Vote counters beside a Q&A page's posts ("votecell", "js-vote-count": a bare "12") are ratings too; a
+# forum post's signature ("My car: 2009 Civic 1.8"), a Q&A post's (`post-signature`: "answered Jan 3, 2020")
+# and a pager ("6 posts • Page 1 of 1", "« Previous post") are widgets as well.
+_WIDGET_WORDS = frozenset(("rating", "ratings", "stars", "toc", "cta", "calltoaction", "vote", "votes", "votecell",
+                           "voting", "signature", "signatures", "pagination", "pager"))
 _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
 # A toolbar of action buttons ("Save", "Print", "Pinterest", "Email"), also run together with its
 # purpose (`actionToolbar`, `dockedToolbar`): a widget, unless it holds a digit: then it is a bar of
