@@ -118,3 +118,17 @@ def test_a_forum_posts_signature_and_the_threads_pager_are_not_text():
     # guard: a long block so named (a letter that a page names after its signature) is no widget
     letter = f"<html><body><div class='signature-letter'>{_prose(6)}</div></body></html>"
     assert "Sentence 5 explains" in _text(letter)
+
+
+def test_a_share_bars_line_is_not_text_in_any_script():
+    # the buttons of a share bar are images or scripts: their label and the networks' names are left
+    chinese = "这是一个很长的中文句子，详细解释了这个问题，有足够的字符和逗号，可以作为真正的散文来阅读。"
+    arabic = "هذه جملة عربية طويلة تشرح الموضوع بالتفصيل، مع كلمات كافية وفواصل، لتقرأ كنص حقيقي هنا في المقالة."
+    for story, line in ((chinese * 2, "分享到：微信 微博 QQ空间"), (arabic, "شارك هذا المقال على فيسبوك"),
+                        (SENTENCE.format(i=0), "Share this article: Facebook, Twitter, Email")):
+        html = f"<html><body><article>{''.join(f'<p>{i} {story}</p>' for i in range(5))}<p>{line}</p></article></body></html>"
+        text = _text(html)
+        assert text.startswith("0 ") and f"4 {story}" in text and line not in text
+    # a sentence that starts with the word is text: "Share your thoughts..." names no network
+    html = f"<html><body><article>{_prose(4)}<p>Share your recipe with a friend.</p></article></body></html>"
+    assert "Share your recipe" in _text(html)

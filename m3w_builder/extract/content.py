@@ -112,6 +112,7 @@ _AD_LABELS = frozenset((
     "story continues below advertisement", "article continues below advertisement", "skip advertisement",
 ))
 _MAX_LABEL = 40  # weighted characters
+_MAX_SHARE_LINE = 100  # weighted characters of a share bar's line (`_SHARE_LINE_RE`)
 # A paragraph that is only a button's label (its button, a link or a `<span>` with a script, left its text):
 # print, share, save; "Email" is left out (`.email` in a list of domains).
 _BUTTON_LABELS = frozenset((
@@ -122,6 +123,19 @@ _BUTTON_LABELS = frozenset((
     "imprimir", "compartir", "guardar", "stampa", "condividi", "salva", "afdrukken", "delen", "opslaan", "drukuj",
     "udostępnij", "skriv ut", "dela", "spara", "печать", "поделиться", "сохранить",
 ))
+# A share bar's line: a share label and the networks' names its buttons left ("分享到：微信 微博 QQ空间",
+# "Share: Facebook Twitter Email", "شارك على فيسبوك"), in the languages of the web's large scripts.
+_SHARE_LABELS = (
+    r"share(?: this(?: article| story| post| page)?)?(?: on| via| with)?|teilen|partager|compartir|condividi|delen|"
+    r"udostępnij|dela|поделиться|分享到|分享至|分享|シェアする|シェア|공유하기|공유|شارك(?: هذا المقال| الخبر)?(?: على| عبر)?|"
+    r"مشاركة(?: على| عبر)?|שתף|แชร์|paylaş|chia sẻ|bagikan"
+)
+_NETWORKS = (
+    r"facebook|twitter|x|whatsapp|linkedin|pinterest|reddit|telegram|tumblr|email|e-mail|mail|print|copy link|"
+    r"line|vk|ok|微信|微博|新浪微博|腾讯微博|qq空间|qq|豆瓣|朋友圈|weibo|wechat|kakaotalk|카카오톡|카카오스토리|"
+    r"페이스북|트위터|밴드|فيسبوك|تويتر|واتساب|تلغرام|はてブ|はてなブックマーク|ツイート|ไลน์"
+)
+_SHARE_LINE_RE = re.compile(rf"(?:{_SHARE_LABELS})\s*[:：]?\s*(?:(?:{_NETWORKS})\s*[,，、|·/]?\s*)*$")
 _PARAGRAPH_TAGS = frozenset("p pre blockquote".split())
 _CONTENT, _END = 0, 7  # see `kept_items`: what follows a heading, around the ranks of h1..h6
 _HEADING_RANKS = {f"h{rank}": rank for rank in range(1, 7)}
@@ -639,7 +653,8 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
     label and its colon both, so "By Jonathan Corbet" heading a column stays. Both no article text; a
     table cell or list entry (a timetable's "10:00 Registration", a book's "Author: Jane Austen") stays.
     Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
-    in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box).
+    in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box), and a
+    share bar's line (`_SHARE_LINE_RE`: "分享到：微信 微博", "Share: Facebook Twitter").
     Permalinks: a docs heading's pilcrow (`_PERMALINK`) is cut off, at any length, and a line that is only
     one goes. The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
     (`_drop_notices`)."""
@@ -658,7 +673,9 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
         if (item.weight <= _MAX_AUTHOR_LINE and blocks[item.owner].element.tag not in _LISTED_TAGS and (
                 (item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text)) or _AUTHOR_LABEL_RE.match(item.text))) \
                 or (item.weight <= _MAX_LABEL and blocks[item.owner].element.tag not in _HEADING_RANKS
-                    and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS):
+                    and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS) \
+                or (item.weight <= _MAX_SHARE_LINE and blocks[item.owner].element.tag not in _HEADING_RANKS
+                    and _SHARE_LINE_RE.match(item.text.lower()) is not None):
             kept[index] = False
         else:
             short.append(index)
