@@ -132,3 +132,19 @@ def test_a_share_bars_line_is_not_text_in_any_script():
     # a sentence that starts with the word is text: "Share your thoughts..." names no network
     html = f"<html><body><article>{_prose(4)}<p>Share your recipe with a friend.</p></article></body></html>"
     assert "Share your recipe" in _text(html)
+
+
+def test_a_cookie_banners_text_in_the_story_block_is_not_text():
+    # a script-built banner with no class that names it leaves its text beside the story
+    for banner in ("We use cookies to improve your experience on our site. Accept all cookies",
+                   "Diese Website verwendet Cookies. Mit der Nutzung stimmen Sie zu.",
+                   "Nous utilisons des cookies pour mesurer l'audience. Accepter",
+                   "本网站使用cookie来改善您的体验。"):
+        html = f"<html><body><div class='wrap'>{_prose(6)}<div><p>{banner}</p></div></div></body></html>"
+        text = _text(html)
+        assert "Sentence 5 explains" in text and banner not in text
+    # a recipe's cookies, and a story about cookie policies, are text
+    story = ("<p>These cookies keep for days in an airtight tin, and they freeze well.</p>"
+             "<p>The regulator said the company changed its cookie policy after the ruling.</p>")
+    text = _text(f"<html><body><article>{_prose(6)}{story}</article></body></html>")
+    assert "These cookies keep" in text and "changed its cookie policy" in text
