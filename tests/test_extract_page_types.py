@@ -148,3 +148,15 @@ def test_a_cookie_banners_text_in_the_story_block_is_not_text():
              "<p>The regulator said the company changed its cookie policy after the ruling.</p>")
     text = _text(f"<html><body><article>{_prose(6)}{story}</article></body></html>")
     assert "These cookies keep" in text and "changed its cookie policy" in text
+
+
+def test_a_feedback_widgets_question_is_not_text():
+    # docs and help-centre pages end with a "was this helpful?" widget whose buttons are gone
+    for prompt in ("Was this page helpful?", "Did this answer help?", "War diese Seite hilfreich?",
+                   "このページは役に立ちましたか？", "这篇文章对您有帮助吗？"):
+        html = f"<html><body><div class='doc'>{_prose(6)}<div><p>{prompt}</p></div></div></body></html>"
+        text = _text(html)
+        assert "Sentence 5 explains" in text and prompt not in text
+    # a sentence that asks it of something else is text
+    html = f"<html><body><article>{_prose(6)}<p>Was the old rule helpful to anyone? Not really.</p></article></body></html>"
+    assert "Was the old rule helpful" in _text(html)

@@ -4,7 +4,7 @@ A page's template puts the same few kinds of line into the story's own container
 id that names them (utility CSS, a CMS's generic `desc`/`text` blocks): the copyright line ("© 2023
 General Mills All Rights Reserved", "版权所有©..."), a comment form's spam-filter and privacy notice
 ("This site uses Akismet to reduce spam"), a cookie banner's text ("We use cookies to improve your
-experience"), the "found a typo? select it and press Ctrl+Enter" prompt
+experience"), a feedback widget's prompt ("Was this page helpful?"), the "found a typo? select it and press Ctrl+Enter" prompt
 of Eastern European news sites, a paywall's prompt ("この記事は会員限定です", "Already a subscriber?
 Log in"), and calls to action: follow us, subscribe to the newsletter, donate ("Hungry for more?
 Subscribe to my newsletter and follow me on Facebook", "Iscriviti alla nostra newsletter",
@@ -78,6 +78,21 @@ _COOKIES = (
     r"(?:мы используем|использует) (?:файлы )?cookie|использовани[ея] (?:файлов )?cookie|"
     r"使用\s?cookie|cookie\s?(?:政策|设置|設定)|cookieを使用|クッキーを使用|쿠키를 사용|쿠키 정책"
 )
+# A feedback widget's question under a help or docs page or an answer ("Was this page helpful?", "このページは
+# 役に立ちましたか？"): its Yes/No buttons are gone. A review's tally ("12 people found this helpful") is
+# left alone: the dev ground truth keeps one (ehow-1).
+_FEEDBACK = (
+    r"\b(?:was|is) (?:this|the) (?:page |article |answer |post |information |guide |tip |review |content |recipe )?"
+    r"(?:helpful|useful)\b|\bdid (?:this|you find this) (?:page |article |answer )?(?:help|helpful|useful)\b|"
+    r"war (?:diese seite|dieser artikel|dieser beitrag|diese antwort) hilfreich|"
+    r"(?:cette page|cette réponse|cet article) vous a-t-(?:elle|il) été utile|"
+    r"(?:ha sido|fue|te resultó) útil (?:esta página|este artículo|esta respuesta)|"
+    r"(?:questa pagina|questa risposta|questo articolo) (?:ti )?è stat[ao] utile|(?:esta página|este artigo) foi útil|"
+    r"(?:эта статья|эта страница) (?:была )?полезн|был ли этот (?:материал|ответ) полезен|"
+    r"(?:这篇文章|本文|此页面|该页面|这个页面|此内容)(?:对您|对你)?(?:是否)?有(?:所)?帮助|"
+    r"(?:このページ|この記事|この情報|このコンテンツ)は(?:お)?役に立ちましたか|"
+    r"이 (?:페이지|문서|글|정보|콘텐츠)(?:가|이) 도움이 되었나요|هل (?:كانت|كان) (?:هذه |هذا )?(?:الصفحة|المقالة|المقال|المعلومات) مفيد"
+)
 # Each kind's pattern (on lower-cased text) with the words looked for first, in English and in other
 # languages: `str.find` over all of a page's lines at C speed, where a pattern (~100 ns per character)
 # would cost ~15% of an extraction; a kind's pattern runs only on the lines that hold one of its words,
@@ -90,6 +105,8 @@ _KINDS = (
     (_COMMENT_POLICY, ("comment",), ("kommentarricht", "netiquette", "modération", "participación", "لا تعبر", "إرشادات")),
     (_TYPO_REPORT, ("ctrl",), ()),
     (_COOKIES, ("cookie",), ("クッキー", "쿠키")),
+    (_FEEDBACK, ("helpful", "useful", "did this", "hilfreich", "utile"),  # the German and French lines may be ASCII
+     ("útil", "полезн", "有帮助", "有所帮助", "役に立ち", "도움이", "مفيد")),
     (_PAYWALL, ("already a", "subscri"), ("abonn", "suscri", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读")),
     (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
      ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
