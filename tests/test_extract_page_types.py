@@ -160,3 +160,21 @@ def test_a_feedback_widgets_question_is_not_text():
     # a sentence that asks it of something else is text
     html = f"<html><body><article>{_prose(6)}<p>Was the old rule helpful to anyone? Not really.</p></article></body></html>"
     assert "Was the old rule helpful" in _text(html)
+
+
+def test_a_charts_axis_labels_drawn_in_html_are_not_text():
+    # a news graphic draws its axes in <div>s: a run of numbers, years and a unit or two
+    labels = ["$900", "billion", "600", "300", "$263", "billion", "0", "’17", "’18", "’19", "’20", "’21", "’22"]
+    chart = "<div class='g-chart'><p>Interest payments on the national debt are expected to triple.</p>" + "".join(
+        f"<div class='g-label'>{label}</div>" for label in labels) + "</div>"
+    html = f"<html><body><article>{_prose(4)}{chart}{_prose(4, 4)}</article></body></html>"
+    lines = _text(html).split("\n")
+    assert "Interest payments on the national debt are expected to triple." in lines
+    assert "Sentence 7 explains the matter in detail, with enough words, commas, and clauses to read as prose." in lines
+    assert not [label for label in labels if label in lines]
+    # a table's column of figures stays, and so does a page that is mostly figures
+    table = "<table>" + "".join(f"<tr><td>{label}</td></tr>" for label in labels) + "</table>"
+    html = f"<html><body><article>{_prose(4)}{table}</article></body></html>"
+    assert "$263" in _text(html).split("\n")
+    html = f"<html><body><article><p>{SENTENCE.format(i=0)}</p>{chart}</article></body></html>"
+    assert "$263" in _text(html).split("\n")

@@ -19,7 +19,7 @@ length, link-text length), and the media positions in DOM order; `select` scores
   ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
   (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
-  counting up (a gallery's slide counter, a pager), short datelines and player clocks ("posted on
+  counting up (a gallery's slide counter, a pager), a chart's axis labels drawn in HTML, short datelines and player clocks ("posted on
   April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author or credit label opens
   ("Author: Aubrey", "Foto: REUTERS"), lines that are only a button's label ("Print this Recipe"),
   site notices with their small block (`notices.py`: copyright lines, comment policies, paywall
@@ -161,6 +161,13 @@ _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading th
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
 _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
 _MAX_COUNTER_DIGITS = 3
+# A chart's tick or value label: a number with its currency, sign, unit or a year's apostrophe ("$263",
+# "’17", "-2.5%", "140"); `_drop_chart_ticks` drops runs of them.
+_TICK_RE = re.compile(r"[-+−$€£¥’'‘]*\d[\d.,]*\s?(?:%|k|m|bn|b|t)?$", re.IGNORECASE)
+_MAX_TICK = 12         # weighted characters of a line in a chart's run of labels
+_MIN_TICKS = 6
+_MAX_TICK_WORDS = 3    # word labels ("billion", "MONTHLY") per `_MIN_TICKS` numbers in such a run
+_MAX_TICKS_SHARE = 0.2  # of the kept text that a page's runs of chart labels may hold
 # A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_short_lines`).
 _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
@@ -533,6 +540,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
     (`_drop_orphaned_headings`; `pictures`: the media indexes that may be content, see `select`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
+    _drop_chart_ticks(blocks, items, kept)
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
         _drop_repeated_labels(blocks, items, kept)
         _drop_short_lines(blocks, items, kept)
@@ -569,6 +577,32 @@ def _drop_counters(items: list[Item], kept: list[bool]) -> None:
             for number in run:
                 kept[number] = False
         run = [index]
+
+
+def _drop_chart_ticks(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark a chart's axis and value labels drawn in HTML (a news graphic: "$900", "billion", "600",
+    "300", "0", "’17", "’18"...): runs of kept short lines, at least `_MIN_TICKS` of them numbers
+    (`_TICK_RE`) and at most `_MAX_TICK_WORDS` of each `_MIN_TICKS` words (units, "MONTHLY"), with
+    nothing longer between them. Table cells and list entries (a column of figures) stay, and so does
+    everything when the runs hold more than `_MAX_TICKS_SHARE` of the kept text (a page of figures)."""
+    runs: list[int] = []
+    run: list[int] = []
+    ticks = 0
+    for index, item in enumerate([*items, None]):
+        if item is not None and not kept[index]:
+            continue
+        if item is not None and item.media < 0 and item.weight <= _MAX_TICK \
+                and blocks[item.owner].element.tag not in _LISTED_TAGS:
+            run.append(index)
+            ticks += _TICK_RE.match(item.text) is not None
+            continue
+        if ticks >= _MIN_TICKS and (len(run) - ticks) * _MIN_TICKS <= _MAX_TICK_WORDS * ticks:
+            runs += run
+        run, ticks = [], 0
+    if runs and sum(items[index].weight for index in runs) <= _MAX_TICKS_SHARE * sum(
+            item.weight for item, keep in zip(items, kept) if keep and item.media < 0):
+        for index in runs:
+            kept[index] = False
 
 
 def _drop_repeated_labels(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
