@@ -19,8 +19,8 @@ length, link-text length), and the media positions in DOM order; `select` scores
   ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
   (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
-  counting up (a gallery's slide counter, a pager), a chart's axis labels drawn in HTML, short datelines and player clocks ("posted on
-  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author or credit label opens
+  counting up (a gallery's slide counter, a pager), a chart's axis labels drawn in HTML, short
+  datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author or credit label opens
   ("Author: Aubrey", "Foto: REUTERS"), lines that are only a button's label ("Print this Recipe"),
   site notices with their small block (`notices.py`: copyright lines, comment policies, paywall
   prompts, calls to follow, subscribe or donate), the headline before the prose that repeats the page's `<title>` (the
@@ -532,7 +532,8 @@ class Selection:
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
                pictures: frozenset[int] = frozenset(), title: str = "") -> list[bool]:
-    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
+    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), chart labels
+    (`_drop_chart_ticks`), repeated
     labels, datelines, author and credit lines and site notices in the main content
     (`_drop_repeated_labels`, `_drop_short_lines`), the
     headline that repeats the page's `title` (`_drop_title_headings`), comment sections found by
