@@ -178,3 +178,15 @@ def test_a_charts_axis_labels_drawn_in_html_are_not_text():
     assert "$263" in _text(html).split("\n")
     html = f"<html><body><article><p>{SENTENCE.format(i=0)}</p>{chart}</article></body></html>"
     assert "$263" in _text(html).split("\n")
+
+
+def test_a_label_line_whose_list_was_dropped_goes_with_it():
+    # "More games news:" in a <p> over a list of links that goes as navigation: the label is no text
+    links = "<ul>" + "".join(f"<li><a href='/n{i}'>Another games story number {i}</a></li>" for i in range(5)) + "</ul>"
+    html = f"<html><body><article>{_prose(4)}<p>More games news:</p>{links}{_prose(4, 4)}</article></body></html>"
+    text = _text(html)
+    assert "Sentence 7 explains" in text and "More games news" not in text and "Another games story" not in text
+    # a label over what is kept stays ("Ingredients:" over its list)
+    items = "<ul>" + "".join(f"<li>{i + 1} cup of flour, sifted twice</li>" for i in range(5)) + "</ul>"
+    html = f"<html><body><article>{_prose(4)}<p>Ingredients:</p>{items}{_prose(4, 4)}</article></body></html>"
+    assert "Ingredients:" in _text(html)

@@ -801,7 +801,9 @@ def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[b
     by a kept heading of its rank or higher. Kept media that are no content candidates (not in
     `pictures`: the thumbnails of "Other recipes you may like", logos) are no section. A line that
     only labels a list of other articles (`_RELATED_LABELS`: "Related stories" in a `<p>`) is a heading
-    of the lowest rank. One backward pass; returns the kept headings that name a comment section."""
+    of the lowest rank, and a label line of at most `_MAX_LABEL` ending with a colon ("More games news:",
+    "阅读下一篇：") goes when that much dropped text follows it, whatever comes next. One backward pass;
+    returns the kept headings that name a comment section."""
     comment_headings = []
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
@@ -818,6 +820,11 @@ def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[b
         if rank != _CONTENT and (dropped >= _MIN_ORPHANED or after == _END) and item.weight <= _MAX_TITLE \
                 and (after == _END or _CONTENT < after <= rank):
             kept[index] = False
+            dropped += item.weight
+            continue
+        if rank == _CONTENT and dropped >= _MIN_ORPHANED and item.media < 0 and item.weight <= _MAX_LABEL \
+                and item.text.endswith((":", "：")):
+            kept[index] = False  # a label whose list went right after it ("More games news:", "See more photos:")
             dropped += item.weight
             continue
         if rank != _CONTENT and item.weight <= _MAX_COMMENTS_HEADING and _is_comments_heading(item.text):
