@@ -4,7 +4,8 @@ generators that make such pages, and each rule's guard is checked beside it."""
 
 from __future__ import annotations
 
-from m3w_builder.extract import extract
+from m3w_builder.extract import ExtractOptions, extract
+from tests.conftest import shared_path
 
 URL = "https://site.test/page.html"
 SENTENCE = "Sentence {i} explains the matter in detail, with enough words, commas, and clauses to read as prose."
@@ -178,6 +179,16 @@ def test_a_charts_axis_labels_drawn_in_html_are_not_text():
     assert "$263" in _text(html).split("\n")
     html = f"<html><body><article><p>{SENTENCE.format(i=0)}</p>{chart}</article></body></html>"
     assert "$263" in _text(html).split("\n")
+    # a grid of figures laid out in <div>s has no evenly stepped axis: a recipe's quantities stay
+    grid = "".join(f"<div class='row'><div>{name}</div><div>{kg}</div><div>{pct}</div></div>"
+                   for name, kg, pct in (("Flour", "5.000", "50.00"), ("Yeast", "0.250", "2.50"),
+                                         ("Water", "3.100", "31.00"), ("Salt", "0.090", "0.90")))
+    html = f"<html><body><article>{_prose(4)}{grid}{_prose(4, 4)}</article></body></html>"
+    assert "0.250" in _text(html).split("\n")
+    page = shared_path("html", "recipe-scrapers", "bakels.co.uk__bakels_1.html").read_bytes()
+    text = extract(page, "https://www.bakels.co.uk/recipes/multiseed-bread/",
+                   options=ExtractOptions(drop_boilerplate=False)).document.text
+    assert "Yeast\n0.250\n2.50" in text
 
 
 def test_a_label_line_whose_list_was_dropped_goes_with_it():

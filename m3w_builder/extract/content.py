@@ -163,11 +163,12 @@ _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager 
 _MAX_COUNTER_DIGITS = 3
 # A chart's tick or value label: a number with its currency, sign, unit or a year's apostrophe ("$263",
 # "’17", "-2.5%", "140"); `_drop_chart_ticks` drops runs of them.
-_TICK_RE = re.compile(r"[-+−$€£¥’'‘]*\d[\d.,]*\s?(?:%|k|m|bn|b|t)?$", re.IGNORECASE)
+_TICK_RE = re.compile(r"([-+−$€£¥’'‘]*)(\d[\d,]*(?:\.\d+)?)\s?(?:%|k|m|bn|b|t)?$", re.IGNORECASE)
 _MAX_TICK = 12         # weighted characters of a line in a chart's run of labels
 _MIN_TICKS = 6
 _MAX_TICK_WORDS = 3    # word labels ("billion", "MONTHLY") per `_MIN_TICKS` numbers in such a run
 _MAX_TICKS_SHARE = 0.2  # of the kept text that a page's runs of chart labels may hold
+_MIN_AXIS_STEPS = 4    # numbers in a row, evenly stepped, that make an axis
 # A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_short_lines`).
 _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
@@ -584,26 +585,47 @@ def _drop_chart_ticks(blocks: list[Block], items: list[Item], kept: list[bool]) 
     """Unmark a chart's axis and value labels drawn in HTML (a news graphic: "$900", "billion", "600",
     "300", "0", "’17", "’18"...): runs of kept short lines, at least `_MIN_TICKS` of them numbers
     (`_TICK_RE`) and at most `_MAX_TICK_WORDS` of each `_MIN_TICKS` words (units, "MONTHLY"), with
-    nothing longer between them. Table cells and list entries (a column of figures) stay, and so does
-    everything when the runs hold more than `_MAX_TICKS_SHARE` of the kept text (a page of figures)."""
+    nothing longer between them, whose numbers hold an axis (`_holds_axis`): a grid of figures laid
+    out in `<div>`s (a recipe's quantities: "5.000", "50.00", "Yeast") has none. Table cells and list
+    entries stay, and so does everything when the runs hold more than `_MAX_TICKS_SHARE` of the kept
+    text (a page of figures)."""
     runs: list[int] = []
     run: list[int] = []
-    ticks = 0
+    numbers: list[float] = []
     for index, item in enumerate([*items, None]):
         if item is not None and not kept[index]:
             continue
         if item is not None and item.media < 0 and item.weight <= _MAX_TICK \
                 and blocks[item.owner].element.tag not in _LISTED_TAGS:
             run.append(index)
-            ticks += _TICK_RE.match(item.text) is not None
+            tick = _TICK_RE.match(item.text)
+            if tick is not None:
+                numbers.append(_tick_value(tick))
             continue
-        if ticks >= _MIN_TICKS and (len(run) - ticks) * _MIN_TICKS <= _MAX_TICK_WORDS * ticks:
+        if len(numbers) >= _MIN_TICKS and (len(run) - len(numbers)) * _MIN_TICKS <= _MAX_TICK_WORDS * len(numbers) \
+                and _holds_axis(numbers):
             runs += run
-        run, ticks = [], 0
+        run, numbers = [], []
     if runs and sum(items[index].weight for index in runs) <= _MAX_TICKS_SHARE * sum(
             item.weight for item, keep in zip(items, kept) if keep and item.media < 0):
         for index in runs:
             kept[index] = False
+
+
+def _tick_value(tick: re.Match) -> float:
+    """A tick label's number; a year's two digits after an apostrophe count on past 99 ("’98", "’00")."""
+    value = float(tick.group(2).replace(",", "") or 0)
+    return value + 100 if tick.group(1) and tick.group(1)[-1] in "’'‘" and value < 50 else value
+
+
+def _holds_axis(numbers: list[float]) -> bool:
+    """Whether `_MIN_AXIS_STEPS` numbers in a row step evenly (an axis: 600, 300, 0; ’17, ’18, ’19)."""
+    steps = 1
+    for before, at, after in zip(numbers, numbers[1:], numbers[2:]):
+        steps = steps + 1 if at != before and after - at == at - before else 1
+        if steps + 1 >= _MIN_AXIS_STEPS:
+            return True
+    return False
 
 
 def _drop_repeated_labels(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
