@@ -201,3 +201,19 @@ def test_a_label_line_whose_list_was_dropped_goes_with_it():
     items = "<ul>" + "".join(f"<li>{i + 1} cup of flour, sifted twice</li>" for i in range(5)) + "</ul>"
     html = f"<html><body><article>{_prose(4)}<p>Ingredients:</p>{items}{_prose(4, 4)}</article></body></html>"
     assert "Ingredients:" in _text(html)
+
+
+def test_the_sites_header_tagline_is_not_text():
+    # a blog index: the site's masthead holds its title link and tagline beside the posts' excerpts
+    posts = "".join(f"<article class='post hentry'><h2 class='entry-title'><a href='/p{i}'>Post title number {i}</a>"
+                    f"</h2><div class='entry-summary'><p>{SENTENCE.format(i=i)} {SENTENCE.format(i=i + 10)}</p></div>"
+                    f"</article>" for i in range(6))
+    masthead = ("<header id='masthead'><p class='site-title'><a href='/'>My Blog</a></p>"
+                "<p class='site-description'>Just another blog about food and travel</p></header>")
+    for header in (masthead, "<div class='site-branding'><p>Just another blog about food and travel</p></div>"):
+        html = f"<html><body><div id='page'>{header}<main id='main'>{posts}</main></div></body></html>"
+        text = _text(html)
+        assert "Sentence 15 explains" in text and "Just another blog" not in text
+    # guard: a site header the parser let swallow the page (an unclosed element) keeps the text
+    html = f"<html><body><div class='site-header'><p>Just another blog</p>{_prose(8)}</div></body></html>"
+    assert "Sentence 7 explains" in _text(html)

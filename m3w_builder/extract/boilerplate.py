@@ -2,17 +2,17 @@
 
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
-dialogs, settings panels, "about the author" boxes, comment sections; forms with an `<input
-type="email">` or `type="password"` and the heading and pitch around them: newsletter, "save this
-recipe", comment and login forms; small widgets: star ratings and vote counters, forum posters'
-cards and signatures, pagers, calls to action, tables of contents, action toolbars, "keep the screen
-on" switches, affiliate and legal disclosures, bylines, datelines and credits, text for screen
-readers only, and any named boilerplate held in a `<p>`, such as a share label) are removed only
-under guards, because real pages wrap their article in a `has-sidebar` div, hide it until a script
-runs, or nest it in a `<nav>` by mistake (an id made from a section's own heading,
-`sharing-with-a-single-developer`, names no boilerplate at all): one candidate may not hold more
-than `MAX_SHARE` of the page's text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page
-when it is met, so that one the parser let swallow the article cannot remove it after the menus
+dialogs, settings panels, the site's masthead and tagline, "about the author" boxes, comment
+sections; forms with an `<input type="email">` or `type="password"` and the heading and pitch around
+them: newsletter, "save this recipe", comment and login forms; small widgets: star ratings and vote
+counters, forum posters' cards and signatures, pagers, calls to action, tables of contents, action
+toolbars, "keep the screen on" switches, affiliate and legal disclosures, bylines, datelines and
+credits, text for screen readers only, and any named boilerplate held in a `<p>`, such as a share
+label) are removed only under guards, because real pages wrap their article in a `has-sidebar` div,
+hide it until a script runs, or nest it in a `<nav>` by mistake (an id made from a section's own
+heading, `sharing-with-a-single-developer`, names no boilerplate at all): one candidate may not hold
+more than `MAX_SHARE` of the page's text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the
+page when it is met, so that one the parser let swallow the article cannot remove it after the menus
 went; a comment section, which often outweighs the post it follows, up to 80% and outside the
 class/id cap; a widget only while it holds at most `MAX_WIDGET_CHARS` of unlinked text and not the
 page's `<h1>`); a hidden element or an ARIA role, which a page sets on its article until a script
@@ -93,6 +93,10 @@ _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
 _POSTER_WORDS = frozenset(("user", "poster", "member"))
 _POSTER_CARD_WORDS = frozenset(("info", "stats", "details", "extras", "profile"))
 _POSTER_CARDS = frozenset(f"{who}{card}" for who in (*_POSTER_WORDS, "post") for card in _POSTER_CARD_WORDS)
+# The site's own header: its masthead, title and tagline ("Just another WordPress site"): `masthead`, or
+# `site` with a word for the part (`site-header`, `site-branding`, `site-description`); `description`
+# alone names a product's or a recipe's.
+_SITE_PARTS = frozenset(("header", "branding", "description", "tagline", "title", "logo"))
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 # BuddyPress: a members' activity feed (their ratings and notes under a recipe)
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus buddypress".split())
@@ -143,7 +147,8 @@ def _named_kind(value: str) -> str | None:
             or any(word.startswith("comment") and word not in _NOT_COMMENTS for word in words)):
         return "comments"
     if not _BOILERPLATE_WORDS.isdisjoint(words) or (
-            not _AUTHOR_WORDS.isdisjoint(words) and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
+            not _AUTHOR_WORDS.isdisjoint(words) and not _AUTHOR_BOX_WORDS.isdisjoint(words)) \
+            or "masthead" in words or ("site" in words and not _SITE_PARTS.isdisjoint(words)):
         return "name"
     if not _WIDGET_WORDS.isdisjoint(words) or not _BYLINE_WORDS.isdisjoint(words) \
             or not _POSTER_CARDS.isdisjoint(words) \
