@@ -13,7 +13,8 @@ length, link-text length), and the media positions in DOM order; `select` scores
   that add nothing but a link label (an article folded behind "Read more"), then joined by sibling
   blocks that score close to it, read as prose or are figures (a lead picture and its caption), and
   by the other parts of an article split into separate wrappers (blocks of its tag and class nearby:
-  `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
+  `story-body-1`, `story-body-2`; of the posts' class when the best blocks are a thread's posts: a
+  Q&A page's question beside its answers); a gallery embedded in the article that holds the best block (a
   slideshow's captions outscoring the story) is removed and the page scored again (up to `_MAX_GALLERIES` times);
 - inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list, a linked
   ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
@@ -21,13 +22,15 @@ length, link-text length), and the media positions in DOM order; `select` scores
   (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
   counting up (a gallery's slide counter, a pager), a chart's axis labels drawn in HTML, short
   datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author or credit label opens
-  ("Author: Aubrey", "Foto: REUTERS"), lines that are only a button's label ("Print this Recipe"),
-  site notices with their small block (`notices.py`: copyright lines, comment policies, paywall
-  prompts, calls to follow, subscribe or donate), the headline before the prose that repeats the page's `<title>` (the
+  ("Author: Aubrey", "Foto: REUTERS"), lines that are only a button's label ("Print this Recipe")
+  or a share bar's ("分享到：微信 微博"), a docs heading's permalink pilcrow ("Installing¶"),
+  site notices with their small block (`notices.py`: copyright lines, comment policies, cookie-banner
+  text, paywall prompts, calls to follow, subscribe or donate, "was this page helpful?" questions), the headline before the prose that repeats the page's `<title>` (the
   document keeps it as its title), a short label repeated line after line (a
   gallery's title once per slide), and a comment or readers' review section that only its heading
   names ("12 Comments", "Reviews"), and a short heading whose section was dropped ("More soup
-  recipes" over a teaser list) goes with it;
+  recipes" over a teaser list) goes with it, so does a label line ending with a colon over dropped
+  text ("More games news:");
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article;
   the prose of teaser streams beside a story (cards with a title link and a long blurb) and of
