@@ -379,3 +379,42 @@ def test_a_lazy_source_that_is_a_width_template_is_filled_in():
     filled = [n.src for n in fish if n.src.split("?")[0].endswith(("_900x.jpg", "_900x.png", "_1000x.jpg", "_1000x.png",
                                                                     "_1080x.jpg"))]
     assert len(filled) == 10 and not [n for n in fish if "{width}" in n.src or "%7Bwidth%7D" in n.src]
+
+
+def _recipe_post(card_image: str, photos: int = 2) -> str:
+    story = "".join(f"<p>Step {i} of making the soup: chop, stir, and simmer the pot until it is ready to serve.</p>"
+                    f"<img src='/wp-content/uploads/2024/02/soup-{i}.jpg' width='1200' height='1800' alt='Soup step {i}'>"
+                    for i in range(photos))
+    card = ("<div class='wprm-recipe-container'><div class='wprm-recipe wprm-recipe-template-cutout'>"
+            f"<div class='wprm-recipe-image wprm-block-image-normal'>{card_image}</div>"
+            "<h2 class='wprm-recipe-name'>Tomato Soup</h2><div class='wprm-recipe-ingredients-container "
+            "wprm-recipe-images-before'><ul><li>4 ripe tomatoes, cut in halves</li><li>1 onion, diced fine</li>"
+            "</ul></div><div class='wprm-recipe-instructions'><p>Roast the tomatoes, blend them with the onion "
+            "and simmer the soup for twenty minutes.</p></div></div></div>")
+    return f"<html><body><article class='post'><h1>Tomato soup</h1>{story}{card}</article></body></html>"
+
+
+def test_a_recipe_cards_summary_image_after_the_posts_photos_is_a_copy():
+    # WP Recipe Maker's card shows the recipe's photo again as a square crop, often another upload
+    # (`-featured-300x300.jpg`, another month's folder): a second copy; alone it is the recipe's picture
+    square = "<img src='/wp-content/uploads/2024/03/soup-featured-300x300.jpg' width='300' height='300' alt='Soup'>"
+    assert _classes(_recipe_post(square)) == {"soup-0.jpg": "content", "soup-1.jpg": "content",
+                                               "soup-featured-300x300.jpg": "copy"}
+    assert _classes(_recipe_post(square, photos=0)) == {"soup-featured-300x300.jpg": "content"}
+    for plugin in ("tasty-recipes-image", "mv-create-image no_pin"):
+        html = _recipe_post(square).replace("wprm-recipe-image wprm-block-image-normal", plugin)
+        assert _classes(html)["soup-featured-300x300.jpg"] == "copy"
+    # an ingredient list laid out with its images first names no card: its pictures stay
+    ingredient = "<img src='/wp-content/uploads/2024/03/tomatoes.jpg' width='400' height='300' alt='Tomatoes'>"
+    html = _recipe_post("").replace("<ul><li>4 ripe", f"{ingredient}<ul><li>4 ripe")
+    assert _classes(html)["tomatoes.jpg"] == "content"
+
+
+def test_real_recipe_cards_summary_images_are_copies_of_the_posts_photos():
+    for page, url, card in (("brokenovenbaking.com__brokenovenbaking_1.html", "https://brokenovenbaking.com/recipe",
+                             "strawberry-muffins-12-300x300.jpg"),
+                            ("iowagirleats.com__iowagirleats.html", "https://iowagirleats.com/recipe",
+                             "NEW-Featured-300x300.jpg")):
+        media = _media("recipe-scrapers", page, url)
+        assert next(n for n in media if n.src.endswith(card)).image_class == "copy"
+        assert sum(n.image_class == "content" for n in media) >= 8

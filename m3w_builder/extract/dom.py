@@ -243,7 +243,8 @@ class _Page:
 
     def pictures(self) -> frozenset[int]:
         """The media indexes whose own markup leaves them content candidates (`content.select`)."""
-        return frozenset(index for index, (_, provisional) in enumerate(self.media) if provisional is None)
+        return frozenset(index for index, (_, provisional) in enumerate(self.media)
+                         if provisional is None or provisional == images.SUMMARY)
 
     def is_listing(self, blocks: list[content.Block], items: list[content.Item], kept: list[bool]) -> bool:
         """Whether the kept text is mostly in the cards of linked thumbnails (at least
@@ -303,7 +304,7 @@ class _Page:
                                                   self.asides.get(item.media) in sidebars)
             if node.image_class == images.CONTENT:
                 picture = images.copy_key(node.src)
-                if pictures.get(picture, node.src) != node.src:
+                if pictures.get(picture, node.src) != node.src or (provisional == images.SUMMARY and pictures):
                     node.image_class = images.COPY
                 pictures.setdefault(picture, node.src)
             if node.image_class == images.CONTENT or self.options.keep_all_images:

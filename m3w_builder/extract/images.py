@@ -16,7 +16,8 @@ folder), `ad` (ad and tracker hosts and slots, and files named as banners or new
 promotions), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>` the
 selection kept: one that does not hold the article's core), `copy` (a content image whose picture the
 page showed already, see `copy_key`, or a small-screen variant of one, or a Pinterest image the page
-hides, or a preview: a thumbnail's file stretched to a picture's declared size, `_PREVIEW_RATIO`). The
+hides, or a preview: a thumbnail's file stretched to a picture's declared size, `_PREVIEW_RATIO`, or a recipe
+card's summary image after a content image, `_SUMMARY_IMAGE_RE`). The
 class is decided from the DOM alone, before any download.
 """
 
@@ -392,6 +393,7 @@ def missing_source_reason(el: etree._Element, base_url: str, ancestors: list[etr
 _LINKED = "linked"  # provisional: a bare image linking to another page
 _VARIANT = "variant"  # provisional: a small-screen variant (`_small_screen_variant`), a copy in the content
 _CARD = "card"  # provisional: a bare image linking where its card's title links (`link_card`)
+SUMMARY = "summary"  # provisional: a recipe card's summary image (`_card_summary`), a copy after a content image
 # A card: the unlinked image's nearest block holding text (up to `_CARD_LEVELS` blocks up), of at most
 # `_CARD_ELEMENTS` elements, whose text is all in links to other pages, at least a title's length.
 _CARD_LEVELS = 3
@@ -515,6 +517,33 @@ _SMALL_SCREEN_CLASSES = ("visible-xs", "visible-sm", "d-sm-none", "d-md-none", "
 _HIDDEN_PIN_RE = re.compile(r"(?:pin(?:terest)?s?|image|img)[-_]*(?:post[-_]*)?hidden|"
                             r"hidden[-_]*(?:pin(?:terest)?|image|img)(?![a-z])")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none")
+
+
+# A recipe card's summary image: the recipe plugin's card at the post's end shows the recipe's photo again,
+# a square crop (WP Recipe Maker's `wprm-recipe-image`, Tasty Recipes' `tasty-recipes-image`, Mediavine
+# Create's `mv-create-image`, WPZOOM's `wpzoom-recipe-card-image`, on the image or its `_VARIANT_LEVELS`
+# nearest ancestors). Its file is often another upload than the post's photo it repeats (a `-featured` or
+# `-square` file, another month's folder), so `copy_key` misses it: after a content image it is a `copy`,
+# alone it is the recipe's picture. `wprm-recipe-images-before` (an ingredient list's layout) names no card.
+_SUMMARY_IMAGE_RE = re.compile(r"(?:wprm-recipe|tasty-recipes|mv-create|wpzoom-recipe-card)-image(?:-container)?"
+                               r"(?![-\w])")
+
+
+def _card_summary(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+    """Whether an image is a recipe card's summary image (`_SUMMARY_IMAGE_RE`)."""
+    for holder in (el, *ancestors[:_VARIANT_LEVELS]):
+        names = holder.get("class")
+        if names and "-image" in names and _SUMMARY_IMAGE_RE.search(names[:_ANCESTOR_NAME_CHARS]):
+            return True
+    return False
+
+
+def _held_as(el: etree._Element, ancestors: list[etree._Element]) -> str | None:
+    """The provisional class a content candidate's holders give it: `_VARIANT` (`_small_screen_variant`),
+    `SUMMARY` (`_card_summary`), or None."""
+    if _small_screen_variant(el, ancestors):
+        return _VARIANT
+    return SUMMARY if _card_summary(el, ancestors) else None
 
 
 def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -> bool:
@@ -650,7 +679,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
                 return TEASER, None
             if _author_heading(*block):
                 return LOGO, None
-        return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
+        return _held_as(el, ancestors), None
     if thumbnail and ancestor.get("href"):
         return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
@@ -666,7 +695,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)
         return (_LINKED, None) if card is None else (_CARD, card)
-    return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
+    return _held_as(el, ancestors), None
 
 
 # The lead picture: a story's photo above its headline and byline (a recipe's hero over its title, a news
@@ -728,7 +757,7 @@ def final_class(provisional: str | None, in_content: bool, in_link_block: bool, 
     section front, a blog index); a small-screen variant is a copy. In a sidebar (`sidebar`: an
     `<aside>` that does not hold the article's core) an image is outside, a linked one a teaser,
     whatever the selection kept."""
-    if sidebar and provisional in (None, _LINKED, _CARD, _VARIANT):
+    if sidebar and provisional in (None, _LINKED, _CARD, _VARIANT, SUMMARY):
         return TEASER if provisional in (_LINKED, _CARD) else OUTSIDE
     if provisional == _VARIANT:
         return COPY if in_content else OUTSIDE
@@ -736,6 +765,6 @@ def final_class(provisional: str | None, in_content: bool, in_link_block: bool, 
         return CONTENT if in_content and not in_link_block else TEASER
     if provisional == _CARD:
         return TEASER
-    if provisional is None:
+    if provisional is None or provisional == SUMMARY:
         return CONTENT if in_content else OUTSIDE
     return provisional
