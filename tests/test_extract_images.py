@@ -418,3 +418,30 @@ def test_real_recipe_cards_summary_images_are_copies_of_the_posts_photos():
         media = _media("recipe-scrapers", page, url)
         assert next(n for n in media if n.src.endswith(card)).image_class == "copy"
         assert sum(n.image_class == "content" for n in media) >= 8
+
+
+def test_an_amp_pages_amp_img_and_amp_anim_are_its_images():
+    # AMP's runtime turns `<amp-img>`/`<amp-anim>` into `<img>` at load: the page's own pictures; a
+    # `placeholder` (a GIF's still frame) or a `fallback` (the JPEG of a WebP) is no picture of its own
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(6))
+    html = ("<html amp><body><header><amp-img src='/static/logo.png' width='120' height='30' alt='News'></amp-img>"
+            "</header><article><h1>The flood</h1><figure><amp-img src='/img/flood.webp' width='1200' height='800' "
+            "layout='responsive' alt='The river'><amp-img fallback src='/img/flood.jpg' width='1200' height='800' "
+            f"layout='responsive' alt='The river'></amp-img></amp-img><figcaption>The river at noon.</figcaption>"
+            f"</figure>{story}<amp-carousel type='slides' width='800' height='600'>"
+            "<amp-img src='/img/bridge.jpg' width='800' height='600' alt='The bridge'></amp-img>"
+            "<amp-img src='/img/street.jpg' width='800' height='600' alt='A street'></amp-img></amp-carousel>"
+            "<p>The water rose all night, and by morning the lower town was under a metre of it.</p>"
+            "<amp-anim src='/img/radar.gif' width='400' height='300' alt='Radar'><amp-img placeholder "
+            "src='/img/radar-still.png' width='400' height='300'></amp-img></amp-anim>"
+            "<p>Rain is forecast again for the weekend, the weather service said on Tuesday.</p></article>"
+            "</body></html>")
+    result = extract(html.encode(), URL, options=ALL)
+    assert [(n.src.rsplit("/", 1)[-1], n.image_class) for n in result.document.media] == [
+        ("logo.png", "logo"), ("flood.webp", "content"), ("bridge.jpg", "content"), ("street.jpg", "content"),
+        ("radar.gif", "content")]
+    assert result.document.media[1].caption == "The river at noon."
+    plain = extract(html.encode(), URL).document
+    assert "The water rose all night" in plain.text and [n.src.rsplit("/", 1)[-1] for n in plain.media] == [
+        "flood.webp", "bridge.jpg", "street.jpg", "radar.gif"]

@@ -363,6 +363,32 @@ def restore_figure_images(figures: list[etree._Element]) -> None:
                 break
 
 
+# AMP pages draw their pictures with `<amp-img>` and their GIFs with `<amp-anim>` (the AMP runtime makes the
+# `<img>` when the page loads): each is read as the `<img>` it becomes. One marked `placeholder` (the stand-in
+# shown until the picture loads: an `<amp-anim>`'s still frame) or `fallback` (the same picture in an older
+# format, inside the `<amp-img>` of its WebP) is no picture of its own: it goes, its tail kept.
+AMP_IMAGE_TAGS = ("amp-img", "amp-anim")
+
+
+def restore_amp_images(elements: list[etree._Element]) -> None:
+    """Make each `<amp-img>`/`<amp-anim>` of `elements` (in document order) the `<img>` it stands for, and
+    remove the stand-ins (`AMP_IMAGE_TAGS`)."""
+    for el in elements:
+        if el.get("placeholder") is None and el.get("fallback") is None:
+            el.tag = "img"
+            continue
+        parent = el.getparent()
+        if parent is None:
+            continue
+        if el.tail:
+            before = el.getprevious()
+            if before is not None:
+                before.tail = (before.tail or "") + el.tail
+            else:
+                parent.text = (parent.text or "") + el.tail
+        parent.remove(el)
+
+
 def image_source(el: etree._Element, base_url: str, page_url: str, ancestors: list[etree._Element]) -> str | None:
     """The best absolute http(s) source of an `<img>`; the page itself or a bare host is no image."""
     for candidate in candidate_sources(el, ancestors):
