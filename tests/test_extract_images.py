@@ -445,3 +445,21 @@ def test_an_amp_pages_amp_img_and_amp_anim_are_its_images():
     plain = extract(html.encode(), URL).document
     assert "The water rose all night" in plain.text and [n.src.rsplit("/", 1)[-1] for n in plain.media] == [
         "flood.webp", "bridge.jpg", "street.jpg", "radar.gif"]
+
+
+def test_an_image_map_is_the_sites_controls_no_picture():
+    # `<img usemap>`: each `<area>` a link, the picture a banner of buttons (xkcd's "Selected Comics"
+    # strip below the comic, a shop's footer of links): chrome even inside the kept content
+    banner = ("<map name='comicmap'><area shape='rect' coords='0,0,100,100' href='/150/'>"
+              "<area shape='rect' coords='104,0,204,100' href='/730/'></map>"
+              "<img src='/s/a899e84.jpg' width='520' height='100' alt='Selected Comics' usemap='#comicmap'>"
+              "<img src='/s/footer-info.gif' width='620' height='625' usemap='#footer'>")
+    assert _classes(_article(f"<img src='/comics/barrel.jpg' width='740' height='500'>{banner}")) == {
+        "barrel.jpg": "content", "a899e84.jpg": "logo", "footer-info.gif": "logo"}
+
+
+def test_real_pages_image_maps_are_no_content():
+    xkcd = _media("wpull-samples", "xkcd_1.html", "http://example.test/xkcd_1.html")
+    assert next(n for n in xkcd if n.src.endswith("/s/a899e84.jpg")).image_class == "logo"
+    shop = _media("warc-extracted", "clueweb-quirk__011.html", "http://www.uraharajuku.st/")
+    assert next(n for n in shop if n.src.endswith("footer-info.gif")).image_class == "logo"

@@ -11,7 +11,7 @@ strip-shaped size, declared in the markup or else asked for in the URL, or named
 photographed thing, `button-mushrooms.jpg`, or a picture-sized one whose class only says `icon`, is
 not), a byline's author avatar, an author box's photo (the box named so, or opened by an "About the
 author" heading), a team page's headshots (named as a person's picture); stand-ins for a missing
-picture; controls, app-store badges, the site's theme files and the files of its shared `common`
+picture; controls (an image map's too), app-store badges, the site's theme files and the files of its shared `common`
 folder), `ad` (ad and tracker hosts and slots, and files named as banners or newsletter sign-ups:
 promotions), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>` the
 selection kept: one that does not hold the article's core), `copy` (a content image whose picture the
@@ -169,6 +169,8 @@ _CONTROL_RE = re.compile(r"(?:[0-9a-f]{16,}_)?(?:close|search|download|menu|hamb
                          r"shopping-?cart|basket|wishlist|login|logout|next|prev|previous|back|top|plus|minus|"
                          r"play|pause|expand|collapse|stars?)" + _BUTTON_SUFFIX + r"\.(?:gif|png|svg)")
 _CONTROL_FORMATS = (".gif", ".png", ".svg")  # tested first: most content is JPEG, and `endswith` is ~10x cheaper
+# An image map (`<img usemap>`): links drawn as one picture, each `<area>` a button (xkcd's "Selected Comics"
+# banner, a shop's footer of links, a portal's header or job-ad strip): the site's controls, no picture.
 # Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
 # `/profile_images/`), or a site's own look: its theme, template, skin or style sheet files
 # (`/wp-content/themes/x/images/`, `/templets/default/`, `/areatemplate/images/`, `/css/images/`); an
@@ -681,7 +683,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     alt_at = len(machine)  # lower-casing may change a length: measured after it
     marks = f"{machine}{alt.lower() if len(alt) < _SHORT_ALT else ''}"
     short = min(sides) if sides else 0
-    if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
+    if get("usemap") is not None or (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) \
             or _logo_named(marks, len(own) + 1, alt_at, file_name.endswith(_PHOTO_FILES),
                            laid_out and not file_name.endswith(".svg")) \
