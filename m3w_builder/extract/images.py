@@ -169,8 +169,6 @@ _CONTROL_RE = re.compile(r"(?:[0-9a-f]{16,}_)?(?:close|search|download|menu|hamb
                          r"shopping-?cart|basket|wishlist|login|logout|next|prev|previous|back|top|plus|minus|"
                          r"play|pause|expand|collapse|stars?)" + _BUTTON_SUFFIX + r"\.(?:gif|png|svg)")
 _CONTROL_FORMATS = (".gif", ".png", ".svg")  # tested first: most content is JPEG, and `endswith` is ~10x cheaper
-# An image map (`<img usemap>`): links drawn as one picture, each `<area>` a button (xkcd's "Selected Comics"
-# banner, a shop's footer of links, a portal's header or job-ad strip): the site's controls, no picture.
 # Folders of a source path holding only icons, avatars and the like (`/avatar/129.jpg`, Twitter's
 # `/profile_images/`), or a site's own look: its theme, template, skin or style sheet files
 # (`/wp-content/themes/x/images/`, `/templets/default/`, `/areatemplate/images/`, `/css/images/`); an
@@ -683,6 +681,8 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     alt_at = len(machine)  # lower-casing may change a length: measured after it
     marks = f"{machine}{alt.lower() if len(alt) < _SHORT_ALT else ''}"
     short = min(sides) if sides else 0
+    # an image map (`usemap`): links drawn as one picture, each `<area>` a button (xkcd's "Selected Comics"
+    # banner, a shop's footer of links, a portal's header or job-ad strip): the site's controls, no picture
     if get("usemap") is not None or (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) \
             or _logo_named(marks, len(own) + 1, alt_at, file_name.endswith(_PHOTO_FILES),
