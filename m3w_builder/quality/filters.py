@@ -40,6 +40,11 @@ _WORD_RE = re.compile(f"[{_CJK}]|{_CLUSTER}|[^\\W{_CJK}{_CLUSTERED}]+")
 # Words whose length in characters does not compare with Latin words (mean word length rule).
 _UNMEASURED_RE = re.compile(f"[{_CJK}{_CLUSTERED}{_HANGUL}]")
 _ALPHA_RE = re.compile(r"[^\W\d_]")
+_SYMBOL_RUN_RE = re.compile(r"([^\w\s])\1+")
+# Gopher's symbols: a hash, an ellipsis; a run of them (a "####" rule, a leader of dots) is one
+_SYMBOL_WORD_RE = re.compile(r"#+|(?:\.{3}|\u2026)(?:\.|\u2026)*")
+_UNIT_SIGNS = frozenset("%‰°′″")
+_WORDLIKE_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Sc"})  # combining marks, currency signs
 _BULLET_RE = re.compile(r"^\s*[•\-*·▪‣◦●]")
 _BOILERPLATE_PHRASES = re.compile(
     r"\b(?:accept (?:all )?cookies|we use cookies|cookie policy|all rights reserved|"
@@ -59,6 +64,10 @@ class FilterOptions:
     paragraph_boilerplate_phrases: bool = True
     max_paragraph_special_ratio: float | None = 0.5
     drop_repeated_paragraphs: bool = True
+    # a repeat is a copy (dropped, and counted by the duplicate share) only inside a run of
+    # consecutive repeated paragraphs of at least this many characters: shorter repeats are table
+    # cells, units, list items, headings and refrains ("No answer."), which read wrong without them
+    min_copied_chars: int | None = 100
     # document rules
     min_words: int | None = option(50, "minimum words of a document")
     max_words: int | None = option(100_000, "maximum words of a document")
@@ -88,14 +97,47 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(text)
 
 
+def _is_special(ch: str) -> bool:
+    """Neither a letter, a digit, a combining mark (vowel signs of Indic and Southeast Asian scripts
+    are marks: a third or more of a Myanmar text) nor a unit read as a word ("%", "°", "$"): a
+    nutrition table's "%" cell or a price is data, not decoration."""
+    return not ch.isalnum() and ch not in _UNIT_SIGNS and unicodedata.category(ch) not in _WORDLIKE_CATEGORIES
+
+
 def _special_ratio(text: str) -> float:
-    """Share of characters that are neither letters, digits nor combining marks (vowel signs of
-    Indic and Southeast Asian scripts are marks: a third or more of a Myanmar text)."""
-    stripped = text.replace(" ", "")
+    """Share of special characters (`_is_special`), a run of one symbol counted once: the dot or
+    dash leaders of a table of contents or a price list ("Introduction........2") are one mark of
+    layout, while a rule of "______" or "* * *" is still all symbols."""
+    stripped = _SYMBOL_RUN_RE.sub(r"\1", text.replace(" ", ""))
     if not stripped:
         return 1.0
-    special = sum(1 for ch in stripped if not ch.isalnum() and unicodedata.category(ch)[0] != "M")
-    return special / len(stripped)
+    return sum(1 for ch in stripped if _is_special(ch)) / len(stripped)
+
+
+def _copied(texts: list[str], min_chars: int | None) -> list[bool]:
+    """Which paragraphs repeat an earlier one as part of a copied block: a run of consecutive
+    repeats holding at least `min_chars` characters (every repeat when `min_chars` is None).
+    A recipe card repeating the method, a page printed twice, lorem ipsum are such runs; a
+    nutrition table's "g" and "%", a column of "Standards Action", a repeated line of dialogue
+    are not, and dropping them would leave the numbers, rows and scenes around them wrong."""
+    seen: set[str] = set()
+    repeat = []
+    for text in texts:
+        repeat.append(text in seen)
+        seen.add(text)
+    copied = list(repeat)
+    start = 0
+    while min_chars is not None and start < len(texts):
+        if not repeat[start]:
+            start += 1
+            continue
+        end = start
+        while end < len(texts) and repeat[end]:
+            end += 1
+        if sum(len(t) for t in texts[start:end]) < min_chars:
+            copied[start:end] = [False] * (end - start)
+        start = end
+    return copied
 
 
 def _paragraph_reason(text: str, options: FilterOptions) -> str | None:
@@ -125,7 +167,7 @@ def _document_reason(texts: list[str], options: FilterOptions, lead_ins: int = 0
         if options.max_mean_word_length is not None and mean > options.max_mean_word_length:
             return "mean_word_length_high"
     if options.max_symbol_to_word_ratio is not None:
-        symbols = full.count("#") + full.count("...") + full.count("\u2026")
+        symbols = len(_SYMBOL_WORD_RE.findall(full))
         if symbols / n > options.max_symbol_to_word_ratio:
             return "symbol_ratio"
     lines = [line for line in full.splitlines() if line.strip()]
@@ -149,19 +191,18 @@ def filter_document(doc: Document, options: FilterOptions = FilterOptions()) -> 
     """Drop bad paragraphs, then raise `Rejected(reason)` if the document fails a document rule."""
     drops: Counter = Counter()
     kept = []
-    seen: set[str] = set()
+    copied = iter(_copied([n.text for n in doc.nodes if isinstance(n, TextNode)], options.min_copied_chars))
     chars = repeated_chars = 0
     for node in doc.nodes:
         if not isinstance(node, TextNode):
             kept.append(node)
             continue
         chars += len(node.text)
-        if node.text in seen:
+        if next(copied):
             repeated_chars += len(node.text)
             if options.drop_repeated_paragraphs:
                 drops["repeated_paragraph"] += 1
                 continue
-        seen.add(node.text)
         reason = _paragraph_reason(node.text, options)
         if reason:
             drops[reason] += 1

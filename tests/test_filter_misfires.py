@@ -1,0 +1,70 @@
+"""Classes of misfire of the quality filters found by reading, on every shared real page, what they
+removed or rejected (../shared/data/html): each test is page-shaped and failed before its fix."""
+
+from __future__ import annotations
+
+from m3w_builder.document import Document, TextNode
+from m3w_builder.extract import extract
+from m3w_builder.quality.filters import filter_document
+from tests.conftest import shared_path
+
+URL = "https://example.test/page.html"
+_METHOD = ["Heat a skillet over medium heat and brown the beef for five minutes, breaking it up as it cooks.",
+           "Stir in the shells, the broth and the spices, cover and simmer until the shells are tender.",
+           "Take the pan off the heat and fold in the yogurt and the cheese until the sauce is smooth."]
+
+
+def _texts(doc: Document) -> list[str]:
+    return [n.text for n in doc.nodes if isinstance(n, TextNode)]
+
+
+def test_table_cells_and_units_that_repeat_are_not_copied_paragraphs():
+    # a recipe card's nutrition table: each value is a cell, its unit the next one ("g", "%")
+    nutrition = ["Fat", "22", "g", "34", "%", "Saturated Fat", "4", "g", "20", "%",
+                 "Sodium", "480", "mg", "21", "%", "Sugar", "11", "g", "12", "%"]
+    page = Document("d", URL, [TextNode(t) for t in ["Creamy beef and shells", *_METHOD, "Nutrition", *nutrition,
+                                                     "Instructions", *_METHOD]])
+    kept = _texts(filter_document(page).document)
+    assert kept[kept.index("Saturated Fat"):kept.index("Sodium")] == ["Saturated Fat", "4", "g", "20", "%"]
+    assert kept.count(_METHOD[0]) == 1  # the card's copy of the method is still a copy
+
+
+def test_a_refrain_of_dialogue_stays_in_the_story():
+    line = '"I would prefer not to."'
+    story = [f"Chapter {i}: the lawyer called the copyist into his office once more and asked him, kindly, "
+             "to look over the papers that had been copied that morning." for i in range(4)]
+    page = Document("d", URL, [TextNode(t) for part in story for t in (part, line, "No answer.")])
+    assert _texts(filter_document(page).document).count(line) == 4
+
+
+def test_real_pages_keep_their_tables_dialogue_and_recipe():
+    bartleby = extract(shared_path("html", "mozilla-readability", "clean-links.html").read_bytes(),
+                       "http://fakehost/test/page.html").document
+    assert _texts(bartleby).count('"I would prefer not to."') == \
+        _texts(filter_document(bartleby).document).count('"I would prefer not to."') > 3
+    films = extract(shared_path("html", "mozilla-readability", "wikipedia-4.html").read_bytes(),
+                    "http://fakehost/test/page.html").document
+    assert _texts(filter_document(films).document).count("The Girl Who Leapt Through Time") == \
+        _texts(films).count("The Girl Who Leapt Through Time") > 1
+    # bofrost.de shows its ingredient list once per serving size: ingredient names and amounts repeat
+    # in every copy, the method does not; the recipe is rejected no more as "duplicate_paragraphs"
+    recipe = extract(shared_path("html", "recipe-scrapers", "bofrost.de__bofrost.html").read_bytes(), URL).document
+    assert "Den Backofen auf 200°C" in filter_document(recipe).document.text
+
+
+def test_leader_dots_and_dashes_are_layout_not_symbol_soup():
+    contents = [f"{i}. Section {i} of the specification{'.' * (40 - i)}{i + 2}" for i in range(1, 9)]
+    letters = [f"{i}. {name}= {sound}{'-' * 30}{i}" for i, (name, sound) in
+               enumerate([("ALEPH", "A"), ("BEYTH", "B"), ("GIYMEL", "G"), ("DALETH", "D")], start=1)]
+    prose = [TextNode("The draft below defines how the protocol stores data for a user, and the table of contents "
+                      "lists its sections with their pages, as printed drafts always do.")] * 1
+    page = Document("d", URL, prose + [TextNode(t) for t in contents + letters + ["______", "* * * * *"]])
+    result = filter_document(page)
+    assert _texts(result.document)[1:] == contents + letters
+    assert result.paragraph_drops["special_characters"] == 2
+
+
+def test_real_table_of_contents_keeps_its_lines():
+    draft = extract(shared_path("html", "mozilla-readability", "ietf-1.html").read_bytes(),
+                    "http://fakehost/test/page.html").document
+    assert "Table of Contents 1. Introduction" in filter_document(draft).document.text
