@@ -68,3 +68,16 @@ def test_real_table_of_contents_keeps_its_lines():
     draft = extract(shared_path("html", "mozilla-readability", "ietf-1.html").read_bytes(),
                     "http://fakehost/test/page.html").document
     assert "Table of Contents 1. Introduction" in filter_document(draft).document.text
+
+
+def test_a_boilerplate_phrase_inside_prose_removes_its_sentence_not_the_paragraph():
+    tip = ("Alternatively, you can swap out the oat flour for another gluten-free flour blend to keep these "
+           "vegan almond flour pancakes low-carb.")
+    question = ("Are those of us who have explicitly avoided agreeing to the Facebook terms of service simply fair "
+                "game for an industry-wide surveillance and targeting network?")
+    footer = "© 2024 Example Kitchen Inc. All rights reserved."
+    page = Document("d", URL, [TextNode(t) for t in (*_METHOD, f"{tip} Click here to check out this one.",
+                                                     question, footer, "We use cookies to improve your visit.")])
+    result = filter_document(page)
+    assert _texts(result.document) == [*_METHOD, tip, question]
+    assert dict(result.paragraph_drops) == {"boilerplate_sentence": 1, "boilerplate_phrase": 2}

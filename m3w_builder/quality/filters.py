@@ -52,6 +52,7 @@ _BOILERPLATE_PHRASES = re.compile(
     r"privacy policy|javascript (?:is )?(?:disabled|required)|enable javascript|follow us on)\b",
     re.IGNORECASE,
 )
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
 _ELLIPSES = ("...", "\u2026")
 _STOP_WORDS = frozenset("the be to of and that have with".split())
 
@@ -62,6 +63,8 @@ class FilterOptions:
 
     # paragraph rules
     paragraph_boilerplate_phrases: bool = True
+    # the longest sentence with a boilerplate phrase that is removed as boilerplate (see `_without_boilerplate`)
+    max_boilerplate_sentence_chars: int | None = 120
     max_paragraph_special_ratio: float | None = 0.5
     drop_repeated_paragraphs: bool = True
     # a repeat is a copy (dropped, and counted by the duplicate share) only inside a run of
@@ -140,9 +143,21 @@ def _copied(texts: list[str], min_chars: int | None) -> list[bool]:
     return copied
 
 
+def _without_boilerplate(text: str, max_sentence_chars: int | None) -> str:
+    """`text` less its boilerplate sentences: those holding a boilerplate phrase and no longer than
+    `max_sentence_chars` ("Click here to check out this one."); "" when what is left is no longer
+    than such a sentence ("© 2024 Example Inc. All rights reserved.", "This post may contain
+    affiliate links. See my privacy policy."). A recipe's tip that ends in an affiliate plug keeps
+    the tip, and a longer sentence about a site's terms of service or privacy policy is prose
+    about them, not the site's footer."""
+    sentences = _SENTENCE_END_RE.split(text.strip())
+    kept = [s for s in sentences if not (
+        _BOILERPLATE_PHRASES.search(s) and (max_sentence_chars is None or len(s) <= max_sentence_chars))]
+    rest = " ".join(kept)
+    return rest if max_sentence_chars is None or len(rest) > max_sentence_chars else ""
+
+
 def _paragraph_reason(text: str, options: FilterOptions) -> str | None:
-    if options.paragraph_boilerplate_phrases and len(text) < 400 and _BOILERPLATE_PHRASES.search(text):
-        return "boilerplate_phrase"
     if options.max_paragraph_special_ratio is not None and _special_ratio(text) > options.max_paragraph_special_ratio:
         return "special_characters"
     return None
@@ -203,6 +218,14 @@ def filter_document(doc: Document, options: FilterOptions = FilterOptions()) -> 
             if options.drop_repeated_paragraphs:
                 drops["repeated_paragraph"] += 1
                 continue
+        if options.paragraph_boilerplate_phrases and len(node.text) < 400 and _BOILERPLATE_PHRASES.search(node.text):
+            rest = _without_boilerplate(node.text, options.max_boilerplate_sentence_chars)
+            if not rest:
+                drops["boilerplate_phrase"] += 1
+                continue
+            if rest != node.text:
+                drops["boilerplate_sentence"] += 1
+                node = replace(node, text=rest)
         reason = _paragraph_reason(node.text, options)
         if reason:
             drops[reason] += 1
