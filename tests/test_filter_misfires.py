@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from m3w_builder.document import Document, TextNode
 from m3w_builder.extract import extract
-from m3w_builder.quality.filters import filter_document
+from m3w_builder.quality.filters import filter_document, words
 from tests.conftest import shared_path
 
 URL = "https://example.test/page.html"
@@ -81,3 +81,30 @@ def test_a_boilerplate_phrase_inside_prose_removes_its_sentence_not_the_paragrap
     result = filter_document(page)
     assert _texts(result.document) == [*_METHOD, tip, question]
     assert dict(result.paragraph_drops) == {"boilerplate_sentence": 1, "boilerplate_phrase": 2}
+
+
+# Article 1 of the Universal Declaration of Human Rights (shared/ holds no page in an Indic script)
+_UDHR_1 = {
+    "hi": "सभी मनुष्यों को गौरव और अधिकारों के मामले में जन्मजात स्वतन्त्रता और समानता प्राप्त है। उन्हें बुद्धि और "
+          "अन्तरात्मा की देन प्राप्त है और परस्पर उन्हें भाईचारे के भाव से बर्ताव करना चाहिए।",
+    "ta": "மனிதப் பிறவியினர் சகலரும் சுதந்திரமாகவே பிறக்கின்றனர்; அவர்கள் மதிப்பிலும், உரிமைகளிலும் சமமானவர்கள், "
+          "அவர்கள் நியாயத்தையும் மனச்சாட்சியையும் இயற்பண்பாகப் பெற்றவர்கள். அவர்கள் ஒருவருடனொருவர் சகோதர உணர்வுப் "
+          "பாங்கில் நடந்துகொள்ளல் வேண்டும்.",
+    "bn": "সমস্ত মানুষ স্বাধীনভাবে সমান মর্যাদা এবং অধিকার নিয়ে জন্মগ্রহণ করে। তাঁদের বিবেক এবং বুদ্ধি আছে; সুতরাং "
+          "সকলেরই একে অপরের প্রতি ভ্রাতৃত্বসুলভ মনোভাব নিয়ে আচরণ করা উচিত।",
+}
+
+
+def test_indic_words_keep_their_vowel_signs_and_pages_pass():
+    assert words("भारत की संस्कृति") == ["भारत", "की", "संस्कृति"]
+    for lang, article in _UDHR_1.items():
+        page = Document(lang, URL, [TextNode(article)] + [TextNode(f"{article} ({i})") for i in range(3)])
+        assert filter_document(page).document.text.startswith(article[:20])
+
+
+def test_decomposed_accents_stay_inside_their_word():
+    # vegetarbloggen.no writes "å" as "a" + U+030A: "også" is one word, not "og" + "så"
+    page = shared_path("html", "recipe-scrapers", "vegetarbloggen.no__vegetarbloggen.html").read_bytes()
+    text = extract(page, URL).document.text
+    assert "a\u030a" in text
+    assert "ogsa\u030a" in words(text)

@@ -10,7 +10,10 @@ cluster count is within about 2x of the syllable count (a final consonant is a c
 own). Digits and Latin letters next to such a character are a word of their own (`2024年` is
 `2024` + `年`). Korean is written with spaces: a run of Hangul is one word (an eojeol, `서울에서`),
 as a run of Latin letters is, never one word per syllable; its words are left out of the mean
-word length, since a Hangul syllable block holds two or three letters.
+word length, since a Hangul syllable block holds two or three letters. A word keeps its combining
+marks (the vowel signs and viramas of Devanagari, Bengali, Tamil and the other Indic scripts,
+Hebrew points, accents typed as a letter plus a mark): `\\w` matches no mark, and cutting `भारत`
+into `भ` + `रत` made every Hindi page "mean_word_length_low".
 """
 
 from __future__ import annotations
@@ -36,7 +39,25 @@ _TRAILING_VOWELS = "\u0e30\u0e32\u0e33\u0e45\u0eb0\u0eb2\u0eb3"  # written after
 _STACKERS = "\u1039\u17d2"  # Myanmar virama, Khmer coeng: the next consonant joins the cluster
 _CLUSTER = (f"[{_LEADING_VOWELS}]?[{_CLUSTERED}]"
             f"(?:[{_STACKERS}][{_CLUSTERED}]|[{_MARKS}{_TRAILING_VOWELS}])*")
-_WORD_RE = re.compile(f"[{_CJK}]|{_CLUSTER}|[^\\W{_CJK}{_CLUSTERED}]+")
+
+
+def _mark_ranges() -> str:
+    """Regex ranges of the combining marks outside the clustered blocks (Devanagari and the other
+    Indic vowel signs and viramas, Hebrew and Arabic points, decomposed accents), planes 0-1."""
+    marks = [c for c in range(0x20000) if unicodedata.category(chr(c))[0] == "M"
+             and not any(lo <= c <= hi for lo, hi in _CLUSTER_BLOCKS)]
+    ranges: list[list[int]] = []
+    for c in marks:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in ranges)
+
+
+_LETTER = f"[^\\W{_CJK}{_CLUSTERED}]"
+_WORD_MARKS = f"[{_mark_ranges()}]"
+_WORD_RE = re.compile(f"[{_CJK}]|{_CLUSTER}|{_LETTER}+(?:{_WORD_MARKS}+{_LETTER}*)*")
 # Words whose length in characters does not compare with Latin words (mean word length rule).
 _UNMEASURED_RE = re.compile(f"[{_CJK}{_CLUSTERED}{_HANGUL}]")
 _ALPHA_RE = re.compile(r"[^\W\d_]")
