@@ -108,3 +108,16 @@ def test_decomposed_accents_stay_inside_their_word():
     text = extract(page, URL).document.text
     assert "a\u030a" in text
     assert "ogsa\u030a" in words(text)
+
+
+def test_a_code_block_keeps_its_closing_lines():
+    # a blog post's code, a paragraph per line, as v8.dev's WebAssembly post has it
+    intro = ("Here is a small C program that adds two numbers; we compile it to WebAssembly and load it from "
+             "JavaScript, which prints the sum of the two numbers it passes in.")
+    code = ["#include <emscripten.h>", "int add(int x, int y) {", "return x + y;", "}",
+            "WebAssembly.instantiate(binary).then(({ instance }) => {", "console.log(instance.exports.add(40, 2));",
+            "});"]
+    page = Document("d", URL, [TextNode(t) for t in [intro, *code, "* * *", "}", intro + " Done."]])
+    result = filter_document(page)
+    assert _texts(result.document) == [intro, *code, intro + " Done."]  # the rule and a stray "}" still go
+    assert result.paragraph_drops["special_characters"] == 2

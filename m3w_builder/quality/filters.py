@@ -178,6 +178,20 @@ def _without_boilerplate(text: str, max_sentence_chars: int | None) -> str:
     return rest if max_sentence_chars is None or len(rest) > max_sentence_chars else ""
 
 
+def _bracket_balance(text: str) -> int:
+    """Brackets `text` opens less those it closes."""
+    return sum(map(text.count, "([{")) - sum(map(text.count, ")]}"))
+
+
+def _closes_code(text: str, open_brackets: int) -> bool:
+    """Whether `text` is the closing line of a code block ("}", "});", ")"): only closing brackets and
+    separators, and no more brackets than the kept paragraphs before it left open. A code block
+    comes one paragraph per line, and without its closers it is no longer code."""
+    stripped = "".join(text.split())
+    closers = sum(map(stripped.count, ")]}"))
+    return bool(stripped) and not stripped.strip(")]};,.") and 0 < closers <= open_brackets
+
+
 def _paragraph_reason(text: str, options: FilterOptions) -> str | None:
     if options.max_paragraph_special_ratio is not None and _special_ratio(text) > options.max_paragraph_special_ratio:
         return "special_characters"
@@ -228,7 +242,7 @@ def filter_document(doc: Document, options: FilterOptions = FilterOptions()) -> 
     drops: Counter = Counter()
     kept = []
     copied = iter(_copied([n.text for n in doc.nodes if isinstance(n, TextNode)], options.min_copied_chars))
-    chars = repeated_chars = 0
+    chars = repeated_chars = open_brackets = 0
     for node in doc.nodes:
         if not isinstance(node, TextNode):
             kept.append(node)
@@ -248,9 +262,12 @@ def filter_document(doc: Document, options: FilterOptions = FilterOptions()) -> 
                 drops["boilerplate_sentence"] += 1
                 node = replace(node, text=rest)
         reason = _paragraph_reason(node.text, options)
+        if reason == "special_characters" and _closes_code(node.text, open_brackets):
+            reason = None
         if reason:
             drops[reason] += 1
             continue
+        open_brackets = max(0, open_brackets + _bracket_balance(node.text))
         kept.append(node)
     if options.max_duplicate_text_share is not None and chars:
         if repeated_chars / chars > options.max_duplicate_text_share:
