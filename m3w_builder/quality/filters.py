@@ -84,13 +84,15 @@ class FilterOptions:
 
     # paragraph rules
     paragraph_boilerplate_phrases: bool = True
-    # the longest sentence with a boilerplate phrase that is removed as boilerplate (see `_without_boilerplate`)
+    # the longest sentence with a boilerplate phrase that is removed as boilerplate (None: any);
+    # a paragraph that loses one counts as `boilerplate_sentence` (see `_without_boilerplate`)
     max_boilerplate_sentence_chars: int | None = 120
     max_paragraph_special_ratio: float | None = 0.5
     drop_repeated_paragraphs: bool = True
     # a repeat is a copy (dropped, and counted by the duplicate share) only inside a run of
     # consecutive repeated paragraphs of at least this many characters: shorter repeats are table
     # cells, units, list items, headings and refrains ("No answer."), which read wrong without them
+    # (None: every repeat is a copy)
     min_copied_chars: int | None = 100
     # document rules
     min_words: int | None = option(50, "minimum words of a document")
