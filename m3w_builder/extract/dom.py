@@ -85,6 +85,8 @@ _LISTING_SHARE = 0.5
 def _int_attr(value: str | None) -> int | None:
     if not value:
         return None
+    if len(value) <= 9 and value.isascii() and value.isdigit():  # most sizes: what `_INT_RE` reads, no regex
+        return int(value)
     match = _INT_RE.match(value)
     return int(match.group(1)) if match else None
 
