@@ -2,23 +2,23 @@
 
 Skipped tags go unconditionally. Boilerplate candidates among block elements (`<nav>`/`<aside>`/
 `<footer>`, hidden elements, ARIA landmark roles, class/id naming ads, menus, cookie banners,
-dialogs, settings panels, "about the author" boxes, comment sections; forms with an
-`<input type="email">` and the heading and pitch around them: newsletter, "save this recipe" and comment
-forms; small widgets: star ratings, calls to action, tables of contents, action toolbars, "keep the
-screen on" switches, affiliate and legal disclosures, bylines, datelines and credits, text for screen
-readers only, and any named
-boilerplate held in a `<p>`, such as a share label) are removed only under guards, because real
-pages wrap their article in a `has-sidebar` div, hide it until a script runs, or nest it in a `<nav>`
-by mistake (an id made from a section's own heading, `sharing-with-a-single-developer`, names no
-boilerplate at all): one candidate may not hold more than `MAX_SHARE` of the page's
-text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the page when it is met, so that one the
-parser let swallow the article cannot remove it after the menus went; a comment section, which
-often outweighs the post it follows, up to 80% and outside the class/id cap; a widget only while it
-holds at most `MAX_WIDGET_CHARS` of unlinked text and not the page's `<h1>`); a hidden element or an
-ARIA role, which a page sets on its article until a script runs, not more than `MAX_PROSE_SHARE` of
-the page's prose either (long unlinked paragraphs: a recipe card hidden until a script shows it can be
-all the prose of a page whose menus outweigh it; a class name such as `author-bio` says what the block
-is, and its text cap suffices); and all removals by
+dialogs, settings panels, the site's masthead and tagline, "about the author" boxes, comment
+sections; forms with an `<input type="email">` or `type="password"` and the heading and pitch around
+them: newsletter, "save this recipe", comment and login forms; small widgets: star ratings and vote
+counters, forum posters' cards and signatures, pagers, calls to action, tables of contents, action
+toolbars, "keep the screen on" switches, affiliate and legal disclosures, bylines, datelines and
+credits, text for screen readers only, and any named boilerplate held in a `<p>`, such as a share
+label) are removed only under guards, because real pages wrap their article in a `has-sidebar` div,
+hide it until a script runs, or nest it in a `<nav>` by mistake (an id made from a section's own
+heading, `sharing-with-a-single-developer`, names no boilerplate at all): one candidate may not hold
+more than `MAX_SHARE` of the page's text (a `<nav>`/`<aside>`/`<footer>`: of the text still on the
+page when it is met, so that one the parser let swallow the article cannot remove it after the menus
+went; a comment section, which often outweighs the post it follows, up to 80% and outside the
+class/id cap; a widget only while it holds at most `MAX_WIDGET_CHARS` of unlinked text and not the
+page's `<h1>`); a hidden element or an ARIA role, which a page sets on its article until a script
+runs, not more than `MAX_PROSE_SHARE` of the page's prose either (long unlinked paragraphs: a recipe
+card hidden until a script shows it can be all the prose of a page whose menus outweigh it; a class
+name such as `author-bio` says what the block is, and its text cap suffices); and all removals by
 class/id together not more than `MAX_REMOVED_NAMED_SHARE` (applied in `content.py`, on
 whitespace-normalised lengths: indentation would make a menu look big).
 """
@@ -54,7 +54,11 @@ _BOILERPLATE_WORDS = frozenset(
 # Small page widgets: star ratings ("4.9 from 59 votes"), calls to action ("Tried this recipe? Leave a
 # comment"), tables of contents. Their own kind: removed only while short (see `MAX_WIDGET_CHARS`) and
 # never with the page's `<h1>` (a recipe header named `#ratings` holds the title).
-_WIDGET_WORDS = frozenset("rating ratings stars toc cta calltoaction".split())
+# Vote counters beside a Q&A page's posts ("votecell", "js-vote-count": a bare "12") are ratings too; a
+# forum post's signature ("My car: 2009 Civic 1.8"), a Q&A post's (`post-signature`: "answered Jan 3, 2020")
+# and a pager ("6 posts • Page 1 of 1", "« Previous post") are widgets as well.
+_WIDGET_WORDS = frozenset(("rating", "ratings", "stars", "toc", "cta", "calltoaction", "vote", "votes", "votecell",
+                           "voting", "signature", "signatures", "pagination", "pager"))
 _WIDGET_PHRASES = ("call to action", "table of contents")  # their last words are looked for first
 # A toolbar of action buttons ("Save", "Print", "Pinterest", "Email"), also run together with its
 # purpose (`actionToolbar`, `dockedToolbar`): a widget, unless it holds a digit: then it is a bar of
@@ -83,6 +87,16 @@ _META_OWNERS = frozenset("entry post article story".split())  # `entry-meta`, `p
 # with one for the box; `author` alone names bylines and publication lists.
 _AUTHOR_WORDS = frozenset("author authors contributor contributors".split())
 _AUTHOR_BOX_WORDS = frozenset("box bio about card profile".split())
+# A forum post's or a Q&A answer's poster card (phpBB `postprofile`, vBulletin `userinfo`/`userstats`, XenForo
+# `message-userExtras`: "Posts: 120", "Joined: Jan 2019", "Reaction score 56"): a word for the poster with
+# one for the card, or both run together; a widget, so the short card goes and a profile page's text stays.
+_POSTER_WORDS = frozenset(("user", "poster", "member"))
+_POSTER_CARD_WORDS = frozenset(("info", "stats", "details", "extras", "profile"))
+_POSTER_CARDS = frozenset(f"{who}{card}" for who in (*_POSTER_WORDS, "post") for card in _POSTER_CARD_WORDS)
+# The site's own header: its masthead, title and tagline ("Just another WordPress site"): `masthead`, or
+# `site` with a word for the part (`site-header`, `site-branding`, `site-description`); `description`
+# alone names a product's or a recipe's.
+_SITE_PARTS = frozenset(("header", "branding", "description", "tagline", "title", "logo"))
 # A comment section can outweigh the post it follows: its own kind, share and no part in the named cap.
 # BuddyPress: a members' activity feed (their ratings and notes under a recipe)
 _COMMENT_WORDS = frozenset("comment comments commentlist disqus buddypress".split())
@@ -105,6 +119,7 @@ _MIN_ANCHOR_WORDS = 4  # of an id made from a heading: shorter ones ("related-po
 _ANCHOR_TEXT_RATIO, _ANCHOR_TEXT_SLACK = 4, 100
 _WORD_RE = re.compile(r"[^\W_]+")
 MAX_SHARE = {"name": 0.3, "hidden": 0.5, "role": 0.5, "tag": 0.5, "comments": 0.8, "signup": 0.3, "widget": 0.3}
+_SIGNUP_INPUTS = frozenset(("email", "password"))  # the `type` of the inputs that make a sign-up or login form
 MAX_FORM_LEAD_IN = 200  # characters around a sign-up form that are its heading and pitch
 # Wrappers a sign-up form is widened to at most (the real pages' forms: 6): each form climbed every
 # text-less wrapper up to `<body>`, 25,000 forms under 2000 nested blocks 5 * 10^7 steps.
@@ -132,9 +147,12 @@ def _named_kind(value: str) -> str | None:
             or any(word.startswith("comment") and word not in _NOT_COMMENTS for word in words)):
         return "comments"
     if not _BOILERPLATE_WORDS.isdisjoint(words) or (
-            not _AUTHOR_WORDS.isdisjoint(words) and not _AUTHOR_BOX_WORDS.isdisjoint(words)):
+            not _AUTHOR_WORDS.isdisjoint(words) and not _AUTHOR_BOX_WORDS.isdisjoint(words)) \
+            or "masthead" in words or ("site" in words and not _SITE_PARTS.isdisjoint(words)):
         return "name"
     if not _WIDGET_WORDS.isdisjoint(words) or not _BYLINE_WORDS.isdisjoint(words) \
+            or not _POSTER_CARDS.isdisjoint(words) \
+            or (not _POSTER_WORDS.isdisjoint(words) and not _POSTER_CARD_WORDS.isdisjoint(words)) \
             or ("meta" in words and not _META_OWNERS.isdisjoint(words)) \
             or (("action" in lower or "contents" in lower)
                 and any(phrase in " ".join(words) for phrase in _WIDGET_PHRASES)):
@@ -177,12 +195,13 @@ _MAX_SHARED_VALUE = 256
 
 def email_form(el: etree._Element, forms_above: dict[etree._Element, etree._Element | None]
                ) -> etree._Element | None:
-    """The form an `<input type="email">` belongs to (newsletter, "save this recipe" and comment
-    forms: no article text), or None. Asked before `strip_skipped`, which removes the inputs.
+    """The form an `<input type="email">` or `<input type="password">` belongs to (newsletter, "save
+    this recipe" and comment forms; login boxes: "Username: Password: Forgot your password?"; no
+    article text), or None. Asked before `strip_skipped`, which removes the inputs.
     `forms_above`: each element climbed so far -> its nearest `<form>` ancestor or itself, kept by
     the caller for the page, so each is climbed once (a filtered `iterancestors` also looks ahead
     for a second form: 20,000 inputs under 2000 nested blocks walked them all for each)."""
-    if (el.get("type") or "").strip().lower() != "email":
+    if (el.get("type") or "").strip().lower() not in _SIGNUP_INPUTS:
         return None
     climbed = []
     parent = el.getparent()

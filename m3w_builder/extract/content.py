@@ -13,21 +13,24 @@ length, link-text length), and the media positions in DOM order; `select` scores
   that add nothing but a link label (an article folded behind "Read more"), then joined by sibling
   blocks that score close to it, read as prose or are figures (a lead picture and its caption), and
   by the other parts of an article split into separate wrappers (blocks of its tag and class nearby:
-  `story-body-1`, `story-body-2`); a gallery embedded in the article that holds the best block (a
+  `story-body-1`, `story-body-2`; of the posts' class when the best blocks are a thread's posts: a
+  Q&A page's question beside its answers); a gallery embedded in the article that holds the best block (a
   slideshow's captions outscoring the story) is removed and the page scored again (up to `_MAX_GALLERIES` times);
 - inside, link-heavy blocks, link paragraphs (but for the entries of a plain-text list, a linked
   ingredient, and the cells of a plain-text table, a film's title in a list of films) and ad-slot
   labels ("Advertisement") are dropped, so are lists of teaser cards whose blurbs are plain text
   (a title link over a short blurb, beside more prose than they hold), runs of bare numbers
-  counting up (a gallery's slide counter, a pager), short datelines and player clocks ("posted on
-  April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author or credit label opens
-  ("Author: Aubrey", "Foto: REUTERS"), lines that are only a button's label ("Print this Recipe"),
-  site notices with their small block (`notices.py`: copyright lines, comment policies, paywall
-  prompts, calls to follow, subscribe or donate), the headline before the prose that repeats the page's `<title>` (the
+  counting up (a gallery's slide counter, a pager), a chart's axis labels drawn in HTML, short
+  datelines and player clocks ("posted on April 21, 2015, at 11:29 a.m.", "Current Time 0:00"), short lines an author or credit label opens
+  ("Author: Aubrey", "Foto: REUTERS"), lines that are only a button's label ("Print this Recipe")
+  or a share bar's ("分享到：微信 微博"), a docs heading's permalink pilcrow ("Installing¶"),
+  site notices with their small block (`notices.py`: copyright lines, comment policies, cookie-banner
+  text, paywall prompts, calls to follow, subscribe or donate, "was this page helpful?" questions), the headline before the prose that repeats the page's `<title>` (the
   document keeps it as its title), a short label repeated line after line (a
   gallery's title once per slide), and a comment or readers' review section that only its heading
   names ("12 Comments", "Reviews"), and a short heading whose section was dropped ("More soup
-  recipes" over a teaser list) goes with it;
+  recipes" over a teaser list) goes with it, so does a label line ending with a colon over dropped
+  text ("More games news:");
 - guard: if the selection holds less than `_MIN_GOOD_SHARE` of the page's prose (long, unlinked
   paragraphs), it is widened until it does, so one misfiring rule cannot delete most of an article;
   the prose of teaser streams beside a story (cards with a title link and a long blurb) and of
@@ -112,6 +115,7 @@ _AD_LABELS = frozenset((
     "story continues below advertisement", "article continues below advertisement", "skip advertisement",
 ))
 _MAX_LABEL = 40  # weighted characters
+_MAX_SHARE_LINE = 100  # weighted characters of a share bar's line (`_SHARE_LINE_RE`)
 # A paragraph that is only a button's label (its button, a link or a `<span>` with a script, left its text):
 # print, share, save; "Email" is left out (`.email` in a list of domains).
 _BUTTON_LABELS = frozenset((
@@ -122,6 +126,19 @@ _BUTTON_LABELS = frozenset((
     "imprimir", "compartir", "guardar", "stampa", "condividi", "salva", "afdrukken", "delen", "opslaan", "drukuj",
     "udostępnij", "skriv ut", "dela", "spara", "печать", "поделиться", "сохранить",
 ))
+# A share bar's line: a share label and the networks' names its buttons left ("分享到：微信 微博 QQ空间",
+# "Share: Facebook Twitter Email", "شارك على فيسبوك"), in the languages of the web's large scripts.
+_SHARE_LABELS = (
+    r"share(?: this(?: article| story| post| page)?)?(?: on| via| with)?|teilen|partager|compartir|condividi|delen|"
+    r"udostępnij|dela|поделиться|分享到|分享至|分享|シェアする|シェア|공유하기|공유|شارك(?: هذا المقال| الخبر)?(?: على| عبر)?|"
+    r"مشاركة(?: على| عبر)?|שתף|แชร์|paylaş|chia sẻ|bagikan"
+)
+_NETWORKS = (
+    r"facebook|twitter|x|whatsapp|linkedin|pinterest|reddit|telegram|tumblr|email|e-mail|mail|print|copy link|"
+    r"line|vk|ok|微信|微博|新浪微博|腾讯微博|qq空间|qq|豆瓣|朋友圈|weibo|wechat|kakaotalk|카카오톡|카카오스토리|"
+    r"페이스북|트위터|밴드|فيسبوك|تويتر|واتساب|تلغرام|はてブ|はてなブックマーク|ツイート|ไลน์"
+)
+_SHARE_LINE_RE = re.compile(rf"(?:{_SHARE_LABELS})\s*[:：]?\s*(?:(?:{_NETWORKS})\s*[,，、|·/]?\s*)*$")
 _PARAGRAPH_TAGS = frozenset("p pre blockquote".split())
 _CONTENT, _END = 0, 7  # see `kept_items`: what follows a heading, around the ranks of h1..h6
 _HEADING_RANKS = {f"h{rank}": rank for rank in range(1, 7)}
@@ -147,6 +164,14 @@ _MIN_ORPHANED = 25  # weighted characters of dropped text that make a heading th
 _MAX_TITLE = 60     # a longer heading is a tagline or a statement, kept on its own
 _MIN_COUNTER_RUN = 3    # bare numbers counting up one by one that make a pager or slide counter
 _MAX_COUNTER_DIGITS = 3
+# A chart's tick or value label: a number with its currency, sign, unit or a year's apostrophe ("$263",
+# "’17", "-2.5%", "140"); `_drop_chart_ticks` drops runs of them.
+_TICK_RE = re.compile(r"([-+−$€£¥’'‘]*)(\d[\d,]*(?:\.\d+)?)\s?(?:%|k|m|bn|b|t)?$", re.IGNORECASE)
+_MAX_TICK = 12         # weighted characters of a line in a chart's run of labels
+_MIN_TICKS = 6
+_MAX_TICK_WORDS = 3    # word labels ("billion", "MONTHLY") per `_MIN_TICKS` numbers in such a run
+_MAX_TICKS_SHARE = 0.2  # of the kept text that a page's runs of chart labels may hold
+_MIN_AXIS_STEPS = 4    # numbers in a row, evenly stepped, that make an axis
 # A clock time or a numeric date (ISO, day.month.year, CJK), in a paragraph this short (`_drop_short_lines`).
 _DATELINE_RE = re.compile(r"(?<!\d)(?:\d{1,2}:\d{2}(?!\d)|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?!\d)"
                           r"|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年\d{1,2}月\d{1,2}日)")
@@ -160,6 +185,9 @@ _AUTHOR_LABEL_RE = re.compile(
     r"(?:photos?|fotos?|fotó|images?|pictures?|bild|фото|写真|사진|图片|圖片)(?: ?credits?| ?copyright| courtesy)?|"
     r"credits?|photography)\s*[:：]|(?:image|photo|picture) copyright\b|ဓာတ်ပုံ မူပိုင်)")
 _MAX_AUTHOR_LINE = 100
+# A docs generator's permalink after a heading or an API entry (Sphinx, MkDocs: "Installing¶",
+# "json.dumps(obj)¶"): the pilcrow is a link's label there, and no sentence ends with one.
+_PERMALINK = "¶"
 _TITLE_TAGS = frozenset(("h1", "h2"))  # a page's headline (`_drop_title_headings`)
 _TITLE_WORD_RE = re.compile(f"{_WIDE_RE.pattern}|[^\\W_{_WIDE_RE.pattern[1:-1]}]+")
 _TITLE_SIMILARITY = 0.75
@@ -508,7 +536,8 @@ class Selection:
 
 def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
                pictures: frozenset[int] = frozenset(), title: str = "") -> list[bool]:
-    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), repeated
+    """Which items are kept: `selection.keeps`, less counter runs (`_drop_counters`), chart labels
+    (`_drop_chart_ticks`), repeated
     labels, datelines, author and credit lines and site notices in the main content
     (`_drop_repeated_labels`, `_drop_short_lines`), the
     headline that repeats the page's `title` (`_drop_title_headings`), comment sections found by
@@ -516,6 +545,7 @@ def kept_items(blocks: list[Block], items: list[Item], selection: Selection,
     (`_drop_orphaned_headings`; `pictures`: the media indexes that may be content, see `select`)."""
     kept = [selection.keeps(item) for item in items]
     _drop_counters(items, kept)
+    _drop_chart_ticks(blocks, items, kept)
     if selection.drop_link_paragraphs:  # the main content's: the whole page (`keep_all`) keeps them
         _drop_repeated_labels(blocks, items, kept)
         _drop_short_lines(blocks, items, kept)
@@ -552,6 +582,53 @@ def _drop_counters(items: list[Item], kept: list[bool]) -> None:
             for number in run:
                 kept[number] = False
         run = [index]
+
+
+def _drop_chart_ticks(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
+    """Unmark a chart's axis and value labels drawn in HTML (a news graphic: "$900", "billion", "600",
+    "300", "0", "’17", "’18"...): runs of kept short lines, at least `_MIN_TICKS` of them numbers
+    (`_TICK_RE`) and at most `_MAX_TICK_WORDS` of each `_MIN_TICKS` words (units, "MONTHLY"), with
+    nothing longer between them, whose numbers hold an axis (`_holds_axis`): a grid of figures laid
+    out in `<div>`s (a recipe's quantities: "5.000", "50.00", "Yeast") has none. Table cells and list
+    entries stay, and so does everything when the runs hold more than `_MAX_TICKS_SHARE` of the kept
+    text (a page of figures)."""
+    runs: list[int] = []
+    run: list[int] = []
+    numbers: list[float] = []
+    for index, item in enumerate([*items, None]):
+        if item is not None and not kept[index]:
+            continue
+        if item is not None and item.media < 0 and item.weight <= _MAX_TICK \
+                and blocks[item.owner].element.tag not in _LISTED_TAGS:
+            run.append(index)
+            tick = _TICK_RE.match(item.text)
+            if tick is not None:
+                numbers.append(_tick_value(tick))
+            continue
+        if len(numbers) >= _MIN_TICKS and (len(run) - len(numbers)) * _MIN_TICKS <= _MAX_TICK_WORDS * len(numbers) \
+                and _holds_axis(numbers):
+            runs += run
+        run, numbers = [], []
+    if runs and sum(items[index].weight for index in runs) <= _MAX_TICKS_SHARE * sum(
+            item.weight for item, keep in zip(items, kept) if keep and item.media < 0):
+        for index in runs:
+            kept[index] = False
+
+
+def _tick_value(tick: re.Match) -> float:
+    """A tick label's number; a year's two digits after an apostrophe count on past 99 ("’98", "’00")."""
+    value = float(tick.group(2).replace(",", "") or 0)
+    return value + 100 if tick.group(1) and tick.group(1)[-1] in "’'‘" and value < 50 else value
+
+
+def _holds_axis(numbers: list[float]) -> bool:
+    """Whether `_MIN_AXIS_STEPS` numbers in a row step evenly (an axis: 600, 300, 0; ’17, ’18, ’19)."""
+    steps = 1
+    for before, at, after in zip(numbers, numbers[1:], numbers[2:]):
+        steps = steps + 1 if at != before and after - at == at - before else 1
+        if steps + 1 >= _MIN_AXIS_STEPS:
+            return True
+    return False
 
 
 def _drop_repeated_labels(blocks: list[Block], items: list[Item], kept: list[bool]) -> None:
@@ -636,16 +713,29 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
     label and its colon both, so "By Jonathan Corbet" heading a column stays. Both no article text; a
     table cell or list entry (a timetable's "10:00 Registration", a book's "Author: Jane Austen") stays.
     Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
-    in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box). The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
+    in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box), and a
+    share bar's line (`_SHARE_LINE_RE`: "分享到：微信 微博", "Share: Facebook Twitter").
+    Permalinks: a docs heading's pilcrow (`_PERMALINK`) is cut off, at any length, and a line that is only
+    one goes. The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
     (`_drop_notices`)."""
     short, lines = [], []
     for index, item in enumerate(items):
-        if not kept[index] or item.media >= 0 or item.weight > notices.MAX_NOTICE:
+        if not kept[index] or item.media >= 0:
+            continue
+        if item.text.endswith(_PERMALINK):
+            item.text = item.text.rstrip(_PERMALINK + " ")
+            item.weight = weighted_length(item.text)
+            if not item.text:
+                kept[index] = False
+                continue
+        if item.weight > notices.MAX_NOTICE:
             continue
         if (item.weight <= _MAX_AUTHOR_LINE and blocks[item.owner].element.tag not in _LISTED_TAGS and (
                 (item.weight <= _MAX_DATELINE and _DATELINE_RE.search(item.text)) or _AUTHOR_LABEL_RE.match(item.text))) \
                 or (item.weight <= _MAX_LABEL and blocks[item.owner].element.tag not in _HEADING_RANKS
-                    and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS):
+                    and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS) \
+                or (item.weight <= _MAX_SHARE_LINE and blocks[item.owner].element.tag not in _HEADING_RANKS
+                    and _SHARE_LINE_RE.match(item.text.lower()) is not None):
             kept[index] = False
         else:
             short.append(index)
@@ -736,7 +826,9 @@ def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[b
     by a kept heading of its rank or higher. Kept media that are no content candidates (not in
     `pictures`: the thumbnails of "Other recipes you may like", logos) are no section. A line that
     only labels a list of other articles (`_RELATED_LABELS`: "Related stories" in a `<p>`) is a heading
-    of the lowest rank. One backward pass; returns the kept headings that name a comment section."""
+    of the lowest rank, and a label line of at most `_MAX_LABEL` ending with a colon ("More games news:",
+    "阅读下一篇：") goes when that much dropped text follows it, whatever comes next. One backward pass;
+    returns the kept headings that name a comment section."""
     comment_headings = []
     after = _END  # what the next kept item is: _END (none), _CONTENT or a heading's rank
     dropped = 0   # weighted characters of text dropped between here and that item
@@ -753,6 +845,11 @@ def _drop_orphaned_headings(blocks: list[Block], items: list[Item], kept: list[b
         if rank != _CONTENT and (dropped >= _MIN_ORPHANED or after == _END) and item.weight <= _MAX_TITLE \
                 and (after == _END or _CONTENT < after <= rank):
             kept[index] = False
+            dropped += item.weight
+            continue
+        if rank == _CONTENT and dropped >= _MIN_ORPHANED and item.media < 0 and item.weight <= _MAX_LABEL \
+                and item.text.endswith((":", "：")):
+            kept[index] = False  # a label whose list went right after it ("More games news:", "See more photos:")
             dropped += item.weight
             continue
         if rank != _CONTENT and item.weight <= _MAX_COMMENTS_HEADING and _is_comments_heading(item.text):
@@ -803,11 +900,16 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
     sidebars = [index for index in named if not _contains(blocks, index, top)]
     close = [i for i in candidates[1:5] if final[i] >= 0.75 * final[top] and not any(
         _contains(blocks, index, i) or _contains(blocks, i, index) for index in sidebars)]
+    # a thread's posts (answers, replies: near-best blocks of one tag and class) also model the other
+    # parts of the article (`_split_parts`): the question or first post in a wrapper of its own
+    model = -1
     if len(close) >= 2:
         ancestor = blocks[top].parent
         while ancestor > 0 and sum(_contains(blocks, ancestor, i) for i in close) < 2:
             ancestor = blocks[ancestor].parent
         if ancestor >= 0:
+            if _alike(blocks, top, [i for i in close if _contains(blocks, ancestor, i)]):
+                model = top
             top = ancestor
     while blocks[top].parent > 0 and _is_wrapper(blocks, blocks[top].parent, top):
         top = blocks[top].parent
@@ -818,7 +920,7 @@ def select(blocks: list[Block], items: list[Item], pictures: frozenset[int] = fr
         top = blocks[top].parent
     kept = [False] * len(blocks)
     ranges = _with_siblings(blocks, top, streams, sorted(item.owner for item in items if item.media in pictures))
-    ranges += _split_parts(blocks, top, ranges)
+    ranges += _split_parts(blocks, top, ranges, model if model >= 0 else top)
     for lo, hi in ranges:
         kept[lo:hi + 1] = [True] * (hi + 1 - lo)
     link_blocks = _link_heavy_blocks(blocks, kept, top, ranges)
@@ -870,14 +972,22 @@ def _own_prose(blocks: list[Block], items: list[Item], index: int, gallery: int)
         and _reads_as_prose(item))
 
 
-def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _alike(blocks: list[Block], index: int, others: list[int]) -> bool:
+    """Whether one of the blocks `others` has the tag and class of block `index` (a class it has)."""
+    element = blocks[index].element
+    tag, name = element.tag, element.get("class")
+    return bool(name) and any(blocks[i].element.tag == tag and blocks[i].element.get("class") == name for i in others)
+
+
+def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]], model: int) -> list[tuple[int, int]]:
     """The other parts of an article split into several blocks that are no siblings (`story-body
     story-body-1` and `story-body story-body-2`, each in its own wrapper; sections between
-    full-width figures): blocks of the top block's tag and class (digits aside), within
-    `_ANCESTOR_LEVELS` ancestors of it, outside the kept `ranges`, that hold at least
-    `_MIN_PART_SHARE` of its prose (a postscript of one line is no part) and are not link-heavy.
+    full-width figures; a Q&A page's question beside the list of its answers): blocks of the `model`
+    block's tag and class (digits aside; the top block, or one of the posts it was widened to
+    hold), within `_ANCESTOR_LEVELS` ancestors of `top`, outside the kept `ranges`, that hold at least
+    `_MIN_PART_SHARE` of the model's prose (a postscript of one line is no part) and are not link-heavy.
     The whole class, not one name of it: `row` or `flex` names a layout, not a part."""
-    name = _part_class(blocks[top].element.get("class"))
+    name = _part_class(blocks[model].element.get("class"))
     scope = top
     for _ in range(_ANCESTOR_LEVELS):
         if blocks[scope].parent <= 0:
@@ -885,7 +995,7 @@ def _split_parts(blocks: list[Block], top: int, ranges: list[tuple[int, int]]) -
         scope = blocks[scope].parent
     if not name or scope == top:
         return []
-    tag, least, parts = blocks[top].element.tag, _MIN_PART_SHARE * blocks[top].good, []
+    tag, least, parts = blocks[model].element.tag, _MIN_PART_SHARE * blocks[model].good, []
     spans, at = sorted(ranges), 0  # walked beside the blocks: thousands of kept siblings cost one pass
     index, end = scope + 1, blocks[scope].end
     while index <= end:

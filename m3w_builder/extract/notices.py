@@ -3,7 +3,8 @@
 A page's template puts the same few kinds of line into the story's own container, with no class or
 id that names them (utility CSS, a CMS's generic `desc`/`text` blocks): the copyright line ("© 2023
 General Mills All Rights Reserved", "版权所有©..."), a comment form's spam-filter and privacy notice
-("This site uses Akismet to reduce spam"), the "found a typo? select it and press Ctrl+Enter" prompt
+("This site uses Akismet to reduce spam"), a cookie banner's text ("We use cookies to improve your
+experience"), a feedback widget's prompt ("Was this page helpful?"), the "found a typo? select it and press Ctrl+Enter" prompt
 of Eastern European news sites, a paywall's prompt ("この記事は会員限定です", "Already a subscriber?
 Log in"), and calls to action: follow us, subscribe to the newsletter, donate ("Hungry for more?
 Subscribe to my newsletter and follow me on Facebook", "Iscriviti alla nostra newsletter",
@@ -60,6 +61,38 @@ _CALL_TO_ACTION = (
     r"jetzt spenden|faire un don|haz una donación|dona ora|abonneer je|"
     r"подпишитесь|поддержите нас|ร่วมสนับสนุน|ติดตาม[^\n]{0,30}ได้ที่"
 )
+# A cookie-consent banner's text left in the story's block by a script-built banner without a class that
+# names it ("We use cookies to improve your experience. Accept all cookies", "Diese Website verwendet
+# Cookies"); a recipe's "These cookies keep for days" names no use of them.
+_COOKIES = (
+    r"\b(?:we|this (?:web)?site|our (?:web)?site|this page|the site) (?:uses?|is using) cookies\b|\buse of cookies\b|"
+    r"\baccept (?:all )?cookies\b|\b(?:read|see|view) our cookie (?:policy|notice)\b|\bmanage (?:cookies|cookie settings)\b|"
+    r"\b(?:by )?continuing to (?:browse|use)\b[^\n]{0,80}\bcookies\b|"
+    r"wir (?:verwenden|nutzen) cookies|(?:web)?(?:seite|site) (?:verwendet|nutzt) cookies|cookie-(?:einstellungen|richtlinie)|"
+    r"alle cookies akzeptieren|nous utilisons des cookies|ce site utilise des cookies|accepter (?:tous )?les cookies|"
+    r"politique (?:de|relative aux) cookies|(?:utilizamos|usamos) cookies|este sitio (?:web )?(?:utiliza|usa) cookies|"
+    r"política de cookies|aceptar (?:todas las )?cookies|utilizziamo (?:i )?cookie|questo sito (?:utilizza|usa) (?:i )?cookie|"
+    r"accetta (?:tutti i )?cookie|este site (?:utiliza|usa) cookies|aceitar (?:todos os )?cookies|"
+    r"(?:wij|we) gebruiken cookies|(?:web)?site gebruikt cookies|cookiebeleid|cookies accepteren|"
+    r"używamy (?:plików )?cookie|(?:korzysta z|używa) (?:plików )?cookie|polityka (?:plików )?cookie|"
+    r"(?:мы используем|использует) (?:файлы )?cookie|использовани[ея] (?:файлов )?cookie|"
+    r"使用\s?cookie|cookie\s?(?:政策|设置|設定)|cookieを使用|クッキーを使用|쿠키를 사용|쿠키 정책"
+)
+# A feedback widget's question under a help or docs page or an answer ("Was this page helpful?", "このページは
+# 役に立ちましたか？"): its Yes/No buttons are gone. A review's tally ("12 people found this helpful") is
+# left alone: the dev ground truth keeps one (ehow-1).
+_FEEDBACK = (
+    r"\b(?:was|is) (?:this|the) (?:page |article |answer |post |information |guide |tip |review |content |recipe )?"
+    r"(?:helpful|useful)\b|\bdid (?:this|you find this) (?:page |article |answer )?(?:help|helpful|useful)\b|"
+    r"war (?:diese seite|dieser artikel|dieser beitrag|diese antwort) hilfreich|"
+    r"(?:cette page|cette réponse|cet article) vous a-t-(?:elle|il) été utile|"
+    r"(?:ha sido|fue|te resultó) útil (?:esta página|este artículo|esta respuesta)|"
+    r"(?:questa pagina|questa risposta|questo articolo) (?:ti )?è stat[ao] utile|(?:esta página|este artigo) foi útil|"
+    r"(?:эта статья|эта страница) (?:была )?полезн|был ли этот (?:материал|ответ) полезен|"
+    r"(?:这篇文章|本文|此页面|该页面|这个页面|此内容)(?:对您|对你)?(?:是否)?有(?:所)?帮助|"
+    r"(?:このページ|この記事|この情報|このコンテンツ)は(?:お)?役に立ちましたか|"
+    r"이 (?:페이지|문서|글|정보|콘텐츠)(?:가|이) 도움이 되었나요|هل (?:كانت|كان) (?:هذه |هذا )?(?:الصفحة|المقالة|المقال|المعلومات) مفيد"
+)
 # Each kind's pattern (on lower-cased text) with the words looked for first, in English and in other
 # languages: `str.find` over all of a page's lines at C speed, where a pattern (~100 ns per character)
 # would cost ~15% of an extraction; a kind's pattern runs only on the lines that hold one of its words,
@@ -71,6 +104,9 @@ _KINDS = (
     (_COMMENT_FORM, ("akismet", "required fields"), ()),
     (_COMMENT_POLICY, ("comment",), ("kommentarricht", "netiquette", "modération", "participación", "لا تعبر", "إرشادات")),
     (_TYPO_REPORT, ("ctrl",), ()),
+    (_COOKIES, ("cookie",), ("クッキー", "쿠키")),
+    (_FEEDBACK, ("helpful", "useful", "did this", "hilfreich", "utile"),  # the German and French lines may be ASCII
+     ("útil", "полезн", "有帮助", "有所帮助", "役に立ち", "도움이", "مفيد")),
     (_PAYWALL, ("already a", "subscri"), ("abonn", "suscri", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读")),
     (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
      ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
