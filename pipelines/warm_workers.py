@@ -245,7 +245,8 @@ class ForkedWorkerHandler(worker_handlers.GrpcWorkerHandler):
         self._thread.start()
 
     def _wait(self, pid: int) -> None:
-        """Wait for the worker's exit status; non-zero raises, as Beam's subprocess handler does."""
+        """Wait for the worker's exit status. A worker that dies fails what the runner awaits from
+        it (Beam's subprocess handler only raises in its own thread, and the job waits forever)."""
         try:
             code = self._request.recv()
         except (EOFError, OSError):
@@ -253,7 +254,10 @@ class ForkedWorkerHandler(worker_handlers.GrpcWorkerHandler):
         finally:
             self._request.close()
         if code:
-            raise RuntimeError(f"Worker process {pid} exited with status {code}")
+            error = RuntimeError(f"Worker process {pid} exited with status {code}")
+            self.control_conn.abort(error)
+            self.data_conn.close()
+            raise error
 
     def stop_worker(self) -> None:
         if self._thread is not None:
