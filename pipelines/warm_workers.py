@@ -100,8 +100,12 @@ class WarmWorkers:
     def start(self) -> bool:
         """Fork the pool now, if this process can fork safely: no Python thread but this one (native
         pools, OpenBLAS's or jemalloc's, are fork-aware; the runner's gRPC threads do not exist yet)."""
-        if self.address or not hasattr(os, "fork") or threading.active_count() > 1:
-            return bool(self.address)
+        if self.address:
+            return True
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            _LOGGER.info("workers start as Beam starts them: this process cannot fork safely (%d threads)",
+                         threading.active_count())
+            return False
         address = f"\0m3w-workers-{os.getpid()}-{secrets.token_hex(8)}"  # Linux abstract socket: no file
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(address)
