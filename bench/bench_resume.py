@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.pages} pages in {n_files} files: full run {full:.0f} CPU-s, {full_wall:.0f} s wall; peak RSS "
               f"launcher {bench_scale.gib(peaks.launcher)} GiB, workers "
               f"{' / '.join(bench_scale.gib(w) for w in sorted(peaks.workers.values(), reverse=True))} GiB, "
-              f"total {bench_scale.gib(peaks.total)} GiB", flush=True)
+              f"total {bench_scale.gib(peaks.total)} GiB (summed PSS, shared pages once: "
+              f"{bench_scale.gib(peaks.total_pss)} GiB)", flush=True)
         killed = work / "killed"
         used = killed_run(job(inputs, mirror, killed), killed, args.kill_at * full)
         finished = {name: len(list((killed / "_work" / name).glob("*.done"))) for name in PASSES}

@@ -15,8 +15,10 @@ a `--mirror_dir` (hard links into one copy of the photos). Pages go into several
 Per size it runs the real job as a user does (`python -m pipelines.m3w --no_http --mirror_dir ...`,
 the default local runner, 2 workers, `--max_content_documents=0` because a few dozen photos shared by
 thousands of pages would otherwise all be dropped as frequent content, `--no_report`) while psutil
-samples the RSS of the launcher and of each worker process, and then an in-process loop over the
-same library stages on the same files. It prints CPU ms/page of both, peak RSS, shuffle bytes per
+samples the memory of the launcher and of each worker process, and then an in-process loop over the
+same library stages on the same files. It prints CPU ms/page of both, peak RSS and USS per process,
+the process tree's peak summed RSS and summed PSS (workers forked from the launcher share its pages:
+the RSS sum counts each shared page once per process, the PSS sum once in all), shuffle bytes per
 page (the FnApiRunner's sampled byte sizes of every GroupByKey input) and the output counts.
 """
 
@@ -194,8 +196,10 @@ class Peaks:
 
     launcher: int = 0
     workers: dict[int, int] = field(default_factory=dict)  # Beam SDK worker processes
+    workers_uss: dict[int, int] = field(default_factory=dict)  # their pages of their own (not shared)
     others: int = 0  # any other descendant (largest)
-    total: int = 0
+    total: int = 0  # sum of RSS: counts a page shared by forked processes once per process
+    total_pss: int = 0  # sum of PSS: each shared page split among its sharers (what the tree holds)
     cpu: dict[int, tuple[float, float]] = field(default_factory=dict)  # pid → (user, system)
 
     def system_share(self) -> float:
@@ -209,28 +213,36 @@ def _sample(root: psutil.Process, peaks: Peaks, stop: threading.Event) -> None:
             tree = [root, *root.children(recursive=True)]
         except psutil.Error:
             return
-        total = 0
+        total = total_pss = 0
         for proc in tree:
             try:
-                rss = proc.memory_info().rss
+                memory = proc.memory_full_info()
                 times = proc.cpu_times()
             except psutil.Error:
                 continue
-            total += rss
+            total += memory.rss
+            total_pss += memory.pss
             peaks.cpu[proc.pid] = (times.user, times.system)
             if proc.pid == root.pid:
-                peaks.launcher = max(peaks.launcher, rss)
-            elif proc.pid in peaks.workers or _is_worker(proc):
-                peaks.workers[proc.pid] = max(peaks.workers.get(proc.pid, 0), rss)
+                peaks.launcher = max(peaks.launcher, memory.rss)
+            elif proc.pid in peaks.workers or _is_worker(proc, root):
+                peaks.workers[proc.pid] = max(peaks.workers.get(proc.pid, 0), memory.rss)
+                peaks.workers_uss[proc.pid] = max(peaks.workers_uss.get(proc.pid, 0), memory.uss)
             else:
-                peaks.others = max(peaks.others, rss)
+                peaks.others = max(peaks.others, memory.rss)
         peaks.total = max(peaks.total, total)
+        peaks.total_pss = max(peaks.total_pss, total_pss)
         stop.wait(SAMPLE_S)
 
 
-def _is_worker(proc: psutil.Process) -> bool:
+def _is_worker(proc: psutil.Process, root: psutil.Process) -> bool:
+    """A Beam SDK worker: Beam's `sdk_worker_main` process, or a worker forked by the launcher's
+    pool (`pipelines.warm_workers`: the launcher's command line, its parent the pool, not the launcher)."""
     try:
-        return proc.name().startswith("python") and any("sdk_worker" in part for part in proc.cmdline())
+        cmdline = proc.cmdline()
+        if proc.name().startswith("python") and any("sdk_worker" in part for part in cmdline):
+            return True
+        return cmdline == root.cmdline() and proc.ppid() != root.pid
     except psutil.Error:
         return False
 
@@ -404,6 +416,7 @@ def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], w
         "pages": n_pages, "files": n_files, "read": read,
         "job_ms": 1000 * job_cpu / max(read, 1), "loop_ms": loop_ms, "loop_note": loop_note,
         "launcher": peaks.launcher, "workers": sorted(peaks.workers.values(), reverse=True), "total": peaks.total,
+        "workers_uss": sorted(peaks.workers_uss.values(), reverse=True), "total_pss": peaks.total_pss,
         "others": peaks.others, "system": peaks.system_share(),
         "loop_rss": loop_rss, "shuffle_kb": shuffle / max(read, 1) / 1000,
         "top": [(name, v / max(read, 1) / 1000) for name, v in top],
@@ -416,13 +429,15 @@ def bench_size(n_pages: int, work: Path, pages: list[Page], pool: list[Photo], w
 def report(rows: list[dict], workers: int) -> None:
     print(f"\nM3W job at scale (default local runner, {workers} workers; CPU = the job's whole process tree)")
     print("| pages | files | job CPU ms/page | loop CPU ms/page | job/loop | launcher RSS GiB | "
-          "worker RSS GiB (peak each) | total RSS GiB | system CPU | shuffle KB/page | docs | media | samples | "
-          "shards KB/page | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "worker RSS GiB (peak each) | worker USS GiB (peak each) | total RSS GiB | total PSS GiB | system CPU | "
+          "shuffle KB/page | docs | media | samples | shards KB/page | wall s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['pages']} | {r['files']} | {r['job_ms']:.0f} | {r['loop_ms']:.0f} | "
               f"{r['job_ms'] / r['loop_ms']:.2f} | {gib(r['launcher'])} | "
-              f"{' / '.join(gib(w) for w in r['workers']) or '-'} | {gib(r['total'])} | {r['system']:.0%} | "
+              f"{' / '.join(gib(w) for w in r['workers']) or '-'} | "
+              f"{' / '.join(gib(w) for w in r['workers_uss']) or '-'} | {gib(r['total'])} | {gib(r['total_pss'])} | "
+              f"{r['system']:.0%} | "
               f"{r['shuffle_kb']:.1f} | {r['documents']} | {r['media']} | {r['samples']} | "
               f"{r['shard_mib'] * 2**20 / 1000 / max(r['read'], 1):.0f} | {r['wall']:.0f} |")
     for r in rows:
@@ -433,14 +448,14 @@ def report(rows: list[dict], workers: int) -> None:
 
 
 def projected_total(rows: list[dict], n_pages: int) -> float:
-    """Total peak RSS expected at `n_pages`: the growth per page between the last two sizes, or,
+    """Total peak PSS expected at `n_pages`: the growth per page between the last two sizes, or,
     after one size, the launcher's RSS growing in proportion (the workers hold one store at a time)."""
     last = rows[-1]
     if len(rows) >= 2:
         before = rows[-2]
-        per_page = max(0.0, (last["total"] - before["total"]) / max(1, last["pages"] - before["pages"]))
-        return last["total"] + per_page * (n_pages - last["pages"])
-    return last["total"] + last["launcher"] * (n_pages / last["pages"] - 1)
+        per_page = max(0.0, (last["total_pss"] - before["total_pss"]) / max(1, last["pages"] - before["pages"]))
+        return last["total_pss"] + per_page * (n_pages - last["pages"])
+    return last["total_pss"] + last["launcher"] * (n_pages / last["pages"] - 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,7 +45,7 @@ from m3w_builder.output.shards import store_shard_name
 from m3w_builder.quality.keys import url_key
 from m3w_builder.samples.assemble import attach_media, build_samples
 from m3w_builder.samples.tokenizer import Tokenizer, smallest_within, train_tokenizer
-from pipelines import checks, fs, progress
+from pipelines import checks, fs, progress, warm_workers
 from pipelines.config import (
     JobConfig,
     beam_args,
@@ -601,21 +601,22 @@ def run(argv: list[str] | None = None) -> dict | None:
         checks.release_output()
         raise SystemExit(f"{parser.prog}: error: {error}") from None
     try:
-        return _run_job(cfg, options, dry_run, tokenizer_model, fingerprint)
+        return _run_job(cfg, options, warm_workers.local_runner(extra, options), dry_run, tokenizer_model,
+                        fingerprint)
     finally:
         checks.release_output()
 
 
-def _run_job(cfg: JobConfig, options: PipelineOptions, dry_run: bool, tokenizer_model: bytes | None,
-             fingerprint: str) -> dict:
-    """Run the prepared job (the output folder held) and publish it."""
+def _run_job(cfg: JobConfig, options: PipelineOptions, runner: beam.runners.PipelineRunner | None, dry_run: bool,
+             tokenizer_model: bytes | None, fingerprint: str) -> dict:
+    """Run the prepared job (the output folder held) and publish it; `runner` None: Beam's from `options`."""
     start = time.time()
     if not dry_run:
         limit_malloc_arenas()
-    pipeline = beam.Pipeline(options=options)
+    pipeline = beam.Pipeline(runner=runner, options=options)
     build_pipeline(pipeline, cfg, tokenizer_model, fingerprint)
     freeze_startup_objects()
-    with progress.live(cfg.output, enabled=not dry_run):
+    with warm_workers.forked(pipeline.runner), progress.live(cfg.output, enabled=not dry_run):
         result = pipeline.run()
         result.wait_until_finish()
     if dry_run:  # the DataflowRunner translated the graph and submitted nothing

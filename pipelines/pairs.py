@@ -38,7 +38,7 @@ from m3w_builder.output.card import CardOptions
 from m3w_builder.pairs.align import CaptionRules
 from m3w_builder.pairs.items import manifest_columns
 from m3w_builder.read.lists import ListOptions, is_list_file
-from pipelines import checks, fs, progress
+from pipelines import checks, fs, progress, warm_workers
 from pipelines.config import (
     MediaOptions,
     add_media_options,
@@ -348,10 +348,11 @@ def run(argv: list[str] | None = None) -> dict:
     try:
         fs.clean_stale_temporaries(cfg.output)
         start = time.time()
-        pipeline = beam.Pipeline(options=PipelineOptions(beam_args(extra)))
+        options = PipelineOptions(beam_args(extra))
+        pipeline = beam.Pipeline(runner=warm_workers.local_runner(extra, options), options=options)
         build_pipeline(pipeline, cfg, fingerprint)
         freeze_startup_objects()
-        with progress.live(cfg.output):
+        with warm_workers.forked(pipeline.runner), progress.live(cfg.output):
             result = pipeline.run()
             result.wait_until_finish()
         return publish(cfg, result, start, f"{cfg.source.upper()} pairs")

@@ -23,6 +23,7 @@ method, called once per worker (block lists, tokenizers, thread pools).
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,17 @@ def freeze_startup_objects() -> None:
     if not _frozen:
         _frozen = True
         gc.freeze()
+
+
+def _thaw_flag() -> None:
+    """A forked worker (`warm_workers`) freezes again on its first setup, as a fresh worker does:
+    what it unpickles then lives as long."""
+    global _frozen
+    _frozen = False
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_thaw_flag)
 
 
 def identify(item: Any) -> tuple[str, str]:

@@ -137,3 +137,42 @@ def test_the_job_measured_is_the_job_alone(tmp_path, capsys) -> None:
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["samples"] > 0 and "SmallestHashes/Top(5000)" in report["shuffle"]
     assert any(name.endswith("/Partitions/Spread") for name in report["shuffle"])
+
+
+TREE = """
+import json, os, time
+shared = bytearray(SIZE)  # touched here, before the forks: every fork maps the same pages
+for i in range(0, SIZE, 4096):
+    shared[i] = 1
+
+
+def fork(then):
+    pid = os.fork()
+    if pid == 0:
+        then()
+        os._exit(0)
+    return pid
+
+
+def pool():  # like pipelines.warm_workers: the launcher forks a pool, the pool forks the workers
+    for pid in [fork(lambda: time.sleep(1.5)) for _ in range(2)]:
+        os.waitpid(pid, 0)
+
+
+os.waitpid(fork(pool), 0)
+print(json.dumps({}))
+"""
+
+
+def test_forked_workers_are_found_and_their_shared_pages_counted_once(tmp_path) -> None:
+    """Workers forked from the launcher keep its command line, and their RSS holds the pages they
+    share with it: the bench finds them as workers and sums PSS beside RSS."""
+    bench = _bench()
+    size = 200 * 2**20
+    script = tmp_path / "tree.py"
+    script.write_text(TREE.replace("SIZE", str(size)))
+    _, peaks, _, _ = bench.measured([sys.executable, str(script)], tmp_path / "tree.log")
+    assert len(peaks.workers) == 2
+    assert peaks.total > 3.5 * size  # the launcher, the pool and both workers each count the buffer
+    assert peaks.total_pss < 1.5 * size  # once in all
+    assert all(uss < size / 2 for uss in peaks.workers_uss.values())
