@@ -8,7 +8,9 @@ experience"), a feedback widget's prompt ("Was this page helpful?"), the "found 
 of Eastern European news sites, a paywall's prompt ("この記事は会員限定です", "Already a subscriber?
 Log in"), and calls to action: follow us, subscribe to the newsletter, donate ("Hungry for more?
 Subscribe to my newsletter and follow me on Facebook", "Iscriviti alla nostra newsletter",
-"ร่วมสนับสนุนเรา"). Each is recognised by its own words in the languages seen, only on a line of at
+"ร่วมสนับสนุนเรา"), a Q&A site's prompt under the answers ("Not the answer you're looking for? Browse
+other questions tagged ..."), and a forum's who-is-online and time-zone lines ("Who is online", "Users
+browsing this forum: No registered users and 3 guests", "All times are UTC"). Each is recognised by its own words in the languages seen, only on a line of at
 most `MAX_NOTICE` weighted characters (a paragraph of prose that mentions a newsletter stays), and
 `content.kept_items` drops them only while they hold at most `MAX_NOTICE_SHARE` of the kept text.
 """
@@ -93,6 +95,32 @@ _FEEDBACK = (
     r"(?:このページ|この記事|この情報|このコンテンツ)は(?:お)?役に立ちましたか|"
     r"이 (?:페이지|문서|글|정보|콘텐츠)(?:가|이) 도움이 되었나요|هل (?:كانت|كان) (?:هذه |هذا )?(?:الصفحة|المقالة|المقال|المعلومات) مفيد"
 )
+# A Q&A site's line under the answers ("Not the answer you're looking for? Browse other questions tagged
+# python or ask your own question.") in the languages of Stack Exchange's sites; a line of its own.
+_QA_PROMPT = (
+    r"^not the answer you(?:'|’)re looking for|^browse other questions tagged\b|"
+    r"^¿?no es la respuesta que buscas|^examina otras preguntas con la etiqueta|"
+    r"^não encontrou uma resposta|^pesquise outras perguntas com a tag|"
+    r"^не нашли ответ|^посмотрите другие вопросы с метками|^求めていた回答ではありませんか"
+)
+# A forum's "who is online" and statistics block ("Who is online", "Users browsing this forum: No
+# registered users and 3 guests", "Currently Active Users Viewing This Thread: 1 (0 members and 1 guests)",
+# "All times are UTC", "Board index"): phpBB's, vBulletin's, XenForo's, SMF's wording, and phpBB's in its
+# large language packs; headings only as a whole line ("Who is online" opening a sentence stays).
+_FORUM_STATS = (
+    r"^(?:who is|who's|wer ist|wie is er|kto jest) online\s*\??$|^(?:members|users) online\b|"
+    r"^(?:users|members) browsing this (?:forum|topic|thread|board)\b|"
+    r"\bthere (?:is|are) currently \d+ (?:users?|members?) browsing this\b|"
+    r"^(?:currently active )?users (?:who are )?viewing this (?:thread|topic|forum)\b|"
+    r"\b(?:\d+|no) (?:registered )?(?:users?|members?) and \d+ guests?\b|"
+    r"^all times are (?:utc|gmt)\b|^board index$|"
+    r"^mitglieder in diesem forum\s*:|^alle zeiten sind (?:utc|gmt)\b|"
+    r"^qui est en ligne\s*\??$|^utilisateurs parcourant ce forum\s*:|^heures au format (?:utc|gmt)\b|"
+    r"^¿?quién está conectado\s*\??$|^usuarios navegando por este foro\s*:|^todos los horarios son (?:utc|gmt)\b|"
+    r"^chi c(?:'|’)è in linea\s*\??$|^visitano il forum\s*:|^tutti gli orari sono (?:utc|gmt)\b|"
+    r"^кто сейчас на (?:конференции|форуме)\s*$|^сейчас этот форум просматривают\s*:|^часовой пояс\s*:\s*(?:utc|gmt)\b|"
+    r"^gebruikers op dit forum\s*:|^alle tijden zijn (?:utc|gmt)\b|^użytkownicy przeglądający to forum\s*:"
+)
 # Each kind's pattern (on lower-cased text) with the words looked for first, in English and in other
 # languages: `str.find` over all of a page's lines at C speed, where a pattern (~100 ns per character)
 # would cost ~15% of an extraction; a kind's pattern runs only on the lines that hold one of its words,
@@ -108,6 +136,12 @@ _KINDS = (
     (_FEEDBACK, ("helpful", "useful", "did this", "hilfreich", "utile"),  # the German and French lines may be ASCII
      ("útil", "полезн", "有帮助", "有所帮助", "役に立ち", "도움이", "مفيد")),
     (_PAYWALL, ("already a", "subscri"), ("abonn", "suscri", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读")),
+    # their lines may be ASCII in other languages too ("No es la respuesta que buscas", "Alle Zeiten sind UTC",
+    # "Mitglieder in diesem Forum"): the words they share ("forum", "utc") are looked for on every page
+    (_QA_PROMPT, ("not the answer", "other questions", "respuesta que", "outras perguntas"),
+     ("не нашли", "другие вопросы", "求めていた")),
+    (_FORUM_STATS, ("online", "browsing this", "viewing this", "guest", "forum", "utc", "gmt", "board index"),
+     ("en ligne", "conectado", "foro", "in linea", "кто сейчас", "форум", "часовой пояс")),
     (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
      ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
       "entrez votre", "gib deine", "introduce tu", "inserisci", "подпишитесь", "поддержите", "ร่วมสนับสนุน", "ติดตาม")),
