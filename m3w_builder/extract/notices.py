@@ -105,7 +105,7 @@ _QA_PROMPT = (
 )
 # A forum's "who is online" and statistics block ("Who is online", "Users browsing this forum: No
 # registered users and 3 guests", "Currently Active Users Viewing This Thread: 1 (0 members and 1 guests)",
-# "All times are UTC", "Board index"): phpBB's, vBulletin's, XenForo's, SMF's wording, and phpBB's in its
+# "All times are UTC"): phpBB's, vBulletin's, XenForo's, SMF's wording, and phpBB's in its
 # large language packs; headings only as a whole line ("Who is online" opening a sentence stays).
 _FORUM_STATS = (
     r"^(?:who is|who's|wer ist|wie is er|kto jest) online\s*\??$|^(?:members|users) online\b|"
@@ -113,7 +113,7 @@ _FORUM_STATS = (
     r"\bthere (?:is|are) currently \d+ (?:users?|members?) browsing this\b|"
     r"^(?:currently active )?users (?:who are )?viewing this (?:thread|topic|forum)\b|"
     r"\b(?:\d+|no) (?:registered )?(?:users?|members?) and \d+ guests?\b|"
-    r"^all times are (?:utc|gmt)\b|^board index$|"
+    r"^all times are (?:utc|gmt)\b|"
     r"^mitglieder in diesem forum\s*:|^alle zeiten sind (?:utc|gmt)\b|"
     r"^qui est en ligne\s*\??$|^utilisateurs parcourant ce forum\s*:|^heures au format (?:utc|gmt)\b|"
     r"^¿?quién está conectado\s*\??$|^usuarios navegando por este foro\s*:|^todos los horarios son (?:utc|gmt)\b|"
@@ -125,7 +125,7 @@ _FORUM_STATS = (
 # languages: `str.find` over all of a page's lines at C speed, where a pattern (~100 ns per character)
 # would cost ~15% of an extraction; a kind's pattern runs only on the lines that hold one of its words,
 # and the other languages' words are looked for only on a page with a letter English has not
-# (`_OTHER_LETTERS_RE`: accented, other scripts). Each find costs ~0.1% of an extraction. Each line of
+# (`_OTHER_LETTERS_RE`: accented, other scripts, Spanish's "¿"). Each find costs ~0.1% of an extraction. Each line of
 # `tests/test_extract_quality.py::NOTICES` is found.
 _KINDS = (
     (_RIGHTS, ("©", "copyright"), ("ⓒ", "版权所有", "版權所有")),
@@ -136,11 +136,10 @@ _KINDS = (
     (_FEEDBACK, ("helpful", "useful", "did this", "hilfreich", "utile"),  # the German and French lines may be ASCII
      ("útil", "полезн", "有帮助", "有所帮助", "役に立ち", "도움이", "مفيد")),
     (_PAYWALL, ("already a", "subscri"), ("abonn", "suscri", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读")),
-    # their lines may be ASCII in other languages too ("No es la respuesta que buscas", "Alle Zeiten sind UTC",
-    # "Mitglieder in diesem Forum"): the words they share ("forum", "utc") are looked for on every page
-    (_QA_PROMPT, ("not the answer", "other questions", "respuesta que", "outras perguntas"),
-     ("не нашли", "другие вопросы", "求めていた")),
-    (_FORUM_STATS, ("online", "browsing this", "viewing this", "guest", "forum", "utc", "gmt", "board index"),
+    (_QA_PROMPT, ("not the answer",), ("respuesta que", "encontrou uma", "не нашли", "求めていた")),
+    # a forum's lines may be ASCII in other languages too ("Alle Zeiten sind UTC", "Mitglieder in diesem
+    # Forum"): the words they share ("forum", "utc") are looked for on every page
+    (_FORUM_STATS, ("online", "forum", "thread", "utc", "gmt"),
      ("en ligne", "conectado", "foro", "in linea", "кто сейчас", "форум", "часовой пояс")),
     (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
      ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
@@ -159,7 +158,7 @@ def _by_anchor(other: bool) -> dict[str, tuple[re.Pattern, ...]]:
 
 _ENGLISH, _ALL = _by_anchor(False), _by_anchor(True)
 _OTHER_LETTERS_RE = re.compile(
-    "[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2460-\u24ff"
+    "[\u00bf\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2460-\u24ff"
     "\u3040-\u9fff\uac00-\ud7af]")
 
 
