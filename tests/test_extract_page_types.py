@@ -279,3 +279,29 @@ def test_a_forums_who_is_online_and_time_zone_lines_are_not_text():
     # guard: a post that asks who is online, in a sentence, is text
     post = "<p>Who is online at night? My router logs show three devices.</p>"
     assert "Who is online at night?" in _text(_forum_footer(post))
+
+
+def test_a_forums_statistics_block_is_not_text():
+    # the board's statistics under the posts: phpBB (English, German) and XenForo's widget
+    blocks = (
+        ("<div class='stat-block online-list'><h3>Who is online</h3><p>In total there are 5 users online :: 1 "
+         "registered, 0 hidden and 4 guests (based on users active over the past 5 minutes)<br>Most users ever "
+         "online was 112 on Mon Jan 01, 2020 12:00 pm</p></div><div class='stat-block statistics'><h3>Statistics"
+         "</h3><p>Total posts <strong>1234</strong> • Total topics <strong>56</strong> • Total members <strong>78"
+         "</strong> • Our newest member <strong><a href='/u9'>bob</a></strong></p></div>"),
+        ("<div class='stat-block statistics'><h3>Statistik</h3><p>Beiträge insgesamt <strong>1234</strong> • "
+         "Themen insgesamt <strong>56</strong> • Mitglieder insgesamt <strong>78</strong> • Unser neuestes "
+         "Mitglied: <strong>bob</strong></p></div>"),
+        ("<div class='block-container'><h3 class='block-minorHeader'>Forum statistics</h3><div class='block-body'>"
+         "<dl class='pairs'><dt>Threads</dt><dd>1,234</dd></dl><dl class='pairs'><dt>Messages</dt><dd>5,678</dd>"
+         "</dl><dl class='pairs'><dt>Latest member</dt><dd><a href='/u9'>bob</a></dd></dl></div></div>"))
+    for block in blocks:
+        text = _text(_forum_footer(block))
+        assert "Post 0: Sentence 0" in text and "Post 5: Sentence 5" in text
+        assert not [word for word in ("online", "Statisti", "statistics", "Total", "insgesamt", "Threads", "bob")
+                    if word in text], text
+    # guard: an article's "Statistics" section keeps its heading and text
+    html = (f"<html><body><article>{_prose(4)}<h2>Statistics</h2><p>The survey had 1,234 answers.</p>"
+            f"{_prose(2, 4)}</article></body></html>")
+    text = _text(html)
+    assert "Statistics" in text and "The survey had 1,234 answers." in text

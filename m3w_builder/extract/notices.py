@@ -105,15 +105,18 @@ _QA_PROMPT = (
 )
 # A forum's "who is online" and statistics block ("Who is online", "Users browsing this forum: No
 # registered users and 3 guests", "Currently Active Users Viewing This Thread: 1 (0 members and 1 guests)",
-# "All times are UTC"): phpBB's, vBulletin's, XenForo's, SMF's wording, and phpBB's in its
-# large language packs; headings only as a whole line ("Who is online" opening a sentence stays).
+# "All times are UTC", "Total posts 1234 • Total topics 56 • Our newest member bob"): phpBB's, vBulletin's,
+# XenForo's, SMF's wording, and phpBB's in its large language packs; headings only as a whole line ("Who is
+# online" opening a sentence stays; a bare "Statistics", an article's section too, goes only with its block).
 _FORUM_STATS = (
     r"^(?:who is|who's|wer ist|wie is er|kto jest) online\s*\??$|^(?:members|users) online\b|"
     r"^(?:users|members) browsing this (?:forum|topic|thread|board)\b|"
     r"\bthere (?:is|are) currently \d+ (?:users?|members?) browsing this\b|"
     r"^(?:currently active )?users (?:who are )?viewing this (?:thread|topic|forum)\b|"
     r"\b(?:\d+|no) (?:registered )?(?:users?|members?) and \d+ guests?\b|"
-    r"^all times are (?:utc|gmt)\b|"
+    r"^all times are (?:utc|gmt)\b|\bmost users ever online was\b|^in total there (?:is|are) \d+ users? online\b|"
+    r"^(?:forum|board) statistics$|\btotal posts\s*:?\s*[\d,.]+|\b(?:our|welcome to our) newest member\b|"
+    r"^latest member\b|^beiträge insgesamt\b|\bunser neuestes mitglied\b|^insgesamt (?:ist|sind) \d+ (?:besucher|benutzer) online\b|"
     r"^mitglieder in diesem forum\s*:|^alle zeiten sind (?:utc|gmt)\b|"
     r"^qui est en ligne\s*\??$|^utilisateurs parcourant ce forum\s*:|^heures au format (?:utc|gmt)\b|"
     r"^¿?quién está conectado\s*\??$|^usuarios navegando por este foro\s*:|^todos los horarios son (?:utc|gmt)\b|"
@@ -139,8 +142,8 @@ _KINDS = (
     (_QA_PROMPT, ("not the answer",), ("respuesta que", "encontrou uma", "не нашли", "求めていた")),
     # a forum's lines may be ASCII in other languages too ("Alle Zeiten sind UTC", "Mitglieder in diesem
     # Forum"): the words they share ("forum", "utc") are looked for on every page
-    (_FORUM_STATS, ("online", "forum", "thread", "utc", "gmt"),
-     ("en ligne", "conectado", "foro", "in linea", "кто сейчас", "форум", "часовой пояс")),
+    (_FORUM_STATS, ("online", "forum", "thread", "utc", "gmt", "statistics", "member"),
+     ("en ligne", "conectado", "foro", "in linea", "mitglied", "кто сейчас", "форум", "часовой пояс")),
     (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
      ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
       "entrez votre", "gib deine", "introduce tu", "inserisci", "подпишитесь", "поддержите", "ร่วมสนับสนุน", "ติดตาม")),
