@@ -142,7 +142,7 @@ _KINDS = (
     (_QA_PROMPT, ("not the answer",), ("respuesta que", "encontrou uma", "не нашли", "求めていた")),
     # a forum's lines may be ASCII in other languages too ("Alle Zeiten sind UTC", "Mitglieder in diesem
     # Forum"): the words they share ("forum", "utc") are looked for on every page
-    (_FORUM_STATS, ("online", "forum", "thread", "utc", "gmt", "statistics", "member"),
+    (_FORUM_STATS, ("online", "forum", "thread", "utc", "gmt", "member"),
      ("en ligne", "conectado", "foro", "in linea", "mitglied", "кто сейчас", "форум", "часовой пояс")),
     (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
      ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
