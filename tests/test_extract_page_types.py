@@ -246,11 +246,11 @@ def test_a_qa_pages_answer_count_sort_label_and_closing_prompt_are_not_text():
     # Question2Answer's count heading over its answers
     text = _text(_qa_page(f"<p>Question: {SENTENCE.format(i=99)}</p>").replace("<h2>3 Answers</h2>", "<h2>2 Replies</h2>"))
     assert "2 Replies" not in text and "Answer 2: Sentence 2" in text
-    # guard: a heading that only starts with a count, or a quiz's "Answer" line, is text
+    # guard: a heading that only starts with a count, a quiz's "Answer" line, a survey table's count are text
     html = (f"<html><body><article>{_prose(4)}<h2>3 answers to the hardest question</h2>{_prose(2, 4)}"
-            f"<p>Answer: 42</p></article></body></html>")
+            f"<p>Answer: 42</p><table><tr><td>Question 1</td><td>12 responses</td></tr></table></article></body></html>")
     text = _text(html)
-    assert "3 answers to the hardest question" in text and "Answer: 42" in text
+    assert "3 answers to the hardest question" in text and "Answer: 42" in text and "12 responses" in text
 
 
 def _forum_footer(block: str) -> str:

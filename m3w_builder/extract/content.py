@@ -725,7 +725,8 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
     Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
     in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box), and a
     share bar's line (`_SHARE_LINE_RE`: "分享到：微信 微博", "Share: Facebook Twitter"). Answer counts: a
-    line that is only a count of the answers or replies below it (`_ANSWER_COUNT_RE`: "3 Answers", "3 件の回答").
+    line that is only a count of the answers or replies below it (`_ANSWER_COUNT_RE`: "3 Answers", "3 件の回答"),
+    but no table cell or list entry (a survey's "12 responses").
     Permalinks: a docs heading's pilcrow (`_PERMALINK`) is cut off, at any length, and a line that is only
     one goes. The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
     (`_drop_notices`)."""
@@ -747,7 +748,8 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
                     and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS) \
                 or (item.weight <= _MAX_SHARE_LINE and blocks[item.owner].element.tag not in _HEADING_RANKS
                     and _SHARE_LINE_RE.match(item.text.lower()) is not None) \
-                or (item.weight <= _MAX_LABEL and _ANSWER_COUNT_RE.fullmatch(item.text) is not None):
+                or (item.weight <= _MAX_LABEL and blocks[item.owner].element.tag not in _LISTED_TAGS
+                    and _ANSWER_COUNT_RE.fullmatch(item.text) is not None):
             kept[index] = False
         else:
             short.append(index)
