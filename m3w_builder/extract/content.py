@@ -75,6 +75,8 @@ _MAX_CAPTION = 300        # weighted characters of a figure's caption (`_is_figu
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
 _MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
+# What a paragraph's score is divided by at each of its `_ANCESTOR_LEVELS` ancestors (parent first).
+_LEVEL_DIVIDERS = tuple(1 if level == 0 else 2 if level == 1 else level * 3 for level in range(_ANCESTOR_LEVELS))
 _DIGITS = "0123456789"
 # Class words of a gallery, and the prose around it that makes it an embed in an article (`_embedded_gallery`).
 _GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "lightbox"))
@@ -463,14 +465,14 @@ def _score_candidates(blocks: list[Block], items: list[Item]) -> None:
         commas = text.count(",") if text.isascii() else sum(map(text.count, _COMMAS))  # ~5x faster than `re`
         credit = 1 + commas + min(item.weight / 100, 3)
         index = blocks[item.owner].parent
-        for level in range(_ANCESTOR_LEVELS):
+        for divider in _LEVEL_DIVIDERS:
             if index < 0:
                 break
             block = blocks[index]
             if not block.scored:
                 block.scored = True
                 block.score = _TAG_BONUS.get(block.element.tag, 0) + _class_weight(block.element)
-            block.score += credit / (1 if level == 0 else 2 if level == 1 else level * 3)
+            block.score += credit / divider
             index = block.parent
 
 
