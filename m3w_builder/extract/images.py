@@ -390,12 +390,27 @@ def restore_amp_images(elements: list[etree._Element]) -> None:
 
 
 def image_source(el: etree._Element, base_url: str, page_url: str, ancestors: list[etree._Element]) -> str | None:
-    """The best absolute http(s) source of an `<img>`; the page itself or a bare host is no image."""
+    """The best absolute http(s) source of an `<img>`; the page itself or a bare host is no image.
+    An image with no lazy attribute and no `srcset` (most) tries its `src` first, without the
+    generator: it is the first candidate then."""
+    keys = el.keys()
+    if "srcset" not in keys and _LAZY_ATTRS.isdisjoint(keys):
+        url = _image_url(base_url, page_url, el.get("src"))
+        if url is not None:
+            return url
     for candidate in candidate_sources(el, ancestors):
-        if candidate:
-            url = resolve(base_url, candidate)
-            if url and url != page_url and url.partition("//")[2].partition("?")[0].rstrip("/").count("/"):
-                return url
+        url = _image_url(base_url, page_url, candidate)
+        if url is not None:
+            return url
+    return None
+
+
+def _image_url(base_url: str, page_url: str, candidate: str | None) -> str | None:
+    """A candidate source resolved (see `image_source`), or None."""
+    if candidate:
+        url = resolve(base_url, candidate)
+        if url and url != page_url and url.partition("//")[2].partition("?")[0].rstrip("/").count("/"):
+            return url
     return None
 
 
