@@ -118,9 +118,12 @@ def process_image(data: bytes, opts: ImageOptions | None = None) -> ProcessedIma
 
 
 def encode_jpeg(img: Image.Image, quality: int) -> bytes:
-    """Baseline RGB JPEG with fixed settings (4:2:0, no metadata): equal input → equal bytes."""
+    """Baseline RGB JPEG with fixed settings (4:2:0, no metadata): equal input → equal bytes.
+    `comment=b""`: Pillow writes the image's `info["comment"]`, which a resize or conversion
+    carries over from the source (a JPEG's COM, a GIF's comment extension), as a COM marker: the
+    source's text went into every stored copy, and one over 65,533 bytes failed the encode."""
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality, subsampling="4:2:0", optimize=False, progressive=False)
+    img.save(buf, "JPEG", quality=quality, subsampling="4:2:0", optimize=False, progressive=False, comment=b"")
     return buf.getvalue()
 
 
