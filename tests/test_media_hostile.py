@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import io
+import time
+import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from m3w_builder.drops import Rejected
+from m3w_builder.media.headers import header_excess
 from m3w_builder.media.images import process_image
+from m3w_builder.media.sniff import sniff
 
 IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "images"
 
 
-def _gif_with_comment(comment: bytes) -> bytes:
-    """A 300x300 opaque GIF whose comment extension holds `comment` (sub-blocks of 255 bytes)."""
+def _gif(before_image: bytes = b"") -> bytes:
+    """A 300x300 opaque GIF with `before_image` between its global colour table and its image."""
     buf = io.BytesIO()
     Image.new("P", (300, 300), 3).save(buf, "GIF")
     gif = buf.getvalue()
+    at = 13 + (3 << ((gif[10] & 7) + 1) if gif[10] & 0x80 else 0)
+    assert gif[at:at + 1] in (b"\x21", b"\x2c")  # an extension or the image descriptor
+    return gif[:at] + before_image + gif[at:]
+
+
+def _gif_with_comment(comment: bytes) -> bytes:
+    """A GIF whose comment extension holds `comment` (sub-blocks of 255 bytes)."""
     blocks = b"".join(bytes([len(part)]) + part for part in (comment[i:i + 255] for i in range(0, len(comment), 255)))
-    at = gif.index(b"\x2c", 13)  # the image descriptor, after the header and palette
-    return gif[:at] + b"\x21\xfe" + blocks + b"\x00" + gif[at:]
+    return _gif(b"\x21\xfe" + blocks + b"\x00")
 
 
 def _jpeg_with_comment(comment: bytes) -> bytes:
@@ -46,3 +57,69 @@ def test_a_real_jpeg_comment_stays_out_of_the_stored_copy():
     source = IMAGES / "pillow-tests/junk_jpeg_header.jpg"
     assert "comment" in Image.open(source).info  # 'CREATOR_ID:362569 v1.0 (using IJG JPEG v62), quality = 60'
     assert "comment" not in Image.open(io.BytesIO(process_image(source.read_bytes()).jpeg)).info
+
+
+def _insert(data: bytes, at: int, extra: bytes) -> bytes:
+    return data[:at] + extra + data[at:]
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 300), (200, 10, 10)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 300), (1, 2, 3)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _png_chunk(kind: bytes, body: bytes = b"") -> bytes:
+    return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+
+def _after_app0(jpeg: bytes) -> int:
+    return 4 + int.from_bytes(jpeg[4:6], "big")
+
+
+HEADER_BLOATS = {  # each a unit Pillow walks in Python, repeated past what any encoder writes
+    "jpeg_empty_segments": lambda: _insert(_jpeg(), 2, b"\xff\xe1\x00\x02" * 100_000),
+    "jpeg_comments": lambda: _insert(_jpeg(), 2, b"\xff\xfe\x00\x03c" * 100_000),
+    "jpeg_fill_bytes": lambda: _insert(_jpeg(), _after_app0(_jpeg()), b"\xff" * 1_000_000),
+    "jpeg_junk_bytes": lambda: _insert(_jpeg(), _after_app0(_jpeg()), b"\x00" * 1_000_000),
+    "png_chunks_before_the_pixels": lambda: _insert(_png(), _png().index(b"IDAT") - 4, _png_chunk(b"abCd") * 100_000),
+    "png_chunks_after_the_pixels": lambda: _insert(_png(), _png().index(b"IEND") - 4, _png_chunk(b"abCd") * 100_000),
+    "png_empty_image_data": lambda: _insert(_png(), _png().index(b"IEND") - 4, _png_chunk(b"IDAT") * 100_000),
+    "gif_comment_blocks": lambda: _gif_with_comment(b"c" * 255 * 10_000),
+    "gif_extensions": lambda: _gif(b"\x21\x01\x01c\x00" * 10_000),
+    "gif_junk_bytes": lambda: _gif(b"\x07" * 100_000),
+}
+
+
+@pytest.mark.parametrize("name", HEADER_BLOATS)
+def test_a_header_of_endless_units_is_refused_before_pillow_walks_it(name):
+    data = HEADER_BLOATS[name]()
+    start = time.process_time()
+    with pytest.raises(Rejected) as e:
+        process_image(data)  # main: kept, after a Python step (and an object) per unit
+    assert e.value.reason == "bloated_header", e.value
+    assert time.process_time() - start < 0.2
+
+
+def test_headers_as_large_as_real_files_hold_are_walked_as_before():
+    profile = bytes(range(256)) * 60_000  # 15 MB: 235 APP2 chunks, as Pillow splits an ICC profile
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 300)).save(buf, "JPEG", icc_profile=profile)
+    assert header_excess("image/jpeg", buf.getvalue()) is None
+    pixels = _png()
+    at = pixels.index(b"IDAT") - 4
+    assert header_excess("image/png", _insert(pixels, at, _png_chunk(b"tEXt", b"k\x00v") * 60_000)) is None
+    assert header_excess("image/gif", _gif_with_comment(b"c" * 255 * 4_000)) is None
+
+
+@pytest.mark.skipif(not IMAGES.is_dir(), reason="../shared/data is absent")
+def test_no_shared_image_has_a_bloated_header():
+    files = [p for p in IMAGES.rglob("*") if p.is_file()]
+    bloated = [p.name for p in files if header_excess(sniff(data := p.read_bytes()), data)]
+    assert not bloated
