@@ -93,6 +93,7 @@ HEADER_BLOATS = {  # each a unit Pillow walks in Python, repeated past what any 
     "png_empty_image_data": lambda: _insert(_png(), _png().index(b"IEND") - 4, _png_chunk(b"IDAT") * 100_000),
     "gif_comment_blocks": lambda: _gif_with_comment(b"c" * 255 * 10_000),
     "gif_extensions": lambda: _gif(b"\x21\x01\x01c\x00" * 10_000),
+    "gif_empty_comments": lambda: _gif(b"\x21\xfe\x00" * 10_000),  # the comment grows a line end each
     "gif_junk_bytes": lambda: _gif(b"\x07" * 100_000),
 }
 

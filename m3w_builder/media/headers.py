@@ -18,7 +18,7 @@ import re
 from m3w_builder.media import jpeg
 
 MAX_PNG_CHUNKS = 65_536  # in the first frame (up to IEND, or an APNG's next fcTL)
-MAX_GIF_BLOCKS = 4_096  # extension sub-blocks before the first image
+MAX_GIF_BLOCKS = 4_096  # extensions and their sub-blocks before the first image
 MAX_PADDING = 65_536  # junk bytes between a GIF's blocks (a JPEG's: jpeg.MAX_HEADER_PADDING)
 _GIF_INTRODUCER = re.compile(rb"[!,;]")  # extension, image descriptor, trailer
 
@@ -45,8 +45,8 @@ def png_excess(data: bytes) -> str | None:
 
 
 def gif_excess(data: bytes) -> str | None:
-    """More than `MAX_GIF_BLOCKS` extension sub-blocks or `MAX_PADDING` junk bytes before the first
-    image, or None."""
+    """More than `MAX_GIF_BLOCKS` extensions and sub-blocks or `MAX_PADDING` junk bytes before the
+    first image, or None."""
     if len(data) < 13:
         return None
     flags = data[10]
@@ -60,11 +60,12 @@ def gif_excess(data: bytes) -> str | None:
         if found is None or data[found.start()] != 0x21:  # the first image, the trailer or the end
             return None
         pos = found.start() + 2  # introducer and label
-        while pos < len(data) and data[pos]:
+        blocks += 1  # the extension itself: an empty comment still adds a line end to the comment
+        while blocks <= MAX_GIF_BLOCKS and pos < len(data) and data[pos]:
             blocks += 1
-            if blocks > MAX_GIF_BLOCKS:
-                return f"over {MAX_GIF_BLOCKS} GIF extension blocks before its first image"
             pos += data[pos] + 1
+        if blocks > MAX_GIF_BLOCKS:
+            return f"over {MAX_GIF_BLOCKS} GIF extensions and their blocks before its first image"
         pos += 1
 
 
