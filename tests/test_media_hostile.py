@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import time
 import zlib
 from pathlib import Path
@@ -83,6 +84,35 @@ def _after_app0(jpeg: bytes) -> int:
     return 4 + int.from_bytes(jpeg[4:6], "big")
 
 
+def _tiff_block(tags: int, blob: int) -> bytes:
+    """A little-endian TIFF block whose first directory holds an orientation and `tags` private
+    UNDEFINED tags, each naming the same `blob` bytes at the block's start."""
+    entries = [struct.pack("<HHIHH", 0x0112, 3, 1, 1, 0)]
+    entries += [struct.pack("<HHII", 40000 + i, 7, blob, 0) for i in range(tags)]
+    block = b"II*\x00" + struct.pack("<IH", 8, len(entries)) + b"".join(entries) + b"\x00" * 4
+    return block + b"\x00" * max(0, blob - len(block))
+
+
+def _tiff(tags: int, blob: int) -> bytes:
+    """A 300x300 TIFF whose first directory also holds `tags` tags naming the same `blob` bytes."""
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 300), (9, 9, 9)).save(buf, "TIFF")
+    tiff = buf.getvalue()
+    ifd = struct.unpack("<I", tiff[4:8])[0]
+    entries = [tiff[ifd + 2 + 12 * i:ifd + 14 + 12 * i] for i in range(struct.unpack("<H", tiff[ifd:ifd + 2])[0])]
+    body = tiff + b"\x00" * blob
+    entries += [struct.pack("<HHII", 40000 + i, 7, blob, len(tiff)) for i in range(tags)]
+    entries.sort(key=lambda e: e[:2][::-1])
+    out = body + struct.pack("<H", len(entries)) + b"".join(entries) + b"\x00" * 4
+    return out[:4] + struct.pack("<I", len(body)) + out[8:]
+
+
+def _with_exif(fmt: str, exif: bytes) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 300), (9, 9, 9)).save(buf, fmt, exif=exif)
+    return buf.getvalue()
+
+
 HEADER_BLOATS = {  # each a unit Pillow walks in Python, repeated past what any encoder writes
     "jpeg_empty_segments": lambda: _insert(_jpeg(), 2, b"\xff\xe1\x00\x02" * 100_000),
     "jpeg_comments": lambda: _insert(_jpeg(), 2, b"\xff\xfe\x00\x03c" * 100_000),
@@ -95,6 +125,10 @@ HEADER_BLOATS = {  # each a unit Pillow walks in Python, repeated past what any 
     "gif_extensions": lambda: _gif(b"\x21\x01\x01c\x00" * 10_000),
     "gif_empty_comments": lambda: _gif(b"\x21\xfe\x00" * 10_000),  # the comment grows a line end each
     "gif_junk_bytes": lambda: _gif(b"\x07" * 100_000),
+    # Pillow reads each directory value whole: 20 tags naming the same 500 kB ask for 10 MB
+    "tiff_overlapping_values": lambda: _tiff(20, 500_000),
+    "png_exif_overlapping_values": lambda: _with_exif("PNG", _tiff_block(20, 500_000)),
+    "webp_exif_overlapping_values": lambda: _with_exif("WEBP", _tiff_block(20, 500_000)),
 }
 
 
@@ -117,6 +151,11 @@ def test_headers_as_large_as_real_files_hold_are_walked_as_before():
     at = pixels.index(b"IDAT") - 4
     assert header_excess("image/png", _insert(pixels, at, _png_chunk(b"tEXt", b"k\x00v") * 60_000)) is None
     assert header_excess("image/gif", _gif_with_comment(b"c" * 255 * 4_000)) is None
+    assert header_excess("image/tiff", _tiff(1, 500_000)) is None  # one large private tag: read once
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 3000)).save(buf, "TIFF", description="d" * 100_000)  # a strip per 8 rows
+    assert header_excess("image/tiff", buf.getvalue()) is None
+    assert header_excess("image/png", _with_exif("PNG", _tiff_block(1, 500_000))) is None
 
 
 @pytest.mark.skipif(not IMAGES.is_dir(), reason="../shared/data is absent")
