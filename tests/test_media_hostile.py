@@ -163,3 +163,56 @@ def test_no_shared_image_has_a_bloated_header():
     files = [p for p in IMAGES.rglob("*") if p.is_file()]
     bloated = [p.name for p in files if header_excess(sniff(data := p.read_bytes()), data)]
     assert not bloated
+
+
+def _clip_of_streams(streams: int, side: int, container: str, frames: int = 1) -> bytes:
+    """A clip of `streams` video streams of `side`x`side` black MPEG-4 frames, `frames` each."""
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        encoders = [out.add_stream("mpeg4", rate=25) for _ in range(streams)]
+        for stream in encoders:
+            stream.width = stream.height = side
+            stream.pix_fmt = "yuv420p"
+        black = np.zeros((side, side, 3), np.uint8)
+        for k in range(frames):
+            for stream in encoders:
+                frame = av.VideoFrame.from_ndarray(black, format="rgb24")
+                frame.pts = k
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+        for stream in encoders:
+            for packet in stream.encode():
+                out.mux(packet)
+    return buf.getvalue()
+
+
+def _video_outcome_and_growth(data: bytes) -> tuple[str, float]:
+    """(reason or 'kept', peak RSS growth in MB) of extracting `data`, in a fresh interpreter."""
+    import resource
+
+    from m3w_builder.media.video import extract_frames
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        extract_frames(data)
+        outcome = "kept"
+    except Rejected as e:
+        outcome = e.reason
+    return outcome, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+
+
+def test_a_clip_of_a_hundred_video_streams_is_refused_without_probing_them_all(fresh_interpreter):
+    data = _clip_of_streams(120, 1024, "matroska")  # 1.4 MB; main: kept, after +~130 MB for the probe
+    outcome, growth = fresh_interpreter(_video_outcome_and_growth, data)
+    assert outcome == "too_many_streams"
+    assert growth < 80
+
+
+def test_a_clip_of_thirty_streams_is_read_whole():
+    from m3w_builder.media.video import extract_frames
+
+    clip = extract_frames(_clip_of_streams(30, 64, "mp4", frames=2))
+    assert clip.duration_s == pytest.approx(0.08) and len(clip.frames) == 1
