@@ -379,3 +379,87 @@ def test_a_lazy_source_that_is_a_width_template_is_filled_in():
     filled = [n.src for n in fish if n.src.split("?")[0].endswith(("_900x.jpg", "_900x.png", "_1000x.jpg", "_1000x.png",
                                                                     "_1080x.jpg"))]
     assert len(filled) == 10 and not [n for n in fish if "{width}" in n.src or "%7Bwidth%7D" in n.src]
+
+
+def _recipe_post(card_image: str, photos: int = 2) -> str:
+    story = "".join(f"<p>Step {i} of making the soup: chop, stir, and simmer the pot until it is ready to serve.</p>"
+                    f"<img src='/wp-content/uploads/2024/02/soup-{i}.jpg' width='1200' height='1800' alt='Soup step {i}'>"
+                    for i in range(photos))
+    card = ("<div class='wprm-recipe-container'><div class='wprm-recipe wprm-recipe-template-cutout'>"
+            f"<div class='wprm-recipe-image wprm-block-image-normal'>{card_image}</div>"
+            "<h2 class='wprm-recipe-name'>Tomato Soup</h2><div class='wprm-recipe-ingredients-container "
+            "wprm-recipe-images-before'><ul><li>4 ripe tomatoes, cut in halves</li><li>1 onion, diced fine</li>"
+            "</ul></div><div class='wprm-recipe-instructions'><p>Roast the tomatoes, blend them with the onion "
+            "and simmer the soup for twenty minutes.</p></div></div></div>")
+    return f"<html><body><article class='post'><h1>Tomato soup</h1>{story}{card}</article></body></html>"
+
+
+def test_a_recipe_cards_summary_image_after_the_posts_photos_is_a_copy():
+    # WP Recipe Maker's card shows the recipe's photo again as a square crop, often another upload
+    # (`-featured-300x300.jpg`, another month's folder): a second copy; alone it is the recipe's picture
+    square = "<img src='/wp-content/uploads/2024/03/soup-featured-300x300.jpg' width='300' height='300' alt='Soup'>"
+    assert _classes(_recipe_post(square)) == {"soup-0.jpg": "content", "soup-1.jpg": "content",
+                                               "soup-featured-300x300.jpg": "copy"}
+    assert _classes(_recipe_post(square, photos=0)) == {"soup-featured-300x300.jpg": "content"}
+    for plugin in ("tasty-recipes-image", "mv-create-image no_pin"):
+        html = _recipe_post(square).replace("wprm-recipe-image wprm-block-image-normal", plugin)
+        assert _classes(html)["soup-featured-300x300.jpg"] == "copy"
+    # an ingredient list laid out with its images first names no card: its pictures stay
+    ingredient = "<img src='/wp-content/uploads/2024/03/tomatoes.jpg' width='400' height='300' alt='Tomatoes'>"
+    html = _recipe_post("").replace("<ul><li>4 ripe", f"{ingredient}<ul><li>4 ripe")
+    assert _classes(html)["tomatoes.jpg"] == "content"
+
+
+def test_real_recipe_cards_summary_images_are_copies_of_the_posts_photos():
+    for page, url, card in (("brokenovenbaking.com__brokenovenbaking_1.html", "https://brokenovenbaking.com/recipe",
+                             "strawberry-muffins-12-300x300.jpg"),
+                            ("iowagirleats.com__iowagirleats.html", "https://iowagirleats.com/recipe",
+                             "NEW-Featured-300x300.jpg")):
+        media = _media("recipe-scrapers", page, url)
+        assert next(n for n in media if n.src.endswith(card)).image_class == "copy"
+        assert sum(n.image_class == "content" for n in media) >= 8
+
+
+def test_an_amp_pages_amp_img_and_amp_anim_are_its_images():
+    # AMP's runtime turns `<amp-img>`/`<amp-anim>` into `<img>` at load: the page's own pictures; a
+    # `placeholder` (a GIF's still frame) or a `fallback` (the JPEG of a WebP) is no picture of its own
+    story = "".join(f"<p>Paragraph {i} of the story, with enough words, commas, and sentences to read as prose.</p>"
+                    for i in range(6))
+    html = ("<html amp><body><header><amp-img src='/static/logo.png' width='120' height='30' alt='News'></amp-img>"
+            "</header><article><h1>The flood</h1><figure><amp-img src='/img/flood.webp' width='1200' height='800' "
+            "layout='responsive' alt='The river'><amp-img fallback src='/img/flood.jpg' width='1200' height='800' "
+            f"layout='responsive' alt='The river'></amp-img></amp-img><figcaption>The river at noon.</figcaption>"
+            f"</figure>{story}<amp-carousel type='slides' width='800' height='600'>"
+            "<amp-img src='/img/bridge.jpg' width='800' height='600' alt='The bridge'></amp-img>"
+            "<amp-img src='/img/street.jpg' width='800' height='600' alt='A street'></amp-img></amp-carousel>"
+            "<p>The water rose all night, and by morning the lower town was under a metre of it.</p>"
+            "<amp-anim src='/img/radar.gif' width='400' height='300' alt='Radar'><amp-img placeholder "
+            "src='/img/radar-still.png' width='400' height='300'></amp-img></amp-anim>"
+            "<p>Rain is forecast again for the weekend, the weather service said on Tuesday.</p></article>"
+            "</body></html>")
+    result = extract(html.encode(), URL, options=ALL)
+    assert [(n.src.rsplit("/", 1)[-1], n.image_class) for n in result.document.media] == [
+        ("logo.png", "logo"), ("flood.webp", "content"), ("bridge.jpg", "content"), ("street.jpg", "content"),
+        ("radar.gif", "content")]
+    assert result.document.media[1].caption == "The river at noon."
+    plain = extract(html.encode(), URL).document
+    assert "The water rose all night" in plain.text and [n.src.rsplit("/", 1)[-1] for n in plain.media] == [
+        "flood.webp", "bridge.jpg", "street.jpg", "radar.gif"]
+
+
+def test_an_image_map_is_the_sites_controls_no_picture():
+    # `<img usemap>`: each `<area>` a link, the picture a banner of buttons (xkcd's "Selected Comics"
+    # strip below the comic, a shop's footer of links): chrome even inside the kept content
+    banner = ("<map name='comicmap'><area shape='rect' coords='0,0,100,100' href='/150/'>"
+              "<area shape='rect' coords='104,0,204,100' href='/730/'></map>"
+              "<img src='/s/a899e84.jpg' width='520' height='100' alt='Selected Comics' usemap='#comicmap'>"
+              "<img src='/s/footer-info.gif' width='620' height='625' usemap='#footer'>")
+    assert _classes(_article(f"<img src='/comics/barrel.jpg' width='740' height='500'>{banner}")) == {
+        "barrel.jpg": "content", "a899e84.jpg": "logo", "footer-info.gif": "logo"}
+
+
+def test_real_pages_image_maps_are_no_content():
+    xkcd = _media("wpull-samples", "xkcd_1.html", "http://example.test/xkcd_1.html")
+    assert next(n for n in xkcd if n.src.endswith("/s/a899e84.jpg")).image_class == "logo"
+    shop = _media("warc-extracted", "clueweb-quirk__011.html", "http://www.uraharajuku.st/")
+    assert next(n for n in shop if n.src.endswith("footer-info.gif")).image_class == "logo"

@@ -121,7 +121,8 @@ def test_duplicate_paragraph_rule_weighs_repeats_by_length():
     leftovers = [TextNode(t) for t in ("Share", "Advertisement", "$915", "billion") * 10]
     article = Document("d", URL, [n for pair in zip(prose, leftovers) for n in pair] + leftovers[6:])
     result = filter_document(article)  # 36 of 46 paragraphs repeat, but only short leftovers
-    assert result.paragraph_drops["repeated_paragraph"] == 36
+    # the 35 in one run are a copied block; the lone "Share" between two paragraphs is no copy
+    assert result.paragraph_drops["repeated_paragraph"] == 35
     assert [n.text for n in result.document.nodes if isinstance(n, TextNode)][:2] == [prose[0].text, "Share"]
     spam = Document("s", URL, [prose[0], prose[1]] + [prose[0]] * 3)
     with pytest.raises(Rejected) as err:

@@ -330,6 +330,25 @@ def test_language_allow_list(tmp_path: Path) -> None:
     assert counters["language/n_de"] == counters["language/n_en"] == counters["language/n_fr"] == 1
 
 
+CHINESE = ["北京市朝阳区建国路88号 电话：010-12345678 邮编：100022",  # the model alone says `wuu`
+           "我哋今日去咗飲茶，好開心。",  # Cantonese: `yue`
+           "今天天气很好，我们一起去公园散步吧。"]
+
+
+def test_a_macrolanguages_varieties_count_for_it(tmp_path: Path) -> None:
+    """Chinese that py3langid labels Wu or Cantonese is Chinese to `--languages zh`: main dropped
+    the first two as `not_allowed` and reported `wuu`/`yue`."""
+    docs = [make_doc(f"https://zh.example/{i}", [text]) for i, text in enumerate(CHINESE)]
+    kept, rejects, counters = run(LibraryStage(quality.LANGUAGE, quality.DetectLanguage(allow=["zh"]), many=True),
+                                  docs, tmp_path)
+    assert not rejects and [d.language for d in kept] == ["zh"] * 3
+    assert counters["language/n_zh"] == 3
+    lang, score = detect_language(CHINESE[0])
+    assert lang == "zh" and score > 0.9  # the varieties' probabilities are summed, not split
+    with pytest.raises(ValueError, match="wuu"):
+        QualityOptions(languages="zh,wuu")  # a variety is never returned, so it would keep nothing
+
+
 def test_blocklist(tmp_path: Path) -> None:
     listing = tmp_path / "block.txt"
     listing.write_text("# opted-out sites\nblocked.example\nhttps://shop.example/private/  # one section\n")

@@ -85,6 +85,8 @@ _LISTING_SHARE = 0.5
 def _int_attr(value: str | None) -> int | None:
     if not value:
         return None
+    if len(value) <= 9 and value.isascii() and value.isdigit():  # most sizes: what `_INT_RE` reads, no regex
+        return int(value)
     match = _INT_RE.match(value)
     return int(match.group(1)) if match else None
 
@@ -118,17 +120,18 @@ def _first(root: etree._Element, tag: str) -> etree._Element | None:
 
 
 def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree._Element], list[etree._Element],
-                                         list[etree._Element], list[etree._Element]]:
+                                         list[etree._Element], list[etree._Element], list[etree._Element]]:
     """The first `<base>`, the blocks of the forms asking for an e-mail address
     (`boilerplate.email_form`, `signup_blocks`), the elements `boilerplate.strip_skipped`
-    weighs, the `<figure>` elements (`images.restore_figure_images`) and the JSON-LD scripts
-    (`declared.recipe_lines`), from one walk: without a
+    weighs, the `<figure>` elements (`images.restore_figure_images`), the JSON-LD scripts
+    (`declared.recipe_lines`) and the AMP images (`images.restore_amp_images`), from one walk: without a
     `<base>` (most pages) looking for one walks the whole page anyway. The same walk finds the
     void elements `parse_utf8` left nested (`unnest=False`), unnested before the forms are widened:
     moving them keeps the document order and each form an ancestor of its inputs."""
-    base, forms, weighed, figures, voids, scripts = None, set(), [], [], [], []
+    base, forms, weighed, figures, voids, scripts, amps = None, set(), [], [], [], [], []
     forms_above: dict[etree._Element, etree._Element | None] = {}
-    for el in root.iter("base", "input", "figure", "script", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS):
+    for el in root.iter("base", "input", "figure", "script", *boilerplate.WEIGHED_TAGS, *UNKNOWN_VOID_TAGS,
+                        *images.AMP_IMAGE_TAGS):
         tag = el.tag
         if tag == "script":
             if declared.is_json_ld(el):
@@ -141,12 +144,14 @@ def _scan(root: etree._Element) -> tuple[etree._Element | None, frozenset[etree.
                 forms.add(form)
         elif tag == "figure":
             figures.append(el)
+        elif tag in images.AMP_IMAGE_TAGS:
+            amps.append(el)
         elif tag != "base":
             weighed.append(el)
         elif base is None:
             base = el
     unnest_void_elements(root, voids)
-    return base, boilerplate.signup_blocks(forms), weighed, figures, scripts
+    return base, boilerplate.signup_blocks(forms), weighed, figures, scripts, amps
 
 
 def _check_deadline(deadline: float, options: ExtractOptions) -> None:
@@ -243,7 +248,8 @@ class _Page:
 
     def pictures(self) -> frozenset[int]:
         """The media indexes whose own markup leaves them content candidates (`content.select`)."""
-        return frozenset(index for index, (_, provisional) in enumerate(self.media) if provisional is None)
+        return frozenset(index for index, (_, provisional) in enumerate(self.media)
+                         if provisional is None or provisional == images.SUMMARY)
 
     def is_listing(self, blocks: list[content.Block], items: list[content.Item], kept: list[bool]) -> bool:
         """Whether the kept text is mostly in the cards of linked thumbnails (at least
@@ -303,7 +309,7 @@ class _Page:
                                                   self.asides.get(item.media) in sidebars)
             if node.image_class == images.CONTENT:
                 picture = images.copy_key(node.src)
-                if pictures.get(picture, node.src) != node.src:
+                if pictures.get(picture, node.src) != node.src or (provisional == images.SUMMARY and pictures):
                     node.image_class = images.COPY
                 pictures.setdefault(picture, node.src)
             if node.image_class == images.CONTENT or self.options.keep_all_images:
@@ -372,7 +378,7 @@ def _extract_tree(
     encoding: str,
 ) -> ExtractResult:
     base = url
-    base_el, forms, weighed, figures, scripts = _scan(root)
+    base_el, forms, weighed, figures, scripts, amps = _scan(root)
     if base_el is not None and base_el.get("href"):
         base = base_url(url, base_el.get("href"))
     title_el = _first(root, "title")
@@ -382,6 +388,8 @@ def _extract_tree(
     body = body if body is not None else root
     page = _Page(base, resolve(url, url) or url, options)
     recipe = declared.recipe_lines(scripts) if scripts and options.drop_boilerplate else []
+    if amps:  # first: a figure holding one holds an image
+        images.restore_amp_images(amps)
     images.restore_noscript_images([el for el in weighed if el.tag == "noscript"])
     images.restore_figure_images(figures)
     boilerplate.strip_skipped(body, weighed)

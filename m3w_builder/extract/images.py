@@ -11,12 +11,13 @@ strip-shaped size, declared in the markup or else asked for in the URL, or named
 photographed thing, `button-mushrooms.jpg`, or a picture-sized one whose class only says `icon`, is
 not), a byline's author avatar, an author box's photo (the box named so, or opened by an "About the
 author" heading), a team page's headshots (named as a person's picture); stand-ins for a missing
-picture; controls, app-store badges, the site's theme files and the files of its shared `common`
+picture; controls (an image map's too), app-store badges, the site's theme files and the files of its shared `common`
 folder), `ad` (ad and tracker hosts and slots, and files named as banners or newsletter sign-ups:
 promotions), `outside` (elsewhere on the page than the main content, or in a sidebar `<aside>` the
 selection kept: one that does not hold the article's core), `copy` (a content image whose picture the
 page showed already, see `copy_key`, or a small-screen variant of one, or a Pinterest image the page
-hides, or a preview: a thumbnail's file stretched to a picture's declared size, `_PREVIEW_RATIO`). The
+hides, or a preview: a thumbnail's file stretched to a picture's declared size, `_PREVIEW_RATIO`, or a recipe
+card's summary image after a content image, `_SUMMARY_IMAGE_RE`). The
 class is decided from the DOM alone, before any download.
 """
 
@@ -362,6 +363,32 @@ def restore_figure_images(figures: list[etree._Element]) -> None:
                 break
 
 
+# AMP pages draw their pictures with `<amp-img>` and their GIFs with `<amp-anim>` (the AMP runtime makes the
+# `<img>` when the page loads): each is read as the `<img>` it becomes. One marked `placeholder` (the stand-in
+# shown until the picture loads: an `<amp-anim>`'s still frame) or `fallback` (the same picture in an older
+# format, inside the `<amp-img>` of its WebP) is no picture of its own: it goes, its tail kept.
+AMP_IMAGE_TAGS = ("amp-img", "amp-anim")
+
+
+def restore_amp_images(elements: list[etree._Element]) -> None:
+    """Make each `<amp-img>`/`<amp-anim>` of `elements` (in document order) the `<img>` it stands for, and
+    remove the stand-ins (`AMP_IMAGE_TAGS`)."""
+    for el in elements:
+        if el.get("placeholder") is None and el.get("fallback") is None:
+            el.tag = "img"
+            continue
+        parent = el.getparent()
+        if parent is None:
+            continue
+        if el.tail:
+            before = el.getprevious()
+            if before is not None:
+                before.tail = (before.tail or "") + el.tail
+            else:
+                parent.text = (parent.text or "") + el.tail
+        parent.remove(el)
+
+
 def image_source(el: etree._Element, base_url: str, page_url: str, ancestors: list[etree._Element]) -> str | None:
     """The best absolute http(s) source of an `<img>`; the page itself or a bare host is no image."""
     for candidate in candidate_sources(el, ancestors):
@@ -392,6 +419,7 @@ def missing_source_reason(el: etree._Element, base_url: str, ancestors: list[etr
 _LINKED = "linked"  # provisional: a bare image linking to another page
 _VARIANT = "variant"  # provisional: a small-screen variant (`_small_screen_variant`), a copy in the content
 _CARD = "card"  # provisional: a bare image linking where its card's title links (`link_card`)
+SUMMARY = "summary"  # provisional: a recipe card's summary image (`_card_summary`), a copy after a content image
 # A card: the unlinked image's nearest block holding text (up to `_CARD_LEVELS` blocks up), of at most
 # `_CARD_ELEMENTS` elements, whose text is all in links to other pages, at least a title's length.
 _CARD_LEVELS = 3
@@ -517,6 +545,33 @@ _HIDDEN_PIN_RE = re.compile(r"(?:pin(?:terest)?s?|image|img)[-_]*(?:post[-_]*)?h
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none")
 
 
+# A recipe card's summary image: the recipe plugin's card at the post's end shows the recipe's photo again,
+# a square crop (WP Recipe Maker's `wprm-recipe-image`, Tasty Recipes' `tasty-recipes-image`, Mediavine
+# Create's `mv-create-image`, WPZOOM's `wpzoom-recipe-card-image`, on the image or its `_VARIANT_LEVELS`
+# nearest ancestors). Its file is often another upload than the post's photo it repeats (a `-featured` or
+# `-square` file, another month's folder), so `copy_key` misses it: after a content image it is a `copy`,
+# alone it is the recipe's picture. `wprm-recipe-images-before` (an ingredient list's layout) names no card.
+_SUMMARY_IMAGE_RE = re.compile(r"(?:wprm-recipe|tasty-recipes|mv-create|wpzoom-recipe-card)-image(?:-container)?"
+                               r"(?![-\w])")
+
+
+def _card_summary(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+    """Whether an image is a recipe card's summary image (`_SUMMARY_IMAGE_RE`)."""
+    for holder in (el, *ancestors[:_VARIANT_LEVELS]):
+        names = holder.get("class")
+        if names and "-image" in names and _SUMMARY_IMAGE_RE.search(names[:_ANCESTOR_NAME_CHARS]):
+            return True
+    return False
+
+
+def _held_as(el: etree._Element, ancestors: list[etree._Element]) -> str | None:
+    """The provisional class a content candidate's holders give it: `_VARIANT` (`_small_screen_variant`),
+    `SUMMARY` (`_card_summary`), or None."""
+    if _small_screen_variant(el, ancestors):
+        return _VARIANT
+    return SUMMARY if _card_summary(el, ancestors) else None
+
+
 def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -> bool:
     """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`) or a hidden
     Pinterest image (`_HIDDEN_PIN_RE`, `_HIDDEN_STYLE_RE`)."""
@@ -626,7 +681,9 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
     alt_at = len(machine)  # lower-casing may change a length: measured after it
     marks = f"{machine}{alt.lower() if len(alt) < _SHORT_ALT else ''}"
     short = min(sides) if sides else 0
-    if (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
+    # an image map (`usemap`): links drawn as one picture, each `<area>` a button (xkcd's "Selected Comics"
+    # banner, a shop's footer of links, a portal's header or job-ad strip): the site's controls, no picture
+    if get("usemap") is not None or (sides and short < _ICON_SIDE) or (len(sides) == 2 and (max(sides) < _MIN_CONTENT_SIDE or (
             short < _STRIP_SIDE and max(sides) >= _STRIP_RATIO * short))) \
             or _logo_named(marks, len(own) + 1, alt_at, file_name.endswith(_PHOTO_FILES),
                            laid_out and not file_name.endswith(".svg")) \
@@ -650,7 +707,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
                 return TEASER, None
             if _author_heading(*block):
                 return LOGO, None
-        return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
+        return _held_as(el, ancestors), None
     if thumbnail and ancestor.get("href"):
         return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
@@ -666,7 +723,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)
         return (_LINKED, None) if card is None else (_CARD, card)
-    return (_VARIANT if _small_screen_variant(el, ancestors) else None), None
+    return _held_as(el, ancestors), None
 
 
 # The lead picture: a story's photo above its headline and byline (a recipe's hero over its title, a news
@@ -728,7 +785,7 @@ def final_class(provisional: str | None, in_content: bool, in_link_block: bool, 
     section front, a blog index); a small-screen variant is a copy. In a sidebar (`sidebar`: an
     `<aside>` that does not hold the article's core) an image is outside, a linked one a teaser,
     whatever the selection kept."""
-    if sidebar and provisional in (None, _LINKED, _CARD, _VARIANT):
+    if sidebar and provisional in (None, _LINKED, _CARD, _VARIANT, SUMMARY):
         return TEASER if provisional in (_LINKED, _CARD) else OUTSIDE
     if provisional == _VARIANT:
         return COPY if in_content else OUTSIDE
@@ -736,6 +793,6 @@ def final_class(provisional: str | None, in_content: bool, in_link_block: bool, 
         return CONTENT if in_content and not in_link_block else TEASER
     if provisional == _CARD:
         return TEASER
-    if provisional is None:
+    if provisional is None or provisional == SUMMARY:
         return CONTENT if in_content else OUTSIDE
     return provisional

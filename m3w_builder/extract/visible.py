@@ -23,12 +23,14 @@ _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]+")
 _OVER_CAP_RE = re.compile(f"[{_MARKS}]{{{_MAX_MARKS + 1}}}")
 _MARK_RUN_RE = re.compile(f"([{_MARKS}]{{{_MAX_MARKS}}})[{_MARKS}]+")
+# A character of either step: one scan of a text that holds none (almost all), not one per step.
+_ANY_RE = re.compile(f"[{_INVISIBLE}{_MARKS}]")
 
 
 def visible(text: str) -> str:
     """`text` without what draws nothing and with combining-mark runs capped (see the module
     docstring); ASCII text is returned as it is, unscanned."""
-    if text.isascii():
+    if text.isascii() or _ANY_RE.search(text) is None:
         return text
     text = _INVISIBLE_RE.sub("", text)
     return _MARK_RUN_RE.sub(r"\1", text) if _OVER_CAP_RE.search(text) else text  # a search is cheaper than a sub

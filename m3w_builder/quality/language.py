@@ -28,6 +28,11 @@ from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from m3w_builder.cache import user_cache_dir
 
 UNKNOWN = "und"
+# Varieties the model tells apart inside an ISO 639 macrolanguage whose own code it also returns:
+# their probabilities count for the macrolanguage. Plain Chinese comes out `wuu` (Wu) or `yue`
+# (Cantonese) about as often as `zh` (a Beijing street address is `wuu` at 0.59), so `--languages
+# zh` dropped Chinese pages as `not_allowed` and a Chinese page's score was split three ways.
+MACROLANGUAGE = {"wuu": "zh", "yue": "zh", "ary": "ar", "arz": "ar", "uzs": "uz", "sdh": "ku", "ltg": "lv"}
 MAX_CHARS = 5000  # the head of a page decides; bounds cost on huge pages
 CACHE_FORMAT = 1  # the arrays `_write_cache` stores; a new layout gets a new file name
 
@@ -113,9 +118,9 @@ def _get() -> LanguageIdentifier:
 
 
 def known_languages() -> frozenset[str]:
-    """The labels the model can return: a `--languages` code outside them ("EN", "eng") would keep
-    no page."""
-    return frozenset(_get().nb_classes)
+    """The labels `detect_language` can return: a `--languages` code outside them ("EN", "eng",
+    "wuu") would keep no page."""
+    return frozenset(_get().nb_classes) - MACROLANGUAGE.keys()
 
 
 def detect_language(text: str) -> tuple[str, float]:
@@ -123,5 +128,9 @@ def detect_language(text: str) -> tuple[str, float]:
     sample = text[:MAX_CHARS]
     if not any(ch.isalpha() for ch in sample):
         return UNKNOWN, 0.0
-    lang, score = _get().classify(sample)
-    return lang, float(score)
+    scores: dict[str, float] = {}
+    for lang, score in _get().rank(sample):
+        code = MACROLANGUAGE.get(lang, lang)
+        scores[code] = scores.get(code, 0.0) + score
+    lang = max(scores, key=scores.__getitem__)
+    return lang, float(scores[lang])
