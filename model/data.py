@@ -24,6 +24,8 @@ import torch
 import webdataset as wds
 from PIL import Image
 
+from m3w_builder.media.headers import header_excess
+from m3w_builder.media.sniff import sniff
 from m3w_builder.output.dataset import checked_dataset_json
 from m3w_builder.output.formats import WEBDATASET, format_of, iter_shard
 from m3w_builder.samples.markers import neutralise
@@ -146,6 +148,9 @@ def preprocess(data: bytes, vision: VisionConfig) -> torch.Tensor:
     is resized to S and the image centred on a pad of the normalisation mean (0 after normalising).
     """
     s = vision.image_size
+    excess = header_excess(sniff(data), data)
+    if excess:  # Pillow would walk it a Python step per unit: seconds and a GB for one sample
+        raise DamagedSample(excess)
     img = Image.open(io.BytesIO(data))
     if img.width * img.height > MAX_IMAGE_PIXELS:
         raise DamagedSample(f"a {img.width}x{img.height} image, over {MAX_IMAGE_PIXELS} pixels")

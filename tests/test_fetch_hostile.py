@@ -166,3 +166,31 @@ def test_a_robots_txt_after_a_byte_order_mark_is_obeyed(codec):
         fetcher = Fetcher(FetchOptions(allow=("127.0.0.1",), total_timeout_s=5.0, max_retries=0))
         assert fetcher.fetch(f"http://127.0.0.1:{port}/private/a.jpg").status == "robots_disallowed"
         assert fetcher.fetch(f"http://127.0.0.1:{port}/public/a.jpg").status == "success"
+
+
+
+def _redirecting(location: str, paths: tuple[str, ...]):
+    """A handler that redirects `paths` to `location` and answers anything else 404."""
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(302 if self.path in paths else 404)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    return Handler
+
+
+@pytest.mark.parametrize("location", ["http://[bad/x.jpg", "//[::1/x.jpg"])
+def test_a_redirect_no_url_parser_reads_is_an_invalid_url_not_an_exception(location):
+    """urljoin raised ValueError ('Invalid IPv6 URL') out of `fetch`, which never raises: the media
+    stage counted it error_ValueError. A robots.txt redirected so is one that cannot be had."""
+    options = FetchOptions(allow=("127.0.0.1",), total_timeout_s=5.0, max_retries=0)
+    with serving(_redirecting(location, ("/a.jpg",))) as port:
+        page = Fetcher(options).fetch(f"http://127.0.0.1:{port}/a.jpg")
+    assert (page.status, page.final_url) == ("invalid_url", f"http://127.0.0.1:{port}/a.jpg")
+    assert location in page.error_message
+    with serving(_redirecting(location, ("/robots.txt",))) as port:
+        page = Fetcher(options).fetch(f"http://127.0.0.1:{port}/a.jpg")
+    assert page.status == "robots_unreachable"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+import time
 
 import pytest
 
@@ -18,7 +20,7 @@ from m3w_builder.samples.tokenizer import (
 )
 from m3w_builder.samples.windows import WindowOptions, make_windows
 
-WORDS = "the red circle sits on a blue background while green squares move slowly across pictures".split()
+WORDS = ["the", "red", "circle", "sits", "on", "a", "blue", "background", "while", "green", "squares", "move", "slowly", "across", "pictures"]
 
 
 def doc(*nodes) -> Document:
@@ -106,7 +108,7 @@ def test_windows_hold_at_most_L_tokens_and_N_images_with_exact_media(tokenizer, 
     assert again == windows
     if mode == "tile":
         assert windows[0].token_start == 0 and windows[-1].token_end == len(ids)
-        assert all(a.token_end == b.token_start for a, b in zip(windows, windows[1:]))
+        assert all(a.token_end == b.token_start for a, b in itertools.pairwise(windows))
 
 
 def test_window_seed_changes_random_starts(tokenizer):
@@ -132,3 +134,34 @@ def test_filter_rules_report_exact_reasons():
     assert err.value.reason == "symbol_ratio"
     japanese = "今日は晴れです。東京の公園で桜を見ました。とてもきれいでした。" * 3
     assert filter_document(doc(TextNode(japanese))).document.nodes
+
+
+def _windows_as_counted_before(ids, media, image_id, start, opts):
+    """The window at `start` read with its images counted from the document's start (main's way)."""
+    media_before = sum(1 for t in ids[:start] if t == image_id)
+    out, kept, pos = [], [], start
+    while pos < len(ids) and len(out) < opts.max_tokens:
+        if ids[pos] == image_id:
+            if len(kept) < opts.max_images:
+                out.append(ids[pos])
+                kept.append(media[media_before])
+            media_before += 1
+        else:
+            out.append(ids[pos])
+        pos += 1
+    return out, kept, pos
+
+
+@pytest.mark.parametrize("mode", ["tile", "random"])
+def test_windows_of_a_document_of_a_million_tokens_cost_linear_time(mode):
+    image_id, eoc_id = 1, 2
+    rng = random.Random(3)
+    ids = [rng.choice((image_id, eoc_id, *range(5, 40))) if rng.random() < 0.01 else 7 for _ in range(1_000_000)]
+    media = list(range(ids.count(image_id)))
+    opts = WindowOptions(mode=mode, per_doc=50)
+    start = time.process_time()
+    windows = make_windows(ids, media, image_id=image_id, eoc_id=eoc_id, doc_id="d1", seed=7, opts=opts)
+    assert time.process_time() - start < 3.0  # main: 21 CPU-s tiled (each window counted the images before it)
+    assert len(windows) == (3907 if mode == "tile" else 50)
+    for w in windows[::97]:
+        assert (w.input_ids, w.media, w.token_end) == _windows_as_counted_before(ids, media, image_id, w.token_start, opts)

@@ -78,6 +78,8 @@ _MAX_CAPTION = 300        # weighted characters of a figure's caption (`_is_figu
 _MAX_CARDS_SHARE = 0.4    # card text against the selected prose outside the cards
 _MAX_STREAM_BLURB = 700   # prose characters of a card in a teaser stream
 _ANCESTOR_LEVELS = 5
+# What a paragraph's score is divided by at each of its `_ANCESTOR_LEVELS` ancestors (parent first).
+_LEVEL_DIVIDERS = tuple(1 if level == 0 else 2 if level == 1 else level * 3 for level in range(_ANCESTOR_LEVELS))
 _DIGITS = "0123456789"
 # Class words of a gallery, and the prose around it that makes it an embed in an article (`_embedded_gallery`).
 _GALLERY_WORDS = frozenset(("gallery", "slideshow", "carousel", "slider", "lightbox"))
@@ -92,13 +94,15 @@ _MIN_PART_SHARE = 0.2     # of the top block's prose that another part of a spli
 _PROSE_GUARDED = frozenset(("hidden", "role"))  # see `boilerplate.MAX_PROSE_SHARE`
 _NOTICE_CEILING = frozenset(("html", "body", "main", "article"))  # a notice's block stays inside them
 
-# Matched on lower-cased names: IGNORECASE makes these alternations ~6x slower.
-_POSITIVE_RE = re.compile(r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|prose")
-_NEGATIVE_RE = re.compile(
-    r"hidden|banner|combx|comment|com-|contact|foot|footnote|masthead|media|meta|outbrain|promo|related|"
-    r"recommend|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|tool|widget|teaser|"
-    r"trending|popular|newsletter|subscribe|more-stories|read-next|byline|author|nav|menu|breadcrumb"
-)
+# Words of a lower-cased class or id that add to or take from a block's score (`_class_weight`): `in`
+# tests, ~10% cheaper there than one alternation's search per name.
+_POSITIVE_WORDS = ("article", "body", "content", "entry", "hentry", "h-entry", "main", "page", "post", "text", "blog",
+                   "story", "prose")
+_NEGATIVE_WORDS = (
+    "hidden", "banner", "combx", "comment", "com-", "contact", "foot", "footnote", "masthead", "media", "meta",
+    "outbrain", "promo", "related", "recommend", "scroll", "share", "shoutbox", "sidebar", "skyscraper", "sponsor",
+    "shopping", "tags", "tool", "widget", "teaser", "trending", "popular", "newsletter", "subscribe", "more-stories",
+    "read-next", "byline", "author", "nav", "menu", "breadcrumb")
 # A block's class or id naming a picture (see `_is_figure`).
 _FIGURE_RE = re.compile(r"figure|image|img|photo|picture|media|foto|bild")
 _TAG_BONUS = {"div": 5, "article": 10, "main": 10, "section": 3, "pre": 3, "td": 3, "blockquote": 3,
@@ -475,10 +479,14 @@ def _class_weight(element: etree._Element) -> int:
     for name in (element.get("class"), element.get("id")):
         if name:
             name = name.lower()
-            if _NEGATIVE_RE.search(name):
-                weight -= 25
-            if _POSITIVE_RE.search(name):
-                weight += 25
+            for word in _NEGATIVE_WORDS:
+                if word in name:
+                    weight -= 25
+                    break
+            for word in _POSITIVE_WORDS:
+                if word in name:
+                    weight += 25
+                    break
     return weight
 
 
@@ -495,14 +503,14 @@ def _score_candidates(blocks: list[Block], items: list[Item]) -> None:
         commas = text.count(",") if text.isascii() else sum(map(text.count, _COMMAS))  # ~5x faster than `re`
         credit = 1 + commas + min(item.weight / 100, 3)
         index = blocks[item.owner].parent
-        for level in range(_ANCESTOR_LEVELS):
+        for divider in _LEVEL_DIVIDERS:
             if index < 0:
                 break
             block = blocks[index]
             if not block.scored:
                 block.scored = True
                 block.score = _TAG_BONUS.get(block.element.tag, 0) + _class_weight(block.element)
-            block.score += credit / (1 if level == 0 else 2 if level == 1 else level * 3)
+            block.score += credit / divider
             index = block.parent
 
 
@@ -1082,7 +1090,7 @@ def _is_figure(block: Block, index: int, media_owners: list[int]) -> bool:
     """Whether a block is a figure: it holds one picture (`media_owners`) and at most a caption's text
     (`_MAX_CAPTION`), no link text (a breadcrumb or a card with its icon is no figure), it is or
     holds a `<figure>` or its class names a picture (`_FIGURE_RE`: `article-media`, `inline-photo`,
-    `featured-image`), and no boilerplate (`_NEGATIVE_RE`). Which images are content the images' own
+    `featured-image`), and no boilerplate (`_NEGATIVE_WORDS`). Which images are content the images' own
     markup decides (a logo or a linked teaser stays out)."""
     if block.removed or block.total > _MAX_CAPTION or block.links \
             or bisect_right(media_owners, block.end) - bisect_left(media_owners, index) != 1:

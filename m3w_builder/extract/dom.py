@@ -170,7 +170,7 @@ class _Page:
         self.cards: list[etree._Element] = []  # the cards of the `_CARD` thumbnails (`images.link_card`)
         self.asides: dict[int, etree._Element] = {}  # media index -> the nearest `<aside>` above the image
         self.captions: dict[etree._Element, str] = {}  # figure -> its caption (`caption`)
-        self.linked_text: dict[etree._Element, bool] = {}  # link -> whether it holds text (`images.dom_class`)
+        self.holders = images.Holders()  # what the images' ancestors say (`images.dom_class`)
         self.seen = 0  # media elements met
         self.drops = Drops()
         self.dropped: list[MediaDrop] = []
@@ -199,7 +199,7 @@ class _Page:
         node = ImageNode(src=src, alt=_clean(get("alt") or ""), caption=caption, width=width, height=height,
                          dom_path=_dom_path(el, tags))
         provisional, card = images.dom_class(el, src, width, height, self.base_url, self.page_url, ancestors,
-                                              self.linked_text)
+                                              self.holders)
         if card is not None:
             self.cards.append(card)
         aside = _nearest(ancestors, tags, "aside")

@@ -390,12 +390,27 @@ def restore_amp_images(elements: list[etree._Element]) -> None:
 
 
 def image_source(el: etree._Element, base_url: str, page_url: str, ancestors: list[etree._Element]) -> str | None:
-    """The best absolute http(s) source of an `<img>`; the page itself or a bare host is no image."""
+    """The best absolute http(s) source of an `<img>`; the page itself or a bare host is no image.
+    An image with no lazy attribute and no `srcset` (most) tries its `src` first, without the
+    generator: it is the first candidate then."""
+    keys = el.keys()
+    if "srcset" not in keys and _LAZY_ATTRS.isdisjoint(keys):
+        url = _image_url(base_url, page_url, el.get("src"))
+        if url is not None:
+            return url
     for candidate in candidate_sources(el, ancestors):
-        if candidate:
-            url = resolve(base_url, candidate)
-            if url and url != page_url and url.partition("//")[2].partition("?")[0].rstrip("/").count("/"):
-                return url
+        url = _image_url(base_url, page_url, candidate)
+        if url is not None:
+            return url
+    return None
+
+
+def _image_url(base_url: str, page_url: str, candidate: str | None) -> str | None:
+    """A candidate source resolved (see `image_source`), or None."""
+    if candidate:
+        url = resolve(base_url, candidate)
+        if url and url != page_url and url.partition("//")[2].partition("?")[0].rstrip("/").count("/"):
+            return url
     return None
 
 
@@ -555,35 +570,71 @@ _SUMMARY_IMAGE_RE = re.compile(r"(?:wprm-recipe|tasty-recipes|mv-create|wpzoom-r
                                r"(?![-\w])")
 
 
-def _card_summary(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+class Holders:
+    """What the class and id of each ancestor of a page's images say (`_small_screen_variant`,
+    `_card_summary`, `_names_author_box`), read once per ancestor and page: each image read its
+    ancestors' again, and the images of one block share them. Attributes do not change while the
+    tree is read; a box's size (`_short_box`) may, and is read again each time."""
+
+    def __init__(self) -> None:
+        self.linked_text: dict[etree._Element, bool] = {}  # link -> whether it holds text
+        self.variant: dict[etree._Element, bool] = {}
+        self.summary: dict[etree._Element, bool] = {}
+        self.author_box: dict[etree._Element, bool] = {}
+
+
+def _summary_named(holder: etree._Element) -> bool:
+    names = holder.get("class")
+    return bool(names) and "-image" in names and _SUMMARY_IMAGE_RE.search(names[:_ANCESTOR_NAME_CHARS]) is not None
+
+
+def _card_summary(el: etree._Element, ancestors: list[etree._Element], holders: Holders) -> bool:
     """Whether an image is a recipe card's summary image (`_SUMMARY_IMAGE_RE`)."""
-    for holder in (el, *ancestors[:_VARIANT_LEVELS]):
-        names = holder.get("class")
-        if names and "-image" in names and _SUMMARY_IMAGE_RE.search(names[:_ANCESTOR_NAME_CHARS]):
+    if _summary_named(el):
+        return True
+    seen = holders.summary
+    for holder in ancestors[:_VARIANT_LEVELS]:
+        named = seen.get(holder)
+        if named is None:
+            named = seen[holder] = _summary_named(holder)
+        if named:
             return True
     return False
 
 
-def _held_as(el: etree._Element, ancestors: list[etree._Element]) -> str | None:
+def _held_as(el: etree._Element, ancestors: list[etree._Element], holders: Holders) -> str | None:
     """The provisional class a content candidate's holders give it: `_VARIANT` (`_small_screen_variant`),
     `SUMMARY` (`_card_summary`), or None."""
-    if _small_screen_variant(el, ancestors):
+    if _small_screen_variant(el, ancestors, holders):
         return _VARIANT
-    return SUMMARY if _card_summary(el, ancestors) else None
+    return SUMMARY if _card_summary(el, ancestors, holders) else None
 
 
-def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+def _variant_named(holder: etree._Element, own: bool) -> bool:
+    """Whether an image (`own`) or an ancestor of it is named as a small-screen variant or a hidden
+    Pinterest image (see `_small_screen_variant`)."""
+    if holder.get("data-max-width") is not None:
+        return True
+    names = holder.get("class")
+    if names:
+        names = names[:_ANCESTOR_NAME_CHARS].lower()
+        return _has_any(names, _SMALL_SCREEN_CLASSES) or ("hidden" in names and _HIDDEN_PIN_RE.search(names) is not None) \
+            or (own and "pinterest" in names and _HIDDEN_STYLE_RE.search(holder.get("style") or "") is not None)
+    return False
+
+
+def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element], holders: Holders) -> bool:
     """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`) or a hidden
     Pinterest image (`_HIDDEN_PIN_RE`, `_HIDDEN_STYLE_RE`)."""
-    for level, holder in enumerate((el, *ancestors[:_VARIANT_LEVELS])):
-        if holder.get("data-max-width") is not None:
+    if _variant_named(el, True):
+        return True
+    seen = holders.variant
+    for holder in ancestors[:_VARIANT_LEVELS]:
+        named = seen.get(holder)
+        if named is None:
+            named = seen[holder] = _variant_named(holder, False)
+        if named:
             return True
-        names = holder.get("class")
-        if names:
-            names = names[:_ANCESTOR_NAME_CHARS].lower()
-            if _has_any(names, _SMALL_SCREEN_CLASSES) or ("hidden" in names and _HIDDEN_PIN_RE.search(names)) \
-                    or (level == 0 and "pinterest" in names and _HIDDEN_STYLE_RE.search(el.get("style") or "")):
-                return True
     return False
 
 
@@ -613,14 +664,25 @@ def _person_picture(names: str) -> bool:
     return _has_any(names, _PERSON_HINTS) and _PERSON_PICTURE_RE.search(names) is not None
 
 
-def _in_author_box(el: etree._Element, ancestors: list[etree._Element]) -> bool:
+def _names_author_box(holder: etree._Element) -> bool:
+    """Whether an element's class or id names an author box (`_BOX_HINTS`, `_AUTHOR_BOX_RE`)."""
+    cls, ident = holder.get("class"), holder.get("id")
+    if not cls and not ident:  # a third of them: nothing to read
+        return False
+    names = f"{(cls or '')[:_ANCESTOR_NAME_CHARS]} {(ident or '')[:_ANCESTOR_NAME_CHARS]}".lower()
+    return _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names) is not None
+
+
+def _in_author_box(el: etree._Element, ancestors: list[etree._Element], holders: Holders) -> bool:
     """Whether an image sits in a block named as an author box (`_AUTHOR_BOX_RE`) that is one (`_short_box`)."""
-    for holder in (el, *ancestors[:_BOX_LEVELS]):
-        cls, ident = holder.get("class"), holder.get("id")
-        if not cls and not ident:  # a third of them: nothing to read
-            continue
-        names = f"{(cls or '')[:_ANCESTOR_NAME_CHARS]} {(ident or '')[:_ANCESTOR_NAME_CHARS]}".lower()
-        if _has_any(names, _BOX_HINTS) and _AUTHOR_BOX_RE.search(names):
+    if _names_author_box(el):
+        return _short_box(el)
+    seen = holders.author_box
+    for holder in ancestors[:_BOX_LEVELS]:
+        named = seen.get(holder)
+        if named is None:
+            named = seen[holder] = _names_author_box(holder)
+        if named:
             return _short_box(holder)
     return False
 
@@ -646,13 +708,13 @@ def _has_any(text: str, words: tuple[str, ...]) -> bool:
 
 
 def dom_class(el: etree._Element, src: str, width: int | None, height: int | None, base_url: str,
-              page_url: str, ancestors: list[etree._Element], linked_text: dict[etree._Element, bool]
+              page_url: str, ancestors: list[etree._Element], holders: Holders
               ) -> tuple[str | None, etree._Element | None]:
     """The class an image's own markup decides (ad, logo, teaser, `_LINKED`, `_CARD`, `_VARIANT`), or
     None when it depends on where the main content is; with the card of a `_CARD` thumbnail (see
-    `link_card`). `ancestors`: the image's, innermost first. `linked_text`: whether each link met so
-    far holds text, kept by the caller for the page: a link holding 2000 images and no text was
-    walked whole once per image."""
+    `link_card`). `ancestors`: the image's, innermost first. `holders`: what the page's ancestors
+    met so far say, kept by the caller for the page, with whether each link holds text: a link
+    holding 2000 images and no text was walked whole once per image."""
     get = el.get
     names = f"{get('class') or ''} {get('id') or ''}"
     marks = lowered = f"{src} {names} ".lower()
@@ -693,7 +755,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             or (file_name.endswith(_CONTROL_FORMATS) and _CONTROL_RE.fullmatch(file_name)) \
             or file_name.startswith(_ICON_PREFIXES) or _LOGO_FOLDER_RE.search(lowered) \
             or ("/common/" in lowered and _COMMON_FOLDER_RE.search(lowered, 0, len(src))) \
-            or _in_author_box(el, ancestors):
+            or _in_author_box(el, ancestors, holders):
         return LOGO, None
     ancestor = nearest(ancestors, ("a", "nav"))
     if ancestor is not None and ancestor.tag == "nav":
@@ -707,7 +769,7 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
                 return TEASER, None
             if _author_heading(*block):
                 return LOGO, None
-        return _held_as(el, ancestors), None
+        return _held_as(el, ancestors, holders), None
     if thumbnail and ancestor.get("href"):
         return TEASER, None
     href = resolve(base_url, ancestor.get("href"))
@@ -716,14 +778,14 @@ def dom_class(el: etree._Element, src: str, width: int | None, height: int | Non
             return LOGO, None
         if _PRODUCT_LINK_RE.search(href) and href.partition("?")[0] != page_url.partition("?")[0]:
             return TEASER, None
-        has_text = linked_text.get(ancestor)
+        has_text = holders.linked_text.get(ancestor)
         if has_text is None:
-            has_text = linked_text[ancestor] = _has_text(ancestor)
+            has_text = holders.linked_text[ancestor] = _has_text(ancestor)
         if has_text:
             return TEASER, None
         card = link_card(ancestor, href, ancestors, base_url)
         return (_LINKED, None) if card is None else (_CARD, card)
-    return _held_as(el, ancestors), None
+    return _held_as(el, ancestors, holders), None
 
 
 # The lead picture: a story's photo above its headline and byline (a recipe's hero over its title, a news

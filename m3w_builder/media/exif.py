@@ -19,7 +19,7 @@ MAX_EXIF_BYTES = 64 * 1024
 _LAYOUT = frozenset({273, 279, 288, 289, 320, 324, 325})  # strip/free/tile offsets and counts, ColorMap
 _SUB_IFDS = (ExifTags.IFD.Exif,)  # the directories read besides the first one
 # bytes per value of each TIFF field type (TIFF 6.0 and BigTIFF); Pillow skips unknown ones
-_UNIT = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
+FIELD_BYTES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
 
 
 def exif_json(im: Image.Image, data: bytes, errors: tuple[type[BaseException], ...]) -> str:
@@ -66,7 +66,7 @@ def declared_bytes(tiff: bytes) -> int:
             if tag in _SUB_IFDS:
                 todo.append(number(at + 4 + word, word))
             elif tag not in _LAYOUT:
-                total += count * _UNIT.get(kind, 0)
+                total += count * FIELD_BYTES.get(kind, 0)
     return total
 
 

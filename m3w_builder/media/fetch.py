@@ -200,7 +200,7 @@ class Fetcher:
                 resp = self._get(current, deadline)
                 location = resp.headers.get("Location")
                 if resp.status in _REDIRECTS and location:
-                    current = _wire_url(urljoin(current, _location(location)))
+                    current = _redirect(current, location)
                     continue
                 return self._finish(url, current, resp)
             raise _Failure("too_many_redirects", f"more than {self.opts.max_redirects} redirects")
@@ -241,7 +241,10 @@ class Fetcher:
                                                            self.opts.max_robots_bytes, cut=True)
                     except Rejected:
                         return 0, b""  # a robots.txt we cannot read: as if unreachable (nothing fetched)
-                current = _wire_url(urljoin(current, _location(location)))
+                try:
+                    current = _redirect(current, location)
+                except _Failure:
+                    return 0, b""  # a redirect no parser reads: as if unreachable (the page's own URL is fine)
         except _Failure as f:
             if f.status in _NOT_REACHED:
                 raise  # the page itself cannot be fetched either: report why
@@ -503,6 +506,16 @@ def _wire_url(url: str) -> str:
         return safe_url_string(url)
     except (ValueError, UnicodeError) as e:
         raise _Failure("invalid_url", f"{type(e).__name__}: {e}") from None
+
+
+def _redirect(current: str, location: str) -> str:
+    """The wire URL a redirect's `Location` names from `current`; `invalid_url` for one no URL
+    parser reads (`http://[x/`: urljoin raised ValueError, out of `fetch`, which never raises)."""
+    try:
+        target = urljoin(current, _location(location))
+    except ValueError as e:
+        raise _Failure("invalid_url", f"redirect to {location[:_EXCERPT]!r}: {e}") from None
+    return _wire_url(target)
 
 
 def _location(value: str) -> str:

@@ -23,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from m3w_builder.drops import Rejected
 from m3w_builder.media import jpeg
 from m3w_builder.media.exif import exif_json
+from m3w_builder.media.headers import header_excess
 from m3w_builder.media.icc import to_srgb
 from m3w_builder.media.sniff import sniff
 from m3w_builder.options import option
@@ -118,9 +119,12 @@ def process_image(data: bytes, opts: ImageOptions | None = None) -> ProcessedIma
 
 
 def encode_jpeg(img: Image.Image, quality: int) -> bytes:
-    """Baseline RGB JPEG with fixed settings (4:2:0, no metadata): equal input → equal bytes."""
+    """Baseline RGB JPEG with fixed settings (4:2:0, no metadata): equal input → equal bytes.
+    `comment=b""`: Pillow writes the image's `info["comment"]`, which a resize or conversion
+    carries over from the source (a JPEG's COM, a GIF's comment extension), as a COM marker: the
+    source's text went into every stored copy, and one over 65,533 bytes failed the encode."""
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality, subsampling="4:2:0", optimize=False, progressive=False)
+    img.save(buf, "JPEG", quality=quality, subsampling="4:2:0", optimize=False, progressive=False, comment=b"")
     return buf.getvalue()
 
 
@@ -148,9 +152,13 @@ _DCT32 = _dct_matrix(32)
 def _decode(data: bytes, opts: ImageOptions) -> tuple[Image.Image, str, tuple[int, int], str]:
     """Open (header only), check before decoding, decode frame 0; return (RGB, format, oriented size)."""
     allowed = opts.allowed_formats
-    sniffed = _MIME_TO_FORMAT.get(sniff(data) or "")
+    mime = sniff(data)
+    sniffed = _MIME_TO_FORMAT.get(mime or "")
     if sniffed is None or (sniffed not in allowed and not (sniffed == "JPEG" and "MPO" in allowed)):
-        raise Rejected("unsupported_format", f"content is {sniff(data) or 'unrecognised'}")
+        raise Rejected("unsupported_format", f"content is {mime or 'unrecognised'}")
+    excess = header_excess(mime, data)
+    if excess:  # Pillow walks a header a Python step per unit: refused before it is asked to
+        raise Rejected("bloated_header", excess)
     try:
         im = Image.open(io.BytesIO(data), formats=_openers(allowed))
     except UnidentifiedImageError:

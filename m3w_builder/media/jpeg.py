@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 MAX_SCANS = 100
+MAX_HEADER_SEGMENTS = 4_096  # before the first scan: encoders write ~10, an ICC profile up to 255 APP2 chunks
+MAX_HEADER_PADDING = 65_536  # junk and fill bytes between those segments
 # A marker as libjpeg's `next_marker` finds it: 0xFF (fill bytes may repeat it), then a byte that is
 # neither 0x00 (a stuffed 0xFF inside entropy-coded data) nor 0xFF. Bytes before it are skipped,
 # as libjpeg skips them (with a warning), so junk between segments cannot hide the scans after it.
@@ -39,6 +41,29 @@ def scan_count(data: bytes, stop_after: int = MAX_SCANS) -> int:
         pos += int.from_bytes(data[pos:pos + 2], "big")  # the length counts its own two bytes
         scans += code == _SOS
     return scans
+
+
+def header_excess(data: bytes) -> str | None:
+    """Why Pillow's walk of the segments before the first scan would cost far more than the
+    picture (`media.headers`: a Python step and an object per segment, a step per fill or junk
+    byte between them), or None: over `MAX_HEADER_SEGMENTS` segments or `MAX_HEADER_PADDING`
+    such bytes. The walk stops at either cap, so it costs at most that many steps itself."""
+    segments, padding, pos = 0, 0, 2  # past SOI
+    while True:
+        marker = _MARKER.search(data, pos)
+        if marker is None:
+            return None
+        padding += marker.end() - 2 - pos  # what precedes the marker's last FF: junk, stuffing, fill
+        if padding > MAX_HEADER_PADDING:
+            return f"over {MAX_HEADER_PADDING} bytes of junk or fill between JPEG segments"
+        code, pos = marker[1][0], marker.end()
+        if code in (_SOS, _EOI):
+            return None
+        segments += 1
+        if segments > MAX_HEADER_SEGMENTS:
+            return f"over {MAX_HEADER_SEGMENTS} JPEG segments before the first scan"
+        if code not in _NO_LENGTH:
+            pos += int.from_bytes(data[pos:pos + 2], "big")
 
 
 def over_scan_limit(data: bytes, limit: int = MAX_SCANS) -> bool:

@@ -7,11 +7,13 @@ rotation metadata (the display matrix) is applied. Caps: bytes, pixels per frame
 `max_pixels`, from the header before decoding and on every decoded frame), duration (what the
 packets hold, read after a seek to the end without decoding: a header's may lie; the header's
 only where the packets do not tell), frame count and a CPU-time limit (this thread's, so load on the machine cannot change which videos pass)
-checked inside the decode loop.
+checked inside the decode loop. A container of more than `_MAX_STREAMS` streams is
+`too_many_streams` (FFmpeg's probe decodes a frame of each on opening).
 
 A still image is not a video, though FFmpeg opens most of them (`not_a_video`): files its image
 demuxers read (JPEG, PNG, WebP, BMP, TIFF, ICO, SVG, ...: `*_pipe`, `image2`; an MPO stereo pair
-or concatenated JPEGs too, pictures without timing) and HEIF/AVIF stills (`ftyp` brand). An
+or concatenated JPEGs too, pictures without timing) and HEIF/AVIF stills (`ftyp` brand, told
+before opening: a HEIF grid is a stream per tile). An
 animated image (GIF, APNG, AVIF/HEIF sequence) is a video only when it decodes to at least two
 frames spread over time: an animated GIF is a clip, a one-frame GIF a picture. Animated WebP is
 an animation FFmpeg's WebP decoder does not read (`unsupported_codec`). An HTML, XML or PDF
@@ -20,6 +22,7 @@ document (an error page served for the video URL) is `not_a_video` too, saying w
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import time
@@ -43,6 +46,7 @@ MiB = 1024 * 1024
 
 _ROTATE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 _MAX_BAD_PACKETS = 64  # consecutive undecodable packets before giving up on a stream
+_MAX_STREAMS = 32  # streams of a container (web clips hold 1-4, the shared ones at most 6)
 _DOCUMENT_TYPES = frozenset(("text/html", "application/xml", "application/pdf"))
 # FFmpeg demuxers of still-image files besides the `*_pipe` ones
 _IMAGE_DEMUXERS = frozenset({"image2", "image2pipe", "ico", "alias_pix", "brender_pix"})
@@ -92,12 +96,17 @@ def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames
     sniffed = sniff(data)
     if sniffed in _DOCUMENT_TYPES:  # an error page or a document served for the video URL
         raise Rejected("not_a_video", f"the bytes are {sniffed}")
+    brand = data[8:12] if data[4:8] == b"ftyp" else b""
+    if brand in _STILL_BRANDS:  # told before opening: a HEIF grid is a stream per tile (42 in a shared photo)
+        raise Rejected("not_a_video", f"a still image ({brand.decode('ascii', 'replace').strip()})")
     deadline = time.thread_time() + opts.time_limit_s
     try:
-        container = av.open(io.BytesIO(data), mode="r")
+        container = _open(data)
     except (av.FFmpegError, OSError, EOFError, ValueError, UnicodeDecodeError) as e:
-        raise Rejected("decode_error", f"open: {type(e).__name__}: {e}") from None
+        hint = f" (an MP4 of over {_MAX_STREAMS} streams fails so)" if getattr(e, "errno", None) == errno.ENOMEM else ""
+        raise Rejected("decode_error", f"open: {type(e).__name__}: {e}{hint}") from None
     with container:
+        _check_streams(container)
         animation = _image_kind(container, data)
         stream = _video_stream(container)
         _check_pixels(stream.codec_context.width, stream.codec_context.height, opts.image.max_pixels)
@@ -126,16 +135,31 @@ def extract_frames(data: bytes, opts: VideoOptions | None = None) -> VideoFrames
     )
 
 
+def _open(data: bytes) -> av.container.InputContainer:
+    """`data` opened for reading with at most one stream past `_MAX_STREAMS` (see `_check_streams`)."""
+    import av
+
+    return av.open(io.BytesIO(data), mode="r", container_options={"max_streams": str(_MAX_STREAMS + 1)})
+
+
+def _check_streams(container: av.container.InputContainer) -> None:
+    """`too_many_streams` past `_MAX_STREAMS`: FFmpeg's probe at open decodes a frame of every
+    video stream, all held at once (100 streams of 2048x2048 in a 4.7 MB Matroska file cost +417
+    MB; FFmpeg's own limit is 1,000 streams), and a demuxer told to stop adding streams may stop
+    reading the others' packets too, so the file is refused, not read in part."""
+    if len(container.streams) > _MAX_STREAMS:
+        raise Rejected("too_many_streams", f"over {_MAX_STREAMS} streams (FFmpeg decodes a frame of each on opening)")
+
+
 def _image_kind(container: av.container.InputContainer, data: bytes) -> str:
     """'' for a video container, the format name of an animated-image file (a video only if it
     moves); raises `not_a_video` for a still-image file (see the module docstring)."""
     name = container.format.name
-    brand = data[8:12] if data[4:8] == b"ftyp" else b""
-    if name.endswith("_pipe") or name in _IMAGE_DEMUXERS or brand in _STILL_BRANDS:
+    brand = data[8:12] if data[4:8] == b"ftyp" else b""  # a still's brand was refused before opening
+    if name.endswith("_pipe") or name in _IMAGE_DEMUXERS:
         if name == "webp_pipe" and data[12:16] == b"VP8X" and len(data) > 20 and data[20] & 0x02:
             raise Rejected("unsupported_codec", "an animated WebP: FFmpeg's WebP decoder reads stills only")
-        kind = brand.decode("ascii", "replace").strip() if brand in _STILL_BRANDS else name
-        raise Rejected("not_a_video", f"a still image ({kind})")
+        raise Rejected("not_a_video", f"a still image ({name})")
     if name in _ANIMATION_DEMUXERS or brand in _SEQUENCE_BRANDS:
         return name if not brand else brand.decode("ascii", "replace").strip() + " sequence"
     return ""
@@ -190,7 +214,7 @@ def _measured_duration(data: bytes, index: int, deadline: float) -> float | None
 
     for seek in (True, False):
         try:
-            with av.open(io.BytesIO(data), mode="r") as container:
+            with _open(data) as container:
                 stream = container.streams[index]
                 if seek:  # a failed seek (no cues) leaves the demuxer at its end: read again from the start
                     container.seek(_END_PTS, backward=True, any_frame=False, stream=stream)

@@ -325,3 +325,23 @@ def test_samples_with_metadata_of_the_wrong_shape_are_skipped_and_counted(toy: d
     skipped = {r.message.split()[1] for r in caplog.records if "skipped: damaged" in r.message}
     assert skipped == set(damaged), {damaged[k] for k in set(damaged) - skipped}
     assert sum(dec.skipped.values()) >= len(damaged)
+
+
+def test_a_stored_image_whose_header_pillow_would_walk_for_seconds_is_damaged() -> None:
+    """A shard's JPEG of 10^6 empty segments (4 MB) cost Pillow ~1 CPU-s and +150 MB per sample
+    in each DataLoader worker; it is a damaged sample, refused before Pillow opens it."""
+    import io
+    import time
+
+    import pytest
+    from PIL import Image
+
+    from model.data import DamagedSample, preprocess
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (220, 30, 30)).save(buf, format="JPEG")
+    bloated = buf.getvalue()[:2] + b"\xff\xe1\x00\x02" * 1_000_000 + buf.getvalue()[2:]
+    start = time.process_time()
+    with pytest.raises(DamagedSample, match="segments"):
+        preprocess(bloated, tiny().vision)
+    assert time.process_time() - start < 0.2
+    assert preprocess(buf.getvalue(), tiny().vision).shape[0] == 3
