@@ -217,3 +217,91 @@ def test_the_sites_header_tagline_is_not_text():
     # guard: a site header the parser let swallow the page (an unclosed element) keeps the text
     html = f"<html><body><div class='site-header'><p>Just another blog</p>{_prose(8)}</div></body></html>"
     assert "Sentence 7 explains" in _text(html)
+
+
+def _qa_chrome(count: str, sort: str, prompt: str) -> str:
+    # Stack Exchange's answers header (a count heading with a hidden copy of the count, a sort menu's label
+    # whose `<select>` goes) and its prompt under the answers, its tags a list inside the heading
+    header = (f"<div id='answers-header'><div class='answers-subheader d-flex'><div class='flex--item fl1'>"
+              f"<h2 class='mb0' data-answercount='3'>{count} <span style='display:none;'>3</span></h2></div>"
+              f"<div class='flex--item'><label class='flex--item fs-caption' for='sort-menu'>{sort}</label>"
+              f"<div class='s-select'><select id='sort-menu'><option>Highest score (default)</option></select>"
+              f"</div></div></div></div>")
+    notice = (f"<h2 class='bottom-notice'>{prompt} <ul class='d-inline'><li class='d-inline'><a class='post-tag' "
+              f"href='/questions/tagged/python'>python</a></li></ul></h2>")
+    return _qa_page(f"<p>Question: {SENTENCE.format(i=99)}</p>").replace("<h2>3 Answers</h2>", header).replace(
+        "</div></div></div></body>", f"{notice}</div></div></div></body>")
+
+
+def test_a_qa_pages_answer_count_sort_label_and_closing_prompt_are_not_text():
+    # Stack Exchange's sites in their languages; the count, the label and the prompt are the page's chrome
+    for count, sort, prompt in (
+            ("3 Answers", "Sorted by:", "Not the answer you're looking for? Browse other questions tagged"),
+            ("3 respuestas", "Ordenado por:", "¿No es la respuesta que buscas? Examina otras preguntas con la etiqueta"),
+            ("3 ответа", "Сортировка:", "Не нашли ответ? Посмотрите другие вопросы с метками"),
+            ("3 件の回答", "並べ替え:", "求めていた回答ではありませんか？ のタグが付いた他の質問を参照")):
+        text = _text(_qa_chrome(count, sort, prompt))
+        assert "Question: Sentence 99" in text and "Answer 2: Sentence 2" in text
+        assert count not in text and sort not in text and prompt not in text
+    # Question2Answer's count heading over its answers
+    text = _text(_qa_page(f"<p>Question: {SENTENCE.format(i=99)}</p>").replace("<h2>3 Answers</h2>", "<h2>2 Replies</h2>"))
+    assert "2 Replies" not in text and "Answer 2: Sentence 2" in text
+    # guard: a heading that only starts with a count, a quiz's "Answer" line, a survey table's count are text
+    html = (f"<html><body><article>{_prose(4)}<h2>3 answers to the hardest question</h2>{_prose(2, 4)}"
+            f"<p>Answer: 42</p><table><tr><td>Question 1</td><td>12 responses</td></tr></table></article></body></html>")
+    text = _text(html)
+    assert "3 answers to the hardest question" in text and "Answer: 42" in text and "12 responses" in text
+
+
+def _forum_footer(block: str) -> str:
+    return _thread("").replace("</div></body>", f"{block}</div></body>")
+
+
+def test_a_forums_who_is_online_and_time_zone_lines_are_not_text():
+    # phpBB (in its language packs), vBulletin and XenForo put who is browsing under the thread
+    blocks = (
+        ("<div class='stat-block online-list'><h3>Who is online</h3><p>Users browsing this forum: No registered "
+         "users and 3 guests</p></div><p class='right'>All times are <span title='UTC'>UTC</span></p>"),
+        ("<div class='stat-block online-list'><h3>Wer ist online?</h3><p>Mitglieder in diesem Forum: Keine "
+         "registrierten Benutzer und 1 Gast</p></div><p>Alle Zeiten sind UTC+01:00</p>"),
+        ("<div class='stat-block online-list'><h3>Qui est en ligne ?</h3><p>Utilisateurs parcourant ce forum : "
+         "Aucun utilisateur enregistré et 1 invité</p></div><p>Heures au format UTC+02:00</p>"),
+        ("<div class='blockbody'><h4 class='threadinfohead'>Users Browsing this Thread</h4><p>There are currently "
+         "1 users browsing this thread. (0 members and 1 guests)</p></div><p>All times are GMT -5. The time now is "
+         "03:12 PM.</p>"),
+        ("<div class='block-body'><h3 class='block-minorHeader'>Users who are viewing this thread</h3><div "
+         "class='block-footer'>Total: 3 (members: 0, guests: 3)</div></div>"))
+    for block in blocks:
+        text = _text(_forum_footer(block))
+        assert "Post 0: Sentence 0" in text and "Post 5: Sentence 5" in text
+        assert not [word for word in ("online", "Browsing", "browsing", "viewing", "UTC", "GMT", "guests", "Gast")
+                    if word in text], text
+    # guard: a post that asks who is online, in a sentence, is text
+    post = "<p>Who is online at night? My router logs show three devices.</p>"
+    assert "Who is online at night?" in _text(_forum_footer(post))
+
+
+def test_a_forums_statistics_block_is_not_text():
+    # the board's statistics under the posts: phpBB (English, German) and XenForo's widget
+    blocks = (
+        ("<div class='stat-block online-list'><h3>Who is online</h3><p>In total there are 5 users online :: 1 "
+         "registered, 0 hidden and 4 guests (based on users active over the past 5 minutes)<br>Most users ever "
+         "online was 112 on Mon Jan 01, 2020 12:00 pm</p></div><div class='stat-block statistics'><h3>Statistics"
+         "</h3><p>Total posts <strong>1234</strong> • Total topics <strong>56</strong> • Total members <strong>78"
+         "</strong> • Our newest member <strong><a href='/u9'>bob</a></strong></p></div>"),
+        ("<div class='stat-block statistics'><h3>Statistik</h3><p>Beiträge insgesamt <strong>1234</strong> • "
+         "Themen insgesamt <strong>56</strong> • Mitglieder insgesamt <strong>78</strong> • Unser neuestes "
+         "Mitglied: <strong>bob</strong></p></div>"),
+        ("<div class='block-container'><h3 class='block-minorHeader'>Forum statistics</h3><div class='block-body'>"
+         "<dl class='pairs'><dt>Threads</dt><dd>1,234</dd></dl><dl class='pairs'><dt>Messages</dt><dd>5,678</dd>"
+         "</dl><dl class='pairs'><dt>Latest member</dt><dd><a href='/u9'>bob</a></dd></dl></div></div>"))
+    for block in blocks:
+        text = _text(_forum_footer(block))
+        assert "Post 0: Sentence 0" in text and "Post 5: Sentence 5" in text
+        assert not [word for word in ("online", "Statisti", "statistics", "Total", "insgesamt", "Threads", "bob")
+                    if word in text], text
+    # guard: an article's "Statistics" section keeps its heading and text
+    html = (f"<html><body><article>{_prose(4)}<h2>Statistics</h2><p>The survey had 1,234 answers.</p>"
+            f"{_prose(2, 4)}</article></body></html>")
+    text = _text(html)
+    assert "Statistics" in text and "The survey had 1,234 answers." in text

@@ -129,6 +129,10 @@ _BUTTON_LABELS = frozenset((
     "skip to recipe", "drucken", "rezept drucken", "teilen", "speichern", "imprimer", "partager", "enregistrer",
     "imprimir", "compartir", "guardar", "stampa", "condividi", "salva", "afdrukken", "delen", "opslaan", "drukuj",
     "udostępnij", "skriv ut", "dela", "spara", "печать", "поделиться", "сохранить",
+    # a sort menu's label, its `<select>` gone ("Sorted by:" over a Q&A page's answers, "Sort by:" over reviews)
+    "sorted by", "sort by", "ordenado por", "ordenar por", "trier par", "trié par", "sortieren nach", "sortiert nach",
+    "ordina per", "ordinato per", "sorteer op", "sortuj według", "сортировка", "сортировать по", "並べ替え", "排序",
+    "排序方式", "정렬",
 ))
 # A share bar's line: a share label and the networks' names its buttons left ("分享到：微信 微博 QQ空间",
 # "Share: Facebook Twitter Email", "شارك على فيسبوك"), in the languages of the web's large scripts.
@@ -198,6 +202,12 @@ _TITLE_SIMILARITY = 0.75
 _TITLE_COVER = 0.2
 _MAX_HEADLINE = 300  # weighted characters
 _LISTED_TAGS = frozenset(("td", "th", "li", "dd", "dt"))
+# A Q&A page's or a thread's count of its answers over them ("3 Answers", "12 Replies", "3 件の回答", "回答 3"):
+# a count and the word alone (a hidden copy of the count may follow: "3 Answers 3"), at most `_MAX_LABEL`.
+_ANSWER_COUNT_RE = re.compile(
+    r"\d[\d,.]*\s*(?:answers?|replies|reply|responses?|respuestas?|respostas?|réponses?|antworten|antwort|"
+    r"risposte|risposta|antwoorden|antwoord|odpowiedzi|odpowiedź|ответ|ответа|ответов|件の回答|个回答|個回答|"
+    r"개의 답변)(?:\s+\d+)?|(?:回答|답변)\s*\d+\s*(?:件|个|個|개)?", re.IGNORECASE)
 _MAX_COMMENTS_HEADING = 40  # weighted characters
 # A heading that names a comment section (stripped of a count: "12 Comments", "Comments (3)").
 _COMMENT_HEADINGS = frozenset((
@@ -722,7 +732,9 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
     table cell or list entry (a timetable's "10:00 Registration", a book's "Author: Jane Austen") stays.
     Button labels: a line that is only one (`_BUTTON_LABELS`: "Print this Recipe", "Partager :"),
     in a list too, but no heading ("Save This Recipe" over a sign-up box's pitch names the box), and a
-    share bar's line (`_SHARE_LINE_RE`: "分享到：微信 微博", "Share: Facebook Twitter").
+    share bar's line (`_SHARE_LINE_RE`: "分享到：微信 微博", "Share: Facebook Twitter"). Answer counts: a
+    line that is only a count of the answers or replies below it (`_ANSWER_COUNT_RE`: "3 Answers", "3 件の回答"),
+    but no table cell or list entry (a survey's "12 responses").
     Permalinks: a docs heading's pilcrow (`_PERMALINK`) is cut off, at any length, and a line that is only
     one goes. The other lines of at most `notices.MAX_NOTICE` characters are looked at as site notices
     (`_drop_notices`)."""
@@ -743,7 +755,9 @@ def _drop_short_lines(blocks: list[Block], items: list[Item], kept: list[bool]) 
                 or (item.weight <= _MAX_LABEL and blocks[item.owner].element.tag not in _HEADING_RANKS
                     and item.text.lower().lstrip("▢✓•·|- ").rstrip(" :!.|-") in _BUTTON_LABELS) \
                 or (item.weight <= _MAX_SHARE_LINE and blocks[item.owner].element.tag not in _HEADING_RANKS
-                    and _SHARE_LINE_RE.match(item.text.lower()) is not None):
+                    and _SHARE_LINE_RE.match(item.text.lower()) is not None) \
+                or (item.weight <= _MAX_LABEL and blocks[item.owner].element.tag not in _LISTED_TAGS
+                    and _ANSWER_COUNT_RE.fullmatch(item.text) is not None):
             kept[index] = False
         else:
             short.append(index)

@@ -8,7 +8,9 @@ experience"), a feedback widget's prompt ("Was this page helpful?"), the "found 
 of Eastern European news sites, a paywall's prompt ("この記事は会員限定です", "Already a subscriber?
 Log in"), and calls to action: follow us, subscribe to the newsletter, donate ("Hungry for more?
 Subscribe to my newsletter and follow me on Facebook", "Iscriviti alla nostra newsletter",
-"ร่วมสนับสนุนเรา"). Each is recognised by its own words in the languages seen, only on a line of at
+"ร่วมสนับสนุนเรา"), a Q&A site's prompt under the answers ("Not the answer you're looking for? Browse
+other questions tagged ..."), and a forum's who-is-online and time-zone lines ("Who is online", "Users
+browsing this forum: No registered users and 3 guests", "All times are UTC"). Each is recognised by its own words in the languages seen, only on a line of at
 most `MAX_NOTICE` weighted characters (a paragraph of prose that mentions a newsletter stays), and
 `content.kept_items` drops them only while they hold at most `MAX_NOTICE_SHARE` of the kept text.
 """
@@ -93,11 +95,40 @@ _FEEDBACK = (
     r"(?:このページ|この記事|この情報|このコンテンツ)は(?:お)?役に立ちましたか|"
     r"이 (?:페이지|문서|글|정보|콘텐츠)(?:가|이) 도움이 되었나요|هل (?:كانت|كان) (?:هذه |هذا )?(?:الصفحة|المقالة|المقال|المعلومات) مفيد"
 )
+# A Q&A site's line under the answers ("Not the answer you're looking for? Browse other questions tagged
+# python or ask your own question.") in the languages of Stack Exchange's sites; a line of its own.
+_QA_PROMPT = (
+    r"^not the answer you(?:'|’)re looking for|^browse other questions tagged\b|"
+    r"^¿?no es la respuesta que buscas|^examina otras preguntas con la etiqueta|"
+    r"^não encontrou uma resposta|^pesquise outras perguntas com a tag|"
+    r"^не нашли ответ|^посмотрите другие вопросы с метками|^求めていた回答ではありませんか"
+)
+# A forum's "who is online" and statistics block ("Who is online", "Users browsing this forum: No
+# registered users and 3 guests", "Currently Active Users Viewing This Thread: 1 (0 members and 1 guests)",
+# "All times are UTC", "Total posts 1234 • Total topics 56 • Our newest member bob"): phpBB's, vBulletin's,
+# XenForo's, SMF's wording, and phpBB's in its large language packs; headings only as a whole line ("Who is
+# online" opening a sentence stays; a bare "Statistics", an article's section too, goes only with its block).
+_FORUM_STATS = (
+    r"^(?:who is|who's|wer ist|wie is er|kto jest) online\s*\??$|^(?:members|users) online\b|"
+    r"^(?:users|members) browsing this (?:forum|topic|thread|board)\b|"
+    r"\bthere (?:is|are) currently \d+ (?:users?|members?) browsing this\b|"
+    r"^(?:currently active )?users (?:who are )?viewing this (?:thread|topic|forum)\b|"
+    r"\b(?:\d+|no) (?:registered )?(?:users?|members?) and \d+ guests?\b|"
+    r"^all times are (?:utc|gmt)\b|\bmost users ever online was\b|^in total there (?:is|are) \d+ users? online\b|"
+    r"^(?:forum|board) statistics$|\btotal posts\s*:?\s*[\d,.]+|\b(?:our|welcome to our) newest member\b|"
+    r"^latest member\b|^beiträge insgesamt\b|\bunser neuestes mitglied\b|^insgesamt (?:ist|sind) \d+ (?:besucher|benutzer) online\b|"
+    r"^mitglieder in diesem forum\s*:|^alle zeiten sind (?:utc|gmt)\b|"
+    r"^qui est en ligne\s*\??$|^utilisateurs parcourant ce forum\s*:|^heures au format (?:utc|gmt)\b|"
+    r"^¿?quién está conectado\s*\??$|^usuarios navegando por este foro\s*:|^todos los horarios son (?:utc|gmt)\b|"
+    r"^chi c(?:'|’)è in linea\s*\??$|^visitano il forum\s*:|^tutti gli orari sono (?:utc|gmt)\b|"
+    r"^кто сейчас на (?:конференции|форуме)\s*$|^сейчас этот форум просматривают\s*:|^часовой пояс\s*:\s*(?:utc|gmt)\b|"
+    r"^gebruikers op dit forum\s*:|^alle tijden zijn (?:utc|gmt)\b|^użytkownicy przeglądający to forum\s*:"
+)
 # Each kind's pattern (on lower-cased text) with the words looked for first, in English and in other
 # languages: `str.find` over all of a page's lines at C speed, where a pattern (~100 ns per character)
 # would cost ~15% of an extraction; a kind's pattern runs only on the lines that hold one of its words,
 # and the other languages' words are looked for only on a page with a letter English has not
-# (`_OTHER_LETTERS_RE`: accented, other scripts). Each find costs ~0.1% of an extraction. Each line of
+# (`_OTHER_LETTERS_RE`: accented, other scripts, Spanish's "¿"). Each find costs ~0.1% of an extraction. Each line of
 # `tests/test_extract_quality.py::NOTICES` is found.
 _KINDS = (
     (_RIGHTS, ("©", "copyright"), ("ⓒ", "版权所有", "版權所有")),
@@ -108,6 +139,11 @@ _KINDS = (
     (_FEEDBACK, ("helpful", "useful", "did this", "hilfreich", "utile"),  # the German and French lines may be ASCII
      ("útil", "полезн", "有帮助", "有所帮助", "役に立ち", "도움이", "مفيد")),
     (_PAYWALL, ("already a", "subscri"), ("abonn", "suscri", "会員", "続きをお読み", "登録すると", "付费阅读", "订阅后阅读")),
+    (_QA_PROMPT, ("not the answer",), ("respuesta que", "encontrou uma", "не нашли", "求めていた")),
+    # a forum's lines may be ASCII in other languages too ("Alle Zeiten sind UTC", "Mitglieder in diesem
+    # Forum"): the words they share ("forum", "utc") are looked for on every page
+    (_FORUM_STATS, ("online", "forum", "thread", "utc", "gmt", "member"),
+     ("en ligne", "conectado", "foro", "in linea", "mitglied", "кто сейчас", "форум", "часовой пояс")),
     (_CALL_TO_ACTION, ("follow", "subscri", "sign up", "join ", "donat", "support ", "enter your e"),
      ("abonn", "suscri", "suscríb", "iscri", "inscri", "donaci", "dona ora", "un don", "folge", "spenden",
       "entrez votre", "gib deine", "introduce tu", "inserisci", "подпишитесь", "поддержите", "ร่วมสนับสนุน", "ติดตาม")),
@@ -125,7 +161,7 @@ def _by_anchor(other: bool) -> dict[str, tuple[re.Pattern, ...]]:
 
 _ENGLISH, _ALL = _by_anchor(False), _by_anchor(True)
 _OTHER_LETTERS_RE = re.compile(
-    "[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2460-\u24ff"
+    "[\u00bf\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u2460-\u24ff"
     "\u3040-\u9fff\uac00-\ud7af]")
 
 
