@@ -24,7 +24,7 @@ class is decided from the DOM alone, before any download.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
@@ -590,16 +590,7 @@ def _summary_named(holder: etree._Element) -> bool:
 
 def _card_summary(el: etree._Element, ancestors: list[etree._Element], holders: Holders) -> bool:
     """Whether an image is a recipe card's summary image (`_SUMMARY_IMAGE_RE`)."""
-    if _summary_named(el):
-        return True
-    seen = holders.summary
-    for holder in ancestors[:_VARIANT_LEVELS]:
-        named = seen.get(holder)
-        if named is None:
-            named = seen[holder] = _summary_named(holder)
-        if named:
-            return True
-    return False
+    return _summary_named(el) or _named_ancestor(ancestors[:_VARIANT_LEVELS], holders.summary, _summary_named) is not None
 
 
 def _held_as(el: etree._Element, ancestors: list[etree._Element], holders: Holders) -> str | None:
@@ -626,16 +617,8 @@ def _variant_named(holder: etree._Element, own: bool) -> bool:
 def _small_screen_variant(el: etree._Element, ancestors: list[etree._Element], holders: Holders) -> bool:
     """Whether an image is a small-screen variant (`_SMALL_SCREEN_CLASSES`, `data-max-width`) or a hidden
     Pinterest image (`_HIDDEN_PIN_RE`, `_HIDDEN_STYLE_RE`)."""
-    if _variant_named(el, True):
-        return True
-    seen = holders.variant
-    for holder in ancestors[:_VARIANT_LEVELS]:
-        named = seen.get(holder)
-        if named is None:
-            named = seen[holder] = _variant_named(holder, False)
-        if named:
-            return True
-    return False
+    return _variant_named(el, True) or _named_ancestor(ancestors[:_VARIANT_LEVELS], holders.variant,
+                                                       lambda holder: _variant_named(holder, False)) is not None
 
 
 def _logo_named(marks: str, names_at: int, alt_at: int, photo_file: bool, picture_sized: bool) -> bool:
@@ -677,14 +660,21 @@ def _in_author_box(el: etree._Element, ancestors: list[etree._Element], holders:
     """Whether an image sits in a block named as an author box (`_AUTHOR_BOX_RE`) that is one (`_short_box`)."""
     if _names_author_box(el):
         return _short_box(el)
-    seen = holders.author_box
-    for holder in ancestors[:_BOX_LEVELS]:
-        named = seen.get(holder)
-        if named is None:
-            named = seen[holder] = _names_author_box(holder)
-        if named:
-            return _short_box(holder)
-    return False
+    holder = _named_ancestor(ancestors[:_BOX_LEVELS], holders.author_box, _names_author_box)
+    return holder is not None and _short_box(holder)
+
+
+def _named_ancestor(ancestors: list[etree._Element], seen: dict[etree._Element, bool],
+                    named: Callable[[etree._Element], bool]) -> etree._Element | None:
+    """The nearest of `ancestors` that `named` holds true of, its verdict kept in `seen` (one per
+    page: several images share their holders), or None."""
+    for holder in ancestors:
+        verdict = seen.get(holder)
+        if verdict is None:
+            verdict = seen[holder] = named(holder)
+        if verdict:
+            return holder
+    return None
 
 
 def _short_box(box: etree._Element) -> bool:
