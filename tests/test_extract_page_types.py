@@ -305,3 +305,24 @@ def test_a_forums_statistics_block_is_not_text():
             f"{_prose(2, 4)}</article></body></html>")
     text = _text(html)
     assert "Statistics" in text and "The survey had 1,234 answers." in text
+
+
+def test_screen_reader_only_text_inside_a_line_is_not_text():
+    # a recipe card says "10 <span class='sr-only'>minutes</span><span aria-hidden>mins</span>"; a step's
+    # checkbox label holds "Done" for screen readers only (Tailwind's prefixed `u-sr-only` too)
+    step = ("<li><input type='checkbox'><label><span class='u-sr-only'>Done</span></label>"
+            "<div>{i}. Stir the sauce for a while, until it thickens and coats the back of a spoon.</div></li>")
+    html = (f"<html><body><article>{_prose(3)}<p>Prep Time 10 <span class='screen-reader-text'>minutes</span>"
+            f"<span>mins</span></p><ol>{''.join(step.format(i=i) for i in range(1, 4))}</ol>"
+            f"<p><span class='visually-hidden'>Photo</span> A caption under the picture, with its credit.</p>"
+            f"</article></body></html>")
+    text = _text(html)
+    assert "Prep Time 10 mins" in text and "minutes" not in text
+    assert "Done" not in text and text.count("Stir the sauce") == 3
+    assert "Photo" not in text and "A caption under the picture" in text
+    # long text under such a class stays; with drop_boilerplate off nothing goes
+    long = "A whole paragraph of article text someone wrapped in a screen-reader class by mistake, kept."
+    html = f"<html><body><article>{_prose(3)}<p><span class='sr-only'>{long}</span></p></article></body></html>"
+    assert long in _text(html)
+    html = f"<html><body><article>{_prose(3)}<p>Ten <span class='sr-only'>minutes</span></p></article></body></html>"
+    assert "minutes" in extract(html.encode(), URL, options=ExtractOptions(drop_boilerplate=False)).document.text

@@ -341,6 +341,25 @@ def _holds_chars(el: etree._Element, least: float) -> bool:
     return False
 
 
+_MAX_SCREEN_READER_CHARS = 80  # a label's length; longer text under such a class is kept
+
+
+def screen_reader_only(el: etree._Element, text: str) -> bool:
+    """Whether an inline element's own text is said only by a screen reader ("Klar" beside each
+    step's checkbox, "minutes" beside a recipe card's "mins", "Photo" before a caption): a class
+    naming it (`sr-only`, Tailwind's `u-sr-only`, `screen-reader-text`, `visually-hidden`), no child,
+    a label's length. Read in the walk, where the block tests cannot reach such text: a sighted
+    reader never sees it, so it is no part of the article. The cheap substring tests go first: the
+    walk asks this of every inline element's text."""
+    value = el.get("class")
+    if value is None or not ("only" in value or "reader" in value or "isually" in value):
+        return False
+    if len(text) > _MAX_SCREEN_READER_CHARS or len(el):
+        return False
+    words = " ".join(class_words(value.lower()))
+    return any(phrase in words for phrase in _SCREEN_READER_PHRASES)
+
+
 def strip_skipped(body: etree._Element, weighed: list[etree._Element]) -> None:
     """Remove what is never page text: inline skipped tags go, block ones are emptied.
 

@@ -262,12 +262,14 @@ def weighted_length(text: str) -> int:
     return len(text) + 2 * sum(map(len, _WIDE_RUN_RE.findall(text, first.start())))
 
 
-def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | None]
-              ) -> tuple[list[Block], list[Item]]:
+def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | None],
+              skip_screen_reader: bool = False) -> tuple[list[Block], list[Item]]:
     """The block tree and the paragraph/media items of `body` in DOM order. A paragraph is the text
     between two block starts/ends, line breaks or media. `add_media` is called at the start of
     each `<img>`/`<video>`, in DOM order, before its text is read: the index of its node, or None
-    (then it is no media position).
+    (then it is no media position). `skip_screen_reader`: leave out the text of inline elements
+    outside links that `boilerplate.screen_reader_only` names (inside a link it may be a teaser
+    card's only title, which the image tests read).
 
     The loop runs twice per element (~640,000 times on the dev and silver pages), so each path is
     kept short: inline elements, whose text is all they add, are tested first; the open block is
@@ -299,6 +301,9 @@ def read_tree(body: etree._Element, add_media: Callable[[etree._Element], int | 
         if role is None:  # an inline element: its text, then its tail, are the paragraph's
             text = el.text if event == "start" else el.tail
             if text and (texts or not text.isspace()):  # leading space would be stripped
+                if skip_screen_reader and event == "start" and not in_link \
+                        and boilerplate.screen_reader_only(el, text):
+                    continue
                 add_text(text)
             continue
         start = event == "start"

@@ -393,7 +393,7 @@ def _extract_tree(
     images.restore_noscript_images([el for el in weighed if el.tag == "noscript"])
     images.restore_figure_images(figures)
     boilerplate.strip_skipped(body, weighed)
-    blocks, items = content.read_tree(body, page.add_media)
+    blocks, items = content.read_tree(body, page.add_media, options.drop_boilerplate)
     _check_deadline(deadline, options)
     pictures = page.pictures()
     if options.drop_boilerplate:
