@@ -61,24 +61,28 @@ def sample(tmp_path_factory) -> Path:
 
 
 def _watch(proc: subprocess.Popen, seen: dict, stop: threading.Event) -> None:
-    """Record every descendant of `proc` (pid → (parent pid, command line, start time)) while it runs."""
+    """Record every descendant of `proc` (pid → (parent pid, command line, start time)) while it runs.
+    A failed read of /proc (a process forking or exiting under it) is retried at the next look, not
+    taken for the end of the run."""
     root = psutil.Process(proc.pid)
-    while not stop.is_set():
+    while not stop.is_set() and proc.poll() is None:
         try:
-            for child in root.children(recursive=True):
-                try:
-                    seen.setdefault(child.pid, (child.ppid(), child.cmdline(), child.create_time()))
-                except psutil.Error:
-                    pass
+            children = root.children(recursive=True)
         except psutil.Error:
-            return
+            children = []
+        for child in children:
+            if child.pid in seen:
+                continue
+            try:
+                seen[child.pid] = (child.ppid(), child.cmdline(), child.create_time())
+            except psutil.Error:
+                pass
         stop.wait(0.05)
 
 
-def _watched(cmd: list[str], timeout: float = 600) -> tuple[subprocess.CompletedProcess, dict, list[str]]:
-    """Run `cmd`, returning its result, its descendants and its own command line."""
+def _watched(cmd: list[str], timeout: float = 600) -> tuple[subprocess.CompletedProcess, dict, int]:
+    """Run `cmd`, returning its result, its descendants and its pid."""
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    own = psutil.Process(proc.pid).cmdline()
     seen: dict = {}
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(proc, seen, stop), daemon=True)
@@ -89,7 +93,7 @@ def _watched(cmd: list[str], timeout: float = 600) -> tuple[subprocess.Completed
         proc.kill()
         stop.set()
         watcher.join()
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err), seen, own
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err), seen, proc.pid
 
 
 def _alive(seen: dict) -> list[int]:
@@ -120,14 +124,14 @@ def _rejects(out: Path) -> dict[str, list]:
 
 def test_default_workers_are_forks_of_one_pool_and_the_job_is_unchanged(sample, tmp_path):
     warm, one = tmp_path / "warm", tmp_path / "in_memory"
-    done, seen, launcher_cmd = _watched([sys.executable, "-m", "pipelines.m3w", "--input", str(sample),
-                                         "--output", str(warm), "--no_http", "--direct_num_workers=2"])
+    launcher_cmd = [sys.executable, "-m", "pipelines.m3w", "--input", str(sample), "--output", str(warm),
+                    "--no_http", "--direct_num_workers=2"]
+    done, seen, launcher = _watched(launcher_cmd)
     assert done.returncode == 0, done.stderr[-2000:]
-    launcher = next(parent for parent, _, _ in seen.values() if parent not in seen)
     assert not [cmd for _, cmd, _ in seen.values() if any("sdk_worker_main" in part for part in cmd)]
     pools = [pid for pid, (parent, cmd, _) in seen.items() if parent == launcher and cmd == launcher_cmd]
     workers = [pid for pid, (parent, cmd, _) in seen.items() if parent in pools and cmd == launcher_cmd]
-    assert len(pools) == 1 and len(workers) == 2, seen
+    assert len(pools) == 1 and len(workers) == 2, (seen, done.stderr[-2000:])
     assert not _alive(seen), "processes outlived the job"
 
     run(["--input", str(sample), "--output", str(one), "--no_http", "--direct_num_workers=1"])
